@@ -1,0 +1,197 @@
+"""Stemma: election planning and election-day operations for municipalities."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined
+from quart import Quart, Response, g, request, session
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.db import create_engine, create_session_factory
+from app.core.mail import MailTransport, mail_transport_for
+from app.core.settings import Settings, load_settings
+from app.jobs.outbox import OutboxWorker
+from app.realtime.broker import Broker, create_broker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What one app process holds: settings, the engine, the broker, the workers."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    broker: Broker
+    mail: MailTransport
+    outbox_worker: OutboxWorker
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or load_settings()
+    app = Quart(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="stemma",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=settings.session_max_hours * 3600,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+    )
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    mail = mail_transport_for(settings)
+    app.extensions["stemma"] = Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        broker=create_broker(settings.redis_url),
+        mail=mail,
+        outbox_worker=OutboxWorker(session_factory, mail),
+    )
+
+    _configure_templates(app)
+    _register_request_hooks(app)
+    _register_blueprints(app)
+    _register_lifecycle(app)
+
+    from app.core.error_pages import register_error_pages
+
+    register_error_pages(app)
+    return app
+
+
+def _configure_templates(app: Quart) -> None:
+    from app.core.templating import configure_jinja
+
+    app.jinja_env.undefined = StrictUndefined
+    configure_jinja(app)
+
+
+def _register_request_hooks(app: Quart) -> None:
+    from app.core.auth import load_user
+    from app.core.csrf import csrf_is_valid
+    from app.core.headers import add_security_headers
+    from app.core.i18n import pick_locale, set_locale
+    from app.core.tenancy import reset_tenant, set_tenant
+    from app.core.web import db
+    from app.domain.accounts import get_tenant_by_slug, membership_in
+
+    runtime: Runtime = app.extensions["stemma"]
+
+    @app.url_value_preprocessor
+    def _take_tenant_slug(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        g.tenant_slug = values.pop("tenant", None) if values else None
+
+    @app.url_defaults
+    def _add_tenant_slug(endpoint: str, values: dict[str, Any]) -> None:
+        tenant = g.get("tenant")
+        if (
+            "tenant" not in values
+            and tenant is not None
+            and app.url_map.is_endpoint_expecting(endpoint, "tenant")
+        ):
+            values["tenant"] = tenant.slug
+
+    @app.before_request
+    async def _prepare_request() -> Response | None:
+        from quart import abort
+
+        g.tenant = None
+        g.membership = None
+        g.user = None
+        if request.path.startswith("/static/"):
+            return None
+        g.locale_token = set_locale(runtime.settings.default_locale)
+        if request.blueprint != "api" and not await csrf_is_valid():
+            abort(400, description="csrf")
+        await load_user()
+        slug = g.get("tenant_slug")
+        if slug is not None:
+            tenant = await get_tenant_by_slug(db(), slug)
+            if tenant is None:
+                abort(404)
+            g.tenant = tenant
+            g.tenant_token = set_tenant(tenant.id)
+            if g.user is not None:
+                g.membership = await membership_in(db(), g.user.id, tenant.id)
+        user = g.user
+        tenant = g.tenant
+        set_locale(
+            pick_locale(
+                session.get("lang"),
+                user.locale if user else None,
+                tenant.locale if tenant else None,
+                runtime.settings.default_locale,
+            )
+        )
+        return None
+
+    @app.after_request
+    async def _finish_response(response: Response) -> Response:
+        database = g.get("_db")
+        if database is not None and database.info.pop("outbox_queued", False):
+            runtime.outbox_worker.wake()
+        return add_security_headers(response, runtime.settings.secure_cookies)
+
+    @app.teardown_request
+    async def _close_request(_error: BaseException | None) -> None:
+        database = g.pop("_db", None)
+        if database is not None:
+            await database.close()
+        token = g.pop("tenant_token", None)
+        if token is not None:
+            with contextlib.suppress(ValueError):
+                reset_tenant(token)
+
+
+def _register_blueprints(app: Quart) -> None:
+    from app.api import register_api
+    from app.core.health import blueprint as health
+    from app.planning import blueprint as planning
+    from app.portal import blueprint as portal
+    from app.public import accounts_blueprint, site_blueprint
+
+    app.register_blueprint(health)
+    app.register_blueprint(accounts_blueprint)
+    app.register_blueprint(planning, url_prefix="/<tenant>/planning")
+    app.register_blueprint(portal, url_prefix="/<tenant>/portal")
+    register_api(app)
+    # Registered last: "/<tenant>/" must not shadow anything above.
+    app.register_blueprint(site_blueprint, url_prefix="/<tenant>")
+
+
+def _register_lifecycle(app: Quart) -> None:
+    runtime: Runtime = app.extensions["stemma"]
+
+    @app.before_serving
+    async def _start_workers() -> None:
+        if runtime.settings.run_worker_in_process:
+            runtime.tasks.append(asyncio.create_task(runtime.outbox_worker.run()))
+
+    @app.after_serving
+    async def _stop() -> None:
+        for task in runtime.tasks:
+            task.cancel()
+        for task in runtime.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        runtime.tasks.clear()
+        await runtime.broker.close()
+        await runtime.engine.dispose()

@@ -1,0 +1,174 @@
+"""The JSON API at /api/v1: bearer tokens per tenant, OpenAPI, problem documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+from quart import Blueprint, Quart, Response, g, request
+from quart_schema import (
+    HttpSecurityScheme,
+    Info,
+    QuartSchema,
+    RequestSchemaValidationError,
+    tag,
+    validate_querystring,
+    validate_response,
+)
+from quart_schema.openapi import OpenAPIProvider
+from werkzeug.routing import Rule
+
+from app.api.problems import ApiError, problem_response
+from app.core.errors import DomainError
+from app.core.i18n import _
+from app.core.models import Tenant
+from app.core.tenancy import set_tenant
+from app.core.web import db
+from app.domain.accounts import authenticate_api_token
+from app.domain.audit import audit_entries_before
+
+API_PREFIX = "/api/v1"
+
+blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+
+class StemmaOpenAPIProvider(OpenAPIProvider):
+    """Documents only the JSON API, not the HTML faces."""
+
+    def generate_rules(self) -> Iterable[Rule]:
+        for rule in super().generate_rules():
+            if rule.rule.startswith(API_PREFIX + "/") and not rule.rule.endswith("openapi.json"):
+                yield rule
+
+
+def register_api(app: Quart) -> None:
+    QuartSchema(
+        app,
+        openapi_path=f"{API_PREFIX}/openapi.json",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        swagger_ui_path=None,
+        info=Info(title="Stemma API", version="1"),
+        security_schemes={"bearer": HttpSecurityScheme(scheme="bearer", bearer_format="opaque")},
+        security=[{"bearer": []}],
+        openapi_provider_class=StemmaOpenAPIProvider,
+    )
+    app.register_blueprint(blueprint)
+
+
+@blueprint.before_request
+async def _authenticate() -> Response | None:
+    """Every API call names its tenant through its token; nothing else sets it."""
+    if request.path == f"{API_PREFIX}/openapi.json":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return _unauthorized()
+    token = await authenticate_api_token(db(), secret.strip())
+    if token is None:
+        return _unauthorized()
+    g.api_token = token
+    g.tenant = await db().get(Tenant, token.tenant_id)
+    g.tenant_token = set_tenant(token.tenant_id)
+    return None
+
+
+def _unauthorized() -> Response:
+    response = problem_response(401, _("A valid API token is required."))
+    response.headers["WWW-Authenticate"] = 'Bearer realm="stemma"'
+    return response
+
+
+@blueprint.errorhandler(ApiError)
+async def _api_error(error: ApiError) -> Response:
+    return problem_response(error.status, error.title, error.detail, **error.extra)
+
+
+@blueprint.errorhandler(DomainError)
+async def _domain_error(error: DomainError) -> Response:
+    extra = {"field": error.field} if error.field else {}
+    return problem_response(error.status, error.message, **extra)
+
+
+@blueprint.errorhandler(RequestSchemaValidationError)
+async def _validation_error(error: RequestSchemaValidationError) -> Response:
+    errors = getattr(error.validation_error, "errors", lambda: [])()
+    return problem_response(
+        400,
+        _("The request is not valid."),
+        errors=[
+            {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+            for item in errors
+        ],
+    )
+
+
+# --- endpoints --------------------------------------------------------------------------
+
+
+class TenantOut(BaseModel):
+    slug: str
+    name: str
+    locale: str
+    timezone: str
+
+
+@blueprint.get("/tenant")
+@tag(["tenant"])
+@validate_response(TenantOut)
+async def get_tenant() -> TenantOut:
+    """The municipality this token belongs to."""
+    tenant: Tenant = g.tenant
+    return TenantOut(
+        slug=tenant.slug, name=tenant.name, locale=tenant.locale, timezone=tenant.timezone
+    )
+
+
+class AuditQuery(BaseModel):
+    code: str | None = None
+    before_id: int | None = None
+    limit: int = 100
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    created_at: datetime
+    actor: str
+    code: str
+    object_type: str | None
+    object_id: str | None
+    data: dict[str, object]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_before_id: int | None
+
+
+@blueprint.get("/audit-entries")
+@tag(["audit"])
+@validate_querystring(AuditQuery)
+@validate_response(AuditPage)
+async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
+    """The tenant's audit log, newest first; page with ``before_id``."""
+    if not 1 <= query_args.limit <= 500:
+        raise ApiError(400, _("The request is not valid."), _("limit must be between 1 and 500."))
+    rows = await audit_entries_before(
+        db(), query_args.code, query_args.before_id, query_args.limit
+    )
+    items = [
+        AuditEntryOut(
+            id=row.id,
+            created_at=row.created_at,
+            actor=row.actor_label,
+            code=row.code,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            data=row.data,
+        )
+        for row in rows
+    ]
+    next_id = rows[-1].id if len(rows) == query_args.limit else None
+    return AuditPage(items=items, next_before_id=next_id)

@@ -1,0 +1,229 @@
+"""The ``stemma`` command: serve, migrate, demo data, tenants, users, API tokens, workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from app.core.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        click.echo("Stemma cannot start; fix these settings:\n" + str(error), err=True)
+        sys.exit(2)
+
+
+def _run(work: Callable[[Settings, Any], Awaitable[T]]) -> T:
+    """Run ``work(settings, session_factory)`` with an engine that is closed afterwards."""
+    from app.core.db import create_engine, create_session_factory
+
+    settings = _settings()
+
+    async def main() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            return await work(settings, create_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Stemma: plan and run elections."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from app.core.migrations import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("Database is up to date.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--proxy", is_flag=True, help="Trust X-Forwarded-* from one reverse proxy.")
+def serve(host: str, port: int, workers: int, proxy: bool) -> None:
+    """Serve the app with Hypercorn."""
+    from hypercorn.config import Config
+
+    settings = _settings()
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.workers = workers
+    config.accesslog = "-"
+    config.errorlog = "-"
+    # The access log leaves out query strings: they can carry search terms about people.
+    config.access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+    config.graceful_timeout = 10
+    click.echo(f"Stemma is serving on http://{host}:{port}  (database: {_describe_db(settings)})")
+    if workers == 1:
+        import hypercorn.asyncio
+
+        from app import create_app
+
+        app: Any = create_app(settings)
+        if proxy:
+            from hypercorn.middleware import ProxyFixMiddleware
+
+            app = ProxyFixMiddleware(app, mode="legacy", trusted_hops=1)
+        asyncio.run(hypercorn.asyncio.serve(app, config))
+    else:
+        from hypercorn.run import run
+
+        config.application_path = "app.wsgi:proxied_app" if proxy else "app.wsgi:app"
+        sys.exit(run(config))
+
+
+def _describe_db(settings: Settings) -> str:
+    return "SQLite" if settings.is_sqlite else "PostgreSQL"
+
+
+@main.command()
+@click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True)
+def demo(size: str) -> None:
+    """Create the demo municipality and its users (once), and print the logins."""
+    from app.demo import DEMO_PASSWORD, create_demo
+
+    created, logins = _run(lambda settings, factory: create_demo(factory, size=size))
+    if created:
+        click.echo("Created the demo municipality.")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for role, email in logins:
+        click.echo(f"  {role:<12} {email}")
+
+
+@main.group()
+def tenant() -> None:
+    """Municipalities."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True, help="The address part: /<slug>/")
+@click.option("--name", required=True)
+@click.option("--locale", type=click.Choice(["sv", "da", "en"]), default="sv", show_default=True)
+@click.option("--timezone", default="Europe/Stockholm", show_default=True)
+def tenant_create(slug: str, name: str, locale: str, timezone: str) -> None:
+    """Create a municipality."""
+    from app.core.audit import Actor
+    from app.domain.accounts import AccountsError, create_tenant
+
+    async def work(settings: Settings, factory: Any) -> None:
+        async with factory() as session:
+            try:
+                created = await create_tenant(
+                    session, Actor.system("cli"), slug, name, locale, timezone
+                )
+            except AccountsError as error:
+                _fail(f"{error.field}: {error.message}")
+            click.echo(f"Created municipality {created.name} at /{created.slug}/")
+
+    _run(work)
+
+
+@main.group()
+def user() -> None:
+    """People who sign in."""
+
+
+@user.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(["admin", "planner", "coordinator", "clerk"]), required=True)
+@click.option("--name", default=None, help="Defaults to the part of the email before @.")
+def user_create(slug: str, email: str, password: str, role: str, name: str | None) -> None:
+    """Create a user in a municipality with a role."""
+    from app.core.audit import Actor
+    from app.domain.accounts import AccountsError, create_user, get_tenant_by_slug
+
+    async def work(settings: Settings, factory: Any) -> None:
+        async with factory() as session:
+            found = await get_tenant_by_slug(session, slug)
+            if found is None:
+                _fail(f"no municipality with the slug {slug!r}")
+                return
+            try:
+                await create_user(
+                    session, Actor.system("cli"), found, email, name or email.split("@")[0],
+                    role, password,
+                )
+            except AccountsError as error:
+                _fail(f"{error.field}: {error.message}")
+            click.echo(f"Created {role} {email} in {found.name}")
+
+    _run(work)
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.option("--name", required=True)
+def token_create(slug: str, name: str) -> None:
+    """Create an API token; the token alone is printed on the last line."""
+    from app.core.audit import Actor
+    from app.core.tenancy import tenant_scope
+    from app.domain.accounts import AccountsError, create_api_token, get_tenant_by_slug
+
+    async def work(settings: Settings, factory: Any) -> None:
+        async with factory() as session:
+            found = await get_tenant_by_slug(session, slug)
+            if found is None:
+                _fail(f"no municipality with the slug {slug!r}")
+                return
+            with tenant_scope(found.id):
+                try:
+                    _created, secret = await create_api_token(session, Actor.system("cli"), name)
+                except AccountsError as error:
+                    _fail(f"{error.field}: {error.message}")
+                    return
+            click.echo(f"Created API token {name!r} for {found.name}. It is shown only once:")
+            click.echo(secret)
+
+    _run(work)
+
+
+@main.command()
+def worker() -> None:
+    """Deliver the outbox (run this beside `serve` when several web processes run)."""
+    from app.core.mail import mail_transport_for
+    from app.jobs.outbox import OutboxWorker
+
+    async def work(settings: Settings, factory: Any) -> None:
+        click.echo("Outbox worker running; stop with Ctrl+C.")
+        await OutboxWorker(factory, mail_transport_for(settings)).run()
+
+    try:
+        _run(work)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

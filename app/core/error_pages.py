@@ -1,0 +1,82 @@
+"""Error pages in the layout of the face the visitor was using; problem documents for the API."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, g, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.core.i18n import lazy_gettext
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: lazy_gettext("The request could not be handled"),
+    403: lazy_gettext("You do not have access to this page"),
+    404: lazy_gettext("The page could not be found"),
+    405: lazy_gettext("The request could not be handled"),
+    413: lazy_gettext("What you sent is too large"),
+    429: lazy_gettext("Too many attempts"),
+    500: lazy_gettext("Something went wrong"),
+}
+EXPLANATIONS = {
+    400: lazy_gettext("Go back, reload the page and try again."),
+    403: lazy_gettext("Your role does not allow this. Ask an administrator if you need it."),
+    404: lazy_gettext("Check the address, or go back to the start page."),
+    405: lazy_gettext("Go back, reload the page and try again."),
+    413: lazy_gettext("Send a smaller file or less text."),
+    429: lazy_gettext("Wait a while and try again."),
+    500: lazy_gettext("The error has been logged. Try again in a moment."),
+}
+CSRF_EXPLANATION = lazy_gettext(
+    "The form had expired, so nothing was saved. Reload the page and try again."
+)
+
+
+def face_layout() -> str:
+    """The layout of the face the visitor was on, or the public one."""
+    membership = g.get("membership")
+    if request.blueprint == "planning" and membership is not None and membership.role != "clerk":
+        return "planning/layout.html"
+    if request.blueprint == "portal" and membership is not None:
+        return "portal/layout.html"
+    return "public/layout.html"
+
+
+async def render_error(status: int, description: str | None = None) -> Response:
+    explanation = CSRF_EXPLANATION if description == "csrf" else EXPLANATIONS.get(status, "")
+    body = await render_template(
+        "errors/error.html",
+        layout=face_layout(),
+        status=status,
+        title=str(TITLES.get(status, TITLES[400])),
+        explanation=str(explanation),
+    )
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def register_error_pages(app: Quart) -> None:
+    from app.api.problems import problem_response
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        if request.blueprint == "api":
+            return problem_response(status, str(TITLES.get(status, error.name)))
+        try:
+            return await render_error(status, error.description)
+        except Exception:
+            log.exception("error page failed to render")
+            return Response(error.name, status=status)
+
+    @app.errorhandler(Exception)
+    async def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if request.blueprint == "api":
+            return problem_response(500, str(TITLES[500]))
+        try:
+            return await render_error(500)
+        except Exception:
+            log.exception("error page failed to render")
+            return Response("Internal Server Error", status=500)

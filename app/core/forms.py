@@ -1,0 +1,56 @@
+"""The base of every HTML form: WTForms with our translations and the CSRF field.
+
+CSRF itself is checked for every request before any view runs (``app.core.csrf``);
+forms only carry the hidden field so templates stay uniform.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from quart import request
+from wtforms import Form as WTForm
+
+from app.core.errors import DomainError
+from app.core.i18n import WTFormsTranslations
+
+
+class Form(WTForm):
+    class Meta:
+        def get_translations(self, form: Any) -> WTFormsTranslations:
+            return WTFormsTranslations()
+
+    #: Errors that belong to the whole form rather than one field.
+    form_errors: list[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.form_errors = []
+
+    @classmethod
+    async def from_request(cls, **kwargs: Any) -> Self:
+        formdata = await request.form if request.method in ("POST", "PUT", "PATCH") else None
+        return cls(formdata=formdata or None, **kwargs)
+
+    def add_error(self, error: DomainError | str, field: str | None = None) -> None:
+        """Show a domain error on its field, or at the top of the form."""
+        message = error.message if isinstance(error, DomainError) else error
+        name = error.field if isinstance(error, DomainError) else field
+        target = getattr(self, name, None) if name else None
+        if target is not None and hasattr(target, "errors"):
+            if isinstance(target.errors, tuple):
+                target.errors = list(target.errors)
+            target.errors.append(message)
+        else:
+            self.form_errors.append(message)
+
+    @property
+    def error_summary(self) -> list[tuple[str | None, str]]:
+        """(field id, message) pairs for the summary at the top of a form."""
+        summary: list[tuple[str | None, str]] = [(None, message) for message in self.form_errors]
+        for field in self:
+            for message in field.errors or ():
+                summary.append((field.id, str(message)))
+        return summary
+
+

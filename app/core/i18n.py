@@ -1,0 +1,116 @@
+"""Translations: English source strings, Swedish first, Danish and English beside it.
+
+Catalogues are read from the ``.po`` files at start (no compile step to forget).
+The locale of the current request lives in a ContextVar; ``_()`` translates into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import LazyProxy, NullTranslations, Translations
+
+from app.core.settings import SUPPORTED_LOCALES
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+DEFAULT_LOCALE = "sv"
+
+_current_locale: ContextVar[str] = ContextVar("stemma_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def translations_for(locale: str) -> NullTranslations:
+    po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def get_locale() -> str:
+    return _current_locale.get()
+
+
+def set_locale(locale: str) -> Any:
+    return _current_locale.set(locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE)
+
+
+@contextmanager
+def locale_scope(locale: str) -> Iterator[None]:
+    """Render a block (an email to a person) in another language."""
+    token = set_locale(locale)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
+
+
+def gettext(message: str, **variables: Any) -> str:
+    text = translations_for(get_locale()).ugettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = translations_for(get_locale()).ungettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+def raw_gettext(message: str) -> str:
+    """Translation without formatting, for Jinja (which formats itself)."""
+    return translations_for(get_locale()).ugettext(message)
+
+
+def raw_ngettext(singular: str, plural: str, n: int) -> str:
+    return translations_for(get_locale()).ungettext(singular, plural, n)
+
+
+def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
+    """A string translated when it is shown, for labels defined at import time."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+_ = gettext
+
+
+def language_name(locale: str) -> str:
+    """The language's own name for itself ("svenska", "dansk", "English")."""
+    name = Locale.parse(locale).get_display_name(locale) or locale
+    return name[0].upper() + name[1:] if locale == "en" else name
+
+
+def pick_locale(*candidates: str | None) -> str:
+    for candidate in candidates:
+        if candidate in SUPPORTED_LOCALES:
+            return candidate
+    return DEFAULT_LOCALE
+
+
+class WTFormsTranslations:
+    """WTForms' own messages ("This field is required.") in the request's language."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_translations(get_locale()).gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_translations(get_locale()).ngettext(singular, plural, n)
+
+
+@cache
+def _wtforms_translations(locale: str) -> Any:
+    from wtforms.i18n import get_translations
+
+    return get_translations([locale, "en"])

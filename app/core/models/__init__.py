@@ -1,0 +1,29 @@
+"""All models, imported here so Alembic and the scoping hook see every table."""
+
+from app.core.models.accounts import (
+    ApiToken,
+    AuthSession,
+    Membership,
+    PasswordResetToken,
+    RateLimitEvent,
+    Tenant,
+    User,
+)
+from app.core.models.audit import AuditEntry
+from app.core.models.base import Base, TenantScoped, utcnow
+from app.core.models.outbox import OutboxMessage
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "AuthSession",
+    "Base",
+    "Membership",
+    "OutboxMessage",
+    "PasswordResetToken",
+    "RateLimitEvent",
+    "Tenant",
+    "TenantScoped",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,184 @@
+"""Typed settings read from the environment (prefix ``STEMMA_``).
+
+Bad values are refused when the process starts, with a message that names the
+variable, so a misconfigured server never comes half up. Every secret can also be
+read from a file named by ``STEMMA_<NAME>_FILE`` (Docker and systemd credentials).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Settings whose value may come from a file named by ``STEMMA_<NAME>_FILE``.
+FILE_SETTINGS = ("secret_key", "database_url", "redis_url", "smtp_password", "sms_api_password")
+
+SUPPORTED_LOCALES = ("sv", "da", "en")
+
+
+class SettingsError(Exception):
+    """Raised with one readable line per bad setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STEMMA_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: Literal["sv", "da", "en"] = "sv"
+
+    # Mail: unset host means mail is written to ``<data_dir>/outbox/mail``.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Stemma <no-reply@stemma.invalid>"
+
+    # SMS gateway (46elks-style); unset URL means SMS is written to the outbox folder.
+    sms_api_url: str | None = None
+    sms_api_username: str | None = None
+    sms_api_password: str | None = None
+
+    session_idle_minutes: int = Field(default=8 * 60, ge=5, le=7 * 24 * 60)
+    session_max_hours: int = Field(default=24, ge=1, le=30 * 24)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_attempts_per_ip: int = Field(default=30, ge=1, le=100000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    #: Run the outbox worker inside the web process (the embedded default).
+    run_worker_in_process: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        for name in FILE_SETTINGS:
+            path = os.environ.get(f"STEMMA_{name.upper()}_FILE")
+            if path and not values.get(name):
+                try:
+                    values[name] = Path(path).read_text(encoding="utf-8").strip()
+                except OSError as error:
+                    raise ValueError(
+                        f"STEMMA_{name.upper()}_FILE: cannot read {path}: {error.strerror}"
+                    ) from error
+        return values
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme = urlsplit(value).scheme
+        if scheme in ("postgresql", "postgres"):
+            return "postgresql+asyncpg" + value[len(scheme) :]
+        if scheme not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+            raise ValueError(
+                "must start with postgresql:// (or postgresql+asyncpg://) or sqlite+aiosqlite://"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http:// or https:// address")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("sms_api_url")
+    @classmethod
+    def _check_sms_url(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// address")
+        return value or None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, fill in the embedded defaults and prepare ``data_dir``.
+
+    Raises SettingsError naming each bad variable.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    return _with_defaults(settings)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        location = "".join(str(part) for part in problem["loc"][:1])
+        name = f"STEMMA_{location.upper()}" if location else "settings"
+        message = problem["msg"].removeprefix("Value error, ")
+        if message.startswith("STEMMA_"):
+            lines.append(message)
+        else:
+            lines.append(f"{name}: {message}")
+    return "\n".join(lines)
+
+
+def _with_defaults(settings: Settings) -> Settings:
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    changes: dict[str, Any] = {"data_dir": data_dir}
+    if not settings.database_url:
+        changes["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'stemma.db'}"
+    if not settings.secret_key:
+        changes["secret_key"] = _development_secret_key(data_dir)
+    return settings.model_copy(update=changes)
+
+
+def _development_secret_key(data_dir: Path) -> str:
+    """A key generated once and kept under the data directory, for the embedded default."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,64 @@
+"""Jinja setup shared by every face: translations, CSRF, permissions, languages."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from quart import Quart, g, request, url_for
+
+from app.core.auth import can, current_membership, current_user
+from app.core.csrf import csrf_token
+from babel.dates import format_datetime
+
+from app.core.i18n import get_locale, language_name, raw_gettext, raw_ngettext
+from app.core.permissions import ROLE_LABELS
+from app.core.settings import SUPPORTED_LOCALES
+
+
+def localtime(value: datetime | None, timezone: str, format: str = "short") -> str:
+    """A UTC timestamp shown in the municipality's time zone and the reader's language."""
+    if value is None:
+        return ""
+    return format_datetime(value, format=format, tzinfo=ZoneInfo(timezone), locale=get_locale())
+
+
+def configure_jinja(app: Quart) -> None:
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        raw_gettext, raw_ngettext, newstyle=True
+    )
+    app.jinja_env.filters["localtime"] = localtime
+    static_root = Path(app.static_folder or "static")
+
+    @cache
+    def static_version(filename: str) -> str:
+        # A content hash in the URL lets browsers cache assets and still see new releases.
+        return hashlib.sha256((static_root / filename).read_bytes()).hexdigest()[:10]
+
+    def static_url(filename: str) -> str:
+        version = static_version(filename) if not app.debug else "dev"
+        return url_for("static", filename=filename, v=version)
+
+    # Globals (not context) so imported macros see them too.
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token,
+        can=can,
+        static_url=static_url,
+        role_label=lambda role: str(ROLE_LABELS.get(role, role)),
+    )
+
+    @app.context_processor
+    async def _request_context() -> dict[str, Any]:
+        return {
+            "current_user": current_user(),
+            "membership": current_membership(),
+            "tenant": g.get("tenant"),
+            "locale": get_locale(),
+            "languages": [(code, language_name(code)) for code in SUPPORTED_LOCALES],
+            "current_path": request.full_path.rstrip("?") if request else "/",
+        }

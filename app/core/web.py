@@ -1,0 +1,49 @@
+"""Helpers every face uses to read a request and answer it."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2_fragments.quart import render_block
+from quart import current_app, g, render_template, request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def db() -> AsyncSession:
+    """This request's database session, opened on first use and closed after the response."""
+    session: AsyncSession | None = g.get("_db")
+    if session is None:
+        session = current_app.extensions["stemma"].session_factory()
+        g._db = session
+    return session
+
+
+def client_ip() -> str:
+    # Behind a proxy, Hypercorn's ProxyFixMiddleware (``--proxy``) rewrites remote_addr.
+    return request.remote_addr or "unknown"
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get(
+        "HX-History-Restore-Request"
+    ) != "true"
+
+
+async def render(template: str, block: str | None = None, **context: Any) -> str:
+    """Render a page, or only ``block`` of it when HTMX asks for a fragment."""
+    if block is not None and is_htmx():
+        return await render_block(template, block, **context)
+    return await render_template(template, **context)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to return to after sign-in, or None for anything else."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target

@@ -1,0 +1,1 @@
+"""Background workers: outbox delivery now; reminders and retention join later."""

@@ -1,0 +1,7 @@
+"""The back office for the election office, administrators and coordinators."""
+
+from quart import Blueprint
+
+blueprint = Blueprint("planning", __name__)
+
+from app.planning import admin, home  # noqa: E402, F401

@@ -1,0 +1,113 @@
+"""Administration: the audit log, people who sign in, API tokens."""
+
+from __future__ import annotations
+
+from quart import abort, current_app, flash, g, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.errors import NotFound
+from app.core.i18n import _, get_locale
+from app.core.web import db, render
+from app.domain import accounts
+from app.domain.audit import AuditFilter, object_types, search_audit
+from app.planning import blueprint
+from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
+
+
+@blueprint.get("/admin/audit")
+@requires("audit.view")
+async def audit_log() -> str:
+    form = AuditFilterForm(request.args)
+    form.object_type.choices = [("", _("All"))] + [
+        (name, name) for name in await object_types(db())
+    ]
+    form.validate()
+    audit_filter = AuditFilter(
+        code=form.code.data or None,
+        actor=form.actor.data or None,
+        object_type=form.object_type.data or None,
+        date_from=None if form.date_from.errors else form.date_from.data,
+        date_to=None if form.date_to.errors else form.date_to.data,
+        timezone=g.tenant.timezone,
+    )
+    page = await search_audit(db(), audit_filter, page=request.args.get("page", 1, type=int))
+    return await render("planning/audit.html", block="results", form=form, page=page)
+
+
+@blueprint.route("/admin/tokens", methods=["GET", "POST"])
+@requires("tokens.manage")
+async def api_tokens() -> str:
+    form = await ApiTokenForm.from_request()
+    new_secret = None
+    if request.method == "POST" and form.validate():
+        try:
+            _token, new_secret = await accounts.create_api_token(
+                db(), current_actor(), form.name.data or ""
+            )
+        except accounts.AccountsError as error:
+            form.add_error(error)
+        else:
+            form = ApiTokenForm()
+    tokens = await accounts.list_api_tokens(db())
+    return await render("planning/tokens.html", form=form, tokens=tokens, new_secret=new_secret)
+
+
+@blueprint.post("/admin/tokens/<int:token_id>/revoke")
+@requires("tokens.manage")
+async def revoke_api_token(token_id: int) -> WerkzeugResponse:
+    try:
+        token = await accounts.revoke_api_token(db(), current_actor(), token_id)
+    except NotFound:
+        abort(404)
+    await flash(_("The token \u201c%(name)s\u201d no longer works.", name=token.name), "success")
+    return redirect(url_for("planning.api_tokens"))
+
+
+@blueprint.route("/admin/users", methods=["GET", "POST"])
+@requires("users.manage")
+async def users() -> str | WerkzeugResponse:
+    form = await AddUserForm.from_request()
+    if request.method == "POST" and form.validate():
+        try:
+            await accounts.invite_user(
+                db(),
+                current_actor(),
+                current_app.extensions["stemma"].settings,
+                g.tenant,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                role=form.role.data or "",
+                locale=get_locale(),
+            )
+        except accounts.AccountsError as error:
+            form.add_error(error)
+        else:
+            await flash(
+                _("%(email)s has been added and sent a link to choose a password.",
+                  email=form.email.data),
+                "success",
+            )
+            return redirect(url_for("planning.users"))
+    members = await accounts.list_members(db())
+    return await render(
+        "planning/users.html", form=form, members=members, role_form=ChangeRoleForm()
+    )
+
+
+@blueprint.post("/admin/users/<int:membership_id>/role")
+@requires("users.manage")
+async def change_role(membership_id: int) -> WerkzeugResponse:
+    form = await ChangeRoleForm.from_request()
+    if not form.validate():
+        await flash(_("Choose a role."), "error")
+        return redirect(url_for("planning.users"))
+    try:
+        await accounts.change_role(db(), current_actor(), membership_id, form.role.data or "")
+    except NotFound:
+        abort(404)
+    except accounts.AccountsError as error:
+        await flash(error.message, "error")
+    else:
+        await flash(_("The role has been changed."), "success")
+    return redirect(url_for("planning.users"))

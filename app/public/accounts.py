@@ -1,0 +1,142 @@
+"""Signing in and out, password reset, language, and choosing a municipality."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, current_app, flash, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_user, login_user, logout_user, requires_login
+from app.core.i18n import _, get_locale, pick_locale
+from app.core.permissions import home_face
+from app.core.ratelimit import RateLimited
+from app.core.settings import SUPPORTED_LOCALES
+from app.core.web import client_ip, db, render, safe_next
+from app.domain import accounts
+from app.public.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
+
+blueprint = Blueprint("accounts", __name__)
+
+RESET_SESSION_KEY = "password_reset_token"
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    return current_app.extensions["stemma"].settings
+
+
+@blueprint.get("/")
+async def index() -> WerkzeugResponse | str:
+    if current_user() is not None:
+        return redirect(url_for("accounts.choose_tenant"))
+    return redirect(url_for("accounts.login"))
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+async def login() -> WerkzeugResponse | Response | str | tuple[str, int, dict[str, str]]:
+    form = await LoginForm.from_request()
+    next_path = safe_next(request.args.get("next"))
+    if request.method == "POST" and form.validate():
+        limits = accounts.LoginLimits.from_settings(_settings())
+        try:
+            user = await accounts.authenticate(
+                db(), limits, form.email.data or "", form.password.data or "", client_ip()
+            )
+        except RateLimited as limited:
+            form.add_error(
+                _("Too many attempts. Wait %(minutes)s minutes and try again.",
+                  minutes=max(1, -(-limited.retry_after // 60)))
+            )
+            page = await render("public/login.html", form=form, next=next_path)
+            return page, 429, {"Retry-After": str(limited.retry_after)}
+        if user is None:
+            form.add_error(_("Wrong email or password."))
+        else:
+            await login_user(user)
+            return redirect(next_path or await _landing_for(user))
+    return await render("public/login.html", form=form, next=next_path)
+
+
+async def _landing_for(user: accounts.User) -> str:
+    memberships = await accounts.memberships_of(db(), user)
+    if len(memberships) == 1:
+        only = memberships[0]
+        return url_for(f"{home_face(only.role)}.home", tenant=only.tenant.slug)
+    return url_for("accounts.choose_tenant")
+
+
+@blueprint.get("/account/municipalities")
+@requires_login
+async def choose_tenant() -> str:
+    user = current_user()
+    assert user is not None
+    memberships = await accounts.memberships_of(db(), user)
+    choices = [
+        (m.tenant, m.role, url_for(f"{home_face(m.role)}.home", tenant=m.tenant.slug))
+        for m in memberships
+    ]
+    return await render("public/choose_tenant.html", choices=choices)
+
+
+@blueprint.post("/logout")
+async def logout() -> WerkzeugResponse:
+    await logout_user()
+    await flash(_("You have been signed out."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+@blueprint.post("/lang")
+async def set_language() -> WerkzeugResponse:
+    form = await request.form
+    language = pick_locale(form.get("lang"))
+    if form.get("lang") in SUPPORTED_LOCALES:
+        session["lang"] = language
+        user = current_user()
+        if user is not None:
+            await accounts.set_user_locale(db(), user, language)
+    return redirect(safe_next(form.get("next")) or url_for("accounts.index"))
+
+
+@blueprint.route("/password/forgot", methods=["GET", "POST"])
+async def forgot_password() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
+    form = await ForgotPasswordForm.from_request()
+    if request.method == "POST" and form.validate():
+        try:
+            await accounts.request_password_reset(
+                db(), _settings(), form.email.data or "", get_locale(), client_ip()
+            )
+        except RateLimited as limited:
+            form.add_error(_("Too many attempts. Wait a while and try again."))
+            page = await render("public/password_forgot.html", form=form, sent=False)
+            return page, 429, {"Retry-After": str(limited.retry_after)}
+        return await render("public/password_forgot.html", form=form, sent=True)
+    return await render("public/password_forgot.html", form=form, sent=False)
+
+
+@blueprint.get("/password/reset/<token>")
+async def reset_password_link(token: str) -> WerkzeugResponse:
+    # Move the token out of the address bar (and out of later referrers and logs).
+    session[RESET_SESSION_KEY] = token
+    return redirect(url_for("accounts.reset_password"))
+
+
+@blueprint.route("/password/reset", methods=["GET", "POST"])
+async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
+    token = session.get(RESET_SESSION_KEY)
+    if not token or await accounts.find_reset_token(db(), str(token)) is None:
+        session.pop(RESET_SESSION_KEY, None)
+        return await render("public/password_reset.html", form=None), 410
+    form = await ResetPasswordForm.from_request()
+    if request.method == "POST" and form.validate():
+        try:
+            await accounts.reset_password(db(), str(token), form.password.data or "", client_ip())
+        except accounts.AccountsError as error:
+            form.add_error(error)
+        else:
+            session.pop(RESET_SESSION_KEY, None)
+            await flash(_("Your password has been changed. Sign in with the new one."), "success")
+            return redirect(url_for("accounts.login"))
+    return await render("public/password_reset.html", form=form)
+
+
+@blueprint.app_context_processor
+async def _current_face() -> dict[str, object]:
+    return {"face": request.blueprint or "", "tenant_slug": g.get("tenant_slug")}

@@ -1,0 +1,47 @@
+"""Forms of the public face: signing in and resetting a password."""
+
+from __future__ import annotations
+
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from app.core.forms import Form
+from app.core.i18n import lazy_gettext
+
+
+class LoginForm(Form):
+    email = EmailField(
+        lazy_gettext("Email"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        lazy_gettext("Password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField(
+        lazy_gettext("Email"),
+        validators=[DataRequired(), Email(), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class ResetPasswordForm(Form):
+    password = PasswordField(
+        lazy_gettext("New password"),
+        validators=[DataRequired(), Length(min=10, max=1024)],
+        description=lazy_gettext("At least 10 characters. A few words in a row are easy to remember."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        lazy_gettext("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=lazy_gettext("The passwords do not match.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

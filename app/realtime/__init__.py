@@ -1,0 +1,1 @@
+"""Live updates: the broker between processes; the hub, sockets and push build on it."""
