@@ -34,12 +34,12 @@ _email_env = Environment(
 _email_env.install_gettext_callables(raw_gettext, raw_ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
-def render_email(name: str, locale: str, **context: Any) -> tuple[str, str, str]:
-    """Render ``emails/<name>.subject.txt``, ``.txt`` and ``.html`` in ``locale``."""
+def render_email(template: str, locale: str, **context: Any) -> tuple[str, str, str]:
+    """Render ``emails/<template>.subject.txt``, ``.txt`` and ``.html`` in ``locale``."""
     with locale_scope(locale):
-        subject = _email_env.get_template(f"{name}.subject.txt").render(**context).strip()
-        text = _email_env.get_template(f"{name}.txt").render(**context)
-        html = _email_env.get_template(f"{name}.html").render(**context)
+        subject = _email_env.get_template(f"{template}.subject.txt").render(**context).strip()
+        text = _email_env.get_template(f"{template}.txt").render(**context)
+        html = _email_env.get_template(f"{template}.html").render(**context)
     return subject, text, html
 
 

@@ -1,0 +1,48 @@
+# The two commands a newcomer runs: `make run` and `make test`.
+# Both set everything up on a fresh machine first (virtual environment, dependencies).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench setup browser messages clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import app, quart, sqlalchemy, playwright" 
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/stemma migrate
+	$(BIN)/stemma demo
+	$(BIN)/stemma serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests (never a browser download).
+browser:
+	@test -x /usr/bin/chromium || sh tools/install-chromium.sh
+
+test: $(STAMP) browser
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Refresh the translation catalogues after changing user-facing strings.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o app/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location --omit-header --width 100
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

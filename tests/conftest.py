@@ -1,0 +1,196 @@
+"""Shared fixtures: a migrated database per test, the app, role fixtures, log guards.
+
+SQLite by default. With STEMMA_TEST_DATABASE_URL and STEMMA_TEST_REDIS_URL set (as
+`.ci/run` does) the same tests run on PostgreSQL and Redis; in CI they must be set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from quart import Quart
+from quart.testing import QuartClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import create_app
+from app.core.db import create_engine
+from app.core.migrations import upgrade
+from app.core.models import Base
+from app.core.settings import Settings, load_settings
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("STEMMA_TEST_DATABASE_URL") or None
+TEST_REDIS_URL = os.environ.get("STEMMA_TEST_REDIS_URL") or None
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_error_logs: the test expects ERROR log records")
+    if IN_CI and not (TEST_DATABASE_URL and TEST_REDIS_URL):
+        raise pytest.UsageError(
+            "CI must run against PostgreSQL and Redis: set STEMMA_TEST_DATABASE_URL "
+            "and STEMMA_TEST_REDIS_URL"
+        )
+
+
+def pytest_report_header() -> list[str]:
+    database = "PostgreSQL" if TEST_DATABASE_URL else "SQLite"
+    broker = "Redis" if TEST_REDIS_URL else "in-process"
+    return [f"stemma: database {database}, broker {broker}"]
+
+
+def asyncpg_url(url: str) -> str:
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+asyncpg://" + url[len(scheme) :]
+    return url
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per run: a template SQLite file, or the PostgreSQL test database."""
+    if TEST_DATABASE_URL:
+        url = asyncpg_url(TEST_DATABASE_URL)
+        asyncio.run(_reset_postgres(url))
+        upgrade(url)
+        return url
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{template}")
+    return str(template)
+
+
+async def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """A clean, migrated database for one test."""
+    if TEST_DATABASE_URL:
+        yield migrated_database
+        asyncio.run(_truncate_postgres(migrated_database))
+    else:
+        path = tmp_path / "stemma.db"
+        shutil.copyfile(migrated_database, path)
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        redis_url=TEST_REDIS_URL,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        base_url="http://localhost",
+        run_worker_in_process=False,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Quart]:
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    async with application.test_app():
+        yield application
+
+
+@pytest.fixture
+def client(app: Quart) -> QuartClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session_factory(app: Quart) -> async_sessionmaker[AsyncSession]:
+    return app.extensions["stemma"].session_factory
+
+
+@pytest.fixture
+async def db(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as session:
+        yield session
+
+
+# --- role fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def tenant(db: AsyncSession) -> Any:
+    return await factories.make_tenant(db, slug="lund", name="Lunds kommun")
+
+
+@pytest.fixture
+async def other_tenant(db: AsyncSession) -> Any:
+    return await factories.make_tenant(db, slug="malmo", name="Malmö stad")
+
+
+@pytest.fixture
+async def admin(db: AsyncSession, tenant: Any) -> Any:
+    return await factories.make_user(db, tenant, "admin")
+
+
+@pytest.fixture
+async def planner(db: AsyncSession, tenant: Any) -> Any:
+    return await factories.make_user(db, tenant, "planner")
+
+
+@pytest.fixture
+async def coordinator(db: AsyncSession, tenant: Any) -> Any:
+    return await factories.make_user(db, tenant, "coordinator")
+
+
+@pytest.fixture
+async def clerk(db: AsyncSession, tenant: Any) -> Any:
+    return await factories.make_user(db, tenant, "clerk")
+
+
+@pytest.fixture
+async def outsider(db: AsyncSession, other_tenant: Any) -> Any:
+    """An administrator of another municipality: must see nothing of ``tenant``."""
+    return await factories.make_user(db, other_tenant, "admin", email="outsider@malmo.test")
+
+
+# --- guards -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fail_on_error_logs(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Any ERROR logged during a test fails it, unless the test says it expects one."""
+    caplog.set_level(logging.INFO)
+    yield
+    if request.node.get_closest_marker("allow_error_logs"):
+        return
+    errors = [
+        record
+        for phase in ("setup", "call")
+        for record in caplog.get_records(phase)  # type: ignore[arg-type]
+        if record.levelno >= logging.ERROR
+    ]
+    if errors:
+        pytest.fail("ERROR logged: " + "; ".join(record.getMessage() for record in errors))

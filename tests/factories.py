@@ -1,0 +1,79 @@
+"""Factories for every model; tests build what they need, nothing more."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from quart.testing import QuartClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor
+from app.core.models import Tenant, User
+from app.domain.accounts import create_tenant, create_user
+
+PASSWORD = "correct horse battery"
+_sequence = itertools.count(1)
+
+
+async def make_tenant(session: AsyncSession, slug: str | None = None, name: str | None = None) -> Tenant:
+    number = next(_sequence)
+    return await create_tenant(
+        session, Actor.system("test"), slug or f"kommun-{number}", name or f"Kommun {number}"
+    )
+
+
+async def make_user(
+    session: AsyncSession,
+    tenant: Tenant,
+    role: str,
+    email: str | None = None,
+    password: str = PASSWORD,
+    name: str | None = None,
+) -> User:
+    number = next(_sequence)
+    user = await create_user(
+        session,
+        Actor.system("test"),
+        tenant,
+        email or f"{role}{number}@{tenant.slug}.test",
+        name or f"{role.title()} {number}",
+        role,
+        password,
+    )
+    user.password = password  # type: ignore[attr-defined]  # for log-in helpers
+    return user
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def csrf_token(client: QuartClient, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page's hidden field."""
+    response = await client.get(path)
+    match = CSRF_PATTERN.search(await response.get_data(as_text=True))
+    assert match, f"no csrf token on {path}"
+    return match.group(1)
+
+
+async def post_form(
+    client: QuartClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
+    token = await csrf_token(client)
+    return await client.post(path, form={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+async def login(client: QuartClient, user: User, password: str = PASSWORD) -> Any:
+    response = await post_form(client, "/login", {"email": user.email, "password": password})
+    assert response.status_code == 302, await response.get_data(as_text=True)
+    return response
+
+
+async def shift_back(session: AsyncSession, model: Any, column: str, delta: Any) -> None:
+    """Move a timestamp of every row of ``model`` into the past (portable across databases)."""
+    from sqlalchemy import select
+
+    for row in (await session.scalars(select(model))).all():
+        setattr(row, column, getattr(row, column) - delta)
+    await session.commit()

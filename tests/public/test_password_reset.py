@@ -1,0 +1,132 @@
+"""Password reset by a mailed, single-use, expiring link."""
+
+import re
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
+from pathlib import Path
+
+from quart import Quart
+from quart.testing import QuartClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, User
+from app.jobs.outbox import deliver_due
+from tests.factories import login, post_form, shift_back
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+async def _deliver_mail(app: Quart) -> list[Message]:
+    runtime = app.extensions["stemma"]
+    await deliver_due(runtime.session_factory, runtime.mail)
+    folder: Path = runtime.settings.outbox_dir / "mail"
+    return [
+        message_from_bytes(path.read_bytes(), policy=policy.default)
+        for path in sorted(folder.glob("*.eml"))
+    ]
+
+
+def _link_in(mail: Message) -> str:
+    assert isinstance(mail, EmailMessage)
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    match = re.search(r"http://localhost(/password/reset/\S+)", text)
+    assert match, text
+    return match.group(1)
+
+
+async def _request_reset(app: Quart, client: QuartClient, email: str) -> str:
+    response = await post_form(client, "/password/forgot", {"email": email})
+    assert response.status_code == 200
+    mails = await _deliver_mail(app)
+    assert mails, "no reset mail was delivered"
+    return _link_in(mails[-1])
+
+
+async def test_it_mails_a_link_that_sets_a_new_password(
+    app: Quart, client: QuartClient, planner: User
+) -> None:
+    link = await _request_reset(app, client, planner.email)
+    redirect = await client.get(link)
+    # The token leaves the address bar at once.
+    assert redirect.status_code == 302
+    assert redirect.headers["Location"] == "/password/reset"
+    form_page = await client.get("/password/reset")
+    assert form_page.status_code == 200
+    response = await post_form(
+        client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    await login(client, planner, NEW_PASSWORD)
+
+
+async def test_it_mails_in_swedish_by_default(app: Quart, client: QuartClient, planner: User) -> None:
+    await post_form(client, "/password/forgot", {"email": planner.email})
+    mail = (await _deliver_mail(app))[-1]
+    assert mail["Subject"] == "Välj ett nytt lösenord för Stemma"
+    assert mail["To"] == planner.email
+
+
+async def test_it_works_only_once(app: Quart, client: QuartClient, planner: User) -> None:
+    link = await _request_reset(app, client, planner.email)
+    await client.get(link)
+    await post_form(client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    await client.get(link)
+    again = await client.get("/password/reset")
+    assert again.status_code == 410
+    assert "Länken har gått ut eller har redan använts." in await again.get_data(as_text=True)
+
+
+async def test_it_expires(app: Quart, client: QuartClient, db: AsyncSession, planner: User) -> None:
+    link = await _request_reset(app, client, planner.email)
+    await shift_back(db, PasswordResetToken, "expires_at", timedelta(hours=2))
+    await client.get(link)
+    expired = await client.get("/password/reset")
+    assert expired.status_code == 410
+
+
+async def test_it_ends_every_session_when_the_password_changes(
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+) -> None:
+    other_device = app.test_client()
+    await login(other_device, planner)
+    link = await _request_reset(app, client, planner.email)
+    await client.get(link)
+    await post_form(client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert (await db.scalars(select(AuthSession))).all() == []
+    assert (await other_device.get("/lund/planning/")).status_code == 302
+
+
+async def test_it_says_the_same_for_an_unknown_address_and_sends_nothing(
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+) -> None:
+    known = await post_form(client, "/password/forgot", {"email": planner.email})
+    unknown = await post_form(client, "/password/forgot", {"email": "nobody@lund.test"})
+    assert (await known.get_data(as_text=True)).count("Om adressen hör till ett konto") == 1
+    assert (await unknown.get_data(as_text=True)).count("Om adressen hör till ett konto") == 1
+    recipients = (await db.scalars(select(OutboxMessage.recipient))).all()
+    assert recipients == [planner.email]
+
+
+async def test_it_refuses_a_weak_or_mismatched_password(app: Quart, client: QuartClient, planner: User) -> None:
+    link = await _request_reset(app, client, planner.email)
+    await client.get(link)
+    short = await post_form(client, "/password/reset", {"password": "short", "confirm": "short"})
+    assert short.status_code == 200
+    assert "aria-invalid" in await short.get_data(as_text=True)
+    mismatch = await post_form(
+        client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"}
+    )
+    assert "Lösenorden är inte lika." in await mismatch.get_data(as_text=True)
+    # The token is still good after refused attempts.
+    ok = await post_form(client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert ok.status_code == 302
+
+
+async def test_it_limits_reset_mails_per_account(app: Quart, client: QuartClient, db: AsyncSession, planner: User) -> None:
+    for _attempt in range(5):
+        await post_form(client, "/password/forgot", {"email": planner.email})
+    assert len((await db.scalars(select(OutboxMessage))).all()) == 3
