@@ -90,7 +90,7 @@ def _register_request_hooks(app: Quart) -> None:
     from app.core.headers import add_security_headers
     from app.core.i18n import pick_locale, set_locale
     from app.core.tenancy import reset_tenant, set_tenant
-    from app.core.web import db
+    from app.core.web import db, is_api_request
     from app.domain.accounts import get_tenant_by_slug, membership_in
 
     runtime: Runtime = app.extensions["stemma"]
@@ -119,7 +119,7 @@ def _register_request_hooks(app: Quart) -> None:
         if request.path.startswith("/static/"):
             return None
         g.locale_token = set_locale(runtime.settings.default_locale)
-        if request.blueprint != "api" and not await csrf_is_valid():
+        if not is_api_request() and not await csrf_is_valid():
             abort(400, description="csrf")
         await load_user()
         slug = g.get("tenant_slug")

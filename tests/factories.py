@@ -77,3 +77,12 @@ async def shift_back(session: AsyncSession, model: Any, column: str, delta: Any)
     for row in (await session.scalars(select(model))).all():
         setattr(row, column, getattr(row, column) - delta)
     await session.commit()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

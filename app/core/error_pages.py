@@ -8,6 +8,7 @@ from quart import Quart, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.core.i18n import lazy_gettext
+from app.core.web import is_api_request
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def register_error_pages(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        if request.blueprint == "api":
+        if is_api_request():
             return problem_response(status, str(TITLES.get(status, error.name)))
         try:
             return await render_error(status, error.description)
@@ -73,7 +74,7 @@ def register_error_pages(app: Quart) -> None:
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        if request.blueprint == "api":
+        if is_api_request():
             return problem_response(500, str(TITLES[500]))
         try:
             return await render_error(500)

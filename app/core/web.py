@@ -24,6 +24,11 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
+def is_api_request() -> bool:
+    """Anything under /api/ speaks JSON and authenticates with bearer tokens."""
+    return request.path.startswith("/api/")
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get(
         "HX-History-Restore-Request"

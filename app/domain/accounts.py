@@ -183,6 +183,17 @@ async def membership_in(session: AsyncSession, user_id: int, tenant_id: int) -> 
         return await session.scalar(select(Membership).where(Membership.user_id == user_id))
 
 
+async def _record_in_each_tenant(session: AsyncSession, actor: Actor, code: str, user: User) -> None:
+    """Account events belong to no single municipality: each one the user is in sees them."""
+    tenant_ids = await session.scalars(
+        select(Membership.tenant_id)
+        .where(Membership.user_id == user.id)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    for tenant_id in tenant_ids.all() or [None]:
+        await record(session, actor, code, user, tenant_id=tenant_id)
+
+
 # --- signing in -------------------------------------------------------------------------
 
 
@@ -227,7 +238,7 @@ async def authenticate(
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     await ratelimit.clear(session, limits.per_account, email)
-    await record(session, Actor.for_user(user, ip_address), "accounts.login", user)
+    await _record_in_each_tenant(session, Actor.for_user(user, ip_address), "accounts.login", user)
     await session.commit()
     return user
 
@@ -306,8 +317,10 @@ async def request_password_reset(
     await _mail_password_link(
         session, settings, user, "password_reset", locale, timedelta(minutes=settings.password_reset_minutes)
     )
-    await record(session, Actor(label=user.email, user_id=user.id, ip_address=ip_address),
-                 "accounts.password_reset.requested", user)
+    await _record_in_each_tenant(
+        session, Actor(label=user.email, user_id=user.id, ip_address=ip_address),
+        "accounts.password_reset.requested", user,
+    )
     await session.commit()
 
 
@@ -366,8 +379,10 @@ async def reset_password(
     reset.used_at = utcnow()
     user.password_hash = hash_password(new_password)
     await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
-    await record(session, Actor(label=user.email, user_id=user.id, ip_address=ip_address),
-                 "accounts.password_reset.completed", user)
+    await _record_in_each_tenant(
+        session, Actor(label=user.email, user_id=user.id, ip_address=ip_address),
+        "accounts.password_reset.completed", user,
+    )
     await session.commit()
     return user
 

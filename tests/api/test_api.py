@@ -1,0 +1,114 @@
+"""The JSON API: bearer tokens per tenant, problem documents, OpenAPI."""
+
+from typing import Any
+
+from quart.testing import QuartClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor
+from app.core.models import Tenant, User
+from app.core.tenancy import tenant_scope
+from app.domain.accounts import create_api_token, revoke_api_token
+
+
+async def _token(db: AsyncSession, tenant: Tenant, name: str = "Integration") -> tuple[Any, str]:
+    with tenant_scope(tenant.id):
+        return await create_api_token(db, Actor.system("test"), name)
+
+
+def _bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def test_it_refuses_a_missing_or_wrong_token_with_a_problem_document(
+    client: QuartClient, tenant: Tenant
+) -> None:
+    for headers in ({}, _bearer("stm_wrong"), {"Authorization": "Basic abc"}):
+        response = await client.get("/api/v1/tenant", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        body = await response.get_json()
+        assert body["status"] == 401 and body["title"]
+
+
+async def test_it_answers_for_the_tokens_own_municipality(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    _token_row, secret = await _token(db, tenant)
+    response = await client.get("/api/v1/tenant", headers=_bearer(secret))
+    assert response.status_code == 200
+    assert await response.get_json() == {
+        "slug": "lund", "name": "Lunds kommun", "locale": "sv", "timezone": "Europe/Stockholm"
+    }
+
+
+async def test_it_lists_only_the_tokens_municipalitys_audit_entries(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User, outsider: User, other_tenant: Tenant
+) -> None:
+    _token_row, secret = await _token(db, tenant)
+    response = await client.get("/api/v1/audit-entries?limit=500", headers=_bearer(secret))
+    body = await response.get_json()
+    actors = {item["actor"] for item in body["items"]}
+    codes = {item["code"] for item in body["items"]}
+    assert "accounts.user.added" in codes
+    assert outsider.email not in actors
+    with tenant_scope(other_tenant.id):
+        pass
+    paged = await client.get("/api/v1/audit-entries?limit=1", headers=_bearer(secret))
+    first = await paged.get_json()
+    assert len(first["items"]) == 1 and first["next_before_id"] == first["items"][0]["id"]
+    following = await client.get(
+        f"/api/v1/audit-entries?limit=1&before_id={first['next_before_id']}", headers=_bearer(secret)
+    )
+    assert (await following.get_json())["items"][0]["id"] < first["items"][0]["id"]
+
+
+async def test_it_refuses_a_bad_query_with_field_errors(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    _token_row, secret = await _token(db, tenant)
+    response = await client.get("/api/v1/audit-entries?limit=many", headers=_bearer(secret))
+    assert response.status_code == 400
+    body = await response.get_json()
+    assert body["errors"][0]["field"] == "limit"
+    too_many = await client.get("/api/v1/audit-entries?limit=501", headers=_bearer(secret))
+    assert too_many.status_code == 400
+
+
+async def test_it_stops_accepting_a_revoked_token(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    token, secret = await _token(db, tenant)
+    assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 200
+    with tenant_scope(tenant.id):
+        await revoke_api_token(db, Actor.system("test"), token.id)
+    assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 401
+
+
+async def test_it_needs_no_csrf_token_for_bearer_requests(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    _token_row, secret = await _token(db, tenant)
+    response = await client.post("/api/v1/tenant", headers=_bearer(secret))
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+async def test_it_answers_an_unknown_api_path_with_a_problem_document(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    _token_row, secret = await _token(db, tenant)
+    response = await client.get("/api/v1/nothing-here", headers=_bearer(secret))
+    assert response.status_code == 404
+
+
+async def test_it_publishes_an_openapi_document_of_the_api_only(client: QuartClient) -> None:
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = await response.get_json()
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "Stemma API"
+    assert set(document["paths"]) == {"/api/v1/tenant", "/api/v1/audit-entries"}
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearer": []}]

@@ -1,0 +1,81 @@
+"""A real server process and Debian's Chromium, driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from app.core.settings import Settings
+from tests.factories import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "STEMMA_DATABASE_URL": settings.database_url,
+        "STEMMA_DATA_DIR": str(settings.data_dir),
+        "STEMMA_SECRET_KEY": settings.secret_key,
+        **({"STEMMA_REDIS_URL": settings.redis_url} if settings.redis_url else {}),
+    }
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """`stemma migrate`, `stemma demo`, then `stemma serve`, as `make run` does."""
+    environment = _environment(settings)
+    for command in (["migrate"], ["demo"]):
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", *command], env=environment, check=True,
+            capture_output=True, timeout=120,
+        )
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    environment["STEMMA_BASE_URL"] = base_url
+    log = open(settings.data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base_url}/healthz", timeout=1):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError((settings.data_dir / "server.log").read_text()) from None
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium")
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

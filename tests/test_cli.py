@@ -1,0 +1,81 @@
+"""The `stemma` command as operators and scripts use it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from quart.testing import QuartClient
+
+from app.core.settings import Settings
+
+
+def _stemma(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "STEMMA_DATABASE_URL": settings.database_url,
+        "STEMMA_DATA_DIR": str(settings.data_dir),
+        "STEMMA_SECRET_KEY": settings.secret_key,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=environment, capture_output=True, text=True, timeout=120,
+    )
+
+
+async def test_it_creates_a_tenant_a_user_and_a_token(settings: Settings, client: QuartClient) -> None:
+    created = _stemma(settings, "tenant", "create", "--slug", "vaxjo", "--name", "Växjö kommun")
+    assert created.returncode == 0, created.stderr
+    user = _stemma(
+        settings, "user", "create", "--tenant", "vaxjo", "--email", "chef@vaxjo.test",
+        "--password", "a long enough password", "--role", "admin",
+    )
+    assert user.returncode == 0, user.stderr
+    token = _stemma(settings, "token", "create", "--tenant", "vaxjo", "--name", "Lön")
+    assert token.returncode == 0, token.stderr
+    secret = token.stdout.strip().splitlines()[-1]
+    assert secret.startswith("stm_") and " " not in secret
+
+    response = await client.get("/api/v1/tenant", headers={"Authorization": f"Bearer {secret}"})
+    assert (await response.get_json())["name"] == "Växjö kommun"
+
+
+async def test_it_explains_bad_input_and_exits_non_zero(settings: Settings) -> None:
+    bad_slug = _stemma(settings, "tenant", "create", "--slug", "Not A Slug", "--name", "X")
+    assert bad_slug.returncode == 1
+    assert "slug:" in bad_slug.stderr and "Traceback" not in bad_slug.stderr
+    reserved = _stemma(settings, "tenant", "create", "--slug", "api", "--name", "X")
+    assert reserved.returncode == 1
+    no_tenant = _stemma(
+        settings, "user", "create", "--tenant", "nowhere", "--email", "a@b.test",
+        "--password", "long enough password", "--role", "clerk",
+    )
+    assert no_tenant.returncode == 1 and "nowhere" in no_tenant.stderr
+    short_password = _stemma(settings, "tenant", "create", "--slug", "ok", "--name", "Ok")
+    assert short_password.returncode == 0
+    weak = _stemma(
+        settings, "user", "create", "--tenant", "ok", "--email", "a@ok.test", "--password", "short",
+        "--role", "clerk",
+    )
+    assert weak.returncode == 1 and "password:" in weak.stderr
+
+
+async def test_it_makes_the_demo_once_and_prints_the_logins(settings: Settings) -> None:
+    first = _stemma(settings, "demo")
+    second = _stemma(settings, "demo")
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert "Created the demo municipality." in first.stdout
+    assert "Created the demo municipality." not in second.stdout
+    for email in ("admin@demo.stemma.test", "planner@demo.stemma.test", "clerk@demo.stemma.test"):
+        assert email in second.stdout
+
+
+def test_it_migrates_a_fresh_database(tmp_path: Path) -> None:
+    environment = {**os.environ, "STEMMA_DATA_DIR": str(tmp_path)}
+    environment.pop("STEMMA_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"], env=environment, capture_output=True,
+        text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "stemma.db").exists()
