@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -47,7 +48,9 @@ def _fail(message: str) -> None:
 @click.group()
 def main() -> None:
     """Stemma: plan and run elections."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.command()
@@ -152,7 +155,9 @@ def user() -> None:
 @click.option("--tenant", "slug", required=True)
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", type=click.Choice(["admin", "planner", "coordinator", "clerk"]), required=True)
+@click.option(
+    "--role", type=click.Choice(["admin", "planner", "coordinator", "clerk"]), required=True
+)
 @click.option("--name", default=None, help="Defaults to the part of the email before @.")
 def user_create(slug: str, email: str, password: str, role: str, name: str | None) -> None:
     """Create a user in a municipality with a role."""
@@ -167,8 +172,13 @@ def user_create(slug: str, email: str, password: str, role: str, name: str | Non
                 return
             try:
                 await create_user(
-                    session, Actor.system("cli"), found, email, name or email.split("@")[0],
-                    role, password,
+                    session,
+                    Actor.system("cli"),
+                    found,
+                    email,
+                    name or email.split("@")[0],
+                    role,
+                    password,
                 )
             except AccountsError as error:
                 _fail(f"{error.field}: {error.message}")
@@ -219,10 +229,8 @@ def worker() -> None:
         click.echo("Outbox worker running; stop with Ctrl+C.")
         await OutboxWorker(factory, mail_transport_for(settings)).run()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _run(work)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

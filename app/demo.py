@@ -11,7 +11,7 @@ from app.core.models import Tenant
 from app.domain.accounts import create_tenant, create_user, get_tenant_by_slug
 
 DEMO_SLUG = "demo"
-DEMO_PASSWORD = "stemma-demo-2026"
+DEMO_PASSWORD = "stemma-demo-2026"  # noqa: S105 - printed for everyone on purpose
 DEMO_USERS = (
     ("admin", "admin@demo.stemma.test", "Alva Admin"),
     ("planner", "planner@demo.stemma.test", "Per Planerare"),
@@ -20,7 +20,9 @@ DEMO_USERS = (
 )
 
 
-async def create_demo(session_factory: Any, size: str = "small") -> tuple[bool, list[tuple[str, str]]]:
+async def create_demo(
+    session_factory: Any, size: str = "small"
+) -> tuple[bool, list[tuple[str, str]]]:
     """Create the demo municipality unless it exists. Returns (created, [(role, email)]).
 
     ``size`` is accepted now so scripts keep working when later registers add the

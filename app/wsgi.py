@@ -1,4 +1,4 @@
-"""Entry points for Hypercorn when it runs several worker processes (``stemma serve --workers N``)."""
+"""Entry points for Hypercorn running several worker processes (`stemma serve --workers N`)."""
 
 from hypercorn.middleware import ProxyFixMiddleware
 

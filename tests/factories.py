@@ -17,7 +17,9 @@ PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
 
 
-async def make_tenant(session: AsyncSession, slug: str | None = None, name: str | None = None) -> Tenant:
+async def make_tenant(
+    session: AsyncSession, slug: str | None = None, name: str | None = None
+) -> Tenant:
     number = next(_sequence)
     return await create_tenant(
         session, Actor.system("test"), slug or f"kommun-{number}", name or f"Kommun {number}"

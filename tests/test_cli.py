@@ -19,16 +19,30 @@ def _stemma(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     }
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        env=environment, capture_output=True, text=True, timeout=120,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-async def test_it_creates_a_tenant_a_user_and_a_token(settings: Settings, client: QuartClient) -> None:
+async def test_it_creates_a_tenant_a_user_and_a_token(
+    settings: Settings, client: QuartClient
+) -> None:
     created = _stemma(settings, "tenant", "create", "--slug", "vaxjo", "--name", "Växjö kommun")
     assert created.returncode == 0, created.stderr
     user = _stemma(
-        settings, "user", "create", "--tenant", "vaxjo", "--email", "chef@vaxjo.test",
-        "--password", "a long enough password", "--role", "admin",
+        settings,
+        "user",
+        "create",
+        "--tenant",
+        "vaxjo",
+        "--email",
+        "chef@vaxjo.test",
+        "--password",
+        "a long enough password",
+        "--role",
+        "admin",
     )
     assert user.returncode == 0, user.stderr
     token = _stemma(settings, "token", "create", "--tenant", "vaxjo", "--name", "Lön")
@@ -47,15 +61,33 @@ async def test_it_explains_bad_input_and_exits_non_zero(settings: Settings) -> N
     reserved = _stemma(settings, "tenant", "create", "--slug", "api", "--name", "X")
     assert reserved.returncode == 1
     no_tenant = _stemma(
-        settings, "user", "create", "--tenant", "nowhere", "--email", "a@b.test",
-        "--password", "long enough password", "--role", "clerk",
+        settings,
+        "user",
+        "create",
+        "--tenant",
+        "nowhere",
+        "--email",
+        "a@b.test",
+        "--password",
+        "long enough password",
+        "--role",
+        "clerk",
     )
     assert no_tenant.returncode == 1 and "nowhere" in no_tenant.stderr
     short_password = _stemma(settings, "tenant", "create", "--slug", "ok", "--name", "Ok")
     assert short_password.returncode == 0
     weak = _stemma(
-        settings, "user", "create", "--tenant", "ok", "--email", "a@ok.test", "--password", "short",
-        "--role", "clerk",
+        settings,
+        "user",
+        "create",
+        "--tenant",
+        "ok",
+        "--email",
+        "a@ok.test",
+        "--password",
+        "short",
+        "--role",
+        "clerk",
     )
     assert weak.returncode == 1 and "password:" in weak.stderr
 
@@ -74,8 +106,11 @@ def test_it_migrates_a_fresh_database(tmp_path: Path) -> None:
     environment = {**os.environ, "STEMMA_DATA_DIR": str(tmp_path)}
     environment.pop("STEMMA_DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "migrate"], env=environment, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-m", "app.cli", "migrate"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "stemma.db").exists()

@@ -6,7 +6,6 @@ import re
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Tenant, User
@@ -57,7 +56,9 @@ async def test_it_gives_an_outsider_404_on_every_tenant_route(
         assert await _request(client, method, path) == 404, (method, path)
 
 
-async def test_it_sends_anonymous_visitors_to_sign_in(app: Quart, client: QuartClient, admin: User) -> None:
+async def test_it_sends_anonymous_visitors_to_sign_in(
+    app: Quart, client: QuartClient, admin: User
+) -> None:
     for method, path, _permission in tenant_routes(app):
         if method != "GET":
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from quart import Blueprint, Quart, Response, g, request
@@ -94,7 +95,7 @@ async def _domain_error(error: DomainError) -> Response:
 
 @blueprint.errorhandler(RequestSchemaValidationError)
 async def _validation_error(error: RequestSchemaValidationError) -> Response:
-    errors = getattr(error.validation_error, "errors", lambda: [])()
+    errors: list[dict[str, Any]] = getattr(error.validation_error, "errors", lambda: [])()
     return problem_response(
         400,
         _("The request is not valid."),
@@ -155,9 +156,7 @@ async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
     """The tenant's audit log, newest first; page with ``before_id``."""
     if not 1 <= query_args.limit <= 500:
         raise ApiError(400, _("The request is not valid."), _("limit must be between 1 and 500."))
-    rows = await audit_entries_before(
-        db(), query_args.code, query_args.before_id, query_args.limit
-    )
+    rows = await audit_entries_before(db(), query_args.code, query_args.before_id, query_args.limit)
     items = [
         AuditEntryOut(
             id=row.id,

@@ -11,9 +11,7 @@ PROBLEM_TYPE_BASE = "https://stemma.invalid/problems/"
 
 
 class ApiError(Exception):
-    def __init__(
-        self, status: int, title: str, detail: str | None = None, **extra: Any
-    ) -> None:
+    def __init__(self, status: int, title: str, detail: str | None = None, **extra: Any) -> None:
         super().__init__(title)
         self.status = status
         self.title = title
@@ -21,9 +19,7 @@ class ApiError(Exception):
         self.extra = extra
 
 
-def problem_response(
-    status: int, title: str, detail: str | None = None, **extra: Any
-) -> Response:
+def problem_response(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail

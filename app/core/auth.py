@@ -41,7 +41,9 @@ async def login_user(user: User) -> None:
     session.clear()
     if language:
         session["lang"] = language
-    session[SESSION_KEY] = await start_session(db(), user, current_app.extensions["stemma"].settings)
+    session[SESSION_KEY] = await start_session(
+        db(), user, current_app.extensions["stemma"].settings
+    )
     rotate_csrf_token()
     g.user = user
 

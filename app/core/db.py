@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 # Importing tenancy registers the scoping hooks on every Session.
 from app.core import tenancy  # noqa: F401
@@ -13,9 +18,7 @@ from app.core import tenancy  # noqa: F401
 
 def create_engine(database_url: str, **options: Any) -> AsyncEngine:
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(
-            database_url, connect_args={"timeout": 30}, **options
-        )
+        engine = create_async_engine(database_url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     options.setdefault("pool_pre_ping", True)

@@ -15,7 +15,6 @@ from wtforms import Form as WTForm
 from app.core.errors import DomainError
 from app.core.i18n import WTFormsTranslations
 
-
 # ".test" is reserved for testing (RFC 2606): the demo and test accounts live there, and
 # their mail only ever lands in the local outbox folder. Other reserved names stay refused.
 if "test" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
@@ -59,5 +58,3 @@ class Form(WTForm):
             for message in field.errors or ():
                 summary.append((field.id, str(message)))
         return summary
-
-

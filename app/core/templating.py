@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from quart import Quart, g, request, url_for
 
 from app.core.auth import can, current_membership, current_user
 from app.core.csrf import csrf_token
-from babel.dates import format_datetime
-
 from app.core.i18n import get_locale, language_name, raw_gettext, raw_ngettext
 from app.core.permissions import ROLE_LABELS
 from app.core.settings import SUPPORTED_LOCALES

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
 from app.core.models.base import Base, TenantScoped
@@ -73,7 +74,7 @@ def _touches_tenant_data(state: ORMExecuteState) -> bool:
         return True
     tables = set(
         find_tables(
-            state.statement,
+            cast(ClauseElement, state.statement),
             include_aliases=True,
             include_joins=True,
             include_selects=True,

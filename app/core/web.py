@@ -30,9 +30,10 @@ def is_api_request() -> bool:
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true" and request.headers.get(
-        "HX-History-Restore-Request"
-    ) != "true"
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 async def render(template: str, block: str | None = None, **context: Any) -> str:

@@ -41,10 +41,26 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: First path segments the app itself uses; a tenant may not take them as its slug.
 RESERVED_SLUGS = frozenset(
-    {"api", "static", "login", "logout", "password", "lang", "healthz", "readyz", "admin",
-     "planning", "portal", "account", "openapi.json", "favicon.ico", "robots.txt", "sw.js"}
+    {
+        "api",
+        "static",
+        "login",
+        "logout",
+        "password",
+        "lang",
+        "healthz",
+        "readyz",
+        "admin",
+        "planning",
+        "portal",
+        "account",
+        "openapi.json",
+        "favicon.ico",
+        "robots.txt",
+        "sw.js",
+    }
 )
-API_TOKEN_PREFIX = "stm_"
+API_TOKEN_PREFIX = "stm_"  # noqa: S105 - a public prefix, not a secret
 
 
 class AccountsError(DomainError):
@@ -58,7 +74,10 @@ def normalise_email(email: str) -> str:
 def check_password_strength(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountsError(
-            _("The password must be at least %(count)s characters long.", count=MIN_PASSWORD_LENGTH),
+            _(
+                "The password must be at least %(count)s characters long.",
+                count=MIN_PASSWORD_LENGTH,
+            ),
             field,
         )
 
@@ -67,7 +86,11 @@ def check_password_strength(password: str, field: str = "password") -> None:
 
 
 async def create_tenant(
-    session: AsyncSession, actor: Actor, slug: str, name: str, locale: str = "sv",
+    session: AsyncSession,
+    actor: Actor,
+    slug: str,
+    name: str,
+    locale: str = "sv",
     timezone: str = "Europe/Stockholm",
 ) -> Tenant:
     """Create a municipality. Refuses a malformed, reserved or taken slug."""
@@ -183,14 +206,17 @@ async def membership_in(session: AsyncSession, user_id: int, tenant_id: int) -> 
         return await session.scalar(select(Membership).where(Membership.user_id == user_id))
 
 
-async def _record_in_each_tenant(session: AsyncSession, actor: Actor, code: str, user: User) -> None:
+async def _record_in_each_tenant(
+    session: AsyncSession, actor: Actor, code: str, user: User
+) -> None:
     """Account events belong to no single municipality: each one the user is in sees them."""
     tenant_ids = await session.scalars(
         select(Membership.tenant_id)
         .where(Membership.user_id == user.id)
         .execution_options(**{ALL_TENANTS: True})
     )
-    for tenant_id in tenant_ids.all() or [None]:
+    targets: list[int | None] = list(tenant_ids.all()) or [None]
+    for tenant_id in targets:
         await record(session, actor, code, user, tenant_id=tenant_id)
 
 
@@ -206,7 +232,9 @@ class LoginLimits:
     def from_settings(cls, settings: Settings) -> LoginLimits:
         window = timedelta(minutes=settings.login_window_minutes)
         return cls(
-            per_account=ratelimit.Limit("login.account", settings.login_failures_per_account, window),
+            per_account=ratelimit.Limit(
+                "login.account", settings.login_failures_per_account, window
+            ),
             per_address=ratelimit.Limit("login.address", settings.login_attempts_per_ip, window),
         )
 
@@ -262,7 +290,9 @@ async def start_session(session: AsyncSession, user: User, settings: Settings) -
 
 async def resume_session(session: AsyncSession, token: str, settings: Settings) -> User | None:
     """The user of a session token, or None when it is unknown, idle too long or expired."""
-    auth = await session.scalar(select(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    auth = await session.scalar(
+        select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+    )
     if auth is None:
         return None
     now = utcnow()
@@ -308,18 +338,27 @@ async def request_password_reset(
     await ratelimit.check(session, per_address, ip_address)
     ratelimit.hit(session, per_address, ip_address)
     user = await session.scalar(select(User).where(User.email == email))
-    if user is None or not user.is_active or await ratelimit.retry_after(
-        session, per_account, email
+    if (
+        user is None
+        or not user.is_active
+        or await ratelimit.retry_after(session, per_account, email)
     ):
         await session.commit()
         return
     ratelimit.hit(session, per_account, email)
     await _mail_password_link(
-        session, settings, user, "password_reset", locale, timedelta(minutes=settings.password_reset_minutes)
+        session,
+        settings,
+        user,
+        "password_reset",
+        locale,
+        timedelta(minutes=settings.password_reset_minutes),
     )
     await _record_in_each_tenant(
-        session, Actor(label=user.email, user_id=user.id, ip_address=ip_address),
-        "accounts.password_reset.requested", user,
+        session,
+        Actor(label=user.email, user_id=user.id, ip_address=ip_address),
+        "accounts.password_reset.requested",
+        user,
     )
     await session.commit()
 
@@ -380,8 +419,10 @@ async def reset_password(
     user.password_hash = hash_password(new_password)
     await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
     await _record_in_each_tenant(
-        session, Actor(label=user.email, user_id=user.id, ip_address=ip_address),
-        "accounts.password_reset.completed", user,
+        session,
+        Actor(label=user.email, user_id=user.id, ip_address=ip_address),
+        "accounts.password_reset.completed",
+        user,
     )
     await session.commit()
     return user
@@ -459,7 +500,9 @@ async def list_members(session: AsyncSession) -> list[Membership]:
     return list(rows)
 
 
-async def change_role(session: AsyncSession, actor: Actor, membership_id: int, role: str) -> Membership:
+async def change_role(
+    session: AsyncSession, actor: Actor, membership_id: int, role: str
+) -> Membership:
     """Give a member another role. An administrator cannot demote the last administrator."""
     if role not in ROLES:
         raise AccountsError(_("Choose a role."), "role")
@@ -472,7 +515,12 @@ async def change_role(session: AsyncSession, actor: Actor, membership_id: int, r
             raise AccountsError(_("The municipality must keep at least one administrator."), "role")
     old = membership.role
     membership.role = role
-    await record(session, actor, "accounts.membership.role_changed", membership,
-                 data={"from": old, "to": role})
+    await record(
+        session,
+        actor,
+        "accounts.membership.role_changed",
+        membership,
+        data={"from": old, "to": role},
+    )
     await session.commit()
     return membership

@@ -84,8 +84,10 @@ async def users() -> str | WerkzeugResponse:
             form.add_error(error)
         else:
             await flash(
-                _("%(email)s has been added and sent a link to choose a password.",
-                  email=form.email.data),
+                _(
+                    "%(email)s has been added and sent a link to choose a password.",
+                    email=form.email.data,
+                ),
                 "success",
             )
             return redirect(url_for("planning.users"))

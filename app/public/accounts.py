@@ -9,7 +9,7 @@ from app.core.auth import current_user, login_user, logout_user, requires_login
 from app.core.i18n import _, get_locale, pick_locale
 from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
-from app.core.settings import SUPPORTED_LOCALES
+from app.core.settings import SUPPORTED_LOCALES, Settings
 from app.core.web import client_ip, db, render, safe_next
 from app.domain import accounts
 from app.public.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
@@ -19,8 +19,9 @@ blueprint = Blueprint("accounts", __name__)
 RESET_SESSION_KEY = "password_reset_token"
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    return current_app.extensions["stemma"].settings
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["stemma"].settings
+    return settings
 
 
 @blueprint.get("/")
@@ -42,8 +43,10 @@ async def login() -> WerkzeugResponse | Response | str | tuple[str, int, dict[st
             )
         except RateLimited as limited:
             form.add_error(
-                _("Too many attempts. Wait %(minutes)s minutes and try again.",
-                  minutes=max(1, -(-limited.retry_after // 60)))
+                _(
+                    "Too many attempts. Wait %(minutes)s minutes and try again.",
+                    minutes=max(1, -(-limited.retry_after // 60)),
+                )
             )
             page = await render("public/login.html", form=form, next=next_path)
             return page, 429, {"Retry-After": str(limited.retry_after)}

@@ -34,7 +34,9 @@ class ResetPasswordForm(Form):
     password = PasswordField(
         lazy_gettext("New password"),
         validators=[DataRequired(), Length(min=10, max=1024)],
-        description=lazy_gettext("At least 10 characters. A few words in a row are easy to remember."),
+        description=lazy_gettext(
+            "At least 10 characters. A few words in a row are easy to remember."
+        ),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

@@ -39,12 +39,20 @@ async def test_it_answers_for_the_tokens_own_municipality(
     response = await client.get("/api/v1/tenant", headers=_bearer(secret))
     assert response.status_code == 200
     assert await response.get_json() == {
-        "slug": "lund", "name": "Lunds kommun", "locale": "sv", "timezone": "Europe/Stockholm"
+        "slug": "lund",
+        "name": "Lunds kommun",
+        "locale": "sv",
+        "timezone": "Europe/Stockholm",
     }
 
 
 async def test_it_lists_only_the_tokens_municipalitys_audit_entries(
-    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User, outsider: User, other_tenant: Tenant
+    client: QuartClient,
+    db: AsyncSession,
+    tenant: Tenant,
+    admin: User,
+    outsider: User,
+    other_tenant: Tenant,
 ) -> None:
     _token_row, secret = await _token(db, tenant)
     response = await client.get("/api/v1/audit-entries?limit=500", headers=_bearer(secret))
@@ -59,7 +67,8 @@ async def test_it_lists_only_the_tokens_municipalitys_audit_entries(
     first = await paged.get_json()
     assert len(first["items"]) == 1 and first["next_before_id"] == first["items"][0]["id"]
     following = await client.get(
-        f"/api/v1/audit-entries?limit=1&before_id={first['next_before_id']}", headers=_bearer(secret)
+        f"/api/v1/audit-entries?limit=1&before_id={first['next_before_id']}",
+        headers=_bearer(secret),
     )
     assert (await following.get_json())["items"][0]["id"] < first["items"][0]["id"]
 

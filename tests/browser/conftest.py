@@ -36,8 +36,11 @@ def live_server(settings: Settings) -> Iterator[str]:
     environment = _environment(settings)
     for command in (["migrate"], ["demo"]):
         subprocess.run(
-            [sys.executable, "-m", "app.cli", *command], env=environment, check=True,
-            capture_output=True, timeout=120,
+            [sys.executable, "-m", "app.cli", *command],
+            env=environment,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -45,7 +48,9 @@ def live_server(settings: Settings) -> Iterator[str]:
     log = open(settings.data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=environment, stdout=log, stderr=subprocess.STDOUT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -72,8 +77,14 @@ async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         try:
             yield chromium

@@ -13,7 +13,9 @@ async def test_it_takes_the_demo_planner_through_the_back_office(
 ) -> None:
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
 
     await page.goto(f"{live_server}/")
     await expect(page.get_by_role("heading", name="Logga in")).to_be_visible()
@@ -41,7 +43,10 @@ async def test_it_takes_the_demo_planner_through_the_back_office(
 
 async def test_it_shows_a_clerk_the_portal_on_a_phone(live_server: str, browser: Browser) -> None:
     context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
     )
     page = await context.new_page()
     await page.goto(f"{live_server}/login")
@@ -56,7 +61,9 @@ async def test_it_shows_a_clerk_the_portal_on_a_phone(live_server: str, browser:
     await context.close()
 
 
-async def test_it_shows_a_wrong_password_and_a_phone_sized_login(live_server: str, browser: Browser) -> None:
+async def test_it_shows_a_wrong_password_and_a_phone_sized_login(
+    live_server: str, browser: Browser
+) -> None:
     page = await browser.new_page(viewport={"width": 390, "height": 844})
     await page.goto(f"{live_server}/login")
     await page.get_by_label("E-post").fill("planner@demo.stemma.test")

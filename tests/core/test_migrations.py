@@ -44,7 +44,9 @@ def test_it_migrates_sqlite_up_from_empty_and_back(tmp_path: Path) -> None:
     assert {"tenants", "users", "memberships", "audit_entries"} <= asyncio.run(_table_names(url))
 
 
-@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL runs when STEMMA_TEST_DATABASE_URL is set")
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL, reason="PostgreSQL runs when STEMMA_TEST_DATABASE_URL is set"
+)
 def test_it_migrates_postgresql_up_from_empty_and_back(migrated_database: str) -> None:
     url = asyncpg_url(TEST_DATABASE_URL or "")
     # The session fixture migrated this database up from an empty schema.

@@ -54,7 +54,9 @@ def test_it_reads_secrets_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert load_settings(data_dir=tmp_path).secret_key == "k" * 40
 
 
-def test_it_names_an_unreadable_secret_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_names_an_unreadable_secret_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STEMMA_SECRET_KEY_FILE", str(tmp_path / "missing"))
     monkeypatch.delenv("STEMMA_SECRET_KEY", raising=False)
     with pytest.raises(SettingsError, match="STEMMA_SECRET_KEY_FILE: cannot read"):

@@ -36,7 +36,9 @@ async def test_it_filters_every_query_to_the_current_tenant(
     with tenant_scope(tenant.id):
         members = (await db.scalars(select(Membership))).all()
         assert [m.user_id for m in members] == [admin.id]
-        joined = (await db.scalars(select(User).join(Membership, Membership.user_id == User.id))).all()
+        joined = (
+            await db.scalars(select(User).join(Membership, Membership.user_id == User.id))
+        ).all()
         assert [u.id for u in joined] == [admin.id]
         codes = set((await db.scalars(select(AuditEntry.tenant_id))).all())
         assert codes == {tenant.id}
@@ -65,7 +67,11 @@ async def test_it_stamps_and_guards_the_tenant_on_writes(
         db.add(token)
         await db.commit()
         assert token.tenant_id == tenant.id
-        db.add(ApiToken(name="foreign", token_hash="b" * 64, prefix="stm_bbbb", tenant_id=other_tenant.id))
+        db.add(
+            ApiToken(
+                name="foreign", token_hash="b" * 64, prefix="stm_bbbb", tenant_id=other_tenant.id
+            )
+        )
         with pytest.raises(TenantNotSetError):
             await db.flush()
         await db.rollback()
@@ -85,6 +91,6 @@ async def test_it_rejects_naive_datetimes(db: AsyncSession, tenant: Tenant) -> N
     from datetime import datetime
 
     user = await factories.make_user(db, tenant, "planner")
-    user.last_login_at = datetime(2026, 9, 13, 8, 0)  # noqa: DTZ001 - the point of the test
+    user.last_login_at = datetime(2026, 9, 13, 8, 0)
     with pytest.raises(Exception, match="naive datetime"):
         await db.commit()

@@ -41,7 +41,9 @@ async def test_it_has_no_inline_script_in_templates() -> None:
     templates = Path(__file__).resolve().parents[2] / "templates"
     for path in templates.rglob("*.html"):
         text = path.read_text()
-        assert "<script>" not in text and " onclick=" not in text and "style=" not in text or path.parts[-2] == "emails", path
+        assert (
+            "<script>" not in text and " onclick=" not in text and "style=" not in text
+        ) or path.parts[-2] == "emails", path
 
 
 async def test_it_reports_health_and_readiness(client: QuartClient) -> None:
@@ -64,7 +66,9 @@ async def test_it_is_not_ready_when_the_broker_is_down(app: Quart, client: Quart
     assert (await response.get_json())["checks"]["broker"] == "unreachable"
 
 
-async def test_it_is_not_ready_when_the_database_is_down(app: Quart, client: QuartClient, tmp_path: Path) -> None:
+async def test_it_is_not_ready_when_the_database_is_down(
+    app: Quart, client: QuartClient, tmp_path: Path
+) -> None:
     from app.core.db import create_engine
 
     runtime = app.extensions["stemma"]

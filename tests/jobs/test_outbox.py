@@ -22,7 +22,7 @@ class Recorder:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.messages.append(envelope.content)  # type: ignore[attr-defined]
         return "250 OK"
 
@@ -40,18 +40,31 @@ def smtp_server() -> object:
 
 def _queue(session: AsyncSession, key: str, to: str = "clerk@lund.test") -> OutboxMessage:
     return queue_email(
-        session, to=to, template="password_reset", locale="en", idempotency_key=key,
-        name="Robin", link="http://localhost/password/reset/x", minutes=60,
+        session,
+        to=to,
+        template="password_reset",
+        locale="en",
+        idempotency_key=key,
+        name="Robin",
+        link="http://localhost/password/reset/x",
+        minutes=60,
     )
 
 
 async def test_it_sends_through_a_real_smtp_server(
-    smtp_server: tuple[Controller, Recorder], settings: Settings,
-    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession,
+    smtp_server: tuple[Controller, Recorder],
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
 ) -> None:
     controller, recorder = smtp_server
     smtp_settings = settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_starttls": False, "mail_from": "Lunds valkansli <val@lund.test>"}
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": controller.port,
+            "smtp_starttls": False,
+            "mail_from": "Lunds valkansli <val@lund.test>",
+        }
     )
     _queue(db, "k1")
     await db.commit()

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import ApiToken, AuditEntry, Membership, OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
-from tests.factories import csrf_token, login, make_user, post_form
+from tests.factories import login, post_form
 
 
 async def test_it_shows_the_audit_log_of_this_municipality_only(
@@ -24,10 +24,14 @@ async def test_it_shows_the_audit_log_of_this_municipality_only(
 
 async def test_it_filters_the_audit_log(client: QuartClient, admin: User) -> None:
     await login(client, admin)
-    body = await (await client.get("/lund/planning/admin/audit?code=tenancy.")).get_data(as_text=True)
+    body = await (await client.get("/lund/planning/admin/audit?code=tenancy.")).get_data(
+        as_text=True
+    )
     assert "tenancy.tenant.created" in body
     assert "accounts.user.added" not in body
-    by_actor = await (await client.get(f"/lund/planning/admin/audit?actor={admin.email}")).get_data(as_text=True)
+    by_actor = await (await client.get(f"/lund/planning/admin/audit?actor={admin.email}")).get_data(
+        as_text=True
+    )
     assert "accounts.login" in by_actor
     assert "tenancy.tenant.created" not in by_actor
 
@@ -36,7 +40,9 @@ async def test_it_answers_an_htmx_filter_with_the_results_fragment_only(
     client: QuartClient, admin: User
 ) -> None:
     await login(client, admin)
-    response = await client.get("/lund/planning/admin/audit?code=accounts.", headers={"HX-Request": "true"})
+    response = await client.get(
+        "/lund/planning/admin/audit?code=accounts.", headers={"HX-Request": "true"}
+    )
     body = await response.get_data(as_text=True)
     assert "accounts.login" in body
     assert "<html" not in body
@@ -97,13 +103,16 @@ async def test_it_invites_a_user_by_email(
 ) -> None:
     await login(client, admin)
     response = await post_form(
-        client, "/lund/planning/admin/users",
+        client,
+        "/lund/planning/admin/users",
         {"name": "Nora Ny", "email": "Nora@Lund.test", "role": "coordinator"},
     )
     assert response.status_code == 302
     user = (await db.scalars(select(User).where(User.email == "nora@lund.test"))).one()
     assert user.password_hash is None
-    mail = (await db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "nora@lund.test"))).one()
+    mail = (
+        await db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "nora@lund.test"))
+    ).one()
     assert mail.subject == "Ditt konto i Lunds kommun"
     assert "/password/reset/" in mail.body_text
 
@@ -113,7 +122,9 @@ async def test_it_refuses_a_duplicate_member_and_keeps_nothing_half_written(
 ) -> None:
     await login(client, admin)
     response = await post_form(
-        client, "/lund/planning/admin/users", {"name": "Dup", "email": planner.email, "role": "clerk"}
+        client,
+        "/lund/planning/admin/users",
+        {"name": "Dup", "email": planner.email, "role": "clerk"},
     )
     assert "Personen har redan ett konto här." in await response.get_data(as_text=True)
     assert (await db.scalars(select(OutboxMessage))).all() == []
@@ -125,13 +136,22 @@ async def test_it_changes_a_role_but_keeps_one_administrator(
     await login(client, admin)
     with tenant_scope(tenant.id):
         members = {m.user_id: m for m in (await db.scalars(select(Membership))).all()}
-    await post_form(client, f"/lund/planning/admin/users/{members[planner.id].id}/role", {"role": "coordinator"})
-    last_admin = await post_form(client, f"/lund/planning/admin/users/{members[admin.id].id}/role", {"role": "planner"})
+    await post_form(
+        client, f"/lund/planning/admin/users/{members[planner.id].id}/role", {"role": "coordinator"}
+    )
+    last_admin = await post_form(
+        client, f"/lund/planning/admin/users/{members[admin.id].id}/role", {"role": "planner"}
+    )
     assert last_admin.status_code == 302
     page = await (await client.get("/lund/planning/admin/users")).get_data(as_text=True)
     assert "Kommunen måste ha minst en administratör." in page
     with tenant_scope(tenant.id):
-        roles = {m.user_id: m.role for m in (await db.scalars(select(Membership).execution_options(populate_existing=True))).all()}
+        roles = {
+            m.user_id: m.role
+            for m in (
+                await db.scalars(select(Membership).execution_options(populate_existing=True))
+            ).all()
+        }
         assert roles == {admin.id: "admin", planner.id: "coordinator"}
         codes = (await db.scalars(select(AuditEntry.code))).all()
     assert "accounts.membership.role_changed" in codes
@@ -143,11 +163,15 @@ async def test_it_gives_404_for_another_municipalitys_member(
     with tenant_scope(other_tenant.id):
         foreign = (await db.scalars(select(Membership))).one()
     await login(client, admin)
-    response = await post_form(client, f"/lund/planning/admin/users/{foreign.id}/role", {"role": "clerk"})
+    response = await post_form(
+        client, f"/lund/planning/admin/users/{foreign.id}/role", {"role": "clerk"}
+    )
     assert response.status_code == 404
 
 
-async def test_it_shows_the_back_office_home(client: QuartClient, app: Quart, coordinator: User) -> None:
+async def test_it_shows_the_back_office_home(
+    client: QuartClient, app: Quart, coordinator: User
+) -> None:
     await login(client, coordinator)
     body = await (await client.get("/lund/planning/")).get_data(as_text=True)
     assert "Översikt" in body and "Samordnare" in body

@@ -48,8 +48,12 @@ async def test_it_returns_to_a_safe_next_page_only(client: QuartClient, admin: U
 async def test_it_gives_the_same_answer_for_a_wrong_password_and_an_unknown_user(
     client: QuartClient, planner: User
 ) -> None:
-    wrong = await post_form(client, "/login", {"email": planner.email, "password": "nope-nope-nope"})
-    unknown = await post_form(client, "/login", {"email": "nobody@lund.test", "password": "nope-nope-nope"})
+    wrong = await post_form(
+        client, "/login", {"email": planner.email, "password": "nope-nope-nope"}
+    )
+    unknown = await post_form(
+        client, "/login", {"email": "nobody@lund.test", "password": "nope-nope-nope"}
+    )
     assert wrong.status_code == unknown.status_code == 200
     assert "Fel e-post eller lösenord." in await wrong.get_data(as_text=True)
     assert "Fel e-post eller lösenord." in await unknown.get_data(as_text=True)
@@ -66,10 +70,12 @@ async def test_it_refuses_a_post_without_or_with_a_wrong_csrf_token(
         "/login", form={"email": planner.email, "password": PASSWORD, "csrf_token": "forged"}
     )
     assert wrong.status_code == 400
-    assert "auth" not in (client.cookie_jar and {c.name for c in client.cookie_jar} or set())
+    assert "auth" not in ((client.cookie_jar and {c.name for c in client.cookie_jar}) or set())
 
 
-async def test_it_accepts_the_csrf_token_as_an_htmx_header(client: QuartClient, admin: User) -> None:
+async def test_it_accepts_the_csrf_token_as_an_htmx_header(
+    client: QuartClient, admin: User
+) -> None:
     await login(client, admin)
     token = await csrf_token(client, "/lund/planning/")
     response = await client.post(
@@ -82,7 +88,9 @@ async def test_it_limits_failed_logins_per_account_with_retry_after(
     client: QuartClient, planner: User
 ) -> None:
     for _attempt in range(5):
-        response = await post_form(client, "/login", {"email": planner.email, "password": "wrong-password"})
+        response = await post_form(
+            client, "/login", {"email": planner.email, "password": "wrong-password"}
+        )
         assert response.status_code == 200
     # Even the right password is refused now, so guessing cannot continue.
     limited = await post_form(client, "/login", {"email": planner.email, "password": PASSWORD})
@@ -91,10 +99,14 @@ async def test_it_limits_failed_logins_per_account_with_retry_after(
     assert "För många försök" in await limited.get_data(as_text=True)
 
 
-async def test_it_limits_unknown_accounts_exactly_like_known_ones(client: QuartClient, tenant: object) -> None:
+async def test_it_limits_unknown_accounts_exactly_like_known_ones(
+    client: QuartClient, tenant: object
+) -> None:
     statuses = []
     for _attempt in range(6):
-        response = await post_form(client, "/login", {"email": "ghost@lund.test", "password": "wrong-password"})
+        response = await post_form(
+            client, "/login", {"email": "ghost@lund.test", "password": "wrong-password"}
+        )
         statuses.append(response.status_code)
     assert statuses == [200] * 5 + [429]
 
@@ -104,9 +116,13 @@ async def test_it_limits_attempts_per_address(
 ) -> None:
     app.extensions["stemma"].settings.__dict__["login_attempts_per_ip"] = 3
     for number in range(3):
-        response = await post_form(client, "/login", {"email": f"x{number}@lund.test", "password": "wrong"})
+        response = await post_form(
+            client, "/login", {"email": f"x{number}@lund.test", "password": "wrong"}
+        )
         assert response.status_code == 200
-    limited = await post_form(client, "/login", {"email": "someone-else@lund.test", "password": "wrong"})
+    limited = await post_form(
+        client, "/login", {"email": "someone-else@lund.test", "password": "wrong"}
+    )
     assert limited.status_code == 429
     assert "Retry-After" in limited.headers
 
@@ -121,7 +137,9 @@ async def test_it_forgets_failures_after_a_successful_login(
     assert "login.account" not in buckets
 
 
-async def test_it_lets_the_window_expire(client: QuartClient, db: AsyncSession, planner: User) -> None:
+async def test_it_lets_the_window_expire(
+    client: QuartClient, db: AsyncSession, planner: User
+) -> None:
     for _attempt in range(5):
         await post_form(client, "/login", {"email": planner.email, "password": "wrong-password"})
     await shift_back(db, RateLimitEvent, "created_at", timedelta(minutes=16))
@@ -135,7 +153,9 @@ async def test_it_rotates_the_session_at_login_and_ends_it_at_logout(
     cookie_before = client.cookie_jar.get("stemma") if hasattr(client.cookie_jar, "get") else None
     planner_id = planner.id
     await login(client, planner)
-    sessions = (await db.scalars(select(AuthSession).where(AuthSession.user_id == planner_id))).all()
+    sessions = (
+        await db.scalars(select(AuthSession).where(AuthSession.user_id == planner_id))
+    ).all()
     assert len(sessions) == 1
     first_hash = sessions[0].token_hash
     stolen_cookies = [(c.name, c.value) for c in client.cookie_jar]
@@ -157,7 +177,9 @@ async def test_it_rotates_the_session_at_login_and_ends_it_at_logout(
     assert second.token_hash != first_hash
 
 
-async def test_it_ends_an_idle_session(client: QuartClient, db: AsyncSession, planner: User) -> None:
+async def test_it_ends_an_idle_session(
+    client: QuartClient, db: AsyncSession, planner: User
+) -> None:
     await login(client, planner)
     await shift_back(db, AuthSession, "last_seen_at", timedelta(hours=9))
     response = await client.get("/lund/planning/")
@@ -167,7 +189,13 @@ async def test_it_ends_an_idle_session(client: QuartClient, db: AsyncSession, pl
 
 async def test_it_audits_a_login(client: QuartClient, db: AsyncSession, planner: User) -> None:
     await login(client, planner)
-    codes = (await db.scalars(select(AuditEntry.code).where(AuditEntry.actor_user_id == planner.id).execution_options(all_tenants=True))).all()
+    codes = (
+        await db.scalars(
+            select(AuditEntry.code)
+            .where(AuditEntry.actor_user_id == planner.id)
+            .execution_options(all_tenants=True)
+        )
+    ).all()
     assert "accounts.login" in codes
 
 
@@ -178,7 +206,9 @@ async def test_it_lets_a_user_of_two_municipalities_choose(
     from app.core.audit import Actor
     from app.domain.accounts import create_user
 
-    await create_user(db, Actor.system("test"), other_tenant, "both@example.test", "", "coordinator")  # type: ignore[arg-type]
+    await create_user(
+        db, Actor.system("test"), other_tenant, "both@example.test", "", "coordinator"
+    )  # type: ignore[arg-type]
     response = await login(client, user)
     assert response.headers["Location"] == "/account/municipalities"
     page = await (await client.get("/account/municipalities")).get_data(as_text=True)

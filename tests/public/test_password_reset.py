@@ -63,7 +63,9 @@ async def test_it_mails_a_link_that_sets_a_new_password(
     await login(client, planner, NEW_PASSWORD)
 
 
-async def test_it_mails_in_swedish_by_default(app: Quart, client: QuartClient, planner: User) -> None:
+async def test_it_mails_in_swedish_by_default(
+    app: Quart, client: QuartClient, planner: User
+) -> None:
     await post_form(client, "/password/forgot", {"email": planner.email})
     mail = (await _deliver_mail(app))[-1]
     assert mail["Subject"] == "Välj ett nytt lösenord för Stemma"
@@ -111,7 +113,9 @@ async def test_it_says_the_same_for_an_unknown_address_and_sends_nothing(
     assert recipients == [planner.email]
 
 
-async def test_it_refuses_a_weak_or_mismatched_password(app: Quart, client: QuartClient, planner: User) -> None:
+async def test_it_refuses_a_weak_or_mismatched_password(
+    app: Quart, client: QuartClient, planner: User
+) -> None:
     link = await _request_reset(app, client, planner.email)
     await client.get(link)
     short = await post_form(client, "/password/reset", {"password": "short", "confirm": "short"})
@@ -122,11 +126,15 @@ async def test_it_refuses_a_weak_or_mismatched_password(app: Quart, client: Quar
     )
     assert "Lösenorden är inte lika." in await mismatch.get_data(as_text=True)
     # The token is still good after refused attempts.
-    ok = await post_form(client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    ok = await post_form(
+        client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert ok.status_code == 302
 
 
-async def test_it_limits_reset_mails_per_account(app: Quart, client: QuartClient, db: AsyncSession, planner: User) -> None:
+async def test_it_limits_reset_mails_per_account(
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+) -> None:
     for _attempt in range(5):
         await post_form(client, "/password/forgot", {"email": planner.email})
     assert len((await db.scalars(select(OutboxMessage))).all()) == 3

@@ -27,7 +27,9 @@ def _make(kind: str) -> Broker:
     return MemoryBroker() if kind == "memory" else RedisBroker(TEST_REDIS_URL or "")
 
 
-async def _receive(broker: Broker, topics: tuple[str, ...], count: int, ready: asyncio.Event) -> list[tuple[str, str]]:
+async def _receive(
+    broker: Broker, topics: tuple[str, ...], count: int, ready: asyncio.Event
+) -> list[tuple[str, str]]:
     received = []
     stream = broker.subscribe(*topics)
     first = asyncio.ensure_future(anext(stream))  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Benchmarks with a shared synthetic municipality (`make bench`)."""
