@@ -387,7 +387,8 @@ async def _mail_password_link(
         idempotency_key=f"{template}:{reset.id}",
         tenant_id=tenant.id if tenant else None,
         name=user.name,
-        link=f"{settings.base_url}/password/reset/{token}",
+        # In the query, not the path: access logs record paths only.
+        link=f"{settings.base_url}/password/reset?token={token}",
         hours=max(1, int(valid_for.total_seconds() // 3600)),
         minutes=int(valid_for.total_seconds() // 60),
         municipality=tenant.name if tenant else "",

@@ -33,7 +33,8 @@ def role_choices() -> list[tuple[str, str]]:
 class AddUserForm(Form):
     name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(lazy_gettext("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField(lazy_gettext("Role"), choices=role_choices)
+    # Least privilege unless the administrator chooses otherwise.
+    role = SelectField(lazy_gettext("Role"), choices=role_choices, default="clerk")
 
 
 class ChangeRoleForm(Form):

@@ -114,15 +114,13 @@ async def forgot_password() -> WerkzeugResponse | str | tuple[str, int, dict[str
     return await render("public/password_forgot.html", form=form, sent=False)
 
 
-@blueprint.get("/password/reset/<token>")
-async def reset_password_link(token: str) -> WerkzeugResponse:
-    # Move the token out of the address bar (and out of later referrers and logs).
-    session[RESET_SESSION_KEY] = token
-    return redirect(url_for("accounts.reset_password"))
-
-
 @blueprint.route("/password/reset", methods=["GET", "POST"])
 async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
+    link_token = request.args.get("token")
+    if link_token:
+        # Move the token out of the address bar (and out of history and referrers).
+        session[RESET_SESSION_KEY] = link_token
+        return redirect(url_for("accounts.reset_password"))
     token = session.get(RESET_SESSION_KEY)
     if not token or await accounts.find_reset_token(db(), str(token)) is None:
         session.pop(RESET_SESSION_KEY, None)

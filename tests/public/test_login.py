@@ -114,7 +114,8 @@ async def test_it_limits_unknown_accounts_exactly_like_known_ones(
 async def test_it_limits_attempts_per_address(
     app: Quart, client: QuartClient, db: AsyncSession, tenant: object
 ) -> None:
-    app.extensions["stemma"].settings.__dict__["login_attempts_per_ip"] = 3
+    runtime = app.extensions["stemma"]
+    runtime.settings = runtime.settings.model_copy(update={"login_attempts_per_ip": 3})
     for number in range(3):
         response = await post_form(
             client, "/login", {"email": f"x{number}@lund.test", "password": "wrong"}

@@ -33,7 +33,7 @@ def _link_in(mail: Message) -> str:
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None
     text = body.get_content()
-    match = re.search(r"http://localhost(/password/reset/\S+)", text)
+    match = re.search(r"http://localhost(/password/reset\?token=\S+)", text)
     assert match, text
     return match.group(1)
 
