@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from app.core.db import create_engine
 from app.core.models import Base
+from app.core.tenancy import ALL_TENANTS
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,6 +25,8 @@ def _database_url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    # Data migrations must see every tenant's rows past PostgreSQL's row-level policies.
+    connection.execution_options(**{ALL_TENANTS: True})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

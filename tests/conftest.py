@@ -18,6 +18,7 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import create_app
@@ -64,6 +65,44 @@ async def _reset_postgres(url: str) -> None:
         await engine.dispose()
 
 
+#: The app connects as an ordinary role, as in production, so PostgreSQL's row-level
+#: security applies to every test (a superuser would pass through it).
+APP_ROLE = "stemma_app_test"
+
+
+async def _create_app_role(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}')"
+                    f" THEN CREATE ROLE {APP_ROLE} LOGIN; END IF; END $$"
+                )
+            )
+            for statement in (
+                f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}",
+                f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}",
+                # Tables that a migration test drops and re-creates get the same grants.
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
+                f" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE}",
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
+                f" GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}",
+            ):
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def app_role_url(owner_url: str) -> str:
+    return (
+        make_url(owner_url)
+        .set(username=APP_ROLE, password=None)
+        .render_as_string(hide_password=False)
+    )
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once per run: a template SQLite file, or the PostgreSQL test database."""
@@ -71,6 +110,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
         url = asyncpg_url(TEST_DATABASE_URL)
         asyncio.run(_reset_postgres(url))
         upgrade(url)
+        asyncio.run(_create_app_role(url))
         return url
     template = tmp_path_factory.mktemp("db") / "template.db"
     upgrade(f"sqlite+aiosqlite:///{template}")
@@ -91,7 +131,7 @@ async def _truncate_postgres(url: str) -> None:
 def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
     """A clean, migrated database for one test."""
     if TEST_DATABASE_URL:
-        yield migrated_database
+        yield app_role_url(migrated_database)
         asyncio.run(_truncate_postgres(migrated_database))
     else:
         path = tmp_path / "stemma.db"

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-# Importing tenancy registers the scoping hooks on every Session.
-from app.core import tenancy  # noqa: F401
+from app.core.tenancy import ALL_TENANTS, current_tenant_id
+
+#: Where a PostgreSQL connection remembers which tenant its settings were last set for.
+_RLS_STATE = "stemma_rls_state"
 
 
 def create_engine(database_url: str, **options: Any) -> AsyncEngine:
@@ -24,7 +26,41 @@ def create_engine(database_url: str, **options: Any) -> AsyncEngine:
     options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
-    return create_async_engine(database_url, **options)
+    engine = create_async_engine(database_url, **options)
+    event.listen(engine.sync_engine, "before_cursor_execute", _sync_row_level_security)
+    event.listen(engine.sync_engine, "rollback", _forget_row_level_security)
+    return engine
+
+
+def _sync_row_level_security(
+    connection: Any, _cursor: Any, _statement: Any, _parameters: Any, context: Any, _many: Any
+) -> None:
+    """Tell PostgreSQL which tenant the next statement runs for.
+
+    The row-level security policies (see the migrations) read ``stemma.tenant_id``
+    and ``stemma.all_tenants``, so a query that slips past the ORM hook (raw SQL,
+    a Core statement) still sees only the current tenant's rows. The settings are
+    sent only when they change for this connection.
+    """
+    options = context.execution_options if context is not None else {}
+    wanted = (str(current_tenant_id() or ""), "on" if options.get(ALL_TENANTS) else "off")
+    if connection.info.get(_RLS_STATE) == wanted:
+        return
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT set_config('stemma.tenant_id', $1, false),"
+            " set_config('stemma.all_tenants', $2, false)",
+            wanted,
+        )
+    finally:
+        cursor.close()
+    connection.info[_RLS_STATE] = wanted
+
+
+def _forget_row_level_security(connection: Any) -> None:
+    # A rollback undoes set_config() made inside the transaction.
+    connection.info.pop(_RLS_STATE, None)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

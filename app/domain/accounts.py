@@ -215,9 +215,14 @@ async def _record_in_each_tenant(
         .where(Membership.user_id == user.id)
         .execution_options(**{ALL_TENANTS: True})
     )
-    targets: list[int | None] = list(tenant_ids.all()) or [None]
+    targets = list(tenant_ids.all())
+    if not targets:
+        await record(session, actor, code, user)
     for tenant_id in targets:
-        await record(session, actor, code, user, tenant_id=tenant_id)
+        # Written inside each tenant's scope so PostgreSQL's row policies accept it.
+        with tenant_scope(tenant_id):
+            await record(session, actor, code, user)
+            await session.flush()
 
 
 # --- signing in -------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""PostgreSQL repeats the tenant rule: raw SQL past the ORM hook still sees one tenant.
+
+Superusers escape row-level security, so on PostgreSQL the whole suite connects as an
+ordinary role (see ``tests/conftest.py``), as production should.
+"""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from app.core.db import create_engine
+from app.core.models import Tenant, User
+from app.core.tenancy import ALL_TENANTS, tenant_scope
+from tests.conftest import TEST_DATABASE_URL
+
+pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="row-level security is PostgreSQL's")
+
+
+async def test_it_shows_raw_sql_only_the_current_tenants_rows(
+    database_url: str, tenant: Tenant, other_tenant: Tenant, admin: User, outsider: User
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            count = text("SELECT count(*) FROM memberships")
+            assert await connection.scalar(count) == 0  # no tenant: nothing
+            with tenant_scope(tenant.id):
+                assert await connection.scalar(count) == 1
+                tenants = await connection.scalar(
+                    text("SELECT array_agg(DISTINCT tenant_id) FROM audit_entries")
+                )
+                assert tenants == [tenant.id]
+            with tenant_scope(other_tenant.id):
+                assert await connection.scalar(count) == 1
+            everyone = await connection.scalar(count.execution_options(**{ALL_TENANTS: True}))
+            assert everyone == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_it_refuses_to_write_a_row_for_another_tenant(
+    database_url: str, tenant: Tenant, other_tenant: Tenant, outsider: User
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            with (
+                tenant_scope(tenant.id),
+                pytest.raises(DBAPIError, match="row-level security"),
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO api_tokens (tenant_id, name, token_hash, prefix, created_at) "
+                        "VALUES (:tenant, 'x', :hash, 'stm_x', now())"
+                    ),
+                    {"tenant": other_tenant.id, "hash": "f" * 64},
+                )
+            await connection.rollback()
+            with tenant_scope(tenant.id):
+                changed = await connection.execute(text("UPDATE memberships SET role = 'clerk'"))
+                assert changed.rowcount == 0  # the outsider's membership is invisible
+    finally:
+        await engine.dispose()
+
+
+async def test_it_runs_the_suite_as_a_role_the_policies_bind(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            superuser = await connection.scalar(
+                text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            )
+    finally:
+        await engine.dispose()
+    assert superuser is False
