@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.db import create_engine, create_session_factory
 from app.core.mail import MailTransport, mail_transport_for
 from app.core.settings import Settings, load_settings
+from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
 from app.jobs.outbox import OutboxWorker
 from app.realtime.broker import Broker, create_broker
 

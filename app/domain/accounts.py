@@ -36,6 +36,7 @@ from app.core.security import (
 )
 from app.core.settings import Settings
 from app.core.tenancy import ALL_TENANTS, tenant_scope
+from app.domain.roles import default_role_types
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -109,6 +110,7 @@ async def create_tenant(
     session.add(tenant)
     await session.flush()
     with tenant_scope(tenant.id):
+        session.add_all(default_role_types(tenant.id, locale))
         await record(session, actor, "tenancy.tenant.created", tenant, data={"slug": slug})
         await session.commit()
     return tenant

@@ -1,0 +1,418 @@
+"""Elections and their structure: districts, stations, opening hours, shifts and norms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.audit import Actor, record
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.domain.models import (
+    ELECTION_KINDS,
+    ELECTION_STATUSES,
+    STATION_KINDS,
+    District,
+    Election,
+    RoleType,
+    Room,
+    Shift,
+    StaffingNorm,
+    Station,
+    StationOpening,
+)
+from app.domain.validation import Cleaner, FieldErrors
+
+# --- elections --------------------------------------------------------------------------
+
+
+def clean_election(data: Mapping[str, Any]) -> dict[str, Any]:
+    cleaner = Cleaner(data)
+    values: dict[str, Any] = {
+        "name": cleaner.text("name", 200, required=True),
+        "kind": cleaner.choice("kind", ELECTION_KINDS),
+        "election_day": cleaner.date("election_day", required=True),
+        "advance_start": cleaner.date("advance_start"),
+        "advance_end": cleaner.date("advance_end"),
+        "status": cleaner.choice("status", ELECTION_STATUSES, "planning"),
+    }
+    start, end, day = values["advance_start"], values["advance_end"], values["election_day"]
+    if (start is None) != (end is None):
+        cleaner.fail("advance_end", _("Give both the first and the last day of advance voting."))
+    elif start and end and start > end:
+        cleaner.fail("advance_end", _("Advance voting cannot end before it starts."))
+    elif end and day and end > day:
+        cleaner.fail("advance_end", _("Advance voting cannot go on after election day."))
+    cleaner.done()
+    return values
+
+
+async def save_election(
+    session: AsyncSession, actor: Actor, data: Mapping[str, Any], election_id: int | None = None
+) -> Election:
+    values = clean_election(data)
+    election = Election() if election_id is None else await get_election(session, election_id)
+    for key, value in values.items():
+        setattr(election, key, value)
+    session.add(election)
+    await session.flush()
+    code = "elections.election.created" if election_id is None else "elections.election.updated"
+    await record(session, actor, code, election, data={"name": election.name})
+    await session.commit()
+    return election
+
+
+async def get_election(session: AsyncSession, election_id: int) -> Election:
+    election = await session.scalar(select(Election).where(Election.id == election_id))
+    if election is None:
+        raise NotFound(_("Not found."))
+    return election
+
+
+async def list_elections(session: AsyncSession) -> list[tuple[Election, int, int]]:
+    """Every election, newest first, with its number of districts and stations."""
+    districts = (
+        select(func.count(District.id)).where(District.election_id == Election.id).scalar_subquery()
+    )
+    stations = (
+        select(func.count(Station.id)).where(Station.election_id == Election.id).scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Election, districts, stations).order_by(Election.election_day.desc(), Election.id)
+    )
+    return [
+        (election, district_count, station_count)
+        for election, district_count, station_count in rows
+    ]
+
+
+def voting_days(election: Election) -> list[dt.date]:
+    """The days anything can happen at a station: advance voting days and election day."""
+    days = []
+    if election.advance_start and election.advance_end:
+        day = election.advance_start
+        while day <= election.advance_end:
+            days.append(day)
+            day += dt.timedelta(days=1)
+    if election.election_day not in days:
+        days.append(election.election_day)
+    return days
+
+
+# --- districts --------------------------------------------------------------------------
+
+
+async def save_district(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    data: Mapping[str, Any],
+    district_id: int | None = None,
+) -> District:
+    election = await get_election(session, election_id)
+    cleaner = Cleaner(data)
+    values = {
+        "code": cleaner.text("code", 20, required=True),
+        "name": cleaner.text("name", 200, required=True),
+        "eligible_voters": cleaner.integer("eligible_voters", 0, 10_000_000),
+    }
+    cleaner.done()
+    duplicate = select(District.id).where(
+        District.election_id == election.id, District.code == values["code"]
+    )
+    if district_id is not None:
+        duplicate = duplicate.where(District.id != district_id)
+    if await session.scalar(duplicate) is not None:
+        raise FieldErrors({"code": _("Another district of this election has this code.")})
+    district = (
+        District(election_id=election.id)
+        if district_id is None
+        else await get_district(session, district_id, election.id)
+    )
+    for key, value in values.items():
+        setattr(district, key, value)
+    session.add(district)
+    await session.flush()
+    code = "elections.district.created" if district_id is None else "elections.district.updated"
+    await record(session, actor, code, district, data={"code": district.code})
+    await session.commit()
+    return district
+
+
+async def get_district(session: AsyncSession, district_id: int, election_id: int) -> District:
+    district = await session.scalar(
+        select(District).where(District.id == district_id, District.election_id == election_id)
+    )
+    if district is None:
+        raise NotFound(_("Not found."))
+    return district
+
+
+# --- stations and opening hours -------------------------------------------------------
+
+
+async def save_station(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    data: Mapping[str, Any],
+    station_id: int | None = None,
+) -> Station:
+    """A polling station belongs to a district of the same election; an advance-voting
+    station to none. The room must be one of this municipality's."""
+    election = await get_election(session, election_id)
+    cleaner = Cleaner(data)
+    values: dict[str, Any] = {
+        "name": cleaner.text("name", 200, required=True),
+        "kind": cleaner.choice("kind", STATION_KINDS, "polling"),
+        "district_id": None,
+        "room_id": None,
+    }
+    district_raw = cleaner.raw("district_id")
+    if values["kind"] == "polling":
+        district = None
+        if district_raw.isdigit():
+            district = await session.scalar(
+                select(District).where(
+                    District.id == int(district_raw), District.election_id == election.id
+                )
+            )
+        if district is None:
+            cleaner.fail("district_id", _("Choose the district the polling station serves."))
+        else:
+            values["district_id"] = district.id
+    room_raw = cleaner.raw("room_id")
+    if room_raw:
+        # Scoped to the tenant: another municipality's room is simply not found.
+        room = (
+            await session.scalar(select(Room).where(Room.id == int(room_raw)))
+            if room_raw.isdigit()
+            else None
+        )
+        if room is None:
+            cleaner.fail("room_id", _("Choose a room from the register."))
+        else:
+            values["room_id"] = room.id
+    cleaner.done()
+    duplicate = select(Station.id).where(
+        Station.election_id == election.id, func.lower(Station.name) == values["name"].lower()
+    )
+    if station_id is not None:
+        duplicate = duplicate.where(Station.id != station_id)
+    if await session.scalar(duplicate) is not None:
+        raise FieldErrors({"name": _("Another station of this election has this name.")})
+    station = (
+        Station(election_id=election.id)
+        if station_id is None
+        else await get_station(session, station_id, election.id)
+    )
+    for key, value in values.items():
+        setattr(station, key, value)
+    session.add(station)
+    await session.flush()
+    code = "elections.station.created" if station_id is None else "elections.station.updated"
+    await record(session, actor, code, station, data={"name": station.name, "kind": station.kind})
+    await session.commit()
+    return station
+
+
+async def get_station(session: AsyncSession, station_id: int, election_id: int) -> Station:
+    station = await session.scalar(
+        select(Station)
+        .where(Station.id == station_id, Station.election_id == election_id)
+        .options(
+            selectinload(Station.openings),
+            selectinload(Station.shifts)
+            .selectinload(Shift.norms)
+            .selectinload(StaffingNorm.role_type),
+            selectinload(Station.room).selectinload(Room.building),
+            selectinload(Station.district),
+        )
+    )
+    if station is None:
+        raise NotFound(_("Not found."))
+    return station
+
+
+def _check_day(
+    cleaner: Cleaner, field: str, election: Election, station: Station, day: dt.date | None
+) -> None:
+    if day is None:
+        return
+    if station.kind == "polling" and day != election.election_day:
+        cleaner.fail(field, _("A polling station is open on election day only."))
+    elif station.kind == "advance" and day not in voting_days(election):
+        cleaner.fail(field, _("Choose a day of the advance voting period or election day."))
+
+
+async def set_opening(
+    session: AsyncSession, actor: Actor, election_id: int, station_id: int, data: Mapping[str, Any]
+) -> StationOpening:
+    """Set (or replace) a station's opening hours on one day."""
+    election = await get_election(session, election_id)
+    station = await get_station(session, station_id, election.id)
+    cleaner = Cleaner(data)
+    day = cleaner.date("day", required=True)
+    opens_at = cleaner.time("opens_at")
+    closes_at = cleaner.time("closes_at")
+    _check_day(cleaner, "day", election, station, day)
+    if opens_at and closes_at and closes_at <= opens_at:
+        cleaner.fail("closes_at", _("The station must close after it opens."))
+    cleaner.done()
+    assert day and opens_at and closes_at
+    opening = next((item for item in station.openings if item.day == day), None)
+    if opening is None:
+        opening = StationOpening(
+            station_id=station.id, day=day, opens_at=opens_at, closes_at=closes_at
+        )
+        session.add(opening)
+    else:
+        opening.opens_at, opening.closes_at = opens_at, closes_at
+    await session.flush()
+    await record(
+        session,
+        actor,
+        "elections.station.opening_set",
+        station,
+        data={
+            "day": day.isoformat(),
+            "opens": opens_at.isoformat("minutes"),
+            "closes": closes_at.isoformat("minutes"),
+        },
+    )
+    await session.commit()
+    return opening
+
+
+# --- shifts and norms -------------------------------------------------------------------
+
+
+async def save_shift(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    station_id: int,
+    data: Mapping[str, Any],
+    shift_id: int | None = None,
+) -> Shift:
+    election = await get_election(session, election_id)
+    station = await get_station(session, station_id, election.id)
+    cleaner = Cleaner(data)
+    name = cleaner.text("name", 100, required=True)
+    day = cleaner.date("day", required=True)
+    starts_at = cleaner.time("starts_at")
+    ends_at = cleaner.time("ends_at")
+    _check_day(cleaner, "day", election, station, day)
+    if starts_at and ends_at and ends_at <= starts_at:
+        cleaner.fail("ends_at", _("A shift must end after it starts."))
+    cleaner.done()
+    if any(
+        s.name.lower() == name.lower() and s.day == day and s.id != shift_id for s in station.shifts
+    ):
+        raise FieldErrors({"name": _("The station already has a shift with this name that day.")})
+    if shift_id is None:
+        shift = Shift(station_id=station.id)
+        session.add(shift)
+    else:
+        found = next((s for s in station.shifts if s.id == shift_id), None)
+        if found is None:
+            raise NotFound(_("Not found."))
+        shift = found
+    shift.name, shift.day, shift.starts_at, shift.ends_at = name, day, starts_at, ends_at  # type: ignore[assignment]
+    await session.flush()
+    code = "elections.shift.created" if shift_id is None else "elections.shift.updated"
+    await record(session, actor, code, shift, data={"station": station.name, "name": name})
+    await session.commit()
+    return shift
+
+
+async def set_norms(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    station_id: int,
+    shift_id: int,
+    counts: Mapping[str, Any],
+) -> Shift:
+    """Set minimum and target per role for one shift. ``counts`` holds
+    ``min_<role code>`` and ``target_<role code>``; a role with 0/0 is removed."""
+    station = await get_station(session, station_id, election_id)
+    shift = next((s for s in station.shifts if s.id == shift_id), None)
+    if shift is None:
+        raise NotFound(_("Not found."))
+    role_types = list(await session.scalars(select(RoleType).order_by(RoleType.sort_order)))
+    cleaner = Cleaner(counts)
+    wanted: dict[int, tuple[int, int]] = {}
+    for role in role_types:
+        minimum = cleaner.integer(f"min_{role.code}", 0, 100)
+        target = cleaner.integer(f"target_{role.code}", 0, 100, default=minimum)
+        if target < minimum:
+            cleaner.fail(f"target_{role.code}", _("The target cannot be below the minimum."))
+        wanted[role.id] = (minimum, target)
+    cleaner.done()
+    apply_norms(shift, wanted)
+    await session.flush()
+    await record(
+        session,
+        actor,
+        "elections.shift.norms_set",
+        shift,
+        data={
+            "station": station.name,
+            "norms": {r.code: list(wanted[r.id]) for r in role_types if wanted[r.id] != (0, 0)},
+        },
+    )
+    await session.commit()
+    return shift
+
+
+def apply_norms(shift: Shift, wanted: Mapping[int, tuple[int, int]]) -> None:
+    """Make the shift's norms equal ``wanted`` (role type id -> (minimum, target))."""
+    existing = {norm.role_type_id: norm for norm in shift.norms}
+    for role_id, (minimum, target) in wanted.items():
+        norm = existing.get(role_id)
+        if minimum == 0 and target == 0:
+            if norm is not None:
+                shift.norms.remove(norm)
+        elif norm is None:
+            shift.norms.append(StaffingNorm(role_type_id=role_id, minimum=minimum, target=target))
+        else:
+            norm.minimum, norm.target = minimum, target
+
+
+# --- the structure tree -----------------------------------------------------------------
+
+
+async def structure(session: AsyncSession, election_id: int) -> tuple[Election, list[Station]]:
+    """An election with every station, its district, room, openings, shifts and norms."""
+    election = await get_election(session, election_id)
+    stations = await session.scalars(
+        select(Station)
+        .where(Station.election_id == election.id)
+        .options(
+            selectinload(Station.district),
+            selectinload(Station.room).selectinload(Room.building),
+            selectinload(Station.openings),
+            selectinload(Station.shifts)
+            .selectinload(Shift.norms)
+            .selectinload(StaffingNorm.role_type),
+        )
+    )
+    ordered = sorted(
+        stations,
+        key=lambda s: (s.kind != "polling", s.district.code if s.district else "", s.name),
+    )
+    return election, ordered
+
+
+async def districts_of(session: AsyncSession, election_id: int) -> list[District]:
+    return list(
+        await session.scalars(
+            select(District).where(District.election_id == election_id).order_by(District.code)
+        )
+    )

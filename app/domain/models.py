@@ -1,0 +1,275 @@
+"""The registers and the election structure: people, premises, elections, districts,
+stations, opening hours, shifts, role types and staffing norms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models.base import Base, TenantScoped, utcnow
+
+PERSON_STATUSES = ("applicant", "active", "inactive")
+ELECTION_KINDS = ("parliament", "region", "municipal", "eu", "referendum", "church", "combined")
+ELECTION_STATUSES = ("planning", "active", "closed", "archived")
+STATION_KINDS = ("polling", "advance")
+PAY_UNITS = ("day", "hour")
+
+
+class Person(TenantScoped, Base):
+    """Someone who may work in an election: applicant, clerk, teacher."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "national_id"),
+        Index("ix_people_tenant_email", "tenant_id", "email", unique=True),
+        Index("ix_people_tenant_last_first", "tenant_id", "last_name", "first_name"),
+        Index("ix_people_tenant_mobile", "tenant_id", "mobile"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    # Lower-cased copy of "first last" for case-insensitive prefix search on both databases.
+    search_name: Mapped[str] = mapped_column(String(201), index=True)
+    national_id_country: Mapped[str | None] = mapped_column(String(2))
+    national_id: Mapped[str | None] = mapped_column(String(12))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    street_address: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    preferred_language: Mapped[str] = mapped_column(String(8), default="sv")
+    spoken_languages: Mapped[list[str]] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Building(TenantScoped, Base):
+    """Premises: a school, a library, a town hall."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    street_address: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    step_free_access: Mapped[bool] = mapped_column(default=False)
+    accessible_toilet: Mapped[bool] = mapped_column(default=False)
+    parking: Mapped[bool] = mapped_column(default=False)
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(String(20), default="")
+    access_notes: Mapped[str] = mapped_column(Text, default="")
+
+    rooms: Mapped[list[Room]] = relationship(
+        back_populates="building", order_by="Room.name", cascade="all, delete-orphan"
+    )
+
+
+class Room(TenantScoped, Base):
+    __tablename__ = "rooms"
+    __table_args__ = (
+        UniqueConstraint("building_id", "name"),
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("buildings.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(default=0)
+    has_power: Mapped[bool] = mapped_column(default=True)
+    has_network: Mapped[bool] = mapped_column(default=False)
+    tables: Mapped[int] = mapped_column(default=0)
+    booths: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    building: Mapped[Building] = relationship(back_populates="rooms")
+
+
+class Election(TenantScoped, Base):
+    __tablename__ = "elections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    election_day: Mapped[dt.date] = mapped_column(Date)
+    advance_start: Mapped[dt.date | None] = mapped_column(Date)
+    advance_end: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="planning")
+    rolled_over_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("elections.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    districts: Mapped[list[District]] = relationship(
+        back_populates="election", order_by="District.code", cascade="all, delete-orphan"
+    )
+
+
+class District(TenantScoped, Base):
+    __tablename__ = "districts"
+    __table_args__ = (UniqueConstraint("election_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(
+        ForeignKey("elections.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    eligible_voters: Mapped[int] = mapped_column(default=0)
+
+    election: Mapped[Election] = relationship(back_populates="districts")
+
+
+class Station(TenantScoped, Base):
+    """A polling station of one district, or an advance-voting station."""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'polling' AND district_id IS NOT NULL)"
+            " OR (kind = 'advance' AND district_id IS NULL)",
+            name="district_matches_kind",
+        ),
+        UniqueConstraint("election_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(
+        ForeignKey("elections.id", ondelete="CASCADE"), index=True
+    )
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("districts.id", ondelete="CASCADE"), index=True
+    )
+    room_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rooms.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+
+    district: Mapped[District | None] = relationship()
+    room: Mapped[Room | None] = relationship()
+    openings: Mapped[list[StationOpening]] = relationship(
+        order_by="StationOpening.day", cascade="all, delete-orphan"
+    )
+    shifts: Mapped[list[Shift]] = relationship(
+        order_by="(Shift.day, Shift.starts_at)", cascade="all, delete-orphan"
+    )
+
+
+class StationOpening(TenantScoped, Base):
+    """Opening hours of a station on one day."""
+
+    __tablename__ = "station_openings"
+    __table_args__ = (
+        UniqueConstraint("station_id", "day"),
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date)
+    opens_at: Mapped[dt.time] = mapped_column(Time)
+    closes_at: Mapped[dt.time] = mapped_column(Time)
+
+
+class Shift(TenantScoped, Base):
+    """A working window at a station on one day (early, late, counting)."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        UniqueConstraint("station_id", "day", "name"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[dt.time] = mapped_column(Time)
+    ends_at: Mapped[dt.time] = mapped_column(Time)
+
+    norms: Mapped[list[StaffingNorm]] = relationship(cascade="all, delete-orphan")
+
+
+class RoleType(TenantScoped, Base):
+    """A role at a station (chair, vice chair, clerk, reserve, host) with its pay."""
+
+    __tablename__ = "role_types"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    #: Chair and vice chair: one of them must be present on every open shift.
+    leads_station: Mapped[bool] = mapped_column(default=False)
+    pay_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    pay_unit: Mapped[str] = mapped_column(String(8), default="day")
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+
+class StaffingNorm(TenantScoped, Base):
+    """How many of a role a shift needs at least, and ideally."""
+
+    __tablename__ = "staffing_norms"
+    __table_args__ = (
+        UniqueConstraint("shift_id", "role_type_id"),
+        CheckConstraint("minimum >= 0 AND target >= minimum", name="target_at_least_minimum"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id", ondelete="CASCADE"), index=True)
+    role_type_id: Mapped[int] = mapped_column(
+        ForeignKey("role_types.id", ondelete="CASCADE"), index=True
+    )
+    minimum: Mapped[int] = mapped_column(default=0)
+    target: Mapped[int] = mapped_column(default=0)
+
+    role_type: Mapped[RoleType] = relationship()
+
+
+class NormTemplate(TenantScoped, Base):
+    """A reusable set of shifts with norms, applied to many stations at once.
+
+    ``shifts`` is a list of ``{"name", "starts_at": "HH:MM", "ends_at": "HH:MM",
+    "norms": {role_code: [minimum, target]}}``.
+    """
+
+    __tablename__ = "norm_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    station_kind: Mapped[str] = mapped_column(String(16))
+    shifts: Mapped[list[dict[str, Any]]] = mapped_column(default=list)

@@ -1,0 +1,262 @@
+"""The person register: validation, duplicates, search, and the audited reveal of id numbers."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor, record
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.settings import SUPPORTED_LOCALES
+from app.domain.identity import (
+    COUNTRIES,
+    IdentityError,
+    format_national_id,
+    parse_mobile,
+    parse_national_id,
+)
+from app.domain.models import PERSON_STATUSES, Person
+from app.domain.validation import Cleaner, FieldErrors
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PERSON_FIELDS = (
+    "first_name", "last_name", "national_id_country", "national_id", "email", "mobile",
+    "street_address", "postal_code", "city", "preferred_language", "spoken_languages",
+    "tags", "notes", "status",
+)  # fmt: skip
+SORTS = {
+    "name": (Person.last_name, Person.first_name),
+    "-name": (Person.last_name.desc(), Person.first_name.desc()),
+    "created": (Person.created_at,),
+    "-created": (Person.created_at.desc(),),
+    "status": (Person.status, Person.last_name),
+}
+
+
+def clean_person(data: Mapping[str, Any], default_country: str = "SE") -> dict[str, Any]:
+    """Check one person's raw input; returns clean values or raises FieldErrors naming
+    every bad field. Duplicates are checked separately (they need the database)."""
+    cleaner = Cleaner(data)
+    values: dict[str, Any] = {
+        "first_name": cleaner.text("first_name", 100, required=True),
+        "last_name": cleaner.text("last_name", 100, required=True),
+        "street_address": cleaner.text("street_address", 200),
+        "postal_code": cleaner.text("postal_code", 10),
+        "city": cleaner.text("city", 100),
+        "notes": cleaner.text("notes", 5000),
+        "preferred_language": cleaner.choice("preferred_language", SUPPORTED_LOCALES, "sv"),
+        "spoken_languages": cleaner.words("spoken_languages"),
+        "tags": cleaner.words("tags"),
+        "status": cleaner.choice("status", PERSON_STATUSES, "active"),
+    }
+    country = cleaner.raw("national_id_country") or default_country
+    raw_id = cleaner.raw("national_id")
+    values.update(national_id_country=None, national_id=None, birth_date=None)
+    if country not in COUNTRIES:
+        cleaner.fail("national_id_country", _("Choose one of the options."))
+    elif raw_id:
+        try:
+            parsed = parse_national_id(country, raw_id)
+        except IdentityError as error:
+            cleaner.fail("national_id", error.message)
+        else:
+            values.update(
+                national_id_country=parsed.country,
+                national_id=parsed.number,
+                birth_date=parsed.birth_date,
+            )
+    email = cleaner.raw("email").lower()
+    if email and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
+        cleaner.fail("email", _("Enter a valid email address."))
+    values["email"] = email or None
+    mobile = cleaner.raw("mobile")
+    values["mobile"] = None
+    if mobile:
+        try:
+            values["mobile"] = parse_mobile(mobile, country if country in COUNTRIES else "SE")
+        except IdentityError as error:
+            cleaner.fail("mobile", error.message)
+    cleaner.done()
+    return values
+
+
+async def find_duplicates(
+    session: AsyncSession, values: Mapping[str, Any], exclude_id: int | None = None
+) -> dict[str, str]:
+    """Field errors for an id number or email another person already has."""
+    errors: dict[str, str] = {}
+    checks = (("national_id", Person.national_id), ("email", Person.email))
+    for field, column in checks:
+        value = values.get(field)
+        if not value:
+            continue
+        statement = select(Person).where(column == value)
+        if exclude_id is not None:
+            statement = statement.where(Person.id != exclude_id)
+        other = await session.scalar(statement.limit(1))
+        if other is not None:
+            errors[field] = _("Already registered for %(name)s.", name=other.full_name)
+    return errors
+
+
+def _apply(person: Person, values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(person, key, value)
+    person.search_name = f"{person.first_name} {person.last_name}".lower()
+
+
+async def create_person(
+    session: AsyncSession, actor: Actor, data: Mapping[str, Any], default_country: str = "SE"
+) -> Person:
+    """Register a person. Refuses bad fields and duplicates, all at once."""
+    values = clean_person(data, default_country)
+    duplicates = await find_duplicates(session, values)
+    if duplicates:
+        raise FieldErrors(duplicates)
+    person = Person()
+    _apply(person, values)
+    session.add(person)
+    await session.flush()
+    await record(session, actor, "people.person.created", person)
+    await session.commit()
+    return person
+
+
+async def update_person(
+    session: AsyncSession,
+    actor: Actor,
+    person_id: int,
+    data: Mapping[str, Any],
+    default_country: str = "SE",
+) -> Person:
+    """Change a person. An empty id number field keeps the stored number."""
+    person = await get_person(session, person_id)
+    if not str(data.get("national_id") or "").strip() and person.national_id:
+        data = {
+            **data,
+            "national_id": person.national_id,
+            "national_id_country": person.national_id_country,
+        }
+    values = clean_person(data, default_country)
+    duplicates = await find_duplicates(session, values, exclude_id=person.id)
+    if duplicates:
+        raise FieldErrors(duplicates)
+    changed = sorted(
+        key
+        for key, value in values.items()
+        if getattr(person, key) != value and key != "birth_date"
+    )
+    _apply(person, values)
+    # The audit entry names changed fields, never the id number itself.
+    await record(session, actor, "people.person.updated", person, data={"fields": changed})
+    await session.commit()
+    return person
+
+
+async def get_person(session: AsyncSession, person_id: int) -> Person:
+    person = await session.scalar(select(Person).where(Person.id == person_id))
+    if person is None:
+        raise NotFound(_("Not found."))
+    return person
+
+
+async def reveal_national_id(session: AsyncSession, actor: Actor, person_id: int) -> str:
+    """The whole id number, for someone who needs it; every reveal is in the audit log."""
+    person = await get_person(session, person_id)
+    if not person.national_id or not person.national_id_country:
+        return ""
+    await record(session, actor, "people.person.national_id_revealed", person)
+    await session.commit()
+    return format_national_id(person.national_id_country, person.national_id)
+
+
+@dataclass(frozen=True)
+class PersonPage:
+    people: list[Person]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search_condition(query: str) -> Any:
+    """Name prefix, id number (digits, with or without century) or phone number."""
+    query = query.strip()
+    digits = re.sub(r"[\s\-+]", "", query)
+    conditions = []
+    if digits.isdigit() and len(digits) >= 6:
+        conditions.append(Person.national_id.startswith(digits))
+        if len(digits) in (6, 10):
+            # A Swedish number typed without century: match either century.
+            conditions.append(Person.national_id.like(f"__{digits}%"))
+        with contextlib.suppress(IdentityError):
+            conditions.append(Person.mobile == parse_mobile(query))
+    else:
+        prefix = query.lower()
+        conditions.append(Person.search_name.startswith(prefix, autoescape=True))
+        conditions.append(func.lower(Person.last_name).startswith(prefix, autoescape=True))
+        if "@" in prefix:
+            conditions.append(Person.email == prefix)
+    return or_(*conditions)
+
+
+def _filtered(
+    statement: Select[Any], query: str, status: str | None, tag: str | None
+) -> Select[Any]:
+    if query.strip():
+        statement = statement.where(search_condition(query))
+    if status in PERSON_STATUSES:
+        statement = statement.where(Person.status == status)
+    if tag:
+        # Tags are a JSON list; its text form holds each tag in quotes on both databases.
+        statement = statement.where(cast(Person.tags, Text).contains(f'"{tag}"', autoescape=True))
+    return statement
+
+
+async def search_people(
+    session: AsyncSession,
+    query: str = "",
+    status: str | None = None,
+    tag: str | None = None,
+    sort: str = "name",
+    page: int = 1,
+    per_page: int = 50,
+) -> PersonPage:
+    page = max(1, page)
+    total = await session.scalar(_filtered(select(func.count(Person.id)), query, status, tag)) or 0
+    people = await session.scalars(
+        _filtered(select(Person), query, status, tag)
+        .order_by(*SORTS.get(sort, SORTS["name"]), Person.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return PersonPage(list(people), page, per_page, total)
+
+
+async def set_status(
+    session: AsyncSession, actor: Actor, person_ids: list[int], status: str
+) -> int:
+    """Bulk action: give many people one status. Returns how many changed."""
+    if status not in PERSON_STATUSES:
+        raise FieldErrors({"status": _("Choose one of the options.")})
+    people = (await session.scalars(select(Person).where(Person.id.in_(person_ids)))).all()
+    changed = 0
+    for person in people:
+        if person.status != status:
+            person.status = status
+            changed += 1
+            await record(
+                session, actor, "people.person.status_changed", person, data={"status": status}
+            )
+    await session.commit()
+    return changed

@@ -1,0 +1,130 @@
+"""Collecting every field error of one form, import row or API request at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from app.core.errors import DomainError
+from app.core.i18n import _
+
+
+class FieldErrors(DomainError):
+    """Several fields are wrong; ``errors`` maps each field to its translated message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        first_field, first_message = next(iter(errors.items()))
+        super().__init__(first_message, first_field)
+        self.errors = dict(errors)
+
+
+class Cleaner:
+    """Reads raw input (strings from a form, a spreadsheet or JSON) field by field."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def raw(self, field: str) -> str:
+        value = self.data.get(field)
+        return "" if value is None else str(value).strip()
+
+    def text(self, field: str, max_length: int, required: bool = False) -> str:
+        value = self.raw(field)
+        if required and not value:
+            self.fail(field, _("This field is required."))
+        elif len(value) > max_length:
+            self.fail(field, _("At most %(count)s characters.", count=max_length))
+        return value[:max_length]
+
+    def choice(self, field: str, choices: tuple[str, ...], default: str | None = None) -> str:
+        value = self.raw(field) or (default or "")
+        if value not in choices:
+            self.fail(field, _("Choose one of the options."))
+            return default or choices[0]
+        return value
+
+    def integer(self, field: str, minimum: int = 0, maximum: int = 10**9, default: int = 0) -> int:
+        value = self.raw(field)
+        if not value:
+            return default
+        try:
+            number = int(value.replace(" ", "").replace("\u00a0", ""))
+        except ValueError:
+            self.fail(field, _("Enter a whole number."))
+            return default
+        if not minimum <= number <= maximum:
+            self.fail(field, _("Enter a number from %(min)s to %(max)s.", min=minimum, max=maximum))
+        return number
+
+    def decimal_number(self, field: str, minimum: float, maximum: float) -> float | None:
+        value = self.raw(field).replace(",", ".")
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(field, _("Enter a number."))
+            return None
+        if not minimum <= number <= maximum:
+            self.fail(field, _("Enter a number from %(min)s to %(max)s.", min=minimum, max=maximum))
+            return None
+        return number
+
+    def boolean(self, field: str) -> bool:
+        value = self.data.get(field)
+        if isinstance(value, bool):
+            return value
+        return str(value or "").strip().lower() in ("1", "true", "y", "yes", "ja", "on", "x")
+
+    def date(self, field: str, required: bool = False) -> dt.date | None:
+        value = self.data.get(field)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        text = self.raw(field)
+        if not text:
+            if required:
+                self.fail(field, _("This field is required."))
+            return None
+        try:
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            self.fail(field, _("Enter a date as YYYY-MM-DD."))
+            return None
+
+    def time(self, field: str, required: bool = True) -> dt.time | None:
+        value = self.data.get(field)
+        if isinstance(value, dt.time):
+            return value
+        text = self.raw(field).replace(".", ":")
+        if not text:
+            if required:
+                self.fail(field, _("This field is required."))
+            return None
+        try:
+            return dt.time.fromisoformat(text if len(text) > 2 else f"{text}:00")
+        except ValueError:
+            self.fail(field, _("Enter a time as HH:MM."))
+            return None
+
+    def words(self, field: str, max_items: int = 20, max_length: int = 40) -> list[str]:
+        value = self.data.get(field)
+        items = value if isinstance(value, list) else str(value or "").replace(";", ",").split(",")
+        words = []
+        for item in items:
+            word = str(item).strip()
+            if word and word not in words:
+                words.append(word[:max_length])
+        if len(words) > max_items:
+            self.fail(field, _("At most %(count)s items.", count=max_items))
+        return words[:max_items]
+
+    def done(self) -> None:
+        if self.errors:
+            raise FieldErrors(self.errors)
