@@ -233,6 +233,8 @@ async def get_station(session: AsyncSession, station_id: int, election_id: int) 
             selectinload(Station.room).selectinload(Room.building),
             selectinload(Station.district),
         )
+        # Refresh collections an earlier call of this session may have loaded.
+        .execution_options(populate_existing=True)
     )
     if station is None:
         raise NotFound(_("Not found."))
@@ -267,10 +269,8 @@ async def set_opening(
     assert day and opens_at and closes_at
     opening = next((item for item in station.openings if item.day == day), None)
     if opening is None:
-        opening = StationOpening(
-            station_id=station.id, day=day, opens_at=opens_at, closes_at=closes_at
-        )
-        session.add(opening)
+        opening = StationOpening(day=day, opens_at=opens_at, closes_at=closes_at)
+        station.openings.append(opening)
     else:
         opening.opens_at, opening.closes_at = opens_at, closes_at
     await session.flush()
@@ -316,8 +316,8 @@ async def save_shift(
     ):
         raise FieldErrors({"name": _("The station already has a shift with this name that day.")})
     if shift_id is None:
-        shift = Shift(station_id=station.id)
-        session.add(shift)
+        shift = Shift(station_id=station.id, norms=[])
+        station.shifts.append(shift)
     else:
         found = next((s for s in station.shifts if s.id == shift_id), None)
         if found is None:

@@ -49,6 +49,7 @@ async def _load(
                 selectinload(Station.shifts).selectinload(Shift.norms),
             )
             .order_by(Station.id)
+            .execution_options(populate_existing=True)
         )
     )
     return source, districts, stations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,8 +108,11 @@ class Cleaner:
             if required:
                 self.fail(field, _("This field is required."))
             return None
+        match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?(?::00)?", text)
         try:
-            return dt.time.fromisoformat(text if len(text) > 2 else f"{text}:00")
+            if match is None:
+                raise ValueError(text)
+            return dt.time(int(match.group(1)), int(match.group(2) or 0))
         except ValueError:
             self.fail(field, _("Enter a time as HH:MM."))
             return None
