@@ -21,6 +21,7 @@ ROLE_LABELS = {
 _BACK_OFFICE_READ = {"planning.view", "registers.view", "staffing.view", "courses.view"}
 _PLANNING = _BACK_OFFICE_READ | {
     "registers.edit",
+    "people.reveal",
     "staffing.edit",
     "courses.edit",
     "materials.edit",

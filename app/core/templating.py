@@ -43,8 +43,20 @@ def configure_jinja(app: Quart) -> None:
         version = static_version(filename) if not app.debug else "dev"
         return url_for("static", filename=filename, v=version)
 
+    def query_args(**overrides: Any) -> dict[str, Any]:
+        """The current query string for building links, without keys url_for treats
+        specially (``_method``, ``_anchor``...) or the tenant."""
+        args = {
+            key: value
+            for key, value in request.args.items()
+            if not key.startswith("_") and key != "tenant"
+        }
+        args.update(overrides)
+        return args
+
     # Globals (not context) so imported macros see them too.
     app.jinja_env.globals.update(
+        query_args=query_args,
         csrf_token=csrf_token,
         can=can,
         static_url=static_url,

@@ -273,3 +273,22 @@ class NormTemplate(TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(100))
     station_kind: Mapped[str] = mapped_column(String(16))
     shifts: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+
+
+class ImportBatch(TenantScoped, Base):
+    """An uploaded file waiting for the planner to confirm its preview.
+
+    Rows are kept as the file had them and validated again on commit, so what is
+    written is checked against the register as it is then.
+    """
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    committed_at: Mapped[dt.datetime | None]

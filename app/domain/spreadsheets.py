@@ -1,0 +1,119 @@
+"""Reading and writing CSV and XLSX: size limits, header aliases, formula-safe cells."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+from app.core.errors import DomainError
+from app.core.i18n import _
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 50_000
+#: A cell starting with one of these is a formula to Excel and LibreOffice.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class SpreadsheetError(DomainError):
+    pass
+
+
+def neutralise(value: Any) -> Any:
+    """Keep exported text from being run as a formula when the file is opened."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    # A byte-order mark makes Excel read UTF-8 (å, ä, ö) correctly.
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if value is None else neutralise(value) for value in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append([neutralise(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def read_table(filename: str, content: bytes) -> list[dict[str, Any]]:
+    """Rows of a CSV or XLSX file as dicts keyed by the header (lower-cased).
+
+    Raises SpreadsheetError for a file that is too large, not CSV/XLSX, or empty.
+    """
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise SpreadsheetError(
+            _("The file is larger than %(size)s MB.", size=MAX_UPLOAD_BYTES // 2**20), "file"
+        )
+    name = filename.lower()
+    if name.endswith(".xlsx") and content[:2] == b"PK":
+        rows = _read_xlsx(content)
+    elif name.endswith((".csv", ".txt")):
+        rows = _read_csv(content)
+    else:
+        raise SpreadsheetError(_("Choose a CSV or Excel (.xlsx) file."), "file")
+    rows = [row for row in rows if any(str(cell or "").strip() for cell in row)]
+    if len(rows) < 2:
+        raise SpreadsheetError(_("The file has no rows below its header."), "file")
+    if len(rows) > MAX_ROWS + 1:
+        raise SpreadsheetError(_("The file has more than %(count)s rows.", count=MAX_ROWS), "file")
+    header = [str(cell or "").strip().lower() for cell in rows[0]]
+    return [
+        {
+            header[index]: cell
+            for index, cell in enumerate(row)
+            if index < len(header) and header[index]
+        }
+        for row in rows[1:]
+    ]
+
+
+def _read_csv(content: bytes) -> list[list[Any]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _read_xlsx(content: bytes) -> list[list[Any]]:
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken file
+        raise SpreadsheetError(_("The Excel file could not be read."), "file") from None
+    sheet = workbook.worksheets[0]
+    rows = []
+    for row in sheet.iter_rows(values_only=True):
+        rows.append([_cell(value) for value in row])
+        if len(rows) > MAX_ROWS + 1:
+            break
+    workbook.close()
+    return rows
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    return value

@@ -1,0 +1,315 @@
+"""Elections and their structure: the tree, districts, stations, hours, shifts, norms,
+templates and rollover."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from quart import abort, flash, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.web import db, render
+from app.domain import elections, norm_templates, rollover
+from app.domain.premises import room_choices
+from app.domain.roles import list_role_types
+from app.domain.validation import FieldErrors
+from app.planning import blueprint
+from app.planning.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
+
+ELECTION_FIELDS = ("name", "kind", "election_day", "advance_start", "advance_end", "status")
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "kind_choices": choices(ELECTION_KIND),
+        "status_choices": choices(ELECTION_STATUS),
+        "station_kind_choices": choices(STATION_KIND),
+        "kind_labels": ELECTION_KIND,
+        "status_labels": ELECTION_STATUS,
+        "station_kind_labels": STATION_KIND,
+    }
+
+
+@blueprint.get("/elections/")
+@requires("registers.view")
+async def elections_list() -> str:
+    rows = await elections.list_elections(db())
+    return await render("planning/elections/list.html", rows=rows, **_labels())
+
+
+@blueprint.route("/elections/new", methods=["GET", "POST"])
+@requires("registers.edit")
+async def election_new() -> str | WerkzeugResponse:
+    return await _election_form(None)
+
+
+@blueprint.route("/elections/<int:election_id>/edit", methods=["GET", "POST"])
+@requires("registers.edit")
+async def election_edit(election_id: int) -> str | WerkzeugResponse:
+    return await _election_form(election_id)
+
+
+async def _election_form(election_id: int | None) -> str | WerkzeugResponse:
+    election = await _election_or_404(election_id) if election_id is not None else None
+    values: dict[str, Any] = {"kind": "parliament", "status": "planning"}
+    if election is not None:
+        values = {key: getattr(election, key) for key in ELECTION_FIELDS}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = (await request.form).to_dict()
+        try:
+            saved = await elections.save_election(db(), current_actor(), values, election_id)
+        except FieldErrors as error:
+            errors = error.errors
+        else:
+            await flash(_("The election has been saved."), "success")
+            return redirect(url_for("planning.election_detail", election_id=saved.id))
+    return await render(
+        "planning/elections/form.html", election=election, values=values, errors=errors, **_labels()
+    )
+
+
+async def _election_or_404(election_id: int) -> elections.Election:
+    try:
+        return await elections.get_election(db(), election_id)
+    except NotFound:
+        abort(404)
+
+
+async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[str, int]:
+    try:
+        election, stations = await elections.structure(db(), election_id)
+    except NotFound:
+        abort(404)
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
+    page = await render(
+        "planning/elections/detail.html",
+        election=election,
+        stations=stations,
+        district_choices=[(d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)],
+        rooms=await room_choices(db()),
+        templates=await norm_templates.list_templates(db()),
+        days=elections.voting_days(election),
+        **_labels(),
+        **context,
+    )
+    return page, status
+
+
+@blueprint.get("/elections/<int:election_id>/")
+@requires("registers.view")
+async def election_detail(election_id: int) -> tuple[str, int]:
+    return await _tree(election_id)
+
+
+@blueprint.post("/elections/<int:election_id>/districts")
+@requires("registers.edit")
+async def district_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
+    values = (await request.form).to_dict()
+    try:
+        await elections.save_district(db(), current_actor(), election_id, values)
+    except NotFound:
+        abort(404)
+    except FieldErrors as error:
+        return await _tree(
+            election_id, 422, errors={"district": error.errors}, values={"district": values}
+        )
+    await flash(_("The district has been added."), "success")
+    return redirect(url_for("planning.election_detail", election_id=election_id))
+
+
+@blueprint.post("/elections/<int:election_id>/stations")
+@requires("registers.edit")
+async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
+    values = (await request.form).to_dict()
+    try:
+        station = await elections.save_station(db(), current_actor(), election_id, values)
+    except NotFound:
+        abort(404)
+    except FieldErrors as error:
+        return await _tree(
+            election_id, 422, errors={"station": error.errors}, values={"station": values}
+        )
+    await flash(_("The station has been added."), "success")
+    return redirect(
+        url_for("planning.station_detail", election_id=election_id, station_id=station.id)
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/templates/apply")
+@requires("registers.edit")
+async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]:
+    form = await request.form
+    values = form.to_dict()
+    try:
+        template_id = int(form.get("template_id", ""))
+        day = dt.date.fromisoformat(form.get("day", ""))
+    except ValueError:
+        return await _tree(
+            election_id,
+            422,
+            errors={"template": {"template_id": _("Choose a template and a day.")}},
+        )
+    station_ids = [int(v) for v in form.getlist("station_ids") if v.isdigit()]
+    try:
+        count = await norm_templates.apply_template(
+            db(), current_actor(), election_id, template_id, station_ids, day
+        )
+    except NotFound:
+        abort(404)
+    except FieldErrors as error:
+        return await _tree(
+            election_id, 422, errors={"template": error.errors}, values={"template": values}
+        )
+    await flash(_("%(count)s shifts have been created or updated.", count=count), "success")
+    return redirect(url_for("planning.election_detail", election_id=election_id))
+
+
+# --- one station --------------------------------------------------------------------------
+
+
+async def _station_page(
+    election_id: int, station_id: int, status: int = 200, **context: Any
+) -> tuple[str, int]:
+    try:
+        election = await elections.get_election(db(), election_id)
+        station = await elections.get_station(db(), station_id, election.id)
+    except NotFound:
+        abort(404)
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
+    page = await render(
+        "planning/elections/station.html",
+        election=election,
+        station=station,
+        district_choices=[(d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)],
+        rooms=await room_choices(db()),
+        role_types=await list_role_types(db()),
+        days=elections.voting_days(election),
+        **_labels(),
+        **context,
+    )
+    return page, status
+
+
+@blueprint.get("/elections/<int:election_id>/stations/<int:station_id>")
+@requires("registers.view")
+async def station_detail(election_id: int, station_id: int) -> tuple[str, int]:
+    return await _station_page(election_id, station_id)
+
+
+async def _station_action(
+    election_id: int, station_id: int, form_name: str, action: Any, message: str
+) -> WerkzeugResponse | tuple[str, int]:
+    values = (await request.form).to_dict()
+    try:
+        await action(values)
+    except NotFound:
+        abort(404)
+    except FieldErrors as error:
+        return await _station_page(
+            election_id,
+            station_id,
+            422,
+            errors={form_name: error.errors},
+            values={form_name: values},
+        )
+    await flash(message, "success")
+    return redirect(
+        url_for("planning.station_detail", election_id=election_id, station_id=station_id)
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>")
+@requires("registers.edit")
+async def station_edit(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
+    async def action(values: dict[str, Any]) -> None:
+        await elections.save_station(db(), current_actor(), election_id, values, station_id)
+
+    return await _station_action(
+        election_id, station_id, "station", action, _("The station has been saved.")
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/openings")
+@requires("registers.edit")
+async def opening_set(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
+    async def action(values: dict[str, Any]) -> None:
+        await elections.set_opening(db(), current_actor(), election_id, station_id, values)
+
+    return await _station_action(
+        election_id, station_id, "opening", action, _("The opening hours have been saved.")
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
+@requires("registers.edit")
+async def shift_new(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
+    async def action(values: dict[str, Any]) -> None:
+        await elections.save_shift(db(), current_actor(), election_id, station_id, values)
+
+    return await _station_action(
+        election_id, station_id, "shift", action, _("The shift has been added.")
+    )
+
+
+@blueprint.post(
+    "/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>/norms"
+)
+@requires("registers.edit")
+async def norms_set(
+    election_id: int, station_id: int, shift_id: int
+) -> WerkzeugResponse | tuple[str, int]:
+    async def action(values: dict[str, Any]) -> None:
+        await elections.set_norms(db(), current_actor(), election_id, station_id, shift_id, values)
+
+    return await _station_action(
+        election_id,
+        station_id,
+        f"norms-{shift_id}",
+        action,
+        _("The staffing norms have been saved."),
+    )
+
+
+# --- rollover -----------------------------------------------------------------------------
+
+
+@blueprint.route("/elections/<int:election_id>/rollover", methods=["GET", "POST"])
+@requires("registers.edit")
+async def election_rollover(election_id: int) -> str | WerkzeugResponse:
+    source = await _election_or_404(election_id)
+    values: dict[str, Any] = {"kind": source.kind, "status": "planning"}
+    errors: dict[str, str] = {}
+    preview = None
+    if request.method == "POST":
+        form = await request.form
+        values = form.to_dict()
+        try:
+            if form.get("confirm") == "1":
+                created = await rollover.roll_over(db(), current_actor(), election_id, values)
+                await flash(
+                    _(
+                        "%(name)s has been created from %(source)s.",
+                        name=created.name,
+                        source=source.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("planning.election_detail", election_id=created.id))
+            preview = await rollover.preview_rollover(db(), election_id, values)
+        except FieldErrors as error:
+            errors = error.errors
+    return await render(
+        "planning/elections/rollover.html",
+        source=source,
+        values=values,
+        errors=errors,
+        preview=preview,
+        **_labels(),
+    )

@@ -1,0 +1,144 @@
+"""The person register: list and search, detail, create, edit, reveal, bulk status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import abort, flash, g, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.web import db, is_htmx, render
+from app.domain import people
+from app.domain.identity import format_phone, mask_national_id
+from app.domain.validation import FieldErrors
+from app.planning import blueprint
+from app.planning.labels import COUNTRY, LANGUAGE, PERSON_STATUS, choices
+
+
+def default_country() -> str:
+    return {"da": "DK", "en": "SE"}.get(g.tenant.locale, "SE")
+
+
+def _context() -> dict[str, Any]:
+    return {
+        "status_choices": choices(PERSON_STATUS),
+        "country_choices": choices(COUNTRY),
+        "language_choices": list(LANGUAGE.items()),
+        "status_labels": PERSON_STATUS,
+        "mask": mask_national_id,
+        "format_phone": format_phone,
+    }
+
+
+@blueprint.get("/people/")
+@requires("registers.view")
+async def people_list() -> str:
+    args = request.args
+    page = await people.search_people(
+        db(),
+        query=args.get("q", ""),
+        status=args.get("status") or None,
+        tag=args.get("tag") or None,
+        sort=args.get("sort", "name"),
+        page=args.get("page", 1, type=int),
+    )
+    return await render("planning/people/list.html", block="results", page=page, **_context())
+
+
+@blueprint.route("/people/new", methods=["GET", "POST"])
+@requires("registers.edit")
+async def person_new() -> str | WerkzeugResponse:
+    values: dict[str, object] = {"national_id_country": default_country(), "status": "active"}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = await request.form
+        values = form.to_dict()
+        values["spoken_languages"] = ",".join(form.getlist("spoken_languages"))
+        try:
+            person = await people.create_person(db(), current_actor(), values, default_country())
+        except FieldErrors as error:
+            errors = error.errors
+        else:
+            await flash(
+                _("%(name)s has been added to the register.", name=person.full_name), "success"
+            )
+            return redirect(url_for("planning.person_detail", person_id=person.id))
+    return await render(
+        "planning/people/form.html", values=values, errors=errors, person=None, **_context()
+    )
+
+
+async def _person_or_404(person_id: int) -> people.Person:
+    try:
+        return await people.get_person(db(), person_id)
+    except NotFound:
+        abort(404)
+
+
+@blueprint.get("/people/<int:person_id>")
+@requires("registers.view")
+async def person_detail(person_id: int) -> str:
+    person = await _person_or_404(person_id)
+    return await render("planning/people/detail.html", person=person, **_context())
+
+
+@blueprint.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@requires("registers.edit")
+async def person_edit(person_id: int) -> str | WerkzeugResponse:
+    person = await _person_or_404(person_id)
+    values: dict[str, object] = {
+        key: getattr(person, key) for key in people.PERSON_FIELDS if key != "national_id"
+    }
+    values["spoken_languages"] = ",".join(person.spoken_languages)
+    values["tags"] = ", ".join(person.tags)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = await request.form
+        values = form.to_dict()
+        values["spoken_languages"] = ",".join(form.getlist("spoken_languages"))
+        try:
+            await people.update_person(db(), current_actor(), person.id, values, default_country())
+        except FieldErrors as error:
+            errors = error.errors
+        else:
+            await flash(_("The changes have been saved."), "success")
+            return redirect(url_for("planning.person_detail", person_id=person.id))
+    return await render(
+        "planning/people/form.html", values=values, errors=errors, person=person, **_context()
+    )
+
+
+@blueprint.post("/people/<int:person_id>/reveal")
+@requires("people.reveal")
+async def person_reveal(person_id: int) -> str:
+    """Show the whole id number once; the reveal is written to the audit log."""
+    try:
+        number = await people.reveal_national_id(db(), current_actor(), person_id)
+    except NotFound:
+        abort(404)
+    if is_htmx():
+        return await render("planning/people/_revealed.html", number=number)
+    person = await _person_or_404(person_id)
+    return await render("planning/people/detail.html", person=person, number=number, **_context())
+
+
+@blueprint.post("/people/bulk")
+@requires("registers.edit")
+async def people_bulk() -> WerkzeugResponse:
+    form = await request.form
+    ids = [int(value) for value in form.getlist("person_ids") if value.isdigit()]
+    if not ids:
+        await flash(_("Choose at least one person."), "error")
+    else:
+        try:
+            changed = await people.set_status(db(), current_actor(), ids, form.get("status", ""))
+        except FieldErrors as error:
+            await flash(error.message, "error")
+        else:
+            await flash(_("%(count)s people changed status.", count=changed), "success")
+    kept = ("q", "status", "tag", "sort", "page")
+    arguments: dict[str, Any] = {key: request.args[key] for key in kept if key in request.args}
+    return redirect(url_for("planning.people_list", **arguments))

@@ -1,0 +1,227 @@
+"""Spreadsheets in and out: import with a preview, export to CSV and Excel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from quart import Response, abort, flash, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.errors import DomainError, NotFound
+from app.core.i18n import _
+from app.core.web import db, render
+from app.domain import elections, imports, people, premises
+from app.domain.identity import format_phone, mask_national_id
+from app.domain.spreadsheets import write_csv, write_xlsx
+from app.domain.validation import FieldErrors
+from app.planning import blueprint
+from app.planning.labels import PERSON_STATUS, STATION_KIND
+from app.planning.people import default_country
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _download(name: str, format: str, header: list[str], rows: list[list[Any]]) -> Response:
+    if format not in CONTENT_TYPES:
+        abort(404)
+    body = write_csv(header, rows) if format == "csv" else write_xlsx(name, header, rows)
+    response = Response(body, content_type=CONTENT_TYPES[format])
+    stamp = dt.date.today().isoformat()
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{format}"'
+    return response
+
+
+@blueprint.get("/people/export.<format>")
+@requires("registers.view")
+async def export_people(format: str) -> Response:
+    found = await people.people_for_export(
+        db(),
+        request.args.get("q", ""),
+        request.args.get("status") or None,
+        request.args.get("tag") or None,
+    )
+    header = [
+        _("First name"),
+        _("Last name"),
+        _("Identity number"),
+        _("Email"),
+        _("Mobile"),
+        _("Street address"),
+        _("Postal code"),
+        _("City"),
+        _("Status"),
+        _("Tags"),
+    ]
+    rows = [
+        [
+            p.first_name,
+            p.last_name,
+            mask_national_id(p.national_id_country, p.national_id),
+            p.email,
+            format_phone(p.mobile),
+            p.street_address,
+            p.postal_code,
+            p.city,
+            str(PERSON_STATUS[p.status]),
+            ", ".join(p.tags),
+        ]
+        for p in found
+    ]
+    return _download("people", format, header, rows)
+
+
+@blueprint.get("/premises/export.<format>")
+@requires("registers.view")
+async def export_rooms(format: str) -> Response:
+    header = [
+        _("Building"),
+        _("Street address"),
+        _("Postal code"),
+        _("City"),
+        _("Room"),
+        _("Capacity"),
+        _("Tables"),
+        _("Voting booths"),
+    ]
+    rows = [
+        [b.name, b.street_address, b.postal_code, b.city, r.name, r.capacity, r.tables, r.booths]
+        for b in await premises.list_buildings(db())
+        for r in b.rooms
+    ]
+    return _download("rooms", format, header, rows)
+
+
+@blueprint.get("/elections/<int:election_id>/export.<format>")
+@requires("registers.view")
+async def export_structure(election_id: int, format: str) -> Response:
+    try:
+        election, stations = await elections.structure(db(), election_id)
+    except NotFound:
+        abort(404)
+    header = [
+        _("District code"),
+        _("District"),
+        _("Eligible voters"),
+        _("Station"),
+        _("Kind"),
+        _("Building"),
+        _("Room"),
+        _("Shifts"),
+    ]
+    rows = [
+        [
+            s.district.code if s.district else "",
+            s.district.name if s.district else "",
+            s.district.eligible_voters if s.district else "",
+            s.name,
+            str(STATION_KIND[s.kind]),
+            s.room.building.name if s.room else "",
+            s.room.name if s.room else "",
+            len(s.shifts),
+        ]
+        for s in stations
+    ]
+    return _download(f"election-{election.id}", format, header, rows)
+
+
+@blueprint.route("/import", methods=["GET", "POST"])
+@requires("registers.edit")
+async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
+    election_rows = await elections.list_elections(db())
+    values: dict[str, Any] = {
+        "kind": request.args.get("kind", "people"),
+        "election_id": request.args.get("election_id", ""),
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = await request.form
+        files = await request.files
+        values = form.to_dict()
+        upload = files.get("file")
+        election_id = (
+            int(values["election_id"]) if values.get("election_id", "").isdigit() else None
+        )
+        if upload is None or not upload.filename:
+            errors = {"file": _("Choose a file.")}
+        else:
+            try:
+                preview = await imports.stage_import(
+                    db(),
+                    current_actor(),
+                    values.get("kind", ""),
+                    upload.filename,
+                    upload.read(),
+                    election_id,
+                    default_country(),
+                )
+            except FieldErrors as error:
+                errors = error.errors
+            except NotFound:
+                errors = {"election_id": _("Choose the election.")}
+            except DomainError as error:
+                errors = {error.field or "file": error.message}
+            else:
+                return redirect(url_for("planning.import_preview", batch_id=preview.batch.id))
+        page = await render(
+            "planning/imports/upload.html",
+            values=values,
+            errors=errors,
+            election_rows=election_rows,
+        )
+        return page, 422
+    return await render(
+        "planning/imports/upload.html", values=values, errors=errors, election_rows=election_rows
+    )
+
+
+@blueprint.route("/import/<int:batch_id>", methods=["GET", "POST"])
+@requires("registers.edit")
+async def import_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    try:
+        if request.method == "POST":
+            preview = await imports.commit_import(
+                db(), current_actor(), batch_id, default_country()
+            )
+            if preview.ok:
+                await flash(
+                    _("The import is done: %(summary)s.", summary=_summary(preview.summary)),
+                    "success",
+                )
+                target = (
+                    url_for("planning.election_detail", election_id=preview.batch.election_id)
+                    if preview.batch.kind == "structure"
+                    else url_for(
+                        "planning.people_list"
+                        if preview.batch.kind == "people"
+                        else "planning.premises_list"
+                    )
+                )
+                return redirect(target)
+        else:
+            preview = await imports.preview_batch(db(), batch_id, default_country())
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        await flash(error.message, "error")
+        return redirect(url_for("planning.import_upload"))
+    status = 200 if preview.ok else 422 if request.method == "POST" else 200
+    page = await render(
+        "planning/imports/preview.html", preview=preview, summary=_summary(preview.summary)
+    )
+    return page, status
+
+
+def _summary(summary: dict[str, int]) -> str:
+    names = {
+        "people": _("people"),
+        "buildings": _("buildings"),
+        "rooms": _("rooms"),
+        "districts": _("districts"),
+        "stations": _("stations"),
+    }
+    return ", ".join(f"{count} {names.get(key, key)}" for key, count in summary.items())
