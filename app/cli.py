@@ -73,6 +73,13 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     from hypercorn.config import Config
 
     settings = _settings()
+    if workers > 1 and (settings.is_sqlite or not settings.redis_url):
+        click.echo(
+            "Several workers need PostgreSQL (STEMMA_DATABASE_URL) and Redis (STEMMA_REDIS_URL):"
+            " SQLite and the in-process broker serve one process only.",
+            err=True,
+        )
+        sys.exit(2)
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.workers = workers

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Connection
 
 from app.core.db import create_engine
 from app.core.models import Base
-from app.domain import models as _domain_models  # noqa: F401  (registers the tables)
 from app.core.tenancy import ALL_TENANTS
+from app.domain import models as _domain_models  # noqa: F401  (registers the tables)
 
 config = context.config
 target_metadata = Base.metadata

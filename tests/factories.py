@@ -105,17 +105,27 @@ async def make_election(session: AsyncSession, tenant: Tenant, **fields: Any) ->
     from app.domain.elections import save_election
 
     data = {
-        "name": "Riksdagsvalet 2026", "kind": "parliament", "election_day": "2026-09-13",
-        "advance_start": "2026-08-26", "advance_end": "2026-09-13", **fields,
+        "name": "Riksdagsvalet 2026",
+        "kind": "parliament",
+        "election_day": "2026-09-13",
+        "advance_start": "2026-08-26",
+        "advance_end": "2026-09-13",
+        **fields,
     }
     with tenant_scope(tenant.id):
         return await save_election(session, Actor.system("test"), data)
 
 
-async def make_room(session: AsyncSession, tenant: Tenant, building: str = "Stadshuset", room: str = "Sal A") -> Any:
+async def make_room(
+    session: AsyncSession, tenant: Tenant, building: str = "Stadshuset", room: str = "Sal A"
+) -> Any:
     from app.core.tenancy import tenant_scope
     from app.domain.premises import save_building, save_room
 
     with tenant_scope(tenant.id):
-        found = await save_building(session, Actor.system("test"), {"name": f"{building} {next(_sequence)}", "city": "Lund"})
-        return await save_room(session, Actor.system("test"), found.id, {"name": room, "capacity": "40"})
+        found = await save_building(
+            session, Actor.system("test"), {"name": f"{building} {next(_sequence)}", "city": "Lund"}
+        )
+        return await save_room(
+            session, Actor.system("test"), found.id, {"name": room, "capacity": "40"}
+        )

@@ -114,3 +114,16 @@ def test_it_migrates_a_fresh_database(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "stemma.db").exists()
+
+
+async def test_it_refuses_several_workers_on_sqlite(settings: Settings) -> None:
+    if not settings.is_sqlite:
+        return  # with PostgreSQL the refusal is about Redis, covered by the same code path
+    result = _stemma(settings, "serve", "--workers", "2")
+    assert result.returncode == 2
+    assert "Several workers need PostgreSQL" in result.stderr
+
+
+async def test_it_refuses_an_unknown_time_zone(settings: Settings) -> None:
+    result = _stemma(settings, "tenant", "create", "--slug", "tz", "--name", "Tz", "--timezone", "Mars/Olympus")
+    assert result.returncode == 1 and "timezone:" in result.stderr

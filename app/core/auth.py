@@ -35,8 +35,11 @@ async def load_user() -> None:
 async def login_user(user: User) -> None:
     """Sign in with a fresh session: the old cookie's contents and CSRF token are dropped,
     so a session id planted before sign-in is worthless after it."""
-    from app.domain.accounts import start_session
+    from app.domain.accounts import end_session, start_session
 
+    previous = session.get(SESSION_KEY)
+    if previous:
+        await end_session(db(), str(previous))
     language = session.get("lang")
     session.clear()
     if language:

@@ -19,6 +19,8 @@ _RLS_STATE = "stemma_rls_state"
 
 
 def create_engine(database_url: str, **options: Any) -> AsyncEngine:
+    # Error messages must not carry bound values: they hold emails, names and hashes.
+    options.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)

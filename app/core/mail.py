@@ -51,9 +51,14 @@ def queue_email(
     locale: str,
     idempotency_key: str,
     tenant_id: int | None = None,
+    sensitive: bool = False,
     **context: Any,
 ) -> OutboxMessage:
-    """Add a rendered email to the outbox in the caller's transaction."""
+    """Add a rendered email to the outbox in the caller's transaction.
+
+    ``sensitive`` mail (a password link) has its bodies blanked once delivered, so
+    the database never keeps a working secret.
+    """
     subject, text, html = render_email(template, locale, **context)
     message = OutboxMessage(
         tenant_id=tenant_id,
@@ -63,6 +68,7 @@ def queue_email(
         body_text=text,
         body_html=html,
         idempotency_key=idempotency_key,
+        sensitive=sensitive,
     )
     session.add(message)
     # Lets the web process wake its outbox worker once the request is answered.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,8 +32,25 @@ def _key_hash(limit: Limit, key: str) -> str:
     return hash_token(f"{limit.bucket}:{key.strip().lower()}")
 
 
-async def retry_after(session: AsyncSession, limit: Limit, key: str) -> int | None:
-    """Seconds until another event is allowed, or None when under the limit."""
+def address_key(ip_address: str) -> str:
+    """IPv6 clients own whole /64 networks: count them as one address."""
+    try:
+        address = ipaddress.ip_address(ip_address)
+    except ValueError:
+        return ip_address
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+async def retry_after(
+    session: AsyncSession, limit: Limit, key: str, counted: bool = False
+) -> int | None:
+    """Seconds until another event is allowed, or None when under the limit.
+
+    With ``counted``, the current attempt has already been recorded with ``hit``,
+    so the limit is exceeded only above ``max_events``.
+    """
     since = utcnow() - limit.window
     key_hash = _key_hash(limit, key)
     count, oldest = (
@@ -44,22 +62,24 @@ async def retry_after(session: AsyncSession, limit: Limit, key: str) -> int | No
             )
         )
     ).one()
-    if count < limit.max_events:
+    if count < limit.max_events + (1 if counted else 0):
         return None
     oldest_at = oldest if oldest.tzinfo else oldest.replace(tzinfo=since.tzinfo)
     return max(1, math.ceil((oldest_at + limit.window - utcnow()).total_seconds()))
 
 
-async def check(session: AsyncSession, limit: Limit, key: str) -> None:
+async def check(session: AsyncSession, limit: Limit, key: str, counted: bool = False) -> None:
     """Raise RateLimited when ``key`` has used up ``limit``."""
-    wait = await retry_after(session, limit, key)
+    wait = await retry_after(session, limit, key, counted)
     if wait is not None:
         raise RateLimited(wait)
 
 
-def hit(session: AsyncSession, limit: Limit, key: str) -> None:
+def hit(session: AsyncSession, limit: Limit, key: str) -> RateLimitEvent:
     """Count one event; it is stored when the session commits."""
-    session.add(RateLimitEvent(bucket=limit.bucket, key_hash=_key_hash(limit, key)))
+    event = RateLimitEvent(bucket=limit.bucket, key_hash=_key_hash(limit, key))
+    session.add(event)
+    return event
 
 
 async def clear(session: AsyncSession, limit: Limit, key: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -104,6 +106,10 @@ async def create_tenant(
         raise AccountsError(_("This address is reserved; choose another."), "slug")
     if not name.strip():
         raise AccountsError(_("Enter a name."), "name")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AccountsError(_("Unknown time zone."), "timezone") from None
     if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
         raise AccountsError(_("This address is already taken."), "slug")
     tenant = Tenant(slug=slug, name=name.strip(), locale=locale, timezone=timezone)
@@ -180,7 +186,17 @@ async def invite_user(
     role: str,
     locale: str,
 ) -> User:
-    """Add a member and mail them a link (valid 7 days) to choose their password."""
+    """Add a member and mail them a link (valid 7 days) to choose their password.
+
+    An address that already has an account (in another municipality) is refused:
+    joining it here would show this municipality that person's account details and
+    sign-ins without their consent. An operator can add it with ``stemma user create``.
+    """
+    if await session.scalar(select(User.id).where(User.email == normalise_email(email))):
+        raise AccountsError(
+            _("This address already has a Stemma account. Ask your operator to add it."),
+            "email",
+        )
     user = await create_user(session, actor, tenant, email, name, role)
     if user.password_hash is None:
         with tenant_scope(tenant.id):
@@ -232,16 +248,20 @@ async def _record_in_each_tenant(
 
 @dataclass(frozen=True)
 class LoginLimits:
+    #: Failures for one account from one address: the guessing limit.
+    per_account_and_address: ratelimit.Limit
+    #: Failures for one account from anywhere: high, so others cannot easily lock it.
     per_account: ratelimit.Limit
+    #: Failures from one address for any account: stops spraying many accounts.
     per_address: ratelimit.Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginLimits:
         window = timedelta(minutes=settings.login_window_minutes)
+        failures = settings.login_failures_per_account
         return cls(
-            per_account=ratelimit.Limit(
-                "login.account", settings.login_failures_per_account, window
-            ),
+            per_account_and_address=ratelimit.Limit("login.account_address", failures, window),
+            per_account=ratelimit.Limit("login.account", failures * 10, window),
             per_address=ratelimit.Limit("login.address", settings.login_attempts_per_ip, window),
         )
 
@@ -255,24 +275,35 @@ async def authenticate(
 ) -> User | None:
     """Check a password. Unknown accounts and wrong passwords look the same.
 
-    Raises RateLimited before checking when the account has failed too often or
-    the address has tried too often; a known and an unknown email are limited alike.
-    Every attempt from the address is counted; failures are counted on the account.
+    Every attempt is recorded and committed *before* the password is checked, so
+    parallel guesses count against each other; a successful sign-in then removes its
+    own marks. Raises RateLimited without checking the password when any limit is
+    exceeded; a known and an unknown email are limited alike.
     """
     email = normalise_email(email)
-    await ratelimit.check(session, limits.per_address, ip_address)
-    await ratelimit.check(session, limits.per_account, email)
-    ratelimit.hit(session, limits.per_address, ip_address)
+    address = ratelimit.address_key(ip_address)
+    counted = [
+        (limits.per_account_and_address, f"{email}|{address}"),
+        (limits.per_account, email),
+        (limits.per_address, address),
+    ]
+    marks = [ratelimit.hit(session, limit, key) for limit, key in counted]
+    await session.commit()
+    for limit, key in counted:
+        wait = await ratelimit.retry_after(session, limit, key, counted=True)
+        if wait is not None:
+            raise ratelimit.RateLimited(wait)
     user = await session.scalar(select(User).where(User.email == email))
-    ok = verify_password(user.password_hash if user else None, password)
+    # Argon2 takes a noticeable fraction of a second: keep it off the event loop.
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        ratelimit.hit(session, limits.per_account, email)
-        await session.commit()
         return None
     if password_needs_rehash(user.password_hash or ""):
-        user.password_hash = hash_password(password)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
     user.last_login_at = utcnow()
-    await ratelimit.clear(session, limits.per_account, email)
+    for mark in marks:
+        await session.delete(mark)
+    await ratelimit.clear(session, limits.per_account_and_address, f"{email}|{address}")
     await _record_in_each_tenant(session, Actor.for_user(user, ip_address), "accounts.login", user)
     await session.commit()
     return user
@@ -342,17 +373,19 @@ async def request_password_reset(
     window = timedelta(hours=1)
     per_address = ratelimit.Limit("reset.address", 20, window)
     per_account = ratelimit.Limit("reset.account", 3, window)
-    await ratelimit.check(session, per_address, ip_address)
-    ratelimit.hit(session, per_address, ip_address)
+    address = ratelimit.address_key(ip_address)
+    # Recorded and committed first, so parallel requests count against each other.
+    ratelimit.hit(session, per_address, address)
+    ratelimit.hit(session, per_account, email)
+    await session.commit()
+    await ratelimit.check(session, per_address, address, counted=True)
     user = await session.scalar(select(User).where(User.email == email))
     if (
         user is None
         or not user.is_active
-        or await ratelimit.retry_after(session, per_account, email)
+        or await ratelimit.retry_after(session, per_account, email, counted=True)
     ):
-        await session.commit()
         return
-    ratelimit.hit(session, per_account, email)
     await _mail_password_link(
         session,
         settings,
@@ -361,9 +394,10 @@ async def request_password_reset(
         locale,
         timedelta(minutes=settings.password_reset_minutes),
     )
+    # The requester is anonymous: whoever typed the address, not necessarily its owner.
     await _record_in_each_tenant(
         session,
-        Actor(label=user.email, user_id=user.id, ip_address=ip_address),
+        Actor(label="anonymous", ip_address=ip_address),
         "accounts.password_reset.requested",
         user,
     )
@@ -392,6 +426,7 @@ async def _mail_password_link(
         template=template,
         locale=user.locale or locale,
         idempotency_key=f"{template}:{reset.id}",
+        sensitive=True,
         tenant_id=tenant.id if tenant else None,
         name=user.name,
         # In the query, not the path: access logs record paths only.
@@ -423,8 +458,21 @@ async def reset_password(
     user = await session.get(User, reset.user_id)
     if user is None or not user.is_active:
         raise AccountsError(_("This link has expired or has already been used."), "token")
-    reset.used_at = utcnow()
-    user.password_hash = hash_password(new_password)
+    # Conditional, so two requests with the same token cannot both succeed; and every
+    # other unused link of this user stops working too.
+    claimed = await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == reset.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise AccountsError(_("This link has expired or has already been used."), "token")
+    await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    user.password_hash = await asyncio.to_thread(hash_password, new_password)
     await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
     await _record_in_each_tenant(
         session,

@@ -36,6 +36,8 @@ class AuditPage:
 
 
 def _local_midnight(day: date, timezone: str) -> datetime:
+    # Keep far-off years (0001, 9999) from overflowing when converted to UTC.
+    day = min(max(day, date(1900, 1, 1)), date(9000, 1, 1))
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core import ratelimit
 from app.core.mail import MailTransport
-from app.core.models import OutboxMessage, utcnow
+from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+PRUNE_EVERY = 3600.0
 #: A claim older than this is taken to belong to a worker that died mid-send.
 STALE_CLAIM = timedelta(minutes=10)
 
@@ -24,44 +27,63 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 6 * 3600))
 
 
-async def claim_due(session: AsyncSession, limit: int = 50) -> list[OutboxMessage]:
+async def claim_due(session: AsyncSession, limit: int = 10) -> list[OutboxMessage]:
     """Mark up to ``limit`` due rows as ours and commit, so no other worker takes them.
 
-    On PostgreSQL the rows are locked with SKIP LOCKED, so workers on several hosts
-    share the queue without waiting on each other.
+    The claim is a conditional UPDATE stamped with a fresh token, so two workers
+    never both claim a row, even on SQLite where SKIP LOCKED does nothing. On
+    PostgreSQL the candidate rows are also locked with SKIP LOCKED, so workers on
+    several hosts do not wait on each other.
     """
     now = utcnow()
-    rows = (
+    due = or_(
+        (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+    )
+    candidates = list(
         await session.scalars(
-            select(OutboxMessage)
-            .where(
-                or_(
-                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                    (OutboxMessage.status == "sending")
-                    & (OutboxMessage.claimed_at < now - STALE_CLAIM),
-                )
-            )
+            select(OutboxMessage.id)
+            .where(due)
             .order_by(OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-    ).all()
-    for row in rows:
-        row.status = "sending"
-        row.claimed_at = now
-        row.attempts += 1
+    )
+    if not candidates:
+        await session.commit()
+        return []
+    token = secrets.token_hex(16)
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(candidates), due)
+        .values(
+            status="sending",
+            claimed_at=now,
+            claim_token=token,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
     await session.commit()
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.claim_token == token)
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
     return list(rows)
 
 
 async def deliver_due(
-    session_factory: async_sessionmaker[AsyncSession], mail: MailTransport, limit: int = 50
+    session_factory: async_sessionmaker[AsyncSession], mail: MailTransport, limit: int = 10
 ) -> int:
     """Send what is due; returns how many were sent."""
     async with session_factory() as session:
         claimed = await claim_due(session, limit)
         sent = 0
         for message in claimed:
+            mine = (OutboxMessage.id == message.id) & (
+                OutboxMessage.claim_token == message.claim_token
+            )
             try:
                 if message.channel != "email":
                     raise ValueError(f"no transport for channel {message.channel!r}")
@@ -76,23 +98,43 @@ async def deliver_due(
                 )
                 await session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id == message.id)
+                    .where(mine)
                     .values(
                         status="failed" if failed else "pending",
                         last_error=str(error)[:2000],
                         next_attempt_at=utcnow() + backoff(message.attempts),
                         claimed_at=None,
+                        claim_token=None,
                     )
                 )
             else:
                 sent += 1
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message.id)
-                    .values(status="sent", sent_at=utcnow(), claimed_at=None, last_error=None)
-                )
+                done: dict[str, object] = {
+                    "status": "sent",
+                    "sent_at": utcnow(),
+                    "claimed_at": None,
+                    "claim_token": None,
+                    "last_error": None,
+                }
+                if message.sensitive:
+                    done.update(body_text="[removed after delivery]", body_html=None)
+                await session.execute(update(OutboxMessage).where(mine).values(**done))
             await session.commit()
         return sent
+
+
+async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Delete what has run out: rate-limit marks, sessions, used or old reset links."""
+    now = utcnow()
+    async with session_factory() as session:
+        await ratelimit.prune(session)
+        await session.execute(delete(AuthSession).where(AuthSession.expires_at < now))
+        await session.execute(
+            delete(PasswordResetToken).where(
+                PasswordResetToken.expires_at < now - timedelta(days=1)
+            )
+        )
+        await session.commit()
 
 
 class OutboxWorker:
@@ -113,10 +155,15 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
+        last_prune = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 while await deliver_due(self.session_factory, self.mail):
                     pass
+                if loop.time() - last_prune > PRUNE_EVERY:
+                    await prune_expired(self.session_factory)
+                    last_prune = loop.time()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -91,7 +91,9 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
         "planning/elections/detail.html",
         election=election,
         stations=stations,
-        district_choices=[(d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)],
+        district_choices=[
+            (d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)
+        ],
         rooms=await room_choices(db()),
         templates=await norm_templates.list_templates(db()),
         days=elections.voting_days(election),
@@ -187,7 +189,9 @@ async def _station_page(
         "planning/elections/station.html",
         election=election,
         station=station,
-        district_choices=[(d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)],
+        district_choices=[
+            (d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)
+        ],
         rooms=await room_choices(db()),
         role_types=await list_role_types(db()),
         days=elections.voting_days(election),

@@ -180,12 +180,14 @@ def upgrade() -> None:
         sa.Column("body_text", sa.Text(), nullable=False),
         sa.Column("body_html", sa.Text(), nullable=True),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("sensitive", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
             "next_attempt_at", app.core.models.base.UTCDateTime(timezone=True), nullable=False
         ),
         sa.Column("claimed_at", app.core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sa.String(length=32), nullable=True),
         sa.Column("sent_at", app.core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", app.core.models.base.UTCDateTime(timezone=True), nullable=False),

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import app.core.models.base
 from app.core import rls
 from app.domain.roles import DEFAULT_ROLE_TYPES
-from sqlalchemy.dialects import postgresql
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -21,9 +21,23 @@ async def _structure(db: AsyncSession, tenant: Tenant) -> tuple[Election, Statio
     election = await make_election(db, tenant)
     room = await make_room(db, tenant)
     with tenant_scope(tenant.id):
-        district = await elections.save_district(db, ACTOR, election.id, {"code": "0101", "name": "Centrum", "eligible_voters": "1 800"})
-        polling = await elections.save_station(db, ACTOR, election.id, {"name": "Centrumskolan", "kind": "polling", "district_id": str(district.id), "room_id": str(room.id)})
-        advance = await elections.save_station(db, ACTOR, election.id, {"name": "Stadshuset förtid", "kind": "advance"})
+        district = await elections.save_district(
+            db, ACTOR, election.id, {"code": "0101", "name": "Centrum", "eligible_voters": "1 800"}
+        )
+        polling = await elections.save_station(
+            db,
+            ACTOR,
+            election.id,
+            {
+                "name": "Centrumskolan",
+                "kind": "polling",
+                "district_id": str(district.id),
+                "room_id": str(room.id),
+            },
+        )
+        advance = await elections.save_station(
+            db, ACTOR, election.id, {"name": "Stadshuset förtid", "kind": "advance"}
+        )
     return election, polling, advance
 
 
@@ -47,12 +61,33 @@ async def test_it_refuses_impossible_election_dates(
         assert await db.scalar(select(func.count(Election.id))) == 0
 
 
-async def test_it_builds_districts_stations_shifts_and_norms(db: AsyncSession, tenant: Tenant) -> None:
-    election, polling, advance = await _structure(db, tenant)
+async def test_it_builds_districts_stations_shifts_and_norms(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    election, polling, _advance = await _structure(db, tenant)
     with tenant_scope(tenant.id):
-        await elections.set_opening(db, ACTOR, election.id, polling.id, {"day": "2026-09-13", "opens_at": "8:00", "closes_at": "20:00"})
-        shift = await elections.save_shift(db, ACTOR, election.id, polling.id, {"name": "Förmiddag", "day": "2026-09-13", "starts_at": "07:30", "ends_at": "14:00"})
-        await elections.set_norms(db, ACTOR, election.id, polling.id, shift.id, {"min_chair": "1", "target_chair": "1", "min_clerk": "3", "target_clerk": "5"})
+        await elections.set_opening(
+            db,
+            ACTOR,
+            election.id,
+            polling.id,
+            {"day": "2026-09-13", "opens_at": "8:00", "closes_at": "20:00"},
+        )
+        shift = await elections.save_shift(
+            db,
+            ACTOR,
+            election.id,
+            polling.id,
+            {"name": "Förmiddag", "day": "2026-09-13", "starts_at": "07:30", "ends_at": "14:00"},
+        )
+        await elections.set_norms(
+            db,
+            ACTOR,
+            election.id,
+            polling.id,
+            shift.id,
+            {"min_chair": "1", "target_chair": "1", "min_clerk": "3", "target_clerk": "5"},
+        )
         _election, stations = await elections.structure(db, election.id)
     centre = stations[0]
     assert centre.district is not None and centre.district.eligible_voters == 1800
@@ -61,7 +96,9 @@ async def test_it_builds_districts_stations_shifts_and_norms(db: AsyncSession, t
     assert [s.kind for s in stations] == ["polling", "advance"]
 
 
-async def test_it_refuses_bad_structure_input(db: AsyncSession, tenant: Tenant, other_tenant: Tenant) -> None:
+async def test_it_refuses_bad_structure_input(
+    db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
     election, polling, advance = await _structure(db, tenant)
     foreign_room = await make_room(db, other_tenant)
     with tenant_scope(tenant.id):
@@ -72,20 +109,56 @@ async def test_it_refuses_bad_structure_input(db: AsyncSession, tenant: Tenant, 
             await elections.save_station(db, ACTOR, election.id, {"name": "X", "kind": "polling"})
         assert "district_id" in no_district.value.errors
         with pytest.raises(FieldErrors) as foreign:
-            await elections.save_station(db, ACTOR, election.id, {"name": "Y", "kind": "advance", "room_id": str(foreign_room.id)})
+            await elections.save_station(
+                db,
+                ACTOR,
+                election.id,
+                {"name": "Y", "kind": "advance", "room_id": str(foreign_room.id)},
+            )
         assert "room_id" in foreign.value.errors
         with pytest.raises(FieldErrors) as backwards:
-            await elections.save_shift(db, ACTOR, election.id, polling.id, {"name": "Kväll", "day": "2026-09-13", "starts_at": "20:00", "ends_at": "14:00"})
+            await elections.save_shift(
+                db,
+                ACTOR,
+                election.id,
+                polling.id,
+                {"name": "Kväll", "day": "2026-09-13", "starts_at": "20:00", "ends_at": "14:00"},
+            )
         assert "ends_at" in backwards.value.errors
         with pytest.raises(FieldErrors) as wrong_day:
-            await elections.save_shift(db, ACTOR, election.id, polling.id, {"name": "Tidig", "day": "2026-09-01", "starts_at": "08:00", "ends_at": "12:00"})
+            await elections.save_shift(
+                db,
+                ACTOR,
+                election.id,
+                polling.id,
+                {"name": "Tidig", "day": "2026-09-01", "starts_at": "08:00", "ends_at": "12:00"},
+            )
         assert "day" in wrong_day.value.errors
         with pytest.raises(FieldErrors) as target_low:
-            shift = await elections.save_shift(db, ACTOR, election.id, polling.id, {"name": "Dag", "day": "2026-09-13", "starts_at": "08:00", "ends_at": "12:00"})
-            await elections.set_norms(db, ACTOR, election.id, polling.id, shift.id, {"min_clerk": "4", "target_clerk": "2"})
+            shift = await elections.save_shift(
+                db,
+                ACTOR,
+                election.id,
+                polling.id,
+                {"name": "Dag", "day": "2026-09-13", "starts_at": "08:00", "ends_at": "12:00"},
+            )
+            await elections.set_norms(
+                db,
+                ACTOR,
+                election.id,
+                polling.id,
+                shift.id,
+                {"min_clerk": "4", "target_clerk": "2"},
+            )
         assert "target_clerk" in target_low.value.errors
         # An advance station may open any day of the period.
-        await elections.set_opening(db, ACTOR, election.id, advance.id, {"day": "2026-09-01", "opens_at": "10:00", "closes_at": "18:00"})
+        await elections.set_opening(
+            db,
+            ACTOR,
+            election.id,
+            advance.id,
+            {"day": "2026-09-01", "opens_at": "10:00", "closes_at": "18:00"},
+        )
 
 
 async def test_it_applies_a_template_to_many_stations(db: AsyncSession, tenant: Tenant) -> None:
@@ -93,37 +166,87 @@ async def test_it_applies_a_template_to_many_stations(db: AsyncSession, tenant: 
     with tenant_scope(tenant.id):
         templates = {t.name: t for t in await list_templates(db)}
         standard = templates["Standard polling station"]
-        count = await apply_template(db, ACTOR, election.id, standard.id, [polling.id], dt.date(2026, 9, 13))
-        again = await apply_template(db, ACTOR, election.id, standard.id, [polling.id], dt.date(2026, 9, 13))
+        count = await apply_template(
+            db, ACTOR, election.id, standard.id, [polling.id], dt.date(2026, 9, 13)
+        )
+        again = await apply_template(
+            db, ACTOR, election.id, standard.id, [polling.id], dt.date(2026, 9, 13)
+        )
         shifts = (await db.scalars(select(Shift).where(Shift.station_id == polling.id))).all()
         with pytest.raises(FieldErrors):
-            await apply_template(db, ACTOR, election.id, standard.id, [advance.id], dt.date(2026, 9, 13))
+            await apply_template(
+                db, ACTOR, election.id, standard.id, [advance.id], dt.date(2026, 9, 13)
+            )
     assert count == again == 2
     assert sorted(s.name for s in shifts) == ["Early", "Late"]
 
 
-async def test_it_rolls_over_to_the_next_election_and_keeps_the_old_one(db: AsyncSession, tenant: Tenant) -> None:
+async def test_it_rolls_over_to_the_next_election_and_keeps_the_old_one(
+    db: AsyncSession, tenant: Tenant
+) -> None:
     election, polling, advance = await _structure(db, tenant)
     with tenant_scope(tenant.id):
-        await elections.set_opening(db, ACTOR, election.id, advance.id, {"day": "2026-08-26", "opens_at": "10:00", "closes_at": "18:00"})
-        await elections.set_opening(db, ACTOR, election.id, advance.id, {"day": "2026-09-12", "opens_at": "10:00", "closes_at": "18:00"})
-        shift = await elections.save_shift(db, ACTOR, election.id, polling.id, {"name": "Dag", "day": "2026-09-13", "starts_at": "07:00", "ends_at": "14:00"})
-        await elections.set_norms(db, ACTOR, election.id, polling.id, shift.id, {"min_clerk": "3", "target_clerk": "4"})
-        target = {"name": "Kyrkovalet 2029", "kind": "church", "election_day": "2029-09-16",
-                  "advance_start": "2029-09-03", "advance_end": "2029-09-16"}
+        await elections.set_opening(
+            db,
+            ACTOR,
+            election.id,
+            advance.id,
+            {"day": "2026-08-26", "opens_at": "10:00", "closes_at": "18:00"},
+        )
+        await elections.set_opening(
+            db,
+            ACTOR,
+            election.id,
+            advance.id,
+            {"day": "2026-09-12", "opens_at": "10:00", "closes_at": "18:00"},
+        )
+        shift = await elections.save_shift(
+            db,
+            ACTOR,
+            election.id,
+            polling.id,
+            {"name": "Dag", "day": "2026-09-13", "starts_at": "07:00", "ends_at": "14:00"},
+        )
+        await elections.set_norms(
+            db, ACTOR, election.id, polling.id, shift.id, {"min_clerk": "3", "target_clerk": "4"}
+        )
+        target = {
+            "name": "Kyrkovalet 2029",
+            "kind": "church",
+            "election_day": "2029-09-16",
+            "advance_start": "2029-09-03",
+            "advance_end": "2029-09-16",
+        }
         preview = await preview_rollover(db, election.id, target)
         assert (preview.districts, preview.polling_stations, preview.advance_stations) == (1, 1, 1)
-        assert (preview.shifts, preview.norms, preview.openings, preview.dropped_days) == (1, 1, 1, 1)
+        assert (preview.shifts, preview.norms, preview.openings, preview.dropped_days) == (
+            1,
+            1,
+            1,
+            1,
+        )
         new = await roll_over(db, ACTOR, election.id, target)
-        copied = (await db.scalars(select(Shift).join(Station).where(Station.election_id == new.id))).all()
+        copied = (
+            await db.scalars(select(Shift).join(Station).where(Station.election_id == new.id))
+        ).all()
         assert [(s.day, s.name) for s in copied] == [(dt.date(2029, 9, 16), "Dag")]
-        assert await db.scalar(select(func.count(District.id)).where(District.election_id == new.id)) == 1
-        assert await db.scalar(select(func.count(Station.id)).where(Station.election_id == election.id)) == 2
+        assert (
+            await db.scalar(select(func.count(District.id)).where(District.election_id == new.id))
+            == 1
+        )
+        assert (
+            await db.scalar(
+                select(func.count(Station.id)).where(Station.election_id == election.id)
+            )
+            == 2
+        )
         assert await db.scalar(select(func.count(StaffingNorm.id))) == 2
         assert new.rolled_over_from_id == election.id and new.status == "planning"
 
 
-async def test_it_gives_every_municipality_default_role_types(db: AsyncSession, tenant: Tenant) -> None:
+async def test_it_gives_every_municipality_default_role_types(
+    db: AsyncSession, tenant: Tenant
+) -> None:
     with tenant_scope(tenant.id):
         codes = (await db.scalars(select(RoleType.code).order_by(RoleType.sort_order))).all()
         names = (await db.scalars(select(RoleType.name).order_by(RoleType.sort_order))).all()

@@ -14,10 +14,17 @@ from tests.factories import make_person
 ACTOR = Actor.system("test")
 
 
-async def test_it_registers_a_person_with_normalised_fields(db: AsyncSession, tenant: Tenant) -> None:
+async def test_it_registers_a_person_with_normalised_fields(
+    db: AsyncSession, tenant: Tenant
+) -> None:
     person = await make_person(
-        db, tenant, national_id="900101-0017", email=" Anna@Example.SE ", mobile="070-123 45 67",
-        spoken_languages="sv, en, sv", tags="erfaren",
+        db,
+        tenant,
+        national_id="900101-0017",
+        email=" Anna@Example.SE ",
+        mobile="070-123 45 67",
+        spoken_languages="sv, en, sv",
+        tags="erfaren",
     )
     assert person.national_id == "199001010017"
     assert str(person.birth_date) == "1990-01-01"
@@ -27,10 +34,21 @@ async def test_it_registers_a_person_with_normalised_fields(db: AsyncSession, te
     assert person.search_name.startswith("anna")
 
 
-async def test_it_reports_every_bad_field_at_once_and_writes_nothing(db: AsyncSession, tenant: Tenant) -> None:
+async def test_it_reports_every_bad_field_at_once_and_writes_nothing(
+    db: AsyncSession, tenant: Tenant
+) -> None:
     with tenant_scope(tenant.id), pytest.raises(FieldErrors) as caught:
-        await create_person(db, ACTOR, {"first_name": "", "last_name": "X", "national_id": "900101-0018",
-                                        "email": "nope", "mobile": "123"})
+        await create_person(
+            db,
+            ACTOR,
+            {
+                "first_name": "",
+                "last_name": "X",
+                "national_id": "900101-0018",
+                "email": "nope",
+                "mobile": "123",
+            },
+        )
     assert set(caught.value.errors) == {"first_name", "national_id", "email", "mobile"}
     with tenant_scope(tenant.id):
         assert (await db.scalars(select(Person))).all() == []
@@ -39,8 +57,16 @@ async def test_it_reports_every_bad_field_at_once_and_writes_nothing(db: AsyncSe
 async def test_it_refuses_duplicate_id_numbers_and_emails(db: AsyncSession, tenant: Tenant) -> None:
     await make_person(db, tenant, national_id="900101-0017", email="a@example.se")
     with tenant_scope(tenant.id), pytest.raises(FieldErrors) as caught:
-        await create_person(db, ACTOR, {"first_name": "B", "last_name": "B",
-                                        "national_id": "19900101-0017", "email": "A@example.se"})
+        await create_person(
+            db,
+            ACTOR,
+            {
+                "first_name": "B",
+                "last_name": "B",
+                "national_id": "19900101-0017",
+                "email": "A@example.se",
+            },
+        )
     assert set(caught.value.errors) == {"national_id", "email"}
 
 
@@ -51,11 +77,17 @@ async def test_it_allows_the_same_person_in_two_municipalities(
     await make_person(db, other_tenant, national_id="900101-0017")
 
 
-async def test_it_keeps_the_stored_id_number_when_an_edit_leaves_it_blank(db: AsyncSession, tenant: Tenant) -> None:
+async def test_it_keeps_the_stored_id_number_when_an_edit_leaves_it_blank(
+    db: AsyncSession, tenant: Tenant
+) -> None:
     person = await make_person(db, tenant, national_id="900101-0017")
     with tenant_scope(tenant.id):
-        updated = await update_person(db, ACTOR, person.id, {"first_name": "Berit", "last_name": "B", "national_id": ""})
-        entries = (await db.scalars(select(AuditEntry).where(AuditEntry.code == "people.person.updated"))).all()
+        updated = await update_person(
+            db, ACTOR, person.id, {"first_name": "Berit", "last_name": "B", "national_id": ""}
+        )
+        entries = (
+            await db.scalars(select(AuditEntry).where(AuditEntry.code == "people.person.updated"))
+        ).all()
     assert updated.national_id == "199001010017"
     assert "900101" not in str(entries[0].data)
 
@@ -68,9 +100,17 @@ async def test_it_audits_every_reveal(db: AsyncSession, tenant: Tenant) -> None:
     assert "people.person.national_id_revealed" in codes
 
 
-async def test_it_finds_people_by_name_prefix_id_number_and_phone(db: AsyncSession, tenant: Tenant) -> None:
-    await make_person(db, tenant, first_name="Sven", last_name="Svensson", national_id="900101-0017",
-                      mobile="0701234567")
+async def test_it_finds_people_by_name_prefix_id_number_and_phone(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    await make_person(
+        db,
+        tenant,
+        first_name="Sven",
+        last_name="Svensson",
+        national_id="900101-0017",
+        mobile="0701234567",
+    )
     await make_person(db, tenant, first_name="Karin", last_name="Lund")
     with tenant_scope(tenant.id):
         for query in ("sve", "Svens", "900101", "9001010017", "199001010017", "070-123 45 67"):

@@ -144,3 +144,41 @@ async def test_it_never_lets_two_workers_claim_the_same_row(
     first, second = await asyncio.gather(claim(), claim())
     assert not set(first) & set(second)
     assert len(first) + len(second) == 40
+
+
+async def test_it_blanks_a_sensitive_mail_once_delivered(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], db: AsyncSession
+) -> None:
+    message = _queue(db, "secret")
+    message.sensitive = True
+    await db.commit()
+    await deliver_due(session_factory, FileMailTransport(settings.outbox_dir / "mail", settings.mail_from))
+    row = (await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))).one()
+    assert row.status == "sent"
+    assert "password/reset" not in row.body_text and row.body_html is None
+
+
+async def test_it_never_lets_two_workers_send_the_same_mail(
+    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession
+) -> None:
+    for number in range(30):
+        _queue(db, f"once-{number}")
+    await db.commit()
+
+    class Recording:
+        def __init__(self) -> None:
+            self.sent: list[int] = []
+
+        async def send(self, message: OutboxMessage) -> None:
+            await asyncio.sleep(0)
+            self.sent.append(message.id)
+
+    transport = Recording()
+
+    async def worker() -> None:
+        while await deliver_due(session_factory, transport, limit=4):
+            pass
+
+    await asyncio.gather(worker(), worker(), worker())
+    assert sorted(transport.sent) == sorted(set(transport.sent))
+    assert len(transport.sent) == 30

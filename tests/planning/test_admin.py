@@ -126,7 +126,7 @@ async def test_it_refuses_a_duplicate_member_and_keeps_nothing_half_written(
         "/lund/planning/admin/users",
         {"name": "Dup", "email": planner.email, "role": "clerk"},
     )
-    assert "Personen har redan ett konto här." in await response.get_data(as_text=True)
+    assert "Adressen har redan ett konto i Stemma." in await response.get_data(as_text=True)
     assert (await db.scalars(select(OutboxMessage))).all() == []
 
 
@@ -176,3 +176,17 @@ async def test_it_shows_the_back_office_home(
     body = await (await client.get("/lund/planning/")).get_data(as_text=True)
     assert "Översikt" in body and "Samordnare" in body
     assert "/lund/planning/admin/audit" not in body
+
+
+async def test_it_refuses_to_pull_in_another_municipalitys_account(
+    client: QuartClient, db: AsyncSession, admin: User, outsider: User, tenant: Tenant
+) -> None:
+    await login(client, admin)
+    response = await post_form(
+        client,
+        "/lund/planning/admin/users",
+        {"name": "X", "email": outsider.email, "role": "clerk"},
+    )
+    assert "Adressen har redan ett konto i Stemma." in await response.get_data(as_text=True)
+    with tenant_scope(tenant.id):
+        assert len((await db.scalars(select(Membership))).all()) == 1

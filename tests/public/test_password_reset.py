@@ -138,3 +138,20 @@ async def test_it_limits_reset_mails_per_account(
     for _attempt in range(5):
         await post_form(client, "/password/forgot", {"email": planner.email})
     assert len((await db.scalars(select(OutboxMessage))).all()) == 3
+
+
+async def test_it_retires_every_other_link_when_one_is_used(
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+) -> None:
+    first = await _request_reset(app, client, planner.email)
+    second = await _request_reset(app, client, planner.email)
+    await client.get(second)
+    await post_form(client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    await client.get(first)
+    assert (await client.get("/password/reset")).status_code == 410
+
+
+async def test_it_keeps_no_working_link_in_the_outbox(app: Quart, client: QuartClient, db: AsyncSession, planner: User) -> None:
+    await _request_reset(app, client, planner.email)
+    row = (await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))).one()
+    assert "token=" not in row.body_text and row.body_html is None
