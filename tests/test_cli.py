@@ -125,5 +125,7 @@ async def test_it_refuses_several_workers_on_sqlite(settings: Settings) -> None:
 
 
 async def test_it_refuses_an_unknown_time_zone(settings: Settings) -> None:
-    result = _stemma(settings, "tenant", "create", "--slug", "tz", "--name", "Tz", "--timezone", "Mars/Olympus")
+    result = _stemma(
+        settings, "tenant", "create", "--slug", "tz", "--name", "Tz", "--timezone", "Mars/Olympus"
+    )
     assert result.returncode == 1 and "timezone:" in result.stderr

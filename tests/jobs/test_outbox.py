@@ -152,7 +152,9 @@ async def test_it_blanks_a_sensitive_mail_once_delivered(
     message = _queue(db, "secret")
     message.sensitive = True
     await db.commit()
-    await deliver_due(session_factory, FileMailTransport(settings.outbox_dir / "mail", settings.mail_from))
+    await deliver_due(
+        session_factory, FileMailTransport(settings.outbox_dir / "mail", settings.mail_from)
+    )
     row = (await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))).one()
     assert row.status == "sent"
     assert "password/reset" not in row.body_text and row.body_html is None

@@ -151,7 +151,9 @@ async def test_it_retires_every_other_link_when_one_is_used(
     assert (await client.get("/password/reset")).status_code == 410
 
 
-async def test_it_keeps_no_working_link_in_the_outbox(app: Quart, client: QuartClient, db: AsyncSession, planner: User) -> None:
+async def test_it_keeps_no_working_link_in_the_outbox(
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+) -> None:
     await _request_reset(app, client, planner.email)
     row = (await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))).one()
     assert "token=" not in row.body_text and row.body_html is None
