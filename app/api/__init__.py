@@ -28,6 +28,7 @@ from app.core.tenancy import set_tenant
 from app.core.web import db
 from app.domain.accounts import authenticate_api_token
 from app.domain.audit import audit_entries_before
+from app.domain.validation import FieldErrors
 
 API_PREFIX = "/api/v1"
 
@@ -89,8 +90,14 @@ async def _api_error(error: ApiError) -> Response:
 
 @blueprint.errorhandler(DomainError)
 async def _domain_error(error: DomainError) -> Response:
-    extra = {"field": error.field} if error.field else {}
-    return problem_response(error.status, error.message, **extra)
+    extra: dict[str, Any] = {"field": error.field} if error.field else {}
+    if isinstance(error, FieldErrors):
+        extra = {"errors": [{"field": f, "message": m} for f, m in error.errors.items()]}
+    return problem_response(
+        error.status,
+        error.message if not extra.get("errors") else _("The request is not valid."),
+        **extra,
+    )
 
 
 @blueprint.errorhandler(RequestSchemaValidationError)
@@ -171,3 +178,7 @@ async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
     ]
     next_id = rows[-1].id if len(rows) == query_args.limit else None
     return AuditPage(items=items, next_before_id=next_id)
+
+
+# The register endpoints attach themselves to the blueprint.
+from app.api import registers  # noqa: E402, F401

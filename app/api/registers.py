@@ -1,0 +1,477 @@
+"""The registers and the election structure over the JSON API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+from quart import g
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from app.api import blueprint
+from app.core.audit import Actor
+from app.core.web import db
+from app.domain import elections, people, premises
+from app.domain.identity import mask_national_id
+from app.domain.models import Building, District, Election, Person, Room, Shift, Station
+
+
+def api_actor() -> Actor:
+    return Actor(label=f"api:{g.api_token.name}")
+
+
+def _country() -> str:
+    return {"da": "DK"}.get(g.tenant.locale, "SE")
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+class PersonIn(BaseModel):
+    first_name: str
+    last_name: str
+    national_id: str | None = Field(None, description="Written only; never returned in full.")
+    national_id_country: str | None = Field(None, description="SE, DK or NO")
+    email: str | None = None
+    mobile: str | None = None
+    street_address: str = ""
+    postal_code: str = ""
+    city: str = ""
+    preferred_language: str = "sv"
+    spoken_languages: list[str] = []
+    tags: list[str] = []
+    notes: str = ""
+    status: str = "active"
+
+
+class PersonPatch(BaseModel):
+    first_name: str | None = None
+    last_name: str | None = None
+    national_id: str | None = None
+    national_id_country: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    street_address: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    preferred_language: str | None = None
+    spoken_languages: list[str] | None = None
+    tags: list[str] | None = None
+    notes: str | None = None
+    status: str | None = None
+
+
+class PersonOut(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    national_id_masked: str
+    birth_date: dt.date | None
+    email: str | None
+    mobile: str | None
+    street_address: str
+    postal_code: str
+    city: str
+    preferred_language: str
+    spoken_languages: list[str]
+    tags: list[str]
+    status: str
+
+    @classmethod
+    def of(cls, person: Person) -> PersonOut:
+        return cls(
+            id=person.id,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            national_id_masked=mask_national_id(person.national_id_country, person.national_id),
+            birth_date=person.birth_date,
+            email=person.email,
+            mobile=person.mobile,
+            street_address=person.street_address,
+            postal_code=person.postal_code,
+            city=person.city,
+            preferred_language=person.preferred_language,
+            spoken_languages=person.spoken_languages,
+            tags=person.tags,
+            status=person.status,
+        )
+
+
+class PeopleQuery(BaseModel):
+    q: str = ""
+    status: str | None = None
+    page: int = Field(1, ge=1)
+    per_page: int = Field(100, ge=1, le=500)
+
+
+class PeoplePage(BaseModel):
+    items: list[PersonOut]
+    total: int
+    page: int
+    pages: int
+
+
+@blueprint.get("/people")
+@tag(["people"])
+@validate_querystring(PeopleQuery)
+@validate_response(PeoplePage)
+async def api_people(query_args: PeopleQuery) -> PeoplePage:
+    """Search the person register (name prefix, id number, mobile)."""
+    page = await people.search_people(
+        db(), query_args.q, query_args.status, page=query_args.page, per_page=query_args.per_page
+    )
+    return PeoplePage(
+        items=[PersonOut.of(p) for p in page.people],
+        total=page.total,
+        page=page.page,
+        pages=page.pages,
+    )
+
+
+@blueprint.post("/people")
+@tag(["people"])
+@validate_request(PersonIn)
+@validate_response(PersonOut, 201)
+async def api_create_person(data: PersonIn) -> tuple[PersonOut, int]:
+    """Register a person; duplicates (id number, email) are refused with 422."""
+    person = await people.create_person(db(), api_actor(), data.model_dump(), _country())
+    return PersonOut.of(person), 201
+
+
+@blueprint.get("/people/<int:person_id>")
+@tag(["people"])
+@validate_response(PersonOut)
+async def api_person(person_id: int) -> PersonOut:
+    return PersonOut.of(await people.get_person(db(), person_id))
+
+
+@blueprint.patch("/people/<int:person_id>")
+@tag(["people"])
+@validate_request(PersonPatch)
+@validate_response(PersonOut)
+async def api_update_person(person_id: int, data: PersonPatch) -> PersonOut:
+    """Change some fields; an omitted id number keeps the stored one."""
+    person = await people.get_person(db(), person_id)
+    current: dict[str, Any] = {key: getattr(person, key) for key in people.PERSON_FIELDS}
+    current["national_id"] = None
+    current.update(data.model_dump(exclude_unset=True))
+    return PersonOut.of(
+        await people.update_person(db(), api_actor(), person_id, current, _country())
+    )
+
+
+# --- buildings and rooms ---------------------------------------------------------------------
+
+
+class RoomIn(BaseModel):
+    name: str
+    capacity: int = 0
+    has_power: bool = True
+    has_network: bool = False
+    tables: int = 0
+    booths: int = 0
+    notes: str = ""
+
+
+class RoomOut(RoomIn):
+    id: int
+    building_id: int
+
+    @classmethod
+    def of(cls, room: Room) -> RoomOut:
+        return cls(
+            id=room.id,
+            building_id=room.building_id,
+            name=room.name,
+            capacity=room.capacity,
+            has_power=room.has_power,
+            has_network=room.has_network,
+            tables=room.tables,
+            booths=room.booths,
+            notes=room.notes,
+        )
+
+
+class BuildingIn(BaseModel):
+    name: str
+    street_address: str = ""
+    postal_code: str = ""
+    city: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    step_free_access: bool = False
+    accessible_toilet: bool = False
+    parking: bool = False
+    contact_name: str = ""
+    contact_phone: str = ""
+    access_notes: str = ""
+
+
+class BuildingOut(BuildingIn):
+    id: int
+    rooms: list[RoomOut]
+
+    @classmethod
+    def of(cls, building: Building) -> BuildingOut:
+        fields = {key: getattr(building, key) for key in BuildingIn.model_fields}
+        return cls(id=building.id, rooms=[RoomOut.of(r) for r in building.rooms], **fields)
+
+
+class BuildingList(BaseModel):
+    items: list[BuildingOut]
+
+
+@blueprint.get("/buildings")
+@tag(["premises"])
+@validate_response(BuildingList)
+async def api_buildings() -> BuildingList:
+    return BuildingList(items=[BuildingOut.of(b) for b in await premises.list_buildings(db())])
+
+
+@blueprint.post("/buildings")
+@tag(["premises"])
+@validate_request(BuildingIn)
+@validate_response(BuildingOut, 201)
+async def api_create_building(data: BuildingIn) -> tuple[BuildingOut, int]:
+    building = await premises.save_building(db(), api_actor(), data.model_dump())
+    return BuildingOut.of(await premises.get_building(db(), building.id)), 201
+
+
+@blueprint.get("/buildings/<int:building_id>")
+@tag(["premises"])
+@validate_response(BuildingOut)
+async def api_building(building_id: int) -> BuildingOut:
+    return BuildingOut.of(await premises.get_building(db(), building_id))
+
+
+@blueprint.put("/buildings/<int:building_id>")
+@tag(["premises"])
+@validate_request(BuildingIn)
+@validate_response(BuildingOut)
+async def api_update_building(building_id: int, data: BuildingIn) -> BuildingOut:
+    await premises.save_building(db(), api_actor(), data.model_dump(), building_id)
+    return BuildingOut.of(await premises.get_building(db(), building_id))
+
+
+@blueprint.post("/buildings/<int:building_id>/rooms")
+@tag(["premises"])
+@validate_request(RoomIn)
+@validate_response(RoomOut, 201)
+async def api_create_room(building_id: int, data: RoomIn) -> tuple[RoomOut, int]:
+    return RoomOut.of(
+        await premises.save_room(db(), api_actor(), building_id, data.model_dump())
+    ), 201
+
+
+@blueprint.put("/buildings/<int:building_id>/rooms/<int:room_id>")
+@tag(["premises"])
+@validate_request(RoomIn)
+@validate_response(RoomOut)
+async def api_update_room(building_id: int, room_id: int, data: RoomIn) -> RoomOut:
+    return RoomOut.of(
+        await premises.save_room(db(), api_actor(), building_id, data.model_dump(), room_id)
+    )
+
+
+# --- elections and their structure -----------------------------------------------------
+
+
+class ElectionIn(BaseModel):
+    name: str
+    kind: str = Field(description="parliament, region, municipal, eu, referendum, church, combined")
+    election_day: dt.date
+    advance_start: dt.date | None = None
+    advance_end: dt.date | None = None
+    status: str = "planning"
+
+
+class ElectionOut(ElectionIn):
+    id: int
+
+    @classmethod
+    def of(cls, election: Election) -> ElectionOut:
+        return cls(
+            id=election.id, **{key: getattr(election, key) for key in ElectionIn.model_fields}
+        )
+
+
+class ElectionList(BaseModel):
+    items: list[ElectionOut]
+
+
+class DistrictIn(BaseModel):
+    code: str
+    name: str
+    eligible_voters: int = 0
+
+
+class DistrictOut(DistrictIn):
+    id: int
+
+    @classmethod
+    def of(cls, district: District) -> DistrictOut:
+        return cls(
+            id=district.id,
+            code=district.code,
+            name=district.name,
+            eligible_voters=district.eligible_voters,
+        )
+
+
+class DistrictList(BaseModel):
+    items: list[DistrictOut]
+
+
+class ShiftIn(BaseModel):
+    name: str
+    day: dt.date
+    starts_at: dt.time
+    ends_at: dt.time
+
+
+class NormOut(BaseModel):
+    role: str
+    minimum: int
+    target: int
+
+
+class ShiftOut(ShiftIn):
+    id: int
+    norms: list[NormOut]
+
+    @classmethod
+    def of(cls, shift: Shift) -> ShiftOut:
+        return cls(
+            id=shift.id,
+            name=shift.name,
+            day=shift.day,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            norms=[
+                NormOut(role=n.role_type.code, minimum=n.minimum, target=n.target)
+                for n in shift.norms
+            ],
+        )
+
+
+class StationIn(BaseModel):
+    name: str
+    kind: str = Field(description="polling or advance")
+    district_id: int | None = None
+    room_id: int | None = None
+
+
+class StationOut(StationIn):
+    id: int
+    shifts: list[ShiftOut]
+
+    @classmethod
+    def of(cls, station: Station) -> StationOut:
+        return cls(
+            id=station.id,
+            name=station.name,
+            kind=station.kind,
+            district_id=station.district_id,
+            room_id=station.room_id,
+            shifts=[ShiftOut.of(s) for s in station.shifts],
+        )
+
+
+class StationList(BaseModel):
+    items: list[StationOut]
+
+
+def _form(model: BaseModel) -> dict[str, Any]:
+    return {key: "" if value is None else value for key, value in model.model_dump().items()}
+
+
+@blueprint.get("/elections")
+@tag(["elections"])
+@validate_response(ElectionList)
+async def api_elections() -> ElectionList:
+    return ElectionList(
+        items=[ElectionOut.of(e) for e, _d, _s in await elections.list_elections(db())]
+    )
+
+
+@blueprint.post("/elections")
+@tag(["elections"])
+@validate_request(ElectionIn)
+@validate_response(ElectionOut, 201)
+async def api_create_election(data: ElectionIn) -> tuple[ElectionOut, int]:
+    return ElectionOut.of(await elections.save_election(db(), api_actor(), _form(data))), 201
+
+
+@blueprint.get("/elections/<int:election_id>")
+@tag(["elections"])
+@validate_response(ElectionOut)
+async def api_election(election_id: int) -> ElectionOut:
+    return ElectionOut.of(await elections.get_election(db(), election_id))
+
+
+@blueprint.put("/elections/<int:election_id>")
+@tag(["elections"])
+@validate_request(ElectionIn)
+@validate_response(ElectionOut)
+async def api_update_election(election_id: int, data: ElectionIn) -> ElectionOut:
+    return ElectionOut.of(
+        await elections.save_election(db(), api_actor(), _form(data), election_id)
+    )
+
+
+@blueprint.get("/elections/<int:election_id>/districts")
+@tag(["elections"])
+@validate_response(DistrictList)
+async def api_districts(election_id: int) -> DistrictList:
+    await elections.get_election(db(), election_id)
+    return DistrictList(
+        items=[DistrictOut.of(d) for d in await elections.districts_of(db(), election_id)]
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/districts")
+@tag(["elections"])
+@validate_request(DistrictIn)
+@validate_response(DistrictOut, 201)
+async def api_create_district(election_id: int, data: DistrictIn) -> tuple[DistrictOut, int]:
+    district = await elections.save_district(db(), api_actor(), election_id, data.model_dump())
+    return DistrictOut.of(district), 201
+
+
+@blueprint.get("/elections/<int:election_id>/stations")
+@tag(["elections"])
+@validate_response(StationList)
+async def api_stations(election_id: int) -> StationList:
+    _election, stations = await elections.structure(db(), election_id)
+    return StationList(items=[StationOut.of(s) for s in stations])
+
+
+@blueprint.post("/elections/<int:election_id>/stations")
+@tag(["elections"])
+@validate_request(StationIn)
+@validate_response(StationOut, 201)
+async def api_create_station(election_id: int, data: StationIn) -> tuple[StationOut, int]:
+    station = await elections.save_station(db(), api_actor(), election_id, _form(data))
+    return StationOut.of(await elections.get_station(db(), station.id, election_id)), 201
+
+
+@blueprint.get("/elections/<int:election_id>/stations/<int:station_id>")
+@tag(["elections"])
+@validate_response(StationOut)
+async def api_station(election_id: int, station_id: int) -> StationOut:
+    return StationOut.of(await elections.get_station(db(), station_id, election_id))
+
+
+@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
+@tag(["elections"])
+@validate_request(ShiftIn)
+@validate_response(ShiftOut, 201)
+async def api_create_shift(
+    election_id: int, station_id: int, data: ShiftIn
+) -> tuple[ShiftOut, int]:
+    shift = await elections.save_shift(
+        db(), api_actor(), election_id, station_id, data.model_dump()
+    )
+    station = await elections.get_station(db(), station_id, election_id)
+    return ShiftOut.of(next(s for s in station.shifts if s.id == shift.id)), 201
