@@ -1,16 +1,15 @@
-"""Demo data: a municipality with one user per role, made once on first start."""
+"""Demo data: a municipality with one user per role and a whole election, made once."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from app.core.audit import Actor
-from app.core.models import Tenant
+from app.demo_data import fill_municipality
 from app.domain.accounts import create_tenant, create_user, get_tenant_by_slug
 
 DEMO_SLUG = "demo"
+LARGE_SLUG = "storstad"
 DEMO_PASSWORD = "stemma-demo-2026"  # noqa: S105 - printed for everyone on purpose
 DEMO_USERS = (
     ("admin", "admin@demo.stemma.test", "Alva Admin"),
@@ -25,16 +24,22 @@ async def create_demo(
 ) -> tuple[bool, list[tuple[str, str]]]:
     """Create the demo municipality unless it exists. Returns (created, [(role, email)]).
 
-    ``size`` is accepted now so scripts keep working when later registers add the
-    large synthetic municipality used by the benchmarks.
+    ``small`` is "Demo kommun" (40 districts, 45 stations, 600 people); ``large`` is
+    "Storstad" at Stockholm scale (600 districts, 660 stations, 15,000 people) for
+    the benchmarks. Both get one user per role with the demo password.
     """
-    logins = [(role, email) for role, email, _name in DEMO_USERS]
+    slug, name = (DEMO_SLUG, "Demo kommun") if size == "small" else (LARGE_SLUG, "Storstad (demo)")
+    users = [
+        (role, email if size == "small" else email.replace("@demo.", f"@{LARGE_SLUG}."), user_name)
+        for role, email, user_name in DEMO_USERS
+    ]
+    logins = [(role, email) for role, email, _name in users]
     async with session_factory() as session:
-        if await get_tenant_by_slug(session, DEMO_SLUG) is not None:
+        if await get_tenant_by_slug(session, slug) is not None:
             return False, logins
         actor = Actor.system("demo")
-        tenant = await create_tenant(session, actor, DEMO_SLUG, "Demo kommun")
-        for role, email, name in DEMO_USERS:
-            await create_user(session, actor, tenant, email, name, role, DEMO_PASSWORD)
-        assert await session.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG))
+        tenant = await create_tenant(session, actor, slug, name)
+        for role, email, user_name in users:
+            await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
+        await fill_municipality(session, tenant.id, size)
     return True, logins

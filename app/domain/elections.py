@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from app.domain.models import (
     ELECTION_KINDS,
     ELECTION_STATUSES,
     STATION_KINDS,
+    Building,
     District,
     Election,
     RoleType,
@@ -414,5 +416,114 @@ async def districts_of(session: AsyncSession, election_id: int) -> list[District
     return list(
         await session.scalars(
             select(District).where(District.election_id == election_id).order_by(District.code)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StationRow:
+    id: int
+    name: str
+    kind: str
+    district_code: str | None
+    district_name: str | None
+    building: str | None
+    room: str | None
+    shifts: int
+    minimum: int
+    target: int
+
+
+@dataclass(frozen=True)
+class StationPage:
+    rows: list[StationRow]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+async def station_page(
+    session: AsyncSession,
+    election_id: int,
+    query: str = "",
+    kind: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> StationPage:
+    """One page of an election's stations with their shift count and summed norms,
+    computed in the database so a city's 660 stations list quickly."""
+    election = await get_election(session, election_id)
+    conditions = [Station.election_id == election.id]
+    if kind in STATION_KINDS:
+        conditions.append(Station.kind == kind)
+    if query.strip():
+        pattern = query.strip().lower()
+        conditions.append(
+            func.lower(Station.name).contains(pattern, autoescape=True)
+            | func.lower(District.name).contains(pattern, autoescape=True)
+            | District.code.startswith(query.strip(), autoescape=True)
+        )
+    base = (
+        select(Station.id)
+        .outerjoin(District, Station.district_id == District.id)
+        .where(*conditions)
+    )
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    page = max(1, page)
+    result = (
+        await session.execute(
+            select(
+                Station.id,
+                Station.name,
+                Station.kind,
+                District.code,
+                District.name,
+                Building.name,
+                Room.name,
+            )
+            .outerjoin(District, Station.district_id == District.id)
+            .outerjoin(Room, Station.room_id == Room.id)
+            .outerjoin(Building, Room.building_id == Building.id)
+            .where(*conditions)
+            .order_by(Station.kind.desc(), District.code, Station.name)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    ).all()
+    # Shift counts and summed norms for this page's stations only.
+    stats: dict[int, tuple[int, int, int]] = {}
+    if result:
+        shift_counts = await session.execute(
+            select(Shift.station_id, func.count(Shift.id))
+            .where(Shift.station_id.in_([row[0] for row in result]))
+            .group_by(Shift.station_id)
+        )
+        norm_sums = await session.execute(
+            select(Shift.station_id, func.sum(StaffingNorm.minimum), func.sum(StaffingNorm.target))
+            .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+            .where(Shift.station_id.in_([row[0] for row in result]))
+            .group_by(Shift.station_id)
+        )
+        sums = {station_id: (int(low or 0), int(high or 0)) for station_id, low, high in norm_sums}
+        for station_id, count in shift_counts:
+            stats[station_id] = (int(count), *sums.get(station_id, (0, 0)))
+    rows = [
+        StationRow(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], *stats.get(row[0], (0, 0, 0))
+        )
+        for row in result
+    ]
+    return StationPage(rows, page, per_page, total)
+
+
+async def station_ids_of_kind(session: AsyncSession, election_id: int, kind: str) -> list[int]:
+    election = await get_election(session, election_id)
+    return list(
+        await session.scalars(
+            select(Station.id).where(Station.election_id == election.id, Station.kind == kind)
         )
     )

@@ -20,7 +20,7 @@ from app.core.i18n import _
 from app.core.models import utcnow
 from app.domain.elections import get_election
 from app.domain.models import Building, District, ImportBatch, Person, Room, Station
-from app.domain.people import clean_person
+from app.domain.people import clean_person, search_names
 from app.domain.premises import clean_building, clean_room
 from app.domain.spreadsheets import read_table
 from app.domain.validation import Cleaner, FieldErrors
@@ -144,7 +144,7 @@ async def commit_import(
         raise DomainError(_("This file has already been imported."))
     preview = await _check(session, batch, default_country, write=True)
     if not preview.ok:
-        await session.rollback()
+        # Rows are written only when every row is right, so nothing needs undoing.
         return preview
     batch.committed_at = utcnow()
     await record(
@@ -214,7 +214,8 @@ async def _people(
     if write and not preview.problems:
         for _number, values in cleaned:
             person = Person(**values)
-            person.search_name = f"{person.first_name} {person.last_name}".lower()
+            for key, value in search_names(person.first_name, person.last_name).items():
+                setattr(person, key, value)
             session.add(person)
         await session.flush()
 

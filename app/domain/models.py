@@ -37,6 +37,9 @@ class Person(TenantScoped, Base):
         UniqueConstraint("tenant_id", "national_id"),
         Index("ix_people_tenant_email", "tenant_id", "email", unique=True),
         Index("ix_people_tenant_last_first", "tenant_id", "last_name", "first_name"),
+        Index("ix_people_tenant_search_name", "tenant_id", "search_name"),
+        Index("ix_people_tenant_search_name_reversed", "tenant_id", "search_name_reversed"),
+        Index("ix_people_tenant_national_id", "tenant_id", "national_id"),
         Index("ix_people_tenant_mobile", "tenant_id", "mobile"),
     )
 
@@ -44,7 +47,9 @@ class Person(TenantScoped, Base):
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     # Lower-cased copy of "first last" for case-insensitive prefix search on both databases.
-    search_name: Mapped[str] = mapped_column(String(201), index=True)
+    search_name: Mapped[str] = mapped_column(String(201))
+    #: "last first", lower-cased, so a surname prefix is an index range too.
+    search_name_reversed: Mapped[str] = mapped_column(String(201))
     national_id_country: Mapped[str | None] = mapped_column(String(2))
     national_id: Mapped[str | None] = mapped_column(String(12))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)

@@ -106,10 +106,19 @@ async def find_duplicates(
     return errors
 
 
+def search_names(first_name: str, last_name: str) -> dict[str, str]:
+    """The lower-cased name columns that make name-prefix search an index range."""
+    return {
+        "search_name": f"{first_name} {last_name}".lower(),
+        "search_name_reversed": f"{last_name} {first_name}".lower(),
+    }
+
+
 def _apply(person: Person, values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         setattr(person, key, value)
-    person.search_name = f"{person.first_name} {person.last_name}".lower()
+    for key, value in search_names(person.first_name, person.last_name).items():
+        setattr(person, key, value)
 
 
 async def create_person(
@@ -189,22 +198,30 @@ class PersonPage:
         return max(1, -(-self.total // self.per_page))
 
 
+def starts_with(column: Any, prefix: str) -> Any:
+    """``column`` begins with ``prefix``, written as a range so a plain index serves it
+    on SQLite and PostgreSQL alike (LIKE would need special operator classes)."""
+    return (column >= prefix) & (column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+
+
 def search_condition(query: str) -> Any:
-    """Name prefix, id number (digits, with or without century) or phone number."""
+    """Name prefix (first or last name first), id number (with or without century)
+    or mobile number."""
     query = query.strip()
     digits = re.sub(r"[\s\-+]", "", query)
     conditions = []
     if digits.isdigit() and len(digits) >= 6:
-        conditions.append(Person.national_id.startswith(digits))
+        conditions.append(starts_with(Person.national_id, digits))
         if len(digits) in (6, 10):
-            # A Swedish number typed without century: match either century.
-            conditions.append(Person.national_id.like(f"__{digits}%"))
+            # A Swedish number typed without century: try both centuries.
+            conditions.append(starts_with(Person.national_id, "19" + digits))
+            conditions.append(starts_with(Person.national_id, "20" + digits))
         with contextlib.suppress(IdentityError):
             conditions.append(Person.mobile == parse_mobile(query))
     else:
-        prefix = query.lower()
-        conditions.append(Person.search_name.startswith(prefix, autoescape=True))
-        conditions.append(func.lower(Person.last_name).startswith(prefix, autoescape=True))
+        prefix = " ".join(query.lower().split())
+        conditions.append(starts_with(Person.search_name, prefix))
+        conditions.append(starts_with(Person.search_name_reversed, prefix))
         if "@" in prefix:
             conditions.append(Person.email == prefix)
     return or_(*conditions)

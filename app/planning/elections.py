@@ -82,18 +82,26 @@ async def _election_or_404(election_id: int) -> elections.Election:
 
 async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[str, int]:
     try:
-        election, stations = await elections.structure(db(), election_id)
+        election = await elections.get_election(db(), election_id)
+        stations = await elections.station_page(
+            db(),
+            election.id,
+            query=request.args.get("q", ""),
+            kind=request.args.get("kind") or None,
+            page=request.args.get("page", 1, type=int),
+        )
     except NotFound:
         abort(404)
     context.setdefault("errors", {})
     context.setdefault("values", {})
+    districts = await elections.districts_of(db(), election.id)
     page = await render(
         "planning/elections/detail.html",
+        block="stations",
         election=election,
         stations=stations,
-        district_choices=[
-            (d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)
-        ],
+        district_count=len(districts),
+        district_choices=[(d.id, f"{d.code} {d.name}") for d in districts],
         rooms=await room_choices(db()),
         templates=await norm_templates.list_templates(db()),
         days=elections.voting_days(election),

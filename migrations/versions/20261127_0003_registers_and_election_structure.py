@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.Column("first_name", sa.String(length=100), nullable=False),
         sa.Column("last_name", sa.String(length=100), nullable=False),
         sa.Column("search_name", sa.String(length=201), nullable=False),
+        sa.Column("search_name_reversed", sa.String(length=201), nullable=False),
         sa.Column("national_id_country", sa.String(length=2), nullable=True),
         sa.Column("national_id", sa.String(length=12), nullable=True),
         sa.Column("birth_date", sa.Date(), nullable=True),
@@ -163,7 +164,17 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_people_search_name"), ["search_name"], unique=False)
+        batch_op.create_index(
+            "ix_people_tenant_search_name", ["tenant_id", "search_name"], unique=False
+        )
+        batch_op.create_index(
+            "ix_people_tenant_search_name_reversed",
+            ["tenant_id", "search_name_reversed"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_people_tenant_national_id", ["tenant_id", "national_id"], unique=False
+        )
         batch_op.create_index("ix_people_tenant_email", ["tenant_id", "email"], unique=True)
         batch_op.create_index(batch_op.f("ix_people_tenant_id"), ["tenant_id"], unique=False)
         batch_op.create_index(
@@ -522,7 +533,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_people_tenant_last_first")
         batch_op.drop_index(batch_op.f("ix_people_tenant_id"))
         batch_op.drop_index("ix_people_tenant_email")
-        batch_op.drop_index(batch_op.f("ix_people_search_name"))
+        batch_op.drop_index("ix_people_tenant_national_id")
+        batch_op.drop_index("ix_people_tenant_search_name_reversed")
+        batch_op.drop_index("ix_people_tenant_search_name")
 
     op.drop_table("people")
     with op.batch_alter_table("norm_templates", schema=None) as batch_op:

@@ -118,8 +118,15 @@ async def test_it_publishes_an_openapi_document_of_the_api_only(client: QuartCli
     document = await response.get_json()
     assert document["openapi"].startswith("3.")
     assert document["info"]["title"] == "Stemma API"
-    assert {"/api/v1/tenant", "/api/v1/audit-entries", "/api/v1/people", "/api/v1/people/{person_id}",
-            "/api/v1/buildings", "/api/v1/elections", "/api/v1/elections/{election_id}/stations"} <= set(document["paths"])
+    assert {
+        "/api/v1/tenant",
+        "/api/v1/audit-entries",
+        "/api/v1/people",
+        "/api/v1/people/{person_id}",
+        "/api/v1/buildings",
+        "/api/v1/elections",
+        "/api/v1/elections/{election_id}/stations",
+    } <= set(document["paths"])
     assert all(path.startswith("/api/v1/") for path in document["paths"])
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document["security"] == [{"bearer": []}]

@@ -23,9 +23,16 @@ async def test_it_creates_and_finds_people_with_masked_numbers(
     client: QuartClient, db: AsyncSession, tenant: Tenant
 ) -> None:
     headers = await _headers(db, tenant)
-    created = await client.post("/api/v1/people", headers=headers, json={
-        "first_name": "Maja", "last_name": "Berg", "national_id": "900101-0017", "mobile": "0701234567",
-    })
+    created = await client.post(
+        "/api/v1/people",
+        headers=headers,
+        json={
+            "first_name": "Maja",
+            "last_name": "Berg",
+            "national_id": "900101-0017",
+            "mobile": "0701234567",
+        },
+    )
     assert created.status_code == 201, await created.get_data(as_text=True)
     body = await created.get_json()
     assert body["national_id_masked"] == "19900101-****"
@@ -33,19 +40,34 @@ async def test_it_creates_and_finds_people_with_masked_numbers(
     assert body["mobile"] == "+46701234567"
     found = await (await client.get("/api/v1/people?q=berg", headers=headers)).get_json()
     assert [p["last_name"] for p in found["items"]] == ["Berg"]
-    patched = await client.patch(f"/api/v1/people/{body['id']}", headers=headers, json={"city": "Lund"})
+    patched = await client.patch(
+        f"/api/v1/people/{body['id']}", headers=headers, json={"city": "Lund"}
+    )
     assert (await patched.get_json())["city"] == "Lund"
     assert (await patched.get_json())["national_id_masked"] == "19900101-****"
     with tenant_scope(tenant.id):
-        codes = (await db.scalars(select(AuditEntry.actor_label).where(AuditEntry.code.startswith("people.")))).all()
+        codes = (
+            await db.scalars(
+                select(AuditEntry.actor_label).where(AuditEntry.code.startswith("people."))
+            )
+        ).all()
     assert set(codes) == {"api:Integration"}
 
 
-async def test_it_refuses_bad_people_with_field_errors(client: QuartClient, db: AsyncSession, tenant: Tenant) -> None:
+async def test_it_refuses_bad_people_with_field_errors(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
     headers = await _headers(db, tenant)
-    response = await client.post("/api/v1/people", headers=headers, json={
-        "first_name": "X", "last_name": "Y", "national_id": "900101-0018", "email": "nope",
-    })
+    response = await client.post(
+        "/api/v1/people",
+        headers=headers,
+        json={
+            "first_name": "X",
+            "last_name": "Y",
+            "national_id": "900101-0018",
+            "email": "nope",
+        },
+    )
     assert response.status_code == 422
     body = await response.get_json()
     assert {e["field"] for e in body["errors"]} == {"national_id", "email"}
@@ -53,7 +75,9 @@ async def test_it_refuses_bad_people_with_field_errors(client: QuartClient, db: 
     assert missing.status_code == 400
 
 
-async def test_it_builds_an_election_structure(client: QuartClient, db: AsyncSession, tenant: Tenant) -> None:
+async def test_it_builds_an_election_structure(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
     headers = await _headers(db, tenant)
 
     async def post(path: str, json: dict[str, Any], status: int = 201) -> Any:
@@ -62,19 +86,49 @@ async def test_it_builds_an_election_structure(client: QuartClient, db: AsyncSes
         return await response.get_json()
 
     building = await post("/api/v1/buildings", {"name": "Stadshuset", "city": "Lund"})
-    room = await post(f"/api/v1/buildings/{building['id']}/rooms", {"name": "Sal A", "capacity": 60})
-    election = await post("/api/v1/elections", {"name": "Val 2026", "kind": "parliament", "election_day": "2026-09-13"})
-    district = await post(f"/api/v1/elections/{election['id']}/districts", {"code": "01", "name": "Centrum"})
-    station = await post(f"/api/v1/elections/{election['id']}/stations",
-                         {"name": "Centrumskolan", "kind": "polling", "district_id": district["id"], "room_id": room["id"]})
-    shift = await post(f"/api/v1/elections/{election['id']}/stations/{station['id']}/shifts",
-                       {"name": "Dag", "day": "2026-09-13", "starts_at": "07:30", "ends_at": "14:00"})
+    room = await post(
+        f"/api/v1/buildings/{building['id']}/rooms", {"name": "Sal A", "capacity": 60}
+    )
+    election = await post(
+        "/api/v1/elections",
+        {"name": "Val 2026", "kind": "parliament", "election_day": "2026-09-13"},
+    )
+    district = await post(
+        f"/api/v1/elections/{election['id']}/districts", {"code": "01", "name": "Centrum"}
+    )
+    station = await post(
+        f"/api/v1/elections/{election['id']}/stations",
+        {
+            "name": "Centrumskolan",
+            "kind": "polling",
+            "district_id": district["id"],
+            "room_id": room["id"],
+        },
+    )
+    shift = await post(
+        f"/api/v1/elections/{election['id']}/stations/{station['id']}/shifts",
+        {"name": "Dag", "day": "2026-09-13", "starts_at": "07:30", "ends_at": "14:00"},
+    )
     assert shift["starts_at"].startswith("07:30")
-    await post(f"/api/v1/elections/{election['id']}/stations/{station['id']}/shifts",
-               {"name": "Kväll", "day": "2026-09-13", "starts_at": "20:00", "ends_at": "14:00"}, 422)
-    await post("/api/v1/elections", {"name": "Fel", "kind": "parliament", "election_day": "2026-09-13",
-                                     "advance_start": "2026-09-20", "advance_end": "2026-09-25"}, 422)
-    listing = await (await client.get(f"/api/v1/elections/{election['id']}/stations", headers=headers)).get_json()
+    await post(
+        f"/api/v1/elections/{election['id']}/stations/{station['id']}/shifts",
+        {"name": "Kväll", "day": "2026-09-13", "starts_at": "20:00", "ends_at": "14:00"},
+        422,
+    )
+    await post(
+        "/api/v1/elections",
+        {
+            "name": "Fel",
+            "kind": "parliament",
+            "election_day": "2026-09-13",
+            "advance_start": "2026-09-20",
+            "advance_end": "2026-09-25",
+        },
+        422,
+    )
+    listing = await (
+        await client.get(f"/api/v1/elections/{election['id']}/stations", headers=headers)
+    ).get_json()
     assert [s["name"] for s in listing["items"]] == ["Centrumskolan"]
 
 
@@ -83,6 +137,9 @@ async def test_it_gives_another_municipalitys_token_404(
 ) -> None:
     person = await make_person(db, tenant)
     foreign = await _headers(db, other_tenant)
-    for method, path in (("GET", f"/api/v1/people/{person.id}"), ("PATCH", f"/api/v1/people/{person.id}")):
+    for method, path in (
+        ("GET", f"/api/v1/people/{person.id}"),
+        ("PATCH", f"/api/v1/people/{person.id}"),
+    ):
         response = await client.open(path, method=method, headers=foreign, json={})
         assert response.status_code == 404, path
