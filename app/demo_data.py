@@ -28,7 +28,7 @@ from app.domain.models import (
     Station,
     StationOpening,
 )
-from app.domain.norm_templates import STANDARD_TEMPLATES, ensure_standard_templates
+from app.domain.norm_templates import ensure_standard_templates, standard_templates
 from app.domain.people import search_names
 
 FIRST_NAMES = (
@@ -131,10 +131,9 @@ async def fill_municipality(
         buildings: list[dict[str, Any]] = []
         for index in range(shape.districts + shape.advance_stations):
             if index < shape.districts:
-                area = AREAS[index % len(AREAS)] + (
-                    "" if index < len(AREAS) else f" {index // len(AREAS) + 1}"
-                )
-                name = f"{area}skolan"
+                area = AREAS[index % len(AREAS)]
+                round_ = index // len(AREAS)
+                name = f"{area}skolan" + (f" {round_ + 1}" if round_ else "")
             else:
                 place = ADVANCE_PLACES[(index - shape.districts) % len(ADVANCE_PLACES)]
                 name = (
@@ -191,7 +190,7 @@ async def fill_municipality(
                 "tenant_id": tenant_id,
                 "election_id": election.id,
                 "code": f"0180-{i + 1:03d}",
-                "name": buildings[i]["name"].removesuffix("skolan"),
+                "name": buildings[i]["name"].replace("skolan", ""),
                 "eligible_voters": rng.randrange(900, 2400),
             }
             for i in range(shape.districts)
@@ -238,7 +237,7 @@ async def fill_municipality(
         shifts: list[dict[str, Any]] = []
         norms: list[tuple[int, dict[str, list[int]]]] = []
         templates: dict[str, list[dict[str, Any]]] = {
-            kind: list(shifts_) for _name, kind, shifts_ in STANDARD_TEMPLATES
+            kind: list(shifts_) for _name, kind, shifts_ in standard_templates("sv")
         }
         advance_start, advance_end = dt.date(2026, 8, 26), dt.date(2026, 9, 13)
         advance_days = [

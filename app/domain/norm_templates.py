@@ -13,23 +13,38 @@ from sqlalchemy.orm import selectinload
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.core.models import Tenant
+from app.core.tenancy import require_tenant_id
 from app.domain.elections import apply_norms, get_election, voting_days
 from app.domain.models import STATION_KINDS, NormTemplate, RoleType, Shift, Station
 from app.domain.validation import Cleaner, FieldErrors
 
-#: Defaults from Swedish practice: two shifts on election day plus the count.
-STANDARD_TEMPLATES = (
-    ("Standard polling station", "polling", [
-        {"name": "Early", "starts_at": "07:30", "ends_at": "14:00",
-         "norms": {"chair": [1, 1], "vice_chair": [0, 1], "clerk": [3, 4]}},
-        {"name": "Late", "starts_at": "13:30", "ends_at": "22:00",
-         "norms": {"chair": [0, 1], "vice_chair": [1, 1], "clerk": [3, 5]}},
-    ]),
-    ("Advance voting weekday", "advance", [
-        {"name": "Day", "starts_at": "09:30", "ends_at": "18:30",
-         "norms": {"chair": [1, 1], "clerk": [2, 3]}},
-    ]),
-)  # fmt: skip
+#: Defaults from Swedish practice: two shifts on election day; advance voting by day.
+#: Names are the municipality's data, so they are written in its language.
+_WORDS = {
+    "sv": {"polling": "Standardvallokal", "advance": "Förtidsröstning vardag",
+           "early": "Förmiddag", "late": "Eftermiddag", "day": "Dag"},
+    "da": {"polling": "Standardafstemningssted", "advance": "Brevstemmested hverdag",
+           "early": "Formiddag", "late": "Eftermiddag", "day": "Dag"},
+    "en": {"polling": "Standard polling station", "advance": "Advance voting weekday",
+           "early": "Early", "late": "Late", "day": "Day"},
+}  # fmt: skip
+
+
+def standard_templates(locale: str) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    words = _WORDS.get(locale, _WORDS["en"])
+    return [
+        (words["polling"], "polling", [
+            {"name": words["early"], "starts_at": "07:30", "ends_at": "14:00",
+             "norms": {"chair": [1, 1], "vice_chair": [0, 1], "clerk": [3, 4]}},
+            {"name": words["late"], "starts_at": "13:30", "ends_at": "22:00",
+             "norms": {"chair": [0, 1], "vice_chair": [1, 1], "clerk": [3, 5]}},
+        ]),
+        (words["advance"], "advance", [
+            {"name": words["day"], "starts_at": "09:30", "ends_at": "18:30",
+             "norms": {"chair": [1, 1], "clerk": [2, 3]}},
+        ]),
+    ]  # fmt: skip
 
 
 def clean_template_shifts(raw: Any, role_codes: set[str]) -> list[dict[str, Any]]:
@@ -79,7 +94,8 @@ async def ensure_standard_templates(session: AsyncSession) -> None:
     """Give the current tenant the standard templates if it has none yet."""
     if await session.scalar(select(NormTemplate.id).limit(1)) is not None:
         return
-    for name, kind, shifts in STANDARD_TEMPLATES:
+    locale = await session.scalar(select(Tenant.locale).where(Tenant.id == require_tenant_id()))
+    for name, kind, shifts in standard_templates(locale or "sv"):
         session.add(NormTemplate(name=name, station_kind=kind, shifts=shifts))
     await session.flush()
 

@@ -165,7 +165,7 @@ async def test_it_applies_a_template_to_many_stations(db: AsyncSession, tenant: 
     election, polling, advance = await _structure(db, tenant)
     with tenant_scope(tenant.id):
         templates = {t.name: t for t in await list_templates(db)}
-        standard = templates["Standard polling station"]
+        standard = templates["Standardvallokal"]
         count = await apply_template(
             db, ACTOR, election.id, standard.id, [polling.id], dt.date(2026, 9, 13)
         )
@@ -178,7 +178,7 @@ async def test_it_applies_a_template_to_many_stations(db: AsyncSession, tenant: 
                 db, ACTOR, election.id, standard.id, [advance.id], dt.date(2026, 9, 13)
             )
     assert count == again == 2
-    assert sorted(s.name for s in shifts) == ["Early", "Late"]
+    assert sorted(s.name for s in shifts) == ["Eftermiddag", "Förmiddag"]
 
 
 async def test_it_rolls_over_to_the_next_election_and_keeps_the_old_one(
