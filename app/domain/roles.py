@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.models import RoleType
+from app.core.audit import Actor, record
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.domain.models import PAY_UNITS, RoleType
+from app.domain.validation import Cleaner
 
 #: code -> (name per locale, leads the station, pay, pay unit); pay from Swedish examples.
 DEFAULT_ROLE_TYPES = (
@@ -50,3 +56,22 @@ async def list_role_types(session: AsyncSession) -> list[RoleType]:
     return list(
         await session.scalars(select(RoleType).order_by(RoleType.sort_order, RoleType.name))
     )
+
+
+async def update_role_type(
+    session: AsyncSession, actor: Actor, role_type_id: int, data: Mapping[str, Any]
+) -> RoleType:
+    """Rename a role or change its pay."""
+    role = await session.scalar(select(RoleType).where(RoleType.id == role_type_id))
+    if role is None:
+        raise NotFound(_("Not found."))
+    cleaner = Cleaner(data)
+    name = cleaner.text("name", 100, required=True)
+    amount = cleaner.decimal_number("pay_amount", 0, 1_000_000)
+    unit = cleaner.choice("pay_unit", PAY_UNITS, "day")
+    cleaner.done()
+    changes = {"name": name, "pay_amount": str(amount or 0), "pay_unit": unit}
+    role.name, role.pay_amount, role.pay_unit = name, Decimal(str(amount or 0)), unit
+    await record(session, actor, "elections.role_type.updated", role, data=changes)
+    await session.commit()
+    return role

@@ -4,4 +4,12 @@ from quart import Blueprint
 
 blueprint = Blueprint("planning", __name__)
 
-from app.planning import admin, elections, home, people, premises, registers_io  # noqa: E402, F401
+from app.planning import (  # noqa: E402, F401
+    admin,
+    elections,
+    home,
+    people,
+    premises,
+    registers_io,
+    settings_pages,
+)

@@ -211,9 +211,45 @@ async def import_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, i
         return redirect(url_for("planning.import_upload"))
     status = 200 if preview.ok else 422 if request.method == "POST" else 200
     page = await render(
-        "planning/imports/preview.html", preview=preview, summary=_summary(preview.summary)
+        "planning/imports/preview.html",
+        preview=preview,
+        summary=_summary(preview.summary),
+        column_names=_column_names(),
     )
     return page, status
+
+
+def _column_names() -> dict[str, str]:
+    """What the problem table calls each column: the name people see in the register."""
+    return {
+        "first_name": _("First name"),
+        "last_name": _("Last name"),
+        "national_id": _("Identity number"),
+        "national_id_country": _("Issued by"),
+        "email": _("Email"),
+        "mobile": _("Mobile"),
+        "street_address": _("Street address"),
+        "postal_code": _("Postal code"),
+        "city": _("City"),
+        "preferred_language": _("Preferred language"),
+        "spoken_languages": _("Speaks"),
+        "tags": _("Tags"),
+        "notes": _("Notes"),
+        "status": _("Status"),
+        "building": _("Building"),
+        "room": _("Room"),
+        "name": _("Name"),
+        "capacity": _("Capacity"),
+        "tables": _("Tables"),
+        "booths": _("Voting booths"),
+        "latitude": _("Latitude"),
+        "longitude": _("Longitude"),
+        "district_code": _("District code"),
+        "district_name": _("District"),
+        "eligible_voters": _("Eligible voters"),
+        "station_name": _("Station"),
+        "station_kind": _("Kind"),
+    }
 
 
 def _summary(summary: dict[str, int]) -> str:

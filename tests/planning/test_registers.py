@@ -269,3 +269,57 @@ async def test_it_builds_an_election_in_the_back_office(
     )
     page = await (await client.get(f"{base}/")).get_data(as_text=True)
     assert "Centrumskolan" in page and "01 Centrum" in page
+
+
+async def test_it_changes_pay_and_refuses_a_bad_amount(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    from app.domain.models import RoleType
+
+    await login(client, planner)
+    with tenant_scope(tenant.id):
+        chair = (await db.scalars(select(RoleType).where(RoleType.code == "chair"))).one()
+    ok = await post_form(
+        client,
+        f"/lund/planning/roles/{chair.id}",
+        {"name": "Ordförande", "pay_amount": "3 900".replace(" ", ""), "pay_unit": "day"},
+    )
+    assert ok.status_code == 302
+    bad = await post_form(
+        client,
+        f"/lund/planning/roles/{chair.id}",
+        {"name": "Ordförande", "pay_amount": "mycket", "pay_unit": "day"},
+    )
+    assert bad.status_code == 422 and "Ange ett tal." in await bad.get_data(as_text=True)
+    with tenant_scope(tenant.id):
+        await db.refresh(chair)
+    assert str(chair.pay_amount) == "3900.00"
+
+
+async def test_it_saves_a_staffing_template_and_refuses_backwards_times(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    await login(client, planner)
+    form = {
+        "name": "Liten vallokal",
+        "station_kind": "polling",
+        "name_0": "Hela dagen",
+        "starts_0": "07:30",
+        "ends_0": "21:00",
+        "min_0_chair": "1",
+        "target_0_chair": "1",
+        "min_0_clerk": "2",
+        "target_0_clerk": "3",
+    }
+    saved = await post_form(client, "/lund/planning/templates/new", form)
+    assert saved.status_code == 302
+    page = await (await client.get("/lund/planning/templates/")).get_data(as_text=True)
+    assert "Liten vallokal" in page and "Hela dagen" in page
+    backwards = await post_form(
+        client, "/lund/planning/templates/new", {**form, "name": "Fel", "ends_0": "06:00"}
+    )
+    assert backwards.status_code == 422
+    assert (
+        "Arbetspass 1: Ett arbetspass måste sluta efter att det börjar."
+        in await backwards.get_data(as_text=True)
+    )

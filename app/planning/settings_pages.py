@@ -1,0 +1,150 @@
+"""Role types with their pay, and staffing templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import abort, flash, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.web import db, render
+from app.domain import norm_templates, roles
+from app.domain.validation import FieldErrors
+from app.planning import blueprint
+from app.planning.labels import PAY_UNIT, STATION_KIND, choices
+
+TEMPLATE_ROWS = 4
+
+
+@blueprint.get("/roles/")
+@requires("registers.view")
+async def role_types() -> str:
+    return await render(
+        "planning/roles.html",
+        role_types=await roles.list_role_types(db()),
+        pay_units=choices(PAY_UNIT),
+        errors={},
+        failed_id=None,
+    )
+
+
+@blueprint.post("/roles/<int:role_type_id>")
+@requires("registers.edit")
+async def role_type_update(role_type_id: int) -> WerkzeugResponse | tuple[str, int]:
+    try:
+        await roles.update_role_type(
+            db(), current_actor(), role_type_id, (await request.form).to_dict()
+        )
+    except NotFound:
+        abort(404)
+    except FieldErrors as error:
+        page = await render(
+            "planning/roles.html",
+            role_types=await roles.list_role_types(db()),
+            pay_units=choices(PAY_UNIT),
+            errors=error.errors,
+            failed_id=role_type_id,
+        )
+        return page, 422
+    await flash(_("The role has been saved."), "success")
+    return redirect(url_for("planning.role_types"))
+
+
+@blueprint.get("/templates/")
+@requires("registers.view")
+async def staffing_templates() -> str:
+    return await render(
+        "planning/templates/list.html",
+        templates=await norm_templates.list_templates(db()),
+        role_types=await roles.list_role_types(db()),
+        kind_labels=STATION_KIND,
+    )
+
+
+@blueprint.route("/templates/new", methods=["GET", "POST"])
+@requires("registers.edit")
+async def staffing_template_new() -> str | WerkzeugResponse | tuple[str, int]:
+    return await _template_form(None)
+
+
+@blueprint.route("/templates/<int:template_id>", methods=["GET", "POST"])
+@requires("registers.edit")
+async def staffing_template_edit(template_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    return await _template_form(template_id)
+
+
+def _shifts_from_form(form: Any, role_codes: list[str]) -> list[dict[str, Any]]:
+    """Rows of the template form; a row without a name is left out."""
+    shifts = []
+    for index in range(TEMPLATE_ROWS):
+        name = (form.get(f"name_{index}") or "").strip()
+        if not name:
+            continue
+        norms = {}
+        for code in role_codes:
+            minimum = form.get(f"min_{index}_{code}") or "0"
+            target = form.get(f"target_{index}_{code}") or minimum
+            if minimum != "0" or target != "0":
+                norms[code] = [minimum, target]
+        shifts.append(
+            {
+                "name": name,
+                "starts_at": form.get(f"starts_{index}", ""),
+                "ends_at": form.get(f"ends_{index}", ""),
+                "norms": norms,
+            }
+        )
+    return shifts
+
+
+async def _template_form(template_id: int | None) -> str | WerkzeugResponse | tuple[str, int]:
+    template = None
+    if template_id is not None:
+        try:
+            template = await norm_templates.get_template(db(), template_id)
+        except NotFound:
+            abort(404)
+    role_types = await roles.list_role_types(db())
+    values: dict[str, Any] = {"station_kind": "polling"}
+    if template is not None:
+        values = {"name": template.name, "station_kind": template.station_kind}
+        for index, shift in enumerate(template.shifts[:TEMPLATE_ROWS]):
+            values.update(
+                {
+                    f"name_{index}": shift["name"],
+                    f"starts_{index}": shift["starts_at"],
+                    f"ends_{index}": shift["ends_at"],
+                }
+            )
+            for code, (minimum, target) in shift["norms"].items():
+                values[f"min_{index}_{code}"], values[f"target_{index}_{code}"] = minimum, target
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await request.form
+        values = form.to_dict()
+        data = {
+            "name": form.get("name", ""),
+            "station_kind": form.get("station_kind", ""),
+            "shifts": _shifts_from_form(form, [r.code for r in role_types]),
+        }
+        try:
+            await norm_templates.save_template(db(), current_actor(), data, template_id)
+        except FieldErrors as error:
+            errors, status = error.errors, 422
+        else:
+            await flash(_("The template has been saved."), "success")
+            return redirect(url_for("planning.staffing_templates"))
+    page = await render(
+        "planning/templates/form.html",
+        norm_template=template,
+        values=values,
+        errors=errors,
+        role_types=role_types,
+        rows=range(TEMPLATE_ROWS),
+        kind_choices=choices(STATION_KIND),
+    )
+    return page, status
