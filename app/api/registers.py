@@ -475,3 +475,52 @@ async def api_create_shift(
     )
     station = await elections.get_station(db(), station_id, election_id)
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift.id)), 201
+
+
+@blueprint.put("/elections/<int:election_id>/districts/<int:district_id>")
+@tag(["elections"])
+@validate_request(DistrictIn)
+@validate_response(DistrictOut)
+async def api_update_district(election_id: int, district_id: int, data: DistrictIn) -> DistrictOut:
+    district = await elections.save_district(
+        db(), api_actor(), election_id, data.model_dump(), district_id
+    )
+    return DistrictOut.of(district)
+
+
+@blueprint.put("/elections/<int:election_id>/stations/<int:station_id>")
+@tag(["elections"])
+@validate_request(StationIn)
+@validate_response(StationOut)
+async def api_update_station(election_id: int, station_id: int, data: StationIn) -> StationOut:
+    await elections.save_station(db(), api_actor(), election_id, _form(data), station_id)
+    return StationOut.of(await elections.get_station(db(), station_id, election_id))
+
+
+@blueprint.delete("/elections/<int:election_id>/stations/<int:station_id>")
+@tag(["elections"])
+async def api_delete_station(election_id: int, station_id: int) -> tuple[str, int]:
+    """Remove a station with its opening hours, shifts and norms."""
+    await elections.delete_station(db(), api_actor(), election_id, station_id)
+    return "", 204
+
+
+@blueprint.put("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@tag(["elections"])
+@validate_request(ShiftIn)
+@validate_response(ShiftOut)
+async def api_update_shift(
+    election_id: int, station_id: int, shift_id: int, data: ShiftIn
+) -> ShiftOut:
+    await elections.save_shift(
+        db(), api_actor(), election_id, station_id, data.model_dump(), shift_id
+    )
+    station = await elections.get_station(db(), station_id, election_id)
+    return ShiftOut.of(next(s for s in station.shifts if s.id == shift_id))
+
+
+@blueprint.delete("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@tag(["elections"])
+async def api_delete_shift(election_id: int, station_id: int, shift_id: int) -> tuple[str, int]:
+    await elections.delete_shift(db(), api_actor(), election_id, station_id, shift_id)
+    return "", 204

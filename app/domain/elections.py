@@ -425,6 +425,7 @@ class StationRow:
     id: int
     name: str
     kind: str
+    district_id: int | None
     district_code: str | None
     district_name: str | None
     building: str | None
@@ -480,6 +481,7 @@ async def station_page(
                 Station.id,
                 Station.name,
                 Station.kind,
+                District.id,
                 District.code,
                 District.name,
                 Building.name,
@@ -513,7 +515,15 @@ async def station_page(
             stats[station_id] = (int(count), *sums.get(station_id, (0, 0)))
     rows = [
         StationRow(
-            row[0], row[1], row[2], row[3], row[4], row[5], row[6], *stats.get(row[0], (0, 0, 0))
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            *stats.get(row[0], (0, 0, 0)),
         )
         for row in result
     ]
@@ -527,3 +537,62 @@ async def station_ids_of_kind(session: AsyncSession, election_id: int, kind: str
             select(Station.id).where(Station.election_id == election.id, Station.kind == kind)
         )
     )
+
+
+# --- removing parts of the structure -----------------------------------------------------
+
+
+async def delete_shift(
+    session: AsyncSession, actor: Actor, election_id: int, station_id: int, shift_id: int
+) -> None:
+    station = await get_station(session, station_id, election_id)
+    shift = next((s for s in station.shifts if s.id == shift_id), None)
+    if shift is None:
+        raise NotFound(_("Not found."))
+    station.shifts.remove(shift)
+    await record(
+        session,
+        actor,
+        "elections.shift.deleted",
+        shift,
+        data={"station": station.name, "name": shift.name, "day": shift.day.isoformat()},
+    )
+    await session.commit()
+
+
+async def delete_opening(
+    session: AsyncSession, actor: Actor, election_id: int, station_id: int, day: dt.date
+) -> None:
+    station = await get_station(session, station_id, election_id)
+    opening = next((o for o in station.openings if o.day == day), None)
+    if opening is None:
+        raise NotFound(_("Not found."))
+    station.openings.remove(opening)
+    await record(
+        session, actor, "elections.station.opening_deleted", station, data={"day": day.isoformat()}
+    )
+    await session.commit()
+
+
+async def delete_station(
+    session: AsyncSession, actor: Actor, election_id: int, station_id: int
+) -> None:
+    """Remove a station with its hours, shifts and norms."""
+    station = await get_station(session, station_id, election_id)
+    await record(session, actor, "elections.station.deleted", station, data={"name": station.name})
+    await session.delete(station)
+    await session.commit()
+
+
+async def delete_district(
+    session: AsyncSession, actor: Actor, election_id: int, district_id: int
+) -> None:
+    """Remove a district. Refused while polling stations still serve it."""
+    district = await get_district(session, district_id, election_id)
+    if await session.scalar(select(Station.id).where(Station.district_id == district.id).limit(1)):
+        raise FieldErrors({"district": _("Move or remove the district's polling stations first.")})
+    await record(
+        session, actor, "elections.district.deleted", district, data={"code": district.code}
+    )
+    await session.delete(district)
+    await session.commit()

@@ -289,6 +289,97 @@ async def norms_set(
     )
 
 
+@blueprint.post(
+    "/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>/delete"
+)
+@requires("registers.edit")
+async def shift_delete(election_id: int, station_id: int, shift_id: int) -> WerkzeugResponse:
+    try:
+        await elections.delete_shift(db(), current_actor(), election_id, station_id, shift_id)
+    except NotFound:
+        abort(404)
+    await flash(_("The shift has been removed."), "success")
+    return redirect(
+        url_for("planning.station_detail", election_id=election_id, station_id=station_id)
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/openings/delete")
+@requires("registers.edit")
+async def opening_delete(election_id: int, station_id: int) -> WerkzeugResponse:
+    try:
+        day = dt.date.fromisoformat((await request.form).get("day", ""))
+        await elections.delete_opening(db(), current_actor(), election_id, station_id, day)
+    except (NotFound, ValueError):
+        abort(404)
+    await flash(_("The opening hours have been removed."), "success")
+    return redirect(
+        url_for("planning.station_detail", election_id=election_id, station_id=station_id)
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/delete")
+@requires("registers.edit")
+async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
+    try:
+        await elections.delete_station(db(), current_actor(), election_id, station_id)
+    except NotFound:
+        abort(404)
+    await flash(_("The station has been removed."), "success")
+    return redirect(url_for("planning.election_detail", election_id=election_id))
+
+
+@blueprint.post("/elections/<int:election_id>/districts/<int:district_id>/delete")
+@requires("registers.edit")
+async def district_delete(election_id: int, district_id: int) -> WerkzeugResponse:
+    try:
+        await elections.delete_district(db(), current_actor(), election_id, district_id)
+    except NotFound:
+        abort(404)
+    except FieldErrors as error:
+        await flash(error.message, "error")
+    else:
+        await flash(_("The district has been removed."), "success")
+    return redirect(url_for("planning.election_detail", election_id=election_id))
+
+
+@blueprint.route(
+    "/elections/<int:election_id>/districts/<int:district_id>", methods=["GET", "POST"]
+)
+@requires("registers.edit")
+async def district_edit(
+    election_id: int, district_id: int
+) -> str | WerkzeugResponse | tuple[str, int]:
+    try:
+        district = await elections.get_district(db(), district_id, election_id)
+    except NotFound:
+        abort(404)
+    values: dict[str, Any] = {
+        "code": district.code,
+        "name": district.name,
+        "eligible_voters": district.eligible_voters,
+    }
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = (await request.form).to_dict()
+        try:
+            await elections.save_district(db(), current_actor(), election_id, values, district_id)
+        except FieldErrors as error:
+            errors, status = error.errors, 422
+        else:
+            await flash(_("The district has been saved."), "success")
+            return redirect(url_for("planning.election_detail", election_id=election_id))
+    page = await render(
+        "planning/elections/district.html",
+        district=district,
+        election_id=election_id,
+        values=values,
+        errors=errors,
+    )
+    return page, status
+
+
 # --- rollover -----------------------------------------------------------------------------
 
 

@@ -143,3 +143,57 @@ async def test_it_gives_another_municipalitys_token_404(
     ):
         response = await client.open(path, method=method, headers=foreign, json={})
         assert response.status_code == 404, path
+
+
+async def test_it_updates_and_removes_structure(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    headers = await _headers(db, tenant)
+    election = await (
+        await client.post(
+            "/api/v1/elections",
+            headers=headers,
+            json={"name": "Val", "kind": "municipal", "election_day": "2026-09-13"},
+        )
+    ).get_json()
+    base = f"/api/v1/elections/{election['id']}"
+    district = await (
+        await client.post(f"{base}/districts", headers=headers, json={"code": "01", "name": "A"})
+    ).get_json()
+    renamed = await client.put(
+        f"{base}/districts/{district['id']}",
+        headers=headers,
+        json={"code": "01", "name": "Centrum"},
+    )
+    assert (await renamed.get_json())["name"] == "Centrum"
+    station = await (
+        await client.post(
+            f"{base}/stations",
+            headers=headers,
+            json={"name": "Skolan", "kind": "polling", "district_id": district["id"]},
+        )
+    ).get_json()
+    shift = await (
+        await client.post(
+            f"{base}/stations/{station['id']}/shifts",
+            headers=headers,
+            json={"name": "Dag", "day": "2026-09-13", "starts_at": "08:00", "ends_at": "12:00"},
+        )
+    ).get_json()
+    moved = await client.put(
+        f"{base}/stations/{station['id']}/shifts/{shift['id']}",
+        headers=headers,
+        json={"name": "Dag", "day": "2026-09-13", "starts_at": "09:00", "ends_at": "13:00"},
+    )
+    assert (await moved.get_json())["starts_at"].startswith("09:00")
+    assert (
+        await client.delete(
+            f"{base}/stations/{station['id']}/shifts/{shift['id']}", headers=headers
+        )
+    ).status_code == 204
+    assert (
+        await client.delete(f"{base}/stations/{station['id']}", headers=headers)
+    ).status_code == 204
+    assert (
+        await client.get(f"{base}/stations/{station['id']}", headers=headers)
+    ).status_code == 404

@@ -57,7 +57,7 @@ async def test_it_walks_the_election_structure_and_sets_norms(
     await page.get_by_label("Sök", exact=True).fill("0180-006")
     await expect(page.locator("#stations tbody tr")).to_have_count(1)
     await page.screenshot(path=str(ARTIFACTS / "election-structure.png"), full_page=False)
-    await page.locator("#stations tbody a").first.click()
+    await page.get_by_role("link", name="Hamnenskolan", exact=True).click()
     await expect(
         page.get_by_role("heading", name="Arbetspass och bemanningsnormer")
     ).to_be_visible()

@@ -323,3 +323,49 @@ async def test_it_saves_a_staffing_template_and_refuses_backwards_times(
         "Arbetspass 1: Ett arbetspass måste sluta efter att det börjar."
         in await backwards.get_data(as_text=True)
     )
+
+
+async def test_it_removes_shifts_and_stations_and_keeps_a_served_district(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    from app.core.audit import Actor
+    from app.domain import elections
+
+    election = await make_election(db, tenant)
+    with tenant_scope(tenant.id):
+        district = await elections.save_district(
+            db, Actor.system("t"), election.id, {"code": "01", "name": "A"}
+        )
+        station = await elections.save_station(
+            db,
+            Actor.system("t"),
+            election.id,
+            {"name": "S", "kind": "polling", "district_id": str(district.id)},
+        )
+        shift = await elections.save_shift(
+            db,
+            Actor.system("t"),
+            election.id,
+            station.id,
+            {"name": "Dag", "day": "2026-09-13", "starts_at": "8", "ends_at": "12"},
+        )
+    await login(client, planner)
+    base = f"/lund/planning/elections/{election.id}"
+    refused = await post_form(client, f"{base}/districts/{district.id}/delete")
+    assert refused.status_code == 302
+    page = await (await client.get(f"{base}/")).get_data(as_text=True)
+    assert "Flytta eller ta bort valdistriktets vallokaler först." in page
+    assert (
+        await post_form(client, f"{base}/stations/{station.id}/shifts/{shift.id}/delete")
+    ).status_code == 302
+    assert (await post_form(client, f"{base}/stations/{station.id}/delete")).status_code == 302
+    assert (await post_form(client, f"{base}/districts/{district.id}/delete")).status_code == 302
+    with tenant_scope(tenant.id):
+        assert await db.scalar(select(func.count(Station.id))) == 0
+        assert await db.scalar(select(func.count(District.id))) == 0
+        codes = set((await db.scalars(select(AuditEntry.code))).all())
+    assert {
+        "elections.shift.deleted",
+        "elections.station.deleted",
+        "elections.district.deleted",
+    } <= codes
