@@ -28,6 +28,7 @@ from app.domain.models import (
     Station,
     StationOpening,
 )
+from app.domain.saving import is_taken, store
 from app.domain.validation import Cleaner, FieldErrors
 
 # --- elections --------------------------------------------------------------------------
@@ -59,14 +60,15 @@ async def save_election(
 ) -> Election:
     values = clean_election(data)
     election = Election() if election_id is None else await get_election(session, election_id)
-    for key, value in values.items():
-        setattr(election, key, value)
-    session.add(election)
-    await session.flush()
-    code = "elections.election.created" if election_id is None else "elections.election.updated"
-    await record(session, actor, code, election, data={"name": election.name})
-    await session.commit()
-    return election
+    return await store(
+        session,
+        actor,
+        election,
+        values,
+        "elections.election",
+        election_id is None,
+        {"name": values["name"]},
+    )
 
 
 async def get_election(session: AsyncSession, election_id: int) -> Election:
@@ -124,26 +126,25 @@ async def save_district(
         "eligible_voters": cleaner.integer("eligible_voters", 0, 10_000_000),
     }
     cleaner.done()
-    duplicate = select(District.id).where(
+    same_code = select(District.id).where(
         District.election_id == election.id, District.code == values["code"]
     )
-    if district_id is not None:
-        duplicate = duplicate.where(District.id != district_id)
-    if await session.scalar(duplicate) is not None:
+    if await is_taken(session, same_code, District.id, district_id):
         raise FieldErrors({"code": _("Another district of this election has this code.")})
     district = (
         District(election_id=election.id)
         if district_id is None
         else await get_district(session, district_id, election.id)
     )
-    for key, value in values.items():
-        setattr(district, key, value)
-    session.add(district)
-    await session.flush()
-    code = "elections.district.created" if district_id is None else "elections.district.updated"
-    await record(session, actor, code, district, data={"code": district.code})
-    await session.commit()
-    return district
+    return await store(
+        session,
+        actor,
+        district,
+        values,
+        "elections.district",
+        district_id is None,
+        {"code": values["code"]},
+    )
 
 
 async def get_district(session: AsyncSession, district_id: int, election_id: int) -> District:
@@ -201,26 +202,25 @@ async def save_station(
         else:
             values["room_id"] = room.id
     cleaner.done()
-    duplicate = select(Station.id).where(
+    same_name = select(Station.id).where(
         Station.election_id == election.id, func.lower(Station.name) == values["name"].lower()
     )
-    if station_id is not None:
-        duplicate = duplicate.where(Station.id != station_id)
-    if await session.scalar(duplicate) is not None:
+    if await is_taken(session, same_name, Station.id, station_id):
         raise FieldErrors({"name": _("Another station of this election has this name.")})
     station = (
         Station(election_id=election.id)
         if station_id is None
         else await get_station(session, station_id, election.id)
     )
-    for key, value in values.items():
-        setattr(station, key, value)
-    session.add(station)
-    await session.flush()
-    code = "elections.station.created" if station_id is None else "elections.station.updated"
-    await record(session, actor, code, station, data={"name": station.name, "kind": station.kind})
-    await session.commit()
-    return station
+    return await store(
+        session,
+        actor,
+        station,
+        values,
+        "elections.station",
+        station_id is None,
+        {"name": values["name"], "kind": values["kind"]},
+    )
 
 
 async def get_station(session: AsyncSession, station_id: int, election_id: int) -> Station:

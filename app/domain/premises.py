@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.audit import Actor, record
+from app.core.audit import Actor
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.domain.models import Building, Room
+from app.domain.saving import is_taken, store
 from app.domain.validation import Cleaner, FieldErrors
 
 
@@ -53,29 +54,16 @@ def clean_room(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _name_taken(session: AsyncSession, name: str, exclude_id: int | None) -> bool:
-    statement = select(Building.id).where(func.lower(Building.name) == name.lower())
-    if exclude_id is not None:
-        statement = statement.where(Building.id != exclude_id)
-    return await session.scalar(statement) is not None
-
-
 async def save_building(
     session: AsyncSession, actor: Actor, data: Mapping[str, Any], building_id: int | None = None
 ) -> Building:
     """Create a building, or change one when ``building_id`` is given."""
     values = clean_building(data)
-    if await _name_taken(session, values["name"], building_id):
+    same_name = select(Building.id).where(func.lower(Building.name) == values["name"].lower())
+    if await is_taken(session, same_name, Building.id, building_id):
         raise FieldErrors({"name": _("A building with this name already exists.")})
     building = Building() if building_id is None else await get_building(session, building_id)
-    for key, value in values.items():
-        setattr(building, key, value)
-    session.add(building)
-    await session.flush()
-    code = "premises.building.created" if building_id is None else "premises.building.updated"
-    await record(session, actor, code, building)
-    await session.commit()
-    return building
+    return await store(session, actor, building, values, "premises.building", building_id is None)
 
 
 async def get_building(session: AsyncSession, building_id: int) -> Building:
@@ -107,24 +95,17 @@ async def save_room(
 ) -> Room:
     building = await get_building(session, building_id)
     values = clean_room(data)
-    duplicate = select(Room.id).where(
+    same_name = select(Room.id).where(
         Room.building_id == building.id, func.lower(Room.name) == values["name"].lower()
     )
-    if room_id is not None:
-        duplicate = duplicate.where(Room.id != room_id)
-    if await session.scalar(duplicate) is not None:
+    if await is_taken(session, same_name, Room.id, room_id):
         raise FieldErrors({"name": _("The building already has a room with this name.")})
     room = Room(building_id=building.id) if room_id is None else await get_room(session, room_id)
     if room.building_id != building.id:
         raise NotFound(_("Not found."))
-    for key, value in values.items():
-        setattr(room, key, value)
-    session.add(room)
-    await session.flush()
-    code = "premises.room.created" if room_id is None else "premises.room.updated"
-    await record(session, actor, code, room, data={"building": building.name})
-    await session.commit()
-    return room
+    return await store(
+        session, actor, room, values, "premises.room", room_id is None, {"building": building.name}
+    )
 
 
 async def get_room(session: AsyncSession, room_id: int) -> Room:

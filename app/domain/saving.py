@@ -1,0 +1,44 @@
+"""The last steps every register service shares: uniqueness checks and the audited write."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor, record
+
+T = TypeVar("T")
+
+
+async def is_taken(
+    session: AsyncSession, statement: Select[Any], id_column: Any, exclude_id: int | None
+) -> bool:
+    """Whether ``statement`` finds a row other than the one being edited."""
+    if exclude_id is not None:
+        statement = statement.where(id_column != exclude_id)
+    return await session.scalar(statement.limit(1)) is not None
+
+
+async def store(
+    session: AsyncSession,
+    actor: Actor,
+    obj: T,
+    values: Mapping[str, Any],
+    code: str,
+    created: bool,
+    data: Mapping[str, Any] | None = None,
+) -> T:
+    """Set ``values`` on ``obj``, write it with an audit entry ``<code>.created`` or
+    ``<code>.updated``, and commit."""
+    for key, value in values.items():
+        setattr(obj, key, value)
+    session.add(obj)
+    await session.flush()
+    await record(
+        session, actor, f"{code}.{'created' if created else 'updated'}", obj, data=dict(data or {})
+    )
+    await session.commit()
+    return obj
