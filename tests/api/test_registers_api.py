@@ -197,3 +197,87 @@ async def test_it_updates_and_removes_structure(
     assert (
         await client.get(f"{base}/stations/{station['id']}", headers=headers)
     ).status_code == 404
+
+
+VALID_BODIES = {
+    "/api/v1/people/<int:person_id>": {"city": "X"},
+    "/api/v1/buildings/<int:building_id>": {"name": "B"},
+    "/api/v1/buildings/<int:building_id>/rooms": {"name": "R"},
+    "/api/v1/buildings/<int:building_id>/rooms/<int:room_id>": {"name": "R"},
+    "/api/v1/elections/<int:election_id>": {
+        "name": "E",
+        "kind": "municipal",
+        "election_day": "2026-09-13",
+    },
+    "/api/v1/elections/<int:election_id>/districts": {"code": "9", "name": "D"},
+    "/api/v1/elections/<int:election_id>/districts/<int:district_id>": {"code": "9", "name": "D"},
+    "/api/v1/elections/<int:election_id>/stations": {"name": "S", "kind": "advance"},
+    "/api/v1/elections/<int:election_id>/stations/<int:station_id>": {
+        "name": "S",
+        "kind": "advance",
+    },
+    "/api/v1/elections/<int:election_id>/stations/<int:station_id>/shifts": {
+        "name": "Dag",
+        "day": "2026-09-13",
+        "starts_at": "08:00",
+        "ends_at": "12:00",
+    },
+    "/api/v1/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>": {
+        "name": "Dag",
+        "day": "2026-09-13",
+        "starts_at": "08:00",
+        "ends_at": "12:00",
+    },
+}
+
+
+async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
+    app: Any, client: QuartClient, db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    import re
+
+    from app.domain import elections
+    from tests.factories import make_election, make_room
+
+    person = await make_person(db, tenant)
+    room = await make_room(db, tenant)
+    election = await make_election(db, tenant)
+    with tenant_scope(tenant.id):
+        actor = Actor.system("test")
+        district = await elections.save_district(
+            db, actor, election.id, {"code": "01", "name": "A"}
+        )
+        station = await elections.save_station(
+            db,
+            actor,
+            election.id,
+            {"name": "S", "kind": "polling", "district_id": str(district.id)},
+        )
+        shift = await elections.save_shift(
+            db,
+            actor,
+            election.id,
+            station.id,
+            {"name": "Dag", "day": "2026-09-13", "starts_at": "8", "ends_at": "12"},
+        )
+    ids = {
+        "person_id": person.id,
+        "building_id": room.building_id,
+        "room_id": room.id,
+        "election_id": election.id,
+        "district_id": district.id,
+        "station_id": station.id,
+        "shift_id": shift.id,
+    }
+    foreign = await _headers(db, other_tenant)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "<int:" not in rule.rule:
+            continue
+        path = re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            body = VALID_BODIES.get(rule.rule) if method in ("POST", "PUT", "PATCH") else None
+            response = await client.open(path, method=method, headers=foreign, json=body)
+            assert response.status_code == 404, (method, path, response.status_code)
+            checked += 1
+    assert checked >= 15

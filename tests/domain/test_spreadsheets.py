@@ -1,0 +1,60 @@
+import io
+
+import pytest
+from openpyxl import Workbook
+
+from app.domain.spreadsheets import (
+    MAX_UPLOAD_BYTES,
+    SpreadsheetError,
+    neutralise,
+    read_table,
+    write_csv,
+)
+
+
+def test_it_reads_csv_with_either_separator_and_excel_files() -> None:
+    assert read_table("a.csv", "Förnamn;Efternamn\nÅsa;Öberg\n".encode()) == [
+        {"förnamn": "Åsa", "efternamn": "Öberg"}
+    ]
+    assert read_table("a.csv", b"first_name,last_name\nAsa,Berg\n") == [
+        {"first_name": "Asa", "last_name": "Berg"}
+    ]
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Personnummer", "Kapacitet"])
+    sheet.append([199001010017, 40])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert read_table("a.xlsx", buffer.getvalue()) == [
+        {"personnummer": 199001010017, "kapacitet": 40}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("a.pdf", b"%PDF-1.4", "CSV or Excel"),
+        ("a.xlsx", b"not a zip at all", "CSV or Excel"),
+        ("a.xlsx", b"PK\x03\x04broken", "could not be read"),
+        ("a.csv", b"only;a;header\n", "no rows below"),
+        ("a.csv", b"x" * (MAX_UPLOAD_BYTES + 1), "larger than"),
+    ],
+)
+def test_it_refuses_files_it_cannot_use(filename: str, content: bytes, message: str) -> None:
+    from app.core.i18n import locale_scope
+
+    with locale_scope("en"), pytest.raises(SpreadsheetError, match=message):
+        read_table(filename, content)
+
+
+def test_it_neutralises_formula_cells() -> None:
+    assert [neutralise(v) for v in ("=1+1", "+46", "-2", "@x", "ok", 5)] == [
+        "'=1+1",
+        "'+46",
+        "'-2",
+        "'@x",
+        "ok",
+        5,
+    ]
+    assert "'=cmd" in write_csv(["a"], [["=cmd"]]).decode("utf-8")
