@@ -101,8 +101,6 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
         election=election,
         stations=stations,
         district_count=len(districts),
-        district_choices=[(d.id, f"{d.code} {d.name}") for d in districts],
-        rooms=await room_choices(db()),
         templates=await norm_templates.list_templates(db()),
         days=elections.voting_days(election),
         **_labels(),
@@ -133,6 +131,30 @@ async def district_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
 
+async def _station_form(
+    election_id: int, values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> tuple[str, int]:
+    """A page of its own: its district and room lists are long in a big municipality."""
+    election = await _election_or_404(election_id)
+    districts = await elections.districts_of(db(), election.id)
+    page = await render(
+        "planning/elections/station_new.html",
+        election=election,
+        e=errors,
+        v=values,
+        district_choices=[(d.id, f"{d.code} {d.name}") for d in districts],
+        rooms=await room_choices(db()),
+        **_labels(),
+    )
+    return page, status
+
+
+@blueprint.get("/elections/<int:election_id>/stations/new")
+@requires("registers.edit")
+async def station_new_form(election_id: int) -> tuple[str, int]:
+    return await _station_form(election_id, {"kind": request.args.get("kind", "polling")}, {})
+
+
 @blueprint.post("/elections/<int:election_id>/stations")
 @requires("registers.edit")
 async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
@@ -142,9 +164,7 @@ async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     except NotFound:
         abort(404)
     except FieldErrors as error:
-        return await _tree(
-            election_id, 422, errors={"station": error.errors}, values={"station": values}
-        )
+        return await _station_form(election_id, values, error.errors, 422)
     await flash(_("The station has been added."), "success")
     return redirect(
         url_for("planning.station_detail", election_id=election_id, station_id=station.id)
