@@ -11,10 +11,11 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
 
+from app.core.db import refresh_statistics
 from app.core.tenancy import tenant_scope
 from app.domain.models import (
     Building,
@@ -330,20 +331,9 @@ async def fill_municipality(
         for start in range(0, len(people), 2000):
             await session.execute(insert(Person), people[start : start + 2000])
         await session.commit()
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Fresh statistics after a bulk load, so the planner uses the indexes at once
-        # instead of waiting for autovacuum.
-        for table in (
-            "people",
-            "buildings",
-            "rooms",
-            "districts",
-            "stations",
-            "shifts",
-            "staffing_norms",
-        ):
-            await session.execute(text(f"ANALYZE {table}"))
-        await session.commit()
+    await refresh_statistics(
+        session, "people", "buildings", "rooms", "districts", "stations", "shifts", "staffing_norms"
+    )
     return {
         "districts": shape.districts,
         "stations": len(station_rows),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -76,3 +76,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+async def refresh_statistics(session: AsyncSession, *tables: str) -> None:
+    """Update the query planner's statistics after a bulk load, so searches use their
+    indexes at once instead of after the next autovacuum (PostgreSQL) or never (SQLite)."""
+    for table in tables:
+        await session.execute(text(f"ANALYZE {table}"))
+    await session.commit()

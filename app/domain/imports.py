@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
+from app.core.db import refresh_statistics
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
@@ -155,6 +156,8 @@ async def commit_import(
         data={"file": batch.filename, **preview.summary},
     )
     await session.commit()
+    if preview.total >= 1000:
+        await refresh_statistics(session, "people", "buildings", "rooms", "districts", "stations")
     return preview
 
 
