@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import StrictUndefined
 from quart import Quart, Response, g, request, session
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from werkzeug.routing import IntegerConverter
 
 from app.core.db import create_engine, create_session_factory
 from app.core.mail import MailTransport, mail_transport_for
@@ -23,6 +24,15 @@ from app.realtime.broker import Broker, create_broker
 ROOT = Path(__file__).resolve().parent.parent
 
 log = logging.getLogger(__name__)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in URLs stops at the database's integer range: a longer number is
+    a plain 404, not an overflow deep in a query."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 @dataclass
@@ -45,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),
     )
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_NAME="stemma",

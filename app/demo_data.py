@@ -29,7 +29,7 @@ from app.domain.models import (
     Station,
     StationOpening,
 )
-from app.domain.norm_templates import ensure_standard_templates, standard_templates
+from app.domain.norm_templates import standard_templates
 from app.domain.people import search_names
 
 FIRST_NAMES = (
@@ -113,7 +113,6 @@ async def fill_municipality(
     shape = SIZES[size]
     rng = random.Random(f"stemma-demo-{size}")  # noqa: S311 - demo data, not security
     with tenant_scope(tenant_id):
-        await ensure_standard_templates(session)
         roles = {
             code: role_id
             for role_id, code in await session.execute(select(RoleType.id, RoleType.code))
@@ -153,7 +152,7 @@ async def fill_municipality(
                     "accessible_toilet": rng.random() < 0.7,
                     "parking": rng.random() < 0.6,
                     "contact_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                    "contact_phone": f"+4670{rng.randrange(1000000, 9999999)}",
+                    "contact_phone": f"+467017406{rng.randrange(5, 100):02d}",
                     "access_notes": "Vaktmästaren öppnar 06:45.",
                 }
             )
@@ -310,11 +309,12 @@ async def fill_municipality(
                     "birth_date": dt.date(
                         int(national_id[:4]), int(national_id[4:6]), int(national_id[6:8])
                     ),
-                    "email": f"{first}.{last}.{number}@exempel.se".lower()
+                    "email": f"{first}.{last}.{number}@example.org".lower()
                     .replace("ö", "o")
                     .replace("ä", "a")
                     .replace("å", "a"),
-                    "mobile": f"+4670{1000000 + number:07d}",
+                    # The range the Swedish regulator keeps for fiction: never a real phone.
+                    "mobile": f"+467017406{5 + number % 95:02d}",
                     "street_address": f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
                     "postal_code": f"{rng.randrange(100, 999)} {rng.randrange(10, 99)}",
                     "city": "Demostad",

@@ -37,7 +37,7 @@ def _xlsx_of_new_people(count: int) -> bytes:
                 rng.choice(FIRST_NAMES),
                 rng.choice(LAST_NAMES),
                 national_id,
-                f"import.{number}@exempel.se",
+                f"import.{number}@example.org",
                 f"073{3000000 + number:07d}",
                 "Importgatan 1",
                 "222 22",
@@ -86,7 +86,7 @@ async def run(database_url: str | None, data_dir: Path, repeat: int = 100) -> No
         print(
             summary(
                 "person search, mobile",
-                await timed(lambda: get(f"{base}/people/?q=070-100 12 34", htmx), repeat),
+                await timed(lambda: get(f"{base}/people/?q=070-174 06 10", htmx), repeat),
             )
         )
         print(

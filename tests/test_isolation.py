@@ -102,3 +102,10 @@ async def test_it_shows_403_in_the_face_layout(client: QuartClient, planner: Use
     assert response.status_code == 403
     assert "Du har inte behörighet till den här sidan" in body
     assert 'class="app-nav"' in body
+
+
+async def test_it_answers_404_for_an_id_beyond_the_database_range(
+    client: QuartClient, planner: User
+) -> None:
+    await login(client, planner)
+    assert (await client.get("/lund/planning/people/99999999999999999999")).status_code == 404

@@ -119,7 +119,12 @@ class PeoplePage(BaseModel):
 async def api_people(query_args: PeopleQuery) -> PeoplePage:
     """Search the person register (name prefix, id number, mobile)."""
     page = await people.search_people(
-        db(), query_args.q, query_args.status, page=query_args.page, per_page=query_args.per_page
+        db(),
+        query_args.q,
+        query_args.status,
+        page=query_args.page,
+        per_page=query_args.per_page,
+        actor=api_actor(),
     )
     return PeoplePage(
         items=[PersonOut.of(p) for p in page.people],

@@ -38,6 +38,8 @@ from app.core.security import (
 )
 from app.core.settings import Settings
 from app.core.tenancy import ALL_TENANTS, tenant_scope
+from app.domain.models import NormTemplate
+from app.domain.norm_templates import standard_templates
 from app.domain.roles import default_role_types
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -117,6 +119,10 @@ async def create_tenant(
     await session.flush()
     with tenant_scope(tenant.id):
         session.add_all(default_role_types(tenant.id, locale))
+        session.add_all(
+            NormTemplate(tenant_id=tenant.id, name=name, station_kind=kind, shifts=shifts)
+            for name, kind, shifts in standard_templates(locale)
+        )
         await record(session, actor, "tenancy.tenant.created", tenant, data={"slug": slug})
         await session.commit()
     return tenant

@@ -29,7 +29,10 @@ from app.domain.models import (
     StationOpening,
 )
 from app.domain.saving import is_taken, store
-from app.domain.validation import Cleaner, FieldErrors
+from app.domain.validation import Cleaner, FieldErrors, parse_id
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_ADVANCE_DAYS = 60
 
 # --- elections --------------------------------------------------------------------------
 
@@ -45,12 +48,25 @@ def clean_election(data: Mapping[str, Any]) -> dict[str, Any]:
         "status": cleaner.choice("status", ELECTION_STATUSES, "planning"),
     }
     start, end, day = values["advance_start"], values["advance_end"], values["election_day"]
+    for name in ("election_day", "advance_start", "advance_end"):
+        if values[name] and not FIRST_YEAR <= values[name].year <= LAST_YEAR:
+            cleaner.fail(
+                name,
+                _("Choose a date from %(first)s to %(last)s.", first=FIRST_YEAR, last=LAST_YEAR),
+            )
+            values[name] = None
+    start, end, day = values["advance_start"], values["advance_end"], values["election_day"]
     if (start is None) != (end is None):
         cleaner.fail("advance_end", _("Give both the first and the last day of advance voting."))
     elif start and end and start > end:
         cleaner.fail("advance_end", _("Advance voting cannot end before it starts."))
     elif end and day and end > day:
         cleaner.fail("advance_end", _("Advance voting cannot go on after election day."))
+    elif start and end and (end - start).days > MAX_ADVANCE_DAYS:
+        cleaner.fail(
+            "advance_start",
+            _("Advance voting can last at most %(days)s days.", days=MAX_ADVANCE_DAYS),
+        )
     cleaner.done()
     return values
 
@@ -176,27 +192,25 @@ async def save_station(
         "district_id": None,
         "room_id": None,
     }
-    district_raw = cleaner.raw("district_id")
+    district_id = parse_id(cleaner.raw("district_id"))
     if values["kind"] == "polling":
         district = None
-        if district_raw.isdigit():
+        if district_id is not None:
             district = await session.scalar(
                 select(District).where(
-                    District.id == int(district_raw), District.election_id == election.id
+                    District.id == district_id, District.election_id == election.id
                 )
             )
         if district is None:
             cleaner.fail("district_id", _("Choose the district the polling station serves."))
         else:
             values["district_id"] = district.id
-    room_raw = cleaner.raw("room_id")
-    if room_raw:
+    if cleaner.raw("room_id"):
+        room_id = parse_id(cleaner.raw("room_id"))
         # Scoped to the tenant: another municipality's room is simply not found.
-        room = (
-            await session.scalar(select(Room).where(Room.id == int(room_raw)))
-            if room_raw.isdigit()
-            else None
-        )
+        room = None
+        if room_id is not None:
+            room = await session.scalar(select(Room).where(Room.id == room_id))
         if room is None:
             cleaner.fail("room_id", _("Choose a room from the register."))
         else:
@@ -596,3 +610,12 @@ async def delete_district(
     )
     await session.delete(district)
     await session.commit()
+
+
+async def count_districts(session: AsyncSession, election_id: int) -> int:
+    return (
+        await session.scalar(
+            select(func.count(District.id)).where(District.election_id == election_id)
+        )
+        or 0
+    )

@@ -48,7 +48,8 @@ class NationalId:
 
 
 def _digits(raw: str) -> str:
-    return "".join(ch for ch in raw if ch.isdigit())
+    # ASCII only: str.isdigit() would also take '³' or Arabic-Indic digits.
+    return "".join(ch for ch in raw if ch in "0123456789")
 
 
 def parse_national_id(country: str, raw: str, today: datetime.date | None = None) -> NationalId:
@@ -56,13 +57,20 @@ def parse_national_id(country: str, raw: str, today: datetime.date | None = None
     raw = (raw or "").strip()
     if not raw:
         raise IdentityError(_("Enter an identity number."))
+    today = today or datetime.date.today()
     if country == "SE":
-        return _parse_swedish(raw, today or datetime.date.today())
+        return _not_in_future(_parse_swedish(raw, today), today)
     if country == "DK":
-        return _parse_danish(raw)
+        return _not_in_future(_parse_danish(raw), today)
     if country == "NO":
-        return _parse_norwegian(raw)
+        return _not_in_future(_parse_norwegian(raw), today)
     raise IdentityError(_("Choose the country that issued the number."))
+
+
+def _not_in_future(parsed: NationalId, today: datetime.date) -> NationalId:
+    if parsed.birth_date > today:
+        raise IdentityError(_("The number does not contain a real date of birth."))
+    return parsed
 
 
 def _parse_swedish(raw: str, today: datetime.date) -> NationalId:

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -147,7 +148,18 @@ async def commit_import(
     if not preview.ok:
         # Rows are written only when every row is right, so nothing needs undoing.
         return preview
-    batch.committed_at = utcnow()
+    # Conditional, so a second click at the same moment cannot import the file twice.
+    claimed = await session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.committed_at.is_(None))
+        .values(committed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        await session.rollback()
+        raise DomainError(_("This file has already been imported."))
+    # The raw rows (with whole id numbers) are not kept once imported.
+    batch.rows = []
     await record(
         session,
         actor,
@@ -155,7 +167,15 @@ async def commit_import(
         batch,
         data={"file": batch.filename, **preview.summary},
     )
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:
+        # A person added meanwhile clashes with a row; the database's message names the
+        # number, so it is neither shown nor logged.
+        await session.rollback()
+        raise DomainError(
+            _("The register changed while importing; check the file again.")
+        ) from None
     if preview.total >= 1000:
         await refresh_statistics(session, "people", "buildings", "rooms", "districts", "stations")
     return preview

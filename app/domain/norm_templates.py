@@ -6,17 +6,16 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
-from app.core.models import Tenant
-from app.core.tenancy import require_tenant_id
 from app.domain.elections import apply_norms, get_election, voting_days
 from app.domain.models import STATION_KINDS, NormTemplate, RoleType, Shift, Station
+from app.domain.saving import is_taken
 from app.domain.validation import Cleaner, FieldErrors
 
 #: Defaults from Swedish practice: two shifts on election day; advance voting by day.
@@ -61,6 +60,9 @@ def clean_template_shifts(raw: Any, role_codes: set[str]) -> list[dict[str, Any]
             cleaner.fail("ends_at", _("A shift must end after it starts."))
         norms: dict[str, list[int]] = {}
         raw_norms = item.get("norms", {}) if isinstance(item, Mapping) else {}
+        if not isinstance(raw_norms, Mapping):
+            raw_norms = {}
+            cleaner.fail("norms", _("Give a minimum and a target for each role."))
         for code, pair in (raw_norms or {}).items():
             if code not in role_codes:
                 cleaner.fail("norms", _("Unknown role: %(code)s.", code=code))
@@ -90,19 +92,7 @@ def clean_template_shifts(raw: Any, role_codes: set[str]) -> list[dict[str, Any]
     return shifts
 
 
-async def ensure_standard_templates(session: AsyncSession) -> None:
-    """Give the current tenant the standard templates if it has none yet."""
-    if await session.scalar(select(NormTemplate.id).limit(1)) is not None:
-        return
-    locale = await session.scalar(select(Tenant.locale).where(Tenant.id == require_tenant_id()))
-    for name, kind, shifts in standard_templates(locale or "sv"):
-        session.add(NormTemplate(name=name, station_kind=kind, shifts=shifts))
-    await session.flush()
-
-
 async def list_templates(session: AsyncSession) -> list[NormTemplate]:
-    await ensure_standard_templates(session)
-    await session.commit()
     return list(await session.scalars(select(NormTemplate).order_by(NormTemplate.name)))
 
 
@@ -114,6 +104,9 @@ async def save_template(
     name = cleaner.text("name", 100, required=True)
     kind = cleaner.choice("station_kind", STATION_KINDS, "polling")
     cleaner.done()
+    same_name = select(NormTemplate.id).where(func.lower(NormTemplate.name) == name.lower())
+    if await is_taken(session, same_name, NormTemplate.id, template_id):
+        raise FieldErrors({"name": _("A template with this name already exists.")})
     shifts = clean_template_shifts(data.get("shifts"), role_codes)
     template = NormTemplate() if template_id is None else await get_template(session, template_id)
     template.name, template.station_kind, template.shifts = name, kind, shifts

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -100,9 +101,14 @@ async def find_duplicates(
         statement = select(Person).where(column == value)
         if exclude_id is not None:
             statement = statement.where(Person.id != exclude_id)
-        other = await session.scalar(statement.limit(1))
-        if other is not None:
-            errors[field] = _("Already registered for %(name)s.", name=other.full_name)
+        if await session.scalar(statement.limit(1)) is not None:
+            # Deliberately not naming the other person: that would turn the form into a
+            # way to look up who owns a number.
+            errors[field] = (
+                _("This identity number is already in the register.")
+                if field == "national_id"
+                else _("This email address is already in the register.")
+            )
     return errors
 
 
@@ -132,9 +138,17 @@ async def create_person(
     person = Person()
     _apply(person, values)
     session.add(person)
-    await session.flush()
-    await record(session, actor, "people.person.created", person)
-    await session.commit()
+    try:
+        await session.flush()
+        await record(session, actor, "people.person.created", person)
+        await session.commit()
+    except IntegrityError:
+        # Someone registered the same number or address a moment ago. The database's
+        # message names the number, so it is neither shown nor logged.
+        await session.rollback()
+        raise FieldErrors(
+            {"national_id": _("This person was registered at the same moment; search for them.")}
+        ) from None
     return person
 
 
@@ -204,18 +218,33 @@ def starts_with(column: Any, prefix: str) -> Any:
     return (column >= prefix) & (column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 
-def search_condition(query: str) -> Any:
-    """Name prefix (first or last name first), id number (with or without century)
-    or mobile number."""
+def is_full_id_query(query: str) -> bool:
+    """Whether a search holds a whole id number (10 to 12 digits)."""
+    return 10 <= len(re.sub(r"[\s\-+]", "", query)) <= 12 and bool(
+        re.fullmatch(r"[0-9\s\-+]+", query.strip())
+    )
+
+
+def search_condition(query: str, full_ids: bool = False) -> Any:
+    """Name prefix (first or last name first), birth date of the id number, or mobile.
+
+    A search on an id number looks only at its birth-date part, so nobody can
+    rebuild a masked number digit by digit; a whole number is matched exactly only
+    for those allowed to see whole numbers (``full_ids``).
+    """
     query = query.strip()
     digits = re.sub(r"[\s\-+]", "", query)
-    conditions = []
-    if digits.isdigit() and len(digits) >= 6:
-        conditions.append(starts_with(Person.national_id, digits))
-        if len(digits) in (6, 10):
-            # A Swedish number typed without century: try both centuries.
-            conditions.append(starts_with(Person.national_id, "19" + digits))
-            conditions.append(starts_with(Person.national_id, "20" + digits))
+    conditions: list[Any] = []
+    if digits.isascii() and digits.isdigit() and len(digits) >= 6:
+        if full_ids and 10 <= len(digits) <= 12:
+            conditions.append(Person.national_id.in_([digits, "19" + digits, "20" + digits]))
+        elif len(digits) >= 8 and digits[:2] in ("19", "20"):
+            conditions.append(starts_with(Person.national_id, digits[:8]))
+        else:
+            birth = digits[:6]
+            conditions.append(starts_with(Person.national_id, birth))
+            conditions.append(starts_with(Person.national_id, "19" + birth))
+            conditions.append(starts_with(Person.national_id, "20" + birth))
         with contextlib.suppress(IdentityError):
             conditions.append(Person.mobile == parse_mobile(query))
     else:
@@ -228,10 +257,10 @@ def search_condition(query: str) -> Any:
 
 
 def _filtered(
-    statement: Select[Any], query: str, status: str | None, tag: str | None
+    statement: Select[Any], query: str, status: str | None, tag: str | None, full_ids: bool = False
 ) -> Select[Any]:
     if query.strip():
-        statement = statement.where(search_condition(query))
+        statement = statement.where(search_condition(query, full_ids))
     if status in PERSON_STATUSES:
         statement = statement.where(Person.status == status)
     if tag:
@@ -248,11 +277,21 @@ async def search_people(
     sort: str = "name",
     page: int = 1,
     per_page: int = 50,
+    actor: Actor | None = None,
 ) -> PersonPage:
+    """One page of the register. ``actor`` is the one searching when they may match
+    whole id numbers; such a search is written to the audit log (without the number)."""
     page = max(1, page)
-    total = await session.scalar(_filtered(select(func.count(Person.id)), query, status, tag)) or 0
+    full_ids = actor is not None
+    total = (
+        await session.scalar(_filtered(select(func.count(Person.id)), query, status, tag, full_ids))
+        or 0
+    )
+    if full_ids and actor is not None and is_full_id_query(query):
+        await record(session, actor, "people.search.by_national_id", data={"found": total})
+        await session.commit()
     people = await session.scalars(
-        _filtered(select(Person), query, status, tag)
+        _filtered(select(Person), query, status, tag, full_ids)
         .order_by(*SORTS.get(sort, SORTS["name"]), Person.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -282,7 +321,8 @@ async def set_status(
 async def people_for_export(
     session: AsyncSession, query: str = "", status: str | None = None, tag: str | None = None
 ) -> list[Person]:
-    """Everyone matching a search, for a spreadsheet; id numbers stay masked there."""
+    """Everyone matching a search, for a spreadsheet; id numbers stay masked there, and
+    the search looks only at the birth-date part of an id number."""
     rows = await session.scalars(
         _filtered(select(Person), query, status, tag).order_by(*SORTS["name"], Person.id)
     )

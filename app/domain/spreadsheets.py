@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from app.core.errors import DomainError
 from app.core.i18n import _
@@ -24,9 +25,12 @@ class SpreadsheetError(DomainError):
 
 
 def neutralise(value: Any) -> Any:
-    """Keep exported text from being run as a formula when the file is opened."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """Keep exported text from being run as a formula when the file is opened, and
+    drop control characters that Excel files cannot hold."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
     return value
 
 
@@ -85,15 +89,21 @@ def read_table(filename: str, content: bytes) -> list[dict[str, Any]]:
 
 
 def _read_csv(content: bytes) -> list[list[Any]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = content.decode("utf-16")  # Excel's "Unicode text"
+    else:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = content.decode("cp1252", errors="replace")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
     except csv.Error:
         dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error:
+        raise SpreadsheetError(_("The CSV file could not be read."), "file") from None
 
 
 def _read_xlsx(content: bytes) -> list[list[Any]]:

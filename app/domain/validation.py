@@ -20,6 +20,24 @@ class FieldErrors(DomainError):
         self.errors = dict(errors)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_ID = 2**31 - 1
+_ID = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(raw: object) -> int | None:
+    """An id, or None for anything that is not a plausible one (never raises)."""
+    text = str(raw or "").strip()
+    if not _ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+def parse_ids(raws: list[str], limit: int = 5000) -> list[int]:
+    return [value for value in (parse_id(raw) for raw in raws[:limit]) if value is not None]
+
+
 class Cleaner:
     """Reads raw input (strings from a form, a spreadsheet or JSON) field by field."""
 
@@ -35,7 +53,9 @@ class Cleaner:
         return "" if value is None else str(value).strip()
 
     def text(self, field: str, max_length: int, required: bool = False) -> str:
-        value = self.raw(field)
+        # Control characters (but line breaks and tabs) are dropped: they break
+        # spreadsheets and have no place in a name or an address.
+        value = _CONTROL.sub("", self.raw(field))
         if required and not value:
             self.fail(field, _("This field is required."))
         elif len(value) > max_length:
@@ -75,6 +95,13 @@ class Cleaner:
             self.fail(field, _("Enter a number from %(min)s to %(max)s.", min=minimum, max=maximum))
             return None
         return number
+
+    def identifier(self, field: str, required: bool = False) -> int | None:
+        """A database id from a form or JSON: ASCII digits, within a 32-bit integer."""
+        value = parse_id(self.raw(field))
+        if value is None and (required or self.raw(field)):
+            self.fail(field, _("Choose one of the options."))
+        return value
 
     def boolean(self, field: str) -> bool:
         value = self.data.get(field)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import ratelimit
 from app.core.mail import MailTransport
 from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, utcnow
+from app.domain.models import ImportBatch
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,12 @@ async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> No
     async with session_factory() as session:
         await ratelimit.prune(session)
         await session.execute(delete(AuthSession).where(AuthSession.expires_at < now))
+        # Uploaded files hold whole id numbers: keep them a day at most.
+        await session.execute(
+            delete(ImportBatch)
+            .where(ImportBatch.created_at < now - timedelta(days=1))
+            .execution_options(all_tenants=True)
+        )
         await session.execute(
             delete(PasswordResetToken).where(
                 PasswordResetToken.expires_at < now - timedelta(days=1)

@@ -16,7 +16,7 @@ from app.core.web import db, render
 from app.domain import elections, norm_templates, rollover
 from app.domain.premises import room_choices
 from app.domain.roles import list_role_types
-from app.domain.validation import FieldErrors
+from app.domain.validation import FieldErrors, parse_id, parse_ids
 from app.planning import blueprint
 from app.planning.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
 
@@ -88,19 +88,18 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
             election.id,
             query=request.args.get("q", ""),
             kind=request.args.get("kind") or None,
-            page=request.args.get("page", 1, type=int),
+            page=min(request.args.get("page", 1, type=int) or 1, 100_000),
         )
     except NotFound:
         abort(404)
     context.setdefault("errors", {})
     context.setdefault("values", {})
-    districts = await elections.districts_of(db(), election.id)
     page = await render(
         "planning/elections/detail.html",
         block="stations",
         election=election,
         stations=stations,
-        district_count=len(districts),
+        district_count=await elections.count_districts(db(), election.id),
         templates=await norm_templates.list_templates(db()),
         days=elections.voting_days(election),
         **_labels(),
@@ -176,17 +175,24 @@ async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
 async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     form = await request.form
     values = form.to_dict()
+    template_id = parse_id(form.get("template_id"))
     try:
-        template_id = int(form.get("template_id", ""))
         day = dt.date.fromisoformat(form.get("day", ""))
+        if template_id is None:
+            raise ValueError("no template")
     except ValueError:
         return await _tree(
             election_id,
             422,
             errors={"template": {"template_id": _("Choose a template and a day.")}},
         )
-    station_ids = [int(v) for v in form.getlist("station_ids") if v.isdigit()]
+    station_ids = parse_ids(form.getlist("station_ids"))
     try:
+        if form.get("all_of_kind") == "1":
+            template = await norm_templates.get_template(db(), template_id)
+            station_ids = await elections.station_ids_of_kind(
+                db(), election_id, template.station_kind
+            )
         count = await norm_templates.apply_template(
             db(), current_actor(), election_id, template_id, station_ids, day
         )

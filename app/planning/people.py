@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import abort, flash, g, redirect, request, url_for
+from quart import Response, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import current_actor, requires
+from app.core.auth import can, current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.web import db, is_htmx, render
 from app.domain import people
 from app.domain.identity import format_phone, mask_national_id
-from app.domain.validation import FieldErrors
+from app.domain.validation import FieldErrors, parse_ids
 from app.planning import blueprint
 from app.planning.labels import COUNTRY, LANGUAGE, PERSON_STATUS, choices
 
@@ -35,7 +35,7 @@ def _context() -> dict[str, Any]:
 
 @blueprint.get("/people/")
 @requires("registers.view")
-async def people_list() -> str:
+async def people_list() -> Response:
     args = request.args
     page = await people.search_people(
         db(),
@@ -43,9 +43,16 @@ async def people_list() -> str:
         status=args.get("status") or None,
         tag=args.get("tag") or None,
         sort=args.get("sort", "name"),
-        page=args.get("page", 1, type=int),
+        actor=current_actor() if can("people.reveal") else None,
+        page=min(args.get("page", 1, type=int) or 1, 100_000),
     )
-    return await render("planning/people/list.html", block="results", page=page, **_context())
+    body = await render("planning/people/list.html", block="results", page=page, **_context())
+    response = Response(body, content_type="text/html; charset=utf-8")
+    if people.is_full_id_query(args.get("q", "")):
+        # A whole id number must not end up in the address bar or the history.
+        response.headers["HX-Push-Url"] = "false"
+        response.headers["HX-Replace-Url"] = url_for("planning.people_list")
+    return response
 
 
 @blueprint.route("/people/new", methods=["GET", "POST"])
@@ -129,7 +136,7 @@ async def person_reveal(person_id: int) -> str:
 @requires("registers.edit")
 async def people_bulk() -> WerkzeugResponse:
     form = await request.form
-    ids = [int(value) for value in form.getlist("person_ids") if value.isdigit()]
+    ids = parse_ids(form.getlist("person_ids"))
     if not ids:
         await flash(_("Choose at least one person."), "error")
     else:

@@ -15,7 +15,7 @@ from app.core.web import db, render
 from app.domain import elections, imports, people, premises
 from app.domain.identity import format_phone, mask_national_id
 from app.domain.spreadsheets import write_csv, write_xlsx
-from app.domain.validation import FieldErrors
+from app.domain.validation import FieldErrors, parse_id
 from app.planning import blueprint
 from app.planning.labels import PERSON_STATUS, STATION_KIND
 from app.planning.people import default_country
@@ -143,9 +143,7 @@ async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
         files = await request.files
         values = form.to_dict()
         upload = files.get("file")
-        election_id = (
-            int(values["election_id"]) if values.get("election_id", "").isdigit() else None
-        )
+        election_id = parse_id(values.get("election_id"))
         if upload is None or not upload.filename:
             errors = {"file": _("Choose a file.")}
         else:

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import app.core.models.base
 from app.core import rls
+from app.domain.norm_templates import standard_templates
 from app.domain.roles import DEFAULT_ROLE_TYPES
 
 revision: str = "0003"
@@ -485,6 +486,20 @@ def upgrade() -> None:
     ]
     if rows:
         op.bulk_insert(role_types, rows)
+    templates = sa.table(
+        "norm_templates",
+        sa.column("tenant_id", sa.Integer),
+        sa.column("name", sa.String),
+        sa.column("station_kind", sa.String),
+        sa.column("shifts", sa.JSON),
+    )
+    template_rows = [
+        {"tenant_id": tenant_id, "name": name, "station_kind": kind, "shifts": shifts}
+        for tenant_id, locale in tenants
+        for name, kind, shifts in standard_templates(locale)
+    ]
+    if template_rows:
+        op.bulk_insert(templates, template_rows)
 
 
 def downgrade() -> None:

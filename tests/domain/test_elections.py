@@ -252,3 +252,35 @@ async def test_it_gives_every_municipality_default_role_types(
         names = (await db.scalars(select(RoleType.name).order_by(RoleType.sort_order))).all()
     assert codes == ["chair", "vice_chair", "clerk", "reserve", "host"]
     assert names[0] == "Ordförande"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"election_day": "9999-12-31", "advance_start": "", "advance_end": ""}, "election_day"),
+        ({"advance_start": "2026-01-01", "advance_end": "2026-09-13"}, "advance_start"),
+    ],
+)
+async def test_it_bounds_election_dates(
+    db: AsyncSession, tenant: Tenant, fields: dict[str, str], field: str
+) -> None:
+    with pytest.raises(FieldErrors) as caught:
+        await make_election(db, tenant, **fields)
+    assert field in caught.value.errors
+
+
+async def test_it_refuses_a_second_template_of_the_same_name(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    from app.domain.norm_templates import save_template
+
+    shifts = [{"name": "Dag", "starts_at": "08:00", "ends_at": "12:00", "norms": {"clerk": [1, 2]}}]
+    with tenant_scope(tenant.id):
+        await save_template(
+            db, ACTOR, {"name": "Liten", "station_kind": "polling", "shifts": shifts}
+        )
+        with pytest.raises(FieldErrors) as caught:
+            await save_template(
+                db, ACTOR, {"name": "liten", "station_kind": "polling", "shifts": shifts}
+            )
+    assert "name" in caught.value.errors

@@ -64,3 +64,12 @@ def test_it_stores_mobiles_in_e164_and_refuses_landlines() -> None:
         parse_mobile("08-123 456 78")
     with pytest.raises(IdentityError):
         parse_mobile("not a number")
+
+
+def test_it_takes_only_ascii_digits_and_no_future_birth_dates() -> None:
+    with pytest.raises(IdentityError):
+        parse_national_id("DK", "01019012³4", TODAY)
+    with pytest.raises(IdentityError):
+        parse_national_id("DK", "٠١٠١٩٠١٢٣٤", TODAY)
+    with pytest.raises(IdentityError):
+        parse_national_id("SE", "20300101-0007", TODAY)

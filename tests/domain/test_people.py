@@ -126,3 +126,35 @@ async def test_it_gives_not_found_for_another_municipalitys_person(
     foreign = await make_person(db, other_tenant)
     with tenant_scope(tenant.id), pytest.raises(NotFound):
         await reveal_national_id(db, ACTOR, foreign.id)
+
+
+async def test_it_searches_only_the_birth_date_part_of_an_id_number(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    await make_person(db, tenant, last_name="Svensson", national_id="900101-0017")
+    with tenant_scope(tenant.id):
+        # A longer, wrong tail still finds by birth date: the tail is not compared, so a
+        # masked number cannot be rebuilt one digit at a time.
+        assert (await search_people(db, "199001019999")).total == 1
+        assert (await search_people(db, "9001019")).total == 1
+        # A reader with the right to see whole numbers gets an exact match, and it is audited.
+        assert (await search_people(db, "199001019999", actor=ACTOR)).total == 0
+        assert (await search_people(db, "900101-0017", actor=ACTOR)).total == 1
+        codes = (await db.scalars(select(AuditEntry.code))).all()
+    assert codes.count("people.search.by_national_id") == 2
+
+
+async def test_it_does_not_tell_who_owns_a_duplicate_number(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    await make_person(db, tenant, first_name="Hemlig", national_id="900101-0017")
+    with tenant_scope(tenant.id), pytest.raises(FieldErrors) as caught:
+        await create_person(
+            db, ACTOR, {"first_name": "B", "last_name": "B", "national_id": "900101-0017"}
+        )
+    assert "Hemlig" not in caught.value.errors["national_id"]
+
+
+async def test_it_strips_control_characters(db: AsyncSession, tenant: Tenant) -> None:
+    person = await make_person(db, tenant, first_name="An\x00na\x07", notes="rad 1\nrad 2\x1b")
+    assert person.first_name == "Anna" and person.notes == "rad 1\nrad 2"

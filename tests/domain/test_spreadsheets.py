@@ -58,3 +58,11 @@ def test_it_neutralises_formula_cells() -> None:
         5,
     ]
     assert "'=cmd" in write_csv(["a"], [["=cmd"]]).decode("utf-8")
+
+
+def test_it_reads_excels_unicode_text_and_refuses_a_runaway_field() -> None:
+    assert read_table("a.csv", "namn\tort\nÅsa\tLund\n".encode("utf-16")) == [
+        {"namn": "Åsa", "ort": "Lund"}
+    ]
+    with pytest.raises(SpreadsheetError):
+        read_table("a.csv", b'a;b\n"' + b"x" * 200_000 + b'";1\n')
