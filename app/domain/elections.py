@@ -76,6 +76,18 @@ async def save_election(
 ) -> Election:
     values = clean_election(data)
     election = Election() if election_id is None else await get_election(session, election_id)
+    if election_id is not None:
+        stranded = await _days_outside(session, election.id, _allowed_days(values))
+        if stranded:
+            raise FieldErrors(
+                {
+                    "election_day": _(
+                        "%(count)s shifts or opening days fall outside the new dates; "
+                        "move or remove them first.",
+                        count=stranded,
+                    )
+                }
+            )
     return await store(
         session,
         actor,
@@ -109,6 +121,36 @@ async def list_elections(session: AsyncSession) -> list[tuple[Election, int, int
         (election, district_count, station_count)
         for election, district_count, station_count in rows
     ]
+
+
+def _allowed_days(values: Mapping[str, Any]) -> dict[str, set[dt.date]]:
+    """For each kind of station, the days it may open with these election dates."""
+    advance: set[dt.date] = {values["election_day"]}
+    start, end = values.get("advance_start"), values.get("advance_end")
+    if start and end:
+        advance |= {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
+    return {"polling": {values["election_day"]}, "advance": advance}
+
+
+async def _days_outside(
+    session: AsyncSession,
+    election_id: int,
+    allowed: Mapping[str, set[dt.date]],
+    station_id: int | None = None,
+) -> int:
+    """How many shifts and opening days of the election would fall on days not allowed."""
+    count = 0
+    for model in (Shift, StationOpening):
+        statement = (
+            select(Station.kind, model.day)
+            .join(Station, model.station_id == Station.id)
+            .where(Station.election_id == election_id)
+        )
+        if station_id is not None:
+            statement = statement.where(Station.id == station_id)
+        for kind, day in await session.execute(statement):
+            count += day not in allowed[kind]
+    return count
 
 
 def voting_days(election: Election) -> list[dt.date]:
@@ -226,6 +268,23 @@ async def save_station(
         if station_id is None
         else await get_station(session, station_id, election.id)
     )
+    if station_id is not None and values["kind"] != station.kind:
+        election_values = {
+            "election_day": election.election_day,
+            "advance_start": election.advance_start,
+            "advance_end": election.advance_end,
+        }
+        allowed = _allowed_days(election_values)
+        allowed = {station.kind: allowed[values["kind"]]}
+        if await _days_outside(session, election.id, allowed, station.id):
+            raise FieldErrors(
+                {
+                    "kind": _(
+                        "The station has shifts or opening days when the new kind is closed; "
+                        "move or remove them first."
+                    )
+                }
+            )
     return await store(
         session,
         actor,

@@ -27,7 +27,7 @@ class RolloverPreview:
     shifts: int
     norms: int
     day_offset: int
-    #: Advance-voting days that fall outside the new election's advance period.
+    #: Opening days and shifts that fall outside the new election's voting days.
     dropped_days: int
 
 
@@ -84,6 +84,8 @@ async def preview_rollover(
             if _shift_day(shift.day, offset, target):
                 shifts += 1
                 norms += len(shift.norms)
+            else:
+                dropped += 1
     return RolloverPreview(
         source=source,
         districts=len(districts),

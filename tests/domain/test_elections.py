@@ -284,3 +284,53 @@ async def test_it_refuses_a_second_template_of_the_same_name(
                 db, ACTOR, {"name": "liten", "station_kind": "polling", "shifts": shifts}
             )
     assert "name" in caught.value.errors
+
+
+async def test_it_refuses_date_changes_that_strand_shifts(db: AsyncSession, tenant: Tenant) -> None:
+    election, polling, advance = await _structure(db, tenant)
+    with tenant_scope(tenant.id):
+        await elections.save_shift(
+            db,
+            ACTOR,
+            election.id,
+            polling.id,
+            {"name": "Dag", "day": "2026-09-13", "starts_at": "8", "ends_at": "12"},
+        )
+        await elections.set_opening(
+            db,
+            ACTOR,
+            election.id,
+            advance.id,
+            {"day": "2026-08-27", "opens_at": "10", "closes_at": "18"},
+        )
+        moved = {
+            "name": election.name,
+            "kind": election.kind,
+            "election_day": "2026-09-20",
+            "advance_start": "2026-09-01",
+            "advance_end": "2026-09-20",
+        }
+        with pytest.raises(FieldErrors) as caught:
+            await elections.save_election(db, ACTOR, moved, election.id)
+        assert "2" in caught.value.errors["election_day"]
+        # Making the advance station a polling station would strand its opening day too.
+        with pytest.raises(FieldErrors):
+            await elections.save_station(
+                db,
+                ACTOR,
+                election.id,
+                {"name": advance.name, "kind": "polling", "district_id": str(polling.district_id)},
+                advance.id,
+            )
+        # Widening the advance period is fine.
+        await elections.save_election(
+            db,
+            ACTOR,
+            {
+                **moved,
+                "election_day": "2026-09-13",
+                "advance_start": "2026-08-20",
+                "advance_end": "2026-09-13",
+            },
+            election.id,
+        )
