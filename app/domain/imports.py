@@ -321,6 +321,7 @@ async def _structure(
         )
     }
     new_districts: dict[str, dict[str, Any]] = {}
+    district_rows: dict[str, int] = {}
     new_stations: list[dict[str, Any]] = []
     seen_stations: dict[str, int] = {}
     for number, row in enumerate(rows, start=2):
@@ -355,8 +356,21 @@ async def _structure(
         if cleaner.errors:
             _problems(preview, number, FieldErrors(cleaner.errors))
             continue
-        if code and code not in districts and code not in new_districts:
+        if kind == "polling" and code not in districts and code not in new_districts:
             new_districts[code] = {"code": code, "name": name, "eligible_voters": voters}
+        elif code in new_districts and name and new_districts[code]["name"] != name:
+            preview.problems.append(
+                (
+                    number,
+                    "district_name",
+                    _(
+                        "The district already has another name on row %(row)s.",
+                        row=district_rows[code],
+                    ),
+                )
+            )
+            continue
+        district_rows.setdefault(code, number)
         if station_name:
             seen_stations[station_name.lower()] = number
             new_stations.append(

@@ -57,7 +57,7 @@ def clean_person(data: Mapping[str, Any], default_country: str = "SE") -> dict[s
         "tags": cleaner.words("tags"),
         "status": cleaner.choice("status", PERSON_STATUSES, "active"),
     }
-    country = cleaner.raw("national_id_country") or default_country
+    country = cleaner.raw("national_id_country").upper() or default_country
     raw_id = cleaner.raw("national_id")
     values.update(national_id_country=None, national_id=None, birth_date=None)
     if country not in COUNTRIES:

@@ -121,45 +121,37 @@ async def roll_over(
         district_map[district.id] = copy
     await session.flush()
     for station in stations:
-        copy_station = Station(
-            election_id=election.id,
-            district_id=district_map[station.district_id].id if station.district_id else None,
-            room_id=station.room_id,
-            kind=station.kind,
-            name=station.name,
-        )
-        session.add(copy_station)
-        await session.flush()
-        for opening in station.openings:
-            day = _shift_day(opening.day, offset, target)
-            if day:
-                session.add(
-                    StationOpening(
-                        station_id=copy_station.id,
+        # Children hang on the relationships, so one flush writes the whole tree.
+        session.add(
+            Station(
+                election_id=election.id,
+                district_id=district_map[station.district_id].id if station.district_id else None,
+                room_id=station.room_id,
+                kind=station.kind,
+                name=station.name,
+                openings=[
+                    StationOpening(day=day, opens_at=opening.opens_at, closes_at=opening.closes_at)
+                    for opening in station.openings
+                    if (day := _shift_day(opening.day, offset, target))
+                ],
+                shifts=[
+                    Shift(
                         day=day,
-                        opens_at=opening.opens_at,
-                        closes_at=opening.closes_at,
+                        name=shift.name,
+                        starts_at=shift.starts_at,
+                        ends_at=shift.ends_at,
+                        norms=[
+                            StaffingNorm(
+                                role_type_id=n.role_type_id, minimum=n.minimum, target=n.target
+                            )
+                            for n in shift.norms
+                        ],
                     )
-                )
-        for shift in station.shifts:
-            day = _shift_day(shift.day, offset, target)
-            if not day:
-                continue
-            session.add(
-                Shift(
-                    station_id=copy_station.id,
-                    day=day,
-                    name=shift.name,
-                    starts_at=shift.starts_at,
-                    ends_at=shift.ends_at,
-                    norms=[
-                        StaffingNorm(
-                            role_type_id=n.role_type_id, minimum=n.minimum, target=n.target
-                        )
-                        for n in shift.norms
-                    ],
-                )
+                    for shift in station.shifts
+                    if (day := _shift_day(shift.day, offset, target))
+                ],
             )
+        )
     await session.flush()
     await record(
         session,

@@ -334,3 +334,37 @@ async def test_it_refuses_date_changes_that_strand_shifts(db: AsyncSession, tena
             },
             election.id,
         )
+
+
+async def test_it_rolls_over_a_large_structure_in_one_write(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    election, _polling, _advance = await _structure(db, tenant)
+    with tenant_scope(tenant.id):
+        for number in range(30):
+            station = await elections.save_station(
+                db, ACTOR, election.id, {"name": f"Förtid {number}", "kind": "advance"}
+            )
+            await elections.save_shift(
+                db,
+                ACTOR,
+                election.id,
+                station.id,
+                {"name": "Dag", "day": "2026-09-01", "starts_at": "9", "ends_at": "17"},
+            )
+        new = await roll_over(
+            db,
+            ACTOR,
+            election.id,
+            {
+                "name": "Nästa",
+                "kind": "parliament",
+                "election_day": "2030-09-08",
+                "advance_start": "2030-08-21",
+                "advance_end": "2030-09-08",
+            },
+        )
+        copied = await db.scalar(
+            select(func.count(Shift.id)).join(Station).where(Station.election_id == new.id)
+        )
+    assert copied == 30

@@ -369,3 +369,14 @@ async def test_it_removes_shifts_and_stations_and_keeps_a_served_district(
         "elections.station.deleted",
         "elections.district.deleted",
     } <= codes
+
+
+async def test_it_refuses_one_district_code_with_two_names(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    election = await make_election(db, tenant)
+    await login(client, planner)
+    content = b"distriktskod;valdistrikt;vallokal\n01;Centrum;Skolan\n01;Norr;Biblioteket\n"
+    staged = await _upload(client, "structure", "s.csv", content, election_id=str(election.id))
+    body = await (await client.get(staged.headers["Location"])).get_data(as_text=True)
+    assert "Valdistriktet har ett annat namn på rad 2." in body
