@@ -155,15 +155,12 @@ async def _days_outside(
 
 def voting_days(election: Election) -> list[dt.date]:
     """The days anything can happen at a station: advance voting days and election day."""
-    days = []
-    if election.advance_start and election.advance_end:
-        day = election.advance_start
-        while day <= election.advance_end:
-            days.append(day)
-            day += dt.timedelta(days=1)
-    if election.election_day not in days:
-        days.append(election.election_day)
-    return days
+    dates = {
+        "election_day": election.election_day,
+        "advance_start": election.advance_start,
+        "advance_end": election.advance_end,
+    }
+    return sorted(_allowed_days(dates)["advance"])
 
 
 # --- districts --------------------------------------------------------------------------
@@ -269,12 +266,13 @@ async def save_station(
         else await get_station(session, station_id, election.id)
     )
     if station_id is not None and values["kind"] != station.kind:
-        election_values = {
-            "election_day": election.election_day,
-            "advance_start": election.advance_start,
-            "advance_end": election.advance_end,
-        }
-        allowed = _allowed_days(election_values)
+        allowed = _allowed_days(
+            {
+                "election_day": election.election_day,
+                "advance_start": election.advance_start,
+                "advance_end": election.advance_end,
+            }
+        )
         allowed = {station.kind: allowed[values["kind"]]}
         if await _days_outside(session, election.id, allowed, station.id):
             raise FieldErrors(
