@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, collation_key
 from app.domain.models import Building, Room
 from app.domain.saving import is_taken, store
 from app.domain.validation import Cleaner, FieldErrors
@@ -75,7 +75,10 @@ async def get_building(session: AsyncSession, building_id: int) -> Building:
     return building
 
 
-async def list_buildings(session: AsyncSession, query: str = "") -> list[Building]:
+async def list_buildings(
+    session: AsyncSession, query: str = "", locale: str = "sv"
+) -> list[Building]:
+    """Buildings in the reader's alphabetical order (Å, Ä, Ö last in Swedish)."""
     statement = select(Building).options(selectinload(Building.rooms)).order_by(Building.name)
     if query.strip():
         pattern = query.strip().lower()
@@ -83,7 +86,8 @@ async def list_buildings(session: AsyncSession, query: str = "") -> list[Buildin
             func.lower(Building.name).contains(pattern, autoescape=True)
             | func.lower(Building.city).startswith(pattern, autoescape=True)
         )
-    return list(await session.scalars(statement))
+    buildings = list(await session.scalars(statement))
+    return sorted(buildings, key=lambda building: collation_key(building.name, locale))
 
 
 async def save_room(

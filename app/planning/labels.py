@@ -17,6 +17,12 @@ COUNTRY = {
     "NO": lazy_gettext("Norway"),
 }
 LANGUAGE = {"sv": "svenska", "da": "dansk", "en": "English"}
+#: Languages a person may speak, each in its own name (sign language is translated).
+SPOKEN_LANGUAGES = {
+    "sv": "svenska", "da": "dansk", "en": "English", "fi": "suomi", "ar": "العربية",
+    "so": "Soomaali", "fa": "فارسی", "ti": "ትግርኛ", "pl": "polski", "de": "Deutsch",
+    "es": "español", "sgn": lazy_gettext("Sign language"),
+}  # fmt: skip
 ELECTION_KIND = {
     "parliament": lazy_gettext("Parliament"),
     "region": lazy_gettext("Region"),

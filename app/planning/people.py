@@ -15,7 +15,7 @@ from app.domain import people
 from app.domain.identity import format_phone, mask_national_id
 from app.domain.validation import FieldErrors, parse_ids
 from app.planning import blueprint
-from app.planning.labels import COUNTRY, LANGUAGE, PERSON_STATUS, choices
+from app.planning.labels import COUNTRY, LANGUAGE, PERSON_STATUS, SPOKEN_LANGUAGES, choices
 
 
 def default_country() -> str:
@@ -27,6 +27,7 @@ def _context() -> dict[str, Any]:
         "status_choices": choices(PERSON_STATUS),
         "country_choices": choices(COUNTRY),
         "language_choices": list(LANGUAGE.items()),
+        "language_names": {code: str(name) for code, name in SPOKEN_LANGUAGES.items()},
         "status_labels": PERSON_STATUS,
         "mask": mask_national_id,
         "format_phone": format_phone,

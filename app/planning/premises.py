@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, get_locale
 from app.core.web import db, render
 from app.domain import premises
 from app.domain.validation import FieldErrors
@@ -23,7 +23,7 @@ ROOM_FIELDS = ("name", "capacity", "has_power", "has_network", "tables", "booths
 @blueprint.get("/premises/")
 @requires("registers.view")
 async def premises_list() -> str:
-    buildings = await premises.list_buildings(db(), request.args.get("q", ""))
+    buildings = await premises.list_buildings(db(), request.args.get("q", ""), get_locale())
     return await render("planning/premises/list.html", block="results", buildings=buildings)
 
 

@@ -66,3 +66,22 @@ def test_it_reads_excels_unicode_text_and_refuses_a_runaway_field() -> None:
     ]
     with pytest.raises(SpreadsheetError):
         read_table("a.csv", b'a;b\n"' + b"x" * 200_000 + b'";1\n')
+
+
+def test_it_sorts_nordic_letters_after_z() -> None:
+    from app.core.i18n import collation_key
+
+    names = ["Ängenskolan", "Åsenskolan", "Zorngården", "Öbacka", "Ekbacken", "Élysée"]
+    assert sorted(names, key=lambda n: collation_key(n, "sv")) == [
+        "Ekbacken",
+        "Élysée",
+        "Zorngården",
+        "Åsenskolan",
+        "Ängenskolan",
+        "Öbacka",
+    ]
+    assert sorted(["Åby", "Æble", "Øster"], key=lambda n: collation_key(n, "da")) == [
+        "Æble",
+        "Øster",
+        "Åby",
+    ]
