@@ -7,6 +7,7 @@ import logging
 from quart import Quart, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from app.core.errors import NotFound
 from app.core.i18n import lazy_gettext
 from app.core.web import is_api_request
 
@@ -70,6 +71,14 @@ def register_error_pages(app: Quart) -> None:
         except Exception:
             log.exception("error page failed to render")
             return Response(error.name, status=status)
+
+    @app.errorhandler(NotFound)
+    async def _not_found(_error: NotFound) -> Response:
+        # A service's "not found (for this tenant)" is the same 404 page everywhere,
+        # so views need not translate it themselves. The API answers with its own.
+        if is_api_request():
+            return problem_response(404, str(TITLES[404]))
+        return await render_error(404)
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from quart import abort, current_app, flash, g, redirect, request, url_for
+from quart import current_app, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
 from app.core.web import db, render
 from app.domain import accounts
@@ -56,10 +55,7 @@ async def api_tokens() -> str:
 @blueprint.post("/admin/tokens/<int:token_id>/revoke")
 @requires("tokens.manage")
 async def revoke_api_token(token_id: int) -> WerkzeugResponse:
-    try:
-        token = await accounts.revoke_api_token(db(), current_actor(), token_id)
-    except NotFound:
-        abort(404)
+    token = await accounts.revoke_api_token(db(), current_actor(), token_id)
     await flash(_("The token \u201c%(name)s\u201d no longer works.", name=token.name), "success")
     return redirect(url_for("planning.api_tokens"))
 
@@ -106,8 +102,6 @@ async def change_role(membership_id: int) -> WerkzeugResponse:
         return redirect(url_for("planning.users"))
     try:
         await accounts.change_role(db(), current_actor(), membership_id, form.role.data or "")
-    except NotFound:
-        abort(404)
     except accounts.AccountsError as error:
         await flash(error.message, "error")
     else:

@@ -54,7 +54,7 @@ async def election_edit(election_id: int) -> str | WerkzeugResponse:
 
 
 async def _election_form(election_id: int | None) -> str | WerkzeugResponse:
-    election = await _election_or_404(election_id) if election_id is not None else None
+    election = await elections.get_election(db(), election_id) if election_id is not None else None
     values: dict[str, Any] = {"kind": "parliament", "status": "planning"}
     if election is not None:
         values = {key: getattr(election, key) for key in ELECTION_FIELDS}
@@ -73,25 +73,15 @@ async def _election_form(election_id: int | None) -> str | WerkzeugResponse:
     )
 
 
-async def _election_or_404(election_id: int) -> elections.Election:
-    try:
-        return await elections.get_election(db(), election_id)
-    except NotFound:
-        abort(404)
-
-
 async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[str, int]:
-    try:
-        election = await elections.get_election(db(), election_id)
-        stations = await elections.station_page(
-            db(),
-            election.id,
-            query=request.args.get("q", ""),
-            kind=request.args.get("kind") or None,
-            page=min(request.args.get("page", 1, type=int) or 1, 100_000),
-        )
-    except NotFound:
-        abort(404)
+    election = await elections.get_election(db(), election_id)
+    stations = await elections.station_page(
+        db(),
+        election.id,
+        query=request.args.get("q", ""),
+        kind=request.args.get("kind") or None,
+        page=min(request.args.get("page", 1, type=int) or 1, 100_000),
+    )
     context.setdefault("errors", {})
     context.setdefault("values", {})
     page = await render(
@@ -120,8 +110,6 @@ async def district_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
     try:
         await elections.save_district(db(), current_actor(), election_id, values)
-    except NotFound:
-        abort(404)
     except FieldErrors as error:
         return await _tree(
             election_id, 422, errors={"district": error.errors}, values={"district": values}
@@ -134,7 +122,7 @@ async def _station_form(
     election_id: int, values: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> tuple[str, int]:
     """A page of its own: its district and room lists are long in a big municipality."""
-    election = await _election_or_404(election_id)
+    election = await elections.get_election(db(), election_id)
     districts = await elections.districts_of(db(), election.id)
     page = await render(
         "planning/elections/station_new.html",
@@ -160,8 +148,6 @@ async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
     try:
         station = await elections.save_station(db(), current_actor(), election_id, values)
-    except NotFound:
-        abort(404)
     except FieldErrors as error:
         return await _station_form(election_id, values, error.errors, 422)
     await flash(_("The station has been added."), "success")
@@ -196,8 +182,6 @@ async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]
         count = await norm_templates.apply_template(
             db(), current_actor(), election_id, template_id, station_ids, day
         )
-    except NotFound:
-        abort(404)
     except FieldErrors as error:
         return await _tree(
             election_id, 422, errors={"template": error.errors}, values={"template": values}
@@ -212,11 +196,8 @@ async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]
 async def _station_page(
     election_id: int, station_id: int, status: int = 200, **context: Any
 ) -> tuple[str, int]:
-    try:
-        election = await elections.get_election(db(), election_id)
-        station = await elections.get_station(db(), station_id, election.id)
-    except NotFound:
-        abort(404)
+    election = await elections.get_election(db(), election_id)
+    station = await elections.get_station(db(), station_id, election.id)
     context.setdefault("errors", {})
     context.setdefault("values", {})
     page = await render(
@@ -247,8 +228,6 @@ async def _station_action(
     values = (await request.form).to_dict()
     try:
         await action(values)
-    except NotFound:
-        abort(404)
     except FieldErrors as error:
         return await _station_page(
             election_id,
@@ -320,10 +299,7 @@ async def norms_set(
 )
 @requires("registers.edit")
 async def shift_delete(election_id: int, station_id: int, shift_id: int) -> WerkzeugResponse:
-    try:
-        await elections.delete_shift(db(), current_actor(), election_id, station_id, shift_id)
-    except NotFound:
-        abort(404)
+    await elections.delete_shift(db(), current_actor(), election_id, station_id, shift_id)
     await flash(_("The shift has been removed."), "success")
     return redirect(
         url_for("planning.station_detail", election_id=election_id, station_id=station_id)
@@ -347,10 +323,7 @@ async def opening_delete(election_id: int, station_id: int) -> WerkzeugResponse:
 @blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/delete")
 @requires("registers.edit")
 async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
-    try:
-        await elections.delete_station(db(), current_actor(), election_id, station_id)
-    except NotFound:
-        abort(404)
+    await elections.delete_station(db(), current_actor(), election_id, station_id)
     await flash(_("The station has been removed."), "success")
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
@@ -360,8 +333,6 @@ async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
 async def district_delete(election_id: int, district_id: int) -> WerkzeugResponse:
     try:
         await elections.delete_district(db(), current_actor(), election_id, district_id)
-    except NotFound:
-        abort(404)
     except FieldErrors as error:
         await flash(error.message, "error")
     else:
@@ -376,10 +347,7 @@ async def district_delete(election_id: int, district_id: int) -> WerkzeugRespons
 async def district_edit(
     election_id: int, district_id: int
 ) -> str | WerkzeugResponse | tuple[str, int]:
-    try:
-        district = await elections.get_district(db(), district_id, election_id)
-    except NotFound:
-        abort(404)
+    district = await elections.get_district(db(), district_id, election_id)
     values: dict[str, Any] = {
         "code": district.code,
         "name": district.name,
@@ -412,7 +380,7 @@ async def district_edit(
 @blueprint.route("/elections/<int:election_id>/rollover", methods=["GET", "POST"])
 @requires("registers.edit")
 async def election_rollover(election_id: int) -> str | WerkzeugResponse:
-    source = await _election_or_404(election_id)
+    source = await elections.get_election(db(), election_id)
     values: dict[str, Any] = {"kind": source.kind, "status": "planning"}
     errors: dict[str, str] = {}
     preview = None

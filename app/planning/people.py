@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, abort, flash, g, redirect, request, url_for
+from quart import Response, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
-from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.web import db, is_htmx, render
 from app.domain import people
@@ -79,24 +78,17 @@ async def person_new() -> str | WerkzeugResponse:
     )
 
 
-async def _person_or_404(person_id: int) -> people.Person:
-    try:
-        return await people.get_person(db(), person_id)
-    except NotFound:
-        abort(404)
-
-
 @blueprint.get("/people/<int:person_id>")
 @requires("registers.view")
 async def person_detail(person_id: int) -> str:
-    person = await _person_or_404(person_id)
+    person = await people.get_person(db(), person_id)
     return await render("planning/people/detail.html", person=person, **_context())
 
 
 @blueprint.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
 @requires("registers.edit")
 async def person_edit(person_id: int) -> str | WerkzeugResponse:
-    person = await _person_or_404(person_id)
+    person = await people.get_person(db(), person_id)
     values: dict[str, object] = {
         key: getattr(person, key) for key in people.PERSON_FIELDS if key != "national_id"
     }
@@ -123,13 +115,10 @@ async def person_edit(person_id: int) -> str | WerkzeugResponse:
 @requires("people.reveal")
 async def person_reveal(person_id: int) -> str:
     """Show the whole id number once; the reveal is written to the audit log."""
-    try:
-        number = await people.reveal_national_id(db(), current_actor(), person_id)
-    except NotFound:
-        abort(404)
+    number = await people.reveal_national_id(db(), current_actor(), person_id)
     if is_htmx():
         return await render("planning/people/_revealed.html", number=number)
-    person = await _person_or_404(person_id)
+    person = await people.get_person(db(), person_id)
     return await render("planning/people/detail.html", person=person, number=number, **_context())
 
 

@@ -6,7 +6,6 @@ from quart import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
 from app.core.web import db, render
 from app.domain import premises
@@ -43,10 +42,7 @@ async def _building_form(building_id: int | None) -> str | WerkzeugResponse:
     building = None
     values: dict[str, object] = {}
     if building_id is not None:
-        try:
-            building = await premises.get_building(db(), building_id)
-        except NotFound:
-            abort(404)
+        building = await premises.get_building(db(), building_id)
         values = {key: getattr(building, key) for key in BUILDING_FIELDS}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -66,10 +62,7 @@ async def _building_form(building_id: int | None) -> str | WerkzeugResponse:
 @blueprint.get("/premises/<int:building_id>")
 @requires("registers.view")
 async def building_detail(building_id: int) -> str:
-    try:
-        building = await premises.get_building(db(), building_id)
-    except NotFound:
-        abort(404)
+    building = await premises.get_building(db(), building_id)
     return await render(
         "planning/premises/building.html", building=building, values={"has_power": True}, errors={}
     )
@@ -81,8 +74,6 @@ async def room_new(building_id: int) -> str | WerkzeugResponse | tuple[str, int]
     values = (await request.form).to_dict()
     try:
         await premises.save_room(db(), current_actor(), building_id, values)
-    except NotFound:
-        abort(404)
     except FieldErrors as error:
         building = await premises.get_building(db(), building_id)
         page = await render(
@@ -96,10 +87,7 @@ async def room_new(building_id: int) -> str | WerkzeugResponse | tuple[str, int]
 @blueprint.route("/premises/<int:building_id>/rooms/<int:room_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def room_edit(building_id: int, room_id: int) -> str | WerkzeugResponse:
-    try:
-        room = await premises.get_room(db(), room_id)
-    except NotFound:
-        abort(404)
+    room = await premises.get_room(db(), room_id)
     if room.building_id != building_id:
         abort(404)
     values: dict[str, object] = {key: getattr(room, key) for key in ROOM_FIELDS}

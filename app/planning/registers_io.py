@@ -99,10 +99,7 @@ async def export_rooms(format: str) -> Response:
 @blueprint.get("/elections/<int:election_id>/export.<format>")
 @requires("registers.view")
 async def export_structure(election_id: int, format: str) -> Response:
-    try:
-        election, stations = await elections.structure(db(), election_id)
-    except NotFound:
-        abort(404)
+    election, stations = await elections.structure(db(), election_id)
     header = [
         _("District code"),
         _("District"),
@@ -203,7 +200,7 @@ async def import_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, i
         else:
             preview = await imports.preview_batch(db(), batch_id, default_country())
     except NotFound:
-        abort(404)
+        raise  # another municipality's batch: the 404 page, not a message
     except DomainError as error:
         await flash(error.message, "error")
         return redirect(url_for("planning.import_upload"))

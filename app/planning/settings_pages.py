@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import abort, flash, redirect, request, url_for
+from quart import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.web import db, render
 from app.domain import norm_templates, roles
@@ -38,8 +37,6 @@ async def role_type_update(role_type_id: int) -> WerkzeugResponse | tuple[str, i
         await roles.update_role_type(
             db(), current_actor(), role_type_id, (await request.form).to_dict()
         )
-    except NotFound:
-        abort(404)
     except FieldErrors as error:
         page = await render(
             "planning/roles.html",
@@ -103,10 +100,7 @@ def _shifts_from_form(form: Any, role_codes: list[str]) -> list[dict[str, Any]]:
 async def _template_form(template_id: int | None) -> str | WerkzeugResponse | tuple[str, int]:
     template = None
     if template_id is not None:
-        try:
-            template = await norm_templates.get_template(db(), template_id)
-        except NotFound:
-            abort(404)
+        template = await norm_templates.get_template(db(), template_id)
     role_types = await roles.list_role_types(db())
     values: dict[str, Any] = {"station_kind": "polling"}
     if template is not None:
