@@ -75,9 +75,8 @@ def register_error_pages(app: Quart) -> None:
     @app.errorhandler(NotFound)
     async def _not_found(_error: NotFound) -> Response:
         # A service's "not found (for this tenant)" is the same 404 page everywhere,
-        # so views need not translate it themselves. The API answers with its own.
-        if is_api_request():
-            return problem_response(404, str(TITLES[404]))
+        # so views need not translate it themselves. (The API blueprint's own
+        # DomainError handler answers there with a problem document.)
         return await render_error(404)
 
     @app.errorhandler(Exception)

@@ -58,17 +58,6 @@ def locale_scope(locale: str) -> Iterator[None]:
         _current_locale.reset(token)
 
 
-def gettext(message: str, **variables: Any) -> str:
-    text = translations_for(get_locale()).ugettext(message)
-    return text % variables if variables else text
-
-
-def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
-    text = translations_for(get_locale()).ungettext(singular, plural, n)
-    variables.setdefault("num", n)
-    return text % variables
-
-
 def raw_gettext(message: str) -> str:
     """Translation without formatting, for Jinja (which formats itself)."""
     return translations_for(get_locale()).ugettext(message)
@@ -76,6 +65,16 @@ def raw_gettext(message: str) -> str:
 
 def raw_ngettext(singular: str, plural: str, n: int) -> str:
     return translations_for(get_locale()).ungettext(singular, plural, n)
+
+
+def gettext(message: str, **variables: Any) -> str:
+    text = raw_gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+    variables.setdefault("num", n)
+    return raw_ngettext(singular, plural, n) % variables
 
 
 def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
