@@ -227,6 +227,21 @@ def token_create(slug: str, name: str) -> None:
 
 
 @main.command()
+def retention() -> None:
+    """Erase applications and contact messages past each municipality's retention period."""
+    from app.jobs.retention import erase_expired_everywhere
+
+    async def work(settings: Settings, factory: Any) -> None:
+        erased = await erase_expired_everywhere(factory)
+        for slug, (applications, messages) in erased.items():
+            click.echo(f"{slug}: erased {applications} applications, {messages} contact messages")
+        if not erased:
+            click.echo("Nothing to erase.")
+
+    _run(work)
+
+
+@main.command()
 def worker() -> None:
     """Deliver the outbox (run this beside `serve` when several web processes run)."""
     from app.core.mail import mail_transport_for

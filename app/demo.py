@@ -6,6 +6,7 @@ from typing import Any
 
 from app.core.audit import Actor
 from app.demo_data import fill_municipality
+from app.demo_recruitment import fill_recruitment
 from app.domain.accounts import create_tenant, create_user, get_tenant_by_slug
 
 DEMO_SLUG = "demo"
@@ -42,4 +43,5 @@ async def create_demo(
         for role, email, user_name in users:
             await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
         await fill_municipality(session, tenant.id, size)
+        await fill_recruitment(session, tenant, users[1][1], size)
     return True, logins

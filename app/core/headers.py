@@ -34,6 +34,7 @@ def add_security_headers(response: Response, secure: bool) -> Response:
         headers.setdefault("Cache-Control", "public, max-age=3600")
     else:
         # Pages carry personal data or per-user state: never keep them in a cache.
-        headers["Cache-Control"] = "no-store"
+        # Only a view that knows its answer is public (a logo) may say otherwise.
+        headers.setdefault("Cache-Control", "no-store")
         headers.setdefault("Vary", "Cookie")
     return response

@@ -27,6 +27,7 @@ _PLANNING = _BACK_OFFICE_READ | {
     "materials.edit",
     "messaging.send",
     "public_pages.edit",
+    "applications.review",
     "reports.view",
     "ops.view",
 }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from quart import Quart, g, request, url_for
 
 from app.core.auth import can, current_membership, current_user
@@ -26,12 +27,26 @@ def localtime(value: datetime | None, timezone: str, format: str = "short") -> s
     return format_datetime(value, format=format, tzinfo=ZoneInfo(timezone), locale=get_locale())
 
 
+def longdate(value: date | None, format: str = "full") -> str:
+    """A date written out in the reader's language ("lördag 12 september 2026")."""
+    if value is None:
+        return ""
+    return format_date(value, format=format, locale=get_locale())
+
+
+def labelled(codes: Any, labels: Mapping[str, Any]) -> str:
+    """Codes shown by their translated names, comma separated (unknown codes as they are)."""
+    return ", ".join(str(labels.get(code, code)) for code in codes or ())
+
+
 def configure_jinja(app: Quart) -> None:
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         raw_gettext, raw_ngettext, newstyle=True
     )
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["longdate"] = longdate
+    app.jinja_env.filters["labelled"] = labelled
     static_root = Path(app.static_folder or "static")
 
     @cache

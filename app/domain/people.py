@@ -23,14 +23,14 @@ from app.domain.identity import (
     parse_mobile,
     parse_national_id,
 )
-from app.domain.models import PERSON_STATUSES, Person
+from app.domain.models import EXPERIENCE_LEVELS, PERSON_STATUSES, Person
 from app.domain.validation import Cleaner, FieldErrors
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PERSON_FIELDS = (
     "first_name", "last_name", "national_id_country", "national_id", "email", "mobile",
     "street_address", "postal_code", "city", "preferred_language", "spoken_languages",
-    "tags", "notes", "status",
+    "tags", "notes", "status", "experience",
 )  # fmt: skip
 SORTS = {
     "name": (Person.last_name, Person.first_name),
@@ -57,6 +57,9 @@ def clean_person(data: Mapping[str, Any], default_country: str = "SE") -> dict[s
         "tags": cleaner.words("tags"),
         "status": cleaner.choice("status", PERSON_STATUSES, "active"),
     }
+    if "experience" in data:
+        # Only forms that show it send it; an import or API call leaves it as it was.
+        values["experience"] = cleaner.choice("experience", EXPERIENCE_LEVELS, "none")
     country = cleaner.raw("national_id_country").upper() or default_country
     raw_id = cleaner.raw("national_id")
     values.update(national_id_country=None, national_id=None, birth_date=None)

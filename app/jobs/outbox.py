@@ -15,6 +15,7 @@ from app.core import ratelimit
 from app.core.mail import MailTransport
 from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, utcnow
 from app.domain.models import ImportBatch
+from app.jobs.retention import erase_expired_everywhere
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ class OutboxWorker:
                     pass
                 if loop.time() - last_prune > PRUNE_EVERY:
                     await prune_expired(self.session_factory)
+                    await erase_expired_everywhere(self.session_factory)
                     last_prune = loop.time()
             except asyncio.CancelledError:
                 raise

@@ -8,8 +8,10 @@ from app.planning import (  # noqa: E402, F401
     admin,
     elections,
     home,
+    inbox,
     people,
     premises,
+    public_site,
     registers_io,
     settings_pages,
 )

@@ -42,6 +42,34 @@ STATION_KIND = {
     "polling": lazy_gettext("Polling station"),
     "advance": lazy_gettext("Advance voting station"),
 }
+WORK_KIND = {
+    "election_day": lazy_gettext("Election day"),
+    "advance": lazy_gettext("Advance voting"),
+    "counting": lazy_gettext("Counting"),
+}
+EXPERIENCE = {
+    "none": lazy_gettext("No earlier elections"),
+    "some": lazy_gettext("One or two earlier elections"),
+    "much": lazy_gettext("Three or more earlier elections"),
+}
+APPLICATION_STATUS = {
+    "new": lazy_gettext("New"),
+    "more_info": lazy_gettext("Waiting for more information"),
+    "approved": lazy_gettext("Approved"),
+    "rejected": lazy_gettext("Rejected"),
+}
+WEB_PART = {
+    "start": lazy_gettext("Start page"),
+    "work": lazy_gettext("Work in the election"),
+    "faq": lazy_gettext("Questions and answers"),
+    "pay": lazy_gettext("Pay and training"),
+    "privacy": lazy_gettext("Privacy notice"),
+    "apply_intro": lazy_gettext("Above the application form"),
+    "apply_done": lazy_gettext("After an application is sent"),
+    "contact_intro": lazy_gettext("Above the contact form"),
+    "reply_rejected": lazy_gettext("Reply when an application is rejected"),
+    "reply_more_info": lazy_gettext("Reply asking for more information"),
+}
 PAY_UNIT = {"day": lazy_gettext("per day"), "hour": lazy_gettext("per hour")}
 
 

@@ -10,11 +10,19 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import can, current_actor, requires
 from app.core.i18n import _
 from app.core.web import db, is_htmx, render
-from app.domain import people
+from app.domain import availability, people
 from app.domain.identity import format_phone, mask_national_id
 from app.domain.validation import FieldErrors, parse_ids
 from app.planning import blueprint
-from app.planning.labels import COUNTRY, LANGUAGE, PERSON_STATUS, SPOKEN_LANGUAGES, choices
+from app.planning.labels import (
+    COUNTRY,
+    EXPERIENCE,
+    LANGUAGE,
+    PERSON_STATUS,
+    SPOKEN_LANGUAGES,
+    WORK_KIND,
+    choices,
+)
 
 
 def default_country() -> str:
@@ -28,6 +36,9 @@ def _context() -> dict[str, Any]:
         "language_choices": list(LANGUAGE.items()),
         "language_names": {code: str(name) for code, name in SPOKEN_LANGUAGES.items()},
         "status_labels": PERSON_STATUS,
+        "experience_labels": EXPERIENCE,
+        "experience_choices": choices(EXPERIENCE),
+        "work_kind_labels": WORK_KIND,
         "mask": mask_national_id,
         "format_phone": format_phone,
     }
@@ -82,7 +93,12 @@ async def person_new() -> str | WerkzeugResponse:
 @requires("registers.view")
 async def person_detail(person_id: int) -> str:
     person = await people.get_person(db(), person_id)
-    return await render("planning/people/detail.html", person=person, **_context())
+    return await render(
+        "planning/people/detail.html",
+        person=person,
+        availability=await availability.for_person(db(), person.id),
+        **_context(),
+    )
 
 
 @blueprint.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -119,7 +135,13 @@ async def person_reveal(person_id: int) -> str:
     if is_htmx():
         return await render("planning/people/_revealed.html", number=number)
     person = await people.get_person(db(), person_id)
-    return await render("planning/people/detail.html", person=person, number=number, **_context())
+    return await render(
+        "planning/people/detail.html",
+        person=person,
+        number=number,
+        availability=await availability.for_person(db(), person.id),
+        **_context(),
+    )
 
 
 @blueprint.post("/people/bulk")

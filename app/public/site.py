@@ -1,14 +1,315 @@
-"""A municipality's public site at /<tenant>/."""
+"""A municipality's public site at /<tenant>/: information pages, the application form
+for poll clerks, the contact form, and an applicant's own data."""
 
 from __future__ import annotations
 
-from quart import Blueprint
+import datetime as dt
+import json
+from typing import Any
 
-from app.core.web import render
+from quart import Blueprint, Response, current_app, g, redirect, request, session, url_for
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.i18n import _, get_locale
+from app.core.ratelimit import RateLimited
+from app.core.settings import Settings
+from app.core.web import client_ip, db, render
+from app.domain import applications, contact, webparts
+from app.domain.models import EXPERIENCE_LEVELS
+from app.domain.validation import FieldErrors
+from app.public.labels import apply_labels
 
 blueprint = Blueprint("public", __name__)
+
+#: Bigger posts are refused before they are read: a whole application is a few kB.
+MAX_POST_BYTES = 64 * 1024
+#: A field no person sees; a program filling in every field fills in this one too.
+HONEYPOT = "website"
+ACCESS_SESSION_KEY = "application_access"
+SENT_SESSION_KEY = "application_sent"
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["stemma"].settings
+    return settings
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+async def _page(key: str) -> str:
+    part = await webparts.shown(db(), key, get_locale())
+    return await render("public/page.html", part=part, key=key)
 
 
 @blueprint.get("/")
 async def home() -> str:
-    return await render("public/home.html")
+    return await _page("start")
+
+
+@blueprint.get("/work")
+async def work() -> str:
+    return await _page("work")
+
+
+@blueprint.get("/faq")
+async def faq() -> str:
+    return await _page("faq")
+
+
+@blueprint.get("/pay")
+async def pay() -> str:
+    return await _page("pay")
+
+
+@blueprint.get("/privacy")
+async def privacy() -> str:
+    return await _page("privacy")
+
+
+@blueprint.get("/brand.css")
+async def brand_css() -> Response:
+    """The municipality's colour as a stylesheet (the CSP allows no inline styles)."""
+    settings = await webparts.site_settings(db())
+    color = settings.brand_color
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    # Text on the colour: dark on light colours, white on dark ones.
+    ink = "#1b1f24" if (0.299 * red + 0.587 * green + 0.114 * blue) > 160 else "#ffffff"
+    body = f":root {{ --brand: {color}; --brand-ink: {ink}; }}\n"
+    response = Response(body, content_type="text/css; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@blueprint.get("/logo")
+async def logo() -> Response:
+    settings = await webparts.site_settings(db())
+    if not settings.logo or not settings.logo_content_type:
+        raise HTTPNotFound()
+    response = Response(settings.logo, content_type=settings.logo_content_type)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- applying ---------------------------------------------------------------------------
+
+
+def _form_data(form: MultiDict[str, str]) -> dict[str, Any]:
+    """The application as the domain takes it, from the form's flat fields.
+
+    An election counts as chosen when its box is ticked or work or days are given for it.
+    """
+    data: dict[str, Any] = {key: form.get(key) for key in form}
+    data["spoken_languages"] = form.getlist("spoken_languages")
+    chosen = list(dict.fromkeys(form.getlist("election")))
+    for key in form:
+        prefix, _sep, election_id = key.partition("_")
+        if prefix in ("kinds", "days") and election_id and election_id not in chosen:
+            chosen.append(election_id)
+    data["elections"] = [
+        {
+            "election_id": election_id,
+            "work_kinds": form.getlist(f"kinds_{election_id}"),
+            "days": form.getlist(f"days_{election_id}"),
+            "district_ids": form.getlist(f"districts_{election_id}"),
+        }
+        for election_id in chosen
+    ]
+    return data
+
+
+def _values(form: MultiDict[str, str]) -> dict[str, Any]:
+    """What to put back in the fields when the form is shown again."""
+    values: dict[str, Any] = {key: form.get(key) for key in form}
+    for key in form:
+        if key in ("spoken_languages", "election") or key.split("_", 1)[0] in (
+            "kinds",
+            "days",
+            "districts",
+        ):
+            values[key] = form.getlist(key)
+    return values
+
+
+async def _apply_page(
+    values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> tuple[str, int]:
+    locale = get_locale()
+    offered = await applications.open_elections(db(), _today())
+    settings = await webparts.site_settings(db())
+    blocks = await webparts.shown_many(db(), ("apply_intro",), locale)
+    page = await render(
+        "public/apply.html",
+        offered=offered,
+        is_open=settings.applications_open and bool(offered),
+        values=values,
+        errors=errors,
+        intro=blocks["apply_intro"],
+        experience_levels=EXPERIENCE_LEVELS,
+        honeypot=HONEYPOT,
+        **apply_labels(),
+    )
+    return page, status
+
+
+def _default_values(offered_ids: list[int]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "national_id_country": {"da": "DK"}.get(g.tenant.locale, "SE"),
+        "preferred_language": get_locale(),
+        "experience": "none",
+    }
+    if len(offered_ids) == 1:
+        values["election"] = [str(offered_ids[0])]
+    return values
+
+
+@blueprint.route("/apply", methods=["GET", "POST"])
+async def apply() -> tuple[str, int] | WerkzeugResponse:
+    if request.method == "GET":
+        offered = await applications.open_elections(db(), _today())
+        return await _apply_page(_default_values([o.id for o in offered]), {})
+    if (request.content_length or 0) > MAX_POST_BYTES:
+        message = _("The application is too large to be received. Shorten the longest texts.")
+        return await _apply_page(_default_values([]), {"form": message}, 413)
+    request.max_content_length = MAX_POST_BYTES
+    form = await request.form
+    values = _values(form)
+    if form.get(HONEYPOT):
+        message = _("The application could not be received. Please try again.")
+        return await _apply_page(values, {"form": message}, 400)
+    settings = await webparts.site_settings(db())
+    if not settings.applications_open:
+        return await _apply_page(values, {}, 409)
+    try:
+        await applications.submit_application(
+            db(),
+            g.tenant,
+            _form_data(form),
+            locale=get_locale(),
+            base_url=_settings().base_url,
+            today=_today(),
+            ip_address=client_ip(),
+        )
+    except RateLimited:
+        message = _("Too many applications have been sent from your network. Try again later.")
+        return await _apply_page(values, {"form": message}, 429)
+    except FieldErrors as error:
+        return await _apply_page(values, error.errors, 422)
+    session[SENT_SESSION_KEY] = True
+    return redirect(url_for("public.apply_sent"))
+
+
+@blueprint.get("/apply/sent")
+async def apply_sent() -> str | WerkzeugResponse:
+    if not session.pop(SENT_SESSION_KEY, False):
+        return redirect(url_for("public.apply"))
+    done = await webparts.shown(db(), "apply_done", get_locale())
+    return await render("public/apply_sent.html", done=done)
+
+
+# --- the applicant's own data -----------------------------------------------------------
+
+
+@blueprint.get("/apply/mine")
+async def my_application() -> str | WerkzeugResponse | tuple[str, int]:
+    link_token = request.args.get("token")
+    if link_token:
+        # The secret leaves the address bar (and history and referrers) at once.
+        session[ACCESS_SESSION_KEY] = link_token
+        return redirect(url_for("public.my_application"))
+    application = await applications.application_for_token(
+        db(), str(session.get(ACCESS_SESSION_KEY) or "")
+    )
+    if application is None:
+        return await render("public/my_application.html", data=None), 410
+    data = await applications.application_data(db(), application)
+    return await render("public/my_application.html", data=data, **apply_labels())
+
+
+@blueprint.get("/apply/mine.json")
+async def my_application_json() -> Response:
+    application = await applications.application_for_token(
+        db(), str(session.get(ACCESS_SESSION_KEY) or "")
+    )
+    if application is None:
+        raise HTTPNotFound()
+    data = await applications.application_data(db(), application)
+    response = Response(
+        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="my-application.json"'
+    return response
+
+
+@blueprint.post("/apply/mine/withdraw")
+async def withdraw_application() -> str | tuple[str, int]:
+    token = str(session.pop(ACCESS_SESSION_KEY, "") or "")
+    withdrawn = await applications.withdraw_application(db(), token)
+    return await render("public/withdrawn.html"), 200 if withdrawn else 410
+
+
+# --- contact ----------------------------------------------------------------------------
+
+
+@blueprint.route("/contact", methods=["GET", "POST"])
+async def contact_form() -> tuple[str, int] | WerkzeugResponse:
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if (request.content_length or 0) > MAX_POST_BYTES:
+            errors = {"form": _("The message is too large to be received. Shorten it.")}
+            status = 413
+        else:
+            request.max_content_length = MAX_POST_BYTES
+            form = await request.form
+            values = form.to_dict()
+            if form.get(HONEYPOT):
+                errors = {"form": _("The message could not be received. Please try again.")}
+                status = 400
+            else:
+                try:
+                    await contact.submit_contact_message(
+                        db(), g.tenant, values, locale=get_locale(), ip_address=client_ip()
+                    )
+                except RateLimited:
+                    errors = {"form": _("Too many messages from your network. Try again later.")}
+                    status = 429
+                except FieldErrors as error:
+                    errors, status = error.errors, 422
+                else:
+                    session["contact_sent"] = True
+                    return redirect(url_for("public.contact_sent"))
+    intro = await webparts.shown(db(), "contact_intro", get_locale())
+    page = await render(
+        "public/contact.html", values=values, errors=errors, intro=intro, honeypot=HONEYPOT
+    )
+    return page, status
+
+
+@blueprint.get("/contact/sent")
+async def contact_sent() -> str | WerkzeugResponse:
+    if not session.pop("contact_sent", False):
+        return redirect(url_for("public.contact_form"))
+    return await render("public/contact_sent.html")
+
+
+@blueprint.app_context_processor
+async def _site() -> dict[str, Any]:
+    """The public site's menu and look, for the public layout."""
+    tenant = g.get("tenant")
+    if tenant is None or request.blueprint != "public":
+        return {"site": None}
+    settings = await webparts.site_settings(db())
+    titles = await webparts.shown_many(db(), webparts.PAGE_KEYS, get_locale())
+    return {
+        "site": {
+            "has_logo": bool(settings.logo),
+            "menu": [(key, titles[key].title) for key in webparts.PAGE_KEYS if key != "privacy"],
+            "privacy_title": titles["privacy"].title,
+        }
+    }

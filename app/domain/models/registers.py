@@ -63,6 +63,8 @@ class Person(TenantScoped, Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="active")
+    #: Earlier elections worked: none, some (one or two) or much (three or more).
+    experience: Mapped[str] = mapped_column(String(8), default="none")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

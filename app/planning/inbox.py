@@ -1,0 +1,207 @@
+"""The election office's inbox: applications to review and messages from the contact form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from quart import current_app, flash, g, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.i18n import _
+from app.core.settings import SUPPORTED_LOCALES, Settings
+from app.core.web import db, render
+from app.domain import application_review, applications, contact, webparts
+from app.domain.identity import format_phone, mask_national_id
+from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
+from app.domain.validation import parse_ids
+from app.planning import blueprint
+from app.planning.labels import (
+    APPLICATION_STATUS,
+    EXPERIENCE,
+    SPOKEN_LANGUAGES,
+    WORK_KIND,
+    choices,
+)
+
+
+def _base_url() -> str:
+    settings: Settings = current_app.extensions["stemma"].settings
+    return settings.base_url
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "status_labels": APPLICATION_STATUS,
+        "work_kind_labels": WORK_KIND,
+        "experience_labels": EXPERIENCE,
+        "language_names": {code: str(name) for code, name in SPOKEN_LANGUAGES.items()},
+        "mask": mask_national_id,
+        "format_phone": format_phone,
+    }
+
+
+@blueprint.get("/applications/")
+@requires("applications.review")
+async def applications_list() -> str:
+    filters = applications.ApplicationFilters.from_args(request.args)
+    page = await applications.search_applications(
+        db(), filters, page=request.args.get("page", 1, type=int) or 1
+    )
+    elections, _districts = await applications.names_for(db(), page.applications)
+    offered = await applications.open_elections(db(), dt.date.min)
+    chosen = next((o for o in offered if o.id == filters.election_id), None)
+    return await render(
+        "planning/applications/list.html",
+        block="results",
+        page=page,
+        filters=filters,
+        elections=elections,
+        offered=offered,
+        chosen=chosen,
+        status_choices=[(s, str(APPLICATION_STATUS[s])) for s in APPLICATION_STATUSES],
+        work_kind_choices=[(k, str(WORK_KIND[k])) for k in WORK_KINDS],
+        experience_choices=[(e, str(EXPERIENCE[e])) for e in EXPERIENCE_LEVELS],
+        language_choices=choices(SPOKEN_LANGUAGES),
+        **_labels(),
+    )
+
+
+async def _reply_texts(locale: str) -> dict[str, str]:
+    language = locale if locale in SUPPORTED_LOCALES else "sv"
+    shown = await webparts.shown_many(db(), ("reply_rejected", "reply_more_info"), language)
+    return {key: part.body for key, part in shown.items()}
+
+
+@blueprint.get("/applications/<int:application_id>")
+@requires("applications.review")
+async def application_detail(application_id: int) -> str:
+    application = await applications.get_application(db(), application_id)
+    return await _detail(application, {})
+
+
+async def _detail(application: Any, problems: dict[str, str], status: int = 200) -> Any:
+    elections, districts = await applications.names_for(db(), [application])
+    page = await render(
+        "planning/applications/detail.html",
+        application=application,
+        elections=elections,
+        districts=districts,
+        replies=await _reply_texts(application.preferred_language),
+        problems=problems,
+        **_labels(),
+    )
+    return (page, status) if status != 200 else page
+
+
+@blueprint.post("/applications/approve")
+@requires("applications.review")
+async def applications_approve() -> Any:
+    """Approve one application (from its page) or many (from the list), all or none."""
+    form = await request.form
+    ids = parse_ids(form.getlist("application_ids"))
+    back = form.get("back") == "detail" and len(ids) == 1
+    try:
+        approved = await application_review.approve_applications(
+            db(), current_actor(), g.tenant, ids
+        )
+    except application_review.ReviewError as error:
+        if back:
+            application = await applications.get_application(db(), ids[0])
+            message = error.problems.get(ids[0], error.message)
+            return await _detail(application, {"approve": message}, 409)
+        await flash(error.message, "error")
+        for application_id, problem in error.problems.items():
+            await flash(
+                _("Application %(id)s: %(problem)s", id=application_id, problem=problem), "error"
+            )
+        return redirect(url_for("planning.applications_list", **_kept_args()))
+    await flash(
+        _("%(count)s applications approved. The people are in the register.", count=len(approved))
+        if len(approved) != 1
+        else _(
+            "The application is approved. %(name)s is in the register.", name=approved[0].full_name
+        ),
+        "success",
+    )
+    if back:
+        return redirect(url_for("planning.application_detail", application_id=ids[0]))
+    return redirect(url_for("planning.applications_list", **_kept_args()))
+
+
+def _kept_args() -> dict[str, Any]:
+    kept = (
+        "q",
+        "status",
+        "election",
+        "day",
+        "work_kind",
+        "language",
+        "district",
+        "experience",
+        "page",
+    )
+    return {key: request.args[key] for key in kept if key in request.args}
+
+
+@blueprint.post("/applications/<int:application_id>/reject")
+@requires("applications.review")
+async def application_reject(application_id: int) -> Any:
+    return await _answer(application_id, "reject")
+
+
+@blueprint.post("/applications/<int:application_id>/more-info")
+@requires("applications.review")
+async def application_more_info(application_id: int) -> Any:
+    return await _answer(application_id, "more_info")
+
+
+async def _answer(application_id: int, action: str) -> Any:
+    form = await request.form
+    message = form.get("message", "")
+    service = (
+        application_review.reject_application
+        if action == "reject"
+        else application_review.request_more_information
+    )
+    try:
+        await service(db(), current_actor(), g.tenant, application_id, message, _base_url())
+    except application_review.ReviewError as error:
+        application = await applications.get_application(db(), application_id)
+        return await _detail(application, {action: error.message}, 422)
+    await flash(
+        _("The application is rejected and the applicant has been told.")
+        if action == "reject"
+        else _("The question has been sent to the applicant."),
+        "success",
+    )
+    return redirect(url_for("planning.application_detail", application_id=application_id))
+
+
+# --- contact messages -------------------------------------------------------------------
+
+
+@blueprint.get("/messages/")
+@requires("applications.review")
+async def messages_list() -> str:
+    state = request.args.get("state") or None
+    page = await contact.list_messages(db(), state, page=request.args.get("page", 1, type=int) or 1)
+    return await render("planning/messages/list.html", page=page, state=state)
+
+
+@blueprint.get("/messages/<int:message_id>")
+@requires("applications.review")
+async def message_detail(message_id: int) -> str:
+    message = await contact.open_message(db(), current_actor(), message_id)
+    return await render("planning/messages/detail.html", message=message)
+
+
+@blueprint.post("/messages/<int:message_id>/answered")
+@requires("applications.review")
+async def message_answered(message_id: int) -> WerkzeugResponse:
+    form = await request.form
+    answered = form.get("answered") == "1"
+    await contact.set_answered(db(), current_actor(), message_id, answered)
+    await flash(_("Marked as answered.") if answered else _("Marked as not answered."), "success")
+    return redirect(url_for("planning.message_detail", message_id=message_id))

@@ -1,0 +1,178 @@
+"""Editing the public site: pages and text blocks per language with drafts, preview,
+publishing and history, and the site's look and settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import flash, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.settings import SUPPORTED_LOCALES
+from app.core.web import db, render
+from app.domain import webparts
+from app.domain.validation import FieldErrors
+from app.planning import blueprint
+from app.planning.labels import WEB_PART
+
+MAX_LOGO_UPLOAD = webparts.MAX_LOGO_BYTES + 64 * 1024
+
+
+def _checked(key: str, locale: str) -> None:
+    if key not in webparts.KEYS or locale not in SUPPORTED_LOCALES:
+        raise NotFound(_("Not found."))
+
+
+@blueprint.get("/site/")
+@requires("public_pages.edit")
+async def site_overview() -> str:
+    states = await webparts.overview(db())
+    by_key: dict[str, list[webparts.PartState]] = {}
+    for state in states:
+        by_key.setdefault(state.key, []).append(state)
+    return await render(
+        "planning/site/overview.html",
+        pages=[(key, by_key[key]) for key in webparts.PAGE_KEYS],
+        blocks=[(key, by_key[key]) for key in webparts.BLOCK_KEYS],
+        part_labels=WEB_PART,
+    )
+
+
+async def _editor(
+    key: str, locale: str, values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> tuple[str, int]:
+    state = await webparts.part_state(db(), key, locale)
+    page = await render(
+        "planning/site/edit.html",
+        key=key,
+        locale=locale,
+        state=state,
+        values=values,
+        errors=errors,
+        is_page=key in webparts.PAGE_KEYS,
+        part_labels=WEB_PART,
+        preview=webparts.render_markdown(str(values.get("body") or "")),
+    )
+    return page, status
+
+
+@blueprint.route("/site/<key>/<locale>", methods=["GET", "POST"])
+@requires("public_pages.edit")
+async def site_part(key: str, locale: str) -> tuple[str, int] | WerkzeugResponse:
+    """Edit a page or block: save a draft, preview it beside the editor, or publish."""
+    _checked(key, locale)
+    if request.method == "GET":
+        state = await webparts.part_state(db(), key, locale)
+        version = state.latest
+        if version is not None:
+            values = {"title": version.title, "body": version.body}
+        else:
+            title, body = webparts.default_text(key, locale)
+            values = {"title": title, "body": body}
+        return await _editor(key, locale, values, {})
+    form = await request.form
+    values = {"title": form.get("title", ""), "body": form.get("body", "")}
+    action = form.get("action", "save")
+    try:
+        if action == "publish":
+            await webparts.publish(db(), current_actor(), key, locale, values)
+            await flash(_("Published. The public site shows the new text now."), "success")
+        elif action == "preview":
+            webparts.clean_text(values, key)
+            return await _editor(key, locale, values, {})
+        else:
+            await webparts.save_draft(db(), current_actor(), key, locale, values)
+            await flash(
+                _("The draft has been saved. The public site still shows the published text."),
+                "success",
+            )
+    except FieldErrors as error:
+        return await _editor(key, locale, values, error.errors, 422)
+    return redirect(url_for("planning.site_part", key=key, locale=locale))
+
+
+@blueprint.get("/site/<key>/<locale>/preview")
+@requires("public_pages.edit")
+async def site_part_preview(key: str, locale: str) -> str:
+    """The newest version (the draft) as the public would see it."""
+    _checked(key, locale)
+    state = await webparts.part_state(db(), key, locale)
+    version = state.latest
+    title, body = (version.title, version.body) if version else webparts.default_text(key, locale)
+    part = webparts.Shown(key, locale, title, body, version)
+    return await render("planning/site/preview.html", part=part, state=state)
+
+
+@blueprint.get("/site/<key>/<locale>/history")
+@requires("public_pages.edit")
+async def site_part_history(key: str, locale: str) -> str:
+    _checked(key, locale)
+    versions = await webparts.history(db(), key, locale)
+    state = await webparts.part_state(db(), key, locale)
+    return await render(
+        "planning/site/history.html",
+        key=key,
+        locale=locale,
+        versions=versions,
+        state=state,
+        part_labels=WEB_PART,
+    )
+
+
+@blueprint.post("/site/<key>/<locale>/versions/<int:version_id>/restore")
+@requires("public_pages.edit")
+async def site_part_restore(key: str, locale: str, version_id: int) -> WerkzeugResponse:
+    _checked(key, locale)
+    version = await webparts.restore(db(), current_actor(), key, locale, version_id)
+    await flash(
+        _(
+            "Version %(number)s is the draft again. Publish it when it is right.",
+            number=version.number,
+        ),
+        "success",
+    )
+    return redirect(url_for("planning.site_part", key=key, locale=locale))
+
+
+@blueprint.route("/site/settings", methods=["GET", "POST"])
+@requires("public_pages.edit")
+async def site_settings() -> tuple[str, int] | WerkzeugResponse:
+    settings = await webparts.site_settings(db())
+    values: dict[str, Any] = {
+        "brand_color": settings.brand_color,
+        "office_email": settings.office_email or "",
+        "retention_months": settings.retention_months,
+        "applications_open": settings.applications_open,
+    }
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if (request.content_length or 0) > MAX_LOGO_UPLOAD:
+            errors = {"logo": _("The logo may be at most 300 kB.")}
+            status = 413
+        else:
+            form = await request.form
+            files = await request.files
+            values = form.to_dict()
+            upload = files.get("logo")
+            logo = upload.read() if upload and upload.filename else None
+            try:
+                await webparts.save_site_settings(
+                    db(),
+                    current_actor(),
+                    values,
+                    logo=logo,
+                    remove_logo=bool(form.get("remove_logo")),
+                )
+            except FieldErrors as error:
+                errors, status = error.errors, 422
+            else:
+                await flash(_("The changes have been saved."), "success")
+                return redirect(url_for("planning.site_settings"))
+    page = await render(
+        "planning/site/settings.html", values=values, errors=errors, has_logo=bool(settings.logo)
+    )
+    return page, status
