@@ -129,3 +129,83 @@ async def make_room(
         return await save_room(
             session, Actor.system("test"), found.id, {"name": room, "capacity": "40"}
         )
+
+
+def future_election() -> dict[str, str]:
+    """An election about ten months ahead of the real today (on a Sunday), so tests that
+    go through the public site, which uses the real date, never expire."""
+    import datetime as dt
+
+    day = dt.date.today() + dt.timedelta(days=300)
+    day += dt.timedelta(days=(6 - day.weekday()) % 7)
+    return {
+        "name": f"Kommunval {day.year}",
+        "kind": "municipal",
+        "election_day": day.isoformat(),
+        "advance_start": (day - dt.timedelta(days=18)).isoformat(),
+        "advance_end": day.isoformat(),
+    }
+
+
+async def make_open_election(session: AsyncSession, tenant: Tenant, districts: int = 2) -> Any:
+    """An election still ahead (so it takes applications), with districts D1, D2..."""
+    from app.core.tenancy import tenant_scope
+    from app.domain.elections import save_district
+
+    election = await make_election(session, tenant, **future_election())
+    with tenant_scope(tenant.id):
+        for number in range(1, districts + 1):
+            await save_district(
+                session,
+                Actor.system("test"),
+                election.id,
+                {"code": f"D{number}", "name": f"Distrikt {number}"},
+            )
+    return election
+
+
+def application_data(election: Any, **fields: Any) -> dict[str, Any]:
+    """A valid application for ``election``'s election day, as the form or API sends it."""
+    choice = {
+        "election_id": election.id,
+        "work_kinds": ["election_day"],
+        "days": [str(election.election_day)],
+        "district_ids": [],
+    }
+    data: dict[str, Any] = {
+        "first_name": "Sara",
+        "last_name": "Lind",
+        "national_id": "19900101-0017",
+        "email": "sara.lind@example.se",
+        "mobile": "070-123 45 67",
+        "street_address": "Storgatan 1",
+        "postal_code": "222 22",
+        "city": "Lund",
+        "preferred_language": "sv",
+        "spoken_languages": ["sv", "ar"],
+        "experience": "some",
+        "consent": True,
+        "elections": [choice],
+    }
+    data.update(fields)
+    return data
+
+
+async def make_application(
+    session: AsyncSession, tenant: Tenant, election: Any, **fields: Any
+) -> Any:
+    import datetime as dt
+
+    from app.core.tenancy import tenant_scope
+    from app.domain.applications import submit_application
+
+    with tenant_scope(tenant.id):
+        submitted = await submit_application(
+            session,
+            tenant,
+            application_data(election, **fields),
+            locale="sv",
+            base_url="http://stemma.test",
+            today=dt.date.today(),
+        )
+    return submitted

@@ -180,5 +180,5 @@ async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
     return AuditPage(items=items, next_before_id=next_id)
 
 
-# The register endpoints attach themselves to the blueprint.
-from app.api import registers  # noqa: E402, F401
+# The endpoints of each resource attach themselves to the blueprint.
+from app.api import applications, registers  # noqa: E402, F401

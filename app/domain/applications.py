@@ -506,7 +506,11 @@ async def search_applications(
     total = await session.scalar(_filtered(select(func.count(Application.id)), filters)) or 0
     rows = await session.scalars(
         _filtered(select(Application), filters)
-        .options(selectinload(Application.choices))
+        .options(
+            selectinload(Application.choices),
+            selectinload(Application.days),
+            selectinload(Application.districts),
+        )
         .order_by(Application.submitted_at.desc(), Application.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page)

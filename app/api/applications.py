@@ -1,0 +1,197 @@
+"""Applications over the JSON API: a municipality's own website submits them; the office's
+systems list and read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+from quart import current_app, g
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from app.api import blueprint
+from app.core.settings import Settings
+from app.core.web import db
+from app.domain import applications
+from app.domain.identity import mask_national_id
+from app.domain.models import Application
+
+
+class ElectionChoiceIn(BaseModel):
+    election_id: int
+    work_kinds: list[str] = Field(description="election_day, advance, counting")
+    days: list[dt.date]
+    district_ids: list[int] = []
+
+
+class ApplicationIn(BaseModel):
+    first_name: str
+    last_name: str
+    national_id: str = Field(description="Written only; never returned in full.")
+    national_id_country: str | None = Field(None, description="SE, DK or NO")
+    email: str
+    mobile: str
+    street_address: str = ""
+    postal_code: str = ""
+    city: str = ""
+    preferred_language: str = Field("sv", description="sv, da or en: also the language of replies")
+    spoken_languages: list[str] = []
+    experience: str = Field("none", description="none, some or much")
+    experience_notes: str = ""
+    preferred_areas: str = ""
+    message: str = ""
+    consent: bool = Field(description="The applicant accepted the privacy notice")
+    elections: list[ElectionChoiceIn]
+
+
+class ElectionChoiceOut(BaseModel):
+    election_id: int
+    work_kinds: list[str]
+    days: list[dt.date]
+    district_ids: list[int]
+
+
+class ApplicationOut(BaseModel):
+    id: int
+    status: str
+    first_name: str
+    last_name: str
+    national_id_masked: str
+    birth_date: dt.date | None
+    email: str
+    mobile: str
+    street_address: str
+    postal_code: str
+    city: str
+    preferred_language: str
+    spoken_languages: list[str]
+    experience: str
+    experience_notes: str
+    preferred_areas: str
+    message: str
+    source: str
+    submitted_at: dt.datetime
+    consented_at: dt.datetime
+    privacy_notice_version: int
+    person_id: int | None
+    elections: list[ElectionChoiceOut]
+
+    @classmethod
+    def of(cls, application: Application) -> ApplicationOut:
+        return cls(
+            id=application.id,
+            status=application.status,
+            first_name=application.first_name,
+            last_name=application.last_name,
+            national_id_masked=mask_national_id(
+                application.national_id_country, application.national_id
+            ),
+            birth_date=application.birth_date,
+            email=application.email,
+            mobile=application.mobile,
+            street_address=application.street_address,
+            postal_code=application.postal_code,
+            city=application.city,
+            preferred_language=application.preferred_language,
+            spoken_languages=application.spoken_languages,
+            experience=application.experience,
+            experience_notes=application.experience_notes,
+            preferred_areas=application.preferred_areas,
+            message=application.message,
+            source=application.source,
+            submitted_at=application.submitted_at,
+            consented_at=application.consented_at,
+            privacy_notice_version=application.privacy_version_number,
+            person_id=application.person_id,
+            elections=[
+                ElectionChoiceOut(
+                    election_id=choice.election_id,
+                    work_kinds=choice.work_kinds,
+                    days=[d.day for d in application.days if d.election_id == choice.election_id],
+                    district_ids=[d.district_id for d in application.districts],
+                )
+                for choice in application.choices
+            ],
+        )
+
+
+class SubmittedOut(BaseModel):
+    received: bool = True
+
+
+class ApplicationsQuery(BaseModel):
+    status: str | None = None
+    election_id: int | None = None
+    day: dt.date | None = None
+    work_kind: str | None = None
+    language: str | None = None
+    district_id: int | None = None
+    experience: str | None = None
+    page: int = Field(1, ge=1)
+    per_page: int = Field(100, ge=1, le=500)
+
+
+class ApplicationsPage(BaseModel):
+    items: list[ApplicationOut]
+    total: int
+    page: int
+    pages: int
+
+
+@blueprint.post("/applications")
+@tag(["applications"])
+@validate_request(ApplicationIn)
+@validate_response(SubmittedOut, 202)
+async def api_submit_application(data: ApplicationIn) -> tuple[SubmittedOut, int]:
+    """Submit an application from the municipality's own website.
+
+    The answer is the same whether the applicant applied before (their application is
+    then updated), so it never tells whether a person exists. The applicant gets the
+    confirmation email with the link to their data, as from the public site.
+    """
+    settings: Settings = current_app.extensions["stemma"].settings
+    payload = data.model_dump()
+    payload["national_id_country"] = payload["national_id_country"] or ""
+    await applications.submit_application(
+        db(),
+        g.tenant,
+        payload,
+        locale=data.preferred_language if data.preferred_language in ("sv", "da", "en") else "sv",
+        base_url=settings.base_url,
+        today=dt.datetime.now(dt.UTC).date(),
+        source="api",
+    )
+    return SubmittedOut(), 202
+
+
+@blueprint.get("/applications")
+@tag(["applications"])
+@validate_querystring(ApplicationsQuery)
+@validate_response(ApplicationsPage)
+async def api_applications(query_args: ApplicationsQuery) -> ApplicationsPage:
+    """Applications, newest first, with the same filters as the inbox."""
+    filters = applications.ApplicationFilters(
+        status=query_args.status,
+        election_id=query_args.election_id,
+        day=query_args.day,
+        work_kind=query_args.work_kind,
+        language=query_args.language,
+        district_id=query_args.district_id,
+        experience=query_args.experience,
+    )
+    page = await applications.search_applications(
+        db(), filters, query_args.page, query_args.per_page
+    )
+    return ApplicationsPage(
+        items=[ApplicationOut.of(a) for a in page.applications],
+        total=page.total,
+        page=page.page,
+        pages=page.pages,
+    )
+
+
+@blueprint.get("/applications/<int:application_id>")
+@tag(["applications"])
+@validate_response(ApplicationOut)
+async def api_application(application_id: int) -> ApplicationOut:
+    return ApplicationOut.of(await applications.get_application(db(), application_id))
