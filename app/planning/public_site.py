@@ -12,7 +12,7 @@ from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.settings import SUPPORTED_LOCALES
-from app.core.web import db, render
+from app.core.web import body_too_large, db, render
 from app.domain import webparts
 from app.domain.validation import FieldErrors
 from app.planning import blueprint
@@ -150,7 +150,7 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if (request.content_length or 0) > MAX_LOGO_UPLOAD:
+        if await body_too_large(MAX_LOGO_UPLOAD):
             errors = {"logo": _("The logo may be at most 300 kB.")}
             status = 413
         else:

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.i18n import _, get_locale
 from app.core.ratelimit import RateLimited
 from app.core.settings import Settings
-from app.core.web import client_ip, db, render
+from app.core.web import body_too_large, client_ip, db, render
 from app.domain import applications, contact, webparts
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.validation import FieldErrors
@@ -172,10 +172,9 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
     if request.method == "GET":
         offered = await applications.open_elections(db(), _today())
         return await _apply_page(_default_values([o.id for o in offered]), {})
-    if (request.content_length or 0) > MAX_POST_BYTES:
+    if await body_too_large(MAX_POST_BYTES):
         message = _("The application is too large to be received. Shorten the longest texts.")
         return await _apply_page(_default_values([]), {"form": message}, 413)
-    request.max_content_length = MAX_POST_BYTES
     form = await request.form
     values = _values(form)
     if form.get(HONEYPOT):
@@ -261,11 +260,10 @@ async def contact_form() -> tuple[str, int] | WerkzeugResponse:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if (request.content_length or 0) > MAX_POST_BYTES:
+        if await body_too_large(MAX_POST_BYTES):
             errors = {"form": _("The message is too large to be received. Shorten it.")}
             status = 413
         else:
-            request.max_content_length = MAX_POST_BYTES
             form = await request.form
             values = form.to_dict()
             if form.get(HONEYPOT):

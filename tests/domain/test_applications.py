@@ -118,7 +118,7 @@ async def test_it_refuses_days_outside_the_election_and_work_without_a_fitting_d
     }
     with pytest.raises(FieldErrors) as caught:
         await _submit(db, tenant, application_data(election, elections=[outside]))
-    assert "is not a voting day" in caught.value.errors[f"days_{election.id}"]
+    assert "är ingen röstningsdag" in caught.value.errors[f"days_{election.id}"]
     advance_only_day = {
         "election_id": election.id,
         "work_kinds": ["counting"],
@@ -126,7 +126,7 @@ async def test_it_refuses_days_outside_the_election_and_work_without_a_fitting_d
     }
     with pytest.raises(FieldErrors) as caught:
         await _submit(db, tenant, application_data(election, elections=[advance_only_day]))
-    assert "need election day" in caught.value.errors[f"days_{election.id}"]
+    assert "kräver att du väljer valdagen" in caught.value.errors[f"days_{election.id}"]
     assert await _count(db, tenant, Application) == 0
 
 
@@ -221,7 +221,8 @@ async def test_it_tells_the_earlier_address_when_the_email_changes(
     assert recipients == ["sara.lind@example.se", "new@example.se", "sara.lind@example.se"]
     with tenant_scope(tenant.id):
         entry = await db.scalar(
-            select(AuditEntry).where(AuditEntry.code == "applications.application.submitted")
+            select(AuditEntry)
+            .where(AuditEntry.code == "applications.application.submitted")
             .order_by(AuditEntry.id.desc())
         )
     assert entry is not None
@@ -276,16 +277,12 @@ async def test_it_approves_an_applicant_into_the_register_with_availability(
         "days": [str(election.advance_start), str(election.election_day)],
         "district_ids": [election.districts[1].id],
     }
-    application = (
-        await make_application(db, tenant, election, elections=[choice])
-    ).application
+    application = (await make_application(db, tenant, election, elections=[choice])).application
     with tenant_scope(tenant.id):
         await application_review.approve_applications(db, ACTOR, tenant, [application.id])
         person = await db.scalar(select(Person))
         assert person is not None
-        availability = sorted(
-            (a.day, a.work_kind) for a in await db.scalars(select(Availability))
-        )
+        availability = sorted((a.day, a.work_kind) for a in await db.scalars(select(Availability)))
         wishes = [w.district_id for w in await db.scalars(select(DistrictPreference))]
         stored = await applications.get_application(db, application.id)
     assert person.status == "active"
@@ -319,9 +316,7 @@ async def test_it_updates_the_person_already_in_the_register(
     assert people[0].status == "active"
 
 
-async def test_it_approves_all_or_nothing_and_says_why(
-    db: AsyncSession, tenant: Tenant
-) -> None:
+async def test_it_approves_all_or_nothing_and_says_why(db: AsyncSession, tenant: Tenant) -> None:
     election = await make_open_election(db, tenant)
     await make_person(db, tenant, national_id="19850315-0008", email="taken@example.se")
     good = (await make_application(db, tenant, election)).application
@@ -429,9 +424,7 @@ async def test_it_erases_rejected_and_untouched_applications_after_the_retention
     assert sorted(codes) == sorted([str(untouched.id), str(rejected.id)])
 
 
-async def test_it_follows_the_tenants_retention_setting(
-    db: AsyncSession, tenant: Tenant
-) -> None:
+async def test_it_follows_the_tenants_retention_setting(db: AsyncSession, tenant: Tenant) -> None:
     election = await make_open_election(db, tenant)
     await make_application(db, tenant, election)
     with tenant_scope(tenant.id):

@@ -1,0 +1,221 @@
+"""The back office's recruitment pages: the public-site editor, its settings, and the
+inbox of applications and contact messages."""
+
+from quart.testing import QuartClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.models import AuditEntry, OutboxMessage, Tenant, User
+from app.core.tenancy import tenant_scope
+from app.domain import contact, webparts
+from app.domain.models import Application, Availability, ContactMessage, Person
+from tests.factories import csrf_token, login, make_application, make_open_election, post_form
+
+
+async def test_it_edits_previews_and_publishes_a_page(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    await login(client, planner)
+    editor = await client.get("/lund/planning/site/work/da")
+    assert "Sådan er det at arbejde ved valget" in await editor.get_data(as_text=True)
+    draft = {"title": "Arbejd hos os", "body": "Vi **søger** dig <script>x()</script>"}
+    preview = await post_form(client, "/lund/planning/site/work/da", {**draft, "action": "preview"})
+    body = await preview.get_data(as_text=True)
+    assert "<strong>søger</strong>" in body and "<script>x()" not in body
+    saved = await post_form(client, "/lund/planning/site/work/da", {**draft, "action": "save"})
+    assert saved.status_code == 302
+    public = await (await client.get("/lund/work", headers={"Cookie": ""})).get_data(as_text=True)
+    assert "Arbejd hos os" not in public
+    draft_view = await client.get("/lund/planning/site/work/da/preview")
+    assert "Arbejd hos os" in await draft_view.get_data(as_text=True)
+    published = await post_form(
+        client, "/lund/planning/site/work/da", {**draft, "action": "publish"}
+    )
+    assert published.status_code == 302
+    visitor = client.app.test_client()
+    await post_form(visitor, "/lang", {"lang": "da"})
+    assert "Arbejd hos os" in await (await visitor.get("/lund/work")).get_data(as_text=True)
+    history = await (await client.get("/lund/planning/site/work/da/history")).get_data(as_text=True)
+    assert planner.email in history
+    with tenant_scope(tenant.id):
+        codes = [e.code for e in await db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert "webparts.version.saved" in codes and "webparts.version.published" in codes
+
+
+async def test_it_shows_the_editor_errors_and_refuses_unknown_pages(
+    client: QuartClient, planner: User
+) -> None:
+    await login(client, planner)
+    response = await post_form(
+        client, "/lund/planning/site/faq/sv", {"title": "", "body": "x", "action": "publish"}
+    )
+    assert response.status_code == 422
+    assert 'id="field-title-error"' in await response.get_data(as_text=True)
+    assert (await client.get("/lund/planning/site/nope/sv")).status_code == 404
+    assert (await client.get("/lund/planning/site/faq/fi")).status_code == 404
+
+
+async def test_it_saves_the_site_settings_with_a_logo(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    from quart.datastructures import FileStorage
+
+    await login(client, admin)
+    token = await csrf_token(client)
+    from io import BytesIO
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    response = await client.post(
+        "/lund/planning/site/settings",
+        form={
+            "csrf_token": token,
+            "brand_color": "#123456",
+            "retention_months": "18",
+            "applications_open": "1",
+        },
+        files={"logo": FileStorage(BytesIO(png), filename="logo.png", content_type="image/png")},
+    )
+    assert response.status_code == 302, await response.get_data(as_text=True)
+    with tenant_scope(tenant.id):
+        settings = await webparts.site_settings(db)
+    assert (settings.brand_color, settings.retention_months) == ("#123456", 18)
+    assert settings.logo == png
+    bad = await client.post(
+        "/lund/planning/site/settings",
+        form={"csrf_token": token, "brand_color": "#123456", "retention_months": "18"},
+        files={"logo": FileStorage(BytesIO(b"GIF89a"), filename="x.gif")},
+    )
+    assert bad.status_code == 422
+    assert "PNG, JPEG" in await bad.get_data(as_text=True)
+
+
+async def test_it_lists_filters_and_shows_applications(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    election = await make_open_election(db, tenant)
+    await make_application(db, tenant, election, message="<script>alert(1)</script>")
+    await login(client, planner)
+    listing = await (await client.get("/lund/planning/applications/")).get_data(as_text=True)
+    assert "Lind, Sara" in listing and "19900101-****" in listing
+    assert "199001010017" not in listing
+    filtered = await client.get(
+        f"/lund/planning/applications/?election={election.id}&work_kind=advance",
+        headers={"HX-Request": "true"},
+    )
+    fragment = await filtered.get_data(as_text=True)
+    assert "Lind, Sara" not in fragment and "<html" not in fragment
+    with tenant_scope(tenant.id):
+        application = await db.scalar(select(Application))
+    assert application is not None
+    detail = await client.get(f"/lund/planning/applications/{application.id}")
+    page = await detail.get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    # The reply boxes start from the office's templates in the applicant's language.
+    assert webparts.default_text("reply_rejected", "sv")[1] in page
+
+
+async def test_it_approves_from_the_detail_page_and_the_person_is_in_the_register(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    election = await make_open_election(db, tenant)
+    application = (await make_application(db, tenant, election)).application
+    await login(client, planner)
+    response = await post_form(
+        client,
+        "/lund/planning/applications/approve",
+        {"application_ids": str(application.id), "back": "detail"},
+    )
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        person = await db.scalar(select(Person))
+        assert person is not None
+        days = [a.day for a in await db.scalars(select(Availability))]
+    assert days == [election.election_day]
+    page = await (await client.get(f"/lund/planning/people/{person.id}")).get_data(as_text=True)
+    assert election.name in page and 'id="availability-heading"' in page
+    again = await post_form(
+        client,
+        "/lund/planning/applications/approve",
+        {"application_ids": str(application.id), "back": "detail"},
+    )
+    assert again.status_code == 409
+    assert "redan hanterats" in await again.get_data(as_text=True)
+
+
+async def test_it_rejects_with_the_message_and_needs_one(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    election = await make_open_election(db, tenant)
+    application = (await make_application(db, tenant, election)).application
+    await login(client, planner)
+    path = f"/lund/planning/applications/{application.id}"
+    empty = await post_form(client, f"{path}/reject", {"message": " "})
+    assert empty.status_code == 422
+    assert 'id="field-reject-error"' in await empty.get_data(as_text=True)
+    done = await post_form(client, f"{path}/reject", {"message": "Tyvärr, inte nu."})
+    assert done.status_code == 302
+    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert "Tyvärr, inte nu." in mail[-1].body_text
+    asked = await post_form(client, f"{path}/more-info", {"message": "Fråga"})
+    assert asked.status_code == 422  # already handled
+
+
+async def test_it_shows_contact_messages_and_marks_them_read_and_answered(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    with tenant_scope(tenant.id):
+        message = await contact.submit_contact_message(
+            db,
+            tenant,
+            {"name": "Eva", "email": "eva@example.se", "subject": "Fråga", "message": "Hej"},
+            locale="sv",
+            ip_address="192.0.2.1",
+        )
+    await login(client, planner)
+    unread = await (await client.get("/lund/planning/messages/?state=unread")).get_data(
+        as_text=True
+    )
+    assert "Fråga" in unread
+    await client.get(f"/lund/planning/messages/{message.id}")
+    assert "Fråga" not in await (
+        await client.get("/lund/planning/messages/?state=unread")
+    ).get_data(as_text=True)
+    response = await post_form(
+        client, f"/lund/planning/messages/{message.id}/answered", {"answered": "1"}
+    )
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        stored = await db.scalar(select(ContactMessage))
+        assert stored is not None
+        await db.refresh(stored)
+    assert stored.read_at is not None and stored.answered_by_label == planner.email
+
+
+async def test_it_keeps_the_inbox_from_coordinators_and_outsiders(
+    client: QuartClient,
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    outsider: User,
+) -> None:
+    election = await make_open_election(db, tenant)
+    application = (await make_application(db, tenant, election)).application
+    await login(client, coordinator)
+    assert (await client.get("/lund/planning/applications/")).status_code == 403
+    outsider_client = client.app.test_client()
+    await login(outsider_client, outsider)
+    assert (
+        await outsider_client.get(f"/lund/planning/applications/{application.id}")
+    ).status_code == 404
+    # The outsider's own municipality does not know the id either.
+    assert (
+        await outsider_client.get(f"/malmo/planning/applications/{application.id}")
+    ).status_code == 404
+    response = await post_form(
+        outsider_client,
+        "/malmo/planning/applications/approve",
+        {"application_ids": str(application.id)},
+    )
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        assert (await db.scalar(select(Application))).status == "new"  # type: ignore[union-attr]

@@ -1,0 +1,236 @@
+"""The public site of a municipality: pages, the application form, the applicant's data
+link and the contact form, through the web app."""
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from quart.testing import QuartClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from werkzeug.datastructures import MultiDict
+
+from app.core.audit import Actor
+from app.core.models import OutboxMessage, Tenant
+from app.core.tenancy import tenant_scope
+from app.domain import webparts
+from app.domain.models import Application, ContactMessage
+from tests.factories import csrf_token, make_open_election
+
+ACTOR = Actor(label="planner@lund.test")
+
+
+def _form(election: Any, **fields: Any) -> MultiDict[str, str]:
+    values: dict[str, Any] = {
+        "first_name": "Sara",
+        "last_name": "Lind",
+        "national_id_country": "SE",
+        "national_id": "900101-0017",
+        "email": "sara.lind@example.se",
+        "mobile": "0701234567",
+        "preferred_language": "sv",
+        "spoken_languages": ["sv", "en"],
+        "experience": "none",
+        "election": str(election.id),
+        f"kinds_{election.id}": ["election_day", "counting"],
+        f"days_{election.id}": [str(election.election_day)],
+        "consent": "1",
+    }
+    values.update(fields)
+    pairs = []
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((key, item))
+    return MultiDict(pairs)
+
+
+async def _post(client: QuartClient, path: str, form: MultiDict[str, str]) -> Any:
+    """Post a form whose fields repeat (checkbox groups), as a browser encodes it."""
+    form.add("csrf_token", await csrf_token(client))
+    return await client.post(
+        path,
+        data=urlencode(list(form.items(multi=True))),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def _count(db: AsyncSession, tenant: Tenant, model: Any) -> int:
+    with tenant_scope(tenant.id):
+        return await db.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def test_it_shows_the_published_pages_to_anyone(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    with tenant_scope(tenant.id):
+        await webparts.publish(
+            db, ACTOR, "work", "sv", {"title": "Jobba hos oss", "body": "Vi **behöver** dig."}
+        )
+        await webparts.save_draft(db, ACTOR, "work", "sv", {"title": "Hemligt", "body": "utkast"})
+    response = await client.get("/lund/work")
+    body = await response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h1>Jobba hos oss</h1>" in body and "<strong>behöver</strong>" in body
+    assert "utkast" not in body
+    # The menu names every page; the built-in texts stand in for unwritten ones.
+    home = await (await client.get("/lund/")).get_data(as_text=True)
+    assert "Jobba hos oss" in home and "Arbeta i valet" in home
+    for path in ("/lund/faq", "/lund/pay", "/lund/privacy", "/lund/contact", "/lund/apply"):
+        assert (await client.get(path)).status_code == 200, path
+
+
+async def test_it_serves_the_municipalitys_colour_and_logo(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    assert (await client.get("/lund/logo")).status_code == 404
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(db, ACTOR, {"brand_color": "#ffdd00"}, logo=png)
+    css = await (await client.get("/lund/brand.css")).get_data(as_text=True)
+    assert "--brand: #ffdd00" in css and "--brand-ink: #1b1f24" in css  # dark text on yellow
+    logo = await client.get("/lund/logo")
+    assert logo.content_type == "image/png"
+    assert await logo.get_data() == png
+    assert "sandbox" in logo.headers["Content-Security-Policy"]
+
+
+async def test_it_takes_an_application_and_confirms_it_by_email(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    page = await (await client.get("/lund/apply")).get_data(as_text=True)
+    assert election.name in page and f'name="days_{election.id}"' in page
+    response = await _post(client, "/lund/apply", _form(election))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/lund/apply/sent"
+    thanks = await client.get("/lund/apply/sent")
+    assert "Tack" in await thanks.get_data(as_text=True) or thanks.status_code == 200
+    # The thank-you page is for the one who just applied, not a bookmark.
+    assert (await client.get("/lund/apply/sent")).status_code == 302
+    assert await _count(db, tenant, Application) == 1
+    mail = (await db.scalars(select(OutboxMessage))).one()
+    assert mail.recipient == "sara.lind@example.se"
+    assert "http://localhost/lund/apply/mine?token=" in mail.body_text
+
+
+async def test_it_answers_bad_input_at_the_fields_with_nothing_stored(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    form = _form(
+        election,
+        national_id="900101-0018",
+        last_name="<script>alert(1)</script>",
+        consent=[],
+        mobile="123",
+    )
+    response = await _post(client, "/lund/apply", form)
+    body = await response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="error-summary"' in body
+    for field in ("national_id", "consent", "mobile"):
+        assert f'href="#field-{field}"' in body, field
+        assert f'id="field-{field}-error"' in body, field
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body  # kept, escaped, in the field
+    assert await _count(db, tenant, Application) == 0
+    assert (await db.scalar(select(func.count(OutboxMessage.id)))) == 0
+
+
+async def test_it_refuses_robots_and_oversized_posts_with_nothing_stored(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    robot = await _post(client, "/lund/apply", _form(election, website="http://spam.example"))
+    assert robot.status_code == 400
+    assert "error-summary" in await robot.get_data(as_text=True)
+    huge = await _post(client, "/lund/apply", _form(election, message="x" * 70_000))
+    assert huge.status_code == 413
+    assert "error-summary" in await huge.get_data(as_text=True)
+    assert await _count(db, tenant, Application) == 0
+
+
+async def test_it_says_when_applications_are_closed(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(db, ACTOR, {"applications_open": ""})
+    page = await client.get("/lund/apply")
+    assert 'name="first_name"' not in await page.get_data(as_text=True)
+    response = await _post(client, "/lund/apply", _form(election))
+    assert response.status_code == 409
+    assert await _count(db, tenant, Application) == 0
+
+
+async def test_it_lets_an_applicant_see_download_and_withdraw_their_data(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    await _post(client, "/lund/apply", _form(election))
+    mail = (await db.scalars(select(OutboxMessage))).one()
+    link = mail.body_text.split("http://localhost", 1)[1].split()[0]
+    other = client.app.test_client()
+    assert (await other.get("/lund/apply/mine")).status_code == 410
+    response = await other.get(link)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/lund/apply/mine"  # the secret leaves the address
+    page = await (await other.get("/lund/apply/mine")).get_data(as_text=True)
+    assert "Sara" in page and "19900101-****" in page and "199001010017" not in page
+    download = await other.get("/lund/apply/mine.json")
+    data = json.loads(await download.get_data(as_text=True))
+    assert data["email"] == "sara.lind@example.se"
+    assert data["national_id"] == "19900101-****"
+    assert "attachment" in download.headers["Content-Disposition"]
+    form = {"csrf_token": await csrf_token(other, "/lund/apply/mine")}
+    withdrawn = await other.post("/lund/apply/mine/withdraw", form=form)
+    assert withdrawn.status_code == 200
+    assert await _count(db, tenant, Application) == 0
+    assert (await other.get(link)).status_code == 302
+    assert (await other.get("/lund/apply/mine")).status_code == 410
+
+
+async def test_it_takes_contact_messages_and_copies_them_to_the_office(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(db, ACTOR, {"office_email": "val@lund.test"})
+    bad = await _post(client, "/lund/contact", MultiDict([("name", "Eva"), ("email", "x")]))
+    assert bad.status_code == 422
+    assert await _count(db, tenant, ContactMessage) == 0
+    fields = [
+        ("name", "Eva <b>Lind</b>"),
+        ("email", "eva@example.se"),
+        ("subject", "Parkering"),
+        ("message", "Finns det parkering?"),
+    ]
+    response = await _post(client, "/lund/contact", MultiDict(fields))
+    assert response.status_code == 302
+    assert (await client.get("/lund/contact/sent")).status_code == 200
+    assert await _count(db, tenant, ContactMessage) == 1
+    copy = (await db.scalars(select(OutboxMessage))).one()
+    assert copy.recipient == "val@lund.test" and "Finns det parkering?" in copy.body_text
+    assert "Eva &lt;b&gt;Lind&lt;/b&gt;" in (copy.body_html or "")
+
+
+async def test_it_limits_contact_messages_per_address(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    fields = [("name", "Eva"), ("email", "eva@example.se"), ("subject", "S"), ("message", "M")]
+    for _number in range(5):
+        assert (await _post(client, "/lund/contact", MultiDict(fields))).status_code == 302
+    limited = await _post(client, "/lund/contact", MultiDict(fields))
+    assert limited.status_code == 429
+    assert await _count(db, tenant, ContactMessage) == 5
+
+
+async def test_it_keeps_municipalities_apart(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    await make_open_election(db, tenant)
+    with tenant_scope(tenant.id):
+        await webparts.publish(db, ACTOR, "start", "sv", {"title": "Lund söker", "body": "x"})
+    page = await (await client.get("/malmo/")).get_data(as_text=True)
+    assert "Lund söker" not in page
+    form = await (await client.get("/malmo/apply")).get_data(as_text=True)
+    assert 'name="first_name"' not in form  # Malmö has no open election
