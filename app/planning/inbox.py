@@ -51,7 +51,6 @@ async def applications_list() -> str:
     )
     elections, _districts = await applications.names_for(db(), page.applications)
     offered = await applications.open_elections(db(), dt.date.min)
-    chosen = next((o for o in offered if o.id == filters.election_id), None)
     return await render(
         "planning/applications/list.html",
         block="results",
@@ -59,7 +58,6 @@ async def applications_list() -> str:
         filters=filters,
         elections=elections,
         offered=offered,
-        chosen=chosen,
         status_choices=[(s, str(APPLICATION_STATUS[s])) for s in APPLICATION_STATUSES],
         work_kind_choices=[(k, str(WORK_KIND[k])) for k in WORK_KINDS],
         experience_choices=[(e, str(EXPERIENCE[e])) for e in EXPERIENCE_LEVELS],
