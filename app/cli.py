@@ -117,7 +117,9 @@ def demo(size: str) -> None:
     """Create the demo municipality and its users (once), and print the logins."""
     from app.demo import DEMO_PASSWORD, create_demo
 
-    created, logins = _run(lambda settings, factory: create_demo(factory, size=size))
+    created, logins = _run(
+        lambda settings, factory: create_demo(factory, size=size, base_url=settings.base_url)
+    )
     if created:
         click.echo("Created the demo municipality.")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")

@@ -21,7 +21,7 @@ DEMO_USERS = (
 
 
 async def create_demo(
-    session_factory: Any, size: str = "small"
+    session_factory: Any, size: str = "small", base_url: str = "http://127.0.0.1:8000"
 ) -> tuple[bool, list[tuple[str, str]]]:
     """Create the demo municipality unless it exists. Returns (created, [(role, email)]).
 
@@ -43,5 +43,5 @@ async def create_demo(
         for role, email, user_name in users:
             await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
         await fill_municipality(session, tenant.id, size)
-        await fill_recruitment(session, tenant, users[1][1], size)
+        await fill_recruitment(session, tenant, users[1][1], base_url, size)
     return True, logins

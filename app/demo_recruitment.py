@@ -64,7 +64,7 @@ CONTACT_MESSAGES = (
 
 
 async def fill_recruitment(
-    session: AsyncSession, tenant: Tenant, planner_email: str, size: str = "small"
+    session: AsyncSession, tenant: Tenant, planner_email: str, base_url: str, size: str = "small"
 ) -> Election:
     """Add the next election (rolled over from the demo election), published public
     pages, applications and contact messages to a demo municipality."""
@@ -142,7 +142,7 @@ async def fill_recruitment(
                     ],
                 },
                 locale="sv",
-                base_url="http://127.0.0.1:8000",
+                base_url=base_url,
                 today=today,
                 source="web",
             )
@@ -153,7 +153,7 @@ async def fill_recruitment(
             tenant,
             ids[-1],
             "Tack för din ansökan! Kan du arbeta hela valdagen, även under rösträkningen?",
-            "http://127.0.0.1:8000",
+            base_url,
         )
         for name, email, subject, message in CONTACT_MESSAGES:
             await contact.submit_contact_message(

@@ -27,11 +27,13 @@ def localtime(value: datetime | None, timezone: str, format: str = "short") -> s
     return format_datetime(value, format=format, tzinfo=ZoneInfo(timezone), locale=get_locale())
 
 
-def longdate(value: date | None, format: str = "full") -> str:
-    """A date written out in the reader's language ("lördag 12 september 2026")."""
-    if value is None:
+def longdate(value: date | str | None, format: str = "full") -> str:
+    """A date (or an ISO date string) written out in the reader's language
+    ("lördag 12 september 2026")."""
+    if not value:
         return ""
-    return format_date(value, format=format, locale=get_locale())
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(day, format=format, locale=get_locale())
 
 
 def labelled(codes: Any, labels: Mapping[str, Any]) -> str:

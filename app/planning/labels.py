@@ -60,7 +60,7 @@ APPLICATION_STATUS = {
 }
 WEB_PART = {
     "start": lazy_gettext("Start page"),
-    "work": lazy_gettext("Work in the election"),
+    "work": lazy_gettext("About the work"),
     "faq": lazy_gettext("Questions and answers"),
     "pay": lazy_gettext("Pay and training"),
     "privacy": lazy_gettext("Privacy notice"),

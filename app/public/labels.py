@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.domain.identity import format_phone
 from app.planning.labels import (
     APPLICATION_STATUS,
     COUNTRY,
@@ -24,4 +25,5 @@ def apply_labels() -> dict[str, Any]:
         "experience_labels": EXPERIENCE,
         "status_labels": APPLICATION_STATUS,
         "spoken_language_names": {code: str(name) for code, name in SPOKEN_LANGUAGES.items()},
+        "format_phone": format_phone,
     }
