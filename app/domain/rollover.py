@@ -129,6 +129,7 @@ async def roll_over(
                 room_id=station.room_id,
                 kind=station.kind,
                 name=station.name,
+                languages=list(station.languages),
                 openings=[
                     StationOpening(day=day, opens_at=opening.opens_at, closes_at=opening.closes_at)
                     for opening in station.openings

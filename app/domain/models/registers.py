@@ -63,6 +63,9 @@ class Person(TenantScoped, Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="active")
+    #: Home coordinates, when known: the optimiser prefers stations nearby.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
     #: Earlier elections worked: none, some (one or two) or much (three or more).
     experience: Mapped[str] = mapped_column(String(8), default="none")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -180,6 +183,8 @@ class Station(TenantScoped, Base):
     )
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
+    #: Languages voters here often need (codes like "ar"); staffing prefers speakers.
+    languages: Mapped[list[str]] = mapped_column(default=list)
 
     district: Mapped[District | None] = relationship()
     room: Mapped[Room | None] = relationship()
