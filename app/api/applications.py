@@ -77,7 +77,12 @@ class ApplicationOut(BaseModel):
     elections: list[ElectionChoiceOut]
 
     @classmethod
-    def of(cls, application: Application) -> ApplicationOut:
+    def of(
+        cls, application: Application, district_elections: dict[int, int] | None = None
+    ) -> ApplicationOut:
+        """``district_elections`` maps district ids to their election, so each election
+        lists only its own district wishes."""
+        district_elections = district_elections or {}
         return cls(
             id=application.id,
             status=application.status,
@@ -108,7 +113,11 @@ class ApplicationOut(BaseModel):
                     election_id=choice.election_id,
                     work_kinds=choice.work_kinds,
                     days=[d.day for d in application.days if d.election_id == choice.election_id],
-                    district_ids=[d.district_id for d in application.districts],
+                    district_ids=[
+                        d.district_id
+                        for d in application.districts
+                        if district_elections.get(d.district_id) == choice.election_id
+                    ],
                 )
                 for choice in application.choices
             ],
@@ -182,8 +191,10 @@ async def api_applications(query_args: ApplicationsQuery) -> ApplicationsPage:
     page = await applications.search_applications(
         db(), filters, query_args.page, query_args.per_page
     )
+    _elections, districts = await applications.names_for(db(), page.applications)
+    mapping = {district.id: district.election_id for district in districts.values()}
     return ApplicationsPage(
-        items=[ApplicationOut.of(a) for a in page.applications],
+        items=[ApplicationOut.of(a, mapping) for a in page.applications],
         total=page.total,
         page=page.page,
         pages=page.pages,
@@ -194,4 +205,6 @@ async def api_applications(query_args: ApplicationsQuery) -> ApplicationsPage:
 @tag(["applications"])
 @validate_response(ApplicationOut)
 async def api_application(application_id: int) -> ApplicationOut:
-    return ApplicationOut.of(await applications.get_application(db(), application_id))
+    application = await applications.get_application(db(), application_id)
+    _elections, districts = await applications.names_for(db(), [application])
+    return ApplicationOut.of(application, {d.id: d.election_id for d in districts.values()})

@@ -37,7 +37,9 @@ _email_env.install_gettext_callables(raw_gettext, raw_ngettext, newstyle=True)  
 def render_email(template: str, locale: str, **context: Any) -> tuple[str, str, str]:
     """Render ``emails/<template>.subject.txt``, ``.txt`` and ``.html`` in ``locale``."""
     with locale_scope(locale):
-        subject = _email_env.get_template(f"{template}.subject.txt").render(**context).strip()
+        subject = _email_env.get_template(f"{template}.subject.txt").render(**context)
+        # A header is one line, whatever the context held.
+        subject = " ".join(subject.split())
         text = _email_env.get_template(f"{template}.txt").render(**context)
         html = _email_env.get_template(f"{template}.html").render(**context)
     return subject, text, html

@@ -16,7 +16,8 @@ from app.core.audit import Actor, record
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.mail import queue_email
-from app.core.models import Tenant, utcnow
+from app.core.models import OutboxMessage, Tenant, utcnow
+from app.core.tenancy import require_tenant_id
 from app.domain.applications import elections_by_id, get_application, offer_for
 from app.domain.models import (
     EXPERIENCE_LEVELS,
@@ -256,6 +257,7 @@ async def _answer(
         locale=application.preferred_language,
         idempotency_key=f"{template}:{application.id}:{utcnow().isoformat()}",
         tenant_id=tenant.id,
+        sensitive=True,
         name=application.first_name,
         municipality=tenant.name,
         message=message,
@@ -346,6 +348,15 @@ async def erase_expired(session: AsyncSession, actor: Actor, today: dt.date) -> 
     cutoff = dt.datetime.combine(add_months(today, -months), dt.time(), tzinfo=dt.UTC)
     result = await session.execute(
         delete(ContactMessage).where(ContactMessage.received_at < cutoff)
+    )
+    # Delivered mail keeps names and messages; it goes after the same period.
+    tenant_id = require_tenant_id()
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.created_at < cutoff,
+        )
     )
     messages = int(getattr(result, "rowcount", 0) or 0)
     if messages:

@@ -41,7 +41,7 @@ from app.domain.models import (
 )
 from app.domain.people import clean_person
 from app.domain.validation import Cleaner, FieldErrors, parse_id
-from app.domain.webparts import privacy_notice_for_consent
+from app.domain.webparts import privacy_notice_for_consent, site_settings
 
 #: Accepted applications per address and hour. Only stored applications count, so
 #: someone correcting mistakes is never locked out; a library computer can serve several.
@@ -269,6 +269,8 @@ async def submit_application(
     address with nothing stored."""
     if ip_address is not None:
         await ratelimit.check(session, APPLY_LIMIT, ratelimit.address_key(ip_address))
+    if not (await site_settings(session)).applications_open:
+        raise FieldErrors({"elections": _("Applications are closed right now.")})
     offered = await open_elections(session, today)
     default_country = {"da": "DK"}.get(tenant.locale, "SE")
     clean = clean_application(data, offered, default_country)

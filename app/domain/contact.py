@@ -49,6 +49,9 @@ async def submit_contact_message(
     elif len(values["email"]) > 254 or not EMAIL_PATTERN.match(values["email"]):
         cleaner.fail("email", _("Enter a valid email address."))
     cleaner.done()
+    # One-line fields: a line break would end up in the office copy's Subject header.
+    values["name"] = " ".join(values["name"].split())
+    values["subject"] = " ".join(values["subject"].split())
     message = ContactMessage(locale=locale, **values)
     session.add(message)
     await session.flush()
@@ -61,6 +64,7 @@ async def submit_contact_message(
             locale=tenant.locale,
             idempotency_key=f"contact:{message.id}",
             tenant_id=tenant.id,
+            sensitive=True,
             sender_name=message.name,
             sender_email=message.email,
             subject=message.subject,

@@ -330,15 +330,28 @@ async def privacy_notice_for_consent(
     """The privacy notice version an applicant consents to in ``locale``.
 
     When the office has not published one, the built-in notice the applicant was
-    shown is published now, so every consent points at a stored text.
+    shown is published now, so every consent points at a stored text. A draft the
+    office is writing stays the newest version (it is copied on top), so the editor
+    still opens on it.
     """
     version = await latest_published(session, "privacy", locale)
     if version is not None:
         return version
+    draft = await latest_version(session, "privacy", locale)
     title, body = default_text("privacy", locale)
     version = await _new_version(session, actor, "privacy", locale, title, body)
     version.published_at = utcnow()
     version.published_by_label = actor.label
+    await record(
+        session,
+        actor,
+        "webparts.version.published",
+        version,
+        data={"key": "privacy", "locale": locale, "number": version.number, "built_in": True},
+    )
+    if draft is not None:
+        author = Actor(label=draft.created_by_label, user_id=draft.created_by_id)
+        await _new_version(session, author, "privacy", locale, draft.title, draft.body)
     await session.flush()
     return version
 

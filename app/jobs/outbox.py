@@ -170,9 +170,11 @@ class OutboxWorker:
                 while await deliver_due(self.session_factory, self.mail):
                     pass
                 if loop.time() - last_prune > PRUNE_EVERY:
+                    # Counted as done even when it fails, so a failing round is not
+                    # retried every few seconds.
+                    last_prune = loop.time()
                     await prune_expired(self.session_factory)
                     await erase_expired_everywhere(self.session_factory)
-                    last_prune = loop.time()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -33,9 +33,14 @@ async def erase_expired_everywhere(
         ]
     erased: dict[str, tuple[int, int]] = {}
     for tenant_id, slug in tenants:
-        with tenant_scope(tenant_id):
-            async with session_factory() as session:
-                counts = await erase_expired(session, Actor.system("retention"), today)
+        try:
+            with tenant_scope(tenant_id):
+                async with session_factory() as session:
+                    counts = await erase_expired(session, Actor.system("retention"), today)
+        except Exception:
+            # One municipality's failure must not keep the others' data past its time.
+            log.exception("retention failed for tenant %s", tenant_id)
+            continue
         if any(counts):
             erased[slug] = counts
             log.info(

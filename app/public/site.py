@@ -197,7 +197,11 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
         message = _("Too many applications have been sent from your network. Try again later.")
         return await _apply_page(values, {"form": message}, 429)
     except FieldErrors as error:
-        return await _apply_page(values, error.errors, 422)
+        errors = dict(error.errors)
+        if "elections" in errors:
+            # The election boxes are named "election": the summary links there.
+            errors["election"] = errors.pop("elections")
+        return await _apply_page(values, errors, 422)
     session[SENT_SESSION_KEY] = True
     return redirect(url_for("public.apply_sent"))
 

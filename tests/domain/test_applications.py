@@ -491,3 +491,29 @@ async def test_it_filters_the_inbox(db: AsyncSession, tenant: Tenant) -> None:
     assert await names(election_id=election.id, status="new") == ["Fatima", "Sara"]
     assert await names(query="fat") == ["Fatima"]
     assert await names(query="sara.lind@example.se") == ["Sara"]
+
+
+async def test_it_keeps_the_offices_privacy_draft_on_top_when_the_built_in_notice_is_used(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    with tenant_scope(tenant.id):
+        await webparts.save_draft(db, ACTOR, "privacy", "sv", {"title": "Vår", "body": "utkast"})
+    application = (await _submit(db, tenant, application_data(election))).application
+    with tenant_scope(tenant.id):
+        state = await webparts.part_state(db, "privacy", "sv")
+    assert state.published is not None and state.published.id == application.privacy_version_id
+    assert state.published.body == webparts.default_text("privacy", "sv")[1]
+    assert state.has_draft and state.latest is not None and state.latest.body == "utkast"
+
+
+async def test_it_refuses_applications_while_the_form_is_closed(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(db, ACTOR, {"applications_open": ""})
+    with pytest.raises(FieldErrors) as caught:
+        await _submit(db, tenant, application_data(election))
+    assert "elections" in caught.value.errors
+    assert await _count(db, tenant, Application) == 0

@@ -234,3 +234,20 @@ async def test_it_keeps_municipalities_apart(
     assert "Lund söker" not in page
     form = await (await client.get("/malmo/apply")).get_data(as_text=True)
     assert 'name="first_name"' not in form  # Malmö has no open election
+
+
+async def test_it_keeps_line_breaks_out_of_the_office_copys_subject(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(db, ACTOR, {"office_email": "val@lund.test"})
+    fields = [
+        ("name", "Eva\r\nBcc: x@evil.example"),
+        ("email", "eva@example.se"),
+        ("subject", "Hej\r\nBcc: x@evil.example"),
+        ("message", "M"),
+    ]
+    assert (await _post(client, "/lund/contact", MultiDict(fields))).status_code == 302
+    copy = (await db.scalars(select(OutboxMessage))).one()
+    assert "\n" not in copy.subject and "\r" not in copy.subject
+    assert copy.sensitive
