@@ -209,3 +209,93 @@ async def make_application(
             today=dt.date.today(),
         )
     return submitted
+
+
+async def make_staffed_station(
+    session: AsyncSession, tenant: Tenant, election: Any = None, name: str = "Hamnskolan"
+) -> dict[str, Any]:
+    """An open election's polling station with an early and a late shift on election day:
+    early needs a chair (1/1) and clerks (2/3); late a vice chair (0/1) and clerks (1/2).
+    Returns the pieces by name (election, district, station, early, late, roles)."""
+    from sqlalchemy import select
+
+    from app.core.tenancy import tenant_scope
+    from app.domain.elections import save_shift, save_station, set_norms
+    from app.domain.models import District, RoleType
+
+    actor = Actor.system("test")
+    election = election or await make_open_election(session, tenant)
+    with tenant_scope(tenant.id):
+        district = await session.scalar(
+            select(District).where(District.election_id == election.id).order_by(District.id)
+        )
+        assert district is not None
+        station = await save_station(
+            session,
+            actor,
+            election.id,
+            {"name": name, "kind": "polling", "district_id": str(district.id)},
+        )
+        day = str(election.election_day)
+        early = await save_shift(
+            session, actor, election.id, station.id,
+            {"name": "Förmiddag", "day": day, "starts_at": "07:30", "ends_at": "14:00"},
+        )  # fmt: skip
+        late = await save_shift(
+            session, actor, election.id, station.id,
+            {"name": "Eftermiddag", "day": day, "starts_at": "13:30", "ends_at": "22:00"},
+        )  # fmt: skip
+        await set_norms(
+            session, actor, election.id, station.id, early.id,
+            {"min_chair": "1", "target_chair": "1", "min_clerk": "2", "target_clerk": "3"},
+        )  # fmt: skip
+        await set_norms(
+            session, actor, election.id, station.id, late.id,
+            {"min_vice_chair": "0", "target_vice_chair": "1", "min_clerk": "1",
+             "target_clerk": "2"},
+        )  # fmt: skip
+        roles = {r.code: r for r in await session.scalars(select(RoleType))}
+    return {
+        "election": election,
+        "district": district,
+        "station": station,
+        "early": early,
+        "late": late,
+        "roles": roles,
+    }
+
+
+async def make_clerk(
+    session: AsyncSession,
+    tenant: Tenant,
+    election: Any,
+    kinds: tuple[str, ...] = ("election_day", "counting"),
+    **fields: Any,
+) -> Any:
+    """An active adult person available on election day for ``kinds``."""
+    from app.core.tenancy import tenant_scope
+    from app.domain.models import Availability
+
+    number = next(_sequence)
+    from stdnum import luhn
+
+    body = f"800101{number % 1000:03d}"
+    person = await make_person(
+        session,
+        tenant,
+        national_id=fields.pop("national_id", f"19{body}{luhn.calc_check_digit(body)}"),
+        email=fields.pop("email", f"clerk{number}@example.se"),
+        **fields,
+    )
+    with tenant_scope(tenant.id):
+        session.add_all(
+            Availability(
+                person_id=person.id,
+                election_id=election.id,
+                day=election.election_day,
+                work_kind=kind,
+            )
+            for kind in kinds
+        )
+        await session.commit()
+    return person

@@ -64,3 +64,13 @@ async def body_too_large(limit: int) -> bool:
     if request.content_length is not None:
         return request.content_length > limit
     return len(await request.get_data(cache=True)) > limit
+
+
+async def reload_identity() -> None:
+    """Load the request's tenant, user and membership again after a service rolled the
+    session back (a rollback expires every loaded object, and templates read them)."""
+    session = db()
+    for name in ("tenant", "user", "membership"):
+        obj = g.get(name)
+        if obj is not None and obj in session:
+            await session.refresh(obj)

@@ -6,6 +6,7 @@ blueprint = Blueprint("planning", __name__)
 
 from app.planning import (  # noqa: E402, F401
     admin,
+    autostaff,
     elections,
     home,
     inbox,
@@ -14,4 +15,5 @@ from app.planning import (  # noqa: E402, F401
     public_site,
     registers_io,
     settings_pages,
+    staffing,
 )

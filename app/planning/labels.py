@@ -70,6 +70,13 @@ WEB_PART = {
     "reply_rejected": lazy_gettext("Reply when an application is rejected"),
     "reply_more_info": lazy_gettext("Reply asking for more information"),
 }
+ASSIGNMENT_STATE = {
+    "proposed": lazy_gettext("proposed"),
+    "offered": lazy_gettext("offered"),
+    "accepted": lazy_gettext("accepted"),
+    "declined": lazy_gettext("declined"),
+    "withdrawn": lazy_gettext("withdrawn"),
+}
 PAY_UNIT = {"day": lazy_gettext("per day"), "hour": lazy_gettext("per hour")}
 
 

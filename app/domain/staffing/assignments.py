@@ -197,7 +197,7 @@ async def assign_person(
     slot = await slot_context(session, shift_id, role_type_id, lock=True)
     broken = (await broken_rules(session, slot, [person]))[person.id]
     if any(b.hard for b in broken) or (broken and not override):
-        await session.rollback()
+        # Nothing was written; the locks go when the caller's transaction ends.
         raise StaffingError(broken)
     assignment = Assignment(
         election_id=slot.election.id,
@@ -298,6 +298,20 @@ async def add_reserve(
     await record(session, actor, "staffing.reserve.added", reserve, data={"person": person.id})
     await session.commit()
     return reserve
+
+
+async def reserve_pool(
+    session: AsyncSession, election_id: int
+) -> list[tuple[Reserve, Person, District | None]]:
+    """The reserves of an election with their people and areas, by name."""
+    rows = await session.execute(
+        select(Reserve, Person, District)
+        .join(Person, Person.id == Reserve.person_id)
+        .outerjoin(District, District.id == Reserve.district_id)
+        .where(Reserve.election_id == election_id)
+        .order_by(Person.last_name, Person.first_name, Reserve.id)
+    )
+    return [(reserve, person, district) for reserve, person, district in rows]
 
 
 async def remove_reserve(session: AsyncSession, actor: Actor, reserve_id: int) -> None:

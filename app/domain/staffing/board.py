@@ -1,0 +1,382 @@
+"""The staffing board: for each station, shift and role, who holds a place against the
+norm, coloured by what is missing; and the candidates for one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.domain.models import (
+    HOLDING_STATES,
+    Assignment,
+    Availability,
+    Building,
+    District,
+    Election,
+    Person,
+    Room,
+    Shift,
+    StaffingNorm,
+    Station,
+)
+from app.domain.people import search_condition
+from app.domain.staffing.assignments import SlotContext, broken_rules, slot_context
+from app.domain.staffing.rules import Broken
+
+
+@dataclass
+class Holder:
+    assignment_id: int
+    person_id: int
+    name: str
+    state: str
+    overrides: list[str]
+
+
+@dataclass
+class Cell:
+    """One role on one shift: the norm and who holds its places."""
+
+    shift_id: int
+    role_type_id: int
+    role_code: str
+    role_name: str
+    leads: bool
+    minimum: int
+    target: int
+    holders: list[Holder] = field(default_factory=list)
+
+    @property
+    def filled(self) -> int:
+        return len(self.holders)
+
+    @property
+    def status(self) -> str:
+        """missing (below minimum), below (below target) or full."""
+        if self.filled < self.minimum:
+            return "missing"
+        if self.filled < self.target:
+            return "below"
+        return "full"
+
+
+@dataclass
+class ShiftRow:
+    shift: Shift
+    cells: list[Cell]
+
+    @property
+    def lacks_lead(self) -> bool:
+        """No chair or vice chair holds a place on this shift."""
+        leading = [cell for cell in self.cells if cell.leads]
+        return bool(leading) and not any(cell.filled for cell in leading)
+
+    @property
+    def status(self) -> str:
+        if self.lacks_lead or any(cell.status == "missing" for cell in self.cells):
+            return "missing"
+        if any(cell.status == "below" for cell in self.cells):
+            return "below"
+        return "full"
+
+
+@dataclass
+class StationRow:
+    station: Station
+    district: District | None
+    shifts: list[ShiftRow]
+
+    @property
+    def status(self) -> str:
+        states = {row.status for row in self.shifts}
+        for state in ("missing", "below"):
+            if state in states:
+                return state
+        return "full"
+
+
+@dataclass
+class BoardFilters:
+    district_id: int | None = None
+    station_kind: str | None = None
+    day: dt.date | None = None
+    unfilled_only: bool = False
+
+
+@dataclass
+class Board:
+    election: Election
+    districts: list[District]
+    days: list[dt.date]
+    stations: list[StationRow]
+    filters: BoardFilters
+
+    @property
+    def totals(self) -> dict[str, int]:
+        cells = [c for s in self.stations for row in s.shifts for c in row.cells]
+        return {
+            "places": sum(c.target for c in cells),
+            "filled": sum(min(c.filled, c.target) for c in cells),
+            "missing_minimum": sum(max(0, c.minimum - c.filled) for c in cells),
+            "stations_missing": sum(1 for s in self.stations if s.status == "missing"),
+        }
+
+
+async def staffing_board(session: AsyncSession, election_id: int, filters: BoardFilters) -> Board:
+    """The board of one election, narrowed by ``filters``.
+
+    A district's board is a handful of queries whatever the election's size: stations
+    with shifts and norms in one go, then the holders of those shifts.
+    """
+    from app.domain.elections import get_election
+
+    election = await get_election(session, election_id)
+    districts = list(
+        await session.scalars(
+            select(District).where(District.election_id == election.id).order_by(District.code)
+        )
+    )
+    statement = (
+        select(Station)
+        .where(Station.election_id == election.id)
+        .options(
+            selectinload(Station.shifts)
+            .selectinload(Shift.norms)
+            .selectinload(StaffingNorm.role_type)
+        )
+        .order_by(Station.kind.desc(), Station.name)
+    )
+    if filters.district_id:
+        statement = statement.where(Station.district_id == filters.district_id)
+    if filters.station_kind in ("polling", "advance"):
+        statement = statement.where(Station.kind == filters.station_kind)
+    stations = list(await session.scalars(statement))
+    shift_ids = [s.id for station in stations for s in station.shifts]
+    holders: dict[tuple[int, int], list[Holder]] = {}
+    if shift_ids:
+        rows = await session.execute(
+            select(
+                Assignment.id,
+                Assignment.shift_id,
+                Assignment.role_type_id,
+                Assignment.person_id,
+                Assignment.state,
+                Assignment.overrides,
+                Person.first_name,
+                Person.last_name,
+            )
+            .join(Person, Person.id == Assignment.person_id)
+            .where(Assignment.shift_id.in_(shift_ids), Assignment.state.in_(HOLDING_STATES))
+            .order_by(Person.last_name, Person.first_name, Assignment.id)
+        )
+        for a_id, shift_id, role_id, person_id, state, overrides, first, last in rows:
+            holders.setdefault((shift_id, role_id), []).append(
+                Holder(a_id, person_id, f"{first} {last}", state, list(overrides or []))
+            )
+    by_district = {d.id: d for d in districts}
+    days: set[dt.date] = set()
+    result: list[StationRow] = []
+    for station in stations:
+        rows_: list[ShiftRow] = []
+        for shift in station.shifts:
+            days.add(shift.day)
+            if filters.day and shift.day != filters.day:
+                continue
+            cells = [
+                Cell(
+                    shift.id,
+                    norm.role_type_id,
+                    norm.role_type.code,
+                    norm.role_type.name,
+                    norm.role_type.leads_station,
+                    norm.minimum,
+                    norm.target,
+                    holders.get((shift.id, norm.role_type_id), []),
+                )
+                for norm in sorted(shift.norms, key=lambda n: (n.role_type.sort_order, n.id))
+                if norm.target > 0
+            ]
+            rows_.append(ShiftRow(shift, cells))
+        row = StationRow(station, by_district.get(station.district_id or 0), rows_)
+        if not rows_ or (filters.unfilled_only and row.status == "full"):
+            continue
+        result.append(row)
+    return Board(election, districts, sorted(days), result, filters)
+
+
+# --- candidates for one place --------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    person: Person
+    broken: list[Broken]
+    distance_km: float | None
+
+    @property
+    def blocked(self) -> bool:
+        return any(b.hard for b in self.broken)
+
+
+def distance_km(
+    a: tuple[float | None, float | None], b: tuple[float | None, float | None]
+) -> float | None:
+    """Great-circle distance, or None when either end has no coordinates."""
+    if None in a or None in b:
+        return None
+    lat1, lon1, lat2, lon2 = (math.radians(v) for v in (*a, *b))  # type: ignore[arg-type]
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 6371.0 * 2 * math.asin(math.sqrt(h))
+
+
+async def candidates(
+    session: AsyncSession,
+    shift_id: int,
+    role_type_id: int,
+    query: str = "",
+    limit: int = 15,
+) -> tuple[SlotContext, list[Candidate]]:
+    """People to put in a place: those matching ``query`` (name, birth date or mobile),
+    or else those who said they can work that day, nearest first; each with the rules
+    they would break, so the planner sees at once who fits and why not."""
+    slot = await slot_context(session, shift_id, role_type_id)
+    statement = select(Person).where(Person.status == "active")
+    if query.strip():
+        statement = statement.where(search_condition(query)).order_by(
+            Person.last_name, Person.first_name, Person.id
+        )
+        people = list(await session.scalars(statement.limit(limit)))
+    else:
+        available = (
+            select(Availability.person_id)
+            .where(
+                Availability.election_id == slot.election.id,
+                Availability.day == slot.shift.day,
+                Availability.work_kind.in_(slot.work_kinds),
+            )
+            .group_by(Availability.person_id)
+            .having(func.count(func.distinct(Availability.work_kind)) == len(slot.work_kinds))
+        )
+        busy = (
+            select(Assignment.person_id)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .where(Shift.day == slot.shift.day, Assignment.state.in_(HOLDING_STATES))
+        )
+        people = list(
+            await session.scalars(
+                statement.where(Person.id.in_(available), Person.id.not_in(busy)).order_by(
+                    Person.id
+                )
+            )
+        )
+    place = await _station_place(session, slot.station)
+    found = await broken_rules(session, slot, people)
+    result = [
+        Candidate(p, found[p.id], distance_km((p.latitude, p.longitude), place)) for p in people
+    ]
+    result.sort(
+        key=lambda c: (
+            c.blocked,
+            len(c.broken),
+            c.distance_km if c.distance_km is not None else 1e9,
+            c.person.last_name,
+            c.person.id,
+        )
+    )
+    return slot, result[:limit]
+
+
+async def _station_place(
+    session: AsyncSession, station: Station
+) -> tuple[float | None, float | None]:
+    if station.room_id is None:
+        return (None, None)
+    row = (
+        await session.execute(
+            select(Building.latitude, Building.longitude)
+            .join(Room, Room.building_id == Building.id)
+            .where(Room.id == station.room_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+@dataclass(frozen=True)
+class DistrictSummary:
+    district_id: int | None
+    code: str
+    name: str
+    stations: int
+    places: int
+    filled: int
+    missing_minimum: int
+
+    @property
+    def status(self) -> str:
+        if self.missing_minimum:
+            return "missing"
+        return "below" if self.filled < self.places else "full"
+
+
+async def district_summaries(session: AsyncSession, election_id: int) -> list[DistrictSummary]:
+    """Places, filled places and places missing below the minimum, per district (advance
+    voting stations together as one line), in two aggregate queries."""
+    held = (
+        select(
+            Assignment.shift_id,
+            Assignment.role_type_id,
+            func.count(Assignment.id).label("held"),
+        )
+        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
+        .group_by(Assignment.shift_id, Assignment.role_type_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Station.district_id,
+            StaffingNorm.minimum,
+            StaffingNorm.target,
+            func.coalesce(held.c.held, 0),
+        )
+        .join(Shift, Shift.station_id == Station.id)
+        .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+        .outerjoin(
+            held,
+            (held.c.shift_id == StaffingNorm.shift_id)
+            & (held.c.role_type_id == StaffingNorm.role_type_id),
+        )
+        .where(Station.election_id == election_id)
+    )
+    totals: dict[int | None, list[int]] = {}
+    for district_id, minimum, target, count in rows:
+        entry = totals.setdefault(district_id, [0, 0, 0])
+        entry[0] += target
+        entry[1] += min(count, target)
+        entry[2] += max(0, minimum - count)
+    counts = dict(
+        (
+            await session.execute(
+                select(Station.district_id, func.count(Station.id))
+                .where(Station.election_id == election_id)
+                .group_by(Station.district_id)
+            )
+        ).all()
+    )
+    districts = await session.scalars(
+        select(District).where(District.election_id == election_id).order_by(District.code)
+    )
+    result = [
+        DistrictSummary(d.id, d.code, d.name, counts.get(d.id, 0), *totals.get(d.id, [0, 0, 0]))
+        for d in districts
+    ]
+    if None in counts:
+        result.append(DistrictSummary(None, "", "", counts[None], *totals.get(None, [0, 0, 0])))
+    return result

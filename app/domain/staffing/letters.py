@@ -1,0 +1,265 @@
+"""Appointment letters (förordnande, beskikkelse): the election committee's formal
+decision that a person works the election, one page per person with an accepted place,
+in the person's own language.
+
+A person's page lists all their accepted places in the election, so the letter is the
+same whether it is printed alone, for their station or for the whole election.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from fpdf.enums import XPos, YPos
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+from app.core.i18n import _, get_locale, locale_scope
+from app.domain.elections import get_election
+from app.domain.models import (
+    Assignment,
+    Building,
+    Election,
+    Person,
+    RoleType,
+    Room,
+    Shift,
+    Station,
+)
+from app.domain.staffing.reports import StemmaPDF, pdf_text
+
+
+@dataclass(frozen=True)
+class AppointedPlace:
+    """One accepted place: the role, where and when, and its fee."""
+
+    role: str
+    pay_amount: Decimal
+    pay_unit: str
+    station_id: int
+    station: str
+    address: str
+    day: dt.date
+    starts_at: dt.time
+    ends_at: dt.time
+
+
+@dataclass(frozen=True)
+class Appointment:
+    person: Person
+    places: list[AppointedPlace]
+
+
+async def appointments(
+    session: AsyncSession,
+    election_id: int,
+    *,
+    station_id: int | None = None,
+    person_id: int | None = None,
+) -> tuple[Election, list[Appointment]]:
+    """The people with an accepted place in the election (or at one station, or one
+    person), by name, each with all their accepted places in the election."""
+    election = await get_election(session, election_id)
+    chosen = select(Assignment.person_id).where(
+        Assignment.election_id == election.id, Assignment.state == "accepted"
+    )
+    if station_id is not None:
+        station = await session.scalar(
+            select(Station.id).where(Station.id == station_id, Station.election_id == election.id)
+        )
+        if station is None:
+            raise NotFound(_("Not found."))
+        chosen = chosen.where(Assignment.station_id == station_id)
+    if person_id is not None:
+        chosen = chosen.where(Assignment.person_id == person_id)
+    rows = await session.execute(
+        select(Person, Station, Shift, RoleType, Building)
+        .select_from(Assignment)
+        .join(Person, Person.id == Assignment.person_id)
+        .join(Station, Station.id == Assignment.station_id)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .join(RoleType, RoleType.id == Assignment.role_type_id)
+        .outerjoin(Room, Room.id == Station.room_id)
+        .outerjoin(Building, Building.id == Room.building_id)
+        .where(
+            Assignment.election_id == election.id,
+            Assignment.state == "accepted",
+            Assignment.person_id.in_(chosen),
+        )
+        .order_by(
+            Person.last_name, Person.first_name, Person.id, Shift.day, Shift.starts_at, Station.name
+        )
+    )
+    result: list[Appointment] = []
+    for person, station, shift, role, building in rows:
+        if not result or result[-1].person.id != person.id:
+            result.append(Appointment(person, []))
+        result[-1].places.append(
+            AppointedPlace(
+                role.name,
+                role.pay_amount,
+                role.pay_unit,
+                station.id,
+                station.name,
+                _address(station, building),
+                shift.day,
+                shift.starts_at,
+                shift.ends_at,
+            )
+        )
+    return election, result
+
+
+def _address(station: Station, building: Building | None) -> str:
+    if building is None:
+        return ""
+    parts = [building.name] if building.name.strip().lower() != station.name.lower() else []
+    parts.append(building.street_address)
+    parts.append(f"{building.postal_code} {building.city}".strip())
+    return ", ".join(part for part in parts if part.strip())
+
+
+def write_letters_pdf(
+    municipality: str, election: Election, found: Sequence[Appointment]
+) -> bytes:
+    """One page per person, each in the person's preferred language."""
+    pdf = StemmaPDF(orientation="portrait", page_numbers=False)
+    pdf.set_title(pdf_text(f"{_('Appointment')} – {election.name}"))
+    pdf.set_author(pdf_text(municipality))
+    for appointment in found:
+        with locale_scope(appointment.person.preferred_language):
+            _letter_page(pdf, municipality, election, appointment)
+    return bytes(pdf.output())
+
+
+def _day(day: dt.date, format: str = "long") -> str:
+    return format_date(day, format=format, locale=get_locale())
+
+
+def _fee(amount: Decimal, unit: str) -> str:
+    pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
+    value = format_decimal(amount, format=pattern, locale=get_locale())
+    if unit == "hour":
+        return _("%(amount)s kr per hour", amount=value)
+    return _("%(amount)s kr per day", amount=value)
+
+
+def _place_text(place: AppointedPlace) -> str:
+    where = f"{place.station}, {place.address}" if place.address else place.station
+    return _(
+        "%(role)s at %(place)s, on %(day)s %(start)s–%(end)s",
+        role=place.role,
+        place=where,
+        day=_day(place.day, "full"),
+        start=f"{place.starts_at:%H:%M}",
+        end=f"{place.ends_at:%H:%M}",
+    )
+
+
+def _letter_page(
+    pdf: StemmaPDF, municipality: str, election: Election, appointment: Appointment
+) -> None:
+    person = appointment.person
+    pdf.running_text = f"{municipality} · {election.name} · {person.full_name}"
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 13)
+    pdf.cell(text=pdf_text(municipality), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("helvetica", size=10)
+    pdf.cell(text=pdf_text(_("The election committee")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(10)
+    # The recipient, placed for a window envelope.
+    pdf.set_font("helvetica", size=11)
+    recipient = [
+        person.full_name,
+        person.street_address,
+        f"{person.postal_code} {person.city}".strip(),
+    ]
+    for line in recipient:
+        if line.strip():
+            pdf.cell(text=pdf_text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(14)
+    pdf.set_font("helvetica", "B", 20)
+    pdf.cell(text=pdf_text(_("Appointment")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("helvetica", size=11)
+    pdf.cell(
+        text=pdf_text(
+            _(
+                "%(election)s, election day %(day)s",
+                election=election.name,
+                day=_day(election.election_day),
+            )
+        ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.ln(8)
+    born = _day(person.birth_date) if person.birth_date else ""
+    who = (
+        _("%(name)s (born %(born)s)", name=person.full_name, born=born)
+        if born
+        else person.full_name
+    )
+    places = appointment.places
+    if len(places) == 1:
+        text = _(
+            "The election committee of %(municipality)s appoints %(person)s as %(place)s.",
+            municipality=municipality,
+            person=who,
+            place=_place_text(places[0]),
+        )
+        pdf.multi_cell(0, 6, pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    else:
+        text = _(
+            "The election committee of %(municipality)s appoints %(person)s as:",
+            municipality=municipality,
+            person=who,
+        )
+        pdf.multi_cell(0, 6, pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(1)
+        for place in places:
+            pdf.set_x(pdf.l_margin + 5)
+            pdf.multi_cell(
+                pdf.epw - 5, 6, pdf_text(f"– {_place_text(place)}"), new_x=XPos.LMARGIN
+            )
+    pdf.ln(5)
+    fees = sorted({(p.role, p.pay_amount, p.pay_unit) for p in places})
+    for role, amount, unit in fees:
+        line = _("Fee as %(role)s: %(fee)s.", role=role, fee=_fee(amount, unit))
+        pdf.multi_cell(0, 6, pdf_text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+    pdf.multi_cell(
+        0,
+        6,
+        pdf_text(_("Please bring this appointment and proof of identity when you work.")),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    _signature_lines(pdf)
+
+
+def _signature_lines(pdf: StemmaPDF) -> None:
+    """Place and date on the left, the committee's signature on the right."""
+    top = max(pdf.get_y() + 25, pdf.h - 70)
+    if top + 25 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+        top = pdf.t_margin + 25
+    width = (pdf.epw - 15) / 2
+    left, right = pdf.l_margin, pdf.l_margin + width + 15
+    pdf.set_draw_color(0)
+    pdf.set_line_width(0.3)
+    pdf.line(left, top, left + width, top)
+    pdf.line(right, top, right + width, top)
+    pdf.set_font("helvetica", size=9)
+    pdf.set_xy(left, top + 1)
+    pdf.cell(width, 5, pdf_text(_("Place and date")))
+    pdf.set_xy(right, top + 1)
+    pdf.cell(width, 5, pdf_text(_("Signature, for the election committee")))
+    pdf.line(right, top + 15, right + width, top + 15)
+    pdf.set_xy(right, top + 16)
+    pdf.cell(width, 5, pdf_text(_("Name in print")))

@@ -1,0 +1,116 @@
+"""Offers: proposals sent to the people, who accept or decline from a signed link.
+
+Until the clerk portal exists, the link in the email opens a simple page; the token
+in it is random, stored only as a hash, and works until the person answers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.audit import Actor, record
+from app.core.i18n import _
+from app.core.mail import queue_email
+from app.core.models import Tenant, utcnow
+from app.core.security import hash_token
+from app.domain.models import Assignment, Room, Station
+from app.domain.staffing.assignments import StaffingError
+
+
+def _loaded() -> list[object]:
+    return [
+        selectinload(Assignment.person),
+        selectinload(Assignment.shift),
+        selectinload(Assignment.role_type),
+        selectinload(Assignment.station).selectinload(Station.room).selectinload(Room.building),
+    ]
+
+
+async def send_offers(
+    session: AsyncSession,
+    actor: Actor,
+    tenant: Tenant,
+    assignment_ids: Sequence[int],
+    base_url: str,
+) -> int:
+    """Offer the chosen proposals to their people by email. Returns how many were sent;
+    assignments that are not proposals are left alone."""
+    rows = await session.scalars(
+        select(Assignment)
+        .where(Assignment.id.in_(assignment_ids), Assignment.state == "proposed")
+        .options(*_loaded())  # type: ignore[arg-type]
+        .order_by(Assignment.id)
+    )
+    sent = 0
+    for assignment in rows:
+        person = assignment.person
+        if not person.email:
+            continue
+        token = secrets.token_urlsafe(32)
+        assignment.offer_token_hash = hash_token(token)
+        assignment.state = "offered"
+        assignment.offered_at = utcnow()
+        queue_email(
+            session,
+            to=person.email,
+            template="staffing_offer",
+            locale=person.preferred_language,
+            idempotency_key=f"offer:{assignment.id}",
+            tenant_id=tenant.id,
+            sensitive=True,
+            name=person.first_name,
+            municipality=tenant.name,
+            role=assignment.role_type.name,
+            station=assignment.station.name,
+            day=assignment.shift.day,
+            starts_at=assignment.shift.starts_at.strftime("%H:%M"),
+            ends_at=assignment.shift.ends_at.strftime("%H:%M"),
+            link=f"{base_url}/{tenant.slug}/offer?token={token}",
+        )
+        await record(session, actor, "staffing.assignment.offered", assignment)
+        sent += 1
+    await session.commit()
+    return sent
+
+
+async def offer_for_token(session: AsyncSession, token: str) -> Assignment | None:
+    if not token or len(token) > 100:
+        return None
+    return await session.scalar(
+        select(Assignment)
+        .where(Assignment.offer_token_hash == hash_token(token))
+        .options(*_loaded())  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    assignment: Assignment
+    accepted: bool
+
+
+async def answer_offer(session: AsyncSession, token: str, accept: bool, reason: str = "") -> Answer:
+    """The person accepts or declines. A decline frees the place at once; the board
+    shows it. Answering twice changes nothing."""
+    assignment = await offer_for_token(session, token)
+    if assignment is None:
+        raise StaffingError(_("This offer link does not work any more."))
+    if assignment.state != "offered":
+        raise StaffingError(_("You have already answered this offer."))
+    assignment.state = "accepted" if accept else "declined"
+    assignment.responded_at = utcnow()
+    assignment.decline_reason = "" if accept else reason.strip()[:1000]
+    await record(
+        session,
+        Actor.system("clerk"),
+        "staffing.assignment.accepted" if accept else "staffing.assignment.declined",
+        assignment,
+    )
+    await session.commit()
+    return Answer(assignment, accept)

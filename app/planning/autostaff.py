@@ -1,0 +1,81 @@
+"""The optimiser from the board: run it, review its proposal as a diff, accept all,
+some or none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import flash, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.i18n import _
+from app.core.web import db, render
+from app.domain.elections import get_election
+from app.domain.staffing import board, proposals
+from app.domain.validation import parse_id, parse_ids
+from app.planning import blueprint
+
+#: Rows shown at once on the review page; the rest are reached by district.
+REVIEW_LIMIT = 600
+
+
+@blueprint.post("/elections/<int:election_id>/autostaff")
+@requires("staffing.edit")
+async def autostaff_run(election_id: int) -> WerkzeugResponse:
+    from app.domain import autostaff
+
+    await get_election(db(), election_id)
+    run = await autostaff.create_run(db(), current_actor(), election_id)
+    return redirect(url_for("planning.autostaff_review", election_id=election_id, run_id=run.id))
+
+
+@blueprint.get("/elections/<int:election_id>/autostaff/<int:run_id>")
+@requires("staffing.edit")
+async def autostaff_review(election_id: int, run_id: int) -> str:
+    election = await get_election(db(), election_id)
+    run = await proposals.get_run(db(), election.id, run_id)
+    district_id = parse_id(request.args.get("district"))
+    rows = await proposals.proposal_rows(db(), run, district_id)
+    return await render(
+        "planning/staffing/autostaff.html",
+        election=election,
+        run=run,
+        rows=rows[:REVIEW_LIMIT],
+        total_rows=len(rows),
+        district_id=district_id,
+        summaries=await board.district_summaries(db(), election.id),
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/autostaff/<int:run_id>/apply")
+@requires("staffing.edit")
+async def autostaff_apply(election_id: int, run_id: int) -> Any:
+    from app.domain import autostaff
+
+    election = await get_election(db(), election_id)
+    run = await proposals.get_run(db(), election.id, run_id)
+    form = await request.form
+    indexes = None if form.get("all") == "1" else parse_ids(form.getlist("items"), limit=100_000)
+    if indexes is not None:
+        # Ids are 1-based on the wire (0 is not a valid id); items are 0-based.
+        indexes = [index - 1 for index in indexes]
+    applied, skipped = await autostaff.apply_run(db(), current_actor(), run.id, indexes)
+    await flash(_("%(count)s proposals accepted as assignments.", count=applied), "success")
+    if skipped:
+        await flash(
+            _("%(count)s could not be accepted; they no longer fit.", count=len(skipped)), "error"
+        )
+    return redirect(url_for("planning.staffing_board", election_id=election.id))
+
+
+@blueprint.post("/elections/<int:election_id>/autostaff/<int:run_id>/discard")
+@requires("staffing.edit")
+async def autostaff_discard(election_id: int, run_id: int) -> WerkzeugResponse:
+    from app.domain import autostaff
+
+    election = await get_election(db(), election_id)
+    run = await proposals.get_run(db(), election.id, run_id)
+    await autostaff.discard_run(db(), current_actor(), run.id)
+    await flash(_("The proposal has been discarded. Nothing was changed."), "success")
+    return redirect(url_for("planning.staffing_board", election_id=election.id))

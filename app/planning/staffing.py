@@ -1,0 +1,276 @@
+"""The staffing board: see what is missing, put people in places, send offers, keep
+reserves, propose last election's teams, and review the optimiser's proposal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from quart import current_app, flash, g, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, requires
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.settings import Settings
+from app.core.web import db, is_htmx, reload_identity, render
+from app.domain.elections import get_election
+from app.domain.models import Station
+from app.domain.staffing import assignments, board, offers
+from app.domain.staffing.assignments import StaffingError
+from app.domain.validation import parse_id, parse_ids
+from app.planning import blueprint
+from app.planning.labels import ASSIGNMENT_STATE, STATION_KIND, choices
+
+#: Above this many stations the board asks for a district first.
+WHOLE_BOARD_LIMIT = 60
+
+
+def _base_url() -> str:
+    settings: Settings = current_app.extensions["stemma"].settings
+    return settings.base_url
+
+
+def _filters() -> board.BoardFilters:
+    args = request.args
+    try:
+        day = dt.date.fromisoformat(args.get("day", ""))
+    except ValueError:
+        day = None
+    kind = args.get("kind")
+    return board.BoardFilters(
+        district_id=parse_id(args.get("district")),
+        station_kind=kind if kind in ("polling", "advance") else None,
+        day=day,
+        unfilled_only=args.get("unfilled") == "1",
+    )
+
+
+@blueprint.get("/elections/<int:election_id>/staffing")
+@requires("staffing.view")
+async def staffing_board(election_id: int) -> str:
+    filters = _filters()
+    summaries = await board.district_summaries(db(), election_id)
+    station_count = sum(s.stations for s in summaries)
+    show_stations = bool(filters.district_id or filters.station_kind) or (
+        station_count <= WHOLE_BOARD_LIMIT
+    )
+    if show_stations:
+        result = await board.staffing_board(db(), election_id, filters)
+    else:
+        election = await get_election(db(), election_id)
+        result = board.Board(election, [], [], [], filters)
+    return await render(
+        "planning/staffing/board.html",
+        block="board",
+        board=result,
+        summaries=summaries,
+        show_stations=show_stations,
+        kind_choices=choices(STATION_KIND),
+        state_labels=ASSIGNMENT_STATE,
+    )
+
+
+async def _station_card(station_id: int, election_id: int, **context: Any) -> str:
+    """One station's card of the board, re-drawn after a change (HTMX swaps it)."""
+    station = await _station(station_id, election_id)
+    result = await board.staffing_board(
+        db(), election_id, board.BoardFilters(district_id=station.district_id)
+    )
+    rows = [row for row in result.stations if row.station.id == station.id]
+    if not rows:
+        raise NotFound(_("Not found."))
+    return await render("planning/staffing/_station.html", row=rows[0], board=result, **context)
+
+
+async def _station(station_id: int, election_id: int) -> Station:
+    from sqlalchemy import select
+
+    station = await db().scalar(
+        select(Station).where(Station.id == station_id, Station.election_id == election_id)
+    )
+    if station is None:
+        raise NotFound(_("Not found."))
+    return station
+
+
+@blueprint.get("/elections/<int:election_id>/staffing/place")
+@requires("staffing.edit")
+async def staffing_place(election_id: int) -> str:
+    """The panel for one place: who holds it and who could (search, or suggestions)."""
+    shift_id = parse_id(request.args.get("shift"))
+    role_type_id = parse_id(request.args.get("role"))
+    if shift_id is None or role_type_id is None:
+        raise NotFound(_("Not found."))
+    slot, found = await board.candidates(db(), shift_id, role_type_id, request.args.get("q", ""))
+    if slot.election.id != election_id:
+        raise NotFound(_("Not found."))
+    template = "planning/staffing/_place.html"
+    context: dict[str, Any] = {
+        "slot": slot,
+        "candidates": found,
+        "query": request.args.get("q", ""),
+    }
+    if is_htmx() and request.args.get("results") == "1":
+        return await render(template, block="results", **context)
+    return await render(template, **context)
+
+
+@blueprint.post("/elections/<int:election_id>/staffing/assign")
+@requires("staffing.edit")
+async def staffing_assign(election_id: int) -> Any:
+    form = await request.form
+    shift_id = parse_id(form.get("shift_id"))
+    role_type_id = parse_id(form.get("role_type_id"))
+    person_id = parse_id(form.get("person_id"))
+    if shift_id is None or role_type_id is None or person_id is None:
+        raise NotFound(_("Not found."))
+    slot = await assignments.slot_context(db(), shift_id, role_type_id)
+    if slot.election.id != election_id:
+        raise NotFound(_("Not found."))
+    station_id = slot.station.id
+    try:
+        await assignments.assign_person(
+            db(),
+            current_actor(),
+            shift_id,
+            role_type_id,
+            person_id,
+            override=form.get("override") == "1",
+        )
+    except StaffingError as error:
+        await reload_identity()
+        context = {
+            "conflict": error,
+            "conflict_person": person_id,
+            "conflict_shift": shift_id,
+            "conflict_role": role_type_id,
+        }
+        if is_htmx():
+            return await _station_card(station_id, election_id, **context), 409
+        await flash(error.message, "error")
+        return redirect(url_for("planning.staffing_board", election_id=election_id))
+    if is_htmx():
+        return await _station_card(station_id, election_id)
+    await flash(_("The person has been proposed for the place."), "success")
+    return redirect(
+        url_for(
+            "planning.staffing_board", election_id=election_id, district=slot.station.district_id
+        )
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/staffing/assignments/<int:assignment_id>/withdraw")
+@requires("staffing.edit")
+async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
+    assignment = await assignments.get_assignment(db(), assignment_id)
+    if assignment.election_id != election_id:
+        raise NotFound(_("Not found."))
+    station_id = assignment.station_id
+    try:
+        await assignments.withdraw_assignment(db(), current_actor(), assignment_id)
+    except StaffingError as error:
+        await flash(error.message, "error")
+    if is_htmx():
+        return await _station_card(station_id, election_id)
+    return redirect(url_for("planning.staffing_board", election_id=election_id))
+
+
+@blueprint.post("/elections/<int:election_id>/staffing/stations/<int:station_id>/team")
+@requires("staffing.edit")
+async def staffing_team(election_id: int, station_id: int) -> Any:
+    await _station(station_id, election_id)
+    try:
+        result = await assignments.propose_last_team(db(), current_actor(), station_id)
+    except StaffingError as error:
+        return await _station_card(station_id, election_id, notice=error.message), 409
+    notice = _("%(count)s of last election's team proposed.", count=result.proposed)
+    return await _station_card(station_id, election_id, notice=notice, skipped=result.skipped)
+
+
+@blueprint.post("/elections/<int:election_id>/staffing/offers")
+@requires("staffing.edit")
+async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
+    """Send offers for the proposals of the whole election, or of one district."""
+    from sqlalchemy import select
+
+    from app.domain.models import Assignment
+
+    await get_election(db(), election_id)
+    form = await request.form
+    district_id = parse_id(form.get("district"))
+    statement = select(Assignment.id).where(
+        Assignment.election_id == election_id, Assignment.state == "proposed"
+    )
+    if district_id is not None:
+        statement = statement.join(Station, Station.id == Assignment.station_id).where(
+            Station.district_id == district_id
+        )
+    ids = parse_ids([str(i) for i in await db().scalars(statement)], limit=100_000)
+    sent = await offers.send_offers(db(), current_actor(), g.tenant, ids, _base_url())
+    await flash(_("%(count)s offers sent.", count=sent), "success")
+    return redirect(
+        url_for("planning.staffing_board", election_id=election_id, district=district_id)
+    )
+
+
+# --- reserves -------------------------------------------------------------------------------
+
+
+async def _reserves_page(
+    election_id: int, errors: dict[str, str] | None = None, status: int = 200
+) -> tuple[str, int]:
+    from app.domain.people import search_people
+
+    election = await get_election(db(), election_id)
+    query = request.args.get("q", "")
+    found = (await search_people(db(), query=query, status="active")).people if query else []
+    page = await render(
+        "planning/staffing/reserves.html",
+        election=election,
+        pool=await assignments.reserve_pool(db(), election.id),
+        districts=await board.district_summaries(db(), election.id),
+        found=found,
+        query=query,
+        errors=errors or {},
+    )
+    return page, status
+
+
+@blueprint.get("/elections/<int:election_id>/reserves")
+@requires("staffing.view")
+async def reserves(election_id: int) -> tuple[str, int]:
+    """The election's reserve pool: people ready to be sent where someone is missing."""
+    return await _reserves_page(election_id)
+
+
+@blueprint.post("/elections/<int:election_id>/reserves")
+@requires("staffing.edit")
+async def reserve_add(election_id: int) -> Any:
+    election = await get_election(db(), election_id)
+    form = await request.form
+    person_id = parse_id(form.get("person_id"))
+    if person_id is None:
+        raise NotFound(_("Not found."))
+    try:
+        await assignments.add_reserve(
+            db(),
+            current_actor(),
+            election.id,
+            person_id,
+            parse_id(form.get("district_id")),
+            form.get("note", ""),
+        )
+    except StaffingError as error:
+        return await _reserves_page(election_id, {"person_id": error.message}, 409)
+    await flash(_("Added to the reserves."), "success")
+    return redirect(url_for("planning.reserves", election_id=election.id))
+
+
+@blueprint.post("/elections/<int:election_id>/reserves/<int:reserve_id>/remove")
+@requires("staffing.edit")
+async def reserve_remove(election_id: int, reserve_id: int) -> WerkzeugResponse:
+    await get_election(db(), election_id)
+    await assignments.remove_reserve(db(), current_actor(), reserve_id)
+    await flash(_("Removed from the reserves."), "success")
+    return redirect(url_for("planning.reserves", election_id=election_id))

@@ -1,0 +1,41 @@
+"""Answering an offer from the link in its email (until the clerk portal takes over)."""
+
+from __future__ import annotations
+
+from quart import redirect, request, session, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.web import db, render
+from app.domain.staffing import offers
+from app.domain.staffing.assignments import StaffingError
+from app.public.site import blueprint
+
+OFFER_SESSION_KEY = "offer_token"
+
+
+@blueprint.get("/offer")
+async def offer() -> str | WerkzeugResponse | tuple[str, int]:
+    link_token = request.args.get("token")
+    if link_token:
+        # The secret leaves the address bar at once, as with every emailed link.
+        session[OFFER_SESSION_KEY] = link_token
+        return redirect(url_for("public.offer"))
+    assignment = await offers.offer_for_token(db(), str(session.get(OFFER_SESSION_KEY) or ""))
+    if assignment is None:
+        return await render("public/offer.html", assignment=None, error=None), 410
+    return await render("public/offer.html", assignment=assignment, error=None)
+
+
+@blueprint.post("/offer")
+async def offer_answer() -> str | tuple[str, int]:
+    form = await request.form
+    token = str(session.get(OFFER_SESSION_KEY) or "")
+    try:
+        answer = await offers.answer_offer(
+            db(), token, form.get("answer") == "accept", form.get("reason", "")
+        )
+    except StaffingError as error:
+        assignment = await offers.offer_for_token(db(), token)
+        page = await render("public/offer.html", assignment=assignment, error=error.message)
+        return page, 409
+    return await render("public/offer.html", assignment=answer.assignment, error=None)
