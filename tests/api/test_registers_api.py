@@ -271,6 +271,7 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
         "application_id": (
             await make_application(db, tenant, await make_open_election(db, tenant))
         ).application.id,
+        "assignment_id": await _an_assignment(db, tenant),
     }
     foreign = await _headers(db, other_tenant)
     checked = 0
@@ -284,3 +285,20 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
             assert response.status_code == 404, (method, path, response.status_code)
             checked += 1
     assert checked >= 15
+
+
+async def _an_assignment(db: AsyncSession, tenant: Tenant) -> int:
+    from app.domain.staffing.assignments import assign_person
+    from tests.factories import make_clerk, make_staffed_station
+
+    staffed = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, staffed["election"])
+    with tenant_scope(tenant.id):
+        assignment = await assign_person(
+            db,
+            Actor.system("test"),
+            staffed["early"].id,
+            staffed["roles"]["clerk"].id,
+            person.id,
+        )
+    return assignment.id
