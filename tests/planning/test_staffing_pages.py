@@ -1,0 +1,122 @@
+"""The staffing board in the back office, and the offer link a clerk opens."""
+
+from quart.testing import QuartClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor
+from app.core.models import OutboxMessage, Tenant, User
+from app.core.tenancy import tenant_scope
+from app.domain.models import Assignment
+from app.domain.staffing.assignments import assign_person
+from tests.factories import csrf_token, login, make_clerk, make_staffed_station, post_form
+
+HTMX = {"HX-Request": "true"}
+
+
+async def test_it_shows_the_board_with_what_is_missing(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    await login(client, coordinator)
+    page = await client.get(f"/lund/planning/elections/{s['election'].id}/staffing")
+    body = await page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Hamnskolan" in body and "status-missing" in body
+    assert "0/3" in body and "0/1" in body
+    # A coordinator sees the board but cannot change it.
+    assert "/staffing/place" not in body
+
+
+async def test_it_assigns_from_the_place_panel_in_place(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"], first_name="Tilde")
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/staffing"
+    panel = await client.get(
+        f"{base}/place?shift={s['early'].id}&role={s['roles']['clerk'].id}", headers=HTMX
+    )
+    text = await panel.get_data(as_text=True)
+    assert "Tilde" in text and "<html" not in text
+    response = await post_form(
+        client,
+        f"{base}/assign",
+        {
+            "shift_id": str(s["early"].id),
+            "role_type_id": str(s["roles"]["clerk"].id),
+            "person_id": str(person.id),
+        },
+        headers=HTMX,
+    )
+    card = await response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert card.lstrip().startswith('<section class="card station-card') and "Tilde" in card
+    assert "1/3" in card
+
+
+async def test_it_explains_a_conflict_and_offers_an_override_only_for_soft_rules(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    away = await make_clerk(db, tenant, s["election"], kinds=())
+    await login(client, planner)
+    url = f"/lund/planning/elections/{s['election'].id}/staffing/assign"
+    data = {
+        "shift_id": str(s["early"].id),
+        "role_type_id": str(s["roles"]["clerk"].id),
+        "person_id": str(away.id),
+    }
+    refused = await post_form(client, url, data, headers=HTMX)
+    body = await refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert 'role="alert"' in body and 'name="override" value="1"' in body
+    accepted = await post_form(client, url, {**data, "override": "1"}, headers=HTMX)
+    assert accepted.status_code == 200
+    again = await post_form(client, url, {**data, "override": "1"}, headers=HTMX)
+    assert again.status_code == 409
+    assert 'name="override"' not in await again.get_data(as_text=True)  # a hard rule
+
+
+async def test_it_sends_offers_and_the_clerk_answers_from_the_link(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"])
+    with tenant_scope(tenant.id):
+        await assign_person(db, Actor.system("t"), s["early"].id, s["roles"]["clerk"].id, person.id)
+    await login(client, planner)
+    sent = await post_form(client, f"/lund/planning/elections/{s['election'].id}/staffing/offers")
+    assert sent.status_code == 302
+    mail = (await db.scalars(select(OutboxMessage))).one()
+    link = mail.body_text.split("http://localhost", 1)[1].split()[0]
+    clerk = client.app.test_client()
+    opened = await clerk.get(link)
+    assert opened.headers["Location"] == "/lund/offer"
+    page = await (await clerk.get("/lund/offer")).get_data(as_text=True)
+    assert "Hamnskolan" in page
+    token = await csrf_token(clerk, "/lund/offer")
+    answer = await clerk.post("/lund/offer", form={"csrf_token": token, "answer": "decline"})
+    assert answer.status_code == 200
+    with tenant_scope(tenant.id):
+        state = await db.scalar(select(Assignment.state))
+    assert state == "declined"
+    twice = await clerk.post("/lund/offer", form={"csrf_token": token, "answer": "accept"})
+    assert twice.status_code == 409
+
+
+async def test_it_keeps_reserves(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"], first_name="Reserva")
+    await login(client, planner)
+    url = f"/lund/planning/elections/{s['election'].id}/reserves"
+    found = await (await client.get(f"{url}?q=Reserva")).get_data(as_text=True)
+    assert "Reserva" in found
+    added = await post_form(client, url, {"person_id": str(person.id)})
+    assert added.status_code == 302
+    again = await post_form(client, url, {"person_id": str(person.id)})
+    assert again.status_code == 409
+    assert "Reserva" in await (await client.get(url)).get_data(as_text=True)
