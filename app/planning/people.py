@@ -12,9 +12,11 @@ from app.core.i18n import _
 from app.core.web import db, is_htmx, render
 from app.domain import availability, people
 from app.domain.identity import format_phone, mask_national_id
+from app.domain.staffing import assignments as staffing_assignments
 from app.domain.validation import FieldErrors, parse_ids
 from app.planning import blueprint
 from app.planning.labels import (
+    ASSIGNMENT_STATE,
     COUNTRY,
     EXPERIENCE,
     LANGUAGE,
@@ -39,6 +41,7 @@ def _context() -> dict[str, Any]:
         "experience_labels": EXPERIENCE,
         "experience_choices": choices(EXPERIENCE),
         "work_kind_labels": WORK_KIND,
+        "state_labels": ASSIGNMENT_STATE,
         "mask": mask_national_id,
         "format_phone": format_phone,
     }
@@ -97,6 +100,7 @@ async def person_detail(person_id: int) -> str:
         "planning/people/detail.html",
         person=person,
         availability=await availability.for_person(db(), person.id),
+        places=await staffing_assignments.places_of_person(db(), person.id),
         **_context(),
     )
 
@@ -140,6 +144,7 @@ async def person_reveal(person_id: int) -> str:
         person=person,
         number=number,
         availability=await availability.for_person(db(), person.id),
+        places=await staffing_assignments.places_of_person(db(), person.id),
         **_context(),
     )
 

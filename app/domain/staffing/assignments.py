@@ -393,3 +393,28 @@ async def propose_last_team(session: AsyncSession, actor: Actor, station_id: int
         else:
             proposed += 1
     return TeamResult(proposed, skipped)
+
+
+@dataclass(frozen=True)
+class PersonPlace:
+    assignment: Assignment
+    election: str
+    station: str
+    shift: Shift
+    role: str
+
+
+async def places_of_person(session: AsyncSession, person_id: int) -> list[PersonPlace]:
+    """A person's assignments in every election, newest shift first."""
+    rows = await session.execute(
+        select(Assignment, Election.name, Station.name, Shift, RoleType.name)
+        .join(Election, Election.id == Assignment.election_id)
+        .join(Station, Station.id == Assignment.station_id)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .join(RoleType, RoleType.id == Assignment.role_type_id)
+        .where(Assignment.person_id == person_id)
+        .order_by(Shift.day.desc(), Shift.starts_at, Assignment.id)
+    )
+    return [
+        PersonPlace(a, election, station, shift, role) for a, election, station, shift, role in rows
+    ]
