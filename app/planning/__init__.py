@@ -16,4 +16,5 @@ from app.planning import (  # noqa: E402, F401
     registers_io,
     settings_pages,
     staffing,
+    staffing_reports,
 )

@@ -15,12 +15,11 @@ from decimal import Decimal
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from fpdf.enums import XPos, YPos
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.i18n import _, get_locale, locale_scope
+from app.core.i18n import _, collation_key, get_locale, locale_scope
 from app.domain.elections import get_election
 from app.domain.models import (
     Assignment,
@@ -70,10 +69,10 @@ async def appointments(
         Assignment.election_id == election.id, Assignment.state == "accepted"
     )
     if station_id is not None:
-        station = await session.scalar(
+        found = await session.scalar(
             select(Station.id).where(Station.id == station_id, Station.election_id == election.id)
         )
-        if station is None:
+        if found is None:
             raise NotFound(_("Not found."))
         chosen = chosen.where(Assignment.station_id == station_id)
     if person_id is not None:
@@ -113,6 +112,16 @@ async def appointments(
                 shift.ends_at,
             )
         )
+    # Sorted here, not by the database: the reader's alphabet (Å, Ä, Ö after Z) on
+    # SQLite and PostgreSQL alike.
+    locale = get_locale()
+    result.sort(
+        key=lambda a: (
+            collation_key(a.person.last_name, locale),
+            collation_key(a.person.first_name, locale),
+            a.person.id,
+        )
+    )
     return election, result
 
 
@@ -125,9 +134,7 @@ def _address(station: Station, building: Building | None) -> str:
     return ", ".join(part for part in parts if part.strip())
 
 
-def write_letters_pdf(
-    municipality: str, election: Election, found: Sequence[Appointment]
-) -> bytes:
+def write_letters_pdf(municipality: str, election: Election, found: Sequence[Appointment]) -> bytes:
     """One page per person, each in the person's preferred language."""
     pdf = StemmaPDF(orientation="portrait", page_numbers=False)
     pdf.set_title(pdf_text(f"{_('Appointment')} – {election.name}"))
@@ -166,45 +173,24 @@ def _letter_page(
     pdf: StemmaPDF, municipality: str, election: Election, appointment: Appointment
 ) -> None:
     person = appointment.person
-    pdf.running_text = f"{municipality} · {election.name} · {person.full_name}"
     pdf.add_page()
-    pdf.set_font("helvetica", "B", 13)
-    pdf.cell(text=pdf_text(municipality), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("helvetica", size=10)
-    pdf.cell(text=pdf_text(_("The election committee")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    # After add_page: the previous page's footer is drawn as this one starts.
+    pdf.running_text = f"{municipality} · {election.name} · {person.full_name}"
+    pdf.text_line(municipality, 13, "B")
+    pdf.text_line(_("The election committee"), 10)
     pdf.ln(10)
     # The recipient, placed for a window envelope.
-    pdf.set_font("helvetica", size=11)
-    recipient = [
-        person.full_name,
-        person.street_address,
-        f"{person.postal_code} {person.city}".strip(),
-    ]
-    for line in recipient:
+    for line in (person.full_name, person.street_address, f"{person.postal_code} {person.city}"):
         if line.strip():
-            pdf.cell(text=pdf_text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.text_line(line.strip(), 11, height=5.5)
     pdf.ln(14)
-    pdf.set_font("helvetica", "B", 20)
-    pdf.cell(text=pdf_text(_("Appointment")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("helvetica", size=11)
-    pdf.cell(
-        text=pdf_text(
-            _(
-                "%(election)s, election day %(day)s",
-                election=election.name,
-                day=_day(election.election_day),
-            )
-        ),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
+    pdf.text_line(_("Appointment"), 20, "B", height=10)
+    day = _day(election.election_day)
+    pdf.text_line(_("%(election)s, election day %(day)s", election=election.name, day=day), 11)
     pdf.ln(8)
-    born = _day(person.birth_date) if person.birth_date else ""
-    who = (
-        _("%(name)s (born %(born)s)", name=person.full_name, born=born)
-        if born
-        else person.full_name
-    )
+    who = person.full_name
+    if person.birth_date:
+        who = _("%(name)s (born %(born)s)", name=who, born=_day(person.birth_date))
     places = appointment.places
     if len(places) == 1:
         text = _(
@@ -213,34 +199,27 @@ def _letter_page(
             person=who,
             place=_place_text(places[0]),
         )
-        pdf.multi_cell(0, 6, pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _paragraph(pdf, text)
     else:
         text = _(
             "The election committee of %(municipality)s appoints %(person)s as:",
             municipality=municipality,
             person=who,
         )
-        pdf.multi_cell(0, 6, pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(1)
+        _paragraph(pdf, text)
         for place in places:
-            pdf.set_x(pdf.l_margin + 5)
-            pdf.multi_cell(
-                pdf.epw - 5, 6, pdf_text(f"– {_place_text(place)}"), new_x=XPos.LMARGIN
-            )
-    pdf.ln(5)
-    fees = sorted({(p.role, p.pay_amount, p.pay_unit) for p in places})
-    for role, amount, unit in fees:
-        line = _("Fee as %(role)s: %(fee)s.", role=role, fee=_fee(amount, unit))
-        pdf.multi_cell(0, 6, pdf_text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            _paragraph(pdf, f"– {_place_text(place)}", indent=5)
+    pdf.ln(4)
+    for role, amount, unit in sorted({(p.role, p.pay_amount, p.pay_unit) for p in places}):
+        _paragraph(pdf, _("Fee as %(role)s: %(fee)s.", role=role, fee=_fee(amount, unit)))
     pdf.ln(3)
-    pdf.multi_cell(
-        0,
-        6,
-        pdf_text(_("Please bring this appointment and proof of identity when you work.")),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
+    _paragraph(pdf, _("Please bring this appointment and proof of identity when you work."))
     _signature_lines(pdf)
+
+
+def _paragraph(pdf: StemmaPDF, text: str, indent: float = 0) -> None:
+    pdf.paragraph(text, 11, indent)
+    pdf.ln(1)
 
 
 def _signature_lines(pdf: StemmaPDF) -> None:
