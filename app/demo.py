@@ -7,6 +7,7 @@ from typing import Any
 from app.core.audit import Actor
 from app.demo_data import fill_municipality
 from app.demo_recruitment import fill_recruitment
+from app.demo_staffing import fill_staffing_demo
 from app.domain.accounts import create_tenant, create_user, get_tenant_by_slug
 
 DEMO_SLUG = "demo"
@@ -43,5 +44,6 @@ async def create_demo(
         for role, email, user_name in users:
             await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
         await fill_municipality(session, tenant.id, size)
-        await fill_recruitment(session, tenant, users[1][1], base_url, size)
+        upcoming = await fill_recruitment(session, tenant, users[1][1], base_url, size)
+        await fill_staffing_demo(session, tenant.id, upcoming.id, size)
     return True, logins

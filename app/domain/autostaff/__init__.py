@@ -1,0 +1,41 @@
+"""The optimiser: proposes people for every open place of an election.
+
+- ``problem``: the election's open places and candidates, loaded as plain data; the
+  hard rules decide who is a candidate for what (one shift per person and day).
+- ``costs``: the cost model with its numbers (unfilled places, travel, last
+  election's team, languages, an experienced person per shift, a fair spread).
+- ``solver``: the model as a min-cost flow, solved by OR-Tools; deterministic.
+- ``exact``: the same model as a MILP (SciPy/HiGHS, a dev dependency), the reference
+  the tests and the bench compare the flow against.
+- ``runs``: the use cases: create a run, apply all or some of it, discard it.
+"""
+
+from app.domain.autostaff.costs import COST_PARTS, COUNT_KEYS, Pick, evaluate
+from app.domain.autostaff.problem import Problem, load_problem
+from app.domain.autostaff.runs import (
+    apply_run,
+    create_run,
+    discard_run,
+    get_run,
+    list_runs,
+    pick_reasons,
+)
+from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, solve
+
+__all__ = [
+    "COST_PARTS",
+    "COUNT_KEYS",
+    "DEFAULT_NEAREST",
+    "Pick",
+    "Problem",
+    "Solution",
+    "apply_run",
+    "create_run",
+    "discard_run",
+    "evaluate",
+    "get_run",
+    "list_runs",
+    "load_problem",
+    "pick_reasons",
+    "solve",
+]

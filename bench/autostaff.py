@@ -1,0 +1,333 @@
+"""Optimiser benchmark: ``make bench ARGS="--only autostaff"``.
+
+On the Stockholm-scale demo municipality (600 districts, 660 stations, 15,000 people;
+its next election has about 10,400 open places) it times the optimiser end to end
+(load, solve, store the run), reports places, filled, unfilled below minimum and
+how many places supply allows at all, and prints the cost breakdown beside a greedy
+baseline's. It measures what the nearest-stations pruning costs by solving again with
+twice the stations and without pruning (the exact optimum of the flow), and times
+applying the whole proposal. On small random instances it solves the same model as
+an exact MILP (SciPy's HiGHS, no pruning) and asserts the optimiser's cost equals it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from ortools.graph.python import max_flow
+from sqlalchemy import func, select
+
+from app import create_app
+from app.core.audit import Actor
+from app.core.migrations import upgrade_async
+from app.core.models import Tenant
+from app.core.settings import load_settings
+from app.core.tenancy import tenant_scope
+from app.demo import LARGE_SLUG, create_demo
+from app.demo_recruitment import NEXT_ELECTION
+from app.domain.autostaff import problem as model
+from app.domain.autostaff.costs import (
+    COST_PARTS,
+    NO_EXPERIENCED,
+    SPREAD_STEP,
+    CostTable,
+    Pick,
+    check,
+    evaluate,
+)
+from app.domain.autostaff.exact import solve_exact
+from app.domain.autostaff.problem import Problem, load_problem
+from app.domain.autostaff.runs import apply_run, create_run
+from app.domain.autostaff.solver import DEFAULT_NEAREST, solve
+from app.domain.models import Assignment, Election
+
+WIDTH = 44
+
+
+def line(label: str, value: str) -> None:
+    print(f"{label:<{WIDTH}} {value}")
+
+
+def fillable(problem: Problem) -> int:
+    """How many places supply allows at all (ignoring cost and pruning): a max flow
+    over classes of person-days, since a person's days are independent of each other."""
+    classes: dict[tuple[dt.date, frozenset[str]], int] = {}
+    for candidate in problem.candidates:
+        for day, kinds in candidate.days.items():
+            classes[(day, kinds)] = classes.get((day, kinds), 0) + 1
+    flow = max_flow.SimpleMaxFlow()
+    class_node = {key: 2 + n for n, key in enumerate(sorted(classes, key=str))}
+    shift_node = {s.id: 2 + len(class_node) + n for n, s in enumerate(problem.shifts)}
+    place_first = 2 + len(class_node) + len(shift_node)
+    for key, node in class_node.items():
+        flow.add_arc_with_capacity(0, node, classes[key])
+    for shift in problem.shifts:
+        for (day, kinds), node in class_node.items():
+            if day == shift.day and all(kind in kinds for kind in shift.work_kinds):
+                flow.add_arc_with_capacity(node, shift_node[shift.id], 1_000_000)
+    for n, place in enumerate(problem.places):
+        flow.add_arc_with_capacity(shift_node[place.shift_id], place_first + n, place.open)
+        flow.add_arc_with_capacity(place_first + n, 1, place.open)
+    assert flow.solve(0, 1) == flow.OPTIMAL
+    return int(flow.optimal_flow())
+
+
+def greedy(problem: Problem, table: CostTable) -> list[Pick]:
+    """The baseline: places in order of shift (day, start) and role (leading roles first),
+    each given the candidate whose marginal cost is lowest right then (travel, team,
+    language, the next spread step, minus the experience bonus while the shift has no
+    experienced person); ties to the lowest person id."""
+    pair = table.pair_costs()
+    experienced = np.array([c.experienced for c in problem.candidates])
+    worked = np.array([c.shifts_held for c in problem.candidates], dtype=np.int64)
+    days = sorted({shift.day for shift in problem.shifts})
+    can: dict[tuple[dt.date, str], np.ndarray] = {}
+    for day in days:
+        for kind in ("election_day", "counting", "advance"):
+            can[(day, kind)] = np.array(
+                [kind in c.days.get(day, ()) for c in problem.candidates], dtype=bool
+            )
+    free = {day: np.array([day in c.days for c in problem.candidates]) for day in days}
+    has_experienced = {shift.id: shift.has_experienced for shift in problem.shifts}
+    places = sorted(
+        problem.places,
+        key=lambda p: (
+            problem.shift_order(p.shift_id),
+            not problem.role(p.role_type_id).leads_station,
+            problem.role(p.role_type_id).sort_order,
+            p.role_type_id,
+        ),
+    )
+    picks: list[Pick] = []
+    for place in places:
+        shift = problem.shift(place.shift_id)
+        column = pair[:, table.station_index[shift.station_id]]
+        eligible = free[shift.day].copy()
+        for kind in shift.work_kinds:
+            eligible &= can[(shift.day, kind)]
+        for _unit in range(place.open):
+            if not eligible.any():
+                break
+            cost = column + SPREAD_STEP * worked
+            if not has_experienced[shift.id]:
+                cost = cost - NO_EXPERIENCED * experienced
+            i = int(np.argmin(np.where(eligible, cost, np.iinfo(np.int64).max)))
+            picks.append(Pick(shift.id, place.role_type_id, problem.candidates[i].id))
+            eligible[i] = False
+            free[shift.day][i] = False
+            worked[i] += 1
+            has_experienced[shift.id] = has_experienced[shift.id] or bool(experienced[i])
+    return picks
+
+
+def breakdown_table(columns: dict[str, dict[str, int]]) -> None:
+    print(f"{'cost part':<22}" + "".join(f"{name:>18}" for name in columns))
+    for part in COST_PARTS:
+        print(f"{part:<22}" + "".join(f"{c[part]:>18,}" for c in columns.values()))
+
+
+def random_small_problem(seed: int, people: int = 40) -> Problem:
+    """A few stations (four polling, two advance on three days), ~40 people, every cost
+    term in play and supply a little short."""
+    rng = random.Random(f"bench-autostaff-{seed}")
+    day = dt.date(2029, 6, 10)
+    advance_days = [day - dt.timedelta(days=d) for d in (1, 2, 3)]
+    roles = (
+        model.Role(1, "chair", True, 0),
+        model.Role(2, "vice_chair", True, 1),
+        model.Role(3, "clerk", False, 2),
+    )
+    hours = {
+        "early": (dt.time(7, 30), dt.time(14)),
+        "late": (dt.time(13, 30), dt.time(22)),
+        "day": (dt.time(9, 30), dt.time(18, 30)),
+    }
+    stations, shifts, places = [], [], []
+    for j in range(6):
+        polling = j < 4
+        stations.append(
+            model.Station(
+                id=j + 1,
+                name=f"Station {j + 1}",
+                district_id=j % 3 + 1 if polling else None,
+                latitude=None if rng.random() < 0.15 else 55.6 + rng.random() * 0.1,
+                longitude=13.0 + rng.random() * 0.15,
+                languages=("ar",) if rng.random() < 0.25 else (),
+                last_team=frozenset(rng.sample(range(1, people + 1), rng.choice((0, 3, 5)))),
+            )
+        )
+        for shift_day in [day] if polling else advance_days:
+            for name in ("early", "late") if polling else ("day",):
+                starts, ends = hours[name]
+                kinds = (
+                    ("advance",)
+                    if not polling
+                    else ("election_day", "counting")
+                    if name == "late"
+                    else ("election_day",)
+                )
+                shift_id = len(shifts) + 1
+                shifts.append(
+                    model.Shift(shift_id, j + 1, shift_day, starts, ends, kinds, rng.random() < 0.1)
+                )
+                for role in roles:
+                    if role.code == "vice_chair" and not polling:
+                        continue
+                    target = rng.choice((1, 2, 3)) if role.code == "clerk" else 1
+                    places.append(model.Place(shift_id, role.id, target, rng.randint(0, target)))
+    candidates = []
+    for person_id in range(1, people + 1):
+        days: dict[dt.date, frozenset[str]] = {}
+        if rng.random() < 0.8:
+            days[day] = frozenset(("election_day", "counting")[: rng.choice((1, 2))])
+        for advance_day in advance_days:
+            if rng.random() < 0.3:
+                days[advance_day] = frozenset(("advance",))
+        if not days:
+            continue
+        located = rng.random() < 0.75
+        candidates.append(
+            model.Candidate(
+                id=person_id,
+                latitude=55.6 + rng.random() * 0.1 if located else None,
+                longitude=13.0 + rng.random() * 0.15 if located else None,
+                languages=frozenset(rng.sample(("sv", "ar", "so", "fi"), 2)),
+                wishes=frozenset(rng.sample((1, 2, 3), rng.choice((0, 0, 1, 2)))),
+                experienced=rng.random() < 0.35,
+                shifts_held=rng.choice((0, 0, 0, 1)),
+                days=days,
+            )
+        )
+    return Problem(1, day, roles, tuple(stations), tuple(shifts), tuple(places), tuple(candidates))
+
+
+def small_instances(count: int = 20) -> None:
+    print(f"-- small instances vs exact MILP (SciPy HiGHS), {count} random, no pruning --")
+    flow_seconds = milp_seconds = 0.0
+    for seed in range(count):
+        problem = random_small_problem(seed)
+        start = time.perf_counter()
+        solution = solve(problem)
+        flow_seconds += time.perf_counter() - start
+        start = time.perf_counter()
+        exact = solve_exact(problem)
+        milp_seconds += time.perf_counter() - start
+        total = solution.evaluation.breakdown["total"]
+        assert total == exact.total, (seed, total, exact.total)
+        assert check(problem, solution.picks) == []
+        if seed < 3:
+            counts = solution.evaluation.counts
+            line(
+                f"instance {seed}: {len(problem.stations)} stations, "
+                f"{len(problem.candidates)} people",
+                f"{counts['places']} places, {counts['filled']} filled; "
+                f"optimiser {total:,} = MILP {exact.total:,}",
+            )
+    line("all instances: optimiser cost == MILP optimum", f"yes ({count} of {count})")
+    line("time: flow / MILP, all instances", f"{flow_seconds:.2f} s / {milp_seconds:.2f} s")
+
+
+async def run(database_url: str | None, data_dir: Path) -> None:
+    print("== autostaff (large demo municipality) ==")
+    print('command: make bench ARGS="--only autostaff"')
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'autostaff.db'}"
+    await upgrade_async(url)
+    settings = load_settings(
+        data_dir=data_dir, database_url=url, secret_key="a" * 40, run_worker_in_process=False
+    )
+    app = create_app(settings)
+    session_factory = app.extensions["stemma"].session_factory
+    start = time.perf_counter()
+    await create_demo(session_factory, size="large")
+    line("make the large demo municipality", f"{time.perf_counter() - start:7.2f} s")
+    actor = Actor.system("bench")
+    async with session_factory() as session:
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == LARGE_SLUG))
+        assert tenant is not None
+        with tenant_scope(tenant.id):
+            election_id = await session.scalar(
+                select(Election.id).where(Election.name == NEXT_ELECTION["name"])
+            )
+            assert election_id is not None
+            start = time.perf_counter()
+            created = await create_run(session, actor, election_id)
+            end_to_end = time.perf_counter() - start
+            run_id = created.id
+            line("optimiser end to end (load + solve + store)", f"{end_to_end:7.2f} s")
+
+            start = time.perf_counter()
+            problem = await load_problem(session, election_id)
+            loaded = time.perf_counter() - start
+            start = time.perf_counter()
+            table = CostTable(problem)
+            tabled = time.perf_counter() - start
+            start = time.perf_counter()
+            solution = solve(problem, DEFAULT_NEAREST, table)
+            solved = time.perf_counter() - start
+            line("  of which: load the problem", f"{loaded:7.2f} s")
+            line("  of which: cost table (travel matrix)", f"{tabled:7.2f} s")
+            line(
+                f"  of which: min-cost flow, {DEFAULT_NEAREST} nearest",
+                f"{solved:7.2f} s  ({solution.arcs:,} arcs)",
+            )
+            line(
+                "problem",
+                f"{len(problem.candidates):,} candidates, {len(problem.stations)} stations, "
+                f"{len(problem.shifts):,} shifts",
+            )
+            counts = solution.evaluation.counts
+            line("open places", f"{counts['places']:,}")
+            line("places supply allows (max flow, no costs)", f"{fillable(problem):,}")
+            line("filled by the optimiser", f"{counts['filled']:,}")
+            line("unfilled below minimum", f"{counts['unfilled_below_minimum']:,}")
+            assert check(problem, solution.picks) == []
+
+            start = time.perf_counter()
+            baseline = evaluate(problem, greedy(problem, table), table)
+            line("greedy baseline", f"{time.perf_counter() - start:7.2f} s")
+            line(
+                "greedy: filled / unfilled below minimum",
+                f"{baseline.counts['filled']:,} / {baseline.counts['unfilled_below_minimum']:,}",
+            )
+            breakdown_table(
+                {"optimiser": solution.evaluation.breakdown, "greedy": baseline.breakdown}
+            )
+
+            print("-- what the nearest-stations pruning costs --")
+            columns = {f"nearest {DEFAULT_NEAREST}": solution.evaluation.breakdown}
+            for nearest in (DEFAULT_NEAREST * 2, None):
+                start = time.perf_counter()
+                wider = solve(problem, nearest, table)
+                label = "no pruning" if nearest is None else f"nearest {nearest}"
+                line(
+                    f"min-cost flow, {label}",
+                    f"{time.perf_counter() - start:7.2f} s  ({wider.arcs:,} arcs)",
+                )
+                columns[label] = wider.evaluation.breakdown
+            breakdown_table(columns)
+            gap = columns[f"nearest {DEFAULT_NEAREST}"]["total"] - columns["no pruning"]["total"]
+            line(
+                "pruning's excess over the exact optimum",
+                f"{gap:,} ({100 * gap / max(1, columns['no pruning']['total']):.4f} %)",
+            )
+
+            start = time.perf_counter()
+            written, skipped = await apply_run(session, actor, run_id, None)
+            applied = time.perf_counter() - start
+            total = await session.scalar(
+                select(func.count(Assignment.id)).where(
+                    Assignment.election_id == election_id, Assignment.source == "optimiser"
+                )
+            )
+            line(
+                "apply the whole proposal (one transaction)",
+                f"{applied:7.2f} s  ({written:,} written, {len(skipped)} skipped)",
+            )
+            assert total == written
+    await app.extensions["stemma"].engine.dispose()
+    small_instances()
