@@ -11,12 +11,12 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench import autostaff, foundation, registers
+from bench import autostaff, foundation, registers, staffing_board
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["foundation", "registers", "autostaff"])
+    parser.add_argument("--only", choices=["foundation", "registers", "autostaff", "board"])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
     arguments = parser.parse_args()
@@ -29,6 +29,8 @@ def main() -> None:
             asyncio.run(registers.run(arguments.database_url, Path(directory) / "r", repeat=100))
         if arguments.only in (None, "autostaff"):
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
+        if arguments.only in (None, "board"):
+            asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from app.domain.elections import get_election
 from app.domain.staffing import board, proposals
 from app.domain.validation import parse_id, parse_ids
 from app.planning import blueprint
+from app.planning.labels import COST_PART, RUN_STATUS
 
 #: Rows shown at once on the review page; the rest are reached by district.
 REVIEW_LIMIT = 600
@@ -45,6 +46,8 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
         total_rows=len(rows),
         district_id=district_id,
         summaries=await board.district_summaries(db(), election.id),
+        cost_labels=COST_PART,
+        run_status=RUN_STATUS,
     )
 
 

@@ -77,6 +77,21 @@ ASSIGNMENT_STATE = {
     "declined": lazy_gettext("declined"),
     "withdrawn": lazy_gettext("withdrawn"),
 }
+COST_PART = {
+    "unfilled_minimum": lazy_gettext("Places missing below the minimum"),
+    "unfilled_target": lazy_gettext("Places missing below the target"),
+    "travel": lazy_gettext("Travel"),
+    "team": lazy_gettext("Teams broken up"),
+    "language": lazy_gettext("Language needs not met"),
+    "experience": lazy_gettext("Shifts without an experienced clerk"),
+    "spread": lazy_gettext("Uneven spread of shifts"),
+    "total": lazy_gettext("Total"),
+}
+RUN_STATUS = {
+    "pending": lazy_gettext("Waiting for review"),
+    "applied": lazy_gettext("Accepted"),
+    "discarded": lazy_gettext("Discarded"),
+}
 PAY_UNIT = {"day": lazy_gettext("per day"), "hour": lazy_gettext("per hour")}
 
 

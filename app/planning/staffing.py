@@ -50,8 +50,9 @@ def _filters() -> board.BoardFilters:
 @requires("staffing.view")
 async def staffing_board(election_id: int) -> str:
     filters = _filters()
-    summaries = await board.district_summaries(db(), election_id)
-    station_count = sum(s.stations for s in summaries)
+    # The district table is outside the board fragment: an HTMX refresh skips it.
+    summaries = [] if is_htmx() else await board.district_summaries(db(), election_id)
+    station_count = await board.count_stations(db(), election_id)
     show_stations = bool(filters.district_id or filters.station_kind) or (
         station_count <= WHOLE_BOARD_LIMIT
     )

@@ -380,3 +380,8 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     if None in counts:
         result.append(DistrictSummary(None, "", "", counts[None], *totals.get(None, [0, 0, 0])))
     return result
+
+
+async def count_stations(session: AsyncSession, election_id: int) -> int:
+    statement = select(func.count(Station.id)).where(Station.election_id == election_id)
+    return await session.scalar(statement) or 0
