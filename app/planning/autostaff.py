@@ -9,7 +9,7 @@ from quart import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.web import db, render
 from app.domain.elections import get_election
 from app.domain.staffing import board, proposals
@@ -64,7 +64,12 @@ async def autostaff_apply(election_id: int, run_id: int) -> Any:
         # Ids are 1-based on the wire (0 is not a valid id); items are 0-based.
         indexes = [index - 1 for index in indexes]
     applied, skipped = await autostaff.apply_run(db(), current_actor(), run.id, indexes)
-    await flash(_("%(count)s proposals accepted as assignments.", count=applied), "success")
+    accepted = ngettext(
+        "%(num)s proposal accepted as an assignment.",
+        "%(num)s proposals accepted as assignments.",
+        applied,
+    )
+    await flash(accepted, "success")
     if skipped:
         await flash(
             _("%(count)s could not be accepted; they no longer fit.", count=len(skipped)), "error"

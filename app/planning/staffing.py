@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.settings import Settings
 from app.core.web import db, is_htmx, reload_identity, render
 from app.domain.elections import get_election
@@ -209,7 +209,7 @@ async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
         )
     ids = parse_ids([str(i) for i in await db().scalars(statement)], limit=100_000)
     sent = await offers.send_offers(db(), current_actor(), g.tenant, ids, _base_url())
-    await flash(_("%(count)s offers sent.", count=sent), "success")
+    await flash(ngettext("%(num)s offer sent.", "%(num)s offers sent.", sent), "success")
     return redirect(
         url_for("planning.staffing_board", election_id=election_id, district=district_id)
     )

@@ -317,7 +317,8 @@ async def staffing_letters(election_id: int) -> Response | WerkzeugResponse:
     if not found:
         return await _no_letters(election.id)
     body = await _letters_pdf(election, found)
-    return _attachment(body, "pdf", f"{_slug(_('Appointments'))}-{_slug(election.name)}")
+    title = _("Appointments")
+    return _attachment(body, "pdf", f"{_slug(title)}-{_slug(election.name)}")
 
 
 @blueprint.get("/elections/<int:election_id>/staffing/letters/station/<int:station_id>.pdf")
@@ -331,7 +332,7 @@ async def staffing_station_letters(
     station = next(p.station for a in found for p in a.places if p.station_id == station_id)
     body = await _letters_pdf(election, found)
     return _attachment(
-        body, "pdf", f"{_slug(_('Appointments'))}-{_slug(election.name)}-{_slug(station)}"
+        body, "pdf", "-".join((_slug(_("Appointments")), _slug(election.name), _slug(station)))
     )
 
 
@@ -343,5 +344,6 @@ async def staffing_person_letter(election_id: int, person_id: int) -> Response:
     if not found:
         raise NotFound(_("Not found."))
     body = await _letters_pdf(election, found)
-    name = f"{_slug(_('Appointment'))}-{_slug(found[0].person.full_name)}-{election.id}"
+    title = _("Appointment")
+    name = f"{_slug(title)}-{_slug(found[0].person.full_name)}-{election.id}"
     return _attachment(body, "pdf", name)

@@ -137,7 +137,8 @@ def _address(station: Station, building: Building | None) -> str:
 def write_letters_pdf(municipality: str, election: Election, found: Sequence[Appointment]) -> bytes:
     """One page per person, each in the person's preferred language."""
     pdf = StemmaPDF(orientation="portrait", page_numbers=False)
-    pdf.set_title(pdf_text(f"{_('Appointment')} – {election.name}"))
+    title = _("Appointment")
+    pdf.set_title(pdf_text(f"{title} – {election.name}"))
     pdf.set_author(pdf_text(municipality))
     for appointment in found:
         with locale_scope(appointment.person.preferred_language):
