@@ -330,7 +330,11 @@ async def test_it_writes_appointment_letters_in_each_persons_language(
     by_name = {a.person.first_name: a for a in found}
     assert len(by_name["Søren"].places) == 2
     assert by_name["Åsa"].places[0].address == "Stortorget 1, 222 23 Lund"
-    pages = pdf_text(letters.write_letters_pdf("Lunds kommun", election, found))
+    # Line breaks depend on the lengths of names and dates: compare words, not lines.
+    pages = [
+        " ".join(page.split())
+        for page in pdf_text(letters.write_letters_pdf("Lunds kommun", election, found))
+    ]
     assert len(pages) == 3
     asa = next(page for page in pages if "Åsa Öberg" in page)
     assert "1 januari 1990" in asa  # born, in Swedish
