@@ -50,12 +50,12 @@ def _filters() -> board.BoardFilters:
 @requires("staffing.view")
 async def staffing_board(election_id: int) -> str:
     filters = _filters()
-    # The district table is outside the board fragment: an HTMX refresh skips it.
-    summaries = [] if is_htmx() else await board.district_summaries(db(), election_id)
     station_count = await board.count_stations(db(), election_id)
-    show_stations = bool(filters.district_id or filters.station_kind) or (
-        station_count <= WHOLE_BOARD_LIMIT
-    )
+    narrowed = bool(filters.district_id or filters.station_kind)
+    show_stations = narrowed or station_count <= WHOLE_BOARD_LIMIT
+    # The district table (an aggregate over the whole election) is the overview; a
+    # district's board and HTMX refreshes skip it, and the filter names the districts.
+    summaries = [] if is_htmx() or narrowed else await board.district_summaries(db(), election_id)
     if show_stations:
         result = await board.staffing_board(db(), election_id, filters)
     else:
@@ -66,6 +66,7 @@ async def staffing_board(election_id: int) -> str:
         block="board",
         board=result,
         summaries=summaries,
+        districts=await board.district_choices(db(), election_id),
         show_stations=show_stations,
         kind_choices=choices(STATION_KIND),
         state_labels=ASSIGNMENT_STATE,

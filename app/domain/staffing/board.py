@@ -270,13 +270,20 @@ async def candidates(
             .join(Shift, Shift.id == Assignment.shift_id)
             .where(Shift.day == slot.shift.day, Assignment.state.in_(HOLDING_STATES))
         )
-        people = list(
-            await session.scalars(
-                statement.where(Person.id.in_(available), Person.id.not_in(busy)).order_by(
-                    Person.id
-                )
-            )
-        )
+        place = await _station_place(session, slot.station)
+        statement = statement.where(Person.id.in_(available), Person.id.not_in(busy))
+        if None not in place:
+            # Nearest first, by a flat approximation good enough to pick a short list;
+            # the exact distance is computed below for the ones shown.
+            lat, lon = place
+            scale = math.cos(math.radians(lat or 0.0)) ** 2
+            closeness = (Person.latitude - lat) * (Person.latitude - lat) + scale * (
+                Person.longitude - lon
+            ) * (Person.longitude - lon)
+            statement = statement.order_by(closeness.is_(None), closeness, Person.id)
+        else:
+            statement = statement.order_by(Person.id)
+        people = list(await session.scalars(statement.limit(limit * 4)))
     place = await _station_place(session, slot.station)
     found = await broken_rules(session, slot, people)
     result = [
@@ -385,3 +392,8 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
 async def count_stations(session: AsyncSession, election_id: int) -> int:
     statement = select(func.count(Station.id)).where(Station.election_id == election_id)
     return await session.scalar(statement) or 0
+
+
+async def district_choices(session: AsyncSession, election_id: int) -> list[District]:
+    statement = select(District).where(District.election_id == election_id)
+    return list(await session.scalars(statement.order_by(District.code)))
