@@ -6,6 +6,7 @@ from typing import Any
 
 from app.core.audit import Actor
 from app.demo_data import fill_municipality
+from app.demo_portal import fill_portal_demo
 from app.demo_recruitment import fill_recruitment
 from app.demo_staffing import fill_staffing_demo
 from app.domain.accounts import create_tenant, create_user, get_tenant_by_slug
@@ -46,4 +47,5 @@ async def create_demo(
         await fill_municipality(session, tenant.id, size)
         upcoming = await fill_recruitment(session, tenant, users[1][1], base_url, size)
         await fill_staffing_demo(session, tenant.id, upcoming.id, size)
+        await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
     return True, logins

@@ -1,13 +1,68 @@
-"""The portal's start page."""
+"""The portal's start page: my places, my co-workers, and my offers to answer."""
 
 from __future__ import annotations
 
-from app.core.auth import requires
-from app.core.web import render
+import datetime as dt
+from typing import Any
+
+from quart import flash, g, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_user, requires
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.web import db, render
+from app.domain import portal
+from app.domain.models import Person
+from app.domain.staffing.assignments import StaffingError
+from app.planning.labels import ASSIGNMENT_STATE
 from app.portal import blueprint
+
+#: Declining this close to the shift warns that the office is told at once.
+LATE_DECLINE_DAYS = 14
+
+
+async def _me() -> Person | None:
+    user = current_user()
+    assert user is not None
+    return await portal.person_of_user(db(), user.id)
 
 
 @blueprint.get("/")
 @requires("portal.use")
 async def home() -> str:
-    return await render("portal/home.html")
+    person = await _me()
+    places = await portal.my_places(db(), person) if person else []
+    today = dt.date.today()
+    return await render(
+        "portal/home.html",
+        person=person,
+        upcoming=[p for p in places if not p.is_past],
+        past=[p for p in places if p.is_past],
+        state_labels=ASSIGNMENT_STATE,
+        late_until=today + dt.timedelta(days=LATE_DECLINE_DAYS),
+    )
+
+
+@blueprint.post("/offers/<int:assignment_id>")
+@requires("portal.use")
+async def answer_offer(assignment_id: int) -> WerkzeugResponse:
+    person = await _me()
+    if person is None:
+        raise NotFound(_("Not found."))
+    form = await request.form
+    accept = form.get("answer") == "accept"
+    try:
+        answer = await portal.answer_my_offer(
+            db(), g.tenant, person, assignment_id, accept, form.get("reason", "")
+        )
+    except StaffingError as error:
+        await flash(error.message, "error")
+    else:
+        message: Any = (
+            _("Thank you! You have accepted the place.")
+            if answer.accepted
+            else _("You have declined. The election office has been told.")
+        )
+        await flash(message, "success")
+    return redirect(url_for("portal.home"))

@@ -63,6 +63,10 @@ class Person(TenantScoped, Base):
     tags: Mapped[list[str]] = mapped_column(default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="active")
+    #: The person's own account for the clerk portal, once they have one.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     #: Home coordinates, when known: the optimiser prefers stations nearby.
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]

@@ -96,11 +96,18 @@ class Answer:
 
 
 async def answer_offer(session: AsyncSession, token: str, accept: bool, reason: str = "") -> Answer:
-    """The person accepts or declines. A decline frees the place at once; the board
-    shows it. Answering twice changes nothing."""
+    """The person accepts or declines from the emailed link."""
     assignment = await offer_for_token(session, token)
     if assignment is None:
         raise StaffingError(_("This offer link does not work any more."))
+    return await answer_assignment(session, assignment, accept, reason, Actor.system("clerk"))
+
+
+async def answer_assignment(
+    session: AsyncSession, assignment: Assignment, accept: bool, reason: str, actor: Actor
+) -> Answer:
+    """Accept or decline an offer. A decline frees the place at once; the board shows
+    it. Answering twice changes nothing."""
     if assignment.state != "offered":
         raise StaffingError(_("You have already answered this offer."))
     assignment.state = "accepted" if accept else "declined"
@@ -108,7 +115,7 @@ async def answer_offer(session: AsyncSession, token: str, accept: bool, reason: 
     assignment.decline_reason = "" if accept else reason.strip()[:1000]
     await record(
         session,
-        Actor.system("clerk"),
+        actor,
         "staffing.assignment.accepted" if accept else "staffing.assignment.declined",
         assignment,
     )

@@ -1,0 +1,117 @@
+"""The clerk portal's start page: my places, my co-workers, and answering offers."""
+
+from typing import Any
+
+from quart.testing import QuartClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor
+from app.core.models import OutboxMessage, Tenant, User
+from app.core.tenancy import tenant_scope
+from app.domain import webparts
+from app.domain.models import Assignment
+from app.domain.staffing.assignments import assign_person
+from tests.factories import login, make_clerk, make_staffed_station, make_user, post_form
+
+ACTOR = Actor.system("test")
+
+
+async def _place(
+    db: AsyncSession, tenant: Tenant, s: dict[str, Any], shift: str, role: str, person: Any,
+    state: str,
+) -> Assignment:  # fmt: skip
+    with tenant_scope(tenant.id):
+        assignment = await assign_person(
+            db, ACTOR, s[shift].id, s["roles"][role].id, person.id, override=True
+        )
+        assignment.state = state
+        await db.commit()
+    return assignment
+
+
+async def _linked_clerk(db: AsyncSession, tenant: Tenant, s: dict[str, Any], **fields: Any) -> Any:
+    user = await make_user(db, tenant, "clerk")
+    person = await make_clerk(db, tenant, s["election"], **fields)
+    with tenant_scope(tenant.id):
+        person.user_id = user.id
+        await db.commit()
+    return user, person
+
+
+async def test_it_shows_my_places_with_co_workers_and_only_the_leads_phone(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    user, me = await _linked_clerk(db, tenant, s, first_name="Jag")
+    chair = await make_clerk(db, tenant, s["election"], first_name="Ordf", mobile="0701234567")
+    colleague = await make_clerk(
+        db, tenant, s["election"], first_name="Kollega", mobile="0709876543"
+    )
+    proposed = await make_clerk(db, tenant, s["election"], first_name="Hemlig")
+    await _place(db, tenant, s, "early", "clerk", me, "accepted")
+    await _place(db, tenant, s, "early", "chair", chair, "accepted")
+    await _place(db, tenant, s, "early", "clerk", colleague, "accepted")
+    await _place(db, tenant, s, "early", "clerk", proposed, "proposed")
+    await login(client, user)
+    page = await (await client.get("/lund/portal/")).get_data(as_text=True)
+    assert "Hamnskolan" in page and "openstreetmap.org" not in page  # no building yet
+    assert "Ordf" in page and "+46701234567" in page  # the chair's number
+    assert "Kollega" in page and "+46709876543" not in page  # not a clerk's
+    assert "Hemlig" not in page  # a proposal is not told to anyone yet
+
+
+async def test_it_lets_me_answer_my_offer_and_nobody_elses(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    user, me = await _linked_clerk(db, tenant, s)
+    _other_user, other = await _linked_clerk(db, tenant, s)
+    mine = await _place(db, tenant, s, "early", "clerk", me, "offered")
+    theirs = await _place(db, tenant, s, "early", "clerk", other, "offered")
+    await login(client, user)
+    assert (
+        await post_form(client, f"/lund/portal/offers/{theirs.id}", {"answer": "decline"})
+    ).status_code == 404
+    response = await post_form(client, f"/lund/portal/offers/{mine.id}", {"answer": "accept"})
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        states = dict((await db.execute(select(Assignment.id, Assignment.state))).all())
+    assert states == {mine.id: "accepted", theirs.id: "offered"}
+
+
+async def test_it_tells_the_office_at_once_about_a_late_decline(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    import datetime as dt
+
+    from app.domain.models import Shift
+
+    s = await make_staffed_station(db, tenant)
+    user, me = await _linked_clerk(db, tenant, s)
+    offer = await _place(db, tenant, s, "early", "clerk", me, "offered")
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(db, ACTOR, {"office_email": "val@lund.test"})
+        shift = await db.scalar(select(Shift).where(Shift.id == s["early"].id))
+        assert shift is not None
+        shift.day = dt.date.today() + dt.timedelta(days=3)
+        await db.commit()
+    await login(client, user)
+    page = await (await client.get("/lund/portal/")).get_data(as_text=True)
+    assert 'role="note"' in page  # the warning before declining
+    await post_form(
+        client, f"/lund/portal/offers/{offer.id}", {"answer": "decline", "reason": "Sjuk"}
+    )
+    mail = (await db.scalars(select(OutboxMessage))).one()
+    assert mail.recipient == "val@lund.test" and "Sjuk" in mail.body_text
+
+
+async def test_it_shows_a_clerk_without_a_person_record_an_empty_page(
+    client: QuartClient, clerk: User, outsider: User
+) -> None:
+    await login(client, clerk)
+    page = await client.get("/lund/portal/")
+    assert page.status_code == 200
+    assert (
+        await post_form(client, "/lund/portal/offers/1", {"answer": "accept"})
+    ).status_code == 404
