@@ -159,7 +159,7 @@ def clean_application(
     if not cleaner.boolean("consent"):
         cleaner.fail("consent", _("You must accept the privacy notice to apply."))
     errors.update({key: value for key, value in cleaner.errors.items() if key not in errors})
-    choices = _clean_choices(data.get("elections"), offered, errors)
+    choices = clean_choices(data.get("elections"), offered, errors)
     if errors:
         raise FieldErrors(errors)
     for key in ("notes", "tags", "status"):
@@ -167,7 +167,7 @@ def clean_application(
     return CleanApplication(values, choices)
 
 
-def _clean_choices(
+def clean_choices(
     raw: Any, offered: Sequence[OpenElection], errors: dict[str, str]
 ) -> list[Choice]:
     by_id = {option.id: option for option in offered}

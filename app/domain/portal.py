@@ -7,20 +7,28 @@ lookup below starts there, so another clerk's assignment or station is simply no
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.audit import Actor
+from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.mail import queue_email
-from app.core.models import Tenant
+from app.core.models import Membership, Tenant, User
+from app.core.settings import Settings
+from app.domain.accounts import AccountsError, invite_user
+from app.domain.applications import OpenElection, clean_choices, open_elections
 from app.domain.models import (
     Assignment,
+    Availability,
     Building,
+    District,
+    DistrictPreference,
     Election,
     Person,
     RoleType,
@@ -29,6 +37,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.staffing.offers import Answer, answer_assignment
+from app.domain.validation import FieldErrors
 from app.domain.webparts import site_settings
 
 #: Co-workers a clerk sees: those who have said yes or have been asked.
@@ -165,3 +174,177 @@ async def answer_my_offer(
     return await answer_assignment(
         session, assignment, accept, reason, Actor(label=person.email or person.full_name)
     )
+
+
+async def invite_to_portal(
+    session: AsyncSession, actor: Actor, settings: Settings, tenant: Tenant, person_id: int
+) -> User:
+    """Give a person their clerk account and link it to their record.
+
+    Someone who is already a member here is linked as they are; a new address gets an
+    account and an invitation link to choose a password (they may also sign in by a
+    mailed link). An address with an account in another municipality is refused, as
+    for any invitation: joining it here must be the operator's decision.
+    """
+    person = await session.scalar(select(Person).where(Person.id == person_id))
+    if person is None:
+        raise NotFound(_("Not found."))
+    if not person.email:
+        raise AccountsError(_("Add an email address first."), "email")
+    if person.user_id is not None:
+        raise AccountsError(_("This person already has a portal account."), "email")
+    user = await session.scalar(select(User).where(User.email == person.email))
+    if user is not None:
+        membership = await session.scalar(select(Membership).where(Membership.user_id == user.id))
+        if membership is None:
+            raise AccountsError(
+                _("This address already has a Stemma account. Ask your operator to add it."),
+                "email",
+            )
+    else:
+        user = await invite_user(
+            session,
+            actor,
+            settings,
+            tenant,
+            person.email,
+            person.full_name,
+            "clerk",
+            person.preferred_language,
+        )
+    person = await session.scalar(select(Person).where(Person.id == person_id))
+    assert person is not None
+    person.user_id = user.id
+    await record(session, actor, "portal.account.linked", person, data={"user": user.id})
+    await session.commit()
+    return user
+
+
+@dataclass
+class MyAvailability:
+    option: OpenElection
+    kinds: list[str]
+    days: list[dt.date]
+    district_ids: list[int]
+
+
+async def my_availability(session: AsyncSession, person: Person) -> list[MyAvailability]:
+    """For each election still ahead, what the person has said they can work."""
+    result = []
+    for option in await open_elections(session, dt.date.today()):
+        rows = list(
+            await session.execute(
+                select(Availability.day, Availability.work_kind).where(
+                    Availability.person_id == person.id,
+                    Availability.election_id == option.id,
+                )
+            )
+        )
+        wished = await session.scalars(
+            select(DistrictPreference.district_id)
+            .join(District, District.id == DistrictPreference.district_id)
+            .where(DistrictPreference.person_id == person.id, District.election_id == option.id)
+        )
+        result.append(
+            MyAvailability(
+                option,
+                sorted({kind for _day, kind in rows}),
+                sorted({day for day, _kind in rows}),
+                sorted(wished),
+            )
+        )
+    return result
+
+
+async def update_my_availability(
+    session: AsyncSession, person: Person, data: Mapping[str, Any]
+) -> None:
+    """Replace what the person can work in one election (days, kinds of work, district
+    wishes), checked like an application; planners see it at once."""
+    offered = await open_elections(session, dt.date.today())
+    errors: dict[str, str] = {}
+    choices = clean_choices([data], offered, errors)
+    if errors or not choices:
+        raise FieldErrors(errors or {"elections": _("This election no longer takes changes.")})
+    choice = choices[0]
+    option = next(o for o in offered if o.id == choice.election_id)
+    await session.execute(
+        delete(Availability).where(
+            Availability.person_id == person.id, Availability.election_id == option.id
+        )
+    )
+    session.add_all(
+        Availability(person_id=person.id, election_id=option.id, day=day, work_kind=kind)
+        for day in choice.days
+        for kind in choice.work_kinds
+        if option.fits(kind, day)
+    )
+    districts_here = select(District.id).where(District.election_id == option.id)
+    await session.execute(
+        delete(DistrictPreference).where(
+            DistrictPreference.person_id == person.id,
+            DistrictPreference.district_id.in_(districts_here),
+        )
+    )
+    session.add_all(
+        DistrictPreference(person_id=person.id, district_id=district_id)
+        for district_id in choice.district_ids
+    )
+    await record(
+        session,
+        Actor(label=person.email or person.full_name),
+        "portal.availability.updated",
+        person,
+        data={"election": option.id, "days": len(choice.days), "kinds": choice.work_kinds},
+    )
+    await session.commit()
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    name: str
+    role: str
+    shift: Shift
+    mobile: str | None
+    email: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class LedStation:
+    station: Station
+    election: Election
+    members: list[TeamMember]
+
+
+async def stations_i_lead(session: AsyncSession, person: Person) -> list[LedStation]:
+    """The stations where the person has accepted a leading role (chair or vice chair),
+    with their whole team and contact details: what a station lead needs."""
+    led = await session.execute(
+        select(Station, Election)
+        .join(Assignment, Assignment.station_id == Station.id)
+        .join(RoleType, RoleType.id == Assignment.role_type_id)
+        .join(Election, Election.id == Station.election_id)
+        .where(
+            Assignment.person_id == person.id,
+            Assignment.state == "accepted",
+            RoleType.leads_station.is_(True),
+        )
+        .distinct()
+        .order_by(Election.election_day, Station.name)
+    )
+    result = []
+    for station, election in led.all():
+        rows = await session.execute(
+            select(Assignment, Person, RoleType, Shift)
+            .join(Person, Person.id == Assignment.person_id)
+            .join(RoleType, RoleType.id == Assignment.role_type_id)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .where(Assignment.station_id == station.id, Assignment.state.in_(VISIBLE_STATES))
+            .order_by(Shift.day, Shift.starts_at, RoleType.sort_order, Person.last_name)
+        )
+        members = [
+            TeamMember(p.full_name, r.name, sh, p.mobile, p.email, a.state) for a, p, r, sh in rows
+        ]
+        result.append(LedStation(station, election, members))
+    return result

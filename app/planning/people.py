@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
 from app.core.i18n import _
-from app.core.web import db, is_htmx, render
+from app.core.web import db, is_htmx, reload_identity, render
 from app.domain import availability, people
 from app.domain.identity import format_phone, mask_national_id
 from app.domain.staffing import assignments as staffing_assignments
@@ -166,3 +166,24 @@ async def people_bulk() -> WerkzeugResponse:
     kept = ("q", "status", "tag", "sort", "page")
     arguments: dict[str, Any] = {key: request.args[key] for key in kept if key in request.args}
     return redirect(url_for("planning.people_list", **arguments))
+
+
+@blueprint.post("/people/<int:person_id>/portal-invite")
+@requires("registers.edit")
+async def person_portal_invite(person_id: int) -> WerkzeugResponse:
+    """Give the person a clerk account for the portal and mail the invitation."""
+    from quart import current_app
+
+    from app.domain import portal
+    from app.domain.accounts import AccountsError
+
+    try:
+        await portal.invite_to_portal(
+            db(), current_actor(), current_app.extensions["stemma"].settings, g.tenant, person_id
+        )
+    except AccountsError as error:
+        await reload_identity()
+        await flash(error.message, "error")
+    else:
+        await flash(_("The invitation to the portal has been sent."), "success")
+    return redirect(url_for("planning.person_detail", person_id=person_id))

@@ -4,4 +4,13 @@ from quart import Blueprint
 
 blueprint = Blueprint("portal", __name__)
 
-from app.portal import home  # noqa: E402, F401
+
+@blueprint.context_processor
+async def _portal_context() -> dict[str, object]:
+    """Which portal pages exist, so the menu shows only what this build has."""
+    from quart import current_app
+
+    return {"portal_endpoints": set(current_app.view_functions)}
+
+
+from app.portal import home, install, team  # noqa: E402, F401

@@ -19,5 +19,25 @@
     if (summary) { summary.focus(); }
   }
   document.addEventListener("DOMContentLoaded", focusErrors);
+
+  // The clerk portal registers its service worker (installable, opens offline).
+  document.addEventListener("DOMContentLoaded", function () {
+    var body = document.body;
+    var worker = body && body.getAttribute("data-service-worker");
+    if (worker && "serviceWorker" in navigator) {
+      navigator.serviceWorker.register(worker, {
+        scope: body.getAttribute("data-service-worker-scope")
+      }).catch(function () { /* the portal works without it */ });
+    }
+  });
+
+  // Signing out empties the pages the service worker kept on this phone.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.action && /\/logout$/.test(form.action) && navigator.serviceWorker &&
+        navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage("signed-out");
+    }
+  }, true);
   document.addEventListener("htmx:afterSwap", focusErrors);
 })();

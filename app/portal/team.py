@@ -1,0 +1,63 @@
+"""Availability for coming elections, and the station lead's view of their team."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import flash, redirect, request, url_for
+
+from app.core.auth import current_user, requires
+from app.core.i18n import _
+from app.core.web import db, render
+from app.domain import portal
+from app.domain.models import Person
+from app.domain.validation import FieldErrors
+from app.planning.labels import ASSIGNMENT_STATE, WORK_KIND
+from app.portal import blueprint
+
+
+async def _me() -> Person | None:
+    user = current_user()
+    assert user is not None
+    return await portal.person_of_user(db(), user.id)
+
+
+@blueprint.route("/availability", methods=["GET", "POST"])
+@requires("portal.use")
+async def availability() -> Any:
+    person = await _me()
+    errors: dict[str, str] = {}
+    status = 200
+    if person is not None and request.method == "POST":
+        form = await request.form
+        election_id = form.get("election_id", "")
+        data = {
+            "election_id": election_id,
+            "work_kinds": form.getlist(f"kinds_{election_id}"),
+            "days": form.getlist(f"days_{election_id}"),
+            "district_ids": form.getlist(f"districts_{election_id}"),
+        }
+        try:
+            await portal.update_my_availability(db(), person, data)
+        except FieldErrors as error:
+            errors, status = error.errors, 422
+        else:
+            await flash(_("Saved. The election office sees it at once."), "success")
+            return redirect(url_for("portal.availability"))
+    mine = await portal.my_availability(db(), person) if person else []
+    page = await render(
+        "portal/availability.html",
+        person=person,
+        mine=mine,
+        errors=errors,
+        work_kind_labels=WORK_KIND,
+    )
+    return page, status
+
+
+@blueprint.get("/team")
+@requires("portal.use")
+async def team() -> str:
+    person = await _me()
+    led = await portal.stations_i_lead(db(), person) if person else []
+    return await render("portal/team.html", led=led, state_labels=ASSIGNMENT_STATE)
