@@ -10,9 +10,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, ngettext
-from app.core.web import db, render
+from app.core.web import db, reload_identity, render
 from app.domain.elections import get_election
 from app.domain.staffing import board, proposals
+from app.domain.staffing.assignments import StaffingError
 from app.domain.validation import parse_id, parse_ids
 from app.planning import blueprint
 from app.planning.labels import COST_PART, RUN_STATUS
@@ -63,7 +64,12 @@ async def autostaff_apply(election_id: int, run_id: int) -> Any:
     if indexes is not None:
         # Ids are 1-based on the wire (0 is not a valid id); items are 0-based.
         indexes = [index - 1 for index in indexes]
-    applied, skipped = await autostaff.apply_run(db(), current_actor(), run.id, indexes)
+    try:
+        applied, skipped = await autostaff.apply_run(db(), current_actor(), run.id, indexes)
+    except StaffingError as error:
+        await reload_identity()
+        await flash(error.message, "error")
+        return redirect(url_for("planning.staffing_board", election_id=election_id))
     accepted = ngettext(
         "%(num)s proposal accepted as an assignment.",
         "%(num)s proposals accepted as assignments.",
@@ -73,6 +79,11 @@ async def autostaff_apply(election_id: int, run_id: int) -> Any:
     if skipped:
         await flash(
             _("%(count)s could not be accepted; they no longer fit.", count=len(skipped)), "error"
+        )
+    if run.status == "pending":
+        # Part of the proposal is still waiting: back to it, for the next district.
+        return redirect(
+            url_for("planning.autostaff_review", election_id=election.id, run_id=run.id)
         )
     return redirect(url_for("planning.staffing_board", election_id=election.id))
 
@@ -84,6 +95,10 @@ async def autostaff_discard(election_id: int, run_id: int) -> WerkzeugResponse:
 
     election = await get_election(db(), election_id)
     run = await proposals.get_run(db(), election.id, run_id)
-    await autostaff.discard_run(db(), current_actor(), run.id)
+    try:
+        await autostaff.discard_run(db(), current_actor(), run.id)
+    except StaffingError as error:
+        await flash(error.message, "error")
+        return redirect(url_for("planning.staffing_board", election_id=election_id))
     await flash(_("The proposal has been discarded. Nothing was changed."), "success")
     return redirect(url_for("planning.staffing_board", election_id=election.id))

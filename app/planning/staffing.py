@@ -185,7 +185,10 @@ async def staffing_team(election_id: int, station_id: int) -> Any:
     try:
         result = await assignments.propose_last_team(db(), current_actor(), station_id)
     except StaffingError as error:
+        await reload_identity()
         return await _station_card(station_id, election_id, notice=error.message), 409
+    # A refused member rolls the session back (to release locks): load what we show.
+    await reload_identity()
     notice = _("%(count)s of last election's team proposed.", count=result.proposed)
     return await _station_card(station_id, election_id, notice=notice, skipped=result.skipped)
 
@@ -273,6 +276,6 @@ async def reserve_add(election_id: int) -> Any:
 @requires("staffing.edit")
 async def reserve_remove(election_id: int, reserve_id: int) -> WerkzeugResponse:
     await get_election(db(), election_id)
-    await assignments.remove_reserve(db(), current_actor(), reserve_id)
+    await assignments.remove_reserve(db(), current_actor(), election_id, reserve_id)
     await flash(_("Removed from the reserves."), "success")
     return redirect(url_for("planning.reserves", election_id=election_id))

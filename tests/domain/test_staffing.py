@@ -238,7 +238,7 @@ async def test_it_keeps_reserves_and_refuses_the_same_person_twice(
             await assignments.add_reserve(db, ACTOR, s["election"].id, person.id)
         pool = await assignments.reserve_pool(db, s["election"].id)
         assert [(r.id, p.id) for r, p, _d in pool] == [(reserve.id, person.id)]
-        await assignments.remove_reserve(db, ACTOR, reserve.id)
+        await assignments.remove_reserve(db, ACTOR, s["election"].id, reserve.id)
         assert await assignments.reserve_pool(db, s["election"].id) == []
 
 
@@ -248,6 +248,7 @@ async def test_it_proposes_last_elections_team_again(db: AsyncSession, tenant: T
     s = await make_staffed_station(db, tenant)
     chair = await make_clerk(db, tenant, s["election"])
     clerk = await make_clerk(db, tenant, s["election"])
+    clerk_name = clerk.full_name
     for shift, role, person in ((s["early"], "chair", chair), (s["early"], "clerk", clerk)):
         assignment = await _assign(db, tenant, shift, s["roles"][role], person)
         with tenant_scope(tenant.id):
@@ -275,7 +276,7 @@ async def test_it_proposes_last_elections_team_again(db: AsyncSession, tenant: T
         result = await assignments.propose_last_team(db, ACTOR, station.id)
     assert result.proposed == 1
     # The clerk has not said they can work the next election yet.
-    assert [name for name, _reason in result.skipped] == [clerk.full_name]
+    assert [name for name, _reason in result.skipped] == [clerk_name]
 
 
 async def test_it_keeps_each_tenants_staffing_apart(
@@ -293,3 +294,20 @@ async def test_it_keeps_each_tenants_staffing_apart(
             )
         with pytest.raises(NotFound):
             await board.staffing_board(db, s["election"].id, board.BoardFilters())
+
+
+async def test_it_offers_only_what_is_still_proposed_and_removes_reserves_of_its_election(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    other = await make_staffed_station(db, tenant, name="Annat val")
+    proposal = await _assign(
+        db, tenant, s["early"], s["roles"]["clerk"], await make_clerk(db, tenant, s["election"])
+    )
+    person = await make_clerk(db, tenant, s["election"])
+    with tenant_scope(tenant.id):
+        await assignments.withdraw_assignment(db, ACTOR, proposal.id)
+        assert await offers.send_offers(db, ACTOR, tenant, [proposal.id], "http://x.test") == 0
+        reserve = await assignments.add_reserve(db, ACTOR, s["election"].id, person.id)
+        with pytest.raises(NotFound):
+            await assignments.remove_reserve(db, ACTOR, other["election"].id, reserve.id)

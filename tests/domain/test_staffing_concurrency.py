@@ -1,9 +1,9 @@
-"""Two planners acting at the same moment never produce a double booking (PostgreSQL)."""
+"""Two planners acting at the same moment never produce a double booking, on PostgreSQL
+(row locks) and on SQLite (one writer at a time)."""
 
 import asyncio
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,10 +13,7 @@ from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment
 from app.domain.staffing import assignments
 from app.domain.staffing.assignments import StaffingError
-from tests.conftest import TEST_DATABASE_URL
 from tests.factories import make_clerk, make_staffed_station
-
-pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="row locks need PostgreSQL")
 
 
 async def _race(

@@ -39,7 +39,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.staffing import rules
-from app.domain.staffing.assignments import StaffingError
+from app.domain.staffing.assignments import StaffingError, lock_election
 
 _CHUNK = 5_000
 
@@ -159,13 +159,15 @@ async def apply_run(
     run = await get_run(session, run_id, lock=True)
     if run.status != "pending":
         raise StaffingError(_("This proposal was already applied or discarded."))
+    await lock_election(session, run.election_id)
     items = run.items
+    done = {index for index, item in enumerate(items) if item.get("applied")}
     if item_indexes is None:
-        chosen = list(range(len(items)))
+        chosen = [index for index in range(len(items)) if index not in done]
     else:
-        chosen = sorted(set(item_indexes))
-        if any(not 0 <= index < len(items) for index in chosen):
+        if any(not 0 <= index < len(items) for index in item_indexes):
             raise StaffingError(_("The proposal has no such item."))
+        chosen = sorted(set(item_indexes) - done)
     election = await session.scalar(select(Election).where(Election.id == run.election_id))
     assert election is not None
 
@@ -314,8 +316,15 @@ async def apply_run(
         raise StaffingError(
             _("Someone changed this election's staffing at the same time; try again.")
         ) from None
-    run.status = "applied"
-    run.decided_at = utcnow()
+    # Items written or looked at are marked, so the rest can still be accepted later
+    # (district by district); the run closes when nothing is left.
+    handled = done | set(chosen)
+    run.items = [
+        {**item, "applied": True} if index in handled else item for index, item in enumerate(items)
+    ]
+    if len(handled) == len(items):
+        run.status = "applied"
+        run.decided_at = utcnow()
     await record(
         session,
         actor,

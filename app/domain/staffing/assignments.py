@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +57,23 @@ class SlotContext:
     @property
     def work_kinds(self) -> tuple[str, ...]:
         return rules.work_kinds_for(self.station.kind, self.shift.ends_at)
+
+
+async def lock_election(session: AsyncSession, election_id: int) -> None:
+    """Take the election's staffing lock until the transaction ends.
+
+    Every change to who holds a place starts here, so two planners (or a planner and
+    the optimiser, or a clerk answering) are served one after the other and each
+    checks the rules against what the other wrote. It is a write to the election's
+    row: a row lock on PostgreSQL, and on SQLite (which has no row locks) the start
+    of the write transaction, which serialises writers the same way.
+    """
+    await session.execute(
+        update(Election)
+        .where(Election.id == election_id)
+        .values(status=Election.status)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def slot_context(
@@ -191,7 +208,20 @@ async def assign_person(
     person and the shift are locked while checking, and a unique index refuses the
     same person twice on one shift, so concurrent planners never double-book.
     """
-    person = await session.scalar(select(Person).where(Person.id == person_id).with_for_update())
+    election_id = await session.scalar(
+        select(Station.election_id)
+        .join(Shift, Shift.station_id == Station.id)
+        .where(Shift.id == shift_id)
+    )
+    if election_id is None:
+        raise NotFound(_("Not found."))
+    await lock_election(session, election_id)
+    person = await session.scalar(
+        select(Person)
+        .where(Person.id == person_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if person is None:
         raise NotFound(_("Not found."))
     slot = await slot_context(session, shift_id, role_type_id, lock=True)
@@ -250,6 +280,8 @@ async def withdraw_assignment(
     """Take someone off a shift; the place is free again. An accepted or offered
     assignment is kept as withdrawn (the person was told); a proposal simply goes."""
     assignment = await get_assignment(session, assignment_id)
+    await lock_election(session, assignment.election_id)
+    await session.refresh(assignment)
     if assignment.state not in HOLDING_STATES:
         raise StaffingError(_("This assignment no longer holds a place."))
     previous = assignment.state
@@ -294,7 +326,11 @@ async def add_reserve(
         election_id=election.id, person_id=person.id, district_id=district_id, note=note[:300]
     )
     session.add(reserve)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise StaffingError(_("This person is already a reserve.")) from None
     await record(session, actor, "staffing.reserve.added", reserve, data={"person": person.id})
     await session.commit()
     return reserve
@@ -314,8 +350,12 @@ async def reserve_pool(
     return [(reserve, person, district) for reserve, person, district in rows]
 
 
-async def remove_reserve(session: AsyncSession, actor: Actor, reserve_id: int) -> None:
-    reserve = await session.scalar(select(Reserve).where(Reserve.id == reserve_id))
+async def remove_reserve(
+    session: AsyncSession, actor: Actor, election_id: int, reserve_id: int
+) -> None:
+    reserve = await session.scalar(
+        select(Reserve).where(Reserve.id == reserve_id, Reserve.election_id == election_id)
+    )
     if reserve is None:
         raise NotFound(_("Not found."))
     await record(
@@ -389,6 +429,8 @@ async def propose_last_team(session: AsyncSession, actor: Actor, station_id: int
                 reasons=[_("Worked this station last election.")],
             )
         except StaffingError as error:
+            # Release the locks the refused attempt took before trying the next person.
+            await session.rollback()
             skipped.append((name, error.message))
         else:
             proposed += 1

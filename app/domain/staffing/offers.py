@@ -20,7 +20,7 @@ from app.core.mail import queue_email
 from app.core.models import Tenant, utcnow
 from app.core.security import hash_token
 from app.domain.models import Assignment, Room, Station
-from app.domain.staffing.assignments import StaffingError
+from app.domain.staffing.assignments import StaffingError, lock_election
 
 
 def _loaded() -> list[object]:
@@ -41,14 +41,29 @@ async def send_offers(
 ) -> int:
     """Offer the chosen proposals to their people by email. Returns how many were sent;
     assignments that are not proposals are left alone."""
-    rows = await session.scalars(
-        select(Assignment)
-        .where(Assignment.id.in_(assignment_ids), Assignment.state == "proposed")
-        .options(*_loaded())  # type: ignore[arg-type]
-        .order_by(Assignment.id)
-    )
+    ids = sorted(set(assignment_ids))
+    elections: set[int] = set()
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start : start + 5_000]
+        elections.update(
+            await session.scalars(
+                select(Assignment.election_id).where(Assignment.id.in_(chunk)).distinct()
+            )
+        )
+    for election_id in sorted(elections):
+        await lock_election(session, election_id)
+    proposals: list[Assignment] = []
+    for start in range(0, len(ids), 5_000):
+        # Read again under the lock: a proposal withdrawn meanwhile is not offered.
+        proposals += await session.scalars(
+            select(Assignment)
+            .where(Assignment.id.in_(ids[start : start + 5_000]), Assignment.state == "proposed")
+            .options(*_loaded())  # type: ignore[arg-type]
+            .execution_options(populate_existing=True)
+            .order_by(Assignment.id)
+        )
     sent = 0
-    for assignment in rows:
+    for assignment in proposals:
         person = assignment.person
         if not person.email:
             continue
@@ -108,6 +123,8 @@ async def answer_assignment(
 ) -> Answer:
     """Accept or decline an offer. A decline frees the place at once; the board shows
     it. Answering twice changes nothing."""
+    await lock_election(session, assignment.election_id)
+    await session.refresh(assignment)
     if assignment.state != "offered":
         raise StaffingError(_("You have already answered this offer."))
     assignment.state = "accepted" if accept else "declined"

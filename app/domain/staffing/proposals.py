@@ -71,6 +71,8 @@ async def proposal_rows(
     roles = {r.id: r.name for r in await session.scalars(select(RoleType))}
     rows = []
     for index, item in enumerate(items):
+        if item.get("applied"):
+            continue
         found = shifts.get(item["shift_id"])
         if found is None:
             continue
