@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from app.core.db import create_engine, create_session_factory
 from app.core.mail import MailTransport, mail_transport_for
 from app.core.settings import Settings, load_settings
+from app.core.sms import SmsTransport, sms_transport_for
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
 from app.jobs.outbox import OutboxWorker
 from app.realtime.broker import Broker, create_broker
@@ -44,6 +45,7 @@ class Runtime:
     session_factory: async_sessionmaker[AsyncSession]
     broker: Broker
     mail: MailTransport
+    sms: SmsTransport
     outbox_worker: OutboxWorker
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -69,13 +71,15 @@ def create_app(settings: Settings | None = None) -> Quart:
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     mail = mail_transport_for(settings)
+    sms = sms_transport_for(settings)
     app.extensions["stemma"] = Runtime(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
         broker=create_broker(settings.redis_url),
         mail=mail,
-        outbox_worker=OutboxWorker(session_factory, mail),
+        sms=sms,
+        outbox_worker=OutboxWorker(session_factory, mail, sms=sms),
     )
 
     _configure_templates(app)

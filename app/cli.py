@@ -247,11 +247,14 @@ def retention() -> None:
 def worker() -> None:
     """Deliver the outbox (run this beside `serve` when several web processes run)."""
     from app.core.mail import mail_transport_for
+    from app.core.sms import sms_transport_for
     from app.jobs.outbox import OutboxWorker
 
     async def work(settings: Settings, factory: Any) -> None:
         click.echo("Outbox worker running; stop with Ctrl+C.")
-        await OutboxWorker(factory, mail_transport_for(settings)).run()
+        await OutboxWorker(
+            factory, mail_transport_for(settings), sms=sms_transport_for(settings)
+        ).run()
 
     with contextlib.suppress(KeyboardInterrupt):
         _run(work)

@@ -8,6 +8,7 @@ read from a file named by ``STEMMA_<NAME>_FILE`` (Docker and systemd credentials
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 FILE_SETTINGS = ("secret_key", "database_url", "redis_url", "smtp_password", "sms_api_password")
 
 SUPPORTED_LOCALES = ("sv", "da", "en")
+
+# What SMS gateways accept as a sender: an alphanumeric name or a phone number.
+SMS_SENDER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,10}$")
+SMS_SENDER_NUMBER = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class SettingsError(Exception):
@@ -48,6 +53,8 @@ class Settings(BaseSettings):
     sms_api_url: str | None = None
     sms_api_username: str | None = None
     sms_api_password: str | None = None
+    #: The sender shown on the phone: 3-11 letters and digits, or a number in E.164.
+    sms_from: str = "Stemma"
 
     session_idle_minutes: int = Field(default=8 * 60, ge=5, le=7 * 24 * 60)
     session_max_hours: int = Field(default=24, ge=1, le=30 * 24)
@@ -122,6 +129,24 @@ class Settings(BaseSettings):
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// address")
         return value or None
+
+    @field_validator("sms_from")
+    @classmethod
+    def _check_sms_from(cls, value: str) -> str:
+        if SMS_SENDER_NAME.match(value) or SMS_SENDER_NUMBER.match(value):
+            return value
+        raise ValueError(
+            "must be 3-11 letters and digits starting with a letter, or a number like +46701234567"
+        )
+
+    @model_validator(mode="after")
+    def _check_sms_credentials(self) -> Settings:
+        if self.sms_api_url and not (self.sms_api_username and self.sms_api_password):
+            raise ValueError(
+                "STEMMA_SMS_API_USERNAME and STEMMA_SMS_API_PASSWORD: "
+                "both are needed when STEMMA_SMS_API_URL is set"
+            )
+        return self
 
     @property
     def secure_cookies(self) -> bool:

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import ratelimit
 from app.core.mail import MailTransport
 from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, utcnow
+from app.core.models.signin import SignInToken
+from app.core.sms import SmsTransport
 from app.domain.models import ImportBatch
 from app.jobs.retention import erase_expired_everywhere
 
@@ -76,9 +78,17 @@ async def claim_due(session: AsyncSession, limit: int = 10) -> list[OutboxMessag
 
 
 async def deliver_due(
-    session_factory: async_sessionmaker[AsyncSession], mail: MailTransport, limit: int = 10
+    session_factory: async_sessionmaker[AsyncSession],
+    mail: MailTransport,
+    limit: int = 10,
+    sms: SmsTransport | None = None,
 ) -> int:
-    """Send what is due; returns how many were sent."""
+    """Send what is due, each row through its channel's transport; returns how many were sent.
+
+    A row whose channel has no transport here fails like any other send and is retried,
+    so a worker started without one leaves the rows for a worker that has it.
+    """
+    transports: dict[str, MailTransport | SmsTransport | None] = {"email": mail, "sms": sms}
     async with session_factory() as session:
         claimed = await claim_due(session, limit)
         sent = 0
@@ -87,9 +97,10 @@ async def deliver_due(
                 OutboxMessage.claim_token == message.claim_token
             )
             try:
-                if message.channel != "email":
+                transport = transports.get(message.channel)
+                if transport is None:
                     raise ValueError(f"no transport for channel {message.channel!r}")
-                await mail.send(message)
+                await transport.send(message)
             except Exception as error:  # any failure of a transport is retried
                 failed = message.attempts >= MAX_ATTEMPTS
                 log.warning(
@@ -126,7 +137,7 @@ async def deliver_due(
 
 
 async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> None:
-    """Delete what has run out: rate-limit marks, sessions, used or old reset links."""
+    """Delete what has run out: rate-limit marks, sessions, old reset and sign-in links."""
     now = utcnow()
     async with session_factory() as session:
         await ratelimit.prune(session)
@@ -142,6 +153,9 @@ async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> No
                 PasswordResetToken.expires_at < now - timedelta(days=1)
             )
         )
+        await session.execute(
+            delete(SignInToken).where(SignInToken.expires_at < now - timedelta(days=1))
+        )
         await session.commit()
 
 
@@ -153,9 +167,11 @@ class OutboxWorker:
         session_factory: async_sessionmaker[AsyncSession],
         mail: MailTransport,
         interval: float = 5.0,
+        sms: SmsTransport | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.mail = mail
+        self.sms = sms
         self.interval = interval
         self._wake = asyncio.Event()
 
@@ -167,7 +183,7 @@ class OutboxWorker:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                while await deliver_due(self.session_factory, self.mail):
+                while await deliver_due(self.session_factory, self.mail, sms=self.sms):
                     pass
                 if loop.time() - last_prune > PRUNE_EVERY:
                     # Counted as done even when it fails, so a failing round is not

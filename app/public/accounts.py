@@ -1,4 +1,5 @@
-"""Signing in and out, password reset, language, and choosing a municipality."""
+"""Signing in (by password, mailed link or SMS code) and out, password reset, language,
+and choosing a municipality."""
 
 from __future__ import annotations
 
@@ -11,12 +12,27 @@ from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
 from app.core.settings import SUPPORTED_LOCALES, Settings
 from app.core.web import client_ip, db, render, safe_next
-from app.domain import accounts
-from app.public.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
+from app.domain import accounts, signin
+from app.public.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignInCodeForm,
+    SignInCodeRequestForm,
+    SignInLinkForm,
+)
 
 blueprint = Blueprint("accounts", __name__)
 
 RESET_SESSION_KEY = "password_reset_token"
+#: A mailed sign-in link's token, moved out of the address bar into the signed cookie.
+SIGNIN_LINK_SESSION_KEY = "signin_link_token"
+#: The pending sign-in that a code from an SMS completes; never in a URL.
+SIGNIN_PENDING_SESSION_KEY = "signin_pending"
+#: Where to go after signing in by link or code (a same-site path).
+SIGNIN_NEXT_SESSION_KEY = "signin_next"
+LINK_MINUTES = int(signin.LINK_VALID.total_seconds() // 60)
+CODE_MINUTES = int(signin.CODE_VALID.total_seconds() // 60)
 
 
 def _settings() -> Settings:
@@ -136,6 +152,114 @@ async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
             await flash(_("Your password has been changed. Sign in with the new one."), "success")
             return redirect(url_for("accounts.login"))
     return await render("public/password_reset.html", form=form)
+
+
+# --- signing in without a password ------------------------------------------------------
+
+
+def _remember_next() -> None:
+    next_path = safe_next(request.args.get("next"))
+    if next_path:
+        session[SIGNIN_NEXT_SESSION_KEY] = next_path
+
+
+async def _sign_in_and_land(user: accounts.User) -> WerkzeugResponse:
+    # Read before login_user, which starts the session afresh.
+    next_path = safe_next(session.get(SIGNIN_NEXT_SESSION_KEY))
+    await login_user(user)
+    return redirect(next_path or await _landing_for(user))
+
+
+def _too_many(limited: RateLimited) -> dict[str, str]:
+    return {"Retry-After": str(limited.retry_after)}
+
+
+@blueprint.route("/login/link", methods=["GET", "POST"])
+async def login_link() -> str | tuple[str, int, dict[str, str]]:
+    form = await SignInLinkForm.from_request()
+    if request.method == "GET":
+        _remember_next()
+    if request.method == "POST" and form.validate():
+        try:
+            await signin.request_signin_link(
+                db(), _settings(), form.email.data or "", get_locale(), client_ip()
+            )
+        except RateLimited as limited:
+            form.add_error(_("Too many attempts. Wait a while and try again."))
+            page = await render(
+                "public/login_link.html", form=form, sent=False, minutes=LINK_MINUTES
+            )
+            return page, 429, _too_many(limited)
+        return await render("public/login_link.html", form=form, sent=True, minutes=LINK_MINUTES)
+    return await render("public/login_link.html", form=form, sent=False, minutes=LINK_MINUTES)
+
+
+@blueprint.route("/login/link/open", methods=["GET", "POST"])
+async def open_login_link() -> WerkzeugResponse | str | tuple[str, int]:
+    """A mailed link lands here. Signing in takes one more tap (a POST), so a mail
+    scanner that opens every link cannot use it up before its owner does."""
+    link_token = request.args.get("token")
+    if link_token:
+        # Move the token out of the address bar (and out of history and referrers).
+        session[SIGNIN_LINK_SESSION_KEY] = link_token
+        return redirect(url_for("accounts.open_login_link"))
+    token = str(session.get(SIGNIN_LINK_SESSION_KEY) or "")
+    user = await signin.user_of_signin_link(db(), token) if token else None
+    if user is None:
+        session.pop(SIGNIN_LINK_SESSION_KEY, None)
+        return await render("public/login_link_open.html", account=None), 410
+    if request.method == "POST":
+        try:
+            user = await signin.sign_in_with_link(db(), token, client_ip())
+        except signin.SignInError:
+            session.pop(SIGNIN_LINK_SESSION_KEY, None)
+            return await render("public/login_link_open.html", account=None), 410
+        return await _sign_in_and_land(user)
+    return await render("public/login_link_open.html", account=user)
+
+
+@blueprint.route("/login/code", methods=["GET", "POST"])
+async def login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
+    form = await SignInCodeRequestForm.from_request()
+    if request.method == "GET":
+        _remember_next()
+    if request.method == "POST" and form.validate():
+        try:
+            pending = await signin.request_signin_code(
+                db(), _settings(), form.login.data or "", get_locale(), client_ip()
+            )
+        except signin.SignInError as error:
+            form.add_error(error)
+        except RateLimited as limited:
+            form.add_error(_("Too many attempts. Wait a while and try again."))
+            page = await render("public/login_code.html", form=form)
+            return page, 429, _too_many(limited)
+        else:
+            session[SIGNIN_PENDING_SESSION_KEY] = pending
+            return redirect(url_for("accounts.enter_login_code"))
+    return await render("public/login_code.html", form=form)
+
+
+@blueprint.route("/login/code/enter", methods=["GET", "POST"])
+async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
+    pending = session.get(SIGNIN_PENDING_SESSION_KEY)
+    if not pending:
+        return redirect(url_for("accounts.login_code"))
+    form = await SignInCodeForm.from_request()
+    if request.method == "POST" and form.validate():
+        try:
+            user = await signin.sign_in_with_code(
+                db(), _settings(), str(pending), form.code.data or "", client_ip()
+            )
+        except signin.SignInError as error:
+            form.add_error(error)
+        except RateLimited as limited:
+            form.add_error(_("Too many attempts. Wait a while and try again."))
+            page = await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
+            return page, 429, _too_many(limited)
+        else:
+            return await _sign_in_and_land(user)
+    return await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
 
 
 @blueprint.app_context_processor

@@ -1,8 +1,8 @@
-"""Forms of the public face: signing in and resetting a password."""
+"""Forms of the public face: signing in (by password, link or code) and resetting a password."""
 
 from __future__ import annotations
 
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.core.forms import Form
@@ -46,4 +46,29 @@ class ResetPasswordForm(Form):
             EqualTo("password", message=lazy_gettext("The passwords do not match.")),
         ],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class SignInLinkForm(Form):
+    email = EmailField(
+        lazy_gettext("Email"),
+        validators=[DataRequired(), Email(), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class SignInCodeRequestForm(Form):
+    login = StringField(
+        lazy_gettext("Email or mobile number"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class SignInCodeForm(Form):
+    code = StringField(
+        lazy_gettext("Code from the text message"),
+        validators=[DataRequired(), Length(max=20)],
+        # Phones offer the digits from the SMS on the keyboard, and a number pad.
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )

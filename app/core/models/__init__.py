@@ -12,6 +12,7 @@ from app.core.models.accounts import (
 from app.core.models.audit import AuditEntry
 from app.core.models.base import Base, TenantScoped, utcnow
 from app.core.models.outbox import OutboxMessage
+from app.core.models.signin import SignInToken
 
 __all__ = [
     "ApiToken",
@@ -22,6 +23,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordResetToken",
     "RateLimitEvent",
+    "SignInToken",
     "Tenant",
     "TenantScoped",
     "User",
