@@ -72,6 +72,15 @@ class Person(TenantScoped, Base):
     longitude: Mapped[float | None]
     #: Earlier elections worked: none, some (one or two) or much (three or more).
     experience: Mapped[str] = mapped_column(String(8), default="none")
+    #: The account pay goes to (an IBAN), encrypted by ``app.core.crypto``; shown masked.
+    bank_account_encrypted: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 of the secret in the person's calendar feed address; None: no feed.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Random per feed address, so the portal can show the address again
+    #: (``app.domain.calendar_feed``); useless without the app's secret key.
+    calendar_token_nonce: Mapped[str | None] = mapped_column(String(32))
+    #: When the person last asked to be removed; the office decides what to erase.
+    removal_requested_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,93 @@
+"""The clerk's calendar feed: the secret address itself, and making or resetting it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quart import Response, abort, current_app, flash, g, redirect, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, current_user, requires
+from app.core.errors import NotFound
+from app.core.i18n import _, locale_scope
+from app.core.settings import Settings
+from app.core.web import db
+from app.domain import calendar_feed, portal
+from app.domain.models import Person
+from app.portal import blueprint
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["stemma"].settings
+    return settings
+
+
+async def _me() -> Person:
+    user = current_user()
+    assert user is not None
+    person = await portal.person_of_user(db(), user.id)
+    if person is None:
+        raise NotFound(_("Not found."))
+    return person
+
+
+@dataclass(frozen=True)
+class FeedAddress:
+    """The person's feed address, to copy (https) or to open in a calendar app (webcal)."""
+
+    url: str
+
+    @property
+    def webcal(self) -> str:
+        return "webcal://" + self.url.split("://", 1)[1]
+
+
+def feed_address(person: Person) -> FeedAddress | None:
+    """For the profile page: the current address, or None when there is none to show."""
+    settings = _settings()
+    token = calendar_feed.feed_token(settings.secret_key, person)
+    if token is None:
+        return None
+    return FeedAddress(settings.base_url + url_for("portal.calendar_feed", token=token))
+
+
+@blueprint.get("/calendar/<token>.ics", endpoint="calendar_feed")
+async def feed(token: str) -> Response:
+    """The feed. No sign-in (calendar apps cannot): the token is the key, and an unknown
+    or reset token is a plain 404."""
+    person = await calendar_feed.person_for_token(db(), token)
+    if person is None:
+        abort(404)
+    tenant = g.tenant
+    portal_url = _settings().base_url + url_for("portal.home")
+    with locale_scope(person.preferred_language):
+        events = await calendar_feed.feed_events(db(), tenant, person)
+        body = calendar_feed.write_calendar(tenant, events, portal_url)
+    response = Response(body, content_type="text/calendar; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@blueprint.post("/calendar/reset")
+@requires("portal.use")
+async def calendar_reset() -> WerkzeugResponse:
+    person = await _me()
+    had_one = person.calendar_token_hash is not None
+    await calendar_feed.reset_feed(db(), current_actor(), _settings().secret_key, person)
+    await flash(
+        _("You have a new calendar address. The old one no longer works.")
+        if had_one
+        else _("Your calendar address is ready: add it to your calendar app."),
+        "success",
+    )
+    return redirect(url_for("portal.profile", _anchor="calendar"))
+
+
+@blueprint.post("/calendar/stop")
+@requires("portal.use")
+async def calendar_stop() -> WerkzeugResponse:
+    person = await _me()
+    await calendar_feed.stop_feed(db(), current_actor(), person)
+    await flash(_("The calendar address has been turned off."), "success")
+    return redirect(url_for("portal.profile", _anchor="calendar"))
