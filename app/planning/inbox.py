@@ -9,9 +9,9 @@ from quart import current_app, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.settings import SUPPORTED_LOCALES, Settings
-from app.core.web import db, render
+from app.core.web import db, reload_identity, render
 from app.domain import application_review, applications, contact, webparts
 from app.domain.identity import format_phone, mask_national_id
 from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
@@ -123,9 +123,37 @@ async def applications_approve() -> Any:
         ),
         "success",
     )
+    await _invite_to_portal([a.person_id for a in approved if a.person_id is not None])
     if back:
         return redirect(url_for("planning.application_detail", application_id=ids[0]))
     return redirect(url_for("planning.applications_list", **_kept_args()))
+
+
+async def _invite_to_portal(person_ids: list[int]) -> None:
+    """Approved people get their clerk account and an invitation to the portal, each in
+    its own transaction after the approval (which stands even if an invitation fails)."""
+    from app.domain import portal
+    from app.domain.accounts import AccountsError
+
+    settings: Settings = current_app.extensions["stemma"].settings
+    invited = 0
+    for person_id in person_ids:
+        try:
+            await portal.invite_to_portal(db(), current_actor(), settings, g.tenant, person_id)
+        except AccountsError:
+            # Already linked, no email, or an account elsewhere: the person page says which.
+            await reload_identity()
+            continue
+        invited += 1
+    if invited:
+        await flash(
+            ngettext(
+                "%(num)s invitation to the portal sent.",
+                "%(num)s invitations to the portal sent.",
+                invited,
+            ),
+            "success",
+        )
 
 
 def _kept_args() -> dict[str, Any]:

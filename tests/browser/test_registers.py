@@ -28,9 +28,9 @@ async def test_it_searches_people_as_you_type_and_reveals_a_number(
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     errors = await _sign_in(page, live_server)
     await page.get_by_role("link", name="Personer").click()
-    await expect(page.get_by_text("600 personer")).to_be_visible()
+    await expect(page.get_by_text("601 personer")).to_be_visible()
     await page.get_by_label("Sök", exact=True).fill("lindb")
-    await expect(page.get_by_text("600 personer")).to_have_count(0)
+    await expect(page.get_by_text("601 personer")).to_have_count(0)
     await expect(page).to_have_url(
         f"{live_server}/demo/planning/people/?q=lindb&status=&tag=&sort=name"
     )

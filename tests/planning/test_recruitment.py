@@ -131,6 +131,11 @@ async def test_it_approves_from_the_detail_page_and_the_person_is_in_the_registe
         assert person is not None
         days = [a.day for a in await db.scalars(select(Availability))]
     assert days == [election.election_day]
+    # The approved person got a clerk account and an invitation to the portal.
+    assert person.user_id is not None
+    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [m.recipient for m in mail[-2:]] == ["sara.lind@example.se"] * 2
+    assert "/password/reset?token=" in mail[-1].body_text  # the invitation's link
     page = await (await client.get(f"/lund/planning/people/{person.id}")).get_data(as_text=True)
     assert election.name in page and 'id="availability-heading"' in page
     again = await post_form(

@@ -1,0 +1,36 @@
+"""Every portal route that takes an id, tried with another clerk's ids: always 404."""
+
+import re
+
+from quart import Quart
+from quart.testing import QuartClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.models import Tenant
+from tests.factories import csrf_token, login, make_staffed_station
+from tests.portal.test_my_assignments import _linked_clerk, _place
+
+
+async def test_it_gives_404_for_every_id_of_another_clerk(
+    app: Quart, client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    _owner_user, owner = await _linked_clerk(db, tenant, s)
+    snooper_user, _snooper = await _linked_clerk(db, tenant, s)
+    theirs = await _place(db, tenant, s, "early", "clerk", owner, "offered")
+    ids = {"assignment_id": theirs.id, "person_id": owner.id, "station_id": s["station"].id}
+    await login(client, snooper_user)
+    token = await csrf_token(client)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/<tenant>/portal/") or "<int:" not in rule.rule:
+            continue
+        path = re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
+        path = path.replace("<tenant>", "lund")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = await client.open(
+                path, method=method, form={"csrf_token": token, "answer": "decline"}
+            )
+            assert response.status_code == 404, (method, path, response.status_code)
+            checked += 1
+    assert checked >= 1
