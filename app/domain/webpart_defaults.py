@@ -63,6 +63,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "",
             "Tack för din ansökan. Vi behöver veta lite mer innan vi kan gå vidare:",
         ),
+        "what_to_bring": (
+            "",
+            "Ta med legitimation, ditt förordnande, mat och dryck för hela passet och "
+            "gärna en egen penna. Kom i god tid före passets början.",
+        ),
     },
     "da": {
         "start": (
@@ -123,6 +128,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "",
             "Tak for din ansøgning. Vi har brug for lidt flere oplysninger, før vi kan gå videre:",
         ),
+        "what_to_bring": (
+            "",
+            "Medbring legitimation, din beskikkelse, mad og drikke til hele vagten og "
+            "gerne en kuglepen. Mød i god tid før vagten begynder.",
+        ),
     },
     "en": {
         "start": (
@@ -178,6 +188,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         "reply_more_info": (
             "",
             "Thank you for your application. We need to know a little more before we can go on:",
+        ),
+        "what_to_bring": (
+            "",
+            "Bring proof of identity, your appointment, food and drink for the whole shift "
+            "and a pen of your own. Arrive in good time before the shift starts.",
         ),
     },
 }

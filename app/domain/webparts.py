@@ -30,7 +30,10 @@ from app.domain.webpart_defaults import DEFAULTS
 #: Pages of the public site, in menu order.
 PAGE_KEYS = ("start", "work", "faq", "pay", "privacy")
 #: Text blocks shown around the forms and in the office's replies.
-BLOCK_KEYS = ("apply_intro", "apply_done", "contact_intro", "reply_rejected", "reply_more_info")
+BLOCK_KEYS = (
+    "apply_intro", "apply_done", "contact_intro", "reply_rejected", "reply_more_info",
+    "what_to_bring",
+)  # fmt: skip
 KEYS = PAGE_KEYS + BLOCK_KEYS
 MAX_BODY = 50_000
 MAX_LOGO_BYTES = 300 * 1024

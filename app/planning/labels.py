@@ -69,6 +69,7 @@ WEB_PART = {
     "contact_intro": lazy_gettext("Above the contact form"),
     "reply_rejected": lazy_gettext("Reply when an application is rejected"),
     "reply_more_info": lazy_gettext("Reply asking for more information"),
+    "what_to_bring": lazy_gettext("What clerks bring on the day (in the portal)"),
 }
 ASSIGNMENT_STATE = {
     "proposed": lazy_gettext("proposed"),

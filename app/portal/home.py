@@ -10,9 +10,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_user, requires
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, get_locale
 from app.core.web import db, render
-from app.domain import portal
+from app.domain import portal, webparts
 from app.domain.models import Person
 from app.domain.staffing.assignments import StaffingError
 from app.planning.labels import ASSIGNMENT_STATE
@@ -41,6 +41,7 @@ async def home() -> str:
         past=[p for p in places if p.is_past],
         state_labels=ASSIGNMENT_STATE,
         late_until=today + dt.timedelta(days=LATE_DECLINE_DAYS),
+        bring=await webparts.shown(db(), "what_to_bring", get_locale()),
     )
 
 

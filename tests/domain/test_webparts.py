@@ -143,3 +143,16 @@ async def test_it_saves_colour_logo_and_retention_and_refuses_bad_values(
             "logo",
         }
         assert (await webparts.site_settings(db)).brand_color == "#aa3300"
+
+
+async def test_it_has_a_built_in_text_for_every_part_in_every_language(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    from app.core.settings import SUPPORTED_LOCALES
+
+    with tenant_scope(tenant.id):
+        for key in webparts.KEYS:
+            for locale in SUPPORTED_LOCALES:
+                shown = await webparts.shown(db, key, locale)
+                assert shown.body.strip(), (key, locale)
+                assert bool(shown.title) == (key in webparts.PAGE_KEYS), (key, locale)
