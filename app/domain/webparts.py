@@ -152,37 +152,32 @@ class PartState:
         return version.title if version is not None else default_text(self.key, self.locale)[0]
 
 
+async def _newest_versions(
+    session: AsyncSession, published_only: bool
+) -> dict[tuple[str, str], WebPartVersion]:
+    """The newest version (or newest published one) of every page and block, by
+    (key, locale), in one query."""
+    newest = select(
+        WebPartVersion.key, WebPartVersion.locale, func.max(WebPartVersion.number).label("top")
+    ).group_by(WebPartVersion.key, WebPartVersion.locale)
+    if published_only:
+        newest = newest.where(WebPartVersion.published_at.is_not(None))
+    top = newest.subquery()
+    rows = await session.scalars(
+        select(WebPartVersion).join(
+            top,
+            (WebPartVersion.key == top.c.key)
+            & (WebPartVersion.locale == top.c.locale)
+            & (WebPartVersion.number == top.c.top),
+        )
+    )
+    return {(version.key, version.locale): version for version in rows}
+
+
 async def overview(session: AsyncSession) -> list[PartState]:
     """Every page and block in every language with its published and newest version."""
-    newest = (
-        select(WebPartVersion.key, WebPartVersion.locale, func.max(WebPartVersion.number))
-        .group_by(WebPartVersion.key, WebPartVersion.locale)
-        .subquery()
-    )
-    latest_rows = await session.scalars(
-        select(WebPartVersion).join(
-            newest,
-            (WebPartVersion.key == newest.c.key)
-            & (WebPartVersion.locale == newest.c.locale)
-            & (WebPartVersion.number == newest.c[2]),
-        )
-    )
-    latest = {(v.key, v.locale): v for v in latest_rows}
-    newest_published = (
-        select(WebPartVersion.key, WebPartVersion.locale, func.max(WebPartVersion.number))
-        .where(WebPartVersion.published_at.is_not(None))
-        .group_by(WebPartVersion.key, WebPartVersion.locale)
-        .subquery()
-    )
-    published_rows = await session.scalars(
-        select(WebPartVersion).join(
-            newest_published,
-            (WebPartVersion.key == newest_published.c.key)
-            & (WebPartVersion.locale == newest_published.c.locale)
-            & (WebPartVersion.number == newest_published.c[2]),
-        )
-    )
-    published = {(v.key, v.locale): v for v in published_rows}
+    latest = await _newest_versions(session, published_only=False)
+    published = await _newest_versions(session, published_only=True)
     return [
         PartState(key, locale, published.get((key, locale)), latest.get((key, locale)))
         for key in KEYS

@@ -156,3 +156,20 @@ async def test_it_has_a_built_in_text_for_every_part_in_every_language(
                 shown = await webparts.shown(db, key, locale)
                 assert shown.body.strip(), (key, locale)
                 assert bool(shown.title) == (key in webparts.PAGE_KEYS), (key, locale)
+
+
+async def test_it_gives_an_overview_of_published_versions_and_drafts(
+    db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    with tenant_scope(tenant.id):
+        await webparts.publish(db, ACTOR, "faq", "sv", {"title": "FAQ", "body": "ett"})
+        await webparts.save_draft(db, ACTOR, "faq", "sv", {"title": "FAQ", "body": "två"})
+        await webparts.save_draft(db, ACTOR, "pay", "da", {"title": "Løn", "body": "x"})
+        states = {(s.key, s.locale): s for s in await webparts.overview(db)}
+    faq, pay = states[("faq", "sv")], states[("pay", "da")]
+    assert faq.published is not None and faq.published.number == 1
+    assert faq.latest is not None and faq.latest.number == 2 and faq.has_draft
+    assert pay.published is None and pay.has_draft
+    assert states[("start", "en")].latest is None
+    with tenant_scope(other_tenant.id):
+        assert all(s.latest is None for s in await webparts.overview(db))
