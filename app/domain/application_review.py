@@ -170,12 +170,16 @@ async def _person_from(session: AsyncSession, plan: _Plan) -> tuple[Person, bool
     person.national_id_country = application.national_id_country
     person.national_id = application.national_id
     person.birth_date = application.birth_date
-    person.email = application.email
-    person.mobile = application.mobile
-    person.street_address = application.street_address
-    person.postal_code = application.postal_code
-    person.city = application.city
-    person.preferred_language = application.preferred_language
+    # Anyone who knows an id number can send an application in its name. Once the person
+    # has a portal account, the email and mobile sign them in (link and SMS code), so an
+    # application never changes them: the clerk does, signed in, on their profile.
+    if person.user_id is None:
+        person.email = application.email
+        person.mobile = application.mobile
+        person.street_address = application.street_address
+        person.postal_code = application.postal_code
+        person.city = application.city
+        person.preferred_language = application.preferred_language
     known = list(person.spoken_languages or [])
     person.spoken_languages = known + [
         code for code in application.spoken_languages if code not in known

@@ -517,3 +517,27 @@ async def test_it_refuses_applications_while_the_form_is_closed(
         await _submit(db, tenant, application_data(election))
     assert "elections" in caught.value.errors
     assert await _count(db, tenant, Application) == 0
+
+
+async def test_it_never_lets_an_application_change_how_a_clerk_signs_in(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    from tests.factories import make_user
+
+    election = await make_open_election(db, tenant)
+    clerk_user = await make_user(db, tenant, "clerk")
+    person = await make_person(
+        db, tenant, national_id="19900101-0017", email="real@example.se", mobile="0701111111"
+    )
+    with tenant_scope(tenant.id):
+        person.user_id = clerk_user.id
+        await db.commit()
+    # Someone who knows the id number applies with their own address and phone.
+    forged = (
+        await make_application(db, tenant, election, email="evil@example.se", mobile="0709999999")
+    ).application
+    with tenant_scope(tenant.id):
+        await application_review.approve_applications(db, ACTOR, tenant, [forged.id])
+        stored = await db.scalar(select(Person).where(Person.id == person.id))
+    assert stored is not None
+    assert (stored.email, stored.mobile) == ("real@example.se", "+46701111111")
