@@ -19,7 +19,7 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.mail import queue_email
-from app.core.models import Membership, Tenant, User
+from app.core.models import Tenant, User
 from app.core.settings import Settings
 from app.domain.accounts import AccountsError, invite_user
 from app.domain.applications import OpenElection, clean_choices, open_elections
@@ -110,7 +110,7 @@ async def my_places(session: AsyncSession, person: Person) -> list[MyPlace]:
     shift_ids = [place.shift.id for place in places]
     if shift_ids:
         others = await session.execute(
-            select(Assignment.shift_id, Person, RoleType)
+            select(Assignment.shift_id, Person, RoleType, Assignment.state)
             .join(Person, Person.id == Assignment.person_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
             .where(
@@ -121,10 +121,10 @@ async def my_places(session: AsyncSession, person: Person) -> list[MyPlace]:
             .order_by(RoleType.sort_order, Person.last_name, Person.first_name)
         )
         by_shift: dict[int, list[CoWorker]] = {}
-        for shift_id, other, role in others:
-            by_shift.setdefault(shift_id, []).append(
-                CoWorker(other.full_name, role.name, other.mobile if role.leads_station else None)
-            )
+        for shift_id, other, role, state in others:
+            # The lead's number once they have accepted; nobody else's.
+            phone = other.mobile if role.leads_station and state == "accepted" else None
+            by_shift.setdefault(shift_id, []).append(CoWorker(other.full_name, role.name, phone))
         for place in places:
             place.coworkers = by_shift.get(place.shift.id, [])
     return places
@@ -181,10 +181,10 @@ async def invite_to_portal(
 ) -> User:
     """Give a person their clerk account and link it to their record.
 
-    Someone who is already a member here is linked as they are; a new address gets an
-    account and an invitation link to choose a password (they may also sign in by a
-    mailed link). An address with an account in another municipality is refused, as
-    for any invitation: joining it here must be the operator's decision.
+    Only a new address gets an account (a clerk's, with an invitation link to choose a
+    password); an address that already has an account anywhere is refused, and the
+    operator links it by hand, so nobody gains an account by typing its address into
+    a person's record or an application.
     """
     person = await session.scalar(select(Person).where(Person.id == person_id))
     if person is None:
@@ -193,25 +193,24 @@ async def invite_to_portal(
         raise AccountsError(_("Add an email address first."), "email")
     if person.user_id is not None:
         raise AccountsError(_("This person already has a portal account."), "email")
-    user = await session.scalar(select(User).where(User.email == person.email))
-    if user is not None:
-        membership = await session.scalar(select(Membership).where(Membership.user_id == user.id))
-        if membership is None:
-            raise AccountsError(
-                _("This address already has a Stemma account. Ask your operator to add it."),
-                "email",
-            )
-    else:
-        user = await invite_user(
-            session,
-            actor,
-            settings,
-            tenant,
-            person.email,
-            person.full_name,
-            "clerk",
-            person.preferred_language,
+    if await session.scalar(select(User.id).where(User.email == person.email)):
+        # Never link an account that exists already: the register's email (which an
+        # applicant or a planner may have typed) would hand that account's owner's
+        # portal, or more, to whoever controls this person's record.
+        raise AccountsError(
+            _("This address already has a Stemma account. Ask your operator to link it."),
+            "email",
         )
+    user = await invite_user(
+        session,
+        actor,
+        settings,
+        tenant,
+        person.email,
+        person.full_name,
+        "clerk",
+        person.preferred_language,
+    )
     person = await session.scalar(select(Person).where(Person.id == person_id))
     assert person is not None
     person.user_id = user.id
@@ -329,6 +328,8 @@ async def stations_i_lead(session: AsyncSession, person: Person) -> list[LedStat
             Assignment.person_id == person.id,
             Assignment.state == "accepted",
             RoleType.leads_station.is_(True),
+            # A lead sees the team's contacts while it is their team, not for ever.
+            Election.election_day >= dt.date.today(),
         )
         .distinct()
         .order_by(Election.election_day, Station.name)
@@ -340,7 +341,7 @@ async def stations_i_lead(session: AsyncSession, person: Person) -> list[LedStat
             .join(Person, Person.id == Assignment.person_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
             .join(Shift, Shift.id == Assignment.shift_id)
-            .where(Assignment.station_id == station.id, Assignment.state.in_(VISIBLE_STATES))
+            .where(Assignment.station_id == station.id, Assignment.state == "accepted")
             .order_by(Shift.day, Shift.starts_at, RoleType.sort_order, Person.last_name)
         )
         members = [

@@ -224,7 +224,16 @@ async def _code_recipient(
     The number comes from the user's person record in a municipality where they are
     still a member: deliberately across tenants, since sign-in happens before one is
     chosen. A number shared by several accounts names none of them.
+
+    Only an account that is a poll clerk in exactly one municipality, and nothing else,
+    signs in by SMS. A person's mobile can be changed by that municipality's planners
+    (and was given in an application): it must never open an account that reaches
+    further than that municipality's clerk portal.
     """
+
+    def sms_allowed(memberships: list[tuple[str, int]]) -> bool:
+        return len(memberships) == 1 and memberships[0][0] == "clerk"
+
     member = and_(Membership.user_id == Person.user_id, Membership.tenant_id == Person.tenant_id)
     every_tenant = {ALL_TENANTS: True}
     if kind == "email":
@@ -241,7 +250,7 @@ async def _code_recipient(
                 .execution_options(**every_tenant)
             )
         ).first()
-        if found is None:
+        if found is None or not sms_allowed(await _memberships(session, user.id)):
             return user, None, None
         return user, found[0], found[1]
     rows = (
@@ -259,7 +268,19 @@ async def _code_recipient(
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         return None, None, None
+    if not sms_allowed(await _memberships(session, user.id)):
+        return user, None, None
     return user, value, tenant_id
+
+
+async def _memberships(session: AsyncSession, user_id: int) -> list[tuple[str, int]]:
+    """(role, tenant id) of every membership of the user, across municipalities."""
+    rows = await session.execute(
+        select(Membership.role, Membership.tenant_id)
+        .where(Membership.user_id == user_id)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    return [(role, tenant_id) for role, tenant_id in rows]
 
 
 async def request_signin_code(

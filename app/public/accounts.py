@@ -99,7 +99,10 @@ async def choose_tenant() -> str:
 async def logout() -> WerkzeugResponse:
     await logout_user()
     await flash(_("You have been signed out."), "success")
-    return redirect(url_for("accounts.login"))
+    response = redirect(url_for("accounts.login"))
+    # The portal's offline copy of "My assignments" goes with the session.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @blueprint.post("/lang")

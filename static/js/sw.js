@@ -1,6 +1,7 @@
-// The clerk portal's service worker: the portal opens offline on the page last seen.
-// Pages are fetched from the network first; a copy of each portal page that loaded is
-// kept on the phone, and shown when the network is gone. Signing out empties the copy.
+// The clerk portal's service worker: the portal opens offline on "My assignments".
+// Pages are fetched from the network first; the last "My assignments" page that
+// loaded is kept on the phone and shown when the network is gone. Signing out empties
+// it (here, and by the Clear-Site-Data header of the sign-out answer).
 // The election-day issue extends this worker (queued check-ins).
 "use strict";
 
@@ -32,7 +33,11 @@ self.addEventListener("fetch", (event) => {
   event.respondWith(
     fetch(request)
       .then((response) => {
-        if (response.ok && response.type === "basic" && !response.redirected) {
+        // Only "My assignments" is kept: other portal pages (profile, team) hold more
+        // personal data than a phone needs offline.
+        const home = new URL(self.registration.scope).pathname;
+        const isHome = new URL(request.url).pathname === home;
+        if (isHome && response.ok && response.type === "basic" && !response.redirected) {
           const copy = response.clone();
           caches.open(CACHE).then((cache) => cache.put(request, copy));
         }

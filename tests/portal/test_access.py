@@ -6,7 +6,7 @@ from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.models import Tenant
+from app.core.models import Tenant, User
 from tests.factories import csrf_token, login, make_staffed_station
 from tests.portal.test_my_assignments import _linked_clerk, _place
 
@@ -34,3 +34,25 @@ async def test_it_gives_404_for_every_id_of_another_clerk(
             assert response.status_code == 404, (method, path, response.status_code)
             checked += 1
     assert checked >= 1
+
+
+async def test_it_never_links_an_existing_account_to_a_person(
+    app: Quart, db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    """An applicant (or a planner) who types an existing account's address into a
+    person's record must not get that account: only new addresses get one."""
+    import pytest
+
+    from app.core.audit import Actor
+    from app.core.tenancy import tenant_scope
+    from app.domain.accounts import AccountsError
+    from app.domain.portal import invite_to_portal
+    from tests.factories import make_person
+
+    person = await make_person(db, tenant, email=admin.email, mobile="0701234567")
+    settings = app.extensions["stemma"].settings
+    with tenant_scope(tenant.id), pytest.raises(AccountsError):
+        await invite_to_portal(db, Actor.system("t"), settings, tenant, person.id)
+    with tenant_scope(tenant.id):
+        await db.refresh(person)
+    assert person.user_id is None

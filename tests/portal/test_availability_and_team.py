@@ -56,10 +56,13 @@ async def test_it_shows_the_chair_the_whole_team_with_contacts(
     )
     await _place(db, tenant, s, "early", "chair", chair, "accepted")
     await _place(db, tenant, s, "early", "clerk", clerk, "accepted")
-    await _place(db, tenant, s, "late", "clerk", member, "offered")
+    await _place(db, tenant, s, "late", "clerk", member, "accepted")
+    asked = await make_clerk(db, tenant, s["election"], first_name="Tillfrågad")
+    await _place(db, tenant, s, "late", "clerk", asked, "offered")
     await login(client, chair_user)
     page = await (await client.get("/lund/portal/team")).get_data(as_text=True)
     assert "Lagmedlem" in page and "+46705550000" in page and member.email in page
+    assert "Tillfrågad" not in page  # only those who accepted are the team
     other = client.app.test_client()
     await login(other, clerk_user)
     page = await (await other.get("/lund/portal/team")).get_data(as_text=True)

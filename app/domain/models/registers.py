@@ -41,6 +41,8 @@ class Person(TenantScoped, Base):
         Index("ix_people_tenant_search_name_reversed", "tenant_id", "search_name_reversed"),
         Index("ix_people_tenant_national_id", "tenant_id", "national_id"),
         Index("ix_people_tenant_mobile", "tenant_id", "mobile"),
+        # One person per account in a municipality: the portal finds "me" by it.
+        Index("uq_people_tenant_user", "tenant_id", "user_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
