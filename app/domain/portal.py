@@ -138,6 +138,7 @@ async def answer_my_offer(
     accept: bool,
     reason: str = "",
     late_days: int = 14,
+    actor: Actor | None = None,
 ) -> Answer:
     """The clerk accepts or declines one of their own offers (404 for anyone else's).
 
@@ -172,7 +173,11 @@ async def answer_my_offer(
             reason=reason.strip()[:1000],
         )
     return await answer_assignment(
-        session, assignment, accept, reason, Actor(label=person.email or person.full_name)
+        session,
+        assignment,
+        accept,
+        reason,
+        actor or Actor(label=person.email or person.full_name),
     )
 
 
@@ -256,7 +261,7 @@ async def my_availability(session: AsyncSession, person: Person) -> list[MyAvail
 
 
 async def update_my_availability(
-    session: AsyncSession, person: Person, data: Mapping[str, Any]
+    session: AsyncSession, person: Person, data: Mapping[str, Any], actor: Actor | None = None
 ) -> None:
     """Replace what the person can work in one election (days, kinds of work, district
     wishes), checked like an application; planners see it at once."""
@@ -291,7 +296,7 @@ async def update_my_availability(
     )
     await record(
         session,
-        Actor(label=person.email or person.full_name),
+        actor or Actor(label=person.email or person.full_name),
         "portal.availability.updated",
         person,
         data={"election": option.id, "days": len(choice.days), "kinds": choice.work_kinds},

@@ -8,7 +8,7 @@ from typing import Any
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import current_user, requires
+from app.core.auth import current_actor, current_user, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
 from app.core.web import db, render
@@ -55,7 +55,13 @@ async def answer_offer(assignment_id: int) -> WerkzeugResponse:
     accept = form.get("answer") == "accept"
     try:
         answer = await portal.answer_my_offer(
-            db(), g.tenant, person, assignment_id, accept, form.get("reason", "")
+            db(),
+            g.tenant,
+            person,
+            assignment_id,
+            accept,
+            form.get("reason", ""),
+            actor=current_actor(),
         )
     except StaffingError as error:
         await flash(error.message, "error")

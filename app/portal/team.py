@@ -6,7 +6,7 @@ from typing import Any
 
 from quart import flash, redirect, request, url_for
 
-from app.core.auth import current_user, requires
+from app.core.auth import current_actor, current_user, requires
 from app.core.i18n import _
 from app.core.web import db, render
 from app.domain import portal
@@ -38,7 +38,7 @@ async def availability() -> Any:
             "district_ids": form.getlist(f"districts_{election_id}"),
         }
         try:
-            await portal.update_my_availability(db(), person, data)
+            await portal.update_my_availability(db(), person, data, current_actor())
         except FieldErrors as error:
             errors, status = error.errors, 422
         else:
