@@ -46,6 +46,10 @@ CODES_PER_ADDRESS = ratelimit.Limit("signin.code.address", 60, _HOUR)
 CODES_PER_ACCOUNT = ratelimit.Limit("signin.code.account", 5, _HOUR)
 #: Wrong codes from one address across every pending sign-in: stops guessing at scale.
 CODE_CHECKS_PER_ADDRESS = ratelimit.Limit("signin.code_check.address", 50, timedelta(minutes=15))
+#: Wrong codes an account may receive in a day, over all its codes and addresses; past
+#: it, no more codes are sent to that account until the day has passed (links still
+#: work). This bounds slow guessing from many addresses at about 10 tries a day.
+WRONG_CODES_PER_ACCOUNT = ratelimit.Limit("signin.code_wrong.account", 10, timedelta(days=1))
 
 #: Where a typed mobile number without a country code is taken to be, by language.
 _REGION_OF_LOCALE = {"sv": "SE", "da": "DK"}
@@ -303,7 +307,9 @@ async def request_signin_code(
     ratelimit.hit(session, CODES_PER_ACCOUNT, account_key)
     await session.commit()
     await ratelimit.check(session, CODES_PER_ADDRESS, address, counted=True)
-    too_often = await ratelimit.retry_after(session, CODES_PER_ACCOUNT, account_key, counted=True)
+    too_often = await ratelimit.retry_after(
+        session, CODES_PER_ACCOUNT, account_key, counted=True
+    ) or await ratelimit.retry_after(session, WRONG_CODES_PER_ACCOUNT, account_key)
     recipient = user if user is not None and mobile and too_often is None else None
     if recipient is not None:
         # One live code per account: an older one still on the phone stops working.
@@ -391,6 +397,9 @@ async def sign_in_with_code(
     await session.refresh(row)
     right = hmac.compare_digest(row.code_hash or "", _code_hash(settings, pending_token, code))
     if not right or row.user_id is None:
+        if row.user_id is not None:
+            ratelimit.hit(session, WRONG_CODES_PER_ACCOUNT, f"user:{row.user_id}")
+            await session.commit()
         tries_left = MAX_CODE_TRIES - row.attempts
         if tries_left <= 0:
             raise _used_up()

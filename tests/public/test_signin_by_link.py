@@ -413,3 +413,25 @@ async def test_it_texts_nobody_for_a_person_of_a_municipality_the_user_is_not_a_
     await _request_code(client, "+46703334455")
     texts = (await db.scalars(select(OutboxMessage))).all()
     assert texts == []
+
+
+async def test_it_stops_texting_codes_to_an_account_after_ten_wrong_codes_a_day(
+    app: Quart, db: AsyncSession, settings: Any, linked_clerk: User
+) -> None:
+    """Guessing slowly from many addresses: wrong codes count per account, over all its
+    codes, and past ten a day no new code is sent to it (a link still works)."""
+    from app.core.models import RateLimitEvent
+
+    for attempt in range(signin.WRONG_CODES_PER_ACCOUNT.max_events):
+        address = f"10.0.{attempt}.1"  # a new address each time: no per-address limit
+        pending = await signin.request_signin_code(db, settings, linked_clerk.email, "sv", address)
+        texted = await _texted(app)
+        assert len(texted) == attempt + 1  # each request texted a new code
+        wrong = f"{(int(_code_in(texted[-1])) + 1) % 1_000_000:06d}"
+        with pytest.raises(signin.SignInError):
+            await signin.sign_in_with_code(db, settings, pending, wrong, address)
+        # An hour passes between tries, so only the daily count can stop the next code.
+        await shift_back(db, RateLimitEvent, "created_at", timedelta(minutes=61))
+    sent = len(await _texted(app))
+    await signin.request_signin_code(db, settings, linked_clerk.email, "sv", "10.9.9.9")
+    assert len(await _texted(app)) == sent  # nothing more is texted today
