@@ -311,3 +311,17 @@ async def test_it_offers_only_what_is_still_proposed_and_removes_reserves_of_its
         reserve = await assignments.add_reserve(db, ACTOR, s["election"].id, person.id)
         with pytest.raises(NotFound):
             await assignments.remove_reserve(db, ACTOR, other["election"].id, reserve.id)
+
+
+async def test_it_texts_the_offer_too_without_the_secret_link(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"], mobile="0701234567")
+    proposal = await _assign(db, tenant, s["early"], s["roles"]["clerk"], person)
+    with tenant_scope(tenant.id):
+        await offers.send_offers(db, ACTOR, tenant, [proposal.id], "http://x.test")
+    rows = {m.channel: m for m in await db.scalars(select(OutboxMessage))}
+    assert set(rows) == {"email", "sms"}
+    assert rows["sms"].recipient == "+46701234567"
+    assert "offer?token=" not in rows["sms"].body_text and "Lunds kommun" in rows["sms"].body_text

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
-from app.core.i18n import _
+from app.core.i18n import _, locale_scope
 from app.core.mail import queue_email
 from app.core.models import Tenant, utcnow
 from app.core.security import hash_token
+from app.core.sms import queue_sms
 from app.domain.models import Assignment, Room, Station
 from app.domain.staffing.assignments import StaffingError, lock_election
 
@@ -88,6 +89,24 @@ async def send_offers(
             ends_at=assignment.shift.ends_at.strftime("%H:%M"),
             link=f"{base_url}/{tenant.slug}/offer?token={token}",
         )
+        if person.mobile:
+            # Email first, then a text that points to it (no link: the secret stays in
+            # the mail), as offices reach clerks.
+            with locale_scope(person.preferred_language):
+                text = _(
+                    "%(municipality)s offers you a place in the election: %(role)s, "
+                    "%(day)s. Answer with the link in your email or in the portal.",
+                    municipality=tenant.name,
+                    role=assignment.role_type.name,
+                    day=assignment.shift.day.isoformat(),
+                )
+            queue_sms(
+                session,
+                to=person.mobile,
+                text=text,
+                idempotency_key=f"offer-sms:{assignment.id}",
+                tenant_id=tenant.id,
+            )
         await record(session, actor, "staffing.assignment.offered", assignment)
         sent += 1
     await session.commit()
