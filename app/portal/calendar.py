@@ -7,28 +7,19 @@ from dataclasses import dataclass
 from quart import Response, abort, current_app, flash, g, redirect, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import current_actor, current_user, requires
-from app.core.errors import NotFound
+from app.core.auth import current_actor, requires
 from app.core.i18n import _, locale_scope
 from app.core.settings import Settings
 from app.core.web import db
-from app.domain import calendar_feed, portal
+from app.domain import calendar_feed
 from app.domain.models import Person
 from app.portal import blueprint
+from app.portal.me import my_person_or_404
 
 
 def _settings() -> Settings:
     settings: Settings = current_app.extensions["stemma"].settings
     return settings
-
-
-async def _me() -> Person:
-    user = current_user()
-    assert user is not None
-    person = await portal.person_of_user(db(), user.id)
-    if person is None:
-        raise NotFound(_("Not found."))
-    return person
 
 
 @dataclass(frozen=True)
@@ -72,7 +63,7 @@ async def feed(token: str) -> Response:
 @blueprint.post("/calendar/reset")
 @requires("portal.use")
 async def calendar_reset() -> WerkzeugResponse:
-    person = await _me()
+    person = await my_person_or_404()
     had_one = person.calendar_token_hash is not None
     await calendar_feed.reset_feed(db(), current_actor(), _settings().secret_key, person)
     await flash(
@@ -87,7 +78,7 @@ async def calendar_reset() -> WerkzeugResponse:
 @blueprint.post("/calendar/stop")
 @requires("portal.use")
 async def calendar_stop() -> WerkzeugResponse:
-    person = await _me()
+    person = await my_person_or_404()
     await calendar_feed.stop_feed(db(), current_actor(), person)
     await flash(_("The calendar address has been turned off."), "success")
     return redirect(url_for("portal.profile", _anchor="calendar"))

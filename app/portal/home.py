@@ -8,30 +8,24 @@ from typing import Any
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import current_actor, current_user, requires
+from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
 from app.core.web import db, render
 from app.domain import portal, webparts
-from app.domain.models import Person
 from app.domain.staffing.assignments import StaffingError
 from app.planning.labels import ASSIGNMENT_STATE
 from app.portal import blueprint
+from app.portal.me import my_person
 
 #: Declining this close to the shift warns that the office is told at once.
 LATE_DECLINE_DAYS = 14
 
 
-async def _me() -> Person | None:
-    user = current_user()
-    assert user is not None
-    return await portal.person_of_user(db(), user.id)
-
-
 @blueprint.get("/")
 @requires("portal.use")
 async def home() -> str:
-    person = await _me()
+    person = await my_person()
     places = await portal.my_places(db(), person) if person else []
     today = dt.date.today()
     return await render(
@@ -48,7 +42,7 @@ async def home() -> str:
 @blueprint.post("/offers/<int:assignment_id>")
 @requires("portal.use")
 async def answer_offer(assignment_id: int) -> WerkzeugResponse:
-    person = await _me()
+    person = await my_person()
     if person is None:
         raise NotFound(_("Not found."))
     form = await request.form

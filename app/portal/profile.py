@@ -10,11 +10,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, current_user, requires
 from app.core.crypto import FieldCipher
-from app.core.errors import NotFound
 from app.core.i18n import _, set_locale
 from app.core.settings import Settings
 from app.core.web import db, render
-from app.domain import portal
 from app.domain import profile as profiles
 from app.domain.models import Person
 from app.domain.validation import FieldErrors
@@ -28,6 +26,7 @@ from app.planning.labels import (
 )
 from app.portal import blueprint
 from app.portal.calendar import feed_address
+from app.portal.me import my_person, my_person_or_404
 
 
 def _settings() -> Settings:
@@ -37,19 +36,6 @@ def _settings() -> Settings:
 
 def _cipher() -> FieldCipher:
     return FieldCipher(_settings().secret_key)
-
-
-async def _me() -> Person | None:
-    user = current_user()
-    assert user is not None
-    return await portal.person_of_user(db(), user.id)
-
-
-async def _me_or_404() -> Person:
-    person = await _me()
-    if person is None:
-        raise NotFound(_("Not found."))
-    return person
 
 
 async def _page(
@@ -76,7 +62,7 @@ async def _page(
 @blueprint.route("/profile", methods=["GET", "POST"])
 @requires("portal.use")
 async def profile() -> tuple[str, int] | WerkzeugResponse:
-    person = await _me()
+    person = await my_person()
     if person is None:
         # A clerk account the office has not linked to a register entry yet.
         return await render("portal/profile.html", person=None), 200
@@ -119,7 +105,7 @@ def _attachment(body: bytes, content_type: str, filename: str) -> Response:
 @blueprint.get("/profile/my-data.json")
 @requires("portal.use")
 async def my_data_json() -> Response:
-    person = await _me_or_404()
+    person = await my_person_or_404()
     data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
     await profiles.record_export(db(), current_actor(), person, "json")
     body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
@@ -129,7 +115,7 @@ async def my_data_json() -> Response:
 @blueprint.get("/profile/my-data.pdf")
 @requires("portal.use")
 async def my_data_pdf() -> Response:
-    person = await _me_or_404()
+    person = await my_person_or_404()
     data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
     await profiles.record_export(db(), current_actor(), person, "pdf")
     body = profiles.write_my_data_pdf(data, _labels(), g.tenant.timezone)
@@ -139,7 +125,7 @@ async def my_data_pdf() -> Response:
 @blueprint.post("/profile/removal")
 @requires("portal.use")
 async def request_removal() -> tuple[str, int] | WerkzeugResponse:
-    person = await _me_or_404()
+    person = await my_person_or_404()
     form = await request.form
     link = _settings().base_url + url_for("planning.person_detail", person_id=person.id)
     try:

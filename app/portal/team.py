@@ -6,26 +6,20 @@ from typing import Any
 
 from quart import flash, redirect, request, url_for
 
-from app.core.auth import current_actor, current_user, requires
+from app.core.auth import current_actor, requires
 from app.core.i18n import _
 from app.core.web import db, render
 from app.domain import portal
-from app.domain.models import Person
 from app.domain.validation import FieldErrors
 from app.planning.labels import ASSIGNMENT_STATE, WORK_KIND
 from app.portal import blueprint
-
-
-async def _me() -> Person | None:
-    user = current_user()
-    assert user is not None
-    return await portal.person_of_user(db(), user.id)
+from app.portal.me import my_person
 
 
 @blueprint.route("/availability", methods=["GET", "POST"])
 @requires("portal.use")
 async def availability() -> Any:
-    person = await _me()
+    person = await my_person()
     errors: dict[str, str] = {}
     status = 200
     if person is not None and request.method == "POST":
@@ -58,6 +52,6 @@ async def availability() -> Any:
 @blueprint.get("/team")
 @requires("portal.use")
 async def team() -> str:
-    person = await _me()
+    person = await my_person()
     led = await portal.stations_i_lead(db(), person) if person else []
     return await render("portal/team.html", led=led, state_labels=ASSIGNMENT_STATE)
