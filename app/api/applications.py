@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel, Field
-from quart import current_app, g
+from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from app.api import blueprint
-from app.core.settings import Settings
-from app.core.web import db
+from app.core.web import app_settings, db
 from app.domain import applications
 from app.domain.identity import mask_national_id
 from app.domain.models import Application
@@ -158,7 +157,7 @@ async def api_submit_application(data: ApplicationIn) -> tuple[SubmittedOut, int
     then updated), so it never tells whether a person exists. The applicant gets the
     confirmation email with the link to their data, as from the public site.
     """
-    settings: Settings = current_app.extensions["stemma"].settings
+    settings = app_settings()
     payload = data.model_dump()
     payload["national_id_country"] = payload["national_id_country"] or ""
     await applications.submit_application(

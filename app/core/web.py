@@ -9,6 +9,8 @@ from jinja2_fragments.quart import render_block
 from quart import current_app, g, render_template, request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.settings import Settings
+
 
 def db() -> AsyncSession:
     """This request's database session, opened on first use and closed after the response."""
@@ -17,6 +19,12 @@ def db() -> AsyncSession:
         session = current_app.extensions["stemma"].session_factory()
         g._db = session
     return session
+
+
+def app_settings() -> Settings:
+    """This app's settings (the base URL for mailed links, the secret key...)."""
+    settings: Settings = current_app.extensions["stemma"].settings
+    return settings
 
 
 def client_ip() -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from quart import current_app, flash, g, redirect, request, url_for
+from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, get_locale
-from app.core.web import db, render
+from app.core.web import app_settings, db, render
 from app.domain import accounts
 from app.domain.audit import AuditFilter, object_types, search_audit
 from app.planning import blueprint
@@ -69,7 +69,7 @@ async def users() -> str | WerkzeugResponse:
             await accounts.invite_user(
                 db(),
                 current_actor(),
-                current_app.extensions["stemma"].settings,
+                app_settings(),
                 g.tenant,
                 email=form.email.data or "",
                 name=form.name.data or "",

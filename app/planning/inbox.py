@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from quart import current_app, flash, g, redirect, request, url_for
+from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, ngettext
-from app.core.settings import SUPPORTED_LOCALES, Settings
-from app.core.web import db, reload_identity, render
+from app.core.settings import SUPPORTED_LOCALES
+from app.core.web import app_settings, db, reload_identity, render
 from app.domain import application_review, applications, contact, webparts
 from app.domain.identity import format_phone, mask_national_id
 from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
@@ -24,11 +24,6 @@ from app.planning.labels import (
     WORK_KIND,
     choices,
 )
-
-
-def _base_url() -> str:
-    settings: Settings = current_app.extensions["stemma"].settings
-    return settings.base_url
 
 
 def _labels() -> dict[str, Any]:
@@ -135,7 +130,7 @@ async def _invite_to_portal(person_ids: list[int]) -> None:
     from app.domain import portal
     from app.domain.accounts import AccountsError
 
-    settings: Settings = current_app.extensions["stemma"].settings
+    settings = app_settings()
     invited = 0
     for person_id in person_ids:
         try:
@@ -192,7 +187,9 @@ async def _answer(application_id: int, action: str) -> Any:
         else application_review.request_more_information
     )
     try:
-        await service(db(), current_actor(), g.tenant, application_id, message, _base_url())
+        await service(
+            db(), current_actor(), g.tenant, application_id, message, app_settings().base_url
+        )
     except application_review.ReviewError as error:
         application = await applications.get_application(db(), application_id)
         return await _detail(application, {action: error.message}, 422)

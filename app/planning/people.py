@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
 from app.core.i18n import _
-from app.core.web import db, is_htmx, reload_identity, render
+from app.core.web import app_settings, db, is_htmx, reload_identity, render
 from app.domain import availability, people
 from app.domain.identity import format_phone, mask_national_id
 from app.domain.staffing import assignments as staffing_assignments
@@ -172,15 +172,12 @@ async def people_bulk() -> WerkzeugResponse:
 @requires("registers.edit")
 async def person_portal_invite(person_id: int) -> WerkzeugResponse:
     """Give the person a clerk account for the portal and mail the invitation."""
-    from quart import current_app
 
     from app.domain import portal
     from app.domain.accounts import AccountsError
 
     try:
-        await portal.invite_to_portal(
-            db(), current_actor(), current_app.extensions["stemma"].settings, g.tenant, person_id
-        )
+        await portal.invite_to_portal(db(), current_actor(), app_settings(), g.tenant, person_id)
     except AccountsError as error:
         await reload_identity()
         await flash(error.message, "error")

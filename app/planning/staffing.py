@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from quart import current_app, flash, g, redirect, request, url_for
+from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, ngettext
-from app.core.settings import Settings
-from app.core.web import db, is_htmx, reload_identity, render
+from app.core.web import app_settings, db, is_htmx, reload_identity, render
 from app.domain.elections import get_election
 from app.domain.models import Station
 from app.domain.staffing import assignments, board, offers
@@ -24,11 +23,6 @@ from app.planning.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 
 #: Above this many stations the board asks for a district first.
 WHOLE_BOARD_LIMIT = 60
-
-
-def _base_url() -> str:
-    settings: Settings = current_app.extensions["stemma"].settings
-    return settings.base_url
 
 
 def _filters() -> board.BoardFilters:
@@ -212,7 +206,7 @@ async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
             Station.district_id == district_id
         )
     ids = parse_ids([str(i) for i in await db().scalars(statement)], limit=100_000)
-    sent = await offers.send_offers(db(), current_actor(), g.tenant, ids, _base_url())
+    sent = await offers.send_offers(db(), current_actor(), g.tenant, ids, app_settings().base_url)
     await flash(ngettext("%(num)s offer sent.", "%(num)s offers sent.", sent), "success")
     return redirect(
         url_for("planning.staffing_board", election_id=election_id, district=district_id)

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quart import Response, abort, current_app, flash, g, redirect, url_for
+from quart import Response, abort, flash, g, redirect, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, locale_scope
-from app.core.settings import Settings
-from app.core.web import db
+from app.core.web import app_settings, db
 from app.domain import calendar_feed
 from app.domain.models import Person
 from app.portal import blueprint
 from app.portal.me import my_person_or_404
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["stemma"].settings
-    return settings
 
 
 @dataclass(frozen=True)
@@ -35,7 +29,7 @@ class FeedAddress:
 
 def feed_address(person: Person) -> FeedAddress | None:
     """For the profile page: the current address, or None when there is none to show."""
-    settings = _settings()
+    settings = app_settings()
     token = calendar_feed.feed_token(settings.secret_key, person)
     if token is None:
         return None
@@ -50,7 +44,7 @@ async def feed(token: str) -> Response:
     if person is None:
         abort(404)
     tenant = g.tenant
-    portal_url = _settings().base_url + url_for("portal.home")
+    portal_url = app_settings().base_url + url_for("portal.home")
     with locale_scope(person.preferred_language):
         events = await calendar_feed.feed_events(db(), tenant, person)
         body = calendar_feed.write_calendar(tenant, events, portal_url)
@@ -65,7 +59,7 @@ async def feed(token: str) -> Response:
 async def calendar_reset() -> WerkzeugResponse:
     person = await my_person_or_404()
     had_one = person.calendar_token_hash is not None
-    await calendar_feed.reset_feed(db(), current_actor(), _settings().secret_key, person)
+    await calendar_feed.reset_feed(db(), current_actor(), app_settings().secret_key, person)
     await flash(
         _("You have a new calendar address. The old one no longer works.")
         if had_one

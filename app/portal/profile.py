@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 
-from quart import Response, current_app, flash, g, redirect, request, session, url_for
+from quart import Response, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, current_user, requires
 from app.core.crypto import FieldCipher
 from app.core.i18n import _, set_locale
-from app.core.settings import Settings
-from app.core.web import db, render
+from app.core.web import app_settings, db, render
 from app.domain import profile as profiles
 from app.domain.models import Person
 from app.domain.validation import FieldErrors
@@ -29,13 +28,8 @@ from app.portal.calendar import feed_address
 from app.portal.me import my_person, my_person_or_404
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["stemma"].settings
-    return settings
-
-
 def _cipher() -> FieldCipher:
-    return FieldCipher(_settings().secret_key)
+    return FieldCipher(app_settings().secret_key)
 
 
 async def _page(
@@ -127,7 +121,7 @@ async def my_data_pdf() -> Response:
 async def request_removal() -> tuple[str, int] | WerkzeugResponse:
     person = await my_person_or_404()
     form = await request.form
-    link = _settings().base_url + url_for("planning.person_detail", person_id=person.id)
+    link = app_settings().base_url + url_for("planning.person_detail", person_id=person.id)
     try:
         await profiles.request_removal(
             db(), current_actor(), g.tenant, person, form.get("message", ""), link

@@ -3,15 +3,15 @@ and choosing a municipality."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, current_app, flash, g, redirect, request, session, url_for
+from quart import Blueprint, Response, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_user, login_user, logout_user, requires_login
 from app.core.i18n import _, get_locale, pick_locale
 from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
-from app.core.settings import SUPPORTED_LOCALES, Settings
-from app.core.web import client_ip, db, render, safe_next
+from app.core.settings import SUPPORTED_LOCALES
+from app.core.web import app_settings, client_ip, db, render, safe_next
 from app.domain import accounts, signin
 from app.public.forms import (
     ForgotPasswordForm,
@@ -35,11 +35,6 @@ LINK_MINUTES = int(signin.LINK_VALID.total_seconds() // 60)
 CODE_MINUTES = int(signin.CODE_VALID.total_seconds() // 60)
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["stemma"].settings
-    return settings
-
-
 @blueprint.get("/")
 async def index() -> WerkzeugResponse | str:
     if current_user() is not None:
@@ -52,7 +47,7 @@ async def login() -> WerkzeugResponse | Response | str | tuple[str, int, dict[st
     form = await LoginForm.from_request()
     next_path = safe_next(request.args.get("next"))
     if request.method == "POST" and form.validate():
-        limits = accounts.LoginLimits.from_settings(_settings())
+        limits = accounts.LoginLimits.from_settings(app_settings())
         try:
             user = await accounts.authenticate(
                 db(), limits, form.email.data or "", form.password.data or "", client_ip()
@@ -123,7 +118,7 @@ async def forgot_password() -> WerkzeugResponse | str | tuple[str, int, dict[str
     if request.method == "POST" and form.validate():
         try:
             await accounts.request_password_reset(
-                db(), _settings(), form.email.data or "", get_locale(), client_ip()
+                db(), app_settings(), form.email.data or "", get_locale(), client_ip()
             )
         except RateLimited as limited:
             form.add_error(_("Too many attempts. Wait a while and try again."))
@@ -185,7 +180,7 @@ async def login_link() -> str | tuple[str, int, dict[str, str]]:
     if request.method == "POST" and form.validate():
         try:
             await signin.request_signin_link(
-                db(), _settings(), form.email.data or "", get_locale(), client_ip()
+                db(), app_settings(), form.email.data or "", get_locale(), client_ip()
             )
         except RateLimited as limited:
             form.add_error(_("Too many attempts. Wait a while and try again."))
@@ -229,7 +224,7 @@ async def login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str
     if request.method == "POST" and form.validate():
         try:
             pending = await signin.request_signin_code(
-                db(), _settings(), form.login.data or "", get_locale(), client_ip()
+                db(), app_settings(), form.login.data or "", get_locale(), client_ip()
             )
         except signin.SignInError as error:
             form.add_error(error)
@@ -252,7 +247,7 @@ async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[st
     if request.method == "POST" and form.validate():
         try:
             user = await signin.sign_in_with_code(
-                db(), _settings(), str(pending), form.code.data or "", client_ip()
+                db(), app_settings(), str(pending), form.code.data or "", client_ip()
             )
         except signin.SignInError as error:
             form.add_error(error)

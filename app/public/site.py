@@ -7,15 +7,14 @@ import datetime as dt
 import json
 from typing import Any
 
-from quart import Blueprint, Response, current_app, g, redirect, request, session, url_for
+from quart import Blueprint, Response, g, redirect, request, session, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.i18n import _, get_locale
 from app.core.ratelimit import RateLimited
-from app.core.settings import Settings
-from app.core.web import body_too_large, client_ip, db, render
+from app.core.web import app_settings, body_too_large, client_ip, db, render
 from app.domain import applications, contact, webparts
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.validation import FieldErrors
@@ -29,11 +28,6 @@ MAX_POST_BYTES = 64 * 1024
 HONEYPOT = "website"
 ACCESS_SESSION_KEY = "application_access"
 SENT_SESSION_KEY = "application_sent"
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["stemma"].settings
-    return settings
 
 
 def _today() -> dt.date:
@@ -189,7 +183,7 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
             g.tenant,
             _form_data(form),
             locale=get_locale(),
-            base_url=_settings().base_url,
+            base_url=app_settings().base_url,
             today=_today(),
             ip_address=client_ip(),
         )
