@@ -363,6 +363,36 @@ async def end_session(session: AsyncSession, token: str) -> None:
 # --- password reset ---------------------------------------------------------------------
 
 
+async def user_to_mail(
+    session: AsyncSession,
+    email: str,
+    ip_address: str,
+    per_address: ratelimit.Limit,
+    per_account: ratelimit.Limit,
+) -> User | None:
+    """The active account to mail a link to (a reset or a sign-in link), or None.
+
+    Both requests are counted and committed first, so parallel requests count against
+    each other. Raises RateLimited when this address asked too often; an account asked
+    for too often is simply not mailed, exactly as an unknown one, so the answer never
+    tells whether an account exists.
+    """
+    email = normalise_email(email)
+    address = ratelimit.address_key(ip_address)
+    ratelimit.hit(session, per_address, address)
+    ratelimit.hit(session, per_account, email)
+    await session.commit()
+    await ratelimit.check(session, per_address, address, counted=True)
+    user = await session.scalar(select(User).where(User.email == email))
+    if (
+        user is None
+        or not user.is_active
+        or await ratelimit.retry_after(session, per_account, email, counted=True)
+    ):
+        return None
+    return user
+
+
 async def request_password_reset(
     session: AsyncSession,
     settings: Settings,
@@ -375,22 +405,15 @@ async def request_password_reset(
     Limited per address and per email like sign-in, so the form cannot be used
     to flood someone's inbox.
     """
-    email = normalise_email(email)
     window = timedelta(hours=1)
-    per_address = ratelimit.Limit("reset.address", 20, window)
-    per_account = ratelimit.Limit("reset.account", 3, window)
-    address = ratelimit.address_key(ip_address)
-    # Recorded and committed first, so parallel requests count against each other.
-    ratelimit.hit(session, per_address, address)
-    ratelimit.hit(session, per_account, email)
-    await session.commit()
-    await ratelimit.check(session, per_address, address, counted=True)
-    user = await session.scalar(select(User).where(User.email == email))
-    if (
-        user is None
-        or not user.is_active
-        or await ratelimit.retry_after(session, per_account, email, counted=True)
-    ):
+    user = await user_to_mail(
+        session,
+        email,
+        ip_address,
+        ratelimit.Limit("reset.address", 20, window),
+        ratelimit.Limit("reset.account", 3, window),
+    )
+    if user is None:
         return
     await _mail_password_link(
         session,

@@ -29,7 +29,12 @@ from app.core.security import hash_token, new_token
 from app.core.settings import Settings
 from app.core.sms import queue_sms
 from app.core.tenancy import ALL_TENANTS
-from app.domain.accounts import EMAIL_PATTERN, _record_in_each_tenant, normalise_email
+from app.domain.accounts import (
+    EMAIL_PATTERN,
+    _record_in_each_tenant,
+    normalise_email,
+    user_to_mail,
+)
 from app.domain.models import Person
 
 LINK_VALID = timedelta(minutes=15)
@@ -112,19 +117,8 @@ async def request_signin_link(
     Raises RateLimited when the address asked too often; an account asked for too often
     is simply not mailed again, exactly as an unknown one.
     """
-    email = normalise_email(email)
-    address = ratelimit.address_key(ip_address)
-    # Recorded and committed first, so parallel requests count against each other.
-    ratelimit.hit(session, LINKS_PER_ADDRESS, address)
-    ratelimit.hit(session, LINKS_PER_ACCOUNT, email)
-    await session.commit()
-    await ratelimit.check(session, LINKS_PER_ADDRESS, address, counted=True)
-    user = await session.scalar(select(User).where(User.email == email))
-    if (
-        user is None
-        or not user.is_active
-        or await ratelimit.retry_after(session, LINKS_PER_ACCOUNT, email, counted=True)
-    ):
+    user = await user_to_mail(session, email, ip_address, LINKS_PER_ADDRESS, LINKS_PER_ACCOUNT)
+    if user is None:
         return
     token = new_token()
     link = SignInToken(
