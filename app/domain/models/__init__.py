@@ -1,6 +1,19 @@
 """The election model's tables: registers and election structure, the public site, and
 recruitment. Importing this package makes every table known to the ORM."""
 
+from app.domain.models.courses import (
+    ACTIVE_BOOKING_STATES,
+    BOOKING_STATES,
+    COURSE_KINDS,
+    QUALIFICATION_SOURCES,
+    SESSION_STATUSES,
+    Course,
+    CourseBooking,
+    CourseRequirement,
+    CourseSession,
+    Qualification,
+    SessionTeacher,
+)
 from app.domain.models.recruitment import (
     APPLICATION_STATUSES,
     EXPERIENCE_LEVELS,
@@ -45,9 +58,12 @@ from app.domain.models.staffing import (
 )
 
 __all__ = [
+    "ACTIVE_BOOKING_STATES",
     "APPLICATION_STATUSES",
     "ASSIGNMENT_SOURCES",
     "ASSIGNMENT_STATES",
+    "BOOKING_STATES",
+    "COURSE_KINDS",
     "DEFAULT_BRAND_COLOR",
     "ELECTION_KINDS",
     "ELECTION_STATUSES",
@@ -56,6 +72,8 @@ __all__ = [
     "OPEN_STATUSES",
     "PAY_UNITS",
     "PERSON_STATUSES",
+    "QUALIFICATION_SOURCES",
+    "SESSION_STATUSES",
     "SOFT_RULES",
     "STATION_KINDS",
     "WORK_KINDS",
@@ -68,15 +86,21 @@ __all__ = [
     "Availability",
     "Building",
     "ContactMessage",
+    "Course",
+    "CourseBooking",
+    "CourseRequirement",
+    "CourseSession",
     "District",
     "DistrictPreference",
     "Election",
     "ImportBatch",
     "NormTemplate",
     "Person",
+    "Qualification",
     "Reserve",
     "RoleType",
     "Room",
+    "SessionTeacher",
     "Shift",
     "SiteSettings",
     "StaffingNorm",
