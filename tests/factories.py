@@ -299,3 +299,68 @@ async def make_clerk(
         )
         await session.commit()
     return person
+
+
+def letterhead(tenant: Tenant) -> Any:
+    """Who course mail comes from, as a face builds it for a request."""
+    from app.domain.courses.notices import Letterhead
+
+    return Letterhead(tenant.id, tenant.name, tenant.slug, "http://stemma.test", tenant.timezone)
+
+
+async def make_course(
+    session: AsyncSession,
+    tenant: Tenant,
+    election: Any = None,
+    roles: tuple[str, ...] = ("chair", "vice_chair", "clerk"),
+    **fields: Any,
+) -> Any:
+    """A classroom course required for ``roles`` (for ``election`` when given)."""
+    from sqlalchemy import select
+
+    from app.core.tenancy import tenant_scope
+    from app.domain.courses.catalog import save_course
+    from app.domain.models import RoleType
+
+    data = {
+        "name": f"Grundutbildning {next(_sequence)}",
+        "kind": "classroom",
+        "duration_minutes": "120",
+        "materials": "Legitimation",
+        **({"election_id": str(election.id)} if election is not None else {}),
+        **fields,
+    }
+    with tenant_scope(tenant.id):
+        role_ids = list(await session.scalars(select(RoleType.id).where(RoleType.code.in_(roles))))
+        return await save_course(session, Actor.system("test"), data, role_ids)
+
+
+async def make_course_session(
+    session: AsyncSession,
+    tenant: Tenant,
+    course: Any,
+    day: Any = None,
+    capacity: int = 10,
+    **fields: Any,
+) -> Any:
+    """A session of ``course`` two weeks ahead (or on ``day``) in a new 40-seat room."""
+    import datetime as dt
+
+    from app.core.tenancy import tenant_scope
+    from app.domain.courses.catalog import save_session
+
+    room = await make_room(session, tenant, building="Utbildningscentrum")
+    day = day or dt.date.today() + dt.timedelta(days=14)
+    data = {
+        "day": str(day),
+        "starts_at": "18:00",
+        "ends_at": "20:00",
+        "room_id": str(room.id),
+        "capacity": str(capacity),
+        "language": "sv",
+        **fields,
+    }
+    with tenant_scope(tenant.id):
+        return await save_session(
+            session, Actor.system("test"), course.id, letterhead(tenant), data
+        )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
+from app.domain.courses.qualifications import course_needs, unmet
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -168,6 +169,7 @@ async def broken_rules(
     booked = await bookings_on(session, ids, slot.shift.day)
     available = await availability_on(session, ids, slot.election.id, slot.shift.day)
     wished = await wishes_of(session, ids, slot.election.id)
+    needs = await course_needs(session, slot.election, [(pid, slot.role.id) for pid in ids])
     capacity = rules.capacity_rule(
         slot.filled, slot.norm.target if slot.norm else 0, slot.norm is not None
     )
@@ -179,7 +181,9 @@ async def broken_rules(
             rules.overlap_rule(
                 slot.shift.day, slot.shift.starts_at, slot.shift.ends_at, booked.get(person.id, [])
             ),
-            rules.course_rule(),
+            rules.course_rule(
+                [n.course_name for n in unmet(needs[(person.id, slot.role.id)], slot.shift.day)]
+            ),
             rules.availability_rule(available.get(person.id, set()), slot.work_kinds),
             rules.district_rule(wished.get(person.id, set()), slot.station.district_id),
         ]

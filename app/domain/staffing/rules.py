@@ -77,10 +77,19 @@ def overlap_rule(
     return None
 
 
-def course_rule() -> Broken | None:
-    """A role's required course. Courses do not exist yet, so the requirement is treated
-    as met; the courses issue replaces this with the real check."""
-    return None
+def course_rule(unmet_courses: list[str]) -> Broken | None:
+    """A role's required courses: each must be held (valid on election day) or booked
+    on a session before the shift's day. ``unmet_courses`` names those that are not."""
+    if not unmet_courses:
+        return None
+    return Broken(
+        "course",
+        True,
+        _(
+            "Lacks the required course %(courses)s and has no seat on a session before the day.",
+            courses=", ".join(unmet_courses),
+        ),
+    )
 
 
 def capacity_rule(filled: int, target: int, has_norm: bool) -> Broken | None:
