@@ -303,9 +303,9 @@ async def make_clerk(
 
 def letterhead(tenant: Tenant) -> Any:
     """Who course mail comes from, as a face builds it for a request."""
-    from app.domain.courses.notices import Letterhead
+    from app.domain.courses.notices import letterhead_for
 
-    return Letterhead(tenant.id, tenant.name, tenant.slug, "http://stemma.test", tenant.timezone)
+    return letterhead_for(tenant, "http://stemma.test")
 
 
 async def make_course(

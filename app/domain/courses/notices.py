@@ -191,3 +191,8 @@ def reminder(db_session: AsyncSession, sender: Letterhead, booking: CourseBookin
             place=place_of(course_session),
         )
     _text(sender, person, f"{key}:sms", message, db_session)
+
+
+def letterhead_for(tenant: Any, base_url: str) -> Letterhead:
+    """The letterhead of a municipality (a ``Tenant``), as faces and jobs build it."""
+    return Letterhead(tenant.id, tenant.name, tenant.slug, base_url.rstrip("/"), tenant.timezone)
