@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.audit import Actor
+from app.demo_courses import fill_courses_demo
 from app.demo_data import fill_municipality
 from app.demo_portal import fill_portal_demo
 from app.demo_recruitment import fill_recruitment
@@ -48,4 +49,5 @@ async def create_demo(
         upcoming = await fill_recruitment(session, tenant, users[1][1], base_url, size)
         await fill_staffing_demo(session, tenant.id, upcoming.id, size)
         await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
+        await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
     return True, logins
