@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""
     redis_url: str | None = None
+    #: Put before every Redis channel name, so deployments (or test runs) sharing one
+    #: Redis never hear each other's events.
+    redis_channel_prefix: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     default_locale: Literal["sv", "da", "en"] = "sv"

@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from fnmatch import fnmatchcase
 from typing import Protocol
 
 import redis.asyncio as redis
@@ -20,10 +21,25 @@ import redis.asyncio as redis
 log = logging.getLogger(__name__)
 
 
+class SubscriptionLost(Exception):
+    """A pattern subscription may have missed messages; the subscriber must resync."""
+
+
 class Broker(Protocol):
     async def publish(self, topic: str, message: str) -> None: ...
 
     def subscribe(self, *topics: str) -> AsyncIterator[tuple[str, str]]: ...
+
+    def psubscribe(
+        self, pattern: str, on_subscribed: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
+        """Every message whose topic matches the glob ``pattern`` (``t:*``).
+
+        ``on_subscribed`` is called each time the subscription is (again) in place:
+        a second call means it was re-made after a break and messages may be missing.
+        Raises SubscriptionLost (or the transport's error) when messages were lost.
+        """
+        ...
 
     async def ping(self) -> bool: ...
 
@@ -36,11 +52,21 @@ class MemoryBroker:
     def __init__(self, queue_size: int = 1000) -> None:
         self.queue_size = queue_size
         self._subscribers: dict[str, set[asyncio.Queue[tuple[str, str]]]] = defaultdict(set)
+        self._pattern_subscribers: dict[asyncio.Queue[tuple[str, str]], str] = {}
+        self._lost: set[asyncio.Queue[tuple[str, str]]] = set()
 
     async def publish(self, topic: str, message: str) -> None:
         for queue in list(self._subscribers.get(topic, ())):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait((topic, message))
+        for queue, pattern in list(self._pattern_subscribers.items()):
+            if not fnmatchcase(topic, pattern):
+                continue
+            try:
+                queue.put_nowait((topic, message))
+            except asyncio.QueueFull:
+                # The pattern subscriber (the hub) is told instead of silently missing news.
+                self._lost.add(queue)
 
     async def subscribe(self, *topics: str) -> AsyncIterator[tuple[str, str]]:
         queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(self.queue_size)
@@ -55,31 +81,74 @@ class MemoryBroker:
                 if not self._subscribers[topic]:
                     del self._subscribers[topic]
 
+    async def psubscribe(
+        self, pattern: str, on_subscribed: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(self.queue_size)
+        self._pattern_subscribers[queue] = pattern
+        try:
+            if on_subscribed is not None:
+                on_subscribed()
+            while True:
+                if queue in self._lost and queue.empty():
+                    raise SubscriptionLost(pattern)
+                yield await queue.get()
+        finally:
+            self._pattern_subscribers.pop(queue, None)
+            self._lost.discard(queue)
+
     async def ping(self) -> bool:
         return True
 
     async def close(self) -> None:
         self._subscribers.clear()
+        self._pattern_subscribers.clear()
 
 
 class RedisBroker:
-    def __init__(self, url: str) -> None:
+    """Redis pub/sub; ``channel_prefix`` keeps deployments that share a Redis apart
+    (topics are given and returned without it)."""
+
+    def __init__(self, url: str, channel_prefix: str = "") -> None:
         self.url = url
+        self.channel_prefix = channel_prefix
         self._client = redis.from_url(url, decode_responses=True, health_check_interval=30)
 
     async def publish(self, topic: str, message: str) -> None:
-        await self._client.publish(topic, message)
+        await self._client.publish(self.channel_prefix + topic, message)
 
     async def subscribe(self, *topics: str) -> AsyncIterator[tuple[str, str]]:
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(*topics)
+        await pubsub.subscribe(*(self.channel_prefix + topic for topic in topics))
         try:
             async for item in pubsub.listen():
                 if item.get("type") == "message":
-                    yield item["channel"], item["data"]
+                    yield self._topic(item["channel"]), item["data"]
         finally:
             await pubsub.unsubscribe()
             await pubsub.aclose()
+
+    async def psubscribe(
+        self, pattern: str, on_subscribed: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
+        # Confirmations are kept: redis-py re-subscribes by itself after a reconnect,
+        # and the repeated "psubscribe" confirmation is how the caller learns of the gap.
+        pubsub = self._client.pubsub(ignore_subscribe_messages=False)
+        await pubsub.psubscribe(self.channel_prefix + pattern)
+        try:
+            async for item in pubsub.listen():
+                kind = item.get("type")
+                if kind == "pmessage":
+                    yield self._topic(item["channel"]), item["data"]
+                elif kind == "psubscribe" and on_subscribed is not None:
+                    on_subscribed()
+        finally:
+            # Closing the pub/sub connection ends its subscriptions; no PUNSUBSCRIBE is
+            # sent, as it would wait on a Redis that may be the reason we are here.
+            await pubsub.aclose()
+
+    def _topic(self, channel: str) -> str:
+        return channel[len(self.channel_prefix) :]
 
     async def ping(self) -> bool:
         try:
@@ -92,5 +161,5 @@ class RedisBroker:
         await self._client.aclose()
 
 
-def create_broker(redis_url: str | None) -> Broker:
-    return RedisBroker(redis_url) if redis_url else MemoryBroker()
+def create_broker(redis_url: str | None, channel_prefix: str = "") -> Broker:
+    return RedisBroker(redis_url, channel_prefix) if redis_url else MemoryBroker()

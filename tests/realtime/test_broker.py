@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from app.realtime.broker import Broker, MemoryBroker, RedisBroker
+from app.realtime.broker import Broker, MemoryBroker, RedisBroker, SubscriptionLost
 from tests.conftest import TEST_REDIS_URL
 
 
@@ -86,3 +86,44 @@ async def test_it_drops_messages_for_a_full_subscriber_instead_of_growing() -> N
     for number in range(10):
         await broker.publish("t:1:e:1:ops", str(number))
     assert await asyncio.wait_for(listener, 5) == [("t:1:e:1:ops", "0")]
+
+
+@pytest.mark.parametrize("kind", brokers())
+async def test_it_delivers_every_matching_topic_to_a_pattern_subscriber(kind: str) -> None:
+    prefix = uuid.uuid4().hex
+    broker = MemoryBroker() if kind == "memory" else RedisBroker(TEST_REDIS_URL or "", prefix)
+    subscribed = asyncio.Event()
+    received: list[tuple[str, str]] = []
+
+    async def listen() -> None:
+        async for item in broker.psubscribe("t:*", subscribed.set):
+            received.append(item)
+            if len(received) == 2:
+                return
+
+    try:
+        listener = asyncio.create_task(listen())
+        await asyncio.wait_for(subscribed.wait(), 5)
+        await broker.publish("t:1:e:1:ops", "first")
+        await broker.publish("other:1", "not a topic")
+        await broker.publish("t:2:station:5", "second")
+        await asyncio.wait_for(listener, 5)
+    finally:
+        await broker.close()
+    # Topics come back as published, without any channel prefix.
+    assert received == [("t:1:e:1:ops", "first"), ("t:2:station:5", "second")]
+
+
+async def test_it_tells_a_pattern_subscriber_that_fell_behind_instead_of_dropping_silently() -> (
+    None
+):
+    broker = MemoryBroker(queue_size=2)
+    stream = broker.psubscribe("t:*")
+    first = asyncio.ensure_future(anext(stream))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    for number in range(5):
+        await broker.publish("t:1:user:1", str(number))
+    assert await first == ("t:1:user:1", "0")
+    assert await anext(stream) == ("t:1:user:1", "1")  # type: ignore[arg-type]
+    with pytest.raises(SubscriptionLost):
+        await anext(stream)  # type: ignore[arg-type]

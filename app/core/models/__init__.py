@@ -11,6 +11,7 @@ from app.core.models.accounts import (
 )
 from app.core.models.audit import AuditEntry
 from app.core.models.base import Base, TenantScoped, utcnow
+from app.core.models.events import Event, RealtimeTicket
 from app.core.models.outbox import OutboxMessage
 from app.core.models.signin import SignInToken
 
@@ -19,10 +20,12 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "Base",
+    "Event",
     "Membership",
     "OutboxMessage",
     "PasswordResetToken",
     "RateLimitEvent",
+    "RealtimeTicket",
     "SignInToken",
     "Tenant",
     "TenantScoped",

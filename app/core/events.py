@@ -1,0 +1,182 @@
+"""Live changes: record them in the change's transaction, publish them after it commits.
+
+Domain services call ``record_event`` next to the change itself; the row is the truth
+(clients replay from it), the broker only carries the news. Publishing goes through a
+callable the app puts in every session's ``info`` (see ``app.realtime.ws``), so the
+domain never imports the realtime layer, and a rolled-back change is never announced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app.core.models import Event
+
+log = logging.getLogger(__name__)
+
+#: ``session.info`` key of the callable ``publish(topic, message)`` the app provides.
+PUBLISHER = "event_publisher"
+#: ``session.info`` key of the events recorded in the open transaction.
+_PENDING = "events_pending"
+
+#: Topics look like ``t:{tenant}:e:{election}:ops``, ``t:{tenant}:station:{id}``,
+#: ``t:{tenant}:user:{id}``; the tenant always comes first so it can be checked.
+TOPIC_PATTERN = re.compile(
+    r"^t:(?P<tenant>\d+):(?:e:(?P<election>\d+):ops|(?P<kind>station|user):(?P<id>\d+))$"
+)
+
+Publisher = Callable[[str, str], Awaitable[None]]
+
+# Publishing tasks are kept here until done: the loop holds only weak references.
+_publishing: set[asyncio.Task[None]] = set()
+PUBLISH_ATTEMPTS = 3
+
+
+def ops_topic(tenant_id: int, election_id: int) -> str:
+    """The operations room of one election: everything coordinators watch."""
+    return f"t:{tenant_id}:e:{election_id}:ops"
+
+
+def station_topic(tenant_id: int, station_id: int) -> str:
+    """One polling station: what its clerks and lead see."""
+    return f"t:{tenant_id}:station:{station_id}"
+
+
+def user_topic(tenant_id: int, user_id: int) -> str:
+    """One user's own news (a new assignment, a message to them)."""
+    return f"t:{tenant_id}:user:{user_id}"
+
+
+def topic_tenant_id(topic: str) -> int | None:
+    """The tenant a well-formed topic belongs to, or None for anything else."""
+    match = TOPIC_PATTERN.match(topic)
+    return int(match.group("tenant")) if match else None
+
+
+def event_message(event: Event) -> str:
+    """What travels on the broker, and what a socket receives by default."""
+    return json.dumps(
+        {"id": event.id, "topic": event.topic, "type": event.type, "payload": event.payload},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    topic: str,
+    type: str,
+    payload: dict[str, Any],
+    election_id: int | None = None,
+) -> Event:
+    """Add a live event to the caller's transaction; it is published once that commits.
+
+    The row takes the current tenant (like every tenant-scoped row) and the topic must
+    be that tenant's: an event can never be announced on another municipality's topic.
+    Flushes, so the event has its id (the clients' replay cursor) before the commit.
+    """
+    tenant_id = topic_tenant_id(topic)
+    if tenant_id is None:
+        raise ValueError(f"not a topic: {topic!r}")
+    row = Event(topic=topic, type=type, payload=payload, election_id=election_id)
+    session.add(row)
+    await session.flush()
+    if row.tenant_id != tenant_id:
+        raise ValueError("an event's topic must belong to the current tenant")
+    session.sync_session.info.setdefault(_PENDING, []).append((row, event_message(row)))
+    return row
+
+
+async def events_after(
+    session: AsyncSession, topics: Iterable[str], after_id: int, limit: int
+) -> list[Event]:
+    """The current tenant's events on ``topics`` with an id above ``after_id``, oldest
+    first, at most ``limit`` (ask for one more than you accept to detect a larger gap)."""
+    wanted = sorted(set(topics))
+    if not wanted:
+        return []
+    rows = await session.scalars(
+        select(Event)
+        .where(Event.topic.in_(wanted), Event.id > after_id)
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def latest_event_id(session: AsyncSession, topics: Iterable[str]) -> int:
+    """The id of the current tenant's newest event on ``topics`` (0 when none).
+
+    A page that shows live state puts this in its markup, so its socket can ask for
+    everything after it and miss nothing between rendering and connecting.
+    """
+    wanted = sorted(set(topics))
+    if not wanted:
+        return 0
+    latest = await session.scalar(select(func.max(Event.id)).where(Event.topic.in_(wanted)))
+    return int(latest or 0)
+
+
+@sqlalchemy_event.listens_for(Session, "after_commit")
+def _publish_committed_events(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    # An event added inside a savepoint that was rolled back is no longer persistent.
+    messages = [(row.topic, message) for row, message in pending if inspect(row).persistent]
+    publisher: Publisher | None = session.info.get(PUBLISHER)
+    if not messages or publisher is None:
+        # No broker here (a CLI command): the rows stay, clients replay them.
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        log.warning("events committed outside an event loop were not published")
+        return
+    task = loop.create_task(_publish(publisher, messages))
+    _publishing.add(task)
+    task.add_done_callback(_publishing.discard)
+
+
+@sqlalchemy_event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_events(session: Session, _previous_transaction: Any) -> None:
+    # Runs after every rollback, a savepoint's too, once the session has thrown away
+    # the rows that rollback undid: keep only the events still on their way in.
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [item for item in pending if inspect(item[0]).persistent]
+
+
+async def _publish(publisher: Publisher, messages: list[tuple[str, str]]) -> None:
+    """Publish in commit order, retrying a short broker hiccup; past that, clients catch
+    up from the events table when the hub resubscribes or they reconnect."""
+    for topic, message in messages:
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                await publisher(topic, message)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if attempt == PUBLISH_ATTEMPTS:
+                    log.warning("event on %s not published: %s", topic, type(error).__name__)
+                else:
+                    await asyncio.sleep(0.2 * attempt)
+
+
+async def wait_for_publishing() -> None:
+    """Wait until every event committed so far was handed to the broker (tests, shutdown)."""
+    while _publishing:
+        await asyncio.gather(*list(_publishing), return_exceptions=True)

@@ -1,0 +1,55 @@
+"""Who may hear which topic: checked once per topic when a socket asks for it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.events import TOPIC_PATTERN
+from app.core.models import Membership
+from app.core.permissions import role_has
+from app.domain.models import HOLDING_STATES, Assignment, Person
+
+#: Permissions that open every topic of the tenant (the operations room, all stations).
+TENANT_WIDE = ("ops.view", "staffing.view")
+
+
+async def refuse_topic(session: AsyncSession, membership: Membership, topic: str) -> str | None:
+    """Why ``membership`` may not subscribe to ``topic`` ("bad_topic" or "forbidden"),
+    or None when it may.
+
+    A user topic is its owner's alone, whatever the role (it carries personal news).
+    Coordinators, planners and administrators hear the tenant's election and station
+    topics; a clerk hears only the stations where they hold a place (an assignment
+    proposed, offered or accepted). Runs in the tenant's scope.
+    """
+    match = TOPIC_PATTERN.match(topic)
+    if match is None:
+        return "bad_topic"
+    if int(match.group("tenant")) != membership.tenant_id:
+        return "forbidden"
+    kind = match.group("kind")
+    if kind == "user":
+        return None if int(match.group("id")) == membership.user_id else "forbidden"
+    if any(role_has(membership.role, permission) for permission in TENANT_WIDE):
+        return None
+    if kind == "station" and await holds_place_at_station(
+        session, membership.user_id, int(match.group("id"))
+    ):
+        return None
+    return "forbidden"
+
+
+async def holds_place_at_station(session: AsyncSession, user_id: int, station_id: int) -> bool:
+    """Whether the user's person in the current tenant holds a place at the station."""
+    found = await session.scalar(
+        select(Assignment.id)
+        .join(Person, Person.id == Assignment.person_id)
+        .where(
+            Person.user_id == user_id,
+            Assignment.station_id == station_id,
+            Assignment.state.in_(HOLDING_STATES),
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -1,0 +1,68 @@
+"""One-time tickets onto the live socket, for clients without a browser session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.models import RealtimeTicket, utcnow
+from app.core.security import hash_token, new_token
+
+TICKET_SECONDS = 60
+
+
+async def issue_ticket(session: AsyncSession, user_id: int) -> str:
+    """Create a ticket for ``user_id`` in the current tenant and return its secret.
+
+    The caller has checked that the user is a member. The secret is shown once and
+    only its hash is kept; expired tickets of the tenant are cleared on the way.
+    """
+    now = utcnow()
+    await session.execute(delete(RealtimeTicket).where(RealtimeTicket.expires_at < now))
+    secret = new_token()
+    session.add(
+        RealtimeTicket(
+            token_hash=hash_token(secret),
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=TICKET_SECONDS),
+        )
+    )
+    await session.commit()
+    return secret
+
+
+async def redeem_ticket(session: AsyncSession, secret: str) -> int | None:
+    """The user id of a live, unused ticket of the current tenant, which is used up;
+    None for an unknown, expired, used or foreign ticket.
+
+    One conditional UPDATE marks it used, so of two processes redeeming the same
+    ticket at once exactly one sees a changed row.
+    """
+    token_hash = hash_token(secret)
+    now = utcnow()
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(RealtimeTicket)
+            .where(
+                RealtimeTicket.token_hash == token_hash,
+                RealtimeTicket.used_at.is_(None),
+                RealtimeTicket.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        await session.rollback()
+        return None
+    user_id = await session.scalar(
+        select(RealtimeTicket.user_id).where(RealtimeTicket.token_hash == token_hash)
+    )
+    await session.commit()
+    return user_id

@@ -1,0 +1,339 @@
+"""The live socket ``/<tenant>/ws``: authenticate, check topics, replay, then stream.
+
+Protocol (text frames, JSON unless a renderer sends HTML):
+
+- Ask for topics with ``?topics=a,b&last_event_id=N`` when connecting, or at any time
+  with a message ``{"topics": ["a", "b"], "last_event_id": N}``.
+- The server answers ``{"type": "ws.subscribed", "topics": [...]}`` and, per refused
+  topic, ``{"type": "ws.error", "code": "forbidden" | "bad_topic" | ..., "topic": ...}``.
+- With ``last_event_id`` the events after it are replayed first, in order; when more
+  than ``REPLAY_LIMIT`` are missing the server sends ``{"type": "ws.snapshot", ...}``
+  instead: reload your state, then carry on from its ``last_event_id``.
+- Events: ``{"id", "topic", "type", "payload"}`` (or the renderer's fragment).
+- Close code 4008: this socket fell behind; reconnect with the last event id seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from quart import Blueprint, Quart, Response, current_app, g, session, websocket
+from quart.globals import websocket_ctx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.auth import SESSION_KEY
+from app.core.events import PUBLISHER, events_after, latest_event_id
+from app.core.models import Membership, User
+from app.core.settings import Settings
+from app.core.tenancy import tenant_scope
+from app.realtime.access import refuse_topic
+from app.realtime.hub import Delivery, Hub, LiveEvent, Replay
+from app.realtime.serving import decline_permessage_deflate
+from app.realtime.tickets import redeem_ticket
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("realtime", __name__)
+
+#: Where the app keeps its hub (``app.extensions``).
+HUB = "realtime_hub"
+#: More missing events than this and the client reloads its state instead.
+REPLAY_LIMIT = 1000
+#: Topics one socket may hold: a dashboard needs a handful, not hundreds.
+MAX_TOPICS = 50
+#: How long a socket waits for the hub's subscription before replaying anyway.
+READY_SECONDS = 5.0
+#: How long closing a fallen-behind socket may wait on its full connection.
+CLOSE_SECONDS = 5.0
+#: The close code telling a client it fell behind and must resync.
+FELL_BEHIND = 4008
+
+
+def register_realtime(app: Quart) -> None:
+    """Give the app its hub, the socket route, and the after-commit publisher."""
+    runtime = app.extensions["stemma"]
+
+    async def publish(topic: str, message: str) -> None:
+        await runtime.broker.publish(topic, message)
+
+    # Every session of this app can announce its committed events (app.core.events).
+    runtime.session_factory.configure(info={PUBLISHER: publish})
+    app.extensions[HUB] = Hub(lambda: runtime.broker, render_context=app.app_context)
+    decline_permessage_deflate()
+    _preprocess_websockets_with_their_own_values(app)
+    app.register_blueprint(blueprint)
+
+    @app.after_serving
+    async def _stop_hub() -> None:
+        await app.extensions[HUB].close()
+
+
+def _preprocess_websockets_with_their_own_values(app: Quart) -> None:
+    """Work around Quart 0.22's ``preprocess_websocket``, which hands the URL value
+    preprocessors ``request.endpoint`` (there is no request in a websocket, so every
+    socket fails while any preprocessor exists; ours takes the tenant slug). This is
+    Quart's method with ``websocket`` in place of ``request``."""
+
+    async def preprocess_websocket(websocket_context: Any = None) -> Any:
+        current = (websocket_context or websocket_ctx).websocket
+        names = [None, *reversed(current.blueprints)]
+        for name in names:
+            for processor in app.url_value_preprocessors[name]:
+                processor(current.endpoint, current.view_args)
+        for name in names:
+            for function in app.before_websocket_funcs[name]:
+                result = await app.ensure_async(function)()
+                if result is not None:
+                    return result
+        return None
+
+    app.preprocess_websocket = preprocess_websocket  # type: ignore[method-assign]
+
+
+def origin_allowed(origin: str | None, base_url: str, host: str | None) -> bool:
+    """Whether a browser page at ``origin`` may open our socket: our configured address,
+    or the host the request was sent to (a page a browser loaded from us)."""
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    ours = urlsplit(base_url)
+    if (parts.scheme, parts.netloc.lower()) == (ours.scheme, ours.netloc.lower()):
+        return True
+    return host is not None and parts.netloc.lower() == host.lower()
+
+
+def _refusal(status: int) -> Response:
+    # An HTTP answer before the handshake: the browser sees the socket fail to open.
+    return Response("", status=status)
+
+
+@blueprint.websocket("/<tenant>/ws")
+async def live_socket() -> Response | None:
+    """Open a live socket for a member of the tenant (session cookie or ticket)."""
+    # The app's error handlers answer HTTP requests (they read ``request``): a failure
+    # here is logged and ends this socket, and never reaches them.
+    try:
+        return await _serve_socket()
+    except Exception:
+        log.exception("live socket failed on %s", websocket.path)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(1011, "server error"), CLOSE_SECONDS)
+        return None
+
+
+async def _serve_socket() -> Response | None:
+    runtime = current_app.extensions["stemma"]
+    settings: Settings = runtime.settings
+    origin = websocket.headers.get("Origin")
+    ticket = websocket.args.get("ticket")
+    if origin is not None and not origin_allowed(
+        origin, settings.base_url, websocket.headers.get("Host")
+    ):
+        return _refusal(403)
+    # The cookie rides along on any page's socket, so it counts only from our own
+    # pages; a ticket is a secret of its own and may come from a non-browser client.
+    if ticket is None and origin is None:
+        return _refusal(403)
+    found = await _identify(runtime.session_factory, settings, g.get("tenant_slug"), ticket)
+    if isinstance(found, int):
+        return _refusal(found)
+    membership = found
+    await websocket.accept()
+    hub: Hub = current_app.extensions[HUB]
+    with tenant_scope(membership.tenant_id):
+        connection = LiveConnection(
+            hub, runtime.session_factory, cast(Any, websocket)._get_current_object(), membership
+        )
+        await connection.serve(
+            websocket.args.get("topics", ""), websocket.args.get("last_event_id")
+        )
+    return None
+
+
+async def _identify(
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    slug: str | None,
+    ticket: str | None,
+) -> Membership | int:
+    """The user's membership in the URL's tenant, or the HTTP status to refuse
+    with: 404 for an unknown tenant or a non-member (as if it did not exist), 401 when
+    nobody is signed in or the ticket is not (or no longer) good."""
+    from app.domain.accounts import get_tenant_by_slug, membership_in, resume_session
+
+    if not slug:
+        return 404
+    async with session_factory() as db:
+        tenant = await get_tenant_by_slug(db, slug)
+        if tenant is None:
+            return 404
+        with tenant_scope(tenant.id):
+            user: User | None = None
+            if ticket is not None:
+                user_id = await redeem_ticket(db, ticket)
+                user = await db.get(User, user_id) if user_id is not None else None
+            else:
+                token = session.get(SESSION_KEY)
+                user = await resume_session(db, str(token), settings) if token else None
+            if user is None or not user.is_active:
+                return 401
+            membership = await membership_in(db, user.id, tenant.id)
+            if membership is None:
+                return 404
+            return membership
+
+
+class LiveConnection:
+    """One accepted socket: its requests, its subscription and its single sender."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        session_factory: async_sessionmaker[AsyncSession],
+        socket: Any,
+        membership: Membership,
+    ) -> None:
+        self.hub = hub
+        self.session_factory = session_factory
+        self.socket = socket
+        self.membership = membership
+        self.subscriber = hub.new_subscriber(membership.tenant_id)
+
+    async def serve(self, topics: str, last_event_id: str | None) -> None:
+        """Run until the client leaves or falls behind. Only the sender task writes to
+        the socket, so replayed and live events never interleave."""
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            # Without the subscription in place, live events could slip past between
+            # the replay query and the first delivery; Redis down: go on, the hub
+            # makes every socket replay once it is back.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(READY_SECONDS):
+                    await self.hub.wait_ready()
+            if topics:
+                await self.request([t for t in topics.split(",") if t], last_event_id)
+            tasks = [
+                asyncio.create_task(self._send_loop()),
+                asyncio.create_task(self._receive_loop()),
+                asyncio.create_task(self._wait_dropped()),
+            ]
+            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if self.subscriber.dropped.is_set():
+                await self._close_fallen_behind(tasks)
+            for task in done:
+                task.result()  # re-raise a failure of the sender or the receiver
+        finally:
+            self.hub.remove(self.subscriber)
+            for task in tasks:
+                task.cancel()
+            # Shielded from our own cancellation: the children must be gone before we are.
+            if tasks:
+                await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
+
+    async def request(self, topics: list[str], last_event_id: Any) -> None:
+        """Check each asked-for topic, subscribe the allowed ones and queue the replay."""
+        after_id = _parse_event_id(last_event_id)
+        if last_event_id is not None and after_id is None:
+            self._notice({"type": "ws.error", "code": "bad_last_event_id"})
+            return
+        allowed: set[str] = set()
+        async with self.session_factory() as db:
+            for topic in dict.fromkeys(topics):
+                if topic in self.subscriber.topics:
+                    allowed.add(topic)
+                    continue
+                if len(self.subscriber.topics) + len(allowed) >= MAX_TOPICS:
+                    self._notice({"type": "ws.error", "code": "too_many_topics", "topic": topic})
+                    continue
+                refusal = await refuse_topic(db, self.membership, topic)
+                if refusal is None:
+                    allowed.add(topic)
+                else:
+                    self._notice({"type": "ws.error", "code": refusal, "topic": topic})
+            if allowed and after_id is None:
+                # Replays after a broker break start from here, not from the beginning.
+                self.subscriber.cursor = max(
+                    self.subscriber.cursor, await latest_event_id(db, allowed)
+                )
+        if not allowed:
+            return
+        self._notice({"type": "ws.subscribed", "topics": sorted(allowed)})
+        if after_id is not None:
+            # Queued before the hub may deliver anything newer, so the replay comes first.
+            self.subscriber.offer(Replay(frozenset(allowed), after_id))
+        self.hub.add(self.subscriber, allowed)
+
+    def _notice(self, message: dict[str, Any]) -> None:
+        self.subscriber.offer(Delivery(None, json.dumps(message, separators=(",", ":"))))
+
+    async def _receive_loop(self) -> None:
+        while True:
+            raw = await self.socket.receive()
+            try:
+                message = json.loads(raw)
+                topics = message["topics"]
+                if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+                    raise TypeError("topics")
+            except (ValueError, KeyError, TypeError):
+                self._notice({"type": "ws.error", "code": "bad_request"})
+                continue
+            await self.request(topics, message.get("last_event_id"))
+
+    async def _send_loop(self) -> None:
+        subscriber = self.subscriber
+        while True:
+            item = await subscriber.queue.get()
+            if isinstance(item, Replay):
+                await self._replay(item)
+            elif item.event_id is None:
+                await self.socket.send(item.text)
+            elif not subscriber.was_sent(item.event_id):
+                await self.socket.send(item.text)
+                subscriber.mark_sent(item.event_id)
+
+    async def _replay(self, replay: Replay) -> None:
+        subscriber = self.subscriber
+        topics = replay.topics & subscriber.topics
+        after_id = replay.after_id if replay.after_id is not None else subscriber.cursor
+        async with self.session_factory() as db:
+            rows = await events_after(db, topics, after_id, REPLAY_LIMIT + 1)
+            latest = await latest_event_id(db, topics) if len(rows) > REPLAY_LIMIT else 0
+        if len(rows) > REPLAY_LIMIT:
+            subscriber.cursor = max(subscriber.cursor, latest)
+            message = {"type": "ws.snapshot", "topics": sorted(topics), "last_event_id": latest}
+            await self.socket.send(json.dumps(message, separators=(",", ":")))
+            return
+        for row in rows:
+            if not subscriber.was_sent(row.id):
+                await self.socket.send(await self.hub.render(LiveEvent.from_row(row)))
+                subscriber.mark_sent(row.id)
+
+    async def _wait_dropped(self) -> None:
+        await self.subscriber.dropped.wait()
+
+    async def _close_fallen_behind(self, tasks: list[asyncio.Task[None]]) -> None:
+        # The sender may be stuck writing to a client that stopped reading; stop it,
+        # then close. The close frame waits behind unread data, so give up after a while.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("live socket fell behind and was closed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.socket.close(FELL_BEHIND, "fell behind"), CLOSE_SECONDS)
+
+
+def _parse_event_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number < 2**63 else None

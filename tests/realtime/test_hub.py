@@ -1,0 +1,217 @@
+"""The hub: one subscription per process, renderers, a broker that breaks, and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from quart import Quart
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import create_app
+from app.core.events import ops_topic, wait_for_publishing
+from app.core.models import Tenant, User
+from app.core.settings import Settings
+from app.realtime import ws as live
+from app.realtime.hub import Hub, LiveEvent, register_renderer, unregister_renderer
+from tests.conftest import TEST_REDIS_URL
+from tests.factories import free_port, make_election
+from tests.realtime.conftest import (
+    open_socket,
+    receive,
+    receive_event,
+    record,
+    serving,
+    session_cookie,
+)
+
+
+class BreakableBroker:
+    """An in-process broker whose connection can be cut, as Redis's can: while down,
+    publishing fails and the subscription ends with an error."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.subscriptions = 0
+        self._queues: set[asyncio.Queue[tuple[str, str] | None]] = set()
+
+    async def publish(self, topic: str, message: str) -> None:
+        if self.down:
+            raise ConnectionError("broker is down")
+        for queue in self._queues:
+            queue.put_nowait((topic, message))
+
+    async def psubscribe(
+        self, pattern: str, on_subscribed: Callable[[], None] | None = None
+    ) -> AsyncIterator[tuple[str, str]]:
+        if self.down:
+            raise ConnectionError("broker is down")
+        queue: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
+        self._queues.add(queue)
+        self.subscriptions += 1
+        try:
+            if on_subscribed is not None:
+                on_subscribed()
+            while True:
+                item = await queue.get()
+                if item is None:
+                    raise ConnectionError("connection lost")
+                yield item
+        finally:
+            self._queues.discard(queue)
+
+    def cut(self) -> None:
+        self.down = True
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+    async def ping(self) -> bool:
+        return not self.down
+
+    async def close(self) -> None:
+        self._queues.clear()
+
+
+async def test_it_replays_from_the_table_what_a_broker_break_lost(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    broker = BreakableBroker()
+    app.extensions["stemma"].broker = broker
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    cookie = await session_cookie(app, coordinator)
+    async with (
+        open_socket(app, cookie, topics=topic) as first,
+        open_socket(app, cookie, topics=topic) as second,
+    ):
+        await receive(first)
+        await receive(second)
+        before = await record(db, tenant.id, topic, number=1)
+        assert (await receive_event(first))["id"] == before.id
+        assert (await receive_event(second))["id"] == before.id
+        broker.cut()
+        lost = await record(db, tenant.id, topic, number=2)
+        await wait_for_publishing()  # publishing gave up: the news is lost, the row is not
+        broker.down = False
+        for socket in (first, second):
+            assert (await receive_event(socket, seconds=10))["id"] == lost.id
+        after = await record(db, tenant.id, topic, number=3)
+        assert (await receive_event(first))["id"] == after.id
+    # One subscription for the whole process, made again once after the break.
+    assert broker.subscriptions == 2
+
+
+async def test_it_renders_each_event_once_for_all_its_sockets(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    calls: list[int] = []
+
+    async def render(event: LiveEvent) -> str:
+        calls.append(event.id)
+        return f'<div id="station-{event.payload["station"]}" data-event-id="{event.id}">open</div>'
+
+    register_renderer("station.opened", render)
+    try:
+        election = await make_election(db, tenant)
+        topic = ops_topic(tenant.id, election.id)
+        cookie = await session_cookie(app, coordinator)
+        sockets = [open_socket(app, cookie, topics=topic) for _ in range(3)]
+        opened = [await socket.__aenter__() for socket in sockets]
+        try:
+            for socket in opened:
+                await receive(socket)
+            event = await record(db, tenant.id, topic, "station.opened", station=7)
+            expected = f'<div id="station-7" data-event-id="{event.id}">open</div>'
+            for socket in opened:
+                assert await asyncio.wait_for(socket.recv(), 5) == expected
+        finally:
+            for socket in sockets:
+                await socket.__aexit__(None, None, None)
+        assert calls == [event.id]
+    finally:
+        unregister_renderer("station.opened")
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="Redis runs when STEMMA_TEST_REDIS_URL is set")
+async def test_it_shares_events_between_two_processes_through_redis(
+    app: Quart, settings: Settings, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    other = create_app(settings)
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    cookie = await session_cookie(app, coordinator)
+    async with serving(other) as other_url:
+        other.config["TEST_WS_URL"] = other_url
+        async with (
+            open_socket(app, cookie, topics=topic) as here,
+            open_socket(other, cookie, topics=topic) as there,
+        ):
+            await receive(here)
+            await receive(there)
+            # Written through the other process's sessions, so published by its broker.
+            async with other.extensions["stemma"].session_factory() as other_db:
+                event = await record(other_db, tenant.id, topic, number=1)
+            assert (await receive_event(here))["id"] == event.id
+            assert (await receive_event(there))["id"] == event.id
+        hubs: list[Hub] = [app.extensions[live.HUB], other.extensions[live.HUB]]
+        assert hubs[0] is not hubs[1]
+
+
+@contextlib.asynccontextmanager
+async def private_redis(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A Redis of this test's own, so it can be stopped without disturbing anyone."""
+    server = await asyncio.create_subprocess_exec(
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            break
+        yield server
+    finally:
+        if server.returncode is None:
+            server.terminate()
+            await server.wait()
+
+
+@pytest.mark.skipif(
+    not TEST_REDIS_URL or not shutil.which("redis-server"),
+    reason="Redis runs when STEMMA_TEST_REDIS_URL is set",
+)
+async def test_it_resubscribes_after_redis_restarts_and_replays_the_gap(
+    settings: Settings, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    port = free_port()
+    application = create_app(
+        settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+    )
+    async with private_redis(port) as redis_server, serving(application) as url:
+        application.config["TEST_WS_URL"] = url
+        election = await make_election(db, tenant)
+        topic = ops_topic(tenant.id, election.id)
+        cookie = await session_cookie(application, coordinator)
+        async with (
+            application.extensions["stemma"].session_factory() as app_db,
+            open_socket(application, cookie, topics=topic) as socket,
+        ):
+            await receive(socket)
+            before = await record(app_db, tenant.id, topic, number=1)
+            assert (await receive_event(socket))["id"] == before.id
+            redis_server.terminate()
+            await redis_server.wait()
+            lost = await record(app_db, tenant.id, topic, number=2)
+            await wait_for_publishing()
+            async with private_redis(port):
+                assert (await receive_event(socket, seconds=30))["id"] == lost.id
+                after = await record(app_db, tenant.id, topic, number=3)
+                assert (await receive_event(socket))["id"] == after.id
