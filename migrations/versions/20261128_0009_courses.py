@@ -275,9 +275,6 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_qualifications")),
-        sa.UniqueConstraint(
-            "person_id", "course_id", name=op.f("uq_qualifications_person_id_course_id")
-        ),
     )
     with op.batch_alter_table("qualifications", schema=None) as batch_op:
         batch_op.create_index(

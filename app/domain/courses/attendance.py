@@ -17,7 +17,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models.base import utcnow
 from app.domain.courses import CourseError
-from app.domain.courses.booking import lock_session, promote_waiting
+from app.domain.courses.booking import lock_session, lock_sessions, promote_waiting
 from app.domain.courses.catalog import get_course, get_session
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.qualifications import grant, revoke_from_booking
@@ -148,26 +148,36 @@ async def add_walk_in(
     """Record someone who came without a seat on this session, as attended.
 
     Only with ``confirmed`` (the explicit "walk-in" choice); without it the planner is
-    told the person is not booked. A seat or waiting place they held on another session
-    of the course is given up (and passed on to that session's waiting list).
+    told the person is not booked (or only on this session's waiting list). A seat or
+    waiting place they held is given up (and a seat passed on to its waiting list).
     """
-    await lock_session(session, session_id)
-    course_session = await get_session(session, session_id)
-    _check_day(course_session, sender)
     person = await session.get(Person, person_id)
     if person is None:
         raise NotFound(_("Not found."))
-    existing = await session.scalar(
-        select(CourseBooking)
-        .where(
-            CourseBooking.person_id == person.id,
-            CourseBooking.course_id == course_session.course_id,
-            CourseBooking.state.in_(("booked", "waiting", "attended")),
+    course_id = (await get_session(session, session_id)).course_id
+
+    async def held_booking() -> CourseBooking | None:
+        return await session.scalar(
+            select(CourseBooking)
+            .where(
+                CourseBooking.person_id == person.id,
+                CourseBooking.course_id == course_id,
+                CourseBooking.state.in_(("booked", "waiting", "attended")),
+            )
+            .options(selectinload(CourseBooking.session))
+            .execution_options(populate_existing=True)
         )
-        .options(selectinload(CourseBooking.session))
-        .execution_options(populate_existing=True)
+
+    # Both sessions' locks in id order (as a move takes them), then read again.
+    existing = await held_booking()
+    await lock_sessions(
+        session, [session_id] + ([existing.session_id] if existing is not None else [])
     )
-    if existing is not None and existing.session_id == course_session.id:
+    existing = await held_booking()
+    course_session = await get_session(session, session_id)
+    _check_day(course_session, sender)
+    on_this_list = existing is not None and existing.session_id == course_session.id
+    if on_this_list and existing is not None and existing.state != "waiting":
         raise CourseError(
             _("%(name)s is on this session's list; tick them there.", name=person.full_name)
         )
@@ -180,16 +190,22 @@ async def add_walk_in(
             )
         )
     if not confirmed:
-        raise CourseError(
+        message = (
             _(
+                "%(name)s is on this session's waiting list, without a seat. Choose "
+                "“walk-in” to record them as attended.",
+                name=person.full_name,
+            )
+            if on_this_list
+            else _(
                 "%(name)s is not booked on this session. Choose “walk-in” to record them "
                 "as attended anyway.",
                 name=person.full_name,
-            ),
-            "person_id",
+            )
         )
+        raise CourseError(message, "person_id")
     if existing is not None:
-        await lock_session(session, existing.session_id)
+        # Their place elsewhere (or on this waiting list) is given up for the walk-in.
         held_seat = existing.state == "booked"
         existing.state = "cancelled"
         existing.cancelled_at = utcnow()

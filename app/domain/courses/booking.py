@@ -202,8 +202,11 @@ async def cancel_booking(
     deadline limits; a planner may cancel until the session has taken place.
     """
     booking = await get_booking(session, booking_id, person_id)
-    await lock_session(session, booking.session_id)
+    locked = booking.session_id
+    await lock_session(session, locked)
     booking = await get_booking(session, booking_id, person_id)
+    if booking.session_id != locked:
+        raise CourseError(_("The booking changed meanwhile. Reload the page and try again."))
     if booking.state not in ("booked", "waiting"):
         raise CourseError(_("Only a booked seat or a place on the waiting list can be cancelled."))
     _check_open(booking.session, sender, by_clerk=person_id is not None)
@@ -237,8 +240,11 @@ async def rebook(
     """Move a booking to another session of the same course in one step, so the person
     is never without a seat in between; the seat left behind goes to the waiting list."""
     booking = await get_booking(session, booking_id, person_id)
-    await lock_sessions(session, [booking.session_id, new_session_id])
+    locked = booking.session_id
+    await lock_sessions(session, [locked, new_session_id])
     booking = await get_booking(session, booking_id, person_id)
+    if booking.session_id != locked:
+        raise CourseError(_("The booking changed meanwhile. Reload the page and try again."))
     by_clerk = person_id is not None
     if booking.state not in ("booked", "waiting"):
         raise CourseError(_("Only a booked seat or a place on the waiting list can be moved."))
@@ -326,6 +332,16 @@ async def cancel_session(
         raise CourseError(_("The session is already cancelled."))
     if course_session.day < sender.today():
         raise CourseError(_("The session has already taken place."))
+    marked = await session.scalar(
+        select(CourseBooking.id).where(
+            CourseBooking.session_id == course_session.id,
+            CourseBooking.state.in_(("attended", "no_show")),
+        )
+    )
+    if marked is not None:
+        raise CourseError(
+            _("The roll call has been taken, so the session can no longer be cancelled.")
+        )
     course_session.status = "cancelled"
     course_session.cancelled_at = utcnow()
     bookings = list(
@@ -363,7 +379,15 @@ async def _other_sessions_with_seats(
     rows = await session_rows(
         session, course_id=course_session.course_id, from_day=today, only_open=True
     )
-    return [row.session for row in rows if row.session.id != course_session.id and row.free][:5]
+    # Only sessions a person may still book themselves: ahead, and before their deadline.
+    return [
+        row.session
+        for row in rows
+        if row.session.id != course_session.id
+        and row.free
+        and row.session.day > today
+        and row.session.booking_deadline >= today
+    ][:5]
 
 
 # --- many at once ------------------------------------------------------------------
@@ -391,11 +415,12 @@ async def untrained_people(
     *,
     district_id: int | None = None,
     station_id: int | None = None,
-) -> tuple[list[Person], int]:
+) -> tuple[list[list[Person]], int]:
     """People holding a place in the election (in a district or station when given)
     whose role requires the course (any role when it names none) and who neither have
-    it nor a booking of it. Returns them (by station, then name) and how many assigned
-    people were left out because they have it or are booked."""
+    it nor a booking of it. Returns them as teams, one list per station (by station
+    name, then person name; someone on two stations is in the first), and how many
+    assigned people were left out because they have it or are booked."""
     role_ids = {req.role_type_id for req in course.requirements}
     statement = (
         select(Person, Station.name)
@@ -411,8 +436,10 @@ async def untrained_people(
     if station_id is not None:
         statement = statement.where(Station.id == station_id)
     people: dict[int, Person] = {}
-    for person, _station in (await session.execute(statement)):
+    station_of: dict[int, str] = {}
+    for person, station_name in await session.execute(statement):
         people.setdefault(person.id, person)
+        station_of.setdefault(person.id, station_name)
     ids = list(people)
     held = await qualifications_of(session, ids, [course.id], election.election_day)
     booked = set(
@@ -424,8 +451,12 @@ async def untrained_people(
             )
         )
     )
-    left = [p for pid, p in people.items() if (pid, course.id) not in held and pid not in booked]
-    return left, len(people) - len(left)
+    teams: dict[str, list[Person]] = {}
+    for pid, person in people.items():
+        if (pid, course.id) not in held and pid not in booked:
+            teams.setdefault(station_of[pid], []).append(person)
+    left = sum(len(team) for team in teams.values())
+    return list(teams.values()), len(people) - left
 
 
 async def plan_bookings(
@@ -444,7 +475,7 @@ async def plan_bookings(
     election = await session.get(Election, election_id)
     if election is None:
         raise NotFound(_("Not found."))
-    people, skipped = await untrained_people(
+    teams, skipped = await untrained_people(
         session, course, election, district_id=district_id, station_id=station_id
     )
     plan = BookingPlan(course, skipped=skipped)
@@ -457,12 +488,17 @@ async def plan_bookings(
         sessions.append(course_session)
     sessions.sort(key=lambda s: (s.day, s.starts_at, s.id))
     free = {s.id: s.capacity - await seats_taken(session, s.id) for s in sessions}
-    queue = list(people)
-    for course_session in sessions:
-        while queue and free[course_session.id] > 0:
-            plan.seats.append((queue.pop(0), course_session))
-            free[course_session.id] -= 1
-    plan.unplaced = queue
+    # A station's people train together where one session has room for all of them;
+    # a team too large for any session is spread over the sessions in date order.
+    for team in teams:
+        whole = next((s for s in sessions if free[s.id] >= len(team)), None)
+        for person in team:
+            target = whole or next((s for s in sessions if free[s.id] > 0), None)
+            if target is None:
+                plan.unplaced.append(person)
+                continue
+            plan.seats.append((person, target))
+            free[target.id] -= 1
     return plan
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.core.models.base import utcnow
 from app.domain.courses import CourseError
 from app.domain.courses.notices import Letterhead
 from app.domain.models import (
@@ -226,6 +227,22 @@ async def save_session(
                 )
             }
         )
+    if room is not None:
+        taken = await room_clash(
+            session, room.id, values["day"], values["starts_at"], values["ends_at"], session_id
+        )
+        if taken:
+            raise FieldErrors(
+                {
+                    "room_id": _(
+                        "The room is taken by %(course)s at %(start)s–%(end)s that day.",
+                        course=taken[0],
+                        start=taken[1].strftime("%H:%M"),
+                        end=taken[2].strftime("%H:%M"),
+                    )
+                }
+            )
+    moved = False
     if session_id is None:
         course_session = CourseSession(course_id=course.id, status="open")
         course_session.teachers = []
@@ -247,6 +264,11 @@ async def save_session(
                     )
                 }
             )
+        if course_session.day < sender.today():
+            raise CourseError(_("The session has already taken place."))
+        before = (course_session.day, course_session.starts_at, course_session.ends_at)
+        after = (values["day"], values["starts_at"], values["ends_at"])
+        moved = before != after or course_session.room_id != values["room_id"]
     for key, value in values.items():
         setattr(course_session, key, value)
     current = {t.person_id for t in course_session.teachers}
@@ -264,9 +286,64 @@ async def save_session(
         data={"course": course.id, "day": values["day"].isoformat()},
     )
     if session_id is not None:
+        if moved:
+            await _tell_of_change(session, sender, course_session)
         await promote_waiting(session, actor, sender, course_session)
     await session.commit()
     return await get_session(session, course_session.id)
+
+
+async def _tell_of_change(
+    session: AsyncSession, sender: Letterhead, course_session: CourseSession
+) -> None:
+    """The day, time or room of a session changed: tell everyone booked or waiting, and
+    let the reminder go again for the new day."""
+    from app.domain.courses import notices
+
+    changed = await get_session(session, course_session.id)
+    bookings = list(
+        await session.scalars(
+            select(CourseBooking)
+            .where(
+                CourseBooking.session_id == course_session.id,
+                CourseBooking.state.in_(("booked", "waiting")),
+            )
+            .options(selectinload(CourseBooking.person))
+        )
+    )
+    now = utcnow()
+    for booking in bookings:
+        booking.reminded_at = None
+        booking.session = changed
+        notices.session_changed(session, sender, booking, now)
+    await session.flush()
+
+
+async def room_clash(
+    session: AsyncSession,
+    room_id: int,
+    day: dt.date,
+    starts: dt.time,
+    ends: dt.time,
+    exclude_session_id: int | None,
+) -> tuple[str, dt.time, dt.time] | None:
+    """The first other open session in the room at an overlapping time."""
+    statement = (
+        select(Course.name, CourseSession.starts_at, CourseSession.ends_at)
+        .join(Course, Course.id == CourseSession.course_id)
+        .where(
+            CourseSession.room_id == room_id,
+            CourseSession.day == day,
+            CourseSession.status != "cancelled",
+            CourseSession.starts_at < ends,
+            CourseSession.ends_at > starts,
+        )
+        .order_by(CourseSession.starts_at)
+    )
+    if exclude_session_id is not None:
+        statement = statement.where(CourseSession.id != exclude_session_id)
+    row = (await session.execute(statement.limit(1))).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def teacher_clash(

@@ -102,15 +102,22 @@ def _text(
         )
 
 
+def _stamp(moment: dt.datetime | None) -> str:
+    """A booking's moment as a key part: a person may come back to a session (rebooked
+    away and back, reminded again after a change), and each time is its own message."""
+    return f"{moment.timestamp():.6f}" if moment is not None else "-"
+
+
 def booked(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
     """Tell a person they have a seat (or a place on the waiting list)."""
     course_session = booking.session
     template = "course_waiting" if booking.state == "waiting" else "course_booked"
+    moment = booking.created_at if booking.state == "waiting" else booking.seated_at
     _email(
         sender,
         booking.person,
         template,
-        f"course-{booking.state}:{booking.id}:{course_session.id}",
+        f"course-{booking.state}:{booking.id}:{course_session.id}:{_stamp(moment)}",
         course_session,
         db_session,
     )
@@ -120,7 +127,7 @@ def moved_up(db_session: AsyncSession, sender: Letterhead, booking: CourseBookin
     """A seat freed and the first on the waiting list got it."""
     person = booking.person
     course_session = booking.session
-    key = f"course-moved-up:{booking.id}:{course_session.id}"
+    key = f"course-moved-up:{booking.id}:{course_session.id}:{_stamp(booking.seated_at)}"
     _email(sender, person, "course_moved_up", key, course_session, db_session)
     with locale_scope(person.preferred_language):
         message = _(
@@ -175,11 +182,34 @@ def session_cancelled(
     _text(sender, person, f"{key}:sms", message, db_session)
 
 
+def session_changed(
+    db_session: AsyncSession, sender: Letterhead, booking: CourseBooking, when: dt.datetime
+) -> None:
+    """The day, time or place of a person's session changed."""
+    person = booking.person
+    course_session = booking.session
+    key = f"course-changed:{booking.id}:{course_session.id}:{_stamp(when)}"
+    _email(sender, person, "course_session_changed", key, course_session, db_session)
+    with locale_scope(person.preferred_language):
+        message = _(
+            "%(municipality)s: your %(course)s session has changed: now %(day)s "
+            "%(start)s–%(end)s, %(place)s.",
+            municipality=sender.municipality,
+            course=course_session.course.name,
+            day=course_session.day.isoformat(),
+            start=course_session.starts_at.strftime("%H:%M"),
+            end=course_session.ends_at.strftime("%H:%M"),
+            place=place_of(course_session),
+        )
+    _text(sender, person, f"{key}:sms", message, db_session)
+
+
 def reminder(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
     """The day before: where and when, and what to bring."""
     person = booking.person
     course_session = booking.session
-    key = f"course-reminder:{booking.id}:{course_session.id}"
+    # ``reminded_at`` is set by the claim that makes each reminder go once.
+    key = f"course-reminder:{booking.id}:{course_session.id}:{_stamp(booking.reminded_at)}"
     _email(sender, person, "course_reminder", key, course_session, db_session)
     with locale_scope(person.preferred_language):
         message = _(

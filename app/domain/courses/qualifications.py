@@ -87,11 +87,14 @@ async def qualifications_of(
     for start in range(0, len(person_ids), 5_000):
         chunk = list(person_ids[start : start + 5_000])
         for qualification in await session.scalars(
-            select(Qualification).where(
+            select(Qualification)
+            .where(
                 Qualification.person_id.in_(chunk),
                 Qualification.course_id.in_(courses),
                 Qualification.valid_until.is_(None) | (Qualification.valid_until >= on_day),
             )
+            # Oldest first, so the latest grant is the one kept.
+            .order_by(Qualification.achieved_on, Qualification.id)
         ):
             found[(qualification.person_id, qualification.course_id)] = qualification
     return found
@@ -201,14 +204,15 @@ async def grant(
     booking_id: int | None = None,
     result: str = "",
 ) -> Qualification:
-    """Record that a person has a course (replacing an older record of the same course)."""
+    """Record that a person has a course, as a new grant beside any earlier ones (a
+    roll call marking the same booking again updates its own grant)."""
     if achieved_on > dt.date.today() + dt.timedelta(days=1):
         raise CourseError(_("A course cannot be completed in the future."), "achieved_on")
-    qualification = await session.scalar(
-        select(Qualification).where(
-            Qualification.person_id == person_id, Qualification.course_id == course.id
+    qualification = None
+    if booking_id is not None:
+        qualification = await session.scalar(
+            select(Qualification).where(Qualification.booking_id == booking_id)
         )
-    )
     if qualification is None:
         qualification = Qualification(person_id=person_id, course_id=course.id)
         session.add(qualification)
@@ -230,7 +234,8 @@ async def grant(
 
 
 async def revoke_from_booking(session: AsyncSession, actor: Actor, booking_id: int) -> None:
-    """Take back a qualification a roll call granted by mistake (marked no-show after)."""
+    """Take back the grant a roll call made by mistake (marked no-show after); grants
+    from other sessions, imports or by hand stay."""
     qualification = await session.scalar(
         select(Qualification).where(Qualification.booking_id == booking_id)
     )

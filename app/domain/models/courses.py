@@ -146,10 +146,14 @@ class CourseBooking(TenantScoped, Base):
 
 
 class Qualification(TenantScoped, Base):
-    """A person has a course: by attending a session, by an imported result, or by hand."""
+    """A person has a course: by attending a session, by an imported result, or by hand.
+
+    Every grant is its own row, so a refresher or an import never overwrites an earlier
+    result, and a roll-call mark taken back removes only what that roll call granted;
+    the latest row still valid is the one that counts.
+    """
 
     __tablename__ = "qualifications"
-    __table_args__ = (UniqueConstraint("person_id", "course_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
