@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -22,6 +22,8 @@ from app.domain import autostaff
 from app.domain.autostaff import problem as model
 from app.domain.autostaff.costs import Pick, check, evaluate
 from app.domain.autostaff.solver import solve
+from app.domain.courses import booking
+from app.domain.courses.qualifications import grant
 from app.domain.models import (
     Assignment,
     Availability,
@@ -39,7 +41,13 @@ from app.domain.models import (
 from app.domain.people import search_names
 from app.domain.staffing.assignments import StaffingError, assign_person
 from tests.conftest import TEST_DATABASE_URL
-from tests.factories import make_election, make_open_election
+from tests.factories import (
+    letterhead,
+    make_course,
+    make_course_session,
+    make_election,
+    make_open_election,
+)
 
 ACTOR = Actor.system("test")
 EARLY = (dt.time(7, 30), dt.time(14, 0))
@@ -453,6 +461,161 @@ async def test_it_keeps_wished_stations_beyond_the_nearest(
     # Only the nearest station is considered, plus the wished one: the far minimum wins.
     assert _who(solution, far_shift) == {person}
     assert _who(solution, near_shift) == set()
+
+
+# --- required courses ------------------------------------------------------------------------
+
+
+async def _course(
+    db: AsyncSession, tenant: Tenant, world: World, roles: tuple[str, ...], trained: list[int]
+) -> Any:
+    """A course for ``roles`` of the world's election, held by ``trained``."""
+    with tenant_scope(world.tenant_id):
+        election = await db.scalar(select(Election).where(Election.id == world.election_id))
+    course = await make_course(db, tenant, election, roles=roles)
+    with tenant_scope(world.tenant_id):
+        for person_id in trained:
+            await grant(db, ACTOR, person_id, course, dt.date.today(), source="manual")
+        await db.commit()
+    return course
+
+
+async def _book(db: AsyncSession, tenant: Tenant, course: Any, day: dt.date, person: int) -> Any:
+    course_session = await make_course_session(db, tenant, course, day=day)
+    with tenant_scope(tenant.id):
+        return await booking.book_person(db, ACTOR, letterhead(tenant), course_session.id, person)
+
+
+async def test_it_proposes_no_chair_without_the_chair_course(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    school = await _station(db, world, "Skolan", at=_at(0))
+    early = await _shift(db, world, school, "early", EARLY, {"chair": (1, 1), "clerk": (1, 2)})
+    late = await _shift(db, world, school, "late", LATE, {"chair": (1, 1), "clerk": (1, 2)})
+    # The untrained live nearest and are experienced: without the rule they would lead.
+    untrained = {await _person(db, world, at=_at(km), experience="much") for km in (0.1, 0.2)}
+    untrained.add(await _person(db, world, at=_at(0.3)))
+    trained = [await _person(db, world, at=_at(km)) for km in (3, 4)]
+    await _course(db, tenant, world, ("chair", "vice_chair"), trained)
+
+    problem = await _problem(db, world)
+    solution = solve(problem)
+
+    chairs = {p.person_id for p in solution.picks if p.role_type_id == world.roles["chair"]}
+    clerks = {p.person_id for p in solution.picks if p.role_type_id == world.roles["clerk"]}
+    assert chairs == set(trained)
+    assert clerks == untrained
+    assert {p.shift_id for p in solution.picks} == {early, late}
+    assert check(problem, solution.picks) == []
+    bad = Pick(early, world.roles["chair"], min(untrained))
+    assert "lacks a course" in check(problem, [bad])[0]
+
+
+async def test_it_proposes_nobody_without_a_course_every_role_requires(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    school = await _station(db, world, "Skolan", at=_at(0))
+    await _shift(db, world, school, "early", EARLY, {"chair": (1, 1), "clerk": (2, 3)})
+    untrained = {await _person(db, world, at=_at(0.1), experience="much") for _ in range(3)}
+    trained = [await _person(db, world, at=_at(5))]
+    await _course(db, tenant, world, ("chair", "vice_chair", "clerk"), trained)
+
+    problem = await _problem(db, world)
+    solution = solve(problem)
+
+    assert _who(solution) == set(trained)
+    assert not any(problem.is_candidate(person) for person in untrained)
+    assert solution.evaluation.counts["filled"] == 1
+
+
+async def test_a_seat_on_a_session_counts_only_before_the_shifts_day(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    advance_day = world.day - dt.timedelta(days=5)
+    hall = await _station(db, world, "Stadshuset", district=None, at=_at(0))
+    advance = await _shift(db, world, hall, "advance", ADVANCE, {"clerk": (1, 1)}, advance_day)
+    school = await _station(db, world, "Skolan", at=_at(0))
+    early = await _shift(db, world, school, "early", EARLY, {"clerk": (1, 1)})
+    days = {advance_day: ("advance",), world.day: ("election_day",)}
+    # Booked on a session between the advance day and election day.
+    booked = await _person(db, world, at=_at(0.1), days=days)
+    course = await _course(db, tenant, world, ("clerk",), [])
+    await _book(db, tenant, course, world.day - dt.timedelta(days=3), booked)
+
+    solution = await _solve(db, world)
+
+    assert _who(solution, early) == {booked}
+    assert _who(solution, advance) == set()
+    with tenant_scope(world.tenant_id):
+        run = await autostaff.create_run(db, ACTOR, world.election_id)
+    assert [item["shift_id"] for item in run.items] == [early]
+
+
+async def test_apply_run_skips_who_lost_their_seat_on_the_course(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    school = await _station(db, world, "Skolan", at=_at(0))
+    await _shift(db, world, school, "early", EARLY, {"clerk": (1, 1)})
+    person = await _person(db, world, at=_at(0.1))
+    course = await _course(db, tenant, world, ("clerk",), [])
+    seat = await _book(db, tenant, course, world.day - dt.timedelta(days=3), person)
+    with tenant_scope(world.tenant_id), locale_scope("en"):
+        run = await autostaff.create_run(db, ACTOR, world.election_id)
+        assert len(run.items) == 1
+        await booking.cancel_booking(db, ACTOR, letterhead(tenant), seat.id)
+
+        written, skipped = await autostaff.apply_run(db, ACTOR, run.id, None)
+
+    assert written == 0 and skipped[0][0] == 0
+    assert "Lacks the required course" in skipped[0][1]
+
+
+def _with_courses(problem: model.Problem, seed: int, every_role: bool) -> model.Problem:
+    """``problem`` with some people barred from roles on some days, for want of a course
+    for the leading roles (``every_role``: for all roles: a class is all or nothing)."""
+    rng = random.Random(seed)
+    candidates = []
+    for candidate in problem.candidates:
+        barred = {}
+        for day in candidate.days:
+            if rng.random() < 0.4:
+                barred[day] = frozenset((1, 2, 3) if every_role else (1, 2))
+        candidates.append(replace(candidate, barred=barred))
+    return replace(problem, candidates=tuple(candidates))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_its_cost_equals_the_exact_milp_when_a_course_is_for_every_role(seed: int) -> None:
+    pytest.importorskip("scipy")
+    from app.domain.autostaff.exact import solve_exact
+
+    problem = _with_courses(_plain_problem(seed), seed, every_role=True)
+
+    solution = solve(problem, nearest=None)
+
+    assert solution.evaluation.breakdown["total"] == solve_exact(problem).total
+    assert check(problem, solution.picks) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_it_keeps_every_course_rule_and_stays_near_the_exact_milp(seed: int) -> None:
+    pytest.importorskip("scipy")
+    from app.domain.autostaff.exact import solve_exact
+
+    problem = _with_courses(_plain_problem(seed), seed, every_role=False)
+
+    solution = solve(problem, nearest=None)
+    exact = solve_exact(problem)
+
+    # Exact unless the experienced people of a shift differ in the roles they may fill
+    # (see the solver's docstring): never below the optimum, never a broken rule.
+    assert solution.evaluation.breakdown["total"] >= exact.total
+    assert check(problem, solution.picks) == []
+    assert check(problem, exact.picks) == []
 
 
 # --- the whole model ------------------------------------------------------------------------

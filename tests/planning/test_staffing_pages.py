@@ -1,5 +1,7 @@
 """The staffing board in the back office, and the offer link a clerk opens."""
 
+import datetime as dt
+
 from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -7,9 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.models import OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
+from app.domain.courses.booking import book_person
+from app.domain.courses.qualifications import grant
 from app.domain.models import Assignment
 from app.domain.staffing.assignments import assign_person
-from tests.factories import csrf_token, login, make_clerk, make_staffed_station, post_form
+from tests.factories import (
+    csrf_token,
+    letterhead,
+    login,
+    make_clerk,
+    make_course,
+    make_course_session,
+    make_staffed_station,
+    post_form,
+)
 
 HTMX = {"HX-Request": "true"}
 
@@ -120,3 +133,44 @@ async def test_it_keeps_reserves(
     again = await post_form(client, url, {"person_id": str(person.id)})
     assert again.status_code == 409
     assert "Reserva" in await (await client.get(url)).get_data(as_text=True)
+
+
+async def test_it_shows_where_each_holder_stands_on_the_required_course(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    people = [await make_clerk(db, tenant, s["election"]) for _ in range(3)]
+    clerk = s["roles"]["clerk"].id
+    with tenant_scope(tenant.id):
+        for person in people:
+            await assign_person(db, Actor.system("t"), s["early"].id, clerk, person.id)
+    # The course comes after the staffing: one has it, one is booked, one has nothing.
+    course = await make_course(db, tenant, s["election"], name="Grundkurs")
+    session_day = s["election"].election_day - dt.timedelta(days=10)
+    course_session = await make_course_session(db, tenant, course, day=session_day)
+    with tenant_scope(tenant.id):
+        await grant(db, Actor.system("t"), people[0].id, course, dt.date.today(), source="manual")
+        await book_person(
+            db, Actor.system("t"), letterhead(tenant), course_session.id, people[1].id
+        )
+        await db.commit()
+    planner.locale = "en"  # the texts below in English
+    await db.commit()
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/staffing"
+
+    page = await (await client.get(base)).get_data(as_text=True)
+    assert "✓ Course done" in page
+    assert "Course booked" in page
+    assert "No course" in page
+    assert "1 person without the required course" in page
+    summary = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert '<span class="badge badge-missing">1</span>' in summary
+
+    untrained = await make_clerk(db, tenant, s["election"], first_name="Otto")
+    panel = await client.get(f"{base}/place?shift={s['early'].id}&role={clerk}", headers=HTMX)
+    text = await panel.get_data(as_text=True)
+    assert "Otto" in text and "No course" in text
+    assert "Lacks the required course Grundkurs" in text
+    assert untrained.id  # blocked: no assign button for the untrained
+    assert f'name="person_id" value="{untrained.id}"' not in text

@@ -38,8 +38,8 @@ part                              cost        when
                                               tiered arcs price it exactly
 ================================  ==========  =============================================
 
-Hard rules are not costs: they decide who may be a candidate for a shift at all
-(see ``problem``).
+Hard rules are not costs: they decide who may be a candidate for a shift at all, and
+in which roles (see ``problem``).
 """
 
 from __future__ import annotations
@@ -272,7 +272,8 @@ def evaluate(problem: Problem, picks: Sequence[Pick], table: CostTable | None = 
 
 def check(problem: Problem, picks: Iterable[Pick]) -> list[str]:
     """The hard rules a set of picks breaks, as plain descriptions (for tests and the
-    bench): capacity per place, one shift per person and day, availability."""
+    bench): capacity per place, one shift per person and day, availability, and the
+    courses a role requires."""
     problems: list[str] = []
     filled: dict[tuple[int, int], int] = {}
     days: set[tuple[int, object]] = set()
@@ -290,4 +291,8 @@ def check(problem: Problem, picks: Iterable[Pick]) -> list[str]:
             problems.append(f"person {pick.person_id} is no candidate")
         elif not problem.candidate(pick.person_id).can_work(shift):
             problems.append(f"person {pick.person_id} cannot work shift {shift.id}")
+        elif not problem.candidate(pick.person_id).may_fill(pick.role_type_id, shift.day):
+            problems.append(
+                f"person {pick.person_id} lacks a course role {pick.role_type_id} requires"
+            )
     return problems

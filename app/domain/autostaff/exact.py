@@ -6,7 +6,8 @@ a wrong arc, tier or bypass in the flow shows as a different optimum. It needs S
 which is a development dependency only: import this module from tests and benches,
 never from the running application.
 
-Variables: ``x[c, s, r]`` person c in role r on shift s (only where c can work s);
+Variables: ``x[c, s, r]`` person c in role r on shift s (only where c can work s and
+has the courses r requires);
 ``u[p]`` unfilled places of place p and ``v[p]`` those of them below the minimum;
 ``z[s]`` shift s got an experienced person; ``w[c, k]`` person c works a k-th shift.
 """
@@ -79,6 +80,8 @@ def solve_exact(problem: Problem, time_limit: float = 120.0) -> ExactResult:
                 continue
             cost = float(pair[i, table.station_index[shift.station_id]])
             for p in places_of.get(shift.id, []):
+                if not candidate.may_fill(problem.places[p].role_type_id, shift.day):
+                    continue
                 column = variable(cost, 1)
                 x_pick[column] = Pick(shift.id, problem.places[p].role_type_id, candidate.id)
                 x_of_place[p].append(column)

@@ -16,19 +16,28 @@ assignment, on purpose: it rules out overlaps without comparing times, matches t
 Swedish practice of splitting election day between two teams, and keeps the model a
 flow (a person-day node of capacity one).
 
+**Required courses.** A role may require courses (``qualifications.course_needs``). A
+person may fill it on a shift's day when each is met before that day: held (valid on
+election day) or booked on a session before the day. ``Candidate.barred`` holds, per
+free day, the roles the person may *not* fill; a day on which they may fill none of
+the roles with open places is dropped. Without any required course nothing is barred
+and the problem is exactly what it was.
+
 Everything is sorted by id, so the same database gives the same problem.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.domain.courses.qualifications import course_needs, required_courses, unmet
 from app.domain.identity import age_on
 from app.domain.models import (
     HOLDING_STATES,
@@ -111,10 +120,17 @@ class Candidate:
     #: 2 for much experience, 1 for some (or last election), 0 for none: leading roles
     #: go to the most experienced of a shift's people.
     experience_rank: int = 0
+    #: Per free day, the roles the person may not fill for want of a required course
+    #: (met before that day); a day not listed bars nothing.
+    barred: Mapping[dt.date, frozenset[int]] = field(default_factory=dict)
 
     def can_work(self, shift: Shift) -> bool:
         kinds = self.days.get(shift.day)
         return kinds is not None and all(kind in kinds for kind in shift.work_kinds)
+
+    def may_fill(self, role_type_id: int, day: dt.date) -> bool:
+        """Has the courses the role requires, met before ``day``."""
+        return role_type_id not in self.barred.get(day, ())
 
 
 @dataclass(frozen=True)
@@ -319,6 +335,11 @@ async def load_problem(session: AsyncSession, election_id: int) -> Problem:
         wishes.setdefault(person_id, set()).add(district_id)
 
     shift_days = set(days)
+    roles_on_day: dict[dt.date, set[int]] = {}
+    shift_day = {shift.id: shift.day for shift in shifts}
+    for place in places:
+        if place.shift_id in shift_day:
+            roles_on_day.setdefault(shift_day[place.shift_id], set()).add(place.role_type_id)
     candidates: list[Candidate] = []
     for id_, birth_date, latitude, longitude, languages, experience in await session.execute(
         select(
@@ -358,6 +379,11 @@ async def load_problem(session: AsyncSession, election_id: int) -> Problem:
                 experience_rank=_rank(experience, id_ in worked_last),
             )
         )
+    required = await required_courses(session, election.id)
+    if required:
+        candidates = await _bar_untrained(
+            session, election, candidates, roles_on_day, sorted(required)
+        )
     return Problem(
         election_id=election.id,
         election_day=election.election_day,
@@ -367,3 +393,33 @@ async def load_problem(session: AsyncSession, election_id: int) -> Problem:
         places=tuple(places),
         candidates=tuple(candidates),
     )
+
+
+async def _bar_untrained(
+    session: AsyncSession,
+    election: Election,
+    candidates: list[Candidate],
+    roles_on_day: dict[dt.date, set[int]],
+    roles: list[int],
+) -> list[Candidate]:
+    """The candidates with the roles (of ``roles``, those requiring a course) each may
+    not fill per day, from one batched ``course_needs``; days on which they may fill no
+    open role are dropped, and so is a person left with no day."""
+    pairs = [(candidate.id, role_id) for candidate in candidates for role_id in roles]
+    needs = await course_needs(session, election, pairs)
+    result: list[Candidate] = []
+    for candidate in candidates:
+        barred: dict[dt.date, frozenset[int]] = {}
+        days: dict[dt.date, frozenset[str]] = {}
+        for day, kinds in candidate.days.items():
+            barred_today = frozenset(
+                role_id for role_id in roles if unmet(needs[(candidate.id, role_id)], day)
+            )
+            if roles_on_day.get(day, set()) <= barred_today:
+                continue
+            days[day] = kinds
+            if barred_today:
+                barred[day] = barred_today
+        if days:
+            result.append(replace(candidate, days=days, barred=barred))
+    return result

@@ -25,6 +25,7 @@ from app.core.models.base import utcnow
 from app.domain.autostaff.costs import CostTable, Pick, distance_metres
 from app.domain.autostaff.problem import Problem, load_problem
 from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, solve
+from app.domain.courses.qualifications import course_needs, unmet
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -152,7 +153,8 @@ async def apply_run(
     Each item is checked again, in bulk, against the database as it is now: the shift
     still exists and has a free place for the role, the person is still active, 18 on
     election day, holds no place that day (one shift a day, as the optimiser planned;
-    this also rules out overlaps and duplicates) and is still available. Items that
+    this also rules out overlaps and duplicates), still has the courses the role
+    requires (met before the shift's day) and is still available. Items that
     no longer fit are skipped with the reason; the rest are written in one
     transaction. Returns (written, [(item index, reason)]).
     """
@@ -246,6 +248,11 @@ async def apply_run(
     ):
         wishes.setdefault(person_id, set()).add(district_id)
 
+    # A course booking may have been cancelled since the run: the course rule again.
+    needs = await course_needs(
+        session, election, {(items[i]["person_id"], items[i]["role_type_id"]) for i in chosen}
+    )
+
     rows_to_write: list[dict[str, Any]] = []
     skipped: list[tuple[int, str]] = []
     overridden = 0
@@ -266,6 +273,11 @@ async def apply_run(
                 "Already has a place that day at %(station)s.",
                 station=booked[(person.id, shift.day)],
             )
+        broken = rules.course_rule(
+            [n.course_name for n in unmet(needs[(person.id, item["role_type_id"])], shift.day)]
+        )
+        if broken is not None:
+            return broken.message
         key = (shift.id, item["role_type_id"])
         broken = rules.capacity_rule(filled.get(key, 0), targets.get(key, 0), key in targets)
         if broken is None:

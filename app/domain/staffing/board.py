@@ -1,5 +1,6 @@
 """The staffing board: for each station, shift and role, who holds a place against the
-norm, coloured by what is missing; and the candidates for one place."""
+norm, coloured by what is missing, with where each holder stands on the role's required
+courses; and the candidates for one place."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.domain.courses.qualifications import (
+    CourseNeed,
+    course_needs,
+    required_courses,
+    training_state,
+    unmet,
+)
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -29,6 +37,40 @@ from app.domain.staffing.assignments import SlotContext, broken_rules, slot_cont
 from app.domain.staffing.rules import Broken
 
 
+@dataclass(frozen=True)
+class Training:
+    """Where a person stands on a role's required courses for a shift's day.
+
+    ``state``: none (nothing required), qualified, booked (a seat before the day),
+    late (a seat only on or after the day) or missing (neither held nor booked;
+    ``waiting`` when on a waiting list). ``day`` is the last session day booked.
+    """
+
+    state: str
+    day: dt.date | None = None
+    waiting: bool = False
+
+    @property
+    def lacking(self) -> bool:
+        """Breaks the course rule on that day."""
+        return self.state in ("late", "missing")
+
+
+NO_TRAINING = Training("none")
+
+
+def training_for(needs: list[CourseNeed], day: dt.date) -> Training:
+    if not needs:
+        return NO_TRAINING
+    booked = [n.session_day for n in needs if n.status == "booked" and n.session_day]
+    last = max(booked) if booked else None
+    if unmet(needs, day):
+        late = training_state(needs) == "booked"
+        waiting = any(n.status == "waiting" for n in needs)
+        return Training("late" if late else "missing", last, waiting)
+    return Training(training_state(needs), last)
+
+
 @dataclass
 class Holder:
     assignment_id: int
@@ -36,6 +78,7 @@ class Holder:
     name: str
     state: str
     overrides: list[str]
+    training: Training = NO_TRAINING
 
 
 @dataclass
@@ -71,6 +114,10 @@ class ShiftRow:
     cells: list[Cell]
 
     @property
+    def lacking_course(self) -> int:
+        return sum(1 for cell in self.cells for h in cell.holders if h.training.lacking)
+
+    @property
     def lacks_lead(self) -> bool:
         """No chair or vice chair holds a place on this shift."""
         leading = [cell for cell in self.cells if cell.leads]
@@ -90,6 +137,11 @@ class StationRow:
     station: Station
     district: District | None
     shifts: list[ShiftRow]
+
+    @property
+    def lacking_course(self) -> int:
+        """Holders who lack a course their role requires (met before the shift's day)."""
+        return sum(row.lacking_course for row in self.shifts)
 
     @property
     def status(self) -> str:
@@ -178,6 +230,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
             holders.setdefault((shift_id, role_id), []).append(
                 Holder(a_id, person_id, f"{first} {last}", state, list(overrides or []))
             )
+    await _add_training(session, election, stations, holders)
     by_district = {d.id: d for d in districts}
     days: set[dt.date] = set()
     result: list[StationRow] = []
@@ -209,6 +262,23 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
     return Board(election, districts, sorted(days), result, filters)
 
 
+async def _add_training(
+    session: AsyncSession,
+    election: Election,
+    stations: list[Station],
+    holders: dict[tuple[int, int], list[Holder]],
+) -> None:
+    """Each holder's training for their role: one batched ``course_needs`` for the board."""
+    if not holders:
+        return
+    pairs = {(h.person_id, role_id) for (_s, role_id), found in holders.items() for h in found}
+    needs = await course_needs(session, election, pairs)
+    day_of = {shift.id: shift.day for station in stations for shift in station.shifts}
+    for (shift_id, role_id), found in holders.items():
+        for holder in found:
+            holder.training = training_for(needs[(holder.person_id, role_id)], day_of[shift_id])
+
+
 # --- candidates for one place --------------------------------------------------------------
 
 
@@ -217,6 +287,7 @@ class Candidate:
     person: Person
     broken: list[Broken]
     distance_km: float | None
+    training: Training = NO_TRAINING
 
     @property
     def blocked(self) -> bool:
@@ -286,8 +357,15 @@ async def candidates(
         people = list(await session.scalars(statement.limit(limit * 4)))
     place = await _station_place(session, slot.station)
     found = await broken_rules(session, slot, people)
+    needs = await course_needs(session, slot.election, [(p.id, slot.role.id) for p in people])
     result = [
-        Candidate(p, found[p.id], distance_km((p.latitude, p.longitude), place)) for p in people
+        Candidate(
+            p,
+            found[p.id],
+            distance_km((p.latitude, p.longitude), place),
+            training_for(needs[(p.id, slot.role.id)], slot.shift.day),
+        )
+        for p in people
     ]
     result.sort(
         key=lambda c: (
@@ -325,6 +403,8 @@ class DistrictSummary:
     places: int
     filled: int
     missing_minimum: int
+    #: Holders who lack a course their role requires (met before the shift's day).
+    lacking_course: int = 0
 
     @property
     def status(self) -> str:
@@ -335,7 +415,8 @@ class DistrictSummary:
 
 async def district_summaries(session: AsyncSession, election_id: int) -> list[DistrictSummary]:
     """Places, filled places and places missing below the minimum, per district (advance
-    voting stations together as one line), in two aggregate queries."""
+    voting stations together as one line), in two aggregate queries; and the holders
+    lacking a required course (one batched ``course_needs`` when a course is required)."""
     held = (
         select(
             Assignment.shift_id,
@@ -380,13 +461,47 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     districts = await session.scalars(
         select(District).where(District.election_id == election_id).order_by(District.code)
     )
-    result = [
-        DistrictSummary(d.id, d.code, d.name, counts.get(d.id, 0), *totals.get(d.id, [0, 0, 0]))
-        for d in districts
-    ]
+    lacking = await _lacking_course(session, election_id)
+
+    def summary(district_id: int | None, code: str, name: str) -> DistrictSummary:
+        places, filled, missing = totals.get(district_id, [0, 0, 0])
+        return DistrictSummary(
+            district_id,
+            code,
+            name,
+            counts.get(district_id, 0),
+            places,
+            filled,
+            missing,
+            lacking.get(district_id, 0),
+        )
+
+    result = [summary(d.id, d.code, d.name) for d in districts]
     if None in counts:
-        result.append(DistrictSummary(None, "", "", counts[None], *totals.get(None, [0, 0, 0])))
+        result.append(summary(None, "", ""))
     return result
+
+
+async def _lacking_course(session: AsyncSession, election_id: int) -> dict[int | None, int]:
+    """{district id (None: advance voting): holders lacking a required course}."""
+    if not await required_courses(session, election_id):
+        return {}
+    election = await session.scalar(select(Election).where(Election.id == election_id))
+    assert election is not None
+    rows = (
+        await session.execute(
+            select(Assignment.person_id, Assignment.role_type_id, Shift.day, Station.district_id)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .join(Station, Station.id == Assignment.station_id)
+            .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
+        )
+    ).all()
+    needs = await course_needs(session, election, {(row[0], row[1]) for row in rows})
+    lacking: dict[int | None, int] = {}
+    for person_id, role_id, day, district_id in rows:
+        if unmet(needs[(person_id, role_id)], day):
+            lacking[district_id] = lacking.get(district_id, 0) + 1
+    return lacking
 
 
 async def count_stations(session: AsyncSession, election_id: int) -> int:
