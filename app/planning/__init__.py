@@ -7,6 +7,8 @@ blueprint = Blueprint("planning", __name__)
 from app.planning import (  # noqa: E402, F401
     admin,
     autostaff,
+    course_reports,
+    courses,
     elections,
     home,
     inbox,

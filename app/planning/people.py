@@ -92,6 +92,20 @@ async def person_new() -> str | WerkzeugResponse:
     )
 
 
+async def _courses_of(person_id: int) -> dict[str, Any]:
+    """The person's courses and bookings, for those who may see courses."""
+    from app.domain.courses import booking, qualifications
+    from app.planning.courses import labels
+
+    if not can("courses.view"):
+        return {"qualifications": None, "bookings": None}
+    return {
+        "qualifications": await qualifications.person_qualifications(db(), person_id),
+        "bookings": await booking.bookings_of(db(), person_id),
+        **labels(),
+    }
+
+
 @blueprint.get("/people/<int:person_id>")
 @requires("registers.view")
 async def person_detail(person_id: int) -> str:
@@ -101,6 +115,7 @@ async def person_detail(person_id: int) -> str:
         person=person,
         availability=await availability.for_person(db(), person.id),
         places=await staffing_assignments.places_of_person(db(), person.id),
+        **await _courses_of(person.id),
         **_context(),
     )
 
@@ -145,6 +160,7 @@ async def person_reveal(person_id: int) -> str:
         number=number,
         availability=await availability.for_person(db(), person.id),
         places=await staffing_assignments.places_of_person(db(), person.id),
+        **await _courses_of(person.id),
         **_context(),
     )
 

@@ -1,0 +1,223 @@
+"""Importing course results from a file: an online course's or a test's list of who
+passed, matched to people in the register.
+
+The columns are ``email`` or ``person_id`` (or ``national_id``), ``date`` (YYYY-MM-DD)
+and ``result``. The whole file is checked first; every row is written, or none. An
+identity number is only used to find the person: it is never shown in a message,
+logged or kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor, record
+from app.core.i18n import _
+from app.domain.courses import CourseError
+from app.domain.courses.catalog import get_course
+from app.domain.courses.qualifications import grant
+from app.domain.identity import COUNTRIES, IdentityError, parse_national_id
+from app.domain.models import Person
+from app.domain.spreadsheets import SpreadsheetError, read_table
+from app.domain.validation import parse_id
+
+#: Accepted column names (English, Swedish, Danish) for each field.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "e-post", "e-mail", "epost", "mail"),
+    "person_id": ("person_id", "person id", "person-id", "personid"),
+    "national_id": ("national_id", "personnummer", "cpr", "fødselsnummer", "identity number"),
+    "date": ("date", "datum", "dato", "achieved_on", "completed"),
+    "result": ("result", "resultat", "score", "poäng", "point"),
+}
+MAX_RESULT = 100
+
+
+class ResultsImportError(CourseError):
+    """The file cannot be imported; ``problems`` holds one translated line per problem
+    ("Row 3: no person with this email"), in file order."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0], "file")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class _Row:
+    number: int
+    person_id: int
+    achieved_on: dt.date
+    result: str
+
+
+def _columns(row: Mapping[str, Any]) -> dict[str, str]:
+    lookup = {alias: name for name, aliases in COLUMNS.items() for alias in aliases}
+    clean: dict[str, str] = {}
+    for key, value in row.items():
+        name = lookup.get(str(key).strip().lower())
+        if name and name not in clean:
+            if isinstance(value, dt.date | dt.datetime):
+                value = value.isoformat()
+            clean[name] = "" if value is None else str(value).strip()
+    return clean
+
+
+def _national_id_forms(raw: str, today: dt.date) -> set[str]:
+    """Every normalised form the number has in a country we know (a 10-digit number
+    can be Swedish or Danish); empty when it is valid nowhere."""
+    forms = set()
+    for country in COUNTRIES:
+        try:
+            forms.add(parse_national_id(country, raw, today).number)
+        except IdentityError:
+            continue
+    return forms
+
+
+async def _people_by(session: AsyncSession, column: Any, values: set[Any]) -> dict[Any, int]:
+    found: dict[Any, int] = {}
+    chunk = list(values)
+    for start in range(0, len(chunk), 500):
+        rows = await session.execute(
+            select(column, Person.id).where(column.in_(chunk[start : start + 500]))
+        )
+        found.update({value: person_id for value, person_id in rows})
+    return found
+
+
+async def check_results(
+    session: AsyncSession, filename: str, content: bytes, today: dt.date | None = None
+) -> list[_Row]:
+    """Read and check every row; raises ResultsImportError listing all problems."""
+    today = today or dt.date.today()
+    try:
+        table = [_columns(row) for row in read_table(filename, content)]
+    except SpreadsheetError as error:
+        raise ResultsImportError([error.message]) from None
+    present = set().union(*(row.keys() for row in table))
+    file_problems = []
+    if not present & {"email", "person_id", "national_id"}:
+        file_problems.append(_("The file needs a column “email” or “person_id”."))
+    if "date" not in present:
+        file_problems.append(_("The file needs a column “date”."))
+    if file_problems:
+        raise ResultsImportError(file_problems)
+
+    emails = {row["email"].lower() for row in table if row.get("email")}
+    ids = {value for row in table if (value := parse_id(row.get("person_id")))}
+    numbers: dict[int, set[str]] = {}
+    for index, row in enumerate(table):
+        if row.get("national_id"):
+            numbers[index] = _national_id_forms(row["national_id"], today)
+    by_email = await _people_by(session, Person.email, emails)
+    by_id = await _people_by(session, Person.id, ids)
+    by_number = await _people_by(session, Person.national_id, set().union(*numbers.values()))
+
+    problems: list[str] = []
+    rows: list[_Row] = []
+    seen: dict[int, int] = {}
+    for index, row in enumerate(table):
+        number = index + 2  # row 1 is the header
+
+        def fail(message: str, number: int = number) -> None:
+            problems.append(_("Row %(row)s: %(problem)s", row=number, problem=message))
+
+        matches: set[int] = set()
+        identified = False
+        if row.get("person_id"):
+            identified = True
+            person_id = parse_id(row["person_id"])
+            if person_id is None or person_id not in by_id:
+                fail(_("no person with this id."))
+            else:
+                matches.add(person_id)
+        if row.get("email"):
+            identified = True
+            if row["email"].lower() not in by_email:
+                fail(_("no person with this email."))
+            else:
+                matches.add(by_email[row["email"].lower()])
+        if row.get("national_id"):
+            identified = True
+            forms = numbers[index]
+            found = {by_number[form] for form in forms if form in by_number}
+            if not forms:
+                fail(_("the identity number is not valid."))
+            elif not found:
+                fail(_("no person with this identity number."))
+            elif len(found) > 1:
+                fail(_("the identity number matches more than one person; use the email."))
+            else:
+                matches |= found
+        if not identified:
+            fail(_("give the person's email or person id."))
+        elif len(matches) > 1:
+            fail(_("the columns name different people."))
+
+        raw_date = row.get("date", "")
+        achieved_on = None
+        if not raw_date:
+            fail(_("the date is missing."))
+        else:
+            try:
+                achieved_on = dt.date.fromisoformat(raw_date[:10])
+            except ValueError:
+                fail(_("enter the date as YYYY-MM-DD."))
+            else:
+                if achieved_on > today:
+                    fail(_("the date is in the future."))
+        result = row.get("result", "")
+        if len(result) > MAX_RESULT:
+            fail(_("the result is longer than %(count)s characters.", count=MAX_RESULT))
+
+        if len(matches) == 1:
+            person_id = next(iter(matches))
+            if person_id in seen:
+                fail(_("the same person as row %(other)s.", other=seen[person_id]))
+            else:
+                seen[person_id] = number
+                if achieved_on is not None and not problems:
+                    rows.append(_Row(number, person_id, achieved_on, result))
+    if problems:
+        raise ResultsImportError(problems)
+    return rows
+
+
+async def import_results(
+    session: AsyncSession, actor: Actor, course_id: int, filename: str, content: bytes
+) -> int:
+    """Record each row's person as having the course on the row's date, with its result.
+
+    Validates the whole file first and writes every row or none; raises
+    ResultsImportError with every problem, row by row. Returns how many were recorded.
+    """
+    course = await get_course(session, course_id)
+    rows = await check_results(session, filename, content)
+    try:
+        for row in rows:
+            await grant(
+                session,
+                actor,
+                row.person_id,
+                course,
+                row.achieved_on,
+                source="import",
+                result=row.result,
+            )
+        await record(
+            session,
+            actor,
+            "courses.results.imported",
+            course,
+            data={"file": filename[:255], "rows": len(rows)},
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return len(rows)
