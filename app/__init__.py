@@ -76,10 +76,10 @@ def create_app(settings: Settings | None = None) -> Quart:
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        broker=create_broker(settings.redis_url),
+        broker=create_broker(settings.redis_url, settings.redis_channel_prefix),
         mail=mail,
         sms=sms,
-        outbox_worker=OutboxWorker(session_factory, mail, sms=sms),
+        outbox_worker=OutboxWorker(session_factory, mail, sms=sms, base_url=settings.base_url),
     )
 
     _configure_templates(app)
@@ -183,12 +183,14 @@ def _register_blueprints(app: Quart) -> None:
     from app.planning import blueprint as planning
     from app.portal import blueprint as portal
     from app.public import accounts_blueprint, site_blueprint
+    from app.realtime.ws import register_realtime
 
     app.register_blueprint(health)
     app.register_blueprint(accounts_blueprint)
     app.register_blueprint(planning, url_prefix="/<tenant>/planning")
     app.register_blueprint(portal, url_prefix="/<tenant>/portal")
     register_api(app)
+    register_realtime(app)
     # Registered last: "/<tenant>/" must not shadow anything above.
     app.register_blueprint(site_blueprint, url_prefix="/<tenant>")
 

@@ -72,6 +72,8 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     """Serve the app with Hypercorn."""
     from hypercorn.config import Config
 
+    from app.realtime.serving import configure_websockets
+
     settings = _settings()
     if workers > 1 and (settings.is_sqlite or not settings.redis_url):
         click.echo(
@@ -88,6 +90,8 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     # The access log leaves out query strings: they can carry search terms about people.
     config.access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
     config.graceful_timeout = 10
+    # Live sockets: pings through proxies, small client messages, no per-message deflate.
+    configure_websockets(config)
     click.echo(f"Stemma is serving on http://{host}:{port}  (database: {_describe_db(settings)})")
     if workers == 1:
         import hypercorn.asyncio
@@ -244,6 +248,21 @@ def retention() -> None:
 
 
 @main.command()
+def reminders() -> None:
+    """Send the day-before reminders of tomorrow's course sessions (each only once)."""
+    from app.jobs.reminders import remind_everywhere
+
+    async def work(settings: Settings, factory: Any) -> None:
+        sent = await remind_everywhere(factory, settings.base_url, from_hour=0)
+        for slug, count in sent.items():
+            click.echo(f"{slug}: sent {count} course reminders")
+        if not sent:
+            click.echo("No reminders due.")
+
+    _run(work)
+
+
+@main.command()
 def worker() -> None:
     """Deliver the outbox (run this beside `serve` when several web processes run)."""
     from app.core.mail import mail_transport_for
@@ -253,7 +272,10 @@ def worker() -> None:
     async def work(settings: Settings, factory: Any) -> None:
         click.echo("Outbox worker running; stop with Ctrl+C.")
         await OutboxWorker(
-            factory, mail_transport_for(settings), sms=sms_transport_for(settings)
+            factory,
+            mail_transport_for(settings),
+            sms=sms_transport_for(settings),
+            base_url=settings.base_url,
         ).run()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -181,4 +181,4 @@ async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
 
 
 # The endpoints of each resource attach themselves to the blueprint.
-from app.api import applications, registers, staffing  # noqa: E402, F401
+from app.api import applications, courses, realtime, registers, staffing  # noqa: E402, F401

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.core.crypto import derive_key, keyed_digest
@@ -29,7 +30,19 @@ from app.core.i18n import _
 from app.core.models import Tenant
 from app.core.models.base import utcnow
 from app.core.security import hash_token
-from app.domain.models import Assignment, Building, Election, Person, RoleType, Room, Shift, Station
+from app.domain.courses.notices import place_of
+from app.domain.models import (
+    Assignment,
+    Building,
+    CourseBooking,
+    CourseSession,
+    Election,
+    Person,
+    RoleType,
+    Room,
+    Shift,
+    Station,
+)
 
 #: States of an assignment the person's calendar shows.
 FEED_STATES = ("offered", "accepted")
@@ -167,9 +180,61 @@ async def shift_events(session: AsyncSession, tenant: Tenant, person: Person) ->
     return events
 
 
-#: Every kind of event the feed lists. Booked course sessions come with the courses
-#: issue: add its ``FeedSource`` (e.g. ``courses.feed_events``) here.
-FEED_SOURCES: tuple[FeedSource, ...] = (shift_events,)
+async def course_events(session: AsyncSession, tenant: Tenant, person: Person) -> list[FeedEvent]:
+    """The course sessions the person has a seat on, and those they attended (not the
+    waiting list, nothing cancelled): "Course: name" at the room, with what to bring."""
+    zone = ZoneInfo(tenant.timezone)
+    since = dt.date.today() - dt.timedelta(days=PAST_DAYS)
+    rows = await session.scalars(
+        select(CourseBooking)
+        .join(CourseSession, CourseSession.id == CourseBooking.session_id)
+        .where(
+            CourseBooking.person_id == person.id,
+            CourseBooking.state.in_(("booked", "attended")),
+            CourseSession.status == "open",
+            CourseSession.day >= since,
+        )
+        .options(
+            selectinload(CourseBooking.session).selectinload(CourseSession.course),
+            selectinload(CourseBooking.session)
+            .selectinload(CourseSession.room)
+            .selectinload(Room.building),
+        )
+        .order_by(CourseSession.day, CourseSession.starts_at, CourseBooking.id)
+    )
+    events = []
+    for booking in rows:
+        course_session = booking.session
+        course = course_session.course
+        lines = []
+        if course.materials.strip():
+            lines.append(_("Bring: %(materials)s", materials=course.materials.strip()))
+        if course.external_url:
+            lines.append(course.external_url)
+        building = course_session.room.building if course_session.room else None
+        events.append(
+            FeedEvent(
+                # One event per booking: moving to another session moves the event.
+                uid=f"course-booking-{booking.id}.{tenant.slug}@stemma",
+                summary=_("Course: %(name)s", name=course.name),
+                starts_at=dt.datetime.combine(
+                    course_session.day, course_session.starts_at, tzinfo=zone
+                ),
+                ends_at=dt.datetime.combine(
+                    course_session.day, course_session.ends_at, tzinfo=zone
+                ),
+                location=place_of(course_session),
+                description="\n".join(lines),
+                last_modified=booking.seated_at,
+                latitude=building.latitude if building else None,
+                longitude=building.longitude if building else None,
+            )
+        )
+    return events
+
+
+#: Every kind of event the feed lists.
+FEED_SOURCES: tuple[FeedSource, ...] = (shift_events, course_events)
 
 
 async def feed_events(

@@ -1,1 +1,11 @@
-"""Background workers: outbox delivery now; reminders and retention join later."""
+"""Background workers, run by ``stemma worker`` (or in the web process by default).
+
+- ``outbox``: delivers queued emails and text messages, each once, retrying with backoff;
+  once an hour the same loop also runs the two jobs below.
+- ``reminders``: the day-before reminders of course sessions, once per booking.
+- ``retention``: erases applications and contact messages past each municipality's
+  retention period.
+
+Reminders and retention also run on their own with ``stemma reminders`` and
+``stemma retention``; running any of them twice does nothing twice.
+"""

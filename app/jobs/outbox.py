@@ -17,6 +17,7 @@ from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, utcn
 from app.core.models.signin import SignInToken
 from app.core.sms import SmsTransport
 from app.domain.models import ImportBatch
+from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
 
 log = logging.getLogger(__name__)
@@ -168,10 +169,13 @@ class OutboxWorker:
         mail: MailTransport,
         interval: float = 5.0,
         sms: SmsTransport | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.mail = mail
         self.sms = sms
+        #: Where the portal is, for the links in course reminders (none: no reminders).
+        self.base_url = base_url
         self.interval = interval
         self._wake = asyncio.Event()
 
@@ -191,6 +195,8 @@ class OutboxWorker:
                     last_prune = loop.time()
                     await prune_expired(self.session_factory)
                     await erase_expired_everywhere(self.session_factory)
+                    if self.base_url is not None:
+                        await remind_everywhere(self.session_factory, self.base_url)
             except asyncio.CancelledError:
                 raise
             except Exception:

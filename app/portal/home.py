@@ -13,6 +13,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
 from app.core.web import db, render
 from app.domain import portal, webparts
+from app.domain.courses.portal import needs_by_assignment
 from app.domain.staffing.assignments import StaffingError
 from app.planning.labels import ASSIGNMENT_STATE
 from app.portal import blueprint
@@ -28,10 +29,15 @@ async def home() -> str:
     person = await my_person()
     places = await portal.my_places(db(), person) if person else []
     today = dt.date.today()
+    upcoming = [p for p in places if not p.is_past]
+    course_needs = (
+        await needs_by_assignment(db(), person, [p.assignment for p in upcoming]) if person else {}
+    )
     return await render(
         "portal/home.html",
         person=person,
-        upcoming=[p for p in places if not p.is_past],
+        upcoming=upcoming,
+        course_needs=course_needs,
         past=[p for p in places if p.is_past],
         state_labels=ASSIGNMENT_STATE,
         late_until=today + dt.timedelta(days=LATE_DECLINE_DAYS),

@@ -31,6 +31,15 @@
     }
   });
 
+  // The portal menu scrolls sideways on a phone: bring the current page into view.
+  document.addEventListener("DOMContentLoaded", function () {
+    var nav = document.querySelector(".portal-nav");
+    var current = nav && nav.querySelector('[aria-current="page"]');
+    if (current && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+    }
+  });
+
   // Signing out empties the pages the service worker kept on this phone.
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -237,7 +237,13 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
     import re
 
     from app.domain import elections
-    from tests.factories import make_application, make_election, make_open_election, make_room
+    from tests.factories import (
+        make_application,
+        make_course,
+        make_election,
+        make_open_election,
+        make_room,
+    )
 
     person = await make_person(db, tenant)
     room = await make_room(db, tenant)
@@ -272,6 +278,7 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
             await make_application(db, tenant, await make_open_election(db, tenant))
         ).application.id,
         "assignment_id": await _an_assignment(db, tenant),
+        "course_id": (await make_course(db, tenant)).id,
     }
     foreign = await _headers(db, other_tenant)
     checked = 0

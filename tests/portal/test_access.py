@@ -6,8 +6,18 @@ from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.audit import Actor
 from app.core.models import Tenant, User
-from tests.factories import csrf_token, login, make_staffed_station
+from app.core.tenancy import tenant_scope
+from app.domain.courses.booking import book_person
+from tests.factories import (
+    csrf_token,
+    letterhead,
+    login,
+    make_course,
+    make_course_session,
+    make_staffed_station,
+)
 from tests.portal.test_my_assignments import _linked_clerk, _place
 
 
@@ -18,7 +28,18 @@ async def test_it_gives_404_for_every_id_of_another_clerk(
     _owner_user, owner = await _linked_clerk(db, tenant, s)
     snooper_user, _snooper = await _linked_clerk(db, tenant, s)
     theirs = await _place(db, tenant, s, "early", "clerk", owner, "offered")
-    ids = {"assignment_id": theirs.id, "person_id": owner.id, "station_id": s["station"].id}
+    course = await make_course(db, tenant, s["election"])
+    course_session = await make_course_session(db, tenant, course)
+    with tenant_scope(tenant.id):
+        booked = await book_person(
+            db, Actor.system("t"), letterhead(tenant), course_session.id, owner.id
+        )
+    ids = {
+        "assignment_id": theirs.id,
+        "person_id": owner.id,
+        "station_id": s["station"].id,
+        "booking_id": booked.id,
+    }
     await login(client, snooper_user)
     token = await csrf_token(client)
     checked = 0
