@@ -41,7 +41,7 @@ bench: $(STAMP)
 # Refresh the translation catalogues after changing user-facing strings.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o app/translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location --omit-header --width 100
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --omit-header --width 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -46,7 +46,8 @@ async def test_a_clerk_uses_the_portal_on_a_phone(
     map_link = chair.get_by_role("link", name="Visa på karta")
     assert "openstreetmap.org" in (await map_link.get_attribute("href") or "")
 
-    # The calendar feed: made on the profile page, it parses and lists both shifts.
+    # The calendar feed: made on the profile page, it parses and lists both shifts and
+    # the booked courses.
     await page.get_by_role("link", name="Profil").click()
     await page.get_by_role("button", name="Skapa min kalenderadress").click()
     feed_url = await page.locator("#feed-url").input_value()
@@ -54,7 +55,9 @@ async def test_a_clerk_uses_the_portal_on_a_phone(
     assert feed.ok and feed.headers["content-type"].startswith("text/calendar")
     calendar = Calendar.from_ical(await feed.body())
     summaries = [str(event["summary"]) for event in calendar.walk("VEVENT")]
-    assert len(summaries) == 2 and any("Ordförande" in s for s in summaries), summaries
+    # Both shifts, and the two course sessions the demo clerk is booked on.
+    assert len(summaries) == 4 and any(s.startswith("Ordförande") for s in summaries), summaries
+    assert sum(s.startswith("Utbildning:") for s in summaries) == 2, summaries
 
     # Availability for the coming election.
     await page.get_by_role("link", name="När jag kan arbeta").click()
