@@ -34,6 +34,10 @@ API_PREFIX = "/api/v1"
 
 blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
+#: Endpoints a signed-in browser may also call with its session cookie instead of a
+#: bearer token; the view itself checks the user, their tenant and the CSRF token.
+SESSION_ENDPOINTS = frozenset({"api.api_check_in"})
+
 
 class StemmaOpenAPIProvider(OpenAPIProvider):
     """Documents only the JSON API, not the HTML faces."""
@@ -67,6 +71,8 @@ async def _authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
+        if request.endpoint in SESSION_ENDPOINTS and g.get("user") is not None:
+            return None
         return _unauthorized()
     token = await authenticate_api_token(db(), secret.strip())
     if token is None:
@@ -181,4 +187,11 @@ async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
 
 
 # The endpoints of each resource attach themselves to the blueprint.
-from app.api import applications, courses, realtime, registers, staffing  # noqa: E402, F401
+from app.api import (  # noqa: E402, F401
+    applications,
+    checkins,
+    courses,
+    realtime,
+    registers,
+    staffing,
+)

@@ -1,0 +1,125 @@
+"""Election-day check-ins over the JSON API: from integrations (a bearer token) and from
+the clerk's own phone (the signed-in session, which may check in only its own person)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from quart import g, request
+from quart_schema import tag, validate_request, validate_response
+from sqlalchemy import select
+
+from app.api import blueprint
+from app.api.problems import ApiError
+from app.api.registers import api_actor
+from app.core.audit import Actor
+from app.core.auth import current_actor, current_user
+from app.core.csrf import csrf_is_valid
+from app.core.i18n import _
+from app.core.models import Tenant
+from app.core.tenancy import ALL_TENANTS, set_tenant
+from app.core.web import db
+from app.domain.accounts import membership_in
+from app.domain.models import CheckIn, Person
+from app.domain.ops.checkins import MAX_KEY_LENGTH, check_in
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class CheckInIn(BaseModel):
+    person_id: int
+    shift_id: int
+    kind: Literal["arrived", "left"]
+    device_time: dt.datetime | None = Field(
+        None, description="The phone's clock; without an offset, the municipality's local time"
+    )
+
+
+class CheckInOut(BaseModel):
+    id: int
+    election_id: int
+    station_id: int
+    shift_id: int
+    person_id: int
+    kind: str
+    checked_at: dt.datetime = Field(description="The server's time: the one that counts")
+    device_time: dt.datetime | None
+    source: str = Field(description="api, portal or coordinator")
+    idempotency_key: str
+
+    @classmethod
+    def of(cls, row: CheckIn) -> CheckInOut:
+        return cls(
+            id=row.id,
+            election_id=row.election_id,
+            station_id=row.station_id,
+            shift_id=row.shift_id,
+            person_id=row.person_id,
+            kind=row.kind,
+            checked_at=row.checked_at,
+            device_time=row.device_time,
+            source=row.source,
+            idempotency_key=row.idempotency_key,
+        )
+
+
+@blueprint.post("/checkins")
+@tag(["operations"])
+@validate_request(CheckInIn)
+@validate_response(CheckInOut, 201)
+@validate_response(CheckInOut, 200)
+async def api_check_in(data: CheckInIn) -> tuple[CheckInOut, int, dict[str, str]]:
+    """Check a person in ("arrived") or out ("left") of their shift.
+
+    Send an `Idempotency-Key` header (1-100 characters, new for every check-in) and send
+    again with the same key and body when the answer was lost: the first check-in comes
+    back with 200 and `Idempotent-Replayed: true`. The same key with another body is
+    refused (422). Besides a bearer token, a signed-in clerk's session (with its
+    `X-CSRF-Token`) may check in its own person only.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ApiError(
+            400,
+            _("The request is not valid."),
+            _("Send an Idempotency-Key header of 1 to 100 characters."),
+        )
+    if g.get("api_token") is not None:
+        actor, source = api_actor(), "api"
+    else:
+        actor, source = await _clerk_session(data.person_id), "portal"
+    row, replayed = await check_in(
+        db(),
+        actor,
+        person_id=data.person_id,
+        shift_id=data.shift_id,
+        kind=data.kind,
+        idempotency_key=key,
+        device_time=data.device_time,
+        source=source,
+    )
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return CheckInOut.of(row), 200 if replayed else 201, headers
+
+
+async def _clerk_session(person_id: int) -> Actor:
+    """The signed-in user checking in their own person: the person names the municipality.
+
+    Anyone else's person (or one in a municipality the user left) answers 404.
+    """
+    if not await csrf_is_valid():
+        raise ApiError(400, _("The request is not valid."), _("The CSRF token is missing."))
+    user = current_user()
+    assert user is not None  # the blueprint lets only a signed-in session through
+    person = await db().scalar(
+        select(Person)
+        .where(Person.id == person_id, Person.user_id == user.id)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    if person is None or await membership_in(db(), user.id, person.tenant_id) is None:
+        raise ApiError(404, _("Not found."))
+    g.tenant = await db().get(Tenant, person.tenant_id)
+    g.tenant_token = set_tenant(person.tenant_id)
+    return current_actor()

@@ -1,0 +1,288 @@
+"""Clerks checking in and out of their shift on election day.
+
+Phones on a bad connection send again when an answer is lost, so every check-in
+carries an idempotency key: the same key with the same body gives back the first
+check-in (``replayed``), the same key with another body is refused. The key is unique
+per municipality in the database, so three copies sent at once still make one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor, record
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.models import utcnow
+from app.domain.models import (
+    CHECK_IN_KINDS,
+    CHECK_IN_SOURCES,
+    HOLDING_STATES,
+    Assignment,
+    CheckIn,
+    Person,
+    Shift,
+    Station,
+)
+from app.domain.ops import IdempotencyConflict, OpsError
+from app.domain.ops.access import at, is_coordinator, leads_station, local_zone, refuse
+from app.domain.ops.news import announce
+from app.domain.validation import FieldErrors
+
+#: A clerk may check in this long before their shift starts (setting up the room)...
+EARLY = dt.timedelta(hours=2)
+#: ...and leave this long after it ends, even past midnight (a count that ran late).
+LATE = dt.timedelta(hours=2)
+MAX_KEY_LENGTH = 100
+
+
+def payload_hash(person_id: int, shift_id: int, kind: str, device_time: dt.datetime | None) -> str:
+    """SHA-256 of the check-in's canonical JSON: sorted keys, no spaces, the device time
+    in UTC, so the same moment written with another offset is the same request."""
+    body = {
+        "person_id": person_id,
+        "shift_id": shift_id,
+        "kind": kind,
+        "device_time": device_time.astimezone(dt.UTC).isoformat() if device_time else None,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_in_window(shift: Shift, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """When check-ins for a shift are taken: from two hours before it starts until the end
+    of its (local) day, or two hours after it ends when that is later."""
+    opens = at(shift.day, shift.starts_at, zone) - EARLY
+    end_of_day = at(shift.day + dt.timedelta(days=1), dt.time.min, zone)
+    closes = max(end_of_day, at(shift.day, shift.ends_at, zone) + LATE)
+    return opens, closes
+
+
+async def check_in(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    person_id: int,
+    shift_id: int,
+    kind: str,
+    idempotency_key: str,
+    device_time: dt.datetime | None = None,
+    source: str,
+    now: dt.datetime | None = None,
+) -> tuple[CheckIn, bool]:
+    """Record that a person arrived at or left their shift; returns (check-in, replayed).
+
+    The person must hold a place on the shift, and it must be the shift's day (from two
+    hours before it starts); "left" only after "arrived", and "arrived" not twice in a
+    row. A clerk may check in only themselves, a station lead their station's team, a
+    coordinator or an API token anyone. A naive ``device_time`` is the municipality's
+    local time. Audited and announced live in the same transaction; a refusal writes
+    nothing, and the lock goes when the caller's transaction ends.
+    """
+    errors = {}
+    key = idempotency_key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        errors["idempotency_key"] = _("Send an idempotency key of 1 to 100 characters.")
+    if kind not in CHECK_IN_KINDS:
+        errors["kind"] = _("Choose one of the options.")
+    if source not in CHECK_IN_SOURCES:
+        errors["source"] = _("Choose one of the options.")
+    if errors:
+        raise FieldErrors(errors)
+
+    person = await session.scalar(select(Person).where(Person.id == person_id))
+    shift = await session.scalar(select(Shift).where(Shift.id == shift_id))
+    if person is None or shift is None:
+        raise NotFound(_("Not found."))
+    station = await session.scalar(select(Station).where(Station.id == shift.station_id))
+    assert station is not None
+    await _ensure_may_check_in(session, actor, person, station.id)
+    name = person.full_name
+
+    zone = await local_zone(session)
+    if device_time is not None:
+        if device_time.tzinfo is None:
+            device_time = device_time.replace(tzinfo=zone)
+        # Kept in UTC: a replay answers exactly what the first answer said.
+        device_time = device_time.astimezone(dt.UTC)
+    digest = payload_hash(person.id, shift.id, kind, device_time)
+
+    stored = await _stored(session, key)
+    if stored is not None:
+        return await _replay(session, stored, digest), True
+
+    assignment = await session.scalar(
+        select(Assignment).where(
+            Assignment.shift_id == shift.id,
+            Assignment.person_id == person.id,
+            Assignment.state.in_(HOLDING_STATES),
+        )
+    )
+    if assignment is None:
+        raise OpsError(_("%(name)s has no place on this shift.", name=name), "person_id")
+    # One writer per place from here: the lock makes "arrived twice" and "left before
+    # arriving" reliable, and a copy of this request waits here, then replays below.
+    await _lock_assignment(session, assignment.id)
+    stored = await _stored(session, key)
+    if stored is not None:
+        return await _replay(session, stored, digest), True
+
+    now = (now or utcnow()).astimezone(dt.UTC)
+    opens, closes = check_in_window(shift, zone)
+    if now < opens:
+        local = opens.astimezone(zone)
+        raise OpsError(
+            _(
+                "Check-in for this shift opens at %(time)s on %(date)s.",
+                time=local.strftime("%H:%M"),
+                date=local.date().isoformat(),
+            )
+        )
+    if now >= closes:
+        raise OpsError(_("This shift is over; check-in is closed."))
+    last = await session.scalar(
+        select(CheckIn.kind)
+        .where(CheckIn.shift_id == shift.id, CheckIn.person_id == person.id)
+        .order_by(CheckIn.id.desc())
+        .limit(1)
+    )
+    if kind == "arrived" and last == "arrived":
+        raise OpsError(_("%(name)s has already checked in.", name=name), "kind")
+    if kind == "left" and last != "arrived":
+        raise OpsError(_("%(name)s has not checked in yet.", name=name), "kind")
+
+    checkin = CheckIn(
+        election_id=station.election_id,
+        station_id=station.id,
+        shift_id=shift.id,
+        person_id=person.id,
+        assignment_id=assignment.id,
+        kind=kind,
+        checked_at=now,
+        device_time=device_time,
+        source=source,
+        idempotency_key=key,
+        payload_hash=digest,
+        created_by_label=actor.label,
+    )
+    session.add(checkin)
+    try:
+        await session.flush()
+    except IntegrityError:
+        # The same key, sent at the same moment for another place, won the race.
+        await session.rollback()
+        stored = await _stored(session, key)
+        if stored is None:
+            raise
+        return await _replay(session, stored, digest), True
+    await record(
+        session,
+        actor,
+        f"ops.checkin.{kind}",
+        checkin,
+        data={"person": person.id, "shift": shift.id, "source": source},
+    )
+    await announce(
+        session,
+        station.election_id,
+        station.id,
+        f"checkin.{kind}",
+        {
+            "check_in_id": checkin.id,
+            "person_id": person.id,
+            "shift_id": shift.id,
+            "station_id": station.id,
+            "kind": kind,
+            "checked_at": now.isoformat(),
+        },
+    )
+    await session.commit()
+    return checkin, False
+
+
+async def _ensure_may_check_in(
+    session: AsyncSession, actor: Actor, person: Person, station_id: int
+) -> None:
+    if actor.user_id is not None and person.user_id == actor.user_id:
+        return
+    if await is_coordinator(session, actor) or await leads_station(session, actor, station_id):
+        return
+    if actor.user_id is not None and await session.scalar(
+        select(Person.id).where(Person.user_id == actor.user_id)
+    ):
+        # A clerk naming someone else: that person is none of their business.
+        raise NotFound(_("Not found."))
+    await refuse(session, actor, station_id)
+
+
+async def _stored(session: AsyncSession, key: str) -> CheckIn | None:
+    return await session.scalar(
+        select(CheckIn)
+        .where(CheckIn.idempotency_key == key)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _replay(session: AsyncSession, stored: CheckIn, digest: str) -> CheckIn:
+    """The first answer again for a repeated request, or a refusal for a reused key."""
+    await session.commit()  # ends the lock's transaction, if one was begun
+    if stored.payload_hash != digest:
+        raise IdempotencyConflict(
+            _("This idempotency key was already used for another check-in."),
+            "idempotency_key",
+        )
+    return stored
+
+
+async def _lock_assignment(session: AsyncSession, assignment_id: int) -> None:
+    # A write that changes nothing (not even updated_at): a row lock on PostgreSQL, the
+    # start of the one write transaction on SQLite.
+    await session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment_id)
+        .values(state=Assignment.state, updated_at=Assignment.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Where a person stands on a shift: their last check-in, if any."""
+
+    person_id: int
+    kind: str | None
+    arrived_at: dt.datetime | None
+    left_at: dt.datetime | None
+
+
+async def presence_on(
+    session: AsyncSession, shift_ids: list[int]
+) -> dict[tuple[int, int], Presence]:
+    """Each (shift, person)'s last check-in on the shifts: who is there, who left."""
+    if not shift_ids:
+        return {}
+    rows = await session.scalars(
+        select(CheckIn).where(CheckIn.shift_id.in_(shift_ids)).order_by(CheckIn.id)
+    )
+    found: dict[tuple[int, int], Presence] = {}
+    for row in rows:
+        before = found.get((row.shift_id, row.person_id))
+        arrived_at = before.arrived_at if before else None
+        left_at = before.left_at if before else None
+        if row.kind == "arrived":
+            arrived_at = arrived_at or row.checked_at
+            left_at = None
+        else:
+            left_at = row.checked_at
+        found[(row.shift_id, row.person_id)] = Presence(
+            row.person_id, row.kind, arrived_at, left_at
+        )
+    return found

@@ -1,0 +1,333 @@
+"""A polling station's day: not opened, open (or paused), closed, counting, result
+reported; and who of its team is there.
+
+Opening needs a chair or vice chair checked in and at least the current shift's
+minimum number of people; a lead or coordinator who opens anyway gives a reason,
+which is stored with the change and audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor, record
+from app.core.i18n import _, lazy_gettext
+from app.core.models import utcnow
+from app.domain.models import (
+    HOLDING_STATES,
+    STATION_STATES,
+    STATION_TRANSITIONS,
+    Assignment,
+    Person,
+    RoleType,
+    Shift,
+    StaffingNorm,
+    StationStatus,
+    StationStatusChange,
+)
+from app.domain.ops import OpsConflict, OpsError
+from app.domain.ops.access import at, local_zone, lock_station, station_to_lead
+from app.domain.ops.checkins import EARLY, presence_on
+from app.domain.ops.news import announce
+from app.domain.validation import FieldErrors
+
+STATE_LABELS = {
+    "not_opened": lazy_gettext("Not opened"),
+    "open": lazy_gettext("Open"),
+    "paused": lazy_gettext("Paused"),
+    "closed": lazy_gettext("Station closed"),
+    "counting": lazy_gettext("Counting"),
+    "result_reported": lazy_gettext("Result reported"),
+}
+MAX_REASON_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class OpeningCheck:
+    """What opening a station needs, against who is checked in on the current shift."""
+
+    shift_id: int | None
+    present: int
+    minimum: int
+    lead_present: bool
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "shift_id": self.shift_id,
+            "present": self.present,
+            "minimum": self.minimum,
+            "lead_present": self.lead_present,
+        }
+
+
+async def station_state(session: AsyncSession, station_id: int) -> StationStatus | None:
+    """The station's current status row (None: it has not opened yet)."""
+    return await session.scalar(
+        select(StationStatus)
+        .where(StationStatus.station_id == station_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def current_shift(session: AsyncSession, station_id: int, now: dt.datetime) -> Shift | None:
+    """The station's shift under way now (its check-in having opened), the latest-starting
+    one when two overlap; None when no shift of the station runs now."""
+    zone = await local_zone(session)
+    today = now.astimezone(zone).date()
+    shifts = await session.scalars(
+        select(Shift)
+        .where(Shift.station_id == station_id, Shift.day == today)
+        .order_by(Shift.starts_at.desc())
+    )
+    for shift in shifts:
+        starts = at(shift.day, shift.starts_at, zone) - EARLY
+        if starts <= now < at(shift.day, shift.ends_at, zone):
+            return shift
+    return None
+
+
+async def opening_check(session: AsyncSession, station_id: int, now: dt.datetime) -> OpeningCheck:
+    """Whether the station may open now: a lead checked in, and the shift's minimum."""
+    shift = await current_shift(session, station_id, now)
+    if shift is None:
+        return OpeningCheck(None, 0, 0, False, [_("No shift of this station runs now.")])
+    minimum = await session.scalar(
+        select(func.coalesce(func.sum(StaffingNorm.minimum), 0)).where(
+            StaffingNorm.shift_id == shift.id
+        )
+    )
+    presence = await presence_on(session, [shift.id])
+    here = [p.person_id for p in presence.values() if p.kind == "arrived"]
+    lead_present = (
+        bool(here)
+        and (
+            await session.scalar(
+                select(func.count(Assignment.id))
+                .join(RoleType, RoleType.id == Assignment.role_type_id)
+                .where(
+                    Assignment.shift_id == shift.id,
+                    Assignment.person_id.in_(here),
+                    Assignment.state.in_(HOLDING_STATES),
+                    RoleType.leads_station.is_(True),
+                )
+            )
+            or 0
+        )
+        > 0
+    )
+    problems = []
+    if not lead_present:
+        problems.append(_("No chair or vice chair has checked in."))
+    if len(here) < int(minimum or 0):
+        problems.append(
+            _(
+                "%(present)s of at least %(minimum)s people have checked in.",
+                present=len(here),
+                minimum=int(minimum or 0),
+            )
+        )
+    return OpeningCheck(shift.id, len(here), int(minimum or 0), lead_present, problems)
+
+
+async def set_station_state(
+    session: AsyncSession,
+    actor: Actor,
+    station_id: int,
+    state: str,
+    override_reason: str = "",
+    *,
+    expected_state: str | None = None,
+    now: dt.datetime | None = None,
+) -> StationStatus:
+    """Move a station to ``state``: open, paused, closed, counting, result reported.
+
+    Only the station's lead or a coordinator may. A transition the day does not allow
+    is refused; so is opening without a lead and the minimum checked in, unless an
+    ``override_reason`` is given (stored and audited). With ``expected_state`` (what
+    the user's screen showed) a change someone else made meanwhile is refused.
+    """
+    if state not in STATION_STATES:
+        raise FieldErrors({"state": _("Choose one of the options.")})
+    reason = override_reason.strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise FieldErrors(
+            {"override_reason": _("At most %(count)s characters.", count=MAX_REASON_LENGTH)}
+        )
+    station = await station_to_lead(session, actor, station_id)
+    station_id, election_id = station.id, station.election_id
+    now = now or utcnow()
+    await lock_station(session, station_id)
+    status = await station_state(session, station_id)
+    current = status.state if status else "not_opened"
+    if expected_state is not None and expected_state != current:
+        raise OpsConflict(
+            _(
+                "The station's state changed meanwhile to %(state)s. Look again and decide.",
+                state=STATE_LABELS[current],
+            ),
+            "state",
+        )
+    if state not in STATION_TRANSITIONS[current]:
+        raise OpsError(
+            _(
+                "A station cannot go from %(current)s to %(state)s.",
+                current=STATE_LABELS[current],
+                state=STATE_LABELS[state],
+            ),
+            "state",
+        )
+    checks: dict[str, Any] = {}
+    used_reason = ""
+    if state == "open":
+        check = await opening_check(session, station_id, now)
+        checks = check.as_data()
+        if not check.passed:
+            if not reason:
+                raise OpsError(
+                    " ".join([*check.problems, _("Give a reason to open anyway.")]),
+                    "override_reason",
+                )
+            used_reason = reason
+    if status is None:
+        status = StationStatus(election_id=election_id, station_id=station_id, version=0)
+        session.add(status)
+    status.state = state
+    status.version += 1
+    status.override_reason = used_reason
+    status.changed_by_label = actor.label
+    status.changed_at = now
+    session.add(
+        StationStatusChange(
+            election_id=election_id,
+            station_id=station_id,
+            from_state=current,
+            to_state=state,
+            override_reason=used_reason,
+            checks=checks,
+            changed_by_label=actor.label,
+            changed_by_user_id=actor.user_id,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    await record(
+        session,
+        actor,
+        "ops.station.overridden" if used_reason else "ops.station.state_changed",
+        station,
+        data={"from": current, "to": state, "override_reason": used_reason, **checks},
+    )
+    await announce(
+        session,
+        election_id,
+        station_id,
+        "station.state_changed",
+        {
+            "station_id": station_id,
+            "from": current,
+            "state": state,
+            "version": status.version,
+            "override": bool(used_reason),
+        },
+    )
+    await session.commit()
+    return status
+
+
+# --- the team on the day -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    person_id: int
+    name: str
+    role: str
+    leads_station: bool
+    #: "arrived" (there now), "left", or "missing" (not checked in yet).
+    status: str
+    arrived_at: dt.datetime | None
+    left_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ShiftRoster:
+    shift: Shift
+    minimum: int
+    entries: list[RosterEntry]
+
+    @property
+    def present(self) -> int:
+        return sum(entry.status == "arrived" for entry in self.entries)
+
+    @property
+    def missing(self) -> list[RosterEntry]:
+        return [entry for entry in self.entries if entry.status == "missing"]
+
+
+async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -> list[ShiftRoster]:
+    """Who of the station's team has arrived, left or is missing, shift by shift that day.
+
+    A read for the chair's and the coordinators' views; the face checks who may see it
+    (``access.station_to_lead``). Leads first, then by role and name.
+    """
+    shifts = list(
+        await session.scalars(
+            select(Shift)
+            .where(Shift.station_id == station_id, Shift.day == day)
+            .order_by(Shift.starts_at, Shift.id)
+        )
+    )
+    shift_ids = [shift.id for shift in shifts]
+    if not shift_ids:
+        return []
+    minimums = dict(
+        (
+            await session.execute(
+                select(StaffingNorm.shift_id, func.sum(StaffingNorm.minimum))
+                .where(StaffingNorm.shift_id.in_(shift_ids))
+                .group_by(StaffingNorm.shift_id)
+            )
+        ).all()
+    )
+    rows = (
+        await session.execute(
+            select(Assignment.shift_id, Person, RoleType)
+            .join(Person, Person.id == Assignment.person_id)
+            .join(RoleType, RoleType.id == Assignment.role_type_id)
+            .where(Assignment.shift_id.in_(shift_ids), Assignment.state.in_(HOLDING_STATES))
+            .order_by(
+                RoleType.leads_station.desc(),
+                RoleType.sort_order,
+                Person.last_name,
+                Person.first_name,
+            )
+        )
+    ).all()
+    presence = await presence_on(session, shift_ids)
+    entries: dict[int, list[RosterEntry]] = {shift_id: [] for shift_id in shift_ids}
+    for shift_id, person, role in rows:
+        seen = presence.get((shift_id, person.id))
+        entries[shift_id].append(
+            RosterEntry(
+                person_id=person.id,
+                name=person.full_name,
+                role=role.name,
+                leads_station=role.leads_station,
+                status=seen.kind if seen and seen.kind else "missing",
+                arrived_at=seen.arrived_at if seen else None,
+                left_at=seen.left_at if seen else None,
+            )
+        )
+    return [
+        ShiftRoster(shift, int(minimums.get(shift.id) or 0), entries[shift.id]) for shift in shifts
+    ]
