@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, g, render_template, request
+from quart import (
+    Quart,
+    Response,
+    g,
+    has_request_context,
+    has_websocket_context,
+    render_template,
+    request,
+    websocket,
+)
 from werkzeug.exceptions import HTTPException
 
 from app.core.errors import NotFound
@@ -81,6 +90,11 @@ def register_error_pages(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
+        if not has_request_context():
+            # A websocket handler's error: there is no request and no page to render.
+            path = websocket.path if has_websocket_context() else "?"
+            log.exception("unhandled error on websocket %s", path)
+            return Response("Internal Server Error", status=500)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api_request():
             return problem_response(500, str(TITLES[500]))
