@@ -143,7 +143,8 @@ class Subscriber:
         self.queue: asyncio.Queue[QueueItem] = asyncio.Queue(queue_size)
         #: Set when the socket fell behind; its connection is then closed.
         self.dropped = asyncio.Event()
-        #: The highest event id sent so far: where a replay after a broker break starts.
+        #: The highest event id sent so far, or that the client resumed after: where a
+        #: replay after a broker break starts.
         self.cursor = 0
         self._sent: deque[int] = deque(maxlen=REMEMBERED_IDS)
         self._sent_set: set[int] = set()

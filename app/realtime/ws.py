@@ -257,11 +257,12 @@ class LiveConnection:
                     allowed.add(topic)
                 else:
                     self._notice({"type": "ws.error", "code": refusal, "topic": topic})
-            if allowed and after_id is None:
-                # Replays after a broker break start from here, not from the beginning.
-                self.subscriber.cursor = max(
-                    self.subscriber.cursor, await latest_event_id(db, allowed)
-                )
+            if allowed:
+                # Replays after a broker break start from what the client already has:
+                # the id it resumes after, or (asking for no past) the newest event now.
+                # Never from the beginning, which would send a resumed page its past again.
+                start = after_id if after_id is not None else await latest_event_id(db, allowed)
+                self.subscriber.cursor = max(self.subscriber.cursor, start)
         if not allowed:
             return
         self._notice({"type": "ws.subscribed", "topics": sorted(allowed)})

@@ -104,6 +104,29 @@ async def test_it_replays_from_the_table_what_a_broker_break_lost(
     assert broker.subscriptions == 2
 
 
+async def test_it_replays_after_a_broker_break_only_what_a_resumed_socket_lacks(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    broker = BreakableBroker()
+    app.extensions["stemma"].broker = broker
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    # A page rendered after these events resumes after the last; its socket hears nothing
+    # more before the broker breaks.
+    past = [await record(db, tenant.id, topic, number=n) for n in (1, 2)]
+    cookie = await session_cookie(app, coordinator)
+    async with open_socket(app, cookie, topics=topic, last_event_id=past[-1].id) as socket:
+        await receive(socket)
+        broker.cut()
+        lost = await record(db, tenant.id, topic, number=3)
+        await wait_for_publishing()
+        broker.down = False
+        # The gap, not the page's past again.
+        assert (await receive_event(socket, seconds=10))["id"] == lost.id
+        after = await record(db, tenant.id, topic, number=4)
+        assert (await receive_event(socket))["id"] == after.id
+
+
 async def test_it_renders_each_event_once_for_all_its_sockets(
     app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
 ) -> None:
