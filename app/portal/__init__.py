@@ -13,4 +13,13 @@ async def _portal_context() -> dict[str, object]:
     return {"portal_endpoints": set(current_app.view_functions)}
 
 
-from app.portal import calendar, courses, home, install, profile, team  # noqa: E402, F401
+from app.portal import (  # noqa: E402, F401
+    calendar,
+    courses,
+    election_day,
+    home,
+    install,
+    profile,
+    push,
+    team,
+)

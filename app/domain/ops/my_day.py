@@ -1,0 +1,139 @@
+"""What a clerk's phone shows on election day: their own shifts of the day with their
+check-ins, and, for a station they lead, its incidents and turnout reports.
+
+Reads only; every change goes through ``checkins``, ``stations``, ``incidents`` and
+``turnout``, which check again who may do what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.models import utcnow
+from app.domain.models import (
+    HOLDING_STATES,
+    Assignment,
+    CheckIn,
+    Election,
+    Incident,
+    RoleType,
+    Shift,
+    Station,
+    TurnoutReport,
+)
+from app.domain.ops.access import local_zone
+
+
+@dataclass(frozen=True)
+class MyShift:
+    """One of the clerk's places on a shift, with what they checked in so far."""
+
+    assignment_id: int
+    person_id: int
+    shift: Shift
+    station: Station
+    election: Election
+    role: RoleType
+    #: The clerk's check-ins on this shift, oldest first (server time is ``checked_at``).
+    check_ins: list[CheckIn]
+
+    @property
+    def last_kind(self) -> str | None:
+        return self.check_ins[-1].kind if self.check_ins else None
+
+    @property
+    def is_here(self) -> bool:
+        return self.last_kind == "arrived"
+
+    @property
+    def leads_station(self) -> bool:
+        return self.role.leads_station
+
+
+async def local_today(session: AsyncSession, now: dt.datetime | None = None) -> dt.date:
+    """Today in the municipality's time zone: election days are local days."""
+    zone = await local_zone(session)
+    return (now or utcnow()).astimezone(zone).date()
+
+
+async def my_shifts(
+    session: AsyncSession, person_id: int, first: dt.date, last: dt.date
+) -> list[MyShift]:
+    """The person's held places on shifts from ``first`` to ``last`` (inclusive), soonest
+    first, each with the person's check-ins on it."""
+    rows = (
+        await session.execute(
+            select(Assignment.id, Shift, Station, Election, RoleType)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .join(Station, Station.id == Assignment.station_id)
+            .join(Election, Election.id == Station.election_id)
+            .join(RoleType, RoleType.id == Assignment.role_type_id)
+            .where(
+                Assignment.person_id == person_id,
+                Assignment.state.in_(HOLDING_STATES),
+                Shift.day >= first,
+                Shift.day <= last,
+            )
+            .order_by(Shift.day, Shift.starts_at, Station.name, Assignment.id)
+        )
+    ).all()
+    shift_ids = [shift.id for _id, shift, *_rest in rows]
+    by_shift: dict[int, list[CheckIn]] = {}
+    if shift_ids:
+        found = await session.scalars(
+            select(CheckIn)
+            .where(CheckIn.person_id == person_id, CheckIn.shift_id.in_(shift_ids))
+            .order_by(CheckIn.id)
+        )
+        for row in found:
+            by_shift.setdefault(row.shift_id, []).append(row)
+    return [
+        MyShift(
+            assignment_id, person_id, shift, station, election, role, by_shift.get(shift.id, [])
+        )
+        for assignment_id, shift, station, election, role in rows
+    ]
+
+
+async def has_shift_soon(session: AsyncSession, person_id: int, today: dt.date) -> bool:
+    """Whether the person holds a place on a shift today or tomorrow (the portal then
+    shows its election-day page in the menu)."""
+    found = await session.scalar(
+        select(Assignment.id)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(
+            Assignment.person_id == person_id,
+            Assignment.state.in_(HOLDING_STATES),
+            Shift.day >= today,
+            Shift.day <= today + dt.timedelta(days=1),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def station_incidents(session: AsyncSession, station_id: int) -> list[Incident]:
+    """The station's incidents, newest first, each with its notes (the lead's view of
+    how they are being handled)."""
+    rows = await session.scalars(
+        select(Incident)
+        .where(Incident.station_id == station_id)
+        .options(selectinload(Incident.notes))
+        .order_by(Incident.id.desc())
+    )
+    return list(rows)
+
+
+async def station_turnout(session: AsyncSession, station_id: int) -> dict[str, TurnoutReport]:
+    """The station's turnout reports by reporting time ("11:00"...)."""
+    rows = await session.scalars(
+        select(TurnoutReport)
+        .where(TurnoutReport.station_id == station_id)
+        .execution_options(populate_existing=True)
+    )
+    return {row.slot: row for row in rows}

@@ -1,0 +1,303 @@
+"""Election day on the clerk's phone: "I have arrived" and "I am leaving", and for a
+station's chair the team, the station's state, incidents and turnout.
+
+The buttons post to ``POST /api/v1/checkins`` from ``static/js/checkin.js``, which keeps a
+check-in made offline in the phone's IndexedDB and sends it again with the same
+idempotency key. Without JavaScript the same buttons post a plain form here, with a
+key the server made when it drew the page, so a form sent twice still checks in once.
+The station poster's QR code opens this page with ``?station=<id>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from quart import flash, g, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from app.core.auth import current_actor, current_membership, current_user, requires
+from app.core.errors import NotFound
+from app.core.i18n import _, lazy_gettext
+from app.core.models import utcnow
+from app.core.templating import localtime
+from app.core.web import db, reload_identity, render
+from app.domain.models import (
+    INCIDENT_CATEGORIES,
+    INCIDENT_SEVERITIES,
+    STATION_TRANSITIONS,
+    TURNOUT_SLOTS,
+    CheckIn,
+    Person,
+)
+from app.domain.ops import OpsError, access, incidents, my_day, stations, turnout
+from app.domain.ops.checkins import check_in
+from app.domain.validation import FieldErrors, parse_id
+from app.portal import blueprint
+from app.portal.me import my_person, my_person_or_404
+
+STATE_ACTIONS = {
+    "open": lazy_gettext("Open the station"),
+    "paused": lazy_gettext("Pause"),
+    "closed": lazy_gettext("Close the station"),
+    "counting": lazy_gettext("Start counting"),
+    "result_reported": lazy_gettext("Result reported"),
+}
+
+#: A page section's refusal: {"message": ..., "errors": {field: message}, "given": {...}}.
+Refusals = dict[str, dict[str, Any]]
+
+
+@blueprint.context_processor
+async def _election_day_menu() -> dict[str, object]:
+    """Whether the menu shows "Election day": only with a shift today or tomorrow."""
+    if current_user() is None or current_membership() is None or g.get("tenant") is None:
+        return {"election_day_soon": False}
+    if "election_day_soon" not in g:
+        person = await my_person()
+        g.election_day_soon = person is not None and await my_day.has_shift_soon(
+            db(), person.id, await my_day.local_today(db())
+        )
+    return {"election_day_soon": g.election_day_soon}
+
+
+def confirmed_text(row: CheckIn) -> str:
+    """ "Confirmed at 07:28 (server time)": the time the server took, in local time."""
+    return _(
+        "Confirmed at %(time)s (server time)",
+        time=localtime(row.checked_at, g.tenant.timezone, "HH:mm"),
+    )
+
+
+async def _page(
+    person: Person | None,
+    station_id: int | None = None,
+    refusals: Refusals | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    session = db()
+    today = await my_day.local_today(session)
+    tomorrow_day = today + dt.timedelta(days=1)
+    all_today = await my_day.my_shifts(session, person.id, today, today) if person else []
+    tomorrow = (
+        await my_day.my_shifts(session, person.id, tomorrow_day, tomorrow_day) if person else []
+    )
+    shifts, not_here = all_today, False
+    if station_id is not None:
+        # Opened from a station's poster: that station's shift first and alone.
+        at_station = [mine for mine in all_today if mine.station.id == station_id]
+        not_here = not at_station
+        shifts = at_station or all_today
+    led = await _led_stations(all_today)
+    refusals = refusals or {}
+    shown = {f"shift-{mine.shift.id}" for mine in shifts}
+    for entry in led:
+        station = entry["station"].id
+        shown |= {f"state-{station}", f"incident-{station}", f"turnout-{station}"}
+        shown |= {f"note-{incident.id}" for incident in entry["incidents"]}
+    # A refusal with no section on the page (a clerk who is not the lead) shows on top.
+    elsewhere = [r["message"] for k, r in refusals.items() if k not in shown and r["message"]]
+    page = await render(
+        "portal/election_day.html",
+        person=person,
+        today=today,
+        shifts=shifts,
+        tomorrow=tomorrow,
+        station_id=station_id,
+        not_here=not_here,
+        led=led,
+        refusals=refusals,
+        elsewhere=elsewhere,
+        confirmed_text=confirmed_text,
+        new_key=lambda: str(uuid.uuid4()),
+        transitions=STATION_TRANSITIONS,
+        state_labels=stations.STATE_LABELS,
+        state_actions=STATE_ACTIONS,
+        category_choices=[(c, incidents.CATEGORY_LABELS[c]) for c in INCIDENT_CATEGORIES],
+        severity_choices=[(s, incidents.SEVERITY_LABELS[s]) for s in INCIDENT_SEVERITIES],
+        category_labels=incidents.CATEGORY_LABELS,
+        severity_labels=incidents.SEVERITY_LABELS,
+        incident_state_labels=incidents.STATE_LABELS,
+        turnout_slots=TURNOUT_SLOTS,
+    )
+    return page, status
+
+
+async def _led_stations(shifts: list[my_day.MyShift]) -> list[dict[str, Any]]:
+    """The stations the clerk leads today, with what their chair needs to see."""
+    session = db()
+    now = utcnow()
+    led: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for mine in shifts:
+        station = mine.station
+        if not mine.leads_station or station.id in seen:
+            continue
+        seen.add(station.id)
+        status = await stations.station_state(session, station.id)
+        led.append(
+            {
+                "station": station,
+                "state": status.state if status else "not_opened",
+                "status": status,
+                "rosters": await stations.station_roster(session, station.id, mine.shift.day),
+                "check": await stations.opening_check(session, station.id, now),
+                "incidents": await my_day.station_incidents(session, station.id),
+                "turnout": await my_day.station_turnout(session, station.id),
+            }
+        )
+    return led
+
+
+@blueprint.get("/election-day")
+@requires("portal.use")
+async def election_day() -> tuple[str, int]:
+    return await _page(await my_person(), parse_id(request.args.get("station")))
+
+
+async def _refused(section: str, error: Exception, values: dict[str, Any]) -> tuple[str, int]:
+    """Show a refusal in the section it concerns. The service may have left a lock (a
+    write) open: roll back before reading the page again."""
+    await db().rollback()
+    await reload_identity()
+    if isinstance(error, FieldErrors):
+        refusal = {"message": "", "errors": error.errors, "given": values}
+        status = 422
+    else:
+        assert isinstance(error, OpsError)
+        refusal = {
+            "message": error.message,
+            "errors": {error.field: error.message} if error.field else {},
+            "given": values,
+        }
+        status = error.status
+    station_id = parse_id(request.args.get("station"))
+    return await _page(await my_person_or_404(), station_id, {section: refusal}, status)
+
+
+async def _ensure_station_visible(station_id: int) -> None:
+    """Someone neither on the station's team nor a coordinator learns nothing of it, not
+    even that their form was incomplete: 404 before any check of the input."""
+    actor = current_actor()
+    if not (
+        await access.is_coordinator(db(), actor)
+        or await access.on_station_team(db(), actor, station_id)
+    ):
+        raise NotFound(_("Not found."))
+
+
+def _back(anchor: str | None = None) -> WerkzeugResponse:
+    """To the page again (to the section acted on), keeping the poster's station."""
+    station_id = parse_id(request.args.get("station"))
+    return redirect(url_for("portal.election_day", station=station_id, _anchor=anchor))
+
+
+@blueprint.post("/election-day/check-in")
+@requires("portal.use")
+async def election_day_check_in() -> Any:
+    """The no-JavaScript check-in: the key came with the page, or is made here."""
+    person = await my_person_or_404()
+    form = await request.form
+    shift_id = parse_id(form.get("shift_id"))
+    if shift_id is None:
+        raise NotFound(_("Not found."))
+    kind = form.get("kind", "")
+    key = form.get("idempotency_key", "").strip() or str(uuid.uuid4())
+    try:
+        row, _replayed = await check_in(
+            db(),
+            current_actor(),
+            person_id=person.id,
+            shift_id=shift_id,
+            kind=kind,
+            idempotency_key=key,
+            source="portal",
+        )
+    except (OpsError, FieldErrors) as error:
+        return await _refused(f"shift-{shift_id}", error, {})
+    if row.kind == "arrived":
+        message = _("You have checked in. %(confirmed)s.", confirmed=confirmed_text(row))
+    else:
+        message = _("You have checked out. %(confirmed)s.", confirmed=confirmed_text(row))
+    await flash(message, "success")
+    return _back()
+
+
+@blueprint.post("/election-day/stations/<int:station_id>/state")
+@requires("portal.use")
+async def election_day_station_state(station_id: int) -> Any:
+    """The chair opens, pauses, closes... the station; opening may need a reason."""
+    await _ensure_station_visible(station_id)
+    form = await request.form
+    values = {"override_reason": form.get("override_reason", "")}
+    try:
+        status = await stations.set_station_state(
+            db(),
+            current_actor(),
+            station_id,
+            form.get("state", ""),
+            form.get("override_reason", ""),
+            expected_state=form.get("expected_state") or None,
+        )
+    except (OpsError, FieldErrors) as error:
+        return await _refused(f"state-{station_id}", error, values)
+    await flash(
+        _("The station is now: %(state)s.", state=stations.STATE_LABELS[status.state]), "success"
+    )
+    return _back(f"station-{station_id}")
+
+
+@blueprint.post("/election-day/stations/<int:station_id>/incidents")
+@requires("portal.use")
+async def election_day_incident(station_id: int) -> Any:
+    """Report an incident at the station (the coordinators see it at once)."""
+    await _ensure_station_visible(station_id)
+    form = await request.form
+    values = {key: form.get(key, "") for key in ("category", "severity", "text")}
+    try:
+        await incidents.report_incident(db(), current_actor(), station_id, **values)
+    except (OpsError, FieldErrors) as error:
+        return await _refused(f"incident-{station_id}", error, values)
+    await flash(_("The incident is reported. The coordinators see it now."), "success")
+    return _back(f"station-incidents-{station_id}")
+
+
+@blueprint.post("/election-day/stations/<int:station_id>/notes")
+@requires("portal.use")
+async def election_day_incident_note(station_id: int) -> Any:
+    """The chair adds what happened next to an incident of their station."""
+    await _ensure_station_visible(station_id)
+    form = await request.form
+    incident_id = parse_id(form.get("incident_id"))
+    incident = await incidents.get_incident(db(), incident_id) if incident_id else None
+    if incident is None or incident.station_id != station_id:
+        raise NotFound(_("Not found."))
+    values = {"text": form.get("text", "")}
+    try:
+        await incidents.add_note(db(), current_actor(), incident.id, values["text"])
+    except (OpsError, FieldErrors) as error:
+        return await _refused(f"note-{incident_id}", error, values)
+    await flash(_("Your note is added."), "success")
+    return _back(f"incident-note-{incident_id}")
+
+
+@blueprint.post("/election-day/stations/<int:station_id>/turnout")
+@requires("portal.use")
+async def election_day_turnout(station_id: int) -> Any:
+    """Report how many have voted by one of the day's reporting times."""
+    await _ensure_station_visible(station_id)
+    form = await request.form
+    values = {"slot": form.get("slot", ""), "count": form.get("count", "")}
+    raw = values["count"].strip()
+    try:
+        if not raw.isdigit():
+            raise FieldErrors({"count": _("Enter a whole number.")})
+        await turnout.report_turnout(db(), current_actor(), station_id, values["slot"], int(raw))
+    except (OpsError, FieldErrors) as error:
+        return await _refused(f"turnout-{station_id}", error, values)
+    await flash(
+        _("Turnout at %(slot)s reported: %(count)s.", slot=values["slot"], count=int(raw)),
+        "success",
+    )
+    return _back(f"turnout-{station_id}")

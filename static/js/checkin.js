@@ -1,0 +1,286 @@
+// Election-day check-ins from the clerk's phone ("I have arrived", "I am leaving").
+//
+// A tap makes a new idempotency key and keeps the check-in in IndexedDB before it is
+// sent to POST /api/v1/checkins. When the phone is offline (or the server cannot answer)
+// it stays there, shown as "Queued – will be sent", and goes again, with the same key and
+// the same body, when the phone is back online, when the page loads and every 30 seconds.
+// The server answers a repeated key with the first check-in, so sending twice is safe.
+// Without this script the buttons post a plain form and the server checks in.
+(function () {
+  "use strict";
+
+  var DB_NAME = "stemma-checkins";
+  var STORE = "queue";
+  var RETRY_MS = 30000;
+
+  var root = null;
+  var memoryQueue = {};  // when IndexedDB is unavailable (private mode): this page only
+  var flushing = null;
+
+  function text(name, values) {
+    var template = root.getAttribute("data-text-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) {
+      template = template.split("{" + key + "}").join(values[key]);
+    });
+    return template;
+  }
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    // crypto.randomUUID needs a secure context; build a version 4 UUID by hand.
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) {
+      return (b + 0x100).toString(16).slice(1);
+    }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  // The phone's local time with its offset: 2026-09-13T07:28:05+02:00.
+  function deviceTime(date) {
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    var offset = -date.getTimezoneOffset();
+    var sign = offset >= 0 ? "+" : "-";
+    offset = Math.abs(offset);
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
+      "T" + pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds()) +
+      sign + pad(Math.floor(offset / 60)) + ":" + pad(offset % 60);
+  }
+
+  function clock(iso, timeZone) {
+    var options = { hour: "2-digit", minute: "2-digit", hour12: false };
+    if (timeZone) { options.timeZone = timeZone; }
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(new Date(iso));
+    } catch (error) {
+      return iso.slice(11, 16);
+    }
+  }
+
+  // --- the queue in IndexedDB ---------------------------------------------------------
+
+  var dbPromise = null;
+
+  function openDb() {
+    if (dbPromise) { return dbPromise; }
+    dbPromise = new Promise(function (resolve) {
+      if (!window.indexedDB) { resolve(null); return; }
+      var request;
+      try {
+        request = window.indexedDB.open(DB_NAME, 1);
+      } catch (error) {
+        resolve(null);
+        return;
+      }
+      request.onupgradeneeded = function () {
+        request.result.createObjectStore(STORE, { keyPath: "key" });
+      };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { resolve(null); };
+    });
+    return dbPromise;
+  }
+
+  function withStore(mode, work) {
+    return openDb().then(function (db) {
+      if (!db) {
+        var direct = work(null);
+        return direct && direct.result !== undefined ? direct.result : direct;
+      }
+      return new Promise(function (resolve, reject) {
+        var transaction = db.transaction(STORE, mode);
+        var result = work(transaction.objectStore(STORE));
+        transaction.oncomplete = function () { resolve(result && result.result !== undefined ? result.result : result); };
+        transaction.onerror = function () { reject(transaction.error); };
+      });
+    });
+  }
+
+  function putEntry(entry) {
+    return withStore("readwrite", function (store) {
+      if (!store) { memoryQueue[entry.key] = entry; return null; }
+      return store.put(entry);
+    });
+  }
+
+  function removeEntry(key) {
+    return withStore("readwrite", function (store) {
+      if (!store) { delete memoryQueue[key]; return null; }
+      return store.delete(key);
+    });
+  }
+
+  function allEntries() {
+    return withStore("readonly", function (store) {
+      if (!store) {
+        return { result: Object.keys(memoryQueue).map(function (k) { return memoryQueue[k]; }) };
+      }
+      return store.getAll();
+    }).then(function (entries) {
+      var mine = String(root.getAttribute("data-person-id"));
+      return (entries || []).filter(function (entry) {
+        return String(entry.body.person_id) === mine;
+      }).sort(function (a, b) { return a.seq - b.seq; });
+    });
+  }
+
+  // --- the page ------------------------------------------------------------------------
+
+  function card(shiftId) {
+    return root.querySelector('[data-checkin-card][data-shift-id="' + shiftId + '"]');
+  }
+
+  function showButtons(shiftId, here) {
+    var box = card(shiftId);
+    if (!box) { return; }
+    box.classList.toggle("is-here", here);
+    box.querySelectorAll("[data-checkin-form]").forEach(function (form) {
+      var isArrive = form.getAttribute("data-kind") === "arrived";
+      form.hidden = isArrive ? here : !here;
+    });
+  }
+
+  function kindLabel(kind) {
+    return text(kind === "arrived" ? "arrived" : "left");
+  }
+
+  function addLine(shiftId, className, parts) {
+    var box = card(shiftId);
+    if (!box) { return null; }
+    var item = document.createElement("li");
+    item.className = className;
+    var strong = document.createElement("strong");
+    strong.textContent = parts[0];
+    item.appendChild(strong);
+    item.appendChild(document.createTextNode(" · " + parts[1]));
+    box.querySelector("[data-checkin-log]").appendChild(item);
+    return item;
+  }
+
+  function renderQueue() {
+    return allEntries().then(function (entries) {
+      root.querySelectorAll(".checkin-queued").forEach(function (item) { item.remove(); });
+      entries.forEach(function (entry) {
+        var tapped = text("tapped", { time: clock(entry.body.device_time, root.getAttribute("data-timezone")) });
+        var state = entry.sending ? text("sending") : text("queued");
+        addLine(entry.body.shift_id, "checkin-queued", [kindLabel(entry.body.kind), state + " (" + tapped + ")"]);
+        showButtons(entry.body.shift_id, entry.body.kind === "arrived");
+      });
+      var offline = root.querySelector("[data-checkin-offline]");
+      if (offline) {
+        offline.textContent = text("offline");
+        offline.hidden = navigator.onLine !== false && !entries.length;
+      }
+      return entries;
+    });
+  }
+
+  function csrfToken() {
+    var field = document.querySelector('input[name="csrf_token"]');
+    return field ? field.value : "";
+  }
+
+  // Send one check-in. Resolves true when the server decided (confirmed or refused),
+  // false when it must stay queued (offline, server trouble, signed out).
+  function send(entry) {
+    entry.sending = true;
+    return fetch(entry.url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Idempotency-Key": entry.key,
+        "X-CSRF-Token": csrfToken()
+      },
+      body: JSON.stringify(entry.body)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        if (response.ok) {
+          return removeEntry(entry.key).then(function () {
+            addLine(entry.body.shift_id, "checkin-confirmed",
+              [kindLabel(answer.kind), text("confirmed", { time: clock(answer.checked_at, root.getAttribute("data-timezone")) })]);
+            showButtons(entry.body.shift_id, answer.kind === "arrived");
+            return true;
+          });
+        }
+        if (response.status >= 500 || response.status === 401 || response.status === 408 || response.status === 429) {
+          return false;
+        }
+        // Refused for good (the shift is not today, already checked in...): say why.
+        return removeEntry(entry.key).then(function () {
+          addLine(entry.body.shift_id, "checkin-refused",
+            [kindLabel(entry.body.kind), text("failed", { reason: answer.title || response.statusText })]);
+          showButtons(entry.body.shift_id, entry.body.kind !== "arrived");
+          return true;
+        });
+      });
+    }, function () {
+      return false;  // a network error: the phone is offline or the server unreachable
+    }).then(function (decided) {
+      entry.sending = false;
+      if (!decided) {
+        entry.failedOnce = true;
+        return putEntry(entry).then(function () { return false; });
+      }
+      return true;
+    });
+  }
+
+  // Send every queued check-in in the order they were tapped; stop at the first that
+  // cannot go (a "left" must not overtake its "arrived").
+  function flush() {
+    if (flushing) { return flushing; }
+    flushing = allEntries().then(function (entries) {
+      var chain = Promise.resolve(true);
+      entries.forEach(function (entry) {
+        chain = chain.then(function (goOn) { return goOn ? send(entry) : false; });
+      });
+      return chain;
+    }).catch(function () { return false; }).then(function () {
+      flushing = null;
+      return renderQueue();
+    });
+    return flushing;
+  }
+
+  var sequence = Date.now();
+
+  function tap(event) {
+    var form = event.target.closest && event.target.closest("[data-checkin-form]");
+    if (!form || !root.contains(form)) { return; }
+    event.preventDefault();
+    var button = form.querySelector("button");
+    if (button) { button.disabled = true; }
+    var entry = {
+      key: newKey(),
+      url: root.getAttribute("data-api-url"),
+      seq: ++sequence,
+      body: {
+        person_id: Number(root.getAttribute("data-person-id")),
+        shift_id: Number(form.getAttribute("data-shift-id")),
+        kind: form.getAttribute("data-kind"),
+        device_time: deviceTime(new Date())
+      }
+    };
+    putEntry(entry).then(renderQueue).then(flush).then(function () {
+      if (button) { button.disabled = false; }
+    }, function () {
+      if (button) { button.disabled = false; }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    root = document.querySelector("[data-checkin]");
+    if (!root) { return; }
+    root.addEventListener("submit", tap);
+    window.addEventListener("online", flush);
+    window.addEventListener("offline", renderQueue);
+    renderQueue().then(flush);
+    window.setInterval(flush, RETRY_MS);
+  });
+})();
