@@ -1,0 +1,275 @@
+"""Election day live: the coordinators' dashboard of every station, kept current over
+the live socket, with a side panel per station to send a reserve and handle incidents.
+
+The page renders the state at a known event id and its socket asks for everything
+after it (``app.realtime.ws``); ``app.planning.ops_fragments`` turns each event into
+the changed station's row and the counters. Actions answer with the panel redrawn in
+place; a change someone else made first answers 409 with the reason in the panel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from quart import flash, g, redirect, request, url_for
+
+from app.core.auth import current_actor, requires
+from app.core.errors import DomainError, NotFound
+from app.core.events import latest_event_id, ops_topic
+from app.core.i18n import _
+from app.core.permissions import role_has
+from app.core.web import db, is_htmx, reload_identity, render
+from app.domain.accounts import list_members
+from app.domain.models import STATION_STATES
+from app.domain.ops import OpsConflict
+from app.domain.ops import incidents as ops_incidents
+from app.domain.ops.dashboard import (
+    DashboardFilters,
+    StationRow,
+    dashboard,
+    election_in_focus,
+)
+from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
+from app.domain.ops.stations import STATE_LABELS, station_roster
+from app.domain.staffing.board import district_choices
+from app.domain.validation import parse_id
+from app.planning import blueprint
+
+PAGE = "planning/ops/dashboard.html"
+PANEL = "planning/ops/_panel.html"
+INCIDENT_ACTIONS = ("acknowledge", "assign", "resolve", "note")
+
+
+def _filters() -> DashboardFilters:
+    args = request.args
+    state = args.get("state")
+    return DashboardFilters(
+        district_id=parse_id(args.get("district")),
+        state=state if state in STATION_STATES else None,
+        alerts_only=args.get("alerts") == "1",
+    )
+
+
+def live_base(election_id: int) -> str:
+    """The dashboard's address; rows link to ``{base}/stations/{id}`` (the live fragments
+    are rendered without a request, so they build links from it the same way)."""
+    return url_for("planning.ops_dashboard", election_id=election_id)
+
+
+@blueprint.get("/live")
+@requires("ops.view")
+async def ops_dashboard_now() -> Any:
+    """The menu's entry: today's election (or the next one) live."""
+    election_id = await election_in_focus(db())
+    if election_id is None:
+        await flash(_("There is no election yet."), "error")
+        return redirect(url_for("planning.home"))
+    return redirect(url_for("planning.ops_dashboard", election_id=election_id))
+
+
+@blueprint.get("/elections/<int:election_id>/live")
+@requires("ops.view")
+async def ops_dashboard(election_id: int) -> str:
+    topic = ops_topic(g.tenant.id, election_id)
+    # The cursor first: an event committed while the page is built is replayed, and
+    # replaying one only redraws what the page already shows.
+    cursor = await latest_event_id(db(), [topic])
+    board = await dashboard(db(), election_id, _filters())
+    socket = "/{}/ws?{}".format(
+        g.tenant.slug, urlencode({"topics": topic, "last_event_id": cursor})
+    )
+    return await render(
+        PAGE,
+        block="live",
+        board=board,
+        cursor=cursor,
+        socket_url=socket,
+        base=live_base(election_id),
+        zone=g.tenant.timezone,
+        districts=await district_choices(db(), election_id),
+        state_labels=STATE_LABELS,
+    )
+
+
+async def _panel(
+    election_id: int, station_id: int, status: int = 200, **context: Any
+) -> tuple[str, int]:
+    """One station's panel: its team today, open incidents, and whom to send."""
+    board = await dashboard(
+        db(), election_id, DashboardFilters(station_ids=frozenset({station_id}))
+    )
+    rows = board.rows
+    if not rows:
+        raise NotFound(_("Not found."))
+    row: StationRow = rows[0]
+    shift_ids = [focus.shift.id for focus in row.shifts]
+    incidents = [
+        (incident, await ops_incidents.incident_notes(db(), incident.id))
+        for incident in row.open_incidents
+    ]
+    coordinators = [
+        member.user
+        for member in await list_members(db())
+        if role_has(member.role, "ops.coordinate")
+    ]
+    template = PANEL if is_htmx() else "planning/ops/station.html"
+    body = await render(
+        template,
+        board=board,
+        row=row,
+        base=live_base(election_id),
+        zone=g.tenant.timezone,
+        drawer=is_htmx(),
+        roster=await station_roster(db(), station_id, board.today),
+        incidents=incidents,
+        candidates=await reassign_candidates(db(), station_id, board.today),
+        absent_choices=[
+            (place.assignment_id, place.label) for place in await absent_places(db(), shift_ids)
+        ],
+        places=[
+            (f"{focus.shift.id}:{role.role_type_id}", f"{focus.shift.name} · {role.name}")
+            for focus in row.shifts
+            for role in row.roles
+        ],
+        coordinators=coordinators,
+        state_labels=STATE_LABELS,
+        severity_labels=ops_incidents.SEVERITY_LABELS,
+        category_labels=ops_incidents.CATEGORY_LABELS,
+        incident_state_labels=ops_incidents.STATE_LABELS,
+        **context,
+    )
+    return body, status
+
+
+@blueprint.get("/elections/<int:election_id>/live/stations/<int:station_id>")
+@requires("ops.view")
+async def ops_station_panel(election_id: int, station_id: int) -> tuple[str, int]:
+    return await _panel(election_id, station_id)
+
+
+async def _answer(
+    election_id: int, station_id: int, notice: str | None = None, error: DomainError | None = None
+) -> Any:
+    """The panel redrawn with what happened (HTMX), or a flash and the panel's page."""
+    if error is not None:
+        # A refusing service rolled the session back: load what the layout reads again.
+        await reload_identity()
+    if is_htmx():
+        status = 200 if error is None else (409 if isinstance(error, OpsConflict) else 422)
+        return await _panel(
+            election_id,
+            station_id,
+            status,
+            notice=notice,
+            error=error.message if error else None,
+            conflict=isinstance(error, OpsConflict),
+        )
+    await flash(error.message if error else (notice or ""), "error" if error else "success")
+    return redirect(
+        url_for("planning.ops_station_panel", election_id=election_id, station_id=station_id)
+    )
+
+
+@blueprint.post("/elections/<int:election_id>/live/stations/<int:station_id>/reassign")
+@requires("ops.coordinate")
+async def ops_reassign(election_id: int, station_id: int) -> Any:
+    """Send a reserve (or move a clerk) to a place at the station, or to the place of
+    someone who has not come."""
+    board = await dashboard(
+        db(), election_id, DashboardFilters(station_ids=frozenset({station_id}))
+    )
+    if not board.rows:
+        raise NotFound(_("Not found."))
+    form = await request.form
+    replace_id = parse_id(form.get("replace"))
+    shift_id = role_type_id = None
+    if replace_id is not None:
+        place = next(
+            (
+                p
+                for p in await absent_places(db(), [f.shift.id for f in board.rows[0].shifts])
+                if p.assignment_id == replace_id
+            ),
+            None,
+        )
+        if place is not None:
+            shift_id, role_type_id = place.shift_id, place.role_type_id
+    else:
+        shift_text, _sep, role_text = str(form.get("place", "")).partition(":")
+        shift_id, role_type_id = parse_id(shift_text), parse_id(role_text)
+    kind, _sep, rest = str(form.get("person", "")).partition(":")
+    person_text, _sep, assignment_text = rest.partition(":")
+    person_id = parse_id(person_text)
+    if person_id is None or kind not in ("reserve", "clerk"):
+        return await _answer(election_id, station_id, error=DomainError(_("Choose a person.")))
+    if shift_id is None or role_type_id is None:
+        if replace_id is not None:
+            error: DomainError = OpsConflict(
+                _("That place changed meanwhile. Look again and decide.")
+            )
+        else:
+            error = DomainError(_("Choose a place."))
+        return await _answer(election_id, station_id, error=error)
+    if shift_id not in {f.shift.id for f in board.rows[0].shifts}:
+        raise NotFound(_("Not found."))
+    try:
+        await reassign(
+            db(),
+            current_actor(),
+            shift_id=shift_id,
+            role_type_id=role_type_id,
+            person_id=person_id,
+            move_assignment_id=parse_id(assignment_text) if kind == "clerk" else None,
+            replace_assignment_id=replace_id,
+        )
+    except DomainError as failure:
+        if isinstance(failure, NotFound):
+            raise
+        return await _answer(election_id, station_id, error=failure)
+    return await _answer(election_id, station_id, notice=_("The person now has the place."))
+
+
+@blueprint.post("/elections/<int:election_id>/live/incidents/<int:incident_id>/<action>")
+@requires("ops.coordinate")
+async def ops_incident(election_id: int, incident_id: int, action: str) -> Any:
+    """Acknowledge, assign or resolve an incident, or add a note; each names the version
+    the coordinator saw, so a change someone made meanwhile is refused, not overwritten."""
+    if action not in INCIDENT_ACTIONS:
+        raise NotFound(_("Not found."))
+    incident = await ops_incidents.get_incident(db(), incident_id)
+    if incident.election_id != election_id:
+        raise NotFound(_("Not found."))
+    station_id = incident.station_id
+    form = await request.form
+    version = parse_id(form.get("version")) or 0
+    note = str(form.get("note", ""))
+    actor = current_actor()
+    notices = {
+        "acknowledge": _("The incident is acknowledged."),
+        "assign": _("The incident is assigned."),
+        "resolve": _("The incident is resolved."),
+        "note": _("The note is saved."),
+    }
+    try:
+        if action == "acknowledge":
+            await ops_incidents.acknowledge(db(), actor, incident_id, expected_version=version)
+        elif action == "assign":
+            await ops_incidents.assign(
+                db(),
+                actor,
+                incident_id,
+                user_id=parse_id(form.get("user_id")) or 0,
+                expected_version=version,
+            )
+        elif action == "resolve":
+            await ops_incidents.resolve(
+                db(), actor, incident_id, expected_version=version, note=note
+            )
+        if action == "note" or (note.strip() and action != "resolve"):
+            await ops_incidents.add_note(db(), actor, incident_id, note)
+    except DomainError as failure:
+        if isinstance(failure, NotFound):
+            raise
+        return await _answer(election_id, station_id, error=failure)
+    return await _answer(election_id, station_id, notice=notices[action])

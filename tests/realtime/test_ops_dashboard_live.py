@@ -1,0 +1,67 @@
+"""The dashboard's live path end to end: a check-in posted to the API of a Hypercorn-served
+app reaches a coordinator's socket on the election's ops topic as the station's row."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import urllib.request
+
+import pytest
+from quart import Quart
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor
+from app.core.events import ops_topic
+from app.core.models import Tenant, User
+from app.core.tenancy import tenant_scope
+from app.domain.accounts import create_api_token
+from app.domain.ops import checkins
+from app.domain.ops import dashboard as dashboard_module
+from tests.domain.test_ops_checkins import ops_day
+from tests.realtime.conftest import open_socket, receive, session_cookie
+
+
+def _post(url: str, body: dict[str, object], headers: dict[str, str]) -> int:
+    request = urllib.request.Request(  # noqa: S310 (a loopback test server)
+        url,
+        data=json.dumps(body).encode(),
+        headers={**headers, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        return int(answer.status)
+
+
+async def test_it_pushes_the_stations_row_to_a_dashboard_socket_after_a_check_in(
+    app: Quart,
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    day = await ops_day(db, tenant)
+    clock = day.at(7, 45).astimezone(dt.UTC)
+    monkeypatch.setattr(checkins, "utcnow", lambda: clock)
+    monkeypatch.setattr(dashboard_module, "utcnow", lambda: clock)
+    with tenant_scope(tenant.id):
+        _row, secret = await create_api_token(db, Actor.system("test"), "Kiosk")
+    topic = ops_topic(tenant.id, day.election_id)
+    cookie = await session_cookie(app, coordinator)
+    async with open_socket(app, cookie, topics=topic) as socket:
+        assert await receive(socket) == {"type": "ws.subscribed", "topics": [topic]}
+        http = app.config["TEST_WS_URL"].replace("ws://", "http://", 1)
+        status = await asyncio.to_thread(
+            _post,
+            f"{http}/api/v1/checkins",
+            {"person_id": day.clerk_ids[0], "shift_id": day.early_id, "kind": "arrived"},
+            {"Authorization": f"Bearer {secret}", "Idempotency-Key": "live-1"},
+        )
+        assert status == 201
+        fragment = await asyncio.wait_for(socket.recv(), 5)
+    assert isinstance(fragment, str)
+    assert f'<tr id="ops-station-{day.station_id}"' in fragment
+    assert 'hx-swap-oob="true"' in fragment and 'id="ops-summary"' in fragment
+    assert "<strong>1/2</strong>" in fragment  # one of at least two clerks now
+    assert 'id="ops-cursor"' in fragment and 'data-last-event-id="' in fragment
