@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -34,6 +35,15 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        # To the minute, with its offset when it has one: "2026-09-13 07:40+02:00".
+        return value.isoformat(sep=" ", timespec="minutes")
+    return neutralise(value)
+
+
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     # A byte-order mark makes Excel read UTF-8 (å, ä, ö) correctly.
@@ -41,19 +51,41 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if value is None else neutralise(value) for value in row])
+        writer.writerow([_csv_value(value) for value in row])
     return buffer.getvalue().encode("utf-8")
 
 
+def _excel_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        # Excel has no time zones: the wall-clock time in the zone the value is given in.
+        return value.replace(tzinfo=None)
+    return neutralise(value)
+
+
+#: One sheet of a workbook: its title, header and rows.
+Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
+
+
 def write_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return write_xlsx_sheets([(title, header, rows)])
+
+
+def write_xlsx_sheets(sheets: Sequence[Sheet]) -> bytes:
+    """A workbook with one sheet per (title, header, rows), in that order."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append([neutralise(value) for value in row])
+    for title, header, rows in sheets:
+        sheet = workbook.create_sheet(_sheet_title(title))
+        sheet.append(list(header))
+        for row in rows:
+            sheet.append([_excel_value(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    """A title Excel accepts: at most 31 characters, none of [ ] : * ? / \\."""
+    return re.sub(r"[\[\]:*?/\\]", " ", title)[:31]
 
 
 def read_table(filename: str, content: bytes) -> list[dict[str, Any]]:

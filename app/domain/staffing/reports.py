@@ -40,7 +40,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.roles import list_role_types
-from app.domain.spreadsheets import write_xlsx
+from app.domain.spreadsheets import Sheet, write_xlsx_sheets
 from app.domain.staffing.board import BoardFilters, DistrictSummary, district_summaries
 from app.domain.staffing.board import staffing_board as load_board
 
@@ -294,8 +294,10 @@ async def stations_with_staff(session: AsyncSession, election_id: int) -> list[S
 
 # --- the reports as tables ---------------------------------------------------------------
 
-#: What a table cell may hold: Excel keeps numbers and dates as such.
-Value = str | int | Decimal | dt.date | None
+#: What a table cell may hold: Excel keeps numbers, dates and times as such. A moment is
+#: an aware datetime in the municipality's zone: Excel gets its wall-clock time, a CSV
+#: file the time with its UTC offset, a PDF the short date and HH:MM.
+Value = str | int | Decimal | dt.date | dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -326,16 +328,23 @@ class ReportTable:
 # --- writing them ------------------------------------------------------------------------
 
 
-def write_report_xlsx(table: ReportTable) -> bytes:
-    """The table as an Excel sheet, every text cell kept from running as a formula."""
-    rows = list(table.rows)
-    if table.totals is not None:
-        rows.append(table.totals)
-    return write_xlsx(table.title, [c.label for c in table.columns], rows)
+def write_report_xlsx(table: ReportTable, *more: ReportTable) -> bytes:
+    """The table as an Excel sheet (and each of ``more`` as a sheet after it), every
+    text cell kept from running as a formula."""
+    sheets: list[Sheet] = []
+    for each in (table, *more):
+        rows = list(each.rows)
+        if each.totals is not None:
+            rows.append(each.totals)
+        sheets.append((each.title, [c.label for c in each.columns], rows))
+    return write_xlsx_sheets(sheets)
 
 
-def write_report_pdf(table: ReportTable, municipality: str, election: Election) -> bytes:
-    """The table as a PDF for printing: landscape A4, headings repeated on every page."""
+def write_report_pdf(
+    table: ReportTable, municipality: str, election: Election, *more: ReportTable
+) -> bytes:
+    """The table as a PDF for printing: landscape A4, headings repeated on every page;
+    each of ``more`` follows as a section under its own title."""
     pdf = StemmaPDF(
         orientation="landscape",
         running_text=f"{municipality} · {election.name} · {table.title}",
@@ -351,15 +360,27 @@ def write_report_pdf(table: ReportTable, municipality: str, election: Election) 
         today=display(dt.date.today()),
     )
     pdf.text_line(subtitle, 10, height=6)
+    _pdf_section(pdf, table)
+    for section in more:
+        pdf.ln(6)
+        if pdf.will_page_break(40):
+            pdf.add_page()
+        pdf.text_line(section.title, 13, "B", height=8)
+        _pdf_section(pdf, section)
+    return bytes(pdf.output())
+
+
+def _pdf_section(pdf: StemmaPDF, table: ReportTable) -> None:
+    """A table's notes and rows (grouped under headings when it has a group column)."""
     for note in table.notes:
         pdf.paragraph(note, 10)
     pdf.ln(3)
     if not table.rows:
         pdf.text_line(_("Nothing to show."), 10, "I")
-        return bytes(pdf.output())
+        return
     if table.group_column is None:
         _pdf_table(pdf, table.columns, table.rows, table.totals)
-        return bytes(pdf.output())
+        return
     key = table.group_column
     columns = [c for index, c in enumerate(table.columns) if index != key]
     for group, grouped in groupby(table.rows, key=lambda row: row[key]):
@@ -369,7 +390,6 @@ def write_report_pdf(table: ReportTable, municipality: str, election: Election) 
         rows = [[v for index, v in enumerate(row) if index != key] for row in grouped]
         _pdf_table(pdf, columns, rows, None)
         pdf.ln(5)
-    return bytes(pdf.output())
 
 
 #: Row text, padding and colours of a report table (mm, and grey levels or RGB).
@@ -454,6 +474,8 @@ def display(value: Any) -> str:
     """A value as a reader of the current language expects it."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        return f"{format_date(value, format='short', locale=get_locale())} {value:%H:%M}"
     if isinstance(value, dt.date):
         return format_date(value, format="short", locale=get_locale())
     if isinstance(value, Decimal):
