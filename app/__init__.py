@@ -16,6 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from app.core.db import create_engine, create_session_factory
 from app.core.mail import MailTransport, mail_transport_for
+from app.core.push import WebPushTransport
 from app.core.settings import Settings, load_settings
 from app.core.sms import SmsTransport, sms_transport_for
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
@@ -79,7 +80,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         broker=create_broker(settings.redis_url, settings.redis_channel_prefix),
         mail=mail,
         sms=sms,
-        outbox_worker=OutboxWorker(session_factory, mail, sms=sms, base_url=settings.base_url),
+        outbox_worker=OutboxWorker(
+            session_factory,
+            mail,
+            sms=sms,
+            base_url=settings.base_url,
+            push=WebPushTransport(settings, session_factory),
+        ),
     )
 
     _configure_templates(app)

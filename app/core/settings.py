@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -18,7 +19,14 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Settings whose value may come from a file named by ``STEMMA_<NAME>_FILE``.
-FILE_SETTINGS = ("secret_key", "database_url", "redis_url", "smtp_password", "sms_api_password")
+FILE_SETTINGS = (
+    "secret_key",
+    "database_url",
+    "redis_url",
+    "smtp_password",
+    "sms_api_password",
+    "vapid_private_key",
+)
 
 SUPPORTED_LOCALES = ("sv", "da", "en")
 
@@ -58,6 +66,16 @@ class Settings(BaseSettings):
     sms_api_password: str | None = None
     #: The sender shown on the phone: 3-11 letters and digits, or a number in E.164.
     sms_from: str = "Stemma"
+
+    # Web Push: unset key means one is generated once into ``<data_dir>/vapid_private.pem``.
+    #: The VAPID private key (P-256), as PEM or as the 32 raw bytes in base64url.
+    vapid_private_key: str | None = None
+    #: Who push services may contact about our pushes: ``mailto:`` or ``https://``.
+    #: Unset: ``mailto:`` the address of ``mail_from``.
+    vapid_subject: str | None = None
+    #: Accept ``http://`` push endpoints on loopback addresses. Only for tests, which run
+    #: a push service on 127.0.0.1; production endpoints must be https:// on the internet.
+    push_allow_loopback: bool = False
 
     session_idle_minutes: int = Field(default=8 * 60, ge=5, le=7 * 24 * 60)
     session_max_hours: int = Field(default=24, ge=1, le=30 * 24)
@@ -142,6 +160,27 @@ class Settings(BaseSettings):
             "must be 3-11 letters and digits starting with a letter, or a number like +46701234567"
         )
 
+    @field_validator("vapid_private_key")
+    @classmethod
+    def _check_vapid_private_key(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from app.core.push import load_private_key
+
+        load_private_key(value)  # raises ValueError with a readable reason
+        return value
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _check_vapid_subject(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if re.match(r"^mailto:[^@\s]+@[^@\s]+\.[^@\s]+$", value) or re.match(
+            r"^https://[^/\s]+\.[^/\s]+", value
+        ):
+            return value
+        raise ValueError("must be mailto:someone@example.org or an https:// address")
+
     @model_validator(mode="after")
     def _check_sms_credentials(self) -> Settings:
         if self.sms_api_url and not (self.sms_api_username and self.sms_api_password):
@@ -158,6 +197,11 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def push_subject(self) -> str:
+        """The ``sub`` claim of our VAPID tokens."""
+        return self.vapid_subject or f"mailto:{parseaddr(self.mail_from)[1]}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,10 +1,13 @@
 """Background workers, run by ``stemma worker`` (or in the web process by default).
 
 - ``outbox``: delivers queued emails and text messages, each once, retrying with backoff;
-  once an hour the same loop also runs the two jobs below.
+  once an hour the same loop also runs reminders and retention, and every minute
+  the opening watch.
 - ``reminders``: the day-before reminders of course sessions, once per booking.
 - ``retention``: erases applications and contact messages past each municipality's
   retention period.
+- ``opening_watch``: every minute, tells station leads and coordinators by push of
+  stations still not open after their opening time, once per station and day.
 
 Reminders and retention also run on their own with ``stemma reminders`` and
 ``stemma retention``; running any of them twice does nothing twice.

@@ -15,8 +15,10 @@ from app.core import ratelimit
 from app.core.mail import MailTransport
 from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, utcnow
 from app.core.models.signin import SignInToken
+from app.core.push import PushTransport
 from app.core.sms import SmsTransport
 from app.domain.models import ImportBatch
+from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
 
@@ -83,13 +85,18 @@ async def deliver_due(
     mail: MailTransport,
     limit: int = 10,
     sms: SmsTransport | None = None,
+    push: PushTransport | None = None,
 ) -> int:
     """Send what is due, each row through its channel's transport; returns how many were sent.
 
     A row whose channel has no transport here fails like any other send and is retried,
     so a worker started without one leaves the rows for a worker that has it.
     """
-    transports: dict[str, MailTransport | SmsTransport | None] = {"email": mail, "sms": sms}
+    transports: dict[str, MailTransport | SmsTransport | PushTransport | None] = {
+        "email": mail,
+        "sms": sms,
+        "push": push,
+    }
     async with session_factory() as session:
         claimed = await claim_due(session, limit)
         sent = 0
@@ -170,10 +177,12 @@ class OutboxWorker:
         interval: float = 5.0,
         sms: SmsTransport | None = None,
         base_url: str | None = None,
+        push: PushTransport | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.mail = mail
         self.sms = sms
+        self.push = push
         #: Where the portal is, for the links in course reminders (none: no reminders).
         self.base_url = base_url
         self.interval = interval
@@ -183,11 +192,13 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        last_prune = 0.0
+        last_prune = last_watch = 0.0
         loop = asyncio.get_running_loop()
         while True:
             try:
-                while await deliver_due(self.session_factory, self.mail, sms=self.sms):
+                while await deliver_due(
+                    self.session_factory, self.mail, sms=self.sms, push=self.push
+                ):
                     pass
                 if loop.time() - last_prune > PRUNE_EVERY:
                     # Counted as done even when it fails, so a failing round is not
@@ -197,6 +208,10 @@ class OutboxWorker:
                     await erase_expired_everywhere(self.session_factory)
                     if self.base_url is not None:
                         await remind_everywhere(self.session_factory, self.base_url)
+                if loop.time() - last_watch > OPENING_WATCH_EVERY:
+                    last_watch = loop.time()
+                    if await watch_openings_everywhere(self.session_factory):
+                        self.wake()  # deliver the pushes now, not in a few seconds
             except asyncio.CancelledError:
                 raise
             except Exception:

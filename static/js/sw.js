@@ -3,9 +3,13 @@
 // loaded is kept on the phone and shown when the network is gone. Signing out empties
 // it (here, and by the Clear-Site-Data header of the sign-out answer).
 // The election-day issue extends this worker (queued check-ins).
+// It also shows web pushes (station leads in the portal; coordinators get the same
+// worker under the back office's path, where it keeps no pages: see PORTAL below).
 "use strict";
 
 const CACHE = "stemma-portal-v1";
+// Only the portal's worker keeps pages offline.
+const PORTAL = /\/portal\/$/.test(new URL(self.registration.scope).pathname);
 
 self.addEventListener("install", (event) => {
   self.skipWaiting();
@@ -21,13 +25,19 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   if (event.data === "signed-out") {
-    event.waitUntil(caches.delete(CACHE));
+    // A phone handed to someone else must not show the last user's pushes.
+    event.waitUntil(Promise.all([
+      caches.delete(CACHE),
+      self.registration.pushManager.getSubscription().then(
+        (subscription) => subscription && subscription.unsubscribe()
+      ),
+    ]));
   }
 });
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || request.mode !== "navigate") {
+  if (!PORTAL || request.method !== "GET" || request.mode !== "navigate") {
     return;
   }
   event.respondWith(
@@ -50,5 +60,47 @@ self.addEventListener("fetch", (event) => {
           )
         )
       )
+  );
+});
+
+// A push: {title, body, url, tag}, encrypted to this browser by the server.
+self.addEventListener("push", (event) => {
+  let data = {};
+  if (event.data) {
+    try {
+      data = event.data.json();
+    } catch (error) {
+      data = { body: event.data.text() };
+    }
+  }
+  event.waitUntil(
+    self.registration.showNotification(data.title || "Stemma", {
+      body: data.body || "",
+      tag: data.tag || undefined,
+      renotify: Boolean(data.tag),
+      icon: "/static/icons/stemma-192.png",
+      badge: "/static/icons/stemma-192.png",
+      data: { url: data.url || self.registration.scope },
+    })
+  );
+});
+
+// A tap opens the page the push is about (on this site only), or brings it forward.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  let target = new URL((event.notification.data && event.notification.data.url) ||
+    self.registration.scope, self.registration.scope);
+  if (target.origin !== self.location.origin) {
+    target = new URL(self.registration.scope);
+  }
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+      for (const client of windows) {
+        if (client.url === target.href && "focus" in client) {
+          return client.focus();
+        }
+      }
+      return self.clients.openWindow(target.href);
+    })
   );
 });

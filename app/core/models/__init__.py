@@ -13,6 +13,7 @@ from app.core.models.audit import AuditEntry
 from app.core.models.base import Base, TenantScoped, utcnow
 from app.core.models.events import Event, RealtimeTicket
 from app.core.models.outbox import OutboxMessage
+from app.core.models.push import PushSubscription
 from app.core.models.signin import SignInToken
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Membership",
     "OutboxMessage",
     "PasswordResetToken",
+    "PushSubscription",
     "RateLimitEvent",
     "RealtimeTicket",
     "SignInToken",

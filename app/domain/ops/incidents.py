@@ -27,7 +27,7 @@ from app.domain.models import (
     Incident,
     IncidentNote,
 )
-from app.domain.ops import OpsConflict, OpsError, OpsForbidden
+from app.domain.ops import OpsConflict, OpsError, OpsForbidden, notify
 from app.domain.ops.access import (
     get_station,
     is_coordinator,
@@ -106,6 +106,7 @@ async def report_incident(
         data={"station": station.id, "category": category, "severity": severity},
     )
     await _announce(session, incident, "incident.reported")
+    await notify.incident_reported(session, actor, incident)
     await session.commit()
     return incident
 
@@ -131,6 +132,7 @@ async def acknowledge(
     )
     await record(session, actor, "ops.incident.acknowledged", incident)
     await _announce(session, incident, "incident.acknowledged")
+    await notify.incident_updated(session, actor, incident, "incident.acknowledged")
     await session.commit()
     return incident
 
@@ -169,6 +171,7 @@ async def assign(
         data={"to": user.id, "previous": previous},
     )
     await _announce(session, incident, "incident.assigned", assigned_to_user_id=user.id)
+    await notify.incident_updated(session, actor, incident, "incident.assigned")
     await session.commit()
     return incident
 
@@ -191,6 +194,7 @@ async def resolve(
         session.add(_note(incident, actor, text))
     await record(session, actor, "ops.incident.resolved", incident)
     await _announce(session, incident, "incident.resolved")
+    await notify.incident_updated(session, actor, incident, "incident.resolved")
     await session.commit()
     return incident
 
@@ -216,6 +220,7 @@ async def add_note(
     await session.flush()
     await record(session, actor, "ops.incident.noted", incident, data={"note": note.id})
     await _announce(session, incident, "incident.noted", note_id=note.id)
+    await notify.incident_updated(session, actor, incident, "incident.noted", note_id=note.id)
     await session.commit()
     return note
 

@@ -1,0 +1,411 @@
+"""Web Push: the server's VAPID keys, browsers' subscriptions, and pushes through the outbox.
+
+Services never push directly: they call ``queue_push`` inside their transaction, which
+adds one outbox row per browser the user subscribed, and the outbox worker
+(``app.jobs.outbox``) delivers them after commit with ``WebPushTransport``: the payload
+encrypted to the browser's keys (aes128gcm, pywebpush) and signed with our VAPID key
+(RFC 8292). A push service answering 404 or 410 means the browser is gone: its
+subscription is deleted and the message counts as done. 429, 5xx and network errors are
+retried with the outbox's backoff.
+
+The VAPID key pair is made once and kept: from ``STEMMA_VAPID_PRIVATE_KEY`` (or its
+``_FILE``), else generated into ``<data_dir>/vapid_private.pem``. Changing it orphans
+every subscription (browsers bind a subscription to the public key), so it is never
+rotated silently.
+
+A subscription's endpoint is a capability URL chosen by the browser (so by the user):
+it must be https:// on a public host, it is posted to without following redirects, and
+it is never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import ipaddress
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid02
+from pywebpush import WebPusher
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.models import OutboxMessage, PushSubscription, utcnow
+from app.core.settings import Settings
+
+#: Where a generated key is kept, under the data directory.
+KEY_FILE = "vapid_private.pem"
+#: How long a push service keeps a push for a phone that is offline: election-day news
+#: is stale after an hour.
+TTL_SECONDS = 3600
+#: Seconds to wait for the push service before the send counts as failed (and is retried).
+SERVICE_TIMEOUT = 30
+MAX_TITLE = 120
+MAX_BODY = 400
+MAX_ENDPOINT = 1000
+#: Status codes by which a push service says the subscription no longer exists.
+GONE = frozenset({404, 410})
+
+
+class PushSubscriptionError(ValueError):
+    """What a browser sent is not a usable subscription (the view answers 422)."""
+
+
+class PushServiceError(Exception):
+    """The push service did not take the push; the outbox retries later."""
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def load_private_key(text: str) -> ec.EllipticCurvePrivateKey:
+    """A P-256 private key from PEM, or from its 32 raw bytes in base64url (the form
+    ``web-push generate-vapid-keys`` prints). Raises ValueError saying what is wrong."""
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
+        else:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            if len(raw) == 32:
+                key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+            else:
+                key = serialization.load_der_private_key(raw, password=None)
+    except (ValueError, TypeError, binascii.Error) as error:
+        raise ValueError("is not a readable private key (PEM, or base64url raw)") from error
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError("must be an elliptic-curve key on P-256 (prime256v1)")
+    return key
+
+
+@dataclass(frozen=True)
+class VapidKeys:
+    private_key: ec.EllipticCurvePrivateKey
+
+    @property
+    def application_server_key(self) -> str:
+        """The public key as browsers take it in ``pushManager.subscribe()``: the
+        uncompressed point in base64url without padding."""
+        raw = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+_keys: dict[tuple[Path, str | None], VapidKeys] = {}
+
+
+def vapid_keys(settings: Settings) -> VapidKeys:
+    """The server's VAPID keys: configured, or generated once under the data directory."""
+    cache_key = (settings.data_dir, settings.vapid_private_key)
+    keys = _keys.get(cache_key)
+    if keys is None:
+        if settings.vapid_private_key:
+            private = load_private_key(settings.vapid_private_key)
+        else:
+            private = _kept_private_key(settings.data_dir / KEY_FILE)
+        keys = _keys[cache_key] = VapidKeys(private)
+    return keys
+
+
+def application_server_key(settings: Settings) -> str:
+    return vapid_keys(settings).application_server_key
+
+
+def _kept_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """Read the kept key, or make it. The new key is written to a private temporary file
+    and linked into place, so of two processes starting at once exactly one key wins
+    and nobody ever reads a half-written file."""
+    if not path.exists():
+        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    return load_private_key(path.read_text(encoding="ascii"))
+
+
+# --- subscriptions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def check_endpoint(endpoint: str, *, allow_loopback: bool = False) -> str:
+    """Refuse endpoints that would make the server post somewhere it should not: only
+    https:// to a named or public host (``allow_loopback`` also lets tests use
+    http://127.0.0.1)."""
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
+        raise PushSubscriptionError("endpoint missing or too long")
+    try:
+        parts = urlsplit(endpoint)
+        host = parts.hostname or ""
+        _ = parts.port
+    except ValueError:
+        raise PushSubscriptionError("endpoint is not a URL") from None
+    if not host or parts.username or parts.password or parts.fragment:
+        raise PushSubscriptionError("endpoint is not a plain URL")
+    loopback = _is_loopback(host)
+    if allow_loopback and loopback and parts.scheme in ("http", "https"):
+        return endpoint
+    if parts.scheme != "https":
+        raise PushSubscriptionError("endpoint must be https://")
+    if loopback or not _is_public_host(host):
+        raise PushSubscriptionError("endpoint must be on a public host")
+    return endpoint
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_public_host(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        # A name: push services are named hosts; single-label names are local ones.
+        return "." in host and not host.endswith((".local", ".internal", ".lan"))
+    return address.is_global
+
+
+def _key_field(value: Any, name: str, length: int) -> str:
+    """A browser key in base64url that decodes to ``length`` bytes."""
+    if not isinstance(value, str) or len(value) > 100:
+        raise PushSubscriptionError(f"keys.{name} missing")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, binascii.Error):
+        raise PushSubscriptionError(f"keys.{name} is not base64url") from None
+    if len(raw) != length or (name == "p256dh" and raw[0] != 4):
+        raise PushSubscriptionError(f"keys.{name} has the wrong length")
+    return value
+
+
+def parse_subscription(data: Any, *, allow_loopback: bool = False) -> SubscriptionInfo:
+    """Check the JSON of a browser's ``PushSubscription`` (``{endpoint, keys: {p256dh,
+    auth}}``)."""
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
+        raise PushSubscriptionError("expected {endpoint, keys: {p256dh, auth}}")
+    return SubscriptionInfo(
+        endpoint=check_endpoint(data.get("endpoint"), allow_loopback=allow_loopback),  # type: ignore[arg-type]
+        p256dh=_key_field(data["keys"].get("p256dh"), "p256dh", 65),
+        auth=_key_field(data["keys"].get("auth"), "auth", 16),
+    )
+
+
+async def save_subscription(
+    session: AsyncSession, user_id: int, info: SubscriptionInfo, user_agent: str = ""
+) -> PushSubscription:
+    """Keep a browser's subscription for the user, in the current municipality.
+
+    An endpoint belongs to one browser profile: when it was known (for another user who
+    used this browser before, or another municipality), the new subscription replaces
+    it, so pushes follow whoever subscribed last.
+    """
+    await session.execute(
+        delete(PushSubscription)
+        .where(PushSubscription.endpoint == info.endpoint)
+        .execution_options(all_tenants=True)
+    )
+    subscription = PushSubscription(
+        user_id=user_id,
+        endpoint=info.endpoint,
+        p256dh=info.p256dh,
+        auth=info.auth,
+        user_agent=user_agent[:300],
+    )
+    session.add(subscription)
+    await session.commit()
+    return subscription
+
+
+async def remove_subscription(session: AsyncSession, user_id: int, endpoint: str) -> bool:
+    """Forget the user's subscription of one browser; whether there was one."""
+    result = await session.execute(
+        delete(PushSubscription).where(
+            PushSubscription.endpoint == endpoint, PushSubscription.user_id == user_id
+        )
+    )
+    await session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def subscriptions_of(
+    session: AsyncSession, user_id: int, tenant_id: int
+) -> list[PushSubscription]:
+    rows = await session.scalars(
+        select(PushSubscription)
+        .where(PushSubscription.user_id == user_id, PushSubscription.tenant_id == tenant_id)
+        .order_by(PushSubscription.id)
+        .execution_options(all_tenants=True)
+    )
+    return list(rows)
+
+
+# --- queueing ----------------------------------------------------------------------------
+
+
+async def queue_push(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    title: str,
+    body: str,
+    url: str,
+    idempotency_key: str,
+    tenant_id: int,
+    tag: str | None = None,
+) -> list[OutboxMessage]:
+    """Add a push for every browser the user subscribed in this municipality to the
+    outbox, in the caller's transaction; none when they subscribed nowhere.
+
+    ``url`` is what a tap on the notification opens (a path on this site).
+    ``idempotency_key`` names the news (``ops.incident:7:v3``); each browser's row gets
+    its own key from it, so the same news is never pushed twice to one browser.
+    A later push with the same ``tag`` replaces the earlier notification on the screen.
+    """
+    payload = {
+        "title": _shorten(title, MAX_TITLE),
+        "body": _shorten(body, MAX_BODY),
+        "url": url,
+        "tag": (tag or idempotency_key)[:64],
+    }
+    messages = []
+    for subscription in await subscriptions_of(session, user_id, tenant_id):
+        message = OutboxMessage(
+            tenant_id=tenant_id,
+            channel="push",
+            # Never the endpoint: it is a secret, and longer than the column.
+            recipient=f"push-subscription:{subscription.id}",
+            subject=payload["title"],
+            body_text=json.dumps(payload, ensure_ascii=False),
+            body_html=None,
+            idempotency_key=f"{idempotency_key[:180]}:s{subscription.id}",
+        )
+        session.add(message)
+        messages.append(message)
+    if messages:
+        session.info["outbox_queued"] = True
+    return messages
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+class PushTransport(Protocol):
+    async def send(self, message: OutboxMessage) -> None: ...
+
+
+class WebPushTransport:
+    """Encrypts each push to its browser and posts it to the browser's push service."""
+
+    def __init__(
+        self, settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+
+    async def send(self, message: OutboxMessage) -> None:
+        subscription_id = int(message.recipient.rsplit(":", 1)[1])
+        async with self.session_factory() as session:
+            subscription = await session.scalar(
+                select(PushSubscription)
+                .where(PushSubscription.id == subscription_id)
+                .execution_options(all_tenants=True)
+            )
+            if subscription is None:
+                return  # unsubscribed meanwhile: nothing to deliver, and done
+            endpoint = check_endpoint(
+                subscription.endpoint, allow_loopback=self.settings.push_allow_loopback
+            )
+            status = await self._post(subscription, endpoint, message.body_text)
+            if status in GONE:
+                await session.execute(
+                    delete(PushSubscription)
+                    .where(PushSubscription.id == subscription_id)
+                    .execution_options(all_tenants=True)
+                )
+            elif status < 300:
+                await session.execute(
+                    update(PushSubscription)
+                    .where(PushSubscription.id == subscription_id)
+                    .values(last_used_at=utcnow())
+                    .execution_options(all_tenants=True)
+                )
+            await session.commit()
+        if status >= 300 and status not in GONE:
+            raise PushServiceError(f"push service answered {status}")
+
+    def vapid_headers(self, endpoint: str) -> dict[str, str]:
+        """``Authorization: vapid t=<ES256 JWT>, k=<public key>`` for the endpoint's
+        push service (the JWT's ``aud`` is its origin)."""
+        parts = urlsplit(endpoint)
+        claims = {
+            "sub": self.settings.push_subject,
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "exp": int(time.time()) + 12 * 3600,
+        }
+        return dict(Vapid02(vapid_keys(self.settings).private_key).sign(claims))
+
+    async def _post(self, subscription: PushSubscription, endpoint: str, payload: str) -> int:
+        pusher = WebPusher(
+            {
+                "endpoint": endpoint,
+                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+            }
+        )
+        encrypted = pusher.encode(payload.encode("utf-8"), "aes128gcm")
+        headers = {
+            **self.vapid_headers(endpoint),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(TTL_SECONDS),
+            "Urgency": "high",
+        }
+        timeout = aiohttp.ClientTimeout(total=SERVICE_TIMEOUT)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as client,
+                client.post(
+                    endpoint, data=encrypted["body"], headers=headers, allow_redirects=False
+                ) as response,
+            ):
+                await response.read()
+                return response.status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # The error's text may hold the endpoint, which is a secret.
+            raise PushServiceError(f"push service not reached ({type(error).__name__})") from None
