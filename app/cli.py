@@ -115,17 +115,50 @@ def _describe_db(settings: Settings) -> str:
     return "SQLite" if settings.is_sqlite else "PostgreSQL"
 
 
+def _election_day_option(value: str | None) -> Any:
+    """``--election-day``: ``today`` (in the demo municipality's time zone) or a date."""
+    if value is None or value == "today":
+        return value
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use 'today' or a date such as 2026-09-13") from None
+
+
 @main.command()
 @click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True)
-def demo(size: str) -> None:
+@click.option(
+    "--election-day",
+    "election_day",
+    metavar="today|YYYY-MM-DD",
+    callback=lambda _context, _parameter, value: _election_day_option(value),
+    help="Move the demo's coming election (its shifts, advance voting and courses "
+    "with it) so that election day is this day: 'today' to try election day live.",
+)
+def demo(size: str, election_day: Any) -> None:
     """Create the demo municipality and its users (once), and print the logins."""
-    from app.demo import DEMO_PASSWORD, create_demo
+    from app.demo import DEMO_PASSWORD, DEMO_SLUG, LARGE_SLUG, create_demo
+    from app.demo_election_day import move_election_day
 
-    created, logins = _run(
-        lambda settings, factory: create_demo(factory, size=size, base_url=settings.base_url)
-    )
+    async def work(settings: Settings, factory: Any) -> tuple[bool, list[tuple[str, str]], Any]:
+        created, logins = await create_demo(factory, size=size, base_url=settings.base_url)
+        moved = None
+        if election_day is not None:
+            async with factory() as session:
+                moved = await move_election_day(
+                    session,
+                    DEMO_SLUG if size == "small" else LARGE_SLUG,
+                    None if election_day == "today" else election_day,
+                )
+        return created, logins, moved
+
+    created, logins, moved = _run(work)
     if created:
         click.echo("Created the demo municipality.")
+    if moved is not None:
+        click.echo(f"Election day of {moved.name}: {moved.new_day} (was {moved.old_day}).")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for role, email in logins:
         click.echo(f"  {role:<12} {email}")
@@ -266,6 +299,7 @@ def reminders() -> None:
 def worker() -> None:
     """Deliver the outbox (run this beside `serve` when several web processes run)."""
     from app.core.mail import mail_transport_for
+    from app.core.push import WebPushTransport
     from app.core.sms import sms_transport_for
     from app.jobs.outbox import OutboxWorker
 
@@ -276,6 +310,7 @@ def worker() -> None:
             mail_transport_for(settings),
             sms=sms_transport_for(settings),
             base_url=settings.base_url,
+            push=WebPushTransport(settings, factory),
         ).run()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -7,6 +7,7 @@ from typing import Any
 from app.core.audit import Actor
 from app.demo_courses import fill_courses_demo
 from app.demo_data import fill_municipality
+from app.demo_election_day import fill_reserves
 from app.demo_portal import fill_portal_demo
 from app.demo_recruitment import fill_recruitment
 from app.demo_staffing import fill_staffing_demo
@@ -50,4 +51,5 @@ async def create_demo(
         await fill_staffing_demo(session, tenant.id, upcoming.id, size)
         await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
         await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
+        await fill_reserves(session, tenant.id, upcoming.id)
     return True, logins

@@ -1,11 +1,13 @@
 """The `stemma` command as operators and scripts use it."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from quart.testing import QuartClient
+from sqlalchemy import select
 
 from app.core.settings import Settings
 
@@ -129,3 +131,58 @@ async def test_it_refuses_an_unknown_time_zone(settings: Settings) -> None:
         settings, "tenant", "create", "--slug", "tz", "--name", "Tz", "--timezone", "Mars/Olympus"
     )
     assert result.returncode == 1 and "timezone:" in result.stderr
+
+
+async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    from app.core.db import create_engine, create_session_factory
+    from app.core.models import utcnow
+    from app.core.tenancy import tenant_scope
+    from app.domain.accounts import get_tenant_by_slug
+    from app.domain.models import CourseSession, Election, Reserve, Shift, Station
+
+    first = _stemma(settings, "demo", "--election-day", "today")
+    assert first.returncode == 0, first.stderr
+    today = utcnow().astimezone(ZoneInfo("Europe/Stockholm")).date()
+    assert "Created the demo municipality." in first.stdout
+    assert f"Val till Europaparlamentet 2029: {today} (was 2029-06-10)" in first.stdout
+    # Again: nothing to move, and the demo is still made only once.
+    again = _stemma(settings, "demo", "--election-day", "today")
+    assert again.returncode == 0 and "Created" not in again.stdout
+    assert f"{today} (was {today})" in again.stdout
+    assert _stemma(settings, "demo", "--election-day", "someday").returncode == 2
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            tenant = await get_tenant_by_slug(session, "demo")
+            assert tenant is not None
+            with tenant_scope(tenant.id):
+                elections = {e.name: e for e in await session.scalars(select(Election))}
+                coming = elections["Val till Europaparlamentet 2029"]
+                assert coming.election_day == today
+                # Everything kept its place relative to election day: 18 days of advance voting.
+                assert coming.advance_end == today
+                assert coming.advance_start == today - dt.timedelta(days=18)
+                assert elections[
+                    "Val till riksdag, region och kommun 2026"
+                ].election_day == dt.date(2026, 9, 13)
+                days = set(
+                    await session.scalars(
+                        select(Shift.day)
+                        .join(Station, Station.id == Shift.station_id)
+                        .where(Station.election_id == coming.id)
+                    )
+                )
+                assert max(days) == today and min(days) >= coming.advance_start
+                sessions = await session.scalars(
+                    select(CourseSession.day).where(CourseSession.day < today)
+                )
+                assert list(sessions), "the basic course took place before the day"
+                reserves = await session.scalars(
+                    select(Reserve.id).where(Reserve.election_id == coming.id)
+                )
+                assert len(list(reserves)) >= 1
+    finally:
+        await engine.dispose()

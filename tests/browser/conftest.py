@@ -31,10 +31,16 @@ def _environment(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
+def demo_command() -> list[str]:
+    """How `live_server` makes the demo; a test module may override it (with options)."""
+    return ["demo"]
+
+
+@pytest.fixture
+def live_server(settings: Settings, demo_command: list[str]) -> Iterator[str]:
     """`stemma migrate`, `stemma demo`, then `stemma serve`, as `make run` does."""
     environment = _environment(settings)
-    for command in (["migrate"], ["demo"]):
+    for command in (["migrate"], demo_command):
         subprocess.run(
             [sys.executable, "-m", "app.cli", *command],
             env=environment,
