@@ -2,6 +2,9 @@
 
 SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 (the database is migrated and filled, so use a scratch one).
+
+``--only realtime`` (live sockets under load, see ``bench/realtime.py``) runs only when
+asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
 
 from __future__ import annotations
@@ -11,14 +14,17 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench import autostaff, foundation, registers, staffing_board
+from bench import autostaff, foundation, realtime, registers, staffing_board
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["foundation", "registers", "autostaff", "board"])
+    parser.add_argument(
+        "--only", choices=["foundation", "registers", "autostaff", "board", "realtime"]
+    )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
+    realtime.add_arguments(parser)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         if arguments.only in (None, "foundation"):
@@ -31,6 +37,16 @@ def main() -> None:
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
+        if arguments.only == "realtime":
+            asyncio.run(
+                realtime.run(
+                    arguments.database_url,
+                    arguments.redis_url,
+                    Path(directory) / "rt",
+                    realtime.scale_from(arguments),
+                    skip_peer=arguments.skip_peer,
+                )
+            )
 
 
 if __name__ == "__main__":
