@@ -3,6 +3,7 @@
 SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 (the database is migrated and filled, so use a scratch one).
 
+``--only render`` times what one election-day event costs to render for the dashboards.
 ``--only realtime`` (live sockets under load, see ``bench/realtime.py``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -14,13 +15,14 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench import autostaff, foundation, realtime, registers, staffing_board
+from bench import autostaff, foundation, realtime, realtime_render, registers, staffing_board
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--only", choices=["foundation", "registers", "autostaff", "board", "realtime"]
+        "--only",
+        choices=["foundation", "registers", "autostaff", "board", "render", "realtime"],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
@@ -37,6 +39,12 @@ def main() -> None:
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
+        if arguments.only in (None, "render"):
+            asyncio.run(
+                realtime_render.run(
+                    arguments.database_url, Path(directory) / "rr", realtime.scale_from(arguments)
+                )
+            )
         if arguments.only == "realtime":
             asyncio.run(
                 realtime.run(
