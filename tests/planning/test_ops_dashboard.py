@@ -56,10 +56,27 @@ async def test_it_shows_every_station_with_counts_alerts_and_its_socket(
     assert 'id="ops-cursor"' in page and "data-last-event-id=" in page
     assert "<strong>1/2</strong>" in page  # one of at least two clerks
     assert "Hamnskolan" in page and 'id="ops-summary"' in page
+    # Alerts that come with the clock alone have no event: the live block redraws itself.
+    assert 'hx-trigger="ops-snapshot, every 60s"' in page
     # HTMX (a filter, or a snapshot reload) gets only the live block.
     fragment = await (await client.get(_url(day, "?alerts=1"), headers=HTMX)).get_data(as_text=True)
     assert fragment.lstrip().startswith('<section id="ops-summary"')
     assert f'id="ops-station-{day.station_id}"' in fragment
+
+
+async def test_its_redraw_raises_an_alert_that_only_the_clock_brings(
+    client: QuartClient, day: OpsDay, coordinator: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody checks in and nothing happens, yet 20 minutes into the shift the clerk who
+    has not come is an alert: the page's minute redraw (the same HTMX request) shows it."""
+    await login(client, coordinator)
+    late = 'data-alert="not_arrived"'
+    monkeypatch.setattr(dashboard_module, "utcnow", lambda: day.at(7, 45).astimezone(dt.UTC))
+    before = await (await client.get(_url(day), headers=HTMX)).get_data(as_text=True)
+    assert f'id="ops-station-{day.station_id}"' in before and late not in before
+    monkeypatch.setattr(dashboard_module, "utcnow", lambda: day.at(7, 51).astimezone(dt.UTC))
+    after = await (await client.get(_url(day), headers=HTMX)).get_data(as_text=True)
+    assert late in after
 
 
 async def test_it_is_in_the_menu_and_on_the_election_page(
