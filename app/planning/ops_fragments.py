@@ -18,11 +18,13 @@ from quart import current_app
 from app.core.events import TOPIC_PATTERN
 from app.core.i18n import locale_scope
 from app.core.models import Tenant
-from app.domain.ops.dashboard import DashboardFilters, dashboard
+from app.domain.ops.dashboard import LiveCounters, live_update
 from app.domain.ops.stations import STATE_LABELS
 from app.realtime.hub import LiveEvent, register_renderer
 
 UPDATE = "planning/ops/_live_update.html"
+#: Where the app keeps the live counters (``app.extensions``).
+COUNTERS = "ops_live_counters"
 #: Every event type that changes what a dashboard row or the counters show.
 EVENT_TYPES = (
     "checkin.arrived",
@@ -50,11 +52,8 @@ async def render_ops_event(event: LiveEvent) -> str:
         if tenant is None:
             return event.as_json()
         with locale_scope(tenant.locale or runtime.settings.default_locale):
-            board = await dashboard(
-                session,
-                int(election),
-                DashboardFilters(station_ids=frozenset({station_id})),
-            )
+            counters = current_app.extensions.setdefault(COUNTERS, LiveCounters())
+            board = await live_update(session, int(election), station_id, counters)
             context: dict[str, Any] = {
                 "board": board,
                 "cursor": event.id,

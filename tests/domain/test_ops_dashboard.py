@@ -19,7 +19,13 @@ from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment, Reserve, StationOpening
 from app.domain.ops import OpsConflict, OpsForbidden
 from app.domain.ops import incidents as ops_incidents
-from app.domain.ops.dashboard import Dashboard, DashboardFilters, dashboard
+from app.domain.ops.dashboard import (
+    Dashboard,
+    DashboardFilters,
+    LiveCounters,
+    dashboard,
+    live_update,
+)
 from app.domain.ops.reassign import reassign, reassign_candidates
 from app.domain.ops.stations import set_station_state
 from tests.domain.test_ops_checkins import COORDINATOR, OpsDay, _check_in, ops_day
@@ -135,6 +141,71 @@ async def test_it_filters_by_district_state_and_alerts_but_counts_the_whole_elec
     assert only_open.rows == [] and only_open.summary.stations == 2
     one = await _read(db, tenant, day, now, station_ids=frozenset({other_id}))
     assert [row.station.id for row in one.rows] == [other_id]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+async def _live(
+    db: AsyncSession, tenant: Tenant, day: OpsDay, station_id: int, counters: LiveCounters
+) -> Dashboard:
+    with tenant_scope(tenant.id), locale_scope("en"):
+        return await live_update(db, day.election_id, station_id, counters, now=day.at(8, 10))
+
+
+async def test_its_live_counters_follow_each_station_and_match_a_full_count(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    """A live fragment counts the whole election once, then only the changed station:
+    after every change its counters equal a full count, and its row is that station's."""
+    day = await ops_day(db, tenant)
+    other_id = await _second_station(db, tenant, day)
+    counters = LiveCounters(clock=_Clock())
+
+    async def same_as_a_full_count(station_id: int) -> None:
+        live = await _live(db, tenant, day, station_id, counters)
+        assert [row.station.id for row in live.rows] == [station_id]
+        full = await _read(db, tenant, day, day.at(8, 10))
+        assert live.summary == full.summary
+        assert live.rows[0] == next(r for r in full.rows if r.station.id == station_id)
+
+    await same_as_a_full_count(day.station_id)  # counted whole
+    await _check_in(db, tenant, day, day.chair_id, "c", now=day.at(7, 20))
+    await same_as_a_full_count(day.station_id)
+    with tenant_scope(tenant.id):
+        await set_station_state(db, COORDINATOR, day.station_id, "open", "Ok.", now=day.at(8, 5))
+    await same_as_a_full_count(day.station_id)
+    with tenant_scope(tenant.id):
+        await ops_incidents.report_incident(
+            db, COORDINATOR, other_id, category="queue", severity="high", text="Kö."
+        )
+    await same_as_a_full_count(other_id)
+    assert (await _live(db, tenant, day, other_id, counters)).summary.incidents["high"] == 1
+
+
+async def test_its_live_counters_catch_up_on_an_unrendered_change_at_the_recount(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    day = await ops_day(db, tenant)
+    other_id = await _second_station(db, tenant, day)
+    clock = _Clock()
+    counters = LiveCounters(recount_seconds=10, clock=clock)
+    first = await _live(db, tenant, day, day.station_id, counters)
+    assert first.summary.present == 0
+    # A check-in at the other station whose event this process never rendered.
+    await _check_in(db, tenant, day, day.chair_id, "c", now=day.at(7, 20))
+    clock.seconds += 5
+    kept = await _live(db, tenant, day, other_id, counters)
+    assert kept.summary.present == 0  # the kept counters, not a recount
+    clock.seconds += 6
+    recounted = await _live(db, tenant, day, other_id, counters)
+    assert recounted.summary.present == 1
+    assert recounted.summary == (await _read(db, tenant, day, day.at(8, 10))).summary
 
 
 async def test_it_reads_in_a_fixed_handful_of_queries(db: AsyncSession, tenant: Tenant) -> None:
