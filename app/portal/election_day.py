@@ -57,7 +57,7 @@ async def _election_day_menu() -> dict[str, object]:
     if "election_day_soon" not in g:
         person = await my_person()
         g.election_day_soon = person is not None and await my_day.has_shift_soon(
-            db(), person.id, await my_day.local_today(db())
+            db(), person.id, await access.local_today(db())
         )
     return {"election_day_soon": g.election_day_soon}
 
@@ -77,7 +77,7 @@ async def _page(
     status: int = 200,
 ) -> tuple[str, int]:
     session = db()
-    today = await my_day.local_today(session)
+    today = await access.local_today(session)
     tomorrow_day = today + dt.timedelta(days=1)
     all_today = await my_day.my_shifts(session, person.id, today, today) if person else []
     tomorrow = (

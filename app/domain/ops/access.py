@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.errors import NotFound
 from app.core.i18n import _
-from app.core.models import Tenant
+from app.core.models import Tenant, utcnow
 from app.core.permissions import role_has
 from app.core.tenancy import require_tenant_id
 from app.domain.accounts import membership_in
@@ -121,6 +121,12 @@ async def local_zone(session: AsyncSession) -> ZoneInfo:
     """The current municipality's time zone: election days are local days."""
     tenant = await session.get(Tenant, require_tenant_id())
     return ZoneInfo(tenant.timezone if tenant else "Europe/Stockholm")
+
+
+async def local_today(session: AsyncSession, now: dt.datetime | None = None) -> dt.date:
+    """Today in the municipality's time zone: election days are local days."""
+    zone = await local_zone(session)
+    return (now or utcnow()).astimezone(zone).date()
 
 
 def at(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:

@@ -45,7 +45,7 @@ from app.domain.models import (
     StationOpening,
     StationStatus,
 )
-from app.domain.ops.access import at, local_zone
+from app.domain.ops.access import at, local_today, local_zone
 
 #: How long into a shift someone may still be on their way before it raises an alert.
 LATE_ARRIVAL = dt.timedelta(minutes=20)
@@ -189,11 +189,18 @@ async def dashboard(
     """
     filters = filters or DashboardFilters()
     election = await get_election(session, election_id)
-    zone = await local_zone(session)
-    now = (now or utcnow()).astimezone(dt.UTC)
-    today = now.astimezone(zone).date()
+    zone, now, today = await _local_clock(session, now)
     rows = await _rows(session, election, zone, now, today)
     return _board(election, now, today, rows, _summary(rows), filters)
+
+
+async def _local_clock(
+    session: AsyncSession, now: dt.datetime | None
+) -> tuple[ZoneInfo, dt.datetime, dt.date]:
+    """The municipality's zone, now (UTC) and its local day: what a board is drawn at."""
+    zone = await local_zone(session)
+    now = (now or utcnow()).astimezone(dt.UTC)
+    return zone, now, now.astimezone(zone).date()
 
 
 def _board(
@@ -374,8 +381,7 @@ async def _rows(
 async def election_in_focus(session: AsyncSession, now: dt.datetime | None = None) -> int | None:
     """The election a coordinator most likely means: today's or the next one ahead, or
     else the latest one (None when the municipality has none)."""
-    zone = await local_zone(session)
-    today = (now or utcnow()).astimezone(zone).date()
+    today = await local_today(session, now)
     ahead = await session.scalar(
         select(Election.id)
         .where(Election.election_day >= today)
@@ -622,9 +628,7 @@ async def live_update(
     """One station's row now and the election's counters, for a live fragment; the
     counters from ``counters`` while they are fresh (see ``LiveCounters``)."""
     election = await get_election(session, election_id)
-    zone = await local_zone(session)
-    now = (now or utcnow()).astimezone(dt.UTC)
-    today = now.astimezone(zone).date()
+    zone, now, today = await _local_clock(session, now)
     key = (election.tenant_id, election.id)
     only = frozenset({station_id})
     counted = counters.fresh(key, today)

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.models import utcnow
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -26,7 +25,6 @@ from app.domain.models import (
     Station,
     TurnoutReport,
 )
-from app.domain.ops.access import local_zone
 
 
 @dataclass(frozen=True)
@@ -53,12 +51,6 @@ class MyShift:
     @property
     def leads_station(self) -> bool:
         return self.role.leads_station
-
-
-async def local_today(session: AsyncSession, now: dt.datetime | None = None) -> dt.date:
-    """Today in the municipality's time zone: election days are local days."""
-    zone = await local_zone(session)
-    return (now or utcnow()).astimezone(zone).date()
 
 
 async def my_shifts(
