@@ -52,7 +52,9 @@ async def render_ops_event(event: LiveEvent) -> str:
         if tenant is None:
             return event.as_json()
         with locale_scope(tenant.locale or runtime.settings.default_locale):
-            counters = current_app.extensions.setdefault(COUNTERS, LiveCounters())
+            counters = current_app.extensions.get(COUNTERS)
+            if counters is None:
+                counters = current_app.extensions[COUNTERS] = LiveCounters()
             board = await live_update(session, int(election), station_id, counters)
             context: dict[str, Any] = {
                 "board": board,
