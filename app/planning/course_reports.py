@@ -31,13 +31,8 @@ from app.domain.staffing.reports import (
 )
 from app.domain.validation import parse_id
 from app.planning import blueprint
-from app.planning.staffing_reports import _slug
+from app.planning.downloads import attachment, slug
 
-CONTENT_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-    "csv": "text/csv; charset=utf-8",
-}
 #: Each report and the files it comes as (pay goes to a payroll system: CSV, no PDF).
 REPORT_FORMATS = {
     "lacking": ("xlsx", "pdf"),
@@ -102,12 +97,6 @@ def _filters() -> Filters:
         _day(args.get("from")),
         _day(args.get("to")),
     )
-
-
-def _attachment(body: bytes, format: str, filename: str) -> Response:
-    response = Response(body, content_type=CONTENT_TYPES[format])
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{format}"'
-    return response
 
 
 def _hours(starts: dt.time, ends: dt.time) -> str:
@@ -432,12 +421,12 @@ async def course_report_download(election_id: int, kind: str, format: str) -> Re
     election = await get_election(db(), election_id)
     filters = _filters()
     table = await report_table(election, kind, filters)
-    name = f"{_slug(table.title)}-{_slug(election.name)}"
+    name = f"{slug(table.title)}-{slug(election.name)}"
     if kind == "pay" and filters.period:
         name = "-".join(
             part
             for part in (
-                _slug(table.title),
+                slug(table.title),
                 filters.from_day.isoformat() if filters.from_day else "",
                 filters.to_day.isoformat() if filters.to_day else "",
             )
@@ -449,7 +438,7 @@ async def course_report_download(election_id: int, kind: str, format: str) -> Re
         body = await asyncio.to_thread(write_report_xlsx, table)
     else:
         body = await asyncio.to_thread(write_report_pdf, table, g.tenant.name, election)
-    return _attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 
 @blueprint.get("/elections/<int:election_id>/courses/reports/sessions/<int:session_id>.pdf")
@@ -459,6 +448,6 @@ async def course_report_attendance_sheet(election_id: int, session_id: int) -> R
     sheet = await reports.attendance_sheet(db(), session_id, election_id)
     body = await asyncio.to_thread(reports.write_attendance_pdf, sheet, g.tenant.name)
     title = _("Attendance list")
-    return _attachment(
-        body, "pdf", "-".join((_slug(title), _slug(sheet.course), sheet.day.isoformat()))
+    return attachment(
+        body, "pdf", "-".join((slug(title), slug(sheet.course), sheet.day.isoformat()))
     )

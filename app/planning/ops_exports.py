@@ -32,13 +32,9 @@ from app.domain.staffing.reports import (
     write_report_xlsx,
 )
 from app.planning import blueprint
-from app.planning.staffing_reports import _slug
+from app.planning.downloads import attachment, slug
 
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
+FORMATS = ("csv", "xlsx", "pdf")
 EXPORT_KINDS = ("incidents", "checkins")
 EXPORT_TITLES = {
     "incidents": lazy_gettext("Incident log"),
@@ -50,12 +46,6 @@ PRESENCE_LABELS = {
     "present": lazy_gettext("Still there"),
     "not_left": lazy_gettext("Did not check out"),
 }
-
-
-def _attachment(body: bytes, format: str, filename: str) -> Response:
-    response = Response(body, content_type=CONTENT_TYPES[format])
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{format}"'
-    return response
 
 
 def _station(station: str, district: str) -> str:
@@ -365,7 +355,7 @@ async def ops_export(election_id: int, kind: str, format: str) -> Response:
     Who may see the live dashboard may download these; another municipality's election
     is not found. The file name holds the election's name and the date, nothing personal.
     """
-    if kind not in EXPORT_KINDS or format not in CONTENT_TYPES:
+    if kind not in EXPORT_KINDS or format not in FORMATS:
         abort(404)
     if kind == "incidents":
         log = await exports.incident_log(db(), election_id)
@@ -400,5 +390,5 @@ async def ops_export(election_id: int, kind: str, format: str) -> Response:
             body = await asyncio.to_thread(
                 write_report_pdf, checkins_print_table(times), g.tenant.name, election
             )
-    name = f"{_slug(str(EXPORT_TITLES[kind]))}-{_slug(election.name)}"
-    return _attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+    name = f"{slug(str(EXPORT_TITLES[kind]))}-{slug(election.name)}"
+    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
-import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -24,25 +22,11 @@ from app.domain.staffing.board import DistrictSummary
 from app.domain.staffing.reports import Column, ReportTable, Value
 from app.domain.validation import parse_id
 from app.planning import blueprint
+from app.planning.downloads import attachment, slug
 
-CONTENT_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
+FORMATS = ("xlsx", "pdf")
 #: The page shows this many unfilled places; the downloads have all of them.
 PREVIEW_ROWS = 30
-
-
-def _slug(text: str) -> str:
-    """A file name part in plain ASCII ("Röstmottagare Å" -> "rostmottagare-a")."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-") or "stemma"
-
-
-def _attachment(body: bytes, format: str, filename: str) -> Response:
-    response = Response(body, content_type=CONTENT_TYPES[format])
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{format}"'
-    return response
 
 
 # --- the reports as tables ----------------------------------------------------------
@@ -283,19 +267,19 @@ async def staffing_reports(election_id: int) -> str:
 @requires("reports.view")
 async def staffing_report_download(election_id: int, kind: str, format: str) -> Response:
     """One report as Excel or PDF; ``?station=`` narrows the staff list to one station."""
-    if kind not in REPORT_KINDS or format not in CONTENT_TYPES:
+    if kind not in REPORT_KINDS or format not in FORMATS:
         abort(404)
     station_id = parse_id(request.args.get("station")) if kind == "staff" else None
     election = await get_election(db(), election_id)
     table = await report_table(election.id, kind, station_id)
-    name = f"{_slug(table.title)}-{_slug(election.name)}"
+    name = f"{slug(table.title)}-{slug(election.name)}"
     if station_id is not None and table.rows:
-        name += f"-{_slug(str(table.rows[0][0]))}"
+        name += f"-{slug(str(table.rows[0][0]))}"
     if format == "xlsx":
         body = await asyncio.to_thread(reports.write_report_xlsx, table)
     else:
         body = await asyncio.to_thread(reports.write_report_pdf, table, g.tenant.name, election)
-    return _attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 
 async def _letters_pdf(election: Election, found: list[letters.Appointment]) -> bytes:
@@ -318,7 +302,7 @@ async def staffing_letters(election_id: int) -> Response | WerkzeugResponse:
         return await _no_letters(election.id)
     body = await _letters_pdf(election, found)
     title = _("Appointments")
-    return _attachment(body, "pdf", f"{_slug(title)}-{_slug(election.name)}")
+    return attachment(body, "pdf", f"{slug(title)}-{slug(election.name)}")
 
 
 @blueprint.get("/elections/<int:election_id>/staffing/letters/station/<int:station_id>.pdf")
@@ -331,8 +315,8 @@ async def staffing_station_letters(
         return await _no_letters(election.id)
     station = next(p.station for a in found for p in a.places if p.station_id == station_id)
     body = await _letters_pdf(election, found)
-    return _attachment(
-        body, "pdf", "-".join((_slug(_("Appointments")), _slug(election.name), _slug(station)))
+    return attachment(
+        body, "pdf", "-".join((slug(_("Appointments")), slug(election.name), slug(station)))
     )
 
 
@@ -345,5 +329,5 @@ async def staffing_person_letter(election_id: int, person_id: int) -> Response:
         raise NotFound(_("Not found."))
     body = await _letters_pdf(election, found)
     title = _("Appointment")
-    name = f"{_slug(title)}-{_slug(found[0].person.full_name)}-{election.id}"
-    return _attachment(body, "pdf", name)
+    name = f"{slug(title)}-{slug(found[0].person.full_name)}-{election.id}"
+    return attachment(body, "pdf", name)
