@@ -38,6 +38,8 @@ from websockets.asyncio.client import ClientConnection
 #: The longest pause between two failed connection attempts.
 BACKOFF_CAP_SECONDS = 16.0
 EVENT_ID_IN_FRAGMENT = re.compile(rb'data-last-event-id="(\d+)"')
+#: A fragment drawn for several events names them all.
+EVENT_IDS_IN_FRAGMENT = re.compile(rb'data-event-ids="([\d,]+)"')
 
 
 def raise_open_files_limit() -> int:
@@ -57,6 +59,7 @@ class Socket:
     server: int
     #: [event id, receipt time] per event frame, in order of receipt.
     received: list[tuple[int, float]] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
     last_event_id: int | None = None
     subscribed: bool = False
     first_subscribed_at: float | None = None
@@ -160,7 +163,7 @@ class LoadGenerator:
 
     def handle(self, socket: Socket, message: bytes | str, now: float) -> None:
         data = message.encode() if isinstance(message, str) else message
-        event_id: int | None = None
+        event_ids: list[int] = []
         kind = "html"
         if data[:1] == b"{":
             parsed = json.loads(data)
@@ -179,20 +182,29 @@ class LoadGenerator:
                 socket.last_event_id = int(parsed["last_event_id"])
                 return
             if "id" in parsed and isinstance(parsed["id"], int):
-                event_id = parsed["id"]
+                event_ids = [parsed["id"]]
                 kind = "json event"
         else:
+            several = EVENT_IDS_IN_FRAGMENT.search(data)
             found = EVENT_ID_IN_FRAGMENT.search(data)
-            if found is not None:
-                event_id = int(found.group(1))
+            if several is not None:
+                event_ids = [int(i) for i in several.group(1).split(b",")]
+                kind = "html event"
+            elif found is not None:
+                event_ids = [int(found.group(1))]
                 kind = "html event"
         sizes = socket.bytes_by_kind.setdefault(kind, [0, 0])
         sizes[0] += 1
         sizes[1] += len(data)
-        if event_id is not None:
-            socket.received.append((event_id, now))
-            if socket.last_event_id is None or event_id > socket.last_event_id:
-                socket.last_event_id = event_id
+        if event_ids:
+            # A replayed batch may repeat ids this socket has; only a message that
+            # brings none it lacks counts as a duplicate.
+            new = [i for i in event_ids if i not in socket.seen] or event_ids[:1]
+            for event_id in new:
+                socket.received.append((event_id, now))
+                socket.seen.add(event_id)
+            if socket.last_event_id is None or max(event_ids) > socket.last_event_id:
+                socket.last_event_id = max(event_ids)
 
     async def connect(self, wait_seconds: float) -> dict[str, Any]:
         started = time.time()

@@ -52,7 +52,7 @@ async def run(database_url: str | None, data_dir: Path, scale: Scale) -> None:
                     (whole, lambda s: dashboard(s, seeded.election_id)),
                     (
                         event,
-                        lambda s, at=station_id: live_update(s, seeded.election_id, at, counters),
+                        lambda s, at=station_id: live_update(s, seeded.election_id, [at], counters),
                     ),
                 ):
                     gc.collect()

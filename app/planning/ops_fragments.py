@@ -3,10 +3,12 @@ election-day event on an election's ops topic.
 
 The hub renders once per event and topic, then sends the same string to every
 coordinator watching (``app.realtime.hub``), so a fragment holds nothing personal to
-one reader: the changed station's row, the election's counters and the event id (the
-page's reconnect cursor), each swapped by id (htmx out-of-band). It is drawn in the
-municipality's language, without a request (no ``url_for``, no CSRF token): rows link
-to the panel by path. Events on a station's own topic go as JSON (the portal's).
+one reader: the changed stations' rows, the election's counters and the event ids
+(the highest is the page's reconnect cursor), each swapped by id (htmx out-of-band).
+Events that wait while one is drawn are drawn together (``register_coalescing_renderer``):
+the rows show the stations as they are now, whatever number of events changed them.
+It is drawn in the municipality's language, without a request (no ``url_for``, no CSRF
+token): rows link to the panel by path. Events on a station's own topic go as JSON (the portal's).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.domain.ops.dashboard import LiveCounters, live_update
 from app.domain.ops.stations import STATE_LABELS
-from app.realtime.hub import LiveEvent, register_renderer
+from app.realtime.hub import LiveEvent, register_coalescing_renderer
 
 UPDATE = "planning/ops/_live_update.html"
 #: Where the app keeps the live counters (``app.extensions``).
@@ -39,26 +41,31 @@ EVENT_TYPES = (
 )
 
 
-async def render_ops_event(event: LiveEvent) -> str:
-    """The station's row, the counters and the cursor for one ops event (or the JSON)."""
-    match = TOPIC_PATTERN.match(event.topic)
+async def render_ops_events(events: list[LiveEvent]) -> str:
+    """The touched stations' rows, the counters and the cursor for a run of ops events
+    of one topic (or the JSON of the last, when they name no station)."""
+    last = events[-1]
+    match = TOPIC_PATTERN.match(last.topic)
     election = match.group("election") if match else None
-    station_id = event.payload.get("station_id")
-    if election is None or not isinstance(station_id, int):
-        return event.as_json()
+    station_ids = [
+        e.payload["station_id"] for e in events if isinstance(e.payload.get("station_id"), int)
+    ]
+    if election is None or not station_ids:
+        return last.as_json()
     runtime = current_app.extensions["stemma"]
     async with runtime.session_factory() as session:
-        tenant = await session.get(Tenant, event.tenant_id)
+        tenant = await session.get(Tenant, last.tenant_id)
         if tenant is None:
-            return event.as_json()
+            return last.as_json()
         with locale_scope(tenant.locale or runtime.settings.default_locale):
             counters = current_app.extensions.get(COUNTERS)
             if counters is None:
                 counters = current_app.extensions[COUNTERS] = LiveCounters()
-            board = await live_update(session, int(election), station_id, counters)
+            board = await live_update(session, int(election), station_ids, counters)
             context: dict[str, Any] = {
                 "board": board,
-                "cursor": event.id,
+                "cursor": max(e.id for e in events),
+                "event_ids": ",".join(str(e.id) for e in events),
                 "base": f"/{tenant.slug}/planning/elections/{election}/live",
                 "zone": tenant.timezone,
                 "state_labels": STATE_LABELS,
@@ -69,7 +76,7 @@ async def render_ops_event(event: LiveEvent) -> str:
 
 def register() -> None:
     for event_type in EVENT_TYPES:
-        register_renderer(event_type, render_ops_event)
+        register_coalescing_renderer(event_type, render_ops_events)
 
 
 register()

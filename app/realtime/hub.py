@@ -18,7 +18,8 @@ import contextlib
 import json
 import logging
 import random
-from collections import deque
+import time
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,12 @@ BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
 #: Event ids remembered per socket, so a replay never sends one twice.
 REMEMBERED_IDS = 2048
+#: Events waiting to be drawn before the hub gives up on its queue and has every
+#: socket replay from the table instead (drawing fell far behind).
+MAX_WAITING = 20_000
+#: How long, and how many, drawn batches are kept for sockets replaying the same gap.
+DRAWN_SECONDS = 5.0
+DRAWN_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -87,10 +94,23 @@ class LiveEvent:
 # --- renderers ------------------------------------------------------------------------
 
 Renderer = Callable[[LiveEvent], Awaitable[str]]
+#: Draws what a run of events of one topic (oldest first) changed, as it stands now.
+BatchRenderer = Callable[[list[LiveEvent]], Awaitable[str]]
+#: At most this many events are drawn as one message.
+MAX_BATCH = 200
+
+
+@dataclass(frozen=True)
+class _Registered:
+    render: BatchRenderer
+    #: Whether several events may be drawn as one message (the renderer draws the
+    #: current state of what they touched, not the events themselves).
+    coalesces: bool
+
 
 #: How each event type becomes what the sockets receive (an HTML fragment for HTMX's
 #: out-of-band swaps). Features register theirs at import; unregistered types go as JSON.
-_renderers: dict[str, Renderer] = {}
+_renderers: dict[str, _Registered] = {}
 
 
 def register_renderer(event_type: str, renderer: Renderer) -> None:
@@ -100,7 +120,24 @@ def register_renderer(event_type: str, renderer: Renderer) -> None:
     scope (so it may render templates and read the database), and should embed the
     event id (``data-event-id``) when the client needs it to resume.
     """
-    _renderers[event_type] = renderer
+
+    async def one(events: list[LiveEvent]) -> str:
+        return await renderer(events[0])
+
+    _renderers[event_type] = _Registered(one, coalesces=False)
+
+
+def register_coalescing_renderer(event_type: str, renderer: BatchRenderer) -> None:
+    """Like ``register_renderer``, for renderers that draw the current state of what
+    their events touched (a dashboard's rows) rather than the events themselves.
+
+    When events arrive faster than they are drawn, the hub hands such a renderer every
+    waiting event of one topic at once (oldest first, all registered with this same
+    renderer) and sends one message for all of them: a busy election day costs one
+    drawing per batch, not per event, and the backlog cannot grow. The message must
+    name every event id it carries (the client's cursor is the highest).
+    """
+    _renderers[event_type] = _Registered(renderer, coalesces=True)
 
 
 def unregister_renderer(event_type: str) -> None:
@@ -111,14 +148,42 @@ async def render_json(event: LiveEvent) -> str:
     return event.as_json()
 
 
+def take_batch(events: deque[LiveEvent]) -> list[LiveEvent]:
+    """Take the first event of ``events`` and, when its renderer coalesces, every later
+    one of the same topic drawn by the same renderer, up to the first of that topic
+    that is not (the topic's order is kept; other topics keep their places)."""
+    first = events.popleft()
+    registered = _renderers.get(first.type)
+    if registered is None or not registered.coalesces or not events:
+        return [first]
+    batch = [first]
+    kept: list[LiveEvent] = []
+    while events:
+        event = events.popleft()
+        if event.topic != first.topic or len(batch) >= MAX_BATCH:
+            kept.append(event)
+            continue
+        other = _renderers.get(event.type)
+        if other is not None and other.coalesces and other.render is registered.render:
+            batch.append(event)
+            continue
+        # Another kind of event on this topic: it and what follows wait their turn.
+        kept.append(event)
+        kept.extend(events)
+        events.clear()
+    events.extend(kept)
+    return batch
+
+
 # --- sockets --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """A ready-to-send text; ``event_id`` is None for the hub's own notices."""
+    """A ready-to-send text and the ids of the events it carries (none for the hub's
+    own notices; several when a coalescing renderer drew them as one)."""
 
-    event_id: int | None
+    event_ids: tuple[int, ...]
     text: str
 
 
@@ -169,6 +234,10 @@ class Subscriber:
     def was_sent(self, event_id: int) -> bool:
         return event_id in self._sent_set
 
+    def brings_news(self, event_ids: tuple[int, ...]) -> bool:
+        """Whether a message carrying ``event_ids`` holds an event not sent yet."""
+        return any(event_id not in self._sent_set for event_id in event_ids)
+
     def mark_sent(self, event_id: int) -> None:
         if len(self._sent) == self._sent.maxlen:
             self._sent_set.discard(self._sent[0])
@@ -181,7 +250,14 @@ class Subscriber:
 
 
 class Hub:
-    """This process's single subscription to live events and its local fan-out."""
+    """This process's single subscription to live events and its local fan-out.
+
+    Two tasks: the subscription reads the broker and queues each event a local socket
+    listens to; the drawing task renders what is queued (coalescing where the renderer
+    allows, see ``take_batch``) and puts the text in every listener's queue. Reading
+    never waits on drawing, so the broker's buffer does not fill while a fragment is
+    drawn, and what queued up meanwhile is drawn together.
+    """
 
     def __init__(
         self,
@@ -189,18 +265,26 @@ class Hub:
         *,
         render_context: Callable[[], Any] | None = None,
         queue_size: int = QUEUE_SIZE,
+        max_waiting: int = MAX_WAITING,
     ) -> None:
         # A callable, not a broker: the app may swap its broker (tests, health checks).
         self._broker = broker
         # An async context manager factory (the app context) renderers run inside.
         self._render_context = render_context
         self.queue_size = queue_size
+        self.max_waiting = max_waiting
         self._by_topic: dict[str, set[Subscriber]] = {}
         self._subscribers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
+        self._drawing: asyncio.Task[None] | None = None
+        self._waiting: deque[LiveEvent] = deque()
+        self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._subscribed_before = False
         self._backoff = BACKOFF_FIRST_SECONDS
+        #: Recently drawn batches by their event ids: sockets replaying the same gap
+        #: (every dashboard after a broker break) share one drawing.
+        self._drawn: OrderedDict[tuple[int, ...], tuple[float, str]] = OrderedDict()
 
     # sockets
 
@@ -232,8 +316,11 @@ class Hub:
 
     def start(self) -> None:
         """Subscribe on first use: a process that serves no socket holds no subscription."""
+        loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="realtime-hub")
+            self._task = loop.create_task(self.run(), name="realtime-hub")
+        if self._drawing is None or self._drawing.done():
+            self._drawing = loop.create_task(self._draw_loop(), name="realtime-hub-drawing")
 
     async def wait_ready(self) -> None:
         """Wait until the broker subscription is in place (bound it with a timeout)."""
@@ -247,7 +334,7 @@ class Hub:
                 stream = self._broker().psubscribe(ALL_TOPICS, self._on_subscribed)
                 async with contextlib.aclosing(_as_generator(stream)) as messages:
                     async for topic, message in messages:
-                        await self._dispatch(topic, message)
+                        self._dispatch(topic, message)
                 log.warning("live events: the broker ended the subscription; subscribing again")
             except asyncio.CancelledError:
                 raise
@@ -277,16 +364,19 @@ class Hub:
                 self.remove(subscriber)
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
+        tasks = [task for task in (self._task, self._drawing) if task is not None]
+        self._task = self._drawing = None
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._waiting.clear()
         self._ready.clear()
 
     # fan-out
 
-    async def _dispatch(self, topic: str, message: str) -> None:
+    def _dispatch(self, topic: str, message: str) -> None:
         if topic not in self._by_topic:
             return
         try:
@@ -297,26 +387,55 @@ class Hub:
         if event.topic != topic:
             log.warning("live events: ignored a message whose topic is not its channel")
             return
-        delivery = Delivery(event.id, await self.render(event))
-        for subscriber in list(self._by_topic.get(topic, ())):
-            if not subscriber.offer(delivery):
-                self.remove(subscriber)
+        if len(self._waiting) >= self.max_waiting:
+            # Drawing has fallen far behind: forget the queue, the table has it all.
+            log.warning("live events: %d events waiting to be drawn; resyncing", self.max_waiting)
+            self._waiting.clear()
+            self.resync()
+            return
+        self._waiting.append(event)
+        self._wake.set()
+
+    async def _draw_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._waiting:
+                batch = take_batch(self._waiting)
+                for delivery in await self.draw(batch):
+                    for subscriber in list(self._by_topic.get(batch[0].topic, ())):
+                        if not subscriber.offer(delivery):
+                            self.remove(subscriber)
 
     async def render(self, event: LiveEvent) -> str:
         """The text sockets receive for ``event``: its renderer's, or the JSON."""
-        renderer = _renderers.get(event.type, render_json)
-        if renderer is render_json:
-            return event.as_json()
+        return (await self.draw([event]))[0].text
+
+    async def draw(self, events: list[LiveEvent]) -> list[Delivery]:
+        """What sockets receive for ``events`` (one, or a batch ``take_batch`` made): one
+        message, or, when the renderer fails, each event as JSON."""
+        registered = _renderers.get(events[0].type)
+        if registered is None:
+            return [Delivery((event.id,), event.as_json()) for event in events]
+        key = tuple(event.id for event in events)
+        now = time.monotonic()
+        drawn = self._drawn.get(key)
+        if drawn is not None and now - drawn[0] < DRAWN_SECONDS:
+            return [Delivery(key, drawn[1])]
         try:
             context = self._render_context() if self._render_context else contextlib.nullcontext()
             async with context:
-                with tenant_scope(event.tenant_id):
-                    return await renderer(event)
+                with tenant_scope(events[0].tenant_id):
+                    text = await registered.render(events)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("live events: renderer for %s failed; sending JSON", event.type)
-            return event.as_json()
+            log.exception("live events: renderer for %s failed; sending JSON", events[0].type)
+            return [Delivery((event.id,), event.as_json()) for event in events]
+        self._drawn[key] = (now, text)
+        while len(self._drawn) > DRAWN_KEPT:
+            self._drawn.popitem(last=False)
+        return [Delivery(key, text)]
 
 
 async def _as_generator(stream: AsyncIterator[tuple[str, str]]) -> Any:

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ from app.core.models import Membership, User
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.realtime.access import refuse_topic
-from app.realtime.hub import Delivery, Hub, LiveEvent, Replay
+from app.realtime.hub import Delivery, Hub, LiveEvent, Replay, take_batch
 from app.realtime.serving import decline_permessage_deflate
 from app.realtime.tickets import redeem_ticket
 
@@ -272,7 +273,7 @@ class LiveConnection:
         self.hub.add(self.subscriber, allowed)
 
     def _notice(self, message: dict[str, Any]) -> None:
-        self.subscriber.offer(Delivery(None, json.dumps(message, separators=(",", ":"))))
+        self.subscriber.offer(Delivery((), json.dumps(message, separators=(",", ":"))))
 
     async def _receive_loop(self) -> None:
         while True:
@@ -293,11 +294,12 @@ class LiveConnection:
             item = await subscriber.queue.get()
             if isinstance(item, Replay):
                 await self._replay(item)
-            elif item.event_id is None:
+            elif not item.event_ids:
                 await self.socket.send(item.text)
-            elif not subscriber.was_sent(item.event_id):
+            elif subscriber.brings_news(item.event_ids):
                 await self.socket.send(item.text)
-                subscriber.mark_sent(item.event_id)
+                for event_id in item.event_ids:
+                    subscriber.mark_sent(event_id)
 
     async def _replay(self, replay: Replay) -> None:
         subscriber = self.subscriber
@@ -311,10 +313,14 @@ class LiveConnection:
             message = {"type": "ws.snapshot", "topics": sorted(topics), "last_event_id": latest}
             await self.socket.send(json.dumps(message, separators=(",", ":")))
             return
-        for row in rows:
-            if not subscriber.was_sent(row.id):
-                await self.socket.send(await self.hub.render(LiveEvent.from_row(row)))
-                subscriber.mark_sent(row.id)
+        # Drawn in batches as the hub draws live events: a dashboard catching up on a
+        # hundred check-ins gets its rows drawn once, not a hundred times.
+        missing = deque(LiveEvent.from_row(row) for row in rows if not subscriber.was_sent(row.id))
+        while missing:
+            for delivery in await self.hub.draw(take_batch(missing)):
+                await self.socket.send(delivery.text)
+                for event_id in delivery.event_ids:
+                    subscriber.mark_sent(event_id)
 
     async def _wait_dropped(self) -> None:
         await self.subscriber.dropped.wait()

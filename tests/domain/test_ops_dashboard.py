@@ -155,7 +155,7 @@ async def _live(
     db: AsyncSession, tenant: Tenant, day: OpsDay, station_id: int, counters: LiveCounters
 ) -> Dashboard:
     with tenant_scope(tenant.id), locale_scope("en"):
-        return await live_update(db, day.election_id, station_id, counters, now=day.at(8, 10))
+        return await live_update(db, day.election_id, [station_id], counters, now=day.at(8, 10))
 
 
 async def test_its_live_counters_follow_each_station_and_match_a_full_count(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -16,7 +17,14 @@ from app.core.events import ops_topic, wait_for_publishing
 from app.core.models import Tenant, User
 from app.core.settings import Settings
 from app.realtime import ws as live
-from app.realtime.hub import Hub, LiveEvent, register_renderer, unregister_renderer
+from app.realtime.hub import (
+    Hub,
+    LiveEvent,
+    register_coalescing_renderer,
+    register_renderer,
+    take_batch,
+    unregister_renderer,
+)
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import free_port, make_election
 from tests.realtime.conftest import (
@@ -154,6 +162,109 @@ async def test_it_renders_each_event_once_for_all_its_sockets(
             for socket in sockets:
                 await socket.__aexit__(None, None, None)
         assert calls == [event.id]
+    finally:
+        unregister_renderer("station.opened")
+
+
+def _event(event_id: int, topic: str, type: str = "station.opened") -> LiveEvent:
+    return LiveEvent(event_id, 1, topic, type, {})
+
+
+def test_a_batch_takes_the_waiting_events_of_one_topic_and_keeps_every_topics_order() -> None:
+    async def draw(events: list[LiveEvent]) -> str:
+        return ""
+
+    ops, station = "t:1:e:1:ops", "t:1:station:1"
+    register_coalescing_renderer("station.opened", draw)
+    try:
+        waiting = deque(
+            [
+                _event(1, ops),
+                _event(2, station, "test.happened"),
+                _event(3, ops),
+                _event(4, ops, "test.happened"),  # not drawn by the same renderer
+                _event(5, ops),  # so this one must wait behind it
+                _event(6, station, "test.happened"),
+            ]
+        )
+        assert [e.id for e in take_batch(waiting)] == [1, 3]
+        assert [e.id for e in waiting] == [2, 4, 5, 6]
+        assert [e.id for e in take_batch(waiting)] == [2]  # JSON: one at a time
+        assert [e.id for e in take_batch(waiting)] == [4]
+        assert [e.id for e in take_batch(waiting)] == [5]
+        assert [e.id for e in take_batch(waiting)] == [6]
+        # A renderer that does not coalesce draws each event alone.
+        register_renderer("station.opened", lambda event: draw([event]))
+        waiting = deque([_event(7, ops), _event(8, ops)])
+        assert [e.id for e in take_batch(waiting)] == [7]
+    finally:
+        unregister_renderer("station.opened")
+
+
+async def test_events_that_wait_while_one_is_drawn_are_drawn_together(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    """A busy election day: check-ins arrive faster than a fragment is drawn. What
+    queued up meanwhile is drawn as one message naming every event, in order."""
+    calls: list[list[int]] = []
+    first_drawn = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def draw(events: list[LiveEvent]) -> str:
+        calls.append([e.id for e in events])
+        if len(calls) == 1:
+            first_drawn.set()
+            await go_on.wait()
+        return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
+
+    register_coalescing_renderer("station.opened", draw)
+    try:
+        election = await make_election(db, tenant)
+        topic = ops_topic(tenant.id, election.id)
+        cookie = await session_cookie(app, coordinator)
+        async with open_socket(app, cookie, topics=topic) as socket:
+            await receive(socket)
+            first = await record(db, tenant.id, topic, "station.opened", station=1)
+            await asyncio.wait_for(first_drawn.wait(), 5)
+            later = [
+                await record(db, tenant.id, topic, "station.opened", station=n) for n in (2, 3, 4)
+            ]
+            await wait_for_publishing()
+            await asyncio.sleep(0.2)  # the hub has read them off the broker
+            go_on.set()
+            assert await asyncio.wait_for(socket.recv(), 5) == (
+                f'<div data-event-ids="{first.id}"></div>'
+            )
+            ids = ",".join(str(e.id) for e in later)
+            assert await asyncio.wait_for(socket.recv(), 5) == f'<div data-event-ids="{ids}"></div>'
+        assert calls == [[first.id], [e.id for e in later]]
+    finally:
+        unregister_renderer("station.opened")
+
+
+async def test_a_replay_draws_the_missed_events_together(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    """A dashboard back after a break gets the rows its missed check-ins touched drawn
+    once, not once per check-in."""
+    calls: list[list[int]] = []
+
+    async def draw(events: list[LiveEvent]) -> str:
+        calls.append([e.id for e in events])
+        return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
+
+    register_coalescing_renderer("station.opened", draw)
+    try:
+        election = await make_election(db, tenant)
+        topic = ops_topic(tenant.id, election.id)
+        before = await record(db, tenant.id, topic, "test.happened")
+        missed = [await record(db, tenant.id, topic, "station.opened", station=n) for n in range(5)]
+        cookie = await session_cookie(app, coordinator)
+        async with open_socket(app, cookie, topics=topic, last_event_id=before.id) as socket:
+            await receive(socket)  # ws.subscribed
+            ids = ",".join(str(e.id) for e in missed)
+            assert await asyncio.wait_for(socket.recv(), 5) == f'<div data-event-ids="{ids}"></div>'
+        assert calls == [[e.id for e in missed]]
     finally:
         unregister_renderer("station.opened")
 

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import urllib.request
+from collections import deque
 
 import pytest
 from quart import Quart
@@ -19,7 +20,10 @@ from app.core.tenancy import tenant_scope
 from app.domain.accounts import create_api_token
 from app.domain.ops import checkins
 from app.domain.ops import dashboard as dashboard_module
+from app.realtime.hub import LiveEvent, take_batch
+from app.realtime.ws import HUB
 from tests.domain.test_ops_checkins import ops_day
+from tests.domain.test_ops_dashboard import _second_station
 from tests.realtime.conftest import open_socket, receive, session_cookie
 
 
@@ -65,3 +69,27 @@ async def test_it_pushes_the_stations_row_to_a_dashboard_socket_after_a_check_in
     assert 'hx-swap-oob="true"' in fragment and 'id="ops-summary"' in fragment
     assert "<strong>1/2</strong>" in fragment  # one of at least two clerks now
     assert 'id="ops-cursor"' in fragment and 'data-last-event-id="' in fragment
+
+
+async def test_events_drawn_together_show_every_touched_station_and_name_every_event(
+    app: Quart, db: AsyncSession, tenant: Tenant
+) -> None:
+    """Check-ins at two stations that waited while another was drawn: one fragment with
+    both stations' rows, the counters once, every event id and the highest as cursor."""
+    day = await ops_day(db, tenant)
+    other_id = await _second_station(db, tenant, day)
+    topic = ops_topic(tenant.id, day.election_id)
+    events = [
+        LiveEvent(901, tenant.id, topic, "checkin.arrived", {"station_id": day.station_id}),
+        LiveEvent(902, tenant.id, topic, "station.state_changed", {"station_id": other_id}),
+        LiveEvent(903, tenant.id, topic, "checkin.arrived", {"station_id": day.station_id}),
+    ]
+    waiting = deque(events)
+    assert take_batch(waiting) == events
+    (delivery,) = await app.extensions[HUB].draw(events)
+    assert delivery.event_ids == (901, 902, 903)
+    fragment = delivery.text
+    assert fragment.count(f'<tr id="ops-station-{day.station_id}"') == 1
+    assert fragment.count(f'<tr id="ops-station-{other_id}"') == 1
+    assert fragment.count('id="ops-summary"') == 1
+    assert 'data-last-event-id="903"' in fragment and 'data-event-ids="901,902,903"' in fragment

@@ -620,26 +620,28 @@ class LiveCounters:
 async def live_update(
     session: AsyncSession,
     election_id: int,
-    station_id: int,
+    station_ids: Iterable[int],
     counters: LiveCounters,
     *,
     now: dt.datetime | None = None,
 ) -> Dashboard:
-    """One station's row now and the election's counters, for a live fragment; the
-    counters from ``counters`` while they are fresh (see ``LiveCounters``)."""
+    """Some stations' rows now (those a run of events touched) and the election's
+    counters, for a live fragment; the counters from ``counters`` while they are fresh
+    (see ``LiveCounters``)."""
     election = await get_election(session, election_id)
     zone, now, today = await _local_clock(session, now)
     key = (election.tenant_id, election.id)
-    only = frozenset({station_id})
+    only = frozenset(station_ids)
     counted = counters.fresh(key, today)
     if counted is None:
         rows = await _rows(session, election, zone, now, today)
         counters.keep(key, today, {row.station.id: _Share.of(row) for row in rows})
-        mine = [row for row in rows if row.station.id == station_id]
+        mine = [row for row in rows if row.station.id in only]
         summary = _summary(rows)
     else:
         mine = await _rows(session, election, zone, now, today, only)
-        counted.shares.pop(station_id, None)
+        for station_id in only:
+            counted.shares.pop(station_id, None)
         for row in mine:
             counted.shares[row.station.id] = _Share.of(row)
         summary = _fold(counted.shares.values())
