@@ -72,7 +72,7 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     """Serve the app with Hypercorn."""
     from hypercorn.config import Config
 
-    from app.realtime.serving import configure_websockets
+    from app.realtime.serving import configure_websockets, tune_garbage_collector
 
     settings = _settings()
     if workers > 1 and (settings.is_sqlite or not settings.redis_url):
@@ -103,6 +103,7 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
             from hypercorn.middleware import ProxyFixMiddleware
 
             app = ProxyFixMiddleware(app, mode="legacy", trusted_hops=1)
+        tune_garbage_collector()
         asyncio.run(hypercorn.asyncio.serve(app, config))
     else:
         from hypercorn.run import run

@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,11 @@ class _Registered:
     #: Whether several events may be drawn as one message (the renderer draws the
     #: current state of what they touched, not the events themselves).
     coalesces: bool
+    #: The most of the process's time drawing one topic may take: after a drawing
+    #: that took t seconds the topic rests t * (1 / share - 1), gathering events...
+    share: float = 1.0
+    #: ...but never longer than this.
+    max_rest_seconds: float = 1.0
 
 
 #: How each event type becomes what the sockets receive (an HTML fragment for HTMX's
@@ -127,7 +132,13 @@ def register_renderer(event_type: str, renderer: Renderer) -> None:
     _renderers[event_type] = _Registered(one, coalesces=False)
 
 
-def register_coalescing_renderer(event_type: str, renderer: BatchRenderer) -> None:
+def register_coalescing_renderer(
+    event_type: str,
+    renderer: BatchRenderer,
+    *,
+    share: float = 1.0,
+    max_rest_seconds: float = 1.0,
+) -> None:
     """Like ``register_renderer``, for renderers that draw the current state of what
     their events touched (a dashboard's rows) rather than the events themselves.
 
@@ -136,8 +147,17 @@ def register_coalescing_renderer(event_type: str, renderer: BatchRenderer) -> No
     renderer) and sends one message for all of them: a busy election day costs one
     drawing per batch, not per event, and the backlog cannot grow. The message must
     name every event id it carries (the client's cursor is the highest).
+
+    With ``share`` below 1 a topic rests after each drawing, in proportion to what the
+    drawing took, so drawing it never takes more than that share of the process's
+    time, whatever the event rate (at most ``max_rest_seconds``): the first event after
+    a quiet spell goes at once, those during a rest wait for its end and go together.
     """
-    _renderers[event_type] = _Registered(renderer, coalesces=True)
+    if not 0 < share <= 1:
+        raise ValueError("share must be in (0, 1]")
+    _renderers[event_type] = _Registered(
+        renderer, coalesces=True, share=share, max_rest_seconds=max_rest_seconds
+    )
 
 
 def unregister_renderer(event_type: str) -> None:
@@ -148,31 +168,49 @@ async def render_json(event: LiveEvent) -> str:
     return event.as_json()
 
 
-def take_batch(events: deque[LiveEvent]) -> list[LiveEvent]:
-    """Take the first event of ``events`` and, when its renderer coalesces, every later
-    one of the same topic drawn by the same renderer, up to the first of that topic
-    that is not (the topic's order is kept; other topics keep their places)."""
-    first = events.popleft()
-    registered = _renderers.get(first.type)
-    if registered is None or not registered.coalesces or not events:
-        return [first]
-    batch = [first]
+def take_batch(events: deque[LiveEvent], resting: Container[str] = frozenset()) -> list[LiveEvent]:
+    """Take the first event of ``events`` whose topic is not ``resting`` and, when its
+    renderer coalesces, every later one of the same topic drawn by the same renderer, up
+    to the first of that topic that is not (each topic's order is kept; the others keep
+    their places). Empty when every waiting event's topic rests."""
     kept: list[LiveEvent] = []
+    first: LiveEvent | None = None
     while events:
         event = events.popleft()
-        if event.topic != first.topic or len(batch) >= MAX_BATCH:
+        if event.topic in resting:
             kept.append(event)
-            continue
-        other = _renderers.get(event.type)
-        if other is not None and other.coalesces and other.render is registered.render:
-            batch.append(event)
-            continue
-        # Another kind of event on this topic: it and what follows wait their turn.
-        kept.append(event)
-        kept.extend(events)
-        events.clear()
-    events.extend(kept)
+        else:
+            first = event
+            break
+    if first is None:
+        events.extend(kept)
+        return []
+    batch = [first]
+    registered = _renderers.get(first.type)
+    if registered is not None and registered.coalesces:
+        while events:
+            event = events.popleft()
+            if event.topic != first.topic or len(batch) >= MAX_BATCH:
+                kept.append(event)
+                continue
+            other = _renderers.get(event.type)
+            if other is not None and other.coalesces and other.render is registered.render:
+                batch.append(event)
+                continue
+            # Another kind of event on this topic: it and what follows wait their turn.
+            kept.append(event)
+            break
+    events.extendleft(reversed(kept))
     return batch
+
+
+def rest_after(events: list[LiveEvent], spent: float) -> float:
+    """How long the topic of a batch whose drawing took ``spent`` seconds rests before
+    it is drawn again (seconds)."""
+    registered = _renderers.get(events[0].type)
+    if registered is None or registered.share >= 1:
+        return 0.0
+    return min(registered.max_rest_seconds, spent * (1 / registered.share - 1))
 
 
 # --- sockets --------------------------------------------------------------------------
@@ -206,8 +244,10 @@ class Subscriber:
         self.tenant_id = tenant_id
         self.topics: set[str] = set()
         self.queue: asyncio.Queue[QueueItem] = asyncio.Queue(queue_size)
-        #: Set when the socket fell behind; its connection is then closed.
-        self.dropped = asyncio.Event()
+        #: Done when the socket fell behind; its connection is then closed. A future,
+        #: not an Event: its connection awaits it beside its tasks, with no task of
+        #: its own (thousands of sockets, a task each is memory).
+        self.dropped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         #: The highest event id sent so far, or that the client resumed after: where a
         #: replay after a broker break starts.
         self.cursor = 0
@@ -216,7 +256,7 @@ class Subscriber:
 
     def offer(self, item: QueueItem) -> bool:
         """Queue ``item`` without waiting; False (and the socket dropped) when full."""
-        if self.dropped.is_set():
+        if self.dropped.done():
             return False
         try:
             self.queue.put_nowait(item)
@@ -226,7 +266,8 @@ class Subscriber:
         return True
 
     def drop(self) -> None:
-        self.dropped.set()
+        if not self.dropped.done():
+            self.dropped.set_result(None)
         # Free what it will never send.
         while not self.queue.empty():
             self.queue.get_nowait()
@@ -397,15 +438,31 @@ class Hub:
         self._wake.set()
 
     async def _draw_loop(self) -> None:
+        # Topics resting after a drawing, and when each may be drawn again.
+        resting: dict[str, float] = {}
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._waiting:
-                batch = take_batch(self._waiting)
-                for delivery in await self.draw(batch):
-                    for subscriber in list(self._by_topic.get(batch[0].topic, ())):
-                        if not subscriber.offer(delivery):
-                            self.remove(subscriber)
+            timeout = None
+            if resting:
+                now = time.monotonic()
+                for topic in [t for t, until in resting.items() if until <= now]:
+                    del resting[topic]
+                if resting:
+                    timeout = max(0.0, min(resting.values()) - now)
+            batch = take_batch(self._waiting, resting) if self._waiting else []
+            if not batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
+                continue
+            started = time.monotonic()
+            for delivery in await self.draw(batch):
+                for subscriber in list(self._by_topic.get(batch[0].topic, ())):
+                    if not subscriber.offer(delivery):
+                        self.remove(subscriber)
+            rest = rest_after(batch, time.monotonic() - started)
+            if rest > 0:
+                resting[batch[0].topic] = time.monotonic() + rest
 
     async def render(self, event: LiveEvent) -> str:
         """The text sockets receive for ``event``: its renderer's, or the JSON."""

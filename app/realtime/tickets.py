@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, cast
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import RealtimeTicket, utcnow
@@ -45,24 +43,19 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> int | None:
     """
     token_hash = hash_token(secret)
     now = utcnow()
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(RealtimeTicket)
-            .where(
-                RealtimeTicket.token_hash == token_hash,
-                RealtimeTicket.used_at.is_(None),
-                RealtimeTicket.expires_at > now,
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        ),
+    user_id = await session.scalar(
+        update(RealtimeTicket)
+        .where(
+            RealtimeTicket.token_hash == token_hash,
+            RealtimeTicket.used_at.is_(None),
+            RealtimeTicket.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(RealtimeTicket.user_id)
+        .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if user_id is None:
         await session.rollback()
         return None
-    user_id = await session.scalar(
-        select(RealtimeTicket.user_id).where(RealtimeTicket.token_hash == token_hash)
-    )
     await session.commit()
     return user_id

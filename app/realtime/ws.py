@@ -142,24 +142,37 @@ async def _serve_socket() -> Response | None:
     # pages; a ticket is a secret of its own and may come from a non-browser client.
     if ticket is None and origin is None:
         return _refusal(403)
-    found = await _identify(runtime.session_factory, settings, g.get("tenant_slug"), ticket)
-    if isinstance(found, int):
-        return _refusal(found)
-    membership = found
-    await websocket.accept()
     hub: Hub = current_app.extensions[HUB]
-    with tenant_scope(membership.tenant_id):
-        connection = LiveConnection(
-            hub, runtime.session_factory, cast(Any, websocket)._get_current_object(), membership
-        )
-        await connection.serve(
-            websocket.args.get("topics", ""), websocket.args.get("last_event_id")
-        )
+    connection: LiveConnection | None = None
+    try:
+        # One database session identifies the user and answers the first request.
+        async with runtime.session_factory() as db:
+            found = await _identify(db, settings, g.get("tenant_slug"), ticket)
+            if isinstance(found, int):
+                return _refusal(found)
+            membership = found
+            await websocket.accept()
+            connection = LiveConnection(
+                hub,
+                runtime.session_factory,
+                cast(Any, websocket)._get_current_object(),
+                membership,
+            )
+            with tenant_scope(membership.tenant_id):
+                await connection.begin(
+                    db, websocket.args.get("topics", ""), websocket.args.get("last_event_id")
+                )
+        with tenant_scope(membership.tenant_id):
+            await connection.serve()
+    finally:
+        # Gone however it ended (also when the client left during the first request).
+        if connection is not None:
+            hub.remove(connection.subscriber)
     return None
 
 
 async def _identify(
-    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
     settings: Settings,
     slug: str | None,
     ticket: str | None,
@@ -171,24 +184,23 @@ async def _identify(
 
     if not slug:
         return 404
-    async with session_factory() as db:
-        tenant = await get_tenant_by_slug(db, slug)
-        if tenant is None:
+    tenant = await get_tenant_by_slug(db, slug)
+    if tenant is None:
+        return 404
+    with tenant_scope(tenant.id):
+        user: User | None = None
+        if ticket is not None:
+            user_id = await redeem_ticket(db, ticket)
+            user = await db.get(User, user_id) if user_id is not None else None
+        else:
+            token = session.get(SESSION_KEY)
+            user = await resume_session(db, str(token), settings) if token else None
+        if user is None or not user.is_active:
+            return 401
+        membership = await membership_in(db, user.id, tenant.id)
+        if membership is None:
             return 404
-        with tenant_scope(tenant.id):
-            user: User | None = None
-            if ticket is not None:
-                user_id = await redeem_ticket(db, ticket)
-                user = await db.get(User, user_id) if user_id is not None else None
-            else:
-                token = session.get(SESSION_KEY)
-                user = await resume_session(db, str(token), settings) if token else None
-            if user is None or not user.is_active:
-                return 401
-            membership = await membership_in(db, user.id, tenant.id)
-            if membership is None:
-                return 404
-            return membership
+        return membership
 
 
 class LiveConnection:
@@ -207,26 +219,30 @@ class LiveConnection:
         self.membership = membership
         self.subscriber = hub.new_subscriber(membership.tenant_id)
 
-    async def serve(self, topics: str, last_event_id: str | None) -> None:
+    async def begin(self, db: AsyncSession, topics: str, last_event_id: str | None) -> None:
+        """Answer the topics the socket asked for in its URL, with the caller's session."""
+        # Without the subscription in place, live events could slip past between the
+        # replay query and the first delivery; Redis down: go on, the hub makes every
+        # socket replay once it is back.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(READY_SECONDS):
+                await self.hub.wait_ready()
+        if topics:
+            await self.request([t for t in topics.split(",") if t], last_event_id, db)
+
+    async def serve(self) -> None:
         """Run until the client leaves or falls behind. Only the sender task writes to
         the socket, so replayed and live events never interleave."""
         tasks: list[asyncio.Task[None]] = []
         try:
-            # Without the subscription in place, live events could slip past between
-            # the replay query and the first delivery; Redis down: go on, the hub
-            # makes every socket replay once it is back.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(READY_SECONDS):
-                    await self.hub.wait_ready()
-            if topics:
-                await self.request([t for t in topics.split(",") if t], last_event_id)
             tasks = [
                 asyncio.create_task(self._send_loop()),
                 asyncio.create_task(self._receive_loop()),
-                asyncio.create_task(self._wait_dropped()),
             ]
-            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if self.subscriber.dropped.is_set():
+            done, _pending = await asyncio.wait(
+                [*tasks, self.subscriber.dropped], return_when=asyncio.FIRST_COMPLETED
+            )
+            if self.subscriber.dropped.done():
                 await self._close_fallen_behind(tasks)
             for task in done:
                 task.result()  # re-raise a failure of the sender or the receiver
@@ -238,14 +254,18 @@ class LiveConnection:
             if tasks:
                 await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
 
-    async def request(self, topics: list[str], last_event_id: Any) -> None:
-        """Check each asked-for topic, subscribe the allowed ones and queue the replay."""
+    async def request(
+        self, topics: list[str], last_event_id: Any, db: AsyncSession | None = None
+    ) -> None:
+        """Check each asked-for topic, subscribe the allowed ones and queue the replay
+        (in ``db``, or a session of its own)."""
         after_id = _parse_event_id(last_event_id)
         if last_event_id is not None and after_id is None:
             self._notice({"type": "ws.error", "code": "bad_last_event_id"})
             return
         allowed: set[str] = set()
-        async with self.session_factory() as db:
+        own = self.session_factory() if db is None else contextlib.nullcontext(db)
+        async with own as db:
             for topic in dict.fromkeys(topics):
                 if topic in self.subscriber.topics:
                     allowed.add(topic)
@@ -321,9 +341,6 @@ class LiveConnection:
                 await self.socket.send(delivery.text)
                 for event_id in delivery.event_ids:
                     subscriber.mark_sent(event_id)
-
-    async def _wait_dropped(self) -> None:
-        await self.subscriber.dropped.wait()
 
     async def _close_fallen_behind(self, tasks: list[asyncio.Task[None]]) -> None:
         # The sender may be stuck writing to a client that stopped reading; stop it,

@@ -49,7 +49,7 @@ START_SECONDS = 60.0
 #: How long a process may take to stop after SIGTERM before it is killed.
 STOP_SECONDS = 2.0
 #: The cursor every dashboard fragment carries (``planning/ops/_live_update.html``).
-CURSOR = re.compile(r'id="ops-cursor"[^>]*data-last-event-id="(\d+)"')
+CURSOR = re.compile(r'id="ops-cursor"[^>]*data-event-ids="([\d,]+)"')
 
 
 # --- app processes ----------------------------------------------------------------------
@@ -453,7 +453,11 @@ class Dashboard:
                 found = CURSOR.search(message)
                 assert found is not None, message
                 self.messages.append(message)
-                self.received.append(int(found.group(1)))
+                # A fragment drawn for several events names them all. One that brings
+                # none this socket lacks is a duplicate, and is counted as one.
+                ids = [int(i) for i in found.group(1).split(",")]
+                new = [i for i in ids if i not in self.received]
+                self.received.extend(new or ids)
 
     async def wait_closed(self, seconds: float = 10) -> None:
         """Wait until the server side is gone (the client notices the dead connection)."""

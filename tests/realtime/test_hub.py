@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
@@ -22,6 +23,7 @@ from app.realtime.hub import (
     LiveEvent,
     register_coalescing_renderer,
     register_renderer,
+    rest_after,
     take_batch,
     unregister_renderer,
 )
@@ -193,6 +195,11 @@ def test_a_batch_takes_the_waiting_events_of_one_topic_and_keeps_every_topics_or
         assert [e.id for e in take_batch(waiting)] == [4]
         assert [e.id for e in take_batch(waiting)] == [5]
         assert [e.id for e in take_batch(waiting)] == [6]
+        # A resting topic waits; the others go; nothing to take while all rest.
+        waiting = deque([_event(9, ops), _event(10, station, "test.happened"), _event(11, ops)])
+        assert [e.id for e in take_batch(waiting, {ops})] == [10]
+        assert take_batch(waiting, {ops}) == []
+        assert [e.id for e in waiting] == [9, 11]
         # A renderer that does not coalesce draws each event alone.
         register_renderer("station.opened", lambda event: draw([event]))
         waiting = deque([_event(7, ops), _event(8, ops)])
@@ -238,6 +245,61 @@ async def test_events_that_wait_while_one_is_drawn_are_drawn_together(
             ids = ",".join(str(e.id) for e in later)
             assert await asyncio.wait_for(socket.recv(), 5) == f'<div data-event-ids="{ids}"></div>'
         assert calls == [[first.id], [e.id for e in later]]
+    finally:
+        unregister_renderer("station.opened")
+
+
+async def test_a_topic_rests_after_a_drawing_in_proportion_and_others_go_meanwhile(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    """Drawing a topic takes at most its share of the time: after a drawing of 0.2 s
+    at a share of 1/6 the topic rests 1 s. The first event after a quiet spell goes at
+    once; those during the rest go together when it ends; other topics go meanwhile."""
+    calls: list[tuple[float, list[int]]] = []
+
+    async def draw(events: list[LiveEvent]) -> str:
+        calls.append((time.monotonic(), [e.id for e in events]))
+        await asyncio.sleep(0.2)
+        return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
+
+    register_coalescing_renderer("station.opened", draw, share=1 / 6, max_rest_seconds=5)
+    try:
+        election = await make_election(db, tenant)
+        topic = ops_topic(tenant.id, election.id)
+        other = ops_topic(tenant.id, (await make_election(db, tenant)).id)
+        cookie = await session_cookie(app, coordinator)
+        async with open_socket(app, cookie, topics=f"{topic},{other}") as socket:
+            await receive(socket)
+            first = await record(db, tenant.id, topic, "station.opened", station=1)
+            assert await asyncio.wait_for(socket.recv(), 5) == (
+                f'<div data-event-ids="{first.id}"></div>'
+            )
+            resting = [
+                await record(db, tenant.id, topic, "station.opened", station=n) for n in (2, 3)
+            ]
+            meanwhile = await record(db, tenant.id, other, "test.happened")
+            assert (await receive(socket))["id"] == meanwhile.id
+            ids = ",".join(str(e.id) for e in resting)
+            assert await asyncio.wait_for(socket.recv(), 5) == f'<div data-event-ids="{ids}"></div>'
+        assert [ids for _at, ids in calls] == [[first.id], [e.id for e in resting]]
+        # 0.2 s drawing, then a rest of 0.2 * (6 - 1) = 1 s.
+        assert calls[1][0] - calls[0][0] >= 1.1
+    finally:
+        unregister_renderer("station.opened")
+
+
+def test_a_rest_is_in_proportion_to_the_drawing_and_bounded() -> None:
+    async def draw(events: list[LiveEvent]) -> str:
+        return ""
+
+    register_coalescing_renderer("station.opened", draw, share=0.25, max_rest_seconds=0.5)
+    try:
+        batch = [_event(1, "t:1:e:1:ops")]
+        assert rest_after(batch, 0.01) == pytest.approx(0.03)
+        assert rest_after(batch, 1.0) == 0.5
+        assert rest_after([_event(2, "t:1:e:1:ops", "test.happened")], 1.0) == 0.0
+        with pytest.raises(ValueError):
+            register_coalescing_renderer("station.opened", draw, share=0)
     finally:
         unregister_renderer("station.opened")
 
