@@ -169,6 +169,9 @@ class LoadGenerator:
             parsed = json.loads(data)
             kind = str(parsed.get("type", "json"))
             if kind == "ws.subscribed":
+                # A socket that has seen no event yet resumes from the subscription's.
+                if socket.last_event_id is None and "last_event_id" in parsed:
+                    socket.last_event_id = int(parsed["last_event_id"])
                 if not socket.subscribed:
                     socket.subscribed = True
                     self.subscribed_count += 1

@@ -4,7 +4,9 @@ Protocol (text frames, JSON unless a renderer sends HTML):
 
 - Ask for topics with ``?topics=a,b&last_event_id=N`` when connecting, or at any time
   with a message ``{"topics": ["a", "b"], "last_event_id": N}``.
-- The server answers ``{"type": "ws.subscribed", "topics": [...]}`` and, per refused
+- The server answers ``{"type": "ws.subscribed", "topics": [...], "last_event_id": N}``
+  (N: the id asked to resume after, or else the newest event on those topics now; a
+  client keeps it as its cursor until an event brings a newer id) and, per refused
   topic, ``{"type": "ws.error", "code": "forbidden" | "bad_topic" | ..., "topic": ...}``.
 - With ``last_event_id`` the events after it are replayed first, in order; when more
   than ``REPLAY_LIMIT`` are missing the server sends ``{"type": "ws.snapshot", ...}``
@@ -286,7 +288,9 @@ class LiveConnection:
                 self.subscriber.cursor = max(self.subscriber.cursor, start)
         if not allowed:
             return
-        self._notice({"type": "ws.subscribed", "topics": sorted(allowed)})
+        # The cursor a client without one keeps until an event brings a newer id: after
+        # a reconnect it asks for what came since, instead of losing what came between.
+        self._notice({"type": "ws.subscribed", "topics": sorted(allowed), "last_event_id": start})
         if after_id is not None:
             # Queued before the hub may deliver anything newer, so the replay comes first.
             self.subscriber.offer(Replay(frozenset(allowed), after_id))

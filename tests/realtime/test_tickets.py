@@ -44,7 +44,11 @@ async def test_it_opens_a_socket_with_a_ticket_once(
     topic = user_topic(tenant.id, coordinator.id)
     # A kiosk is no browser page: no Origin, no cookie, just the ticket.
     async with open_socket(app, origin=None, ticket=ticket, topics=topic) as socket:
-        assert await receive(socket) == {"type": "ws.subscribed", "topics": [topic]}
+        assert await receive(socket) == {
+            "type": "ws.subscribed",
+            "topics": [topic],
+            "last_event_id": 0,
+        }
     with pytest.raises(InvalidStatus) as refused:
         async with open_socket(app, origin=None, ticket=ticket):
             pass

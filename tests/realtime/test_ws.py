@@ -42,9 +42,15 @@ async def test_it_delivers_a_committed_event_to_a_subscribed_socket(
 ) -> None:
     election = await make_election(db, tenant)
     topic = ops_topic(tenant.id, election.id)
+    before = await record(db, tenant.id, topic, "station.opened", station="Backaskolan")
     cookie = await session_cookie(app, coordinator)
     async with open_socket(app, cookie, topics=topic) as socket:
-        assert await receive(socket) == {"type": "ws.subscribed", "topics": [topic]}
+        # No past asked for: the answer names the newest event, the client's cursor.
+        assert await receive(socket) == {
+            "type": "ws.subscribed",
+            "topics": [topic],
+            "last_event_id": before.id,
+        }
         event = await record(db, tenant.id, topic, "station.opened", station="Hamnskolan")
         assert await receive_event(socket) == {
             "id": event.id,
@@ -56,13 +62,33 @@ async def test_it_delivers_a_committed_event_to_a_subscribed_socket(
         assert socket.response.headers.get("Sec-WebSocket-Extensions") is None
 
 
+async def test_a_client_without_a_cursor_resumes_from_the_one_it_was_subscribed_at(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    """A socket that never received an event still loses nothing across a reconnect:
+    it resumes after the id its subscription answer named."""
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    cookie = await session_cookie(app, coordinator)
+    async with open_socket(app, cookie, topics=topic) as socket:
+        cursor = (await receive(socket))["last_event_id"]
+    missed = [await record(db, tenant.id, topic, number=n) for n in (1, 2)]
+    async with open_socket(app, cookie, topics=topic, last_event_id=cursor) as socket:
+        assert (await receive(socket))["last_event_id"] == cursor
+        assert [(await receive_event(socket))["id"] for _ in missed] == [e.id for e in missed]
+
+
 async def test_it_subscribes_with_a_first_message_instead_of_the_query(
     app: Quart, db: AsyncSession, tenant: Tenant, clerk: User
 ) -> None:
     own = user_topic(tenant.id, clerk.id)
     async with open_socket(app, await session_cookie(app, clerk)) as socket:
         await socket.send('{"topics": ["' + own + '"]}')
-        assert await receive(socket) == {"type": "ws.subscribed", "topics": [own]}
+        assert await receive(socket) == {
+            "type": "ws.subscribed",
+            "topics": [own],
+            "last_event_id": 0,
+        }
         await socket.send("not json")
         assert (await receive(socket))["code"] == "bad_request"
         event = await record(db, tenant.id, own, "assignment.offered")
@@ -102,7 +128,7 @@ async def test_it_lets_a_clerk_hear_only_their_own_station_and_user_topics(
             someone_else: "forbidden",
             "t:1:nonsense": "bad_topic",
         }
-        assert notices[-1] == {"type": "ws.subscribed", "topics": [own_station]}
+        assert notices[-1] == {"type": "ws.subscribed", "topics": [own_station], "last_event_id": 0}
         await record(db, tenant.id, foreign_station, "checkin.arrived")
         await record(db, tenant.id, ops, "checkin.arrived")
         heard = await record(db, tenant.id, own_station, "checkin.arrived")
@@ -111,7 +137,7 @@ async def test_it_lets_a_clerk_hear_only_their_own_station_and_user_topics(
     async with open_socket(
         app, await session_cookie(app, coordinator), topics=foreign_station
     ) as socket:
-        assert await receive(socket) == {"type": "ws.subscribed", "topics": [foreign_station]}
+        assert (await receive(socket))["topics"] == [foreign_station]
 
 
 async def test_it_refuses_an_outsider_anonymous_and_another_tenants_topics(
