@@ -28,11 +28,6 @@ log = logging.getLogger(__name__)
 PUBLISHER = "event_publisher"
 #: ``session.info`` key of the events recorded in the open transaction.
 _PENDING = "events_pending"
-#: ``session.info`` key of the tenants whose event lock the open transaction holds.
-_LOCKED = "events_locked"
-#: First half of the PostgreSQL advisory lock key that orders a tenant's events (the
-#: second is the tenant id): "STMA".
-EVENTS_LOCK = 0x53544D41
 
 #: Topics look like ``t:{tenant}:e:{election}:ops``, ``t:{tenant}:station:{id}``,
 #: ``t:{tenant}:user:{id}``; the tenant always comes first so it can be checked.
@@ -95,7 +90,6 @@ async def record_event(
     tenant_id = topic_tenant_id(topic)
     if tenant_id is None:
         raise ValueError(f"not a topic: {topic!r}")
-    await _in_commit_order(session, tenant_id)
     row = Event(topic=topic, type=type, payload=payload, election_id=election_id)
     session.add(row)
     await session.flush()
@@ -103,31 +97,6 @@ async def record_event(
         raise ValueError("an event's topic must belong to the current tenant")
     session.sync_session.info.setdefault(_PENDING, []).append((row, event_message(row)))
     return row
-
-
-async def _in_commit_order(session: AsyncSession, tenant_id: int) -> None:
-    """Make the tenant's event ids follow the order their transactions commit in.
-
-    A client resumes after the highest id it saw. Were ids handed out before commit in
-    any order, a transaction holding id 100 could commit after the one holding 101 was
-    seen, and a client resuming after 101 would never get 100. So on PostgreSQL the
-    transaction's first event takes the tenant's event lock, held until it commits or
-    rolls back: the next event of the tenant gets its id only after that. (SQLite has
-    one writer at a time, which orders them already.) Events are recorded last in a
-    change, right before its commit, so the lock is held for milliseconds.
-    """
-    sync = session.sync_session
-    if session.get_bind().dialect.name != "postgresql" or tenant_id in sync.info.get(_LOCKED, ()):
-        return
-    await session.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK, tenant_id)))
-    sync.info.setdefault(_LOCKED, set()).add(tenant_id)
-
-
-@sqlalchemy_event.listens_for(Session, "after_commit")
-@sqlalchemy_event.listens_for(Session, "after_soft_rollback")
-def _lock_released(session: Session, *_args: Any) -> None:
-    # Gone with the transaction (a savepoint's rollback releases what it took, too).
-    session.info.pop(_LOCKED, None)
 
 
 async def events_after(

@@ -23,7 +23,6 @@ from app.core.events import (
 from app.core.migrations import downgrade, upgrade
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from tests.conftest import TEST_DATABASE_URL
 
 
 def test_it_names_topics_after_the_tenant_first() -> None:
@@ -71,39 +70,6 @@ async def test_it_publishes_only_committed_events_in_order(
             assert [row.type for row in rows] == ["a.first", "a.second"]
             assert await latest_event_id(db, [topic]) == second.id
             assert await latest_event_id(db, ["t:1:user:999"]) == 0
-
-
-@pytest.mark.skipif(
-    not TEST_DATABASE_URL, reason="PostgreSQL runs when STEMMA_TEST_DATABASE_URL is set"
-)
-async def test_a_tenants_event_ids_follow_the_order_their_transactions_commit_in(
-    session_factory: async_sessionmaker[AsyncSession], tenant: Tenant, other_tenant: Tenant
-) -> None:
-    """While one transaction holds an event it has not committed, the next event of the
-    tenant waits for its id: a client resuming after the highest id it saw can never
-    miss a lower one committed later. Another tenant does not wait."""
-    topic = user_topic(tenant.id, 1)
-    async with session_factory() as first, session_factory() as second:
-        with tenant_scope(tenant.id):
-            held = await record_event(first, topic=topic, type="a.slow", payload={})
-
-            async def next_event() -> int:
-                row = await record_event(second, topic=topic, type="a.fast", payload={})
-                await second.commit()
-                return row.id
-
-            waiting = asyncio.create_task(next_event())
-            await asyncio.sleep(0.5)
-            assert not waiting.done()
-        with tenant_scope(other_tenant.id):
-            async with session_factory() as third:
-                await record_event(
-                    third, topic=user_topic(other_tenant.id, 1), type="b", payload={}
-                )
-                await third.commit()
-        with tenant_scope(tenant.id):
-            await first.commit()
-            assert await asyncio.wait_for(waiting, 10) > held.id
 
 
 async def test_it_refuses_an_event_on_another_tenants_topic(
