@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Container
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.events import TOPIC_PATTERN
 from app.core.models import Event
@@ -42,6 +42,16 @@ REMEMBERED_IDS = 2048
 #: Events waiting to be drawn before the hub gives up on its queue and has every
 #: socket replay from the table instead (drawing fell far behind).
 MAX_WAITING = 20_000
+#: Every SWEEP_SECONDS the hub compares what the broker brought with the events table:
+#: a process that died between its commit and its publish leaves an event no broker
+#: ever carries, and sockets that stay connected would never replay it. It looks at
+#: events at least SWEEP_GRACE_SECONDS old (their news had time to arrive), back over
+#: the last SWEEP_WINDOW sweeps (a transaction may commit a while after its id).
+SWEEP_SECONDS = 2.0
+SWEEP_GRACE_SECONDS = 2.0
+SWEEP_WINDOW = 5
+#: Event ids the hub remembers having heard from the broker (some minutes' worth).
+HEARD_KEPT = 100_000
 #: How long, and how many, drawn batches are kept for sockets replaying the same gap.
 DRAWN_SECONDS = 5.0
 DRAWN_KEPT = 64
@@ -290,6 +300,23 @@ class Subscriber:
 # --- the hub --------------------------------------------------------------------------
 
 
+class CommittedEvents(Protocol):
+    """The events table as the hub's sweep reads it, one tenant at a time."""
+
+    async def latest(self, tenant_id: int) -> int:
+        """The tenant's newest event id (0 when none)."""
+        ...
+
+    async def since(self, tenant_id: int, after_id: int, grace: float) -> list[tuple[int, str]]:
+        """(id, topic) of the tenant's events after ``after_id`` at least ``grace``
+        seconds old, oldest first."""
+        ...
+
+    async def load(self, tenant_id: int, ids: list[int]) -> list[LiveEvent]:
+        """The tenant's events with these ids, oldest first."""
+        ...
+
+
 class Hub:
     """This process's single subscription to live events and its local fan-out.
 
@@ -307,6 +334,7 @@ class Hub:
         render_context: Callable[[], Any] | None = None,
         queue_size: int = QUEUE_SIZE,
         max_waiting: int = MAX_WAITING,
+        table: CommittedEvents | None = None,
     ) -> None:
         # A callable, not a broker: the app may swap its broker (tests, health checks).
         self._broker = broker
@@ -326,6 +354,13 @@ class Hub:
         #: Recently drawn batches by their event ids: sockets replaying the same gap
         #: (every dashboard after a broker break) share one drawing.
         self._drawn: OrderedDict[tuple[int, ...], tuple[float, str]] = OrderedDict()
+        self._table = table
+        self._sweeping: asyncio.Task[None] | None = None
+        self._heard: deque[int] = deque(maxlen=HEARD_KEPT)
+        self._heard_set: set[int] = set()
+        #: Per tenant, the newest id each of the last sweeps saw: the oldest is where
+        #: the next sweep starts.
+        self._floors: dict[int, deque[int]] = {}
 
     # sockets
 
@@ -362,6 +397,8 @@ class Hub:
             self._task = loop.create_task(self.run(), name="realtime-hub")
         if self._drawing is None or self._drawing.done():
             self._drawing = loop.create_task(self._draw_loop(), name="realtime-hub-drawing")
+        if self._table is not None and (self._sweeping is None or self._sweeping.done()):
+            self._sweeping = loop.create_task(self._sweep_loop(), name="realtime-hub-sweep")
 
     async def wait_ready(self) -> None:
         """Wait until the broker subscription is in place (bound it with a timeout)."""
@@ -405,8 +442,8 @@ class Hub:
                 self.remove(subscriber)
 
     async def close(self) -> None:
-        tasks = [task for task in (self._task, self._drawing) if task is not None]
-        self._task = self._drawing = None
+        tasks = [task for task in (self._task, self._drawing, self._sweeping) if task is not None]
+        self._task = self._drawing = self._sweeping = None
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -418,8 +455,6 @@ class Hub:
     # fan-out
 
     def _dispatch(self, topic: str, message: str) -> None:
-        if topic not in self._by_topic:
-            return
         try:
             event = LiveEvent.from_message(message)
         except (ValueError, KeyError, TypeError):
@@ -427,6 +462,11 @@ class Hub:
             return
         if event.topic != topic:
             log.warning("live events: ignored a message whose topic is not its channel")
+            return
+        # Heard, even on a topic nobody here listens to yet: the sweep must not take an
+        # event from before a socket's subscription for one the broker lost.
+        self._heard_of(event.id)
+        if topic not in self._by_topic:
             return
         if len(self._waiting) >= self.max_waiting:
             # Drawing has fallen far behind: forget the queue, the table has it all.
@@ -436,6 +476,53 @@ class Hub:
             return
         self._waiting.append(event)
         self._wake.set()
+
+    def _heard_of(self, event_id: int) -> None:
+        if len(self._heard) == self._heard.maxlen:
+            self._heard_set.discard(self._heard[0])
+        self._heard.append(event_id)
+        self._heard_set.add(event_id)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("live events: the sweep failed (%s)", type(error).__name__)
+
+    async def sweep(self) -> int:
+        """Queue the committed events of local sockets' topics that the broker never
+        brought (their process died between commit and publish); how many were found.
+        Sockets that already have one (by replay) skip it."""
+        assert self._table is not None
+        found = 0
+        for tenant_id in sorted({s.tenant_id for s in self._subscribers}):
+            floors = self._floors.setdefault(tenant_id, deque(maxlen=SWEEP_WINDOW))
+            if not floors:
+                # From now on: what came before is the sockets' own replay's business.
+                floors.append(await self._table.latest(tenant_id))
+                continue
+            rows = await self._table.since(tenant_id, floors[0], SWEEP_GRACE_SECONDS)
+            floors.append(max((event_id for event_id, _topic in rows), default=floors[-1]))
+            missing = [
+                event_id
+                for event_id, topic in rows
+                if event_id not in self._heard_set and topic in self._by_topic
+            ]
+            if not missing:
+                continue
+            log.warning("live events: %d never came through the broker; sending", len(missing))
+            for event in await self._table.load(tenant_id, missing):
+                self._heard_of(event.id)
+                self._waiting.append(event)
+                found += 1
+            self._wake.set()
+        for tenant_id in set(self._floors) - {s.tenant_id for s in self._subscribers}:
+            del self._floors[tenant_id]
+        return found
 
     async def _draw_loop(self) -> None:
         # Topics resting after a drawing, and when each may be drawn again.

@@ -22,16 +22,18 @@ import contextlib
 import json
 import logging
 from collections import deque
+from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from quart import Blueprint, Quart, Response, current_app, g, session, websocket
 from quart.globals import websocket_ctx
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import SESSION_KEY
 from app.core.events import PUBLISHER, events_after, latest_event_id
-from app.core.models import Membership, User
+from app.core.models import Event, Membership, User, utcnow
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.realtime.access import refuse_topic
@@ -53,6 +55,8 @@ MAX_TOPICS = 50
 READY_SECONDS = 5.0
 #: How long closing a fallen-behind socket may wait on its full connection.
 CLOSE_SECONDS = 5.0
+#: The most events one sweep looks at (a minute of a busy election day is 6,000).
+SWEEP_LIMIT = 20_000
 #: The close code telling a client it fell behind and must resync.
 FELL_BEHIND = 4008
 
@@ -66,7 +70,11 @@ def register_realtime(app: Quart) -> None:
 
     # Every session of this app can announce its committed events (app.core.events).
     runtime.session_factory.configure(info={PUBLISHER: publish})
-    app.extensions[HUB] = Hub(lambda: runtime.broker, render_context=app.app_context)
+    app.extensions[HUB] = Hub(
+        lambda: runtime.broker,
+        render_context=app.app_context,
+        table=EventsTable(runtime.session_factory),
+    )
     decline_permessage_deflate()
     _preprocess_websockets_with_their_own_values(app)
     app.register_blueprint(blueprint)
@@ -74,6 +82,36 @@ def register_realtime(app: Quart) -> None:
     @app.after_serving
     async def _stop_hub() -> None:
         await app.extensions[HUB].close()
+
+
+class EventsTable:
+    """The events table as the hub's sweep reads it (``app.realtime.hub.CommittedEvents``)."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    async def latest(self, tenant_id: int) -> int:
+        async with self.session_factory() as db:
+            with tenant_scope(tenant_id):
+                return int(await db.scalar(select(func.max(Event.id))) or 0)
+
+    async def since(self, tenant_id: int, after_id: int, grace: float) -> list[tuple[int, str]]:
+        cutoff = utcnow() - timedelta(seconds=grace)
+        async with self.session_factory() as db:
+            with tenant_scope(tenant_id):
+                rows = await db.execute(
+                    select(Event.id, Event.topic)
+                    .where(Event.id > after_id, Event.created_at <= cutoff)
+                    .order_by(Event.id)
+                    .limit(SWEEP_LIMIT)
+                )
+                return [(int(event_id), str(topic)) for event_id, topic in rows]
+
+    async def load(self, tenant_id: int, ids: list[int]) -> list[LiveEvent]:
+        async with self.session_factory() as db:
+            with tenant_scope(tenant_id):
+                rows = await db.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.id))
+                return [LiveEvent.from_row(row) for row in rows]
 
 
 def _preprocess_websockets_with_their_own_values(app: Quart) -> None:

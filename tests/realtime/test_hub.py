@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from quart import Quart
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import create_app
+from app.core.db import create_session_factory
 from app.core.events import ops_topic, wait_for_publishing
 from app.core.models import Tenant, User
 from app.core.settings import Settings
+from app.realtime import hub as hub_module
 from app.realtime import ws as live
 from app.realtime.hub import (
     Hub,
@@ -302,6 +304,35 @@ def test_a_rest_is_in_proportion_to_the_drawing_and_bounded() -> None:
             register_coalescing_renderer("station.opened", draw, share=0)
     finally:
         unregister_renderer("station.opened")
+
+
+async def test_an_event_committed_but_never_published_reaches_the_sockets_by_the_sweep(
+    app: Quart,
+    db: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    tenant: Tenant,
+    coordinator: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A process that dies between its commit and its publish: the broker never carries
+    the event, yet the sockets that stay connected get it from the table, once."""
+    monkeypatch.setattr(hub_module, "SWEEP_SECONDS", 0.2)
+    monkeypatch.setattr(hub_module, "SWEEP_GRACE_SECONDS", 0.1)
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    cookie = await session_cookie(app, coordinator)
+    # A session with no publisher: its commits are announced to nobody.
+    silent = create_session_factory(session_factory.kw["bind"])
+    async with open_socket(app, cookie, topics=topic) as socket:
+        await receive(socket)
+        await asyncio.sleep(0.6)  # the sweep has taken its starting point
+        async with silent() as quiet:
+            lost = await record(quiet, tenant.id, topic, number=1)
+        assert (await receive_event(socket, seconds=5))["id"] == lost.id
+        heard = await record(db, tenant.id, topic, number=2)
+        assert (await receive_event(socket, seconds=5))["id"] == heard.id
+        with pytest.raises(TimeoutError):
+            await receive_event(socket, seconds=1)  # and nothing twice
 
 
 async def test_a_replay_draws_the_missed_events_together(
