@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Container
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -174,10 +174,6 @@ def unregister_renderer(event_type: str) -> None:
     _renderers.pop(event_type, None)
 
 
-async def render_json(event: LiveEvent) -> str:
-    return event.as_json()
-
-
 def take_batch(events: deque[LiveEvent], resting: Container[str] = frozenset()) -> list[LiveEvent]:
     """Take the first event of ``events`` whose topic is not ``resting`` and, when its
     renderer coalesces, every later one of the same topic drawn by the same renderer, up
@@ -226,6 +222,26 @@ def rest_after(events: list[LiveEvent], spent: float) -> float:
 # --- sockets --------------------------------------------------------------------------
 
 
+class RecentIds:
+    """The last ``size`` distinct event ids seen, for "have we had it?" (the oldest is
+    forgotten first): what a socket has sent, what the hub has heard from the broker."""
+
+    def __init__(self, size: int) -> None:
+        self._order: deque[int] = deque(maxlen=size)
+        self._ids: set[int] = set()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def add(self, event_id: int) -> None:
+        if event_id in self._ids:
+            return
+        if len(self._order) == self._order.maxlen:
+            self._ids.discard(self._order[0])
+        self._order.append(event_id)
+        self._ids.add(event_id)
+
+
 @dataclass(frozen=True)
 class Delivery:
     """A ready-to-send text and the ids of the events it carries (none for the hub's
@@ -261,8 +277,7 @@ class Subscriber:
         #: The highest event id sent so far, or that the client resumed after: where a
         #: replay after a broker break starts.
         self.cursor = 0
-        self._sent: deque[int] = deque(maxlen=REMEMBERED_IDS)
-        self._sent_set: set[int] = set()
+        self._sent = RecentIds(REMEMBERED_IDS)
 
     def offer(self, item: QueueItem) -> bool:
         """Queue ``item`` without waiting; False (and the socket dropped) when full."""
@@ -283,18 +298,16 @@ class Subscriber:
             self.queue.get_nowait()
 
     def was_sent(self, event_id: int) -> bool:
-        return event_id in self._sent_set
+        return event_id in self._sent
 
     def brings_news(self, event_ids: tuple[int, ...]) -> bool:
         """Whether a message carrying ``event_ids`` holds an event not sent yet."""
-        return any(event_id not in self._sent_set for event_id in event_ids)
+        return any(event_id not in self._sent for event_id in event_ids)
 
-    def mark_sent(self, event_id: int) -> None:
-        if len(self._sent) == self._sent.maxlen:
-            self._sent_set.discard(self._sent[0])
-        self._sent.append(event_id)
-        self._sent_set.add(event_id)
-        self.cursor = max(self.cursor, event_id)
+    def mark_sent(self, event_ids: Iterable[int]) -> None:
+        for event_id in event_ids:
+            self._sent.add(event_id)
+            self.cursor = max(self.cursor, event_id)
 
 
 # --- the hub --------------------------------------------------------------------------
@@ -356,8 +369,7 @@ class Hub:
         self._drawn: OrderedDict[tuple[int, ...], tuple[float, str]] = OrderedDict()
         self._table = table
         self._sweeping: asyncio.Task[None] | None = None
-        self._heard: deque[int] = deque(maxlen=HEARD_KEPT)
-        self._heard_set: set[int] = set()
+        self._heard = RecentIds(HEARD_KEPT)
         #: Per tenant, the newest id each of the last sweeps saw: the oldest is where
         #: the next sweep starts.
         self._floors: dict[int, deque[int]] = {}
@@ -465,7 +477,7 @@ class Hub:
             return
         # Heard, even on a topic nobody here listens to yet: the sweep must not take an
         # event from before a socket's subscription for one the broker lost.
-        self._heard_of(event.id)
+        self._heard.add(event.id)
         if topic not in self._by_topic:
             return
         if len(self._waiting) >= self.max_waiting:
@@ -476,12 +488,6 @@ class Hub:
             return
         self._waiting.append(event)
         self._wake.set()
-
-    def _heard_of(self, event_id: int) -> None:
-        if len(self._heard) == self._heard.maxlen:
-            self._heard_set.discard(self._heard[0])
-        self._heard.append(event_id)
-        self._heard_set.add(event_id)
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -510,13 +516,13 @@ class Hub:
             missing = [
                 event_id
                 for event_id, topic in rows
-                if event_id not in self._heard_set and topic in self._by_topic
+                if event_id not in self._heard and topic in self._by_topic
             ]
             if not missing:
                 continue
             log.warning("live events: %d never came through the broker; sending", len(missing))
             for event in await self._table.load(tenant_id, missing):
-                self._heard_of(event.id)
+                self._heard.add(event.id)
                 self._waiting.append(event)
                 found += 1
             self._wake.set()
@@ -551,16 +557,16 @@ class Hub:
             if rest > 0:
                 resting[batch[0].topic] = time.monotonic() + rest
 
-    async def render(self, event: LiveEvent) -> str:
-        """The text sockets receive for ``event``: its renderer's, or the JSON."""
-        return (await self.draw([event]))[0].text
-
     async def draw(self, events: list[LiveEvent]) -> list[Delivery]:
         """What sockets receive for ``events`` (one, or a batch ``take_batch`` made): one
         message, or, when the renderer fails, each event as JSON."""
+
+        def each_as_json() -> list[Delivery]:
+            return [Delivery((event.id,), event.as_json()) for event in events]
+
         registered = _renderers.get(events[0].type)
         if registered is None:
-            return [Delivery((event.id,), event.as_json()) for event in events]
+            return each_as_json()
         key = tuple(event.id for event in events)
         now = time.monotonic()
         drawn = self._drawn.get(key)
@@ -575,7 +581,7 @@ class Hub:
             raise
         except Exception:
             log.exception("live events: renderer for %s failed; sending JSON", events[0].type)
-            return [Delivery((event.id,), event.as_json()) for event in events]
+            return each_as_json()
         self._drawn[key] = (now, text)
         while len(self._drawn) > DRAWN_KEPT:
             self._drawn.popitem(last=False)

@@ -360,8 +360,7 @@ class LiveConnection:
                 await self.socket.send(item.text)
             elif subscriber.brings_news(item.event_ids):
                 await self.socket.send(item.text)
-                for event_id in item.event_ids:
-                    subscriber.mark_sent(event_id)
+                subscriber.mark_sent(item.event_ids)
 
     async def _replay(self, replay: Replay) -> None:
         subscriber = self.subscriber
@@ -381,8 +380,7 @@ class LiveConnection:
         while missing:
             for delivery in await self.hub.draw(take_batch(missing)):
                 await self.socket.send(delivery.text)
-                for event_id in delivery.event_ids:
-                    subscriber.mark_sent(event_id)
+                subscriber.mark_sent(delivery.event_ids)
 
     async def _close_fallen_behind(self, tasks: list[asyncio.Task[None]]) -> None:
         # The sender may be stuck writing to a client that stopped reading; stop it,
