@@ -8,7 +8,8 @@ one reader: the changed stations' rows, the election's counters and the event id
 Events that wait while one is drawn are drawn together (``register_coalescing_renderer``):
 the rows show the stations as they are now, whatever number of events changed them.
 It is drawn in the municipality's language, without a request (no ``url_for``, no CSRF
-token): rows link to the panel by path. Events on a station's own topic go as JSON (the portal's).
+token): rows link to the panel by path. Events on a station's own topic go as JSON (the
+portal's).
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ COUNTERS = "ops_live_counters"
 #: fragment of 15 ms: 45 ms), and the check-ins of that rest go as one fragment. So the
 #: drawing costs about the same at 50 check-ins a second as at 10 (bench --only
 #: realtime). The rest is at most a tenth of a second: a drawing slowed by a busy
-#: process must not hold the dashboards back for longer (with half a second, the
-#: dashboards' p99 doubled at 50 check-ins a second).
+#: process must not hold the dashboards back for longer.
 DRAWING_SHARE = 0.25
 MAX_REST_SECONDS = 0.1
 #: Every event type that changes what a dashboard row or the counters show.

@@ -7,7 +7,7 @@ import contextlib
 import shutil
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import pytest
 from quart import Quart
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import create_app
 from app.core.db import create_session_factory
 from app.core.events import ops_topic, wait_for_publishing
-from app.core.models import Tenant, User
+from app.core.models import Event, Tenant, User
 from app.core.settings import Settings
 from app.realtime import hub as hub_module
 from app.realtime import ws as live
@@ -174,6 +174,11 @@ def _event(event_id: int, topic: str, type: str = "station.opened") -> LiveEvent
     return LiveEvent(event_id, 1, topic, type, {})
 
 
+def _fragment(events: Iterable[Event | LiveEvent]) -> str:
+    """What the tests' coalescing renderers draw: the ids of the events it carries."""
+    return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
+
+
 def test_a_batch_takes_the_waiting_events_of_one_topic_and_keeps_every_topics_order() -> None:
     async def draw(events: list[LiveEvent]) -> str:
         return ""
@@ -224,7 +229,7 @@ async def test_events_that_wait_while_one_is_drawn_are_drawn_together(
         if len(calls) == 1:
             first_drawn.set()
             await go_on.wait()
-        return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
+        return _fragment(events)
 
     register_coalescing_renderer("station.opened", draw)
     try:
@@ -241,11 +246,8 @@ async def test_events_that_wait_while_one_is_drawn_are_drawn_together(
             await wait_for_publishing()
             await asyncio.sleep(0.2)  # the hub has read them off the broker
             go_on.set()
-            assert await asyncio.wait_for(socket.recv(), 5) == (
-                f'<div data-event-ids="{first.id}"></div>'
-            )
-            ids = ",".join(str(e.id) for e in later)
-            assert await asyncio.wait_for(socket.recv(), 5) == f'<div data-event-ids="{ids}"></div>'
+            assert await asyncio.wait_for(socket.recv(), 5) == (_fragment([first]))
+            assert await asyncio.wait_for(socket.recv(), 5) == _fragment(later)
         assert calls == [[first.id], [e.id for e in later]]
     finally:
         unregister_renderer("station.opened")
@@ -262,7 +264,7 @@ async def test_a_topic_rests_after_a_drawing_in_proportion_and_others_go_meanwhi
     async def draw(events: list[LiveEvent]) -> str:
         calls.append((time.monotonic(), [e.id for e in events]))
         await asyncio.sleep(0.2)
-        return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
+        return _fragment(events)
 
     register_coalescing_renderer("station.opened", draw, share=1 / 6, max_rest_seconds=5)
     try:
@@ -273,16 +275,13 @@ async def test_a_topic_rests_after_a_drawing_in_proportion_and_others_go_meanwhi
         async with open_socket(app, cookie, topics=f"{topic},{other}") as socket:
             await receive(socket)
             first = await record(db, tenant.id, topic, "station.opened", station=1)
-            assert await asyncio.wait_for(socket.recv(), 5) == (
-                f'<div data-event-ids="{first.id}"></div>'
-            )
+            assert await asyncio.wait_for(socket.recv(), 5) == (_fragment([first]))
             resting = [
                 await record(db, tenant.id, topic, "station.opened", station=n) for n in (2, 3)
             ]
             meanwhile = await record(db, tenant.id, other, "test.happened")
             assert (await receive(socket))["id"] == meanwhile.id
-            ids = ",".join(str(e.id) for e in resting)
-            assert await asyncio.wait_for(socket.recv(), 5) == f'<div data-event-ids="{ids}"></div>'
+            assert await asyncio.wait_for(socket.recv(), 5) == _fragment(resting)
         assert [ids for _at, ids in calls] == [[first.id], [e.id for e in resting]]
         # 0.2 s drawing, then a rest of 0.2 * (6 - 1) = 1 s.
         assert calls[1][0] - calls[0][0] >= 1.1
@@ -344,7 +343,7 @@ async def test_a_replay_draws_the_missed_events_together(
 
     async def draw(events: list[LiveEvent]) -> str:
         calls.append([e.id for e in events])
-        return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
+        return _fragment(events)
 
     register_coalescing_renderer("station.opened", draw)
     try:
@@ -355,8 +354,7 @@ async def test_a_replay_draws_the_missed_events_together(
         cookie = await session_cookie(app, coordinator)
         async with open_socket(app, cookie, topics=topic, last_event_id=before.id) as socket:
             await receive(socket)  # ws.subscribed
-            ids = ",".join(str(e.id) for e in missed)
-            assert await asyncio.wait_for(socket.recv(), 5) == f'<div data-event-ids="{ids}"></div>'
+            assert await asyncio.wait_for(socket.recv(), 5) == _fragment(missed)
         assert calls == [[e.id for e in missed]]
     finally:
         unregister_renderer("station.opened")
