@@ -83,10 +83,20 @@ async def render_ops_events(events: list[LiveEvent]) -> str:
             return await template.render_async(**context)
 
 
+def is_ops_topic(topic: str) -> bool:
+    match = TOPIC_PATTERN.match(topic)
+    return match is not None and match.group("election") is not None
+
+
 def register() -> None:
+    # Drawn together only on the ops topic: a station's team gets every event as JSON.
     for event_type in EVENT_TYPES:
         register_coalescing_renderer(
-            event_type, render_ops_events, share=DRAWING_SHARE, max_rest_seconds=MAX_REST_SECONDS
+            event_type,
+            render_ops_events,
+            share=DRAWING_SHARE,
+            max_rest_seconds=MAX_REST_SECONDS,
+            topics=is_ops_topic,
         )
 
 

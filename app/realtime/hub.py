@@ -110,6 +110,10 @@ BatchRenderer = Callable[[list[LiveEvent]], Awaitable[str]]
 MAX_BATCH = 200
 
 
+def _every_topic(_topic: str) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class _Registered:
     render: BatchRenderer
@@ -121,6 +125,12 @@ class _Registered:
     share: float = 1.0
     #: ...but never longer than this.
     max_rest_seconds: float = 1.0
+    #: The topics whose events it draws together (and which rest); on the others each
+    #: event is drawn alone, as a renderer that does not coalesce would.
+    topics: Callable[[str], bool] = _every_topic
+
+    def batches(self, topic: str) -> bool:
+        return self.coalesces and self.topics(topic)
 
 
 #: How each event type becomes what the sockets receive (an HTML fragment for HTMX's
@@ -148,6 +158,7 @@ def register_coalescing_renderer(
     *,
     share: float = 1.0,
     max_rest_seconds: float = 1.0,
+    topics: Callable[[str], bool] | None = None,
 ) -> None:
     """Like ``register_renderer``, for renderers that draw the current state of what
     their events touched (a dashboard's rows) rather than the events themselves.
@@ -162,11 +173,18 @@ def register_coalescing_renderer(
     drawing took, so drawing it never takes more than that share of the process's
     time, whatever the event rate (at most ``max_rest_seconds``): the first event after
     a quiet spell goes at once, those during a rest wait for its end and go together.
+
+    ``topics`` limits both to the topics it accepts (the dashboard's, say): events of
+    the type on other topics are handed to the renderer one at a time and never rest.
     """
     if not 0 < share <= 1:
         raise ValueError("share must be in (0, 1]")
     _renderers[event_type] = _Registered(
-        renderer, coalesces=True, share=share, max_rest_seconds=max_rest_seconds
+        renderer,
+        coalesces=True,
+        share=share,
+        max_rest_seconds=max_rest_seconds,
+        topics=topics or _every_topic,
     )
 
 
@@ -193,7 +211,7 @@ def take_batch(events: deque[LiveEvent], resting: Container[str] = frozenset()) 
         return []
     batch = [first]
     registered = _renderers.get(first.type)
-    if registered is not None and registered.coalesces:
+    if registered is not None and registered.batches(first.topic):
         while events:
             event = events.popleft()
             if event.topic != first.topic or len(batch) >= MAX_BATCH:
@@ -214,7 +232,7 @@ def rest_after(events: list[LiveEvent], spent: float) -> float:
     """How long the topic of a batch whose drawing took ``spent`` seconds rests before
     it is drawn again (seconds)."""
     registered = _renderers.get(events[0].type)
-    if registered is None or registered.share >= 1:
+    if registered is None or registered.share >= 1 or not registered.batches(events[0].topic):
         return 0.0
     return min(registered.max_rest_seconds, spent * (1 / registered.share - 1))
 
