@@ -78,7 +78,7 @@ async def _authenticate() -> Response | None:
     if token is None:
         return _unauthorized()
     g.api_token = token
-    g.tenant = await db().get(Tenant, token.tenant_id)
+    g.tenant = token.tenant
     g.tenant_token = set_tenant(token.tenant_id)
     return None
 

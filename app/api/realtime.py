@@ -9,9 +9,8 @@ from quart_schema import tag, validate_request, validate_response
 from app.api import blueprint
 from app.api.problems import ApiError
 from app.core.i18n import _
-from app.core.models import User
 from app.core.web import db
-from app.domain.accounts import membership_in
+from app.domain.accounts import active_membership
 from app.realtime.tickets import TICKET_SECONDS, issue_ticket
 
 
@@ -34,9 +33,8 @@ async def api_create_realtime_ticket(data: TicketIn) -> tuple[TicketOut, int]:
     The socket then hears what that user may hear. A user who is not an active member
     of the token's municipality answers 404, as if there were no such user.
     """
-    user = await db().get(User, data.user_id)
-    membership = await membership_in(db(), data.user_id, g.tenant.id) if user else None
-    if user is None or not user.is_active or membership is None:
+    membership = await active_membership(db(), data.user_id, g.tenant.id)
+    if membership is None:
         raise ApiError(404, _("Not found."))
-    ticket = await issue_ticket(db(), user.id)
+    ticket = await issue_ticket(db(), membership.user_id)
     return TicketOut(ticket=ticket, expires_in=TICKET_SECONDS), 201

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.core import ratelimit
 from app.core.audit import Actor, record
@@ -228,6 +228,20 @@ async def memberships_of(session: AsyncSession, user: User) -> list[Membership]:
 async def membership_in(session: AsyncSession, user_id: int, tenant_id: int) -> Membership | None:
     with tenant_scope(tenant_id):
         return await session.scalar(select(Membership).where(Membership.user_id == user_id))
+
+
+async def active_membership(
+    session: AsyncSession, user_id: int, tenant_id: int
+) -> Membership | None:
+    """The membership of an active user in the tenant, with its user loaded (one query),
+    or None for a stranger, a deactivated account or an unknown id."""
+    with tenant_scope(tenant_id):
+        return await session.scalar(
+            select(Membership)
+            .join(Membership.user)
+            .options(contains_eager(Membership.user))
+            .where(Membership.user_id == user_id, User.is_active.is_(True))
+        )
 
 
 async def _record_in_each_tenant(
@@ -552,8 +566,10 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: int) -
 
 async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken | None:
     """The live token for a bearer secret, across tenants (the token decides the tenant)."""
+    # Its municipality comes in the same query: every API call needs both.
     token = await session.scalar(
         select(ApiToken)
+        .options(joinedload(ApiToken.tenant))
         .where(ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None))
         .execution_options(**{ALL_TENANTS: True})
     )

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import ratelimit
 from app.core.mail import MailTransport
-from app.core.models import AuthSession, OutboxMessage, PasswordResetToken, utcnow
+from app.core.models import (
+    AuthSession,
+    OutboxMessage,
+    PasswordResetToken,
+    RealtimeTicket,
+    utcnow,
+)
 from app.core.models.signin import SignInToken
 from app.core.push import PushTransport
 from app.core.sms import SmsTransport
@@ -145,7 +151,8 @@ async def deliver_due(
 
 
 async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> None:
-    """Delete what has run out: rate-limit marks, sessions, old reset and sign-in links."""
+    """Delete what has run out: rate-limit marks, sessions, old reset and sign-in links,
+    tickets onto the live socket."""
     now = utcnow()
     async with session_factory() as session:
         await ratelimit.prune(session)
@@ -163,6 +170,12 @@ async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> No
         )
         await session.execute(
             delete(SignInToken).where(SignInToken.expires_at < now - timedelta(days=1))
+        )
+        # Used or not, an expired ticket onto the live socket opens nothing.
+        await session.execute(
+            delete(RealtimeTicket)
+            .where(RealtimeTicket.expires_at < now)
+            .execution_options(all_tenants=True)
         )
         await session.commit()
 

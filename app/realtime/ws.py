@@ -220,7 +220,7 @@ async def _identify(
     """The user's membership in the URL's tenant, or the HTTP status to refuse
     with: 404 for an unknown tenant or a non-member (as if it did not exist), 401 when
     nobody is signed in or the ticket is not (or no longer) good."""
-    from app.domain.accounts import get_tenant_by_slug, membership_in, resume_session
+    from app.domain.accounts import active_membership, get_tenant_by_slug, resume_session
 
     if not slug:
         return 404
@@ -228,18 +228,21 @@ async def _identify(
     if tenant is None:
         return 404
     with tenant_scope(tenant.id):
-        user: User | None = None
+        user_id: int | None = None
         if ticket is not None:
             user_id = await redeem_ticket(db, ticket)
-            user = await db.get(User, user_id) if user_id is not None else None
         else:
             token = session.get(SESSION_KEY)
             user = await resume_session(db, str(token), settings) if token else None
-        if user is None or not user.is_active:
+            user_id = user.id if user is not None else None
+        if user_id is None:
             return 401
-        membership = await membership_in(db, user.id, tenant.id)
+        membership = await active_membership(db, user_id, tenant.id)
         if membership is None:
-            return 404
+            # A ticket's user who was deactivated since is not signed in any more; an
+            # active user who is not a member here meets a tenant that does not exist.
+            user = await db.get(User, user_id)
+            return 401 if user is None or not user.is_active else 404
         return membership
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.exceptions import InvalidStatus
 
@@ -16,6 +17,7 @@ from app.core.events import user_topic
 from app.core.models import RealtimeTicket, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.accounts import create_api_token
+from app.jobs.outbox import prune_expired
 from app.realtime.tickets import issue_ticket, redeem_ticket
 from tests.factories import shift_back
 from tests.realtime.conftest import open_socket, receive
@@ -92,6 +94,23 @@ async def test_it_refuses_an_expired_ticket(db: AsyncSession, tenant: Tenant, ad
         ticket = await issue_ticket(db, admin.id)
         await shift_back(db, RealtimeTicket, "expires_at", dt.timedelta(seconds=61))
         assert await redeem_ticket(db, ticket) is None
+
+
+async def test_the_hourly_pruning_clears_expired_tickets_and_keeps_live_ones(
+    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    with tenant_scope(tenant.id):
+        await issue_ticket(db, admin.id)
+        await shift_back(db, RealtimeTicket, "expires_at", dt.timedelta(seconds=61))
+        # Issuing no longer clears: the expired one stays until the pruning.
+        live = await issue_ticket(db, admin.id)
+        assert await db.scalar(select(func.count()).select_from(RealtimeTicket)) == 2
+
+    await prune_expired(session_factory)
+
+    with tenant_scope(tenant.id):
+        assert await db.scalar(select(func.count()).select_from(RealtimeTicket)) == 1
+        assert await redeem_ticket(db, live) == admin.id
 
 
 async def test_it_lets_only_one_of_two_simultaneous_redemptions_through(

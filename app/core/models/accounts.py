@@ -95,6 +95,8 @@ class ApiToken(TenantScoped, Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
+    tenant: Mapped[Tenant] = relationship()
+
 
 class RateLimitEvent(Base):
     """One counted attempt in a rate-limit bucket (login by account, login by address...).
