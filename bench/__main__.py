@@ -53,6 +53,7 @@ def main() -> None:
                     Path(directory) / "rt",
                     realtime.scale_from(arguments),
                     skip_peer=arguments.skip_peer,
+                    skip_one=arguments.skip_one_process,
                 )
             )
 

@@ -497,6 +497,8 @@ def analyse(
     lost = duplicated = expected_total = received_total = 0
     snapshot_sockets = 0
     lost_examples: list[Any] = []
+    lost_by = {"never closed": 0, "reconnected": 0}
+    started = min((p.sent_at for p in posted), default=0.0)
     sizes: dict[str, list[int]] = {}
     for socket in dumps:
         kind = "dashboard" if socket["key"].startswith("d") else "station"
@@ -520,8 +522,24 @@ def analyse(
         else:
             missing = expected - unique
             lost += len(missing)
+            lost_by["reconnected" if socket["closes"] else "never closed"] += len(missing)
             if missing and len(lost_examples) < 10:
-                lost_examples.append([socket["key"], sorted(missing)[:5]])
+                # When each was posted and when the socket closed and came back, in
+                # seconds of the bench's clock: where in a reconnect the loss sits.
+                lost_examples.append(
+                    {
+                        "socket": socket["key"],
+                        "servers": socket["servers_used"],
+                        "missing": [
+                            [event_id, round(sent_at[events[event_id][1]] - started, 2)]
+                            for event_id in sorted(missing)[:5]
+                        ],
+                        "closes": [
+                            [round(at - started, 2), code, round((back or 0) - started, 2)]
+                            for at, code, back in socket["closes"]
+                        ],
+                    }
+                )
         expected_total += len(expected)
         if socket["key"] in excluded:
             continue
@@ -546,6 +564,7 @@ def analyse(
         "lost_messages": lost,
         "duplicated_messages": duplicated,
         "sockets_resynced_by_snapshot": snapshot_sockets,
+        "lost_by_socket": lost_by,
         "lost_examples": lost_examples,
         "mean_bytes": {k: round(v[1] / v[0]) for k, v in sizes.items() if v[0]},
     }
@@ -930,6 +949,7 @@ async def run(
     scale: Scale,
     base_port: int = 18700,
     skip_peer: bool = False,
+    skip_one: bool = False,
 ) -> dict[str, Any]:
     print("== realtime: check-ins to live sockets ==")
     raise_open_files_limit()
@@ -948,34 +968,41 @@ async def run(
         return lambda: stored_events(url, data_dir, tenant_id)
 
     # One app process.
-    seeded = await seed(one_url, data_dir, f"rt1-{stamp}", scale)
-    port = base_port
-    one = Target(
-        "app, 1 process",
-        [stemma_command(port)],
-        [app_env(one_url, data_dir, port, None, f"rt1{stamp}:")],
-        [port],
-    )
-    results["scenarios"]["app1"] = await run_scenario(
-        one, seeded, scale, data_dir, app_events(one_url, seeded.tenant_id)
-    )
-    # The deflate probe on a fresh server of the same app.
-    server = await start_server(stemma_command(port), one.env[0], port, LOGS / "probe-server.log")
-    try:
-        results["deflate_probe"] = await deflate_probe(
-            server.url,
-            seeded.slug,
-            seeded.token,
-            seeded.coordinators[0],
-            f"t:{seeded.tenant_id}:e:{seeded.election_id}:ops",
+    seeded: Seeded | None = None
+    if skip_one:
+        results["scenarios"]["app1"] = None
+    else:
+        seeded = await seed(one_url, data_dir, f"rt1-{stamp}", scale)
+        port = base_port
+        one = Target(
+            "app, 1 process",
+            [stemma_command(port)],
+            [app_env(one_url, data_dir, port, None, f"rt1{stamp}:")],
+            [port],
         )
-    finally:
-        await stop_server(server)
-    print(f"   permessage-deflate: {results['deflate_probe']}")
+        results["scenarios"]["app1"] = await run_scenario(
+            one, seeded, scale, data_dir, app_events(one_url, seeded.tenant_id)
+        )
+        # The deflate probe on a fresh server of the same app.
+        server = await start_server(
+            stemma_command(port), one.env[0], port, LOGS / "probe-server.log"
+        )
+        try:
+            results["deflate_probe"] = await deflate_probe(
+                server.url,
+                seeded.slug,
+                seeded.token,
+                seeded.coordinators[0],
+                f"t:{seeded.tenant_id}:e:{seeded.election_id}:ops",
+            )
+        finally:
+            await stop_server(server)
+        print(f"   permessage-deflate: {results['deflate_probe']}")
 
     # Two app processes behind Redis (PostgreSQL needed).
     if database_url and not database_url.startswith("sqlite") and redis_url:
         seeded2 = await seed(database_url, data_dir, f"rt2-{stamp}", scale)
+        seeded = seeded or seeded2
         ports = [base_port + 1, base_port + 2]
         two = Target(
             "app, 2 processes + Redis",
@@ -992,9 +1019,10 @@ async def run(
         results["scenarios"]["app2"] = None
         print("   two processes: skipped (needs --database-url PostgreSQL and --redis-url)")
 
-    if not skip_peer:
-        fragment = results["scenarios"]["app1"]["messages"]["mean_bytes"].get(
-            "dashboard: html event", 2000
+    if not skip_peer and seeded is not None:
+        measured = results["scenarios"]["app1"] or results["scenarios"]["app2"] or {}
+        fragment = (
+            measured.get("messages", {}).get("mean_bytes", {}).get("dashboard: html event", 2000)
         )
         for name, deflate in (("peer", False), ("peer_deflate", True)):
             port = base_port + (3 if not deflate else 4)
@@ -1108,6 +1136,13 @@ def print_table(results: dict[str, Any]) -> None:
         "0",
     )
     row(
+        "  lost on sockets never closed / reconnected",
+        [
+            "{never closed} / {reconnected}".format(**s["messages"]["lost_by_socket"])
+            for s in scenarios.values()
+        ],
+    )
+    row(
         "messages duplicated",
         [str(s["messages"]["duplicated_messages"]) for s in scenarios.values()],
     )
@@ -1189,6 +1224,9 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--generators", type=int, default=Scale.generators)
     group.add_argument("--drain-seconds", type=float, default=Scale.drain_seconds)
     group.add_argument("--skip-peer", action="store_true")
+    group.add_argument(
+        "--skip-one-process", action="store_true", help="only two processes (and the peer)"
+    )
 
 
 def scale_from(arguments: Any) -> Scale:
