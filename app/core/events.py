@@ -63,6 +63,13 @@ def topic_tenant_id(topic: str) -> int | None:
     return int(match.group("tenant")) if match else None
 
 
+def topic_election_id(topic: str) -> int | None:
+    """The election of an ops topic, or None for any other topic."""
+    match = TOPIC_PATTERN.match(topic)
+    election = match.group("election") if match else None
+    return int(election) if election is not None else None
+
+
 def event_message(event: Event) -> str:
     """What travels on the broker, and what a socket receives by default."""
     return json.dumps(

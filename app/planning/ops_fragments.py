@@ -18,7 +18,7 @@ from typing import Any
 
 from quart import current_app
 
-from app.core.events import TOPIC_PATTERN
+from app.core.events import topic_election_id
 from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.domain.ops.dashboard import LiveCounters, live_update
@@ -54,8 +54,7 @@ async def render_ops_events(events: list[LiveEvent]) -> str:
     """The touched stations' rows, the counters and the cursor for a run of ops events
     of one topic (or the JSON of the last, when they name no station)."""
     last = events[-1]
-    match = TOPIC_PATTERN.match(last.topic)
-    election = match.group("election") if match else None
+    election = topic_election_id(last.topic)
     station_ids = [
         e.payload["station_id"] for e in events if isinstance(e.payload.get("station_id"), int)
     ]
@@ -70,7 +69,7 @@ async def render_ops_events(events: list[LiveEvent]) -> str:
             counters = current_app.extensions.get(COUNTERS)
             if counters is None:
                 counters = current_app.extensions[COUNTERS] = LiveCounters()
-            board = await live_update(session, int(election), station_ids, counters)
+            board = await live_update(session, election, station_ids, counters)
             context: dict[str, Any] = {
                 "board": board,
                 "cursor": max(e.id for e in events),
@@ -84,8 +83,7 @@ async def render_ops_events(events: list[LiveEvent]) -> str:
 
 
 def is_ops_topic(topic: str) -> bool:
-    match = TOPIC_PATTERN.match(topic)
-    return match is not None and match.group("election") is not None
+    return topic_election_id(topic) is not None
 
 
 def register() -> None:

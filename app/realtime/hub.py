@@ -158,7 +158,7 @@ def register_coalescing_renderer(
     *,
     share: float = 1.0,
     max_rest_seconds: float = 1.0,
-    topics: Callable[[str], bool] | None = None,
+    topics: Callable[[str], bool] = _every_topic,
 ) -> None:
     """Like ``register_renderer``, for renderers that draw the current state of what
     their events touched (a dashboard's rows) rather than the events themselves.
@@ -184,7 +184,7 @@ def register_coalescing_renderer(
         coalesces=True,
         share=share,
         max_rest_seconds=max_rest_seconds,
-        topics=topics or _every_topic,
+        topics=topics,
     )
 
 
