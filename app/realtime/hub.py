@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import json
 import logging
 import random
@@ -241,23 +242,29 @@ def rest_after(events: list[LiveEvent], spent: float) -> float:
 
 
 class RecentIds:
-    """The last ``size`` distinct event ids seen, for "have we had it?" (the oldest is
-    forgotten first): what a socket has sent, what the hub has heard from the broker."""
+    """The ``size`` most recent (highest) distinct event ids seen, for "have we had
+    it?": what a socket has sent, what the hub has heard from the broker.
+
+    A set alone: once it holds a quarter more than ``size``, the lowest ids are
+    forgotten in one go (event ids grow with time, so the lowest are the oldest).
+    """
+
+    __slots__ = ("_ids", "size")
 
     def __init__(self, size: int) -> None:
-        self._order: deque[int] = deque(maxlen=size)
+        self.size = size
         self._ids: set[int] = set()
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids
 
+    def __len__(self) -> int:
+        return len(self._ids)
+
     def add(self, event_id: int) -> None:
-        if event_id in self._ids:
-            return
-        if len(self._order) == self._order.maxlen:
-            self._ids.discard(self._order[0])
-        self._order.append(event_id)
         self._ids.add(event_id)
+        if len(self._ids) > self.size + self.size // 4:
+            self._ids = set(heapq.nlargest(self.size, self._ids))
 
 
 @dataclass(frozen=True)
@@ -282,38 +289,88 @@ QueueItem = Delivery | Replay
 
 
 class Subscriber:
-    """One socket as the hub knows it: its tenant, its topics and its bounded queue."""
+    """One socket as the hub knows it: its tenant, its topics and its bounded queue.
+
+    The queue is a deque made when something waits in it, and one future for the
+    socket's sender to wait on: an ``asyncio.Queue`` is four deques and an Event, some
+    3 KiB for each of thousands of mostly quiet sockets.
+    """
+
+    __slots__ = (
+        "_items",
+        "_sent",
+        "_waiter",
+        "cursor",
+        "ended",
+        "fell_behind",
+        "queue_size",
+        "tenant_id",
+        "topics",
+    )
 
     def __init__(self, tenant_id: int, queue_size: int = QUEUE_SIZE) -> None:
         self.tenant_id = tenant_id
         self.topics: set[str] = set()
-        self.queue: asyncio.Queue[QueueItem] = asyncio.Queue(queue_size)
-        #: Done when the socket fell behind; its connection is then closed. A future,
-        #: not an Event: its connection awaits it beside its tasks, with no task of
-        #: its own (thousands of sockets, a task each is memory).
-        self.dropped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue_size = queue_size
+        #: Done when the socket is to stop: it fell behind (``fell_behind``, and its
+        #: connection is closed), or its connection ended it. A future, not a task:
+        #: its connection awaits it (thousands of sockets, a task each is memory).
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.fell_behind = False
         #: The highest event id sent so far, or that the client resumed after: where a
         #: replay after a broker break starts.
         self.cursor = 0
+        self._items: deque[QueueItem] | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self._sent = RecentIds(REMEMBERED_IDS)
 
     def offer(self, item: QueueItem) -> bool:
         """Queue ``item`` without waiting; False (and the socket dropped) when full."""
-        if self.dropped.done():
+        if self.ended.done():
             return False
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        elif len(items) >= self.queue_size:
             self.drop()
             return False
+        items.append(item)
+        self._wake()
         return True
 
     def drop(self) -> None:
-        if not self.dropped.done():
-            self.dropped.set_result(None)
-        # Free what it will never send.
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        """Stop the socket because it fell behind."""
+        if not self.ended.done():
+            self.fell_behind = True
+        self.end()
+
+    def end(self) -> None:
+        """Stop the socket; what it has not sent is forgotten."""
+        if not self.ended.done():
+            self.ended.set_result(None)
+        self._items = None
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next(self) -> QueueItem | None:
+        """The next item to send, once there is one; None once the socket has ended."""
+        while not self._items:
+            if self.ended.done():
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        items = self._items
+        item = items.popleft()
+        if not items:
+            self._items = None
+        return item
 
     def was_sent(self, event_id: int) -> bool:
         return event_id in self._sent

@@ -36,7 +36,7 @@ from app.core.events import PUBLISHER, events_after, latest_event_id
 from app.core.models import Event, Membership, User, utcnow
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
-from app.realtime.access import refuse_topic
+from app.realtime.access import Member, refuse_topic
 from app.realtime.hub import Delivery, Hub, LiveEvent, Replay, take_batch
 from app.realtime.serving import decline_permessage_deflate
 from app.realtime.tickets import redeem_ticket
@@ -183,6 +183,21 @@ async def _serve_socket() -> Response | None:
     if ticket is None and origin is None:
         return _refusal(403)
     hub: Hub = current_app.extensions[HUB]
+    connection = await _open(hub, runtime, settings, ticket)
+    if isinstance(connection, Response):
+        return connection
+    with tenant_scope(connection.member.tenant_id):
+        await connection.serve()
+    return None
+
+
+async def _open(
+    hub: Hub, runtime: Any, settings: Settings, ticket: str | None
+) -> LiveConnection | Response:
+    """Identify the user, accept the socket and answer the topics in its URL: the
+    connection, or the refusal to answer with. Its own coroutine, so that the database
+    session and the ORM objects it used are gone before the socket starts its long
+    life (a serving frame would keep them, some kilobytes a socket)."""
     connection: LiveConnection | None = None
     try:
         # One database session identifies the user and answers the first request.
@@ -190,25 +205,23 @@ async def _serve_socket() -> Response | None:
             found = await _identify(db, settings, g.get("tenant_slug"), ticket)
             if isinstance(found, int):
                 return _refusal(found)
-            membership = found
             await websocket.accept()
             connection = LiveConnection(
                 hub,
                 runtime.session_factory,
                 cast(Any, websocket)._get_current_object(),
-                membership,
+                Member.of(found),
             )
-            with tenant_scope(membership.tenant_id):
+            with tenant_scope(found.tenant_id):
                 await connection.begin(
                     db, websocket.args.get("topics", ""), websocket.args.get("last_event_id")
                 )
-        with tenant_scope(membership.tenant_id):
-            await connection.serve()
-    finally:
+        return connection
+    except BaseException:
         # Gone however it ended (also when the client left during the first request).
         if connection is not None:
             hub.remove(connection.subscriber)
-    return None
+        raise
 
 
 async def _identify(
@@ -254,13 +267,13 @@ class LiveConnection:
         hub: Hub,
         session_factory: async_sessionmaker[AsyncSession],
         socket: Any,
-        membership: Membership,
+        member: Member,
     ) -> None:
         self.hub = hub
         self.session_factory = session_factory
         self.socket = socket
-        self.membership = membership
-        self.subscriber = hub.new_subscriber(membership.tenant_id)
+        self.member = member
+        self.subscriber = hub.new_subscriber(member.tenant_id)
 
     async def begin(self, db: AsyncSession, topics: str, last_event_id: str | None) -> None:
         """Answer the topics the socket asked for in its URL, with the caller's session."""
@@ -276,26 +289,34 @@ class LiveConnection:
     async def serve(self) -> None:
         """Run until the client leaves or falls behind. Only the sender task writes to
         the socket, so replayed and live events never interleave."""
+        subscriber = self.subscriber
         tasks: list[asyncio.Task[None]] = []
         try:
             tasks = [
                 asyncio.create_task(self._send_loop()),
                 asyncio.create_task(self._receive_loop()),
             ]
-            done, _pending = await asyncio.wait(
-                [*tasks, self.subscriber.dropped], return_when=asyncio.FIRST_COMPLETED
-            )
-            if self.subscriber.dropped.done():
+            # Either task ending ends the socket, as falling behind does: one future
+            # to wait on, not asyncio.wait's set, waiter and callbacks per socket.
+            for task in tasks:
+                task.add_done_callback(self._task_ended)
+            await subscriber.ended
+            if subscriber.fell_behind:
                 await self._close_fallen_behind(tasks)
-            for task in done:
-                task.result()  # re-raise a failure of the sender or the receiver
+            for task in tasks:
+                if task.done() and not task.cancelled():
+                    task.result()  # re-raise a failure of the sender or the receiver
         finally:
-            self.hub.remove(self.subscriber)
+            self.hub.remove(subscriber)
+            subscriber.end()
             for task in tasks:
                 task.cancel()
             # Shielded from our own cancellation: the children must be gone before we are.
             if tasks:
                 await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
+
+    def _task_ended(self, _task: asyncio.Task[None]) -> None:
+        self.subscriber.end()
 
     async def request(
         self, topics: list[str], last_event_id: Any, db: AsyncSession | None = None
@@ -316,7 +337,7 @@ class LiveConnection:
                 if len(self.subscriber.topics) + len(allowed) >= MAX_TOPICS:
                     self._notice({"type": "ws.error", "code": "too_many_topics", "topic": topic})
                     continue
-                refusal = await refuse_topic(db, self.membership, topic)
+                refusal = await refuse_topic(db, self.member, topic)
                 if refusal is None:
                     allowed.add(topic)
                 else:
@@ -355,8 +376,7 @@ class LiveConnection:
 
     async def _send_loop(self) -> None:
         subscriber = self.subscriber
-        while True:
-            item = await subscriber.queue.get()
+        while (item := await subscriber.next()) is not None:
             if isinstance(item, Replay):
                 await self._replay(item)
             elif not item.event_ids:

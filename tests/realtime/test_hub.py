@@ -21,8 +21,11 @@ from app.core.settings import Settings
 from app.realtime import hub as hub_module
 from app.realtime import ws as live
 from app.realtime.hub import (
+    Delivery,
     Hub,
     LiveEvent,
+    RecentIds,
+    Subscriber,
     register_coalescing_renderer,
     register_renderer,
     rest_after,
@@ -303,6 +306,42 @@ def test_a_rest_is_in_proportion_to_the_drawing_and_bounded() -> None:
             register_coalescing_renderer("station.opened", draw, share=0)
     finally:
         unregister_renderer("station.opened")
+
+
+async def test_a_subscriber_queues_until_full_then_drops_and_its_sender_stops() -> None:
+    subscriber = Subscriber(tenant_id=1, queue_size=2)
+    sender = asyncio.create_task(subscriber.next())
+    await asyncio.sleep(0)
+    assert not sender.done()  # nothing queued: the sender waits
+    first = Delivery((1,), "one")
+    assert subscriber.offer(first)
+    assert await sender is first
+    assert subscriber.offer(Delivery((2,), "two"))
+    assert subscriber.offer(Delivery((3,), "three"))
+    assert not subscriber.offer(Delivery((4,), "four"))  # the third waiting: too many
+    assert subscriber.ended.done() and subscriber.fell_behind
+    # What it did not send is forgotten, and its sender is told to stop.
+    assert await subscriber.next() is None
+    assert not subscriber.offer(Delivery((5,), "five"))
+
+
+async def test_a_subscriber_ended_by_its_connection_has_not_fallen_behind() -> None:
+    subscriber = Subscriber(tenant_id=1)
+    sender = asyncio.create_task(subscriber.next())
+    await asyncio.sleep(0)
+    subscriber.end()
+    assert await sender is None
+    assert subscriber.ended.done() and not subscriber.fell_behind
+
+
+def test_recent_ids_forget_the_oldest_beyond_their_size() -> None:
+    recent = RecentIds(8)
+    for event_id in [*range(1, 11), 5]:
+        recent.add(event_id)
+    assert all(event_id in recent for event_id in range(1, 11))  # within a quarter more
+    recent.add(11)
+    assert len(recent) == 8
+    assert [event_id for event_id in range(1, 12) if event_id in recent] == list(range(4, 12))
 
 
 async def test_an_event_committed_but_never_published_reaches_the_sockets_by_the_sweep(
