@@ -126,12 +126,18 @@ class _Registered:
     share: float = 1.0
     #: ...but never longer than this.
     max_rest_seconds: float = 1.0
-    #: The topics whose events it draws together (and which rest); on the others each
-    #: event is drawn alone, as a renderer that does not coalesce would.
+    #: The topics whose events it draws; on the others its events go as JSON, at once,
+    #: never waiting behind a drawing.
     topics: Callable[[str], bool] = _every_topic
 
     def batches(self, topic: str) -> bool:
         return self.coalesces and self.topics(topic)
+
+
+def _drawer(event: LiveEvent) -> _Registered | None:
+    """The renderer that draws ``event``, or None when it goes as JSON."""
+    registered = _renderers.get(event.type)
+    return registered if registered is not None and registered.topics(event.topic) else None
 
 
 #: How each event type becomes what the sockets receive (an HTML fragment for HTMX's
@@ -175,8 +181,8 @@ def register_coalescing_renderer(
     time, whatever the event rate (at most ``max_rest_seconds``): the first event after
     a quiet spell goes at once, those during a rest wait for its end and go together.
 
-    ``topics`` limits both to the topics it accepts (the dashboard's, say): events of
-    the type on other topics are handed to the renderer one at a time and never rest.
+    ``topics`` limits it to the topics it draws (the dashboard's, say): events of the
+    type on other topics go as JSON the moment they arrive.
     """
     if not 0 < share <= 1:
         raise ValueError("share must be in (0, 1]")
@@ -435,6 +441,9 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._drawing: asyncio.Task[None] | None = None
         self._waiting: deque[LiveEvent] = deque()
+        #: How many of the waiting events each topic has: an event that goes as JSON is
+        #: sent at once, unless one of its topic waits to be drawn (order is kept).
+        self._waiting_by_topic: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._subscribed_before = False
@@ -537,6 +546,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._waiting.clear()
+        self._waiting_by_topic.clear()
         self._ready.clear()
 
     # fan-out
@@ -555,14 +565,28 @@ class Hub:
         self._heard.add(event.id)
         if topic not in self._by_topic:
             return
+        if _drawer(event) is None and topic not in self._waiting_by_topic:
+            # Nothing to draw and nothing of its topic before it: straight to the sockets.
+            self._deliver(topic, Delivery((event.id,), event.as_json()))
+            return
         if len(self._waiting) >= self.max_waiting:
             # Drawing has fallen far behind: forget the queue, the table has it all.
             log.warning("live events: %d events waiting to be drawn; resyncing", self.max_waiting)
             self._waiting.clear()
+            self._waiting_by_topic.clear()
             self.resync()
             return
+        self._wait(event)
+
+    def _wait(self, event: LiveEvent) -> None:
         self._waiting.append(event)
+        self._waiting_by_topic[event.topic] = self._waiting_by_topic.get(event.topic, 0) + 1
         self._wake.set()
+
+    def _deliver(self, topic: str, delivery: Delivery) -> None:
+        for subscriber in list(self._by_topic.get(topic, ())):
+            if not subscriber.offer(delivery):
+                self.remove(subscriber)
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -598,9 +622,8 @@ class Hub:
             log.warning("live events: %d never came through the broker; sending", len(missing))
             for event in await self._table.load(tenant_id, missing):
                 self._heard.add(event.id)
-                self._waiting.append(event)
+                self._wait(event)
                 found += 1
-            self._wake.set()
         for tenant_id in set(self._floors) - {s.tenant_id for s in self._subscribers}:
             del self._floors[tenant_id]
         return found
@@ -623,11 +646,16 @@ class Hub:
                     async with asyncio.timeout(timeout):
                         await self._wake.wait()
                 continue
+            topic = batch[0].topic
             started = time.monotonic()
             for delivery in await self.draw(batch):
-                for subscriber in list(self._by_topic.get(batch[0].topic, ())):
-                    if not subscriber.offer(delivery):
-                        self.remove(subscriber)
+                self._deliver(topic, delivery)
+            # Counted as waiting until delivered: what comes meanwhile goes after it.
+            left = self._waiting_by_topic.get(topic, 0) - len(batch)
+            if left > 0:
+                self._waiting_by_topic[topic] = left
+            else:
+                self._waiting_by_topic.pop(topic, None)
             rest = rest_after(batch, time.monotonic() - started)
             if rest > 0:
                 resting[batch[0].topic] = time.monotonic() + rest
@@ -639,7 +667,7 @@ class Hub:
         def each_as_json() -> list[Delivery]:
             return [Delivery((event.id,), event.as_json()) for event in events]
 
-        registered = _renderers.get(events[0].type)
+        registered = _drawer(events[0])
         if registered is None:
             return each_as_json()
         key = tuple(event.id for event in events)

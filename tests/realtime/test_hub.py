@@ -256,6 +256,47 @@ async def test_events_that_wait_while_one_is_drawn_are_drawn_together(
         unregister_renderer("station.opened")
 
 
+async def test_events_it_does_not_draw_go_at_once_unless_their_topic_waits(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    """A station's team never waits on the dashboard's drawing: events no renderer
+    draws go as JSON the moment they arrive, except behind one of their own topic that
+    is still being drawn (each topic's order is kept)."""
+    first_drawn = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def draw(events: list[LiveEvent]) -> str:
+        first_drawn.set()
+        await go_on.wait()
+        return _fragment(events)
+
+    register_coalescing_renderer("station.opened", draw, topics=lambda t: t.endswith(":ops"))
+    try:
+        election = await make_election(db, tenant)
+        topic = ops_topic(tenant.id, election.id)
+        station = f"t:{tenant.id}:station:7"
+        cookie = await session_cookie(app, coordinator)
+        async with open_socket(app, cookie, topics=f"{topic},{station}") as socket:
+            await receive(socket)
+            drawn = await record(db, tenant.id, topic, "station.opened", station=1)
+            await asyncio.wait_for(first_drawn.wait(), 5)
+            # The drawing is under way: the station's events pass it, as JSON, even
+            # of a type drawn on the ops topic.
+            other = await record(db, tenant.id, station, "test.happened")
+            assert (await receive(socket))["id"] == other.id
+            opened = await record(db, tenant.id, station, "station.opened", station=7)
+            assert (await receive(socket))["id"] == opened.id
+            # On the topic being drawn, an event that needs no drawing waits its turn.
+            behind = await record(db, tenant.id, topic, "test.happened")
+            await wait_for_publishing()
+            await asyncio.sleep(0.2)
+            go_on.set()
+            assert await asyncio.wait_for(socket.recv(), 5) == _fragment([drawn])
+            assert (await receive(socket))["id"] == behind.id
+    finally:
+        unregister_renderer("station.opened")
+
+
 async def test_a_topic_rests_after_a_drawing_in_proportion_and_others_go_meanwhile(
     app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
 ) -> None:
