@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +20,7 @@ from app.domain.models import Assignment, Reserve, StationOpening
 from app.domain.ops import OpsConflict, OpsForbidden
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.dashboard import (
+    CountingPlan,
     Dashboard,
     DashboardFilters,
     LiveCounters,
@@ -188,7 +189,7 @@ async def test_its_live_counters_follow_each_station_and_match_a_full_count(
     assert (await _live(db, tenant, day, other_id, counters)).summary.incidents["high"] == 1
 
 
-async def test_its_live_counters_catch_up_on_an_unrendered_change_at_the_recount(
+async def test_its_live_counters_catch_up_on_an_unrendered_change_within_the_recount(
     db: AsyncSession, tenant: Tenant
 ) -> None:
     day = await ops_day(db, tenant)
@@ -199,13 +200,34 @@ async def test_its_live_counters_catch_up_on_an_unrendered_change_at_the_recount
     assert first.summary.present == 0
     # A check-in at the other station whose event this process never rendered.
     await _check_in(db, tenant, day, day.chair_id, "c", now=day.at(7, 20))
-    clock.seconds += 5
+    clock.seconds += 2  # 2 stations in 10 s: not one due yet
     kept = await _live(db, tenant, day, other_id, counters)
     assert kept.summary.present == 0  # the kept counters, not a recount
-    clock.seconds += 6
+    clock.seconds += 9  # both stations due by now
     recounted = await _live(db, tenant, day, other_id, counters)
     assert recounted.summary.present == 1
     assert recounted.summary == (await _read(db, tenant, day, day.at(8, 10))).summary
+
+
+def test_live_counters_count_stations_again_at_their_pace_and_a_few_at_a_time() -> None:
+    """Five stations in 10 s: one falls due every 2 s, in turn. After a quiet spell all
+    are due, and they are counted again at most two a drawing. A new round starts by
+    reading the list of stations again; a new day counts the whole election."""
+    clock = _Clock()
+    counters = LiveCounters(recount_seconds=10, clock=clock, max_recounted=2)
+    key, day = (1, 1), dt.date(2026, 9, 13)
+    assert counters.plan(key, day).whole
+    counters.keep(key, day, dict.fromkeys([11, 12, 13, 14, 15], cast(Any, None)))
+    clock.seconds += 1
+    assert counters.plan(key, day) == CountingPlan(whole=False)
+    clock.seconds += 1
+    assert counters.plan(key, day).again == {11}
+    clock.seconds += 100
+    assert counters.plan(key, day).again == {12, 13}
+    assert counters.plan(key, day).again == {14, 15}
+    assert counters.plan(key, day) == CountingPlan(whole=False, again=frozenset({11}), relist=True)
+    assert counters.plan(key, day).again == frozenset()  # the five are paid off
+    assert counters.plan(key, day + dt.timedelta(days=1)).whole
 
 
 async def test_it_reads_in_a_fixed_handful_of_queries(db: AsyncSession, tenant: Tenant) -> None:

@@ -570,10 +570,16 @@ def _fold(shares: Iterable[_Share]) -> Summary:
     )
 
 
-#: How long the live counters are kept up to date station by station before they are
-#: counted again from the whole election: that recount catches the alerts the clock
-#: alone brings and any change this process did not render.
+#: How long the live counters may lag a change this process did not render, or the
+#: alerts the clock alone brings: each drawing counts again, oldest first, as many
+#: stations as fall due at the pace of the whole election in this time ...
 RECOUNT_SECONDS = 10.0
+#: ... but never more than this many at once. After a quiet spell the whole election
+#: is due, and counting 500 stations in one drawing stopped the process for 200 ms
+#: (bench --only realtime); the counters catch up over the next drawings instead.
+MAX_RECOUNTED = 50
+#: Counters no drawing asked for this long are forgotten (no dashboard watches).
+FORGET_SECONDS = 3600.0
 
 
 @dataclass
@@ -581,6 +587,22 @@ class _Counted:
     day: dt.date
     at: float
     shares: dict[int, _Share]
+    #: Every station of the election in the order they are counted again, where the
+    #: next one starts, and how many are due (a fraction carries over).
+    order: list[int]
+    cursor: int = 0
+    owed: float = 0.0
+
+
+@dataclass(frozen=True)
+class CountingPlan:
+    """What a live drawing counts: the whole election, or these stations again beside
+    those its events touched (and, at the start of each round, the list of stations,
+    which may have changed)."""
+
+    whole: bool
+    again: frozenset[int] = frozenset()
+    relist: bool = False
 
 
 class LiveCounters:
@@ -588,33 +610,75 @@ class LiveCounters:
 
     Every election-day event names one station; its fragment needs that station's row
     and the whole election's counters. Counting the whole election for every event
-    costs tens of milliseconds at 500 stations, for every event, on the one task that
-    renders them all; so the counters are counted once, then each event replaces only
-    its station's share, and every ``RECOUNT_SECONDS`` they are counted again. Rows are
-    always drawn fresh; the counters may lag a change this process did not render, or
-    the clock's alerts, by at most that long. Holds only numbers, no names.
+    costs tens of milliseconds at 500 stations, on the one task that renders them all;
+    so the counters are counted whole once, then each drawing counts its events'
+    stations again, and a few more in turn (``plan``), so that every station is
+    counted again within about ``RECOUNT_SECONDS`` and no drawing counts many: the
+    counters lag a change this process did not render, or the clock's alerts, by about
+    that long. Rows are always drawn fresh. Holds only numbers, no names.
     """
 
     def __init__(
-        self, recount_seconds: float = RECOUNT_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        recount_seconds: float = RECOUNT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        max_recounted: int = MAX_RECOUNTED,
     ) -> None:
         self.recount_seconds = recount_seconds
         self.clock = clock
+        self.max_recounted = max_recounted
         self._counted: dict[tuple[int, int], _Counted] = {}
 
-    def fresh(self, key: tuple[int, int], day: dt.date) -> _Counted | None:
+    def plan(self, key: tuple[int, int], day: dt.date) -> CountingPlan:
+        """What the next drawing of ``key`` (tenant, election) on ``day`` counts."""
         counted = self._counted.get(key)
-        if counted is None or counted.day != day:
-            return None
-        if self.clock() - counted.at > self.recount_seconds:
-            return None
-        return counted
+        now = self.clock()
+        if counted is None or counted.day != day or now - counted.at > FORGET_SECONDS:
+            return CountingPlan(whole=True)
+        stations = len(counted.order)
+        elapsed = max(0.0, now - counted.at)
+        counted.owed = min(stations, counted.owed + stations * elapsed / self.recount_seconds)
+        counted.at = now
+        due = min(int(counted.owed), self.max_recounted)
+        counted.owed -= due
+        again: set[int] = set()
+        relist = False
+        for _turn in range(due):
+            if counted.cursor >= stations:
+                counted.cursor = 0
+                relist = True
+            again.add(counted.order[counted.cursor])
+            counted.cursor += 1
+        return CountingPlan(whole=False, again=frozenset(again), relist=relist)
 
     def keep(self, key: tuple[int, int], day: dt.date, shares: dict[int, _Share]) -> None:
+        """Keep a whole count (``shares`` by station id)."""
         now = self.clock()
-        for old in [k for k, c in self._counted.items() if now - c.at > 3600]:
+        for old in [k for k, c in self._counted.items() if now - c.at > FORGET_SECONDS]:
             del self._counted[old]
-        self._counted[key] = _Counted(day, now, shares)
+        self._counted[key] = _Counted(day, now, shares, order=list(shares))
+
+    def update(
+        self,
+        key: tuple[int, int],
+        counted_ids: Iterable[int],
+        rows: list[StationRow],
+        stations: list[int] | None = None,
+    ) -> Summary:
+        """Replace the shares of the stations counted again (``rows``: those of
+        ``counted_ids`` that still exist), take a new list of ``stations`` when the plan
+        asked for it, and give the election's counters."""
+        counted = self._counted[key]
+        if stations is not None:
+            counted.order = stations
+            counted.cursor = min(counted.cursor, len(stations))
+            for gone in set(counted.shares) - set(stations):
+                del counted.shares[gone]
+        for station_id in counted_ids:
+            counted.shares.pop(station_id, None)
+        for row in rows:
+            counted.shares[row.station.id] = _Share.of(row)
+        return _fold(counted.shares.values())
 
 
 async def live_update(
@@ -626,25 +690,32 @@ async def live_update(
     now: dt.datetime | None = None,
 ) -> Dashboard:
     """Some stations' rows now (those a run of events touched) and the election's
-    counters, for a live fragment; the counters from ``counters`` while they are fresh
-    (see ``LiveCounters``)."""
+    counters, for a live fragment; the counters kept in ``counters`` (see
+    ``LiveCounters``)."""
     election = await get_election(session, election_id)
     zone, now, today = await _local_clock(session, now)
     key = (election.tenant_id, election.id)
     only = frozenset(station_ids)
-    counted = counters.fresh(key, today)
-    if counted is None:
+    plan = counters.plan(key, today)
+    if plan.whole:
         rows = await _rows(session, election, zone, now, today)
         counters.keep(key, today, {row.station.id: _Share.of(row) for row in rows})
         mine = [row for row in rows if row.station.id in only]
         summary = _summary(rows)
     else:
-        mine = await _rows(session, election, zone, now, today, only)
-        for station_id in only:
-            counted.shares.pop(station_id, None)
-        for row in mine:
-            counted.shares[row.station.id] = _Share.of(row)
-        summary = _fold(counted.shares.values())
+        counted_ids = only | plan.again
+        rows = await _rows(session, election, zone, now, today, counted_ids)
+        stations = None
+        if plan.relist:
+            stations = list(
+                await session.scalars(
+                    select(Station.id)
+                    .where(Station.election_id == election.id)
+                    .order_by(Station.id)
+                )
+            )
+        summary = counters.update(key, counted_ids, rows, stations)
+        mine = [row for row in rows if row.station.id in only]
     return _board(election, now, today, mine, summary, DashboardFilters(station_ids=only))
 
 
