@@ -454,6 +454,9 @@ class Hub:
         self._table = table
         self._sweeping: asyncio.Task[None] | None = None
         self._heard = RecentIds(HEARD_KEPT)
+        #: The newest event id heard on each topic, listened to here or not: a socket
+        #: subscribing without a cursor learns whether one slipped past it.
+        self._newest_heard: dict[str, int] = {}
         #: Per tenant, the newest id each of the last sweeps saw: the oldest is where
         #: the next sweep starts.
         self._floors: dict[int, deque[int]] = {}
@@ -479,6 +482,10 @@ class Hub:
                 listeners.discard(subscriber)
                 if not listeners:
                     del self._by_topic[topic]
+
+    def heard_after(self, topics: Iterable[str], event_id: int) -> bool:
+        """Whether an event newer than ``event_id`` came on any of ``topics``."""
+        return any(self._newest_heard.get(topic, 0) > event_id for topic in topics)
 
     @property
     def socket_count(self) -> int:
@@ -563,6 +570,8 @@ class Hub:
         # Heard, even on a topic nobody here listens to yet: the sweep must not take an
         # event from before a socket's subscription for one the broker lost.
         self._heard.add(event.id)
+        if event.id > self._newest_heard.get(topic, 0):
+            self._newest_heard[topic] = event.id
         if topic not in self._by_topic:
             return
         if _drawer(event) is None and topic not in self._waiting_by_topic:

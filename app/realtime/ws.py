@@ -357,6 +357,10 @@ class LiveConnection:
             # Queued before the hub may deliver anything newer, so the replay comes first.
             self.subscriber.offer(Replay(frozenset(allowed), after_id))
         self.hub.add(self.subscriber, allowed)
+        if after_id is None and self.hub.heard_after(allowed, start):
+            # An event came through while the newest id was being read, before this
+            # socket listened: replay from that id (what also comes live is sent once).
+            self.subscriber.offer(Replay(frozenset(allowed), start))
 
     def _notice(self, message: dict[str, Any]) -> None:
         self.subscriber.offer(Delivery((), json.dumps(message, separators=(",", ":"))))

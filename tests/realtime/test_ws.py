@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from quart import Quart
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from app.core.events import ops_topic, station_topic, user_topic
-from app.core.models import Tenant, User
+from app.core.events import ops_topic, station_topic, user_topic, wait_for_publishing
+from app.core.models import Event, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment
 from app.realtime import ws as live
@@ -187,6 +187,43 @@ async def test_it_replays_what_a_reconnecting_socket_missed(
         assert [e["payload"]["number"] for e in replayed] == [2, 3]
         live_event = await record(db, tenant.id, topic, number=4)
         assert (await receive_event(socket))["id"] == live_event.id
+
+
+async def test_a_socket_without_a_cursor_gets_an_event_that_came_while_it_subscribed(
+    app: Quart,
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    monkeypatch: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The newest id is read, then the socket starts listening: an event committed and
+    published in between is neither before the cursor nor heard live, so it is replayed."""
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    slipped: list[Event] = []
+    newest = live.latest_event_id
+
+    async def newest_then_an_event(session: AsyncSession, topics: Any) -> int:
+        found = await newest(session, topics)
+        async with session_factory() as other:
+            slipped.append(await record(other, tenant.id, topic, number=1))
+        await wait_for_publishing()
+        hub: Hub = app.extensions[live.HUB]
+        for _ in range(100):  # until the hub has heard it
+            if hub.heard_after([topic], found):
+                break
+            await asyncio.sleep(0.02)
+        return found
+
+    monkeypatch.setattr(live, "latest_event_id", newest_then_an_event)
+    cookie = await session_cookie(app, coordinator)
+    async with open_socket(app, cookie, topics=topic) as socket:
+        subscribed = await receive(socket)
+        assert subscribed["last_event_id"] < slipped[0].id
+        assert (await receive_event(socket))["id"] == slipped[0].id
+        later = await record(db, tenant.id, topic, number=2)
+        assert (await receive_event(socket))["id"] == later.id
 
 
 async def test_it_sends_a_snapshot_notice_when_too_much_was_missed(
