@@ -98,12 +98,19 @@ async def check_in(
     if errors:
         raise FieldErrors(errors)
 
-    person = await session.scalar(select(Person).where(Person.id == person_id))
-    shift = await session.scalar(select(Shift).where(Shift.id == shift_id))
-    if person is None or shift is None:
+    # The person, the shift and its station in one query (a row only when both exist).
+    found = (
+        await session.execute(
+            select(Person, Shift, Station)
+            .select_from(Shift)
+            .join(Station, Station.id == Shift.station_id)
+            .join(Person, Person.id == person_id)
+            .where(Shift.id == shift_id)
+        )
+    ).first()
+    if found is None:
         raise NotFound(_("Not found."))
-    station = await session.scalar(select(Station).where(Station.id == shift.station_id))
-    assert station is not None
+    person, shift, station = found
     await _ensure_may_check_in(session, actor, person, station.id)
     name = person.full_name
 
