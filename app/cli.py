@@ -160,6 +160,11 @@ def demo(size: str, election_day: Any) -> None:
         click.echo("Created the demo municipality.")
     if moved is not None:
         click.echo(f"Election day of {moved.name}: {moved.new_day} (was {moved.old_day}).")
+        if moved.cleared:
+            click.echo(
+                f"Cleared {moved.cleared} records of the earlier election day"
+                " (check-ins, station states, incidents, turnout)."
+            )
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for role, email in logins:
         click.echo(f"  {role:<12} {email}")

@@ -5,7 +5,10 @@ and moving the demo's coming election to a chosen day (today, to try election da
 voting, its stations' shifts and opening hours, the availability and applications for
 it and its courses' sessions) by the same number of days, so that everything keeps its
 place relative to election day. It can be run again on another day: it moves by the
-difference.
+difference, and clears what an earlier try of election day left (check-ins, station
+states and their history, incidents with their notes, turnout counts): those happened
+on a day that is no longer the election day, and would show on the new one as if they
+had happened there.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
@@ -26,14 +29,20 @@ from app.domain.models import (
     ApplicationDay,
     Assignment,
     Availability,
+    CheckIn,
     Course,
     CourseBooking,
     CourseSession,
     Election,
+    Incident,
+    IncidentNote,
     Person,
     Shift,
     Station,
     StationOpening,
+    StationStatus,
+    StationStatusChange,
+    TurnoutReport,
 )
 from app.domain.staffing.assignments import StaffingError, add_reserve
 
@@ -94,6 +103,8 @@ class MovedElection:
     name: str
     old_day: dt.date
     new_day: dt.date
+    #: Rows of an earlier try of election day that were cleared.
+    cleared: int = 0
 
 
 def _coming_election(elections: list[Election]) -> Election:
@@ -133,7 +144,9 @@ async def move_election_day(
         election = _coming_election(elections)
         old_day = election.election_day
         days = day - old_day
+        cleared = 0
         if days:
+            cleared = await _clear_election_day(session, election.id)
             election.election_day = day
             if election.advance_start is not None:
                 election.advance_start += days
@@ -180,4 +193,22 @@ async def move_election_day(
                 rows = [tuple(row) for row in (await session.execute(query)).all()]
                 await _move_rows(session, model, rows, days, *columns)
         await session.commit()
-    return MovedElection(election.name, old_day, day)
+    return MovedElection(election.name, old_day, day, cleared)
+
+
+async def _clear_election_day(session: AsyncSession, election_id: int) -> int:
+    """Delete the election's election-day records (in the caller's transaction); how
+    many rows went."""
+    incidents = select(Incident.id).where(Incident.election_id == election_id)
+    cleared = 0
+    for statement in (
+        delete(IncidentNote).where(IncidentNote.incident_id.in_(incidents)),
+        delete(Incident).where(Incident.election_id == election_id),
+        delete(CheckIn).where(CheckIn.election_id == election_id),
+        delete(StationStatusChange).where(StationStatusChange.election_id == election_id),
+        delete(StationStatus).where(StationStatus.election_id == election_id),
+        delete(TurnoutReport).where(TurnoutReport.election_id == election_id),
+    ):
+        result = await session.execute(statement.execution_options(synchronize_session=False))
+        cleared += int(getattr(result, "rowcount", 0) or 0)
+    return cleared

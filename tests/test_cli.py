@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from quart.testing import QuartClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.settings import Settings
 
@@ -140,7 +140,19 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
     from app.core.models import utcnow
     from app.core.tenancy import tenant_scope
     from app.domain.accounts import get_tenant_by_slug
-    from app.domain.models import CourseSession, Election, Reserve, Shift, Station
+    from app.domain.models import (
+        Assignment,
+        CheckIn,
+        CourseSession,
+        Election,
+        Incident,
+        IncidentNote,
+        Reserve,
+        Shift,
+        Station,
+        StationStatus,
+        TurnoutReport,
+    )
 
     first = _stemma(settings, "demo", "--election-day", "today")
     assert first.returncode == 0, first.stderr
@@ -184,5 +196,53 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
                     select(Reserve.id).where(Reserve.election_id == coming.id)
                 )
                 assert len(list(reserves)) >= 1
+                # Someone tried election day: a check-in, an opened station, an incident
+                # with a note, a turnout count.
+                place = await session.scalar(
+                    select(Assignment).where(Assignment.election_id == coming.id).limit(1)
+                )
+                assert place is not None
+                incident = Incident(
+                    election_id=coming.id,
+                    station_id=place.station_id,
+                    category="queue",
+                    severity="high",
+                    text="Lång kö.",
+                )
+                session.add_all(
+                    [
+                        CheckIn(
+                            election_id=coming.id,
+                            station_id=place.station_id,
+                            shift_id=place.shift_id,
+                            person_id=place.person_id,
+                            assignment_id=place.id,
+                            kind="arrived",
+                            checked_at=utcnow(),
+                            source="portal",
+                            idempotency_key="tried",
+                            payload_hash="0" * 64,
+                        ),
+                        StationStatus(
+                            election_id=coming.id, station_id=place.station_id, state="open"
+                        ),
+                        TurnoutReport(
+                            election_id=coming.id, station_id=place.station_id, slot="12:00"
+                        ),
+                        incident,
+                    ]
+                )
+                await session.flush()
+                session.add(IncidentNote(incident_id=incident.id, text="Skickade en reserv."))
+                await session.commit()
+        tomorrow = today + dt.timedelta(days=1)
+        moved = _stemma(settings, "demo", "--election-day", tomorrow.isoformat())
+        assert moved.returncode == 0, moved.stderr
+        assert f"{tomorrow} (was {today})" in moved.stdout
+        assert "Cleared 5 records of the earlier election day" in moved.stdout
+        async with create_session_factory(engine)() as session:
+            with tenant_scope(tenant.id):
+                for model in (CheckIn, StationStatus, TurnoutReport, Incident, IncidentNote):
+                    assert await session.scalar(select(func.count()).select_from(model)) == 0
     finally:
         await engine.dispose()
