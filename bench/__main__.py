@@ -3,7 +3,8 @@
 SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 (the database is migrated and filled, so use a scratch one).
 
-``--only render`` times what one election-day event costs to render for the dashboards.
+``--only render`` times what one election-day event costs to render for the dashboards;
+``--only costs`` the server's CPU per live socket opened and per check-in.
 ``--only realtime`` (live sockets under load, see ``bench/realtime.py``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -15,14 +16,22 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench import autostaff, foundation, realtime, realtime_render, registers, staffing_board
+from bench import (
+    autostaff,
+    foundation,
+    realtime,
+    realtime_costs,
+    realtime_render,
+    registers,
+    staffing_board,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["foundation", "registers", "autostaff", "board", "render", "realtime"],
+        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime"],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
@@ -45,6 +54,8 @@ def main() -> None:
                     arguments.database_url, Path(directory) / "rr", realtime.scale_from(arguments)
                 )
             )
+        if arguments.only in (None, "costs"):
+            asyncio.run(realtime_costs.run(arguments.database_url, Path(directory) / "c"))
         if arguments.only == "realtime":
             asyncio.run(
                 realtime.run(
