@@ -53,6 +53,9 @@ SWEEP_GRACE_SECONDS = 2.0
 SWEEP_WINDOW = 5
 #: Event ids the hub remembers having heard from the broker (some minutes' worth).
 HEARD_KEPT = 100_000
+#: For at least this long (and at most twice) the hub remembers the newest event id it
+#: heard on each topic: far longer than a subscribing socket's query for its cursor.
+NEWEST_KEPT_SECONDS = 30.0
 #: How long, and how many, drawn batches are kept for sockets replaying the same gap.
 DRAWN_SECONDS = 5.0
 DRAWN_KEPT = 64
@@ -455,8 +458,12 @@ class Hub:
         self._sweeping: asyncio.Task[None] | None = None
         self._heard = RecentIds(HEARD_KEPT)
         #: The newest event id heard on each topic, listened to here or not: a socket
-        #: subscribing without a cursor learns whether one slipped past it.
+        #: subscribing without a cursor learns whether one slipped past it. Two
+        #: generations, the older dropped every NEWEST_KEPT_SECONDS, so that topics
+        #: long quiet are forgotten.
         self._newest_heard: dict[str, int] = {}
+        self._newest_heard_before: dict[str, int] = {}
+        self._newest_since = time.monotonic()
         #: Per tenant, the newest id each of the last sweeps saw: the oldest is where
         #: the next sweep starts.
         self._floors: dict[int, deque[int]] = {}
@@ -484,8 +491,20 @@ class Hub:
                     del self._by_topic[topic]
 
     def heard_after(self, topics: Iterable[str], event_id: int) -> bool:
-        """Whether an event newer than ``event_id`` came on any of ``topics``."""
-        return any(self._newest_heard.get(topic, 0) > event_id for topic in topics)
+        """Whether an event newer than ``event_id`` came on any of ``topics`` lately."""
+        return any(
+            max(self._newest_heard.get(topic, 0), self._newest_heard_before.get(topic, 0))
+            > event_id
+            for topic in topics
+        )
+
+    def _note_newest(self, topic: str, event_id: int) -> None:
+        now = time.monotonic()
+        if now - self._newest_since > NEWEST_KEPT_SECONDS:
+            self._newest_heard_before, self._newest_heard = self._newest_heard, {}
+            self._newest_since = now
+        if event_id > self._newest_heard.get(topic, 0):
+            self._newest_heard[topic] = event_id
 
     @property
     def socket_count(self) -> int:
@@ -570,8 +589,7 @@ class Hub:
         # Heard, even on a topic nobody here listens to yet: the sweep must not take an
         # event from before a socket's subscription for one the broker lost.
         self._heard.add(event.id)
-        if event.id > self._newest_heard.get(topic, 0):
-            self._newest_heard[topic] = event.id
+        self._note_newest(topic, event.id)
         if topic not in self._by_topic:
             return
         if _drawer(event) is None and topic not in self._waiting_by_topic:

@@ -375,6 +375,27 @@ async def test_a_subscriber_ended_by_its_connection_has_not_fallen_behind() -> N
     assert subscriber.ended.done() and not subscriber.fell_behind
 
 
+def test_the_hub_remembers_each_topics_newest_event_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a socket subscribing without a cursor asks (``heard_after``): kept at least
+    NEWEST_KEPT_SECONDS, then forgotten, so quiet topics do not pile up."""
+    clock = [100.0]
+    monkeypatch.setattr(hub_module.time, "monotonic", lambda: clock[0])
+    hub = Hub(lambda: BreakableBroker())
+    station, other = "t:1:station:1", "t:1:station:2"
+    hub._dispatch(station, _event(5, station).as_json())
+    assert hub.heard_after([station], 4) and not hub.heard_after([station], 5)
+    assert not hub.heard_after([other], 0)
+    clock[0] += hub_module.NEWEST_KEPT_SECONDS + 1
+    hub._dispatch(other, _event(6, other).as_json())
+    assert hub.heard_after([station], 4)  # the older generation still holds it
+    clock[0] += hub_module.NEWEST_KEPT_SECONDS + 1
+    hub._dispatch(other, _event(7, other).as_json())
+    assert not hub.heard_after([station], 4)
+    assert hub.heard_after([station, other], 6)
+
+
 def test_recent_ids_forget_the_oldest_beyond_their_size() -> None:
     recent = RecentIds(8)
     for event_id in [*range(1, 11), 5]:
