@@ -72,6 +72,7 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     """Serve the app with Hypercorn."""
     from hypercorn.config import Config
 
+    from app.core.access_log import ACCESS_LOG_FORMAT, AccessLogger
     from app.realtime.serving import configure_websockets, tune_garbage_collector
 
     settings = _settings()
@@ -87,8 +88,8 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     config.workers = workers
     config.accesslog = "-"
     config.errorlog = "-"
-    # The access log leaves out query strings: they can carry search terms about people.
-    config.access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+    config.access_log_format = ACCESS_LOG_FORMAT
+    config.logger_class = AccessLogger
     config.graceful_timeout = 10
     # Live sockets: pings through proxies, small client messages, no per-message deflate.
     configure_websockets(config)
