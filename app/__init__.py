@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
     )
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     session_factory = create_session_factory(engine)
     mail = mail_transport_for(settings)
     sms = sms_transport_for(settings)

@@ -18,7 +18,8 @@ from app.core.tenancy import ALL_TENANTS, current_tenant_id
 _RLS_STATE = "stemma_rls_state"
 
 
-def create_engine(database_url: str, **options: Any) -> AsyncEngine:
+def create_engine(database_url: str, pool_size: int = 20, **options: Any) -> AsyncEngine:
+    """The engine for ``database_url``; ``pool_size`` is PostgreSQL's connections kept."""
     # Error messages must not carry bound values: they hold emails, names and hashes.
     options.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
@@ -26,8 +27,12 @@ def create_engine(database_url: str, **options: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     options.setdefault("pool_pre_ping", True)
-    options.setdefault("pool_size", 10)
-    options.setdefault("max_overflow", 20)
+    # No overflow: SQLAlchemy closes an overflow connection as soon as it is returned,
+    # so a burst beyond the pool (thousands of phones reconnecting after a process
+    # died) opened and closed a connection for nearly every request, each with its
+    # handshake, a new server process and its statements prepared again.
+    options.setdefault("pool_size", pool_size)
+    options.setdefault("max_overflow", 0)
     engine = create_async_engine(database_url, **options)
     event.listen(engine.sync_engine, "before_cursor_execute", _sync_row_level_security)
     event.listen(engine.sync_engine, "rollback", _forget_row_level_security)

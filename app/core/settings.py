@@ -44,6 +44,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     database_url: str = ""
+    #: PostgreSQL connections each process keeps open at most (requests beyond wait
+    #: for one). A fixed set: connections opened for a burst and closed after it cost
+    #: both sides more than the burst's queries (bench --only realtime, the kill).
+    database_pool_size: int = Field(default=20, ge=2, le=500)
     redis_url: str | None = None
     #: Put before every Redis channel name, so deployments (or test runs) sharing one
     #: Redis never hear each other's events.

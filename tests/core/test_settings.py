@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,23 @@ def test_it_refuses_to_start_the_cli_with_a_clear_message(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "STEMMA_DATABASE_URL: must start with postgresql://" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_pool_size_reaches_the_engine_and_bursts_wait_instead_of_overflowing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.db import create_engine
+
+    monkeypatch.setenv("STEMMA_DATABASE_POOL_SIZE", "7")
+    settings = load_settings(
+        data_dir=tmp_path, database_url="postgresql+asyncpg://stemma@db.invalid/stemma"
+    )
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    try:
+        pool: Any = engine.pool
+        assert (pool.size(), pool._max_overflow) == (7, 0)
+    finally:
+        await engine.dispose()
+    monkeypatch.setenv("STEMMA_DATABASE_POOL_SIZE", "1")
+    with pytest.raises(SettingsError, match="STEMMA_DATABASE_POOL_SIZE"):
+        load_settings(data_dir=tmp_path)
