@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import SESSION_KEY
 from app.core.events import PUBLISHER, events_after, latest_event_id
-from app.core.models import Event, Membership, User, utcnow
+from app.core.models import Event, utcnow
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.realtime.access import Member, refuse_topic
@@ -210,7 +210,7 @@ async def _open(
                 hub,
                 runtime.session_factory,
                 cast(Any, websocket)._get_current_object(),
-                Member.of(found),
+                found,
             )
             with tenant_scope(found.tenant_id):
                 await connection.begin(
@@ -229,9 +229,9 @@ async def _identify(
     settings: Settings,
     slug: str | None,
     ticket: str | None,
-) -> Membership | int:
-    """The user's membership in the URL's tenant, or the HTTP status to refuse
-    with: 404 for an unknown tenant or a non-member (as if it did not exist), 401 when
+) -> Member | int:
+    """Who the socket serves in the URL's tenant, or the HTTP status to refuse with:
+    404 for an unknown tenant or a non-member (as if it did not exist), 401 when
     nobody is signed in or the ticket is not (or no longer) good."""
     from app.domain.accounts import active_membership, get_tenant_by_slug, resume_session
 
@@ -241,22 +241,15 @@ async def _identify(
     if tenant is None:
         return 404
     with tenant_scope(tenant.id):
-        user_id: int | None = None
         if ticket is not None:
-            user_id = await redeem_ticket(db, ticket)
-        else:
-            token = session.get(SESSION_KEY)
-            user = await resume_session(db, str(token), settings) if token else None
-            user_id = user.id if user is not None else None
-        if user_id is None:
+            return await redeem_ticket(db, ticket)
+        token = session.get(SESSION_KEY)
+        user = await resume_session(db, str(token), settings) if token else None
+        if user is None:
             return 401
-        membership = await active_membership(db, user_id, tenant.id)
-        if membership is None:
-            # A ticket's user who was deactivated since is not signed in any more; an
-            # active user who is not a member here meets a tenant that does not exist.
-            user = await db.get(User, user_id)
-            return 401 if user is None or not user.is_active else 404
-        return membership
+        membership = await active_membership(db, user.id, tenant.id)
+        # An active user who is not a member here meets a tenant that does not exist.
+        return 404 if membership is None else Member.of(membership)
 
 
 class LiveConnection:

@@ -8,16 +8,17 @@ import datetime as dt
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.exceptions import InvalidStatus
 
 from app.core.audit import Actor
 from app.core.events import user_topic
-from app.core.models import RealtimeTicket, Tenant, User
+from app.core.models import Membership, RealtimeTicket, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.accounts import create_api_token
 from app.jobs.outbox import prune_expired
+from app.realtime.access import Member
 from app.realtime.tickets import issue_ticket, redeem_ticket
 from tests.factories import shift_back
 from tests.realtime.conftest import open_socket, receive
@@ -93,7 +94,7 @@ async def test_it_refuses_an_expired_ticket(db: AsyncSession, tenant: Tenant, ad
     with tenant_scope(tenant.id):
         ticket = await issue_ticket(db, admin.id)
         await shift_back(db, RealtimeTicket, "expires_at", dt.timedelta(seconds=61))
-        assert await redeem_ticket(db, ticket) is None
+        assert await redeem_ticket(db, ticket) == 401
 
 
 async def test_the_hourly_pruning_clears_expired_tickets_and_keeps_live_ones(
@@ -110,7 +111,7 @@ async def test_the_hourly_pruning_clears_expired_tickets_and_keeps_live_ones(
 
     with tenant_scope(tenant.id):
         assert await db.scalar(select(func.count()).select_from(RealtimeTicket)) == 1
-        assert await redeem_ticket(db, live) == admin.id
+        assert await redeem_ticket(db, live) == Member(tenant.id, admin.id, "admin")
 
 
 async def test_it_lets_only_one_of_two_simultaneous_redemptions_through(
@@ -119,10 +120,48 @@ async def test_it_lets_only_one_of_two_simultaneous_redemptions_through(
     with tenant_scope(tenant.id):
         ticket = await issue_ticket(db, admin.id)
 
-    async def redeem() -> int | None:
+    async def redeem() -> Member | int:
         async with session_factory() as session:
             with tenant_scope(tenant.id):
                 return await redeem_ticket(session, ticket)
 
     results = await asyncio.gather(redeem(), redeem())
-    assert sorted(results, key=str) == sorted([admin.id, None], key=str)
+    assert sorted(results, key=str) == sorted([Member(tenant.id, admin.id, "admin"), 401], key=str)
+
+
+async def test_a_ticket_is_refused_once_its_user_is_deactivated_or_no_longer_a_member(
+    db: AsyncSession, tenant: Tenant, admin: User, coordinator: User
+) -> None:
+    admin_id, coordinator_id = admin.id, coordinator.id
+    with tenant_scope(tenant.id):
+        for_admin = await issue_ticket(db, admin.id)
+        for_coordinator = await issue_ticket(db, coordinator.id)
+        assert for_admin is not None and for_coordinator is not None
+        admin.is_active = False
+        await db.execute(delete(Membership).where(Membership.user_id == coordinator.id))
+        await db.commit()
+        # Deactivated: not signed in any more. Gone from the municipality: a stranger.
+        assert await redeem_ticket(db, for_admin) == 401
+        assert await redeem_ticket(db, for_coordinator) == 404
+        # Either way the ticket is used up, and no new one is issued to them.
+        unused = select(func.count()).where(RealtimeTicket.used_at.is_(None))
+        assert await db.scalar(unused.select_from(RealtimeTicket)) == 0
+        assert await issue_ticket(db, admin_id) is None
+        assert await issue_ticket(db, coordinator_id) is None
+
+
+async def test_a_ticket_is_issued_only_in_its_users_municipality(
+    db: AsyncSession, tenant: Tenant, other_tenant: Tenant, outsider: User
+) -> None:
+    here, there, outsider_id = tenant.id, other_tenant.id, outsider.id
+    with tenant_scope(here):
+        assert await issue_ticket(db, outsider_id) is None
+    with tenant_scope(there):
+        ticket = await issue_ticket(db, outsider_id)
+        assert ticket is not None
+        row = await db.scalar(select(RealtimeTicket))
+        assert row is not None and (row.tenant_id, row.user_id) == (there, outsider_id)
+    with tenant_scope(here):
+        assert await redeem_ticket(db, ticket) == 401
+    with tenant_scope(there):
+        assert await redeem_ticket(db, ticket) == Member(there, outsider_id, "admin")
