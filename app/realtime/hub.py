@@ -292,6 +292,10 @@ class Replay:
 
     topics: frozenset[str]
     after_id: int | None
+    #: The events after ``after_id``, read already (a socket's opening reads them in
+    #: its own session), and the newest id when there were more than a replay sends.
+    events: tuple[LiveEvent, ...] | None = None
+    latest: int = 0
 
 
 QueueItem = Delivery | Replay
@@ -344,6 +348,27 @@ class Subscriber:
             self.drop()
             return False
         items.append(item)
+        self._wake()
+        return True
+
+    @property
+    def queued(self) -> int:
+        """How many items wait to be sent."""
+        return len(self._items) if self._items is not None else 0
+
+    def put_at(self, index: int, *items: QueueItem) -> bool:
+        """Queue ``items`` at ``index``, ahead of what was queued after it; False (and
+        the socket dropped) when the queue would be over full."""
+        if self.ended.done():
+            return False
+        queue = self._items
+        if queue is None:
+            queue = self._items = deque()
+        if len(queue) + len(items) > self.queue_size:
+            self.drop()
+            return False
+        for offset, item in enumerate(items):
+            queue.insert(index + offset, item)
         self._wake()
         return True
 

@@ -314,20 +314,27 @@ class LiveConnection:
     async def request(
         self, topics: list[str], last_event_id: Any, db: AsyncSession | None = None
     ) -> None:
-        """Check each asked-for topic, subscribe the allowed ones and queue the replay
-        (in ``db``, or a session of its own)."""
+        """Check each asked-for topic, subscribe the allowed ones and queue the replay.
+
+        ``db`` is the socket's opening session, passed while its sender has not started:
+        the replay is then read at once in that session (one transaction fewer for each
+        of thousands of sockets coming back after a process died). A later request has
+        a session of its own and leaves the reading to the sender.
+        """
         after_id = _parse_event_id(last_event_id)
         if last_event_id is not None and after_id is None:
             self._notice({"type": "ws.error", "code": "bad_last_event_id"})
             return
+        opening = db is not None
+        subscriber = self.subscriber
         allowed: set[str] = set()
         own = self.session_factory() if db is None else contextlib.nullcontext(db)
         async with own as db:
             for topic in dict.fromkeys(topics):
-                if topic in self.subscriber.topics:
+                if topic in subscriber.topics:
                     allowed.add(topic)
                     continue
-                if len(self.subscriber.topics) + len(allowed) >= MAX_TOPICS:
+                if len(subscriber.topics) + len(allowed) >= MAX_TOPICS:
                     self._notice({"type": "ws.error", "code": "too_many_topics", "topic": topic})
                     continue
                 refusal = await refuse_topic(db, self.member, topic)
@@ -335,28 +342,47 @@ class LiveConnection:
                     allowed.add(topic)
                 else:
                     self._notice({"type": "ws.error", "code": refusal, "topic": topic})
-            if allowed:
-                # Replays after a broker break start from what the client already has:
-                # the id it resumes after, or (asking for no past) the newest event now.
-                # Never from the beginning, which would send a resumed page its past again.
-                start = after_id if after_id is not None else await latest_event_id(db, allowed)
-                self.subscriber.cursor = max(self.subscriber.cursor, start)
-        if not allowed:
-            return
-        # The cursor a client without one keeps until an event brings a newer id: after
-        # a reconnect it asks for what came since, instead of losing what came between.
-        self._notice({"type": "ws.subscribed", "topics": sorted(allowed), "last_event_id": start})
+            if not allowed:
+                return
+            # Replays after a broker break start from what the client already has:
+            # the id it resumes after, or (asking for no past) the newest event now.
+            # Never from the beginning, which would send a resumed page its past again.
+            start = after_id if after_id is not None else await latest_event_id(db, allowed)
+            subscriber.cursor = max(subscriber.cursor, start)
+            # The cursor a client without one keeps until an event brings a newer id:
+            # after a reconnect it asks for what came since, instead of losing what
+            # came between.
+            subscribed = self._notice_item(
+                {"type": "ws.subscribed", "topics": sorted(allowed), "last_event_id": start}
+            )
+            chosen = frozenset(allowed)
+            if after_id is not None and opening:
+                # Listening first, then reading: whatever is committed after the read
+                # comes live, queued behind the replay, which goes ahead of it (and what
+                # both bring is sent once).
+                mark = subscriber.queued
+                self.hub.add(subscriber, allowed)
+                rows = await events_after(db, allowed, after_id, REPLAY_LIMIT + 1)
+                latest = await latest_event_id(db, allowed) if len(rows) > REPLAY_LIMIT else 0
+                events = tuple(LiveEvent.from_row(row) for row in rows)
+                subscriber.put_at(mark, subscribed, Replay(chosen, after_id, events, latest))
+                return
+        subscriber.offer(subscribed)
         if after_id is not None:
             # Queued before the hub may deliver anything newer, so the replay comes first.
-            self.subscriber.offer(Replay(frozenset(allowed), after_id))
-        self.hub.add(self.subscriber, allowed)
+            subscriber.offer(Replay(chosen, after_id))
+        self.hub.add(subscriber, allowed)
         if after_id is None and self.hub.heard_after(allowed, start):
             # An event came through while the newest id was being read, before this
             # socket listened: replay from that id (what also comes live is sent once).
-            self.subscriber.offer(Replay(frozenset(allowed), start))
+            subscriber.offer(Replay(chosen, start))
+
+    @staticmethod
+    def _notice_item(message: dict[str, Any]) -> Delivery:
+        return Delivery((), json.dumps(message, separators=(",", ":")))
 
     def _notice(self, message: dict[str, Any]) -> None:
-        self.subscriber.offer(Delivery((), json.dumps(message, separators=(",", ":"))))
+        self.subscriber.offer(self._notice_item(message))
 
     async def _receive_loop(self) -> None:
         while True:
@@ -386,17 +412,21 @@ class LiveConnection:
         subscriber = self.subscriber
         topics = replay.topics & subscriber.topics
         after_id = replay.after_id if replay.after_id is not None else subscriber.cursor
-        async with self.session_factory() as db:
-            rows = await events_after(db, topics, after_id, REPLAY_LIMIT + 1)
-            latest = await latest_event_id(db, topics) if len(rows) > REPLAY_LIMIT else 0
-        if len(rows) > REPLAY_LIMIT:
+        if replay.events is not None:
+            events, latest = replay.events, replay.latest
+        else:
+            async with self.session_factory() as db:
+                rows = await events_after(db, topics, after_id, REPLAY_LIMIT + 1)
+                latest = await latest_event_id(db, topics) if len(rows) > REPLAY_LIMIT else 0
+            events = tuple(LiveEvent.from_row(row) for row in rows)
+        if len(events) > REPLAY_LIMIT:
             subscriber.cursor = max(subscriber.cursor, latest)
             message = {"type": "ws.snapshot", "topics": sorted(topics), "last_event_id": latest}
             await self.socket.send(json.dumps(message, separators=(",", ":")))
             return
         # Drawn in batches as the hub draws live events: a dashboard catching up on a
         # hundred check-ins gets its rows drawn once, not a hundred times.
-        missing = deque(LiveEvent.from_row(row) for row in rows if not subscriber.was_sent(row.id))
+        missing = deque(event for event in events if not subscriber.was_sent(event.id))
         while missing:
             for delivery in await self.hub.draw(take_batch(missing)):
                 await self.socket.send(delivery.text)

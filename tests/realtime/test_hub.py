@@ -25,6 +25,7 @@ from app.realtime.hub import (
     Hub,
     LiveEvent,
     RecentIds,
+    Replay,
     Subscriber,
     register_coalescing_renderer,
     register_renderer,
@@ -364,6 +365,21 @@ async def test_a_subscriber_queues_until_full_then_drops_and_its_sender_stops() 
     # What it did not send is forgotten, and its sender is told to stop.
     assert await subscriber.next() is None
     assert not subscriber.offer(Delivery((5,), "five"))
+
+
+async def test_a_subscriber_puts_items_ahead_of_those_queued_later_within_its_bound() -> None:
+    subscriber = Subscriber(tenant_id=1, queue_size=4)
+    subscriber.offer(error := Delivery((), "error"))
+    mark = subscriber.queued
+    subscriber.offer(live := Delivery((7,), "live"))
+    answer, replay = Delivery((), "subscribed"), Replay(frozenset({"t"}), 5)
+    assert subscriber.put_at(mark, answer, replay)
+    assert [await subscriber.next() for _ in range(4)] == [error, answer, replay, live]
+    assert subscriber.queued == 0
+    subscriber.offer(live)
+    subscriber.offer(live)
+    assert not subscriber.put_at(0, answer, replay, answer)  # five would wait: too many
+    assert subscriber.fell_behind and await subscriber.next() is None
 
 
 async def test_a_subscriber_ended_by_its_connection_has_not_fallen_behind() -> None:

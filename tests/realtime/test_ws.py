@@ -226,6 +226,55 @@ async def test_a_socket_without_a_cursor_gets_an_event_that_came_while_it_subscr
         assert (await receive_event(socket))["id"] == later.id
 
 
+async def test_a_resuming_socket_gets_its_replay_first_and_what_came_meanwhile_once(
+    app: Quart,
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    monkeypatch: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A socket opened with a cursor listens, then reads its replay in its opening
+    session: an event heard live before the read (and so in it too) and one committed
+    after the read both arrive once, after the replay, in order."""
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    hub: Hub = app.extensions[live.HUB]
+    cookie = await session_cookie(app, coordinator)
+    async with open_socket(app, cookie, topics=topic) as socket:
+        cursor = (await receive(socket))["last_event_id"]
+    missed = [await record(db, tenant.id, topic, number=n) for n in (1, 2)]
+    meanwhile: list[Event] = []
+    read = live.events_after
+
+    async def heard(event_id: int) -> None:
+        await wait_for_publishing()
+        for _ in range(100):
+            if hub.heard_after([topic], event_id - 1):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the hub never heard the event")
+
+    async def read_with_events_around(session: AsyncSession, *args: Any) -> list[Event]:
+        async with session_factory() as other:
+            meanwhile.append(await record(other, tenant.id, topic, number=3))
+        await heard(meanwhile[-1].id)  # queued live, and in the read as well
+        rows = await read(session, *args)
+        async with session_factory() as other:
+            meanwhile.append(await record(other, tenant.id, topic, number=4))
+        await heard(meanwhile[-1].id)  # only live
+        return rows
+
+    monkeypatch.setattr(live, "events_after", read_with_events_around)
+    async with open_socket(app, cookie, topics=topic, last_event_id=cursor) as socket:
+        assert (await receive(socket))["type"] == "ws.subscribed"
+        received = [(await receive_event(socket))["id"] for _ in range(4)]
+        assert received == [event.id for event in missed + meanwhile]
+        monkeypatch.setattr(live, "events_after", read)
+        later = await record(db, tenant.id, topic, number=5)
+        assert (await receive_event(socket))["id"] == later.id
+
+
 async def test_it_sends_a_snapshot_notice_when_too_much_was_missed(
     app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User, monkeypatch: Any
 ) -> None:
