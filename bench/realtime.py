@@ -818,6 +818,7 @@ async def run_scenario(
             started = time.time()
             await asyncio.sleep(5)
             killed_at = time.time()
+            survivor_cpu = servers[0].stats.cpu_seconds()
             victim.process.send_signal(signal.SIGKILL)
             await victim.process.wait()
             poster.servers = urls[:-1]
@@ -826,6 +827,7 @@ async def run_scenario(
                 status = await generators.command(cmd="status")
                 if sum(a["subscribed"] for a in status) == sockets:
                     back_at = time.time()
+                    survivor_cpu = servers[0].stats.cpu_seconds() - survivor_cpu
                     break
                 await asyncio.sleep(0.25)
             await traffic
@@ -834,10 +836,19 @@ async def run_scenario(
             result["kill"] = {
                 "sockets_on_killed_process": on_victim,
                 "all_back_seconds": round(back_at - killed_at, 1) if back_at else None,
+                "killed_at": killed_at,
+                # How busy the survivor was until all were back: a CPU-bound recovery
+                # is near 100 %, one waiting on clients' backoff well below.
+                "survivor_cpu_percent": (
+                    round(100 * survivor_cpu / (back_at - killed_at), 1) if back_at else None
+                ),
                 "drain_seconds": drained,
                 "load_average": load_average(),
             }
-            print(f"   kill: {on_victim} sockets back in {result['kill']['all_back_seconds']} s")
+            print(
+                f"   kill: {on_victim} sockets back in {result['kill']['all_back_seconds']} s,"
+                f" survivor CPU {result['kill']['survivor_cpu_percent']} %"
+            )
         result["post"] = {
             "posted": len(poster.posted),
             "errors": poster.errors,
@@ -859,11 +870,37 @@ async def run_scenario(
         events = await events_source()
         result["messages"] = analyse(dumps, events, warm.posted + poster.posted, windows, stalled)
         result["closes"] = sum(len(d["closes"]) for d in dumps)
+        if "kill" in result:
+            result["kill"]["back_after_seconds"] = back_after_kill(
+                dumps, result["kill"].pop("killed_at")
+            )
     finally:
         await generators.quit()
         for server in servers:
             await stop_server(server)
     return result
+
+
+def back_after_kill(dumps: list[dict[str, Any]], killed_at: float) -> dict[str, Any]:
+    """When the killed process's sockets were subscribed again, in seconds after the
+    kill (quantiles of the sockets), and how many connection attempts failed: a long
+    tail after a quick bulk is clients backing off, an even spread a busy survivor."""
+    back = sorted(
+        closed[2] - killed_at
+        for socket in dumps
+        for closed in socket["closes"]
+        if closed[0] >= killed_at - 1 and closed[2] is not None
+    )
+    if not back:
+        return {}
+    return {
+        **{
+            f"p{q}": round(back[min(len(back) - 1, int(len(back) * q / 100))], 1)
+            for q in (10, 50, 90, 99)
+        },
+        "last": round(back[-1], 1),
+        "failed_attempts": sum(socket["connect_failures"] for socket in dumps),
+    }
 
 
 @contextlib.asynccontextmanager
@@ -1165,6 +1202,17 @@ def print_table(results: dict[str, Any]) -> None:
             for s in scenarios.values()
         ],
         f"< {RECONNECT_GOAL_SECONDS:.0f}",
+    )
+    row(
+        "kill: back after p50 / p90 / p99 (s), survivor CPU",
+        [
+            "{p50} / {p90} / {p99}, ".format(**s["kill"]["back_after_seconds"])
+            + f"{s['kill']['survivor_cpu_percent']} %"
+            if s.get("kill") and s["kill"].get("back_after_seconds")
+            else "-"
+            for s in scenarios.values()
+        ],
+        "",
     )
     row(
         "wait for backlog after traffic (s)",
