@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+import quart_schema.conversion
+from pydantic import BaseModel, TypeAdapter
 from quart import Blueprint, Quart, Response, g, request
 from quart_schema import (
     HttpSecurityScheme,
@@ -48,7 +50,27 @@ class StemmaOpenAPIProvider(OpenAPIProvider):
                 yield rule
 
 
+@functools.lru_cache(maxsize=256)
+def _type_adapter_of(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
+
+
+def shared_type_adapter(kind: Any, *args: Any, **kwargs: Any) -> TypeAdapter[Any]:
+    """One pydantic ``TypeAdapter`` per type, made once and kept: an adapter is
+    immutable and safe to share. quart-schema makes a new one for every request body
+    and every response it checks, some 3 % of the CPU of a process serving check-ins
+    and reconnecting sockets (bench --only realtime, the kill)."""
+    if args or kwargs:
+        return TypeAdapter(kind, *args, **kwargs)
+    try:
+        return _type_adapter_of(kind)
+    except TypeError:  # an unhashable type: made each time, as before
+        return TypeAdapter(kind)
+
+
 def register_api(app: Quart) -> None:
+    conversion: Any = quart_schema.conversion
+    conversion.TypeAdapter = shared_type_adapter
     QuartSchema(
         app,
         openapi_path=f"{API_PREFIX}/openapi.json",

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pytest
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,3 +131,45 @@ async def test_it_publishes_an_openapi_document_of_the_api_only(client: QuartCli
     assert all(path.startswith("/api/v1/") for path in document["paths"])
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document["security"] == [{"bearer": []}]
+
+
+async def test_request_and_response_models_are_checked_with_adapters_made_once(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    import quart_schema.conversion
+    from pydantic import BaseModel
+
+    from app.api import _type_adapter_of
+
+    class Counted(BaseModel):
+        number: int
+
+    load = quart_schema.conversion.model_load
+    assert load({"number": "7"}, Counted, ValueError) == Counted(number=7)
+    made = _type_adapter_of.cache_info().currsize
+    assert load({"number": 8}, Counted, ValueError) == Counted(number=8)
+    assert _type_adapter_of.cache_info().currsize == made
+    # Bad input is still refused.
+    with pytest.raises(ValueError):
+        load({"number": "seven"}, Counted, ValueError)
+    # Through the app: each request reuses the adapters of its models ...
+    with tenant_scope(tenant.id):
+        _token, secret = await create_api_token(db, Actor.system("test"), "Kiosk")
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    async def ticket() -> None:
+        response = await client.post(
+            "/api/v1/realtime/tickets", headers=headers, json={"user_id": admin.id}
+        )
+        assert response.status_code == 201
+
+    await ticket()
+    before = _type_adapter_of.cache_info()
+    await ticket()
+    after = _type_adapter_of.cache_info()
+    assert after.currsize == before.currsize and after.hits >= before.hits + 2
+    # ... and a refused body still answers with a problem.
+    response = await client.post(
+        "/api/v1/realtime/tickets", headers=headers, json={"user_id": "not a number"}
+    )
+    assert response.status_code == 400
