@@ -28,7 +28,11 @@ fan-out. Phases, one after another:
    p99 should stay within 20 % of phase 3's, and the server's RSS bounded;
 5. (two processes only) kill: one of the two is killed (SIGKILL) mid-traffic; its
    sockets fetch a ticket from the other and reconnect with their last event id; goal
-   all back within 30 s and no event missed after replay.
+   all back within 30 s and no event missed after replay. Run twice: after the full
+   scenario above (half of its 5,050 sockets on the killed process), and as the issue
+   states it, with ``--kill-sockets`` (2,000) on the killed process: a municipality of
+   their stations (400 of 10 clerks, the same 50 coordinators, 4,050 sockets in all),
+   the same check-ins at the same rate going on.
 
 Every event each socket should have had (from the events table, or the peer's list)
 is checked against what it received: lost and duplicated messages are counted over
@@ -50,7 +54,7 @@ import statistics
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -85,6 +89,9 @@ class Scale:
     stall_share: float = 0.02
     generators: int = 3
     connect_wait_seconds: float = 120.0
+    #: Clerk sockets on the process the issue's kill test kills (the second run of the
+    #: kill; 0 leaves it out).
+    kill_sockets: int = 2000
     #: After posting stops, how long to wait for the last messages (a backlog) at most.
     drain_seconds: float = 60.0
 
@@ -1052,6 +1059,21 @@ async def run(
         results["scenarios"]["app2"] = await run_scenario(
             two, seeded2, scale, data_dir, app_events(database_url, seeded2.tenant_id)
         )
+        if scale.kill_sockets:
+            # The kill as the issue states it: this many sockets on the killed process.
+            sized = replace(scale, stations=max(1, 2 * scale.kill_sockets // scale.clerks))
+            seeded3 = await seed(database_url, data_dir, f"rt3-{stamp}", sized)
+            killed = Target(
+                f"app, 2 procs, kill {scale.kill_sockets:,}",
+                [stemma_command(p) for p in ports],
+                [app_env(database_url, data_dir, p, redis_url, f"rt3{stamp}:") for p in ports],
+                ports,
+                kill=True,
+                stall=False,
+            )
+            results["scenarios"]["app2_kill"] = await run_scenario(
+                killed, seeded3, sized, data_dir, app_events(database_url, seeded3.tenant_id)
+            )
     else:
         results["scenarios"]["app2"] = None
         print("   two processes: skipped (needs --database-url PostgreSQL and --redis-url)")
@@ -1271,6 +1293,12 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--stall-seconds", type=float, default=Scale.stall_seconds)
     group.add_argument("--generators", type=int, default=Scale.generators)
     group.add_argument("--drain-seconds", type=float, default=Scale.drain_seconds)
+    group.add_argument(
+        "--kill-sockets",
+        type=int,
+        default=Scale.kill_sockets,
+        help="clerk sockets on the killed process in the issue-sized kill run (0: skip it)",
+    )
     group.add_argument("--skip-peer", action="store_true")
     group.add_argument(
         "--skip-one-process", action="store_true", help="only two processes (and the peer)"
@@ -1288,4 +1316,5 @@ def scale_from(arguments: Any) -> Scale:
         stall_seconds=arguments.stall_seconds,
         generators=arguments.generators,
         drain_seconds=arguments.drain_seconds,
+        kill_sockets=arguments.kill_sockets,
     )
