@@ -16,6 +16,9 @@ from app.core.tenancy import ALL_TENANTS, current_tenant_id
 
 #: Where a PostgreSQL connection remembers which tenant its settings were last set for.
 _RLS_STATE = "stemma_rls_state"
+#: Set while those settings were changed in a transaction not yet committed: its
+#: rollback takes them back, and the connection must send them again.
+_RLS_UNCOMMITTED = "stemma_rls_uncommitted"
 
 
 def create_engine(database_url: str, pool_size: int = 20, **options: Any) -> AsyncEngine:
@@ -35,7 +38,11 @@ def create_engine(database_url: str, pool_size: int = 20, **options: Any) -> Asy
     options.setdefault("max_overflow", 0)
     engine = create_async_engine(database_url, **options)
     event.listen(engine.sync_engine, "before_cursor_execute", _sync_row_level_security)
+    event.listen(engine.sync_engine, "commit", _keep_row_level_security)
     event.listen(engine.sync_engine, "rollback", _forget_row_level_security)
+    event.listen(engine.sync_engine, "rollback_savepoint", _forget_row_level_security_always)
+    # A connection handed back to the pool is rolled back there, outside any Connection.
+    event.listen(engine.sync_engine.pool, "reset", _forget_row_level_security_on_reset)
     return engine
 
 
@@ -63,11 +70,33 @@ def _sync_row_level_security(
     finally:
         cursor.close()
     connection.info[_RLS_STATE] = wanted
+    connection.info[_RLS_UNCOMMITTED] = True
+
+
+def _keep_row_level_security(connection: Any) -> None:
+    connection.info.pop(_RLS_UNCOMMITTED, None)
 
 
 def _forget_row_level_security(connection: Any) -> None:
-    # A rollback undoes set_config() made inside the transaction.
+    # A rollback undoes set_config() made inside the transaction, and only that: after
+    # a read-only transaction (most sessions end so) the committed settings still hold.
+    _forget_uncommitted(connection.info)
+
+
+def _forget_row_level_security_always(connection: Any, *_args: Any) -> None:
+    # A savepoint's rollback may or may not have undone them: send them again.
     connection.info.pop(_RLS_STATE, None)
+
+
+def _forget_row_level_security_on_reset(
+    dbapi_connection: Any, connection_record: Any, reset_state: Any
+) -> None:
+    _forget_uncommitted(connection_record.info)
+
+
+def _forget_uncommitted(info: dict[str, Any]) -> None:
+    if info.pop(_RLS_UNCOMMITTED, False):
+        info.pop(_RLS_STATE, None)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

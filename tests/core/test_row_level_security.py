@@ -63,6 +63,46 @@ async def test_it_refuses_to_write_a_row_for_another_tenant(
         await engine.dispose()
 
 
+async def test_the_tenant_settings_follow_commits_and_rollbacks_on_one_connection(
+    database_url: str, tenant: Tenant, other_tenant: Tenant, admin: User, outsider: User
+) -> None:
+    """The settings are sent only when they change, and sent again once a rollback has
+    taken back settings changed in its transaction (else the connection would go on
+    with the tenant before). A read-only transaction's rollback keeps them."""
+    from app.core import db as core_db
+
+    engine = create_engine(database_url, pool_size=2)
+    tenants = text("SELECT array_agg(DISTINCT tenant_id) FROM memberships")
+    try:
+        async with engine.connect() as connection:
+            info = (await connection.get_raw_connection()).info
+            with tenant_scope(tenant.id):
+                assert await connection.scalar(tenants) == [tenant.id]
+                await connection.commit()
+            with tenant_scope(other_tenant.id):
+                assert await connection.scalar(tenants) == [other_tenant.id]
+                await connection.rollback()  # PostgreSQL is back at Lund's settings
+                assert core_db._RLS_STATE not in info
+                assert await connection.scalar(tenants) == [other_tenant.id]
+                await connection.commit()
+                assert await connection.scalar(tenants) == [other_tenant.id]
+                await connection.rollback()  # read only: Malmö's settings still hold
+                assert info[core_db._RLS_STATE] == (str(other_tenant.id), "off")
+                assert await connection.scalar(tenants) == [other_tenant.id]
+        # Back in the pool, the connection was rolled back there: with settings changed
+        # in that transaction it sends them again, or it keeps those committed.
+        async with engine.connect() as connection:
+            with tenant_scope(tenant.id):
+                assert await connection.scalar(tenants) == [tenant.id]
+        async with engine.connect() as connection:
+            info = (await connection.get_raw_connection()).info
+            assert core_db._RLS_STATE not in info
+            with tenant_scope(tenant.id):
+                assert await connection.scalar(tenants) == [tenant.id]
+    finally:
+        await engine.dispose()
+
+
 async def test_it_runs_the_suite_as_a_role_the_policies_bind(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
