@@ -47,6 +47,8 @@ blueprint = Blueprint("realtime", __name__)
 
 #: Where the app keeps its hub (``app.extensions``).
 HUB = "realtime_hub"
+#: Where the app keeps the ids of the municipalities its sockets named.
+TENANT_IDS = "realtime_tenant_ids"
 #: More missing events than this and the client reloads its state instead.
 REPLAY_LIMIT = 1000
 #: Topics one socket may hold: a dashboard needs a handful, not hundreds.
@@ -237,17 +239,24 @@ async def _identify(
 
     if not slug:
         return 404
-    tenant = await get_tenant_by_slug(db, slug)
-    if tenant is None:
-        return 404
-    with tenant_scope(tenant.id):
+    # A municipality's slug and id never change (nothing renames or removes one), so
+    # each is looked up once, not by each of thousands of sockets coming back after a
+    # process died. Unknown slugs are not kept: probing cannot fill the mapping.
+    known: dict[str, int] = current_app.extensions.setdefault(TENANT_IDS, {})
+    tenant_id = known.get(slug)
+    if tenant_id is None:
+        tenant = await get_tenant_by_slug(db, slug)
+        if tenant is None:
+            return 404
+        tenant_id = known[slug] = tenant.id
+    with tenant_scope(tenant_id):
         if ticket is not None:
             return await redeem_ticket(db, ticket)
         token = session.get(SESSION_KEY)
         user = await resume_session(db, str(token), settings) if token else None
         if user is None:
             return 401
-        membership = await active_membership(db, user.id, tenant.id)
+        membership = await active_membership(db, user.id, tenant_id)
         # An active user who is not a member here meets a tenant that does not exist.
         return 404 if membership is None else Member.of(membership)
 

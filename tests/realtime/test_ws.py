@@ -153,6 +153,33 @@ async def test_it_refuses_an_outsider_anonymous_and_another_tenants_topics(
         assert await receive(socket) == {"type": "ws.error", "code": "forbidden", "topic": foreign}
 
 
+async def test_it_looks_a_municipality_up_once_and_never_keeps_an_unknown_one(
+    app: Quart, tenant: Tenant, other_tenant: Tenant, admin: User, monkeypatch: Any
+) -> None:
+    from app.domain import accounts
+
+    looked_up: list[str] = []
+    find = accounts.get_tenant_by_slug
+
+    async def counted(session: AsyncSession, slug: str) -> Tenant | None:
+        looked_up.append(slug)
+        return await find(session, slug)
+
+    monkeypatch.setattr(accounts, "get_tenant_by_slug", counted)
+    cookie = await session_cookie(app, admin)
+    for _ in range(2):
+        async with open_socket(app, cookie):
+            pass
+        assert await _refused_status(app, cookie=cookie, tenant="nowhere") == 404
+    # Malmö is known, but the admin of Lund is a stranger there.
+    assert await _refused_status(app, cookie=cookie, tenant=other_tenant.slug) == 404
+    assert looked_up == [tenant.slug, "nowhere", "nowhere", other_tenant.slug]
+    assert app.extensions[live.TENANT_IDS] == {
+        tenant.slug: tenant.id,
+        other_tenant.slug: other_tenant.id,
+    }
+
+
 async def test_it_refuses_a_foreign_or_missing_origin_for_the_session_cookie(
     app: Quart, tenant: Tenant, admin: User
 ) -> None:
