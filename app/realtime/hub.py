@@ -238,13 +238,45 @@ def take_batch(events: deque[LiveEvent], resting: Container[str] = frozenset()) 
     return batch
 
 
-def rest_after(events: list[LiveEvent], spent: float) -> float:
+#: A process using this share of a core or more is saturated: thousands of sockets
+#: coming back after another process died, on top of the election day's traffic ...
+BUSY_CPU_SHARE = 0.9
+#: ... and draws each coalescing topic at most this often, so that its CPU goes to the
+#: requests. Every event still arrives, drawn with the others of its rest; a dashboard
+#: of a saturated process is seconds behind whatever it draws.
+BUSY_REST_SECONDS = 0.5
+#: Over how long the process's CPU use is measured.
+BUSY_WINDOW_SECONDS = 1.0
+
+
+def rest_after(events: list[LiveEvent], spent: float, busy: bool = False) -> float:
     """How long the topic of a batch whose drawing took ``spent`` seconds rests before
-    it is drawn again (seconds)."""
+    it is drawn again (seconds); longer when the process is ``busy`` (saturated)."""
     registered = _renderers.get(events[0].type)
     if registered is None or registered.share >= 1 or not registered.batches(events[0].topic):
         return 0.0
-    return min(registered.max_rest_seconds, spent * (1 / registered.share - 1))
+    rest = min(registered.max_rest_seconds, spent * (1 / registered.share - 1))
+    return max(rest, BUSY_REST_SECONDS) if busy else rest
+
+
+class CpuGauge:
+    """Whether this process is saturated: the CPU it used (all its threads) over the
+    last window, as a share of the wall time. Read by the drawing loop between
+    drawings; two clock readings a call."""
+
+    def __init__(self, window: float = BUSY_WINDOW_SECONDS) -> None:
+        self.window = window
+        self.share = 0.0
+        self._wall = time.monotonic()
+        self._cpu = time.process_time()
+
+    def busy(self) -> bool:
+        wall = time.monotonic()
+        if wall - self._wall >= self.window:
+            cpu = time.process_time()
+            self.share = (cpu - self._cpu) / (wall - self._wall)
+            self._wall, self._cpu = wall, cpu
+        return self.share >= BUSY_CPU_SHARE
 
 
 # --- sockets --------------------------------------------------------------------------
@@ -492,6 +524,7 @@ class Hub:
         #: Per tenant, the newest id each of the last sweeps saw: the oldest is where
         #: the next sweep starts.
         self._floors: dict[int, deque[int]] = {}
+        self.cpu = CpuGauge()
 
     # sockets
 
@@ -708,7 +741,7 @@ class Hub:
                 self._waiting_by_topic[topic] = left
             else:
                 self._waiting_by_topic.pop(topic, None)
-            rest = rest_after(batch, time.monotonic() - started)
+            rest = rest_after(batch, time.monotonic() - started, self.cpu.busy())
             if rest > 0:
                 resting[batch[0].topic] = time.monotonic() + rest
 

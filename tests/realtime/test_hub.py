@@ -344,10 +344,33 @@ def test_a_rest_is_in_proportion_to_the_drawing_and_bounded() -> None:
         assert rest_after(batch, 0.01) == pytest.approx(0.03)
         assert rest_after(batch, 1.0) == 0.5
         assert rest_after([_event(2, "t:1:e:1:ops", "test.happened")], 1.0) == 0.0
+        # A saturated process rests its drawings longer; what goes as JSON never rests.
+        assert rest_after(batch, 0.01, busy=True) == hub_module.BUSY_REST_SECONDS
+        assert rest_after([_event(2, "t:1:e:1:ops", "test.happened")], 1.0, busy=True) == 0.0
         with pytest.raises(ValueError):
             register_coalescing_renderer("station.opened", draw, share=0)
     finally:
         unregister_renderer("station.opened")
+
+
+def test_the_cpu_gauge_tells_a_saturated_process_over_its_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = {"wall": 100.0, "cpu": 10.0}
+    monkeypatch.setattr(hub_module.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(hub_module.time, "process_time", lambda: clock["cpu"])
+    gauge = hub_module.CpuGauge(window=1.0)
+
+    def spend(wall: float, cpu: float) -> bool:
+        clock["wall"] += wall
+        clock["cpu"] += cpu
+        return gauge.busy()
+
+    assert not spend(1.0, 0.6)  # 60 % of a core: an election day's traffic
+    assert spend(1.0, 0.95)
+    assert spend(0.5, 0.0)  # inside the window: the last measure holds
+    assert not spend(0.5, 0.2)  # 20 % over the second since
+    assert gauge.share == pytest.approx(0.2)
 
 
 async def test_a_subscriber_queues_until_full_then_drops_and_its_sender_stops() -> None:
