@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import Integer, String, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Membership, RealtimeTicket, User, utcnow
@@ -26,6 +26,58 @@ def _tenant() -> int:
     return tenant_id
 
 
+#: Active members of the tenant, with their role. The hot statements below are made
+#: once and run as plain SQL on the session's connection, with the tenant named in
+#: each (as the ORM's tenant hook would add it; PostgreSQL's row policies hold too):
+#: every one of thousands of sockets coming back after a process died runs them.
+_MEMBER = (
+    select(Membership.role)
+    .join(User, User.id == Membership.user_id)
+    .where(Membership.tenant_id == bindparam("tenant"), User.is_active.is_(True))
+)
+_WHEN = RealtimeTicket.created_at.type
+_ISSUE = (
+    insert(RealtimeTicket)
+    .from_select(
+        ["tenant_id", "token_hash", "user_id", "created_at", "expires_at"],
+        select(
+            bindparam("tenant", type_=Integer),
+            bindparam("digest", type_=String),
+            Membership.user_id,
+            bindparam("now", type_=_WHEN),
+            bindparam("until", type_=_WHEN),
+        )
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.tenant_id == bindparam("tenant"),
+            Membership.user_id == bindparam("user"),
+            User.is_active.is_(True),
+        ),
+    )
+    .returning(RealtimeTicket.id)
+)
+_LIVE = (
+    RealtimeTicket.tenant_id == bindparam("tenant"),
+    RealtimeTicket.token_hash == bindparam("digest"),
+    RealtimeTicket.used_at.is_(None),
+    RealtimeTicket.expires_at > bindparam("now", type_=_WHEN),
+)
+_REDEEM = (
+    update(RealtimeTicket)
+    .where(*_LIVE, _MEMBER.where(Membership.user_id == RealtimeTicket.user_id).exists())
+    .values(used_at=bindparam("now", type_=_WHEN))
+    .returning(RealtimeTicket.user_id)
+)
+_ROLE = _MEMBER.where(Membership.user_id == bindparam("user"))
+#: A good ticket of a user no longer let in: used up all the same.
+_USE_UP = (
+    update(RealtimeTicket)
+    .where(*_LIVE)
+    .values(used_at=bindparam("now", type_=_WHEN))
+    .returning(RealtimeTicket.user_id)
+)
+
+
 async def issue_ticket(session: AsyncSession, user_id: int) -> str | None:
     """A ticket for ``user_id`` in the current tenant: its secret, or None when the
     user is not an active member there.
@@ -34,32 +86,19 @@ async def issue_ticket(session: AsyncSession, user_id: int) -> str | None:
     shown once and only its hash is kept. Expired tickets are cleared by the worker's
     hourly pruning (``app.jobs.outbox.prune_expired``), not here.
     """
-    tenant_id = _tenant()
     now = utcnow()
     secret = new_token()
-    expires = now + timedelta(seconds=TICKET_SECONDS)
-    when = RealtimeTicket.created_at.type
-    member = (
-        select(
-            literal(tenant_id),
-            literal(hash_token(secret)),
-            Membership.user_id,
-            literal(now, when),
-            literal(expires, when),
-        )
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.tenant_id == tenant_id,
-            Membership.user_id == user_id,
-            User.is_active.is_(True),
-        )
+    connection = await session.connection()
+    created = await connection.scalar(
+        _ISSUE,
+        {
+            "tenant": _tenant(),
+            "digest": hash_token(secret),
+            "user": user_id,
+            "now": now,
+            "until": now + timedelta(seconds=TICKET_SECONDS),
+        },
     )
-    created = await session.scalar(
-        insert(RealtimeTicket)
-        .from_select(["tenant_id", "token_hash", "user_id", "created_at", "expires_at"], member)
-        .returning(RealtimeTicket.id)
-    )
-    # Committed either way: a rollback would expire what the caller's session holds.
     await session.commit()
     return secret if created is not None else None
 
@@ -73,44 +112,19 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> Member | int:
     processes redeeming the same ticket at once exactly one sees a changed row.
     """
     tenant_id = _tenant()
-    token_hash = hash_token(secret)
-    now = utcnow()
-    live = (
-        RealtimeTicket.tenant_id == tenant_id,
-        RealtimeTicket.token_hash == token_hash,
-        RealtimeTicket.used_at.is_(None),
-        RealtimeTicket.expires_at > now,
-    )
-    member = (
-        select(Membership.role)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.tenant_id == tenant_id, User.is_active.is_(True))
-    )
-    user_id = await session.scalar(
-        update(RealtimeTicket)
-        .where(*live, member.where(Membership.user_id == RealtimeTicket.user_id).exists())
-        .values(used_at=now)
-        .returning(RealtimeTicket.user_id)
-        .execution_options(synchronize_session=False)
-    )
+    values = {"tenant": tenant_id, "digest": hash_token(secret), "now": utcnow()}
+    connection = await session.connection()
+    user_id = await connection.scalar(_REDEEM, values)
     # SQLite's RETURNING may not reach into other tables, so the role comes apart.
-    role = (
-        None
-        if user_id is None
-        else await session.scalar(member.where(Membership.user_id == user_id))
-    )
+    role = None
+    if user_id is not None:
+        role = await connection.scalar(_ROLE, {"tenant": tenant_id, "user": user_id})
     if user_id is not None and role is not None:
         await session.commit()
         return Member(tenant_id, user_id, role)
     # Rarely here, so the reason may cost a query more: the ticket is used up all the
     # same when it was good, and its user is refused as a stranger would be.
-    user_id = await session.scalar(
-        update(RealtimeTicket)
-        .where(*live)
-        .values(used_at=now)
-        .returning(RealtimeTicket.user_id)
-        .execution_options(synchronize_session=False)
-    )
+    user_id = await connection.scalar(_USE_UP, values)
     if user_id is None:
         await session.rollback()
         return 401
