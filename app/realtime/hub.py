@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.core.events import TOPIC_PATTERN
-from app.core.models import Event
 from app.core.tenancy import tenant_scope
 from app.realtime.broker import Broker
 
@@ -91,7 +90,8 @@ class LiveEvent:
         )
 
     @classmethod
-    def from_row(cls, row: Event) -> LiveEvent:
+    def from_row(cls, row: Any) -> LiveEvent:
+        """From an ``Event`` or a row of its id, tenant_id, topic, type and payload."""
         return cls(
             id=row.id, tenant_id=row.tenant_id, topic=row.topic, type=row.type, payload=row.payload
         )

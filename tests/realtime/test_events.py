@@ -90,7 +90,9 @@ async def test_it_keeps_another_tenants_events_out_of_a_replay(
         await record_event(db, topic=user_topic(other_tenant.id, 1), type="x", payload={})
         await db.commit()
     with tenant_scope(tenant.id):
+        # Read as plain SQL with the tenant named, not through the ORM's tenant hook.
         assert await events_after(db, [user_topic(other_tenant.id, 1)], 0, 10) == []
+        assert await latest_event_id(db, [user_topic(other_tenant.id, 1)]) == 0
 
 
 def test_it_migrates_the_events_tables_down_and_up(tmp_path: Path) -> None:

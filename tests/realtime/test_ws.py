@@ -17,6 +17,7 @@ from app.core.models import Event, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment
 from app.realtime import ws as live
+from app.realtime.access import holds_place_at_station
 from app.realtime.hub import Hub
 from tests.factories import make_clerk, make_election, make_staffed_station
 from tests.realtime.conftest import (
@@ -96,7 +97,12 @@ async def test_it_subscribes_with_a_first_message_instead_of_the_query(
 
 
 async def test_it_lets_a_clerk_hear_only_their_own_station_and_user_topics(
-    app: Quart, db: AsyncSession, tenant: Tenant, clerk: User, coordinator: User
+    app: Quart,
+    db: AsyncSession,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    clerk: User,
+    coordinator: User,
 ) -> None:
     mine = await make_staffed_station(db, tenant)
     other = await make_staffed_station(db, tenant, mine["election"], name="Domkyrkoskolan")
@@ -138,6 +144,12 @@ async def test_it_lets_a_clerk_hear_only_their_own_station_and_user_topics(
         app, await session_cookie(app, coordinator), topics=foreign_station
     ) as socket:
         assert (await receive(socket))["topics"] == [foreign_station]
+    # The place is looked up in the tenant's scope only (plain SQL, the tenant named).
+    station_id, user_id = mine["station"].id, clerk.id
+    with tenant_scope(tenant.id):
+        assert await holds_place_at_station(db, user_id, station_id)
+    with tenant_scope(other_tenant.id):
+        assert not await holds_place_at_station(db, user_id, station_id)
 
 
 async def test_it_refuses_an_outsider_anonymous_and_another_tenants_topics(
