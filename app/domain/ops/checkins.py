@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
+from app.core.tenancy import require_tenant_id
 from app.domain.models import (
     CHECK_IN_KINDS,
     CHECK_IN_SOURCES,
@@ -64,6 +65,36 @@ def check_in_window(shift: Shift, zone: ZoneInfo) -> tuple[dt.datetime, dt.datet
     end_of_day = at(shift.day + dt.timedelta(days=1), dt.time.min, zone)
     closes = max(end_of_day, at(shift.day, shift.ends_at, zone) + LATE)
     return opens, closes
+
+
+#: The check-in's reads of the key, the place and the last check-in, and its lock, made
+#: once and run as plain SQL on the session's connection: 50 check-ins a second on an
+#: election day, and after a process died on top of thousands of reconnecting sockets.
+#: The tenant is named in each, as the ORM's tenant hook would add it.
+_STORED = select(CheckIn.id).where(
+    CheckIn.tenant_id == bindparam("tenant"), CheckIn.idempotency_key == bindparam("key")
+)
+_PLACE = select(Assignment.id).where(
+    Assignment.tenant_id == bindparam("tenant"),
+    Assignment.shift_id == bindparam("shift"),
+    Assignment.person_id == bindparam("person"),
+    Assignment.state.in_(HOLDING_STATES),
+)
+_LAST_KIND = (
+    select(CheckIn.kind)
+    .where(
+        CheckIn.tenant_id == bindparam("tenant"),
+        CheckIn.shift_id == bindparam("shift"),
+        CheckIn.person_id == bindparam("person"),
+    )
+    .order_by(CheckIn.id.desc())
+    .limit(1)
+)
+_LOCK = (
+    update(Assignment)
+    .where(Assignment.tenant_id == bindparam("tenant"), Assignment.id == bindparam("assignment"))
+    .values(state=Assignment.state, updated_at=Assignment.updated_at)
+)
 
 
 async def check_in(
@@ -126,18 +157,15 @@ async def check_in(
     if stored is not None:
         return await _replay(session, stored, digest), True
 
-    assignment = await session.scalar(
-        select(Assignment).where(
-            Assignment.shift_id == shift.id,
-            Assignment.person_id == person.id,
-            Assignment.state.in_(HOLDING_STATES),
-        )
-    )
-    if assignment is None:
+    connection = await session.connection()
+    tenant_id = require_tenant_id()
+    place = {"tenant": tenant_id, "shift": shift.id, "person": person.id}
+    assignment_id = await connection.scalar(_PLACE, place)
+    if assignment_id is None:
         raise OpsError(_("%(name)s has no place on this shift.", name=name), "person_id")
     # One writer per place from here: the lock makes "arrived twice" and "left before
     # arriving" reliable, and a copy of this request waits here, then replays below.
-    await _lock_assignment(session, assignment.id)
+    await _lock_assignment(session, assignment_id)
     stored = await _stored(session, key)
     if stored is not None:
         return await _replay(session, stored, digest), True
@@ -155,12 +183,7 @@ async def check_in(
         )
     if now >= closes:
         raise OpsError(_("This shift is over; check-in is closed."))
-    last = await session.scalar(
-        select(CheckIn.kind)
-        .where(CheckIn.shift_id == shift.id, CheckIn.person_id == person.id)
-        .order_by(CheckIn.id.desc())
-        .limit(1)
-    )
+    last = await connection.scalar(_LAST_KIND, place)
     if kind == "arrived" and last == "arrived":
         raise OpsError(_("%(name)s has already checked in.", name=name), "kind")
     if kind == "left" and last != "arrived":
@@ -171,7 +194,7 @@ async def check_in(
         station_id=station.id,
         shift_id=shift.id,
         person_id=person.id,
-        assignment_id=assignment.id,
+        assignment_id=assignment_id,
         kind=kind,
         checked_at=now,
         device_time=device_time,
@@ -231,11 +254,11 @@ async def _ensure_may_check_in(
 
 
 async def _stored(session: AsyncSession, key: str) -> CheckIn | None:
-    return await session.scalar(
-        select(CheckIn)
-        .where(CheckIn.idempotency_key == key)
-        .execution_options(populate_existing=True)
-    )
+    connection = await session.connection()
+    found = await connection.scalar(_STORED, {"tenant": require_tenant_id(), "key": key})
+    if found is None:
+        return None  # nearly always: the ORM only loads a replay's check-in
+    return await session.get(CheckIn, found, populate_existing=True)
 
 
 async def _replay(session: AsyncSession, stored: CheckIn, digest: str) -> CheckIn:
@@ -252,12 +275,8 @@ async def _replay(session: AsyncSession, stored: CheckIn, digest: str) -> CheckI
 async def _lock_assignment(session: AsyncSession, assignment_id: int) -> None:
     # A write that changes nothing (not even updated_at): a row lock on PostgreSQL, the
     # start of the one write transaction on SQLite.
-    await session.execute(
-        update(Assignment)
-        .where(Assignment.id == assignment_id)
-        .values(state=Assignment.state, updated_at=Assignment.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    connection = await session.connection()
+    await connection.execute(_LOCK, {"tenant": require_tenant_id(), "assignment": assignment_id})
 
 
 @dataclass(frozen=True)
