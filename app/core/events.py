@@ -96,16 +96,36 @@ async def record_event(
     be that tenant's: an event can never be announced on another municipality's topic.
     Flushes, so the event has its id (the clients' replay cursor) before the commit.
     """
-    tenant_id = topic_tenant_id(topic)
-    if tenant_id is None:
-        raise ValueError(f"not a topic: {topic!r}")
-    row = Event(topic=topic, type=type, payload=payload, election_id=election_id)
-    session.add(row)
-    await session.flush()
-    if row.tenant_id != tenant_id:
-        raise ValueError("an event's topic must belong to the current tenant")
-    session.sync_session.info.setdefault(_PENDING, []).append((row, event_message(row)))
+    (row,) = await record_events(
+        session, topics=[topic], type=type, payload=payload, election_id=election_id
+    )
     return row
+
+
+async def record_events(
+    session: AsyncSession,
+    *,
+    topics: list[str],
+    type: str,
+    payload: dict[str, Any],
+    election_id: int | None = None,
+) -> list[Event]:
+    """``record_event`` for the same event on each of ``topics``, in one flush."""
+    tenant_ids = [topic_tenant_id(topic) for topic in topics]
+    for topic, tenant_id in zip(topics, tenant_ids, strict=True):
+        if tenant_id is None:
+            raise ValueError(f"not a topic: {topic!r}")
+    rows = [
+        Event(topic=topic, type=type, payload=dict(payload), election_id=election_id)
+        for topic in topics
+    ]
+    session.add_all(rows)
+    await session.flush()
+    if any(row.tenant_id != tenant_id for row, tenant_id in zip(rows, tenant_ids, strict=True)):
+        raise ValueError("an event's topic must belong to the current tenant")
+    pending = session.sync_session.info.setdefault(_PENDING, [])
+    pending.extend((row, event_message(row)) for row in rows)
+    return rows
 
 
 #: The replay's reads, made once and run as plain SQL on the session's connection:

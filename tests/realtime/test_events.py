@@ -16,6 +16,7 @@ from app.core.events import (
     latest_event_id,
     ops_topic,
     record_event,
+    record_events,
     station_topic,
     user_topic,
     wait_for_publishing,
@@ -81,6 +82,23 @@ async def test_it_refuses_an_event_on_another_tenants_topic(
         await db.rollback()
         with pytest.raises(ValueError, match="not a topic"):
             await record_event(db, topic="everything", type="x", payload={})
+
+
+async def test_it_records_one_event_on_several_topics_in_one_flush(
+    db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    topics = [user_topic(tenant.id, 1), user_topic(tenant.id, 2)]
+    with tenant_scope(tenant.id):
+        rows = await record_events(db, topics=topics, type="x.y", payload={"n": 1})
+        assert [row.topic for row in rows] == topics and rows[0].id < rows[1].id
+        await db.commit()
+        assert [r.topic for r in await events_after(db, topics, 0, 10)] == topics
+        with pytest.raises(ValueError, match="current tenant"):
+            await record_events(
+                db, topics=[topics[0], user_topic(other_tenant.id, 1)], type="x", payload={}
+            )
+        await db.rollback()
+        assert len(await events_after(db, topics, 0, 10)) == 2
 
 
 async def test_it_keeps_another_tenants_events_out_of_a_replay(

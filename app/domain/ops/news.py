@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.events import ops_topic, record_event, station_topic
+from app.core.events import ops_topic, record_events, station_topic
 from app.core.tenancy import require_tenant_id
 
 
@@ -20,7 +20,10 @@ async def announce(
     hears them too, and the renderer looks up what it shows.
     """
     tenant_id = require_tenant_id()
-    for topic in (ops_topic(tenant_id, election_id), station_topic(tenant_id, station_id)):
-        await record_event(
-            session, topic=topic, type=type, payload=payload, election_id=election_id
-        )
+    await record_events(
+        session,
+        topics=[ops_topic(tenant_id, election_id), station_topic(tenant_id, station_id)],
+        type=type,
+        payload=payload,
+        election_id=election_id,
+    )
