@@ -1227,10 +1227,10 @@ def print_table(results: dict[str, Any]) -> None:
         f"< {RECONNECT_GOAL_SECONDS:.0f}",
     )
     row(
-        "kill: back after p50 / p90 / p99 (s), survivor CPU",
+        "kill: back p50/p90/p99 (s), survivor CPU",
         [
-            "{p50} / {p90} / {p99}, ".format(**s["kill"]["back_after_seconds"])
-            + f"{s['kill']['survivor_cpu_percent']} %"
+            "{p50}/{p90}/{p99}, ".format(**s["kill"]["back_after_seconds"])
+            + f"{s['kill']['survivor_cpu_percent']:.0f} %"
             if s.get("kill") and s["kill"].get("back_after_seconds")
             else "-"
             for s in scenarios.values()

@@ -13,17 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Membership, RealtimeTicket, User, utcnow
 from app.core.security import hash_token, new_token
-from app.core.tenancy import current_tenant_id
+from app.core.tenancy import require_tenant_id
 from app.realtime.access import Member
 
 TICKET_SECONDS = 60
-
-
-def _tenant() -> int:
-    tenant_id = current_tenant_id()
-    if tenant_id is None:
-        raise RuntimeError("tickets are issued and redeemed in a tenant's scope")
-    return tenant_id
 
 
 #: Active members of the tenant, with their role. The hot statements below are made
@@ -92,7 +85,7 @@ async def issue_ticket(session: AsyncSession, user_id: int) -> str | None:
     created = await connection.scalar(
         _ISSUE,
         {
-            "tenant": _tenant(),
+            "tenant": require_tenant_id(),
             "digest": hash_token(secret),
             "user": user_id,
             "now": now,
@@ -111,7 +104,7 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> Member | int:
     One conditional UPDATE marks it used if its user is an active member, so of two
     processes redeeming the same ticket at once exactly one sees a changed row.
     """
-    tenant_id = _tenant()
+    tenant_id = require_tenant_id()
     values = {"tenant": tenant_id, "digest": hash_token(secret), "now": utcnow()}
     connection = await session.connection()
     user_id = await connection.scalar(_REDEEM, values)
