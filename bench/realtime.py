@@ -1048,14 +1048,18 @@ async def run(
         seeded2 = await seed(database_url, data_dir, f"rt2-{stamp}", scale)
         seeded = seeded or seeded2
         ports = [base_port + 1, base_port + 2]
-        two = Target(
-            "app, 2 processes + Redis",
-            [stemma_command(p) for p in ports],
-            [app_env(database_url, data_dir, p, redis_url, f"rt2{stamp}:") for p in ports],
-            ports,
-            kill=True,
-            stall=False,
-        )
+
+        def two_processes(name: str, prefix: str) -> Target:
+            return Target(
+                name,
+                [stemma_command(p) for p in ports],
+                [app_env(database_url, data_dir, p, redis_url, prefix) for p in ports],
+                ports,
+                kill=True,
+                stall=False,
+            )
+
+        two = two_processes("app, 2 processes + Redis", f"rt2{stamp}:")
         results["scenarios"]["app2"] = await run_scenario(
             two, seeded2, scale, data_dir, app_events(database_url, seeded2.tenant_id)
         )
@@ -1064,14 +1068,7 @@ async def run(
             # (a smaller run than the one above; not run when that is as small).
             sized = replace(scale, stations=max(1, 2 * scale.kill_sockets // scale.clerks))
             seeded3 = await seed(database_url, data_dir, f"rt3-{stamp}", sized)
-            killed = Target(
-                f"app, 2 procs, kill {scale.kill_sockets:,}",
-                [stemma_command(p) for p in ports],
-                [app_env(database_url, data_dir, p, redis_url, f"rt3{stamp}:") for p in ports],
-                ports,
-                kill=True,
-                stall=False,
-            )
+            killed = two_processes(f"app, 2 procs, kill {scale.kill_sockets:,}", f"rt3{stamp}:")
             results["scenarios"]["app2_kill"] = await run_scenario(
                 killed, seeded3, sized, data_dir, app_events(database_url, seeded3.tenant_id)
             )
