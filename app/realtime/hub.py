@@ -371,13 +371,8 @@ class Subscriber:
 
     def offer(self, item: QueueItem) -> bool:
         """Queue ``item`` without waiting; False (and the socket dropped) when full."""
-        if self.ended.done():
-            return False
-        items = self._items
+        items = self._room(1)
         if items is None:
-            items = self._items = deque()
-        elif len(items) >= self.queue_size:
-            self.drop()
             return False
         items.append(item)
         self._wake()
@@ -391,18 +386,26 @@ class Subscriber:
     def put_at(self, index: int, *items: QueueItem) -> bool:
         """Queue ``items`` at ``index``, ahead of what was queued after it; False (and
         the socket dropped) when the queue would be over full."""
-        if self.ended.done():
-            return False
-        queue = self._items
+        queue = self._room(len(items))
         if queue is None:
-            queue = self._items = deque()
-        if len(queue) + len(items) > self.queue_size:
-            self.drop()
             return False
         for offset, item in enumerate(items):
             queue.insert(index + offset, item)
         self._wake()
         return True
+
+    def _room(self, count: int) -> deque[QueueItem] | None:
+        """The queue when ``count`` more items fit; None when the socket has ended, or
+        would be over full (it is then dropped)."""
+        if self.ended.done():
+            return None
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        elif len(items) + count > self.queue_size:
+            self.drop()
+            return None
+        return items
 
     def drop(self) -> None:
         """Stop the socket because it fell behind."""

@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 from collections import deque
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -371,9 +372,7 @@ class LiveConnection:
                 # both bring is sent once).
                 mark = subscriber.queued
                 self.hub.add(subscriber, allowed)
-                rows = await events_after(db, allowed, after_id, REPLAY_LIMIT + 1)
-                latest = await latest_event_id(db, allowed) if len(rows) > REPLAY_LIMIT else 0
-                events = tuple(LiveEvent.from_row(row) for row in rows)
+                events, latest = await _read_replay(db, allowed, after_id)
                 subscriber.put_at(mark, subscribed, Replay(chosen, after_id, events, latest))
                 return
         subscriber.offer(subscribed)
@@ -425,9 +424,7 @@ class LiveConnection:
             events, latest = replay.events, replay.latest
         else:
             async with self.session_factory() as db:
-                rows = await events_after(db, topics, after_id, REPLAY_LIMIT + 1)
-                latest = await latest_event_id(db, topics) if len(rows) > REPLAY_LIMIT else 0
-            events = tuple(LiveEvent.from_row(row) for row in rows)
+                events, latest = await _read_replay(db, topics, after_id)
         if len(events) > REPLAY_LIMIT:
             subscriber.cursor = max(subscriber.cursor, latest)
             message = {"type": "ws.snapshot", "topics": sorted(topics), "last_event_id": latest}
@@ -450,6 +447,16 @@ class LiveConnection:
         log.info("live socket fell behind and was closed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.socket.close(FELL_BEHIND, "fell behind"), CLOSE_SECONDS)
+
+
+async def _read_replay(
+    db: AsyncSession, topics: Iterable[str], after_id: int
+) -> tuple[tuple[LiveEvent, ...], int]:
+    """The events on ``topics`` after ``after_id`` (one more than a replay sends, to
+    tell a larger gap), and the newest id when there are more than that (else 0)."""
+    rows = await events_after(db, topics, after_id, REPLAY_LIMIT + 1)
+    latest = await latest_event_id(db, topics) if len(rows) > REPLAY_LIMIT else 0
+    return tuple(LiveEvent.from_row(row) for row in rows), latest
 
 
 def _parse_event_id(value: Any) -> int | None:
