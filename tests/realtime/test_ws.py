@@ -228,6 +228,26 @@ async def test_it_replays_what_a_reconnecting_socket_missed(
         assert (await receive_event(socket))["id"] == live_event.id
 
 
+async def _recorded_and_heard(
+    app: Quart,
+    session_factory: async_sessionmaker[AsyncSession],
+    tenant: Tenant,
+    topic: str,
+    **payload: Any,
+) -> Event:
+    """An event committed in a session of its own, once this process's hub has heard it
+    from the broker (so a socket listening now would have it queued live)."""
+    async with session_factory() as other:
+        event = await record(other, tenant.id, topic, **payload)
+    await wait_for_publishing()
+    hub: Hub = app.extensions[live.HUB]
+    for _ in range(100):
+        if hub.heard_after([topic], event.id - 1):
+            return event
+        await asyncio.sleep(0.02)
+    raise AssertionError("the hub never heard the event")
+
+
 async def test_a_socket_without_a_cursor_gets_an_event_that_came_while_it_subscribed(
     app: Quart,
     db: AsyncSession,
@@ -245,14 +265,7 @@ async def test_a_socket_without_a_cursor_gets_an_event_that_came_while_it_subscr
 
     async def newest_then_an_event(session: AsyncSession, topics: Any) -> int:
         found = await newest(session, topics)
-        async with session_factory() as other:
-            slipped.append(await record(other, tenant.id, topic, number=1))
-        await wait_for_publishing()
-        hub: Hub = app.extensions[live.HUB]
-        for _ in range(100):  # until the hub has heard it
-            if hub.heard_after([topic], found):
-                break
-            await asyncio.sleep(0.02)
+        slipped.append(await _recorded_and_heard(app, session_factory, tenant, topic, number=1))
         return found
 
     monkeypatch.setattr(live, "latest_event_id", newest_then_an_event)
@@ -278,7 +291,6 @@ async def test_a_resuming_socket_gets_its_replay_first_and_what_came_meanwhile_o
     after the read both arrive once, after the replay, in order."""
     election = await make_election(db, tenant)
     topic = ops_topic(tenant.id, election.id)
-    hub: Hub = app.extensions[live.HUB]
     cookie = await session_cookie(app, coordinator)
     async with open_socket(app, cookie, topics=topic) as socket:
         cursor = (await receive(socket))["last_event_id"]
@@ -286,22 +298,12 @@ async def test_a_resuming_socket_gets_its_replay_first_and_what_came_meanwhile_o
     meanwhile: list[Event] = []
     read = live.events_after
 
-    async def heard(event_id: int) -> None:
-        await wait_for_publishing()
-        for _ in range(100):
-            if hub.heard_after([topic], event_id - 1):
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError("the hub never heard the event")
-
     async def read_with_events_around(session: AsyncSession, *args: Any) -> list[Event]:
-        async with session_factory() as other:
-            meanwhile.append(await record(other, tenant.id, topic, number=3))
-        await heard(meanwhile[-1].id)  # queued live, and in the read as well
+        # Heard (so queued live) before the read, and in the read as well ...
+        meanwhile.append(await _recorded_and_heard(app, session_factory, tenant, topic, number=3))
         rows = await read(session, *args)
-        async with session_factory() as other:
-            meanwhile.append(await record(other, tenant.id, topic, number=4))
-        await heard(meanwhile[-1].id)  # only live
+        # ... and only live.
+        meanwhile.append(await _recorded_and_heard(app, session_factory, tenant, topic, number=4))
         return rows
 
     monkeypatch.setattr(live, "events_after", read_with_events_around)
