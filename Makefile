@@ -1,7 +1,8 @@
 # The two commands a newcomer runs: `make run` and `make test`.
 # Both set everything up on a fresh machine first (virtual environment, dependencies).
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.12 or newer (tools/find-python says why not 3.11).
+PYTHON ?= $(shell tools/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -13,6 +14,9 @@ PORT ?= 8000
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
+	@test -n "$(PYTHON)" || { echo "No Python 3.12 or newer found" >&2; exit 1; }
+	@# A virtual environment left by an older Python is made again.
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || rm -rf $(VENV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
