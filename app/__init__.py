@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from werkzeug.routing import IntegerConverter
 
 from app.core.db import create_engine, create_session_factory
-from app.core.mail import MailTransport, mail_transport_for
-from app.core.push import WebPushTransport
+from app.core.outbox.mail import MailTransport, mail_transport_for
+from app.core.outbox.push import WebPushTransport
+from app.core.outbox.sms import SmsTransport, sms_transport_for
 from app.core.settings import Settings, load_settings
-from app.core.sms import SmsTransport, sms_transport_for
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
 from app.jobs.outbox import OutboxWorker
 from app.realtime.broker import Broker, create_broker
@@ -108,13 +108,13 @@ def _configure_templates(app: Quart) -> None:
 
 
 def _register_request_hooks(app: Quart) -> None:
+    from app.core.accounts.users import get_tenant_by_slug, membership_in
     from app.core.auth import load_user
     from app.core.csrf import csrf_is_valid
     from app.core.headers import add_security_headers
     from app.core.i18n import pick_locale, set_locale
     from app.core.tenancy import reset_tenant, set_tenant
     from app.core.web import db, is_api_request
-    from app.domain.accounts import get_tenant_by_slug, membership_in
 
     runtime: Runtime = app.extensions["stemma"]
 

@@ -24,7 +24,7 @@ def _settings() -> Settings:
         sys.exit(2)
 
 
-def _run(work: Callable[[Settings, Any], Awaitable[T]]) -> T:
+def _run[T](work: Callable[[Settings, Any], Awaitable[T]]) -> T:
     """Run ``work(settings, session_factory)`` with an engine that is closed afterwards."""
     from app.core.db import create_engine, create_session_factory
 
@@ -142,7 +142,7 @@ def _election_day_option(value: str | None) -> Any:
 def demo(size: str, election_day: Any) -> None:
     """Create the demo municipality and its users (once), and print the logins."""
     from app.demo import DEMO_PASSWORD, DEMO_SLUG, LARGE_SLUG, create_demo
-    from app.demo_election_day import move_election_day
+    from app.demo.election_day import move_election_day
 
     async def work(settings: Settings, factory: Any) -> tuple[bool, list[tuple[str, str]], Any]:
         created, logins = await create_demo(factory, size=size, base_url=settings.base_url)
@@ -183,8 +183,8 @@ def tenant() -> None:
 @click.option("--timezone", default="Europe/Stockholm", show_default=True)
 def tenant_create(slug: str, name: str, locale: str, timezone: str) -> None:
     """Create a municipality."""
+    from app.core.accounts.users import AccountsError, create_tenant
     from app.core.audit import Actor
-    from app.domain.accounts import AccountsError, create_tenant
 
     async def work(settings: Settings, factory: Any) -> None:
         async with factory() as session:
@@ -214,8 +214,8 @@ def user() -> None:
 @click.option("--name", default=None, help="Defaults to the part of the email before @.")
 def user_create(slug: str, email: str, password: str, role: str, name: str | None) -> None:
     """Create a user in a municipality with a role."""
+    from app.core.accounts.users import AccountsError, create_user, get_tenant_by_slug
     from app.core.audit import Actor
-    from app.domain.accounts import AccountsError, create_user, get_tenant_by_slug
 
     async def work(settings: Settings, factory: Any) -> None:
         async with factory() as session:
@@ -250,9 +250,9 @@ def token() -> None:
 @click.option("--name", required=True)
 def token_create(slug: str, name: str) -> None:
     """Create an API token; the token alone is printed on the last line."""
+    from app.core.accounts.users import AccountsError, create_api_token, get_tenant_by_slug
     from app.core.audit import Actor
     from app.core.tenancy import tenant_scope
-    from app.domain.accounts import AccountsError, create_api_token, get_tenant_by_slug
 
     async def work(settings: Settings, factory: Any) -> None:
         async with factory() as session:
@@ -305,9 +305,9 @@ def reminders() -> None:
 @main.command()
 def worker() -> None:
     """Deliver the outbox (run this beside `serve` when several web processes run)."""
-    from app.core.mail import mail_transport_for
-    from app.core.push import WebPushTransport
-    from app.core.sms import sms_transport_for
+    from app.core.outbox.mail import mail_transport_for
+    from app.core.outbox.push import WebPushTransport
+    from app.core.outbox.sms import sms_transport_for
     from app.jobs.outbox import OutboxWorker
 
     async def work(settings: Settings, factory: Any) -> None:

@@ -31,7 +31,7 @@ from app.core.models import Tenant
 from app.core.settings import load_settings
 from app.core.tenancy import tenant_scope
 from app.demo import LARGE_SLUG, create_demo
-from app.demo_recruitment import NEXT_ELECTION
+from app.demo.recruitment import NEXT_ELECTION
 from app.domain.autostaff import problem as model
 from app.domain.autostaff.costs import (
     COST_PARTS,
@@ -42,11 +42,11 @@ from app.domain.autostaff.costs import (
     check,
     evaluate,
 )
-from app.domain.autostaff.exact import solve_exact
 from app.domain.autostaff.problem import Problem, load_problem
 from app.domain.autostaff.runs import apply_run, create_run
 from app.domain.autostaff.solver import DEFAULT_NEAREST, lower_bound, solve
 from app.domain.models import Assignment, Election
+from tests.support.exact_milp import solve_exact
 
 WIDTH = 44
 

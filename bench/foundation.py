@@ -12,12 +12,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app import create_app
+from app.core.accounts.users import create_tenant, create_user
 from app.core.audit import Actor
 from app.core.migrations import upgrade
 from app.core.models import Membership, User
 from app.core.settings import load_settings
 from app.core.tenancy import ALL_TENANTS, tenant_scope
-from app.domain.accounts import create_tenant, create_user
 
 PASSWORD = "benchmark password"
 

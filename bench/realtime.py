@@ -120,13 +120,18 @@ class Seeded:
 async def seed(url: str, data_dir: Path, slug: str, scale: Scale) -> Seeded:
     """A municipality whose election day is today, every clerk a user with a place."""
     from app import create_app
+    from app.core.accounts.users import create_api_token, create_tenant
     from app.core.audit import Actor
     from app.core.migrations import upgrade_async
     from app.core.models import Membership, User
     from app.core.settings import load_settings
     from app.core.tenancy import tenant_scope
-    from app.domain.accounts import create_api_token, create_tenant
-    from app.domain.elections import save_district, save_election, save_shift, save_station
+    from app.domain.elections.structure import (
+        save_district,
+        save_election,
+        save_shift,
+        save_station,
+    )
     from app.domain.models import Assignment, Person, RoleType
 
     await upgrade_async(url)

@@ -17,7 +17,7 @@ from app import create_app
 from app.core.migrations import upgrade_async
 from app.core.settings import load_settings
 from app.demo import DEMO_PASSWORD, create_demo
-from app.demo_data import FIRST_NAMES, LAST_NAMES, personnummer
+from app.demo.data import FIRST_NAMES, LAST_NAMES, personnummer
 from bench.common import signed_in_client, summary, timed
 
 

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app import create_app
+from app.core.accounts.users import get_tenant_by_slug
 from app.core.migrations import upgrade_async
 from app.core.settings import load_settings
 from app.core.tenancy import tenant_scope
 from app.demo import DEMO_PASSWORD, LARGE_SLUG, create_demo
-from app.domain.accounts import get_tenant_by_slug
 from app.domain.models import District, Election, Shift, StaffingNorm, Station
 from bench.common import signed_in_client, summary, timed
 

@@ -9,9 +9,9 @@ from typing import Any
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import create_tenant, create_user
 from app.core.audit import Actor
 from app.core.models import Tenant, User
-from app.domain.accounts import create_tenant, create_user
 
 PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -92,7 +92,7 @@ def free_port() -> int:
 
 async def make_person(session: AsyncSession, tenant: Tenant, **fields: Any) -> Any:
     from app.core.tenancy import tenant_scope
-    from app.domain.people import create_person
+    from app.domain.registers.people import create_person
 
     number = next(_sequence)
     data = {"first_name": f"Anna{number}", "last_name": "Andersson", **fields}
@@ -102,7 +102,7 @@ async def make_person(session: AsyncSession, tenant: Tenant, **fields: Any) -> A
 
 async def make_election(session: AsyncSession, tenant: Tenant, **fields: Any) -> Any:
     from app.core.tenancy import tenant_scope
-    from app.domain.elections import save_election
+    from app.domain.elections.structure import save_election
 
     data = {
         "name": "Riksdagsvalet 2026",
@@ -120,7 +120,7 @@ async def make_room(
     session: AsyncSession, tenant: Tenant, building: str = "Stadshuset", room: str = "Sal A"
 ) -> Any:
     from app.core.tenancy import tenant_scope
-    from app.domain.premises import save_building, save_room
+    from app.domain.registers.premises import save_building, save_room
 
     with tenant_scope(tenant.id):
         found = await save_building(
@@ -150,7 +150,7 @@ def future_election() -> dict[str, str]:
 async def make_open_election(session: AsyncSession, tenant: Tenant, districts: int = 2) -> Any:
     """An election still ahead (so it takes applications), with districts D1, D2..."""
     from app.core.tenancy import tenant_scope
-    from app.domain.elections import save_district
+    from app.domain.elections.structure import save_district
 
     election = await make_election(session, tenant, **future_election())
     with tenant_scope(tenant.id):
@@ -197,7 +197,7 @@ async def make_application(
     import datetime as dt
 
     from app.core.tenancy import tenant_scope
-    from app.domain.applications import submit_application
+    from app.domain.recruitment.applications import submit_application
 
     with tenant_scope(tenant.id):
         submitted = await submit_application(
@@ -220,7 +220,7 @@ async def make_staffed_station(
     from sqlalchemy import select
 
     from app.core.tenancy import tenant_scope
-    from app.domain.elections import save_shift, save_station, set_norms
+    from app.domain.elections.structure import save_shift, save_station, set_norms
     from app.domain.models import District, RoleType
 
     actor = Actor.system("test")

@@ -11,9 +11,9 @@ from quart_schema import tag, validate_querystring, validate_request, validate_r
 
 from app.api import blueprint
 from app.core.web import app_settings, db
-from app.domain import applications
-from app.domain.identity import mask_national_id
 from app.domain.models import Application
+from app.domain.recruitment import applications
+from app.domain.registers.identity import mask_national_id
 
 
 class ElectionChoiceIn(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.api import blueprint
 from app.api.problems import ApiError
 from app.api.registers import api_actor
+from app.core.accounts.users import membership_in
 from app.core.audit import Actor
 from app.core.auth import current_actor, current_user
 from app.core.csrf import csrf_is_valid
@@ -21,7 +22,6 @@ from app.core.i18n import _
 from app.core.models import Tenant
 from app.core.tenancy import ALL_TENANTS, set_tenant
 from app.core.web import db
-from app.domain.accounts import membership_in
 from app.domain.models import CheckIn, Person
 from app.domain.ops.checkins import MAX_KEY_LENGTH, check_in
 

@@ -12,9 +12,10 @@ from quart_schema import tag, validate_querystring, validate_request, validate_r
 from app.api import blueprint
 from app.core.audit import Actor
 from app.core.web import db
-from app.domain import elections, people, premises
-from app.domain.identity import mask_national_id
+from app.domain.elections import structure as elections
 from app.domain.models import Building, District, Election, Person, Room, Shift, Station
+from app.domain.registers import people, premises
+from app.domain.registers.identity import mask_national_id
 
 
 def api_actor() -> Actor:

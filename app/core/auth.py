@@ -21,7 +21,7 @@ SESSION_KEY = "auth"
 
 async def load_user() -> None:
     """Set ``g.user`` from the session cookie (called before every request)."""
-    from app.domain.accounts import resume_session
+    from app.core.accounts.users import resume_session
 
     g.user = None
     token = session.get(SESSION_KEY)
@@ -35,7 +35,7 @@ async def load_user() -> None:
 async def login_user(user: User) -> None:
     """Sign in with a fresh session: the old cookie's contents and CSRF token are dropped,
     so a session id planted before sign-in is worthless after it."""
-    from app.domain.accounts import end_session, start_session
+    from app.core.accounts.users import end_session, start_session
 
     previous = session.get(SESSION_KEY)
     if previous:
@@ -52,7 +52,7 @@ async def login_user(user: User) -> None:
 
 
 async def logout_user() -> None:
-    from app.domain.accounts import end_session
+    from app.core.accounts.users import end_session
 
     token = session.get(SESSION_KEY)
     if token:
@@ -118,7 +118,7 @@ def requires(permission: str) -> Callable[[F], F]:
     return decorator
 
 
-def requires_login(view: F) -> F:
+def requires_login[F: Callable[..., Awaitable[Any]]](view: F) -> F:
     """For pages outside any tenant that need a signed-in user (the tenant chooser)."""
 
     @wraps(view)

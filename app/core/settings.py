@@ -169,7 +169,7 @@ class Settings(BaseSettings):
     def _check_vapid_private_key(cls, value: str | None) -> str | None:
         if not value:
             return None
-        from app.core.push import load_private_key
+        from app.core.outbox.push import load_private_key
 
         load_private_key(value)  # raises ValueError with a readable reason
         return value

@@ -22,7 +22,7 @@ async def is_taken(
     return await session.scalar(statement.limit(1)) is not None
 
 
-async def store(
+async def store[T](
     session: AsyncSession,
     actor: Actor,
     obj: T,

@@ -12,7 +12,6 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import ratelimit
-from app.core.mail import MailTransport
 from app.core.models import (
     AuthSession,
     OutboxMessage,
@@ -21,8 +20,9 @@ from app.core.models import (
     utcnow,
 )
 from app.core.models.signin import SignInToken
-from app.core.push import PushTransport
-from app.core.sms import SmsTransport
+from app.core.outbox.mail import MailTransport
+from app.core.outbox.push import PushTransport
+from app.core.outbox.sms import SmsTransport
 from app.domain.models import ImportBatch
 from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.application_review import erase_expired
+from app.domain.recruitment.review import erase_expired
 
 log = logging.getLogger(__name__)
 

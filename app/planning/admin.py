@@ -5,11 +5,11 @@ from __future__ import annotations
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.core.accounts import users as accounts
+from app.core.audit_search import AuditFilter, object_types, search_audit
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, get_locale
 from app.core.web import app_settings, db, render
-from app.domain import accounts
-from app.domain.audit import AuditFilter, object_types, search_audit
 from app.planning import blueprint
 from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
 

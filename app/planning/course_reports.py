@@ -14,13 +14,14 @@ from typing import Any
 from quart import Response, abort, g, request
 
 from app.core.auth import requires
+from app.core.documents.spreadsheets import write_csv
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.courses import reports
-from app.domain.elections import districts_of, get_election
+from app.domain.elections.structure import districts_of, get_election
 from app.domain.models import Election
-from app.domain.spreadsheets import write_csv
 from app.domain.staffing.reports import (
     Column,
     ReportTable,
@@ -29,7 +30,6 @@ from app.domain.staffing.reports import (
     write_report_pdf,
     write_report_xlsx,
 )
-from app.domain.validation import parse_id
 from app.planning import blueprint
 from app.planning.downloads import attachment, slug
 

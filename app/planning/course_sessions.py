@@ -11,11 +11,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, ngettext
+from app.core.validation import FieldErrors, parse_id, parse_ids
 from app.core.web import db, render
-from app.domain import people, premises
 from app.domain.courses import CourseError, attendance, booking, catalog
+from app.domain.labels import LANGUAGE
 from app.domain.models import CourseSession, Person
-from app.domain.validation import FieldErrors, parse_id, parse_ids
+from app.domain.registers import people, premises
 from app.planning import blueprint
 from app.planning.courses import (
     course_or_404,
@@ -25,7 +26,6 @@ from app.planning.courses import (
     search_left_in_url,
     sender,
 )
-from app.planning.labels import LANGUAGE
 
 SESSION_FIELDS = (
     "day", "starts_at", "ends_at", "room_id", "capacity", "language", "booking_deadline", "notes",

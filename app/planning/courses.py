@@ -15,16 +15,17 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.validation import Cleaner, FieldErrors, parse_id, parse_ids
 from app.core.web import app_settings, db, reload_identity, render
-from app.domain import elections, people
 from app.domain.courses import CourseError, attendance, booking, catalog, notices
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
+from app.domain.elections import structure as elections
+from app.domain.labels import LANGUAGE, choices
 from app.domain.models import Course, Person
-from app.domain.roles import list_role_types
-from app.domain.validation import Cleaner, FieldErrors, parse_id, parse_ids
+from app.domain.registers import people
+from app.domain.registers.roles import list_role_types
 from app.planning import blueprint
-from app.planning.labels import LANGUAGE, choices
 
 COURSE_KIND = {
     "classroom": lazy_gettext("Classroom"),

@@ -12,13 +12,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.core.validation import FieldErrors, parse_id, parse_ids
 from app.core.web import db, render
-from app.domain import elections, norm_templates, rollover
-from app.domain.premises import room_choices
-from app.domain.roles import list_role_types
-from app.domain.validation import FieldErrors, parse_id, parse_ids
+from app.domain.elections import norm_templates, rollover
+from app.domain.elections import structure as elections
+from app.domain.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
+from app.domain.registers.premises import room_choices
+from app.domain.registers.roles import list_role_types
 from app.planning import blueprint
-from app.planning.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
 
 ELECTION_FIELDS = ("name", "kind", "election_day", "advance_start", "advance_end", "status")
 

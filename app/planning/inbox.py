@@ -11,19 +11,21 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, ngettext
 from app.core.settings import SUPPORTED_LOCALES
+from app.core.validation import parse_ids
 from app.core.web import app_settings, db, reload_identity, render
-from app.domain import application_review, applications, contact, webparts
-from app.domain.identity import format_phone, mask_national_id
-from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
-from app.domain.validation import parse_ids
-from app.planning import blueprint
-from app.planning.labels import (
+from app.domain.labels import (
     APPLICATION_STATUS,
     EXPERIENCE,
     SPOKEN_LANGUAGES,
     WORK_KIND,
     choices,
 )
+from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
+from app.domain.recruitment import applications, contact
+from app.domain.recruitment import review as application_review
+from app.domain.registers.identity import format_phone, mask_national_id
+from app.domain.site import webparts
+from app.planning import blueprint
 
 
 def _labels() -> dict[str, Any]:
@@ -127,8 +129,8 @@ async def applications_approve() -> Any:
 async def _invite_to_portal(person_ids: list[int]) -> None:
     """Approved people get their clerk account and an invitation to the portal, each in
     its own transaction after the approval (which stands even if an invitation fails)."""
-    from app.domain import portal
-    from app.domain.accounts import AccountsError
+    from app.core.accounts.users import AccountsError
+    from app.domain.clerks import places as portal
 
     settings = app_settings()
     invited = 0

@@ -14,13 +14,14 @@ from urllib.parse import urlencode
 
 from quart import flash, g, redirect, request, url_for
 
+from app.core.accounts.users import list_members
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.events import latest_event_id, ops_topic
 from app.core.i18n import _
 from app.core.permissions import role_has
+from app.core.validation import parse_id
 from app.core.web import db, is_htmx, reload_identity, render
-from app.domain.accounts import list_members
 from app.domain.models import STATION_STATES
 from app.domain.ops import OpsConflict
 from app.domain.ops import incidents as ops_incidents
@@ -33,7 +34,6 @@ from app.domain.ops.dashboard import (
 from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
 from app.domain.ops.stations import STATE_LABELS, station_roster
 from app.domain.staffing.board import district_choices
-from app.domain.validation import parse_id
 from app.planning import blueprint
 
 PAGE = "planning/ops/dashboard.html"

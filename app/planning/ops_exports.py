@@ -17,12 +17,12 @@ from decimal import Decimal
 from quart import Response, abort, g
 
 from app.core.auth import requires
+from app.core.documents.spreadsheets import write_csv
 from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.web import db
 from app.domain.ops import exports
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
-from app.domain.spreadsheets import write_csv
 from app.domain.staffing.reports import (
     Column,
     ReportTable,

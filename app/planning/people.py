@@ -9,13 +9,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
 from app.core.i18n import _
+from app.core.validation import FieldErrors, parse_ids
 from app.core.web import app_settings, db, is_htmx, reload_identity, render
-from app.domain import availability, people
-from app.domain.identity import format_phone, mask_national_id
-from app.domain.staffing import assignments as staffing_assignments
-from app.domain.validation import FieldErrors, parse_ids
-from app.planning import blueprint
-from app.planning.labels import (
+from app.domain.labels import (
     ASSIGNMENT_STATE,
     COUNTRY,
     EXPERIENCE,
@@ -25,6 +21,10 @@ from app.planning.labels import (
     WORK_KIND,
     choices,
 )
+from app.domain.registers import availability, people
+from app.domain.registers.identity import format_phone, mask_national_id
+from app.domain.staffing import assignments as staffing_assignments
+from app.planning import blueprint
 
 
 def default_country() -> str:
@@ -189,8 +189,8 @@ async def people_bulk() -> WerkzeugResponse:
 async def person_portal_invite(person_id: int) -> WerkzeugResponse:
     """Give the person a clerk account for the portal and mail the invitation."""
 
-    from app.domain import portal
-    from app.domain.accounts import AccountsError
+    from app.core.accounts.users import AccountsError
+    from app.domain.clerks import places as portal
 
     try:
         await portal.invite_to_portal(db(), current_actor(), app_settings(), g.tenant, person_id)

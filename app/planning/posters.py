@@ -19,7 +19,7 @@ from quart import Response, g, url_for
 from app.core.auth import requires
 from app.core.i18n import _
 from app.core.web import app_settings, db, render
-from app.domain import elections
+from app.domain.elections import structure as elections
 from app.domain.staffing.reports import StemmaPDF, pdf_text
 from app.planning import blueprint
 

@@ -7,9 +7,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, get_locale
+from app.core.validation import FieldErrors
 from app.core.web import db, render
-from app.domain import premises
-from app.domain.validation import FieldErrors
+from app.domain.registers import premises
 from app.planning import blueprint
 
 BUILDING_FIELDS = (

@@ -12,11 +12,11 @@ from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.settings import SUPPORTED_LOCALES
+from app.core.validation import FieldErrors
 from app.core.web import body_too_large, db, render
-from app.domain import webparts
-from app.domain.validation import FieldErrors
+from app.domain.labels import WEB_PART
+from app.domain.site import webparts
 from app.planning import blueprint
-from app.planning.labels import WEB_PART
 
 MAX_LOGO_UPLOAD = webparts.MAX_LOGO_BYTES + 64 * 1024
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from quart import Response
 
-from app.core import push
 from app.core.auth import requires
+from app.core.outbox import push
 from app.core.web import app_settings
 from app.planning import blueprint
 from app.portal.install import SERVICE_WORKER

@@ -9,15 +9,16 @@ from quart import Response, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
+from app.core.documents.spreadsheets import write_csv, write_xlsx
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
+from app.core.validation import FieldErrors, parse_id
 from app.core.web import db, render
-from app.domain import elections, imports, people, premises
-from app.domain.identity import format_phone, mask_national_id
-from app.domain.spreadsheets import write_csv, write_xlsx
-from app.domain.validation import FieldErrors, parse_id
+from app.domain.elections import structure as elections
+from app.domain.labels import PERSON_STATUS, STATION_KIND
+from app.domain.registers import imports, people, premises
+from app.domain.registers.identity import format_phone, mask_national_id
 from app.planning import blueprint
-from app.planning.labels import PERSON_STATUS, STATION_KIND
 from app.planning.people import default_country
 
 CONTENT_TYPES = {

@@ -9,10 +9,10 @@ from quart import flash, redirect, request, url_for
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, ngettext
+from app.core.validation import parse_id
 from app.core.web import db, render
 from app.domain.courses import CourseError, attendance
 from app.domain.models import Person
-from app.domain.validation import parse_id
 from app.planning import blueprint
 from app.planning.course_sessions import session_of
 from app.planning.courses import find_people, labels, refused, search_left_in_url, sender

@@ -9,11 +9,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _
+from app.core.validation import FieldErrors
 from app.core.web import db, render
-from app.domain import norm_templates, roles
-from app.domain.validation import FieldErrors
+from app.domain.elections import norm_templates
+from app.domain.labels import PAY_UNIT, STATION_KIND, choices
+from app.domain.registers import roles
 from app.planning import blueprint
-from app.planning.labels import PAY_UNIT, STATION_KIND, choices
 
 TEMPLATE_ROWS = 4
 

@@ -12,14 +12,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, ngettext
+from app.core.validation import parse_id, parse_ids
 from app.core.web import app_settings, db, is_htmx, reload_identity, render
-from app.domain.elections import get_election
+from app.domain.elections.structure import get_election
+from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Station
 from app.domain.staffing import assignments, board, offers
 from app.domain.staffing.assignments import StaffingError
-from app.domain.validation import parse_id, parse_ids
 from app.planning import blueprint
-from app.planning.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 
 #: Above this many stations the board asks for a district first.
 WHOLE_BOARD_LIMIT = 60
@@ -219,7 +219,7 @@ async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
 async def _reserves_page(
     election_id: int, errors: dict[str, str] | None = None, status: int = 200
 ) -> tuple[str, int]:
-    from app.domain.people import search_people
+    from app.domain.registers.people import search_people
 
     election = await get_election(db(), election_id)
     query = request.args.get("q", "")

@@ -14,13 +14,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import can, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
+from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
-from app.domain.elections import get_election
+from app.domain.elections.structure import get_election
 from app.domain.models import Election
 from app.domain.staffing import letters, reports
 from app.domain.staffing.board import DistrictSummary
 from app.domain.staffing.reports import Column, ReportTable, Value
-from app.domain.validation import parse_id
 from app.planning import blueprint
 from app.planning.downloads import attachment, slug
 

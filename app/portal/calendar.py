@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, locale_scope
 from app.core.web import app_settings, db
-from app.domain import calendar_feed
+from app.domain.clerks import calendar_feed
 from app.domain.models import Person
 from app.portal import blueprint
 from app.portal.me import my_person_or_404

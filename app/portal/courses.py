@@ -16,13 +16,13 @@ from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.templating import longdate
+from app.core.validation import parse_id
 from app.core.web import app_settings, db, reload_identity, render
 from app.domain.courses import CourseError, booking, notices
-from app.domain.courses import portal as my
+from app.domain.courses import my_courses as my
 from app.domain.courses.notices import Letterhead
+from app.domain.labels import LANGUAGE
 from app.domain.models import CourseBooking, Person
-from app.domain.validation import parse_id
-from app.planning.labels import LANGUAGE
 from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
 

@@ -22,6 +22,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.models import utcnow
 from app.core.templating import localtime
+from app.core.validation import FieldErrors, parse_id
 from app.core.web import db, reload_identity, render
 from app.domain.models import (
     INCIDENT_CATEGORIES,
@@ -33,7 +34,6 @@ from app.domain.models import (
 )
 from app.domain.ops import OpsError, access, incidents, my_day, stations, turnout
 from app.domain.ops.checkins import check_in
-from app.domain.validation import FieldErrors, parse_id
 from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
 

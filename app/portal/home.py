@@ -12,10 +12,11 @@ from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
 from app.core.web import db, render
-from app.domain import portal, webparts
-from app.domain.courses.portal import needs_by_assignment
+from app.domain.clerks import places as portal
+from app.domain.courses.my_courses import needs_by_assignment
+from app.domain.labels import ASSIGNMENT_STATE
+from app.domain.site import webparts
 from app.domain.staffing.assignments import StaffingError
-from app.planning.labels import ASSIGNMENT_STATE
 from app.portal import blueprint
 from app.portal.me import my_person
 

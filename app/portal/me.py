@@ -6,7 +6,7 @@ from app.core.auth import current_user
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.web import db
-from app.domain import portal
+from app.domain.clerks import places as portal
 from app.domain.models import Person
 
 

@@ -11,11 +11,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, current_user, requires
 from app.core.crypto import FieldCipher
 from app.core.i18n import _, set_locale
+from app.core.validation import FieldErrors
 from app.core.web import app_settings, db, render
-from app.domain import profile as profiles
-from app.domain.models import Person
-from app.domain.validation import FieldErrors
-from app.planning.labels import (
+from app.domain.clerks import profile as profiles
+from app.domain.labels import (
     APPLICATION_STATUS,
     ASSIGNMENT_STATE,
     EXPERIENCE,
@@ -23,6 +22,7 @@ from app.planning.labels import (
     PERSON_STATUS,
     WORK_KIND,
 )
+from app.domain.models import Person
 from app.portal import blueprint
 from app.portal.calendar import feed_address
 from app.portal.me import my_person, my_person_or_404

@@ -11,8 +11,8 @@ from typing import Any
 
 from quart import Response, jsonify, request
 
-from app.core import push
 from app.core.auth import current_user, requires
+from app.core.outbox import push
 from app.core.web import app_settings, db
 from app.portal import blueprint
 

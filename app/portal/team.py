@@ -8,10 +8,10 @@ from quart import flash, redirect, request, url_for
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _
+from app.core.validation import FieldErrors
 from app.core.web import db, render
-from app.domain import portal
-from app.domain.validation import FieldErrors
-from app.planning.labels import ASSIGNMENT_STATE, WORK_KIND
+from app.domain.clerks import places as portal
+from app.domain.labels import ASSIGNMENT_STATE, WORK_KIND
 from app.portal import blueprint
 from app.portal.me import my_person
 

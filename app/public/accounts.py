@@ -6,13 +6,14 @@ from __future__ import annotations
 from quart import Blueprint, Response, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.core.accounts import signin
+from app.core.accounts import users as accounts
 from app.core.auth import current_user, login_user, logout_user, requires_login
 from app.core.i18n import _, get_locale, pick_locale
 from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import app_settings, client_ip, db, render, safe_next
-from app.domain import accounts, signin
 from app.public.forms import (
     ForgotPasswordForm,
     LoginForm,

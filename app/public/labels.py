@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.identity import format_phone
-from app.planning.labels import (
+from app.domain.labels import (
     APPLICATION_STATUS,
     COUNTRY,
     EXPERIENCE,
@@ -14,6 +13,7 @@ from app.planning.labels import (
     WORK_KIND,
     choices,
 )
+from app.domain.registers.identity import format_phone
 
 
 def apply_labels() -> dict[str, Any]:

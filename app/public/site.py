@@ -14,10 +14,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.i18n import _, get_locale
 from app.core.ratelimit import RateLimited
+from app.core.validation import FieldErrors
 from app.core.web import app_settings, body_too_large, client_ip, db, render
-from app.domain import applications, contact, webparts
 from app.domain.models import EXPERIENCE_LEVELS
-from app.domain.validation import FieldErrors
+from app.domain.recruitment import applications, contact
+from app.domain.site import webparts
 from app.public.labels import apply_labels
 
 blueprint = Blueprint("public", __name__)

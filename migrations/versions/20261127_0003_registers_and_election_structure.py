@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import app.core.models.base
 from app.core import rls
-from app.domain.norm_templates import standard_templates
-from app.domain.roles import DEFAULT_ROLE_TYPES
+from app.domain.elections.norm_templates import standard_templates
+from app.domain.registers.roles import DEFAULT_ROLE_TYPES
 
 revision: str = "0003"
 down_revision: str | None = "0002"

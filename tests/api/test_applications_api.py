@@ -5,10 +5,10 @@ from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import create_api_token
 from app.core.audit import Actor
 from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import create_api_token
 from app.domain.models import Application
 from tests.factories import application_data, make_application, make_open_election
 

@@ -10,10 +10,10 @@ import pytest
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import create_api_token
 from app.core.audit import Actor
 from app.core.models import Event, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import create_api_token
 from app.domain.models import CheckIn
 from app.domain.ops import checkins
 from tests.domain.test_ops_checkins import OpsDay, count, link_user, ops_day

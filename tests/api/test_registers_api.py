@@ -6,10 +6,10 @@ from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import create_api_token
 from app.core.audit import Actor
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import create_api_token
 from tests.factories import make_person
 
 
@@ -236,7 +236,7 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
 ) -> None:
     import re
 
-    from app.domain import elections
+    from app.domain.elections import structure as elections
     from tests.factories import (
         make_application,
         make_course,

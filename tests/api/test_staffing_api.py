@@ -3,10 +3,10 @@
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import create_api_token
 from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import create_api_token
 from tests.factories import make_clerk, make_staffed_station
 
 

@@ -28,9 +28,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core import push
 from app.core.audit import Actor
 from app.core.models import OutboxMessage, PushSubscription, Tenant, User
+from app.core.outbox import push
 from app.core.settings import Settings, SettingsError, load_settings
 from app.core.tenancy import tenant_scope
 from app.domain.ops import incidents as ops_incidents

@@ -38,7 +38,7 @@ from app.domain.models import (
     StaffingNorm,
     Station,
 )
-from app.domain.people import search_names
+from app.domain.registers.people import search_names
 from app.domain.staffing.assignments import StaffingError, assign_person
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import (
@@ -591,7 +591,7 @@ def _with_courses(problem: model.Problem, seed: int, every_role: bool) -> model.
 @pytest.mark.parametrize("seed", range(10))
 def test_its_cost_equals_the_exact_milp_when_a_course_is_for_every_role(seed: int) -> None:
     pytest.importorskip("scipy")
-    from app.domain.autostaff.exact import solve_exact
+    from tests.support.exact_milp import solve_exact
 
     problem = _with_courses(_plain_problem(seed), seed, every_role=True)
 
@@ -604,7 +604,7 @@ def test_its_cost_equals_the_exact_milp_when_a_course_is_for_every_role(seed: in
 @pytest.mark.parametrize("seed", range(10))
 def test_it_keeps_every_course_rule_and_stays_near_the_exact_milp(seed: int) -> None:
     pytest.importorskip("scipy")
-    from app.domain.autostaff.exact import solve_exact
+    from tests.support.exact_milp import solve_exact
 
     problem = _with_courses(_plain_problem(seed), seed, every_role=False)
 
@@ -690,7 +690,7 @@ async def _random_world(db: AsyncSession, tenant: Tenant, seed: int, people: int
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_its_cost_equals_the_exact_milp(db: AsyncSession, tenant: Tenant, seed: int) -> None:
     pytest.importorskip("scipy")
-    from app.domain.autostaff.exact import solve_exact
+    from tests.support.exact_milp import solve_exact
 
     world = await _random_world(db, tenant, seed)
     problem = await _problem(db, world)
@@ -774,7 +774,7 @@ def _plain_problem(seed: int) -> model.Problem:
 @pytest.mark.parametrize("seed", range(25))
 def test_its_cost_equals_the_exact_milp_on_random_problems(seed: int) -> None:
     pytest.importorskip("scipy")
-    from app.domain.autostaff.exact import solve_exact
+    from tests.support.exact_milp import solve_exact
 
     problem = _plain_problem(seed)
 

@@ -12,12 +12,12 @@ from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
+from app.core.validation import FieldErrors
 from app.domain.courses import CourseError, attendance, booking, catalog
 from app.domain.courses.qualifications import course_needs
 from app.domain.models import CourseBooking, Qualification
 from app.domain.staffing import assignments
 from app.domain.staffing.assignments import StaffingError
-from app.domain.validation import FieldErrors
 from tests.factories import (
     letterhead,
     make_clerk,

@@ -255,7 +255,7 @@ async def test_it_gives_an_outsider_not_found(
 async def test_it_refuses_a_missing_key_and_an_unknown_kind(
     db: AsyncSession, tenant: Tenant
 ) -> None:
-    from app.domain.validation import FieldErrors
+    from app.core.validation import FieldErrors
 
     day = await ops_day(db, tenant)
     with locale_scope("en"), pytest.raises(FieldErrors) as caught:

@@ -14,10 +14,10 @@ from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Event, Tenant, User
 from app.core.tenancy import tenant_scope
+from app.core.validation import FieldErrors
 from app.domain.models import Incident, IncidentNote
 from app.domain.ops import OpsConflict, OpsError, OpsForbidden
 from app.domain.ops import incidents as ops_incidents
-from app.domain.validation import FieldErrors
 from tests.domain.test_ops_checkins import OpsDay, count, link_user, ops_day
 from tests.factories import make_user
 

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core import push
 from app.core.audit import Actor
 from app.core.models import AuditEntry, OutboxMessage, Tenant, User
+from app.core.outbox import push
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment, Election, Reserve, RoleType, Shift, StationOpening

@@ -14,11 +14,11 @@ from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Event, Tenant, User
 from app.core.tenancy import tenant_scope
+from app.core.validation import FieldErrors
 from app.domain.models import District, StationStatus, StationStatusChange, TurnoutReport
 from app.domain.ops import OpsConflict, OpsError, OpsForbidden
 from app.domain.ops.stations import set_station_state, station_roster
 from app.domain.ops.turnout import report_turnout
-from app.domain.validation import FieldErrors
 from tests.domain.test_ops_checkins import OpsDay, _check_in, count, link_user, ops_day
 from tests.factories import make_user
 

@@ -243,7 +243,7 @@ async def test_it_keeps_reserves_and_refuses_the_same_person_twice(
 
 
 async def test_it_proposes_last_elections_team_again(db: AsyncSession, tenant: Tenant) -> None:
-    from app.domain.rollover import roll_over
+    from app.domain.elections.rollover import roll_over
 
     s = await make_staffed_station(db, tenant)
     chair = await make_clerk(db, tenant, s["election"])

@@ -21,8 +21,9 @@ from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from app.domain import elections, premises
+from app.domain.elections import structure as elections
 from app.domain.models import District, Election, Person, RoleType, Shift, Station
+from app.domain.registers import premises
 from app.domain.staffing import letters, reports
 from app.domain.staffing.assignments import assign_person
 from tests.factories import make_open_election, make_person

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.mail import FileMailTransport, SmtpMailTransport, queue_email
 from app.core.models import OutboxMessage
+from app.core.outbox.mail import FileMailTransport, SmtpMailTransport, queue_email
 from app.core.settings import Settings
 from app.jobs.outbox import claim_due, deliver_due
 from tests.conftest import TEST_DATABASE_URL

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.mail import queue_email
 from app.core.models import OutboxMessage
+from app.core.outbox.mail import queue_email
+from app.core.outbox.sms import FileSmsTransport, HttpSmsTransport, queue_sms, sms_transport_for
 from app.core.settings import Settings, SettingsError, load_settings
-from app.core.sms import FileSmsTransport, HttpSmsTransport, queue_sms, sms_transport_for
 from app.jobs.outbox import deliver_due
 from tests.factories import free_port, shift_back
 

@@ -77,8 +77,8 @@ async def test_it_creates_a_token_shown_once_and_revokes_it(
 async def test_it_gives_404_for_another_municipalitys_token(
     client: QuartClient, db: AsyncSession, admin: User, outsider: User, other_tenant: Tenant
 ) -> None:
+    from app.core.accounts.users import create_api_token
     from app.core.audit import Actor
-    from app.domain.accounts import create_api_token
 
     with tenant_scope(other_tenant.id):
         foreign, _secret = await create_api_token(db, Actor.system("test"), "Malmö payroll")

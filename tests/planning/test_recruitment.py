@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry, OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain import contact, webparts
 from app.domain.models import Application, Availability, ContactMessage, Person
+from app.domain.recruitment import contact
+from app.domain.site import webparts
 from tests.factories import csrf_token, login, make_application, make_open_election, post_form
 
 

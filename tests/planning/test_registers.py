@@ -329,7 +329,7 @@ async def test_it_removes_shifts_and_stations_and_keeps_a_served_district(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:
     from app.core.audit import Actor
-    from app.domain import elections
+    from app.domain.elections import structure as elections
 
     election = await make_election(db, tenant)
     with tenant_scope(tenant.id):

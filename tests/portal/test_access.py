@@ -64,10 +64,10 @@ async def test_it_never_links_an_existing_account_to_a_person(
     person's record must not get that account: only new addresses get one."""
     import pytest
 
+    from app.core.accounts.users import AccountsError
     from app.core.audit import Actor
     from app.core.tenancy import tenant_scope
-    from app.domain.accounts import AccountsError
-    from app.domain.portal import invite_to_portal
+    from app.domain.clerks.places import invite_to_portal
     from tests.factories import make_person
 
     person = await make_person(db, tenant, email=admin.email, mobile="0701234567")

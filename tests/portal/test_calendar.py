@@ -16,7 +16,7 @@ from app.core.models import AuditEntry, Tenant, User
 from app.core.security import hash_token
 from app.core.tenancy import tenant_scope
 from app.domain.models import Person, Shift, Station
-from app.domain.premises import save_building, save_room
+from app.domain.registers.premises import save_building, save_room
 from app.domain.staffing.assignments import assign_person
 from tests.factories import login, make_clerk, make_staffed_station, make_user, post_form
 

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.models import OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain import webparts
 from app.domain.models import Assignment
+from app.domain.site import webparts
 from app.domain.staffing.assignments import assign_person
 from tests.factories import login, make_clerk, make_staffed_station, make_user, post_form
 

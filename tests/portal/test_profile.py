@@ -15,9 +15,9 @@ from app.core.audit import Actor
 from app.core.crypto import DecryptionError, FieldCipher, derive_key
 from app.core.models import AuditEntry, OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain import webparts
+from app.domain.clerks.profile import clean_iban, stored_bank_account
 from app.domain.models import Person
-from app.domain.profile import clean_iban, stored_bank_account
+from app.domain.site import webparts
 from app.domain.staffing.assignments import assign_person
 from tests.factories import login, make_clerk, make_staffed_station, make_user, post_form
 

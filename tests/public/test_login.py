@@ -204,8 +204,8 @@ async def test_it_lets_a_user_of_two_municipalities_choose(
     client: QuartClient, db: AsyncSession, tenant: object, other_tenant: object
 ) -> None:
     user = await make_user(db, tenant, "planner", email="both@example.test")  # type: ignore[arg-type]
+    from app.core.accounts.users import create_user
     from app.core.audit import Actor
-    from app.domain.accounts import create_user
 
     await create_user(
         db, Actor.system("test"), other_tenant, "both@example.test", "", "coordinator"

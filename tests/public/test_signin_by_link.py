@@ -15,11 +15,11 @@ from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts import signin
 from app.core.models import AuditEntry, OutboxMessage, Tenant, User
 from app.core.models.signin import SignInToken
 from app.core.ratelimit import Limit
 from app.core.tenancy import tenant_scope
-from app.domain import signin
 from app.jobs.outbox import deliver_due
 from tests.factories import make_person, post_form, shift_back
 

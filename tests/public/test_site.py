@@ -13,8 +13,8 @@ from werkzeug.datastructures import MultiDict
 from app.core.audit import Actor
 from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain import webparts
 from app.domain.models import Application, ContactMessage
+from app.domain.site import webparts
 from tests.factories import csrf_token, make_open_election
 
 ACTOR = Actor(label="planner@lund.test")

@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 
 from app import create_app
+from app.core.accounts.users import start_session
 from app.core.events import record_event, wait_for_publishing
 from app.core.models import Event, User
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import start_session
 from app.realtime.serving import configure_websockets
 from tests.factories import free_port
 

@@ -32,12 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from app.core.accounts.users import create_api_token
 from app.core.audit import Actor
 from app.core.events import ops_topic
 from app.core.models import Event, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import create_api_token
-from app.domain.elections import save_district, save_shift, set_norms
+from app.domain.elections.structure import save_district, save_shift, set_norms
 from app.domain.models import CheckIn
 from app.domain.staffing import assignments
 from tests.factories import free_port, make_clerk, make_election, make_staffed_station

@@ -13,11 +13,11 @@ import pytest
 from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import create_api_token
 from app.core.audit import Actor
 from app.core.events import ops_topic, station_topic
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import create_api_token
 from app.domain.ops import checkins
 from app.domain.ops import dashboard as dashboard_module
 from app.realtime.hub import LiveEvent, rest_after, take_batch

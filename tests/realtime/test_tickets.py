@@ -12,11 +12,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.exceptions import InvalidStatus
 
+from app.core.accounts.users import create_api_token
 from app.core.audit import Actor
 from app.core.events import user_topic
 from app.core.models import Membership, RealtimeTicket, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.accounts import create_api_token
 from app.jobs.outbox import prune_expired
 from app.realtime.access import Member
 from app.realtime.tickets import issue_ticket, redeem_ticket

@@ -38,7 +38,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.domain.courses.qualifications import course_needs, required_courses, unmet
-from app.domain.identity import age_on
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -54,6 +53,7 @@ from app.domain.models import (
 )
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
+from app.domain.registers.identity import age_on
 from app.domain.staffing.rules import MINIMUM_AGE, work_kinds_for
 
 EXPERIENCED_LEVELS = ("some", "much")

@@ -15,6 +15,7 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models.base import utcnow
+from app.core.validation import Cleaner, FieldErrors, parse_ids
 from app.domain.courses import CourseError
 from app.domain.courses.notices import Letterhead
 from app.domain.models import (
@@ -30,7 +31,6 @@ from app.domain.models import (
     SessionTeacher,
 )
 from app.domain.saving import is_taken
-from app.domain.validation import Cleaner, FieldErrors, parse_ids
 
 LANGUAGES = ("sv", "da", "en")
 

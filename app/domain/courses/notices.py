@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import _, locale_scope
-from app.core.mail import queue_email
-from app.core.sms import queue_sms
+from app.core.outbox.mail import queue_email
+from app.core.outbox.sms import queue_sms
 from app.domain.models import CourseBooking, CourseSession, Person
 
 

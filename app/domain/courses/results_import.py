@@ -18,14 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
+from app.core.documents.spreadsheets import SpreadsheetError, read_table
 from app.core.i18n import _
+from app.core.validation import parse_id
 from app.domain.courses import CourseError
 from app.domain.courses.catalog import get_course
 from app.domain.courses.qualifications import grant
-from app.domain.identity import COUNTRIES, IdentityError, parse_national_id
 from app.domain.models import Person
-from app.domain.spreadsheets import SpreadsheetError, read_table
-from app.domain.validation import parse_id
+from app.domain.registers.identity import COUNTRIES, IdentityError, parse_national_id
 
 #: Accepted column names (English, Swedish, Danish) for each field.
 COLUMNS: dict[str, tuple[str, ...]] = {

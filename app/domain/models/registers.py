@@ -79,7 +79,7 @@ class Person(TenantScoped, Base):
     #: SHA-256 of the secret in the person's calendar feed address; None: no feed.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: Random per feed address, so the portal can show the address again
-    #: (``app.domain.calendar_feed``); useless without the app's secret key.
+    #: (``app.domain.clerks.calendar_feed``); useless without the app's secret key.
     calendar_token_nonce: Mapped[str | None] = mapped_column(String(32))
     #: When the person last asked to be removed; the office decides what to erase.
     removal_requested_at: Mapped[dt.datetime | None]

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import membership_in
 from app.core.audit import Actor
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
 from app.core.permissions import role_has
 from app.core.tenancy import require_tenant_id
-from app.domain.accounts import membership_in
 from app.domain.models import HOLDING_STATES, Assignment, Person, RoleType, Station
 from app.domain.ops import OpsForbidden
 

@@ -23,6 +23,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
 from app.core.tenancy import require_tenant_id
+from app.core.validation import FieldErrors
 from app.domain.models import (
     CHECK_IN_KINDS,
     CHECK_IN_SOURCES,
@@ -36,7 +37,6 @@ from app.domain.models import (
 from app.domain.ops import IdempotencyConflict, OpsError
 from app.domain.ops.access import at, is_coordinator, leads_station, local_zone, refuse
 from app.domain.ops.news import announce
-from app.domain.validation import FieldErrors
 
 #: A clerk may check in this long before their shift starts (setting up the room)...
 EARLY = dt.timedelta(hours=2)

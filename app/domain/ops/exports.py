@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry, User, utcnow
-from app.domain.elections import get_election
+from app.domain.elections.structure import get_election
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -139,7 +139,7 @@ async def incident_log(session: AsyncSession, election_id: int) -> IncidentLog:
             .order_by(Incident.created_at, Incident.id)
         )
     ).all()
-    ids = [incident.id for incident, _station, _district in incidents]
+    ids = [incident.id for incident, _station, _in_district in incidents]
     notes: dict[int, list[IncidentNote]] = defaultdict(list)
     # Whoever did it last: an incident moved to a second coordinator names the second.
     handled: dict[tuple[int, str], AuditEntry] = {}
@@ -307,7 +307,7 @@ async def checkin_times(
 
     started = {
         shift_id
-        for shift_id, (shift, _station, _district) in shifts.items()
+        for shift_id, (shift, _station, _in_district) in shifts.items()
         if at(shift.day, shift.starts_at, zone) <= now
     }
     places: dict[tuple[int, int], int] = {}  # (shift, person) -> role type

@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import membership_in
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.models import User, utcnow
 from app.core.permissions import role_has
 from app.core.tenancy import require_tenant_id
-from app.domain.accounts import membership_in
+from app.core.validation import Cleaner, FieldErrors
 from app.domain.models import (
     INCIDENT_CATEGORIES,
     INCIDENT_SEVERITIES,
@@ -36,7 +37,6 @@ from app.domain.ops.access import (
     refuse,
 )
 from app.domain.ops.news import announce
-from app.domain.validation import Cleaner, FieldErrors
 
 CATEGORY_LABELS = {
     "queue": lazy_gettext("Queue"),

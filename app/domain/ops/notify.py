@@ -1,7 +1,7 @@
 """Who gets a web push about what on election day.
 
 Called by the ops services inside their transaction: the pushes are outbox rows, sent
-after commit (``app.core.push``). Each text is written in the receiver's language. The
+after commit (``app.core.outbox.push``). Each text is written in the receiver's language. The
 person who caused the change is never pushed about it. A notification can show on a
 locked screen, so it names the station and what happened, never an incident's free
 text, nor who of the team did not come (the app shows names once unlocked).
@@ -31,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.i18n import _, locale_scope
 from app.core.models import Membership, PushSubscription, Tenant, User
+from app.core.outbox.push import queue_push
 from app.core.permissions import ROLES, role_has
-from app.core.push import queue_push
 from app.core.tenancy import require_tenant_id
 from app.domain.models import (
     HOLDING_STATES,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.i18n import _, lazy_gettext
 from app.core.models import utcnow
+from app.core.validation import FieldErrors
 from app.domain.models import (
     HOLDING_STATES,
     STATION_STATES,
@@ -34,7 +35,6 @@ from app.domain.ops import OpsConflict, OpsError
 from app.domain.ops.access import at, local_zone, lock_station, station_to_lead
 from app.domain.ops.checkins import EARLY, presence_on
 from app.domain.ops.news import announce
-from app.domain.validation import FieldErrors
 
 STATE_LABELS = {
     "not_opened": lazy_gettext("Not opened"),

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.i18n import _
 from app.core.models import utcnow
+from app.core.validation import FieldErrors
 from app.domain.models import TURNOUT_SLOTS, District, TurnoutReport
 from app.domain.ops.access import lock_station, station_to_lead
 from app.domain.ops.news import announce
-from app.domain.validation import FieldErrors
 
 MAX_VOTERS = 1_000_000
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.core.i18n import _, locale_scope
-from app.core.mail import queue_email
 from app.core.models import Tenant, utcnow
+from app.core.outbox.mail import queue_email
+from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token
-from app.core.sms import queue_sms
 from app.domain.models import Assignment, Room, Station
 from app.domain.staffing.assignments import StaffingError, lock_election
 

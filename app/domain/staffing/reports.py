@@ -25,10 +25,10 @@ from fpdf.enums import XPos, YPos
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.documents.spreadsheets import Sheet, write_xlsx_sheets
 from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
-from app.domain.elections import get_election
-from app.domain.identity import format_phone
+from app.domain.elections.structure import get_election
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -39,8 +39,8 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.roles import list_role_types
-from app.domain.spreadsheets import Sheet, write_xlsx_sheets
+from app.domain.registers.identity import format_phone
+from app.domain.registers.roles import list_role_types
 from app.domain.staffing.board import BoardFilters, DistrictSummary, district_summaries
 from app.domain.staffing.board import staffing_board as load_board
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from app.core.i18n import _
-from app.domain.identity import age_on
+from app.domain.registers.identity import age_on
 
 MINIMUM_AGE = 18
 #: Polls close at 20:00; a shift running past it includes the count.

@@ -1,0 +1,420 @@
+"""Signing in without a password: a one-time link by email, or a one-time code by SMS.
+
+Both go through the outbox and both answer the same whether or not the account exists,
+so the forms cannot be used to find out who has an account or a phone number with us.
+Only hashes are stored (see ``SignInToken``). A link works once for 15 minutes; a code
+works once for 10 minutes and stops working after 5 wrong tries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import phonenumbers
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import ratelimit
+from app.core.accounts.users import (
+    EMAIL_PATTERN,
+    _record_in_each_tenant,
+    normalise_email,
+    user_to_mail,
+)
+from app.core.audit import Actor
+from app.core.errors import DomainError
+from app.core.i18n import _, locale_scope, ngettext
+from app.core.models import Membership, User, utcnow
+from app.core.models.signin import SignInToken
+from app.core.outbox.mail import queue_email
+from app.core.outbox.sms import queue_sms
+from app.core.security import hash_token, new_token
+from app.core.settings import Settings
+from app.core.tenancy import ALL_TENANTS
+from app.domain.models import Person
+
+LINK_VALID = timedelta(minutes=15)
+CODE_VALID = timedelta(minutes=10)
+CODE_DIGITS = 6
+MAX_CODE_TRIES = 5
+
+_HOUR = timedelta(hours=1)
+# Per address: generous, since a whole training evening may sign in over one venue's
+# Wi-Fi; the per-account limits are what keep a mailbox or a phone from being flooded.
+LINKS_PER_ADDRESS = ratelimit.Limit("signin.link.address", 60, _HOUR)
+LINKS_PER_ACCOUNT = ratelimit.Limit("signin.link.account", 5, _HOUR)
+CODES_PER_ADDRESS = ratelimit.Limit("signin.code.address", 60, _HOUR)
+CODES_PER_ACCOUNT = ratelimit.Limit("signin.code.account", 5, _HOUR)
+#: Wrong codes from one address across every pending sign-in: stops guessing at scale.
+CODE_CHECKS_PER_ADDRESS = ratelimit.Limit("signin.code_check.address", 50, timedelta(minutes=15))
+#: Wrong codes an account may receive in a day, over all its codes and addresses; past
+#: it, no more codes are sent to that account until the day has passed (links still
+#: work). This bounds slow guessing from many addresses at about 10 tries a day.
+WRONG_CODES_PER_ACCOUNT = ratelimit.Limit("signin.code_wrong.account", 10, timedelta(days=1))
+
+#: Where a typed mobile number without a country code is taken to be, by language.
+_REGION_OF_LOCALE = {"sv": "SE", "da": "DK"}
+
+
+class SignInError(DomainError):
+    pass
+
+
+def _expired() -> SignInError:
+    return SignInError(
+        _("This code has expired or has already been used. Ask for a new one."), "code"
+    )
+
+
+def _used_up() -> SignInError:
+    return SignInError(
+        _("Too many wrong tries: this code no longer works. Ask for a new one."), "code"
+    )
+
+
+def _code_hash(settings: Settings, pending_token: str, code: str) -> str:
+    """Six digits are guessed from a plain hash in a moment: key the hash with the secret
+    key and the pending token, which is only in the requester's cookie."""
+    message = f"{pending_token}:{code}".encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+async def _retire_unused(session: AsyncSession, user_id: int, kind: str | None = None) -> None:
+    """Stop every other unused link or code of the user (of ``kind`` only, if given)."""
+    statement = update(SignInToken).where(
+        SignInToken.user_id == user_id, SignInToken.used_at.is_(None)
+    )
+    if kind is not None:
+        statement = statement.where(SignInToken.kind == kind)
+    await session.execute(statement.values(used_at=utcnow()))
+
+
+async def _finish_sign_in(session: AsyncSession, user: User, code: str, ip_address: str) -> None:
+    """What every way in does after it succeeded: one token used means all are done."""
+    await _retire_unused(session, user.id)
+    user.last_login_at = utcnow()
+    await _record_in_each_tenant(session, Actor.for_user(user, ip_address), code, user)
+    await session.commit()
+
+
+# --- a link by email ---------------------------------------------------------------------
+
+
+async def request_signin_link(
+    session: AsyncSession, settings: Settings, email: str, locale: str, ip_address: str
+) -> None:
+    """Mail a sign-in link valid 15 minutes when an active account has this address;
+    say nothing either way.
+
+    Raises RateLimited when the address asked too often; an account asked for too often
+    is simply not mailed again, exactly as an unknown one.
+    """
+    user = await user_to_mail(session, email, ip_address, LINKS_PER_ADDRESS, LINKS_PER_ACCOUNT)
+    if user is None:
+        return
+    token = new_token()
+    link = SignInToken(
+        kind="link",
+        token_hash=hash_token(token),
+        user_id=user.id,
+        expires_at=utcnow() + LINK_VALID,
+    )
+    session.add(link)
+    await session.flush()
+    queue_email(
+        session,
+        to=user.email,
+        template="signin_link",
+        locale=user.locale or locale,
+        idempotency_key=f"signin_link:{link.id}",
+        sensitive=True,
+        name=user.name,
+        # In the query, not the path: access logs record paths only.
+        link=f"{settings.base_url}/login/link/open?token={token}",
+        minutes=int(LINK_VALID.total_seconds() // 60),
+    )
+    await _record_in_each_tenant(
+        session,
+        Actor(label="anonymous", ip_address=ip_address),
+        "accounts.signin_link.requested",
+        user,
+    )
+    await session.commit()
+
+
+async def user_of_signin_link(session: AsyncSession, token: str) -> User | None:
+    """Whose link this is, while it is unused and not expired; it is not used up here."""
+    link = await session.scalar(
+        select(SignInToken).where(
+            SignInToken.token_hash == hash_token(token), SignInToken.kind == "link"
+        )
+    )
+    if link is None or link.used_at is not None or utcnow() >= link.expires_at:
+        return None
+    if link.user_id is None:
+        return None
+    user = await session.get(User, link.user_id)
+    return user if user is not None and user.is_active else None
+
+
+async def sign_in_with_link(session: AsyncSession, token: str, ip_address: str) -> User:
+    """Use up a mailed link and return its user; every other unused link and code of
+    theirs stops working too. Raises SignInError when it has expired or been used."""
+    gone = SignInError(_("This link has expired or has already been used."), "token")
+    user = await user_of_signin_link(session, token)
+    if user is None:
+        raise gone
+    # Conditional, so two requests with the same link cannot both sign in.
+    claimed = await session.execute(
+        update(SignInToken)
+        .where(
+            SignInToken.token_hash == hash_token(token),
+            SignInToken.kind == "link",
+            SignInToken.used_at.is_(None),
+            SignInToken.expires_at > utcnow(),
+        )
+        .values(used_at=utcnow())
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        await session.rollback()
+        raise gone
+    await _finish_sign_in(session, user, "accounts.login.link", ip_address)
+    return user
+
+
+# --- a code by SMS -----------------------------------------------------------------------
+
+
+def parse_login(raw: str, locale: str) -> tuple[str, str]:
+    """``("email", address)`` or ``("mobile", E.164 number)`` from what was typed.
+
+    Raises SignInError on the ``login`` field when it is neither; that says nothing
+    about any account.
+    """
+    raw = (raw or "").strip()
+    if "@" in raw:
+        email = normalise_email(raw)
+        if not EMAIL_PATTERN.match(email) or len(email) > 254:
+            raise SignInError(_("Enter a valid email address."), "login")
+        return "email", email
+    try:
+        number = phonenumbers.parse(raw, _REGION_OF_LOCALE.get(locale, "SE"))
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise SignInError(_("Enter your email address or your mobile number."), "login")
+    return "mobile", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+async def _code_recipient(
+    session: AsyncSession, kind: str, value: str
+) -> tuple[User | None, str | None, int | None]:
+    """(user, mobile, tenant id) to send a code to, or Nones.
+
+    The number comes from the user's person record in a municipality where they are
+    still a member: deliberately across tenants, since sign-in happens before one is
+    chosen. A number shared by several accounts names none of them.
+
+    Only an account that is a poll clerk in exactly one municipality, and nothing else,
+    signs in by SMS. A person's mobile can be changed by that municipality's planners
+    (and was given in an application): it must never open an account that reaches
+    further than that municipality's clerk portal.
+    """
+
+    def sms_allowed(memberships: list[tuple[str, int]]) -> bool:
+        return len(memberships) == 1 and memberships[0][0] == "clerk"
+
+    member = and_(Membership.user_id == Person.user_id, Membership.tenant_id == Person.tenant_id)
+    every_tenant = {ALL_TENANTS: True}
+    if kind == "email":
+        user = await session.scalar(select(User).where(User.email == value))
+        if user is None or not user.is_active:
+            return None, None, None
+        found = (
+            await session.execute(
+                select(Person.mobile, Person.tenant_id)
+                .join(Membership, member)
+                .where(Person.user_id == user.id, Person.mobile.is_not(None), Person.mobile != "")
+                .order_by(Person.updated_at.desc(), Person.id.desc())
+                .limit(1)
+                .execution_options(**every_tenant)
+            )
+        ).first()
+        if found is None or not sms_allowed(await _memberships(session, user.id)):
+            return user, None, None
+        return user, found[0], found[1]
+    rows = (
+        await session.execute(
+            select(Person.user_id, Person.tenant_id)
+            .join(Membership, member)
+            .where(Person.mobile == value, Person.user_id.is_not(None))
+            .order_by(Person.updated_at.desc(), Person.id.desc())
+            .execution_options(**every_tenant)
+        )
+    ).all()
+    if len({user_id for user_id, _tenant in rows}) != 1:
+        return None, None, None
+    user_id, tenant_id = rows[0]
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None, None, None
+    if not sms_allowed(await _memberships(session, user.id)):
+        return user, None, None
+    return user, value, tenant_id
+
+
+async def _memberships(session: AsyncSession, user_id: int) -> list[tuple[str, int]]:
+    """(role, tenant id) of every membership of the user, across municipalities."""
+    rows = await session.execute(
+        select(Membership.role, Membership.tenant_id)
+        .where(Membership.user_id == user_id)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    return [(role, tenant_id) for role, tenant_id in rows]
+
+
+async def request_signin_code(
+    session: AsyncSession, settings: Settings, login: str, locale: str, ip_address: str
+) -> str:
+    """Text a 6-digit code valid 10 minutes to the mobile number of the account named by
+    ``login`` (its email, or the number itself), and return the pending-login token that
+    the browser keeps to enter the code.
+
+    A token is returned, and a row written, whatever happens: for an unknown account, one
+    without a mobile number, or one asked for too often, nobody gets the code and it can
+    never work, but the next page behaves the same. Raises SignInError for input that is
+    neither an address nor a number, RateLimited when this address asked too often.
+    """
+    kind, value = parse_login(login, locale)
+    user, mobile, tenant_id = await _code_recipient(session, kind, value)
+    address = ratelimit.address_key(ip_address)
+    account_key = f"user:{user.id}" if user is not None else f"{kind}:{value}"
+    ratelimit.hit(session, CODES_PER_ADDRESS, address)
+    ratelimit.hit(session, CODES_PER_ACCOUNT, account_key)
+    await session.commit()
+    await ratelimit.check(session, CODES_PER_ADDRESS, address, counted=True)
+    too_often = await ratelimit.retry_after(
+        session, CODES_PER_ACCOUNT, account_key, counted=True
+    ) or await ratelimit.retry_after(session, WRONG_CODES_PER_ACCOUNT, account_key)
+    recipient = user if user is not None and mobile and too_often is None else None
+    if recipient is not None:
+        # One live code per account: an older one still on the phone stops working.
+        await _retire_unused(session, recipient.id, kind="code")
+    pending_token = new_token()
+    code = _new_code()
+    row = SignInToken(
+        kind="code",
+        token_hash=hash_token(pending_token),
+        code_hash=_code_hash(settings, pending_token, code),
+        user_id=recipient.id if recipient is not None else None,
+        expires_at=utcnow() + CODE_VALID,
+    )
+    session.add(row)
+    await session.flush()
+    if recipient is not None and mobile:
+        with locale_scope(recipient.locale or locale):
+            text = _(
+                "%(code)s is your Stemma sign-in code. It works for %(minutes)s minutes. "
+                "Never give it to anyone.",
+                code=code,
+                minutes=int(CODE_VALID.total_seconds() // 60),
+            )
+        # The origin-bound line lets phones offer the code for this site only (autofill).
+        host = urlsplit(settings.base_url).hostname
+        queue_sms(
+            session,
+            to=mobile,
+            text=f"{text}\n\n@{host} #{code}",
+            idempotency_key=f"signin_code:{row.id}",
+            tenant_id=tenant_id,
+            sensitive=True,
+        )
+        await _record_in_each_tenant(
+            session,
+            Actor(label="anonymous", ip_address=ip_address),
+            "accounts.signin_code.requested",
+            recipient,
+        )
+    await session.commit()
+    return pending_token
+
+
+def clean_code(raw: str) -> str:
+    """The digits of a typed code ("123 456" and "123-456" are fine); SignInError else."""
+    digits = "".join(character for character in raw or "" if character not in " -")
+    if len(digits) != CODE_DIGITS or not digits.isascii() or not digits.isdigit():
+        raise SignInError(_("Enter the 6 digits from the text message."), "code")
+    return digits
+
+
+async def sign_in_with_code(
+    session: AsyncSession, settings: Settings, pending_token: str, code: str, ip_address: str
+) -> User:
+    """Check a typed code against the browser's pending sign-in and return the user.
+
+    Each try is counted before the code is compared, so parallel guesses count against
+    each other; after 5 wrong tries the code is used up. Raises SignInError (wrong,
+    used up, expired) or RateLimited when this address has typed too many codes.
+    """
+    code = clean_code(code)
+    address = ratelimit.address_key(ip_address)
+    mark = ratelimit.hit(session, CODE_CHECKS_PER_ADDRESS, address)
+    await session.commit()
+    await ratelimit.check(session, CODE_CHECKS_PER_ADDRESS, address, counted=True)
+    row = await session.scalar(
+        select(SignInToken).where(
+            SignInToken.token_hash == hash_token(pending_token), SignInToken.kind == "code"
+        )
+    )
+    if row is None or row.used_at is not None or utcnow() >= row.expires_at:
+        raise _expired()
+    counted = await session.execute(
+        update(SignInToken)
+        .where(
+            SignInToken.id == row.id,
+            SignInToken.attempts < MAX_CODE_TRIES,
+            SignInToken.used_at.is_(None),
+        )
+        .values(attempts=SignInToken.attempts + 1)
+    )
+    await session.commit()
+    if getattr(counted, "rowcount", 0) != 1:
+        raise _used_up()
+    await session.refresh(row)
+    right = hmac.compare_digest(row.code_hash or "", _code_hash(settings, pending_token, code))
+    if not right or row.user_id is None:
+        if row.user_id is not None:
+            ratelimit.hit(session, WRONG_CODES_PER_ACCOUNT, f"user:{row.user_id}")
+            await session.commit()
+        tries_left = MAX_CODE_TRIES - row.attempts
+        if tries_left <= 0:
+            raise _used_up()
+        raise SignInError(
+            ngettext(
+                "The code is wrong. You can try once more.",
+                "The code is wrong. You can try %(num)s more times.",
+                tries_left,
+            ),
+            "code",
+        )
+    claimed = await session.execute(
+        update(SignInToken)
+        .where(SignInToken.id == row.id, SignInToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    user = await session.get(User, row.user_id)
+    if getattr(claimed, "rowcount", 0) != 1 or user is None or not user.is_active:
+        await session.rollback()
+        raise _expired()
+    # A right code is no failure: it does not count against this address.
+    await session.delete(mark)
+    await _finish_sign_in(session, user, "accounts.login.sms_code", ip_address)
+    return user

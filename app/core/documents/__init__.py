@@ -1,0 +1,1 @@
+"""Documents every feature makes: PDF reports, tables, CSV and XLSX files."""

@@ -1,0 +1,55 @@
+"""Demo data: a municipality with one user per role and a whole election, made once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.accounts.users import create_tenant, create_user, get_tenant_by_slug
+from app.core.audit import Actor
+from app.demo.courses import fill_courses_demo
+from app.demo.data import fill_municipality
+from app.demo.election_day import fill_reserves
+from app.demo.portal import fill_portal_demo
+from app.demo.recruitment import fill_recruitment
+from app.demo.staffing import fill_staffing_demo
+
+DEMO_SLUG = "demo"
+LARGE_SLUG = "storstad"
+DEMO_PASSWORD = "stemma-demo-2026"  # noqa: S105 - printed for everyone on purpose
+DEMO_USERS = (
+    ("admin", "admin@demo.stemma.test", "Alva Admin"),
+    ("planner", "planner@demo.stemma.test", "Per Planerare"),
+    ("coordinator", "coordinator@demo.stemma.test", "Kim Koordinator"),
+    ("clerk", "clerk@demo.stemma.test", "Robin Röstmottagare"),
+)
+
+
+async def create_demo(
+    session_factory: Any, size: str = "small", base_url: str = "http://127.0.0.1:8000"
+) -> tuple[bool, list[tuple[str, str]]]:
+    """Create the demo municipality unless it exists. Returns (created, [(role, email)]).
+
+    ``small`` is "Demo kommun" (40 districts, 45 stations, 600 people); ``large`` is
+    "Storstad" at Stockholm scale (600 districts, 660 stations, 15,000 people) for
+    the benchmarks. Both get one user per role with the demo password.
+    """
+    slug, name = (DEMO_SLUG, "Demo kommun") if size == "small" else (LARGE_SLUG, "Storstad (demo)")
+    users = [
+        (role, email if size == "small" else email.replace("@demo.", f"@{LARGE_SLUG}."), user_name)
+        for role, email, user_name in DEMO_USERS
+    ]
+    logins = [(role, email) for role, email, _name in users]
+    async with session_factory() as session:
+        if await get_tenant_by_slug(session, slug) is not None:
+            return False, logins
+        actor = Actor.system("demo")
+        tenant = await create_tenant(session, actor, slug, name)
+        for role, email, user_name in users:
+            await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
+        await fill_municipality(session, tenant.id, size)
+        upcoming = await fill_recruitment(session, tenant, users[1][1], base_url, size)
+        await fill_staffing_demo(session, tenant.id, upcoming.id, size)
+        await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
+        await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
+        await fill_reserves(session, tenant.id, upcoming.id)
+    return True, logins

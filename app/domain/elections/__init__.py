@@ -1,0 +1,2 @@
+"""Elections and their structure: districts, stations, hours, shifts and norms,
+staffing templates, and rolling over to the next election."""

@@ -1,0 +1,165 @@
+"""Starting the next election from this one: districts, stations, rooms, hours, shifts
+and norms are copied with their days moved; the old election is left as it was."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.audit import Actor, record
+from app.domain.elections.structure import clean_election, get_election
+from app.domain.models import District, Election, Shift, StaffingNorm, Station, StationOpening
+
+
+@dataclass(frozen=True)
+class RolloverPreview:
+    source: Election
+    districts: int
+    polling_stations: int
+    advance_stations: int
+    openings: int
+    shifts: int
+    norms: int
+    day_offset: int
+    #: Opening days and shifts that fall outside the new election's voting days.
+    dropped_days: int
+
+
+async def _load(
+    session: AsyncSession, election_id: int
+) -> tuple[Election, list[District], list[Station]]:
+    source = await get_election(session, election_id)
+    districts = list(
+        await session.scalars(
+            select(District).where(District.election_id == source.id).order_by(District.code)
+        )
+    )
+    stations = list(
+        await session.scalars(
+            select(Station)
+            .where(Station.election_id == source.id)
+            .options(
+                selectinload(Station.openings),
+                selectinload(Station.shifts).selectinload(Shift.norms),
+            )
+            .order_by(Station.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    return source, districts, stations
+
+
+def _shift_day(day: dt.date, offset: dt.timedelta, target: Mapping[str, Any]) -> dt.date | None:
+    """The copied day, or None when it falls outside the new election's voting days."""
+    moved = day + offset
+    if moved == target["election_day"]:
+        return moved
+    start, end = target.get("advance_start"), target.get("advance_end")
+    if start and end and start <= moved <= end:
+        return moved
+    return None
+
+
+async def preview_rollover(
+    session: AsyncSession, election_id: int, data: Mapping[str, Any]
+) -> RolloverPreview:
+    """What a rollover into an election described by ``data`` would copy."""
+    target = clean_election(data)
+    source, districts, stations = await _load(session, election_id)
+    offset = target["election_day"] - source.election_day
+    openings = shifts = norms = dropped = 0
+    for station in stations:
+        for opening in station.openings:
+            if _shift_day(opening.day, offset, target):
+                openings += 1
+            else:
+                dropped += 1
+        for shift in station.shifts:
+            if _shift_day(shift.day, offset, target):
+                shifts += 1
+                norms += len(shift.norms)
+            else:
+                dropped += 1
+    return RolloverPreview(
+        source=source,
+        districts=len(districts),
+        polling_stations=sum(s.kind == "polling" for s in stations),
+        advance_stations=sum(s.kind == "advance" for s in stations),
+        openings=openings,
+        shifts=shifts,
+        norms=norms,
+        day_offset=offset.days,
+        dropped_days=dropped,
+    )
+
+
+async def roll_over(
+    session: AsyncSession, actor: Actor, election_id: int, data: Mapping[str, Any]
+) -> Election:
+    """Create the next election as a copy of this one's structure, in one transaction."""
+    target = clean_election({**data, "status": "planning"})
+    source, districts, stations = await _load(session, election_id)
+    offset = target["election_day"] - source.election_day
+    election = Election(**target, rolled_over_from_id=source.id)
+    session.add(election)
+    await session.flush()
+    district_map: dict[int, District] = {}
+    for district in districts:
+        copy = District(
+            election_id=election.id,
+            code=district.code,
+            name=district.name,
+            eligible_voters=district.eligible_voters,
+        )
+        session.add(copy)
+        district_map[district.id] = copy
+    await session.flush()
+    for station in stations:
+        # Children hang on the relationships, so one flush writes the whole tree.
+        session.add(
+            Station(
+                election_id=election.id,
+                district_id=district_map[station.district_id].id if station.district_id else None,
+                room_id=station.room_id,
+                kind=station.kind,
+                name=station.name,
+                languages=list(station.languages),
+                openings=[
+                    StationOpening(day=day, opens_at=opening.opens_at, closes_at=opening.closes_at)
+                    for opening in station.openings
+                    if (day := _shift_day(opening.day, offset, target))
+                ],
+                shifts=[
+                    Shift(
+                        day=day,
+                        name=shift.name,
+                        starts_at=shift.starts_at,
+                        ends_at=shift.ends_at,
+                        norms=[
+                            StaffingNorm(
+                                role_type_id=n.role_type_id, minimum=n.minimum, target=n.target
+                            )
+                            for n in shift.norms
+                        ],
+                    )
+                    for shift in station.shifts
+                    if (day := _shift_day(shift.day, offset, target))
+                ],
+            )
+        )
+    await session.flush()
+    await record(
+        session,
+        actor,
+        "elections.election.rolled_over",
+        election,
+        data={"from": source.id, "stations": len(stations), "districts": len(districts)},
+    )
+    await session.commit()
+    return election

@@ -1,0 +1,1 @@
+"""Recruiting clerks: applications, the office's review of them, contact messages."""

@@ -1,0 +1,1 @@
+"""The registers: people, buildings and rooms, role types, availability, imports."""

@@ -1,0 +1,399 @@
+"""Importing people, rooms and an election's districts and stations from CSV or XLSX.
+
+Two steps: ``stage_import`` reads the file, validates every row and keeps the batch;
+``commit_import`` validates again and writes every row or none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor, record
+from app.core.db import refresh_statistics
+from app.core.documents.spreadsheets import read_table
+from app.core.errors import DomainError, NotFound
+from app.core.i18n import _
+from app.core.models import utcnow
+from app.core.validation import Cleaner, FieldErrors
+from app.domain.elections.structure import get_election
+from app.domain.models import Building, District, ImportBatch, Person, Room, Station
+from app.domain.registers.people import clean_person, search_names
+from app.domain.registers.premises import clean_building, clean_room
+
+KINDS = ("people", "rooms", "structure")
+
+#: Accepted column names (Swedish, Danish, English) for each field.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "first_name": ("first_name", "förnamn", "fornavn", "first name"),
+    "last_name": ("last_name", "efternamn", "efternavn", "last name", "surname"),
+    "national_id": (
+        "national_id",
+        "personnummer",
+        "cpr",
+        "fødselsnummer",
+        "identity number",
+        "id number",
+    ),
+    "national_id_country": ("national_id_country", "land", "country"),
+    "email": ("email", "e-post", "e-mail", "epost", "mail"),
+    "mobile": ("mobile", "mobil", "mobilnummer", "mobiltelefon", "telefon", "phone"),
+    "street_address": ("street_address", "adress", "gatuadress", "address"),
+    "postal_code": ("postal_code", "postnummer", "postnr", "postal code", "zip"),
+    "city": ("city", "ort", "postort", "by"),
+    "preferred_language": ("preferred_language", "språk", "sprog", "language"),
+    "spoken_languages": ("spoken_languages", "talar", "taler", "languages spoken"),
+    "tags": ("tags", "taggar", "etiketter"),
+    "notes": ("notes", "anteckningar", "noter", "bemærkninger"),
+    "status": ("status",),
+    "building": ("building", "byggnad", "bygning", "lokal", "fastighet"),
+    "room": ("room", "rum", "lokale", "sal"),
+    "capacity": ("capacity", "kapacitet", "platser"),
+    "district_code": ("district_code", "distriktskod", "valdistrikt kod", "kod", "code"),
+    "district_name": ("district_name", "valdistrikt", "distrikt", "afstemningsområde", "district"),
+    "eligible_voters": ("eligible_voters", "röstberättigade", "vælgere", "voters"),
+    "station_name": ("station_name", "vallokal", "röstningslokal", "afstemningssted", "station"),
+    "station_kind": ("station_kind", "typ", "type", "kind"),
+}
+STATION_KIND_WORDS = {
+    "polling": "polling", "vallokal": "polling", "valdag": "polling", "afstemningssted": "polling",
+    "advance": "advance", "förtid": "advance", "förtidsröstning": "advance",
+    "förtidsröstningslokal": "advance", "brevstemme": "advance", "brevstemmested": "advance",
+}  # fmt: skip
+
+
+@dataclass
+class ImportPreview:
+    batch: ImportBatch
+    total: int
+    #: (row number in the file, column, message); row 2 is the first row below the header.
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
+    lookup = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+    clean: dict[str, Any] = {}
+    for key, value in row.items():
+        name = lookup.get(str(key).strip().lower())
+        if name and name not in clean:
+            if isinstance(value, dt.date | dt.datetime):
+                value = value.isoformat()
+            clean[name] = "" if value is None else str(value).strip()
+    return clean
+
+
+async def stage_import(
+    session: AsyncSession,
+    actor: Actor,
+    kind: str,
+    filename: str,
+    content: bytes,
+    election_id: int | None = None,
+    default_country: str = "SE",
+) -> ImportPreview:
+    """Read and check a file; keep it as a batch for ``commit_import``."""
+    if kind not in KINDS:
+        raise FieldErrors({"kind": _("Choose what the file contains.")})
+    if kind == "structure":
+        if election_id is None:
+            raise FieldErrors({"election_id": _("Choose the election.")})
+        await get_election(session, election_id)
+    rows = [_normalise(row) for row in read_table(filename, content)]
+    batch = ImportBatch(
+        kind=kind,
+        election_id=election_id,
+        filename=filename[:255],
+        rows=rows,
+        created_by_id=actor.user_id,
+    )
+    session.add(batch)
+    await session.flush()
+    preview = await _check(session, batch, default_country)
+    await session.commit()
+    return preview
+
+
+async def get_batch(session: AsyncSession, batch_id: int) -> ImportBatch:
+    batch = await session.scalar(select(ImportBatch).where(ImportBatch.id == batch_id))
+    if batch is None:
+        raise NotFound(_("Not found."))
+    return batch
+
+
+async def preview_batch(
+    session: AsyncSession, batch_id: int, default_country: str = "SE"
+) -> ImportPreview:
+    return await _check(session, await get_batch(session, batch_id), default_country)
+
+
+async def commit_import(
+    session: AsyncSession, actor: Actor, batch_id: int, default_country: str = "SE"
+) -> ImportPreview:
+    """Write every row of the batch, or nothing when any row is wrong now."""
+    batch = await get_batch(session, batch_id)
+    if batch.committed_at is not None:
+        raise DomainError(_("This file has already been imported."))
+    preview = await _check(session, batch, default_country, write=True)
+    if not preview.ok:
+        # Rows are written only when every row is right, so nothing needs undoing.
+        return preview
+    # Conditional, so a second click at the same moment cannot import the file twice.
+    claimed = await session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.committed_at.is_(None))
+        .values(committed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        await session.rollback()
+        raise DomainError(_("This file has already been imported."))
+    # The raw rows (with whole id numbers) are not kept once imported.
+    batch.rows = []
+    await record(
+        session,
+        actor,
+        f"imports.{batch.kind}.committed",
+        batch,
+        data={"file": batch.filename, **preview.summary},
+    )
+    try:
+        await session.commit()
+    except IntegrityError:
+        # A person added meanwhile clashes with a row; the database's message names the
+        # number, so it is neither shown nor logged.
+        await session.rollback()
+        raise DomainError(
+            _("The register changed while importing; check the file again.")
+        ) from None
+    if preview.total >= 1000:
+        await refresh_statistics(session, "people", "buildings", "rooms", "districts", "stations")
+    return preview
+
+
+async def _check(
+    session: AsyncSession, batch: ImportBatch, default_country: str, write: bool = False
+) -> ImportPreview:
+    preview = ImportPreview(batch=batch, total=len(batch.rows))
+    if batch.kind == "people":
+        await _people(session, batch.rows, preview, default_country, write)
+    elif batch.kind == "rooms":
+        await _rooms(session, batch.rows, preview, write)
+    else:
+        assert batch.election_id is not None
+        await _structure(session, batch.election_id, batch.rows, preview, write)
+    return preview
+
+
+def _problems(preview: ImportPreview, number: int, error: FieldErrors) -> None:
+    for name, message in error.errors.items():
+        preview.problems.append((number, name, message))
+
+
+async def _people(
+    session: AsyncSession,
+    rows: list[dict[str, Any]],
+    preview: ImportPreview,
+    default_country: str,
+    write: bool,
+) -> None:
+    cleaned: list[tuple[int, dict[str, Any]]] = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            cleaned.append((number, clean_person(row, default_country)))
+        except FieldErrors as error:
+            _problems(preview, number, error)
+    ids = {values["national_id"] for _n, values in cleaned if values["national_id"]}
+    emails = {values["email"] for _n, values in cleaned if values["email"]}
+    existing_ids = set(await _existing(session, Person.national_id, ids))
+    existing_emails = set(await _existing(session, Person.email, emails))
+    seen_ids: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    for number, values in cleaned:
+        for key, existing, seen in (
+            ("national_id", existing_ids, seen_ids),
+            ("email", existing_emails, seen_emails),
+        ):
+            value = values[key]
+            if not value:
+                continue
+            if value in existing:
+                preview.problems.append((number, key, _("Already in the register.")))
+            elif value in seen:
+                preview.problems.append((number, key, _("Same as row %(row)s.", row=seen[value])))
+            else:
+                seen[value] = number
+    preview.summary = {"people": len(cleaned)}
+    if write and not preview.problems:
+        for _number, values in cleaned:
+            person = Person(**values)
+            for key, value in search_names(person.first_name, person.last_name).items():
+                setattr(person, key, value)
+            session.add(person)
+        await session.flush()
+
+
+async def _existing(session: AsyncSession, column: Any, values: set[str]) -> list[str]:
+    found: list[str] = []
+    chunk = list(values)
+    for start in range(0, len(chunk), 500):
+        found.extend(
+            await session.scalars(select(column).where(column.in_(chunk[start : start + 500])))
+        )
+    return found
+
+
+async def _rooms(
+    session: AsyncSession, rows: list[dict[str, Any]], preview: ImportPreview, write: bool
+) -> None:
+    buildings = {b.name.lower(): b for b in await session.scalars(select(Building))}
+    existing_rooms = {
+        (building.lower(), room.lower())
+        for building, room in await session.execute(
+            select(Building.name, Room.name).join(Room, Room.building_id == Building.id)
+        )
+    }
+    seen: dict[tuple[str, str], int] = {}
+    new_buildings: dict[str, dict[str, Any]] = {}
+    new_rooms: list[tuple[str, dict[str, Any]]] = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            building_values = clean_building({**row, "name": row.get("building", "")})
+            room_values = clean_room({**row, "name": row.get("room", ""), "has_power": "1"})
+        except FieldErrors as error:
+            renamed = {("building" if k == "name" else k): v for k, v in error.errors.items()}
+            _problems(preview, number, FieldErrors(renamed))
+            continue
+        key = (building_values["name"].lower(), room_values["name"].lower())
+        if key in existing_rooms:
+            preview.problems.append((number, "room", _("Already in the register.")))
+        elif key in seen:
+            preview.problems.append((number, "room", _("Same as row %(row)s.", row=seen[key])))
+        else:
+            seen[key] = number
+            if key[0] not in buildings:
+                new_buildings.setdefault(key[0], building_values)
+            new_rooms.append((key[0], room_values))
+    preview.summary = {"buildings": len(new_buildings), "rooms": len(new_rooms)}
+    if write and not preview.problems:
+        for name, values in new_buildings.items():
+            buildings[name] = Building(**values)
+            session.add(buildings[name])
+        await session.flush()
+        for building_name, values in new_rooms:
+            session.add(Room(building_id=buildings[building_name].id, **values))
+        await session.flush()
+
+
+async def _structure(
+    session: AsyncSession,
+    election_id: int,
+    rows: list[dict[str, Any]],
+    preview: ImportPreview,
+    write: bool,
+) -> None:
+    districts = {
+        d.code: d
+        for d in await session.scalars(select(District).where(District.election_id == election_id))
+    }
+    stations = {
+        s.lower()
+        for s in await session.scalars(
+            select(Station.name).where(Station.election_id == election_id)
+        )
+    }
+    rooms = {
+        (building.lower(), room.lower()): room_id
+        for room_id, building, room in await session.execute(
+            select(Room.id, Building.name, Room.name).join(
+                Building, Room.building_id == Building.id
+            )
+        )
+    }
+    new_districts: dict[str, dict[str, Any]] = {}
+    district_rows: dict[str, int] = {}
+    new_stations: list[dict[str, Any]] = []
+    seen_stations: dict[str, int] = {}
+    for number, row in enumerate(rows, start=2):
+        cleaner = Cleaner(row)
+        code = cleaner.text("district_code", 20)
+        name = cleaner.text("district_name", 200)
+        voters = cleaner.integer("eligible_voters", 0, 10_000_000)
+        station_name = cleaner.text("station_name", 200)
+        kind = STATION_KIND_WORDS.get(cleaner.raw("station_kind").lower(), "")
+        if cleaner.raw("station_kind") and not kind:
+            cleaner.fail("station_kind", _("Write polling or advance."))
+        kind = kind or ("polling" if code else "advance")
+        if kind == "polling":
+            if not code:
+                cleaner.fail("district_code", _("A polling station needs its district's code."))
+            elif code not in districts and code not in new_districts and not name:
+                cleaner.fail("district_code", _("Unknown district; give its name to create it."))
+        room_key = (cleaner.raw("building").lower(), cleaner.raw("room").lower())
+        room_id = None
+        if any(room_key):
+            room_id = rooms.get(room_key)
+            if room_id is None:
+                cleaner.fail("room", _("No such building and room in the register."))
+        if station_name:
+            if station_name.lower() in stations:
+                cleaner.fail("station_name", _("The election already has this station."))
+            elif station_name.lower() in seen_stations:
+                cleaner.fail(
+                    "station_name",
+                    _("Same as row %(row)s.", row=seen_stations[station_name.lower()]),
+                )
+        if cleaner.errors:
+            _problems(preview, number, FieldErrors(cleaner.errors))
+            continue
+        if kind == "polling" and code not in districts and code not in new_districts:
+            new_districts[code] = {"code": code, "name": name, "eligible_voters": voters}
+        elif code in new_districts and name and new_districts[code]["name"] != name:
+            preview.problems.append(
+                (
+                    number,
+                    "district_name",
+                    _(
+                        "The district already has another name on row %(row)s.",
+                        row=district_rows[code],
+                    ),
+                )
+            )
+            continue
+        district_rows.setdefault(code, number)
+        if station_name:
+            seen_stations[station_name.lower()] = number
+            new_stations.append(
+                {
+                    "name": station_name,
+                    "kind": kind,
+                    "district_code": code if kind == "polling" else None,
+                    "room_id": room_id,
+                }
+            )
+    preview.summary = {"districts": len(new_districts), "stations": len(new_stations)}
+    if write and not preview.problems:
+        for values in new_districts.values():
+            districts[values["code"]] = District(election_id=election_id, **values)
+            session.add(districts[values["code"]])
+        await session.flush()
+        for values in new_stations:
+            code = values.pop("district_code")
+            session.add(
+                Station(
+                    election_id=election_id,
+                    district_id=districts[code].id if code else None,
+                    **values,
+                )
+            )
+        await session.flush()

@@ -1,0 +1,1 @@
+"""The municipality's public site: its editable pages and text blocks."""

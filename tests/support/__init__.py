@@ -1,0 +1,1 @@
+"""Helpers the tests (and benchmarks) share that are not fixtures."""
