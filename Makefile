@@ -38,6 +38,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/check_sizes.py app bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
