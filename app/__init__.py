@@ -113,7 +113,7 @@ def _register_request_hooks(app: Quart) -> None:
     from app.core.csrf import csrf_is_valid
     from app.core.headers import add_security_headers
     from app.core.i18n import pick_locale, set_locale
-    from app.core.tenancy import reset_tenant, set_tenant
+    from app.core.tenant_gate import enter_request_tenant, leave_request_tenant
     from app.core.web import db, is_api_request
 
     runtime: Runtime = app.extensions["stemma"]
@@ -150,8 +150,7 @@ def _register_request_hooks(app: Quart) -> None:
             tenant = await get_tenant_by_slug(db(), slug)
             if tenant is None:
                 abort(404)
-            g.tenant = tenant
-            g.tenant_token = set_tenant(tenant.id)
+            enter_request_tenant(tenant)
             if g.user is not None:
                 g.membership = await membership_in(db(), g.user.id, tenant.id)
         user = g.user
@@ -178,10 +177,7 @@ def _register_request_hooks(app: Quart) -> None:
         database = g.pop("_db", None)
         if database is not None:
             await database.close()
-        token = g.pop("tenant_token", None)
-        if token is not None:
-            with contextlib.suppress(ValueError):
-                reset_tenant(token)
+        leave_request_tenant()
 
 
 def _register_blueprints(app: Quart) -> None:

@@ -28,7 +28,7 @@ from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import Tenant
-from app.core.tenancy import set_tenant
+from app.core.tenant_gate import enter_request_tenant
 from app.core.validation import FieldErrors
 from app.core.web import db
 
@@ -100,8 +100,7 @@ async def _authenticate() -> Response | None:
     if token is None:
         return _unauthorized()
     g.api_token = token
-    g.tenant = token.tenant
-    g.tenant_token = set_tenant(token.tenant_id)
+    enter_request_tenant(token.tenant)
     return None
 
 

@@ -9,21 +9,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from quart import g, request
 from quart_schema import tag, validate_request, validate_response
-from sqlalchemy import select
 
 from app.api import blueprint
 from app.api.problems import ApiError
 from app.api.registers import api_actor
-from app.core.accounts.users import membership_in
 from app.core.audit import Actor
 from app.core.auth import current_actor, current_user
 from app.core.csrf import csrf_is_valid
 from app.core.i18n import _
-from app.core.models import Tenant
-from app.core.tenancy import ALL_TENANTS, set_tenant
+from app.core.tenant_gate import enter_request_tenant
 from app.core.web import db
-from app.domain.models import CheckIn, Person
-from app.domain.ops.checkins import MAX_KEY_LENGTH, check_in
+from app.domain.models import CheckIn
+from app.domain.ops.checkins import MAX_KEY_LENGTH, check_in, municipality_of_own_person
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -113,13 +110,8 @@ async def _clerk_session(person_id: int) -> Actor:
         raise ApiError(400, _("The request is not valid."), _("The CSRF token is missing."))
     user = current_user()
     assert user is not None  # the blueprint lets only a signed-in session through
-    person = await db().scalar(
-        select(Person)
-        .where(Person.id == person_id, Person.user_id == user.id)
-        .execution_options(**{ALL_TENANTS: True})
-    )
-    if person is None or await membership_in(db(), user.id, person.tenant_id) is None:
+    tenant = await municipality_of_own_person(db(), user.id, person_id)
+    if tenant is None:
         raise ApiError(404, _("Not found."))
-    g.tenant = await db().get(Tenant, person.tenant_id)
-    g.tenant_token = set_tenant(person.tenant_id)
+    enter_request_tenant(tenant)
     return current_actor()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from app.core.models import Event
-from app.core.tenancy import require_tenant_id
+from app.core.tenancy import execute_for_tenant, scalar_for_tenant, tenant_statement
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +132,17 @@ async def record_events(
 #: every socket coming back after a process died runs them, and the ORM's overhead was
 #: most of their cost. The tenant is named in each, as the ORM's hook would add it.
 _TOPICS: BindParameter[list[str]] = bindparam("topics", expanding=True)
-_EVENTS_AFTER = (
+_EVENTS_AFTER = tenant_statement(
     select(Event.id, Event.tenant_id, Event.topic, Event.type, Event.payload)
     .where(Event.tenant_id == bindparam("tenant"), Event.topic.in_(_TOPICS))
     .where(Event.id > bindparam("after"))
     .order_by(Event.id)
     .limit(bindparam("limit"))
 )
-_LATEST = select(func.max(Event.id)).where(
-    Event.tenant_id == bindparam("tenant"), Event.topic.in_(_TOPICS)
+_LATEST = tenant_statement(
+    select(func.max(Event.id)).where(
+        Event.tenant_id == bindparam("tenant"), Event.topic.in_(_TOPICS)
+    )
 )
 
 
@@ -153,10 +155,8 @@ async def events_after(
     wanted = sorted(set(topics))
     if not wanted:
         return []
-    connection = await session.connection()
-    found = await connection.execute(
-        _EVENTS_AFTER,
-        {"tenant": require_tenant_id(), "topics": wanted, "after": after_id, "limit": limit},
+    found = await execute_for_tenant(
+        session, _EVENTS_AFTER, topics=wanted, after=after_id, limit=limit
     )
     return list(found)
 
@@ -170,8 +170,7 @@ async def latest_event_id(session: AsyncSession, topics: Iterable[str]) -> int:
     wanted = sorted(set(topics))
     if not wanted:
         return 0
-    connection = await session.connection()
-    latest = await connection.scalar(_LATEST, {"tenant": require_tenant_id(), "topics": wanted})
+    latest = await scalar_for_tenant(session, _LATEST, topics=wanted)
     return int(latest or 0)
 
 

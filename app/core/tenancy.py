@@ -1,10 +1,18 @@
 """The current tenant of this request or job, and the rule that scopes every query to it.
 
-The tenant lives in a ContextVar set once per request (from the URL slug and the
-user's membership) or once per job (reloaded by id). One ``do_orm_execute`` hook
-adds ``tenant_id = <current>`` to every ORM query that touches a tenant-scoped
-model, and refuses the query when no tenant is set: a forgotten scope fails
-closed instead of leaking another municipality's rows.
+The tenant lives in a ContextVar. ``tenant_scope`` is the one way in: a request
+(from the URL slug or the API token), a live socket, a job and a CLI command all
+enter their municipality through it. One ``do_orm_execute`` hook adds
+``tenant_id = <current>`` to every ORM query that touches a tenant-scoped model, and
+refuses the query when no tenant is set: a forgotten scope fails closed instead of
+leaking another municipality's rows.
+
+A few hot statements are made once and run as plain SQL, past the hook. Each is made
+by ``tenant_statement``, which refuses a statement that does not hold every
+tenant-scoped table it touches to ``tenant_id = :tenant``, and is run by
+``execute_for_tenant`` or ``scalar_for_tenant``, which bind ``:tenant`` to the
+current tenant (failing closed as the hook does). PostgreSQL's row-level security
+repeats the rule inside the database.
 """
 
 from __future__ import annotations
@@ -14,9 +22,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import Column, CursorResult, Executable, Insert, event
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ClauseElement, ColumnClause
+from sqlalchemy.sql.selectable import Alias, TableClause
 from sqlalchemy.sql.util import find_tables
 
 from app.core.models.base import Base, TenantScoped
@@ -42,18 +53,10 @@ def require_tenant_id() -> int:
     return tenant_id
 
 
-def set_tenant(tenant_id: int | None) -> Any:
-    """Set the tenant for the rest of this task; returns a token for ``reset_tenant``."""
-    return _current_tenant_id.set(tenant_id)
-
-
-def reset_tenant(token: Any) -> None:
-    _current_tenant_id.reset(token)
-
-
 @contextmanager
 def tenant_scope(tenant_id: int) -> Iterator[None]:
-    """Run a block (a job, a CLI command, a test) as one tenant."""
+    """Enter a municipality: everything in the block (a request, a socket's reads, a
+    job, a CLI command, a test) reads and writes as that tenant, and only as it."""
     token = _current_tenant_id.set(tenant_id)
     try:
         yield
@@ -126,3 +129,128 @@ def _stamp_tenant_on_writes(session: Session, _context: Any, _instances: Any) ->
     for obj in session.dirty:
         if isinstance(obj, TenantScoped) and tenant_id is not None and obj.tenant_id != tenant_id:
             raise TenantNotSetError(f"{type(obj).__name__} of another tenant changed")
+
+
+# --- hand-written statements ------------------------------------------------------------
+
+#: The bound parameter every hand-written statement names its tenant with.
+TENANT_PARAMETER = "tenant"
+
+
+class TenantStatement:
+    """A statement made once and run as plain SQL, past the ORM's tenant hook, that
+    names the tenant itself. Make it with ``tenant_statement``; run it with
+    ``execute_for_tenant`` or ``scalar_for_tenant``."""
+
+    __slots__ = ("statement",)
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+
+
+#: Every hand-written statement made, so a test can check them all.
+HAND_SCOPED: list[TenantStatement] = []
+
+
+def _is_tenant_table(from_object: Any) -> bool:
+    # An alias (aliased(Person)) is a table of its own in the statement.
+    return getattr(from_object, "element", from_object) in _tenant_tables()
+
+
+def _tables_touched(statement: Executable) -> set[Any]:
+    """Every table and table alias the statement reads or writes, subqueries included
+    (an alias counts once, as itself, not as the table it stands for)."""
+    touched: set[Any] = set()
+    waiting: list[Any] = [statement]
+    seen: set[int] = set()
+    while waiting:
+        element = waiting.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
+        if isinstance(element, TableClause) or (
+            isinstance(element, Alias) and isinstance(element.element, TableClause)
+        ):
+            touched.add(element)
+            continue
+        waiting.extend(element.get_children())
+    return touched
+
+
+def _tables_held_to_tenant(statement: Executable) -> set[Any]:
+    """The tables (or aliases) some ``tenant_id = :tenant`` comparison in it holds."""
+    held = set()
+    for element in visitors.iterate(cast(ClauseElement, statement)):
+        if not isinstance(element, BinaryExpression) or element.operator is not operators.eq:
+            continue
+        for column, other in ((element.left, element.right), (element.right, element.left)):
+            if (
+                isinstance(column, Column | ColumnClause)
+                and column.name == "tenant_id"
+                and column.table is not None
+                and isinstance(other, BindParameter)
+                and other.key == TENANT_PARAMETER
+            ):
+                held.add(column.table)
+    return held
+
+
+def _names_tenant_parameter(statement: Executable) -> bool:
+    return any(
+        isinstance(element, BindParameter) and element.key == TENANT_PARAMETER
+        for element in visitors.iterate(cast(ClauseElement, statement))
+    )
+
+
+def unscoped_tables(statement: Executable) -> set[str]:
+    """The tenant-scoped tables a hand-written statement touches without holding them
+    to ``tenant_id = :tenant`` (empty when it is sound). An INSERT ... SELECT holds its
+    target when it names the tenant parameter (it writes the tenant from it)."""
+    held = _tables_held_to_tenant(statement)
+    if isinstance(statement, Insert) and _names_tenant_parameter(statement):
+        held.add(statement.table)
+    return {
+        str(getattr(table, "element", table).name)
+        for table in _tables_touched(statement)
+        if _is_tenant_table(table) and table not in held
+    }
+
+
+def tenant_statement(statement: Executable) -> TenantStatement:
+    """Make a hand-written statement that skips the ORM hook, refusing one that does not
+    hold every tenant-scoped table it touches to ``tenant_id = :tenant``."""
+    missing = unscoped_tables(statement)
+    if missing:
+        raise TenantNotSetError(
+            "a hand-written statement must hold "
+            + ", ".join(sorted(missing))
+            + f" to tenant_id = :{TENANT_PARAMETER}"
+        )
+    made = TenantStatement(statement)
+    HAND_SCOPED.append(made)
+    return made
+
+
+def _parameters(values: dict[str, Any]) -> dict[str, Any]:
+    if TENANT_PARAMETER in values:
+        raise ValueError("the tenant is bound from the current scope, not passed")
+    values[TENANT_PARAMETER] = require_tenant_id()
+    return values
+
+
+async def execute_for_tenant(
+    session: AsyncSession, statement: TenantStatement, **values: Any
+) -> CursorResult[Any]:
+    """Run a hand-written statement as the current tenant on the session's connection
+    (in its transaction). Raises TenantNotSetError when no tenant is set."""
+    connection = await session.connection()
+    return await connection.execute(statement.statement, _parameters(values))
+
+
+async def scalar_for_tenant(
+    session: AsyncSession, statement: TenantStatement, **values: Any
+) -> Any:
+    """The first column of the first row of a hand-written statement, run as the current
+    tenant; see ``execute_for_tenant``."""
+    connection = await session.connection()
+    return await connection.scalar(statement.statement, _parameters(values))

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.events import TOPIC_PATTERN
 from app.core.models import Membership
 from app.core.permissions import role_has
-from app.core.tenancy import require_tenant_id
+from app.core.tenancy import scalar_for_tenant, tenant_statement
 from app.domain.models import HOLDING_STATES, Assignment, Person
 
 #: Permissions that open every topic of the tenant (the operations room, all stations).
@@ -60,7 +60,7 @@ async def refuse_topic(session: AsyncSession, member: Member, topic: str) -> str
 
 #: Made once and run as plain SQL: every clerk's socket asks it when it opens (after a
 #: process died, thousands at once). The tenant is named, as the ORM's hook would.
-_HOLDS_PLACE = (
+_HOLDS_PLACE = tenant_statement(
     select(Assignment.id)
     .join(Person, Person.id == Assignment.person_id)
     .where(
@@ -76,8 +76,5 @@ _HOLDS_PLACE = (
 
 async def holds_place_at_station(session: AsyncSession, user_id: int, station_id: int) -> bool:
     """Whether the user's person in the current tenant holds a place at the station."""
-    connection = await session.connection()
-    found = await connection.scalar(
-        _HOLDS_PLACE, {"tenant": require_tenant_id(), "user": user_id, "station": station_id}
-    )
+    found = await scalar_for_tenant(session, _HOLDS_PLACE, user=user_id, station=station_id)
     return found is not None

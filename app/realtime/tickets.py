@@ -13,7 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Membership, RealtimeTicket, User, utcnow
 from app.core.security import hash_token, new_token
-from app.core.tenancy import require_tenant_id
+from app.core.tenancy import (
+    require_tenant_id,
+    scalar_for_tenant,
+    tenant_statement,
+)
 from app.realtime.access import Member
 
 TICKET_SECONDS = 60
@@ -29,7 +33,7 @@ _MEMBER = (
     .where(Membership.tenant_id == bindparam("tenant"), User.is_active.is_(True))
 )
 _WHEN = RealtimeTicket.created_at.type
-_ISSUE = (
+_ISSUE = tenant_statement(
     insert(RealtimeTicket)
     .from_select(
         ["tenant_id", "token_hash", "user_id", "created_at", "expires_at"],
@@ -55,15 +59,15 @@ _LIVE = (
     RealtimeTicket.used_at.is_(None),
     RealtimeTicket.expires_at > bindparam("now", type_=_WHEN),
 )
-_REDEEM = (
+_REDEEM = tenant_statement(
     update(RealtimeTicket)
     .where(*_LIVE, _MEMBER.where(Membership.user_id == RealtimeTicket.user_id).exists())
     .values(used_at=bindparam("now", type_=_WHEN))
     .returning(RealtimeTicket.user_id)
 )
-_ROLE = _MEMBER.where(Membership.user_id == bindparam("user"))
+_ROLE = tenant_statement(_MEMBER.where(Membership.user_id == bindparam("user")))
 #: A good ticket of a user no longer let in: used up all the same.
-_USE_UP = (
+_USE_UP = tenant_statement(
     update(RealtimeTicket)
     .where(*_LIVE)
     .values(used_at=bindparam("now", type_=_WHEN))
@@ -81,16 +85,13 @@ async def issue_ticket(session: AsyncSession, user_id: int) -> str | None:
     """
     now = utcnow()
     secret = new_token()
-    connection = await session.connection()
-    created = await connection.scalar(
+    created = await scalar_for_tenant(
+        session,
         _ISSUE,
-        {
-            "tenant": require_tenant_id(),
-            "digest": hash_token(secret),
-            "user": user_id,
-            "now": now,
-            "until": now + timedelta(seconds=TICKET_SECONDS),
-        },
+        digest=hash_token(secret),
+        user=user_id,
+        now=now,
+        until=now + timedelta(seconds=TICKET_SECONDS),
     )
     await session.commit()
     return secret if created is not None else None
@@ -105,19 +106,18 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> Member | int:
     processes redeeming the same ticket at once exactly one sees a changed row.
     """
     tenant_id = require_tenant_id()
-    values = {"tenant": tenant_id, "digest": hash_token(secret), "now": utcnow()}
-    connection = await session.connection()
-    user_id = await connection.scalar(_REDEEM, values)
+    digest, now = hash_token(secret), utcnow()
+    user_id = await scalar_for_tenant(session, _REDEEM, digest=digest, now=now)
     # SQLite's RETURNING may not reach into other tables, so the role comes apart.
     role = None
     if user_id is not None:
-        role = await connection.scalar(_ROLE, {"tenant": tenant_id, "user": user_id})
+        role = await scalar_for_tenant(session, _ROLE, user=user_id)
     if user_id is not None and role is not None:
         await session.commit()
         return Member(tenant_id, user_id, role)
     # Rarely here, so the reason may cost a query more: the ticket is used up all the
     # same when it was good, and its user is refused as a stranger would be.
-    user_id = await connection.scalar(_USE_UP, values)
+    user_id = await scalar_for_tenant(session, _USE_UP, digest=digest, now=now)
     if user_id is None:
         await session.rollback()
         return 401

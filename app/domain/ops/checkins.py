@@ -18,11 +18,12 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import membership_in
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
-from app.core.models import utcnow
-from app.core.tenancy import require_tenant_id
+from app.core.models import Tenant, utcnow
+from app.core.tenancy import ALL_TENANTS, execute_for_tenant, scalar_for_tenant, tenant_statement
 from app.core.validation import FieldErrors
 from app.domain.models import (
     CHECK_IN_KINDS,
@@ -71,16 +72,20 @@ def check_in_window(shift: Shift, zone: ZoneInfo) -> tuple[dt.datetime, dt.datet
 #: once and run as plain SQL on the session's connection: 50 check-ins a second on an
 #: election day, and after a process died on top of thousands of reconnecting sockets.
 #: The tenant is named in each, as the ORM's tenant hook would add it.
-_STORED = select(CheckIn.id).where(
-    CheckIn.tenant_id == bindparam("tenant"), CheckIn.idempotency_key == bindparam("key")
+_STORED = tenant_statement(
+    select(CheckIn.id).where(
+        CheckIn.tenant_id == bindparam("tenant"), CheckIn.idempotency_key == bindparam("key")
+    )
 )
-_PLACE = select(Assignment.id).where(
-    Assignment.tenant_id == bindparam("tenant"),
-    Assignment.shift_id == bindparam("shift"),
-    Assignment.person_id == bindparam("person"),
-    Assignment.state.in_(HOLDING_STATES),
+_PLACE = tenant_statement(
+    select(Assignment.id).where(
+        Assignment.tenant_id == bindparam("tenant"),
+        Assignment.shift_id == bindparam("shift"),
+        Assignment.person_id == bindparam("person"),
+        Assignment.state.in_(HOLDING_STATES),
+    )
 )
-_LAST_KIND = (
+_LAST_KIND = tenant_statement(
     select(CheckIn.kind)
     .where(
         CheckIn.tenant_id == bindparam("tenant"),
@@ -90,7 +95,7 @@ _LAST_KIND = (
     .order_by(CheckIn.id.desc())
     .limit(1)
 )
-_LOCK = (
+_LOCK = tenant_statement(
     update(Assignment)
     .where(Assignment.tenant_id == bindparam("tenant"), Assignment.id == bindparam("assignment"))
     .values(state=Assignment.state, updated_at=Assignment.updated_at)
@@ -118,30 +123,8 @@ async def check_in(
     local time. Audited and announced live in the same transaction; a refusal writes
     nothing, and the lock goes when the caller's transaction ends.
     """
-    errors = {}
-    key = idempotency_key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        errors["idempotency_key"] = _("Send an idempotency key of 1 to 100 characters.")
-    if kind not in CHECK_IN_KINDS:
-        errors["kind"] = _("Choose one of the options.")
-    if source not in CHECK_IN_SOURCES:
-        errors["source"] = _("Choose one of the options.")
-    if errors:
-        raise FieldErrors(errors)
-
-    # The person, the shift and its station in one query (a row only when both exist).
-    found = (
-        await session.execute(
-            select(Person, Shift, Station)
-            .select_from(Shift)
-            .join(Station, Station.id == Shift.station_id)
-            .join(Person, Person.id == person_id)
-            .where(Shift.id == shift_id)
-        )
-    ).first()
-    if found is None:
-        raise NotFound(_("Not found."))
-    person, shift, station = found
+    key = _checked_request(idempotency_key, kind, source)
+    person, shift, station = await _person_and_shift(session, person_id, shift_id)
     await _ensure_may_check_in(session, actor, person, station.id)
     name = person.full_name
 
@@ -157,10 +140,8 @@ async def check_in(
     if stored is not None:
         return await _replay(session, stored, digest), True
 
-    connection = await session.connection()
-    tenant_id = require_tenant_id()
-    place = {"tenant": tenant_id, "shift": shift.id, "person": person.id}
-    assignment_id = await connection.scalar(_PLACE, place)
+    place = {"shift": shift.id, "person": person.id}
+    assignment_id = await scalar_for_tenant(session, _PLACE, **place)
     if assignment_id is None:
         raise OpsError(_("%(name)s has no place on this shift.", name=name), "person_id")
     # One writer per place from here: the lock makes "arrived twice" and "left before
@@ -171,19 +152,8 @@ async def check_in(
         return await _replay(session, stored, digest), True
 
     now = (now or utcnow()).astimezone(dt.UTC)
-    opens, closes = check_in_window(shift, zone)
-    if now < opens:
-        local = opens.astimezone(zone)
-        raise OpsError(
-            _(
-                "Check-in for this shift opens at %(time)s on %(date)s.",
-                time=local.strftime("%H:%M"),
-                date=local.date().isoformat(),
-            )
-        )
-    if now >= closes:
-        raise OpsError(_("This shift is over; check-in is closed."))
-    last = await connection.scalar(_LAST_KIND, place)
+    _ensure_within_window(shift, zone, now)
+    last = await scalar_for_tenant(session, _LAST_KIND, **place)
     if kind == "arrived" and last == "arrived":
         raise OpsError(_("%(name)s has already checked in.", name=name), "kind")
     if kind == "left" and last != "arrived":
@@ -213,12 +183,71 @@ async def check_in(
         if stored is None:
             raise
         return await _replay(session, stored, digest), True
+    await _record_and_announce(session, actor, checkin, station)
+    await session.commit()
+    return checkin, False
+
+
+def _checked_request(idempotency_key: str, kind: str, source: str) -> str:
+    """The idempotency key, stripped, once the request's fields are all valid."""
+    errors = {}
+    key = idempotency_key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        errors["idempotency_key"] = _("Send an idempotency key of 1 to 100 characters.")
+    if kind not in CHECK_IN_KINDS:
+        errors["kind"] = _("Choose one of the options.")
+    if source not in CHECK_IN_SOURCES:
+        errors["source"] = _("Choose one of the options.")
+    if errors:
+        raise FieldErrors(errors)
+    return key
+
+
+async def _person_and_shift(
+    session: AsyncSession, person_id: int, shift_id: int
+) -> tuple[Person, Shift, Station]:
+    """The person, the shift and its station in one query; NotFound unless both exist."""
+    found = (
+        await session.execute(
+            select(Person, Shift, Station)
+            .select_from(Shift)
+            .join(Station, Station.id == Shift.station_id)
+            .join(Person, Person.id == person_id)
+            .where(Shift.id == shift_id)
+        )
+    ).first()
+    if found is None:
+        raise NotFound(_("Not found."))
+    person, shift, station = found
+    return person, shift, station
+
+
+def _ensure_within_window(shift: Shift, zone: ZoneInfo, now: dt.datetime) -> None:
+    opens, closes = check_in_window(shift, zone)
+    if now < opens:
+        local = opens.astimezone(zone)
+        raise OpsError(
+            _(
+                "Check-in for this shift opens at %(time)s on %(date)s.",
+                time=local.strftime("%H:%M"),
+                date=local.date().isoformat(),
+            )
+        )
+    if now >= closes:
+        raise OpsError(_("This shift is over; check-in is closed."))
+
+
+async def _record_and_announce(
+    session: AsyncSession, actor: Actor, checkin: CheckIn, station: Station
+) -> None:
+    """The audit entry and the live event of a new check-in, in its transaction."""
+    kind = checkin.kind
     await record(
         session,
         actor,
         f"ops.checkin.{kind}",
         checkin,
-        data={"person": person.id, "shift": shift.id, "source": source},
+        data={"person": checkin.person_id, "shift": checkin.shift_id, "source": checkin.source},
     )
     await announce(
         session,
@@ -227,15 +256,29 @@ async def check_in(
         f"checkin.{kind}",
         {
             "check_in_id": checkin.id,
-            "person_id": person.id,
-            "shift_id": shift.id,
+            "person_id": checkin.person_id,
+            "shift_id": checkin.shift_id,
             "station_id": station.id,
             "kind": kind,
-            "checked_at": now.isoformat(),
+            "checked_at": checkin.checked_at.isoformat(),
         },
     )
-    await session.commit()
-    return checkin, False
+
+
+async def municipality_of_own_person(
+    session: AsyncSession, user_id: int, person_id: int
+) -> Tenant | None:
+    """The municipality in which ``person_id`` is the user's own person and the user is
+    still a member, or None: a clerk checking in from their phone names only the
+    person, and the person names the municipality."""
+    person = await session.scalar(
+        select(Person)
+        .where(Person.id == person_id, Person.user_id == user_id)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    if person is None or await membership_in(session, user_id, person.tenant_id) is None:
+        return None
+    return await session.get(Tenant, person.tenant_id)
 
 
 async def _ensure_may_check_in(
@@ -254,8 +297,7 @@ async def _ensure_may_check_in(
 
 
 async def _stored(session: AsyncSession, key: str) -> CheckIn | None:
-    connection = await session.connection()
-    found = await connection.scalar(_STORED, {"tenant": require_tenant_id(), "key": key})
+    found = await scalar_for_tenant(session, _STORED, key=key)
     if found is None:
         return None  # nearly always: the ORM only loads a replay's check-in
     return await session.get(CheckIn, found, populate_existing=True)
@@ -275,8 +317,7 @@ async def _replay(session: AsyncSession, stored: CheckIn, digest: str) -> CheckI
 async def _lock_assignment(session: AsyncSession, assignment_id: int) -> None:
     # A write that changes nothing (not even updated_at): a row lock on PostgreSQL, the
     # start of the one write transaction on SQLite.
-    connection = await session.connection()
-    await connection.execute(_LOCK, {"tenant": require_tenant_id(), "assignment": assignment_id})
+    await execute_for_tenant(session, _LOCK, assignment=assignment_id)
 
 
 @dataclass(frozen=True)
