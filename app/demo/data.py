@@ -113,10 +113,6 @@ async def fill_municipality(
     shape = SIZES[size]
     rng = random.Random(f"stemma-demo-{size}")  # noqa: S311 - demo data, not security
     with tenant_scope(tenant_id):
-        roles = {
-            code: role_id
-            for role_id, code in await session.execute(select(RoleType.id, RoleType.code))
-        }
         election = Election(
             name="Val till riksdag, region och kommun 2026",
             kind="combined",
@@ -127,207 +123,14 @@ async def fill_municipality(
         )
         session.add(election)
         await session.flush()
-
-        buildings: list[dict[str, Any]] = []
-        for index in range(shape.districts + shape.advance_stations):
-            if index < shape.districts:
-                area = AREAS[index % len(AREAS)]
-                round_ = index // len(AREAS)
-                name = f"{area}skolan" + (f" {round_ + 1}" if round_ else "")
-            else:
-                place = ADVANCE_PLACES[(index - shape.districts) % len(ADVANCE_PLACES)]
-                name = (
-                    place if index - shape.districts < len(ADVANCE_PLACES) else f"{place} {index}"
-                )
-            buildings.append(
-                {
-                    "tenant_id": tenant_id,
-                    "name": name,
-                    "street_address": f"{rng.choice(STREETS)} {rng.randrange(1, 80)}",
-                    "postal_code": f"{rng.randrange(100, 999)} {rng.randrange(10, 99)}",
-                    "city": "Demostad",
-                    "latitude": round(55.6 + rng.random() * 0.2, 5),
-                    "longitude": round(13.0 + rng.random() * 0.3, 5),
-                    "step_free_access": rng.random() < 0.85,
-                    "accessible_toilet": rng.random() < 0.7,
-                    "parking": rng.random() < 0.6,
-                    "contact_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                    "contact_phone": f"+467017406{rng.randrange(5, 100):02d}",
-                    "access_notes": "Vaktmästaren öppnar 06:45.",
-                }
-            )
-        building_ids = list(
-            (
-                await session.execute(
-                    insert(Building).returning(Building.id, sort_by_parameter_order=True), buildings
-                )
-            ).scalars()
+        # The generator is drawn from in this order, so the demo is the same every time.
+        buildings = _buildings(rng, shape, tenant_id)
+        room_ids = await _add_buildings_and_rooms(session, rng, shape, tenant_id, buildings)
+        stations = await _add_districts_and_stations(
+            session, rng, shape, tenant_id, election.id, buildings, room_ids
         )
-        room_rows = [
-            {
-                "tenant_id": tenant_id,
-                "building_id": building_id,
-                "name": "Gymnastiksalen" if i < shape.districts else "Entréhallen",
-                "capacity": rng.randrange(40, 200),
-                "has_power": True,
-                "has_network": rng.random() < 0.5,
-                "tables": rng.randrange(4, 20),
-                "booths": rng.randrange(3, 10),
-                "notes": "",
-            }
-            for i, building_id in enumerate(building_ids)
-        ]
-        room_ids = list(
-            (
-                await session.execute(
-                    insert(Room).returning(Room.id, sort_by_parameter_order=True), room_rows
-                )
-            ).scalars()
-        )
-
-        district_rows = [
-            {
-                "tenant_id": tenant_id,
-                "election_id": election.id,
-                "code": f"0180-{i + 1:03d}",
-                "name": buildings[i]["name"].replace("skolan", ""),
-                "eligible_voters": rng.randrange(900, 2400),
-            }
-            for i in range(shape.districts)
-        ]
-        district_ids = list(
-            (
-                await session.execute(
-                    insert(District).returning(District.id, sort_by_parameter_order=True),
-                    district_rows,
-                )
-            ).scalars()
-        )
-        station_rows = [
-            {
-                "tenant_id": tenant_id,
-                "election_id": election.id,
-                "district_id": district_ids[i],
-                "room_id": room_ids[i],
-                "kind": "polling",
-                "name": buildings[i]["name"],
-            }
-            for i in range(shape.districts)
-        ] + [
-            {
-                "tenant_id": tenant_id,
-                "election_id": election.id,
-                "district_id": None,
-                "room_id": room_ids[shape.districts + j],
-                "kind": "advance",
-                "name": f"{buildings[shape.districts + j]['name']} (förtidsröstning)",
-            }
-            for j in range(shape.advance_stations)
-        ]
-        station_ids = list(
-            (
-                await session.execute(
-                    insert(Station).returning(Station.id, sort_by_parameter_order=True),
-                    station_rows,
-                )
-            ).scalars()
-        )
-
-        openings: list[dict[str, Any]] = []
-        shifts: list[dict[str, Any]] = []
-        norms: list[tuple[int, dict[str, list[int]]]] = []
-        templates: dict[str, list[dict[str, Any]]] = {
-            kind: list(shifts_) for _name, kind, shifts_ in standard_templates("sv")
-        }
-        advance_start, advance_end = dt.date(2026, 8, 26), dt.date(2026, 9, 13)
-        advance_days = [
-            advance_start + dt.timedelta(days=d) for d in range((advance_end - advance_start).days)
-        ]
-        for position, station in enumerate(station_rows):
-            station_id = station_ids[position]
-            days = (
-                [election.election_day]
-                if station["kind"] == "polling"
-                else [*advance_days[-10:], election.election_day]
-            )
-            for day in days:
-                openings.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "station_id": station_id,
-                        "day": day,
-                        "opens_at": dt.time(8) if station["kind"] == "polling" else dt.time(10),
-                        "closes_at": dt.time(20) if station["kind"] == "polling" else dt.time(18),
-                    }
-                )
-                for item in templates[station["kind"]]:
-                    shifts.append(
-                        {
-                            "tenant_id": tenant_id,
-                            "station_id": station_id,
-                            "day": day,
-                            "name": item["name"],
-                            "starts_at": dt.time.fromisoformat(item["starts_at"]),
-                            "ends_at": dt.time.fromisoformat(item["ends_at"]),
-                        }
-                    )
-                    norms.append((len(shifts) - 1, item["norms"]))
-        await session.execute(insert(StationOpening), openings)
-        shift_ids = list(
-            (
-                await session.execute(
-                    insert(Shift).returning(Shift.id, sort_by_parameter_order=True), shifts
-                )
-            ).scalars()
-        )
-        norm_rows = [
-            {
-                "tenant_id": tenant_id,
-                "shift_id": shift_ids[index],
-                "role_type_id": roles[code],
-                "minimum": minimum,
-                "target": target,
-            }
-            for index, wanted in norms
-            for code, (minimum, target) in wanted.items()
-        ]
-        await session.execute(insert(StaffingNorm), norm_rows)
-
-        used: set[str] = set()
-        people: list[dict[str, Any]] = []
-        for number in range(shape.people):
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            national_id = personnummer(rng, used)
-            people.append(
-                {
-                    "tenant_id": tenant_id,
-                    "first_name": first,
-                    "last_name": last,
-                    **search_names(first, last),
-                    "national_id_country": "SE",
-                    "national_id": national_id,
-                    "birth_date": dt.date(
-                        int(national_id[:4]), int(national_id[4:6]), int(national_id[6:8])
-                    ),
-                    "email": f"{first}.{last}.{number}@example.org".lower()
-                    .replace("ö", "o")
-                    .replace("ä", "a")
-                    .replace("å", "a"),
-                    # The range the Swedish regulator keeps for fiction: never a real phone.
-                    "mobile": f"+467017406{5 + number % 95:02d}",
-                    "street_address": f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
-                    "postal_code": f"{rng.randrange(100, 999)} {rng.randrange(10, 99)}",
-                    "city": "Demostad",
-                    "preferred_language": "sv",
-                    "spoken_languages": [
-                        "sv",
-                        *rng.sample(LANGUAGES[1:], rng.choice((0, 0, 1, 1, 2))),
-                    ],
-                    "tags": rng.sample(TAGS, rng.choice((0, 0, 0, 1, 1, 2))),
-                    "notes": "",
-                    "status": rng.choice(("active",) * 6 + ("applicant", "inactive")),
-                }
-            )
+        shifts = await _add_hours_shifts_and_norms(session, tenant_id, election, stations)
+        people = _people(rng, shape, tenant_id)
         for start in range(0, len(people), 2000):
             await session.execute(insert(Person), people[start : start + 2000])
         await session.commit()
@@ -336,7 +139,223 @@ async def fill_municipality(
     )
     return {
         "districts": shape.districts,
-        "stations": len(station_rows),
+        "stations": len(stations),
         "people": shape.people,
-        "shifts": len(shifts),
+        "shifts": shifts,
+    }
+
+
+def _buildings(rng: random.Random, shape: DemoSize, tenant_id: int) -> list[dict[str, Any]]:
+    """A school per district (named after its area) and a public building per advance
+    voting station."""
+    buildings: list[dict[str, Any]] = []
+    for index in range(shape.districts + shape.advance_stations):
+        if index < shape.districts:
+            area = AREAS[index % len(AREAS)]
+            round_ = index // len(AREAS)
+            name = f"{area}skolan" + (f" {round_ + 1}" if round_ else "")
+        else:
+            place = ADVANCE_PLACES[(index - shape.districts) % len(ADVANCE_PLACES)]
+            name = place if index - shape.districts < len(ADVANCE_PLACES) else f"{place} {index}"
+        buildings.append(
+            {
+                "tenant_id": tenant_id,
+                "name": name,
+                "street_address": f"{rng.choice(STREETS)} {rng.randrange(1, 80)}",
+                "postal_code": f"{rng.randrange(100, 999)} {rng.randrange(10, 99)}",
+                "city": "Demostad",
+                "latitude": round(55.6 + rng.random() * 0.2, 5),
+                "longitude": round(13.0 + rng.random() * 0.3, 5),
+                "step_free_access": rng.random() < 0.85,
+                "accessible_toilet": rng.random() < 0.7,
+                "parking": rng.random() < 0.6,
+                "contact_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                "contact_phone": f"+467017406{rng.randrange(5, 100):02d}",
+                "access_notes": "Vaktmästaren öppnar 06:45.",
+            }
+        )
+    return buildings
+
+
+async def _insert_returning_ids(
+    session: AsyncSession, model: Any, rows: list[dict[str, Any]]
+) -> list[int]:
+    inserted = await session.execute(
+        insert(model).returning(model.id, sort_by_parameter_order=True), rows
+    )
+    return list(inserted.scalars())
+
+
+async def _add_buildings_and_rooms(
+    session: AsyncSession,
+    rng: random.Random,
+    shape: DemoSize,
+    tenant_id: int,
+    buildings: list[dict[str, Any]],
+) -> list[int]:
+    """The buildings, a room in each (a gym, or an entrance hall for advance voting);
+    the rooms' ids in the buildings' order."""
+    building_ids = await _insert_returning_ids(session, Building, buildings)
+    room_rows = [
+        {
+            "tenant_id": tenant_id,
+            "building_id": building_id,
+            "name": "Gymnastiksalen" if i < shape.districts else "Entréhallen",
+            "capacity": rng.randrange(40, 200),
+            "has_power": True,
+            "has_network": rng.random() < 0.5,
+            "tables": rng.randrange(4, 20),
+            "booths": rng.randrange(3, 10),
+            "notes": "",
+        }
+        for i, building_id in enumerate(building_ids)
+    ]
+    return await _insert_returning_ids(session, Room, room_rows)
+
+
+async def _add_districts_and_stations(
+    session: AsyncSession,
+    rng: random.Random,
+    shape: DemoSize,
+    tenant_id: int,
+    election_id: int,
+    buildings: list[dict[str, Any]],
+    room_ids: list[int],
+) -> list[tuple[int, str]]:
+    """A district with its polling station per school, then the advance voting
+    stations; returns (station id, kind) in that order."""
+    district_rows = [
+        {
+            "tenant_id": tenant_id,
+            "election_id": election_id,
+            "code": f"0180-{i + 1:03d}",
+            "name": buildings[i]["name"].replace("skolan", ""),
+            "eligible_voters": rng.randrange(900, 2400),
+        }
+        for i in range(shape.districts)
+    ]
+    district_ids = await _insert_returning_ids(session, District, district_rows)
+    station_rows = [
+        {
+            "tenant_id": tenant_id,
+            "election_id": election_id,
+            "district_id": district_ids[i],
+            "room_id": room_ids[i],
+            "kind": "polling",
+            "name": buildings[i]["name"],
+        }
+        for i in range(shape.districts)
+    ] + [
+        {
+            "tenant_id": tenant_id,
+            "election_id": election_id,
+            "district_id": None,
+            "room_id": room_ids[shape.districts + j],
+            "kind": "advance",
+            "name": f"{buildings[shape.districts + j]['name']} (förtidsröstning)",
+        }
+        for j in range(shape.advance_stations)
+    ]
+    station_ids = await _insert_returning_ids(session, Station, station_rows)
+    return [(station_ids[i], row["kind"]) for i, row in enumerate(station_rows)]
+
+
+async def _add_hours_shifts_and_norms(
+    session: AsyncSession, tenant_id: int, election: Election, stations: list[tuple[int, str]]
+) -> int:
+    """Opening hours, and the standard template's shifts with their norms, on election
+    day (polling) or on its last ten advance days and election day (advance voting).
+    Returns how many shifts."""
+    roles = {
+        code: role_id for role_id, code in await session.execute(select(RoleType.id, RoleType.code))
+    }
+    openings: list[dict[str, Any]] = []
+    shifts: list[dict[str, Any]] = []
+    norms: list[tuple[int, dict[str, list[int]]]] = []
+    templates: dict[str, list[dict[str, Any]]] = {
+        kind: list(shifts_) for _name, kind, shifts_ in standard_templates("sv")
+    }
+    advance_start, advance_end = dt.date(2026, 8, 26), dt.date(2026, 9, 13)
+    advance_days = [
+        advance_start + dt.timedelta(days=d) for d in range((advance_end - advance_start).days)
+    ]
+    for station_id, kind in stations:
+        days = (
+            [election.election_day]
+            if kind == "polling"
+            else [*advance_days[-10:], election.election_day]
+        )
+        for day in days:
+            openings.append(
+                {
+                    "tenant_id": tenant_id,
+                    "station_id": station_id,
+                    "day": day,
+                    "opens_at": dt.time(8) if kind == "polling" else dt.time(10),
+                    "closes_at": dt.time(20) if kind == "polling" else dt.time(18),
+                }
+            )
+            for item in templates[kind]:
+                shifts.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "station_id": station_id,
+                        "day": day,
+                        "name": item["name"],
+                        "starts_at": dt.time.fromisoformat(item["starts_at"]),
+                        "ends_at": dt.time.fromisoformat(item["ends_at"]),
+                    }
+                )
+                norms.append((len(shifts) - 1, item["norms"]))
+    await session.execute(insert(StationOpening), openings)
+    shift_ids = await _insert_returning_ids(session, Shift, shifts)
+    norm_rows = [
+        {
+            "tenant_id": tenant_id,
+            "shift_id": shift_ids[index],
+            "role_type_id": roles[code],
+            "minimum": minimum,
+            "target": target,
+        }
+        for index, wanted in norms
+        for code, (minimum, target) in wanted.items()
+    ]
+    await session.execute(insert(StaffingNorm), norm_rows)
+    return len(shifts)
+
+
+def _people(rng: random.Random, shape: DemoSize, tenant_id: int) -> list[dict[str, Any]]:
+    used: set[str] = set()
+    return [_person(rng, tenant_id, number, used) for number in range(shape.people)]
+
+
+def _person(rng: random.Random, tenant_id: int, number: int, used: set[str]) -> dict[str, Any]:
+    """One invented person with a valid, unused personnummer."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    national_id = personnummer(rng, used)
+    return {
+        "tenant_id": tenant_id,
+        "first_name": first,
+        "last_name": last,
+        **search_names(first, last),
+        "national_id_country": "SE",
+        "national_id": national_id,
+        "birth_date": dt.date(int(national_id[:4]), int(national_id[4:6]), int(national_id[6:8])),
+        "email": f"{first}.{last}.{number}@example.org".lower()
+        .replace("ö", "o")
+        .replace("ä", "a")
+        .replace("å", "a"),
+        # The range the Swedish regulator keeps for fiction: never a real phone.
+        "mobile": f"+467017406{5 + number % 95:02d}",
+        "street_address": f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
+        "postal_code": f"{rng.randrange(100, 999)} {rng.randrange(10, 99)}",
+        "city": "Demostad",
+        "preferred_language": "sv",
+        "spoken_languages": [
+            "sv",
+            *rng.sample(LANGUAGES[1:], rng.choice((0, 0, 1, 1, 2))),
+        ],
+        "tags": rng.sample(TAGS, rng.choice((0, 0, 0, 1, 1, 2))),
+        "notes": "",
+        "status": rng.choice(("active",) * 6 + ("applicant", "inactive")),
     }

@@ -76,31 +76,7 @@ async def fill_recruitment(
         source = await session.scalar(select(Election).order_by(Election.id).limit(1))
         assert source is not None
         election = await roll_over(session, planner, source.id, NEXT_ELECTION)
-        for locale in SUPPORTED_LOCALES:
-            title, _body = webparts.default_text("start", locale)
-            body = START_PAGE[locale].format(name=tenant.name)
-            await webparts.publish(
-                session, planner, "start", locale, {"title": title, "body": body}
-            )
-            pay_title, _pay_body = webparts.default_text("pay", locale)
-            await webparts.publish(
-                session, planner, "pay", locale, {"title": pay_title, "body": PAY_PAGE[locale]}
-            )
-            for key in ("work", "faq", "privacy"):
-                title, body = webparts.default_text(key, locale)
-                await webparts.publish(
-                    session, planner, key, locale, {"title": title, "body": body}
-                )
-        await webparts.save_site_settings(
-            session,
-            planner,
-            {
-                "brand_color": "#1f5f8b",
-                "office_email": f"valkansliet@{tenant.slug}.stemma.test",
-                "retention_months": "12",
-                "applications_open": "1",
-            },
-        )
+        await _publish_site(session, planner, tenant)
         await session.refresh(election, ["districts"])
         districts = list(election.districts)
         today = dt.datetime.now(dt.UTC).date()
@@ -166,3 +142,29 @@ async def fill_recruitment(
                 ip_address="192.0.2.10",
             )
     return election
+
+
+async def _publish_site(session: AsyncSession, planner: Actor, tenant: Tenant) -> None:
+    """The public pages in every language (the start and pay pages written for the demo,
+    the rest as shipped), the site's colour and office address, applications open."""
+    for locale in SUPPORTED_LOCALES:
+        title, _body = webparts.default_text("start", locale)
+        body = START_PAGE[locale].format(name=tenant.name)
+        await webparts.publish(session, planner, "start", locale, {"title": title, "body": body})
+        pay_title, _pay_body = webparts.default_text("pay", locale)
+        await webparts.publish(
+            session, planner, "pay", locale, {"title": pay_title, "body": PAY_PAGE[locale]}
+        )
+        for key in ("work", "faq", "privacy"):
+            title, body = webparts.default_text(key, locale)
+            await webparts.publish(session, planner, key, locale, {"title": title, "body": body})
+    await webparts.save_site_settings(
+        session,
+        planner,
+        {
+            "brand_color": "#1f5f8b",
+            "office_email": f"valkansliet@{tenant.slug}.stemma.test",
+            "retention_months": "12",
+            "applications_open": "1",
+        },
+    )
