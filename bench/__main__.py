@@ -5,7 +5,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
-``--only realtime`` (live sockets under load, see ``bench/realtime.py``) runs only when
+``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
 
@@ -19,12 +19,13 @@ from pathlib import Path
 from bench import (
     autostaff,
     foundation,
-    realtime,
     realtime_costs,
     realtime_render,
     registers,
     staffing_board,
 )
+from bench.realtime import runner as realtime_runner
+from bench.realtime import scale as realtime_scale
 
 
 def main() -> None:
@@ -35,7 +36,7 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
-    realtime.add_arguments(parser)
+    realtime_scale.add_arguments(parser)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         if arguments.only in (None, "foundation"):
@@ -51,18 +52,20 @@ def main() -> None:
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(
-                    arguments.database_url, Path(directory) / "rr", realtime.scale_from(arguments)
+                    arguments.database_url,
+                    Path(directory) / "rr",
+                    realtime_scale.scale_from(arguments),
                 )
             )
         if arguments.only in (None, "costs"):
             asyncio.run(realtime_costs.run(arguments.database_url, Path(directory) / "c"))
         if arguments.only == "realtime":
             asyncio.run(
-                realtime.run(
+                realtime_runner.run(
                     arguments.database_url,
                     arguments.redis_url,
                     Path(directory) / "rt",
-                    realtime.scale_from(arguments),
+                    realtime_scale.scale_from(arguments),
                     skip_peer=arguments.skip_peer,
                     skip_one=arguments.skip_one_process,
                 )

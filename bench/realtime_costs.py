@@ -1,6 +1,6 @@
 """What one socket and one check-in cost the server: ``bench --only costs``.
 
-The live-socket benchmark (``bench/realtime.py``) measures a whole election day; this
+The live-socket benchmark (``bench/realtime/``) measures a whole election day; this
 one isolates the unit costs that decide how fast sockets connect and how fast they
 all come back after a process dies: the server's CPU time per socket opened (a ticket,
 the socket, its topics checked and its first answer), per socket opened again with a
@@ -22,17 +22,10 @@ import aiohttp
 import websockets
 
 from app.core.events import station_topic, user_topic
-from bench.realtime import (
-    Clerk,
-    Poster,
-    Scale,
-    Seeded,
-    app_env,
-    seed,
-    start_server,
-    stemma_command,
-    stop_server,
-)
+from bench.realtime.checkins import Poster
+from bench.realtime.municipality import Clerk, Seeded, seed
+from bench.realtime.processes import app_env, start_server, stemma_command, stop_server
+from bench.realtime.scale import Scale
 
 PORT = 18790
 #: Sockets opened at once, as several phones would.

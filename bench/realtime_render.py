@@ -4,7 +4,7 @@ Every check-in, state change or incident on an election's ops topic is rendered 
 per process (``app.planning.ops_fragments``) before it fans out, one event after
 another, so this CPU time per event bounds how many events a second one process can
 carry to the coordinators (at 50 check-ins a second it must stay well under 20 ms).
-It fills the same municipality as ``bench/realtime.py`` (``--stations`` polling
+It fills the same municipality as ``bench/realtime/`` (``--stations`` polling
 stations with ``--clerks`` clerks each, election day today) and times, in CPU, the
 whole dashboard (a page load, and the live counters' recount every few seconds) and
 one live event as the renderer draws it (one station's row; the counters kept station
@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from app.domain.ops.dashboard import RECOUNT_SECONDS as RECOUNT
-from bench.realtime import Scale, seed
+from bench.realtime.municipality import seed
+from bench.realtime.scale import Scale
 
 ROUNDS = 20
 WARM_UP = 3
