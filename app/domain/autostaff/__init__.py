@@ -4,9 +4,13 @@
   hard rules decide who is a candidate for what (one shift per person and day).
 - ``costs``: the cost model with its numbers (unfilled places, travel, last
   election's team, languages, an experienced person per shift, a fair spread).
-- ``solver``: the model as a min-cost flow, solved by OR-Tools; deterministic.
-- ``exact``: the same model as a MILP (SciPy/HiGHS, a dev dependency), the reference
-  the tests and the bench compare the flow against.
+- ``solver``: the model as a min-cost flow, solved by OR-Tools; deterministic. Its
+  parts: ``role_classes`` (required courses as bits), ``choices`` (which person-day
+  may go to which shift: the nearest-stations pruning), ``network`` (the nodes and
+  arcs, a kind of cost at a time) and ``picks`` (reading the flow back).
+- ``tests/support/exact_milp.py`` (outside the app): the same model as a MILP
+  (SciPy/HiGHS, a dev dependency), the reference the tests and the bench compare the
+  flow against.
 - ``runs``: the use cases: create a run, apply all or some of it, discard it.
 """
 
