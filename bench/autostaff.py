@@ -42,7 +42,8 @@ from app.domain.autostaff.costs import (
     check,
     evaluate,
 )
-from app.domain.autostaff.problem import Problem, load_problem
+from app.domain.autostaff.loading import load_problem
+from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.runs import apply_run, create_run
 from app.domain.autostaff.solver import DEFAULT_NEAREST, lower_bound, solve
 from app.domain.models import Assignment, Election

@@ -1,7 +1,8 @@
 """The optimiser: proposes people for every open place of an election.
 
-- ``problem``: the election's open places and candidates, loaded as plain data; the
-  hard rules decide who is a candidate for what (one shift per person and day).
+- ``problem``: the election's open places and candidates as plain data.
+- ``loading``: reads the problem from the database; the hard rules decide who is a
+  candidate for what (one shift per person and day, age, availability, courses).
 - ``costs``: the cost model with its numbers (unfilled places, travel, last
   election's team, languages, an experienced person per shift, a fair spread).
 - ``solver``: the model as a min-cost flow, solved by OR-Tools; deterministic. Its
@@ -15,7 +16,8 @@
 """
 
 from app.domain.autostaff.costs import COST_PARTS, COUNT_KEYS, Pick, evaluate
-from app.domain.autostaff.problem import Problem, load_problem
+from app.domain.autostaff.loading import load_problem
+from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.runs import (
     apply_run,
     create_run,

@@ -23,7 +23,8 @@ from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
 from app.core.models.base import utcnow
 from app.domain.autostaff.costs import CostTable, Pick, distance_metres
-from app.domain.autostaff.problem import Problem, load_problem
+from app.domain.autostaff.loading import load_problem
+from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, solve
 from app.domain.courses.qualifications import course_needs, unmet
 from app.domain.models import (
