@@ -33,6 +33,7 @@ from app.core.tenancy import tenant_scope
 from app.demo import LARGE_SLUG, create_demo
 from app.demo.recruitment import NEXT_ELECTION
 from app.domain.autostaff import problem as model
+from app.domain.autostaff.applying import apply_run
 from app.domain.autostaff.costs import (
     COST_PARTS,
     NO_EXPERIENCED,
@@ -44,7 +45,7 @@ from app.domain.autostaff.costs import (
 )
 from app.domain.autostaff.loading import load_problem
 from app.domain.autostaff.problem import Problem
-from app.domain.autostaff.runs import apply_run, create_run
+from app.domain.autostaff.runs import create_run
 from app.domain.autostaff.solver import DEFAULT_NEAREST, lower_bound, solve
 from app.domain.models import Assignment, Election
 from tests.support.exact_milp import solve_exact

@@ -12,14 +12,15 @@
 - ``tests/support/exact_milp.py`` (outside the app): the same model as a MILP
   (SciPy/HiGHS, a dev dependency), the reference the tests and the bench compare the
   flow against.
-- ``runs``: the use cases: create a run, apply all or some of it, discard it.
+- ``runs``: the use cases: create a run, read it, discard it; ``applying``: apply all
+  or some of it, each item checked again against the database as it is then.
 """
 
+from app.domain.autostaff.applying import apply_run
 from app.domain.autostaff.costs import COST_PARTS, COUNT_KEYS, Pick, evaluate
 from app.domain.autostaff.loading import load_problem
 from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.runs import (
-    apply_run,
     create_run,
     discard_run,
     get_run,

@@ -281,7 +281,7 @@ async def _candidates(
     shift_days = set(days)
     available = await _availability(session, election)
     booked = await _booked_days(session, days)
-    wishes = await _wishes(session, election)
+    wishes = await district_wishes(session, election)
     candidates: list[Candidate] = []
     for id_, birth_date, latitude, longitude, languages, experience in await session.execute(
         select(
@@ -364,7 +364,7 @@ async def _booked_days(session: AsyncSession, days: list[dt.date]) -> set[tuple[
     }
 
 
-async def _wishes(session: AsyncSession, election: Election) -> dict[int, set[int]]:
+async def district_wishes(session: AsyncSession, election: Election) -> dict[int, set[int]]:
     """Per person, the districts of this election they wished to work in."""
     wishes: dict[int, set[int]] = {}
     for person_id, district_id in await session.execute(
