@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 from ortools.graph.python import max_flow
+from quart import Quart
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import create_app
 from app.core.audit import Actor
@@ -33,6 +35,7 @@ from app.core.tenancy import tenant_scope
 from app.demo import LARGE_SLUG, create_demo
 from app.demo.recruitment import NEXT_ELECTION
 from app.domain.autostaff import problem as model
+from app.domain.autostaff.applying import apply_run
 from app.domain.autostaff.costs import (
     COST_PARTS,
     NO_EXPERIENCED,
@@ -42,9 +45,10 @@ from app.domain.autostaff.costs import (
     check,
     evaluate,
 )
-from app.domain.autostaff.problem import Problem, load_problem
-from app.domain.autostaff.runs import apply_run, create_run
-from app.domain.autostaff.solver import DEFAULT_NEAREST, lower_bound, solve
+from app.domain.autostaff.loading import load_problem
+from app.domain.autostaff.problem import Problem
+from app.domain.autostaff.runs import create_run
+from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, lower_bound, solve
 from app.domain.models import Assignment, Election
 from tests.support.exact_milp import solve_exact
 
@@ -279,17 +283,8 @@ def with_courses(problem: Problem, seed: int) -> Problem:
 async def run(database_url: str | None, data_dir: Path) -> None:
     print("== autostaff (large demo municipality) ==")
     print('command: make bench ARGS="--only autostaff"')
-    data_dir.mkdir(parents=True, exist_ok=True)
-    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'autostaff.db'}"
-    await upgrade_async(url)
-    settings = load_settings(
-        data_dir=data_dir, database_url=url, secret_key="a" * 40, run_worker_in_process=False
-    )
-    app = create_app(settings)
+    app = await large_demo(database_url, data_dir)
     session_factory = app.extensions["stemma"].session_factory
-    start = time.perf_counter()
-    await create_demo(session_factory, size="large")
-    line("make the large demo municipality", f"{time.perf_counter() - start:7.2f} s")
     actor = Actor.system("bench")
     async with session_factory() as session:
         tenant = await session.scalar(select(Tenant).where(Tenant.slug == LARGE_SLUG))
@@ -301,91 +296,125 @@ async def run(database_url: str | None, data_dir: Path) -> None:
             assert election_id is not None
             start = time.perf_counter()
             created = await create_run(session, actor, election_id)
-            end_to_end = time.perf_counter() - start
-            run_id = created.id
-            line("optimiser end to end (load + solve + store)", f"{end_to_end:7.2f} s")
-
-            start = time.perf_counter()
-            problem = await load_problem(session, election_id)
-            loaded = time.perf_counter() - start
-            start = time.perf_counter()
-            table = CostTable(problem)
-            tabled = time.perf_counter() - start
-            start = time.perf_counter()
-            solution = solve(problem, DEFAULT_NEAREST, table)
-            solved = time.perf_counter() - start
-            line("  of which: load the problem", f"{loaded:7.2f} s")
-            line("  of which: cost table (travel matrix)", f"{tabled:7.2f} s")
             line(
-                f"  of which: min-cost flow, {DEFAULT_NEAREST} nearest",
-                f"{solved:7.2f} s  ({solution.arcs:,} arcs, {solution.rounds} round(s))",
+                "optimiser end to end (load + solve + store)",
+                f"{time.perf_counter() - start:7.2f} s",
             )
-            barred = sum(1 for c in problem.candidates for day in c.days if day in c.barred)
-            line(
-                "person-days barred from a role (courses)",
-                f"{barred:,} of {sum(len(c.days) for c in problem.candidates):,}",
-            )
-            start = time.perf_counter()
-            bound = lower_bound(problem, DEFAULT_NEAREST, table)
-            gap = solution.evaluation.breakdown["total"] - bound
-            line(
-                "relaxation bound (a bonus per class: loose)",
-                f"{bound:,}, {gap:,} ({100 * gap / max(1, bound):.4f} %)  "
-                f"[{time.perf_counter() - start:.2f} s]",
-            )
-            line(
-                "problem",
-                f"{len(problem.candidates):,} candidates, {len(problem.stations)} stations, "
-                f"{len(problem.shifts):,} shifts",
-            )
-            counts = solution.evaluation.counts
-            line("open places", f"{counts['places']:,}")
-            line("places supply allows (max flow, no costs)", f"{fillable(problem):,}")
-            line("filled by the optimiser", f"{counts['filled']:,}")
-            line("unfilled below minimum", f"{counts['unfilled_below_minimum']:,}")
-            assert check(problem, solution.picks) == []
-
-            start = time.perf_counter()
-            baseline = evaluate(problem, greedy(problem, table), table)
-            line("greedy baseline", f"{time.perf_counter() - start:7.2f} s")
-            line(
-                "greedy: filled / unfilled below minimum",
-                f"{baseline.counts['filled']:,} / {baseline.counts['unfilled_below_minimum']:,}",
-            )
-            breakdown_table(
-                {"optimiser": solution.evaluation.breakdown, "greedy": baseline.breakdown}
-            )
-
-            print("-- what the nearest-stations pruning costs --")
-            columns = {f"nearest {DEFAULT_NEAREST}": solution.evaluation.breakdown}
-            for nearest in (DEFAULT_NEAREST * 2, None):
-                start = time.perf_counter()
-                wider = solve(problem, nearest, table)
-                label = "no pruning" if nearest is None else f"nearest {nearest}"
-                line(
-                    f"min-cost flow, {label}",
-                    f"{time.perf_counter() - start:7.2f} s  ({wider.arcs:,} arcs)",
-                )
-                columns[label] = wider.evaluation.breakdown
-            breakdown_table(columns)
-            gap = columns[f"nearest {DEFAULT_NEAREST}"]["total"] - columns["no pruning"]["total"]
-            line(
-                "pruning's excess over the exact optimum",
-                f"{gap:,} ({100 * gap / max(1, columns['no pruning']['total']):.4f} %)",
-            )
-
-            start = time.perf_counter()
-            written, skipped = await apply_run(session, actor, run_id, None)
-            applied = time.perf_counter() - start
-            total = await session.scalar(
-                select(func.count(Assignment.id)).where(
-                    Assignment.election_id == election_id, Assignment.source == "optimiser"
-                )
-            )
-            line(
-                "apply the whole proposal (one transaction)",
-                f"{applied:7.2f} s  ({written:,} written, {len(skipped)} skipped)",
-            )
-            assert total == written
+            problem, table, solution = await time_the_parts(session, election_id)
+            report_proposal(problem, table, solution)
+            report_pruning(problem, table, solution)
+            await time_apply(session, actor, created.id, election_id)
     await app.extensions["stemma"].engine.dispose()
     small_instances()
+
+
+async def large_demo(database_url: str | None, data_dir: Path) -> Quart:
+    """An app on a migrated database holding the large demo municipality."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'autostaff.db'}"
+    await upgrade_async(url)
+    settings = load_settings(
+        data_dir=data_dir, database_url=url, secret_key="a" * 40, run_worker_in_process=False
+    )
+    app = create_app(settings)
+    start = time.perf_counter()
+    await create_demo(app.extensions["stemma"].session_factory, size="large")
+    line("make the large demo municipality", f"{time.perf_counter() - start:7.2f} s")
+    return app
+
+
+async def time_the_parts(
+    session: AsyncSession, election_id: int
+) -> tuple[Problem, CostTable, Solution]:
+    """Load, cost table and solve timed one by one; and the gap to the relaxation."""
+    start = time.perf_counter()
+    problem = await load_problem(session, election_id)
+    loaded = time.perf_counter() - start
+    start = time.perf_counter()
+    table = CostTable(problem)
+    tabled = time.perf_counter() - start
+    start = time.perf_counter()
+    solution = solve(problem, DEFAULT_NEAREST, table)
+    solved = time.perf_counter() - start
+    line("  of which: load the problem", f"{loaded:7.2f} s")
+    line("  of which: cost table (travel matrix)", f"{tabled:7.2f} s")
+    line(
+        f"  of which: min-cost flow, {DEFAULT_NEAREST} nearest",
+        f"{solved:7.2f} s  ({solution.arcs:,} arcs, {solution.rounds} round(s))",
+    )
+    barred = sum(1 for c in problem.candidates for day in c.days if day in c.barred)
+    line(
+        "person-days barred from a role (courses)",
+        f"{barred:,} of {sum(len(c.days) for c in problem.candidates):,}",
+    )
+    start = time.perf_counter()
+    bound = lower_bound(problem, DEFAULT_NEAREST, table)
+    gap = solution.evaluation.breakdown["total"] - bound
+    line(
+        "relaxation bound (a bonus per class: loose)",
+        f"{bound:,}, {gap:,} ({100 * gap / max(1, bound):.4f} %)  "
+        f"[{time.perf_counter() - start:.2f} s]",
+    )
+    return problem, table, solution
+
+
+def report_proposal(problem: Problem, table: CostTable, solution: Solution) -> None:
+    """The problem's size, what the proposal fills, and its costs beside the greedy
+    baseline's."""
+    line(
+        "problem",
+        f"{len(problem.candidates):,} candidates, {len(problem.stations)} stations, "
+        f"{len(problem.shifts):,} shifts",
+    )
+    counts = solution.evaluation.counts
+    line("open places", f"{counts['places']:,}")
+    line("places supply allows (max flow, no costs)", f"{fillable(problem):,}")
+    line("filled by the optimiser", f"{counts['filled']:,}")
+    line("unfilled below minimum", f"{counts['unfilled_below_minimum']:,}")
+    assert check(problem, solution.picks) == []
+    start = time.perf_counter()
+    baseline = evaluate(problem, greedy(problem, table), table)
+    line("greedy baseline", f"{time.perf_counter() - start:7.2f} s")
+    line(
+        "greedy: filled / unfilled below minimum",
+        f"{baseline.counts['filled']:,} / {baseline.counts['unfilled_below_minimum']:,}",
+    )
+    breakdown_table({"optimiser": solution.evaluation.breakdown, "greedy": baseline.breakdown})
+
+
+def report_pruning(problem: Problem, table: CostTable, solution: Solution) -> None:
+    """What the nearest-stations pruning costs: solved again wider and without it."""
+    print("-- what the nearest-stations pruning costs --")
+    columns = {f"nearest {DEFAULT_NEAREST}": solution.evaluation.breakdown}
+    for nearest in (DEFAULT_NEAREST * 2, None):
+        start = time.perf_counter()
+        wider = solve(problem, nearest, table)
+        label = "no pruning" if nearest is None else f"nearest {nearest}"
+        line(
+            f"min-cost flow, {label}",
+            f"{time.perf_counter() - start:7.2f} s  ({wider.arcs:,} arcs)",
+        )
+        columns[label] = wider.evaluation.breakdown
+    breakdown_table(columns)
+    gap = columns[f"nearest {DEFAULT_NEAREST}"]["total"] - columns["no pruning"]["total"]
+    line(
+        "pruning's excess over the exact optimum",
+        f"{gap:,} ({100 * gap / max(1, columns['no pruning']['total']):.4f} %)",
+    )
+
+
+async def time_apply(session: AsyncSession, actor: Actor, run_id: int, election_id: int) -> None:
+    """Apply the whole proposal of the run made end to end, in one transaction."""
+    start = time.perf_counter()
+    written, skipped = await apply_run(session, actor, run_id, None)
+    applied = time.perf_counter() - start
+    total = await session.scalar(
+        select(func.count(Assignment.id)).where(
+            Assignment.election_id == election_id, Assignment.source == "optimiser"
+        )
+    )
+    line(
+        "apply the whole proposal (one transaction)",
+        f"{applied:7.2f} s  ({written:,} written, {len(skipped)} skipped)",
+    )
+    assert total == written

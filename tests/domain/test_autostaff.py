@@ -48,6 +48,7 @@ from tests.factories import (
     make_election,
     make_open_election,
 )
+from tests.support.exact_milp import solve_exact
 
 ACTOR = Actor.system("test")
 EARLY = (dt.time(7, 30), dt.time(14, 0))
@@ -590,9 +591,6 @@ def _with_courses(problem: model.Problem, seed: int, every_role: bool) -> model.
 
 @pytest.mark.parametrize("seed", range(10))
 def test_its_cost_equals_the_exact_milp_when_a_course_is_for_every_role(seed: int) -> None:
-    pytest.importorskip("scipy")
-    from tests.support.exact_milp import solve_exact
-
     problem = _with_courses(_plain_problem(seed), seed, every_role=True)
 
     solution = solve(problem, nearest=None)
@@ -603,9 +601,6 @@ def test_its_cost_equals_the_exact_milp_when_a_course_is_for_every_role(seed: in
 
 @pytest.mark.parametrize("seed", range(10))
 def test_it_keeps_every_course_rule_and_stays_near_the_exact_milp(seed: int) -> None:
-    pytest.importorskip("scipy")
-    from tests.support.exact_milp import solve_exact
-
     problem = _with_courses(_plain_problem(seed), seed, every_role=False)
 
     solution = solve(problem, nearest=None)
@@ -689,9 +684,6 @@ async def _random_world(db: AsyncSession, tenant: Tenant, seed: int, people: int
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_its_cost_equals_the_exact_milp(db: AsyncSession, tenant: Tenant, seed: int) -> None:
-    pytest.importorskip("scipy")
-    from tests.support.exact_milp import solve_exact
-
     world = await _random_world(db, tenant, seed)
     problem = await _problem(db, world)
 
@@ -773,9 +765,6 @@ def _plain_problem(seed: int) -> model.Problem:
 
 @pytest.mark.parametrize("seed", range(25))
 def test_its_cost_equals_the_exact_milp_on_random_problems(seed: int) -> None:
-    pytest.importorskip("scipy")
-    from tests.support.exact_milp import solve_exact
-
     problem = _plain_problem(seed)
 
     solution = solve(problem, nearest=None)

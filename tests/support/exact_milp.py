@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import LinearConstraint, milp
+from scipy.sparse import coo_array
 
 from app.domain.autostaff.costs import (
     NO_EXPERIENCED,
@@ -31,15 +33,14 @@ from app.domain.autostaff.problem import Problem
 
 @dataclass(frozen=True)
 class ExactResult:
+    """The model's optimum: its total cost (as ``costs.evaluate`` prices it) and picks."""
+
     total: int
     picks: list[Pick]
 
 
 def solve_exact(problem: Problem, time_limit: float = 120.0) -> ExactResult:
     """The optimum of the cost model for ``problem``, by mixed-integer programming."""
-    from scipy.optimize import LinearConstraint, milp
-    from scipy.sparse import coo_array
-
     table = CostTable(problem)
     pair = table.pair_costs()
     costs: list[float] = []

@@ -1,19 +1,26 @@
 """The optimiser: proposes people for every open place of an election.
 
-- ``problem``: the election's open places and candidates, loaded as plain data; the
-  hard rules decide who is a candidate for what (one shift per person and day).
+- ``problem``: the election's open places and candidates as plain data.
+- ``loading``: reads the problem from the database; the hard rules decide who is a
+  candidate for what (one shift per person and day, age, availability, courses).
 - ``costs``: the cost model with its numbers (unfilled places, travel, last
   election's team, languages, an experienced person per shift, a fair spread).
-- ``solver``: the model as a min-cost flow, solved by OR-Tools; deterministic.
-- ``exact``: the same model as a MILP (SciPy/HiGHS, a dev dependency), the reference
-  the tests and the bench compare the flow against.
-- ``runs``: the use cases: create a run, apply all or some of it, discard it.
+- ``solver``: the model as a min-cost flow, solved by OR-Tools; deterministic. Its
+  parts: ``role_classes`` (required courses as bits), ``choices`` (which person-day
+  may go to which shift: the nearest-stations pruning), ``network`` (the nodes and
+  arcs, a kind of cost at a time) and ``picks`` (reading the flow back).
+- ``tests/support/exact_milp.py`` (outside the app): the same model as a MILP
+  (SciPy/HiGHS, a dev dependency), the reference the tests and the bench compare the
+  flow against.
+- ``runs``: the use cases: create a run, read it, discard it; ``applying``: apply all
+  or some of it, each item checked again against the database as it is then.
 """
 
+from app.domain.autostaff.applying import apply_run
 from app.domain.autostaff.costs import COST_PARTS, COUNT_KEYS, Pick, evaluate
-from app.domain.autostaff.problem import Problem, load_problem
+from app.domain.autostaff.loading import load_problem
+from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.runs import (
-    apply_run,
     create_run,
     discard_run,
     get_run,
