@@ -21,17 +21,12 @@ from app.domain.courses import CourseError, attendance, booking, catalog, notice
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
 from app.domain.elections import structure as elections
-from app.domain.labels import LANGUAGE, choices
+from app.domain.labels import COURSE_KIND, LANGUAGE, choices
 from app.domain.models import Course, Person
 from app.domain.registers import people
 from app.domain.registers.roles import list_role_types
 from app.planning import blueprint
 
-COURSE_KIND = {
-    "classroom": lazy_gettext("Classroom"),
-    "online": lazy_gettext("Online course"),
-    "test": lazy_gettext("Test"),
-}
 SESSION_STATUS = {
     "open": lazy_gettext("Open"),
     "full": lazy_gettext("Full"),

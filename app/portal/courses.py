@@ -21,16 +21,10 @@ from app.core.web import app_settings, db, reload_identity, render
 from app.domain.courses import CourseError, booking, notices
 from app.domain.courses import my_courses as my
 from app.domain.courses.notices import Letterhead
-from app.domain.labels import LANGUAGE
+from app.domain.labels import COURSE_KIND, LANGUAGE
 from app.domain.models import CourseBooking, Person
 from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
-
-COURSE_KIND = {
-    "classroom": lazy_gettext("Classroom course"),
-    "online": lazy_gettext("Online course"),
-    "test": lazy_gettext("Knowledge test"),
-}
 
 
 def _sender() -> Letterhead:
