@@ -18,7 +18,7 @@ from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.courses import attendance, attendance_pdf, booking, catalog, reports
+from app.domain.courses import attendance, attendance_pdf, booking, reports, scheduling
 from app.domain.staffing import assignments
 from tests.factories import (
     letterhead,
@@ -218,7 +218,7 @@ async def test_it_writes_an_empty_attendance_list(
     teacher = await make_person(db, tenant, first_name="Greta", last_name="Lärare")
     day = dt.date.today() + dt.timedelta(days=20)
     with tenant_scope(tenant.id), locale_scope("en"):
-        empty = await catalog.save_session(
+        empty = await scheduling.save_session(
             db,
             ACTOR,
             trained.course.id,

@@ -94,6 +94,7 @@ def _write_signature_table(pdf: StemmaPDF, sheet: AttendanceSheet) -> None:
 
 
 def _write_heading(pdf: StemmaPDF, headings: Sequence[str], widths: Sequence[float]) -> None:
+    """The table's heading row, shaded."""
     pdf.set_font("helvetica", "B", 9)
     pdf.set_fill_color(220, 226, 232)
     for text, width in zip(headings, widths, strict=True):

@@ -48,7 +48,7 @@ from app.domain.models import (
 #: training for the election.
 TRAINING_SEASON = dt.timedelta(days=365)
 
-#: Seats held on a session (a no-show sat on a seat that day), as ``seats_taken`` counts.
+#: Seats held on a session (a no-show sat on a seat that day), as ``seats.seats_taken`` counts.
 SEATED_STATES = ("booked", "attended", "no_show")
 
 
