@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
-from app.core.i18n import _, lazy_gettext
+from app.core.i18n import _
 from app.core.templating import longdate
 from app.core.validation import parse_id
 from app.core.web import app_settings, db, reload_identity, render
