@@ -347,7 +347,7 @@ async def make_course_session(
     import datetime as dt
 
     from app.core.tenancy import tenant_scope
-    from app.domain.courses.catalog import save_session
+    from app.domain.courses.scheduling import save_session
 
     room = await make_room(session, tenant, building="Utbildningscentrum")
     day = day or dt.date.today() + dt.timedelta(days=14)

@@ -20,8 +20,9 @@ from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.models.base import utcnow
 from app.core.tenancy import tenant_scope
-from app.domain.courses.catalog import save_course, save_session
+from app.domain.courses.catalog import save_course
 from app.domain.courses.notices import Letterhead, letterhead_for
+from app.domain.courses.scheduling import save_session
 from app.domain.models import (
     Assignment,
     Availability,

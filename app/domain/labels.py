@@ -94,6 +94,11 @@ RUN_STATUS = {
     "discarded": lazy_gettext("Discarded"),
 }
 PAY_UNIT = {"day": lazy_gettext("per day"), "hour": lazy_gettext("per hour")}
+COURSE_KIND = {
+    "classroom": lazy_gettext("Classroom course"),
+    "online": lazy_gettext("Online course"),
+    "test": lazy_gettext("Knowledge test"),
+}
 
 
 def choices(mapping: Mapping[str, object]) -> list[tuple[str, str]]:

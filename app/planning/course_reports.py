@@ -19,7 +19,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
-from app.domain.courses import reports
+from app.domain.courses import attendance_pdf, reports
 from app.domain.elections.structure import districts_of, get_election
 from app.domain.models import Election
 from app.domain.staffing.reports import (
@@ -446,7 +446,7 @@ async def course_report_download(election_id: int, kind: str, format: str) -> Re
 async def course_report_attendance_sheet(election_id: int, session_id: int) -> Response:
     """A session's attendance list to print and sign (names and birth years only)."""
     sheet = await reports.attendance_sheet(db(), session_id, election_id)
-    body = await asyncio.to_thread(reports.write_attendance_pdf, sheet, g.tenant.name)
+    body = await asyncio.to_thread(attendance_pdf.write_attendance_pdf, sheet, g.tenant.name)
     title = _("Attendance list")
     return attachment(
         body, "pdf", "-".join((slug(title), slug(sheet.course), sheet.day.isoformat()))

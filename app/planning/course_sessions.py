@@ -13,7 +13,14 @@ from app.core.errors import NotFound
 from app.core.i18n import _, ngettext
 from app.core.validation import FieldErrors, parse_id, parse_ids
 from app.core.web import db, render
-from app.domain.courses import CourseError, attendance, booking, catalog
+from app.domain.courses import (
+    CourseError,
+    attendance,
+    booking,
+    booking_changes,
+    catalog,
+    scheduling,
+)
 from app.domain.labels import LANGUAGE
 from app.domain.models import CourseSession, Person
 from app.domain.registers import people, premises
@@ -89,7 +96,7 @@ async def _session_form(
         query = form.get("teacher_q", "").strip()
         if form.get("action") != "find_teachers":
             try:
-                saved = await catalog.save_session(
+                saved = await scheduling.save_session(
                     db(), current_actor(), course.id, sender(), values, teacher_ids, session_id
                 )
             except FieldErrors as error:
@@ -142,7 +149,9 @@ async def course_session_cancel(
     if request.method == "POST":
         reason = (await request.form).get("reason", "").strip()[:500]
         try:
-            told = await booking.cancel_session(db(), current_actor(), sender(), session_id, reason)
+            told = await scheduling.cancel_session(
+                db(), current_actor(), sender(), session_id, reason
+            )
         except CourseError as refusal:
             await refused()
             error = refusal.message
@@ -269,7 +278,7 @@ async def course_booking_cancel(course_id: int, session_id: int, booking_id: int
         raise NotFound(_("Not found."))
     name = found.person.full_name
     try:
-        await booking.cancel_booking(db(), current_actor(), sender(), booking_id)
+        await booking_changes.cancel_booking(db(), current_actor(), sender(), booking_id)
     except CourseError as error:
         await refused()
         return await session_page(course_id, session_id, 409, error=error.message)
@@ -294,7 +303,7 @@ async def course_booking_move(course_id: int, session_id: int, booking_id: int) 
             url_for("planning.course_session_detail", course_id=course_id, session_id=session_id)
         )
     try:
-        moved = await booking.rebook(
+        moved = await booking_changes.rebook(
             db(),
             current_actor(),
             sender(),

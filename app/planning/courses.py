@@ -17,21 +17,16 @@ from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.validation import Cleaner, FieldErrors, parse_id, parse_ids
 from app.core.web import app_settings, db, reload_identity, render
-from app.domain.courses import CourseError, attendance, booking, catalog, notices
+from app.domain.courses import CourseError, attendance, bulk_booking, catalog, notices
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
 from app.domain.elections import structure as elections
-from app.domain.labels import LANGUAGE, choices
+from app.domain.labels import COURSE_KIND, LANGUAGE, choices
 from app.domain.models import Course, Person
 from app.domain.registers import people
 from app.domain.registers.roles import list_role_types
 from app.planning import blueprint
 
-COURSE_KIND = {
-    "classroom": lazy_gettext("Classroom"),
-    "online": lazy_gettext("Online course"),
-    "test": lazy_gettext("Test"),
-}
 SESSION_STATUS = {
     "open": lazy_gettext("Open"),
     "full": lazy_gettext("Full"),
@@ -236,7 +231,7 @@ async def course_book_many(course_id: int) -> str | WerkzeugResponse | tuple[str
     if request.method == "POST":
         expected = parse_ids(source.getlist("person_ids"))
         try:
-            plan = await booking.book_plan(
+            plan = await bulk_booking.book_plan(
                 db(),
                 current_actor(),
                 sender(),
@@ -290,7 +285,7 @@ async def _book_many_page(
             error = error or _("Choose at least one session.")
         else:
             try:
-                plan = await booking.plan_bookings(
+                plan = await bulk_booking.plan_bookings(
                     db(),
                     sender(),
                     course.id,

@@ -14,23 +14,17 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
-from app.core.i18n import _, lazy_gettext
+from app.core.i18n import _
 from app.core.templating import longdate
 from app.core.validation import parse_id
 from app.core.web import app_settings, db, reload_identity, render
-from app.domain.courses import CourseError, booking, notices
+from app.domain.courses import CourseError, booking, booking_changes, notices
 from app.domain.courses import my_courses as my
 from app.domain.courses.notices import Letterhead
-from app.domain.labels import LANGUAGE
+from app.domain.labels import COURSE_KIND, LANGUAGE
 from app.domain.models import CourseBooking, Person
 from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
-
-COURSE_KIND = {
-    "classroom": lazy_gettext("Classroom course"),
-    "online": lazy_gettext("Online course"),
-    "test": lazy_gettext("Knowledge test"),
-}
 
 
 def _sender() -> Letterhead:
@@ -137,7 +131,7 @@ async def course_rebook(booking_id: int) -> Any:
     if course is None or session_id is None or course.choice(session_id) is None:
         raise NotFound(_("Not found."))
     try:
-        moved = await booking.rebook(
+        moved = await booking_changes.rebook(
             db(),
             current_actor(),
             sender,
@@ -159,7 +153,7 @@ async def course_cancel(booking_id: int) -> Any:
     current = await booking.get_booking(db(), booking_id, person.id)
     course_id = current.course_id
     try:
-        cancelled = await booking.cancel_booking(
+        cancelled = await booking_changes.cancel_booking(
             db(), current_actor(), _sender(), booking_id, person_id=person.id
         )
     except CourseError as error:

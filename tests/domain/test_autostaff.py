@@ -22,7 +22,7 @@ from app.domain import autostaff
 from app.domain.autostaff import problem as model
 from app.domain.autostaff.costs import Pick, check, evaluate
 from app.domain.autostaff.solver import solve
-from app.domain.courses import booking
+from app.domain.courses import booking, booking_changes
 from app.domain.courses.qualifications import grant
 from app.domain.models import (
     Assignment,
@@ -567,7 +567,7 @@ async def test_apply_run_skips_who_lost_their_seat_on_the_course(
     with tenant_scope(world.tenant_id), locale_scope("en"):
         run = await autostaff.create_run(db, ACTOR, world.election_id)
         assert len(run.items) == 1
-        await booking.cancel_booking(db, ACTOR, letterhead(tenant), seat.id)
+        await booking_changes.cancel_booking(db, ACTOR, letterhead(tenant), seat.id)
 
         written, skipped = await autostaff.apply_run(db, ACTOR, run.id, None)
 

@@ -18,7 +18,7 @@ from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.courses import attendance, booking, catalog, reports
+from app.domain.courses import attendance, attendance_pdf, booking, reports, scheduling
 from app.domain.staffing import assignments
 from tests.factories import (
     letterhead,
@@ -197,7 +197,7 @@ async def test_it_writes_an_attendance_list_with_birth_years_and_no_id_numbers(
 ) -> None:
     with tenant_scope(tenant.id), locale_scope("en"):
         sheet = await reports.attendance_sheet(db, trained.soon.id, trained.election.id)
-        body = reports.write_attendance_pdf(sheet, "Lunds kommun")
+        body = attendance_pdf.write_attendance_pdf(sheet, "Lunds kommun")
     assert [line.name for line in sheet.lines] == ["Olle Berg", "Bo Ström"]  # not the waiting
     assert sheet.lines[0].birth_year == 1980
     assert sheet.lines[1].places == "Hamnskolan (Röstmottagare)"
@@ -218,7 +218,7 @@ async def test_it_writes_an_empty_attendance_list(
     teacher = await make_person(db, tenant, first_name="Greta", last_name="Lärare")
     day = dt.date.today() + dt.timedelta(days=20)
     with tenant_scope(tenant.id), locale_scope("en"):
-        empty = await catalog.save_session(
+        empty = await scheduling.save_session(
             db,
             ACTOR,
             trained.course.id,
@@ -227,7 +227,7 @@ async def test_it_writes_an_empty_attendance_list(
             [teacher.id],
         )
         sheet = await reports.attendance_sheet(db, empty.id)
-        body = reports.write_attendance_pdf(sheet, "Lunds kommun")
+        body = attendance_pdf.write_attendance_pdf(sheet, "Lunds kommun")
     assert sheet.lines == [] and sheet.teachers == ["Greta Lärare"]
     text = PdfReader(io.BytesIO(body)).pages[0].extract_text()
     assert "Nobody is booked on this session." in text

@@ -13,7 +13,15 @@ from app.core.i18n import locale_scope
 from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.courses import CourseError, attendance, booking, catalog
+from app.domain.courses import (
+    CourseError,
+    attendance,
+    booking,
+    booking_changes,
+    bulk_booking,
+    catalog,
+    scheduling,
+)
 from app.domain.courses.qualifications import course_needs
 from app.domain.models import CourseBooking, Qualification
 from app.domain.staffing import assignments
@@ -55,7 +63,7 @@ async def test_it_books_until_full_then_keeps_a_waiting_list_that_moves_up(
     assert (first.state, third.state, fourth.state) == ("booked", "waiting", "waiting")
 
     with tenant_scope(tenant.id):
-        await booking.cancel_booking(db, ACTOR, letterhead(tenant), first.id)
+        await booking_changes.cancel_booking(db, ACTOR, letterhead(tenant), first.id)
         states = {
             b.person_id: b.state
             for b in await db.scalars(
@@ -108,15 +116,15 @@ async def test_it_refuses_a_room_too_small_and_a_teacher_teaching_twice(
     data = {"day": day, "starts_at": "18:00", "ends_at": "20:00", "room_id": str(room.id)}
     with tenant_scope(tenant.id):
         with pytest.raises(FieldErrors) as small:
-            await catalog.save_session(
+            await scheduling.save_session(
                 db, ACTOR, course.id, letterhead(tenant), {**data, "capacity": "41"}
             )
         assert "capacity" in small.value.errors
-        await catalog.save_session(
+        await scheduling.save_session(
             db, ACTOR, course.id, letterhead(tenant), {**data, "capacity": "20"}, [teacher.id]
         )
         with pytest.raises(FieldErrors) as clash:
-            await catalog.save_session(
+            await scheduling.save_session(
                 db,
                 ACTOR,
                 course.id,
@@ -188,13 +196,13 @@ async def test_it_plans_and_books_every_untrained_clerk_all_or_nothing(
     ids = (course.id, s["election"].id, [small.id])
     everyone = [p.id for p in people]
     with tenant_scope(tenant.id):
-        plan = await booking.plan_bookings(db, sender, *ids, district_id=s["district"].id)
+        plan = await bulk_booking.plan_bookings(db, sender, *ids, district_id=s["district"].id)
         assert (len(plan.seats), len(plan.unplaced)) == (2, 1)
         planned = plan.person_ids
         with locale_scope("en"), pytest.raises(CourseError, match="changed meanwhile"):
-            await booking.book_plan(db, ACTOR, sender, *ids, everyone)
+            await bulk_booking.book_plan(db, ACTOR, sender, *ids, everyone)
         assert await db.scalar(select(CourseBooking.id)) is None
-        done = await booking.book_plan(db, ACTOR, sender, *ids, planned)
+        done = await bulk_booking.book_plan(db, ACTOR, sender, *ids, planned)
     assert len(done.seats) == 2
 
 
@@ -227,7 +235,7 @@ async def test_it_lets_a_person_move_away_and_back_again(db: AsyncSession, tenan
     sender = letterhead(tenant)
     with tenant_scope(tenant.id):
         for target in (two, one, two):
-            await booking.rebook(db, ACTOR, sender, seat.id, target.id, person_id=person.id)
+            await booking_changes.rebook(db, ACTOR, sender, seat.id, target.id, person_id=person.id)
     # Each move is told by its own mail: four bookings, four messages.
     assert len(await _keys(db, tenant, "course-booked:")) == 4
 
@@ -292,7 +300,7 @@ async def test_it_tells_booked_people_when_a_session_moves_and_reminds_them_agai
             "room_id": str(course_session.room_id),
             "capacity": str(course_session.capacity),
         }
-        await catalog.save_session(db, ACTOR, course.id, sender, data, [], course_session.id)
+        await scheduling.save_session(db, ACTOR, course.id, sender, data, [], course_session.id)
         reminded = await db.scalar(
             select(CourseBooking.reminded_at)
             .where(CourseBooking.id == seat.id)
@@ -318,7 +326,7 @@ async def test_it_keeps_a_station_team_together_where_one_session_has_room(
         db, tenant, course, day=dt.date.today() + dt.timedelta(days=20), capacity=5
     )
     with tenant_scope(tenant.id):
-        plan = await booking.plan_bookings(
+        plan = await bulk_booking.plan_bookings(
             db, letterhead(tenant), course.id, s["election"].id, [early.id, later.id]
         )
     assert {seat.id for _person, seat in plan.seats} == {later.id}
@@ -336,7 +344,7 @@ async def test_it_refuses_to_cancel_a_session_once_the_roll_call_is_taken(
             db, ACTOR, sender, course_session.id, {seat.id: "attended"}
         )
         with locale_scope("en"), pytest.raises(CourseError, match="roll call"):
-            await booking.cancel_session(db, ACTOR, sender, course_session.id)
+            await scheduling.cancel_session(db, ACTOR, sender, course_session.id)
 
 
 async def test_it_refuses_a_room_taken_by_another_session(db: AsyncSession, tenant: Tenant) -> None:
@@ -350,5 +358,5 @@ async def test_it_refuses_a_room_taken_by_another_session(db: AsyncSession, tena
         "capacity": "5",
     }
     with tenant_scope(tenant.id), pytest.raises(FieldErrors) as caught:
-        await catalog.save_session(db, ACTOR, course.id, letterhead(tenant), data)
+        await scheduling.save_session(db, ACTOR, course.id, letterhead(tenant), data)
     assert "room_id" in caught.value.errors

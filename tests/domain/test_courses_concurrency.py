@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.courses import CourseError, booking
+from app.domain.courses import CourseError, booking, booking_changes
 from app.domain.models import CourseBooking
 from tests.factories import letterhead, make_course, make_course_session, make_person
 
@@ -54,7 +54,7 @@ def _book(tenant: Tenant, session_id: int, person_id: int, **kw: Any) -> Attempt
 
 def _cancel(tenant: Tenant, booking_id: int) -> Attempt:
     async def attempt(session: AsyncSession) -> Any:
-        return await booking.cancel_booking(session, ACTOR, letterhead(tenant), booking_id)
+        return await booking_changes.cancel_booking(session, ACTOR, letterhead(tenant), booking_id)
 
     return attempt
 

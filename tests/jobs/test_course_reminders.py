@@ -15,7 +15,7 @@ from app.core.audit import Actor
 from app.core.models import OutboxMessage, Tenant
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
-from app.domain.courses import booking
+from app.domain.courses import booking, booking_changes, scheduling
 from app.domain.courses.reminders import send_reminders
 from app.domain.models import CourseBooking
 from app.jobs import reminders as reminders_job
@@ -122,10 +122,10 @@ async def test_it_reminds_nobody_cancelled_waiting_or_not_tomorrow(
     assert waiting.state == "waiting"
     _other, (cancelled,) = await _booked(db, tenant)
     with tenant_scope(tenant.id):
-        await booking.cancel_booking(db, ACTOR, sender, cancelled.id)
+        await booking_changes.cancel_booking(db, ACTOR, sender, cancelled.id)
     dropped_session, _dropped = await _booked(db, tenant)
     with tenant_scope(tenant.id):
-        await booking.cancel_session(db, ACTOR, sender, dropped_session.id)
+        await scheduling.cancel_session(db, ACTOR, sender, dropped_session.id)
     await _booked(db, tenant, days_ahead=2)
     await _booked(db, tenant, days_ahead=0)
     assert await _run(session_factory, tenant) == 1

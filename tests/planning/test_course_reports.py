@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.courses import booking
+from app.domain.courses import scheduling
 from app.planning.course_reports import REPORT_FORMATS
 from tests.domain.test_course_reports import Trained, build_trained_election
 from tests.factories import (
@@ -47,7 +47,7 @@ async def test_it_shows_the_reports_with_the_lacking_list_and_the_sessions(
     repeat = await make_course(db, tenant, trained.election, name="Repetition", roles=())
     called_off = await make_course_session(db, tenant, repeat)
     with tenant_scope(tenant.id):
-        await booking.cancel_session(db, Actor(label="test"), letterhead(tenant), called_off.id)
+        await scheduling.cancel_session(db, Actor(label="test"), letterhead(tenant), called_off.id)
     await login(client, planner)
     await post_form(client, "/lang", {"lang": "en"})
     response = await client.get(_base(trained))

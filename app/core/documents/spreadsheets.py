@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -118,6 +118,31 @@ def read_table(filename: str, content: bytes) -> list[dict[str, Any]]:
         }
         for row in rows[1:]
     ]
+
+
+def read_fields(
+    filename: str, content: bytes, aliases: Mapping[str, Sequence[str]]
+) -> list[dict[str, str]]:
+    """Rows of a CSV or XLSX file keyed by field name instead of by header.
+
+    ``aliases`` names each field's accepted headers (lower-case, in every language the
+    file may come in); a column whose header is none of them is left out, and of two
+    columns for one field the first counts. Values are text: stripped, a date in ISO
+    form, an empty cell "". Raises SpreadsheetError as ``read_table`` does.
+    """
+    field_of = {alias: name for name, names in aliases.items() for alias in names}
+    return [_field_values(row, field_of) for row in read_table(filename, content)]
+
+
+def _field_values(row: Mapping[str, Any], field_of: Mapping[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for key, value in row.items():
+        name = field_of.get(str(key).strip().lower())
+        if name and name not in values:
+            if isinstance(value, dt.date | dt.datetime):
+                value = value.isoformat()
+            values[name] = "" if value is None else str(value).strip()
+    return values
 
 
 def _read_csv(content: bytes) -> list[list[Any]]:

@@ -17,10 +17,11 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models.base import utcnow
 from app.domain.courses import CourseError
-from app.domain.courses.booking import lock_session, lock_sessions, promote_waiting
 from app.domain.courses.catalog import get_course, get_session
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.qualifications import grant, revoke_from_booking
+from app.domain.courses.seats import lock_session, lock_sessions
+from app.domain.courses.waiting_list import promote_waiting
 from app.domain.models import CourseBooking, CourseSession, Person, Qualification
 
 #: What a roll call may set a booking to ("booked" clears a mark made by mistake).
@@ -155,65 +156,17 @@ async def add_walk_in(
     if person is None:
         raise NotFound(_("Not found."))
     course_id = (await get_session(session, session_id)).course_id
-
-    async def held_booking() -> CourseBooking | None:
-        return await session.scalar(
-            select(CourseBooking)
-            .where(
-                CourseBooking.person_id == person.id,
-                CourseBooking.course_id == course_id,
-                CourseBooking.state.in_(("booked", "waiting", "attended")),
-            )
-            .options(selectinload(CourseBooking.session))
-            .execution_options(populate_existing=True)
-        )
-
     # Both sessions' locks in id order (as a move takes them), then read again.
-    existing = await held_booking()
+    existing = await _held_booking(session, person.id, course_id)
     await lock_sessions(
         session, [session_id] + ([existing.session_id] if existing is not None else [])
     )
-    existing = await held_booking()
+    existing = await _held_booking(session, person.id, course_id)
     course_session = await get_session(session, session_id)
     _check_day(course_session, sender)
-    on_this_list = existing is not None and existing.session_id == course_session.id
-    if on_this_list and existing is not None and existing.state != "waiting":
-        raise CourseError(
-            _("%(name)s is on this session's list; tick them there.", name=person.full_name)
-        )
-    if existing is not None and existing.state == "attended":
-        raise CourseError(
-            _(
-                "%(name)s already attended this course on %(day)s.",
-                name=person.full_name,
-                day=existing.session.day.isoformat(),
-            )
-        )
-    if not confirmed:
-        message = (
-            _(
-                "%(name)s is on this session's waiting list, without a seat. Choose "
-                "“walk-in” to record them as attended.",
-                name=person.full_name,
-            )
-            if on_this_list
-            else _(
-                "%(name)s is not booked on this session. Choose “walk-in” to record them "
-                "as attended anyway.",
-                name=person.full_name,
-            )
-        )
-        raise CourseError(message, "person_id")
+    _check_walk_in(person, course_session, existing, confirmed)
     if existing is not None:
-        # Their place elsewhere (or on this waiting list) is given up for the walk-in.
-        held_seat = existing.state == "booked"
-        existing.state = "cancelled"
-        existing.cancelled_at = utcnow()
-        await session.flush()
-        if held_seat:
-            await promote_waiting(
-                session, actor, sender, await get_session(session, existing.session_id)
-            )
+        await _give_up_place(session, actor, sender, existing)
     booking = CourseBooking(
         session_id=course_session.id,
         course_id=course_session.course_id,
@@ -245,6 +198,75 @@ async def add_walk_in(
     )
     await session.commit()
     return booking
+
+
+async def _held_booking(
+    session: AsyncSession, person_id: int, course_id: int
+) -> CourseBooking | None:
+    """The person's active booking of the course (a seat, a waiting place or attended)."""
+    return await session.scalar(
+        select(CourseBooking)
+        .where(
+            CourseBooking.person_id == person_id,
+            CourseBooking.course_id == course_id,
+            CourseBooking.state.in_(("booked", "waiting", "attended")),
+        )
+        .options(selectinload(CourseBooking.session))
+        .execution_options(populate_existing=True)
+    )
+
+
+def _check_walk_in(
+    person: Person,
+    course_session: CourseSession,
+    existing: CourseBooking | None,
+    confirmed: bool,
+) -> None:
+    """Refuse someone on this session's list or who already attended the course, and
+    anyone without ``confirmed``, saying whether they are on the waiting list."""
+    on_this_list = existing is not None and existing.session_id == course_session.id
+    if on_this_list and existing is not None and existing.state != "waiting":
+        raise CourseError(
+            _("%(name)s is on this session's list; tick them there.", name=person.full_name)
+        )
+    if existing is not None and existing.state == "attended":
+        raise CourseError(
+            _(
+                "%(name)s already attended this course on %(day)s.",
+                name=person.full_name,
+                day=existing.session.day.isoformat(),
+            )
+        )
+    if not confirmed:
+        message = (
+            _(
+                "%(name)s is on this session's waiting list, without a seat. Choose "
+                "“walk-in” to record them as attended.",
+                name=person.full_name,
+            )
+            if on_this_list
+            else _(
+                "%(name)s is not booked on this session. Choose “walk-in” to record them "
+                "as attended anyway.",
+                name=person.full_name,
+            )
+        )
+        raise CourseError(message, "person_id")
+
+
+async def _give_up_place(
+    session: AsyncSession, actor: Actor, sender: Letterhead, existing: CourseBooking
+) -> None:
+    """Cancel the walk-in's place elsewhere (or on this waiting list); a seat they held
+    goes to that session's waiting list."""
+    held_seat = existing.state == "booked"
+    existing.state = "cancelled"
+    existing.cancelled_at = utcnow()
+    await session.flush()
+    if held_seat:
+        await promote_waiting(
+            session, actor, sender, await get_session(session, existing.session_id)
+        )
 
 
 async def record_result(

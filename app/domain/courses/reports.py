@@ -2,7 +2,8 @@
 requires, how full each session is, the attendance list to sign at a session, and
 the attended sessions for pay. Rows here; the face chooses headings and writes them
 with the staffing reports' table writers (``app.domain.staffing.reports``), except
-the attendance list, which has its own page layout with room for signatures.
+the attendance list, which has its own page layout with room for signatures
+(``attendance_pdf``).
 
 Which sessions belong to an election: those of the election's own courses, and of the
 courses valid for years, those in the twelve months up to election day (training for
@@ -17,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fpdf.enums import XPos, YPos
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -43,13 +43,12 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.staffing.reports import StemmaPDF, display, pdf_text
 
 #: How far before election day a session of a course valid for years counts as
 #: training for the election.
 TRAINING_SEASON = dt.timedelta(days=365)
 
-#: Seats held on a session (a no-show sat on a seat that day), as ``seats_taken`` counts.
+#: Seats held on a session (a no-show sat on a seat that day), as ``seats.seats_taken`` counts.
 SEATED_STATES = ("booked", "attended", "no_show")
 
 
@@ -424,95 +423,6 @@ async def attendance_sheet(
             for p in people
         ],
     )
-
-
-#: Row height of the attendance list: room for a handwritten signature (mm).
-_SIGNATURE_ROW = 10.0
-#: Empty lines printed after the people, for those who come without a seat.
-EXTRA_LINES = 3
-
-
-def write_attendance_pdf(sheet: AttendanceSheet, municipality: str) -> bytes:
-    """The attendance list as a portrait A4 PDF: the session above, then one row per
-    person with an empty box to sign in, and a few empty rows for walk-ins."""
-    title = _("Attendance list")
-    pdf = StemmaPDF(running_text=f"{municipality} · {sheet.course} · {display(sheet.day)}")
-    pdf.set_title(pdf_text(f"{title} – {sheet.course} {sheet.day.isoformat()}"))
-    pdf.add_page()
-    pdf.text_line(municipality, 9, colour=90)
-    pdf.text_line(title, 16, "B", height=9)
-    pdf.text_line(sheet.course, 12, "B", height=7)
-    details = [
-        _(
-            "%(day)s, %(start)s–%(end)s",
-            day=display(sheet.day),
-            start=sheet.starts_at.strftime("%H:%M"),
-            end=sheet.ends_at.strftime("%H:%M"),
-        )
-    ]
-    if sheet.place:
-        details.append(_("Place: %(place)s", place=sheet.place))
-    if sheet.teachers:
-        details.append(_("Teachers: %(names)s", names=", ".join(sheet.teachers)))
-    if sheet.election:
-        details.append(_("Election: %(name)s", name=sheet.election))
-    for detail in details:
-        pdf.paragraph(detail, 10, line_height=5.5)
-    if sheet.status == "cancelled":
-        pdf.text_line(_("The session is cancelled."), 10, "B", height=6)
-    pdf.ln(4)
-    with_places = any(line.places for line in sheet.lines)
-    headings = [_("No."), _("Name"), _("Born")]
-    widths = [10.0, 62.0, 16.0]
-    if with_places:
-        headings.append(_("Station (role)"))
-        widths.append(44.0)
-    headings.append(_("Signature"))
-    widths.append(pdf.epw - sum(widths))
-
-    def heading() -> None:
-        pdf.set_font("helvetica", "B", 9)
-        pdf.set_fill_color(220, 226, 232)
-        for text, width in zip(headings, widths, strict=True):
-            pdf.cell(width, 7, pdf_text(text), border=1, fill=True)
-        pdf.ln(7)
-
-    def row(values: Sequence[str]) -> None:
-        if pdf.get_y() + _SIGNATURE_ROW > pdf.page_break_trigger:
-            pdf.add_page()
-            heading()
-        pdf.set_font("helvetica", "", 9)
-        for text, width in zip(values, widths, strict=True):
-            fitted = pdf_text(text)
-            while fitted and pdf.get_string_width(fitted) > width - 2 * pdf.c_margin:
-                fitted = fitted[:-1]
-            pdf.cell(width, _SIGNATURE_ROW, fitted, border=1)
-        pdf.ln(_SIGNATURE_ROW)
-
-    heading()
-    for number, line in enumerate(sheet.lines, start=1):
-        values = [str(number), line.name, str(line.birth_year or "")]
-        if with_places:
-            values.append(line.places)
-        row([*values, ""])
-    for number in range(len(sheet.lines) + 1, len(sheet.lines) + 1 + EXTRA_LINES):
-        row([str(number)] + [""] * (len(headings) - 1))
-    pdf.ln(4)
-    if not sheet.lines:
-        pdf.text_line(_("Nobody is booked on this session."), 10, "I", height=6)
-    pdf.set_font("helvetica", size=9)
-    pdf.cell(
-        text=pdf_text(
-            _(
-                "%(count)s booked · %(seats)s printed",
-                count=len(sheet.lines),
-                seats=len(sheet.lines) + EXTRA_LINES,
-            )
-        ),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
-    return bytes(pdf.output())
 
 
 # --- attended sessions, for pay ----------------------------------------------------------

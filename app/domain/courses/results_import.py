@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
-from app.core.documents.spreadsheets import SpreadsheetError, read_table
+from app.core.documents.spreadsheets import SpreadsheetError, read_fields
 from app.core.i18n import _
 from app.core.validation import parse_id
 from app.domain.courses import CourseError
@@ -55,18 +55,6 @@ class _Row:
     result: str
 
 
-def _columns(row: Mapping[str, Any]) -> dict[str, str]:
-    lookup = {alias: name for name, aliases in COLUMNS.items() for alias in aliases}
-    clean: dict[str, str] = {}
-    for key, value in row.items():
-        name = lookup.get(str(key).strip().lower())
-        if name and name not in clean:
-            if isinstance(value, dt.date | dt.datetime):
-                value = value.isoformat()
-            clean[name] = "" if value is None else str(value).strip()
-    return clean
-
-
 def _national_id_forms(raw: str, today: dt.date) -> set[str]:
     """Every normalised form the number has in a country we know (a 10-digit number
     can be Swedish or Danish); empty when it is valid nowhere."""
@@ -90,13 +78,21 @@ async def _people_by(session: AsyncSession, column: Any, values: set[Any]) -> di
     return found
 
 
-async def check_results(
-    session: AsyncSession, filename: str, content: bytes, today: dt.date | None = None
-) -> list[_Row]:
-    """Read and check every row; raises ResultsImportError listing all problems."""
-    today = today or dt.date.today()
+@dataclass(frozen=True)
+class _People:
+    """The people the file names, looked up once per column for the whole file."""
+
+    by_email: dict[Any, int]
+    by_id: dict[Any, int]
+    by_number: dict[Any, int]
+    #: Each row's identity number in every form it is valid in, by row index.
+    numbers: dict[int, set[str]]
+
+
+def _read_file(filename: str, content: bytes) -> list[dict[str, str]]:
+    """The file's rows keyed by field; refuses a file without a person or a date column."""
     try:
-        table = [_columns(row) for row in read_table(filename, content)]
+        table = read_fields(filename, content, COLUMNS)
     except SpreadsheetError as error:
         raise ResultsImportError([error.message]) from None
     present = set().union(*(row.keys() for row in table))
@@ -107,82 +103,110 @@ async def check_results(
         file_problems.append(_("The file needs a column “date”."))
     if file_problems:
         raise ResultsImportError(file_problems)
+    return table
 
+
+async def _look_up_people(
+    session: AsyncSession, table: list[dict[str, str]], today: dt.date
+) -> _People:
     emails = {row["email"].lower() for row in table if row.get("email")}
     ids = {value for row in table if (value := parse_id(row.get("person_id")))}
     numbers: dict[int, set[str]] = {}
     for index, row in enumerate(table):
         if row.get("national_id"):
             numbers[index] = _national_id_forms(row["national_id"], today)
-    by_email = await _people_by(session, Person.email, emails)
-    by_id = await _people_by(session, Person.id, ids)
-    by_number = await _people_by(session, Person.national_id, set().union(*numbers.values()))
+    return _People(
+        by_email=await _people_by(session, Person.email, emails),
+        by_id=await _people_by(session, Person.id, ids),
+        by_number=await _people_by(session, Person.national_id, set().union(*numbers.values())),
+        numbers=numbers,
+    )
 
+
+def _match_person(
+    row: Mapping[str, str], forms: set[str], people: _People, problems: list[str]
+) -> set[int]:
+    """The people a row's id, email and identity number name (one, when all is well);
+    each column that names nobody, or a row naming no one or several, adds a problem."""
+    matches: set[int] = set()
+    identified = False
+    if row.get("person_id"):
+        identified = True
+        person_id = parse_id(row["person_id"])
+        if person_id is None or person_id not in people.by_id:
+            problems.append(_("no person with this id."))
+        else:
+            matches.add(person_id)
+    if row.get("email"):
+        identified = True
+        if row["email"].lower() not in people.by_email:
+            problems.append(_("no person with this email."))
+        else:
+            matches.add(people.by_email[row["email"].lower()])
+    if row.get("national_id"):
+        identified = True
+        found = {people.by_number[form] for form in forms if form in people.by_number}
+        if not forms:
+            problems.append(_("the identity number is not valid."))
+        elif not found:
+            problems.append(_("no person with this identity number."))
+        elif len(found) > 1:
+            problems.append(_("the identity number matches more than one person; use the email."))
+        else:
+            matches |= found
+    if not identified:
+        problems.append(_("give the person's email or person id."))
+    elif len(matches) > 1:
+        problems.append(_("the columns name different people."))
+    return matches
+
+
+def _achieved_on(raw_date: str, today: dt.date, problems: list[str]) -> dt.date | None:
+    """The row's date, or None with a problem when it is missing, malformed or ahead."""
+    if not raw_date:
+        problems.append(_("the date is missing."))
+        return None
+    try:
+        achieved_on = dt.date.fromisoformat(raw_date[:10])
+    except ValueError:
+        problems.append(_("enter the date as YYYY-MM-DD."))
+        return None
+    if achieved_on > today:
+        problems.append(_("the date is in the future."))
+    return achieved_on
+
+
+async def check_results(
+    session: AsyncSession, filename: str, content: bytes, today: dt.date | None = None
+) -> list[_Row]:
+    """Read and check every row; raises ResultsImportError listing all problems."""
+    today = today or dt.date.today()
+    table = _read_file(filename, content)
+    people = await _look_up_people(session, table, today)
     problems: list[str] = []
     rows: list[_Row] = []
     seen: dict[int, int] = {}
     for index, row in enumerate(table):
         number = index + 2  # row 1 is the header
-
-        def fail(message: str, number: int = number) -> None:
-            problems.append(_("Row %(row)s: %(problem)s", row=number, problem=message))
-
-        matches: set[int] = set()
-        identified = False
-        if row.get("person_id"):
-            identified = True
-            person_id = parse_id(row["person_id"])
-            if person_id is None or person_id not in by_id:
-                fail(_("no person with this id."))
-            else:
-                matches.add(person_id)
-        if row.get("email"):
-            identified = True
-            if row["email"].lower() not in by_email:
-                fail(_("no person with this email."))
-            else:
-                matches.add(by_email[row["email"].lower()])
-        if row.get("national_id"):
-            identified = True
-            forms = numbers[index]
-            found = {by_number[form] for form in forms if form in by_number}
-            if not forms:
-                fail(_("the identity number is not valid."))
-            elif not found:
-                fail(_("no person with this identity number."))
-            elif len(found) > 1:
-                fail(_("the identity number matches more than one person; use the email."))
-            else:
-                matches |= found
-        if not identified:
-            fail(_("give the person's email or person id."))
-        elif len(matches) > 1:
-            fail(_("the columns name different people."))
-
-        raw_date = row.get("date", "")
-        achieved_on = None
-        if not raw_date:
-            fail(_("the date is missing."))
-        else:
-            try:
-                achieved_on = dt.date.fromisoformat(raw_date[:10])
-            except ValueError:
-                fail(_("enter the date as YYYY-MM-DD."))
-            else:
-                if achieved_on > today:
-                    fail(_("the date is in the future."))
+        row_problems: list[str] = []
+        matches = _match_person(row, people.numbers.get(index, set()), people, row_problems)
+        achieved_on = _achieved_on(row.get("date", ""), today, row_problems)
         result = row.get("result", "")
         if len(result) > MAX_RESULT:
-            fail(_("the result is longer than %(count)s characters.", count=MAX_RESULT))
-
+            row_problems.append(
+                _("the result is longer than %(count)s characters.", count=MAX_RESULT)
+            )
         if len(matches) == 1:
             person_id = next(iter(matches))
             if person_id in seen:
-                fail(_("the same person as row %(other)s.", other=seen[person_id]))
+                row_problems.append(_("the same person as row %(other)s.", other=seen[person_id]))
             else:
                 seen[person_id] = number
-                if achieved_on is not None and not problems:
+                if achieved_on is not None and not problems and not row_problems:
                     rows.append(_Row(number, person_id, achieved_on, result))
+        problems.extend(
+            _("Row %(row)s: %(problem)s", row=number, problem=message) for message in row_problems
+        )
     if problems:
         raise ResultsImportError(problems)
     return rows

@@ -6,8 +6,6 @@ Two steps: ``stage_import`` reads the file, validates every row and keeps the ba
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.db import refresh_statistics
-from app.core.documents.spreadsheets import read_table
+from app.core.documents.spreadsheets import read_fields
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
@@ -81,18 +79,6 @@ class ImportPreview:
         return not self.problems
 
 
-def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
-    lookup = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
-    clean: dict[str, Any] = {}
-    for key, value in row.items():
-        name = lookup.get(str(key).strip().lower())
-        if name and name not in clean:
-            if isinstance(value, dt.date | dt.datetime):
-                value = value.isoformat()
-            clean[name] = "" if value is None else str(value).strip()
-    return clean
-
-
 async def stage_import(
     session: AsyncSession,
     actor: Actor,
@@ -109,7 +95,7 @@ async def stage_import(
         if election_id is None:
             raise FieldErrors({"election_id": _("Choose the election.")})
         await get_election(session, election_id)
-    rows = [_normalise(row) for row in read_table(filename, content)]
+    rows = read_fields(filename, content, ALIASES)
     batch = ImportBatch(
         kind=kind,
         election_id=election_id,
