@@ -23,7 +23,8 @@ from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.domain.ops.dashboard import LiveCounters, live_update
 from app.domain.ops.stations import STATE_LABELS
-from app.realtime.hub import LiveEvent, register_coalescing_renderer
+from app.realtime.drawing import register_coalescing_renderer
+from app.realtime.live_event import LiveEvent
 
 UPDATE = "planning/ops/_live_update.html"
 #: Where the app keeps the live counters (``app.extensions``).
