@@ -23,7 +23,7 @@ from app.core.permissions import role_has
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, reload_identity, render
 from app.domain.models import STATION_STATES
-from app.domain.ops import OpsConflict
+from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.dashboard import (
     DashboardFilters,
@@ -134,9 +134,9 @@ async def _panel(
         ],
         coordinators=coordinators,
         state_labels=STATE_LABELS,
-        severity_labels=ops_incidents.SEVERITY_LABELS,
-        category_labels=ops_incidents.CATEGORY_LABELS,
-        incident_state_labels=ops_incidents.STATE_LABELS,
+        severity_labels=incident_labels.SEVERITY_LABELS,
+        category_labels=incident_labels.CATEGORY_LABELS,
+        incident_state_labels=incident_labels.STATE_LABELS,
         **context,
     )
     return body, status
