@@ -25,13 +25,9 @@ from app.core.web import db, is_htmx, reload_identity, render
 from app.domain.models import STATION_STATES
 from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
-from app.domain.ops.dashboard import (
-    DashboardFilters,
-    StationRow,
-    dashboard,
-    election_in_focus,
-)
+from app.domain.ops.dashboard import DashboardFilters, dashboard, election_in_focus
 from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
+from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
 from app.domain.staffing.board import district_choices
 from app.planning import blueprint
