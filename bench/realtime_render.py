@@ -21,7 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
-from app.domain.ops.dashboard import RECOUNT_SECONDS as RECOUNT
+from app.domain.ops.counters import RECOUNT_SECONDS as RECOUNT
 from bench.realtime.municipality import seed
 from bench.realtime.scale import Scale
 
@@ -34,7 +34,8 @@ async def run(database_url: str | None, data_dir: Path, scale: Scale) -> None:
 
     from app.core.db import create_engine
     from app.core.tenancy import tenant_scope
-    from app.domain.ops.dashboard import LiveCounters, dashboard, live_update
+    from app.domain.ops.counters import LiveCounters
+    from app.domain.ops.dashboard import dashboard, live_update
 
     data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url or f"sqlite+aiosqlite:///{data_dir / 'render.db'}"

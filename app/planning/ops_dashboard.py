@@ -23,15 +23,11 @@ from app.core.permissions import role_has
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, reload_identity, render
 from app.domain.models import STATION_STATES
-from app.domain.ops import OpsConflict
+from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
-from app.domain.ops.dashboard import (
-    DashboardFilters,
-    StationRow,
-    dashboard,
-    election_in_focus,
-)
+from app.domain.ops.dashboard import DashboardFilters, dashboard, election_in_focus
 from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
+from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
 from app.domain.staffing.board import district_choices
 from app.planning import blueprint
@@ -134,9 +130,9 @@ async def _panel(
         ],
         coordinators=coordinators,
         state_labels=STATE_LABELS,
-        severity_labels=ops_incidents.SEVERITY_LABELS,
-        category_labels=ops_incidents.CATEGORY_LABELS,
-        incident_state_labels=ops_incidents.STATE_LABELS,
+        severity_labels=incident_labels.SEVERITY_LABELS,
+        category_labels=incident_labels.CATEGORY_LABELS,
+        incident_state_labels=incident_labels.STATE_LABELS,
         **context,
     )
     return body, status

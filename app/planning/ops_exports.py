@@ -20,8 +20,7 @@ from app.core.auth import requires
 from app.core.documents.spreadsheets import write_csv
 from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.web import db
-from app.domain.ops import exports
-from app.domain.ops import incidents as ops_incidents
+from app.domain.ops import exports, incident_labels
 from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
 from app.domain.staffing.reports import (
     Column,
@@ -106,10 +105,10 @@ def incidents_table(log: exports.IncidentLog) -> ReportTable:
             i.district or _("Advance voting"),
             i.reported_at,
             i.reported_by,
-            _label(ops_incidents.CATEGORY_LABELS, i.category),
-            _label(ops_incidents.SEVERITY_LABELS, i.severity),
+            _label(incident_labels.CATEGORY_LABELS, i.category),
+            _label(incident_labels.SEVERITY_LABELS, i.severity),
             i.text,
-            _label(ops_incidents.STATE_LABELS, i.state),
+            _label(incident_labels.STATE_LABELS, i.state),
             i.acknowledged_at,
             i.acknowledged_by,
             i.assigned_at,
@@ -129,7 +128,7 @@ def incidents_table(log: exports.IncidentLog) -> ReportTable:
 def _handling(i: exports.IncidentLine) -> str:
     """What became of an incident, a line per step, for the PDF."""
     day = i.reported_at.date()
-    lines = [_label(ops_incidents.STATE_LABELS, i.state)]
+    lines = [_label(incident_labels.STATE_LABELS, i.state)]
     if i.acknowledged_at is not None:
         when, who = _clock(i.acknowledged_at, day), i.acknowledged_by or "?"
         lines.append(_("Acknowledged %(time)s by %(name)s", time=when, name=who))
@@ -158,8 +157,8 @@ def incidents_print_table(log: exports.IncidentLog) -> ReportTable:
             i.incident_id,
             _station(i.station, i.district),
             f"{display(i.reported_at)}\n{i.reported_by}",
-            f"{_label(ops_incidents.CATEGORY_LABELS, i.category)}\n"
-            f"{_label(ops_incidents.SEVERITY_LABELS, i.severity)}",
+            f"{_label(incident_labels.CATEGORY_LABELS, i.category)}\n"
+            f"{_label(incident_labels.SEVERITY_LABELS, i.severity)}",
             i.text,
             _handling(i),
             _notes_text(i.notes, i.reported_at.date()),

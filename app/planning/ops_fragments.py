@@ -21,9 +21,11 @@ from quart import current_app
 from app.core.events import topic_election_id
 from app.core.i18n import locale_scope
 from app.core.models import Tenant
-from app.domain.ops.dashboard import LiveCounters, live_update
+from app.domain.ops.counters import LiveCounters
+from app.domain.ops.dashboard import live_update
 from app.domain.ops.stations import STATE_LABELS
-from app.realtime.hub import LiveEvent, register_coalescing_renderer
+from app.realtime.drawing import register_coalescing_renderer
+from app.realtime.live_event import LiveEvent
 
 UPDATE = "planning/ops/_live_update.html"
 #: Where the app keeps the live counters (``app.extensions``).

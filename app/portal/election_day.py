@@ -32,7 +32,7 @@ from app.domain.models import (
     CheckIn,
     Person,
 )
-from app.domain.ops import OpsError, access, incidents, my_day, stations, turnout
+from app.domain.ops import OpsError, access, incident_labels, incidents, my_day, stations, turnout
 from app.domain.ops.checkins import check_in
 from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
@@ -114,11 +114,11 @@ async def _page(
         transitions=STATION_TRANSITIONS,
         state_labels=stations.STATE_LABELS,
         state_actions=STATE_ACTIONS,
-        category_choices=[(c, incidents.CATEGORY_LABELS[c]) for c in INCIDENT_CATEGORIES],
-        severity_choices=[(s, incidents.SEVERITY_LABELS[s]) for s in INCIDENT_SEVERITIES],
-        category_labels=incidents.CATEGORY_LABELS,
-        severity_labels=incidents.SEVERITY_LABELS,
-        incident_state_labels=incidents.STATE_LABELS,
+        category_choices=[(c, incident_labels.CATEGORY_LABELS[c]) for c in INCIDENT_CATEGORIES],
+        severity_choices=[(s, incident_labels.SEVERITY_LABELS[s]) for s in INCIDENT_SEVERITIES],
+        category_labels=incident_labels.CATEGORY_LABELS,
+        severity_labels=incident_labels.SEVERITY_LABELS,
+        incident_state_labels=incident_labels.STATE_LABELS,
         turnout_slots=TURNOUT_SLOTS,
     )
     return page, status

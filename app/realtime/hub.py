@@ -9,36 +9,38 @@ every subscriber.
 When the broker subscription breaks (Redis restarts, the network blinks) the hub
 retries with backoff, and once subscribed again tells every socket to replay from
 the events table: the table is the truth, the broker only carries the news.
+
+Here: the subscription, the fan-out, the drawing task, the newest event id heard on
+each topic, and the sweep that compares what the broker brought with the events table.
+Beside it: ``live_event`` (an event as the hub sees it), ``subscribers`` (a socket's
+bounded queue), ``drawing`` (renderers, batches, rests) and ``saturation`` (the CPU
+gauge that lengthens the rests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import json
 import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
-from app.core.events import TOPIC_PATTERN
 from app.core.tenancy import tenant_scope
 from app.realtime.broker import Broker
+from app.realtime.drawing import renderer_for, rest_after, take_batch
+from app.realtime.live_event import LiveEvent
+from app.realtime.saturation import CpuGauge
+from app.realtime.subscribers import QUEUE_SIZE, Delivery, RecentIds, Replay, Subscriber
 
 log = logging.getLogger(__name__)
 
 #: Every topic starts with the tenant (``t:{tenant}:...``): one pattern hears them all.
 ALL_TOPICS = "t:*"
-#: Messages a socket may have waiting before it counts as fallen behind.
-QUEUE_SIZE = 256
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
-#: Event ids remembered per socket, so a replay never sends one twice.
-REMEMBERED_IDS = 2048
 #: Events waiting to be drawn before the hub gives up on its queue and has every
 #: socket replay from the table instead (drawing fell far behind).
 MAX_WAITING = 20_000
@@ -58,403 +60,6 @@ NEWEST_KEPT_SECONDS = 30.0
 #: How long, and how many, drawn batches are kept for sockets replaying the same gap.
 DRAWN_SECONDS = 5.0
 DRAWN_KEPT = 64
-
-
-@dataclass(frozen=True)
-class LiveEvent:
-    """An event as the hub and the renderers see it."""
-
-    id: int
-    tenant_id: int
-    topic: str
-    type: str
-    payload: dict[str, Any]
-
-    @classmethod
-    def from_message(cls, message: str) -> LiveEvent:
-        """Parse a broker message; ValueError for anything malformed."""
-        data = json.loads(message)
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        topic = str(data.get("topic", ""))
-        match = TOPIC_PATTERN.match(topic)
-        if match is None:
-            raise ValueError("bad topic")
-        payload = data.get("payload")
-        return cls(
-            id=int(data["id"]),
-            tenant_id=int(match.group("tenant")),
-            topic=topic,
-            type=str(data["type"]),
-            payload=payload if isinstance(payload, dict) else {},
-        )
-
-    @classmethod
-    def from_row(cls, row: Any) -> LiveEvent:
-        """From an ``Event`` or a row of its id, tenant_id, topic, type and payload."""
-        return cls(
-            id=row.id, tenant_id=row.tenant_id, topic=row.topic, type=row.type, payload=row.payload
-        )
-
-    def as_json(self) -> str:
-        return json.dumps(
-            {"id": self.id, "topic": self.topic, "type": self.type, "payload": self.payload},
-            ensure_ascii=False,
-            separators=(",", ":"),
-            default=str,
-        )
-
-
-# --- renderers ------------------------------------------------------------------------
-
-Renderer = Callable[[LiveEvent], Awaitable[str]]
-#: Draws what a run of events of one topic (oldest first) changed, as it stands now.
-BatchRenderer = Callable[[list[LiveEvent]], Awaitable[str]]
-#: At most this many events are drawn as one message.
-MAX_BATCH = 200
-
-
-def _every_topic(_topic: str) -> bool:
-    return True
-
-
-@dataclass(frozen=True)
-class _Registered:
-    render: BatchRenderer
-    #: Whether several events may be drawn as one message (the renderer draws the
-    #: current state of what they touched, not the events themselves).
-    coalesces: bool
-    #: The most of the process's time drawing one topic may take: after a drawing
-    #: that took t seconds the topic rests t * (1 / share - 1), gathering events...
-    share: float = 1.0
-    #: ...but never longer than this.
-    max_rest_seconds: float = 1.0
-    #: The topics whose events it draws; on the others its events go as JSON, at once,
-    #: never waiting behind a drawing.
-    topics: Callable[[str], bool] = _every_topic
-
-    def batches(self, topic: str) -> bool:
-        return self.coalesces and self.topics(topic)
-
-
-def _drawer(event: LiveEvent) -> _Registered | None:
-    """The renderer that draws ``event``, or None when it goes as JSON."""
-    registered = _renderers.get(event.type)
-    return registered if registered is not None and registered.topics(event.topic) else None
-
-
-#: How each event type becomes what the sockets receive (an HTML fragment for HTMX's
-#: out-of-band swaps). Features register theirs at import; unregistered types go as JSON.
-_renderers: dict[str, _Registered] = {}
-
-
-def register_renderer(event_type: str, renderer: Renderer) -> None:
-    """Make ``renderer`` the way events of ``event_type`` are sent to sockets.
-
-    It runs once per event and topic, inside the app context and the event's tenant
-    scope (so it may render templates and read the database), and should embed the
-    event id (``data-event-id``) when the client needs it to resume.
-    """
-
-    async def one(events: list[LiveEvent]) -> str:
-        return await renderer(events[0])
-
-    _renderers[event_type] = _Registered(one, coalesces=False)
-
-
-def register_coalescing_renderer(
-    event_type: str,
-    renderer: BatchRenderer,
-    *,
-    share: float = 1.0,
-    max_rest_seconds: float = 1.0,
-    topics: Callable[[str], bool] = _every_topic,
-) -> None:
-    """Like ``register_renderer``, for renderers that draw the current state of what
-    their events touched (a dashboard's rows) rather than the events themselves.
-
-    When events arrive faster than they are drawn, the hub hands such a renderer every
-    waiting event of one topic at once (oldest first, all registered with this same
-    renderer) and sends one message for all of them: a busy election day costs one
-    drawing per batch, not per event, and the backlog cannot grow. The message must
-    name every event id it carries (the client's cursor is the highest).
-
-    With ``share`` below 1 a topic rests after each drawing, in proportion to what the
-    drawing took, so drawing it never takes more than that share of the process's
-    time, whatever the event rate (at most ``max_rest_seconds``): the first event after
-    a quiet spell goes at once, those during a rest wait for its end and go together.
-
-    ``topics`` limits it to the topics it draws (the dashboard's, say): events of the
-    type on other topics go as JSON the moment they arrive.
-    """
-    if not 0 < share <= 1:
-        raise ValueError("share must be in (0, 1]")
-    _renderers[event_type] = _Registered(
-        renderer,
-        coalesces=True,
-        share=share,
-        max_rest_seconds=max_rest_seconds,
-        topics=topics,
-    )
-
-
-def unregister_renderer(event_type: str) -> None:
-    _renderers.pop(event_type, None)
-
-
-def take_batch(events: deque[LiveEvent], resting: Container[str] = frozenset()) -> list[LiveEvent]:
-    """Take the first event of ``events`` whose topic is not ``resting`` and, when its
-    renderer coalesces, every later one of the same topic drawn by the same renderer, up
-    to the first of that topic that is not (each topic's order is kept; the others keep
-    their places). Empty when every waiting event's topic rests."""
-    kept: list[LiveEvent] = []
-    first: LiveEvent | None = None
-    while events:
-        event = events.popleft()
-        if event.topic in resting:
-            kept.append(event)
-        else:
-            first = event
-            break
-    if first is None:
-        events.extend(kept)
-        return []
-    batch = [first]
-    registered = _renderers.get(first.type)
-    if registered is not None and registered.batches(first.topic):
-        while events:
-            event = events.popleft()
-            if event.topic != first.topic or len(batch) >= MAX_BATCH:
-                kept.append(event)
-                continue
-            other = _renderers.get(event.type)
-            if other is not None and other.coalesces and other.render is registered.render:
-                batch.append(event)
-                continue
-            # Another kind of event on this topic: it and what follows wait their turn.
-            kept.append(event)
-            break
-    events.extendleft(reversed(kept))
-    return batch
-
-
-#: A process using this share of a core or more is saturated: thousands of sockets
-#: coming back after another process died, on top of the election day's traffic ...
-BUSY_CPU_SHARE = 0.9
-#: ... and draws each coalescing topic at most this often, so that its CPU goes to the
-#: requests. Every event still arrives, drawn with the others of its rest; a dashboard
-#: of a saturated process is seconds behind whatever it draws.
-BUSY_REST_SECONDS = 0.5
-#: Over how long the process's CPU use is measured.
-BUSY_WINDOW_SECONDS = 1.0
-
-
-def rest_after(events: list[LiveEvent], spent: float, busy: bool = False) -> float:
-    """How long the topic of a batch whose drawing took ``spent`` seconds rests before
-    it is drawn again (seconds); longer when the process is ``busy`` (saturated)."""
-    registered = _renderers.get(events[0].type)
-    if registered is None or registered.share >= 1 or not registered.batches(events[0].topic):
-        return 0.0
-    rest = min(registered.max_rest_seconds, spent * (1 / registered.share - 1))
-    return max(rest, BUSY_REST_SECONDS) if busy else rest
-
-
-class CpuGauge:
-    """Whether this process is saturated: the CPU it used (all its threads) over the
-    last window, as a share of the wall time. Read by the drawing loop between
-    drawings; two clock readings a call."""
-
-    def __init__(self, window: float = BUSY_WINDOW_SECONDS) -> None:
-        self.window = window
-        self.share = 0.0
-        self._wall = time.monotonic()
-        self._cpu = time.process_time()
-
-    def busy(self) -> bool:
-        wall = time.monotonic()
-        if wall - self._wall >= self.window:
-            cpu = time.process_time()
-            self.share = (cpu - self._cpu) / (wall - self._wall)
-            self._wall, self._cpu = wall, cpu
-        return self.share >= BUSY_CPU_SHARE
-
-
-# --- sockets --------------------------------------------------------------------------
-
-
-class RecentIds:
-    """The ``size`` most recent (highest) distinct event ids seen, for "have we had
-    it?": what a socket has sent, what the hub has heard from the broker.
-
-    A set alone: once it holds a quarter more than ``size``, the lowest ids are
-    forgotten in one go (event ids grow with time, so the lowest are the oldest).
-    """
-
-    __slots__ = ("_ids", "size")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._ids: set[int] = set()
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add(self, event_id: int) -> None:
-        self._ids.add(event_id)
-        if len(self._ids) > self.size + self.size // 4:
-            self._ids = set(heapq.nlargest(self.size, self._ids))
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A ready-to-send text and the ids of the events it carries (none for the hub's
-    own notices; several when a coalescing renderer drew them as one)."""
-
-    event_ids: tuple[int, ...]
-    text: str
-
-
-@dataclass(frozen=True)
-class Replay:
-    """Ask the socket's sender to replay from the events table: after ``after_id``,
-    or (None) from its own cursor after a broker break."""
-
-    topics: frozenset[str]
-    after_id: int | None
-    #: The events after ``after_id``, read already (a socket's opening reads them in
-    #: its own session), and the newest id when there were more than a replay sends.
-    events: tuple[LiveEvent, ...] | None = None
-    latest: int = 0
-
-
-QueueItem = Delivery | Replay
-
-
-class Subscriber:
-    """One socket as the hub knows it: its tenant, its topics and its bounded queue.
-
-    The queue is a deque made when something waits in it, and one future for the
-    socket's sender to wait on: an ``asyncio.Queue`` is four deques and an Event, some
-    3 KiB for each of thousands of mostly quiet sockets.
-    """
-
-    __slots__ = (
-        "_items",
-        "_sent",
-        "_waiter",
-        "cursor",
-        "ended",
-        "fell_behind",
-        "queue_size",
-        "tenant_id",
-        "topics",
-    )
-
-    def __init__(self, tenant_id: int, queue_size: int = QUEUE_SIZE) -> None:
-        self.tenant_id = tenant_id
-        self.topics: set[str] = set()
-        self.queue_size = queue_size
-        #: Done when the socket is to stop: it fell behind (``fell_behind``, and its
-        #: connection is closed), or its connection ended it. A future, not a task:
-        #: its connection awaits it (thousands of sockets, a task each is memory).
-        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.fell_behind = False
-        #: The highest event id sent so far, or that the client resumed after: where a
-        #: replay after a broker break starts.
-        self.cursor = 0
-        self._items: deque[QueueItem] | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._sent = RecentIds(REMEMBERED_IDS)
-
-    def offer(self, item: QueueItem) -> bool:
-        """Queue ``item`` without waiting; False (and the socket dropped) when full."""
-        items = self._room(1)
-        if items is None:
-            return False
-        items.append(item)
-        self._wake()
-        return True
-
-    @property
-    def queued(self) -> int:
-        """How many items wait to be sent."""
-        return len(self._items) if self._items is not None else 0
-
-    def put_at(self, index: int, *items: QueueItem) -> bool:
-        """Queue ``items`` at ``index``, ahead of what was queued after it; False (and
-        the socket dropped) when the queue would be over full."""
-        queue = self._room(len(items))
-        if queue is None:
-            return False
-        for offset, item in enumerate(items):
-            queue.insert(index + offset, item)
-        self._wake()
-        return True
-
-    def _room(self, count: int) -> deque[QueueItem] | None:
-        """The queue when ``count`` more items fit; None when the socket has ended, or
-        would be over full (it is then dropped)."""
-        if self.ended.done():
-            return None
-        items = self._items
-        if items is None:
-            items = self._items = deque()
-        elif len(items) + count > self.queue_size:
-            self.drop()
-            return None
-        return items
-
-    def drop(self) -> None:
-        """Stop the socket because it fell behind."""
-        if not self.ended.done():
-            self.fell_behind = True
-        self.end()
-
-    def end(self) -> None:
-        """Stop the socket; what it has not sent is forgotten."""
-        if not self.ended.done():
-            self.ended.set_result(None)
-        self._items = None
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def next(self) -> QueueItem | None:
-        """The next item to send, once there is one; None once the socket has ended."""
-        while not self._items:
-            if self.ended.done():
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        items = self._items
-        item = items.popleft()
-        if not items:
-            self._items = None
-        return item
-
-    def was_sent(self, event_id: int) -> bool:
-        return event_id in self._sent
-
-    def brings_news(self, event_ids: tuple[int, ...]) -> bool:
-        """Whether a message carrying ``event_ids`` holds an event not sent yet."""
-        return any(event_id not in self._sent for event_id in event_ids)
-
-    def mark_sent(self, event_ids: Iterable[int]) -> None:
-        for event_id in event_ids:
-            self._sent.add(event_id)
-            self.cursor = max(self.cursor, event_id)
-
-
-# --- the hub --------------------------------------------------------------------------
 
 
 class CommittedEvents(Protocol):
@@ -653,7 +258,7 @@ class Hub:
         self._note_newest(topic, event.id)
         if topic not in self._by_topic:
             return
-        if _drawer(event) is None and topic not in self._waiting_by_topic:
+        if renderer_for(event) is None and topic not in self._waiting_by_topic:
             # Nothing to draw and nothing of its topic before it: straight to the sockets.
             self._deliver(topic, Delivery((event.id,), event.as_json()))
             return
@@ -755,7 +360,7 @@ class Hub:
         def each_as_json() -> list[Delivery]:
             return [Delivery((event.id,), event.as_json()) for event in events]
 
-        registered = _drawer(events[0])
+        registered = renderer_for(events[0])
         if registered is None:
             return each_as_json()
         key = tuple(event.id for event in events)

@@ -32,14 +32,18 @@ from quart.globals import websocket_ctx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.accounts.users import active_membership, get_tenant_by_slug, resume_session
 from app.core.auth import SESSION_KEY
 from app.core.events import PUBLISHER, events_after, latest_event_id
 from app.core.models import Event, utcnow
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.realtime.access import Member, refuse_topic
-from app.realtime.hub import Delivery, Hub, LiveEvent, Replay, take_batch
+from app.realtime.drawing import take_batch
+from app.realtime.hub import Hub
+from app.realtime.live_event import LiveEvent
 from app.realtime.serving import decline_permessage_deflate
+from app.realtime.subscribers import Delivery, Replay
 from app.realtime.tickets import redeem_ticket
 
 log = logging.getLogger(__name__)
@@ -236,8 +240,6 @@ async def _identify(
     """Who the socket serves in the URL's tenant, or the HTTP status to refuse with:
     404 for an unknown tenant or a non-member (as if it did not exist), 401 when
     nobody is signed in or the ticket is not (or no longer) good."""
-    from app.core.accounts.users import active_membership, get_tenant_by_slug, resume_session
-
     if not slug:
         return 404
     # A municipality's slug and id never change (nothing renames or removes one), so

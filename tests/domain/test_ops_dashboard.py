@@ -19,14 +19,8 @@ from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment, Reserve, StationOpening
 from app.domain.ops import OpsConflict, OpsForbidden
 from app.domain.ops import incidents as ops_incidents
-from app.domain.ops.dashboard import (
-    CountingPlan,
-    Dashboard,
-    DashboardFilters,
-    LiveCounters,
-    dashboard,
-    live_update,
-)
+from app.domain.ops.counters import CountingPlan, LiveCounters
+from app.domain.ops.dashboard import Dashboard, DashboardFilters, dashboard, live_update
 from app.domain.ops.reassign import reassign, reassign_candidates
 from app.domain.ops.stations import set_station_state
 from tests.domain.test_ops_checkins import COORDINATOR, OpsDay, _check_in, ops_day

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import shutil
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 
 import pytest
@@ -20,19 +19,13 @@ from app.core.models import Event, Tenant, User
 from app.core.settings import Settings
 from app.realtime import hub as hub_module
 from app.realtime import ws as live
-from app.realtime.hub import (
-    Delivery,
-    Hub,
-    LiveEvent,
-    RecentIds,
-    Replay,
-    Subscriber,
+from app.realtime.drawing import (
     register_coalescing_renderer,
     register_renderer,
-    rest_after,
-    take_batch,
     unregister_renderer,
 )
+from app.realtime.hub import Hub
+from app.realtime.live_event import LiveEvent
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import free_port, make_election
 from tests.realtime.conftest import (
@@ -183,42 +176,6 @@ def _fragment(events: Iterable[Event | LiveEvent]) -> str:
     return f'<div data-event-ids="{",".join(str(e.id) for e in events)}"></div>'
 
 
-def test_a_batch_takes_the_waiting_events_of_one_topic_and_keeps_every_topics_order() -> None:
-    async def draw(events: list[LiveEvent]) -> str:
-        return ""
-
-    ops, station = "t:1:e:1:ops", "t:1:station:1"
-    register_coalescing_renderer("station.opened", draw)
-    try:
-        waiting = deque(
-            [
-                _event(1, ops),
-                _event(2, station, "test.happened"),
-                _event(3, ops),
-                _event(4, ops, "test.happened"),  # not drawn by the same renderer
-                _event(5, ops),  # so this one must wait behind it
-                _event(6, station, "test.happened"),
-            ]
-        )
-        assert [e.id for e in take_batch(waiting)] == [1, 3]
-        assert [e.id for e in waiting] == [2, 4, 5, 6]
-        assert [e.id for e in take_batch(waiting)] == [2]  # JSON: one at a time
-        assert [e.id for e in take_batch(waiting)] == [4]
-        assert [e.id for e in take_batch(waiting)] == [5]
-        assert [e.id for e in take_batch(waiting)] == [6]
-        # A resting topic waits; the others go; nothing to take while all rest.
-        waiting = deque([_event(9, ops), _event(10, station, "test.happened"), _event(11, ops)])
-        assert [e.id for e in take_batch(waiting, {ops})] == [10]
-        assert take_batch(waiting, {ops}) == []
-        assert [e.id for e in waiting] == [9, 11]
-        # A renderer that does not coalesce draws each event alone.
-        register_renderer("station.opened", lambda event: draw([event]))
-        waiting = deque([_event(7, ops), _event(8, ops)])
-        assert [e.id for e in take_batch(waiting)] == [7]
-    finally:
-        unregister_renderer("station.opened")
-
-
 async def test_events_that_wait_while_one_is_drawn_are_drawn_together(
     app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
 ) -> None:
@@ -334,86 +291,6 @@ async def test_a_topic_rests_after_a_drawing_in_proportion_and_others_go_meanwhi
         unregister_renderer("station.opened")
 
 
-def test_a_rest_is_in_proportion_to_the_drawing_and_bounded() -> None:
-    async def draw(events: list[LiveEvent]) -> str:
-        return ""
-
-    register_coalescing_renderer("station.opened", draw, share=0.25, max_rest_seconds=0.5)
-    try:
-        batch = [_event(1, "t:1:e:1:ops")]
-        assert rest_after(batch, 0.01) == pytest.approx(0.03)
-        assert rest_after(batch, 1.0) == 0.5
-        assert rest_after([_event(2, "t:1:e:1:ops", "test.happened")], 1.0) == 0.0
-        # A saturated process rests its drawings longer; what goes as JSON never rests.
-        assert rest_after(batch, 0.01, busy=True) == hub_module.BUSY_REST_SECONDS
-        assert rest_after([_event(2, "t:1:e:1:ops", "test.happened")], 1.0, busy=True) == 0.0
-        with pytest.raises(ValueError):
-            register_coalescing_renderer("station.opened", draw, share=0)
-    finally:
-        unregister_renderer("station.opened")
-
-
-def test_the_cpu_gauge_tells_a_saturated_process_over_its_window(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = {"wall": 100.0, "cpu": 10.0}
-    monkeypatch.setattr(hub_module.time, "monotonic", lambda: clock["wall"])
-    monkeypatch.setattr(hub_module.time, "process_time", lambda: clock["cpu"])
-    gauge = hub_module.CpuGauge(window=1.0)
-
-    def spend(wall: float, cpu: float) -> bool:
-        clock["wall"] += wall
-        clock["cpu"] += cpu
-        return gauge.busy()
-
-    assert not spend(1.0, 0.6)  # 60 % of a core: an election day's traffic
-    assert spend(1.0, 0.95)
-    assert spend(0.5, 0.0)  # inside the window: the last measure holds
-    assert not spend(0.5, 0.2)  # 20 % over the second since
-    assert gauge.share == pytest.approx(0.2)
-
-
-async def test_a_subscriber_queues_until_full_then_drops_and_its_sender_stops() -> None:
-    subscriber = Subscriber(tenant_id=1, queue_size=2)
-    sender = asyncio.create_task(subscriber.next())
-    await asyncio.sleep(0)
-    assert not sender.done()  # nothing queued: the sender waits
-    first = Delivery((1,), "one")
-    assert subscriber.offer(first)
-    assert await sender is first
-    assert subscriber.offer(Delivery((2,), "two"))
-    assert subscriber.offer(Delivery((3,), "three"))
-    assert not subscriber.offer(Delivery((4,), "four"))  # the third waiting: too many
-    assert subscriber.ended.done() and subscriber.fell_behind
-    # What it did not send is forgotten, and its sender is told to stop.
-    assert await subscriber.next() is None
-    assert not subscriber.offer(Delivery((5,), "five"))
-
-
-async def test_a_subscriber_puts_items_ahead_of_those_queued_later_within_its_bound() -> None:
-    subscriber = Subscriber(tenant_id=1, queue_size=4)
-    subscriber.offer(error := Delivery((), "error"))
-    mark = subscriber.queued
-    subscriber.offer(live := Delivery((7,), "live"))
-    answer, replay = Delivery((), "subscribed"), Replay(frozenset({"t"}), 5)
-    assert subscriber.put_at(mark, answer, replay)
-    assert [await subscriber.next() for _ in range(4)] == [error, answer, replay, live]
-    assert subscriber.queued == 0
-    subscriber.offer(live)
-    subscriber.offer(live)
-    assert not subscriber.put_at(0, answer, replay, answer)  # five would wait: too many
-    assert subscriber.fell_behind and await subscriber.next() is None
-
-
-async def test_a_subscriber_ended_by_its_connection_has_not_fallen_behind() -> None:
-    subscriber = Subscriber(tenant_id=1)
-    sender = asyncio.create_task(subscriber.next())
-    await asyncio.sleep(0)
-    subscriber.end()
-    assert await sender is None
-    assert subscriber.ended.done() and not subscriber.fell_behind
-
-
 def test_the_hub_remembers_each_topics_newest_event_for_a_while(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -433,16 +310,6 @@ def test_the_hub_remembers_each_topics_newest_event_for_a_while(
     hub._dispatch(other, _event(7, other).as_json())
     assert not hub.heard_after([station], 4)
     assert hub.heard_after([station, other], 6)
-
-
-def test_recent_ids_forget_the_oldest_beyond_their_size() -> None:
-    recent = RecentIds(8)
-    for event_id in [*range(1, 11), 5]:
-        recent.add(event_id)
-    assert all(event_id in recent for event_id in range(1, 11))  # within a quarter more
-    recent.add(11)
-    assert len(recent) == 8
-    assert [event_id for event_id in range(1, 12) if event_id in recent] == list(range(4, 12))
 
 
 async def test_an_event_committed_but_never_published_reaches_the_sockets_by_the_sweep(

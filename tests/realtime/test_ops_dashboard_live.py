@@ -20,7 +20,8 @@ from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.ops import checkins
 from app.domain.ops import dashboard as dashboard_module
-from app.realtime.hub import LiveEvent, rest_after, take_batch
+from app.realtime.drawing import rest_after, take_batch
+from app.realtime.live_event import LiveEvent
 from app.realtime.ws import HUB
 from tests.domain.test_ops_checkins import ops_day
 from tests.domain.test_ops_dashboard import _second_station

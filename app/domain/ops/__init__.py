@@ -5,6 +5,8 @@ again), ``stations`` moves a station through its day (open, paused, closed, coun
 result reported) and answers who of the team is there, ``incidents`` logs and handles
 what went wrong, ``turnout`` takes the day's voter counts. ``access`` holds who may do
 what to a station, ``news`` writes the live events every change announces.
+``dashboard`` is the coordinators' board (with ``station_rows``, ``alerts`` and
+``counters``), ``notify`` the pushes, ``exports`` the logs after the day.
 """
 
 from app.core.errors import DomainError

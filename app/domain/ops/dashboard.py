@@ -10,27 +10,27 @@ high-severity incident still open), so they raise and clear themselves.
 Which shifts a station's numbers are about ("the shifts in focus"): the station's shifts
 running now; before the first one starts, the next to start; after the last one ended,
 the last one. Only today's shifts (the municipality's local day) count.
+
+Here: the reads and the board; beside it ``station_rows`` (a row), ``alerts`` (the
+rules that raise them) and ``counters`` (the election's counters, kept live).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.i18n import _, ngettext
 from app.core.models import utcnow
 from app.domain.elections.structure import get_election
 from app.domain.models import (
     HOLDING_STATES,
-    INCIDENT_SEVERITIES,
     STATION_STATES,
     Assignment,
     CheckIn,
@@ -46,20 +46,9 @@ from app.domain.models import (
     StationStatus,
 )
 from app.domain.ops.access import at, local_today, local_zone
-
-#: How long into a shift someone may still be on their way before it raises an alert.
-LATE_ARRIVAL = dt.timedelta(minutes=20)
-#: The summary's state buckets: a station counting or done counts as closed.
-SUMMARY_STATES = ("open", "not_opened", "paused", "closed")
-_BUCKET = {
-    "not_opened": "not_opened",
-    "open": "open",
-    "paused": "paused",
-    "closed": "closed",
-    "counting": "closed",
-    "result_reported": "closed",
-}
-_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(INCIDENT_SEVERITIES)}
+from app.domain.ops.alerts import station_alerts
+from app.domain.ops.counters import LiveCounters, StationShare, Summary, summarize
+from app.domain.ops.station_rows import RoleCount, ShiftFocus, StationRow
 
 
 @dataclass(frozen=True)
@@ -73,92 +62,9 @@ class DashboardFilters:
 
 
 @dataclass(frozen=True)
-class RoleCount:
-    """One role on the station's shifts in focus: checked in against the norm."""
-
-    role_type_id: int
-    code: str
-    name: str
-    leads_station: bool
-    present: int
-    minimum: int
-    target: int
-    holding: int
-
-    @property
-    def status(self) -> str:
-        """ "missing" below the minimum, "below" the target, else "full"."""
-        if self.present < self.minimum:
-            return "missing"
-        if self.present < self.target:
-            return "below"
-        return "full"
-
-
-@dataclass(frozen=True)
-class Alert:
-    #: "not_open", "understaffed", "not_arrived" or "high_incident".
-    kind: str
-    #: "danger" or "warning": how it is drawn.
-    level: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ShiftFocus:
-    shift: Shift
-    starts: dt.datetime
-    ends: dt.datetime
-
-
-@dataclass
-class StationRow:
-    station: Station
-    district: District | None
-    state: str
-    state_version: int
-    state_changed_at: dt.datetime | None
-    shifts: list[ShiftFocus]
-    roles: list[RoleCount]
-    open_incidents: list[Incident]
-    last_change: dt.datetime | None
-    alerts: list[Alert] = field(default_factory=list)
-    opens_at: dt.datetime | None = None
-
-    @property
-    def present(self) -> int:
-        return sum(role.present for role in self.roles)
-
-    @property
-    def expected(self) -> int:
-        return sum(role.holding for role in self.roles)
-
-    @property
-    def top_severity(self) -> str | None:
-        if not self.open_incidents:
-            return None
-        return max((i.severity for i in self.open_incidents), key=_SEVERITY_RANK.__getitem__)
-
-    @property
-    def alert_level(self) -> str | None:
-        levels = {alert.level for alert in self.alerts}
-        return "danger" if "danger" in levels else ("warning" if levels else None)
-
-
-@dataclass(frozen=True)
 class DistrictGroup:
     district: District | None
     rows: list[StationRow]
-
-
-@dataclass(frozen=True)
-class Summary:
-    stations: int
-    by_state: dict[str, int]
-    present: int
-    expected: int
-    incidents: dict[str, int]
-    with_alerts: int
 
 
 @dataclass(frozen=True)
@@ -191,7 +97,7 @@ async def dashboard(
     election = await get_election(session, election_id)
     zone, now, today = await _local_clock(session, now)
     rows = await _rows(session, election, zone, now, today)
-    return _board(election, now, today, rows, _summary(rows), filters)
+    return _board(election, now, today, rows, summarize(rows), filters)
 
 
 async def _local_clock(
@@ -230,25 +136,76 @@ async def _rows(
     only: frozenset[int] | None = None,
 ) -> list[StationRow]:
     """The stations' rows now: every station of the election, or those in ``only``."""
-
-    def narrowed(query: Any, station_column: Any) -> Any:
-        return query if only is None else query.where(station_column.in_(only))
-
     stations = (
         await session.execute(
-            narrowed(
+            _narrowed(
                 select(Station, District)
                 .outerjoin(District, District.id == Station.district_id)
                 .where(Station.election_id == election.id),
                 Station.id,
+                only,
             ).order_by(District.code, District.name, Station.name, Station.id)
         )
     ).all()
-    todays = narrowed(
+    staffing = await _staffing(session, election, today, only)
+    facts = await _station_facts(session, election, today, only)
+    rows: list[StationRow] = []
+    for station, district in stations:
+        status = facts.statuses.get(station.id)
+        focus = _focus([_timed(s, zone) for s in staffing.shifts_of[station.id]], now)
+        opening = facts.openings.get(station.id)
+        row = StationRow(
+            station=station,
+            district=district,
+            state=status.state if status else "not_opened",
+            state_version=status.version if status else 0,
+            state_changed_at=status.changed_at if status else None,
+            shifts=focus,
+            roles=_role_counts(
+                focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, staffing.roles
+            ),
+            open_incidents=facts.open_incidents.get(station.id, []),
+            last_change=_latest(
+                status.changed_at if status else None,
+                facts.check_in_changed.get(station.id),
+                facts.incident_changed.get(station.id),
+            ),
+            opens_at=at(today, opening.opens_at, zone) if opening else None,
+        )
+        row.alerts = station_alerts(
+            row, focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, now
+        )
+        rows.append(row)
+    return rows
+
+
+def _narrowed(query: Any, station_column: Any, only: frozenset[int] | None) -> Any:
+    """``query`` for the stations in ``only``, or for all when None."""
+    return query if only is None else query.where(station_column.in_(only))
+
+
+@dataclass(frozen=True)
+class _Staffing:
+    """Today's shifts by station, their norms and who holds a place by shift, and each
+    person's last check-in on each shift."""
+
+    shifts_of: dict[int, list[Shift]]
+    roles: dict[int, RoleType]
+    norms_of: dict[int, list[StaffingNorm]]
+    places_of: dict[int, list[tuple[int, int, str]]]
+    last_check_in: dict[tuple[int, int], str]
+
+
+async def _staffing(
+    session: AsyncSession, election: Election, today: dt.date, only: frozenset[int] | None
+) -> _Staffing:
+    """Who is to work at the stations today and who checked in, in a few batched reads."""
+    todays = _narrowed(
         select(Shift.id)
         .join(Station, Station.id == Shift.station_id)
         .where(Station.election_id == election.id, Shift.day == today),
         Shift.station_id,
+        only,
     )
     shifts = list(await session.scalars(select(Shift).where(Shift.id.in_(todays))))
     # The ids as values, not the subquery again: without fresh statistics (a database
@@ -287,60 +244,6 @@ async def _rows(
             )
         )
     }
-    check_in_changed = dict(
-        (
-            await session.execute(
-                narrowed(
-                    select(CheckIn.station_id, func.max(CheckIn.checked_at)).where(
-                        CheckIn.election_id == election.id
-                    ),
-                    CheckIn.station_id,
-                ).group_by(CheckIn.station_id)
-            )
-        ).all()
-    )
-    statuses = {
-        status.station_id: status
-        for status in await session.scalars(
-            narrowed(
-                select(StationStatus).where(StationStatus.election_id == election.id),
-                StationStatus.station_id,
-            )
-        )
-    }
-    open_incidents: dict[int, list[Incident]] = defaultdict(list)
-    for incident in await session.scalars(
-        narrowed(
-            select(Incident).where(
-                Incident.election_id == election.id, Incident.state != "resolved"
-            ),
-            Incident.station_id,
-        ).order_by(Incident.created_at, Incident.id)
-    ):
-        open_incidents[incident.station_id].append(incident)
-    incident_changed = dict(
-        (
-            await session.execute(
-                narrowed(
-                    select(Incident.station_id, func.max(Incident.updated_at)).where(
-                        Incident.election_id == election.id
-                    ),
-                    Incident.station_id,
-                ).group_by(Incident.station_id)
-            )
-        ).all()
-    )
-    openings = {
-        opening.station_id: opening
-        for opening in await session.scalars(
-            narrowed(
-                select(StationOpening)
-                .join(Station, Station.id == StationOpening.station_id)
-                .where(Station.election_id == election.id, StationOpening.day == today),
-                StationOpening.station_id,
-            )
-        )
-    }
 
     shifts_of: dict[int, list[Shift]] = defaultdict(list)
     for shift in shifts:
@@ -351,31 +254,85 @@ async def _rows(
     places_of: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     for shift_id, person_id, role_type_id, first_name, last_name in places:
         places_of[shift_id].append((person_id, role_type_id, f"{first_name} {last_name}"))
+    return _Staffing(shifts_of, roles, norms_of, places_of, last_check_in)
 
-    rows: list[StationRow] = []
-    for station, district in stations:
-        status = statuses.get(station.id)
-        focus = _focus([_timed(s, zone) for s in shifts_of[station.id]], now)
-        opening = openings.get(station.id)
-        row = StationRow(
-            station=station,
-            district=district,
-            state=status.state if status else "not_opened",
-            state_version=status.version if status else 0,
-            state_changed_at=status.changed_at if status else None,
-            shifts=focus,
-            roles=_role_counts(focus, norms_of, places_of, last_check_in, roles),
-            open_incidents=open_incidents.get(station.id, []),
-            last_change=_latest(
-                status.changed_at if status else None,
-                check_in_changed.get(station.id),
-                incident_changed.get(station.id),
-            ),
-            opens_at=at(today, opening.opens_at, zone) if opening else None,
+
+@dataclass(frozen=True)
+class _StationFacts:
+    """Each station's state, open incidents and opening today, and when its check-ins
+    and incidents last changed."""
+
+    statuses: dict[int, StationStatus]
+    check_in_changed: dict[int, dt.datetime]
+    open_incidents: dict[int, list[Incident]]
+    incident_changed: dict[int, dt.datetime]
+    openings: dict[int, StationOpening]
+
+
+async def _station_facts(
+    session: AsyncSession, election: Election, today: dt.date, only: frozenset[int] | None
+) -> _StationFacts:
+    """The stations' states, incidents and openings, in a few batched reads."""
+    check_in_changed = dict(
+        (
+            await session.execute(
+                _narrowed(
+                    select(CheckIn.station_id, func.max(CheckIn.checked_at)).where(
+                        CheckIn.election_id == election.id
+                    ),
+                    CheckIn.station_id,
+                    only,
+                ).group_by(CheckIn.station_id)
+            )
+        ).all()
+    )
+    statuses = {
+        status.station_id: status
+        for status in await session.scalars(
+            _narrowed(
+                select(StationStatus).where(StationStatus.election_id == election.id),
+                StationStatus.station_id,
+                only,
+            )
         )
-        row.alerts = _alerts(row, focus, norms_of, places_of, last_check_in, now)
-        rows.append(row)
-    return rows
+    }
+    open_incidents: dict[int, list[Incident]] = defaultdict(list)
+    for incident in await session.scalars(
+        _narrowed(
+            select(Incident).where(
+                Incident.election_id == election.id, Incident.state != "resolved"
+            ),
+            Incident.station_id,
+            only,
+        ).order_by(Incident.created_at, Incident.id)
+    ):
+        open_incidents[incident.station_id].append(incident)
+    incident_changed = dict(
+        (
+            await session.execute(
+                _narrowed(
+                    select(Incident.station_id, func.max(Incident.updated_at)).where(
+                        Incident.election_id == election.id
+                    ),
+                    Incident.station_id,
+                    only,
+                ).group_by(Incident.station_id)
+            )
+        ).all()
+    )
+    openings = {
+        opening.station_id: opening
+        for opening in await session.scalars(
+            _narrowed(
+                select(StationOpening)
+                .join(Station, Station.id == StationOpening.station_id)
+                .where(Station.election_id == election.id, StationOpening.day == today),
+                StationOpening.station_id,
+                only,
+            )
+        )
+    }
+    return _StationFacts(statuses, check_in_changed, open_incidents, incident_changed, openings)
 
 
 async def election_in_focus(session: AsyncSession, now: dt.datetime | None = None) -> int | None:
@@ -454,233 +411,6 @@ def _role_counts(
     return sorted(counts, key=lambda c: (not c.leads_station, roles[c.role_type_id].sort_order))
 
 
-def _alerts(
-    row: StationRow,
-    focus: list[ShiftFocus],
-    norms_of: dict[int, list[StaffingNorm]],
-    places_of: dict[int, list[tuple[int, int, str]]],
-    last_check_in: dict[tuple[int, int], str],
-    now: dt.datetime,
-) -> list[Alert]:
-    alerts: list[Alert] = []
-    if row.state == "not_opened" and row.opens_at is not None and now >= row.opens_at:
-        alerts.append(
-            Alert(
-                "not_open",
-                "danger",
-                _(
-                    "Not open: it should have opened at %(time)s.",
-                    time=row.opens_at.strftime("%H:%M"),
-                ),
-            )
-        )
-    for item in focus:
-        if not item.starts <= now < item.ends:
-            continue
-        minimum = sum(norm.minimum for norm in norms_of[item.shift.id])
-        people = places_of[item.shift.id]
-        here = sum(last_check_in.get((item.shift.id, pid)) == "arrived" for pid, _r, _p in people)
-        if here < minimum:
-            alerts.append(
-                Alert(
-                    "understaffed",
-                    "warning",
-                    _(
-                        "%(shift)s: %(present)s of at least %(minimum)s checked in.",
-                        shift=item.shift.name,
-                        present=here,
-                        minimum=minimum,
-                    ),
-                )
-            )
-        if now >= item.starts + LATE_ARRIVAL:
-            absent = [name for pid, _r, name in people if (item.shift.id, pid) not in last_check_in]
-            if absent:
-                alerts.append(
-                    Alert(
-                        "not_arrived",
-                        "warning",
-                        _(
-                            "Not arrived %(minutes)s minutes into the shift: %(names)s.",
-                            minutes=int((now - item.starts).total_seconds() // 60),
-                            names=", ".join(absent),
-                        ),
-                    )
-                )
-    high = sum(incident.severity == "high" for incident in row.open_incidents)
-    if high:
-        alerts.append(
-            Alert(
-                "high_incident",
-                "danger",
-                ngettext(
-                    "%(num)s open incident of high severity.",
-                    "%(num)s open incidents of high severity.",
-                    high,
-                ),
-            )
-        )
-    return alerts
-
-
-@dataclass(frozen=True)
-class _Share:
-    """What one station adds to the election's counters."""
-
-    bucket: str
-    present: int
-    expected: int
-    severities: tuple[str, ...]
-    alerted: bool
-
-    @classmethod
-    def of(cls, row: StationRow) -> _Share:
-        return cls(
-            bucket=_BUCKET[row.state],
-            present=row.present,
-            expected=row.expected,
-            severities=tuple(incident.severity for incident in row.open_incidents),
-            alerted=bool(row.alerts),
-        )
-
-
-def _summary(rows: list[StationRow]) -> Summary:
-    return _fold([_Share.of(row) for row in rows])
-
-
-def _fold(shares: Iterable[_Share]) -> Summary:
-    by_state = dict.fromkeys(SUMMARY_STATES, 0)
-    incidents = dict.fromkeys(INCIDENT_SEVERITIES, 0)
-    stations = present = expected = with_alerts = 0
-    for share in shares:
-        stations += 1
-        by_state[share.bucket] += 1
-        for severity in share.severities:
-            incidents[severity] = incidents.get(severity, 0) + 1
-        present += share.present
-        expected += share.expected
-        with_alerts += share.alerted
-    return Summary(
-        stations=stations,
-        by_state=by_state,
-        present=present,
-        expected=expected,
-        incidents=incidents,
-        with_alerts=with_alerts,
-    )
-
-
-#: How long the live counters may lag a change this process did not render, or the
-#: alerts the clock alone brings: each drawing counts again, oldest first, as many
-#: stations as fall due at the pace of the whole election in this time ...
-RECOUNT_SECONDS = 10.0
-#: ... but never more than this many at once. After a quiet spell the whole election
-#: is due, and counting 500 stations in one drawing stopped the process for 200 ms
-#: (bench --only realtime); the counters catch up over the next drawings instead.
-MAX_RECOUNTED = 50
-#: Counters no drawing asked for this long are forgotten (no dashboard watches).
-FORGET_SECONDS = 3600.0
-
-
-@dataclass
-class _Counted:
-    day: dt.date
-    at: float
-    shares: dict[int, _Share]
-    #: Every station of the election in the order they are counted again, where the
-    #: next one starts, and how many are due (a fraction carries over).
-    order: list[int]
-    cursor: int = 0
-    owed: float = 0.0
-
-
-@dataclass(frozen=True)
-class CountingPlan:
-    """What a live drawing counts: the whole election, or these stations again beside
-    those its events touched (and, at the start of each round, the list of stations,
-    which may have changed)."""
-
-    whole: bool
-    again: frozenset[int] = frozenset()
-    relist: bool = False
-
-
-class LiveCounters:
-    """The election's counters as the live fragments keep them, per process.
-
-    Every election-day event names one station; its fragment needs that station's row
-    and the whole election's counters. Counting the whole election for every event
-    costs tens of milliseconds at 500 stations, on the one task that renders them all;
-    so the counters are counted whole once, then each drawing counts its events'
-    stations again, and a few more in turn (``plan``), so that every station is
-    counted again within about ``RECOUNT_SECONDS`` and no drawing counts many: the
-    counters lag a change this process did not render, or the clock's alerts, by about
-    that long. Rows are always drawn fresh. Holds only numbers, no names.
-    """
-
-    def __init__(
-        self,
-        recount_seconds: float = RECOUNT_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-        max_recounted: int = MAX_RECOUNTED,
-    ) -> None:
-        self.recount_seconds = recount_seconds
-        self.clock = clock
-        self.max_recounted = max_recounted
-        self._counted: dict[tuple[int, int], _Counted] = {}
-
-    def plan(self, key: tuple[int, int], day: dt.date) -> CountingPlan:
-        """What the next drawing of ``key`` (tenant, election) on ``day`` counts."""
-        counted = self._counted.get(key)
-        now = self.clock()
-        if counted is None or counted.day != day or now - counted.at > FORGET_SECONDS:
-            return CountingPlan(whole=True)
-        stations = len(counted.order)
-        elapsed = max(0.0, now - counted.at)
-        counted.owed = min(stations, counted.owed + stations * elapsed / self.recount_seconds)
-        counted.at = now
-        due = min(int(counted.owed), self.max_recounted)
-        counted.owed -= due
-        again: set[int] = set()
-        relist = False
-        for _turn in range(due):
-            if counted.cursor >= stations:
-                counted.cursor = 0
-                relist = True
-            again.add(counted.order[counted.cursor])
-            counted.cursor += 1
-        return CountingPlan(whole=False, again=frozenset(again), relist=relist)
-
-    def keep(self, key: tuple[int, int], day: dt.date, shares: dict[int, _Share]) -> None:
-        """Keep a whole count (``shares`` by station id)."""
-        now = self.clock()
-        for old in [k for k, c in self._counted.items() if now - c.at > FORGET_SECONDS]:
-            del self._counted[old]
-        self._counted[key] = _Counted(day, now, shares, order=list(shares))
-
-    def update(
-        self,
-        key: tuple[int, int],
-        counted_ids: Iterable[int],
-        rows: list[StationRow],
-        stations: list[int] | None = None,
-    ) -> Summary:
-        """Replace the shares of the stations counted again (``rows``: those of
-        ``counted_ids`` that still exist), take a new list of ``stations`` when the plan
-        asked for it, and give the election's counters."""
-        counted = self._counted[key]
-        if stations is not None:
-            counted.order = stations
-            counted.cursor = min(counted.cursor, len(stations))
-            for gone in set(counted.shares) - set(stations):
-                del counted.shares[gone]
-        for station_id in counted_ids:
-            counted.shares.pop(station_id, None)
-        for row in rows:
-            counted.shares[row.station.id] = _Share.of(row)
-        return _fold(counted.shares.values())
-
-
 async def live_update(
     session: AsyncSession,
     election_id: int,
@@ -699,9 +429,9 @@ async def live_update(
     plan = counters.plan(key, today)
     if plan.whole:
         rows = await _rows(session, election, zone, now, today)
-        counters.keep(key, today, {row.station.id: _Share.of(row) for row in rows})
+        counters.keep(key, today, {row.station.id: StationShare.of(row) for row in rows})
         mine = [row for row in rows if row.station.id in only]
-        summary = _summary(rows)
+        summary = summarize(rows)
     else:
         counted_ids = only | plan.again
         rows = await _rows(session, election, zone, now, today, counted_ids)

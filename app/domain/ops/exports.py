@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry, User, utcnow
@@ -140,27 +141,7 @@ async def incident_log(session: AsyncSession, election_id: int) -> IncidentLog:
         )
     ).all()
     ids = [incident.id for incident, _station, _in_district in incidents]
-    notes: dict[int, list[IncidentNote]] = defaultdict(list)
-    # Whoever did it last: an incident moved to a second coordinator names the second.
-    handled: dict[tuple[int, str], AuditEntry] = {}
-    for start in range(0, len(ids), 5_000):
-        chunk = ids[start : start + 5_000]
-        for note in await session.scalars(
-            select(IncidentNote)
-            .where(IncidentNote.incident_id.in_(chunk))
-            .order_by(IncidentNote.created_at, IncidentNote.id)
-        ):
-            notes[note.incident_id].append(note)
-        for entry in await session.scalars(
-            select(AuditEntry)
-            .where(
-                AuditEntry.object_type == "Incident",
-                AuditEntry.object_id.in_([str(i) for i in chunk]),
-                AuditEntry.code.in_(_HANDLING_CODES),
-            )
-            .order_by(AuditEntry.id)
-        ):
-            handled[(int(entry.object_id or 0), entry.code)] = entry
+    notes, handled = await _notes_and_handling(session, ids)
 
     changes = list(
         await session.execute(
@@ -182,24 +163,70 @@ async def incident_log(session: AsyncSession, election_id: int) -> IncidentLog:
     user_ids |= {c.changed_by_user_id for c, _s, _d in changes if c.changed_by_user_id}
     names = await _user_names(session, user_ids)
 
-    def who(user_id: int | None, label: str) -> str:
-        return names.get(user_id, label) if user_id is not None else label
+    lines = _incident_lines(incidents, notes, handled, names, zone)
+    changes.sort(key=lambda row: (*_station_order(row[1], row[2]), row[0].created_at, row[0].id))
+    history = _state_history(changes, names, zone)
+    return IncidentLog(election, zone, lines, history)
+
+
+async def _notes_and_handling(
+    session: AsyncSession, ids: list[int]
+) -> tuple[dict[int, list[IncidentNote]], dict[tuple[int, str], AuditEntry]]:
+    """Every note of the incidents ``ids``, and the audit entry of each one's
+    acknowledging, assigning and resolving, read 5,000 incidents at a time."""
+    notes: dict[int, list[IncidentNote]] = defaultdict(list)
+    # Whoever did it last: an incident moved to a second coordinator names the second.
+    handled: dict[tuple[int, str], AuditEntry] = {}
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start : start + 5_000]
+        for note in await session.scalars(
+            select(IncidentNote)
+            .where(IncidentNote.incident_id.in_(chunk))
+            .order_by(IncidentNote.created_at, IncidentNote.id)
+        ):
+            notes[note.incident_id].append(note)
+        for entry in await session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.object_type == "Incident",
+                AuditEntry.object_id.in_([str(i) for i in chunk]),
+                AuditEntry.code.in_(_HANDLING_CODES),
+            )
+            .order_by(AuditEntry.id)
+        ):
+            handled[(int(entry.object_id or 0), entry.code)] = entry
+    return notes, handled
+
+
+def _name_of(names: dict[int, str], user_id: int | None, label: str) -> str:
+    """The user's name, or the label kept when they acted (someone since removed)."""
+    return names.get(user_id, label) if user_id is not None else label
+
+
+def _incident_lines(
+    incidents: Sequence[Row[Incident, Station, District]],
+    notes: dict[int, list[IncidentNote]],
+    handled: dict[tuple[int, str], AuditEntry],
+    names: dict[int, str],
+    zone: ZoneInfo,
+) -> list[IncidentLine]:
+    """One line per incident, with who handled it and its notes, in local time."""
 
     def by(incident_id: int, code: str) -> str:
         entry = handled.get((incident_id, code))
-        return who(entry.actor_user_id, entry.actor_label) if entry else ""
+        return _name_of(names, entry.actor_user_id, entry.actor_label) if entry else ""
 
     def local(moment: dt.datetime | None) -> dt.datetime | None:
         return moment.astimezone(zone) if moment is not None else None
 
-    lines = [
+    return [
         IncidentLine(
             incident_id=incident.id,
             station_id=station.id,
             station=station.name,
             district=_district(district),
             reported_at=incident.created_at.astimezone(zone),
-            reported_by=who(incident.reported_by_user_id, incident.reported_by_label),
+            reported_by=_name_of(names, incident.reported_by_user_id, incident.reported_by_label),
             category=incident.category,
             severity=incident.severity,
             text=incident.text,
@@ -218,7 +245,7 @@ async def incident_log(session: AsyncSession, election_id: int) -> IncidentLog:
             notes=[
                 IncidentNoteLine(
                     note.created_at.astimezone(zone),
-                    who(note.author_user_id, note.author_label),
+                    _name_of(names, note.author_user_id, note.author_label),
                     note.text,
                 )
                 for note in notes.get(incident.id, [])
@@ -226,8 +253,15 @@ async def incident_log(session: AsyncSession, election_id: int) -> IncidentLog:
         )
         for incident, station, district in incidents
     ]
-    changes.sort(key=lambda row: (*_station_order(row[1], row[2]), row[0].created_at, row[0].id))
-    history = [
+
+
+def _state_history(
+    changes: list[Row[StationStatusChange, Station, District]],
+    names: dict[int, str],
+    zone: ZoneInfo,
+) -> list[StationStateLine]:
+    """Every station's changes of state as lines, in the order of ``changes``."""
+    return [
         StationStateLine(
             station_id=station.id,
             station=station.name,
@@ -235,12 +269,11 @@ async def incident_log(session: AsyncSession, election_id: int) -> IncidentLog:
             changed_at=change.created_at.astimezone(zone),
             from_state=change.from_state,
             to_state=change.to_state,
-            changed_by=who(change.changed_by_user_id, change.changed_by_label),
+            changed_by=_name_of(names, change.changed_by_user_id, change.changed_by_label),
             override_reason=change.override_reason,
         )
         for change, station, district in changes
     ]
-    return IncidentLog(election, zone, lines, history)
 
 
 # --- check-in times per person -----------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.accounts.users import membership_in
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
-from app.core.i18n import _, lazy_gettext
+from app.core.i18n import _
 from app.core.models import User, utcnow
 from app.core.permissions import role_has
 from app.core.tenancy import require_tenant_id
@@ -36,28 +36,9 @@ from app.domain.ops.access import (
     on_station_team,
     refuse,
 )
+from app.domain.ops.incident_labels import STATE_LABELS
 from app.domain.ops.news import announce
 
-CATEGORY_LABELS = {
-    "queue": lazy_gettext("Queue"),
-    "material": lazy_gettext("Material"),
-    "accessibility": lazy_gettext("Accessibility"),
-    "security": lazy_gettext("Security"),
-    "staffing": lazy_gettext("Staffing"),
-    "voting_procedure": lazy_gettext("Voting procedure"),
-    "other": lazy_gettext("Other"),
-}
-SEVERITY_LABELS = {
-    "low": lazy_gettext("Low"),
-    "medium": lazy_gettext("Medium"),
-    "high": lazy_gettext("High"),
-}
-STATE_LABELS = {
-    "open": lazy_gettext("New"),
-    "acknowledged": lazy_gettext("Acknowledged"),
-    "assigned": lazy_gettext("Assigned"),
-    "resolved": lazy_gettext("Resolved"),
-}
 MAX_TEXT_LENGTH = 4000
 
 

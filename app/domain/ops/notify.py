@@ -43,6 +43,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.ops.incident_labels import CATEGORY_LABELS, SEVERITY_LABELS
 
 #: The changes of an incident its reporter hears of.
 REPORTER_HEARS = frozenset(
@@ -308,8 +309,6 @@ async def _user_of_person(session: AsyncSession, person_id: int) -> int | None:
 
 
 def _describe(incident: Incident, station: Station) -> str:
-    from app.domain.ops.incidents import CATEGORY_LABELS, SEVERITY_LABELS
-
     return _(
         "%(station)s: %(category)s, severity %(severity)s",
         station=station.name,

@@ -169,35 +169,8 @@ async def set_station_state(
     await lock_station(session, station_id)
     status = await station_state(session, station_id)
     current = status.state if status else "not_opened"
-    if expected_state is not None and expected_state != current:
-        raise OpsConflict(
-            _(
-                "The station's state changed meanwhile to %(state)s. Look again and decide.",
-                state=STATE_LABELS[current],
-            ),
-            "state",
-        )
-    if state not in STATION_TRANSITIONS[current]:
-        raise OpsError(
-            _(
-                "A station cannot go from %(current)s to %(state)s.",
-                current=STATE_LABELS[current],
-                state=STATE_LABELS[state],
-            ),
-            "state",
-        )
-    checks: dict[str, Any] = {}
-    used_reason = ""
-    if state == "open":
-        check = await opening_check(session, station_id, now)
-        checks = check.as_data()
-        if not check.passed:
-            if not reason:
-                raise OpsError(
-                    " ".join([*check.problems, _("Give a reason to open anyway.")]),
-                    "override_reason",
-                )
-            used_reason = reason
+    _refuse_transition(current, state, expected_state)
+    checks, used_reason = await _opening_checks(session, station_id, state, reason, now)
     if status is None:
         status = StationStatus(election_id=election_id, station_id=station_id, version=0)
         session.add(status)
@@ -242,6 +215,48 @@ async def set_station_state(
     )
     await session.commit()
     return status
+
+
+def _refuse_transition(current: str, state: str, expected_state: str | None) -> None:
+    """Refuse a change from ``current`` when someone changed the state since the user
+    looked (``expected_state``), or when the day does not allow it."""
+    if expected_state is not None and expected_state != current:
+        raise OpsConflict(
+            _(
+                "The station's state changed meanwhile to %(state)s. Look again and decide.",
+                state=STATE_LABELS[current],
+            ),
+            "state",
+        )
+    if state not in STATION_TRANSITIONS[current]:
+        raise OpsError(
+            _(
+                "A station cannot go from %(current)s to %(state)s.",
+                current=STATE_LABELS[current],
+                state=STATE_LABELS[state],
+            ),
+            "state",
+        )
+
+
+async def _opening_checks(
+    session: AsyncSession, station_id: int, state: str, reason: str, now: dt.datetime
+) -> tuple[dict[str, Any], str]:
+    """What opening checked (nothing for another state) and the override reason used:
+    opening without a lead and the minimum checked in is refused without a reason."""
+    checks: dict[str, Any] = {}
+    used_reason = ""
+    if state == "open":
+        check = await opening_check(session, station_id, now)
+        checks = check.as_data()
+        if not check.passed:
+            if not reason:
+                raise OpsError(
+                    " ".join([*check.problems, _("Give a reason to open anyway.")]),
+                    "override_reason",
+                )
+            used_reason = reason
+    return checks, used_reason
 
 
 # --- the team on the day -----------------------------------------------------------------
