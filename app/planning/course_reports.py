@@ -15,14 +15,7 @@ from quart import Response, abort, g, request
 
 from app.core.auth import requires
 from app.core.documents.spreadsheets import write_csv
-from app.core.errors import NotFound
-from app.core.i18n import _, lazy_gettext, ngettext
-from app.core.validation import parse_id
-from app.core.web import db, is_htmx, render
-from app.domain.courses import reports
-from app.domain.elections.structure import districts_of, get_election
-from app.domain.models import Election
-from app.domain.staffing.reports import (
+from app.core.documents.tables import (
     Column,
     ReportTable,
     Value,
@@ -30,6 +23,13 @@ from app.domain.staffing.reports import (
     write_report_pdf,
     write_report_xlsx,
 )
+from app.core.errors import NotFound
+from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.validation import parse_id
+from app.core.web import db, is_htmx, render
+from app.domain.courses import reports
+from app.domain.elections.structure import districts_of, get_election
+from app.domain.models import Election
 from app.planning import blueprint
 from app.planning.downloads import attachment, slug
 

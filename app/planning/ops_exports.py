@@ -18,12 +18,7 @@ from quart import Response, abort, g
 
 from app.core.auth import requires
 from app.core.documents.spreadsheets import write_csv
-from app.core.i18n import _, lazy_gettext, ngettext
-from app.core.web import db
-from app.domain.ops import exports
-from app.domain.ops import incidents as ops_incidents
-from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
-from app.domain.staffing.reports import (
+from app.core.documents.tables import (
     Column,
     ReportTable,
     Value,
@@ -31,6 +26,11 @@ from app.domain.staffing.reports import (
     write_report_pdf,
     write_report_xlsx,
 )
+from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.web import db
+from app.domain.ops import exports
+from app.domain.ops import incidents as ops_incidents
+from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
 from app.planning import blueprint
 from app.planning.downloads import attachment, slug
 

@@ -12,6 +12,13 @@ from quart import Response, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, requires
+from app.core.documents.tables import (
+    Column,
+    ReportTable,
+    Value,
+    write_report_pdf,
+    write_report_xlsx,
+)
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.validation import parse_id
@@ -20,7 +27,6 @@ from app.domain.elections.structure import get_election
 from app.domain.models import Election
 from app.domain.staffing import letters, reports
 from app.domain.staffing.board import DistrictSummary
-from app.domain.staffing.reports import Column, ReportTable, Value
 from app.planning import blueprint
 from app.planning.downloads import attachment, slug
 
@@ -276,9 +282,9 @@ async def staffing_report_download(election_id: int, kind: str, format: str) -> 
     if station_id is not None and table.rows:
         name += f"-{slug(str(table.rows[0][0]))}"
     if format == "xlsx":
-        body = await asyncio.to_thread(reports.write_report_xlsx, table)
+        body = await asyncio.to_thread(write_report_xlsx, table)
     else:
-        body = await asyncio.to_thread(reports.write_report_pdf, table, g.tenant.name, election)
+        body = await asyncio.to_thread(write_report_pdf, table, g.tenant.name, election)
     return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 

@@ -25,6 +25,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from app.core.audit import Actor, record
 from app.core.crypto import DecryptionError, FieldCipher
+from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.i18n import _, get_locale
 from app.core.models import Tenant, User
 from app.core.models.base import utcnow
@@ -52,7 +53,6 @@ from app.domain.registers.identity import (
     parse_mobile,
 )
 from app.domain.site.webparts import site_settings
-from app.domain.staffing.reports import StemmaPDF, pdf_text
 
 #: The fields a clerk may change themselves; the rest of the record is the office's.
 PROFILE_FIELDS = ("mobile", "street_address", "postal_code", "city", "preferred_language")

@@ -22,6 +22,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core.documents.pdf import StemmaPDF, pdf_text
+from app.core.documents.tables import display
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.domain.courses.catalog import get_session
@@ -43,7 +45,6 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.staffing.reports import StemmaPDF, display, pdf_text
 
 #: How far before election day a session of a course valid for years counts as
 #: training for the election.
