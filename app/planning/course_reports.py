@@ -29,6 +29,7 @@ from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.courses import reports
 from app.domain.elections.structure import districts_of, get_election
+from app.domain.labels import SESSION_STATUS
 from app.domain.models import Election
 from app.planning import blueprint
 from app.planning.downloads import attachment, slug
@@ -51,7 +52,6 @@ LACKING_STATUS = {
     "waiting": lazy_gettext("On the waiting list"),
     "late": lazy_gettext("Booked after the first shift"),
 }
-SESSION_STATUS = {"open": lazy_gettext("Open"), "cancelled": lazy_gettext("Cancelled")}
 #: The page shows this many people lacking a course; the downloads have all of them.
 PREVIEW_ROWS = 50
 

@@ -21,7 +21,7 @@ from app.domain.courses import CourseError, attendance, booking, catalog, notice
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
 from app.domain.elections import structure as elections
-from app.domain.labels import LANGUAGE, choices
+from app.domain.labels import BOOKING_STATE, LANGUAGE, QUALIFICATION_SOURCE, SESSION_STATUS, choices
 from app.domain.models import Course, Person
 from app.domain.registers import people
 from app.domain.registers.roles import list_role_types
@@ -31,23 +31,6 @@ COURSE_KIND = {
     "classroom": lazy_gettext("Classroom"),
     "online": lazy_gettext("Online course"),
     "test": lazy_gettext("Test"),
-}
-SESSION_STATUS = {
-    "open": lazy_gettext("Open"),
-    "full": lazy_gettext("Full"),
-    "cancelled": lazy_gettext("Cancelled"),
-}
-BOOKING_STATE = {
-    "booked": lazy_gettext("Booked for a session"),
-    "waiting": lazy_gettext("Waiting list"),
-    "attended": lazy_gettext("Attended"),
-    "no_show": lazy_gettext("Did not come"),
-    "cancelled": lazy_gettext("Cancelled"),
-}
-QUALIFICATION_SOURCE = {
-    "attendance": lazy_gettext("Attended"),
-    "import": lazy_gettext("Imported"),
-    "manual": lazy_gettext("Recorded by hand"),
 }
 #: Stations offered in the "one station's team" picker (a city has about 660).
 MAX_STATIONS = 2000

@@ -24,6 +24,7 @@ from app.core.i18n import _, lazy_gettext
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.elections.structure import get_election
+from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
 from app.domain.staffing import letters, reports
 from app.domain.staffing.board import DistrictSummary
@@ -43,13 +44,6 @@ REPORT_TITLES = {
     "districts": lazy_gettext("Staffing per district"),
     "roles": lazy_gettext("People per role"),
     "staff": lazy_gettext("Staff list per station"),
-}
-ASSIGNMENT_STATE = {
-    "proposed": lazy_gettext("Proposed"),
-    "offered": lazy_gettext("Offered"),
-    "accepted": lazy_gettext("Accepted"),
-    "declined": lazy_gettext("Declined"),
-    "withdrawn": lazy_gettext("Withdrawn"),
 }
 
 
