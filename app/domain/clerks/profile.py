@@ -39,9 +39,6 @@ from app.domain.models import (
     Election,
     Person,
     Reserve,
-    RoleType,
-    Shift,
-    Station,
 )
 from app.domain.recruitment.applications import application_data
 from app.domain.registers.availability import for_person
@@ -53,6 +50,7 @@ from app.domain.registers.identity import (
     parse_mobile,
 )
 from app.domain.site.webparts import site_settings
+from app.domain.staffing.queries import assignments_of_person
 
 #: The fields a clerk may change themselves; the rest of the record is the office's.
 PROFILE_FIELDS = ("mobile", "street_address", "postal_code", "city", "preferred_language")
@@ -271,17 +269,10 @@ async def my_data(
     bank = stored_bank_account(cipher, person)
     availability = await for_person(session, person.id)
     assignments = await session.execute(
-        select(Assignment, Election, Station, Shift, RoleType)
-        .join(Election, Election.id == Assignment.election_id)
-        .join(Station, Station.id == Assignment.station_id)
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .join(RoleType, RoleType.id == Assignment.role_type_id)
-        .where(
-            Assignment.person_id == person.id,
+        assignments_of_person(person.id).where(
             Assignment.state != "proposed",
             or_(Assignment.state != "withdrawn", Assignment.offered_at.is_not(None)),
         )
-        .order_by(Shift.day, Shift.starts_at, Assignment.id)
     )
     reserves = await session.execute(
         select(Reserve, Election, District)
