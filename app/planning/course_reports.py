@@ -23,6 +23,7 @@ from app.core.documents.tables import (
     write_report_pdf,
     write_report_xlsx,
 )
+from app.core.downloads import attachment, slug
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.validation import parse_id
@@ -32,7 +33,6 @@ from app.domain.elections.structure import districts_of, get_election
 from app.domain.labels import SESSION_STATUS
 from app.domain.models import Election
 from app.planning import blueprint
-from app.planning.downloads import attachment, slug
 
 #: Each report and the files it comes as (pay goes to a payroll system: CSV, no PDF).
 REPORT_FORMATS = {

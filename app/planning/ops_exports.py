@@ -26,13 +26,13 @@ from app.core.documents.tables import (
     write_report_pdf,
     write_report_xlsx,
 )
+from app.core.downloads import attachment, slug
 from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.web import db
 from app.domain.ops import exports
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
 from app.planning import blueprint
-from app.planning.downloads import attachment, slug
 
 FORMATS = ("csv", "xlsx", "pdf")
 EXPORT_KINDS = ("incidents", "checkins")

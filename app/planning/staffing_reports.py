@@ -19,6 +19,7 @@ from app.core.documents.tables import (
     write_report_pdf,
     write_report_xlsx,
 )
+from app.core.downloads import attachment, slug
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.validation import parse_id
@@ -29,7 +30,6 @@ from app.domain.models import Election
 from app.domain.staffing import letters, reports
 from app.domain.staffing.board import DistrictSummary
 from app.planning import blueprint
-from app.planning.downloads import attachment, slug
 
 FORMATS = ("xlsx", "pdf")
 #: The page shows this many unfilled places; the downloads have all of them.

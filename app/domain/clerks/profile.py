@@ -492,8 +492,9 @@ def write_my_data_pdf(
     return bytes(pdf.output())
 
 
-def export_filename(extension: str, today: dt.date | None = None) -> str:
-    return f"my-data-{(today or dt.date.today()).isoformat()}.{extension}"
+def export_name(today: dt.date | None = None) -> str:
+    """The name of a download of one's own data, without its extension."""
+    return f"my-data-{(today or dt.date.today()).isoformat()}"
 
 
 async def record_export(session: AsyncSession, actor: Actor, person: Person, kind: str) -> None:
