@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from app.core.db import create_engine, create_session_factory
 from app.core.outbox.mail import MailTransport, mail_transport_for
 from app.core.outbox.push import WebPushTransport
+from app.core.outbox.rows import OUTBOX_QUEUED
 from app.core.outbox.sms import SmsTransport, sms_transport_for
 from app.core.settings import Settings, load_settings
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
@@ -168,7 +169,7 @@ def _register_request_hooks(app: Quart) -> None:
     @app.after_request
     async def _finish_response(response: Response) -> Response:
         database = g.get("_db")
-        if database is not None and database.info.pop("outbox_queued", False):
+        if database is not None and database.info.pop(OUTBOX_QUEUED, False):
             runtime.outbox_worker.wake()
         return add_security_headers(response, runtime.settings.secure_cookies)
 

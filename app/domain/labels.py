@@ -78,6 +78,24 @@ ASSIGNMENT_STATE = {
     "declined": lazy_gettext("declined"),
     "withdrawn": lazy_gettext("withdrawn"),
 }
+#: A course session's status; "full" is shown for an open session with no seat left.
+SESSION_STATUS = {
+    "open": lazy_gettext("Open"),
+    "full": lazy_gettext("Full"),
+    "cancelled": lazy_gettext("Cancelled"),
+}
+BOOKING_STATE = {
+    "booked": lazy_gettext("Booked for a session"),
+    "waiting": lazy_gettext("Waiting list"),
+    "attended": lazy_gettext("Attended"),
+    "no_show": lazy_gettext("Did not come"),
+    "cancelled": lazy_gettext("Cancelled"),
+}
+QUALIFICATION_SOURCE = {
+    "attendance": lazy_gettext("Attended"),
+    "import": lazy_gettext("Imported"),
+    "manual": lazy_gettext("Recorded by hand"),
+}
 COST_PART = {
     "unfilled_minimum": lazy_gettext("Places missing below the minimum"),
     "unfilled_target": lazy_gettext("Places missing below the target"),

@@ -15,14 +15,7 @@ from quart import Response, abort, g, request
 
 from app.core.auth import requires
 from app.core.documents.spreadsheets import write_csv
-from app.core.errors import NotFound
-from app.core.i18n import _, lazy_gettext, ngettext
-from app.core.validation import parse_id
-from app.core.web import db, is_htmx, render
-from app.domain.courses import attendance_pdf, reports
-from app.domain.elections.structure import districts_of, get_election
-from app.domain.models import Election
-from app.domain.staffing.reports import (
+from app.core.documents.tables import (
     Column,
     ReportTable,
     Value,
@@ -30,8 +23,16 @@ from app.domain.staffing.reports import (
     write_report_pdf,
     write_report_xlsx,
 )
+from app.core.downloads import attachment, slug
+from app.core.errors import NotFound
+from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.validation import parse_id
+from app.core.web import db, is_htmx, render
+from app.domain.courses import attendance_pdf, reports
+from app.domain.elections.structure import districts_of, get_election
+from app.domain.labels import SESSION_STATUS
+from app.domain.models import Election
 from app.planning import blueprint
-from app.planning.downloads import attachment, slug
 
 #: Each report and the files it comes as (pay goes to a payroll system: CSV, no PDF).
 REPORT_FORMATS = {
@@ -51,7 +52,6 @@ LACKING_STATUS = {
     "waiting": lazy_gettext("On the waiting list"),
     "late": lazy_gettext("Booked after the first shift"),
 }
-SESSION_STATUS = {"open": lazy_gettext("Open"), "cancelled": lazy_gettext("Cancelled")}
 #: The page shows this many people lacking a course; the downloads have all of them.
 PREVIEW_ROWS = 50
 

@@ -14,36 +14,26 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError, NotFound
-from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.i18n import _, ngettext
 from app.core.validation import Cleaner, FieldErrors, parse_id, parse_ids
 from app.core.web import app_settings, db, reload_identity, render
 from app.domain.courses import CourseError, attendance, bulk_booking, catalog, notices
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
 from app.domain.elections import structure as elections
-from app.domain.labels import COURSE_KIND, LANGUAGE, choices
+from app.domain.labels import (
+    BOOKING_STATE,
+    COURSE_KIND,
+    LANGUAGE,
+    QUALIFICATION_SOURCE,
+    SESSION_STATUS,
+    choices,
+)
 from app.domain.models import Course, Person
 from app.domain.registers import people
 from app.domain.registers.roles import list_role_types
 from app.planning import blueprint
 
-SESSION_STATUS = {
-    "open": lazy_gettext("Open"),
-    "full": lazy_gettext("Full"),
-    "cancelled": lazy_gettext("Cancelled"),
-}
-BOOKING_STATE = {
-    "booked": lazy_gettext("Booked for a session"),
-    "waiting": lazy_gettext("Waiting list"),
-    "attended": lazy_gettext("Attended"),
-    "no_show": lazy_gettext("Did not come"),
-    "cancelled": lazy_gettext("Cancelled"),
-}
-QUALIFICATION_SOURCE = {
-    "attendance": lazy_gettext("Attended"),
-    "import": lazy_gettext("Imported"),
-    "manual": lazy_gettext("Recorded by hand"),
-}
 #: Stations offered in the "one station's team" picker (a city has about 660).
 MAX_STATIONS = 2000
 COURSE_FIELDS = (

@@ -18,11 +18,7 @@ from quart import Response, abort, g
 
 from app.core.auth import requires
 from app.core.documents.spreadsheets import write_csv
-from app.core.i18n import _, lazy_gettext, ngettext
-from app.core.web import db
-from app.domain.ops import exports, incident_labels
-from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
-from app.domain.staffing.reports import (
+from app.core.documents.tables import (
     Column,
     ReportTable,
     Value,
@@ -30,8 +26,12 @@ from app.domain.staffing.reports import (
     write_report_pdf,
     write_report_xlsx,
 )
+from app.core.downloads import attachment, slug
+from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.web import db
+from app.domain.ops import exports, incident_labels
+from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
 from app.planning import blueprint
-from app.planning.downloads import attachment, slug
 
 FORMATS = ("csv", "xlsx", "pdf")
 EXPORT_KINDS = ("incidents", "checkins")

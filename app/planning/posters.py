@@ -17,10 +17,10 @@ from markupsafe import Markup
 from quart import Response, g, url_for
 
 from app.core.auth import requires
+from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.i18n import _
 from app.core.web import app_settings, db, render
 from app.domain.elections import structure as elections
-from app.domain.staffing.reports import StemmaPDF, pdf_text
 from app.planning import blueprint
 
 

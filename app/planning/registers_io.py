@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.documents.spreadsheets import write_csv, write_xlsx
+from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.validation import FieldErrors, parse_id
@@ -21,20 +22,15 @@ from app.domain.registers.identity import format_phone, mask_national_id
 from app.planning import blueprint
 from app.planning.people import default_country
 
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+#: The files a register is exported to.
+EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def _download(name: str, format: str, header: list[str], rows: list[list[Any]]) -> Response:
-    if format not in CONTENT_TYPES:
+    if format not in EXPORT_FORMATS:
         abort(404)
     body = write_csv(header, rows) if format == "csv" else write_xlsx(name, header, rows)
-    response = Response(body, content_type=CONTENT_TYPES[format])
-    stamp = dt.date.today().isoformat()
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{format}"'
-    return response
+    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 
 @blueprint.get("/people/export.<format>")

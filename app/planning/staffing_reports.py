@@ -12,17 +12,24 @@ from quart import Response, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, requires
+from app.core.documents.tables import (
+    Column,
+    ReportTable,
+    Value,
+    write_report_pdf,
+    write_report_xlsx,
+)
+from app.core.downloads import attachment, slug
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.elections.structure import get_election
+from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
 from app.domain.staffing import letters, reports
 from app.domain.staffing.board import DistrictSummary
-from app.domain.staffing.reports import Column, ReportTable, Value
 from app.planning import blueprint
-from app.planning.downloads import attachment, slug
 
 FORMATS = ("xlsx", "pdf")
 #: The page shows this many unfilled places; the downloads have all of them.
@@ -37,13 +44,6 @@ REPORT_TITLES = {
     "districts": lazy_gettext("Staffing per district"),
     "roles": lazy_gettext("People per role"),
     "staff": lazy_gettext("Staff list per station"),
-}
-ASSIGNMENT_STATE = {
-    "proposed": lazy_gettext("Proposed"),
-    "offered": lazy_gettext("Offered"),
-    "accepted": lazy_gettext("Accepted"),
-    "declined": lazy_gettext("Declined"),
-    "withdrawn": lazy_gettext("Withdrawn"),
 }
 
 
@@ -276,9 +276,9 @@ async def staffing_report_download(election_id: int, kind: str, format: str) -> 
     if station_id is not None and table.rows:
         name += f"-{slug(str(table.rows[0][0]))}"
     if format == "xlsx":
-        body = await asyncio.to_thread(reports.write_report_xlsx, table)
+        body = await asyncio.to_thread(write_report_xlsx, table)
     else:
-        body = await asyncio.to_thread(reports.write_report_pdf, table, g.tenant.name, election)
+        body = await asyncio.to_thread(write_report_pdf, table, g.tenant.name, election)
     return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, current_user, requires
 from app.core.crypto import FieldCipher
+from app.core.downloads import attachment
 from app.core.i18n import _, set_locale
 from app.core.validation import FieldErrors
 from app.core.web import app_settings, db, render
@@ -90,12 +91,6 @@ def _labels() -> dict[str, dict[str, object]]:
     }
 
 
-def _attachment(body: bytes, content_type: str, filename: str) -> Response:
-    response = Response(body, content_type=content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @blueprint.get("/profile/my-data.json")
 @requires("portal.use")
 async def my_data_json() -> Response:
@@ -103,7 +98,7 @@ async def my_data_json() -> Response:
     data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
     await profiles.record_export(db(), current_actor(), person, "json")
     body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-    return _attachment(body, "application/json", profiles.export_filename("json"))
+    return attachment(body, "json", profiles.export_name())
 
 
 @blueprint.get("/profile/my-data.pdf")
@@ -113,7 +108,7 @@ async def my_data_pdf() -> Response:
     data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
     await profiles.record_export(db(), current_actor(), person, "pdf")
     body = profiles.write_my_data_pdf(data, _labels(), g.tenant.timezone)
-    return _attachment(body, "application/pdf", profiles.export_filename("pdf"))
+    return attachment(body, "pdf", profiles.export_name())
 
 
 @blueprint.post("/profile/removal")

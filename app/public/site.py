@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.core.downloads import attachment
 from app.core.i18n import _, get_locale
 from app.core.ratelimit import RateLimited
 from app.core.validation import FieldErrors
@@ -236,11 +237,8 @@ async def my_application_json() -> Response:
     if application is None:
         raise HTTPNotFound()
     data = await applications.application_data(db(), application)
-    response = Response(
-        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
-    )
-    response.headers["Content-Disposition"] = 'attachment; filename="my-application.json"'
-    return response
+    body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    return attachment(body, "json", "my-application")
 
 
 @blueprint.post("/apply/mine/withdraw")

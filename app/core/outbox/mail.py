@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import locale_scope, raw_gettext, raw_ngettext
 from app.core.models import OutboxMessage
+from app.core.outbox.rows import add_outbox_message
 from app.core.settings import Settings
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "emails"
@@ -62,7 +63,8 @@ def queue_email(
     the database never keeps a working secret.
     """
     subject, text, html = render_email(template, locale, **context)
-    message = OutboxMessage(
+    return add_outbox_message(
+        session,
         tenant_id=tenant_id,
         channel="email",
         recipient=to,
@@ -72,10 +74,6 @@ def queue_email(
         idempotency_key=idempotency_key,
         sensitive=sensitive,
     )
-    session.add(message)
-    # Lets the web process wake its outbox worker once the request is answered.
-    session.info["outbox_queued"] = True
-    return message
 
 
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:

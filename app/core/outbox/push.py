@@ -41,6 +41,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import OutboxMessage, PushSubscription, utcnow
+from app.core.outbox.rows import add_outbox_message
 from app.core.settings import Settings
 
 #: Where a generated key is kept, under the data directory.
@@ -299,23 +300,19 @@ async def queue_push(
         "url": url,
         "tag": (tag or idempotency_key)[:64],
     }
-    messages = []
-    for subscription in await subscriptions_of(session, user_id, tenant_id):
-        message = OutboxMessage(
+    return [
+        add_outbox_message(
+            session,
             tenant_id=tenant_id,
             channel="push",
             # Never the endpoint: it is a secret, and longer than the column.
             recipient=f"push-subscription:{subscription.id}",
             subject=payload["title"],
             body_text=json.dumps(payload, ensure_ascii=False),
-            body_html=None,
             idempotency_key=f"{idempotency_key[:180]}:s{subscription.id}",
         )
-        session.add(message)
-        messages.append(message)
-    if messages:
-        session.info["outbox_queued"] = True
-    return messages
+        for subscription in await subscriptions_of(session, user_id, tenant_id)
+    ]
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -21,6 +21,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import OutboxMessage, utcnow
+from app.core.outbox.rows import add_outbox_message
 from app.core.settings import Settings
 
 #: Seconds to wait for the gateway before the send counts as failed (and is retried).
@@ -40,20 +41,15 @@ def queue_sms(
 
     ``sensitive`` messages (a sign-in code) have their text blanked once delivered.
     """
-    message = OutboxMessage(
+    return add_outbox_message(
+        session,
         tenant_id=tenant_id,
         channel="sms",
         recipient=to,
-        subject="",
         body_text=text,
-        body_html=None,
         idempotency_key=idempotency_key,
         sensitive=sensitive,
     )
-    session.add(message)
-    # Lets the web process wake its outbox worker once the request is answered.
-    session.info["outbox_queued"] = True
-    return message
 
 
 class SmsTransport(Protocol):

@@ -36,13 +36,12 @@ from app.domain.models import (
     Building,
     CourseBooking,
     CourseSession,
-    Election,
     Person,
-    RoleType,
     Room,
     Shift,
     Station,
 )
+from app.domain.staffing.queries import assignments_of_person
 
 #: States of an assignment the person's calendar shows.
 FEED_STATES = ("offered", "accepted")
@@ -137,19 +136,11 @@ async def shift_events(session: AsyncSession, tenant: Tenant, person: Person) ->
     zone = ZoneInfo(tenant.timezone)
     since = dt.date.today() - dt.timedelta(days=PAST_DAYS)
     rows = await session.execute(
-        select(Assignment, Election, Station, Shift, RoleType, Room, Building)
-        .join(Election, Election.id == Assignment.election_id)
-        .join(Station, Station.id == Assignment.station_id)
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .join(RoleType, RoleType.id == Assignment.role_type_id)
+        assignments_of_person(person.id)
+        .add_columns(Room, Building)
         .outerjoin(Room, Room.id == Station.room_id)
         .outerjoin(Building, Building.id == Room.building_id)
-        .where(
-            Assignment.person_id == person.id,
-            Assignment.state.in_(FEED_STATES),
-            Shift.day >= since,
-        )
-        .order_by(Shift.day, Shift.starts_at, Assignment.id)
+        .where(Assignment.state.in_(FEED_STATES), Shift.day >= since)
     )
     events = []
     for assignment, election, station, shift, role, room, building in rows:

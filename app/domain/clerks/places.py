@@ -39,6 +39,7 @@ from app.domain.models import (
 from app.domain.recruitment.applications import OpenElection, clean_choices, open_elections
 from app.domain.site.webparts import site_settings
 from app.domain.staffing.offers import Answer, answer_assignment
+from app.domain.staffing.queries import assignments_of_person
 
 #: Co-workers a clerk sees: those who have said yes or have been asked.
 VISIBLE_STATES = ("offered", "accepted")
@@ -94,14 +95,9 @@ async def my_places(session: AsyncSession, person: Person) -> list[MyPlace]:
     """The person's places (offered, accepted, and past ones), soonest first, each with
     the co-workers of the same station and shift."""
     rows = await session.execute(
-        select(Assignment, Election, Station, Shift, RoleType)
-        .join(Election, Election.id == Assignment.election_id)
-        .join(Station, Station.id == Assignment.station_id)
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .join(RoleType, RoleType.id == Assignment.role_type_id)
-        .where(Assignment.person_id == person.id, Assignment.state.in_(VISIBLE_STATES))
+        assignments_of_person(person.id)
+        .where(Assignment.state.in_(VISIBLE_STATES))
         .options(selectinload(Station.room).selectinload(Room.building))
-        .order_by(Shift.day, Shift.starts_at, Assignment.id)
     )
     places = [
         MyPlace(a, e, st, sh, r, st.room, st.room.building if st.room else None)

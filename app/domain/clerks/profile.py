@@ -25,6 +25,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from app.core.audit import Actor, record
 from app.core.crypto import DecryptionError, FieldCipher
+from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.i18n import _, get_locale
 from app.core.models import Tenant, User
 from app.core.models.base import utcnow
@@ -38,9 +39,6 @@ from app.domain.models import (
     Election,
     Person,
     Reserve,
-    RoleType,
-    Shift,
-    Station,
 )
 from app.domain.recruitment.applications import application_data
 from app.domain.registers.availability import for_person
@@ -52,7 +50,7 @@ from app.domain.registers.identity import (
     parse_mobile,
 )
 from app.domain.site.webparts import site_settings
-from app.domain.staffing.reports import StemmaPDF, pdf_text
+from app.domain.staffing.queries import assignments_of_person
 
 #: The fields a clerk may change themselves; the rest of the record is the office's.
 PROFILE_FIELDS = ("mobile", "street_address", "postal_code", "city", "preferred_language")
@@ -271,17 +269,10 @@ async def my_data(
     bank = stored_bank_account(cipher, person)
     availability = await for_person(session, person.id)
     assignments = await session.execute(
-        select(Assignment, Election, Station, Shift, RoleType)
-        .join(Election, Election.id == Assignment.election_id)
-        .join(Station, Station.id == Assignment.station_id)
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .join(RoleType, RoleType.id == Assignment.role_type_id)
-        .where(
-            Assignment.person_id == person.id,
+        assignments_of_person(person.id).where(
             Assignment.state != "proposed",
             or_(Assignment.state != "withdrawn", Assignment.offered_at.is_not(None)),
         )
-        .order_by(Shift.day, Shift.starts_at, Assignment.id)
     )
     reserves = await session.execute(
         select(Reserve, Election, District)
@@ -501,8 +492,9 @@ def write_my_data_pdf(
     return bytes(pdf.output())
 
 
-def export_filename(extension: str, today: dt.date | None = None) -> str:
-    return f"my-data-{(today or dt.date.today()).isoformat()}.{extension}"
+def export_name(today: dt.date | None = None) -> str:
+    """The name of a download of one's own data, without its extension."""
+    return f"my-data-{(today or dt.date.today()).isoformat()}"
 
 
 async def record_export(session: AsyncSession, actor: Actor, person: Person, kind: str) -> None:

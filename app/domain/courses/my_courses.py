@@ -31,6 +31,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.staffing.queries import assignments_of_person
 
 #: The places whose courses a clerk sees (the portal shows no proposal before it is sent).
 PORTAL_PLACE_STATES = ("offered", "accepted")
@@ -115,17 +116,9 @@ async def _visible_places(
     session: AsyncSession, person: Person, today: dt.date
 ) -> list[tuple[Assignment, Election, Station, Shift, RoleType]]:
     rows = await session.execute(
-        select(Assignment, Election, Station, Shift, RoleType)
-        .join(Election, Election.id == Assignment.election_id)
-        .join(Station, Station.id == Assignment.station_id)
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .join(RoleType, RoleType.id == Assignment.role_type_id)
-        .where(
-            Assignment.person_id == person.id,
-            Assignment.state.in_(PORTAL_PLACE_STATES),
-            Shift.day >= today,
+        assignments_of_person(person.id).where(
+            Assignment.state.in_(PORTAL_PLACE_STATES), Shift.day >= today
         )
-        .order_by(Shift.day, Shift.starts_at, Assignment.id)
     )
     return [(a, e, st, sh, r) for a, e, st, sh, r in rows]
 

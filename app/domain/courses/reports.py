@@ -1,7 +1,7 @@
 """Course reports of an election: who holds a place without the course their role
 requires, how full each session is, the attendance list to sign at a session, and
 the attended sessions for pay. Rows here; the face chooses headings and writes them
-with the staffing reports' table writers (``app.domain.staffing.reports``), except
+with the report table writers of ``app.core.documents.tables``, except
 the attendance list, which has its own page layout with room for signatures
 (``attendance_pdf``).
 

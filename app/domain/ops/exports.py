@@ -2,7 +2,7 @@
 the election authority, and everyone's check-in times, for pay.
 
 Rows here, every time already in the municipality's local zone; the face chooses
-headings and writes them with the report writers of ``app.domain.staffing.reports``.
+headings and writes them with the report writers of ``app.core.documents.tables``.
 No national id number is read: pay systems key people by the register's person id.
 """
 

@@ -25,6 +25,7 @@ from app.domain.models import (
     Station,
     TurnoutReport,
 )
+from app.domain.staffing.queries import assignments_of_person
 
 
 @dataclass(frozen=True)
@@ -60,21 +61,12 @@ async def my_shifts(
     first, each with the person's check-ins on it."""
     rows = (
         await session.execute(
-            select(Assignment.id, Shift, Station, Election, RoleType)
-            .join(Shift, Shift.id == Assignment.shift_id)
-            .join(Station, Station.id == Assignment.station_id)
-            .join(Election, Election.id == Station.election_id)
-            .join(RoleType, RoleType.id == Assignment.role_type_id)
-            .where(
-                Assignment.person_id == person_id,
-                Assignment.state.in_(HOLDING_STATES),
-                Shift.day >= first,
-                Shift.day <= last,
+            assignments_of_person(person_id).where(
+                Assignment.state.in_(HOLDING_STATES), Shift.day >= first, Shift.day <= last
             )
-            .order_by(Shift.day, Shift.starts_at, Station.name, Assignment.id)
         )
     ).all()
-    shift_ids = [shift.id for _id, shift, *_rest in rows]
+    shift_ids = [shift.id for _assignment, _election, _station, shift, _role in rows]
     by_shift: dict[int, list[CheckIn]] = {}
     if shift_ids:
         found = await session.scalars(
@@ -86,9 +78,9 @@ async def my_shifts(
             by_shift.setdefault(row.shift_id, []).append(row)
     return [
         MyShift(
-            assignment_id, person_id, shift, station, election, role, by_shift.get(shift.id, [])
+            assignment.id, person_id, shift, station, election, role, by_shift.get(shift.id, [])
         )
-        for assignment_id, shift, station, election, role in rows
+        for assignment, election, station, shift, role in rows
     ]
 
 

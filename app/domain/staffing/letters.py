@@ -18,6 +18,7 @@ from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.errors import NotFound
 from app.core.i18n import _, collation_key, get_locale, locale_scope
 from app.domain.elections.structure import get_election
@@ -31,7 +32,6 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.staffing.reports import StemmaPDF, pdf_text
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Files the back office hands out: their media types, their names and the response."""
+"""Files a face hands out as downloads: their media types, their names and the response."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    "json": "application/json",
 }
 
 
