@@ -20,7 +20,8 @@ from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.courses import reports
-from app.domain.elections.structure import districts_of, get_election
+from app.domain.elections.districts import districts_of
+from app.domain.elections.elections import get_election
 from app.domain.models import Election
 from app.domain.staffing.reports import (
     Column,

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import _, ngettext
 from app.core.models import utcnow
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
     INCIDENT_SEVERITIES,

@@ -27,7 +27,7 @@ from app.core.models import Tenant, utcnow
 from app.core.outbox.mail import queue_email
 from app.core.security import hash_token
 from app.core.validation import Cleaner, FieldErrors, parse_id
-from app.domain.elections.structure import voting_days
+from app.domain.elections.voting_days import voting_days
 from app.domain.models import (
     APPLICATION_STATUSES,
     EXPERIENCE_LEVELS,

@@ -22,7 +22,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
 from app.core.validation import Cleaner, FieldErrors
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import Building, District, ImportBatch, Person, Room, Station
 from app.domain.registers.people import clean_person, search_names
 from app.domain.registers.premises import clean_building, clean_room
