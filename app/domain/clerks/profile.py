@@ -42,7 +42,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.recruitment.applications import application_data
+from app.domain.recruitment.own_application import application_data
 from app.domain.registers.availability import for_person
 from app.domain.registers.identity import (
     COUNTRIES,
