@@ -13,6 +13,7 @@ from app.core.crypto import FieldCipher
 from app.core.i18n import _, set_locale
 from app.core.validation import FieldErrors
 from app.core.web import app_settings, db, render
+from app.domain.clerks import personal_data, personal_data_pdf
 from app.domain.clerks import profile as profiles
 from app.domain.labels import (
     APPLICATION_STATUS,
@@ -100,20 +101,20 @@ def _attachment(body: bytes, content_type: str, filename: str) -> Response:
 @requires("portal.use")
 async def my_data_json() -> Response:
     person = await my_person_or_404()
-    data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
-    await profiles.record_export(db(), current_actor(), person, "json")
+    data = await personal_data.my_data(db(), _cipher(), g.tenant, person, current_user())
+    await personal_data.record_export(db(), current_actor(), person, "json")
     body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-    return _attachment(body, "application/json", profiles.export_filename("json"))
+    return _attachment(body, "application/json", personal_data.export_filename("json"))
 
 
 @blueprint.get("/profile/my-data.pdf")
 @requires("portal.use")
 async def my_data_pdf() -> Response:
     person = await my_person_or_404()
-    data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
-    await profiles.record_export(db(), current_actor(), person, "pdf")
-    body = profiles.write_my_data_pdf(data, _labels(), g.tenant.timezone)
-    return _attachment(body, "application/pdf", profiles.export_filename("pdf"))
+    data = await personal_data.my_data(db(), _cipher(), g.tenant, person, current_user())
+    await personal_data.record_export(db(), current_actor(), person, "pdf")
+    body = personal_data_pdf.write_my_data_pdf(data, _labels(), g.tenant.timezone)
+    return _attachment(body, "application/pdf", personal_data.export_filename("pdf"))
 
 
 @blueprint.post("/profile/removal")
