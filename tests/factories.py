@@ -102,7 +102,7 @@ async def make_person(session: AsyncSession, tenant: Tenant, **fields: Any) -> A
 
 async def make_election(session: AsyncSession, tenant: Tenant, **fields: Any) -> Any:
     from app.core.tenancy import tenant_scope
-    from app.domain.elections.structure import save_election
+    from app.domain.elections.elections import save_election
 
     data = {
         "name": "Riksdagsvalet 2026",
@@ -150,7 +150,7 @@ def future_election() -> dict[str, str]:
 async def make_open_election(session: AsyncSession, tenant: Tenant, districts: int = 2) -> Any:
     """An election still ahead (so it takes applications), with districts D1, D2..."""
     from app.core.tenancy import tenant_scope
-    from app.domain.elections.structure import save_district
+    from app.domain.elections.districts import save_district
 
     election = await make_election(session, tenant, **future_election())
     with tenant_scope(tenant.id):
@@ -220,7 +220,9 @@ async def make_staffed_station(
     from sqlalchemy import select
 
     from app.core.tenancy import tenant_scope
-    from app.domain.elections.structure import save_shift, save_station, set_norms
+    from app.domain.elections.norms import set_norms
+    from app.domain.elections.shifts import save_shift
+    from app.domain.elections.stations import save_station
     from app.domain.models import District, RoleType
 
     actor = Actor.system("test")

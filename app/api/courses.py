@@ -13,13 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from quart_schema import tag, validate_querystring, validate_response
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from app.api import blueprint
 from app.api.problems import ApiError
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.core.paging import fetch_page, page_count
 from app.core.web import db
 from app.domain.courses import catalog
 from app.domain.models import (
@@ -40,16 +41,8 @@ class Paging(BaseModel):
 
 async def _page(statement: Select[Any], paging: Paging) -> tuple[list[Any], int, int]:
     """One page of ``statement`` (ordered by the caller): rows, total, pages."""
-    total = int(
-        await db().scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-        or 0
-    )
-    rows = list(
-        await db().scalars(
-            statement.offset((paging.page - 1) * paging.per_page).limit(paging.per_page)
-        )
-    )
-    return rows, total, max(1, -(-total // paging.per_page))
+    rows, total = await fetch_page(db(), statement, paging.page, paging.per_page)
+    return rows, total, page_count(total, paging.per_page)
 
 
 async def _exists(model: Any, object_id: int | None) -> None:

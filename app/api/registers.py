@@ -12,7 +12,10 @@ from quart_schema import tag, validate_querystring, validate_request, validate_r
 from app.api import blueprint
 from app.core.audit import Actor
 from app.core.web import db
-from app.domain.elections import structure as elections
+from app.domain.elections import elections
+from app.domain.elections.districts import districts_of, save_district
+from app.domain.elections.shifts import delete_shift, save_shift
+from app.domain.elections.stations import delete_station, get_station, save_station, structure
 from app.domain.models import Building, District, Election, Person, Room, Shift, Station
 from app.domain.registers import people, premises
 from app.domain.registers.identity import mask_national_id
@@ -431,9 +434,7 @@ async def api_update_election(election_id: int, data: ElectionIn) -> ElectionOut
 @validate_response(DistrictList)
 async def api_districts(election_id: int) -> DistrictList:
     await elections.get_election(db(), election_id)
-    return DistrictList(
-        items=[DistrictOut.of(d) for d in await elections.districts_of(db(), election_id)]
-    )
+    return DistrictList(items=[DistrictOut.of(d) for d in await districts_of(db(), election_id)])
 
 
 @blueprint.post("/elections/<int:election_id>/districts")
@@ -441,7 +442,7 @@ async def api_districts(election_id: int) -> DistrictList:
 @validate_request(DistrictIn)
 @validate_response(DistrictOut, 201)
 async def api_create_district(election_id: int, data: DistrictIn) -> tuple[DistrictOut, int]:
-    district = await elections.save_district(db(), api_actor(), election_id, data.model_dump())
+    district = await save_district(db(), api_actor(), election_id, data.model_dump())
     return DistrictOut.of(district), 201
 
 
@@ -449,7 +450,7 @@ async def api_create_district(election_id: int, data: DistrictIn) -> tuple[Distr
 @tag(["elections"])
 @validate_response(StationList)
 async def api_stations(election_id: int) -> StationList:
-    _election, stations = await elections.structure(db(), election_id)
+    _election, stations = await structure(db(), election_id)
     return StationList(items=[StationOut.of(s) for s in stations])
 
 
@@ -458,15 +459,15 @@ async def api_stations(election_id: int) -> StationList:
 @validate_request(StationIn)
 @validate_response(StationOut, 201)
 async def api_create_station(election_id: int, data: StationIn) -> tuple[StationOut, int]:
-    station = await elections.save_station(db(), api_actor(), election_id, _form(data))
-    return StationOut.of(await elections.get_station(db(), station.id, election_id)), 201
+    station = await save_station(db(), api_actor(), election_id, _form(data))
+    return StationOut.of(await get_station(db(), station.id, election_id)), 201
 
 
 @blueprint.get("/elections/<int:election_id>/stations/<int:station_id>")
 @tag(["elections"])
 @validate_response(StationOut)
 async def api_station(election_id: int, station_id: int) -> StationOut:
-    return StationOut.of(await elections.get_station(db(), station_id, election_id))
+    return StationOut.of(await get_station(db(), station_id, election_id))
 
 
 @blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
@@ -476,10 +477,8 @@ async def api_station(election_id: int, station_id: int) -> StationOut:
 async def api_create_shift(
     election_id: int, station_id: int, data: ShiftIn
 ) -> tuple[ShiftOut, int]:
-    shift = await elections.save_shift(
-        db(), api_actor(), election_id, station_id, data.model_dump()
-    )
-    station = await elections.get_station(db(), station_id, election_id)
+    shift = await save_shift(db(), api_actor(), election_id, station_id, data.model_dump())
+    station = await get_station(db(), station_id, election_id)
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift.id)), 201
 
 
@@ -488,9 +487,7 @@ async def api_create_shift(
 @validate_request(DistrictIn)
 @validate_response(DistrictOut)
 async def api_update_district(election_id: int, district_id: int, data: DistrictIn) -> DistrictOut:
-    district = await elections.save_district(
-        db(), api_actor(), election_id, data.model_dump(), district_id
-    )
+    district = await save_district(db(), api_actor(), election_id, data.model_dump(), district_id)
     return DistrictOut.of(district)
 
 
@@ -499,15 +496,15 @@ async def api_update_district(election_id: int, district_id: int, data: District
 @validate_request(StationIn)
 @validate_response(StationOut)
 async def api_update_station(election_id: int, station_id: int, data: StationIn) -> StationOut:
-    await elections.save_station(db(), api_actor(), election_id, _form(data), station_id)
-    return StationOut.of(await elections.get_station(db(), station_id, election_id))
+    await save_station(db(), api_actor(), election_id, _form(data), station_id)
+    return StationOut.of(await get_station(db(), station_id, election_id))
 
 
 @blueprint.delete("/elections/<int:election_id>/stations/<int:station_id>")
 @tag(["elections"])
 async def api_delete_station(election_id: int, station_id: int) -> tuple[str, int]:
     """Remove a station with its opening hours, shifts and norms."""
-    await elections.delete_station(db(), api_actor(), election_id, station_id)
+    await delete_station(db(), api_actor(), election_id, station_id)
     return "", 204
 
 
@@ -518,15 +515,13 @@ async def api_delete_station(election_id: int, station_id: int) -> tuple[str, in
 async def api_update_shift(
     election_id: int, station_id: int, shift_id: int, data: ShiftIn
 ) -> ShiftOut:
-    await elections.save_shift(
-        db(), api_actor(), election_id, station_id, data.model_dump(), shift_id
-    )
-    station = await elections.get_station(db(), station_id, election_id)
+    await save_shift(db(), api_actor(), election_id, station_id, data.model_dump(), shift_id)
+    station = await get_station(db(), station_id, election_id)
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift_id))
 
 
 @blueprint.delete("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
 @tag(["elections"])
 async def api_delete_shift(election_id: int, station_id: int, shift_id: int) -> tuple[str, int]:
-    await elections.delete_shift(db(), api_actor(), election_id, station_id, shift_id)
+    await delete_shift(db(), api_actor(), election_id, station_id, shift_id)
     return "", 204

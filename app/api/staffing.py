@@ -13,7 +13,7 @@ from app.api.problems import ApiError
 from app.api.registers import api_actor
 from app.core.i18n import _
 from app.core.web import db
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import ASSIGNMENT_STATES, Assignment
 from app.domain.staffing import assignments, board
 from app.domain.staffing.assignments import StaffingError

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry
+from app.core.paging import Page, fetch_page
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,8 @@ class AuditFilter:
 
 
 @dataclass(frozen=True)
-class AuditPage:
+class AuditPage(Page):
     entries: list[AuditEntry]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _local_midnight(day: date, timezone: str) -> datetime:
@@ -66,14 +60,15 @@ async def search_audit(
 ) -> AuditPage:
     """One page of the current tenant's audit log, newest first."""
     page = max(1, page)
-    total = await session.scalar(_filtered(select(func.count(AuditEntry.id)), audit_filter)) or 0
-    entries = await session.scalars(
-        _filtered(select(AuditEntry), audit_filter)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+    entries, total = await fetch_page(
+        session,
+        _filtered(select(AuditEntry), audit_filter).order_by(
+            AuditEntry.created_at.desc(), AuditEntry.id.desc()
+        ),
+        page,
+        per_page,
     )
-    return AuditPage(entries=list(entries), page=page, per_page=per_page, total=total)
+    return AuditPage(entries=entries, page=page, per_page=per_page, total=total)
 
 
 async def audit_entries_before(

@@ -20,6 +20,9 @@ class FieldErrors(DomainError):
         self.errors = dict(errors)
 
 
+#: A plausible email address: something, an at sign, a domain with a dot. Whether it
+#: exists only a sent message can tell.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_ID = 2**31 - 1
 _ID = re.compile(r"[0-9]{1,10}")

@@ -12,7 +12,7 @@ from app.core.auth import current_actor, requires
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id, parse_ids
 from app.core.web import db, reload_identity, render
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.labels import COST_PART, RUN_STATUS
 from app.domain.staffing import board, proposals
 from app.domain.staffing.assignments import StaffingError

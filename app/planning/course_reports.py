@@ -29,7 +29,8 @@ from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.courses import attendance_pdf, reports
-from app.domain.elections.structure import districts_of, get_election
+from app.domain.elections.districts import districts_of
+from app.domain.elections.elections import get_election
 from app.domain.labels import SESSION_STATUS
 from app.domain.models import Election
 from app.planning import blueprint

@@ -20,7 +20,9 @@ from app.core.web import app_settings, db, reload_identity, render
 from app.domain.courses import CourseError, attendance, bulk_booking, catalog, notices
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
-from app.domain.elections import structure as elections
+from app.domain.elections import elections
+from app.domain.elections.districts import districts_of
+from app.domain.elections.stations import station_page
 from app.domain.labels import (
     BOOKING_STATE,
     COURSE_KIND,
@@ -263,8 +265,8 @@ async def _book_many_page(
         election_id = await _coming_election_id(today)
     if election_id is not None:
         # A district or station of another election would quietly find nobody.
-        districts = {d.id for d in await elections.districts_of(db(), election_id)}
-        page = await elections.station_page(db(), election_id, per_page=MAX_STATIONS)
+        districts = {d.id for d in await districts_of(db(), election_id)}
+        page = await station_page(db(), election_id, per_page=MAX_STATIONS)
         if choice.district_id not in districts:
             choice.district_id = None
         if choice.station_id not in {station.id for station in page.rows}:
@@ -297,9 +299,9 @@ async def _book_many_page(
         course=course,
         election_rows=await elections.list_elections(db()),
         election_id=election_id,
-        districts=await elections.districts_of(db(), election_id) if election_id else [],
+        districts=await districts_of(db(), election_id) if election_id else [],
         stations=(
-            (await elections.station_page(db(), election_id, per_page=MAX_STATIONS)).rows
+            (await station_page(db(), election_id, per_page=MAX_STATIONS)).rows
             if election_id
             else []
         ),

@@ -14,8 +14,25 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.validation import FieldErrors, parse_id, parse_ids
 from app.core.web import db, render
-from app.domain.elections import norm_templates, rollover
-from app.domain.elections import structure as elections
+from app.domain.elections import elections, norm_templates, rollover
+from app.domain.elections.districts import (
+    count_districts,
+    delete_district,
+    districts_of,
+    get_district,
+    save_district,
+)
+from app.domain.elections.norms import set_norms
+from app.domain.elections.opening_hours import delete_opening, set_opening
+from app.domain.elections.shifts import delete_shift, save_shift
+from app.domain.elections.stations import (
+    delete_station,
+    get_station,
+    save_station,
+    station_ids_of_kind,
+    station_page,
+)
+from app.domain.elections.voting_days import voting_days
 from app.domain.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
 from app.domain.registers.premises import room_choices
 from app.domain.registers.roles import list_role_types
@@ -76,7 +93,7 @@ async def _election_form(election_id: int | None) -> str | WerkzeugResponse:
 
 async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[str, int]:
     election = await elections.get_election(db(), election_id)
-    stations = await elections.station_page(
+    stations = await station_page(
         db(),
         election.id,
         query=request.args.get("q", ""),
@@ -90,9 +107,9 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
         block="stations",
         election=election,
         stations=stations,
-        district_count=await elections.count_districts(db(), election.id),
+        district_count=await count_districts(db(), election.id),
         templates=await norm_templates.list_templates(db()),
-        days=elections.voting_days(election),
+        days=voting_days(election),
         **_labels(),
         **context,
     )
@@ -110,7 +127,7 @@ async def election_detail(election_id: int) -> tuple[str, int]:
 async def district_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
     try:
-        await elections.save_district(db(), current_actor(), election_id, values)
+        await save_district(db(), current_actor(), election_id, values)
     except FieldErrors as error:
         return await _tree(
             election_id, 422, errors={"district": error.errors}, values={"district": values}
@@ -124,7 +141,7 @@ async def _station_form(
 ) -> tuple[str, int]:
     """A page of its own: its district and room lists are long in a big municipality."""
     election = await elections.get_election(db(), election_id)
-    districts = await elections.districts_of(db(), election.id)
+    districts = await districts_of(db(), election.id)
     page = await render(
         "planning/elections/station_new.html",
         election=election,
@@ -148,7 +165,7 @@ async def station_new_form(election_id: int) -> tuple[str, int]:
 async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
     try:
-        station = await elections.save_station(db(), current_actor(), election_id, values)
+        station = await save_station(db(), current_actor(), election_id, values)
     except FieldErrors as error:
         return await _station_form(election_id, values, error.errors, 422)
     await flash(_("The station has been added."), "success")
@@ -177,9 +194,7 @@ async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]
     try:
         if form.get("all_of_kind") == "1":
             template = await norm_templates.get_template(db(), template_id)
-            station_ids = await elections.station_ids_of_kind(
-                db(), election_id, template.station_kind
-            )
+            station_ids = await station_ids_of_kind(db(), election_id, template.station_kind)
         count = await norm_templates.apply_template(
             db(), current_actor(), election_id, template_id, station_ids, day
         )
@@ -198,7 +213,7 @@ async def _station_page(
     election_id: int, station_id: int, status: int = 200, **context: Any
 ) -> tuple[str, int]:
     election = await elections.get_election(db(), election_id)
-    station = await elections.get_station(db(), station_id, election.id)
+    station = await get_station(db(), station_id, election.id)
     context.setdefault("errors", {})
     context.setdefault("values", {})
     page = await render(
@@ -206,11 +221,11 @@ async def _station_page(
         election=election,
         station=station,
         district_choices=[
-            (d.id, f"{d.code} {d.name}") for d in await elections.districts_of(db(), election.id)
+            (d.id, f"{d.code} {d.name}") for d in await districts_of(db(), election.id)
         ],
         rooms=await room_choices(db()),
         role_types=await list_role_types(db()),
-        days=elections.voting_days(election),
+        days=voting_days(election),
         **_labels(),
         **context,
     )
@@ -247,7 +262,7 @@ async def _station_action(
 @requires("registers.edit")
 async def station_edit(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
     async def action(values: dict[str, Any]) -> None:
-        await elections.save_station(db(), current_actor(), election_id, values, station_id)
+        await save_station(db(), current_actor(), election_id, values, station_id)
 
     return await _station_action(
         election_id, station_id, "station", action, _("The station has been saved.")
@@ -258,7 +273,7 @@ async def station_edit(election_id: int, station_id: int) -> WerkzeugResponse | 
 @requires("registers.edit")
 async def opening_set(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
     async def action(values: dict[str, Any]) -> None:
-        await elections.set_opening(db(), current_actor(), election_id, station_id, values)
+        await set_opening(db(), current_actor(), election_id, station_id, values)
 
     return await _station_action(
         election_id, station_id, "opening", action, _("The opening hours have been saved.")
@@ -269,7 +284,7 @@ async def opening_set(election_id: int, station_id: int) -> WerkzeugResponse | t
 @requires("registers.edit")
 async def shift_new(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
     async def action(values: dict[str, Any]) -> None:
-        await elections.save_shift(db(), current_actor(), election_id, station_id, values)
+        await save_shift(db(), current_actor(), election_id, station_id, values)
 
     return await _station_action(
         election_id, station_id, "shift", action, _("The shift has been added.")
@@ -284,7 +299,7 @@ async def norms_set(
     election_id: int, station_id: int, shift_id: int
 ) -> WerkzeugResponse | tuple[str, int]:
     async def action(values: dict[str, Any]) -> None:
-        await elections.set_norms(db(), current_actor(), election_id, station_id, shift_id, values)
+        await set_norms(db(), current_actor(), election_id, station_id, shift_id, values)
 
     return await _station_action(
         election_id,
@@ -300,7 +315,7 @@ async def norms_set(
 )
 @requires("registers.edit")
 async def shift_delete(election_id: int, station_id: int, shift_id: int) -> WerkzeugResponse:
-    await elections.delete_shift(db(), current_actor(), election_id, station_id, shift_id)
+    await delete_shift(db(), current_actor(), election_id, station_id, shift_id)
     await flash(_("The shift has been removed."), "success")
     return redirect(
         url_for("planning.station_detail", election_id=election_id, station_id=station_id)
@@ -312,7 +327,7 @@ async def shift_delete(election_id: int, station_id: int, shift_id: int) -> Werk
 async def opening_delete(election_id: int, station_id: int) -> WerkzeugResponse:
     try:
         day = dt.date.fromisoformat((await request.form).get("day", ""))
-        await elections.delete_opening(db(), current_actor(), election_id, station_id, day)
+        await delete_opening(db(), current_actor(), election_id, station_id, day)
     except (NotFound, ValueError):
         abort(404)
     await flash(_("The opening hours have been removed."), "success")
@@ -324,7 +339,7 @@ async def opening_delete(election_id: int, station_id: int) -> WerkzeugResponse:
 @blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/delete")
 @requires("registers.edit")
 async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
-    await elections.delete_station(db(), current_actor(), election_id, station_id)
+    await delete_station(db(), current_actor(), election_id, station_id)
     await flash(_("The station has been removed."), "success")
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
@@ -333,7 +348,7 @@ async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
 @requires("registers.edit")
 async def district_delete(election_id: int, district_id: int) -> WerkzeugResponse:
     try:
-        await elections.delete_district(db(), current_actor(), election_id, district_id)
+        await delete_district(db(), current_actor(), election_id, district_id)
     except FieldErrors as error:
         await flash(error.message, "error")
     else:
@@ -348,7 +363,7 @@ async def district_delete(election_id: int, district_id: int) -> WerkzeugRespons
 async def district_edit(
     election_id: int, district_id: int
 ) -> str | WerkzeugResponse | tuple[str, int]:
-    district = await elections.get_district(db(), district_id, election_id)
+    district = await get_district(db(), district_id, election_id)
     values: dict[str, Any] = {
         "code": district.code,
         "name": district.name,
@@ -359,7 +374,7 @@ async def district_edit(
     if request.method == "POST":
         values = (await request.form).to_dict()
         try:
-            await elections.save_district(db(), current_actor(), election_id, values, district_id)
+            await save_district(db(), current_actor(), election_id, values, district_id)
         except FieldErrors as error:
             errors, status = error.errors, 422
         else:

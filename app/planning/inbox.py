@@ -21,7 +21,7 @@ from app.domain.labels import (
     choices,
 )
 from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
-from app.domain.recruitment import applications, contact
+from app.domain.recruitment import application_form, applications, contact
 from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.site import webparts
@@ -47,7 +47,7 @@ async def applications_list() -> str:
         db(), filters, page=request.args.get("page", 1, type=int) or 1
     )
     elections, _districts = await applications.names_for(db(), page.applications)
-    offered = await applications.open_elections(db(), dt.date.min)
+    offered = await application_form.open_elections(db(), dt.date.min)
     return await render(
         "planning/applications/list.html",
         block="results",

@@ -20,7 +20,8 @@ from app.core.auth import requires
 from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.i18n import _
 from app.core.web import app_settings, db, render
-from app.domain.elections import structure as elections
+from app.domain.elections import elections
+from app.domain.elections.stations import get_station
 from app.planning import blueprint
 
 
@@ -83,7 +84,7 @@ def poster_pdf(url: str, municipality: str, election: str, station: str) -> byte
 async def station_poster(election_id: int, station_id: int) -> str:
     """The poster to print from the browser."""
     election = await elections.get_election(db(), election_id)
-    station = await elections.get_station(db(), station_id, election.id)
+    station = await get_station(db(), station_id, election.id)
     url = check_in_url(station.id)
     return await render(
         "planning/elections/poster.html",
@@ -99,7 +100,7 @@ async def station_poster(election_id: int, station_id: int) -> str:
 async def station_poster_pdf(election_id: int, station_id: int) -> Response:
     """The same poster as a PDF, for a print shop or a page of several stations."""
     election = await elections.get_election(db(), election_id)
-    station = await elections.get_station(db(), station_id, election.id)
+    station = await get_station(db(), station_id, election.id)
     body = await asyncio.to_thread(
         poster_pdf, check_in_url(station.id), g.tenant.name, election.name, station.name
     )

@@ -15,7 +15,8 @@ from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.validation import FieldErrors, parse_id
 from app.core.web import db, render
-from app.domain.elections import structure as elections
+from app.domain.elections import elections
+from app.domain.elections.stations import structure
 from app.domain.labels import PERSON_STATUS, STATION_KIND
 from app.domain.registers import imports, people, premises
 from app.domain.registers.identity import format_phone, mask_national_id
@@ -96,7 +97,7 @@ async def export_rooms(format: str) -> Response:
 @blueprint.get("/elections/<int:election_id>/export.<format>")
 @requires("registers.view")
 async def export_structure(election_id: int, format: str) -> Response:
-    election, stations = await elections.structure(db(), election_id)
+    election, stations = await structure(db(), election_id)
     header = [
         _("District code"),
         _("District"),

@@ -14,7 +14,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id, parse_ids
 from app.core.web import app_settings, db, is_htmx, reload_identity, render
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Station
 from app.domain.staffing import assignments, board, offers

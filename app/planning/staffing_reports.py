@@ -24,7 +24,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
 from app.domain.staffing import letters, reports

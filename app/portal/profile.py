@@ -14,6 +14,7 @@ from app.core.downloads import attachment
 from app.core.i18n import _, set_locale
 from app.core.validation import FieldErrors
 from app.core.web import app_settings, db, render
+from app.domain.clerks import personal_data, personal_data_pdf
 from app.domain.clerks import profile as profiles
 from app.domain.labels import (
     APPLICATION_STATUS,
@@ -95,20 +96,20 @@ def _labels() -> dict[str, dict[str, object]]:
 @requires("portal.use")
 async def my_data_json() -> Response:
     person = await my_person_or_404()
-    data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
-    await profiles.record_export(db(), current_actor(), person, "json")
+    data = await personal_data.my_data(db(), _cipher(), g.tenant, person, current_user())
+    await personal_data.record_export(db(), current_actor(), person, "json")
     body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-    return attachment(body, "json", profiles.export_name())
+    return attachment(body, "json", personal_data.export_name())
 
 
 @blueprint.get("/profile/my-data.pdf")
 @requires("portal.use")
 async def my_data_pdf() -> Response:
     person = await my_person_or_404()
-    data = await profiles.my_data(db(), _cipher(), g.tenant, person, current_user())
-    await profiles.record_export(db(), current_actor(), person, "pdf")
-    body = profiles.write_my_data_pdf(data, _labels(), g.tenant.timezone)
-    return attachment(body, "pdf", profiles.export_name())
+    data = await personal_data.my_data(db(), _cipher(), g.tenant, person, current_user())
+    await personal_data.record_export(db(), current_actor(), person, "pdf")
+    body = personal_data_pdf.write_my_data_pdf(data, _labels(), g.tenant.timezone)
+    return attachment(body, "pdf", personal_data.export_name())
 
 
 @blueprint.post("/profile/removal")

@@ -18,7 +18,7 @@ from app.core.ratelimit import RateLimited
 from app.core.validation import FieldErrors
 from app.core.web import app_settings, body_too_large, client_ip, db, render
 from app.domain.models import EXPERIENCE_LEVELS
-from app.domain.recruitment import applications, contact
+from app.domain.recruitment import application_form, applications, contact, own_application
 from app.domain.site import webparts
 from app.public.labels import apply_labels
 
@@ -135,7 +135,7 @@ async def _apply_page(
     values: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> tuple[str, int]:
     locale = get_locale()
-    offered = await applications.open_elections(db(), _today())
+    offered = await application_form.open_elections(db(), _today())
     settings = await webparts.site_settings(db())
     blocks = await webparts.shown_many(db(), ("apply_intro",), locale)
     page = await render(
@@ -166,7 +166,7 @@ def _default_values(offered_ids: list[int]) -> dict[str, Any]:
 @blueprint.route("/apply", methods=["GET", "POST"])
 async def apply() -> tuple[str, int] | WerkzeugResponse:
     if request.method == "GET":
-        offered = await applications.open_elections(db(), _today())
+        offered = await application_form.open_elections(db(), _today())
         return await _apply_page(_default_values([o.id for o in offered]), {})
     if await body_too_large(MAX_POST_BYTES):
         message = _("The application is too large to be received. Shorten the longest texts.")
@@ -220,23 +220,23 @@ async def my_application() -> str | WerkzeugResponse | tuple[str, int]:
         # The secret leaves the address bar (and history and referrers) at once.
         session[ACCESS_SESSION_KEY] = link_token
         return redirect(url_for("public.my_application"))
-    application = await applications.application_for_token(
+    application = await own_application.application_for_token(
         db(), str(session.get(ACCESS_SESSION_KEY) or "")
     )
     if application is None:
         return await render("public/my_application.html", data=None), 410
-    data = await applications.application_data(db(), application)
+    data = await own_application.application_data(db(), application)
     return await render("public/my_application.html", data=data, **apply_labels())
 
 
 @blueprint.get("/apply/mine.json")
 async def my_application_json() -> Response:
-    application = await applications.application_for_token(
+    application = await own_application.application_for_token(
         db(), str(session.get(ACCESS_SESSION_KEY) or "")
     )
     if application is None:
         raise HTTPNotFound()
-    data = await applications.application_data(db(), application)
+    data = await own_application.application_data(db(), application)
     body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     return attachment(body, "json", "my-application")
 
@@ -244,7 +244,7 @@ async def my_application_json() -> Response:
 @blueprint.post("/apply/mine/withdraw")
 async def withdraw_application() -> str | tuple[str, int]:
     token = str(session.pop(ACCESS_SESSION_KEY, "") or "")
-    withdrawn = await applications.withdraw_application(db(), token)
+    withdrawn = await own_application.withdraw_application(db(), token)
     return await render("public/withdrawn.html"), 200 if withdrawn else 410
 
 

@@ -17,7 +17,10 @@ from app.core.migrations import upgrade_async
 from app.core.models import Event, Membership, User
 from app.core.settings import load_settings
 from app.core.tenancy import tenant_scope
-from app.domain.elections.structure import save_district, save_election, save_shift, save_station
+from app.domain.elections.districts import save_district
+from app.domain.elections.elections import save_election
+from app.domain.elections.shifts import save_shift
+from app.domain.elections.stations import save_station
 from app.domain.models import Assignment, Person, RoleType
 from bench.realtime.scale import TIMEZONE, Scale
 

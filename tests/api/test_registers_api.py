@@ -236,7 +236,9 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
 ) -> None:
     import re
 
-    from app.domain.elections import structure as elections
+    from app.domain.elections.districts import save_district
+    from app.domain.elections.shifts import save_shift
+    from app.domain.elections.stations import save_station
     from tests.factories import (
         make_application,
         make_course,
@@ -250,16 +252,14 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
     election = await make_election(db, tenant)
     with tenant_scope(tenant.id):
         actor = Actor.system("test")
-        district = await elections.save_district(
-            db, actor, election.id, {"code": "01", "name": "A"}
-        )
-        station = await elections.save_station(
+        district = await save_district(db, actor, election.id, {"code": "01", "name": "A"})
+        station = await save_station(
             db,
             actor,
             election.id,
             {"name": "S", "kind": "polling", "district_id": str(district.id)},
         )
-        shift = await elections.save_shift(
+        shift = await save_shift(
             db,
             actor,
             election.id,

@@ -19,7 +19,9 @@ from app.core.audit import Actor
 from app.core.errors import NotFound
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.elections import structure as elections
+from app.domain.elections.norms import set_norms
+from app.domain.elections.shifts import save_shift
+from app.domain.elections.stations import save_station
 from app.domain.models import District, Election, Person, RoleType, Shift, Station
 from app.domain.registers import premises
 from app.domain.staffing import letters, reports
@@ -113,7 +115,7 @@ async def build_staffed_election(db: AsyncSession, tenant: Tenant) -> Staffed:
             },
         )
         room = await premises.save_room(db, ACTOR, building.id, {"name": "Sal A"})
-        hall = await elections.save_station(
+        hall = await save_station(
             db,
             ACTOR,
             election.id,
@@ -124,26 +126,26 @@ async def build_staffed_election(db: AsyncSession, tenant: Tenant) -> Staffed:
                 "room_id": str(room.id),
             },
         )
-        school = await elections.save_station(
+        school = await save_station(
             db,
             ACTOR,
             election.id,
             {"name": "Västra skolan", "kind": "polling", "district_id": str(districts["D2"].id)},
         )
-        library = await elections.save_station(
+        library = await save_station(
             db, ACTOR, election.id, {"name": "Biblioteket", "kind": "advance"}
         )
         roles = {r.code: r for r in await db.scalars(select(RoleType))}
 
         async def shift(station: Station, name: str, on: str, starts: str, ends: str, **norms: int):  # type: ignore[no-untyped-def]
-            made = await elections.save_shift(
+            made = await save_shift(
                 db,
                 ACTOR,
                 election.id,
                 station.id,
                 {"name": name, "day": on, "starts_at": starts, "ends_at": ends},
             )
-            await elections.set_norms(db, ACTOR, election.id, station.id, made.id, norms)
+            await set_norms(db, ACTOR, election.id, station.id, made.id, norms)
             return made
 
         morning = await shift(

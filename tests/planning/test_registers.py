@@ -329,20 +329,22 @@ async def test_it_removes_shifts_and_stations_and_keeps_a_served_district(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:
     from app.core.audit import Actor
-    from app.domain.elections import structure as elections
+    from app.domain.elections.districts import save_district
+    from app.domain.elections.shifts import save_shift
+    from app.domain.elections.stations import save_station
 
     election = await make_election(db, tenant)
     with tenant_scope(tenant.id):
-        district = await elections.save_district(
+        district = await save_district(
             db, Actor.system("t"), election.id, {"code": "01", "name": "A"}
         )
-        station = await elections.save_station(
+        station = await save_station(
             db,
             Actor.system("t"),
             election.id,
             {"name": "S", "kind": "polling", "district_id": str(district.id)},
         )
-        shift = await elections.save_shift(
+        shift = await save_shift(
             db,
             Actor.system("t"),
             election.id,

@@ -37,7 +37,9 @@ from app.core.audit import Actor
 from app.core.events import ops_topic
 from app.core.models import Event, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.elections.structure import save_district, save_shift, set_norms
+from app.domain.elections.districts import save_district
+from app.domain.elections.norms import set_norms
+from app.domain.elections.shifts import save_shift
 from app.domain.models import CheckIn
 from app.domain.staffing import assignments
 from tests.factories import free_port, make_clerk, make_election, make_staffed_station

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
 from app.core.accounts.users import (
-    EMAIL_PATTERN,
     _record_in_each_tenant,
     normalise_email,
     user_to_mail,
@@ -35,6 +34,7 @@ from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token, new_token
 from app.core.settings import Settings
 from app.core.tenancy import ALL_TENANTS
+from app.core.validation import EMAIL_PATTERN
 from app.domain.models import Person
 
 LINK_VALID = timedelta(minutes=15)

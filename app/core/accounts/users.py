@@ -38,12 +38,12 @@ from app.core.security import (
 )
 from app.core.settings import Settings
 from app.core.tenancy import ALL_TENANTS, tenant_scope
+from app.core.validation import EMAIL_PATTERN
 from app.domain.elections.norm_templates import standard_templates
 from app.domain.models import NormTemplate
 from app.domain.registers.roles import default_role_types
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: First path segments the app itself uses; a tenant may not take them as its slug.
 RESERVED_SLUGS = frozenset(
     {

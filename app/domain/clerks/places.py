@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.recruitment.applications import OpenElection, clean_choices, open_elections
+from app.domain.recruitment.application_form import OpenElection, clean_choices, open_elections
 from app.domain.site.webparts import site_settings
 from app.domain.staffing.offers import Answer, answer_assignment
 from app.domain.staffing.queries import assignments_of_person
@@ -81,8 +82,6 @@ class MyPlace:
                 f"{building.latitude}&mlon={building.longitude}#map=17/"
                 f"{building.latitude}/{building.longitude}"
             )
-        from urllib.parse import quote
-
         address = f"{building.street_address}, {building.postal_code} {building.city}"
         return f"https://www.openstreetmap.org/search?query={quote(address)}"
 

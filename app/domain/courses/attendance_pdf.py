@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 from fpdf.enums import XPos, YPos
 
+from app.core.documents.pdf import StemmaPDF, pdf_text
+from app.core.documents.tables import display
 from app.core.i18n import _
 from app.domain.courses.reports import AttendanceSheet
-from app.domain.staffing.reports import StemmaPDF, display, pdf_text
 
 #: Row height of the attendance list: room for a handwritten signature (mm).
 _SIGNATURE_ROW = 10.0

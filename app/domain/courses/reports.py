@@ -27,7 +27,7 @@ from app.core.i18n import _
 from app.domain.courses.catalog import get_session
 from app.domain.courses.notices import place_of
 from app.domain.courses.qualifications import course_needs, unmet
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,

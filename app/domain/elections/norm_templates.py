@@ -14,7 +14,9 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.validation import Cleaner, FieldErrors
-from app.domain.elections.structure import apply_norms, get_election, voting_days
+from app.domain.elections.elections import get_election
+from app.domain.elections.norms import apply_norms
+from app.domain.elections.voting_days import voting_days
 from app.domain.models import STATION_KINDS, NormTemplate, RoleType, Shift, Station
 from app.domain.saving import is_taken
 

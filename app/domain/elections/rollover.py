@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
-from app.domain.elections.structure import clean_election, get_election
+from app.domain.elections.elections import clean_election, get_election
 from app.domain.models import District, Election, Shift, StaffingNorm, Station, StationOpening
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import utcnow
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
     STATION_STATES,

@@ -19,7 +19,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry, User, utcnow
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,

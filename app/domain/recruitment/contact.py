@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,12 +16,12 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
 from app.core.outbox.mail import queue_email
-from app.core.validation import Cleaner
+from app.core.paging import Page, fetch_page
+from app.core.validation import EMAIL_PATTERN, Cleaner
 from app.domain.models import ContactMessage
 from app.domain.site.webparts import site_settings
 
 CONTACT_LIMIT = ratelimit.Limit("public.contact", 5, timedelta(hours=1))
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FILTERS = ("unread", "unanswered", "answered")
 
 
@@ -78,15 +77,8 @@ async def submit_contact_message(
 
 
 @dataclass(frozen=True)
-class MessagePage:
+class MessagePage(Page):
     messages: list[ContactMessage]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _filtered(statement: Any, state: str | None) -> Any:
@@ -104,14 +96,15 @@ async def list_messages(
 ) -> MessagePage:
     page = max(1, min(page, 100_000))
     state = state if state in FILTERS else None
-    total = await session.scalar(_filtered(select(func.count(ContactMessage.id)), state)) or 0
-    rows = await session.scalars(
-        _filtered(select(ContactMessage), state)
-        .order_by(ContactMessage.received_at.desc(), ContactMessage.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+    messages, total = await fetch_page(
+        session,
+        _filtered(select(ContactMessage), state).order_by(
+            ContactMessage.received_at.desc(), ContactMessage.id.desc()
+        ),
+        page,
+        per_page,
     )
-    return MessagePage(list(rows), page, per_page, total)
+    return MessagePage(messages, page=page, per_page=per_page, total=total)
 
 
 async def count_unread(session: AsyncSession) -> int:

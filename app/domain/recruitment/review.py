@@ -30,7 +30,8 @@ from app.domain.models import (
     Election,
     Person,
 )
-from app.domain.recruitment.applications import elections_by_id, get_application, offer_for
+from app.domain.recruitment.application_form import offer_for
+from app.domain.recruitment.applications import elections_by_id, get_application
 from app.domain.registers.people import search_names
 from app.domain.site.webparts import site_settings
 

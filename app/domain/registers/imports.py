@@ -6,6 +6,7 @@ Two steps: ``stage_import`` reads the file, validates every row and keeps the ba
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
 from app.core.validation import Cleaner, FieldErrors
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import Building, District, ImportBatch, Person, Room, Station
 from app.domain.registers.people import clean_person, search_names
 from app.domain.registers.premises import clean_building, clean_room
@@ -281,6 +282,32 @@ async def _rooms(
         await session.flush()
 
 
+@dataclass
+class _StructureSoFar:
+    """What a structure file meets: the election's districts and stations and the
+    register's rooms, and what the rows read so far would add."""
+
+    districts: dict[str, District]
+    station_names: set[str]
+    rooms: dict[tuple[str, str], int]
+    new_districts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    district_rows: dict[str, int] = field(default_factory=dict)
+    new_stations: list[dict[str, Any]] = field(default_factory=list)
+    seen_stations: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _StructureRow:
+    """One row of a structure file, read."""
+
+    code: str
+    name: str
+    voters: int
+    station_name: str
+    kind: str
+    room_id: int | None
+
+
 async def _structure(
     session: AsyncSession,
     election_id: int,
@@ -288,6 +315,21 @@ async def _structure(
     preview: ImportPreview,
     write: bool,
 ) -> None:
+    """Check the rows of an election's districts and stations; with ``write``, add them."""
+    known = await _structure_of(session, election_id)
+    for number, row in enumerate(rows, start=2):
+        cleaner, read = _read_structure_row(row, known)
+        if cleaner.errors:
+            _problems(preview, number, FieldErrors(cleaner.errors))
+            continue
+        _add_structure_row(known, number, read, preview)
+    preview.summary = {"districts": len(known.new_districts), "stations": len(known.new_stations)}
+    if write and not preview.problems:
+        await _write_structure(session, election_id, known)
+
+
+async def _structure_of(session: AsyncSession, election_id: int) -> _StructureSoFar:
+    """The election's districts by code, its station names, and the rooms by building."""
     districts = {
         d.code: d
         for d in await session.scalars(select(District).where(District.election_id == election_id))
@@ -306,80 +348,92 @@ async def _structure(
             )
         )
     }
-    new_districts: dict[str, dict[str, Any]] = {}
-    district_rows: dict[str, int] = {}
-    new_stations: list[dict[str, Any]] = []
-    seen_stations: dict[str, int] = {}
-    for number, row in enumerate(rows, start=2):
-        cleaner = Cleaner(row)
-        code = cleaner.text("district_code", 20)
-        name = cleaner.text("district_name", 200)
-        voters = cleaner.integer("eligible_voters", 0, 10_000_000)
-        station_name = cleaner.text("station_name", 200)
-        kind = STATION_KIND_WORDS.get(cleaner.raw("station_kind").lower(), "")
-        if cleaner.raw("station_kind") and not kind:
-            cleaner.fail("station_kind", _("Write polling or advance."))
-        kind = kind or ("polling" if code else "advance")
-        if kind == "polling":
-            if not code:
-                cleaner.fail("district_code", _("A polling station needs its district's code."))
-            elif code not in districts and code not in new_districts and not name:
-                cleaner.fail("district_code", _("Unknown district; give its name to create it."))
-        room_key = (cleaner.raw("building").lower(), cleaner.raw("room").lower())
-        room_id = None
-        if any(room_key):
-            room_id = rooms.get(room_key)
-            if room_id is None:
-                cleaner.fail("room", _("No such building and room in the register."))
-        if station_name:
-            if station_name.lower() in stations:
-                cleaner.fail("station_name", _("The election already has this station."))
-            elif station_name.lower() in seen_stations:
-                cleaner.fail(
-                    "station_name",
-                    _("Same as row %(row)s.", row=seen_stations[station_name.lower()]),
-                )
-        if cleaner.errors:
-            _problems(preview, number, FieldErrors(cleaner.errors))
-            continue
-        if kind == "polling" and code not in districts and code not in new_districts:
-            new_districts[code] = {"code": code, "name": name, "eligible_voters": voters}
-        elif code in new_districts and name and new_districts[code]["name"] != name:
-            preview.problems.append(
-                (
-                    number,
-                    "district_name",
-                    _(
-                        "The district already has another name on row %(row)s.",
-                        row=district_rows[code],
-                    ),
-                )
+    return _StructureSoFar(districts, stations, rooms)
+
+
+def _read_structure_row(
+    row: Mapping[str, Any], known: _StructureSoFar
+) -> tuple[Cleaner, _StructureRow]:
+    """Read one row and check it against the register and the rows before it; the
+    cleaner holds the row's problems."""
+    cleaner = Cleaner(row)
+    code = cleaner.text("district_code", 20)
+    name = cleaner.text("district_name", 200)
+    voters = cleaner.integer("eligible_voters", 0, 10_000_000)
+    station_name = cleaner.text("station_name", 200)
+    kind = STATION_KIND_WORDS.get(cleaner.raw("station_kind").lower(), "")
+    if cleaner.raw("station_kind") and not kind:
+        cleaner.fail("station_kind", _("Write polling or advance."))
+    kind = kind or ("polling" if code else "advance")
+    if kind == "polling":
+        if not code:
+            cleaner.fail("district_code", _("A polling station needs its district's code."))
+        elif code not in known.districts and code not in known.new_districts and not name:
+            cleaner.fail("district_code", _("Unknown district; give its name to create it."))
+    room_key = (cleaner.raw("building").lower(), cleaner.raw("room").lower())
+    room_id = None
+    if any(room_key):
+        room_id = known.rooms.get(room_key)
+        if room_id is None:
+            cleaner.fail("room", _("No such building and room in the register."))
+    if station_name:
+        if station_name.lower() in known.station_names:
+            cleaner.fail("station_name", _("The election already has this station."))
+        elif station_name.lower() in known.seen_stations:
+            cleaner.fail(
+                "station_name",
+                _("Same as row %(row)s.", row=known.seen_stations[station_name.lower()]),
             )
-            continue
-        district_rows.setdefault(code, number)
-        if station_name:
-            seen_stations[station_name.lower()] = number
-            new_stations.append(
-                {
-                    "name": station_name,
-                    "kind": kind,
-                    "district_code": code if kind == "polling" else None,
-                    "room_id": room_id,
-                }
+    return cleaner, _StructureRow(code, name, voters, station_name, kind, room_id)
+
+
+def _add_structure_row(
+    known: _StructureSoFar, number: int, read: _StructureRow, preview: ImportPreview
+) -> None:
+    """Note the district and station a good row adds, unless it names a new district
+    differently from an earlier row."""
+    code, name = read.code, read.name
+    if read.kind == "polling" and code not in known.districts and code not in known.new_districts:
+        known.new_districts[code] = {"code": code, "name": name, "eligible_voters": read.voters}
+    elif code in known.new_districts and name and known.new_districts[code]["name"] != name:
+        preview.problems.append(
+            (
+                number,
+                "district_name",
+                _(
+                    "The district already has another name on row %(row)s.",
+                    row=known.district_rows[code],
+                ),
             )
-    preview.summary = {"districts": len(new_districts), "stations": len(new_stations)}
-    if write and not preview.problems:
-        for values in new_districts.values():
-            districts[values["code"]] = District(election_id=election_id, **values)
-            session.add(districts[values["code"]])
-        await session.flush()
-        for values in new_stations:
-            code = values.pop("district_code")
-            session.add(
-                Station(
-                    election_id=election_id,
-                    district_id=districts[code].id if code else None,
-                    **values,
-                )
+        )
+        return
+    known.district_rows.setdefault(code, number)
+    if read.station_name:
+        known.seen_stations[read.station_name.lower()] = number
+        known.new_stations.append(
+            {
+                "name": read.station_name,
+                "kind": read.kind,
+                "district_code": code if read.kind == "polling" else None,
+                "room_id": read.room_id,
+            }
+        )
+
+
+async def _write_structure(session: AsyncSession, election_id: int, known: _StructureSoFar) -> None:
+    """Add the new districts, then the stations that serve them."""
+    districts = known.districts
+    for values in known.new_districts.values():
+        districts[values["code"]] = District(election_id=election_id, **values)
+        session.add(districts[values["code"]])
+    await session.flush()
+    for values in known.new_stations:
+        code = values.pop("district_code")
+        session.add(
+            Station(
+                election_id=election_id,
+                district_id=districts[code].id if code else None,
+                **values,
             )
-        await session.flush()
+        )
+    await session.flush()

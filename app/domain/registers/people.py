@@ -8,15 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Select, Text, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.core.paging import Page, count_rows
 from app.core.settings import SUPPORTED_LOCALES
-from app.core.validation import Cleaner, FieldErrors
+from app.core.validation import EMAIL_PATTERN, Cleaner, FieldErrors
 from app.domain.models import EXPERIENCE_LEVELS, PERSON_STATUSES, Person
 from app.domain.registers.identity import (
     COUNTRIES,
@@ -26,7 +27,6 @@ from app.domain.registers.identity import (
     parse_national_id,
 )
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PERSON_FIELDS = (
     "first_name", "last_name", "national_id_country", "national_id", "email", "mobile",
     "street_address", "postal_code", "city", "preferred_language", "spoken_languages",
@@ -204,15 +204,8 @@ async def reveal_national_id(session: AsyncSession, actor: Actor, person_id: int
 
 
 @dataclass(frozen=True)
-class PersonPage:
+class PersonPage(Page):
     people: list[Person]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def starts_with(column: Any, prefix: str) -> Any:
@@ -286,10 +279,7 @@ async def search_people(
     whole id numbers; such a search is written to the audit log (without the number)."""
     page = max(1, page)
     full_ids = actor is not None
-    total = (
-        await session.scalar(_filtered(select(func.count(Person.id)), query, status, tag, full_ids))
-        or 0
-    )
+    total = await count_rows(session, _filtered(select(Person), query, status, tag, full_ids))
     if full_ids and actor is not None and is_full_id_query(query):
         await record(session, actor, "people.search.by_national_id", data={"found": total})
         await session.commit()
@@ -299,7 +289,7 @@ async def search_people(
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    return PersonPage(list(people), page, per_page, total)
+    return PersonPage(list(people), page=page, per_page=per_page, total=total)
 
 
 async def set_status(

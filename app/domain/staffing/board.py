@@ -185,7 +185,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
     A district's board is a handful of queries whatever the election's size: stations
     with shifts and norms in one go, then the holders of those shifts.
     """
-    from app.domain.elections.structure import get_election
+    from app.domain.elections.elections import get_election
 
     election = await get_election(session, election_id)
     districts = list(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.errors import NotFound
 from app.core.i18n import _, collation_key, get_locale, locale_scope
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     Assignment,
     Building,

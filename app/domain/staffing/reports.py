@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.i18n import _
-from app.domain.elections.structure import get_election
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,

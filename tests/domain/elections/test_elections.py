@@ -8,9 +8,14 @@ from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.elections import structure as elections
-from app.domain.elections.norm_templates import apply_template, list_templates
+from app.domain.elections import elections
+from app.domain.elections.districts import save_district
+from app.domain.elections.norm_templates import apply_template, list_templates, save_template
+from app.domain.elections.norms import set_norms
+from app.domain.elections.opening_hours import set_opening
 from app.domain.elections.rollover import preview_rollover, roll_over
+from app.domain.elections.shifts import save_shift
+from app.domain.elections.stations import save_station, structure
 from app.domain.models import District, Election, RoleType, Shift, StaffingNorm, Station
 from tests.factories import make_election, make_room
 
@@ -21,10 +26,10 @@ async def _structure(db: AsyncSession, tenant: Tenant) -> tuple[Election, Statio
     election = await make_election(db, tenant)
     room = await make_room(db, tenant)
     with tenant_scope(tenant.id):
-        district = await elections.save_district(
+        district = await save_district(
             db, ACTOR, election.id, {"code": "0101", "name": "Centrum", "eligible_voters": "1 800"}
         )
-        polling = await elections.save_station(
+        polling = await save_station(
             db,
             ACTOR,
             election.id,
@@ -35,7 +40,7 @@ async def _structure(db: AsyncSession, tenant: Tenant) -> tuple[Election, Statio
                 "room_id": str(room.id),
             },
         )
-        advance = await elections.save_station(
+        advance = await save_station(
             db, ACTOR, election.id, {"name": "Stadshuset förtid", "kind": "advance"}
         )
     return election, polling, advance
@@ -66,21 +71,21 @@ async def test_it_builds_districts_stations_shifts_and_norms(
 ) -> None:
     election, polling, _advance = await _structure(db, tenant)
     with tenant_scope(tenant.id):
-        await elections.set_opening(
+        await set_opening(
             db,
             ACTOR,
             election.id,
             polling.id,
             {"day": "2026-09-13", "opens_at": "8:00", "closes_at": "20:00"},
         )
-        shift = await elections.save_shift(
+        shift = await save_shift(
             db,
             ACTOR,
             election.id,
             polling.id,
             {"name": "Förmiddag", "day": "2026-09-13", "starts_at": "07:30", "ends_at": "14:00"},
         )
-        await elections.set_norms(
+        await set_norms(
             db,
             ACTOR,
             election.id,
@@ -88,7 +93,7 @@ async def test_it_builds_districts_stations_shifts_and_norms(
             shift.id,
             {"min_chair": "1", "target_chair": "1", "min_clerk": "3", "target_clerk": "5"},
         )
-        _election, stations = await elections.structure(db, election.id)
+        _election, stations = await structure(db, election.id)
     centre = stations[0]
     assert centre.district is not None and centre.district.eligible_voters == 1800
     norms = {n.role_type.code: (n.minimum, n.target) for n in centre.shifts[0].norms}
@@ -103,13 +108,13 @@ async def test_it_refuses_bad_structure_input(
     foreign_room = await make_room(db, other_tenant)
     with tenant_scope(tenant.id):
         with pytest.raises(FieldErrors) as duplicate:
-            await elections.save_district(db, ACTOR, election.id, {"code": "0101", "name": "Again"})
+            await save_district(db, ACTOR, election.id, {"code": "0101", "name": "Again"})
         assert "code" in duplicate.value.errors
         with pytest.raises(FieldErrors) as no_district:
-            await elections.save_station(db, ACTOR, election.id, {"name": "X", "kind": "polling"})
+            await save_station(db, ACTOR, election.id, {"name": "X", "kind": "polling"})
         assert "district_id" in no_district.value.errors
         with pytest.raises(FieldErrors) as foreign:
-            await elections.save_station(
+            await save_station(
                 db,
                 ACTOR,
                 election.id,
@@ -117,7 +122,7 @@ async def test_it_refuses_bad_structure_input(
             )
         assert "room_id" in foreign.value.errors
         with pytest.raises(FieldErrors) as backwards:
-            await elections.save_shift(
+            await save_shift(
                 db,
                 ACTOR,
                 election.id,
@@ -126,7 +131,7 @@ async def test_it_refuses_bad_structure_input(
             )
         assert "ends_at" in backwards.value.errors
         with pytest.raises(FieldErrors) as wrong_day:
-            await elections.save_shift(
+            await save_shift(
                 db,
                 ACTOR,
                 election.id,
@@ -135,14 +140,14 @@ async def test_it_refuses_bad_structure_input(
             )
         assert "day" in wrong_day.value.errors
         with pytest.raises(FieldErrors) as target_low:
-            shift = await elections.save_shift(
+            shift = await save_shift(
                 db,
                 ACTOR,
                 election.id,
                 polling.id,
                 {"name": "Dag", "day": "2026-09-13", "starts_at": "08:00", "ends_at": "12:00"},
             )
-            await elections.set_norms(
+            await set_norms(
                 db,
                 ACTOR,
                 election.id,
@@ -152,7 +157,7 @@ async def test_it_refuses_bad_structure_input(
             )
         assert "target_clerk" in target_low.value.errors
         # An advance station may open any day of the period.
-        await elections.set_opening(
+        await set_opening(
             db,
             ACTOR,
             election.id,
@@ -186,28 +191,28 @@ async def test_it_rolls_over_to_the_next_election_and_keeps_the_old_one(
 ) -> None:
     election, polling, advance = await _structure(db, tenant)
     with tenant_scope(tenant.id):
-        await elections.set_opening(
+        await set_opening(
             db,
             ACTOR,
             election.id,
             advance.id,
             {"day": "2026-08-26", "opens_at": "10:00", "closes_at": "18:00"},
         )
-        await elections.set_opening(
+        await set_opening(
             db,
             ACTOR,
             election.id,
             advance.id,
             {"day": "2026-09-12", "opens_at": "10:00", "closes_at": "18:00"},
         )
-        shift = await elections.save_shift(
+        shift = await save_shift(
             db,
             ACTOR,
             election.id,
             polling.id,
             {"name": "Dag", "day": "2026-09-13", "starts_at": "07:00", "ends_at": "14:00"},
         )
-        await elections.set_norms(
+        await set_norms(
             db, ACTOR, election.id, polling.id, shift.id, {"min_clerk": "3", "target_clerk": "4"}
         )
         target = {
@@ -272,8 +277,6 @@ async def test_it_bounds_election_dates(
 async def test_it_refuses_a_second_template_of_the_same_name(
     db: AsyncSession, tenant: Tenant
 ) -> None:
-    from app.domain.elections.norm_templates import save_template
-
     shifts = [{"name": "Dag", "starts_at": "08:00", "ends_at": "12:00", "norms": {"clerk": [1, 2]}}]
     with tenant_scope(tenant.id):
         await save_template(
@@ -289,14 +292,14 @@ async def test_it_refuses_a_second_template_of_the_same_name(
 async def test_it_refuses_date_changes_that_strand_shifts(db: AsyncSession, tenant: Tenant) -> None:
     election, polling, advance = await _structure(db, tenant)
     with tenant_scope(tenant.id):
-        await elections.save_shift(
+        await save_shift(
             db,
             ACTOR,
             election.id,
             polling.id,
             {"name": "Dag", "day": "2026-09-13", "starts_at": "8", "ends_at": "12"},
         )
-        await elections.set_opening(
+        await set_opening(
             db,
             ACTOR,
             election.id,
@@ -315,7 +318,7 @@ async def test_it_refuses_date_changes_that_strand_shifts(db: AsyncSession, tena
         assert "2" in caught.value.errors["election_day"]
         # Making the advance station a polling station would strand its opening day too.
         with pytest.raises(FieldErrors):
-            await elections.save_station(
+            await save_station(
                 db,
                 ACTOR,
                 election.id,
@@ -342,10 +345,10 @@ async def test_it_rolls_over_a_large_structure_in_one_write(
     election, _polling, _advance = await _structure(db, tenant)
     with tenant_scope(tenant.id):
         for number in range(30):
-            station = await elections.save_station(
+            station = await save_station(
                 db, ACTOR, election.id, {"name": f"Förtid {number}", "kind": "advance"}
             )
-            await elections.save_shift(
+            await save_shift(
                 db,
                 ACTOR,
                 election.id,

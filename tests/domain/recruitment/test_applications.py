@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum import luhn
 
 from app.core.audit import Actor
 from app.core.errors import NotFound
@@ -22,10 +23,16 @@ from app.domain.models import (
     DistrictPreference,
     Person,
 )
-from app.domain.recruitment import applications
+from app.domain.recruitment import applications, own_application
 from app.domain.recruitment import review as application_review
 from app.domain.site import webparts
-from tests.factories import application_data, make_application, make_open_election, make_person
+from tests.factories import (
+    application_data,
+    make_application,
+    make_open_election,
+    make_person,
+    make_user,
+)
 
 ACTOR = Actor.system("test")
 TODAY = dt.date.today()
@@ -189,8 +196,8 @@ async def test_it_updates_the_earlier_application_when_someone_applies_again(
     assert application.times_submitted == 2
     # The first link stops working; the newest email holds the one that works.
     with tenant_scope(tenant.id):
-        assert await applications.application_for_token(db, first.access_token) is None
-        assert await applications.application_for_token(db, second.access_token) is not None
+        assert await own_application.application_for_token(db, first.access_token) is None
+        assert await own_application.application_for_token(db, second.access_token) is not None
     # Both answers look the same: one confirmation email each, same template.
     mail = await _mail(db)
     assert [m.subject for m in mail] == [mail[0].subject, mail[0].subject]
@@ -258,8 +265,6 @@ async def test_it_limits_applications_per_address(db: AsyncSession, tenant: Tena
 
 
 def _id_number(number: int) -> str:
-    from stdnum import luhn
-
     body = f"700101{number:03d}"
     return f"19{body}{luhn.calc_check_digit(body)}"
 
@@ -374,13 +379,13 @@ async def test_it_shows_and_erases_an_applicants_data_by_their_link(
     election = await make_open_election(db, tenant)
     submitted = await make_application(db, tenant, election)
     with tenant_scope(tenant.id):
-        application = await applications.application_for_token(db, submitted.access_token)
+        application = await own_application.application_for_token(db, submitted.access_token)
         assert application is not None
-        data = await applications.application_data(db, application)
+        data = await own_application.application_data(db, application)
         assert data["national_id"] == "19900101-****"
         assert data["elections"][0]["days"] == [str(election.election_day)]
-        assert await applications.withdraw_application(db, submitted.access_token)
-        assert not await applications.withdraw_application(db, submitted.access_token)
+        assert await own_application.withdraw_application(db, submitted.access_token)
+        assert not await own_application.withdraw_application(db, submitted.access_token)
     assert await _count(db, tenant, Application) == 0
     assert await _count(db, tenant, ApplicationDay) == 0
 
@@ -524,8 +529,6 @@ async def test_it_refuses_applications_while_the_form_is_closed(
 async def test_it_never_lets_an_application_change_how_a_clerk_signs_in(
     db: AsyncSession, tenant: Tenant
 ) -> None:
-    from tests.factories import make_user
-
     election = await make_open_election(db, tenant)
     clerk_user = await make_user(db, tenant, "clerk")
     person = await make_person(

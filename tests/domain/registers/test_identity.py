@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 
+from app.core.i18n import locale_scope
 from app.domain.registers.identity import IdentityError, age_on, parse_mobile, parse_national_id
 
 TODAY = dt.date(2026, 11, 27)
@@ -38,8 +39,6 @@ def test_it_normalises_valid_numbers(country: str, raw: str, number: str, birth:
     ],
 )
 def test_it_refuses_wrong_numbers_with_a_reason(country: str, raw: str, message: str) -> None:
-    from app.core.i18n import locale_scope
-
     with locale_scope("en"), pytest.raises(IdentityError) as caught:
         parse_national_id(country, raw, TODAY)
     assert message in caught.value.message

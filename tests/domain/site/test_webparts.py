@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.errors import NotFound
 from app.core.models import Tenant
+from app.core.settings import SUPPORTED_LOCALES
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
 from app.domain.site import webparts
@@ -148,8 +149,6 @@ async def test_it_saves_colour_logo_and_retention_and_refuses_bad_values(
 async def test_it_has_a_built_in_text_for_every_part_in_every_language(
     db: AsyncSession, tenant: Tenant
 ) -> None:
-    from app.core.settings import SUPPORTED_LOCALES
-
     with tenant_scope(tenant.id):
         for key in webparts.KEYS:
             for locale in SUPPORTED_LOCALES:

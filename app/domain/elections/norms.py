@@ -1,0 +1,70 @@
+"""Staffing norms: how many people of each role a shift needs at least, and wants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor, record
+from app.core.errors import NotFound
+from app.core.i18n import _
+from app.core.validation import Cleaner
+from app.domain.elections.stations import get_station
+from app.domain.models import RoleType, Shift, StaffingNorm
+
+
+async def set_norms(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    station_id: int,
+    shift_id: int,
+    counts: Mapping[str, Any],
+) -> Shift:
+    """Set minimum and target per role for one shift. ``counts`` holds
+    ``min_<role code>`` and ``target_<role code>``; a role with 0/0 is removed."""
+    station = await get_station(session, station_id, election_id)
+    shift = next((s for s in station.shifts if s.id == shift_id), None)
+    if shift is None:
+        raise NotFound(_("Not found."))
+    role_types = list(await session.scalars(select(RoleType).order_by(RoleType.sort_order)))
+    cleaner = Cleaner(counts)
+    wanted: dict[int, tuple[int, int]] = {}
+    for role in role_types:
+        minimum = cleaner.integer(f"min_{role.code}", 0, 100)
+        target = cleaner.integer(f"target_{role.code}", 0, 100, default=minimum)
+        if target < minimum:
+            cleaner.fail(f"target_{role.code}", _("The target cannot be below the minimum."))
+        wanted[role.id] = (minimum, target)
+    cleaner.done()
+    apply_norms(shift, wanted)
+    await session.flush()
+    await record(
+        session,
+        actor,
+        "elections.shift.norms_set",
+        shift,
+        data={
+            "station": station.name,
+            "norms": {r.code: list(wanted[r.id]) for r in role_types if wanted[r.id] != (0, 0)},
+        },
+    )
+    await session.commit()
+    return shift
+
+
+def apply_norms(shift: Shift, wanted: Mapping[int, tuple[int, int]]) -> None:
+    """Make the shift's norms equal ``wanted`` (role type id -> (minimum, target))."""
+    existing = {norm.role_type_id: norm for norm in shift.norms}
+    for role_id, (minimum, target) in wanted.items():
+        norm = existing.get(role_id)
+        if minimum == 0 and target == 0:
+            if norm is not None:
+                shift.norms.remove(norm)
+        elif norm is None:
+            shift.norms.append(StaffingNorm(role_type_id=role_id, minimum=minimum, target=target))
+        else:
+            norm.minimum, norm.target = minimum, target
