@@ -9,6 +9,7 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
+from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import parse_ids
@@ -26,6 +27,7 @@ from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.site import webparts
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 
 def _labels() -> dict[str, Any]:
@@ -97,21 +99,21 @@ async def applications_approve() -> Any:
     form = await request.form
     ids = parse_ids(form.getlist("application_ids"))
     back = form.get("back") == "detail" and len(ids) == 1
-    try:
-        approved = await application_review.approve_applications(
-            db(), current_actor(), g.tenant, ids
-        )
-    except application_review.ReviewError as error:
+
+    async def refused(error: DomainError) -> Any:
+        problems = getattr(error, "problems", {})
         if back:
             application = await applications.get_application(db(), ids[0])
-            message = error.problems.get(ids[0], error.message)
-            return await _detail(application, {"approve": message}, 409)
+            return await _detail(application, {"approve": problems.get(ids[0], error.message)}, 409)
         await flash(error.message, "error")
-        for application_id, problem in error.problems.items():
+        for application_id, problem in problems.items():
             await flash(
                 _("Application %(id)s: %(problem)s", id=application_id, problem=problem), "error"
             )
         return redirect(url_for("planning.applications_list", **_kept_args()))
+
+    on_refusal(refused)
+    approved = await application_review.approve_applications(db(), current_actor(), g.tenant, ids)
     await flash(
         _("%(count)s applications approved. The people are in the register.", count=len(approved))
         if len(approved) != 1
@@ -188,13 +190,13 @@ async def _answer(application_id: int, action: str) -> Any:
         if action == "reject"
         else application_review.request_more_information
     )
-    try:
-        await service(
-            db(), current_actor(), g.tenant, application_id, message, app_settings().base_url
-        )
-    except application_review.ReviewError as error:
+
+    async def refused(error: DomainError) -> Any:
         application = await applications.get_application(db(), application_id)
         return await _detail(application, {action: error.message}, 422)
+
+    on_refusal(refused)
+    await service(db(), current_actor(), g.tenant, application_id, message, app_settings().base_url)
     await flash(
         _("The application is rejected and the applicant has been told.")
         if action == "reject"
