@@ -13,7 +13,7 @@ from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import parse_ids
-from app.core.web import app_settings, db, reload_identity, render
+from app.core.web import app_settings, db, render
 from app.domain.labels import (
     APPLICATION_STATUS,
     EXPERIENCE,
@@ -131,19 +131,11 @@ async def applications_approve() -> Any:
 async def _invite_to_portal(person_ids: list[int]) -> None:
     """Approved people get their clerk account and an invitation to the portal, each in
     its own transaction after the approval (which stands even if an invitation fails)."""
-    from app.core.accounts.users import AccountsError
     from app.domain.clerks import places as portal
 
-    settings = app_settings()
-    invited = 0
-    for person_id in person_ids:
-        try:
-            await portal.invite_to_portal(db(), current_actor(), settings, g.tenant, person_id)
-        except AccountsError:
-            # Already linked, no email, or an account elsewhere: the person page says which.
-            await reload_identity()
-            continue
-        invited += 1
+    invited = await portal.invite_each_to_portal(
+        db(), current_actor(), app_settings(), g.tenant, person_ids
+    )
     if invited:
         await flash(
             ngettext(
