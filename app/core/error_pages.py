@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from quart import (
     Quart,
@@ -16,9 +17,9 @@ from quart import (
 )
 from werkzeug.exceptions import HTTPException
 
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import lazy_gettext
-from app.core.web import is_api_request
+from app.core.web import is_api_request, refusal_answer, reload_identity
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,26 @@ async def render_error(status: int, description: str | None = None) -> Response:
         explanation=str(explanation),
     )
     return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+
+async def answer_refusal(error: DomainError) -> Any:
+    """The one handler of an HTML face for a refused action (each face registers it
+    on its blueprint). It shows the answer the view gave with ``on_refusal``: the form
+    again with the message at its field, a fragment, or a flash and a redirect.
+
+    A service that rolled back before refusing expired the request's tenant and user,
+    which every page reads: they are loaded again here, once, for every view. A
+    ``NotFound`` is the 404 page; a refusal no view planned for is a bug, logged and
+    answered as one, as before there was a handler.
+    """
+    await reload_identity()
+    answer = refusal_answer(error)
+    if answer is not None:
+        return await answer(error)
+    if isinstance(error, NotFound):
+        return await render_error(404)
+    log.error("unanswered refusal on %s %s", request.method, request.path, exc_info=error)
+    return await render_error(500)
 
 
 def register_error_pages(app: Quart) -> None:

@@ -58,3 +58,10 @@ class Form(WTForm):
             for message in field.errors or ():
                 summary.append((field.id, str(message)))
         return summary
+
+
+def refused[FormT: Form](form: FormT, error: DomainError) -> FormT:
+    """``form`` with a service's refusal at its field (or above it): what a view's
+    ``on_refusal`` answer draws again."""
+    form.add_error(error)
+    return form

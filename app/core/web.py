@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2_fragments.quart import render_block
 from quart import current_app, g, render_template, request
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import DomainError, NotFound
 from app.core.settings import Settings
+
+#: What a view shows when a service refuses its action: called with the refusal.
+RefusalAnswer = Callable[[DomainError], Awaitable[Any]]
 
 
 def db() -> AsyncSession:
@@ -75,10 +81,31 @@ async def body_too_large(limit: int) -> bool:
 
 
 async def reload_identity() -> None:
-    """Load the request's tenant, user and membership again after a service rolled the
+    """Load the request's tenant, user and membership again if a service rolled the
     session back (a rollback expires every loaded object, and templates read them)."""
     session = db()
     for name in ("tenant", "user", "membership"):
         obj = g.get(name)
-        if obj is not None and obj in session:
+        if obj is not None and obj in session and inspect(obj).expired_attributes:
             await session.refresh(obj)
+
+
+def on_refusal(answer: RefusalAnswer, *, not_found: bool = False) -> None:
+    """Say what this request shows if a service refuses the action.
+
+    A view calls it before the service; when the service raises a ``DomainError``, the
+    face's one handler (``app.core.error_pages.answer_refusal``) calls ``answer`` with
+    it: typically the same form again with the message at its field, a fragment for
+    HTMX, or a flash and a redirect. A ``NotFound`` stays the 404 page unless
+    ``not_found`` says the answer handles it too.
+    """
+    g.refusal_answer = answer
+    g.refusal_answers_not_found = not_found
+
+
+def refusal_answer(error: DomainError) -> RefusalAnswer | None:
+    """The answer a view gave for ``error``, or None (a 404, or a refusal not planned)."""
+    answer: RefusalAnswer | None = g.get("refusal_answer")
+    if isinstance(error, NotFound) and not g.get("refusal_answers_not_found", False):
+        return None
+    return answer

@@ -8,10 +8,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.accounts import users as accounts
 from app.core.audit_search import AuditFilter, object_types, search_audit
 from app.core.auth import current_actor, requires
+from app.core.errors import DomainError
+from app.core.forms import refused
 from app.core.i18n import _, get_locale
 from app.core.web import app_settings, db, render
 from app.planning import blueprint
 from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
+from app.planning.refusals import on_refusal
 
 
 @blueprint.get("/admin/audit")
@@ -38,18 +41,18 @@ async def audit_log() -> str:
 @requires("tokens.manage")
 async def api_tokens() -> str:
     form = await ApiTokenForm.from_request()
-    new_secret = None
+
+    async def page(form: ApiTokenForm, new_secret: str | None = None) -> str:
+        tokens = await accounts.list_api_tokens(db())
+        return await render("planning/tokens.html", form=form, tokens=tokens, new_secret=new_secret)
+
     if request.method == "POST" and form.validate():
-        try:
-            _token, new_secret = await accounts.create_api_token(
-                db(), current_actor(), form.name.data or ""
-            )
-        except accounts.AccountsError as error:
-            form.add_error(error)
-        else:
-            form = ApiTokenForm()
-    tokens = await accounts.list_api_tokens(db())
-    return await render("planning/tokens.html", form=form, tokens=tokens, new_secret=new_secret)
+        on_refusal(lambda error: page(refused(form, error)))
+        _token, new_secret = await accounts.create_api_token(
+            db(), current_actor(), form.name.data or ""
+        )
+        return await page(ApiTokenForm(), new_secret)
+    return await page(form)
 
 
 @blueprint.post("/admin/tokens/<int:token_id>/revoke")
@@ -64,33 +67,34 @@ async def revoke_api_token(token_id: int) -> WerkzeugResponse:
 @requires("users.manage")
 async def users() -> str | WerkzeugResponse:
     form = await AddUserForm.from_request()
+
+    async def page(form: AddUserForm) -> str:
+        members = await accounts.list_members(db())
+        return await render(
+            "planning/users.html", form=form, members=members, role_form=ChangeRoleForm()
+        )
+
     if request.method == "POST" and form.validate():
-        try:
-            await accounts.invite_user(
-                db(),
-                current_actor(),
-                app_settings(),
-                g.tenant,
-                email=form.email.data or "",
-                name=form.name.data or "",
-                role=form.role.data or "",
-                locale=get_locale(),
-            )
-        except accounts.AccountsError as error:
-            form.add_error(error)
-        else:
-            await flash(
-                _(
-                    "%(email)s has been added and sent a link to choose a password.",
-                    email=form.email.data,
-                ),
-                "success",
-            )
-            return redirect(url_for("planning.users"))
-    members = await accounts.list_members(db())
-    return await render(
-        "planning/users.html", form=form, members=members, role_form=ChangeRoleForm()
-    )
+        on_refusal(lambda error: page(refused(form, error)))
+        await accounts.invite_user(
+            db(),
+            current_actor(),
+            app_settings(),
+            g.tenant,
+            email=form.email.data or "",
+            name=form.name.data or "",
+            role=form.role.data or "",
+            locale=get_locale(),
+        )
+        await flash(
+            _(
+                "%(email)s has been added and sent a link to choose a password.",
+                email=form.email.data,
+            ),
+            "success",
+        )
+        return redirect(url_for("planning.users"))
+    return await page(form)
 
 
 @blueprint.post("/admin/users/<int:membership_id>/role")
@@ -100,10 +104,12 @@ async def change_role(membership_id: int) -> WerkzeugResponse:
     if not form.validate():
         await flash(_("Choose a role."), "error")
         return redirect(url_for("planning.users"))
-    try:
-        await accounts.change_role(db(), current_actor(), membership_id, form.role.data or "")
-    except accounts.AccountsError as error:
+
+    async def refused(error: DomainError) -> WerkzeugResponse:
         await flash(error.message, "error")
-    else:
-        await flash(_("The role has been changed."), "success")
+        return redirect(url_for("planning.users"))
+
+    on_refusal(refused)
+    await accounts.change_role(db(), current_actor(), membership_id, form.role.data or "")
+    await flash(_("The role has been changed."), "success")
     return redirect(url_for("planning.users"))

@@ -9,14 +9,15 @@ from quart import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
+from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id, parse_ids
-from app.core.web import db, reload_identity, render
+from app.core.web import db, render
 from app.domain.elections.elections import get_election
 from app.domain.labels import COST_PART, RUN_STATUS
 from app.domain.staffing import board, proposals
-from app.domain.staffing.assignments import StaffingError
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 #: Rows shown at once on the review page; the rest are reached by district.
 REVIEW_LIMIT = 600
@@ -64,12 +65,8 @@ async def autostaff_apply(election_id: int, run_id: int) -> Any:
     if indexes is not None:
         # Ids are 1-based on the wire (0 is not a valid id); items are 0-based.
         indexes = [index - 1 for index in indexes]
-    try:
-        applied, skipped = await autostaff.apply_run(db(), current_actor(), run.id, indexes)
-    except StaffingError as error:
-        await reload_identity()
-        await flash(error.message, "error")
-        return redirect(url_for("planning.staffing_board", election_id=election_id))
+    on_refusal(lambda error: _to_board(election_id, error))
+    applied, skipped = await autostaff.apply_run(db(), current_actor(), run.id, indexes)
     accepted = ngettext(
         "%(num)s proposal accepted as an assignment.",
         "%(num)s proposals accepted as assignments.",
@@ -95,10 +92,13 @@ async def autostaff_discard(election_id: int, run_id: int) -> WerkzeugResponse:
 
     election = await get_election(db(), election_id)
     run = await proposals.get_run(db(), election.id, run_id)
-    try:
-        await autostaff.discard_run(db(), current_actor(), run.id)
-    except StaffingError as error:
-        await flash(error.message, "error")
-        return redirect(url_for("planning.staffing_board", election_id=election_id))
+    on_refusal(lambda error: _to_board(election_id, error))
+    await autostaff.discard_run(db(), current_actor(), run.id)
     await flash(_("The proposal has been discarded. Nothing was changed."), "success")
     return redirect(url_for("planning.staffing_board", election_id=election.id))
+
+
+async def _to_board(election_id: int, error: DomainError) -> WerkzeugResponse:
+    """A refused apply or discard: the message, on the staffing board."""
+    await flash(error.message, "error")
+    return redirect(url_for("planning.staffing_board", election_id=election_id))

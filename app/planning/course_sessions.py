@@ -9,18 +9,11 @@ from quart import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
-from app.core.validation import FieldErrors, parse_id, parse_ids
+from app.core.validation import parse_id, parse_ids
 from app.core.web import db, render
-from app.domain.courses import (
-    CourseError,
-    attendance,
-    booking,
-    booking_changes,
-    catalog,
-    scheduling,
-)
+from app.domain.courses import attendance, booking, booking_changes, catalog, scheduling
 from app.domain.labels import LANGUAGE
 from app.domain.models import CourseSession, Person
 from app.domain.registers import people, premises
@@ -29,10 +22,10 @@ from app.planning.courses import (
     course_or_404,
     find_people,
     labels,
-    refused,
     search_left_in_url,
     sender,
 )
+from app.planning.refusals import on_refusal
 
 SESSION_FIELDS = (
     "day", "starts_at", "ends_at", "room_id", "capacity", "language", "booking_deadline", "notes",
@@ -87,32 +80,37 @@ async def _session_form(
             )
         values = _form_values(course_session)
         teacher_ids = [teacher.person_id for teacher in course_session.teachers]
-    errors: dict[str, str] = {}
     query = ""
+
+    async def form_page(errors: dict[str, str]) -> str | tuple[str, int]:
+        return await _session_form_page(course_id, session_id, values, teacher_ids, query, errors)
+
     if request.method == "POST":
         form = await request.form
         values = {key: form.get(key, "") for key in SESSION_FIELDS}
         teacher_ids = parse_ids(form.getlist("teacher_ids"))
         query = form.get("teacher_q", "").strip()
         if form.get("action") != "find_teachers":
-            try:
-                saved = await scheduling.save_session(
-                    db(), current_actor(), course.id, sender(), values, teacher_ids, session_id
-                )
-            except FieldErrors as error:
-                await refused()
-                errors = error.errors
-            except CourseError as error:
-                await refused()
-                errors = {error.field or "form": error.message}
-            else:
-                await flash(_("The session has been saved."), "success")
-                return redirect(
-                    url_for(
-                        "planning.course_session_detail", course_id=course_id, session_id=saved.id
-                    )
-                )
-            course = await course_or_404(course_id)
+            on_refusal(lambda error: form_page(error.errors))
+            saved = await scheduling.save_session(
+                db(), current_actor(), course.id, sender(), values, teacher_ids, session_id
+            )
+            await flash(_("The session has been saved."), "success")
+            return redirect(
+                url_for("planning.course_session_detail", course_id=course_id, session_id=saved.id)
+            )
+    return await form_page({})
+
+
+async def _session_form_page(
+    course_id: int,
+    session_id: int | None,
+    values: dict[str, Any],
+    teacher_ids: list[int],
+    query: str,
+    errors: dict[str, str],
+) -> str | tuple[str, int]:
+    course = await course_or_404(course_id)
     teachers = [await db().get(Person, person_id) for person_id in teacher_ids]
     found: list[Person] = []
     if query:
@@ -144,28 +142,25 @@ async def course_session_cancel(
     course_id: int, session_id: int
 ) -> str | WerkzeugResponse | tuple[str, int]:
     """Ask first, saying how many people will be told; then cancel with the reason."""
-    row = await catalog.session_row(db(), (await session_of(course_id, session_id)).id)
-    error = None
+    await session_of(course_id, session_id)
     if request.method == "POST":
         reason = (await request.form).get("reason", "").strip()[:500]
-        try:
-            told = await scheduling.cancel_session(
-                db(), current_actor(), sender(), session_id, reason
-            )
-        except CourseError as refusal:
-            await refused()
-            error = refusal.message
-            row = await catalog.session_row(db(), session_id)
-        else:
-            await flash(
-                ngettext(
-                    "The session has been cancelled and %(num)s person has been told.",
-                    "The session has been cancelled and %(num)s people have been told.",
-                    told,
-                ),
-                "success",
-            )
-            return redirect(url_for("planning.course_detail", course_id=course_id))
+        on_refusal(lambda refusal: _cancel_page(session_id, refusal.message))
+        told = await scheduling.cancel_session(db(), current_actor(), sender(), session_id, reason)
+        await flash(
+            ngettext(
+                "The session has been cancelled and %(num)s person has been told.",
+                "The session has been cancelled and %(num)s people have been told.",
+                told,
+            ),
+            "success",
+        )
+        return redirect(url_for("planning.course_detail", course_id=course_id))
+    return await _cancel_page(session_id, None)
+
+
+async def _cancel_page(session_id: int, error: str | None) -> str | tuple[str, int]:
+    row = await catalog.session_row(db(), session_id)
     page = await render(
         "planning/courses/session_cancel.html",
         row=row,
@@ -240,17 +235,8 @@ async def course_session_book(course_id: int, session_id: int) -> Any:
     person_id = parse_id(form.get("person_id"))
     if person_id is None:
         raise NotFound(_("Not found."))
-    try:
-        made = await booking.book_person(
-            db(),
-            current_actor(),
-            sender(),
-            session_id,
-            person_id,
-            join_waiting_list=form.get("waiting") == "1",
-        )
-    except CourseError as error:
-        await refused()
+
+    async def refused(error: DomainError) -> Any:
         offer = None
         if error.field == "session_id" and (await catalog.session_row(db(), session_id)).full:
             # Full: ask before putting them on the waiting list.
@@ -258,6 +244,16 @@ async def course_session_book(course_id: int, session_id: int) -> Any:
         return await session_page(
             course_id, session_id, 409, error=error.message, offer_waiting=offer
         )
+
+    on_refusal(refused)
+    made = await booking.book_person(
+        db(),
+        current_actor(),
+        sender(),
+        session_id,
+        person_id,
+        join_waiting_list=form.get("waiting") == "1",
+    )
     if made.state == "waiting":
         message = _("%(name)s has been put on the waiting list.", name=made.person.full_name)
     else:
@@ -277,11 +273,8 @@ async def course_booking_cancel(course_id: int, session_id: int, booking_id: int
     if found.session_id != session_id or found.course_id != course_id:
         raise NotFound(_("Not found."))
     name = found.person.full_name
-    try:
-        await booking_changes.cancel_booking(db(), current_actor(), sender(), booking_id)
-    except CourseError as error:
-        await refused()
-        return await session_page(course_id, session_id, 409, error=error.message)
+    on_refusal(lambda error: session_page(course_id, session_id, 409, error=error.message))
+    await booking_changes.cancel_booking(db(), current_actor(), sender(), booking_id)
     await flash(_("The booking of %(name)s has been cancelled.", name=name), "success")
     return redirect(
         url_for("planning.course_session_detail", course_id=course_id, session_id=session_id)
@@ -302,18 +295,15 @@ async def course_booking_move(course_id: int, session_id: int, booking_id: int) 
         return redirect(
             url_for("planning.course_session_detail", course_id=course_id, session_id=session_id)
         )
-    try:
-        moved = await booking_changes.rebook(
-            db(),
-            current_actor(),
-            sender(),
-            booking_id,
-            target,
-            join_waiting_list=form.get("waiting") == "1",
-        )
-    except CourseError as error:
-        await refused()
-        return await session_page(course_id, session_id, 409, error=error.message)
+    on_refusal(lambda error: session_page(course_id, session_id, 409, error=error.message))
+    moved = await booking_changes.rebook(
+        db(),
+        current_actor(),
+        sender(),
+        booking_id,
+        target,
+        join_waiting_list=form.get("waiting") == "1",
+    )
     await flash(
         _(
             "%(name)s has been moved to %(day)s %(start)s.",

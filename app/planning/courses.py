@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
-from app.core.validation import Cleaner, FieldErrors, parse_id, parse_ids
-from app.core.web import app_settings, db, reload_identity, render
+from app.core.validation import Cleaner, parse_id, parse_ids
+from app.core.web import app_settings, db, render
 from app.domain.courses import CourseError, attendance, bulk_booking, catalog, notices
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
@@ -35,6 +35,7 @@ from app.domain.models import Course, Person
 from app.domain.registers import people
 from app.domain.registers.roles import list_role_types
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 #: Stations offered in the "one station's team" picker (a city has about 660).
 MAX_STATIONS = 2000
@@ -86,13 +87,6 @@ def search_left_in_url() -> WerkzeugResponse | None:
     return redirect(url_for(request.endpoint or "", **values))
 
 
-async def refused() -> None:
-    """After a service refused: end the transaction (and any seat lock it took) and
-    load what the page shows again."""
-    await db().rollback()
-    await reload_identity()
-
-
 async def course_or_404(course_id: int) -> Course:
     return await catalog.get_course(db(), course_id)
 
@@ -142,36 +136,33 @@ async def _course_form(course_id: int | None) -> str | WerkzeugResponse | tuple[
         course = await course_or_404(course_id)
         values = {key: getattr(course, key) for key in COURSE_FIELDS}
         role_ids = [req.role_type_id for req in course.requirements]
-    errors: dict[str, str] = {}
+
+    async def form_page(errors: dict[str, str]) -> str | tuple[str, int]:
+        page = await render(
+            "planning/courses/form.html",
+            course=course,
+            values=values,
+            errors=errors,
+            role_ids=role_ids,
+            role_types=await list_role_types(db()),
+            election_rows=await elections.list_elections(db()),
+            kind_choices=choices(COURSE_KIND),
+        )
+        return (page, 422) if errors else page
+
     if request.method == "POST":
         form = await request.form
         values = form.to_dict()
         values["active"] = form.get("active") == "1"
         role_ids = parse_ids(form.getlist("role_type_ids"))
-        try:
-            saved = await catalog.save_course(
-                db(), current_actor(), {**values, "active": "1" if values["active"] else "0"},
-                role_ids, course_id,
-            )  # fmt: skip
-        except FieldErrors as error:
-            errors = error.errors
-            await refused()
-            if course_id is not None:
-                course = await course_or_404(course_id)
-        else:
-            await flash(_("The course has been saved."), "success")
-            return redirect(url_for("planning.course_detail", course_id=saved.id))
-    page = await render(
-        "planning/courses/form.html",
-        course=course,
-        values=values,
-        errors=errors,
-        role_ids=role_ids,
-        role_types=await list_role_types(db()),
-        election_rows=await elections.list_elections(db()),
-        kind_choices=choices(COURSE_KIND),
-    )
-    return (page, 422) if errors else page
+        on_refusal(lambda error: form_page(error.errors))
+        saved = await catalog.save_course(
+            db(), current_actor(), {**values, "active": "1" if values["active"] else "0"},
+            role_ids, course_id,
+        )  # fmt: skip
+        await flash(_("The course has been saved."), "success")
+        return redirect(url_for("planning.course_detail", course_id=saved.id))
+    return await form_page({})
 
 
 @blueprint.get("/courses/<int:course_id>")
@@ -219,38 +210,34 @@ async def course_book_many(course_id: int) -> str | WerkzeugResponse | tuple[str
         station_id=parse_id(source.get("station_id")),
         session_ids=parse_ids(source.getlist("session_ids")),
     )
-    error = None
     if request.method == "POST":
         expected = parse_ids(source.getlist("person_ids"))
-        try:
-            plan = await bulk_booking.book_plan(
-                db(),
-                current_actor(),
-                sender(),
-                course_id,
-                choice.election_id or 0,
-                choice.session_ids,
-                expected,
-                district_id=choice.district_id,
-                station_id=choice.station_id,
-            )
-        except CourseError as refusal:
-            await refused()
-            error = refusal.message
-        else:
-            await flash(
-                ngettext(
-                    "%(num)s person has been booked and told by email.",
-                    "%(num)s people have been booked and told by email.",
-                    len(plan.seats),
-                ),
-                "success",
-            )
-            return redirect(url_for("planning.course_detail", course_id=course_id))
-    page = await _book_many_page(
-        course_id, choice, preview=request.method == "POST" or "preview" in source, error=error
-    )
-    return (page, 409) if error else page
+
+        async def refused(refusal: DomainError) -> tuple[str, int]:
+            return await _book_many_page(course_id, choice, True, refusal.message), 409
+
+        on_refusal(refused)
+        plan = await bulk_booking.book_plan(
+            db(),
+            current_actor(),
+            sender(),
+            course_id,
+            choice.election_id or 0,
+            choice.session_ids,
+            expected,
+            district_id=choice.district_id,
+            station_id=choice.station_id,
+        )
+        await flash(
+            ngettext(
+                "%(num)s person has been booked and told by email.",
+                "%(num)s people have been booked and told by email.",
+                len(plan.seats),
+            ),
+            "success",
+        )
+        return redirect(url_for("planning.course_detail", course_id=course_id))
+    return await _book_many_page(course_id, choice, preview="preview" in source, error=None)
 
 
 async def _book_many_page(
@@ -276,6 +263,8 @@ async def _book_many_page(
         if not choice.session_ids:
             error = error or _("Choose at least one session.")
         else:
+            # The preview is a part of the page, not the page's answer: a refusal is
+            # shown in its place, and the rest of the page is drawn all the same.
             try:
                 plan = await bulk_booking.plan_bookings(
                     db(),
@@ -287,9 +276,7 @@ async def _book_many_page(
                     station_id=choice.station_id,
                 )
             except (CourseError, NotFound) as refusal:
-                await refused()
                 error = refusal.message
-    # Loaded after planning: a refusal rolls back and would leave them expired.
     course = await course_or_404(course_id)
     rows = await catalog.session_rows(db(), course_id=course.id, from_day=today, only_open=True)
     open_ids = {row.session.id for row in rows}
@@ -349,19 +336,24 @@ async def course_result_new() -> str | WerkzeugResponse | tuple[str, int]:
         errors = cleaner.errors
         if not errors:
             assert course_id and person_id and achieved_on
-            try:
-                await attendance.record_result(
-                    db(), current_actor(), person_id, course_id, achieved_on, result
-                )
-            except CourseError as refusal:
-                await refused()
-                errors = {refusal.field or "form": refusal.message}
-            except NotFound:
-                await refused()
-                errors = {"form": _("Choose the person and the course again.")}
-            else:
-                await flash(_("The result has been recorded."), "success")
-                return redirect(url_for("planning.person_detail", person_id=person_id))
+
+            async def refused(refusal: DomainError) -> str | tuple[str, int]:
+                if isinstance(refusal, NotFound):
+                    return await _result_form(
+                        values, {"form": _("Choose the person and the course again.")}
+                    )
+                return await _result_form(values, refusal.errors)
+
+            on_refusal(refused, not_found=True)
+            await attendance.record_result(
+                db(), current_actor(), person_id, course_id, achieved_on, result
+            )
+            await flash(_("The result has been recorded."), "success")
+            return redirect(url_for("planning.person_detail", person_id=person_id))
+    return await _result_form(values, errors)
+
+
+async def _result_form(values: dict[str, Any], errors: dict[str, str]) -> str | tuple[str, int]:
     person = None
     if (chosen := parse_id(values["person_id"])) is not None:
         try:
@@ -414,27 +406,30 @@ async def course_results_import(course_id: int) -> str | WerkzeugResponse | tupl
         if upload is None or not upload.filename:
             problems = [_("Choose a file.")]
         else:
-            try:
-                count = await import_results(
-                    db(), current_actor(), course.id, upload.filename, upload.read()
-                )
-            except ResultsImportError as error:
-                await refused()
-                problems = error.problems
-            except DomainError as error:
-                await refused()
-                problems = [error.message]
-            else:
-                await flash(
-                    ngettext(
-                        "%(num)s result has been recorded.",
-                        "%(num)s results have been recorded.",
-                        count,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("planning.course_detail", course_id=course_id))
-        course = await course_or_404(course_id)
+            on_refusal(
+                lambda error: _import_page(
+                    course_id,
+                    error.problems if isinstance(error, ResultsImportError) else [error.message],
+                ),
+                not_found=True,
+            )
+            count = await import_results(
+                db(), current_actor(), course.id, upload.filename, upload.read()
+            )
+            await flash(
+                ngettext(
+                    "%(num)s result has been recorded.",
+                    "%(num)s results have been recorded.",
+                    count,
+                ),
+                "success",
+            )
+            return redirect(url_for("planning.course_detail", course_id=course_id))
+    return await _import_page(course_id, problems)
+
+
+async def _import_page(course_id: int, problems: list[str]) -> str | tuple[str, int]:
+    course = await course_or_404(course_id)
     page = await render("planning/courses/results_import.html", course=course, problems=problems)
     return (page, 422) if problems else page
 

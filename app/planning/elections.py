@@ -10,9 +10,9 @@ from quart import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
-from app.core.validation import FieldErrors, parse_id, parse_ids
+from app.core.validation import parse_id, parse_ids
 from app.core.web import db, render
 from app.domain.elections import elections, norm_templates, rollover
 from app.domain.elections.districts import (
@@ -37,6 +37,7 @@ from app.domain.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choi
 from app.domain.registers.premises import room_choices
 from app.domain.registers.roles import list_role_types
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 ELECTION_FIELDS = ("name", "kind", "election_day", "advance_start", "advance_end", "status")
 
@@ -76,19 +77,23 @@ async def _election_form(election_id: int | None) -> str | WerkzeugResponse:
     values: dict[str, Any] = {"kind": "parliament", "status": "planning"}
     if election is not None:
         values = {key: getattr(election, key) for key in ELECTION_FIELDS}
-    errors: dict[str, str] = {}
+
+    async def form_page(errors: dict[str, str]) -> str:
+        return await render(
+            "planning/elections/form.html",
+            election=election,
+            values=values,
+            errors=errors,
+            **_labels(),
+        )
+
     if request.method == "POST":
         values = (await request.form).to_dict()
-        try:
-            saved = await elections.save_election(db(), current_actor(), values, election_id)
-        except FieldErrors as error:
-            errors = error.errors
-        else:
-            await flash(_("The election has been saved."), "success")
-            return redirect(url_for("planning.election_detail", election_id=saved.id))
-    return await render(
-        "planning/elections/form.html", election=election, values=values, errors=errors, **_labels()
-    )
+        on_refusal(lambda error: form_page(error.errors))
+        saved = await elections.save_election(db(), current_actor(), values, election_id)
+        await flash(_("The election has been saved."), "success")
+        return redirect(url_for("planning.election_detail", election_id=saved.id))
+    return await form_page({})
 
 
 async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -126,12 +131,12 @@ async def election_detail(election_id: int) -> tuple[str, int]:
 @requires("registers.edit")
 async def district_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
-    try:
-        await save_district(db(), current_actor(), election_id, values)
-    except FieldErrors as error:
-        return await _tree(
+    on_refusal(
+        lambda error: _tree(
             election_id, 422, errors={"district": error.errors}, values={"district": values}
         )
+    )
+    await save_district(db(), current_actor(), election_id, values)
     await flash(_("The district has been added."), "success")
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
@@ -164,10 +169,8 @@ async def station_new_form(election_id: int) -> tuple[str, int]:
 @requires("registers.edit")
 async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
-    try:
-        station = await save_station(db(), current_actor(), election_id, values)
-    except FieldErrors as error:
-        return await _station_form(election_id, values, error.errors, 422)
+    on_refusal(lambda error: _station_form(election_id, values, error.errors, 422))
+    station = await save_station(db(), current_actor(), election_id, values)
     await flash(_("The station has been added."), "success")
     return redirect(
         url_for("planning.station_detail", election_id=election_id, station_id=station.id)
@@ -191,17 +194,17 @@ async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]
             errors={"template": {"template_id": _("Choose a template and a day.")}},
         )
     station_ids = parse_ids(form.getlist("station_ids"))
-    try:
-        if form.get("all_of_kind") == "1":
-            template = await norm_templates.get_template(db(), template_id)
-            station_ids = await station_ids_of_kind(db(), election_id, template.station_kind)
-        count = await norm_templates.apply_template(
-            db(), current_actor(), election_id, template_id, station_ids, day
-        )
-    except FieldErrors as error:
-        return await _tree(
+    on_refusal(
+        lambda error: _tree(
             election_id, 422, errors={"template": error.errors}, values={"template": values}
         )
+    )
+    if form.get("all_of_kind") == "1":
+        template = await norm_templates.get_template(db(), template_id)
+        station_ids = await station_ids_of_kind(db(), election_id, template.station_kind)
+    count = await norm_templates.apply_template(
+        db(), current_actor(), election_id, template_id, station_ids, day
+    )
     await flash(_("%(count)s shifts have been created or updated.", count=count), "success")
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
@@ -242,16 +245,16 @@ async def _station_action(
     election_id: int, station_id: int, form_name: str, action: Any, message: str
 ) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
-    try:
-        await action(values)
-    except FieldErrors as error:
-        return await _station_page(
+    on_refusal(
+        lambda error: _station_page(
             election_id,
             station_id,
             422,
             errors={form_name: error.errors},
             values={form_name: values},
         )
+    )
+    await action(values)
     await flash(message, "success")
     return redirect(
         url_for("planning.station_detail", election_id=election_id, station_id=station_id)
@@ -347,12 +350,14 @@ async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
 @blueprint.post("/elections/<int:election_id>/districts/<int:district_id>/delete")
 @requires("registers.edit")
 async def district_delete(election_id: int, district_id: int) -> WerkzeugResponse:
-    try:
-        await delete_district(db(), current_actor(), election_id, district_id)
-    except FieldErrors as error:
+
+    async def refused(error: DomainError) -> WerkzeugResponse:
         await flash(error.message, "error")
-    else:
-        await flash(_("The district has been removed."), "success")
+        return redirect(url_for("planning.election_detail", election_id=election_id))
+
+    on_refusal(refused)
+    await delete_district(db(), current_actor(), election_id, district_id)
+    await flash(_("The district has been removed."), "success")
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
 
@@ -369,25 +374,24 @@ async def district_edit(
         "name": district.name,
         "eligible_voters": district.eligible_voters,
     }
-    errors: dict[str, str] = {}
-    status = 200
+
+    async def form_page(errors: dict[str, str]) -> tuple[str, int]:
+        page = await render(
+            "planning/elections/district.html",
+            district=district,
+            election_id=election_id,
+            values=values,
+            errors=errors,
+        )
+        return page, 422 if errors else 200
+
     if request.method == "POST":
         values = (await request.form).to_dict()
-        try:
-            await save_district(db(), current_actor(), election_id, values, district_id)
-        except FieldErrors as error:
-            errors, status = error.errors, 422
-        else:
-            await flash(_("The district has been saved."), "success")
-            return redirect(url_for("planning.election_detail", election_id=election_id))
-    page = await render(
-        "planning/elections/district.html",
-        district=district,
-        election_id=election_id,
-        values=values,
-        errors=errors,
-    )
-    return page, status
+        on_refusal(lambda error: form_page(error.errors))
+        await save_district(db(), current_actor(), election_id, values, district_id)
+        await flash(_("The district has been saved."), "success")
+        return redirect(url_for("planning.election_detail", election_id=election_id))
+    return await form_page({})
 
 
 # --- rollover -----------------------------------------------------------------------------
@@ -398,31 +402,32 @@ async def district_edit(
 async def election_rollover(election_id: int) -> str | WerkzeugResponse:
     source = await elections.get_election(db(), election_id)
     values: dict[str, Any] = {"kind": source.kind, "status": "planning"}
-    errors: dict[str, str] = {}
     preview = None
+
+    async def page(errors: dict[str, str]) -> str:
+        return await render(
+            "planning/elections/rollover.html",
+            source=source,
+            values=values,
+            errors=errors,
+            preview=preview,
+            **_labels(),
+        )
+
     if request.method == "POST":
         form = await request.form
         values = form.to_dict()
-        try:
-            if form.get("confirm") == "1":
-                created = await rollover.roll_over(db(), current_actor(), election_id, values)
-                await flash(
-                    _(
-                        "%(name)s has been created from %(source)s.",
-                        name=created.name,
-                        source=source.name,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("planning.election_detail", election_id=created.id))
-            preview = await rollover.preview_rollover(db(), election_id, values)
-        except FieldErrors as error:
-            errors = error.errors
-    return await render(
-        "planning/elections/rollover.html",
-        source=source,
-        values=values,
-        errors=errors,
-        preview=preview,
-        **_labels(),
-    )
+        on_refusal(lambda error: page(error.errors))
+        if form.get("confirm") == "1":
+            created = await rollover.roll_over(db(), current_actor(), election_id, values)
+            await flash(
+                _(
+                    "%(name)s has been created from %(source)s.",
+                    name=created.name,
+                    source=source.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("planning.election_detail", election_id=created.id))
+        preview = await rollover.preview_rollover(db(), election_id, values)
+    return await page({})

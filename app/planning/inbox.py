@@ -9,10 +9,11 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
+from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import parse_ids
-from app.core.web import app_settings, db, reload_identity, render
+from app.core.web import app_settings, db, render
 from app.domain.labels import (
     APPLICATION_STATUS,
     EXPERIENCE,
@@ -26,6 +27,7 @@ from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.site import webparts
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 
 def _labels() -> dict[str, Any]:
@@ -97,21 +99,21 @@ async def applications_approve() -> Any:
     form = await request.form
     ids = parse_ids(form.getlist("application_ids"))
     back = form.get("back") == "detail" and len(ids) == 1
-    try:
-        approved = await application_review.approve_applications(
-            db(), current_actor(), g.tenant, ids
-        )
-    except application_review.ReviewError as error:
+
+    async def refused(error: DomainError) -> Any:
+        problems = getattr(error, "problems", {})
         if back:
             application = await applications.get_application(db(), ids[0])
-            message = error.problems.get(ids[0], error.message)
-            return await _detail(application, {"approve": message}, 409)
+            return await _detail(application, {"approve": problems.get(ids[0], error.message)}, 409)
         await flash(error.message, "error")
-        for application_id, problem in error.problems.items():
+        for application_id, problem in problems.items():
             await flash(
                 _("Application %(id)s: %(problem)s", id=application_id, problem=problem), "error"
             )
         return redirect(url_for("planning.applications_list", **_kept_args()))
+
+    on_refusal(refused)
+    approved = await application_review.approve_applications(db(), current_actor(), g.tenant, ids)
     await flash(
         _("%(count)s applications approved. The people are in the register.", count=len(approved))
         if len(approved) != 1
@@ -129,19 +131,11 @@ async def applications_approve() -> Any:
 async def _invite_to_portal(person_ids: list[int]) -> None:
     """Approved people get their clerk account and an invitation to the portal, each in
     its own transaction after the approval (which stands even if an invitation fails)."""
-    from app.core.accounts.users import AccountsError
     from app.domain.clerks import places as portal
 
-    settings = app_settings()
-    invited = 0
-    for person_id in person_ids:
-        try:
-            await portal.invite_to_portal(db(), current_actor(), settings, g.tenant, person_id)
-        except AccountsError:
-            # Already linked, no email, or an account elsewhere: the person page says which.
-            await reload_identity()
-            continue
-        invited += 1
+    invited = await portal.invite_each_to_portal(
+        db(), current_actor(), app_settings(), g.tenant, person_ids
+    )
     if invited:
         await flash(
             ngettext(
@@ -188,13 +182,13 @@ async def _answer(application_id: int, action: str) -> Any:
         if action == "reject"
         else application_review.request_more_information
     )
-    try:
-        await service(
-            db(), current_actor(), g.tenant, application_id, message, app_settings().base_url
-        )
-    except application_review.ReviewError as error:
+
+    async def refused(error: DomainError) -> Any:
         application = await applications.get_application(db(), application_id)
         return await _detail(application, {action: error.message}, 422)
+
+    on_refusal(refused)
+    await service(db(), current_actor(), g.tenant, application_id, message, app_settings().base_url)
     await flash(
         _("The application is rejected and the applicant has been told.")
         if action == "reject"

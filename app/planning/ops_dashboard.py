@@ -21,7 +21,7 @@ from app.core.events import latest_event_id, ops_topic
 from app.core.i18n import _
 from app.core.permissions import role_has
 from app.core.validation import parse_id
-from app.core.web import db, is_htmx, reload_identity, render
+from app.core.web import db, is_htmx, render
 from app.domain.models import STATION_STATES
 from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
@@ -31,6 +31,7 @@ from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
 from app.domain.staffing.board import district_choices
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 PAGE = "planning/ops/dashboard.html"
 PANEL = "planning/ops/_panel.html"
@@ -148,9 +149,6 @@ async def _answer(
     election_id: int, station_id: int, notice: str | None = None, error: DomainError | None = None
 ) -> Any:
     """The panel redrawn with what happened (HTMX), or a flash and the panel's page."""
-    if error is not None:
-        # A refusing service rolled the session back: load what the layout reads again.
-        await reload_identity()
     if is_htmx():
         status = 200 if error is None else (409 if isinstance(error, OpsConflict) else 422)
         return await _panel(
@@ -209,20 +207,16 @@ async def ops_reassign(election_id: int, station_id: int) -> Any:
         return await _answer(election_id, station_id, error=error)
     if shift_id not in {f.shift.id for f in board.rows[0].shifts}:
         raise NotFound(_("Not found."))
-    try:
-        await reassign(
-            db(),
-            current_actor(),
-            shift_id=shift_id,
-            role_type_id=role_type_id,
-            person_id=person_id,
-            move_assignment_id=parse_id(assignment_text) if kind == "clerk" else None,
-            replace_assignment_id=replace_id,
-        )
-    except DomainError as failure:
-        if isinstance(failure, NotFound):
-            raise
-        return await _answer(election_id, station_id, error=failure)
+    on_refusal(lambda failure: _answer(election_id, station_id, error=failure))
+    await reassign(
+        db(),
+        current_actor(),
+        shift_id=shift_id,
+        role_type_id=role_type_id,
+        person_id=person_id,
+        move_assignment_id=parse_id(assignment_text) if kind == "clerk" else None,
+        replace_assignment_id=replace_id,
+    )
     return await _answer(election_id, station_id, notice=_("The person now has the place."))
 
 
@@ -247,25 +241,19 @@ async def ops_incident(election_id: int, incident_id: int, action: str) -> Any:
         "resolve": _("The incident is resolved."),
         "note": _("The note is saved."),
     }
-    try:
-        if action == "acknowledge":
-            await ops_incidents.acknowledge(db(), actor, incident_id, expected_version=version)
-        elif action == "assign":
-            await ops_incidents.assign(
-                db(),
-                actor,
-                incident_id,
-                user_id=parse_id(form.get("user_id")) or 0,
-                expected_version=version,
-            )
-        elif action == "resolve":
-            await ops_incidents.resolve(
-                db(), actor, incident_id, expected_version=version, note=note
-            )
-        if action == "note" or (note.strip() and action != "resolve"):
-            await ops_incidents.add_note(db(), actor, incident_id, note)
-    except DomainError as failure:
-        if isinstance(failure, NotFound):
-            raise
-        return await _answer(election_id, station_id, error=failure)
+    on_refusal(lambda failure: _answer(election_id, station_id, error=failure))
+    if action == "acknowledge":
+        await ops_incidents.acknowledge(db(), actor, incident_id, expected_version=version)
+    elif action == "assign":
+        await ops_incidents.assign(
+            db(),
+            actor,
+            incident_id,
+            user_id=parse_id(form.get("user_id")) or 0,
+            expected_version=version,
+        )
+    elif action == "resolve":
+        await ops_incidents.resolve(db(), actor, incident_id, expected_version=version, note=note)
+    if action == "note" or (note.strip() and action != "resolve"):
+        await ops_incidents.add_note(db(), actor, incident_id, note)
     return await _answer(election_id, station_id, notice=notices[action])

@@ -8,9 +8,10 @@ from quart import Response, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
+from app.core.errors import DomainError
 from app.core.i18n import _
-from app.core.validation import FieldErrors, parse_ids
-from app.core.web import app_settings, db, is_htmx, reload_identity, render
+from app.core.validation import parse_ids
+from app.core.web import app_settings, db, is_htmx, render
 from app.domain.labels import (
     ASSIGNMENT_STATE,
     COUNTRY,
@@ -25,6 +26,7 @@ from app.domain.registers import availability, people
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.staffing import assignments as staffing_assignments
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 
 def default_country() -> str:
@@ -73,23 +75,21 @@ async def people_list() -> Response:
 @requires("registers.edit")
 async def person_new() -> str | WerkzeugResponse:
     values: dict[str, object] = {"national_id_country": default_country(), "status": "active"}
-    errors: dict[str, str] = {}
+
+    async def form_page(errors: dict[str, str]) -> str:
+        return await render(
+            "planning/people/form.html", values=values, errors=errors, person=None, **_context()
+        )
+
     if request.method == "POST":
         form = await request.form
         values = form.to_dict()
         values["spoken_languages"] = ",".join(form.getlist("spoken_languages"))
-        try:
-            person = await people.create_person(db(), current_actor(), values, default_country())
-        except FieldErrors as error:
-            errors = error.errors
-        else:
-            await flash(
-                _("%(name)s has been added to the register.", name=person.full_name), "success"
-            )
-            return redirect(url_for("planning.person_detail", person_id=person.id))
-    return await render(
-        "planning/people/form.html", values=values, errors=errors, person=None, **_context()
-    )
+        on_refusal(lambda error: form_page(error.errors))
+        person = await people.create_person(db(), current_actor(), values, default_country())
+        await flash(_("%(name)s has been added to the register.", name=person.full_name), "success")
+        return redirect(url_for("planning.person_detail", person_id=person.id))
+    return await form_page({})
 
 
 async def _courses_of(person_id: int) -> dict[str, Any]:
@@ -129,21 +129,21 @@ async def person_edit(person_id: int) -> str | WerkzeugResponse:
     }
     values["spoken_languages"] = ",".join(person.spoken_languages)
     values["tags"] = ", ".join(person.tags)
-    errors: dict[str, str] = {}
+
+    async def form_page(errors: dict[str, str]) -> str:
+        return await render(
+            "planning/people/form.html", values=values, errors=errors, person=person, **_context()
+        )
+
     if request.method == "POST":
         form = await request.form
         values = form.to_dict()
         values["spoken_languages"] = ",".join(form.getlist("spoken_languages"))
-        try:
-            await people.update_person(db(), current_actor(), person.id, values, default_country())
-        except FieldErrors as error:
-            errors = error.errors
-        else:
-            await flash(_("The changes have been saved."), "success")
-            return redirect(url_for("planning.person_detail", person_id=person.id))
-    return await render(
-        "planning/people/form.html", values=values, errors=errors, person=person, **_context()
-    )
+        on_refusal(lambda error: form_page(error.errors))
+        await people.update_person(db(), current_actor(), person.id, values, default_country())
+        await flash(_("The changes have been saved."), "success")
+        return redirect(url_for("planning.person_detail", person_id=person.id))
+    return await form_page({})
 
 
 @blueprint.post("/people/<int:person_id>/reveal")
@@ -170,17 +170,19 @@ async def person_reveal(person_id: int) -> str:
 async def people_bulk() -> WerkzeugResponse:
     form = await request.form
     ids = parse_ids(form.getlist("person_ids"))
+    kept = ("q", "status", "tag", "sort", "page")
+    arguments: dict[str, Any] = {key: request.args[key] for key in kept if key in request.args}
+
+    async def refused(error: DomainError) -> WerkzeugResponse:
+        await flash(error.message, "error")
+        return redirect(url_for("planning.people_list", **arguments))
+
     if not ids:
         await flash(_("Choose at least one person."), "error")
     else:
-        try:
-            changed = await people.set_status(db(), current_actor(), ids, form.get("status", ""))
-        except FieldErrors as error:
-            await flash(error.message, "error")
-        else:
-            await flash(_("%(count)s people changed status.", count=changed), "success")
-    kept = ("q", "status", "tag", "sort", "page")
-    arguments: dict[str, Any] = {key: request.args[key] for key in kept if key in request.args}
+        on_refusal(refused)
+        changed = await people.set_status(db(), current_actor(), ids, form.get("status", ""))
+        await flash(_("%(count)s people changed status.", count=changed), "success")
     return redirect(url_for("planning.people_list", **arguments))
 
 
@@ -189,14 +191,13 @@ async def people_bulk() -> WerkzeugResponse:
 async def person_portal_invite(person_id: int) -> WerkzeugResponse:
     """Give the person a clerk account for the portal and mail the invitation."""
 
-    from app.core.accounts.users import AccountsError
     from app.domain.clerks import places as portal
 
-    try:
-        await portal.invite_to_portal(db(), current_actor(), app_settings(), g.tenant, person_id)
-    except AccountsError as error:
-        await reload_identity()
+    async def refused(error: DomainError) -> WerkzeugResponse:
         await flash(error.message, "error")
-    else:
-        await flash(_("The invitation to the portal has been sent."), "success")
+        return redirect(url_for("planning.person_detail", person_id=person_id))
+
+    on_refusal(refused)
+    await portal.invite_to_portal(db(), current_actor(), app_settings(), g.tenant, person_id)
+    await flash(_("The invitation to the portal has been sent."), "success")
     return redirect(url_for("planning.person_detail", person_id=person_id))

@@ -22,6 +22,7 @@ from app.domain.registers import imports, people, premises
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.planning import blueprint
 from app.planning.people import default_country
+from app.planning.refusals import on_refusal
 
 #: The files a register is exported to.
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -132,7 +133,18 @@ async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
         "kind": request.args.get("kind", "people"),
         "election_id": request.args.get("election_id", ""),
     }
-    errors: dict[str, str] = {}
+
+    async def upload_page(errors: dict[str, str]) -> str:
+        return await render(
+            "planning/imports/upload.html",
+            values=values,
+            errors=errors,
+            election_rows=election_rows,
+        )
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        return await upload_page(_upload_errors(error)), 422
+
     if request.method == "POST":
         form = await request.form
         files = await request.files
@@ -140,68 +152,59 @@ async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
         upload = files.get("file")
         election_id = parse_id(values.get("election_id"))
         if upload is None or not upload.filename:
-            errors = {"file": _("Choose a file.")}
-        else:
-            try:
-                preview = await imports.stage_import(
-                    db(),
-                    current_actor(),
-                    values.get("kind", ""),
-                    upload.filename,
-                    upload.read(),
-                    election_id,
-                    default_country(),
-                )
-            except FieldErrors as error:
-                errors = error.errors
-            except NotFound:
-                errors = {"election_id": _("Choose the election.")}
-            except DomainError as error:
-                errors = {error.field or "file": error.message}
-            else:
-                return redirect(url_for("planning.import_preview", batch_id=preview.batch.id))
-        page = await render(
-            "planning/imports/upload.html",
-            values=values,
-            errors=errors,
-            election_rows=election_rows,
+            return await upload_page({"file": _("Choose a file.")}), 422
+        on_refusal(refused, not_found=True)
+        preview = await imports.stage_import(
+            db(),
+            current_actor(),
+            values.get("kind", ""),
+            upload.filename,
+            upload.read(),
+            election_id,
+            default_country(),
         )
-        return page, 422
-    return await render(
-        "planning/imports/upload.html", values=values, errors=errors, election_rows=election_rows
-    )
+        return redirect(url_for("planning.import_preview", batch_id=preview.batch.id))
+    return await upload_page({})
+
+
+def _upload_errors(error: DomainError) -> dict[str, str]:
+    """A refused file's messages at their fields: the whole file's, or the election's."""
+    if isinstance(error, FieldErrors):
+        return error.errors
+    if isinstance(error, NotFound):
+        return {"election_id": _("Choose the election.")}
+    return {error.field or "file": error.message}
 
 
 @blueprint.route("/import/<int:batch_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def import_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, int]:
-    try:
-        if request.method == "POST":
-            preview = await imports.commit_import(
-                db(), current_actor(), batch_id, default_country()
-            )
-            if preview.ok:
-                await flash(
-                    _("The import is done: %(summary)s.", summary=_summary(preview.summary)),
-                    "success",
-                )
-                target = (
-                    url_for("planning.election_detail", election_id=preview.batch.election_id)
-                    if preview.batch.kind == "structure"
-                    else url_for(
-                        "planning.people_list"
-                        if preview.batch.kind == "people"
-                        else "planning.premises_list"
-                    )
-                )
-                return redirect(target)
-        else:
-            preview = await imports.preview_batch(db(), batch_id, default_country())
-    except NotFound:
-        raise  # another municipality's batch: the 404 page, not a message
-    except DomainError as error:
+
+    async def refused(error: DomainError) -> WerkzeugResponse:
+        # (Another municipality's batch stays the 404 page, not a message.)
         await flash(error.message, "error")
         return redirect(url_for("planning.import_upload"))
+
+    on_refusal(refused)
+    if request.method == "POST":
+        preview = await imports.commit_import(db(), current_actor(), batch_id, default_country())
+        if preview.ok:
+            await flash(
+                _("The import is done: %(summary)s.", summary=_summary(preview.summary)),
+                "success",
+            )
+            target = (
+                url_for("planning.election_detail", election_id=preview.batch.election_id)
+                if preview.batch.kind == "structure"
+                else url_for(
+                    "planning.people_list"
+                    if preview.batch.kind == "people"
+                    else "planning.premises_list"
+                )
+            )
+            return redirect(target)
+    else:
+        preview = await imports.preview_batch(db(), batch_id, default_country())
     status = 200 if preview.ok else 422 if request.method == "POST" else 200
     page = await render(
         "planning/imports/preview.html",

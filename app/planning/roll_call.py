@@ -8,14 +8,16 @@ from typing import Any
 from quart import flash, redirect, request, url_for
 
 from app.core.auth import current_actor, requires
+from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id
 from app.core.web import db, render
-from app.domain.courses import CourseError, attendance
+from app.domain.courses import attendance
 from app.domain.models import Person
 from app.planning import blueprint
 from app.planning.course_sessions import session_of
-from app.planning.courses import find_people, labels, refused, search_left_in_url, sender
+from app.planning.courses import find_people, labels, search_left_in_url, sender
+from app.planning.refusals import on_refusal
 
 
 async def roll_call_page(
@@ -70,13 +72,8 @@ async def course_roll_call_save(course_id: int, session_id: int) -> Any:
     for key, value in form.items():
         if key.startswith("mark-") and (booking_id := parse_id(key[5:])) is not None:
             marks[booking_id] = value
-    try:
-        changed = await attendance.mark_attendance(
-            db(), current_actor(), sender(), session_id, marks
-        )
-    except CourseError as error:
-        await refused()
-        return await roll_call_page(course_id, session_id, 409, error=error.message)
+    on_refusal(lambda error: roll_call_page(course_id, session_id, 409, error=error.message))
+    changed = await attendance.mark_attendance(db(), current_actor(), sender(), session_id, marks)
     await flash(
         ngettext(
             "The roll call has been saved (%(num)s change).",
@@ -108,17 +105,8 @@ async def course_walk_in(course_id: int, session_id: int) -> Any:
             course_id, session_id, 422, error=_("Choose the person who came.")
         )
     name = person.full_name
-    try:
-        await attendance.add_walk_in(
-            db(),
-            current_actor(),
-            sender(),
-            session_id,
-            person_id,
-            confirmed=form.get("confirmed") == "1",
-        )
-    except CourseError as error:
-        await refused()
+
+    async def refused(error: DomainError) -> Any:
         # Not booked here: ask for the explicit walk-in choice.
         ask = error.field == "person_id"
         return await roll_call_page(
@@ -128,6 +116,16 @@ async def course_walk_in(course_id: int, session_id: int) -> Any:
             error=error.message,
             walk_in=await db().get(Person, person_id) if ask else None,
         )
+
+    on_refusal(refused)
+    await attendance.add_walk_in(
+        db(),
+        current_actor(),
+        sender(),
+        session_id,
+        person_id,
+        confirmed=form.get("confirmed") == "1",
+    )
     await flash(_("%(name)s has been recorded as a walk-in who attended.", name=name), "success")
     return redirect(
         url_for("planning.course_roll_call", course_id=course_id, session_id=session_id)

@@ -10,16 +10,16 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id, parse_ids
-from app.core.web import app_settings, db, is_htmx, reload_identity, render
+from app.core.web import app_settings, db, is_htmx, render
 from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Station
 from app.domain.staffing import assignments, board, offers
-from app.domain.staffing.assignments import StaffingError
 from app.planning import blueprint
+from app.planning.refusals import on_refusal
 
 #: Above this many stations the board asks for a district first.
 WHOLE_BOARD_LIMIT = 60
@@ -125,17 +125,8 @@ async def staffing_assign(election_id: int) -> Any:
     if slot.election.id != election_id:
         raise NotFound(_("Not found."))
     station_id = slot.station.id
-    try:
-        await assignments.assign_person(
-            db(),
-            current_actor(),
-            shift_id,
-            role_type_id,
-            person_id,
-            override=form.get("override") == "1",
-        )
-    except StaffingError as error:
-        await reload_identity()
+
+    async def refused(error: DomainError) -> Any:
         context = {
             "conflict": error,
             "conflict_person": person_id,
@@ -146,6 +137,16 @@ async def staffing_assign(election_id: int) -> Any:
             return await _station_card(station_id, election_id, **context), 409
         await flash(error.message, "error")
         return redirect(url_for("planning.staffing_board", election_id=election_id))
+
+    on_refusal(refused)
+    await assignments.assign_person(
+        db(),
+        current_actor(),
+        shift_id,
+        role_type_id,
+        person_id,
+        override=form.get("override") == "1",
+    )
     if is_htmx():
         return await _station_card(station_id, election_id)
     await flash(_("The person has been proposed for the place."), "success")
@@ -163,26 +164,31 @@ async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
     if assignment.election_id != election_id:
         raise NotFound(_("Not found."))
     station_id = assignment.station_id
-    try:
-        await assignments.withdraw_assignment(db(), current_actor(), assignment_id)
-    except StaffingError as error:
+
+    async def board_again() -> Any:
+        if is_htmx():
+            return await _station_card(station_id, election_id)
+        return redirect(url_for("planning.staffing_board", election_id=election_id))
+
+    async def refused(error: DomainError) -> Any:
         await flash(error.message, "error")
-    if is_htmx():
-        return await _station_card(station_id, election_id)
-    return redirect(url_for("planning.staffing_board", election_id=election_id))
+        return await board_again()
+
+    on_refusal(refused)
+    await assignments.withdraw_assignment(db(), current_actor(), assignment_id)
+    return await board_again()
 
 
 @blueprint.post("/elections/<int:election_id>/staffing/stations/<int:station_id>/team")
 @requires("staffing.edit")
 async def staffing_team(election_id: int, station_id: int) -> Any:
     await _station(station_id, election_id)
-    try:
-        result = await assignments.propose_last_team(db(), current_actor(), station_id)
-    except StaffingError as error:
-        await reload_identity()
+
+    async def refused(error: DomainError) -> Any:
         return await _station_card(station_id, election_id, notice=error.message), 409
-    # A refused member rolls the session back (to release locks): load what we show.
-    await reload_identity()
+
+    on_refusal(refused)
+    result = await assignments.propose_last_team(db(), current_actor(), station_id)
     notice = _("%(count)s of last election's team proposed.", count=result.proposed)
     return await _station_card(station_id, election_id, notice=notice, skipped=result.skipped)
 
@@ -251,17 +257,19 @@ async def reserve_add(election_id: int) -> Any:
     person_id = parse_id(form.get("person_id"))
     if person_id is None:
         raise NotFound(_("Not found."))
-    try:
-        await assignments.add_reserve(
-            db(),
-            current_actor(),
-            election.id,
-            person_id,
-            parse_id(form.get("district_id")),
-            form.get("note", ""),
-        )
-    except StaffingError as error:
+
+    async def refused(error: DomainError) -> tuple[str, int]:
         return await _reserves_page(election_id, {"person_id": error.message}, 409)
+
+    on_refusal(refused)
+    await assignments.add_reserve(
+        db(),
+        current_actor(),
+        election.id,
+        person_id,
+        parse_id(form.get("district_id")),
+        form.get("note", ""),
+    )
     await flash(_("Added to the reserves."), "success")
     return redirect(url_for("planning.reserves", election_id=election.id))
 

@@ -13,18 +13,19 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.templating import longdate
 from app.core.validation import parse_id
-from app.core.web import app_settings, db, reload_identity, render
-from app.domain.courses import CourseError, booking, booking_changes, notices
+from app.core.web import RefusalAnswer, app_settings, db, render
+from app.domain.courses import booking, booking_changes, notices
 from app.domain.courses import my_courses as my
 from app.domain.courses.notices import Letterhead
 from app.domain.labels import COURSE_KIND, LANGUAGE
 from app.domain.models import CourseBooking, Person
 from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
+from app.portal.refusals import on_refusal
 
 
 def _sender() -> Letterhead:
@@ -56,12 +57,13 @@ async def courses() -> tuple[str, int]:
     return await _page(await my_person())
 
 
-async def _refused(course_id: int, error: CourseError) -> tuple[str, int]:
-    """Show a refusal in its course's card. The service may have left its session lock
-    (a write) open: roll back before reading the page again."""
-    await db().rollback()
-    await reload_identity()
-    return await _page(await my_person_or_404(), {course_id: error.message}, 409)
+def _refused(course_id: int) -> RefusalAnswer:
+    """A refusal shown in its course's card."""
+
+    async def answer(error: DomainError) -> tuple[str, int]:
+        return await _page(await my_person_or_404(), {course_id: error.message}, 409)
+
+    return answer
 
 
 def _when(course_booking: CourseBooking) -> dict[str, str]:
@@ -101,18 +103,16 @@ async def course_book() -> Any:
     if course is None or session_id is None:
         # Not a session this clerk is offered: not theirs to book.
         raise NotFound(_("Not found."))
-    try:
-        seat = await booking.book_person(
-            db(),
-            current_actor(),
-            sender,
-            session_id,
-            person.id,
-            by_clerk=True,
-            join_waiting_list=form.get("waiting") == "1",
-        )
-    except CourseError as error:
-        return await _refused(course.course.id, error)
+    on_refusal(_refused(course.course.id))
+    seat = await booking.book_person(
+        db(),
+        current_actor(),
+        sender,
+        session_id,
+        person.id,
+        by_clerk=True,
+        join_waiting_list=form.get("waiting") == "1",
+    )
     return await _done(seat)
 
 
@@ -130,18 +130,16 @@ async def course_rebook(booking_id: int) -> Any:
     course = my.find_course(mine, course_id)
     if course is None or session_id is None or course.choice(session_id) is None:
         raise NotFound(_("Not found."))
-    try:
-        moved = await booking_changes.rebook(
-            db(),
-            current_actor(),
-            sender,
-            booking_id,
-            session_id,
-            person_id=person.id,
-            join_waiting_list=form.get("waiting") == "1",
-        )
-    except CourseError as error:
-        return await _refused(course_id, error)
+    on_refusal(_refused(course_id))
+    moved = await booking_changes.rebook(
+        db(),
+        current_actor(),
+        sender,
+        booking_id,
+        session_id,
+        person_id=person.id,
+        join_waiting_list=form.get("waiting") == "1",
+    )
     return await _done(moved)
 
 
@@ -152,12 +150,10 @@ async def course_cancel(booking_id: int) -> Any:
     person = await my_person_or_404()
     current = await booking.get_booking(db(), booking_id, person.id)
     course_id = current.course_id
-    try:
-        cancelled = await booking_changes.cancel_booking(
-            db(), current_actor(), _sender(), booking_id, person_id=person.id
-        )
-    except CourseError as error:
-        return await _refused(course_id, error)
+    on_refusal(_refused(course_id))
+    cancelled = await booking_changes.cancel_booking(
+        db(), current_actor(), _sender(), booking_id, person_id=person.id
+    )
     await flash(
         _(
             "Your booking of %(course)s on %(day)s is cancelled.",

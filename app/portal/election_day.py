@@ -18,12 +18,12 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, current_membership, current_user, requires
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.models import utcnow
 from app.core.templating import localtime
 from app.core.validation import FieldErrors, parse_id
-from app.core.web import db, reload_identity, render
+from app.core.web import RefusalAnswer, db, render
 from app.domain.models import (
     INCIDENT_CATEGORIES,
     INCIDENT_SEVERITIES,
@@ -32,10 +32,11 @@ from app.domain.models import (
     CheckIn,
     Person,
 )
-from app.domain.ops import OpsError, access, incident_labels, incidents, my_day, stations, turnout
+from app.domain.ops import access, incident_labels, incidents, my_day, stations, turnout
 from app.domain.ops.checkins import check_in
 from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
+from app.portal.refusals import on_refusal
 
 STATE_ACTIONS = {
     "open": lazy_gettext("Open the station"),
@@ -156,24 +157,24 @@ async def election_day() -> tuple[str, int]:
     return await _page(await my_person(), parse_id(request.args.get("station")))
 
 
-async def _refused(section: str, error: Exception, values: dict[str, Any]) -> tuple[str, int]:
-    """Show a refusal in the section it concerns. The service may have left a lock (a
-    write) open: roll back before reading the page again."""
-    await db().rollback()
-    await reload_identity()
-    if isinstance(error, FieldErrors):
-        refusal = {"message": "", "errors": error.errors, "given": values}
-        status = 422
-    else:
-        assert isinstance(error, OpsError)
-        refusal = {
-            "message": error.message,
-            "errors": {error.field: error.message} if error.field else {},
-            "given": values,
-        }
-        status = error.status
-    station_id = parse_id(request.args.get("station"))
-    return await _page(await my_person_or_404(), station_id, {section: refusal}, status)
+def _refused(section: str, values: dict[str, Any]) -> RefusalAnswer:
+    """A refusal shown in the section it concerns."""
+
+    async def answer(error: DomainError) -> tuple[str, int]:
+        if isinstance(error, FieldErrors):
+            refusal = {"message": "", "errors": error.errors, "given": values}
+            status = 422
+        else:
+            refusal = {
+                "message": error.message,
+                "errors": {error.field: error.message} if error.field else {},
+                "given": values,
+            }
+            status = error.status
+        station_id = parse_id(request.args.get("station"))
+        return await _page(await my_person_or_404(), station_id, {section: refusal}, status)
+
+    return answer
 
 
 async def _ensure_station_visible(station_id: int) -> None:
@@ -204,18 +205,16 @@ async def election_day_check_in() -> Any:
         raise NotFound(_("Not found."))
     kind = form.get("kind", "")
     key = form.get("idempotency_key", "").strip() or str(uuid.uuid4())
-    try:
-        row, _replayed = await check_in(
-            db(),
-            current_actor(),
-            person_id=person.id,
-            shift_id=shift_id,
-            kind=kind,
-            idempotency_key=key,
-            source="portal",
-        )
-    except (OpsError, FieldErrors) as error:
-        return await _refused(f"shift-{shift_id}", error, {})
+    on_refusal(_refused(f"shift-{shift_id}", {}))
+    row, _replayed = await check_in(
+        db(),
+        current_actor(),
+        person_id=person.id,
+        shift_id=shift_id,
+        kind=kind,
+        idempotency_key=key,
+        source="portal",
+    )
     if row.kind == "arrived":
         message = _("You have checked in. %(confirmed)s.", confirmed=confirmed_text(row))
     else:
@@ -231,17 +230,15 @@ async def election_day_station_state(station_id: int) -> Any:
     await _ensure_station_visible(station_id)
     form = await request.form
     values = {"override_reason": form.get("override_reason", "")}
-    try:
-        status = await stations.set_station_state(
-            db(),
-            current_actor(),
-            station_id,
-            form.get("state", ""),
-            form.get("override_reason", ""),
-            expected_state=form.get("expected_state") or None,
-        )
-    except (OpsError, FieldErrors) as error:
-        return await _refused(f"state-{station_id}", error, values)
+    on_refusal(_refused(f"state-{station_id}", values))
+    status = await stations.set_station_state(
+        db(),
+        current_actor(),
+        station_id,
+        form.get("state", ""),
+        form.get("override_reason", ""),
+        expected_state=form.get("expected_state") or None,
+    )
     await flash(
         _("The station is now: %(state)s.", state=stations.STATE_LABELS[status.state]), "success"
     )
@@ -255,10 +252,8 @@ async def election_day_incident(station_id: int) -> Any:
     await _ensure_station_visible(station_id)
     form = await request.form
     values = {key: form.get(key, "") for key in ("category", "severity", "text")}
-    try:
-        await incidents.report_incident(db(), current_actor(), station_id, **values)
-    except (OpsError, FieldErrors) as error:
-        return await _refused(f"incident-{station_id}", error, values)
+    on_refusal(_refused(f"incident-{station_id}", values))
+    await incidents.report_incident(db(), current_actor(), station_id, **values)
     await flash(_("The incident is reported. The coordinators see it now."), "success")
     return _back(f"station-incidents-{station_id}")
 
@@ -274,10 +269,8 @@ async def election_day_incident_note(station_id: int) -> Any:
     if incident is None or incident.station_id != station_id:
         raise NotFound(_("Not found."))
     values = {"text": form.get("text", "")}
-    try:
-        await incidents.add_note(db(), current_actor(), incident.id, values["text"])
-    except (OpsError, FieldErrors) as error:
-        return await _refused(f"note-{incident_id}", error, values)
+    on_refusal(_refused(f"note-{incident_id}", values))
+    await incidents.add_note(db(), current_actor(), incident.id, values["text"])
     await flash(_("Your note is added."), "success")
     return _back(f"incident-note-{incident_id}")
 
@@ -290,12 +283,10 @@ async def election_day_turnout(station_id: int) -> Any:
     form = await request.form
     values = {"slot": form.get("slot", ""), "count": form.get("count", "")}
     raw = values["count"].strip()
-    try:
-        if not raw.isdigit():
-            raise FieldErrors({"count": _("Enter a whole number.")})
-        await turnout.report_turnout(db(), current_actor(), station_id, values["slot"], int(raw))
-    except (OpsError, FieldErrors) as error:
-        return await _refused(f"turnout-{station_id}", error, values)
+    on_refusal(_refused(f"turnout-{station_id}", values))
+    if not raw.isdigit():
+        raise FieldErrors({"count": _("Enter a whole number.")})
+    await turnout.report_turnout(db(), current_actor(), station_id, values["slot"], int(raw))
     await flash(
         _("Turnout at %(slot)s reported: %(count)s.", slot=values["slot"], count=int(raw)),
         "success",

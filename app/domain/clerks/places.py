@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -217,6 +217,28 @@ async def invite_to_portal(
     await record(session, actor, "portal.account.linked", person, data={"user": user.id})
     await session.commit()
     return user
+
+
+async def invite_each_to_portal(
+    session: AsyncSession, actor: Actor, settings: Settings, tenant: Tenant, person_ids: list[int]
+) -> int:
+    """Invite each person to the portal, each invitation its own unit of work (people
+    approved together are invited one by one: one refusal does not undo the others).
+
+    Someone who cannot be invited (already linked, no email, an account elsewhere) is
+    skipped; their page says why. Returns how many were invited.
+    """
+    invited = 0
+    for person_id in person_ids:
+        try:
+            await invite_to_portal(session, actor, settings, tenant, person_id)
+        except AccountsError:
+            # A refusal may have rolled back, expiring the tenant the next one reads.
+            if inspect(tenant).expired_attributes:
+                await session.refresh(tenant)
+            continue
+        invited += 1
+    return invited
 
 
 @dataclass

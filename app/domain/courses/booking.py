@@ -80,7 +80,6 @@ async def book_person(
     *,
     by_clerk: bool = False,
     join_waiting_list: bool = False,
-    commit: bool = True,
 ) -> CourseBooking:
     """Give a person a seat on a session, or a place on its waiting list.
 
@@ -136,8 +135,7 @@ async def book_person(
         data={"person": person.id, "session": course_session.id, "state": booking.state},
     )
     notices.booked(session, sender, booking)
-    if commit:
-        await session.commit()
+    await session.commit()
     return booking
 
 

@@ -1,7 +1,7 @@
 """Sending someone to a station on election day: a reserve, or a clerk moved from
 another station, straight into an accepted place.
 
-It goes through the staffing rules (``assign_person``) under the staffing lock, so two
+It goes through the staffing rules (``write_assignment``) under the staffing lock, so two
 coordinators filling the last place at once are served one after the other: the first
 gets the place, the second a conflict that says the place was filled meanwhile, and
 nobody is ever booked twice. The station's leads get a push (``notify.reassigned``).
@@ -32,7 +32,7 @@ from app.domain.models import (
 from app.domain.ops import OpsConflict, OpsError, notify
 from app.domain.ops.access import get_station, is_coordinator, refuse
 from app.domain.ops.news import announce
-from app.domain.staffing.assignments import StaffingError, assign_person, lock_election
+from app.domain.staffing.assignments import StaffingError, lock_election, write_assignment
 
 
 async def reassign(
@@ -90,8 +90,8 @@ async def reassign(
         await _give_up(session, actor, moved, "moved")
     await session.flush()
     try:
-        assignment = await assign_person(
-            session, actor, shift_id, role_type_id, person_id, override=True, commit=False
+        assignment = await write_assignment(
+            session, actor, shift_id, role_type_id, person_id, override=True
         )
     except StaffingError as error:
         await session.rollback()

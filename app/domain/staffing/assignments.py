@@ -203,7 +203,6 @@ async def assign_person(
     override: bool = False,
     source: str = "manual",
     reasons: Sequence[str] = (),
-    commit: bool = True,
 ) -> Assignment:
     """Put a person in a role on a shift, as a proposal.
 
@@ -211,6 +210,38 @@ async def assign_person(
     (availability, district wishes) unless ``override``; an override is audited. The
     person and the shift are locked while checking, and a unique index refuses the
     same person twice on one shift, so concurrent planners never double-book.
+    """
+    assignment = await write_assignment(
+        session,
+        actor,
+        shift_id,
+        role_type_id,
+        person_id,
+        override=override,
+        source=source,
+        reasons=reasons,
+    )
+    await session.commit()
+    return assignment
+
+
+async def write_assignment(
+    session: AsyncSession,
+    actor: Actor,
+    shift_id: int,
+    role_type_id: int,
+    person_id: int,
+    *,
+    override: bool = False,
+    source: str = "manual",
+    reasons: Sequence[str] = (),
+) -> Assignment:
+    """``assign_person`` without the commit, for a use case that places people as one
+    step of a larger change and commits once itself (the last team, a reassignment).
+
+    A refusal writes nothing: the rules are checked first, and the row goes in under
+    a savepoint, so a double booking caught by the unique index takes back only that
+    row, never what the caller wrote before.
     """
     election_id = await session.scalar(
         select(Station.election_id)
@@ -245,14 +276,13 @@ async def assign_person(
         reasons=list(reasons),
         created_by_label=actor.label,
     )
-    session.add(assignment)
+    name = person.full_name
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(assignment)
+            await session.flush()
     except IntegrityError:
-        await session.rollback()
-        raise StaffingError(
-            _("%(name)s is already on this shift.", name=person.full_name)
-        ) from None
+        raise StaffingError(_("%(name)s is already on this shift.", name=name)) from None
     await record(
         session,
         actor,
@@ -266,8 +296,6 @@ async def assign_person(
             "overrides": [b.rule for b in broken],
         },
     )
-    if commit:
-        await session.commit()
     return assignment
 
 
@@ -410,7 +438,6 @@ async def propose_last_team(session: AsyncSession, actor: Actor, station_id: int
         (shift.name, (election.election_day - shift.day).days): shift.id
         for shift in await session.scalars(select(Shift).where(Shift.station_id == station.id))
     }
-    # Plain values first: a refused proposal rolls the session back, expiring objects.
     team = [
         (old.role_type_id, (shift_name, (previous_day - day).days), person.id, person.full_name)
         for old, shift_name, day, person in rows.all()
@@ -423,7 +450,8 @@ async def propose_last_team(session: AsyncSession, actor: Actor, station_id: int
             skipped.append((name, _("No shift of that name now.")))
             continue
         try:
-            await assign_person(
+            # A refused member writes nothing (see write_assignment): the others stand.
+            await write_assignment(
                 session,
                 actor,
                 shift_id,
@@ -433,11 +461,10 @@ async def propose_last_team(session: AsyncSession, actor: Actor, station_id: int
                 reasons=[_("Worked this station last election.")],
             )
         except StaffingError as error:
-            # Release the locks the refused attempt took before trying the next person.
-            await session.rollback()
             skipped.append((name, error.message))
         else:
             proposed += 1
+    await session.commit()
     return TeamResult(proposed, skipped)
 
 

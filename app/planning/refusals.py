@@ -1,0 +1,17 @@
+"""The back office's one handler for refused actions.
+
+Views import ``on_refusal`` from here, which also registers the handler on the
+blueprint: a view that says what to show on a refusal always has it answered.
+The rule itself is in ``app.core.errors``.
+"""
+
+from __future__ import annotations
+
+from app.core.error_pages import answer_refusal
+from app.core.errors import DomainError
+from app.core.web import on_refusal
+from app.planning import blueprint
+
+blueprint.register_error_handler(DomainError, answer_refusal)
+
+__all__ = ["on_refusal"]
