@@ -108,7 +108,8 @@ def _configure_templates(app: Quart) -> None:
 
 
 def _register_request_hooks(app: Quart) -> None:
-    from app.core.accounts.users import get_tenant_by_slug, membership_in
+    from app.core.accounts.municipalities import get_tenant_by_slug
+    from app.core.accounts.users import membership_in
     from app.core.auth import load_user
     from app.core.csrf import csrf_is_valid
     from app.core.headers import add_security_headers

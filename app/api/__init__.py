@@ -23,7 +23,7 @@ from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
 from app.api.problems import ApiError, problem_response
-from app.core.accounts.users import authenticate_api_token
+from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
 from app.core.i18n import _

@@ -21,7 +21,7 @@ SESSION_KEY = "auth"
 
 async def load_user() -> None:
     """Set ``g.user`` from the session cookie (called before every request)."""
-    from app.core.accounts.users import resume_session
+    from app.core.accounts.sessions import resume_session
 
     g.user = None
     token = session.get(SESSION_KEY)
@@ -35,7 +35,7 @@ async def load_user() -> None:
 async def login_user(user: User) -> None:
     """Sign in with a fresh session: the old cookie's contents and CSRF token are dropped,
     so a session id planted before sign-in is worthless after it."""
-    from app.core.accounts.users import end_session, start_session
+    from app.core.accounts.sessions import end_session, start_session
 
     previous = session.get(SESSION_KEY)
     if previous:
@@ -52,7 +52,7 @@ async def login_user(user: User) -> None:
 
 
 async def logout_user() -> None:
-    from app.core.accounts.users import end_session
+    from app.core.accounts.sessions import end_session
 
     token = session.get(SESSION_KEY)
     if token:

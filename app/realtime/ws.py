@@ -236,7 +236,9 @@ async def _identify(
     """Who the socket serves in the URL's tenant, or the HTTP status to refuse with:
     404 for an unknown tenant or a non-member (as if it did not exist), 401 when
     nobody is signed in or the ticket is not (or no longer) good."""
-    from app.core.accounts.users import active_membership, get_tenant_by_slug, resume_session
+    from app.core.accounts.municipalities import get_tenant_by_slug
+    from app.core.accounts.sessions import resume_session
+    from app.core.accounts.users import active_membership
 
     if not slug:
         return 404
