@@ -136,7 +136,7 @@ async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
     if link_token:
         # Move the token out of the address bar (and out of history and referrers).
         session[RESET_SESSION_KEY] = link_token
-        return redirect(url_for("passwords.reset_password"))
+        return redirect(url_for("accounts.reset_password"))
     token = session.get(RESET_SESSION_KEY)
     if not token or await passwords.find_reset_token(db(), str(token)) is None:
         session.pop(RESET_SESSION_KEY, None)
