@@ -5,7 +5,11 @@ from __future__ import annotations
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.accounts import api_tokens, passwords, users
+from app.core.accounts.api_tokens import create_api_token, list_api_tokens
+from app.core.accounts.api_tokens import revoke_api_token as revoke_token
+from app.core.accounts.passwords import invite_user
+from app.core.accounts.users import AccountsError, list_members
+from app.core.accounts.users import change_role as change_member_role
 from app.core.audit_search import AuditFilter, object_types, search_audit
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, get_locale
@@ -41,21 +45,19 @@ async def api_tokens() -> str:
     new_secret = None
     if request.method == "POST" and form.validate():
         try:
-            _token, new_secret = await api_tokens.create_api_token(
-                db(), current_actor(), form.name.data or ""
-            )
-        except users.AccountsError as error:
+            _token, new_secret = await create_api_token(db(), current_actor(), form.name.data or "")
+        except AccountsError as error:
             form.add_error(error)
         else:
             form = ApiTokenForm()
-    tokens = await api_tokens.list_api_tokens(db())
+    tokens = await list_api_tokens(db())
     return await render("planning/tokens.html", form=form, tokens=tokens, new_secret=new_secret)
 
 
 @blueprint.post("/admin/tokens/<int:token_id>/revoke")
 @requires("tokens.manage")
 async def revoke_api_token(token_id: int) -> WerkzeugResponse:
-    token = await api_tokens.revoke_api_token(db(), current_actor(), token_id)
+    token = await revoke_token(db(), current_actor(), token_id)
     await flash(_("The token \u201c%(name)s\u201d no longer works.", name=token.name), "success")
     return redirect(url_for("planning.api_tokens"))
 
@@ -66,7 +68,7 @@ async def users() -> str | WerkzeugResponse:
     form = await AddUserForm.from_request()
     if request.method == "POST" and form.validate():
         try:
-            await passwords.invite_user(
+            await invite_user(
                 db(),
                 current_actor(),
                 app_settings(),
@@ -76,7 +78,7 @@ async def users() -> str | WerkzeugResponse:
                 role=form.role.data or "",
                 locale=get_locale(),
             )
-        except users.AccountsError as error:
+        except AccountsError as error:
             form.add_error(error)
         else:
             await flash(
@@ -87,7 +89,7 @@ async def users() -> str | WerkzeugResponse:
                 "success",
             )
             return redirect(url_for("planning.users"))
-    members = await users.list_members(db())
+    members = await list_members(db())
     return await render(
         "planning/users.html", form=form, members=members, role_form=ChangeRoleForm()
     )
@@ -101,8 +103,8 @@ async def change_role(membership_id: int) -> WerkzeugResponse:
         await flash(_("Choose a role."), "error")
         return redirect(url_for("planning.users"))
     try:
-        await users.change_role(db(), current_actor(), membership_id, form.role.data or "")
-    except users.AccountsError as error:
+        await change_member_role(db(), current_actor(), membership_id, form.role.data or "")
+    except AccountsError as error:
         await flash(error.message, "error")
     else:
         await flash(_("The role has been changed."), "success")
