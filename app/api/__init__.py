@@ -22,12 +22,12 @@ from quart_schema import (
 from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
-from app.api.problems import ApiError, problem_response
 from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import Tenant
+from app.core.problems import ApiError, problem_response
 from app.core.tenancy import set_tenant
 from app.core.validation import FieldErrors
 from app.core.web import db

@@ -12,7 +12,6 @@ from quart_schema import tag, validate_request, validate_response
 from sqlalchemy import select
 
 from app.api import blueprint
-from app.api.problems import ApiError
 from app.api.registers import api_actor
 from app.core.accounts.users import membership_in
 from app.core.audit import Actor
@@ -20,6 +19,7 @@ from app.core.auth import current_actor, current_user
 from app.core.csrf import csrf_is_valid
 from app.core.i18n import _
 from app.core.models import Tenant
+from app.core.problems import ApiError
 from app.core.tenancy import ALL_TENANTS, set_tenant
 from app.core.web import db
 from app.domain.models import CheckIn, Person

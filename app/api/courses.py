@@ -17,9 +17,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from app.api import blueprint
-from app.api.problems import ApiError
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.core.problems import ApiError
 from app.core.web import db
 from app.domain.courses import catalog
 from app.domain.models import (

@@ -6,8 +6,8 @@ from pydantic import BaseModel, Field
 from quart_schema import tag, validate_request, validate_response
 
 from app.api import blueprint
-from app.api.problems import ApiError
 from app.core.i18n import _
+from app.core.problems import ApiError
 from app.core.web import db
 from app.realtime.tickets import TICKET_SECONDS, issue_ticket
 

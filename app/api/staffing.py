@@ -9,9 +9,9 @@ from quart_schema import tag, validate_querystring, validate_request, validate_r
 from sqlalchemy import select
 
 from app.api import blueprint
-from app.api.problems import ApiError
 from app.api.registers import api_actor
 from app.core.i18n import _
+from app.core.problems import ApiError
 from app.core.web import db
 from app.domain.elections.structure import get_election
 from app.domain.models import ASSIGNMENT_STATES, Assignment

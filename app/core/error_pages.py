@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.core.errors import NotFound
 from app.core.i18n import lazy_gettext
+from app.core.problems import problem_response
 from app.core.web import is_api_request
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,6 @@ async def render_error(status: int, description: str | None = None) -> Response:
 
 
 def register_error_pages(app: Quart) -> None:
-    from app.api.problems import problem_response
-
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
