@@ -4,14 +4,12 @@ worker, both served under the portal's path so the worker's scope is the portal.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from quart import Response, g, url_for
 
 from app.core.i18n import _
+from app.core.push_endpoints import service_worker_response
 from app.portal import blueprint
-
-SERVICE_WORKER = Path(__file__).resolve().parents[2] / "static" / "js" / "sw.js"
 
 
 @blueprint.get("/manifest.webmanifest")
@@ -46,7 +44,4 @@ async def manifest() -> Response:
 
 @blueprint.get("/sw.js")
 async def service_worker() -> Response:
-    response = Response(SERVICE_WORKER.read_text(), content_type="text/javascript; charset=utf-8")
-    # A worker must be checked for updates often; it decides what the phone keeps.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return service_worker_response()
