@@ -11,7 +11,6 @@ from quart import g, request
 from quart_schema import tag, validate_request, validate_response
 from sqlalchemy import select
 
-from app.api import blueprint
 from app.api.registers import api_actor
 from app.core.accounts.users import membership_in
 from app.core.audit import Actor
@@ -20,10 +19,13 @@ from app.core.csrf import csrf_is_valid
 from app.core.i18n import _
 from app.core.models import Tenant
 from app.core.problems import ApiError
+from app.core.routes import Routes
 from app.core.tenancy import ALL_TENANTS, set_tenant
 from app.core.web import db
 from app.domain.models import CheckIn, Person
 from app.domain.ops.checkins import MAX_KEY_LENGTH, check_in
+
+routes = Routes()
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -65,7 +67,7 @@ class CheckInOut(BaseModel):
         )
 
 
-@blueprint.post("/checkins")
+@routes.post("/checkins")
 @tag(["operations"])
 @validate_request(CheckInIn)
 @validate_response(CheckInOut, 201)

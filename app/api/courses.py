@@ -16,10 +16,10 @@ from quart_schema import tag, validate_querystring, validate_response
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from app.api import blueprint
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.problems import ApiError
+from app.core.routes import Routes
 from app.core.web import db
 from app.domain.courses import catalog
 from app.domain.models import (
@@ -31,6 +31,8 @@ from app.domain.models import (
     Person,
     Qualification,
 )
+
+routes = Routes()
 
 
 class Paging(BaseModel):
@@ -116,7 +118,7 @@ class CoursePage(BaseModel):
     pages: int
 
 
-@blueprint.get("/courses")
+@routes.get("/courses")
 @tag(["courses"])
 @validate_querystring(CoursesQuery)
 @validate_response(CoursePage)
@@ -137,7 +139,7 @@ async def api_courses(query_args: CoursesQuery) -> CoursePage:
     )
 
 
-@blueprint.get("/courses/<int:course_id>")
+@routes.get("/courses/<int:course_id>")
 @tag(["courses"])
 @validate_response(CourseOut)
 async def api_course(course_id: int) -> CourseOut:
@@ -175,7 +177,7 @@ class SessionPage(BaseModel):
     pages: int
 
 
-@blueprint.get("/courses/<int:course_id>/sessions")
+@routes.get("/courses/<int:course_id>/sessions")
 @tag(["courses"])
 @validate_querystring(SessionsQuery)
 @validate_response(SessionPage)
@@ -263,7 +265,7 @@ class BookingPage(BaseModel):
     pages: int
 
 
-@blueprint.get("/course-bookings")
+@routes.get("/course-bookings")
 @tag(["courses"])
 @validate_querystring(BookingsQuery)
 @validate_response(BookingPage)
@@ -329,7 +331,7 @@ class QualificationPage(BaseModel):
     pages: int
 
 
-@blueprint.get("/qualifications")
+@routes.get("/qualifications")
 @tag(["courses"])
 @validate_querystring(QualificationsQuery)
 @validate_response(QualificationPage)

@@ -27,13 +27,9 @@ async def create_municipality(
     with tenant_scope(tenant.id):
         session.add_all(default_role_types(tenant.id, locale))
         session.add_all(
-            NormTemplate(
-                tenant_id=tenant.id, name=template_name, station_kind=kind, shifts=shifts
-            )
+            NormTemplate(tenant_id=tenant.id, name=template_name, station_kind=kind, shifts=shifts)
             for template_name, kind, shifts in standard_templates(locale)
         )
-        await record(
-            session, actor, "tenancy.tenant.created", tenant, data={"slug": tenant.slug}
-        )
+        await record(session, actor, "tenancy.tenant.created", tenant, data={"slug": tenant.slug})
         await session.commit()
     return tenant

@@ -13,12 +13,14 @@ from app.core.accounts.users import change_role as change_member_role
 from app.core.audit_search import AuditFilter, object_types, search_audit
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, get_locale
+from app.core.routes import Routes
 from app.core.web import app_settings, db, render
-from app.planning import blueprint
 from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
 
+routes = Routes()
 
-@blueprint.get("/admin/audit")
+
+@routes.get("/admin/audit")
 @requires("audit.view")
 async def audit_log() -> str:
     form = AuditFilterForm(request.args)
@@ -38,7 +40,7 @@ async def audit_log() -> str:
     return await render("planning/audit.html", block="results", form=form, page=page)
 
 
-@blueprint.route("/admin/tokens", methods=["GET", "POST"])
+@routes.route("/admin/tokens", methods=["GET", "POST"])
 @requires("tokens.manage")
 async def api_tokens() -> str:
     form = await ApiTokenForm.from_request()
@@ -54,7 +56,7 @@ async def api_tokens() -> str:
     return await render("planning/tokens.html", form=form, tokens=tokens, new_secret=new_secret)
 
 
-@blueprint.post("/admin/tokens/<int:token_id>/revoke")
+@routes.post("/admin/tokens/<int:token_id>/revoke")
 @requires("tokens.manage")
 async def revoke_api_token(token_id: int) -> WerkzeugResponse:
     token = await revoke_token(db(), current_actor(), token_id)
@@ -62,7 +64,7 @@ async def revoke_api_token(token_id: int) -> WerkzeugResponse:
     return redirect(url_for("planning.api_tokens"))
 
 
-@blueprint.route("/admin/users", methods=["GET", "POST"])
+@routes.route("/admin/users", methods=["GET", "POST"])
 @requires("users.manage")
 async def users() -> str | WerkzeugResponse:
     form = await AddUserForm.from_request()
@@ -95,7 +97,7 @@ async def users() -> str | WerkzeugResponse:
     )
 
 
-@blueprint.post("/admin/users/<int:membership_id>/role")
+@routes.post("/admin/users/<int:membership_id>/role")
 @requires("users.manage")
 async def change_role(membership_id: int) -> WerkzeugResponse:
     form = await ChangeRoleForm.from_request()

@@ -17,6 +17,7 @@ from app.core.auth import requires
 from app.core.documents.spreadsheets import write_csv
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.routes import Routes
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.courses import reports
@@ -30,8 +31,9 @@ from app.domain.staffing.reports import (
     write_report_pdf,
     write_report_xlsx,
 )
-from app.planning import blueprint
 from app.planning.downloads import attachment, slug
+
+routes = Routes()
 
 #: Each report and the files it comes as (pay goes to a payroll system: CSV, no PDF).
 REPORT_FORMATS = {
@@ -366,7 +368,7 @@ async def _pay_lines(election: Election, filters: Filters) -> list[reports.PayLi
 # --- pages and downloads ---------------------------------------------------------------
 
 
-@blueprint.get("/elections/<int:election_id>/courses/reports")
+@routes.get("/elections/<int:election_id>/courses/reports")
 @requires("reports.view")
 async def course_reports(election_id: int) -> str:
     """The course reports of an election: who lacks a required course (filtered by
@@ -412,7 +414,7 @@ async def course_reports(election_id: int) -> str:
     )
 
 
-@blueprint.get("/elections/<int:election_id>/courses/reports/<kind>.<format>")
+@routes.get("/elections/<int:election_id>/courses/reports/<kind>.<format>")
 @requires("reports.view")
 async def course_report_download(election_id: int, kind: str, format: str) -> Response:
     """One course report as a file; the query string narrows it as on the page."""
@@ -441,7 +443,7 @@ async def course_report_download(election_id: int, kind: str, format: str) -> Re
     return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 
-@blueprint.get("/elections/<int:election_id>/courses/reports/sessions/<int:session_id>.pdf")
+@routes.get("/elections/<int:election_id>/courses/reports/sessions/<int:session_id>.pdf")
 @requires("reports.view")
 async def course_report_attendance_sheet(election_id: int, session_id: int) -> Response:
     """A session's attendance list to print and sign (names and birth years only)."""

@@ -8,11 +8,14 @@ from typing import Any
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.core.accounts.users import AccountsError
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, ngettext
+from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import parse_ids
 from app.core.web import app_settings, db, reload_identity, render
+from app.domain.clerks import places as portal
 from app.domain.labels import (
     APPLICATION_STATUS,
     EXPERIENCE,
@@ -25,7 +28,8 @@ from app.domain.recruitment import applications, contact
 from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.site import webparts
-from app.planning import blueprint
+
+routes = Routes()
 
 
 def _labels() -> dict[str, Any]:
@@ -39,7 +43,7 @@ def _labels() -> dict[str, Any]:
     }
 
 
-@blueprint.get("/applications/")
+@routes.get("/applications/")
 @requires("applications.review")
 async def applications_list() -> str:
     filters = applications.ApplicationFilters.from_args(request.args)
@@ -69,7 +73,7 @@ async def _reply_texts(locale: str) -> dict[str, str]:
     return {key: part.body for key, part in shown.items()}
 
 
-@blueprint.get("/applications/<int:application_id>")
+@routes.get("/applications/<int:application_id>")
 @requires("applications.review")
 async def application_detail(application_id: int) -> str:
     application = await applications.get_application(db(), application_id)
@@ -90,7 +94,7 @@ async def _detail(application: Any, problems: dict[str, str], status: int = 200)
     return (page, status) if status != 200 else page
 
 
-@blueprint.post("/applications/approve")
+@routes.post("/applications/approve")
 @requires("applications.review")
 async def applications_approve() -> Any:
     """Approve one application (from its page) or many (from the list), all or none."""
@@ -129,9 +133,6 @@ async def applications_approve() -> Any:
 async def _invite_to_portal(person_ids: list[int]) -> None:
     """Approved people get their clerk account and an invitation to the portal, each in
     its own transaction after the approval (which stands even if an invitation fails)."""
-    from app.core.accounts.users import AccountsError
-    from app.domain.clerks import places as portal
-
     settings = app_settings()
     invited = 0
     for person_id in person_ids:
@@ -168,13 +169,13 @@ def _kept_args() -> dict[str, Any]:
     return {key: request.args[key] for key in kept if key in request.args}
 
 
-@blueprint.post("/applications/<int:application_id>/reject")
+@routes.post("/applications/<int:application_id>/reject")
 @requires("applications.review")
 async def application_reject(application_id: int) -> Any:
     return await _answer(application_id, "reject")
 
 
-@blueprint.post("/applications/<int:application_id>/more-info")
+@routes.post("/applications/<int:application_id>/more-info")
 @requires("applications.review")
 async def application_more_info(application_id: int) -> Any:
     return await _answer(application_id, "more_info")
@@ -207,7 +208,7 @@ async def _answer(application_id: int, action: str) -> Any:
 # --- contact messages -------------------------------------------------------------------
 
 
-@blueprint.get("/messages/")
+@routes.get("/messages/")
 @requires("applications.review")
 async def messages_list() -> str:
     state = request.args.get("state") or None
@@ -215,14 +216,14 @@ async def messages_list() -> str:
     return await render("planning/messages/list.html", page=page, state=state)
 
 
-@blueprint.get("/messages/<int:message_id>")
+@routes.get("/messages/<int:message_id>")
 @requires("applications.review")
 async def message_detail(message_id: int) -> str:
     message = await contact.open_message(db(), current_actor(), message_id)
     return await render("planning/messages/detail.html", message=message)
 
 
-@blueprint.post("/messages/<int:message_id>/answered")
+@routes.post("/messages/<int:message_id>/answered")
 @requires("applications.review")
 async def message_answered(message_id: int) -> WerkzeugResponse:
     form = await request.form

@@ -19,6 +19,7 @@ from quart import Response, abort, g
 from app.core.auth import requires
 from app.core.documents.spreadsheets import write_csv
 from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.routes import Routes
 from app.core.web import db
 from app.domain.ops import exports
 from app.domain.ops import incidents as ops_incidents
@@ -31,8 +32,9 @@ from app.domain.staffing.reports import (
     write_report_pdf,
     write_report_xlsx,
 )
-from app.planning import blueprint
 from app.planning.downloads import attachment, slug
+
+routes = Routes()
 
 FORMATS = ("csv", "xlsx", "pdf")
 EXPORT_KINDS = ("incidents", "checkins")
@@ -347,7 +349,7 @@ def checkins_print_table(times: exports.CheckinTimes) -> ReportTable:
 # --- the downloads ---------------------------------------------------------------------
 
 
-@blueprint.get("/elections/<int:election_id>/ops/export/<kind>.<format>")
+@routes.get("/elections/<int:election_id>/ops/export/<kind>.<format>")
 @requires("ops.view")
 async def ops_export(election_id: int, kind: str, format: str) -> Response:
     """The incident log or the check-in times of an election as CSV, Excel or PDF.

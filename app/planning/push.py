@@ -13,24 +13,26 @@ from app.core.push_endpoints import (
     save_posted_subscription,
     service_worker_response,
 )
-from app.planning import blueprint
+from app.core.routes import Routes
 
-blueprint.context_processor(push_context)
+routes = Routes()
+
+routes.context_processor(push_context)
 
 
-@blueprint.post("/push/subscription")
+@routes.post("/push/subscription")
 @requires("ops.coordinate")
 async def push_subscribe() -> tuple[Response, int]:
     return await save_posted_subscription()
 
 
-@blueprint.post("/push/subscription/delete")
+@routes.post("/push/subscription/delete")
 @requires("ops.coordinate")
 async def push_unsubscribe() -> tuple[Response, int]:
     return await remove_posted_subscription()
 
 
-@blueprint.get("/sw.js")
+@routes.get("/sw.js")
 async def service_worker() -> Response:
     """The same worker as the portal's; under this scope it only shows pushes (it keeps
     no pages offline)."""

@@ -12,14 +12,16 @@ from app.core.auth import current_actor, requires
 from app.core.documents.spreadsheets import write_csv, write_xlsx
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.validation import FieldErrors, parse_id
 from app.core.web import db, render
 from app.domain.elections import structure as elections
 from app.domain.labels import PERSON_STATUS, STATION_KIND
 from app.domain.registers import imports, people, premises
 from app.domain.registers.identity import format_phone, mask_national_id
-from app.planning import blueprint
 from app.planning.people import default_country
+
+routes = Routes()
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -37,7 +39,7 @@ def _download(name: str, format: str, header: list[str], rows: list[list[Any]]) 
     return response
 
 
-@blueprint.get("/people/export.<format>")
+@routes.get("/people/export.<format>")
 @requires("registers.view")
 async def export_people(format: str) -> Response:
     found = await people.people_for_export(
@@ -76,7 +78,7 @@ async def export_people(format: str) -> Response:
     return _download("people", format, header, rows)
 
 
-@blueprint.get("/premises/export.<format>")
+@routes.get("/premises/export.<format>")
 @requires("registers.view")
 async def export_rooms(format: str) -> Response:
     header = [
@@ -97,7 +99,7 @@ async def export_rooms(format: str) -> Response:
     return _download("rooms", format, header, rows)
 
 
-@blueprint.get("/elections/<int:election_id>/export.<format>")
+@routes.get("/elections/<int:election_id>/export.<format>")
 @requires("registers.view")
 async def export_structure(election_id: int, format: str) -> Response:
     election, stations = await elections.structure(db(), election_id)
@@ -127,7 +129,7 @@ async def export_structure(election_id: int, format: str) -> Response:
     return _download(f"election-{election.id}", format, header, rows)
 
 
-@blueprint.route("/import", methods=["GET", "POST"])
+@routes.route("/import", methods=["GET", "POST"])
 @requires("registers.edit")
 async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
     election_rows = await elections.list_elections(db())
@@ -175,7 +177,7 @@ async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
     )
 
 
-@blueprint.route("/import/<int:batch_id>", methods=["GET", "POST"])
+@routes.route("/import/<int:batch_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def import_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     try:

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
+from app.core.routes import Routes
 from app.core.templating import longdate
 from app.core.validation import parse_id
 from app.core.web import app_settings, db, reload_identity, render
@@ -23,8 +24,9 @@ from app.domain.courses import my_courses as my
 from app.domain.courses.notices import Letterhead
 from app.domain.labels import LANGUAGE
 from app.domain.models import CourseBooking, Person
-from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
+
+routes = Routes()
 
 COURSE_KIND = {
     "classroom": lazy_gettext("Classroom course"),
@@ -56,7 +58,7 @@ async def _page(
     return page, status
 
 
-@blueprint.get("/courses")
+@routes.get("/courses")
 @requires("portal.use")
 async def courses() -> tuple[str, int]:
     return await _page(await my_person())
@@ -94,7 +96,7 @@ async def _done(course_booking: CourseBooking) -> WerkzeugResponse:
     return redirect(url_for("portal.courses"))
 
 
-@blueprint.post("/courses/book")
+@routes.post("/courses/book")
 @requires("portal.use")
 async def course_book() -> Any:
     """Book a session of one of my courses, or join its waiting list when asked to."""
@@ -122,7 +124,7 @@ async def course_book() -> Any:
     return await _done(seat)
 
 
-@blueprint.post("/courses/bookings/<int:booking_id>/rebook")
+@routes.post("/courses/bookings/<int:booking_id>/rebook")
 @requires("portal.use")
 async def course_rebook(booking_id: int) -> Any:
     """Move my booking to another session of the same course in one step."""
@@ -151,7 +153,7 @@ async def course_rebook(booking_id: int) -> Any:
     return await _done(moved)
 
 
-@blueprint.post("/courses/bookings/<int:booking_id>/cancel")
+@routes.post("/courses/bookings/<int:booking_id>/cancel")
 @requires("portal.use")
 async def course_cancel(booking_id: int) -> Any:
     """Cancel my seat or waiting-list place (the confirm step is on the page)."""

@@ -9,10 +9,12 @@ from quart import Response, g, url_for
 
 from app.core.i18n import _
 from app.core.push_endpoints import service_worker_response
-from app.portal import blueprint
+from app.core.routes import Routes
+
+routes = Routes()
 
 
-@blueprint.get("/manifest.webmanifest")
+@routes.get("/manifest.webmanifest")
 async def manifest() -> Response:
     """Public on purpose (browsers fetch it without cookies); it names only the portal."""
     tenant = g.tenant
@@ -42,6 +44,6 @@ async def manifest() -> Response:
     return response
 
 
-@blueprint.get("/sw.js")
+@routes.get("/sw.js")
 async def service_worker() -> Response:
     return service_worker_response()

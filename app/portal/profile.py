@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, current_user, requires
 from app.core.crypto import FieldCipher
 from app.core.i18n import _, set_locale
+from app.core.routes import Routes
 from app.core.validation import FieldErrors
 from app.core.web import app_settings, db, render
 from app.domain.clerks import profile as profiles
@@ -23,9 +24,10 @@ from app.domain.labels import (
     WORK_KIND,
 )
 from app.domain.models import Person
-from app.portal import blueprint
 from app.portal.calendar import feed_address
 from app.portal.me import my_person, my_person_or_404
+
+routes = Routes()
 
 
 def _cipher() -> FieldCipher:
@@ -53,7 +55,7 @@ async def _page(
     return body, status
 
 
-@blueprint.route("/profile", methods=["GET", "POST"])
+@routes.route("/profile", methods=["GET", "POST"])
 @requires("portal.use")
 async def profile() -> tuple[str, int] | WerkzeugResponse:
     person = await my_person()
@@ -96,7 +98,7 @@ def _attachment(body: bytes, content_type: str, filename: str) -> Response:
     return response
 
 
-@blueprint.get("/profile/my-data.json")
+@routes.get("/profile/my-data.json")
 @requires("portal.use")
 async def my_data_json() -> Response:
     person = await my_person_or_404()
@@ -106,7 +108,7 @@ async def my_data_json() -> Response:
     return _attachment(body, "application/json", profiles.export_filename("json"))
 
 
-@blueprint.get("/profile/my-data.pdf")
+@routes.get("/profile/my-data.pdf")
 @requires("portal.use")
 async def my_data_pdf() -> Response:
     person = await my_person_or_404()
@@ -116,7 +118,7 @@ async def my_data_pdf() -> Response:
     return _attachment(body, "application/pdf", profiles.export_filename("pdf"))
 
 
-@blueprint.post("/profile/removal")
+@routes.post("/profile/removal")
 @requires("portal.use")
 async def request_removal() -> tuple[str, int] | WerkzeugResponse:
     person = await my_person_or_404()

@@ -12,18 +12,20 @@ from app.core.push_endpoints import (
     remove_posted_subscription,
     save_posted_subscription,
 )
-from app.portal import blueprint
+from app.core.routes import Routes
 
-blueprint.context_processor(push_context)
+routes = Routes()
+
+routes.context_processor(push_context)
 
 
-@blueprint.post("/push/subscription")
+@routes.post("/push/subscription")
 @requires("portal.use")
 async def push_subscribe() -> tuple[Response, int]:
     return await save_posted_subscription()
 
 
-@blueprint.post("/push/subscription/delete")
+@routes.post("/push/subscription/delete")
 @requires("portal.use")
 async def push_unsubscribe() -> tuple[Response, int]:
     return await remove_posted_subscription()

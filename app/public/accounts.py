@@ -3,7 +3,7 @@ and choosing a municipality."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, flash, g, redirect, request, session, url_for
+from quart import Response, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.accounts import passwords, sessions, signin_links, users
@@ -12,6 +12,7 @@ from app.core.i18n import _, get_locale, pick_locale
 from app.core.models import User
 from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
+from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import app_settings, client_ip, db, render, safe_next
 from app.domain.clerks import signin_codes
@@ -24,7 +25,8 @@ from app.public.forms import (
     SignInLinkForm,
 )
 
-blueprint = Blueprint("accounts", __name__)
+routes = Routes()
+
 
 RESET_SESSION_KEY = "password_reset_token"
 #: A mailed sign-in link's token, moved out of the address bar into the signed cookie.
@@ -37,14 +39,14 @@ LINK_MINUTES = int(signin_links.LINK_VALID.total_seconds() // 60)
 CODE_MINUTES = int(signin_codes.CODE_VALID.total_seconds() // 60)
 
 
-@blueprint.get("/")
+@routes.get("/")
 async def index() -> WerkzeugResponse | str:
     if current_user() is not None:
         return redirect(url_for("accounts.choose_tenant"))
     return redirect(url_for("accounts.login"))
 
 
-@blueprint.route("/login", methods=["GET", "POST"])
+@routes.route("/login", methods=["GET", "POST"])
 async def login() -> WerkzeugResponse | Response | str | tuple[str, int, dict[str, str]]:
     form = await LoginForm.from_request()
     next_path = safe_next(request.args.get("next"))
@@ -79,7 +81,7 @@ async def _landing_for(user: User) -> str:
     return url_for("accounts.choose_tenant")
 
 
-@blueprint.get("/account/municipalities")
+@routes.get("/account/municipalities")
 @requires_login
 async def choose_tenant() -> str:
     user = current_user()
@@ -92,7 +94,7 @@ async def choose_tenant() -> str:
     return await render("public/choose_tenant.html", choices=choices)
 
 
-@blueprint.post("/logout")
+@routes.post("/logout")
 async def logout() -> WerkzeugResponse:
     await logout_user()
     await flash(_("You have been signed out."), "success")
@@ -102,7 +104,7 @@ async def logout() -> WerkzeugResponse:
     return response
 
 
-@blueprint.post("/lang")
+@routes.post("/lang")
 async def set_language() -> WerkzeugResponse:
     form = await request.form
     language = pick_locale(form.get("lang"))
@@ -114,7 +116,7 @@ async def set_language() -> WerkzeugResponse:
     return redirect(safe_next(form.get("next")) or url_for("accounts.index"))
 
 
-@blueprint.route("/password/forgot", methods=["GET", "POST"])
+@routes.route("/password/forgot", methods=["GET", "POST"])
 async def forgot_password() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     form = await ForgotPasswordForm.from_request()
     if request.method == "POST" and form.validate():
@@ -130,7 +132,7 @@ async def forgot_password() -> WerkzeugResponse | str | tuple[str, int, dict[str
     return await render("public/password_forgot.html", form=form, sent=False)
 
 
-@blueprint.route("/password/reset", methods=["GET", "POST"])
+@routes.route("/password/reset", methods=["GET", "POST"])
 async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
     link_token = request.args.get("token")
     if link_token:
@@ -174,7 +176,7 @@ def _too_many(limited: RateLimited) -> dict[str, str]:
     return {"Retry-After": str(limited.retry_after)}
 
 
-@blueprint.route("/login/link", methods=["GET", "POST"])
+@routes.route("/login/link", methods=["GET", "POST"])
 async def login_link() -> str | tuple[str, int, dict[str, str]]:
     form = await SignInLinkForm.from_request()
     if request.method == "GET":
@@ -194,7 +196,7 @@ async def login_link() -> str | tuple[str, int, dict[str, str]]:
     return await render("public/login_link.html", form=form, sent=False, minutes=LINK_MINUTES)
 
 
-@blueprint.route("/login/link/open", methods=["GET", "POST"])
+@routes.route("/login/link/open", methods=["GET", "POST"])
 async def open_login_link() -> WerkzeugResponse | str | tuple[str, int]:
     """A mailed link lands here. Signing in takes one more tap (a POST), so a mail
     scanner that opens every link cannot use it up before its owner does."""
@@ -218,7 +220,7 @@ async def open_login_link() -> WerkzeugResponse | str | tuple[str, int]:
     return await render("public/login_link_open.html", account=user)
 
 
-@blueprint.route("/login/code", methods=["GET", "POST"])
+@routes.route("/login/code", methods=["GET", "POST"])
 async def login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     form = await SignInCodeRequestForm.from_request()
     if request.method == "GET":
@@ -240,7 +242,7 @@ async def login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str
     return await render("public/login_code.html", form=form)
 
 
-@blueprint.route("/login/code/enter", methods=["GET", "POST"])
+@routes.route("/login/code/enter", methods=["GET", "POST"])
 async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     pending = session.get(SIGNIN_PENDING_SESSION_KEY)
     if not pending:
@@ -262,6 +264,6 @@ async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[st
     return await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
 
 
-@blueprint.app_context_processor
+@routes.app_context_processor
 async def _current_face() -> dict[str, object]:
     return {"face": request.blueprint or "", "tenant_slug": g.get("tenant_slug")}

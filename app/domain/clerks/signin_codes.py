@@ -76,7 +76,6 @@ def _new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-
 def parse_login(raw: str, locale: str) -> tuple[str, str]:
     """``("email", address)`` or ``("mobile", E.164 number)`` from what was typed.
 
