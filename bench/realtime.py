@@ -121,7 +121,6 @@ async def seed(url: str, data_dir: Path, slug: str, scale: Scale) -> Seeded:
     """A municipality whose election day is today, every clerk a user with a place."""
     from app import create_app
     from app.core.accounts.api_tokens import create_api_token
-    from app.domain.municipalities import create_municipality
     from app.core.audit import Actor
     from app.core.migrations import upgrade_async
     from app.core.models import Membership, User
@@ -134,6 +133,7 @@ async def seed(url: str, data_dir: Path, slug: str, scale: Scale) -> Seeded:
         save_station,
     )
     from app.domain.models import Assignment, Person, RoleType
+    from app.domain.municipalities import create_municipality
 
     await upgrade_async(url)
     settings = load_settings(
@@ -144,7 +144,9 @@ async def seed(url: str, data_dir: Path, slug: str, scale: Scale) -> Seeded:
     actor = Actor.system("bench")
     today = dt.datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
     async with factory() as session:
-        tenant = await create_municipality(session, actor, slug, f"Realtime {slug}", timezone=TIMEZONE)
+        tenant = await create_municipality(
+            session, actor, slug, f"Realtime {slug}", timezone=TIMEZONE
+        )
         tenant_id = tenant.id
         with tenant_scope(tenant_id):
             election = await save_election(

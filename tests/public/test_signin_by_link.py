@@ -251,7 +251,9 @@ async def test_it_texts_a_six_digit_code_that_signs_a_clerk_in_once(
 async def test_it_uses_a_code_only_once(
     app: Quart, db: AsyncSession, settings: Any, linked_clerk: User
 ) -> None:
-    pending = await signin_codes.request_signin_code(db, settings, linked_clerk.email, "sv", "10.0.0.1")
+    pending = await signin_codes.request_signin_code(
+        db, settings, linked_clerk.email, "sv", "10.0.0.1"
+    )
     code = _code_in((await _texted(app))[0])
     user = await signin_codes.sign_in_with_code(db, settings, pending, code, "10.0.0.1")
     assert user.id == linked_clerk.id
@@ -365,7 +367,9 @@ async def test_it_limits_code_requests_and_code_checks_per_address_with_429(
         signin_codes, "CODES_PER_ADDRESS", Limit("signin.code.address", 2, timedelta(hours=1))
     )
     monkeypatch.setattr(
-        signin_codes, "CODE_CHECKS_PER_ADDRESS", Limit("signin.code_check.address", 2, timedelta(hours=1))
+        signin_codes,
+        "CODE_CHECKS_PER_ADDRESS",
+        Limit("signin.code_check.address", 2, timedelta(hours=1)),
     )
     await _request_code(client, linked_clerk.email)
     await _request_code(client, "nobody@lund.test")
@@ -425,7 +429,9 @@ async def test_it_stops_texting_codes_to_an_account_after_ten_wrong_codes_a_day(
 
     for attempt in range(signin_codes.WRONG_CODES_PER_ACCOUNT.max_events):
         address = f"10.0.{attempt}.1"  # a new address each time: no per-address limit
-        pending = await signin_codes.request_signin_code(db, settings, linked_clerk.email, "sv", address)
+        pending = await signin_codes.request_signin_code(
+            db, settings, linked_clerk.email, "sv", address
+        )
         texted = await _texted(app)
         assert len(texted) == attempt + 1  # each request texted a new code
         wrong = f"{(int(_code_in(texted[-1])) + 1) % 1_000_000:06d}"
