@@ -10,19 +10,33 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined
-from quart import Quart, Response, g, request, session
+from quart import Quart, Response, abort, g, request, session
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from werkzeug.routing import IntegerConverter
 
+from app import planning, portal, public
+from app.api import register_api
+from app.core.accounts.municipalities import get_tenant_by_slug
+from app.core.accounts.users import membership_in
+from app.core.auth import load_user
+from app.core.csrf import csrf_is_valid
 from app.core.db import create_engine, create_session_factory
+from app.core.error_pages import register_error_pages
+from app.core.headers import add_security_headers
+from app.core.health import blueprint as health
+from app.core.i18n import pick_locale, set_locale
 from app.core.outbox.mail import MailTransport, mail_transport_for
 from app.core.outbox.push import WebPushTransport
 from app.core.outbox.rows import OUTBOX_QUEUED
 from app.core.outbox.sms import SmsTransport, sms_transport_for
 from app.core.settings import Settings, load_settings
+from app.core.templating import configure_jinja
+from app.core.tenant_gate import enter_request_tenant, leave_request_tenant
+from app.core.web import db, is_api_request
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
 from app.jobs.outbox import OutboxWorker
 from app.realtime.broker import Broker, create_broker
+from app.realtime.ws import register_realtime
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,29 +108,16 @@ def create_app(settings: Settings | None = None) -> Quart:
     _register_request_hooks(app)
     _register_blueprints(app)
     _register_lifecycle(app)
-
-    from app.core.error_pages import register_error_pages
-
     register_error_pages(app)
     return app
 
 
 def _configure_templates(app: Quart) -> None:
-    from app.core.templating import configure_jinja
-
     app.jinja_env.undefined = StrictUndefined
     configure_jinja(app)
 
 
 def _register_request_hooks(app: Quart) -> None:
-    from app.core.accounts.users import get_tenant_by_slug, membership_in
-    from app.core.auth import load_user
-    from app.core.csrf import csrf_is_valid
-    from app.core.headers import add_security_headers
-    from app.core.i18n import pick_locale, set_locale
-    from app.core.tenant_gate import enter_request_tenant, leave_request_tenant
-    from app.core.web import db, is_api_request
-
     runtime: Runtime = app.extensions["stemma"]
 
     @app.url_value_preprocessor
@@ -135,8 +136,6 @@ def _register_request_hooks(app: Quart) -> None:
 
     @app.before_request
     async def _prepare_request() -> Response | None:
-        from quart import abort
-
         g.tenant = None
         g.membership = None
         g.user = None
@@ -182,21 +181,14 @@ def _register_request_hooks(app: Quart) -> None:
 
 
 def _register_blueprints(app: Quart) -> None:
-    from app.api import register_api
-    from app.core.health import blueprint as health
-    from app.planning import blueprint as planning
-    from app.portal import blueprint as portal
-    from app.public import accounts_blueprint, site_blueprint
-    from app.realtime.ws import register_realtime
-
     app.register_blueprint(health)
-    app.register_blueprint(accounts_blueprint)
-    app.register_blueprint(planning, url_prefix="/<tenant>/planning")
-    app.register_blueprint(portal, url_prefix="/<tenant>/portal")
+    app.register_blueprint(public.create_accounts_blueprint())
+    app.register_blueprint(planning.create_blueprint(), url_prefix="/<tenant>/planning")
+    app.register_blueprint(portal.create_blueprint(), url_prefix="/<tenant>/portal")
     register_api(app)
     register_realtime(app)
     # Registered last: "/<tenant>/" must not shadow anything above.
-    app.register_blueprint(site_blueprint, url_prefix="/<tenant>")
+    app.register_blueprint(public.create_site_blueprint(), url_prefix="/<tenant>")
 
 
 def _register_lifecycle(app: Quart) -> None:

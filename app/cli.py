@@ -4,14 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
+import hypercorn.asyncio
+import hypercorn.run
+from hypercorn.config import Config
+from hypercorn.middleware import ProxyFixMiddleware
 
+from app import create_app
+from app.core.access_log import ACCESS_LOG_FORMAT, AccessLogger
+from app.core.accounts.api_tokens import create_api_token
+from app.core.accounts.municipalities import get_tenant_by_slug
+from app.core.accounts.users import AccountsError, create_user
+from app.core.audit import Actor
+from app.core.db import create_engine, create_session_factory
+from app.core.migrations import upgrade
+from app.core.outbox.mail import mail_transport_for
+from app.core.outbox.push import WebPushTransport
+from app.core.outbox.sms import sms_transport_for
 from app.core.settings import Settings, SettingsError, load_settings
+from app.core.tenancy import tenant_scope
+from app.demo import DEMO_PASSWORD, DEMO_SLUG, LARGE_SLUG, create_demo
+from app.demo.election_day import move_election_day
+from app.domain.municipalities import create_municipality
+from app.jobs.outbox import OutboxWorker
+from app.jobs.reminders import remind_everywhere
+from app.jobs.retention import erase_expired_everywhere
+from app.realtime.serving import configure_websockets, tune_garbage_collector
 
 T = TypeVar("T")
 
@@ -26,7 +50,6 @@ def _settings() -> Settings:
 
 def _run[T](work: Callable[[Settings, Any], Awaitable[T]]) -> T:
     """Run ``work(settings, session_factory)`` with an engine that is closed afterwards."""
-    from app.core.db import create_engine, create_session_factory
 
     settings = _settings()
 
@@ -56,7 +79,6 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    from app.core.migrations import upgrade
 
     settings = _settings()
     upgrade(settings.database_url)
@@ -70,10 +92,6 @@ def migrate() -> None:
 @click.option("--proxy", is_flag=True, help="Trust X-Forwarded-* from one reverse proxy.")
 def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     """Serve the app with Hypercorn."""
-    from hypercorn.config import Config
-
-    from app.core.access_log import ACCESS_LOG_FORMAT, AccessLogger
-    from app.realtime.serving import configure_websockets, tune_garbage_collector
 
     settings = _settings()
     if workers > 1 and (settings.is_sqlite or not settings.redis_url):
@@ -95,22 +113,14 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     configure_websockets(config)
     click.echo(f"Stemma is serving on http://{host}:{port}  (database: {_describe_db(settings)})")
     if workers == 1:
-        import hypercorn.asyncio
-
-        from app import create_app
-
         app: Any = create_app(settings)
         if proxy:
-            from hypercorn.middleware import ProxyFixMiddleware
-
             app = ProxyFixMiddleware(app, mode="legacy", trusted_hops=1)
         tune_garbage_collector()
         asyncio.run(hypercorn.asyncio.serve(app, config))
     else:
-        from hypercorn.run import run
-
         config.application_path = "app.wsgi:proxied_app" if proxy else "app.wsgi:app"
-        sys.exit(run(config))
+        sys.exit(hypercorn.run.run(config))
 
 
 def _describe_db(settings: Settings) -> str:
@@ -121,10 +131,8 @@ def _election_day_option(value: str | None) -> Any:
     """``--election-day``: ``today`` (in the demo municipality's time zone) or a date."""
     if value is None or value == "today":
         return value
-    import datetime as dt
-
     try:
-        return dt.date.fromisoformat(value)
+        return datetime.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use 'today' or a date such as 2026-09-13") from None
 
@@ -141,8 +149,6 @@ def _election_day_option(value: str | None) -> Any:
 )
 def demo(size: str, election_day: Any) -> None:
     """Create the demo municipality and its users (once), and print the logins."""
-    from app.demo import DEMO_PASSWORD, DEMO_SLUG, LARGE_SLUG, create_demo
-    from app.demo.election_day import move_election_day
 
     async def work(settings: Settings, factory: Any) -> tuple[bool, list[tuple[str, str]], Any]:
         created, logins = await create_demo(factory, size=size, base_url=settings.base_url)
@@ -183,13 +189,11 @@ def tenant() -> None:
 @click.option("--timezone", default="Europe/Stockholm", show_default=True)
 def tenant_create(slug: str, name: str, locale: str, timezone: str) -> None:
     """Create a municipality."""
-    from app.core.accounts.users import AccountsError, create_tenant
-    from app.core.audit import Actor
 
     async def work(settings: Settings, factory: Any) -> None:
         async with factory() as session:
             try:
-                created = await create_tenant(
+                created = await create_municipality(
                     session, Actor.system("cli"), slug, name, locale, timezone
                 )
             except AccountsError as error:
@@ -214,8 +218,6 @@ def user() -> None:
 @click.option("--name", default=None, help="Defaults to the part of the email before @.")
 def user_create(slug: str, email: str, password: str, role: str, name: str | None) -> None:
     """Create a user in a municipality with a role."""
-    from app.core.accounts.users import AccountsError, create_user, get_tenant_by_slug
-    from app.core.audit import Actor
 
     async def work(settings: Settings, factory: Any) -> None:
         async with factory() as session:
@@ -250,9 +252,6 @@ def token() -> None:
 @click.option("--name", required=True)
 def token_create(slug: str, name: str) -> None:
     """Create an API token; the token alone is printed on the last line."""
-    from app.core.accounts.users import AccountsError, create_api_token, get_tenant_by_slug
-    from app.core.audit import Actor
-    from app.core.tenancy import tenant_scope
 
     async def work(settings: Settings, factory: Any) -> None:
         async with factory() as session:
@@ -275,7 +274,6 @@ def token_create(slug: str, name: str) -> None:
 @main.command()
 def retention() -> None:
     """Erase applications and contact messages past each municipality's retention period."""
-    from app.jobs.retention import erase_expired_everywhere
 
     async def work(settings: Settings, factory: Any) -> None:
         erased = await erase_expired_everywhere(factory)
@@ -290,7 +288,6 @@ def retention() -> None:
 @main.command()
 def reminders() -> None:
     """Send the day-before reminders of tomorrow's course sessions (each only once)."""
-    from app.jobs.reminders import remind_everywhere
 
     async def work(settings: Settings, factory: Any) -> None:
         sent = await remind_everywhere(factory, settings.base_url, from_hour=0)
@@ -305,10 +302,6 @@ def reminders() -> None:
 @main.command()
 def worker() -> None:
     """Deliver the outbox (run this beside `serve` when several web processes run)."""
-    from app.core.outbox.mail import mail_transport_for
-    from app.core.outbox.push import WebPushTransport
-    from app.core.outbox.sms import sms_transport_for
-    from app.jobs.outbox import OutboxWorker
 
     async def work(settings: Settings, factory: Any) -> None:
         click.echo("Outbox worker running; stop with Ctrl+C.")

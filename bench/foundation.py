@@ -12,12 +12,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app import create_app
-from app.core.accounts.users import create_tenant, create_user
+from app.core.accounts.users import create_user
 from app.core.audit import Actor
 from app.core.migrations import upgrade
 from app.core.models import Membership, User
 from app.core.settings import load_settings
 from app.core.tenancy import ALL_TENANTS, tenant_scope
+from app.domain.municipalities import create_municipality
 
 PASSWORD = "benchmark password"
 
@@ -35,7 +36,7 @@ async def run(requests: int, database_url: str | None, data_dir: Path) -> None:
     async with factory() as session:
         tenants = []
         for number in range(20):
-            tenant = await create_tenant(
+            tenant = await create_municipality(
                 session, Actor.system("bench"), f"bench-{number}", f"K {number}"
             )
             tenants.append(tenant)

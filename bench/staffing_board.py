@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app import create_app
-from app.core.accounts.users import get_tenant_by_slug
+from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.migrations import upgrade_async
 from app.core.settings import load_settings
 from app.core.tenancy import tenant_scope

@@ -9,9 +9,10 @@ from typing import Any
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.accounts.users import create_tenant, create_user
+from app.core.accounts.users import create_user
 from app.core.audit import Actor
 from app.core.models import Tenant, User
+from app.domain.municipalities import create_municipality
 
 PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -21,7 +22,7 @@ async def make_tenant(
     session: AsyncSession, slug: str | None = None, name: str | None = None
 ) -> Tenant:
     number = next(_sequence)
-    return await create_tenant(
+    return await create_municipality(
         session, Actor.system("test"), slug or f"kommun-{number}", name or f"Kommun {number}"
     )
 

@@ -136,7 +136,7 @@ async def test_it_refuses_an_unknown_time_zone(settings: Settings) -> None:
 async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> None:
     from zoneinfo import ZoneInfo
 
-    from app.core.accounts.users import get_tenant_by_slug
+    from app.core.accounts.municipalities import get_tenant_by_slug
     from app.core.db import create_engine, create_session_factory
     from app.core.models import utcnow
     from app.core.tenancy import tenant_scope

@@ -22,19 +22,25 @@ from quart_schema import (
 from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
-from app.api.problems import ApiError, problem_response
-from app.core.accounts.users import authenticate_api_token
+from app.api import applications, checkins, courses, realtime, registers, staffing
+from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import Tenant
+from app.core.problems import ApiError, problem_response
+from app.core.routes import Routes
 from app.core.tenant_gate import enter_request_tenant
 from app.core.validation import FieldErrors
 from app.core.web import db
 
 API_PREFIX = "/api/v1"
 
-blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX)
+#: The modules of the API's resources, each with its ``routes``.
+RESOURCE_MODULES = (applications, checkins, courses, realtime, registers, staffing)
+
+#: This module's own: the token check, the problem documents, the tenant and its audit log.
+routes = Routes()
 
 #: Endpoints a signed-in browser may also call with its session cookie instead of a
 #: bearer token; the view itself checks the user, their tenant and the CSRF token.
@@ -82,10 +88,10 @@ def register_api(app: Quart) -> None:
         security=[{"bearer": []}],
         openapi_provider_class=StemmaOpenAPIProvider,
     )
-    app.register_blueprint(blueprint)
+    app.register_blueprint(create_blueprint())
 
 
-@blueprint.before_request
+@routes.before_request
 async def _authenticate() -> Response | None:
     """Every API call names its tenant through its token; nothing else sets it."""
     if request.path == f"{API_PREFIX}/openapi.json":
@@ -110,12 +116,12 @@ def _unauthorized() -> Response:
     return response
 
 
-@blueprint.errorhandler(ApiError)
+@routes.errorhandler(ApiError)
 async def _api_error(error: ApiError) -> Response:
     return problem_response(error.status, error.title, error.detail, **error.extra)
 
 
-@blueprint.errorhandler(DomainError)
+@routes.errorhandler(DomainError)
 async def _domain_error(error: DomainError) -> Response:
     extra: dict[str, Any] = {"field": error.field} if error.field else {}
     if isinstance(error, FieldErrors):
@@ -127,7 +133,7 @@ async def _domain_error(error: DomainError) -> Response:
     )
 
 
-@blueprint.errorhandler(RequestSchemaValidationError)
+@routes.errorhandler(RequestSchemaValidationError)
 async def _validation_error(error: RequestSchemaValidationError) -> Response:
     errors: list[dict[str, Any]] = getattr(error.validation_error, "errors", lambda: [])()
     return problem_response(
@@ -150,7 +156,7 @@ class TenantOut(BaseModel):
     timezone: str
 
 
-@blueprint.get("/tenant")
+@routes.get("/tenant")
 @tag(["tenant"])
 @validate_response(TenantOut)
 async def get_tenant() -> TenantOut:
@@ -182,7 +188,7 @@ class AuditPage(BaseModel):
     next_before_id: int | None
 
 
-@blueprint.get("/audit-entries")
+@routes.get("/audit-entries")
 @tag(["audit"])
 @validate_querystring(AuditQuery)
 @validate_response(AuditPage)
@@ -207,12 +213,11 @@ async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
     return AuditPage(items=items, next_before_id=next_id)
 
 
-# The endpoints of each resource attach themselves to the blueprint.
-from app.api import (  # noqa: E402, F401
-    applications,
-    checkins,
-    courses,
-    realtime,
-    registers,
-    staffing,
-)
+def create_blueprint() -> Blueprint:
+    """The API under ``/api/v1``: the token check, the problem documents, and the
+    endpoints of this module and of every resource module, under the one name ``api``."""
+    blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    routes.register_on(blueprint)
+    for module in RESOURCE_MODULES:
+        module.routes.register_on(blueprint)
+    return blueprint

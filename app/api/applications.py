@@ -9,11 +9,13 @@ from pydantic import BaseModel, Field
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from app.api import blueprint
+from app.core.routes import Routes
 from app.core.web import app_settings, db
 from app.domain.models import Application
 from app.domain.recruitment import applications
 from app.domain.registers.identity import mask_national_id
+
+routes = Routes()
 
 
 class ElectionChoiceIn(BaseModel):
@@ -146,7 +148,7 @@ class ApplicationsPage(BaseModel):
     pages: int
 
 
-@blueprint.post("/applications")
+@routes.post("/applications")
 @tag(["applications"])
 @validate_request(ApplicationIn)
 @validate_response(SubmittedOut, 202)
@@ -172,7 +174,7 @@ async def api_submit_application(data: ApplicationIn) -> tuple[SubmittedOut, int
     return SubmittedOut(), 202
 
 
-@blueprint.get("/applications")
+@routes.get("/applications")
 @tag(["applications"])
 @validate_querystring(ApplicationsQuery)
 @validate_response(ApplicationsPage)
@@ -200,7 +202,7 @@ async def api_applications(query_args: ApplicationsQuery) -> ApplicationsPage:
     )
 
 
-@blueprint.get("/applications/<int:application_id>")
+@routes.get("/applications/<int:application_id>")
 @tag(["applications"])
 @validate_response(ApplicationOut)
 async def api_application(application_id: int) -> ApplicationOut:

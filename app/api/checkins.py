@@ -10,17 +10,19 @@ from pydantic import BaseModel, Field
 from quart import g, request
 from quart_schema import tag, validate_request, validate_response
 
-from app.api import blueprint
-from app.api.problems import ApiError
 from app.api.registers import api_actor
 from app.core.audit import Actor
 from app.core.auth import current_actor, current_user
 from app.core.csrf import csrf_is_valid
 from app.core.i18n import _
+from app.core.problems import ApiError
+from app.core.routes import Routes
 from app.core.tenant_gate import enter_request_tenant
 from app.core.web import db
 from app.domain.models import CheckIn
 from app.domain.ops.checkins import MAX_KEY_LENGTH, check_in, municipality_of_own_person
+
+routes = Routes()
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -62,7 +64,7 @@ class CheckInOut(BaseModel):
         )
 
 
-@blueprint.post("/checkins")
+@routes.post("/checkins")
 @tag(["operations"])
 @validate_request(CheckInIn)
 @validate_response(CheckInOut, 201)

@@ -16,11 +16,11 @@ from quart_schema import tag, validate_querystring, validate_response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from app.api import blueprint
-from app.api.problems import ApiError
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.paging import fetch_page, page_count
+from app.core.problems import ApiError
+from app.core.routes import Routes
 from app.core.web import db
 from app.domain.courses import catalog
 from app.domain.models import (
@@ -32,6 +32,8 @@ from app.domain.models import (
     Person,
     Qualification,
 )
+
+routes = Routes()
 
 
 class Paging(BaseModel):
@@ -109,7 +111,7 @@ class CoursePage(BaseModel):
     pages: int
 
 
-@blueprint.get("/courses")
+@routes.get("/courses")
 @tag(["courses"])
 @validate_querystring(CoursesQuery)
 @validate_response(CoursePage)
@@ -130,7 +132,7 @@ async def api_courses(query_args: CoursesQuery) -> CoursePage:
     )
 
 
-@blueprint.get("/courses/<int:course_id>")
+@routes.get("/courses/<int:course_id>")
 @tag(["courses"])
 @validate_response(CourseOut)
 async def api_course(course_id: int) -> CourseOut:
@@ -168,7 +170,7 @@ class SessionPage(BaseModel):
     pages: int
 
 
-@blueprint.get("/courses/<int:course_id>/sessions")
+@routes.get("/courses/<int:course_id>/sessions")
 @tag(["courses"])
 @validate_querystring(SessionsQuery)
 @validate_response(SessionPage)
@@ -256,7 +258,7 @@ class BookingPage(BaseModel):
     pages: int
 
 
-@blueprint.get("/course-bookings")
+@routes.get("/course-bookings")
 @tag(["courses"])
 @validate_querystring(BookingsQuery)
 @validate_response(BookingPage)
@@ -322,7 +324,7 @@ class QualificationPage(BaseModel):
     pages: int
 
 
-@blueprint.get("/qualifications")
+@routes.get("/qualifications")
 @tag(["courses"])
 @validate_querystring(QualificationsQuery)
 @validate_response(QualificationPage)

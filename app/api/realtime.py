@@ -5,11 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from quart_schema import tag, validate_request, validate_response
 
-from app.api import blueprint
-from app.api.problems import ApiError
 from app.core.i18n import _
+from app.core.problems import ApiError
+from app.core.routes import Routes
 from app.core.web import db
 from app.realtime.tickets import TICKET_SECONDS, issue_ticket
+
+routes = Routes()
 
 
 class TicketIn(BaseModel):
@@ -21,7 +23,7 @@ class TicketOut(BaseModel):
     expires_in: int = Field(description="Seconds the ticket stays good")
 
 
-@blueprint.post("/realtime/tickets")
+@routes.post("/realtime/tickets")
 @tag(["realtime"])
 @validate_request(TicketIn)
 @validate_response(TicketOut, 201)

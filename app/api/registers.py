@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from app.api import blueprint
 from app.core.audit import Actor
+from app.core.routes import Routes
 from app.core.web import db
 from app.domain.elections import elections
 from app.domain.elections.districts import districts_of, save_district
@@ -19,6 +19,8 @@ from app.domain.elections.stations import delete_station, get_station, save_stat
 from app.domain.models import Building, District, Election, Person, Room, Shift, Station
 from app.domain.registers import people, premises
 from app.domain.registers.identity import mask_national_id
+
+routes = Routes()
 
 
 def api_actor() -> Actor:
@@ -116,7 +118,7 @@ class PeoplePage(BaseModel):
     pages: int
 
 
-@blueprint.get("/people")
+@routes.get("/people")
 @tag(["people"])
 @validate_querystring(PeopleQuery)
 @validate_response(PeoplePage)
@@ -138,7 +140,7 @@ async def api_people(query_args: PeopleQuery) -> PeoplePage:
     )
 
 
-@blueprint.post("/people")
+@routes.post("/people")
 @tag(["people"])
 @validate_request(PersonIn)
 @validate_response(PersonOut, 201)
@@ -148,14 +150,14 @@ async def api_create_person(data: PersonIn) -> tuple[PersonOut, int]:
     return PersonOut.of(person), 201
 
 
-@blueprint.get("/people/<int:person_id>")
+@routes.get("/people/<int:person_id>")
 @tag(["people"])
 @validate_response(PersonOut)
 async def api_person(person_id: int) -> PersonOut:
     return PersonOut.of(await people.get_person(db(), person_id))
 
 
-@blueprint.patch("/people/<int:person_id>")
+@routes.patch("/people/<int:person_id>")
 @tag(["people"])
 @validate_request(PersonPatch)
 @validate_response(PersonOut)
@@ -231,14 +233,14 @@ class BuildingList(BaseModel):
     items: list[BuildingOut]
 
 
-@blueprint.get("/buildings")
+@routes.get("/buildings")
 @tag(["premises"])
 @validate_response(BuildingList)
 async def api_buildings() -> BuildingList:
     return BuildingList(items=[BuildingOut.of(b) for b in await premises.list_buildings(db())])
 
 
-@blueprint.post("/buildings")
+@routes.post("/buildings")
 @tag(["premises"])
 @validate_request(BuildingIn)
 @validate_response(BuildingOut, 201)
@@ -247,14 +249,14 @@ async def api_create_building(data: BuildingIn) -> tuple[BuildingOut, int]:
     return BuildingOut.of(await premises.get_building(db(), building.id)), 201
 
 
-@blueprint.get("/buildings/<int:building_id>")
+@routes.get("/buildings/<int:building_id>")
 @tag(["premises"])
 @validate_response(BuildingOut)
 async def api_building(building_id: int) -> BuildingOut:
     return BuildingOut.of(await premises.get_building(db(), building_id))
 
 
-@blueprint.put("/buildings/<int:building_id>")
+@routes.put("/buildings/<int:building_id>")
 @tag(["premises"])
 @validate_request(BuildingIn)
 @validate_response(BuildingOut)
@@ -263,7 +265,7 @@ async def api_update_building(building_id: int, data: BuildingIn) -> BuildingOut
     return BuildingOut.of(await premises.get_building(db(), building_id))
 
 
-@blueprint.post("/buildings/<int:building_id>/rooms")
+@routes.post("/buildings/<int:building_id>/rooms")
 @tag(["premises"])
 @validate_request(RoomIn)
 @validate_response(RoomOut, 201)
@@ -273,7 +275,7 @@ async def api_create_room(building_id: int, data: RoomIn) -> tuple[RoomOut, int]
     ), 201
 
 
-@blueprint.put("/buildings/<int:building_id>/rooms/<int:room_id>")
+@routes.put("/buildings/<int:building_id>/rooms/<int:room_id>")
 @tag(["premises"])
 @validate_request(RoomIn)
 @validate_response(RoomOut)
@@ -395,7 +397,7 @@ def _form(model: BaseModel) -> dict[str, Any]:
     return {key: "" if value is None else value for key, value in model.model_dump().items()}
 
 
-@blueprint.get("/elections")
+@routes.get("/elections")
 @tag(["elections"])
 @validate_response(ElectionList)
 async def api_elections() -> ElectionList:
@@ -404,7 +406,7 @@ async def api_elections() -> ElectionList:
     )
 
 
-@blueprint.post("/elections")
+@routes.post("/elections")
 @tag(["elections"])
 @validate_request(ElectionIn)
 @validate_response(ElectionOut, 201)
@@ -412,14 +414,14 @@ async def api_create_election(data: ElectionIn) -> tuple[ElectionOut, int]:
     return ElectionOut.of(await elections.save_election(db(), api_actor(), _form(data))), 201
 
 
-@blueprint.get("/elections/<int:election_id>")
+@routes.get("/elections/<int:election_id>")
 @tag(["elections"])
 @validate_response(ElectionOut)
 async def api_election(election_id: int) -> ElectionOut:
     return ElectionOut.of(await elections.get_election(db(), election_id))
 
 
-@blueprint.put("/elections/<int:election_id>")
+@routes.put("/elections/<int:election_id>")
 @tag(["elections"])
 @validate_request(ElectionIn)
 @validate_response(ElectionOut)
@@ -429,7 +431,7 @@ async def api_update_election(election_id: int, data: ElectionIn) -> ElectionOut
     )
 
 
-@blueprint.get("/elections/<int:election_id>/districts")
+@routes.get("/elections/<int:election_id>/districts")
 @tag(["elections"])
 @validate_response(DistrictList)
 async def api_districts(election_id: int) -> DistrictList:
@@ -437,7 +439,7 @@ async def api_districts(election_id: int) -> DistrictList:
     return DistrictList(items=[DistrictOut.of(d) for d in await districts_of(db(), election_id)])
 
 
-@blueprint.post("/elections/<int:election_id>/districts")
+@routes.post("/elections/<int:election_id>/districts")
 @tag(["elections"])
 @validate_request(DistrictIn)
 @validate_response(DistrictOut, 201)
@@ -446,7 +448,7 @@ async def api_create_district(election_id: int, data: DistrictIn) -> tuple[Distr
     return DistrictOut.of(district), 201
 
 
-@blueprint.get("/elections/<int:election_id>/stations")
+@routes.get("/elections/<int:election_id>/stations")
 @tag(["elections"])
 @validate_response(StationList)
 async def api_stations(election_id: int) -> StationList:
@@ -454,7 +456,7 @@ async def api_stations(election_id: int) -> StationList:
     return StationList(items=[StationOut.of(s) for s in stations])
 
 
-@blueprint.post("/elections/<int:election_id>/stations")
+@routes.post("/elections/<int:election_id>/stations")
 @tag(["elections"])
 @validate_request(StationIn)
 @validate_response(StationOut, 201)
@@ -463,14 +465,14 @@ async def api_create_station(election_id: int, data: StationIn) -> tuple[Station
     return StationOut.of(await get_station(db(), station.id, election_id)), 201
 
 
-@blueprint.get("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.get("/elections/<int:election_id>/stations/<int:station_id>")
 @tag(["elections"])
 @validate_response(StationOut)
 async def api_station(election_id: int, station_id: int) -> StationOut:
     return StationOut.of(await get_station(db(), station_id, election_id))
 
 
-@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
 @tag(["elections"])
 @validate_request(ShiftIn)
 @validate_response(ShiftOut, 201)
@@ -482,7 +484,7 @@ async def api_create_shift(
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift.id)), 201
 
 
-@blueprint.put("/elections/<int:election_id>/districts/<int:district_id>")
+@routes.put("/elections/<int:election_id>/districts/<int:district_id>")
 @tag(["elections"])
 @validate_request(DistrictIn)
 @validate_response(DistrictOut)
@@ -491,7 +493,7 @@ async def api_update_district(election_id: int, district_id: int, data: District
     return DistrictOut.of(district)
 
 
-@blueprint.put("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.put("/elections/<int:election_id>/stations/<int:station_id>")
 @tag(["elections"])
 @validate_request(StationIn)
 @validate_response(StationOut)
@@ -500,7 +502,7 @@ async def api_update_station(election_id: int, station_id: int, data: StationIn)
     return StationOut.of(await get_station(db(), station_id, election_id))
 
 
-@blueprint.delete("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.delete("/elections/<int:election_id>/stations/<int:station_id>")
 @tag(["elections"])
 async def api_delete_station(election_id: int, station_id: int) -> tuple[str, int]:
     """Remove a station with its opening hours, shifts and norms."""
@@ -508,7 +510,7 @@ async def api_delete_station(election_id: int, station_id: int) -> tuple[str, in
     return "", 204
 
 
-@blueprint.put("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@routes.put("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
 @tag(["elections"])
 @validate_request(ShiftIn)
 @validate_response(ShiftOut)
@@ -520,7 +522,7 @@ async def api_update_shift(
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift_id))
 
 
-@blueprint.delete("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@routes.delete("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
 @tag(["elections"])
 async def api_delete_shift(election_id: int, station_id: int, shift_id: int) -> tuple[str, int]:
     await delete_shift(db(), api_actor(), election_id, station_id, shift_id)

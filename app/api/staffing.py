@@ -8,15 +8,17 @@ from pydantic import BaseModel, Field
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 from sqlalchemy import select
 
-from app.api import blueprint
-from app.api.problems import ApiError
 from app.api.registers import api_actor
 from app.core.i18n import _
+from app.core.problems import ApiError
+from app.core.routes import Routes
 from app.core.web import db
 from app.domain.elections.elections import get_election
 from app.domain.models import ASSIGNMENT_STATES, Assignment
 from app.domain.staffing import assignments, board
 from app.domain.staffing.assignments import StaffingError
+
+routes = Routes()
 
 
 class AssignmentOut(BaseModel):
@@ -85,7 +87,7 @@ class StaffingOut(BaseModel):
     items: list[StationStaffingOut]
 
 
-@blueprint.get("/elections/<int:election_id>/assignments")
+@routes.get("/elections/<int:election_id>/assignments")
 @tag(["staffing"])
 @validate_querystring(AssignmentQuery)
 @validate_response(AssignmentList)
@@ -103,7 +105,7 @@ async def api_assignments(election_id: int, query_args: AssignmentQuery) -> Assi
     return AssignmentList(items=[AssignmentOut.of(a) for a in rows])
 
 
-@blueprint.get("/elections/<int:election_id>/staffing")
+@routes.get("/elections/<int:election_id>/staffing")
 @tag(["staffing"])
 @validate_response(StaffingOut)
 async def api_staffing(election_id: int) -> StaffingOut:
@@ -135,7 +137,7 @@ async def api_staffing(election_id: int) -> StaffingOut:
     )
 
 
-@blueprint.post("/assignments")
+@routes.post("/assignments")
 @tag(["staffing"])
 @validate_request(AssignmentIn)
 @validate_response(AssignmentOut, 201)
@@ -159,7 +161,7 @@ async def api_create_assignment(data: AssignmentIn) -> tuple[AssignmentOut, int]
     return AssignmentOut.of(assignment), 201
 
 
-@blueprint.post("/assignments/<int:assignment_id>/withdraw")
+@routes.post("/assignments/<int:assignment_id>/withdraw")
 @tag(["staffing"])
 @validate_response(AssignmentOut)
 async def api_withdraw_assignment(assignment_id: int) -> AssignmentOut:

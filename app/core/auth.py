@@ -8,6 +8,7 @@ from typing import Any, TypeVar, cast
 
 from quart import Response, abort, current_app, g, redirect, request, session, url_for
 
+from app.core.accounts.sessions import end_session, resume_session, start_session
 from app.core.audit import Actor
 from app.core.csrf import rotate_csrf_token
 from app.core.models import Membership, User
@@ -21,8 +22,6 @@ SESSION_KEY = "auth"
 
 async def load_user() -> None:
     """Set ``g.user`` from the session cookie (called before every request)."""
-    from app.core.accounts.users import resume_session
-
     g.user = None
     token = session.get(SESSION_KEY)
     if token:
@@ -35,8 +34,6 @@ async def load_user() -> None:
 async def login_user(user: User) -> None:
     """Sign in with a fresh session: the old cookie's contents and CSRF token are dropped,
     so a session id planted before sign-in is worthless after it."""
-    from app.core.accounts.users import end_session, start_session
-
     previous = session.get(SESSION_KEY)
     if previous:
         await end_session(db(), str(previous))
@@ -52,8 +49,6 @@ async def login_user(user: User) -> None:
 
 
 async def logout_user() -> None:
-    from app.core.accounts.users import end_session
-
     token = session.get(SESSION_KEY)
     if token:
         await end_session(db(), str(token))

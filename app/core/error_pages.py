@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import lazy_gettext
+from app.core.problems import problem_response
 from app.core.web import is_api_request, refusal_answer, reload_identity
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,6 @@ async def answer_refusal(error: DomainError) -> Any:
 
 
 def register_error_pages(app: Quart) -> None:
-    from app.api.problems import problem_response
-
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         status = error.code or 500

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.outbox.vapid import load_private_key
+
 #: Settings whose value may come from a file named by ``STEMMA_<NAME>_FILE``.
 FILE_SETTINGS = (
     "secret_key",
@@ -169,8 +171,6 @@ class Settings(BaseSettings):
     def _check_vapid_private_key(cls, value: str | None) -> str | None:
         if not value:
             return None
-        from app.core.outbox.push import load_private_key
-
         load_private_key(value)  # raises ValueError with a readable reason
         return value
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.accounts.users import create_tenant, create_user, get_tenant_by_slug
+from app.core.accounts.municipalities import get_tenant_by_slug
+from app.core.accounts.users import create_user
 from app.core.audit import Actor
 from app.demo.courses import fill_courses_demo
 from app.demo.data import fill_municipality
@@ -12,6 +13,7 @@ from app.demo.election_day import fill_reserves
 from app.demo.portal import fill_portal_demo
 from app.demo.recruitment import fill_recruitment
 from app.demo.staffing import fill_staffing_demo
+from app.domain.municipalities import create_municipality
 
 DEMO_SLUG = "demo"
 LARGE_SLUG = "storstad"
@@ -43,7 +45,7 @@ async def create_demo(
         if await get_tenant_by_slug(session, slug) is not None:
             return False, logins
         actor = Actor.system("demo")
-        tenant = await create_tenant(session, actor, slug, name)
+        tenant = await create_municipality(session, actor, slug, name)
         for role, email, user_name in users:
             await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
         await fill_municipality(session, tenant.id, size)

@@ -2,12 +2,13 @@
 
 from quart import Blueprint
 
-blueprint = Blueprint("planning", __name__)
-
-from app.planning import (  # noqa: E402, F401
+from app.core.error_pages import answer_refusal
+from app.core.errors import DomainError
+from app.planning import (
     admin,
     autostaff,
     course_reports,
+    course_sessions,
     courses,
     elections,
     home,
@@ -21,7 +22,45 @@ from app.planning import (  # noqa: E402, F401
     public_site,
     push,
     registers_io,
+    roll_call,
     settings_pages,
     staffing,
     staffing_reports,
 )
+
+#: The modules whose views make up the back office, each with its ``routes``.
+VIEW_MODULES = (
+    admin,
+    autostaff,
+    course_reports,
+    courses,
+    course_sessions,
+    roll_call,
+    elections,
+    home,
+    inbox,
+    ops_dashboard,
+    ops_exports,
+    people,
+    posters,
+    premises,
+    public_site,
+    push,
+    registers_io,
+    settings_pages,
+    staffing,
+    staffing_reports,
+)
+
+
+def create_blueprint() -> Blueprint:
+    """The back office with every view module's routes, under the one name ``planning``
+    (endpoints read ``planning.<view>``); also what the live dashboard draws for the
+    election-day events its socket sends."""
+    blueprint = Blueprint("planning", __name__)
+    for module in VIEW_MODULES:
+        module.routes.register_on(blueprint)
+    ops_fragments.register()
+    # The face's one answer to a refused action (the rule: app.core.errors).
+    blueprint.register_error_handler(DomainError, answer_refusal)
+    return blueprint

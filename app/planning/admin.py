@@ -5,19 +5,24 @@ from __future__ import annotations
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.accounts import users as accounts
+from app.core.accounts.api_tokens import create_api_token, list_api_tokens
+from app.core.accounts.api_tokens import revoke_api_token as revoke_token
+from app.core.accounts.passwords import invite_user
+from app.core.accounts.users import change_role as change_member_role
+from app.core.accounts.users import list_members
 from app.core.audit_search import AuditFilter, object_types, search_audit
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.forms import refused
 from app.core.i18n import _, get_locale
-from app.core.web import app_settings, db, render
-from app.planning import blueprint
+from app.core.routes import Routes
+from app.core.web import app_settings, db, on_refusal, render
 from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 
-@blueprint.get("/admin/audit")
+@routes.get("/admin/audit")
 @requires("audit.view")
 async def audit_log() -> str:
     form = AuditFilterForm(request.args)
@@ -37,46 +42,44 @@ async def audit_log() -> str:
     return await render("planning/audit.html", block="results", form=form, page=page)
 
 
-@blueprint.route("/admin/tokens", methods=["GET", "POST"])
+@routes.route("/admin/tokens", methods=["GET", "POST"])
 @requires("tokens.manage")
 async def api_tokens() -> str:
     form = await ApiTokenForm.from_request()
 
     async def page(form: ApiTokenForm, new_secret: str | None = None) -> str:
-        tokens = await accounts.list_api_tokens(db())
+        tokens = await list_api_tokens(db())
         return await render("planning/tokens.html", form=form, tokens=tokens, new_secret=new_secret)
 
     if request.method == "POST" and form.validate():
         on_refusal(lambda error: page(refused(form, error)))
-        _token, new_secret = await accounts.create_api_token(
-            db(), current_actor(), form.name.data or ""
-        )
+        _token, new_secret = await create_api_token(db(), current_actor(), form.name.data or "")
         return await page(ApiTokenForm(), new_secret)
     return await page(form)
 
 
-@blueprint.post("/admin/tokens/<int:token_id>/revoke")
+@routes.post("/admin/tokens/<int:token_id>/revoke")
 @requires("tokens.manage")
 async def revoke_api_token(token_id: int) -> WerkzeugResponse:
-    token = await accounts.revoke_api_token(db(), current_actor(), token_id)
+    token = await revoke_token(db(), current_actor(), token_id)
     await flash(_("The token \u201c%(name)s\u201d no longer works.", name=token.name), "success")
     return redirect(url_for("planning.api_tokens"))
 
 
-@blueprint.route("/admin/users", methods=["GET", "POST"])
+@routes.route("/admin/users", methods=["GET", "POST"])
 @requires("users.manage")
 async def users() -> str | WerkzeugResponse:
     form = await AddUserForm.from_request()
 
     async def page(form: AddUserForm) -> str:
-        members = await accounts.list_members(db())
+        members = await list_members(db())
         return await render(
             "planning/users.html", form=form, members=members, role_form=ChangeRoleForm()
         )
 
     if request.method == "POST" and form.validate():
         on_refusal(lambda error: page(refused(form, error)))
-        await accounts.invite_user(
+        await invite_user(
             db(),
             current_actor(),
             app_settings(),
@@ -97,7 +100,7 @@ async def users() -> str | WerkzeugResponse:
     return await page(form)
 
 
-@blueprint.post("/admin/users/<int:membership_id>/role")
+@routes.post("/admin/users/<int:membership_id>/role")
 @requires("users.manage")
 async def change_role(membership_id: int) -> WerkzeugResponse:
     form = await ChangeRoleForm.from_request()
@@ -110,6 +113,6 @@ async def change_role(membership_id: int) -> WerkzeugResponse:
         return redirect(url_for("planning.users"))
 
     on_refusal(refused)
-    await accounts.change_role(db(), current_actor(), membership_id, form.role.data or "")
+    await change_member_role(db(), current_actor(), membership_id, form.role.data or "")
     await flash(_("The role has been changed."), "success")
     return redirect(url_for("planning.users"))

@@ -11,29 +11,29 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
+from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
+from app.domain import autostaff
 from app.domain.elections.elections import get_election
 from app.domain.labels import COST_PART, RUN_STATUS
 from app.domain.staffing import board, proposals
-from app.planning import blueprint
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 #: Rows shown at once on the review page; the rest are reached by district.
 REVIEW_LIMIT = 600
 
 
-@blueprint.post("/elections/<int:election_id>/autostaff")
+@routes.post("/elections/<int:election_id>/autostaff")
 @requires("staffing.edit")
 async def autostaff_run(election_id: int) -> WerkzeugResponse:
-    from app.domain import autostaff
-
     await get_election(db(), election_id)
     run = await autostaff.create_run(db(), current_actor(), election_id)
     return redirect(url_for("planning.autostaff_review", election_id=election_id, run_id=run.id))
 
 
-@blueprint.get("/elections/<int:election_id>/autostaff/<int:run_id>")
+@routes.get("/elections/<int:election_id>/autostaff/<int:run_id>")
 @requires("staffing.edit")
 async def autostaff_review(election_id: int, run_id: int) -> str:
     election = await get_election(db(), election_id)
@@ -53,11 +53,9 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
     )
 
 
-@blueprint.post("/elections/<int:election_id>/autostaff/<int:run_id>/apply")
+@routes.post("/elections/<int:election_id>/autostaff/<int:run_id>/apply")
 @requires("staffing.edit")
 async def autostaff_apply(election_id: int, run_id: int) -> Any:
-    from app.domain import autostaff
-
     election = await get_election(db(), election_id)
     run = await proposals.get_run(db(), election.id, run_id)
     form = await request.form
@@ -85,11 +83,9 @@ async def autostaff_apply(election_id: int, run_id: int) -> Any:
     return redirect(url_for("planning.staffing_board", election_id=election.id))
 
 
-@blueprint.post("/elections/<int:election_id>/autostaff/<int:run_id>/discard")
+@routes.post("/elections/<int:election_id>/autostaff/<int:run_id>/discard")
 @requires("staffing.edit")
 async def autostaff_discard(election_id: int, run_id: int) -> WerkzeugResponse:
-    from app.domain import autostaff
-
     election = await get_election(db(), election_id)
     run = await proposals.get_run(db(), election.id, run_id)
     on_refusal(lambda error: _to_board(election_id, error))

@@ -26,6 +26,7 @@ from app.core.documents.tables import (
 from app.core.downloads import attachment, slug
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.routes import Routes
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.courses import attendance_pdf, reports
@@ -33,7 +34,8 @@ from app.domain.elections.districts import districts_of
 from app.domain.elections.elections import get_election
 from app.domain.labels import SESSION_STATUS
 from app.domain.models import Election
-from app.planning import blueprint
+
+routes = Routes()
 
 #: Each report and the files it comes as (pay goes to a payroll system: CSV, no PDF).
 REPORT_FORMATS = {
@@ -367,7 +369,7 @@ async def _pay_lines(election: Election, filters: Filters) -> list[reports.PayLi
 # --- pages and downloads ---------------------------------------------------------------
 
 
-@blueprint.get("/elections/<int:election_id>/courses/reports")
+@routes.get("/elections/<int:election_id>/courses/reports")
 @requires("reports.view")
 async def course_reports(election_id: int) -> str:
     """The course reports of an election: who lacks a required course (filtered by
@@ -413,7 +415,7 @@ async def course_reports(election_id: int) -> str:
     )
 
 
-@blueprint.get("/elections/<int:election_id>/courses/reports/<kind>.<format>")
+@routes.get("/elections/<int:election_id>/courses/reports/<kind>.<format>")
 @requires("reports.view")
 async def course_report_download(election_id: int, kind: str, format: str) -> Response:
     """One course report as a file; the query string narrows it as on the page."""
@@ -442,7 +444,7 @@ async def course_report_download(election_id: int, kind: str, format: str) -> Re
     return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 
-@blueprint.get("/elections/<int:election_id>/courses/reports/sessions/<int:session_id>.pdf")
+@routes.get("/elections/<int:election_id>/courses/reports/sessions/<int:session_id>.pdf")
 @requires("reports.view")
 async def course_report_attendance_sheet(election_id: int, session_id: int) -> Response:
     """A session's attendance list to print and sign (names and birth years only)."""

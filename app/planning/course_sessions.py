@@ -11,13 +11,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
+from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.courses import attendance, booking, booking_changes, catalog, scheduling
 from app.domain.labels import LANGUAGE
 from app.domain.models import CourseSession, Person
 from app.domain.registers import people, premises
-from app.planning import blueprint
 from app.planning.courses import (
     course_or_404,
     find_people,
@@ -25,7 +25,8 @@ from app.planning.courses import (
     search_left_in_url,
     sender,
 )
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 SESSION_FIELDS = (
     "day", "starts_at", "ends_at", "room_id", "capacity", "language", "booking_deadline", "notes",
@@ -47,13 +48,13 @@ def _form_values(course_session: CourseSession) -> dict[str, Any]:
     return values
 
 
-@blueprint.route("/courses/<int:course_id>/sessions/new", methods=["GET", "POST"])
+@routes.route("/courses/<int:course_id>/sessions/new", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_session_new(course_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     return await _session_form(course_id, None)
 
 
-@blueprint.route("/courses/<int:course_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@routes.route("/courses/<int:course_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_session_edit(
     course_id: int, session_id: int
@@ -134,9 +135,7 @@ async def _session_form_page(
     return (page, 422) if errors else page
 
 
-@blueprint.route(
-    "/courses/<int:course_id>/sessions/<int:session_id>/cancel", methods=["GET", "POST"]
-)
+@routes.route("/courses/<int:course_id>/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_session_cancel(
     course_id: int, session_id: int
@@ -175,15 +174,13 @@ async def _cancel_page(session_id: int, error: str | None) -> str | tuple[str, i
 # --- the session page: who is booked, and booking ---------------------------------------
 
 
-@blueprint.get("/courses/<int:course_id>/sessions/<int:session_id>")
+@routes.get("/courses/<int:course_id>/sessions/<int:session_id>")
 @requires("courses.view")
 async def course_session_detail(course_id: int, session_id: int) -> Any:
     return search_left_in_url() or await session_page(course_id, session_id)
 
 
-@blueprint.route(
-    "/courses/<int:course_id>/sessions/<int:session_id>/search", methods=["GET", "POST"]
-)
+@routes.route("/courses/<int:course_id>/sessions/<int:session_id>/search", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_session_search(course_id: int, session_id: int) -> Any:
     """Find a person to book: posted, so no id number is put in a URL. A GET (the
@@ -226,7 +223,7 @@ async def session_page(
     return (page, status) if status != 200 else page
 
 
-@blueprint.post("/courses/<int:course_id>/sessions/<int:session_id>/book")
+@routes.post("/courses/<int:course_id>/sessions/<int:session_id>/book")
 @requires("courses.edit")
 async def course_session_book(course_id: int, session_id: int) -> Any:
     """Book one person; a full session offers the waiting list, explicitly."""
@@ -264,9 +261,7 @@ async def course_session_book(course_id: int, session_id: int) -> Any:
     )
 
 
-@blueprint.post(
-    "/courses/<int:course_id>/sessions/<int:session_id>/bookings/<int:booking_id>/cancel"
-)
+@routes.post("/courses/<int:course_id>/sessions/<int:session_id>/bookings/<int:booking_id>/cancel")
 @requires("courses.edit")
 async def course_booking_cancel(course_id: int, session_id: int, booking_id: int) -> Any:
     found = await booking.get_booking(db(), booking_id)
@@ -281,7 +276,7 @@ async def course_booking_cancel(course_id: int, session_id: int, booking_id: int
     )
 
 
-@blueprint.post("/courses/<int:course_id>/sessions/<int:session_id>/bookings/<int:booking_id>/move")
+@routes.post("/courses/<int:course_id>/sessions/<int:session_id>/bookings/<int:booking_id>/move")
 @requires("courses.edit")
 async def course_booking_move(course_id: int, session_id: int, booking_id: int) -> Any:
     """Move a booking to another session of the course in one step."""

@@ -15,8 +15,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
+from app.core.routes import Routes
 from app.core.validation import Cleaner, parse_id, parse_ids
-from app.core.web import app_settings, db, render
+from app.core.web import app_settings, db, on_refusal, render
 from app.domain.courses import CourseError, attendance, bulk_booking, catalog, notices
 from app.domain.courses.notices import Letterhead
 from app.domain.courses.results_import import ResultsImportError, import_results
@@ -34,8 +35,8 @@ from app.domain.labels import (
 from app.domain.models import Course, Person
 from app.domain.registers import people
 from app.domain.registers.roles import list_role_types
-from app.planning import blueprint
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 #: Stations offered in the "one station's team" picker (a city has about 660).
 MAX_STATIONS = 2000
@@ -94,7 +95,7 @@ async def course_or_404(course_id: int) -> Course:
 # --- the catalogue ------------------------------------------------------------------
 
 
-@blueprint.get("/courses/")
+@routes.get("/courses/")
 @requires("courses.view")
 async def courses_list() -> str:
     election_id = parse_id(request.args.get("election"))
@@ -111,13 +112,13 @@ async def courses_list() -> str:
     )
 
 
-@blueprint.route("/courses/new", methods=["GET", "POST"])
+@routes.route("/courses/new", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_new() -> str | WerkzeugResponse | tuple[str, int]:
     return await _course_form(None)
 
 
-@blueprint.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@routes.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_edit(course_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     return await _course_form(course_id)
@@ -165,7 +166,7 @@ async def _course_form(course_id: int | None) -> str | WerkzeugResponse | tuple[
     return await form_page({})
 
 
-@blueprint.get("/courses/<int:course_id>")
+@routes.get("/courses/<int:course_id>")
 @requires("courses.view")
 async def course_detail(course_id: int) -> str:
     course = await course_or_404(course_id)
@@ -198,7 +199,7 @@ class BookingChoice:
     session_ids: list[int]
 
 
-@blueprint.route("/courses/<int:course_id>/book-many", methods=["GET", "POST"])
+@routes.route("/courses/<int:course_id>/book-many", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_book_many(course_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     """Book the untrained people holding a place in an election (a district, or one
@@ -312,7 +313,7 @@ async def _coming_election_id(today: Any) -> int | None:
 # --- results ------------------------------------------------------------------------
 
 
-@blueprint.route("/courses/results/new", methods=["GET", "POST"])
+@routes.route("/courses/results/new", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_result_new() -> str | WerkzeugResponse | tuple[str, int]:
     """Record by hand that a person has a course: a test, an online course, training
@@ -364,7 +365,7 @@ async def _result_form(values: dict[str, Any], errors: dict[str, str]) -> str | 
     return (page, 422) if errors else page
 
 
-@blueprint.route("/courses/results/search", methods=["GET", "POST"])
+@routes.route("/courses/results/search", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_result_search() -> str | WerkzeugResponse:
     """The person search of the result form, posted so no id number is put in a URL.
@@ -395,7 +396,7 @@ async def _result_page(
     )
 
 
-@blueprint.route("/courses/<int:course_id>/results/import", methods=["GET", "POST"])
+@routes.route("/courses/<int:course_id>/results/import", methods=["GET", "POST"])
 @requires("courses.edit")
 async def course_results_import(course_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     """Import an online course's or a test's results: every row, or none."""
@@ -432,7 +433,3 @@ async def _import_page(course_id: int, problems: list[str]) -> str | tuple[str, 
     course = await course_or_404(course_id)
     page = await render("planning/courses/results_import.html", course=course, problems=problems)
     return (page, 422) if problems else page
-
-
-# The session pages and the roll call register their routes on import.
-from app.planning import course_sessions, roll_call  # noqa: E402, F401

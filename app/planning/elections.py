@@ -12,8 +12,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.elections import elections, norm_templates, rollover
 from app.domain.elections.districts import (
     count_districts,
@@ -36,8 +37,8 @@ from app.domain.elections.voting_days import voting_days
 from app.domain.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
 from app.domain.registers.premises import room_choices
 from app.domain.registers.roles import list_role_types
-from app.planning import blueprint
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 ELECTION_FIELDS = ("name", "kind", "election_day", "advance_start", "advance_end", "status")
 
@@ -53,20 +54,20 @@ def _labels() -> dict[str, Any]:
     }
 
 
-@blueprint.get("/elections/")
+@routes.get("/elections/")
 @requires("registers.view")
 async def elections_list() -> str:
     rows = await elections.list_elections(db())
     return await render("planning/elections/list.html", rows=rows, **_labels())
 
 
-@blueprint.route("/elections/new", methods=["GET", "POST"])
+@routes.route("/elections/new", methods=["GET", "POST"])
 @requires("registers.edit")
 async def election_new() -> str | WerkzeugResponse:
     return await _election_form(None)
 
 
-@blueprint.route("/elections/<int:election_id>/edit", methods=["GET", "POST"])
+@routes.route("/elections/<int:election_id>/edit", methods=["GET", "POST"])
 @requires("registers.edit")
 async def election_edit(election_id: int) -> str | WerkzeugResponse:
     return await _election_form(election_id)
@@ -121,13 +122,13 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
     return page, status
 
 
-@blueprint.get("/elections/<int:election_id>/")
+@routes.get("/elections/<int:election_id>/")
 @requires("registers.view")
 async def election_detail(election_id: int) -> tuple[str, int]:
     return await _tree(election_id)
 
 
-@blueprint.post("/elections/<int:election_id>/districts")
+@routes.post("/elections/<int:election_id>/districts")
 @requires("registers.edit")
 async def district_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
@@ -159,13 +160,13 @@ async def _station_form(
     return page, status
 
 
-@blueprint.get("/elections/<int:election_id>/stations/new")
+@routes.get("/elections/<int:election_id>/stations/new")
 @requires("registers.edit")
 async def station_new_form(election_id: int) -> tuple[str, int]:
     return await _station_form(election_id, {"kind": request.args.get("kind", "polling")}, {})
 
 
-@blueprint.post("/elections/<int:election_id>/stations")
+@routes.post("/elections/<int:election_id>/stations")
 @requires("registers.edit")
 async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
@@ -177,7 +178,7 @@ async def station_new(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     )
 
 
-@blueprint.post("/elections/<int:election_id>/templates/apply")
+@routes.post("/elections/<int:election_id>/templates/apply")
 @requires("registers.edit")
 async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]:
     form = await request.form
@@ -235,7 +236,7 @@ async def _station_page(
     return page, status
 
 
-@blueprint.get("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.get("/elections/<int:election_id>/stations/<int:station_id>")
 @requires("registers.view")
 async def station_detail(election_id: int, station_id: int) -> tuple[str, int]:
     return await _station_page(election_id, station_id)
@@ -261,7 +262,7 @@ async def _station_action(
     )
 
 
-@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>")
 @requires("registers.edit")
 async def station_edit(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
     async def action(values: dict[str, Any]) -> None:
@@ -272,7 +273,7 @@ async def station_edit(election_id: int, station_id: int) -> WerkzeugResponse | 
     )
 
 
-@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/openings")
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/openings")
 @requires("registers.edit")
 async def opening_set(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
     async def action(values: dict[str, Any]) -> None:
@@ -283,7 +284,7 @@ async def opening_set(election_id: int, station_id: int) -> WerkzeugResponse | t
     )
 
 
-@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
 @requires("registers.edit")
 async def shift_new(election_id: int, station_id: int) -> WerkzeugResponse | tuple[str, int]:
     async def action(values: dict[str, Any]) -> None:
@@ -294,9 +295,7 @@ async def shift_new(election_id: int, station_id: int) -> WerkzeugResponse | tup
     )
 
 
-@blueprint.post(
-    "/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>/norms"
-)
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>/norms")
 @requires("registers.edit")
 async def norms_set(
     election_id: int, station_id: int, shift_id: int
@@ -313,9 +312,7 @@ async def norms_set(
     )
 
 
-@blueprint.post(
-    "/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>/delete"
-)
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>/delete")
 @requires("registers.edit")
 async def shift_delete(election_id: int, station_id: int, shift_id: int) -> WerkzeugResponse:
     await delete_shift(db(), current_actor(), election_id, station_id, shift_id)
@@ -325,7 +322,7 @@ async def shift_delete(election_id: int, station_id: int, shift_id: int) -> Werk
     )
 
 
-@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/openings/delete")
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/openings/delete")
 @requires("registers.edit")
 async def opening_delete(election_id: int, station_id: int) -> WerkzeugResponse:
     try:
@@ -339,7 +336,7 @@ async def opening_delete(election_id: int, station_id: int) -> WerkzeugResponse:
     )
 
 
-@blueprint.post("/elections/<int:election_id>/stations/<int:station_id>/delete")
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/delete")
 @requires("registers.edit")
 async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
     await delete_station(db(), current_actor(), election_id, station_id)
@@ -347,7 +344,7 @@ async def station_delete(election_id: int, station_id: int) -> WerkzeugResponse:
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
 
-@blueprint.post("/elections/<int:election_id>/districts/<int:district_id>/delete")
+@routes.post("/elections/<int:election_id>/districts/<int:district_id>/delete")
 @requires("registers.edit")
 async def district_delete(election_id: int, district_id: int) -> WerkzeugResponse:
 
@@ -361,9 +358,7 @@ async def district_delete(election_id: int, district_id: int) -> WerkzeugRespons
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
 
-@blueprint.route(
-    "/elections/<int:election_id>/districts/<int:district_id>", methods=["GET", "POST"]
-)
+@routes.route("/elections/<int:election_id>/districts/<int:district_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def district_edit(
     election_id: int, district_id: int
@@ -397,7 +392,7 @@ async def district_edit(
 # --- rollover -----------------------------------------------------------------------------
 
 
-@blueprint.route("/elections/<int:election_id>/rollover", methods=["GET", "POST"])
+@routes.route("/elections/<int:election_id>/rollover", methods=["GET", "POST"])
 @requires("registers.edit")
 async def election_rollover(election_id: int) -> str | WerkzeugResponse:
     source = await elections.get_election(db(), election_id)

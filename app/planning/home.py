@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from app.core.auth import requires
+from app.core.routes import Routes
 from app.core.web import render
-from app.planning import blueprint
+
+routes = Routes()
 
 
-@blueprint.get("/")
+@routes.get("/")
 @requires("planning.view")
 async def home() -> str:
     return await render("planning/home.html")

@@ -11,9 +11,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
+from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import parse_ids
-from app.core.web import app_settings, db, render
+from app.core.web import app_settings, db, on_refusal, render
+from app.domain.clerks import places as portal
 from app.domain.labels import (
     APPLICATION_STATUS,
     EXPERIENCE,
@@ -26,8 +28,8 @@ from app.domain.recruitment import application_form, applications, contact
 from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.site import webparts
-from app.planning import blueprint
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 
 def _labels() -> dict[str, Any]:
@@ -41,7 +43,7 @@ def _labels() -> dict[str, Any]:
     }
 
 
-@blueprint.get("/applications/")
+@routes.get("/applications/")
 @requires("applications.review")
 async def applications_list() -> str:
     filters = applications.ApplicationFilters.from_args(request.args)
@@ -71,7 +73,7 @@ async def _reply_texts(locale: str) -> dict[str, str]:
     return {key: part.body for key, part in shown.items()}
 
 
-@blueprint.get("/applications/<int:application_id>")
+@routes.get("/applications/<int:application_id>")
 @requires("applications.review")
 async def application_detail(application_id: int) -> str:
     application = await applications.get_application(db(), application_id)
@@ -92,7 +94,7 @@ async def _detail(application: Any, problems: dict[str, str], status: int = 200)
     return (page, status) if status != 200 else page
 
 
-@blueprint.post("/applications/approve")
+@routes.post("/applications/approve")
 @requires("applications.review")
 async def applications_approve() -> Any:
     """Approve one application (from its page) or many (from the list), all or none."""
@@ -131,8 +133,6 @@ async def applications_approve() -> Any:
 async def _invite_to_portal(person_ids: list[int]) -> None:
     """Approved people get their clerk account and an invitation to the portal, each in
     its own transaction after the approval (which stands even if an invitation fails)."""
-    from app.domain.clerks import places as portal
-
     invited = await portal.invite_each_to_portal(
         db(), current_actor(), app_settings(), g.tenant, person_ids
     )
@@ -162,13 +162,13 @@ def _kept_args() -> dict[str, Any]:
     return {key: request.args[key] for key in kept if key in request.args}
 
 
-@blueprint.post("/applications/<int:application_id>/reject")
+@routes.post("/applications/<int:application_id>/reject")
 @requires("applications.review")
 async def application_reject(application_id: int) -> Any:
     return await _answer(application_id, "reject")
 
 
-@blueprint.post("/applications/<int:application_id>/more-info")
+@routes.post("/applications/<int:application_id>/more-info")
 @requires("applications.review")
 async def application_more_info(application_id: int) -> Any:
     return await _answer(application_id, "more_info")
@@ -201,7 +201,7 @@ async def _answer(application_id: int, action: str) -> Any:
 # --- contact messages -------------------------------------------------------------------
 
 
-@blueprint.get("/messages/")
+@routes.get("/messages/")
 @requires("applications.review")
 async def messages_list() -> str:
     state = request.args.get("state") or None
@@ -209,14 +209,14 @@ async def messages_list() -> str:
     return await render("planning/messages/list.html", page=page, state=state)
 
 
-@blueprint.get("/messages/<int:message_id>")
+@routes.get("/messages/<int:message_id>")
 @requires("applications.review")
 async def message_detail(message_id: int) -> str:
     message = await contact.open_message(db(), current_actor(), message_id)
     return await render("planning/messages/detail.html", message=message)
 
 
-@blueprint.post("/messages/<int:message_id>/answered")
+@routes.post("/messages/<int:message_id>/answered")
 @requires("applications.review")
 async def message_answered(message_id: int) -> WerkzeugResponse:
     form = await request.form

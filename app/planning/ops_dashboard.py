@@ -20,8 +20,9 @@ from app.core.errors import DomainError, NotFound
 from app.core.events import latest_event_id, ops_topic
 from app.core.i18n import _
 from app.core.permissions import role_has
+from app.core.routes import Routes
 from app.core.validation import parse_id
-from app.core.web import db, is_htmx, render
+from app.core.web import db, is_htmx, on_refusal, render
 from app.domain.models import STATION_STATES
 from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
@@ -30,8 +31,8 @@ from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
 from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
 from app.domain.staffing.board import district_choices
-from app.planning import blueprint
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 PAGE = "planning/ops/dashboard.html"
 PANEL = "planning/ops/_panel.html"
@@ -54,7 +55,7 @@ def live_base(election_id: int) -> str:
     return url_for("planning.ops_dashboard", election_id=election_id)
 
 
-@blueprint.get("/live")
+@routes.get("/live")
 @requires("ops.view")
 async def ops_dashboard_now() -> Any:
     """The menu's entry: today's election (or the next one) live."""
@@ -65,7 +66,7 @@ async def ops_dashboard_now() -> Any:
     return redirect(url_for("planning.ops_dashboard", election_id=election_id))
 
 
-@blueprint.get("/elections/<int:election_id>/live")
+@routes.get("/elections/<int:election_id>/live")
 @requires("ops.view")
 async def ops_dashboard(election_id: int) -> str:
     topic = ops_topic(g.tenant.id, election_id)
@@ -139,7 +140,7 @@ async def _panel(
     return body, status
 
 
-@blueprint.get("/elections/<int:election_id>/live/stations/<int:station_id>")
+@routes.get("/elections/<int:election_id>/live/stations/<int:station_id>")
 @requires("ops.view")
 async def ops_station_panel(election_id: int, station_id: int) -> tuple[str, int]:
     return await _panel(election_id, station_id)
@@ -165,7 +166,7 @@ async def _answer(
     )
 
 
-@blueprint.post("/elections/<int:election_id>/live/stations/<int:station_id>/reassign")
+@routes.post("/elections/<int:election_id>/live/stations/<int:station_id>/reassign")
 @requires("ops.coordinate")
 async def ops_reassign(election_id: int, station_id: int) -> Any:
     """Send a reserve (or move a clerk) to a place at the station, or to the place of
@@ -220,7 +221,7 @@ async def ops_reassign(election_id: int, station_id: int) -> Any:
     return await _answer(election_id, station_id, notice=_("The person now has the place."))
 
 
-@blueprint.post("/elections/<int:election_id>/live/incidents/<int:incident_id>/<action>")
+@routes.post("/elections/<int:election_id>/live/incidents/<int:incident_id>/<action>")
 @requires("ops.coordinate")
 async def ops_incident(election_id: int, incident_id: int, action: str) -> Any:
     """Acknowledge, assign or resolve an incident, or add a note; each names the version

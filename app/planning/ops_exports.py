@@ -28,10 +28,12 @@ from app.core.documents.tables import (
 )
 from app.core.downloads import attachment, slug
 from app.core.i18n import _, lazy_gettext, ngettext
+from app.core.routes import Routes
 from app.core.web import db
 from app.domain.ops import exports, incident_labels
 from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
-from app.planning import blueprint
+
+routes = Routes()
 
 FORMATS = ("csv", "xlsx", "pdf")
 EXPORT_KINDS = ("incidents", "checkins")
@@ -346,7 +348,7 @@ def checkins_print_table(times: exports.CheckinTimes) -> ReportTable:
 # --- the downloads ---------------------------------------------------------------------
 
 
-@blueprint.get("/elections/<int:election_id>/ops/export/<kind>.<format>")
+@routes.get("/elections/<int:election_id>/ops/export/<kind>.<format>")
 @requires("ops.view")
 async def ops_export(election_id: int, kind: str, format: str) -> Response:
     """The incident log or the check-in times of an election as CSV, Excel or PDF.

@@ -99,6 +99,3 @@ def register() -> None:
             max_rest_seconds=MAX_REST_SECONDS,
             topics=is_ops_topic,
         )
-
-
-register()

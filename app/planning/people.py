@@ -10,8 +10,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.validation import parse_ids
-from app.core.web import app_settings, db, is_htmx, render
+from app.core.web import app_settings, db, is_htmx, on_refusal, render
+from app.domain.clerks import places as portal
+from app.domain.courses import booking, qualifications
 from app.domain.labels import (
     ASSIGNMENT_STATE,
     COUNTRY,
@@ -25,8 +28,9 @@ from app.domain.labels import (
 from app.domain.registers import availability, people
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.staffing import assignments as staffing_assignments
-from app.planning import blueprint
-from app.planning.refusals import on_refusal
+from app.planning.courses import labels
+
+routes = Routes()
 
 
 def default_country() -> str:
@@ -49,7 +53,7 @@ def _context() -> dict[str, Any]:
     }
 
 
-@blueprint.get("/people/")
+@routes.get("/people/")
 @requires("registers.view")
 async def people_list() -> Response:
     args = request.args
@@ -71,7 +75,7 @@ async def people_list() -> Response:
     return response
 
 
-@blueprint.route("/people/new", methods=["GET", "POST"])
+@routes.route("/people/new", methods=["GET", "POST"])
 @requires("registers.edit")
 async def person_new() -> str | WerkzeugResponse:
     values: dict[str, object] = {"national_id_country": default_country(), "status": "active"}
@@ -94,9 +98,6 @@ async def person_new() -> str | WerkzeugResponse:
 
 async def _courses_of(person_id: int) -> dict[str, Any]:
     """The person's courses and bookings, for those who may see courses."""
-    from app.domain.courses import booking, qualifications
-    from app.planning.courses import labels
-
     if not can("courses.view"):
         return {"qualifications": None, "bookings": None}
     return {
@@ -106,7 +107,7 @@ async def _courses_of(person_id: int) -> dict[str, Any]:
     }
 
 
-@blueprint.get("/people/<int:person_id>")
+@routes.get("/people/<int:person_id>")
 @requires("registers.view")
 async def person_detail(person_id: int) -> str:
     person = await people.get_person(db(), person_id)
@@ -120,7 +121,7 @@ async def person_detail(person_id: int) -> str:
     )
 
 
-@blueprint.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@routes.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
 @requires("registers.edit")
 async def person_edit(person_id: int) -> str | WerkzeugResponse:
     person = await people.get_person(db(), person_id)
@@ -146,7 +147,7 @@ async def person_edit(person_id: int) -> str | WerkzeugResponse:
     return await form_page({})
 
 
-@blueprint.post("/people/<int:person_id>/reveal")
+@routes.post("/people/<int:person_id>/reveal")
 @requires("people.reveal")
 async def person_reveal(person_id: int) -> str:
     """Show the whole id number once; the reveal is written to the audit log."""
@@ -165,7 +166,7 @@ async def person_reveal(person_id: int) -> str:
     )
 
 
-@blueprint.post("/people/bulk")
+@routes.post("/people/bulk")
 @requires("registers.edit")
 async def people_bulk() -> WerkzeugResponse:
     form = await request.form
@@ -186,12 +187,10 @@ async def people_bulk() -> WerkzeugResponse:
     return redirect(url_for("planning.people_list", **arguments))
 
 
-@blueprint.post("/people/<int:person_id>/portal-invite")
+@routes.post("/people/<int:person_id>/portal-invite")
 @requires("registers.edit")
 async def person_portal_invite(person_id: int) -> WerkzeugResponse:
     """Give the person a clerk account for the portal and mail the invitation."""
-
-    from app.domain.clerks import places as portal
 
     async def refused(error: DomainError) -> WerkzeugResponse:
         await flash(error.message, "error")

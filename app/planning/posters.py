@@ -19,10 +19,12 @@ from quart import Response, g, url_for
 from app.core.auth import requires
 from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.web import app_settings, db, render
 from app.domain.elections import elections
 from app.domain.elections.stations import get_station
-from app.planning import blueprint
+
+routes = Routes()
 
 
 def check_in_url(station_id: int) -> str:
@@ -79,7 +81,7 @@ def poster_pdf(url: str, municipality: str, election: str, station: str) -> byte
     return bytes(pdf.output())
 
 
-@blueprint.get("/elections/<int:election_id>/stations/<int:station_id>/poster")
+@routes.get("/elections/<int:election_id>/stations/<int:station_id>/poster")
 @requires("registers.view")
 async def station_poster(election_id: int, station_id: int) -> str:
     """The poster to print from the browser."""
@@ -95,7 +97,7 @@ async def station_poster(election_id: int, station_id: int) -> str:
     )
 
 
-@blueprint.get("/elections/<int:election_id>/stations/<int:station_id>/poster.pdf")
+@routes.get("/elections/<int:election_id>/stations/<int:station_id>/poster.pdf")
 @requires("registers.view")
 async def station_poster_pdf(election_id: int, station_id: int) -> Response:
     """The same poster as a PDF, for a print shop or a page of several stations."""

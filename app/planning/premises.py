@@ -7,10 +7,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, get_locale
+from app.core.routes import Routes
 from app.core.validation import FieldErrors
 from app.core.web import db, render
 from app.domain.registers import premises
-from app.planning import blueprint
+
+routes = Routes()
 
 BUILDING_FIELDS = (
     "name", "street_address", "postal_code", "city", "latitude", "longitude", "step_free_access",
@@ -19,20 +21,20 @@ BUILDING_FIELDS = (
 ROOM_FIELDS = ("name", "capacity", "has_power", "has_network", "tables", "booths", "notes")
 
 
-@blueprint.get("/premises/")
+@routes.get("/premises/")
 @requires("registers.view")
 async def premises_list() -> str:
     buildings = await premises.list_buildings(db(), request.args.get("q", ""), get_locale())
     return await render("planning/premises/list.html", block="results", buildings=buildings)
 
 
-@blueprint.route("/premises/new", methods=["GET", "POST"])
+@routes.route("/premises/new", methods=["GET", "POST"])
 @requires("registers.edit")
 async def building_new() -> str | WerkzeugResponse:
     return await _building_form(None)
 
 
-@blueprint.route("/premises/<int:building_id>/edit", methods=["GET", "POST"])
+@routes.route("/premises/<int:building_id>/edit", methods=["GET", "POST"])
 @requires("registers.edit")
 async def building_edit(building_id: int) -> str | WerkzeugResponse:
     return await _building_form(building_id)
@@ -59,7 +61,7 @@ async def _building_form(building_id: int | None) -> str | WerkzeugResponse:
     )
 
 
-@blueprint.get("/premises/<int:building_id>")
+@routes.get("/premises/<int:building_id>")
 @requires("registers.view")
 async def building_detail(building_id: int) -> str:
     building = await premises.get_building(db(), building_id)
@@ -68,7 +70,7 @@ async def building_detail(building_id: int) -> str:
     )
 
 
-@blueprint.post("/premises/<int:building_id>/rooms")
+@routes.post("/premises/<int:building_id>/rooms")
 @requires("registers.edit")
 async def room_new(building_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
@@ -84,7 +86,7 @@ async def room_new(building_id: int) -> str | WerkzeugResponse | tuple[str, int]
     return redirect(url_for("planning.building_detail", building_id=building_id))
 
 
-@blueprint.route("/premises/<int:building_id>/rooms/<int:room_id>", methods=["GET", "POST"])
+@routes.route("/premises/<int:building_id>/rooms/<int:room_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def room_edit(building_id: int, room_id: int) -> str | WerkzeugResponse:
     room = await premises.get_room(db(), room_id)

@@ -11,12 +11,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import FieldErrors
 from app.core.web import body_too_large, db, render
 from app.domain.labels import WEB_PART
 from app.domain.site import webparts
-from app.planning import blueprint
+
+routes = Routes()
 
 MAX_LOGO_UPLOAD = webparts.MAX_LOGO_BYTES + 64 * 1024
 
@@ -26,7 +28,7 @@ def _checked(key: str, locale: str) -> None:
         raise NotFound(_("Not found."))
 
 
-@blueprint.get("/site/")
+@routes.get("/site/")
 @requires("public_pages.edit")
 async def site_overview() -> str:
     states = await webparts.overview(db())
@@ -59,7 +61,7 @@ async def _editor(
     return page, status
 
 
-@blueprint.route("/site/<key>/<locale>", methods=["GET", "POST"])
+@routes.route("/site/<key>/<locale>", methods=["GET", "POST"])
 @requires("public_pages.edit")
 async def site_part(key: str, locale: str) -> tuple[str, int] | WerkzeugResponse:
     """Edit a page or block: save a draft, preview it beside the editor, or publish."""
@@ -94,7 +96,7 @@ async def site_part(key: str, locale: str) -> tuple[str, int] | WerkzeugResponse
     return redirect(url_for("planning.site_part", key=key, locale=locale))
 
 
-@blueprint.get("/site/<key>/<locale>/preview")
+@routes.get("/site/<key>/<locale>/preview")
 @requires("public_pages.edit")
 async def site_part_preview(key: str, locale: str) -> str:
     """The newest version (the draft) as the public would see it."""
@@ -106,7 +108,7 @@ async def site_part_preview(key: str, locale: str) -> str:
     return await render("planning/site/preview.html", part=part, state=state)
 
 
-@blueprint.get("/site/<key>/<locale>/history")
+@routes.get("/site/<key>/<locale>/history")
 @requires("public_pages.edit")
 async def site_part_history(key: str, locale: str) -> str:
     _checked(key, locale)
@@ -122,7 +124,7 @@ async def site_part_history(key: str, locale: str) -> str:
     )
 
 
-@blueprint.post("/site/<key>/<locale>/versions/<int:version_id>/restore")
+@routes.post("/site/<key>/<locale>/versions/<int:version_id>/restore")
 @requires("public_pages.edit")
 async def site_part_restore(key: str, locale: str, version_id: int) -> WerkzeugResponse:
     _checked(key, locale)
@@ -137,7 +139,7 @@ async def site_part_restore(key: str, locale: str, version_id: int) -> WerkzeugR
     return redirect(url_for("planning.site_part", key=key, locale=locale))
 
 
-@blueprint.route("/site/settings", methods=["GET", "POST"])
+@routes.route("/site/settings", methods=["GET", "POST"])
 @requires("public_pages.edit")
 async def site_settings() -> tuple[str, int] | WerkzeugResponse:
     settings = await webparts.site_settings(db())

@@ -13,19 +13,20 @@ from app.core.documents.spreadsheets import write_csv, write_xlsx
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.validation import FieldErrors, parse_id
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.elections import elections
 from app.domain.elections.stations import structure
 from app.domain.labels import PERSON_STATUS, STATION_KIND
 from app.domain.registers import imports, people, premises
 from app.domain.registers.identity import format_phone, mask_national_id
-from app.planning import blueprint
 from app.planning.people import default_country
-from app.planning.refusals import on_refusal
 
 #: The files a register is exported to.
 EXPORT_FORMATS = ("csv", "xlsx")
+
+routes = Routes()
 
 
 def _download(name: str, format: str, header: list[str], rows: list[list[Any]]) -> Response:
@@ -35,7 +36,7 @@ def _download(name: str, format: str, header: list[str], rows: list[list[Any]]) 
     return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
 
 
-@blueprint.get("/people/export.<format>")
+@routes.get("/people/export.<format>")
 @requires("registers.view")
 async def export_people(format: str) -> Response:
     found = await people.people_for_export(
@@ -74,7 +75,7 @@ async def export_people(format: str) -> Response:
     return _download("people", format, header, rows)
 
 
-@blueprint.get("/premises/export.<format>")
+@routes.get("/premises/export.<format>")
 @requires("registers.view")
 async def export_rooms(format: str) -> Response:
     header = [
@@ -95,7 +96,7 @@ async def export_rooms(format: str) -> Response:
     return _download("rooms", format, header, rows)
 
 
-@blueprint.get("/elections/<int:election_id>/export.<format>")
+@routes.get("/elections/<int:election_id>/export.<format>")
 @requires("registers.view")
 async def export_structure(election_id: int, format: str) -> Response:
     election, stations = await structure(db(), election_id)
@@ -125,7 +126,7 @@ async def export_structure(election_id: int, format: str) -> Response:
     return _download(f"election-{election.id}", format, header, rows)
 
 
-@blueprint.route("/import", methods=["GET", "POST"])
+@routes.route("/import", methods=["GET", "POST"])
 @requires("registers.edit")
 async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
     election_rows = await elections.list_elections(db())
@@ -176,7 +177,7 @@ def _upload_errors(error: DomainError) -> dict[str, str]:
     return {error.field or "file": error.message}
 
 
-@blueprint.route("/import/<int:batch_id>", methods=["GET", "POST"])
+@routes.route("/import/<int:batch_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def import_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, int]:
 

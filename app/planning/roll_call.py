@@ -10,14 +10,15 @@ from quart import flash, redirect, request, url_for
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
+from app.core.routes import Routes
 from app.core.validation import parse_id
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.courses import attendance
 from app.domain.models import Person
-from app.planning import blueprint
 from app.planning.course_sessions import session_of
 from app.planning.courses import find_people, labels, search_left_in_url, sender
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 
 async def roll_call_page(
@@ -41,13 +42,13 @@ async def roll_call_page(
     return (page, status) if status != 200 else page
 
 
-@blueprint.get("/courses/<int:course_id>/sessions/<int:session_id>/roll-call")
+@routes.get("/courses/<int:course_id>/sessions/<int:session_id>/roll-call")
 @requires("courses.edit")
 async def course_roll_call(course_id: int, session_id: int) -> Any:
     return search_left_in_url() or await roll_call_page(course_id, session_id)
 
 
-@blueprint.route(
+@routes.route(
     "/courses/<int:course_id>/sessions/<int:session_id>/roll-call/search", methods=["GET", "POST"]
 )
 @requires("courses.edit")
@@ -62,7 +63,7 @@ async def course_roll_call_search(course_id: int, session_id: int) -> Any:
     return await roll_call_page(course_id, session_id, query=form.get("q", "").strip())
 
 
-@blueprint.post("/courses/<int:course_id>/sessions/<int:session_id>/roll-call")
+@routes.post("/courses/<int:course_id>/sessions/<int:session_id>/roll-call")
 @requires("courses.edit")
 async def course_roll_call_save(course_id: int, session_id: int) -> Any:
     """Save every mark at once: all of them are written, or none."""
@@ -87,7 +88,7 @@ async def course_roll_call_save(course_id: int, session_id: int) -> Any:
     )
 
 
-@blueprint.post("/courses/<int:course_id>/sessions/<int:session_id>/roll-call/walk-in")
+@routes.post("/courses/<int:course_id>/sessions/<int:session_id>/roll-call/walk-in")
 @requires("courses.edit")
 async def course_walk_in(course_id: int, session_id: int) -> Any:
     """Someone came who is not on the list: first say so, then record them only when

@@ -9,17 +9,19 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.validation import FieldErrors
 from app.core.web import db, render
 from app.domain.elections import norm_templates
 from app.domain.labels import PAY_UNIT, STATION_KIND, choices
 from app.domain.registers import roles
-from app.planning import blueprint
+
+routes = Routes()
 
 TEMPLATE_ROWS = 4
 
 
-@blueprint.get("/roles/")
+@routes.get("/roles/")
 @requires("registers.view")
 async def role_types() -> str:
     return await render(
@@ -31,7 +33,7 @@ async def role_types() -> str:
     )
 
 
-@blueprint.post("/roles/<int:role_type_id>")
+@routes.post("/roles/<int:role_type_id>")
 @requires("registers.edit")
 async def role_type_update(role_type_id: int) -> WerkzeugResponse | tuple[str, int]:
     try:
@@ -51,7 +53,7 @@ async def role_type_update(role_type_id: int) -> WerkzeugResponse | tuple[str, i
     return redirect(url_for("planning.role_types"))
 
 
-@blueprint.get("/templates/")
+@routes.get("/templates/")
 @requires("registers.view")
 async def staffing_templates() -> str:
     return await render(
@@ -62,13 +64,13 @@ async def staffing_templates() -> str:
     )
 
 
-@blueprint.route("/templates/new", methods=["GET", "POST"])
+@routes.route("/templates/new", methods=["GET", "POST"])
 @requires("registers.edit")
 async def staffing_template_new() -> str | WerkzeugResponse | tuple[str, int]:
     return await _template_form(None)
 
 
-@blueprint.route("/templates/<int:template_id>", methods=["GET", "POST"])
+@routes.route("/templates/<int:template_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def staffing_template_edit(template_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     return await _template_form(template_id)

@@ -7,19 +7,22 @@ import datetime as dt
 from typing import Any
 
 from quart import flash, g, redirect, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
+from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
-from app.core.web import app_settings, db, is_htmx, render
+from app.core.web import app_settings, db, is_htmx, on_refusal, render
 from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
-from app.domain.models import Station
+from app.domain.models import Assignment, Station
+from app.domain.registers.people import search_people
 from app.domain.staffing import assignments, board, offers
-from app.planning import blueprint
-from app.planning.refusals import on_refusal
+
+routes = Routes()
 
 #: Above this many stations the board asks for a district first.
 WHOLE_BOARD_LIMIT = 60
@@ -40,7 +43,7 @@ def _filters() -> board.BoardFilters:
     )
 
 
-@blueprint.get("/elections/<int:election_id>/staffing")
+@routes.get("/elections/<int:election_id>/staffing")
 @requires("staffing.view")
 async def staffing_board(election_id: int) -> str:
     filters = _filters()
@@ -90,7 +93,7 @@ async def _station(station_id: int, election_id: int) -> Station:
     return station
 
 
-@blueprint.get("/elections/<int:election_id>/staffing/place")
+@routes.get("/elections/<int:election_id>/staffing/place")
 @requires("staffing.edit")
 async def staffing_place(election_id: int) -> str:
     """The panel for one place: who holds it and who could (search, or suggestions)."""
@@ -112,7 +115,7 @@ async def staffing_place(election_id: int) -> str:
     return await render(template, **context)
 
 
-@blueprint.post("/elections/<int:election_id>/staffing/assign")
+@routes.post("/elections/<int:election_id>/staffing/assign")
 @requires("staffing.edit")
 async def staffing_assign(election_id: int) -> Any:
     form = await request.form
@@ -157,7 +160,7 @@ async def staffing_assign(election_id: int) -> Any:
     )
 
 
-@blueprint.post("/elections/<int:election_id>/staffing/assignments/<int:assignment_id>/withdraw")
+@routes.post("/elections/<int:election_id>/staffing/assignments/<int:assignment_id>/withdraw")
 @requires("staffing.edit")
 async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
     assignment = await assignments.get_assignment(db(), assignment_id)
@@ -179,7 +182,7 @@ async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
     return await board_again()
 
 
-@blueprint.post("/elections/<int:election_id>/staffing/stations/<int:station_id>/team")
+@routes.post("/elections/<int:election_id>/staffing/stations/<int:station_id>/team")
 @requires("staffing.edit")
 async def staffing_team(election_id: int, station_id: int) -> Any:
     await _station(station_id, election_id)
@@ -193,14 +196,10 @@ async def staffing_team(election_id: int, station_id: int) -> Any:
     return await _station_card(station_id, election_id, notice=notice, skipped=result.skipped)
 
 
-@blueprint.post("/elections/<int:election_id>/staffing/offers")
+@routes.post("/elections/<int:election_id>/staffing/offers")
 @requires("staffing.edit")
 async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
     """Send offers for the proposals of the whole election, or of one district."""
-    from sqlalchemy import select
-
-    from app.domain.models import Assignment
-
     await get_election(db(), election_id)
     form = await request.form
     district_id = parse_id(form.get("district"))
@@ -225,8 +224,6 @@ async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
 async def _reserves_page(
     election_id: int, errors: dict[str, str] | None = None, status: int = 200
 ) -> tuple[str, int]:
-    from app.domain.registers.people import search_people
-
     election = await get_election(db(), election_id)
     query = request.args.get("q", "")
     found = (await search_people(db(), query=query, status="active")).people if query else []
@@ -242,14 +239,14 @@ async def _reserves_page(
     return page, status
 
 
-@blueprint.get("/elections/<int:election_id>/reserves")
+@routes.get("/elections/<int:election_id>/reserves")
 @requires("staffing.view")
 async def reserves(election_id: int) -> tuple[str, int]:
     """The election's reserve pool: people ready to be sent where someone is missing."""
     return await _reserves_page(election_id)
 
 
-@blueprint.post("/elections/<int:election_id>/reserves")
+@routes.post("/elections/<int:election_id>/reserves")
 @requires("staffing.edit")
 async def reserve_add(election_id: int) -> Any:
     election = await get_election(db(), election_id)
@@ -274,7 +271,7 @@ async def reserve_add(election_id: int) -> Any:
     return redirect(url_for("planning.reserves", election_id=election.id))
 
 
-@blueprint.post("/elections/<int:election_id>/reserves/<int:reserve_id>/remove")
+@routes.post("/elections/<int:election_id>/reserves/<int:reserve_id>/remove")
 @requires("staffing.edit")
 async def reserve_remove(election_id: int, reserve_id: int) -> WerkzeugResponse:
     await get_election(db(), election_id)

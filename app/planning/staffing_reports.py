@@ -22,6 +22,7 @@ from app.core.documents.tables import (
 from app.core.downloads import attachment, slug
 from app.core.errors import NotFound
 from app.core.i18n import _, lazy_gettext
+from app.core.routes import Routes
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
 from app.domain.elections.elections import get_election
@@ -29,7 +30,8 @@ from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
 from app.domain.staffing import letters, reports
 from app.domain.staffing.board import DistrictSummary
-from app.planning import blueprint
+
+routes = Routes()
 
 FORMATS = ("xlsx", "pdf")
 #: The page shows this many unfilled places; the downloads have all of them.
@@ -229,7 +231,7 @@ def staff_table(rows_: Sequence[reports.StaffListRow]) -> ReportTable:
 # --- pages and downloads ---------------------------------------------------------------
 
 
-@blueprint.get("/elections/<int:election_id>/staffing/reports")
+@routes.get("/elections/<int:election_id>/staffing/reports")
 @requires("reports.view")
 async def staffing_reports(election_id: int) -> str:
     """The reports of an election with their downloads, a preview of the unfilled places
@@ -263,7 +265,7 @@ async def staffing_reports(election_id: int) -> str:
     )
 
 
-@blueprint.get("/elections/<int:election_id>/staffing/reports/<kind>.<format>")
+@routes.get("/elections/<int:election_id>/staffing/reports/<kind>.<format>")
 @requires("reports.view")
 async def staffing_report_download(election_id: int, kind: str, format: str) -> Response:
     """One report as Excel or PDF; ``?station=`` narrows the staff list to one station."""
@@ -293,7 +295,7 @@ async def _no_letters(election_id: int) -> WerkzeugResponse:
     return redirect(url_for("planning.staffing_reports", election_id=election_id))
 
 
-@blueprint.get("/elections/<int:election_id>/staffing/letters.pdf")
+@routes.get("/elections/<int:election_id>/staffing/letters.pdf")
 @requires("staffing.edit")
 async def staffing_letters(election_id: int) -> Response | WerkzeugResponse:
     """Appointment letters for everyone with an accepted place, one page each."""
@@ -305,7 +307,7 @@ async def staffing_letters(election_id: int) -> Response | WerkzeugResponse:
     return attachment(body, "pdf", f"{slug(title)}-{slug(election.name)}")
 
 
-@blueprint.get("/elections/<int:election_id>/staffing/letters/station/<int:station_id>.pdf")
+@routes.get("/elections/<int:election_id>/staffing/letters/station/<int:station_id>.pdf")
 @requires("staffing.edit")
 async def staffing_station_letters(
     election_id: int, station_id: int
@@ -320,7 +322,7 @@ async def staffing_station_letters(
     )
 
 
-@blueprint.get("/elections/<int:election_id>/staffing/letters/person/<int:person_id>.pdf")
+@routes.get("/elections/<int:election_id>/staffing/letters/person/<int:person_id>.pdf")
 @requires("staffing.edit")
 async def staffing_person_letter(election_id: int, person_id: int) -> Response:
     """One person's letter; 404 unless they have an accepted place in this election."""

@@ -9,11 +9,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _, locale_scope
+from app.core.routes import Routes
 from app.core.web import app_settings, db
 from app.domain.clerks import calendar_feed
 from app.domain.models import Person
-from app.portal import blueprint
 from app.portal.me import my_person_or_404
+
+routes = Routes()
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def feed_address(person: Person) -> FeedAddress | None:
     return FeedAddress(settings.base_url + url_for("portal.calendar_feed", token=token))
 
 
-@blueprint.get("/calendar/<token>.ics", endpoint="calendar_feed")
+@routes.get("/calendar/<token>.ics", endpoint="calendar_feed")
 async def feed(token: str) -> Response:
     """The feed. No sign-in (calendar apps cannot): the token is the key, and an unknown
     or reset token is a plain 404."""
@@ -54,7 +56,7 @@ async def feed(token: str) -> Response:
     return response
 
 
-@blueprint.post("/calendar/reset")
+@routes.post("/calendar/reset")
 @requires("portal.use")
 async def calendar_reset() -> WerkzeugResponse:
     person = await my_person_or_404()
@@ -69,7 +71,7 @@ async def calendar_reset() -> WerkzeugResponse:
     return redirect(url_for("portal.profile", _anchor="calendar"))
 
 
-@blueprint.post("/calendar/stop")
+@routes.post("/calendar/stop")
 @requires("portal.use")
 async def calendar_stop() -> WerkzeugResponse:
     person = await my_person_or_404()

@@ -15,17 +15,18 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.templating import longdate
 from app.core.validation import parse_id
-from app.core.web import RefusalAnswer, app_settings, db, render
+from app.core.web import RefusalAnswer, app_settings, db, on_refusal, render
 from app.domain.courses import booking, booking_changes, notices
 from app.domain.courses import my_courses as my
 from app.domain.courses.notices import Letterhead
 from app.domain.labels import COURSE_KIND, LANGUAGE
 from app.domain.models import CourseBooking, Person
-from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
-from app.portal.refusals import on_refusal
+
+routes = Routes()
 
 
 def _sender() -> Letterhead:
@@ -51,7 +52,7 @@ async def _page(
     return page, status
 
 
-@blueprint.get("/courses")
+@routes.get("/courses")
 @requires("portal.use")
 async def courses() -> tuple[str, int]:
     return await _page(await my_person())
@@ -90,7 +91,7 @@ async def _done(course_booking: CourseBooking) -> WerkzeugResponse:
     return redirect(url_for("portal.courses"))
 
 
-@blueprint.post("/courses/book")
+@routes.post("/courses/book")
 @requires("portal.use")
 async def course_book() -> Any:
     """Book a session of one of my courses, or join its waiting list when asked to."""
@@ -116,7 +117,7 @@ async def course_book() -> Any:
     return await _done(seat)
 
 
-@blueprint.post("/courses/bookings/<int:booking_id>/rebook")
+@routes.post("/courses/bookings/<int:booking_id>/rebook")
 @requires("portal.use")
 async def course_rebook(booking_id: int) -> Any:
     """Move my booking to another session of the same course in one step."""
@@ -143,7 +144,7 @@ async def course_rebook(booking_id: int) -> Any:
     return await _done(moved)
 
 
-@blueprint.post("/courses/bookings/<int:booking_id>/cancel")
+@routes.post("/courses/bookings/<int:booking_id>/cancel")
 @requires("portal.use")
 async def course_cancel(booking_id: int) -> Any:
     """Cancel my seat or waiting-list place (the confirm step is on the page)."""

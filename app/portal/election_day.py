@@ -21,9 +21,10 @@ from app.core.auth import current_actor, current_membership, current_user, requi
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, lazy_gettext
 from app.core.models import utcnow
+from app.core.routes import Routes
 from app.core.templating import localtime
 from app.core.validation import FieldErrors, parse_id
-from app.core.web import RefusalAnswer, db, render
+from app.core.web import RefusalAnswer, db, on_refusal, render
 from app.domain.models import (
     INCIDENT_CATEGORIES,
     INCIDENT_SEVERITIES,
@@ -34,9 +35,9 @@ from app.domain.models import (
 )
 from app.domain.ops import access, incident_labels, incidents, my_day, stations, turnout
 from app.domain.ops.checkins import check_in
-from app.portal import blueprint
 from app.portal.me import my_person, my_person_or_404
-from app.portal.refusals import on_refusal
+
+routes = Routes()
 
 STATE_ACTIONS = {
     "open": lazy_gettext("Open the station"),
@@ -50,7 +51,7 @@ STATE_ACTIONS = {
 Refusals = dict[str, dict[str, Any]]
 
 
-@blueprint.context_processor
+@routes.context_processor
 async def _election_day_menu() -> dict[str, object]:
     """Whether the menu shows "Election day": only with a shift today or tomorrow."""
     if current_user() is None or current_membership() is None or g.get("tenant") is None:
@@ -151,7 +152,7 @@ async def _led_stations(shifts: list[my_day.MyShift]) -> list[dict[str, Any]]:
     return led
 
 
-@blueprint.get("/election-day")
+@routes.get("/election-day")
 @requires("portal.use")
 async def election_day() -> tuple[str, int]:
     return await _page(await my_person(), parse_id(request.args.get("station")))
@@ -194,7 +195,7 @@ def _back(anchor: str | None = None) -> WerkzeugResponse:
     return redirect(url_for("portal.election_day", station=station_id, _anchor=anchor))
 
 
-@blueprint.post("/election-day/check-in")
+@routes.post("/election-day/check-in")
 @requires("portal.use")
 async def election_day_check_in() -> Any:
     """The no-JavaScript check-in: the key came with the page, or is made here."""
@@ -223,7 +224,7 @@ async def election_day_check_in() -> Any:
     return _back()
 
 
-@blueprint.post("/election-day/stations/<int:station_id>/state")
+@routes.post("/election-day/stations/<int:station_id>/state")
 @requires("portal.use")
 async def election_day_station_state(station_id: int) -> Any:
     """The chair opens, pauses, closes... the station; opening may need a reason."""
@@ -245,7 +246,7 @@ async def election_day_station_state(station_id: int) -> Any:
     return _back(f"station-{station_id}")
 
 
-@blueprint.post("/election-day/stations/<int:station_id>/incidents")
+@routes.post("/election-day/stations/<int:station_id>/incidents")
 @requires("portal.use")
 async def election_day_incident(station_id: int) -> Any:
     """Report an incident at the station (the coordinators see it at once)."""
@@ -258,7 +259,7 @@ async def election_day_incident(station_id: int) -> Any:
     return _back(f"station-incidents-{station_id}")
 
 
-@blueprint.post("/election-day/stations/<int:station_id>/notes")
+@routes.post("/election-day/stations/<int:station_id>/notes")
 @requires("portal.use")
 async def election_day_incident_note(station_id: int) -> Any:
     """The chair adds what happened next to an incident of their station."""
@@ -275,7 +276,7 @@ async def election_day_incident_note(station_id: int) -> Any:
     return _back(f"incident-note-{incident_id}")
 
 
-@blueprint.post("/election-day/stations/<int:station_id>/turnout")
+@routes.post("/election-day/stations/<int:station_id>/turnout")
 @requires("portal.use")
 async def election_day_turnout(station_id: int) -> Any:
     """Report how many have voted by one of the day's reporting times."""

@@ -11,20 +11,22 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
 from app.core.i18n import _, get_locale
+from app.core.routes import Routes
 from app.core.web import db, render
 from app.domain.clerks import places as portal
 from app.domain.courses.my_courses import needs_by_assignment
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.site import webparts
 from app.domain.staffing.assignments import StaffingError
-from app.portal import blueprint
 from app.portal.me import my_person
+
+routes = Routes()
 
 #: Declining this close to the shift warns that the office is told at once.
 LATE_DECLINE_DAYS = 14
 
 
-@blueprint.get("/")
+@routes.get("/")
 @requires("portal.use")
 async def home() -> str:
     person = await my_person()
@@ -46,7 +48,7 @@ async def home() -> str:
     )
 
 
-@blueprint.post("/offers/<int:assignment_id>")
+@routes.post("/offers/<int:assignment_id>")
 @requires("portal.use")
 async def answer_offer(assignment_id: int) -> WerkzeugResponse:
     person = await my_person()

@@ -4,17 +4,17 @@ worker, both served under the portal's path so the worker's scope is the portal.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from quart import Response, g, url_for
 
 from app.core.i18n import _
-from app.portal import blueprint
+from app.core.push_endpoints import service_worker_response
+from app.core.routes import Routes
 
-SERVICE_WORKER = Path(__file__).resolve().parents[2] / "static" / "js" / "sw.js"
+routes = Routes()
 
 
-@blueprint.get("/manifest.webmanifest")
+@routes.get("/manifest.webmanifest")
 async def manifest() -> Response:
     """Public on purpose (browsers fetch it without cookies); it names only the portal."""
     tenant = g.tenant
@@ -44,9 +44,6 @@ async def manifest() -> Response:
     return response
 
 
-@blueprint.get("/sw.js")
+@routes.get("/sw.js")
 async def service_worker() -> Response:
-    response = Response(SERVICE_WORKER.read_text(), content_type="text/javascript; charset=utf-8")
-    # A worker must be checked for updates often; it decides what the phone keeps.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return service_worker_response()

@@ -12,6 +12,7 @@ from app.core.auth import current_actor, current_user, requires
 from app.core.crypto import FieldCipher
 from app.core.downloads import attachment
 from app.core.i18n import _, set_locale
+from app.core.routes import Routes
 from app.core.validation import FieldErrors
 from app.core.web import app_settings, db, render
 from app.domain.clerks import personal_data, personal_data_pdf
@@ -25,9 +26,10 @@ from app.domain.labels import (
     WORK_KIND,
 )
 from app.domain.models import Person
-from app.portal import blueprint
 from app.portal.calendar import feed_address
 from app.portal.me import my_person, my_person_or_404
+
+routes = Routes()
 
 
 def _cipher() -> FieldCipher:
@@ -55,7 +57,7 @@ async def _page(
     return body, status
 
 
-@blueprint.route("/profile", methods=["GET", "POST"])
+@routes.route("/profile", methods=["GET", "POST"])
 @requires("portal.use")
 async def profile() -> tuple[str, int] | WerkzeugResponse:
     person = await my_person()
@@ -92,7 +94,7 @@ def _labels() -> dict[str, dict[str, object]]:
     }
 
 
-@blueprint.get("/profile/my-data.json")
+@routes.get("/profile/my-data.json")
 @requires("portal.use")
 async def my_data_json() -> Response:
     person = await my_person_or_404()
@@ -102,7 +104,7 @@ async def my_data_json() -> Response:
     return attachment(body, "json", personal_data.export_name())
 
 
-@blueprint.get("/profile/my-data.pdf")
+@routes.get("/profile/my-data.pdf")
 @requires("portal.use")
 async def my_data_pdf() -> Response:
     person = await my_person_or_404()
@@ -112,7 +114,7 @@ async def my_data_pdf() -> Response:
     return attachment(body, "pdf", personal_data.export_name())
 
 
-@blueprint.post("/profile/removal")
+@routes.post("/profile/removal")
 @requires("portal.use")
 async def request_removal() -> tuple[str, int] | WerkzeugResponse:
     person = await my_person_or_404()

@@ -8,15 +8,17 @@ from quart import flash, redirect, request, url_for
 
 from app.core.auth import current_actor, requires
 from app.core.i18n import _
+from app.core.routes import Routes
 from app.core.validation import FieldErrors
 from app.core.web import db, render
 from app.domain.clerks import places as portal
 from app.domain.labels import ASSIGNMENT_STATE, WORK_KIND
-from app.portal import blueprint
 from app.portal.me import my_person
 
+routes = Routes()
 
-@blueprint.route("/availability", methods=["GET", "POST"])
+
+@routes.route("/availability", methods=["GET", "POST"])
 @requires("portal.use")
 async def availability() -> Any:
     person = await my_person()
@@ -49,7 +51,7 @@ async def availability() -> Any:
     return page, status
 
 
-@blueprint.get("/team")
+@routes.get("/team")
 @requires("portal.use")
 async def team() -> str:
     person = await my_person()

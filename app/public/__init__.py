@@ -1,7 +1,21 @@
 """The public face: a municipality's information pages and forms, and signing in."""
 
-from app.public import offers as _offers  # noqa: F401  (routes on the site blueprint)
-from app.public.accounts import blueprint as accounts_blueprint
-from app.public.site import blueprint as site_blueprint
+from quart import Blueprint
 
-__all__ = ["accounts_blueprint", "site_blueprint"]
+from app.public import accounts, offers, site
+
+
+def create_accounts_blueprint() -> Blueprint:
+    """Signing in and out, password reset, language: the pages outside any municipality."""
+    blueprint = Blueprint("accounts", __name__)
+    accounts.routes.register_on(blueprint)
+    return blueprint
+
+
+def create_site_blueprint() -> Blueprint:
+    """A municipality's public site, with the answers to offers mailed to applicants,
+    under the one name ``public``."""
+    blueprint = Blueprint("public", __name__)
+    for module in (site, offers):
+        module.routes.register_on(blueprint)
+    return blueprint

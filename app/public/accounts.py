@@ -3,17 +3,19 @@ and choosing a municipality."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, flash, g, redirect, request, session, url_for
+from quart import Response, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.accounts import signin
-from app.core.accounts import users as accounts
+from app.core.accounts import passwords, sessions, signin_links, users
 from app.core.auth import current_user, login_user, logout_user, requires_login
 from app.core.i18n import _, get_locale, pick_locale
+from app.core.models import User
 from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
+from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import app_settings, client_ip, db, render, safe_next
+from app.domain.clerks import signin_codes
 from app.public.forms import (
     ForgotPasswordForm,
     LoginForm,
@@ -23,7 +25,8 @@ from app.public.forms import (
     SignInLinkForm,
 )
 
-blueprint = Blueprint("accounts", __name__)
+routes = Routes()
+
 
 RESET_SESSION_KEY = "password_reset_token"
 #: A mailed sign-in link's token, moved out of the address bar into the signed cookie.
@@ -32,25 +35,25 @@ SIGNIN_LINK_SESSION_KEY = "signin_link_token"
 SIGNIN_PENDING_SESSION_KEY = "signin_pending"
 #: Where to go after signing in by link or code (a same-site path).
 SIGNIN_NEXT_SESSION_KEY = "signin_next"
-LINK_MINUTES = int(signin.LINK_VALID.total_seconds() // 60)
-CODE_MINUTES = int(signin.CODE_VALID.total_seconds() // 60)
+LINK_MINUTES = int(signin_links.LINK_VALID.total_seconds() // 60)
+CODE_MINUTES = int(signin_codes.CODE_VALID.total_seconds() // 60)
 
 
-@blueprint.get("/")
+@routes.get("/")
 async def index() -> WerkzeugResponse | str:
     if current_user() is not None:
         return redirect(url_for("accounts.choose_tenant"))
     return redirect(url_for("accounts.login"))
 
 
-@blueprint.route("/login", methods=["GET", "POST"])
+@routes.route("/login", methods=["GET", "POST"])
 async def login() -> WerkzeugResponse | Response | str | tuple[str, int, dict[str, str]]:
     form = await LoginForm.from_request()
     next_path = safe_next(request.args.get("next"))
     if request.method == "POST" and form.validate():
-        limits = accounts.LoginLimits.from_settings(app_settings())
+        limits = sessions.LoginLimits.from_settings(app_settings())
         try:
-            user = await accounts.authenticate(
+            user = await sessions.authenticate(
                 db(), limits, form.email.data or "", form.password.data or "", client_ip()
             )
         except RateLimited as limited:
@@ -70,20 +73,20 @@ async def login() -> WerkzeugResponse | Response | str | tuple[str, int, dict[st
     return await render("public/login.html", form=form, next=next_path)
 
 
-async def _landing_for(user: accounts.User) -> str:
-    memberships = await accounts.memberships_of(db(), user)
+async def _landing_for(user: User) -> str:
+    memberships = await users.memberships_of(db(), user)
     if len(memberships) == 1:
         only = memberships[0]
         return url_for(f"{home_face(only.role)}.home", tenant=only.tenant.slug)
     return url_for("accounts.choose_tenant")
 
 
-@blueprint.get("/account/municipalities")
+@routes.get("/account/municipalities")
 @requires_login
 async def choose_tenant() -> str:
     user = current_user()
     assert user is not None
-    memberships = await accounts.memberships_of(db(), user)
+    memberships = await users.memberships_of(db(), user)
     choices = [
         (m.tenant, m.role, url_for(f"{home_face(m.role)}.home", tenant=m.tenant.slug))
         for m in memberships
@@ -91,7 +94,7 @@ async def choose_tenant() -> str:
     return await render("public/choose_tenant.html", choices=choices)
 
 
-@blueprint.post("/logout")
+@routes.post("/logout")
 async def logout() -> WerkzeugResponse:
     await logout_user()
     await flash(_("You have been signed out."), "success")
@@ -101,7 +104,7 @@ async def logout() -> WerkzeugResponse:
     return response
 
 
-@blueprint.post("/lang")
+@routes.post("/lang")
 async def set_language() -> WerkzeugResponse:
     form = await request.form
     language = pick_locale(form.get("lang"))
@@ -109,16 +112,16 @@ async def set_language() -> WerkzeugResponse:
         session["lang"] = language
         user = current_user()
         if user is not None:
-            await accounts.set_user_locale(db(), user, language)
+            await users.set_user_locale(db(), user, language)
     return redirect(safe_next(form.get("next")) or url_for("accounts.index"))
 
 
-@blueprint.route("/password/forgot", methods=["GET", "POST"])
+@routes.route("/password/forgot", methods=["GET", "POST"])
 async def forgot_password() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     form = await ForgotPasswordForm.from_request()
     if request.method == "POST" and form.validate():
         try:
-            await accounts.request_password_reset(
+            await passwords.request_password_reset(
                 db(), app_settings(), form.email.data or "", get_locale(), client_ip()
             )
         except RateLimited as limited:
@@ -129,7 +132,7 @@ async def forgot_password() -> WerkzeugResponse | str | tuple[str, int, dict[str
     return await render("public/password_forgot.html", form=form, sent=False)
 
 
-@blueprint.route("/password/reset", methods=["GET", "POST"])
+@routes.route("/password/reset", methods=["GET", "POST"])
 async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
     link_token = request.args.get("token")
     if link_token:
@@ -137,14 +140,14 @@ async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
         session[RESET_SESSION_KEY] = link_token
         return redirect(url_for("accounts.reset_password"))
     token = session.get(RESET_SESSION_KEY)
-    if not token or await accounts.find_reset_token(db(), str(token)) is None:
+    if not token or await passwords.find_reset_token(db(), str(token)) is None:
         session.pop(RESET_SESSION_KEY, None)
         return await render("public/password_reset.html", form=None), 410
     form = await ResetPasswordForm.from_request()
     if request.method == "POST" and form.validate():
         try:
-            await accounts.reset_password(db(), str(token), form.password.data or "", client_ip())
-        except accounts.AccountsError as error:
+            await passwords.reset_password(db(), str(token), form.password.data or "", client_ip())
+        except users.AccountsError as error:
             form.add_error(error)
         else:
             session.pop(RESET_SESSION_KEY, None)
@@ -162,7 +165,7 @@ def _remember_next() -> None:
         session[SIGNIN_NEXT_SESSION_KEY] = next_path
 
 
-async def _sign_in_and_land(user: accounts.User) -> WerkzeugResponse:
+async def _sign_in_and_land(user: User) -> WerkzeugResponse:
     # Read before login_user, which starts the session afresh.
     next_path = safe_next(session.get(SIGNIN_NEXT_SESSION_KEY))
     await login_user(user)
@@ -173,14 +176,14 @@ def _too_many(limited: RateLimited) -> dict[str, str]:
     return {"Retry-After": str(limited.retry_after)}
 
 
-@blueprint.route("/login/link", methods=["GET", "POST"])
+@routes.route("/login/link", methods=["GET", "POST"])
 async def login_link() -> str | tuple[str, int, dict[str, str]]:
     form = await SignInLinkForm.from_request()
     if request.method == "GET":
         _remember_next()
     if request.method == "POST" and form.validate():
         try:
-            await signin.request_signin_link(
+            await signin_links.request_signin_link(
                 db(), app_settings(), form.email.data or "", get_locale(), client_ip()
             )
         except RateLimited as limited:
@@ -193,7 +196,7 @@ async def login_link() -> str | tuple[str, int, dict[str, str]]:
     return await render("public/login_link.html", form=form, sent=False, minutes=LINK_MINUTES)
 
 
-@blueprint.route("/login/link/open", methods=["GET", "POST"])
+@routes.route("/login/link/open", methods=["GET", "POST"])
 async def open_login_link() -> WerkzeugResponse | str | tuple[str, int]:
     """A mailed link lands here. Signing in takes one more tap (a POST), so a mail
     scanner that opens every link cannot use it up before its owner does."""
@@ -203,31 +206,31 @@ async def open_login_link() -> WerkzeugResponse | str | tuple[str, int]:
         session[SIGNIN_LINK_SESSION_KEY] = link_token
         return redirect(url_for("accounts.open_login_link"))
     token = str(session.get(SIGNIN_LINK_SESSION_KEY) or "")
-    user = await signin.user_of_signin_link(db(), token) if token else None
+    user = await signin_links.user_of_signin_link(db(), token) if token else None
     if user is None:
         session.pop(SIGNIN_LINK_SESSION_KEY, None)
         return await render("public/login_link_open.html", account=None), 410
     if request.method == "POST":
         try:
-            user = await signin.sign_in_with_link(db(), token, client_ip())
-        except signin.SignInError:
+            user = await signin_links.sign_in_with_link(db(), token, client_ip())
+        except signin_links.SignInError:
             session.pop(SIGNIN_LINK_SESSION_KEY, None)
             return await render("public/login_link_open.html", account=None), 410
         return await _sign_in_and_land(user)
     return await render("public/login_link_open.html", account=user)
 
 
-@blueprint.route("/login/code", methods=["GET", "POST"])
+@routes.route("/login/code", methods=["GET", "POST"])
 async def login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     form = await SignInCodeRequestForm.from_request()
     if request.method == "GET":
         _remember_next()
     if request.method == "POST" and form.validate():
         try:
-            pending = await signin.request_signin_code(
+            pending = await signin_codes.request_signin_code(
                 db(), app_settings(), form.login.data or "", get_locale(), client_ip()
             )
-        except signin.SignInError as error:
+        except signin_links.SignInError as error:
             form.add_error(error)
         except RateLimited as limited:
             form.add_error(_("Too many attempts. Wait a while and try again."))
@@ -239,7 +242,7 @@ async def login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str
     return await render("public/login_code.html", form=form)
 
 
-@blueprint.route("/login/code/enter", methods=["GET", "POST"])
+@routes.route("/login/code/enter", methods=["GET", "POST"])
 async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str]]:
     pending = session.get(SIGNIN_PENDING_SESSION_KEY)
     if not pending:
@@ -247,10 +250,10 @@ async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[st
     form = await SignInCodeForm.from_request()
     if request.method == "POST" and form.validate():
         try:
-            user = await signin.sign_in_with_code(
+            user = await signin_codes.sign_in_with_code(
                 db(), app_settings(), str(pending), form.code.data or "", client_ip()
             )
-        except signin.SignInError as error:
+        except signin_links.SignInError as error:
             form.add_error(error)
         except RateLimited as limited:
             form.add_error(_("Too many attempts. Wait a while and try again."))
@@ -261,6 +264,6 @@ async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[st
     return await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
 
 
-@blueprint.app_context_processor
+@routes.app_context_processor
 async def _current_face() -> dict[str, object]:
     return {"face": request.blueprint or "", "tenant_slug": g.get("tenant_slug")}

@@ -5,15 +5,17 @@ from __future__ import annotations
 from quart import redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.core.routes import Routes
 from app.core.web import db, render
 from app.domain.staffing import offers
 from app.domain.staffing.assignments import StaffingError
-from app.public.site import blueprint
+
+routes = Routes()
 
 OFFER_SESSION_KEY = "offer_token"
 
 
-@blueprint.get("/offer")
+@routes.get("/offer")
 async def offer() -> str | WerkzeugResponse | tuple[str, int]:
     link_token = request.args.get("token")
     if link_token:
@@ -26,7 +28,7 @@ async def offer() -> str | WerkzeugResponse | tuple[str, int]:
     return await render("public/offer.html", assignment=assignment, error=None)
 
 
-@blueprint.post("/offer")
+@routes.post("/offer")
 async def offer_answer() -> str | tuple[str, int]:
     form = await request.form
     token = str(session.get(OFFER_SESSION_KEY) or "")

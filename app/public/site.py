@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from quart import Blueprint, Response, g, redirect, request, session, url_for
+from quart import Response, g, redirect, request, session, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.downloads import attachment
 from app.core.i18n import _, get_locale
 from app.core.ratelimit import RateLimited
+from app.core.routes import Routes
 from app.core.validation import FieldErrors
 from app.core.web import app_settings, body_too_large, client_ip, db, render
 from app.domain.models import EXPERIENCE_LEVELS
@@ -22,7 +23,8 @@ from app.domain.recruitment import application_form, applications, contact, own_
 from app.domain.site import webparts
 from app.public.labels import apply_labels
 
-blueprint = Blueprint("public", __name__)
+routes = Routes()
+
 
 #: Bigger posts are refused before they are read: a whole application is a few kB.
 MAX_POST_BYTES = 64 * 1024
@@ -41,32 +43,32 @@ async def _page(key: str) -> str:
     return await render("public/page.html", part=part, key=key)
 
 
-@blueprint.get("/")
+@routes.get("/")
 async def home() -> str:
     return await _page("start")
 
 
-@blueprint.get("/work")
+@routes.get("/work")
 async def work() -> str:
     return await _page("work")
 
 
-@blueprint.get("/faq")
+@routes.get("/faq")
 async def faq() -> str:
     return await _page("faq")
 
 
-@blueprint.get("/pay")
+@routes.get("/pay")
 async def pay() -> str:
     return await _page("pay")
 
 
-@blueprint.get("/privacy")
+@routes.get("/privacy")
 async def privacy() -> str:
     return await _page("privacy")
 
 
-@blueprint.get("/brand.css")
+@routes.get("/brand.css")
 async def brand_css() -> Response:
     """The municipality's colour as a stylesheet (the CSP allows no inline styles)."""
     settings = await webparts.site_settings(db())
@@ -80,7 +82,7 @@ async def brand_css() -> Response:
     return response
 
 
-@blueprint.get("/logo")
+@routes.get("/logo")
 async def logo() -> Response:
     settings = await webparts.site_settings(db())
     if not settings.logo or not settings.logo_content_type:
@@ -163,7 +165,7 @@ def _default_values(offered_ids: list[int]) -> dict[str, Any]:
     return values
 
 
-@blueprint.route("/apply", methods=["GET", "POST"])
+@routes.route("/apply", methods=["GET", "POST"])
 async def apply() -> tuple[str, int] | WerkzeugResponse:
     if request.method == "GET":
         offered = await application_form.open_elections(db(), _today())
@@ -202,7 +204,7 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
     return redirect(url_for("public.apply_sent"))
 
 
-@blueprint.get("/apply/sent")
+@routes.get("/apply/sent")
 async def apply_sent() -> str | WerkzeugResponse:
     if not session.pop(SENT_SESSION_KEY, False):
         return redirect(url_for("public.apply"))
@@ -213,7 +215,7 @@ async def apply_sent() -> str | WerkzeugResponse:
 # --- the applicant's own data -----------------------------------------------------------
 
 
-@blueprint.get("/apply/mine")
+@routes.get("/apply/mine")
 async def my_application() -> str | WerkzeugResponse | tuple[str, int]:
     link_token = request.args.get("token")
     if link_token:
@@ -229,7 +231,7 @@ async def my_application() -> str | WerkzeugResponse | tuple[str, int]:
     return await render("public/my_application.html", data=data, **apply_labels())
 
 
-@blueprint.get("/apply/mine.json")
+@routes.get("/apply/mine.json")
 async def my_application_json() -> Response:
     application = await own_application.application_for_token(
         db(), str(session.get(ACCESS_SESSION_KEY) or "")
@@ -241,7 +243,7 @@ async def my_application_json() -> Response:
     return attachment(body, "json", "my-application")
 
 
-@blueprint.post("/apply/mine/withdraw")
+@routes.post("/apply/mine/withdraw")
 async def withdraw_application() -> str | tuple[str, int]:
     token = str(session.pop(ACCESS_SESSION_KEY, "") or "")
     withdrawn = await own_application.withdraw_application(db(), token)
@@ -251,7 +253,7 @@ async def withdraw_application() -> str | tuple[str, int]:
 # --- contact ----------------------------------------------------------------------------
 
 
-@blueprint.route("/contact", methods=["GET", "POST"])
+@routes.route("/contact", methods=["GET", "POST"])
 async def contact_form() -> tuple[str, int] | WerkzeugResponse:
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -286,14 +288,14 @@ async def contact_form() -> tuple[str, int] | WerkzeugResponse:
     return page, status
 
 
-@blueprint.get("/contact/sent")
+@routes.get("/contact/sent")
 async def contact_sent() -> str | WerkzeugResponse:
     if not session.pop("contact_sent", False):
         return redirect(url_for("public.contact_form"))
     return await render("public/contact_sent.html")
 
 
-@blueprint.app_context_processor
+@routes.app_context_processor
 async def _site() -> dict[str, Any]:
     """The public site's menu and look, for the public layout."""
     tenant = g.get("tenant")

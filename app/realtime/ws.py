@@ -32,7 +32,9 @@ from quart.globals import websocket_ctx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.accounts.users import active_membership, get_tenant_by_slug, resume_session
+from app.core.accounts.municipalities import get_tenant_by_slug
+from app.core.accounts.sessions import resume_session
+from app.core.accounts.users import active_membership
 from app.core.auth import SESSION_KEY
 from app.core.events import PUBLISHER, events_after, latest_event_id
 from app.core.models import Event, utcnow

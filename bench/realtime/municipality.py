@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import create_app
-from app.core.accounts.users import create_api_token, create_tenant
+from app.core.accounts.api_tokens import create_api_token
 from app.core.audit import Actor
 from app.core.migrations import upgrade_async
 from app.core.models import Event, Membership, User
@@ -22,6 +22,7 @@ from app.domain.elections.elections import save_election
 from app.domain.elections.shifts import save_shift
 from app.domain.elections.stations import save_station
 from app.domain.models import Assignment, Person, RoleType
+from app.domain.municipalities import create_municipality
 from bench.realtime.scale import TIMEZONE, Scale
 
 # --- the municipality -----------------------------------------------------------------
@@ -57,7 +58,9 @@ async def seed(url: str, data_dir: Path, slug: str, scale: Scale) -> Seeded:
     actor = Actor.system("bench")
     today = dt.datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
     async with factory() as session:
-        tenant = await create_tenant(session, actor, slug, f"Realtime {slug}", timezone=TIMEZONE)
+        tenant = await create_municipality(
+            session, actor, slug, f"Realtime {slug}", timezone=TIMEZONE
+        )
         tenant_id = tenant.id
         with tenant_scope(tenant_id):
             election = await save_election(

@@ -6,7 +6,7 @@ import pytest
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.accounts.users import create_api_token, revoke_api_token
+from app.core.accounts.api_tokens import create_api_token, revoke_api_token
 from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope

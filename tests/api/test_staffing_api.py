@@ -3,7 +3,7 @@
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.accounts.users import create_api_token
+from app.core.accounts.api_tokens import create_api_token
 from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope

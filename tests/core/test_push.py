@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.audit import Actor
 from app.core.models import OutboxMessage, PushSubscription, Tenant, User
-from app.core.outbox import push
+from app.core.outbox import push, vapid
 from app.core.settings import Settings, SettingsError, load_settings
 from app.core.tenancy import tenant_scope
 from app.domain.ops import incidents as ops_incidents
@@ -220,8 +220,8 @@ async def test_it_delivers_a_push_signed_and_encrypted_to_the_browser(
 
 async def test_it_refuses_a_forged_signature(push_service: PushService) -> None:
     """The service's check is real: a token signed by another key fails it."""
-    keys = push.VapidKeys(ec.generate_private_key(ec.SECP256R1()))
-    other = push.VapidKeys(ec.generate_private_key(ec.SECP256R1()))
+    keys = vapid.VapidKeys(ec.generate_private_key(ec.SECP256R1()))
+    other = vapid.VapidKeys(ec.generate_private_key(ec.SECP256R1()))
     claims = {"sub": "mailto:a@b.se", "aud": push_service.origin, "exp": int(time.time()) + 60}
     from py_vapid import Vapid02
 
@@ -314,7 +314,7 @@ async def test_it_retries_when_the_service_is_down(
 
 def test_it_generates_the_vapid_key_once_and_keeps_it(settings: Settings) -> None:
     first = push.vapid_keys(settings).application_server_key
-    path = settings.data_dir / push.KEY_FILE
+    path = settings.data_dir / vapid.KEY_FILE
     assert path.stat().st_mode & 0o777 == 0o600
     push._keys.clear()  # a new process
     assert push.vapid_keys(settings).application_server_key == first

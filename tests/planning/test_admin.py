@@ -77,7 +77,7 @@ async def test_it_creates_a_token_shown_once_and_revokes_it(
 async def test_it_gives_404_for_another_municipalitys_token(
     client: QuartClient, db: AsyncSession, admin: User, outsider: User, other_tenant: Tenant
 ) -> None:
-    from app.core.accounts.users import create_api_token
+    from app.core.accounts.api_tokens import create_api_token
     from app.core.audit import Actor
 
     with tenant_scope(other_tenant.id):

@@ -15,11 +15,12 @@ from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.accounts import signin
+from app.core.accounts import signin_links
 from app.core.models import AuditEntry, OutboxMessage, Tenant, User
 from app.core.models.signin import SignInToken
 from app.core.ratelimit import Limit
 from app.core.tenancy import tenant_scope
+from app.domain.clerks import signin_codes
 from app.jobs.outbox import deliver_due
 from tests.factories import make_person, post_form, shift_back
 
@@ -172,7 +173,7 @@ async def test_it_limits_links_per_account_quietly_and_per_address_with_429(
         assert NEUTRAL_LINK in await response.get_data(as_text=True)
     assert len((await db.scalars(select(OutboxMessage))).all()) == 5
     monkeypatch.setattr(
-        signin, "LINKS_PER_ADDRESS", Limit("signin.link.address", 7, timedelta(hours=1))
+        signin_links, "LINKS_PER_ADDRESS", Limit("signin.link.address", 7, timedelta(hours=1))
     )
     limited = await post_form(client, "/login/link", {"email": "someone@lund.test"})
     assert limited.status_code == 429
@@ -250,12 +251,14 @@ async def test_it_texts_a_six_digit_code_that_signs_a_clerk_in_once(
 async def test_it_uses_a_code_only_once(
     app: Quart, db: AsyncSession, settings: Any, linked_clerk: User
 ) -> None:
-    pending = await signin.request_signin_code(db, settings, linked_clerk.email, "sv", "10.0.0.1")
+    pending = await signin_codes.request_signin_code(
+        db, settings, linked_clerk.email, "sv", "10.0.0.1"
+    )
     code = _code_in((await _texted(app))[0])
-    user = await signin.sign_in_with_code(db, settings, pending, code, "10.0.0.1")
+    user = await signin_codes.sign_in_with_code(db, settings, pending, code, "10.0.0.1")
     assert user.id == linked_clerk.id
-    with pytest.raises(signin.SignInError, match="redan använts"):
-        await signin.sign_in_with_code(db, settings, pending, code, "10.0.0.1")
+    with pytest.raises(signin_links.SignInError, match="redan använts"):
+        await signin_codes.sign_in_with_code(db, settings, pending, code, "10.0.0.1")
 
 
 async def test_it_finds_the_account_by_the_mobile_number_typed_as_people_write_it(
@@ -361,10 +364,12 @@ async def test_it_limits_code_requests_and_code_checks_per_address_with_429(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        signin, "CODES_PER_ADDRESS", Limit("signin.code.address", 2, timedelta(hours=1))
+        signin_codes, "CODES_PER_ADDRESS", Limit("signin.code.address", 2, timedelta(hours=1))
     )
     monkeypatch.setattr(
-        signin, "CODE_CHECKS_PER_ADDRESS", Limit("signin.code_check.address", 2, timedelta(hours=1))
+        signin_codes,
+        "CODE_CHECKS_PER_ADDRESS",
+        Limit("signin.code_check.address", 2, timedelta(hours=1)),
     )
     await _request_code(client, linked_clerk.email)
     await _request_code(client, "nobody@lund.test")
@@ -422,16 +427,18 @@ async def test_it_stops_texting_codes_to_an_account_after_ten_wrong_codes_a_day(
     codes, and past ten a day no new code is sent to it (a link still works)."""
     from app.core.models import RateLimitEvent
 
-    for attempt in range(signin.WRONG_CODES_PER_ACCOUNT.max_events):
+    for attempt in range(signin_codes.WRONG_CODES_PER_ACCOUNT.max_events):
         address = f"10.0.{attempt}.1"  # a new address each time: no per-address limit
-        pending = await signin.request_signin_code(db, settings, linked_clerk.email, "sv", address)
+        pending = await signin_codes.request_signin_code(
+            db, settings, linked_clerk.email, "sv", address
+        )
         texted = await _texted(app)
         assert len(texted) == attempt + 1  # each request texted a new code
         wrong = f"{(int(_code_in(texted[-1])) + 1) % 1_000_000:06d}"
-        with pytest.raises(signin.SignInError):
-            await signin.sign_in_with_code(db, settings, pending, wrong, address)
+        with pytest.raises(signin_links.SignInError):
+            await signin_codes.sign_in_with_code(db, settings, pending, wrong, address)
         # An hour passes between tries, so only the daily count can stop the next code.
         await shift_back(db, RateLimitEvent, "created_at", timedelta(minutes=61))
     sent = len(await _texted(app))
-    await signin.request_signin_code(db, settings, linked_clerk.email, "sv", "10.9.9.9")
+    await signin_codes.request_signin_code(db, settings, linked_clerk.email, "sv", "10.9.9.9")
     assert len(await _texted(app)) == sent  # nothing more is texted today

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 
 from app import create_app
-from app.core.accounts.users import start_session
+from app.core.accounts.sessions import start_session
 from app.core.events import record_event, wait_for_publishing
 from app.core.models import Event, User
 from app.core.settings import Settings

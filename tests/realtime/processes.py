@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.core.accounts.users import create_api_token
+from app.core.accounts.api_tokens import create_api_token
 from app.core.audit import Actor
 from app.core.events import ops_topic
 from app.core.models import Event, Tenant

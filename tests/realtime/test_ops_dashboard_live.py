@@ -13,7 +13,7 @@ import pytest
 from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.accounts.users import create_api_token
+from app.core.accounts.api_tokens import create_api_token
 from app.core.audit import Actor
 from app.core.events import ops_topic, station_topic
 from app.core.models import Tenant, User

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.exceptions import InvalidStatus
 
-from app.core.accounts.users import create_api_token
+from app.core.accounts.api_tokens import create_api_token
 from app.core.audit import Actor
 from app.core.events import user_topic
 from app.core.models import Membership, RealtimeTicket, Tenant, User

@@ -168,10 +168,10 @@ async def test_it_refuses_an_outsider_anonymous_and_another_tenants_topics(
 async def test_it_looks_a_municipality_up_once_and_never_keeps_an_unknown_one(
     app: Quart, tenant: Tenant, other_tenant: Tenant, admin: User, monkeypatch: Any
 ) -> None:
-    from app.core.accounts import users as accounts
+    from app.core.accounts import municipalities
 
     looked_up: list[str] = []
-    find = accounts.get_tenant_by_slug
+    find = municipalities.get_tenant_by_slug
 
     async def counted(session: AsyncSession, slug: str) -> Tenant | None:
         looked_up.append(slug)

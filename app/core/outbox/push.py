@@ -8,10 +8,10 @@ encrypted to the browser's keys (aes128gcm, pywebpush) and signed with our VAPID
 subscription is deleted and the message counts as done. 429, 5xx and network errors are
 retried with the outbox's backoff.
 
-The VAPID key pair is made once and kept: from ``STEMMA_VAPID_PRIVATE_KEY`` (or its
-``_FILE``), else generated into ``<data_dir>/vapid_private.pem``. Changing it orphans
-every subscription (browsers bind a subscription to the public key), so it is never
-rotated silently.
+The VAPID key pair (``app.core.outbox.vapid``) is made once and kept: from
+``STEMMA_VAPID_PRIVATE_KEY`` (or its ``_FILE``), else generated into
+``<data_dir>/vapid_private.pem``. Changing it orphans every subscription (browsers
+bind a subscription to the public key), so it is never rotated silently.
 
 A subscription's endpoint is a capability URL chosen by the browser (so by the user):
 it must be https:// on a public host, it is posted to without following redirects, and
@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import ipaddress
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +31,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 from sqlalchemy import delete, select, update
@@ -42,10 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import OutboxMessage, PushSubscription, utcnow
 from app.core.outbox.rows import add_outbox_message
+from app.core.outbox.vapid import KEY_FILE, VapidKeys, kept_private_key, load_private_key
 from app.core.settings import Settings
 
-#: Where a generated key is kept, under the data directory.
-KEY_FILE = "vapid_private.pem"
 #: How long a push service keeps a push for a phone that is offline: election-day news
 #: is stale after an hour.
 TTL_SECONDS = 3600
@@ -68,41 +63,6 @@ class PushServiceError(Exception):
 
 # --- keys --------------------------------------------------------------------------------
 
-
-def load_private_key(text: str) -> ec.EllipticCurvePrivateKey:
-    """A P-256 private key from PEM, or from its 32 raw bytes in base64url (the form
-    ``web-push generate-vapid-keys`` prints). Raises ValueError saying what is wrong."""
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
-        else:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            if len(raw) == 32:
-                key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
-            else:
-                key = serialization.load_der_private_key(raw, password=None)
-    except (ValueError, TypeError, binascii.Error) as error:
-        raise ValueError("is not a readable private key (PEM, or base64url raw)") from error
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError("must be an elliptic-curve key on P-256 (prime256v1)")
-    return key
-
-
-@dataclass(frozen=True)
-class VapidKeys:
-    private_key: ec.EllipticCurvePrivateKey
-
-    @property
-    def application_server_key(self) -> str:
-        """The public key as browsers take it in ``pushManager.subscribe()``: the
-        uncompressed point in base64url without padding."""
-        raw = self.private_key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 _keys: dict[tuple[Path, str | None], VapidKeys] = {}
 
 
@@ -114,36 +74,13 @@ def vapid_keys(settings: Settings) -> VapidKeys:
         if settings.vapid_private_key:
             private = load_private_key(settings.vapid_private_key)
         else:
-            private = _kept_private_key(settings.data_dir / KEY_FILE)
+            private = kept_private_key(settings.data_dir / KEY_FILE)
         keys = _keys[cache_key] = VapidKeys(private)
     return keys
 
 
 def application_server_key(settings: Settings) -> str:
     return vapid_keys(settings).application_server_key
-
-
-def _kept_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """Read the kept key, or make it. The new key is written to a private temporary file
-    and linked into place, so of two processes starting at once exactly one key wins
-    and nobody ever reads a half-written file."""
-    if not path.exists():
-        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-    return load_private_key(path.read_text(encoding="ascii"))
 
 
 # --- subscriptions -----------------------------------------------------------------------

@@ -16,7 +16,8 @@ from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.accounts.users import AccountsError, invite_user
+from app.core.accounts.passwords import invite_user
+from app.core.accounts.users import AccountsError
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _

@@ -1,4 +1,8 @@
-"""RFC 9457 problem details: the one error shape of the JSON API."""
+"""RFC 9457 problem details: the one error shape of the JSON API.
+
+In core, not in the API face, because the app's error pages answer a request to the
+API with a problem document too (``app.core.error_pages``).
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""Signing in without a password: a one-time link by email, or a one-time code by SMS.
+"""Signing in without a password by a one-time code sent by SMS to the clerk's mobile.
 
-Both go through the outbox and both answer the same whether or not the account exists,
-so the forms cannot be used to find out who has an account or a phone number with us.
-Only hashes are stored (see ``SignInToken``). A link works once for 15 minutes; a code
-works once for 10 minutes and stops working after 5 wrong tries.
+The number comes from the person register, so this is the domain's part of sign-in;
+the link by email and what both ways share are in ``app.core.accounts.signin_links``.
+Like the link, it answers the same whether or not the account exists, so the form
+cannot be used to find out who has a phone number with us. Only hashes are stored
+(see ``SignInToken``). A code works once for 10 minutes and stops working after 5
+wrong tries.
 """
 
 from __future__ import annotations
@@ -19,17 +21,12 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
-from app.core.accounts.users import (
-    _record_in_each_tenant,
-    normalise_email,
-    user_to_mail,
-)
+from app.core.accounts.signin_links import SignInError, finish_sign_in, retire_unused_signins
+from app.core.accounts.users import normalise_email, record_in_each_tenant
 from app.core.audit import Actor
-from app.core.errors import DomainError
 from app.core.i18n import _, locale_scope, ngettext
 from app.core.models import Membership, User, utcnow
 from app.core.models.signin import SignInToken
-from app.core.outbox.mail import queue_email
 from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token, new_token
 from app.core.settings import Settings
@@ -37,16 +34,13 @@ from app.core.tenancy import ALL_TENANTS
 from app.core.validation import EMAIL_PATTERN
 from app.domain.models import Person
 
-LINK_VALID = timedelta(minutes=15)
 CODE_VALID = timedelta(minutes=10)
 CODE_DIGITS = 6
 MAX_CODE_TRIES = 5
 
 _HOUR = timedelta(hours=1)
 # Per address: generous, since a whole training evening may sign in over one venue's
-# Wi-Fi; the per-account limits are what keep a mailbox or a phone from being flooded.
-LINKS_PER_ADDRESS = ratelimit.Limit("signin.link.address", 60, _HOUR)
-LINKS_PER_ACCOUNT = ratelimit.Limit("signin.link.account", 5, _HOUR)
+# Wi-Fi; the per-account limit is what keeps a phone from being flooded.
 CODES_PER_ADDRESS = ratelimit.Limit("signin.code.address", 60, _HOUR)
 CODES_PER_ACCOUNT = ratelimit.Limit("signin.code.account", 5, _HOUR)
 #: Wrong codes from one address across every pending sign-in: stops guessing at scale.
@@ -58,10 +52,6 @@ WRONG_CODES_PER_ACCOUNT = ratelimit.Limit("signin.code_wrong.account", 10, timed
 
 #: Where a typed mobile number without a country code is taken to be, by language.
 _REGION_OF_LOCALE = {"sv": "SE", "da": "DK"}
-
-
-class SignInError(DomainError):
-    pass
 
 
 def _expired() -> SignInError:
@@ -85,112 +75,6 @@ def _code_hash(settings: Settings, pending_token: str, code: str) -> str:
 
 def _new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-
-
-async def _retire_unused(session: AsyncSession, user_id: int, kind: str | None = None) -> None:
-    """Stop every other unused link or code of the user (of ``kind`` only, if given)."""
-    statement = update(SignInToken).where(
-        SignInToken.user_id == user_id, SignInToken.used_at.is_(None)
-    )
-    if kind is not None:
-        statement = statement.where(SignInToken.kind == kind)
-    await session.execute(statement.values(used_at=utcnow()))
-
-
-async def _finish_sign_in(session: AsyncSession, user: User, code: str, ip_address: str) -> None:
-    """What every way in does after it succeeded: one token used means all are done."""
-    await _retire_unused(session, user.id)
-    user.last_login_at = utcnow()
-    await _record_in_each_tenant(session, Actor.for_user(user, ip_address), code, user)
-    await session.commit()
-
-
-# --- a link by email ---------------------------------------------------------------------
-
-
-async def request_signin_link(
-    session: AsyncSession, settings: Settings, email: str, locale: str, ip_address: str
-) -> None:
-    """Mail a sign-in link valid 15 minutes when an active account has this address;
-    say nothing either way.
-
-    Raises RateLimited when the address asked too often; an account asked for too often
-    is simply not mailed again, exactly as an unknown one.
-    """
-    user = await user_to_mail(session, email, ip_address, LINKS_PER_ADDRESS, LINKS_PER_ACCOUNT)
-    if user is None:
-        return
-    token = new_token()
-    link = SignInToken(
-        kind="link",
-        token_hash=hash_token(token),
-        user_id=user.id,
-        expires_at=utcnow() + LINK_VALID,
-    )
-    session.add(link)
-    await session.flush()
-    queue_email(
-        session,
-        to=user.email,
-        template="signin_link",
-        locale=user.locale or locale,
-        idempotency_key=f"signin_link:{link.id}",
-        sensitive=True,
-        name=user.name,
-        # In the query, not the path: access logs record paths only.
-        link=f"{settings.base_url}/login/link/open?token={token}",
-        minutes=int(LINK_VALID.total_seconds() // 60),
-    )
-    await _record_in_each_tenant(
-        session,
-        Actor(label="anonymous", ip_address=ip_address),
-        "accounts.signin_link.requested",
-        user,
-    )
-    await session.commit()
-
-
-async def user_of_signin_link(session: AsyncSession, token: str) -> User | None:
-    """Whose link this is, while it is unused and not expired; it is not used up here."""
-    link = await session.scalar(
-        select(SignInToken).where(
-            SignInToken.token_hash == hash_token(token), SignInToken.kind == "link"
-        )
-    )
-    if link is None or link.used_at is not None or utcnow() >= link.expires_at:
-        return None
-    if link.user_id is None:
-        return None
-    user = await session.get(User, link.user_id)
-    return user if user is not None and user.is_active else None
-
-
-async def sign_in_with_link(session: AsyncSession, token: str, ip_address: str) -> User:
-    """Use up a mailed link and return its user; every other unused link and code of
-    theirs stops working too. Raises SignInError when it has expired or been used."""
-    gone = SignInError(_("This link has expired or has already been used."), "token")
-    user = await user_of_signin_link(session, token)
-    if user is None:
-        raise gone
-    # Conditional, so two requests with the same link cannot both sign in.
-    claimed = await session.execute(
-        update(SignInToken)
-        .where(
-            SignInToken.token_hash == hash_token(token),
-            SignInToken.kind == "link",
-            SignInToken.used_at.is_(None),
-            SignInToken.expires_at > utcnow(),
-        )
-        .values(used_at=utcnow())
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
-        await session.rollback()
-        raise gone
-    await _finish_sign_in(session, user, "accounts.login.link", ip_address)
-    return user
-
-
-# --- a code by SMS -----------------------------------------------------------------------
 
 
 def parse_login(raw: str, locale: str) -> tuple[str, str]:
@@ -307,7 +191,7 @@ async def request_signin_code(
     recipient = user if user is not None and mobile and too_often is None else None
     if recipient is not None:
         # One live code per account: an older one still on the phone stops working.
-        await _retire_unused(session, recipient.id, kind="code")
+        await retire_unused_signins(session, recipient.id, kind="code")
     pending_token = new_token()
     code = _new_code()
     row = SignInToken(
@@ -337,7 +221,7 @@ async def request_signin_code(
             tenant_id=tenant_id,
             sensitive=True,
         )
-        await _record_in_each_tenant(
+        await record_in_each_tenant(
             session,
             Actor(label="anonymous", ip_address=ip_address),
             "accounts.signin_code.requested",
@@ -416,5 +300,5 @@ async def sign_in_with_code(
         raise _expired()
     # A right code is no failure: it does not count against this address.
     await session.delete(mark)
-    await _finish_sign_in(session, user, "accounts.login.sms_code", ip_address)
+    await finish_sign_in(session, user, "accounts.login.sms_code", ip_address)
     return user
