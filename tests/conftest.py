@@ -148,7 +148,7 @@ class PostgresCleaner:
     connection lives on an event loop of its own, since each test has its own loop."""
 
     def __init__(self, owner_url: str) -> None:
-        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        dialect = postgresql.dialect()
         deletes = [
             str(table.delete().compile(dialect=dialect))
             for table in reversed(Base.metadata.sorted_tables)
