@@ -31,8 +31,14 @@ run: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || sh tools/install-chromium.sh
 
+# Tests across the cores (pytest-xdist), at most TEST_WORKERS_MAX of them; each worker
+# has its own database. `make test TEST_WORKERS=0` runs them in this process alone, and
+# ARGS passes anything else on (`make test ARGS='-m "not browser"'`).
+TEST_WORKERS ?= auto
+TEST_WORKERS_MAX ?= 4
+
 test: $(STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist worksteal $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,15 +10,18 @@ import asyncio
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from argon2 import PasswordHasher
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,6 +36,8 @@ from tests import factories
 TEST_DATABASE_URL = os.environ.get("STEMMA_TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("STEMMA_TEST_REDIS_URL") or None
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: The pytest-xdist worker this process is (``gw0``, ...), or None without xdist.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER") or None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,6 +62,33 @@ def asyncpg_url(url: str) -> str:
     return url
 
 
+def worker_database_url(url: str, worker: str | None) -> str:
+    """The database of one xdist worker: ``<name>_gw0`` beside the run's ``<name>``, so
+    workers never see each other's rows; without xdist the run's database itself."""
+    if not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def _plain_url(url: str) -> str:
+    """``url`` as asyncpg itself takes it (no SQLAlchemy driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _create_database(run_url: str, database: str) -> None:
+    """Create ``database`` beside the run's database, unless it exists already."""
+    connection = await asyncpg.connect(_plain_url(run_url))
+    try:
+        exists = await connection.fetchval(
+            "SELECT true FROM pg_database WHERE datname = $1", database
+        )
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await connection.close()
+
+
 async def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     try:
@@ -76,10 +108,12 @@ async def _create_app_role(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
+            # Two workers may get here at once: the loser of the race finds it made.
             await connection.execute(
                 text(
                     f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}')"
-                    f" THEN CREATE ROLE {APP_ROLE} LOGIN; END IF; END $$"
+                    f" THEN CREATE ROLE {APP_ROLE} LOGIN; END IF;"
+                    " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
                 )
             )
             for statement in (
@@ -105,11 +139,46 @@ def app_role_url(owner_url: str) -> str:
     )
 
 
+class PostgresCleaner:
+    """Empties every table and restarts every id at 1 after a test, through one
+    connection that the worker keeps open, in one round trip.
+
+    DELETE, children first, rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
+    makes new files for every table and index (seconds for all of them at once). The
+    connection lives on an event loop of its own, since each test has its own loop."""
+
+    def __init__(self, owner_url: str) -> None:
+        dialect = postgresql.dialect()
+        deletes = [
+            str(table.delete().compile(dialect=dialect))
+            for table in reversed(Base.metadata.sorted_tables)
+        ]
+        restarts = (
+            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+            " WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+        )
+        # Statements sent together run as one transaction.
+        self._statements = "; ".join([*deletes, restarts])
+        self._loop = asyncio.new_event_loop()
+        self._connection = self._loop.run_until_complete(asyncpg.connect(_plain_url(owner_url)))
+
+    def clean(self) -> None:
+        self._loop.run_until_complete(self._connection.execute(self._statements))
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._connection.close())
+        self._loop.close()
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Migrate once per run: a template SQLite file, or the PostgreSQL test database."""
+    """Migrate once per run (per worker under xdist): a template SQLite file, or the
+    worker's PostgreSQL database, made beside the run's one when missing."""
     if TEST_DATABASE_URL:
-        url = asyncpg_url(TEST_DATABASE_URL)
+        run_url = asyncpg_url(TEST_DATABASE_URL)
+        url = worker_database_url(run_url, XDIST_WORKER)
+        if url != run_url:
+            asyncio.run(_create_database(run_url, make_url(url).database or ""))
         asyncio.run(_reset_postgres(url))
         upgrade(url)
         asyncio.run(_create_app_role(url))
@@ -119,31 +188,24 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(template)
 
 
-async def _truncate_postgres(url: str) -> None:
-    """Empty every table and restart every id at 1. DELETE, children first, rather than
-    TRUNCATE: a test leaves a few rows, and TRUNCATE makes new files for every table and
-    index (a quarter of a second each time, minutes over the suite)."""
-    engine = create_engine(url)
+@pytest.fixture(scope="session")
+def postgres_cleaner(migrated_database: str) -> Iterator[PostgresCleaner]:
+    cleaner = PostgresCleaner(migrated_database)
     try:
-        async with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(table.delete())
-            await connection.execute(
-                text(
-                    "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
-                    " WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
-                )
-            )
+        yield cleaner
     finally:
-        await engine.dispose()
+        cleaner.close()
 
 
 @pytest.fixture
-def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+def database_url(
+    migrated_database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """A clean, migrated database for one test."""
     if TEST_DATABASE_URL:
+        cleaner: PostgresCleaner = request.getfixturevalue("postgres_cleaner")
         yield app_role_url(migrated_database)
-        asyncio.run(_truncate_postgres(migrated_database))
+        cleaner.clean()
     else:
         path = tmp_path / "stemma.db"
         shutil.copyfile(migrated_database, path)
@@ -159,6 +221,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         base_url="http://localhost",
         run_worker_in_process=False,
+        # Redis channels ignore the database number: a prefix of the test's own keeps
+        # workers (and runs) that share one Redis from hearing each other's events.
+        redis_channel_prefix=f"test-{uuid.uuid4().hex}:",
     )
 
 

@@ -304,6 +304,13 @@ async def make_clerk(
     return person
 
 
+def local_today(tenant: Tenant) -> Any:
+    """Today in the municipality's time zone, the day the app's rules count in (course
+    sessions, deadlines, roll calls): the machine's own date is a day behind Stockholm's
+    for an hour or two every night."""
+    return letterhead(tenant).today()
+
+
 def letterhead(tenant: Tenant) -> Any:
     """Who course mail comes from, as a face builds it for a request."""
     from app.domain.courses.notices import letterhead_for
@@ -353,7 +360,7 @@ async def make_course_session(
     from app.domain.courses.scheduling import save_session
 
     room = await make_room(session, tenant, building="Utbildningscentrum")
-    day = day or dt.date.today() + dt.timedelta(days=14)
+    day = day or local_today(tenant) + dt.timedelta(days=14)
     data = {
         "day": str(day),
         "starts_at": "18:00",

@@ -14,6 +14,7 @@ from app.core.tenancy import tenant_scope
 from app.domain.courses import booking, qualifications
 from tests.factories import (
     letterhead,
+    local_today,
     make_course,
     make_course_session,
     make_election,
@@ -37,7 +38,7 @@ async def _courses(db: AsyncSession, tenant: Tenant) -> dict[str, Any]:
     other = await make_course(db, tenant, name="Webbtest", kind="test", external_url="https://x.se")
     course_session = await make_course_session(db, tenant, course, capacity=2)
     later = await make_course_session(
-        db, tenant, course, day=dt.date.today() + dt.timedelta(days=30)
+        db, tenant, course, day=local_today(tenant) + dt.timedelta(days=30)
     )
     people = [
         await make_person(db, tenant, national_id="19900101-0017", email="a@example.se"),
@@ -53,7 +54,7 @@ async def _courses(db: AsyncSession, tenant: Tenant) -> dict[str, Any]:
             for p in people
         ]
         await qualifications.grant(
-            db, ACTOR, people[0].id, other, dt.date.today(), source="import", result="18/20"
+            db, ACTOR, people[0].id, other, local_today(tenant), source="import", result="18/20"
         )
         await db.commit()
     return {

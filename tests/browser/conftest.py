@@ -18,6 +18,16 @@ from tests.factories import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here carries the ``browser`` marker, so ``-m browser`` and
+    ``-m "not browser"`` select them (before ``-m`` deselects anything)."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def _environment(settings: Settings) -> dict[str, str]:
@@ -26,6 +36,8 @@ def _environment(settings: Settings) -> dict[str, str]:
         "STEMMA_DATABASE_URL": settings.database_url,
         "STEMMA_DATA_DIR": str(settings.data_dir),
         "STEMMA_SECRET_KEY": settings.secret_key,
+        # The test's own channel prefix: other workers' servers share the Redis.
+        "STEMMA_REDIS_CHANNEL_PREFIX": settings.redis_channel_prefix,
         **({"STEMMA_REDIS_URL": settings.redis_url} if settings.redis_url else {}),
     }
 

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from app.core.db import create_engine
 from app.core.migrations import downgrade, upgrade
 from app.core.models import Base
-from tests.conftest import TEST_DATABASE_URL, asyncpg_url
+from tests.conftest import TEST_DATABASE_URL
 
 
 async def _schema_differences(url: str) -> list[object]:
@@ -48,8 +48,9 @@ def test_it_migrates_sqlite_up_from_empty_and_back(tmp_path: Path) -> None:
     not TEST_DATABASE_URL, reason="PostgreSQL runs when STEMMA_TEST_DATABASE_URL is set"
 )
 def test_it_migrates_postgresql_up_from_empty_and_back(migrated_database: str) -> None:
-    url = asyncpg_url(TEST_DATABASE_URL or "")
-    # The session fixture migrated this database up from an empty schema.
+    # The session fixture migrated this database (the worker's own under xdist) up from
+    # an empty schema.
+    url = migrated_database
     assert asyncio.run(_schema_differences(url)) == []
     downgrade(url, "base")
     assert asyncio.run(_table_names(url)) <= {"alembic_version"}

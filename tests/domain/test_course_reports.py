@@ -22,6 +22,7 @@ from app.domain.courses import attendance, attendance_pdf, booking, reports, sch
 from app.domain.staffing import assignments
 from tests.factories import (
     letterhead,
+    local_today,
     make_clerk,
     make_course,
     make_course_session,
@@ -78,7 +79,7 @@ async def build_trained_election(db: AsyncSession, tenant: Tenant) -> Trained:
         db, tenant, course, day=election.election_day + dt.timedelta(days=1)
     )
     today = await make_course_session(
-        db, tenant, course, day=dt.date.today(), starts_at="09:00", ends_at="12:30"
+        db, tenant, course, day=local_today(tenant), starts_at="09:00", ends_at="12:30"
     )
     sender = letterhead(tenant)
     with tenant_scope(tenant.id):
@@ -216,7 +217,7 @@ async def test_it_writes_an_empty_attendance_list(
 ) -> None:
     room = await make_room(db, tenant)
     teacher = await make_person(db, tenant, first_name="Greta", last_name="Lärare")
-    day = dt.date.today() + dt.timedelta(days=20)
+    day = local_today(tenant) + dt.timedelta(days=20)
     with tenant_scope(tenant.id), locale_scope("en"):
         empty = await scheduling.save_session(
             db,
@@ -247,7 +248,7 @@ async def test_it_refuses_an_attendance_list_of_another_election(
 async def test_it_lists_attended_sessions_for_pay(
     db: AsyncSession, tenant: Tenant, trained: Trained
 ) -> None:
-    today = dt.date.today()
+    today = local_today(tenant)
     with tenant_scope(tenant.id):
         lines = await reports.attended_for_pay(db, election_id=trained.election.id)
         in_period = await reports.attended_for_pay(db, from_day=today, to_day=today)
@@ -270,7 +271,7 @@ async def test_it_pays_an_online_course_by_its_duration(
         duration_minutes="45",
     )
     window = await make_course_session(
-        db, tenant, online, day=dt.date.today(), starts_at="08:00", ends_at="20:00"
+        db, tenant, online, day=local_today(tenant), starts_at="08:00", ends_at="20:00"
     )
     with tenant_scope(tenant.id):
         sender = letterhead(tenant)

@@ -28,6 +28,7 @@ from app.domain.staffing import assignments
 from app.domain.staffing.assignments import StaffingError
 from tests.factories import (
     letterhead,
+    local_today,
     make_clerk,
     make_course,
     make_course_session,
@@ -96,9 +97,13 @@ async def test_it_refuses_a_clerk_after_the_deadline_but_not_a_planner(
     db: AsyncSession, tenant: Tenant
 ) -> None:
     course = await make_course(db, tenant)
-    day = dt.date.today() + dt.timedelta(days=3)
+    day = local_today(tenant) + dt.timedelta(days=3)
     course_session = await make_course_session(
-        db, tenant, course, day=day, booking_deadline=str(dt.date.today() - dt.timedelta(days=1))
+        db,
+        tenant,
+        course,
+        day=day,
+        booking_deadline=str(local_today(tenant) - dt.timedelta(days=1)),
     )
     person = await make_person(db, tenant)
     with locale_scope("en"), pytest.raises(CourseError, match="deadline"):
@@ -112,7 +117,7 @@ async def test_it_refuses_a_room_too_small_and_a_teacher_teaching_twice(
     course = await make_course(db, tenant)
     room = await make_room(db, tenant)  # 40 seats
     teacher = await make_person(db, tenant)
-    day = str(dt.date.today() + dt.timedelta(days=10))
+    day = str(local_today(tenant) + dt.timedelta(days=10))
     data = {"day": day, "starts_at": "18:00", "ends_at": "20:00", "room_id": str(room.id)}
     with tenant_scope(tenant.id):
         with pytest.raises(FieldErrors) as small:
@@ -139,7 +144,7 @@ async def test_it_grants_the_course_at_the_roll_call_and_walk_ins_need_a_choice(
     db: AsyncSession, tenant: Tenant
 ) -> None:
     course = await make_course(db, tenant)
-    course_session = await make_course_session(db, tenant, course, day=dt.date.today())
+    course_session = await make_course_session(db, tenant, course, day=local_today(tenant))
     came, missed, walked = [await make_person(db, tenant) for _ in range(3)]
     b1 = await _book(db, tenant, course_session, came)
     b2 = await _book(db, tenant, course_session, missed)
@@ -244,7 +249,9 @@ async def test_it_records_someone_from_the_waiting_list_who_came_as_a_walk_in(
     db: AsyncSession, tenant: Tenant
 ) -> None:
     course = await make_course(db, tenant)
-    course_session = await make_course_session(db, tenant, course, day=dt.date.today(), capacity=1)
+    course_session = await make_course_session(
+        db, tenant, course, day=local_today(tenant), capacity=1
+    )
     seated, waiting = [await make_person(db, tenant) for _ in range(2)]
     await _book(db, tenant, course_session, seated)
     await _book(db, tenant, course_session, waiting, join_waiting_list=True)
@@ -264,9 +271,9 @@ async def test_it_keeps_an_earlier_result_when_a_refresher_mark_is_taken_back(
     db: AsyncSession, tenant: Tenant
 ) -> None:
     course = await make_course(db, tenant, valid_years="4")
-    course_session = await make_course_session(db, tenant, course, day=dt.date.today())
+    course_session = await make_course_session(db, tenant, course, day=local_today(tenant))
     person = await make_person(db, tenant)
-    earlier = dt.date.today() - dt.timedelta(days=400)
+    earlier = local_today(tenant) - dt.timedelta(days=400)
     sender = letterhead(tenant)
     with tenant_scope(tenant.id):
         await attendance.record_result(db, ACTOR, person.id, course.id, earlier, "92")
@@ -323,7 +330,7 @@ async def test_it_keeps_a_station_team_together_where_one_session_has_room(
     course = await make_course(db, tenant, s["election"])
     early = await make_course_session(db, tenant, course, capacity=2)
     later = await make_course_session(
-        db, tenant, course, day=dt.date.today() + dt.timedelta(days=20), capacity=5
+        db, tenant, course, day=local_today(tenant) + dt.timedelta(days=20), capacity=5
     )
     with tenant_scope(tenant.id):
         plan = await bulk_booking.plan_bookings(
@@ -336,7 +343,7 @@ async def test_it_refuses_to_cancel_a_session_once_the_roll_call_is_taken(
     db: AsyncSession, tenant: Tenant
 ) -> None:
     course = await make_course(db, tenant)
-    course_session = await make_course_session(db, tenant, course, day=dt.date.today())
+    course_session = await make_course_session(db, tenant, course, day=local_today(tenant))
     seat = await _book(db, tenant, course_session, await make_person(db, tenant))
     sender = letterhead(tenant)
     with tenant_scope(tenant.id):

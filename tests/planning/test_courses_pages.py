@@ -19,6 +19,7 @@ from app.domain.staffing.assignments import assign_person
 from tests.factories import (
     csrf_token,
     letterhead,
+    local_today,
     login,
     make_clerk,
     make_course,
@@ -198,7 +199,7 @@ async def test_it_adds_a_session_and_refuses_a_small_room_and_a_busy_teacher(
     url = f"{BASE}/{course.id}/sessions/new"
     form = await _text(await client.get(url))
     assert "Sal B (40)" in form
-    day = str(dt.date.today() + dt.timedelta(days=20))
+    day = str(local_today(tenant) + dt.timedelta(days=20))
     data = {"day": day, "starts_at": "18:00", "ends_at": "20:00", "room_id": str(room.id),
             "language": "sv"}  # fmt: skip
     found = await post_form(client, url, {**data, "teacher_q": "Lärar", "action": "find_teachers"})
@@ -253,7 +254,7 @@ async def test_it_cancels_and_moves_bookings_and_the_waiting_list_moves_up(
     course_session: Any,
 ) -> None:  # fmt: skip
     later = await make_course_session(
-        db, tenant, course, day=dt.date.today() + dt.timedelta(days=21)
+        db, tenant, course, day=local_today(tenant) + dt.timedelta(days=21)
     )
     one, two, three = [await make_person(db, tenant) for _ in range(3)]
     first = await _book(db, tenant, course_session.id, one.id)
@@ -391,7 +392,7 @@ async def test_it_books_one_station_team(
 async def test_it_takes_the_roll_call_all_or_nothing_and_walk_ins_only_when_confirmed(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User, course: Any
 ) -> None:
-    today = await make_course_session(db, tenant, course, day=dt.date.today(), capacity=5)
+    today = await make_course_session(db, tenant, course, day=local_today(tenant), capacity=5)
     came, away = await make_person(db, tenant), await make_person(db, tenant)
     walker = await make_person(db, tenant, first_name="Gående", last_name="Gustavsson")
     b1 = await _book(db, tenant, today.id, came.id)
@@ -459,7 +460,7 @@ async def test_it_records_a_result_by_hand_and_shows_it_on_the_person_page(
         )
     )
     assert f"person={person.id}" in found
-    future = str(dt.date.today() + dt.timedelta(days=5))
+    future = str(local_today(tenant) + dt.timedelta(days=5))
     bad = await post_form(client, url, {"person_id": str(person.id), "course_id": str(course.id),
                                         "achieved_on": future})  # fmt: skip
     assert bad.status_code == 422 and "in the future" in await _text(bad)
@@ -484,7 +485,7 @@ async def test_it_searches_by_a_whole_id_number_without_putting_it_in_a_url(
     twin = "800101456"
     await make_person(db, tenant, first_name="Samma", last_name="Dagen",
                       national_id=f"19{twin}{luhn.calc_check_digit(twin)}")  # fmt: skip
-    today = await make_course_session(db, tenant, course, day=dt.date.today(), capacity=5)
+    today = await make_course_session(db, tenant, course, day=local_today(tenant), capacity=5)
     await _sign_in(client, planner)
     one = f"{BASE}/{course.id}/sessions/{course_session.id}"
     pages = {

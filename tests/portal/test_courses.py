@@ -17,6 +17,7 @@ from app.domain.courses import booking
 from app.domain.models import CourseBooking
 from tests.factories import (
     letterhead,
+    local_today,
     login,
     make_course,
     make_course_session,
@@ -39,7 +40,7 @@ async def _setup(db: AsyncSession, tenant: Tenant, capacity: int = 10) -> dict[s
     course = await make_course(
         db, tenant, s["election"], name="Grundutbildning", materials="Legitimation och penna"
     )
-    today = dt.date.today()
+    today = local_today(tenant)
     first = await make_course_session(
         db, tenant, course, day=today + dt.timedelta(days=10), capacity=capacity
     )
@@ -148,7 +149,7 @@ async def test_it_refuses_a_booking_after_the_deadline_in_the_course_card(
     client: QuartClient, db: AsyncSession, tenant: Tenant
 ) -> None:
     c = await _setup(db, tenant)
-    today = dt.date.today()
+    today = local_today(tenant)
     late = await make_course_session(
         db,
         tenant,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,12 +30,6 @@ from tests.factories import free_port
 
 #: The origin of the test settings' base URL (``http://localhost``).
 ORIGIN = "http://localhost"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    # A channel prefix of its own, so test runs sharing one Redis never cross.
-    return settings.model_copy(update={"redis_channel_prefix": f"test-{uuid.uuid4().hex}:"})
 
 
 @contextlib.asynccontextmanager
