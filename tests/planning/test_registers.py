@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import AuditEntry, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import District, Person, Station
-from tests.factories import csrf_token, login, make_election, make_person, post_form
+from tests.factories import (
+    csrf_token,
+    login,
+    make_election,
+    make_person,
+    make_staffed_station,
+    post_form,
+)
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
@@ -371,6 +378,26 @@ async def test_it_removes_shifts_and_stations_and_keeps_a_served_district(
         "elections.station.deleted",
         "elections.district.deleted",
     } <= codes
+
+
+async def test_it_removes_an_opening_and_answers_404_for_one_that_is_not_there(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    day = str(s["election"].election_day)
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/stations/{s['station'].id}/openings"
+    hours = {"day": day, "opens_at": "08:00", "closes_at": "20:00"}
+    assert (await post_form(client, base, hours)).status_code == 302
+    assert (await post_form(client, f"{base}/delete", {"day": day})).status_code == 302
+    with tenant_scope(tenant.id):
+        codes = set((await db.scalars(select(AuditEntry.code))).all())
+    assert "elections.station.opening_deleted" in codes
+    # Gone already (NotFound from the service) and not a day at all: the same 404 page.
+    gone = await post_form(client, f"{base}/delete", {"day": day})
+    bad_day = await post_form(client, f"{base}/delete", {"day": "soon"})
+    assert gone.status_code == bad_day.status_code == 404
+    assert await gone.get_data() == await bad_day.get_data()
 
 
 async def test_it_refuses_one_district_code_with_two_names(
