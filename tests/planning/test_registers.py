@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import District, Person, Station
+from app.domain.models import District, Person, Room, Station
 from tests.factories import (
     csrf_token,
     login,
@@ -409,3 +409,31 @@ async def test_it_refuses_one_district_code_with_two_names(
     staged = await _upload(client, "structure", "s.csv", content, election_id=str(election.id))
     body = await (await client.get(staged.headers["Location"])).get_data(as_text=True)
     assert "Valdistriktet har ett annat namn på rad 2." in body
+
+
+async def test_it_refuses_a_second_building_or_room_of_the_same_name(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    await login(client, planner)
+    building = {"name": "Stadshuset", "city": "Lund"}
+    first = await post_form(client, "/lund/planning/premises/new", building)
+    assert first.status_code == 302
+    building_url = first.headers["Location"]
+    twice = await post_form(client, "/lund/planning/premises/new", building)
+    body = await twice.get_data(as_text=True)
+    # The form again, with what was typed and the message at its field (as it always was, 200).
+    assert twice.status_code == 200
+    assert "Det finns redan en byggnad med det namnet." in body and 'value="Lund"' in body
+    rooms = f"{building_url}/rooms"
+    assert (await post_form(client, rooms, {"name": "Sal A", "capacity": "40"})).status_code == 302
+    assert (await post_form(client, rooms, {"name": "Sal B", "capacity": "20"})).status_code == 302
+    same_room = await post_form(client, rooms, {"name": "Sal A", "capacity": "12"})
+    body = await same_room.get_data(as_text=True)
+    assert same_room.status_code == 422
+    assert "Byggnaden har redan ett rum med det namnet." in body and 'value="12"' in body
+    with tenant_scope(tenant.id):
+        room_b = await db.scalar(select(Room.id).where(Room.name == "Sal B"))
+    renamed = await post_form(client, f"{rooms}/{room_b}", {"name": "Sal A", "capacity": "20"})
+    body = await renamed.get_data(as_text=True)
+    assert renamed.status_code == 200
+    assert "Byggnaden har redan ett rum med det namnet." in body
