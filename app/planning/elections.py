@@ -10,7 +10,7 @@ from quart import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import DomainError, NotFound
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
@@ -327,9 +327,10 @@ async def shift_delete(election_id: int, station_id: int, shift_id: int) -> Werk
 async def opening_delete(election_id: int, station_id: int) -> WerkzeugResponse:
     try:
         day = dt.date.fromisoformat((await request.form).get("day", ""))
-        await delete_opening(db(), current_actor(), election_id, station_id, day)
-    except (NotFound, ValueError):
+    except ValueError:
         abort(404)
+    # An opening that is not there (NotFound) is the face's 404 page, as a bad day is.
+    await delete_opening(db(), current_actor(), election_id, station_id, day)
     await flash(_("The opening hours have been removed."), "success")
     return redirect(
         url_for("planning.station_detail", election_id=election_id, station_id=station_id)

@@ -6,10 +6,10 @@ from quart import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
+from app.core.errors import DomainError
 from app.core.i18n import _, get_locale
 from app.core.routes import Routes
-from app.core.validation import FieldErrors
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.registers import premises
 
 routes = Routes()
@@ -46,19 +46,19 @@ async def _building_form(building_id: int | None) -> str | WerkzeugResponse:
     if building_id is not None:
         building = await premises.get_building(db(), building_id)
         values = {key: getattr(building, key) for key in BUILDING_FIELDS}
-    errors: dict[str, str] = {}
+
+    async def form_page(errors: dict[str, str]) -> str:
+        return await render(
+            "planning/premises/building_form.html", building=building, values=values, errors=errors
+        )
+
     if request.method == "POST":
         values = (await request.form).to_dict()
-        try:
-            saved = await premises.save_building(db(), current_actor(), values, building_id)
-        except FieldErrors as error:
-            errors = error.errors
-        else:
-            await flash(_("The building has been saved."), "success")
-            return redirect(url_for("planning.building_detail", building_id=saved.id))
-    return await render(
-        "planning/premises/building_form.html", building=building, values=values, errors=errors
-    )
+        on_refusal(lambda error: form_page(error.errors))
+        saved = await premises.save_building(db(), current_actor(), values, building_id)
+        await flash(_("The building has been saved."), "success")
+        return redirect(url_for("planning.building_detail", building_id=saved.id))
+    return await form_page({})
 
 
 @routes.get("/premises/<int:building_id>")
@@ -74,14 +74,16 @@ async def building_detail(building_id: int) -> str:
 @requires("registers.edit")
 async def room_new(building_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     values = (await request.form).to_dict()
-    try:
-        await premises.save_room(db(), current_actor(), building_id, values)
-    except FieldErrors as error:
+
+    async def refused(error: DomainError) -> tuple[str, int]:
         building = await premises.get_building(db(), building_id)
         page = await render(
             "planning/premises/building.html", building=building, values=values, errors=error.errors
         )
         return page, 422
+
+    on_refusal(refused)
+    await premises.save_room(db(), current_actor(), building_id, values)
     await flash(_("The room has been added."), "success")
     return redirect(url_for("planning.building_detail", building_id=building_id))
 
@@ -93,14 +95,16 @@ async def room_edit(building_id: int, room_id: int) -> str | WerkzeugResponse:
     if room.building_id != building_id:
         abort(404)
     values: dict[str, object] = {key: getattr(room, key) for key in ROOM_FIELDS}
-    errors: dict[str, str] = {}
+
+    async def form_page(errors: dict[str, str]) -> str:
+        return await render(
+            "planning/premises/room_form.html", room=room, values=values, errors=errors
+        )
+
     if request.method == "POST":
         values = (await request.form).to_dict()
-        try:
-            await premises.save_room(db(), current_actor(), building_id, values, room_id)
-        except FieldErrors as error:
-            errors = error.errors
-        else:
-            await flash(_("The room has been saved."), "success")
-            return redirect(url_for("planning.building_detail", building_id=building_id))
-    return await render("planning/premises/room_form.html", room=room, values=values, errors=errors)
+        on_refusal(lambda error: form_page(error.errors))
+        await premises.save_room(db(), current_actor(), building_id, values, room_id)
+        await flash(_("The room has been saved."), "success")
+        return redirect(url_for("planning.building_detail", building_id=building_id))
+    return await form_page({})

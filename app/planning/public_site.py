@@ -13,8 +13,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
-from app.core.validation import FieldErrors
-from app.core.web import body_too_large, db, render
+from app.core.web import body_too_large, db, on_refusal, render
 from app.domain.labels import WEB_PART
 from app.domain.site import webparts
 
@@ -78,21 +77,19 @@ async def site_part(key: str, locale: str) -> tuple[str, int] | WerkzeugResponse
     form = await request.form
     values = {"title": form.get("title", ""), "body": form.get("body", "")}
     action = form.get("action", "save")
-    try:
-        if action == "publish":
-            await webparts.publish(db(), current_actor(), key, locale, values)
-            await flash(_("Published. The public site shows the new text now."), "success")
-        elif action == "preview":
-            webparts.clean_text(values, key)
-            return await _editor(key, locale, values, {})
-        else:
-            await webparts.save_draft(db(), current_actor(), key, locale, values)
-            await flash(
-                _("The draft has been saved. The public site still shows the published text."),
-                "success",
-            )
-    except FieldErrors as error:
-        return await _editor(key, locale, values, error.errors, 422)
+    on_refusal(lambda error: _editor(key, locale, values, error.errors, 422))
+    if action == "publish":
+        await webparts.publish(db(), current_actor(), key, locale, values)
+        await flash(_("Published. The public site shows the new text now."), "success")
+    elif action == "preview":
+        webparts.clean_text(values, key)
+        return await _editor(key, locale, values, {})
+    else:
+        await webparts.save_draft(db(), current_actor(), key, locale, values)
+        await flash(
+            _("The draft has been saved. The public site still shows the published text."),
+            "success",
+        )
     return redirect(url_for("planning.site_part", key=key, locale=locale))
 
 
@@ -149,32 +146,26 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
         "retention_months": settings.retention_months,
         "applications_open": settings.applications_open,
     }
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        if await body_too_large(MAX_LOGO_UPLOAD):
-            errors = {"logo": _("The logo may be at most 300 kB.")}
-            status = 413
-        else:
-            form = await request.form
-            files = await request.files
-            values = form.to_dict()
-            upload = files.get("logo")
-            logo = upload.read() if upload and upload.filename else None
-            try:
-                await webparts.save_site_settings(
-                    db(),
-                    current_actor(),
-                    values,
-                    logo=logo,
-                    remove_logo=bool(form.get("remove_logo")),
-                )
-            except FieldErrors as error:
-                errors, status = error.errors, 422
-            else:
-                await flash(_("The changes have been saved."), "success")
-                return redirect(url_for("planning.site_settings"))
-    page = await render(
-        "planning/site/settings.html", values=values, errors=errors, has_logo=bool(settings.logo)
+    has_logo = bool(settings.logo)
+
+    async def settings_page(errors: dict[str, str], status: int) -> tuple[str, int]:
+        page = await render(
+            "planning/site/settings.html", values=values, errors=errors, has_logo=has_logo
+        )
+        return page, status
+
+    if request.method != "POST":
+        return await settings_page({}, 200)
+    if await body_too_large(MAX_LOGO_UPLOAD):
+        return await settings_page({"logo": _("The logo may be at most 300 kB.")}, 413)
+    form = await request.form
+    files = await request.files
+    values = form.to_dict()
+    upload = files.get("logo")
+    logo = upload.read() if upload and upload.filename else None
+    on_refusal(lambda error: settings_page(error.errors, 422))
+    await webparts.save_site_settings(
+        db(), current_actor(), values, logo=logo, remove_logo=bool(form.get("remove_logo"))
     )
-    return page, status
+    await flash(_("The changes have been saved."), "success")
+    return redirect(url_for("planning.site_settings"))

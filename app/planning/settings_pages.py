@@ -8,10 +8,10 @@ from quart import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.routes import Routes
-from app.core.validation import FieldErrors
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.elections import norm_templates
 from app.domain.labels import PAY_UNIT, STATION_KIND, choices
 from app.domain.registers import roles
@@ -24,31 +24,29 @@ TEMPLATE_ROWS = 4
 @routes.get("/roles/")
 @requires("registers.view")
 async def role_types() -> str:
+    return await _role_types_page({}, None)
+
+
+async def _role_types_page(errors: dict[str, str], failed_id: int | None) -> str:
     return await render(
         "planning/roles.html",
         role_types=await roles.list_role_types(db()),
         pay_units=choices(PAY_UNIT),
-        errors={},
-        failed_id=None,
+        errors=errors,
+        failed_id=failed_id,
     )
 
 
 @routes.post("/roles/<int:role_type_id>")
 @requires("registers.edit")
 async def role_type_update(role_type_id: int) -> WerkzeugResponse | tuple[str, int]:
-    try:
-        await roles.update_role_type(
-            db(), current_actor(), role_type_id, (await request.form).to_dict()
-        )
-    except FieldErrors as error:
-        page = await render(
-            "planning/roles.html",
-            role_types=await roles.list_role_types(db()),
-            pay_units=choices(PAY_UNIT),
-            errors=error.errors,
-            failed_id=role_type_id,
-        )
-        return page, 422
+    form = (await request.form).to_dict()
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        return await _role_types_page(error.errors, role_type_id), 422
+
+    on_refusal(refused)
+    await roles.update_role_type(db(), current_actor(), role_type_id, form)
     await flash(_("The role has been saved."), "success")
     return redirect(url_for("planning.role_types"))
 
@@ -118,8 +116,19 @@ async def _template_form(template_id: int | None) -> str | WerkzeugResponse | tu
             )
             for code, (minimum, target) in shift["norms"].items():
                 values[f"min_{index}_{code}"], values[f"target_{index}_{code}"] = minimum, target
-    errors: dict[str, str] = {}
-    status = 200
+
+    async def form_page(errors: dict[str, str], status: int) -> tuple[str, int]:
+        page = await render(
+            "planning/templates/form.html",
+            norm_template=template,
+            values=values,
+            errors=errors,
+            role_types=role_types,
+            rows=range(TEMPLATE_ROWS),
+            kind_choices=choices(STATION_KIND),
+        )
+        return page, status
+
     if request.method == "POST":
         form = await request.form
         values = form.to_dict()
@@ -128,20 +137,8 @@ async def _template_form(template_id: int | None) -> str | WerkzeugResponse | tu
             "station_kind": form.get("station_kind", ""),
             "shifts": _shifts_from_form(form, [r.code for r in role_types]),
         }
-        try:
-            await norm_templates.save_template(db(), current_actor(), data, template_id)
-        except FieldErrors as error:
-            errors, status = error.errors, 422
-        else:
-            await flash(_("The template has been saved."), "success")
-            return redirect(url_for("planning.staffing_templates"))
-    page = await render(
-        "planning/templates/form.html",
-        norm_template=template,
-        values=values,
-        errors=errors,
-        role_types=role_types,
-        rows=range(TEMPLATE_ROWS),
-        kind_choices=choices(STATION_KIND),
-    )
-    return page, status
+        on_refusal(lambda error: form_page(error.errors, 422))
+        await norm_templates.save_template(db(), current_actor(), data, template_id)
+        await flash(_("The template has been saved."), "success")
+        return redirect(url_for("planning.staffing_templates"))
+    return await form_page({}, 200)

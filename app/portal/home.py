@@ -9,15 +9,14 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, get_locale
 from app.core.routes import Routes
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.clerks import places as portal
 from app.domain.courses.my_courses import needs_by_assignment
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.site import webparts
-from app.domain.staffing.assignments import StaffingError
 from app.portal.me import my_person
 
 routes = Routes()
@@ -56,23 +55,25 @@ async def answer_offer(assignment_id: int) -> WerkzeugResponse:
         raise NotFound(_("Not found."))
     form = await request.form
     accept = form.get("answer") == "accept"
-    try:
-        answer = await portal.answer_my_offer(
-            db(),
-            g.tenant,
-            person,
-            assignment_id,
-            accept,
-            form.get("reason", ""),
-            actor=current_actor(),
-        )
-    except StaffingError as error:
+
+    async def refused(error: DomainError) -> WerkzeugResponse:
         await flash(error.message, "error")
-    else:
-        message: Any = (
-            _("Thank you! You have accepted the place.")
-            if answer.accepted
-            else _("You have declined. The election office has been told.")
-        )
-        await flash(message, "success")
+        return redirect(url_for("portal.home"))
+
+    on_refusal(refused)
+    answer = await portal.answer_my_offer(
+        db(),
+        g.tenant,
+        person,
+        assignment_id,
+        accept,
+        form.get("reason", ""),
+        actor=current_actor(),
+    )
+    message: Any = (
+        _("Thank you! You have accepted the place.")
+        if answer.accepted
+        else _("You have declined. The election office has been told.")
+    )
+    await flash(message, "success")
     return redirect(url_for("portal.home"))

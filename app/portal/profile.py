@@ -11,10 +11,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, current_user, requires
 from app.core.crypto import FieldCipher
 from app.core.downloads import attachment
+from app.core.errors import DomainError
 from app.core.i18n import _, set_locale
 from app.core.routes import Routes
-from app.core.validation import FieldErrors
-from app.core.web import app_settings, db, render
+from app.core.web import app_settings, db, on_refusal, render
 from app.domain.clerks import personal_data, personal_data_pdf
 from app.domain.clerks import profile as profiles
 from app.domain.labels import (
@@ -70,12 +70,10 @@ async def profile() -> tuple[str, int] | WerkzeugResponse:
     values: dict[str, object] = form.to_dict()
     user = current_user()
     assert user is not None
-    try:
-        await profiles.update_profile(
-            db(), current_actor(), _cipher(), g.tenant, person, user, form.to_dict()
-        )
-    except FieldErrors as error:
-        return await _page(person, values, error.errors, 422)
+    on_refusal(lambda error: _page(person, values, error.errors, 422))
+    await profiles.update_profile(
+        db(), current_actor(), _cipher(), g.tenant, person, user, form.to_dict()
+    )
     # The chosen language takes over at once, on this device too.
     session["lang"] = person.preferred_language
     set_locale(person.preferred_language)
@@ -120,13 +118,15 @@ async def request_removal() -> tuple[str, int] | WerkzeugResponse:
     person = await my_person_or_404()
     form = await request.form
     link = app_settings().base_url + url_for("planning.person_detail", person_id=person.id)
-    try:
-        await profiles.request_removal(
-            db(), current_actor(), g.tenant, person, form.get("message", ""), link
-        )
-    except FieldErrors as error:
+
+    async def refused(error: DomainError) -> tuple[str, int]:
         values: dict[str, object] = {**profiles.profile_values(person), **form.to_dict()}
         return await _page(person, values, {}, 422, removal_errors=error.errors)
+
+    on_refusal(refused)
+    await profiles.request_removal(
+        db(), current_actor(), g.tenant, person, form.get("message", ""), link
+    )
     await flash(
         _(
             "Your request has been sent to the election office. They will contact you"

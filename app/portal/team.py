@@ -9,8 +9,7 @@ from quart import flash, redirect, request, url_for
 from app.core.auth import current_actor, requires
 from app.core.i18n import _
 from app.core.routes import Routes
-from app.core.validation import FieldErrors
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.clerks import places as portal
 from app.domain.labels import ASSIGNMENT_STATE, WORK_KIND
 from app.portal.me import my_person
@@ -22,8 +21,18 @@ routes = Routes()
 @requires("portal.use")
 async def availability() -> Any:
     person = await my_person()
-    errors: dict[str, str] = {}
-    status = 200
+
+    async def availability_page(errors: dict[str, str], status: int) -> tuple[str, int]:
+        mine = await portal.my_availability(db(), person) if person else []
+        page = await render(
+            "portal/availability.html",
+            person=person,
+            mine=mine,
+            errors=errors,
+            work_kind_labels=WORK_KIND,
+        )
+        return page, status
+
     if person is not None and request.method == "POST":
         form = await request.form
         election_id = form.get("election_id", "")
@@ -33,22 +42,11 @@ async def availability() -> Any:
             "days": form.getlist(f"days_{election_id}"),
             "district_ids": form.getlist(f"districts_{election_id}"),
         }
-        try:
-            await portal.update_my_availability(db(), person, data, current_actor())
-        except FieldErrors as error:
-            errors, status = error.errors, 422
-        else:
-            await flash(_("Saved. The election office sees it at once."), "success")
-            return redirect(url_for("portal.availability"))
-    mine = await portal.my_availability(db(), person) if person else []
-    page = await render(
-        "portal/availability.html",
-        person=person,
-        mine=mine,
-        errors=errors,
-        work_kind_labels=WORK_KIND,
-    )
-    return page, status
+        on_refusal(lambda error: availability_page(error.errors, 422))
+        await portal.update_my_availability(db(), person, data, current_actor())
+        await flash(_("Saved. The election office sees it at once."), "success")
+        return redirect(url_for("portal.availability"))
+    return await availability_page({}, 200)
 
 
 @routes.get("/team")

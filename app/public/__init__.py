@@ -2,6 +2,8 @@
 
 from quart import Blueprint
 
+from app.core.error_pages import answer_refusal
+from app.core.errors import DomainError
 from app.public import accounts, offers, site
 
 
@@ -9,6 +11,8 @@ def create_accounts_blueprint() -> Blueprint:
     """Signing in and out, password reset, language: the pages outside any municipality."""
     blueprint = Blueprint("accounts", __name__)
     accounts.routes.register_on(blueprint)
+    # The face's one answer to a refused action (the rule: app.core.errors).
+    blueprint.register_error_handler(DomainError, answer_refusal)
     return blueprint
 
 
@@ -18,4 +22,5 @@ def create_site_blueprint() -> Blueprint:
     blueprint = Blueprint("public", __name__)
     for module in (site, offers):
         module.routes.register_on(blueprint)
+    blueprint.register_error_handler(DomainError, answer_refusal)
     return blueprint

@@ -8,13 +8,15 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.accounts import passwords, sessions, signin_links, users
 from app.core.auth import current_user, login_user, logout_user, requires_login
+from app.core.errors import DomainError
+from app.core.forms import refused
 from app.core.i18n import _, get_locale, pick_locale
 from app.core.models import User
 from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
-from app.core.web import app_settings, client_ip, db, render, safe_next
+from app.core.web import app_settings, client_ip, db, on_refusal, render, safe_next
 from app.domain.clerks import signin_codes
 from app.public.forms import (
     ForgotPasswordForm,
@@ -26,7 +28,6 @@ from app.public.forms import (
 )
 
 routes = Routes()
-
 
 RESET_SESSION_KEY = "password_reset_token"
 #: A mailed sign-in link's token, moved out of the address bar into the signed cookie.
@@ -145,14 +146,11 @@ async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
         return await render("public/password_reset.html", form=None), 410
     form = await ResetPasswordForm.from_request()
     if request.method == "POST" and form.validate():
-        try:
-            await passwords.reset_password(db(), str(token), form.password.data or "", client_ip())
-        except users.AccountsError as error:
-            form.add_error(error)
-        else:
-            session.pop(RESET_SESSION_KEY, None)
-            await flash(_("Your password has been changed. Sign in with the new one."), "success")
-            return redirect(url_for("accounts.login"))
+        on_refusal(lambda error: render("public/password_reset.html", form=refused(form, error)))
+        await passwords.reset_password(db(), str(token), form.password.data or "", client_ip())
+        session.pop(RESET_SESSION_KEY, None)
+        await flash(_("Your password has been changed. Sign in with the new one."), "success")
+        return redirect(url_for("accounts.login"))
     return await render("public/password_reset.html", form=form)
 
 
@@ -208,16 +206,18 @@ async def open_login_link() -> WerkzeugResponse | str | tuple[str, int]:
     token = str(session.get(SIGNIN_LINK_SESSION_KEY) or "")
     user = await signin_links.user_of_signin_link(db(), token) if token else None
     if user is None:
-        session.pop(SIGNIN_LINK_SESSION_KEY, None)
-        return await render("public/login_link_open.html", account=None), 410
+        return await _link_gone()
     if request.method == "POST":
-        try:
-            user = await signin_links.sign_in_with_link(db(), token, client_ip())
-        except signin_links.SignInError:
-            session.pop(SIGNIN_LINK_SESSION_KEY, None)
-            return await render("public/login_link_open.html", account=None), 410
+        on_refusal(_link_gone)
+        user = await signin_links.sign_in_with_link(db(), token, client_ip())
         return await _sign_in_and_land(user)
     return await render("public/login_link_open.html", account=user)
+
+
+async def _link_gone(_error: DomainError | None = None) -> tuple[str, int]:
+    """The page for a sign-in link that is unknown, expired or used: the same for all."""
+    session.pop(SIGNIN_LINK_SESSION_KEY, None)
+    return await render("public/login_link_open.html", account=None), 410
 
 
 @routes.route("/login/code", methods=["GET", "POST"])
@@ -226,19 +226,17 @@ async def login_code() -> WerkzeugResponse | str | tuple[str, int, dict[str, str
     if request.method == "GET":
         _remember_next()
     if request.method == "POST" and form.validate():
+        on_refusal(lambda error: render("public/login_code.html", form=refused(form, error)))
         try:
             pending = await signin_codes.request_signin_code(
                 db(), app_settings(), form.login.data or "", get_locale(), client_ip()
             )
-        except signin_links.SignInError as error:
-            form.add_error(error)
         except RateLimited as limited:
             form.add_error(_("Too many attempts. Wait a while and try again."))
             page = await render("public/login_code.html", form=form)
             return page, 429, _too_many(limited)
-        else:
-            session[SIGNIN_PENDING_SESSION_KEY] = pending
-            return redirect(url_for("accounts.enter_login_code"))
+        session[SIGNIN_PENDING_SESSION_KEY] = pending
+        return redirect(url_for("accounts.enter_login_code"))
     return await render("public/login_code.html", form=form)
 
 
@@ -249,18 +247,20 @@ async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[st
         return redirect(url_for("accounts.login_code"))
     form = await SignInCodeForm.from_request()
     if request.method == "POST" and form.validate():
+        on_refusal(
+            lambda error: render(
+                "public/login_code_enter.html", form=refused(form, error), minutes=CODE_MINUTES
+            )
+        )
         try:
             user = await signin_codes.sign_in_with_code(
                 db(), app_settings(), str(pending), form.code.data or "", client_ip()
             )
-        except signin_links.SignInError as error:
-            form.add_error(error)
         except RateLimited as limited:
             form.add_error(_("Too many attempts. Wait a while and try again."))
             page = await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
             return page, 429, _too_many(limited)
-        else:
-            return await _sign_in_and_land(user)
+        return await _sign_in_and_land(user)
     return await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
 
 

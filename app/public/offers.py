@@ -5,10 +5,10 @@ from __future__ import annotations
 from quart import redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.core.errors import DomainError
 from app.core.routes import Routes
-from app.core.web import db, render
+from app.core.web import db, on_refusal, render
 from app.domain.staffing import offers
-from app.domain.staffing.assignments import StaffingError
 
 routes = Routes()
 
@@ -32,12 +32,14 @@ async def offer() -> str | WerkzeugResponse | tuple[str, int]:
 async def offer_answer() -> str | tuple[str, int]:
     form = await request.form
     token = str(session.get(OFFER_SESSION_KEY) or "")
-    try:
-        answer = await offers.answer_offer(
-            db(), token, form.get("answer") == "accept", form.get("reason", "")
-        )
-    except StaffingError as error:
+
+    async def refused(error: DomainError) -> tuple[str, int]:
         assignment = await offers.offer_for_token(db(), token)
         page = await render("public/offer.html", assignment=assignment, error=error.message)
         return page, 409
+
+    on_refusal(refused)
+    answer = await offers.answer_offer(
+        db(), token, form.get("answer") == "accept", form.get("reason", "")
+    )
     return await render("public/offer.html", assignment=answer.assignment, error=None)

@@ -13,18 +13,17 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.downloads import attachment
+from app.core.errors import DomainError
 from app.core.i18n import _, get_locale
 from app.core.ratelimit import RateLimited
 from app.core.routes import Routes
-from app.core.validation import FieldErrors
-from app.core.web import app_settings, body_too_large, client_ip, db, render
+from app.core.web import app_settings, body_too_large, client_ip, db, on_refusal, render
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.recruitment import application_form, applications, contact, own_application
 from app.domain.site import webparts
 from app.public.labels import apply_labels
 
 routes = Routes()
-
 
 #: Bigger posts are refused before they are read: a whole application is a few kB.
 MAX_POST_BYTES = 64 * 1024
@@ -181,6 +180,15 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
     settings = await webparts.site_settings(db())
     if not settings.applications_open:
         return await _apply_page(values, {}, 409)
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        errors = dict(error.errors)
+        if "elections" in errors:
+            # The election boxes are named "election": the summary links there.
+            errors["election"] = errors.pop("elections")
+        return await _apply_page(values, errors, 422)
+
+    on_refusal(refused)
     try:
         await applications.submit_application(
             db(),
@@ -194,12 +202,6 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
     except RateLimited:
         message = _("Too many applications have been sent from your network. Try again later.")
         return await _apply_page(values, {"form": message}, 429)
-    except FieldErrors as error:
-        errors = dict(error.errors)
-        if "elections" in errors:
-            # The election boxes are named "election": the summary links there.
-            errors["election"] = errors.pop("elections")
-        return await _apply_page(values, errors, 422)
     session[SENT_SESSION_KEY] = True
     return redirect(url_for("public.apply_sent"))
 
@@ -255,32 +257,31 @@ async def withdraw_application() -> str | tuple[str, int]:
 
 @routes.route("/contact", methods=["GET", "POST"])
 async def contact_form() -> tuple[str, int] | WerkzeugResponse:
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        if await body_too_large(MAX_POST_BYTES):
-            errors = {"form": _("The message is too large to be received. Shorten it.")}
-            status = 413
-        else:
-            form = await request.form
-            values = form.to_dict()
-            if form.get(HONEYPOT):
-                errors = {"form": _("The message could not be received. Please try again.")}
-                status = 400
-            else:
-                try:
-                    await contact.submit_contact_message(
-                        db(), g.tenant, values, locale=get_locale(), ip_address=client_ip()
-                    )
-                except RateLimited:
-                    errors = {"form": _("Too many messages from your network. Try again later.")}
-                    status = 429
-                except FieldErrors as error:
-                    errors, status = error.errors, 422
-                else:
-                    session["contact_sent"] = True
-                    return redirect(url_for("public.contact_sent"))
+    if request.method != "POST":
+        return await _contact_page({}, {})
+    if await body_too_large(MAX_POST_BYTES):
+        message = _("The message is too large to be received. Shorten it.")
+        return await _contact_page({}, {"form": message}, 413)
+    form = await request.form
+    values: dict[str, Any] = form.to_dict()
+    if form.get(HONEYPOT):
+        message = _("The message could not be received. Please try again.")
+        return await _contact_page(values, {"form": message}, 400)
+    on_refusal(lambda error: _contact_page(values, error.errors, 422))
+    try:
+        await contact.submit_contact_message(
+            db(), g.tenant, values, locale=get_locale(), ip_address=client_ip()
+        )
+    except RateLimited:
+        message = _("Too many messages from your network. Try again later.")
+        return await _contact_page(values, {"form": message}, 429)
+    session["contact_sent"] = True
+    return redirect(url_for("public.contact_sent"))
+
+
+async def _contact_page(
+    values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> tuple[str, int]:
     intro = await webparts.shown(db(), "contact_intro", get_locale())
     page = await render(
         "public/contact.html", values=values, errors=errors, intro=intro, honeypot=HONEYPOT

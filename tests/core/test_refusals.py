@@ -1,12 +1,16 @@
 """The transaction rule: views never commit or roll back, and each face's one handler
 shows a refused action at its field (see ``app.core.errors``)."""
 
+import ast
 import re
 from pathlib import Path
 
+from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.error_pages import answer_refusal
+from app.core.errors import DomainError
 from app.core.models import Tenant, User
 from tests.factories import login, make_clerk, make_staffed_station, post_form
 
@@ -14,6 +18,50 @@ ROOT = Path(__file__).resolve().parents[2]
 FACES = ("app/planning", "app/portal", "app/public", "app/api")
 #: What only a service (or the one handler in app.core) may do with the session.
 FORBIDDEN = re.compile(r"\.(commit|rollback)\(|reload_identity\(")
+#: The faces that answer in HTML, each with one refusal handler, and their blueprints.
+HTML_FACES = {
+    "app/planning": ("planning",),
+    "app/portal": ("portal",),
+    "app/public": ("public", "accounts"),
+}
+#: The only excepts an HTML face's view may keep: (file, function, what it catches),
+#: each with the reason it is not a refused action answered by ``on_refusal``.
+KEPT_EXCEPTS = {
+    ("app/planning/course_reports.py", "_day", "ValueError"): (
+        "parsing a day from the query string; a bad one is no filter"
+    ),
+    ("app/planning/staffing.py", "_filters", "ValueError"): (
+        "parsing a day from the query string; a bad one is no filter"
+    ),
+    ("app/planning/elections.py", "template_apply", "ValueError"): (
+        "parsing the form's day and template before any service is called"
+    ),
+    ("app/planning/elections.py", "opening_delete", "ValueError"): (
+        "parsing the day of the opening to remove; a bad one is a 404"
+    ),
+    ("app/planning/courses.py", "_book_many_page", "(CourseError, NotFound)"): (
+        "a read (the bulk booking's preview) drawn as a part of the page: its refusal "
+        "is shown in its place and the rest of the page is drawn all the same"
+    ),
+    ("app/planning/courses.py", "_result_form", "NotFound"): (
+        "a read: a person id in the form that no longer exists is dropped from it"
+    ),
+    ("app/portal/push.py", "save_posted_subscription", "push.PushSubscriptionError"): (
+        "parsing the posted subscription (a ValueError, not a DomainError); a JSON answer"
+    ),
+    **{
+        ("app/public/accounts.py", view, "RateLimited"): (
+            "RateLimited is not a DomainError: a 429 with Retry-After, not a refusal"
+        )
+        for view in ("login", "forgot_password", "login_link", "login_code", "enter_login_code")
+    },
+    **{
+        ("app/public/site.py", view, "RateLimited"): (
+            "RateLimited is not a DomainError: a 429 on the form, not a refusal"
+        )
+        for view in ("apply", "contact_form")
+    },
+}
 
 
 def test_it_finds_no_commit_or_rollback_in_a_view() -> None:
@@ -25,6 +73,48 @@ def test_it_finds_no_commit_or_rollback_in_a_view() -> None:
         if FORBIDDEN.search(line)
     ]
     assert offenders == []
+
+
+def _excepts(path: Path) -> list[tuple[str, str, int]]:
+    """(enclosing function, what is caught, line) for each except in a module."""
+    found: list[tuple[str, str, int]] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            function = node.name
+        if isinstance(node, ast.ExceptHandler):
+            caught = ast.unparse(node.type) if node.type is not None else "(bare)"
+            found.append((function, caught, node.lineno))
+        for child in ast.iter_child_nodes(node):
+            visit(child, function)
+
+    visit(ast.parse(path.read_text()), "(module)")
+    return found
+
+
+def test_no_html_view_catches_a_refusal_itself() -> None:
+    """A view says what a refusal shows with ``on_refusal`` before the service call;
+    a try/except around it would bypass the face's one handler. Other excepts are
+    listed in KEPT_EXCEPTS with their reason."""
+    seen = set()
+    offenders = []
+    for face in HTML_FACES:
+        for path in sorted((ROOT / face).rglob("*.py")):
+            relative = str(path.relative_to(ROOT))
+            for function, caught, line in _excepts(path):
+                key = (relative, function, caught)
+                if key in KEPT_EXCEPTS:
+                    seen.add(key)
+                else:
+                    offenders.append(f"{relative}:{line}: {function}: except {caught}")
+    assert offenders == [], "use on_refusal(answer) instead, or list the except with a reason"
+    assert set(KEPT_EXCEPTS) - seen == set(), "listed excepts no longer in the code"
+
+
+def test_each_html_face_has_its_one_refusal_handler(app: Quart) -> None:
+    for blueprints in HTML_FACES.values():
+        for name in blueprints:
+            assert app.error_handler_spec[name][None][DomainError] is answer_refusal, name
 
 
 async def test_it_shows_a_refusal_at_its_field_on_a_plain_form(

@@ -11,8 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import District, Person, Station
-from tests.factories import csrf_token, login, make_election, make_person, post_form
+from app.domain.models import District, Person, Room, Station
+from tests.factories import (
+    csrf_token,
+    login,
+    make_election,
+    make_person,
+    make_staffed_station,
+    post_form,
+)
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
@@ -373,6 +380,26 @@ async def test_it_removes_shifts_and_stations_and_keeps_a_served_district(
     } <= codes
 
 
+async def test_it_removes_an_opening_and_answers_404_for_one_that_is_not_there(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    day = str(s["election"].election_day)
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/stations/{s['station'].id}/openings"
+    hours = {"day": day, "opens_at": "08:00", "closes_at": "20:00"}
+    assert (await post_form(client, base, hours)).status_code == 302
+    assert (await post_form(client, f"{base}/delete", {"day": day})).status_code == 302
+    with tenant_scope(tenant.id):
+        codes = set((await db.scalars(select(AuditEntry.code))).all())
+    assert "elections.station.opening_deleted" in codes
+    # Gone already (NotFound from the service) and not a day at all: the same 404 page.
+    gone = await post_form(client, f"{base}/delete", {"day": day})
+    bad_day = await post_form(client, f"{base}/delete", {"day": "soon"})
+    assert gone.status_code == bad_day.status_code == 404
+    assert await gone.get_data() == await bad_day.get_data()
+
+
 async def test_it_refuses_one_district_code_with_two_names(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:
@@ -382,3 +409,31 @@ async def test_it_refuses_one_district_code_with_two_names(
     staged = await _upload(client, "structure", "s.csv", content, election_id=str(election.id))
     body = await (await client.get(staged.headers["Location"])).get_data(as_text=True)
     assert "Valdistriktet har ett annat namn på rad 2." in body
+
+
+async def test_it_refuses_a_second_building_or_room_of_the_same_name(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    await login(client, planner)
+    building = {"name": "Stadshuset", "city": "Lund"}
+    first = await post_form(client, "/lund/planning/premises/new", building)
+    assert first.status_code == 302
+    building_url = first.headers["Location"]
+    twice = await post_form(client, "/lund/planning/premises/new", building)
+    body = await twice.get_data(as_text=True)
+    # The form again, with what was typed and the message at its field (as it always was, 200).
+    assert twice.status_code == 200
+    assert "Det finns redan en byggnad med det namnet." in body and 'value="Lund"' in body
+    rooms = f"{building_url}/rooms"
+    assert (await post_form(client, rooms, {"name": "Sal A", "capacity": "40"})).status_code == 302
+    assert (await post_form(client, rooms, {"name": "Sal B", "capacity": "20"})).status_code == 302
+    same_room = await post_form(client, rooms, {"name": "Sal A", "capacity": "12"})
+    body = await same_room.get_data(as_text=True)
+    assert same_room.status_code == 422
+    assert "Byggnaden har redan ett rum med det namnet." in body and 'value="12"' in body
+    with tenant_scope(tenant.id):
+        room_b = await db.scalar(select(Room.id).where(Room.name == "Sal B"))
+    renamed = await post_form(client, f"{rooms}/{room_b}", {"name": "Sal A", "capacity": "20"})
+    body = await renamed.get_data(as_text=True)
+    assert renamed.status_code == 200
+    assert "Byggnaden har redan ett rum med det namnet." in body

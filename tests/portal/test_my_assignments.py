@@ -115,3 +115,22 @@ async def test_it_shows_a_clerk_without_a_person_record_an_empty_page(
     assert (
         await post_form(client, "/lund/portal/offers/1", {"answer": "accept"})
     ).status_code == 404
+
+
+async def test_it_says_so_when_i_answer_an_offer_twice(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    user, me = await _linked_clerk(db, tenant, s)
+    mine = await _place(db, tenant, s, "early", "clerk", me, "offered")
+    await login(client, user)
+    await post_form(client, f"/lund/portal/offers/{mine.id}", {"answer": "accept"})
+    await client.get("/lund/portal/")  # the first answer's flash
+    again = await post_form(client, f"/lund/portal/offers/{mine.id}", {"answer": "decline"})
+    assert again.status_code == 302 and again.headers["Location"] == "/lund/portal/"
+    page = await (await client.get("/lund/portal/")).get_data(as_text=True)
+    assert "Du har redan svarat på erbjudandet." in page and "flash-error" in page
+    with tenant_scope(tenant.id):
+        assert await db.scalar(select(Assignment.state).where(Assignment.id == mine.id)) == (
+            "accepted"
+        )

@@ -157,3 +157,21 @@ async def test_it_keeps_no_working_link_in_the_outbox(
     await _request_reset(app, client, planner.email)
     row = (await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))).one()
     assert "token=" not in row.body_text and row.body_html is None
+
+
+async def test_it_refuses_the_link_of_an_account_closed_meanwhile_above_the_form(
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+) -> None:
+    link = await _request_reset(app, client, planner.email)
+    await client.get(link)
+    assert (await client.get("/password/reset")).status_code == 200
+    planner.is_active = False
+    await db.commit()
+    refused = await post_form(
+        client, "/password/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert refused.status_code == 200
+    assert "Länken har gått ut eller har redan använts." in await refused.get_data(as_text=True)
+    token = (await db.scalars(select(PasswordResetToken))).one()
+    await db.refresh(token)
+    assert token.used_at is None

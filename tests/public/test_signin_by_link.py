@@ -13,7 +13,7 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.accounts import signin_links
 from app.core.models import AuditEntry, OutboxMessage, Tenant, User
@@ -442,3 +442,34 @@ async def test_it_stops_texting_codes_to_an_account_after_ten_wrong_codes_a_day(
     sent = len(await _texted(app))
     await signin_codes.request_signin_code(db, settings, linked_clerk.email, "sv", "10.9.9.9")
     assert len(await _texted(app)) == sent  # nothing more is texted today
+
+
+async def test_it_answers_a_link_used_up_by_another_tap_at_once_like_a_used_one(
+    app: Quart,
+    client: QuartClient,
+    planner: User,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two taps at the same moment: the page has checked the link, and another tap
+    uses it up before this one claims it. The service refuses; the answer is the
+    page for a used link, as when the page finds it out first."""
+    real = signin_links.sign_in_with_link
+
+    async def tapped_twice(session: AsyncSession, token: str, ip_address: str) -> User:
+        async with session_factory() as other:
+            await real(other, token, ip_address)
+        return await real(session, token, ip_address)
+
+    await post_form(client, "/login/link", {"email": planner.email})
+    [link] = await _mailed_links(app)
+    await client.get(link)
+    assert (await client.get("/login/link/open")).status_code == 200
+    monkeypatch.setattr(signin_links, "sign_in_with_link", tapped_twice)
+    lost = await post_form(client, "/login/link/open")
+    assert lost.status_code == 410
+    assert "Länken har gått ut eller har redan använts." in await lost.get_data(as_text=True)
+    assert (await client.get("/lund/planning/")).status_code == 302  # not signed in
+    # The token is forgotten, as for a used link: the page now says so by itself.
+    monkeypatch.setattr(signin_links, "sign_in_with_link", real)
+    assert await _page(await post_form(client, "/login/link/open")) == await _page(lost)
