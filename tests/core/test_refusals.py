@@ -46,9 +46,6 @@ KEPT_EXCEPTS = {
     ("app/planning/courses.py", "_result_form", "NotFound"): (
         "a read: a person id in the form that no longer exists is dropped from it"
     ),
-    ("app/portal/push.py", "save_posted_subscription", "push.PushSubscriptionError"): (
-        "parsing the posted subscription (a ValueError, not a DomainError); a JSON answer"
-    ),
     **{
         ("app/public/accounts.py", view, "RateLimited"): (
             "RateLimited is not a DomainError: a 429 with Retry-After, not a refusal"
