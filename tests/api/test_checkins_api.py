@@ -16,7 +16,7 @@ from app.core.models import Event, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import CheckIn
 from app.domain.ops import checkins
-from tests.domain.test_ops_checkins import OpsDay, count, link_user, ops_day
+from tests.domain.ops.test_checkins import OpsDay, count, link_user, ops_day
 from tests.factories import csrf_token, login
 
 URL = "/api/v1/checkins"

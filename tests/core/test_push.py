@@ -35,7 +35,7 @@ from app.core.settings import Settings, SettingsError, load_settings
 from app.core.tenancy import tenant_scope
 from app.domain.ops import incidents as ops_incidents
 from app.jobs.outbox import deliver_due
-from tests.domain.test_ops_checkins import link_user, ops_day
+from tests.domain.ops.test_checkins import link_user, ops_day
 from tests.factories import csrf_token, free_port, login, shift_back
 
 

@@ -17,7 +17,7 @@ from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.courses import scheduling
 from app.planning.course_reports import REPORT_FORMATS
-from tests.domain.test_course_reports import Trained, build_trained_election
+from tests.domain.courses.test_course_reports import Trained, build_trained_election
 from tests.factories import (
     letterhead,
     login,

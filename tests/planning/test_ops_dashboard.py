@@ -15,7 +15,7 @@ from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment, Incident, Reserve
 from app.domain.ops import dashboard as dashboard_module
 from app.domain.ops import incidents as ops_incidents
-from tests.domain.test_ops_checkins import COORDINATOR, OpsDay, _check_in, ops_day
+from tests.domain.ops.test_checkins import COORDINATOR, OpsDay, _check_in, ops_day
 from tests.factories import csrf_token, login, make_clerk
 
 HTMX = {"HX-Request": "true"}

@@ -23,8 +23,8 @@ from app.domain.ops import dashboard as dashboard_module
 from app.domain.ops import exports as exports_module
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.stations import set_station_state
-from tests.domain.test_ops_checkins import COORDINATOR, OpsDay
-from tests.domain.test_ops_exports import worked_day
+from tests.domain.ops.test_checkins import COORDINATOR, OpsDay
+from tests.domain.ops.test_exports import worked_day
 from tests.factories import csrf_token, login, post_form
 
 

@@ -23,7 +23,7 @@ from app.planning.staffing_reports import (
     roles_table,
     unfilled_table,
 )
-from tests.domain.test_staffing_reports import Staffed, build_staffed_election
+from tests.domain.staffing.test_staffing_reports import Staffed, build_staffed_election
 from tests.factories import login, make_open_election, make_person, post_form
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import CheckIn, Incident, Shift, StationStatus, TurnoutReport
-from tests.domain.test_ops_checkins import link_user, ops_day
+from tests.domain.ops.test_checkins import link_user, ops_day
 from tests.factories import csrf_token, login, make_user, post_form
 
 PAGE = "/lund/portal/election-day"

@@ -23,8 +23,8 @@ from app.domain.ops import dashboard as dashboard_module
 from app.realtime.drawing import rest_after, take_batch
 from app.realtime.live_event import LiveEvent
 from app.realtime.ws import HUB
-from tests.domain.test_ops_checkins import ops_day
-from tests.domain.test_ops_dashboard import _second_station
+from tests.domain.ops.test_checkins import ops_day
+from tests.domain.ops.test_dashboard import _second_station
 from tests.realtime.conftest import open_socket, receive, session_cookie
 
 

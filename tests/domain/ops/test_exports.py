@@ -19,7 +19,7 @@ from app.domain.models import Assignment, Election
 from app.domain.ops import exports
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.stations import set_station_state
-from tests.domain.test_ops_checkins import COORDINATOR, OpsDay, _check_in, ops_day
+from tests.domain.ops.test_checkins import COORDINATOR, OpsDay, _check_in, ops_day
 from tests.factories import make_election
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -36,7 +36,7 @@ from tests.core.test_push import (  # noqa: F401  (fixtures)
     push_service,
     settings,
 )
-from tests.domain.test_ops_checkins import OpsDay, _check_in, link_user, ops_day
+from tests.domain.ops.test_checkins import OpsDay, _check_in, link_user, ops_day
 from tests.factories import make_clerk, make_staffed_station, make_user
 
 

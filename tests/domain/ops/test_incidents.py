@@ -18,7 +18,7 @@ from app.core.validation import FieldErrors
 from app.domain.models import Incident, IncidentNote
 from app.domain.ops import OpsConflict, OpsError, OpsForbidden
 from app.domain.ops import incidents as ops_incidents
-from tests.domain.test_ops_checkins import OpsDay, count, link_user, ops_day
+from tests.domain.ops.test_checkins import OpsDay, count, link_user, ops_day
 from tests.factories import make_user
 
 

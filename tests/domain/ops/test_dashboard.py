@@ -23,7 +23,7 @@ from app.domain.ops.counters import CountingPlan, LiveCounters
 from app.domain.ops.dashboard import Dashboard, DashboardFilters, dashboard, live_update
 from app.domain.ops.reassign import reassign, reassign_candidates
 from app.domain.ops.stations import set_station_state
-from tests.domain.test_ops_checkins import COORDINATOR, OpsDay, _check_in, ops_day
+from tests.domain.ops.test_checkins import COORDINATOR, OpsDay, _check_in, ops_day
 from tests.factories import make_clerk, make_staffed_station
 
 

@@ -19,7 +19,7 @@ from app.domain.models import District, StationStatus, StationStatusChange, Turn
 from app.domain.ops import OpsConflict, OpsError, OpsForbidden
 from app.domain.ops.stations import set_station_state, station_roster
 from app.domain.ops.turnout import report_turnout
-from tests.domain.test_ops_checkins import OpsDay, _check_in, count, link_user, ops_day
+from tests.domain.ops.test_checkins import OpsDay, _check_in, count, link_user, ops_day
 from tests.factories import make_user
 
 
