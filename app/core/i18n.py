@@ -6,6 +6,7 @@ The locale of the current request lives in a ContextVar; ``_()`` translates into
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +19,7 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
+from wtforms.i18n import get_translations
 
 from app.core.settings import SUPPORTED_LOCALES
 
@@ -110,8 +112,6 @@ class WTFormsTranslations:
 
 @cache
 def _wtforms_translations(locale: str) -> Any:
-    from wtforms.i18n import get_translations
-
     return get_translations([locale, "en"])
 
 
@@ -126,8 +126,6 @@ _NORDIC_ORDER = {
 def collation_key(text: str, locale: str) -> str:
     """A sort key that puts Å, Ä, Ö (Swedish) or Æ, Ø, Å (Danish) after Z, as readers
     expect; other accents sort with their base letter."""
-    import unicodedata
-
     letters = _NORDIC_ORDER.get(locale, {})
     key = []
     for char in text.lower():

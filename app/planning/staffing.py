@@ -83,8 +83,6 @@ async def _station_card(station_id: int, election_id: int, **context: Any) -> st
 
 
 async def _station(station_id: int, election_id: int) -> Station:
-    from sqlalchemy import select
-
     station = await db().scalar(
         select(Station).where(Station.id == station_id, Station.election_id == election_id)
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.core.i18n import _
@@ -181,8 +182,6 @@ def training_state(needs: Sequence[CourseNeed]) -> str:
 
 async def person_qualifications(session: AsyncSession, person_id: int) -> list[Qualification]:
     """Every course a person has, newest first (for their register page)."""
-    from sqlalchemy.orm import selectinload
-
     return list(
         await session.scalars(
             select(Qualification)

@@ -19,6 +19,7 @@ from app.domain.courses.qualifications import (
     training_state,
     unmet,
 )
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -185,8 +186,6 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
     A district's board is a handful of queries whatever the election's size: stations
     with shifts and norms in one go, then the holders of those shifts.
     """
-    from app.domain.elections.elections import get_election
-
     election = await get_election(session, election_id)
     districts = list(
         await session.scalars(
