@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from werkzeug.routing.rules import Rule
 
 from app import create_app
 from app.core import security
@@ -301,6 +302,29 @@ def cheap_password_hashing() -> Iterator[PasswordHasher]:
     security._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     yield real
     security._hasher = real
+
+
+@pytest.fixture(autouse=True, scope="session")
+def route_builders_made_once() -> Iterator[None]:
+    """Werkzeug compiles a URL builder for every route of every app (Python source made,
+    parsed and compiled: some 60 % of ``create_app``), and the tests make an app each.
+    The builder depends only on the route's rule and defaults, so within the test
+    process each is compiled once and the same function serves every app's rule: the
+    same code as Werkzeug's, made once."""
+    real = Rule._compile_builder
+    made: dict[tuple[Any, ...], Any] = {}
+
+    def compile_builder(rule: Rule, append_unknown: bool = True) -> Any:
+        defaults = tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items()))
+        key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+        builder = made.get(key)
+        if builder is None:
+            builder = made[key] = real(rule, append_unknown)
+        return builder
+
+    Rule._compile_builder = compile_builder  # type: ignore[method-assign]
+    yield
+    Rule._compile_builder = real  # type: ignore[method-assign]
 
 
 # --- guards -------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from playwright.async_api import Browser, async_playwright
 
+from app.cli import main as stemma
 from app.core.settings import Settings
 from tests.factories import free_port
 
@@ -50,16 +52,15 @@ def demo_command() -> list[str]:
 
 @pytest.fixture
 def live_server(settings: Settings, demo_command: list[str]) -> Iterator[str]:
-    """`stemma migrate`, `stemma demo`, then `stemma serve`, as `make run` does."""
+    """`stemma migrate`, `stemma demo`, then `stemma serve`, as `make run` does.
+
+    The first two run the same commands in this process (starting the app's code in a
+    new interpreter costs seconds a test; ``tests/test_cli.py`` runs them as processes);
+    the server is a process of its own, as a newcomer's is."""
     environment = _environment(settings)
     for command in (["migrate"], demo_command):
-        subprocess.run(
-            [sys.executable, "-m", "app.cli", *command],
-            env=environment,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        ran = CliRunner().invoke(stemma, command, env=environment, catch_exceptions=False)
+        assert ran.exit_code == 0, ran.output
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     environment["STEMMA_BASE_URL"] = base_url
