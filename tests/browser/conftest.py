@@ -9,10 +9,11 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from app.cli import main as stemma
 from app.core.settings import Settings
@@ -42,6 +43,17 @@ def _environment(settings: Settings) -> dict[str, str]:
         "STEMMA_REDIS_CHANNEL_PREFIX": settings.redis_channel_prefix,
         **({"STEMMA_REDIS_URL": settings.redis_url} if settings.redis_url else {}),
     }
+
+
+async def choose_in_swapping_filter(page: Page, select: str, **option: Any) -> None:
+    """Choose an option of a filter that HTMX answers by swapping the list in and
+    pushing the address: returns once the new list is in place, so what the test looks
+    up next is not an element of the list about to be replaced (under load the swap
+    comes late)."""
+    before = page.url
+    await page.locator(select).select_option(**option)
+    await expect(page).not_to_have_url(before)
+    await expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, choose_in_swapping_filter
 from tests.browser.test_recruitment import (
     DEMO_PASSWORD,
     DESKTOP,
@@ -224,7 +224,7 @@ async def test_it_trains_a_clerk_from_a_new_course_to_the_staffing_board(
     await planner.get_by_role("link", name=ELECTION).click()
     await planner.get_by_role("link", name="Staffing", exact=True).click()
     await expect(planner.locator("h1")).to_contain_text("Staffing")
-    await planner.locator("#field-district").select_option(label=district_label)
+    await choose_in_swapping_filter(planner, "#field-district", label=district_label)
     card = planner.locator(".station-card").filter(
         has=planner.get_by_role("heading", name=station, exact=True)
     )

@@ -9,7 +9,7 @@ import re
 from playwright.async_api import Browser, Page, expect
 
 from app.core.settings import Settings
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, choose_in_swapping_filter
 from tests.browser.test_recruitment import (
     DESKTOP,
     PHONE,
@@ -53,11 +53,8 @@ async def test_it_staffs_an_election_with_the_optimiser_and_by_hand(
     await expect(page.locator(".flash-success")).to_be_visible()
 
     # The first district's board: fix a station by hand (take one off, put another on).
-    district = page.locator("#field-district")
-    await district.select_option(index=1)
-    # The board is swapped in by HTMX: wait until it shows the district chosen, not the
-    # cards of the whole election it showed before (under load that takes a while).
-    code = (await district.locator("option").nth(1).inner_text()).split()[0]
+    await choose_in_swapping_filter(page, "#field-district", index=1)
+    code = (await page.locator("#field-district option").nth(1).inner_text()).split()[0]
     station = page.locator(".station-card").first
     await expect(station).to_contain_text(code)
     await page.screenshot(path=str(ARTIFACTS / "staffing-board.png"), full_page=False)
