@@ -50,6 +50,17 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+#: Tests that take seconds each (a real browser, real server processes, the command line
+#: as a process) go first, so the workers share them out instead of one worker ending the
+#: run alone with them.
+SLOW_FIRST = ("tests/browser/", "tests/test_cli.py", "tests/realtime/test_processes.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
+
+
 def pytest_report_header() -> list[str]:
     database = "PostgreSQL" if TEST_DATABASE_URL else "SQLite"
     broker = "Redis" if TEST_REDIS_URL else "in-process"
