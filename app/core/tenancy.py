@@ -152,11 +152,6 @@ class TenantStatement:
 HAND_SCOPED: list[TenantStatement] = []
 
 
-def _is_tenant_table(from_object: Any) -> bool:
-    # An alias (aliased(Person)) is a table of its own in the statement.
-    return getattr(from_object, "element", from_object) in _tenant_tables()
-
-
 def _tables_touched(statement: Executable) -> set[Any]:
     """Every table and table alias the statement reads or writes, subqueries included
     (an alias counts once, as itself, not as the table it stands for)."""
@@ -209,11 +204,11 @@ def unscoped_tables(statement: Executable) -> set[str]:
     held = _tables_held_to_tenant(statement)
     if isinstance(statement, Insert) and _names_tenant_parameter(statement):
         held.add(statement.table)
-    return {
-        str(getattr(table, "element", table).name)
-        for table in _tables_touched(statement)
-        if _is_tenant_table(table) and table not in held
-    }
+    scoped = _tenant_tables()
+    # An alias (aliased(Person)) is a table of its own in the statement: held or not
+    # apart from the table it stands for.
+    bases = {table: getattr(table, "element", table) for table in _tables_touched(statement)}
+    return {str(base.name) for table, base in bases.items() if base in scoped and table not in held}
 
 
 def tenant_statement(statement: Executable) -> TenantStatement:
