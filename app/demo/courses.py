@@ -13,13 +13,14 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.models.base import utcnow
 from app.core.tenancy import tenant_scope
+from app.demo.rows import insert_in_batches
 from app.domain.courses.catalog import save_course
 from app.domain.courses.notices import Letterhead, letterhead_for
 from app.domain.courses.scheduling import save_session
@@ -41,12 +42,6 @@ BOOKED_SHARE = 0.7
 SEATS = 40
 #: Sessions one hall holds: mornings and evenings over seven weeks.
 SLOTS_PER_HALL = 98
-_BATCH = 2_000
-
-
-async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _BATCH):
-        await session.execute(insert(model), rows[start : start + _BATCH])
 
 
 async def fill_courses_demo(
@@ -233,7 +228,7 @@ async def _book_basic_course(
         _booking(demo, basic_sessions[index // SEATS].id, basic.id, person_id)
         for index, person_id in enumerate(booked_people)
     ]
-    await _insert(session, CourseBooking, bookings)
+    await insert_in_batches(session, CourseBooking, bookings)
 
 
 async def _hold_chair_course(
@@ -261,7 +256,7 @@ async def _hold_chair_course(
         )
     )
     achieved = dt.date(2026, 8, 20)
-    await _insert(
+    await insert_in_batches(
         session,
         Qualification,
         [
@@ -322,7 +317,7 @@ async def _hold_chair_course(
     )
     fresh = [p for p in available if p not in last_leads and p not in leads_now]
     rng.shuffle(fresh)
-    await _insert(
+    await insert_in_batches(
         session,
         CourseBooking,
         [

@@ -17,6 +17,7 @@ from stdnum import luhn
 
 from app.core.db import refresh_statistics
 from app.core.tenancy import tenant_scope
+from app.demo.rows import insert_in_batches
 from app.domain.elections.norm_templates import standard_templates
 from app.domain.models import (
     Building,
@@ -131,8 +132,7 @@ async def fill_municipality(
         )
         shifts = await _add_hours_shifts_and_norms(session, tenant_id, election, stations)
         people = _people(rng, shape, tenant_id)
-        for start in range(0, len(people), 2000):
-            await session.execute(insert(Person), people[start : start + 2000])
+        await insert_in_batches(session, Person, people)
         await session.commit()
     await refresh_statistics(
         session, "people", "buildings", "rooms", "districts", "stations", "shifts", "staffing_norms"

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
 from app.core.models import Tenant, utcnow
 from app.core.tenancy import tenant_scope
+from app.demo.rows import update_in_batches
 from app.domain.models import (
     HOLDING_STATES,
     ApplicationDay,
@@ -51,7 +52,6 @@ RESERVES = 3
 #: Dates are moved in two steps, first this far away, so that no row ever takes a day
 #: another row of the same station or person still has (unique per day on PostgreSQL).
 _PARKING = dt.timedelta(days=36525)
-_BATCH = 2_000
 
 
 async def fill_reserves(session: AsyncSession, tenant_id: int, election_id: int) -> None:
@@ -123,8 +123,7 @@ async def _move_rows(
             for row in rows
         ]
         changes = [{"id": row[0], **dict(zip(columns, row[1:], strict=True))} for row in rows]
-        for start in range(0, len(changes), _BATCH):
-            await session.execute(update(model), changes[start : start + _BATCH])
+        await update_in_batches(session, model, changes)
 
 
 async def move_election_day(

@@ -17,11 +17,12 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import refresh_statistics
 from app.core.tenancy import tenant_scope
+from app.demo.rows import insert_in_batches, update_in_batches
 from app.domain.models import (
     Assignment,
     Availability,
@@ -45,7 +46,6 @@ ADVANCE_SHARE = 0.22
 WISH_SHARE = 0.2
 #: How much of each 2026 polling shift's target its team filled.
 TEAM_SHARE = 0.7
-_BATCH = 2_000
 
 
 def _near(rng: random.Random, latitude: float, longitude: float) -> tuple[float, float]:
@@ -54,11 +54,6 @@ def _near(rng: random.Random, latitude: float, longitude: float) -> tuple[float,
         round(latitude + rng.gauss(0, 0.009), 5),
         round(longitude + rng.gauss(0, 0.009 / math.cos(math.radians(latitude))), 5),
     )
-
-
-async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _BATCH):
-        await session.execute(insert(model), rows[start : start + _BATCH])
 
 
 async def fill_staffing_demo(
@@ -95,7 +90,7 @@ async def fill_staffing_demo(
         assignments = await _last_elections_teams(
             session, rng, tenant_id, last_id, people, homes, home_of
         )
-        await _insert(session, Assignment, assignments)
+        await insert_in_batches(session, Assignment, assignments)
         worked_last = {row["person_id"] for row in assignments}
         await _locate_and_grade(session, rng, people, located, worked_last)
         upcoming = [s for s in stations if s.election_id == election.id]
@@ -103,8 +98,8 @@ async def fill_staffing_demo(
         available, wishes = await _availability_and_wishes(
             session, rng, tenant_id, election, people, homes, home_of, polling
         )
-        await _insert(session, Availability, available)
-        await _insert(session, DistrictPreference, wishes)
+        await insert_in_batches(session, Availability, available)
+        await insert_in_batches(session, DistrictPreference, wishes)
         languages = [
             {"id": s.id, "languages": list(rng.choice(STATION_LANGUAGES))}
             for s in polling
@@ -212,8 +207,7 @@ async def _locate_and_grade(
                 "experience": experience,
             }
         )
-    for start in range(0, len(person_updates), _BATCH):
-        await session.execute(update(Person), person_updates[start : start + _BATCH])
+    await update_in_batches(session, Person, person_updates)
 
 
 async def _availability_and_wishes(
