@@ -1,3 +1,4 @@
+import codecs
 import io
 
 import pytest
@@ -85,3 +86,122 @@ def test_it_sorts_nordic_letters_after_z() -> None:
         "Øster",
         "Åby",
     ]
+
+
+# --- limits: a real register passes, a hostile file is refused before it is read whole ---
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    return "\n".join(";".join(row) for row in rows).encode("utf-8")
+
+
+def _refusal(filename: str, content: bytes) -> str:
+    from app.core.i18n import locale_scope
+
+    with locale_scope("en"), pytest.raises(SpreadsheetError) as refused:
+        read_table(filename, content)
+    assert refused.value.field == "file"
+    return refused.value.message
+
+
+def test_it_takes_a_city_sized_register_and_refuses_one_row_more() -> None:
+    header = [["first_name", "last_name"]]
+    rows = [[f"Anna{n}", "Ek"] for n in range(20_000)]
+    assert len(read_table("a.csv", _csv(header + rows))) == 20_000
+    assert _refusal("a.csv", _csv([*header, *rows, ["Bo", "Al"]])) == (
+        "The file has more than 20000 rows."
+    )
+
+
+def test_it_refuses_too_many_columns_and_a_long_cell_naming_the_limit() -> None:
+    assert len(read_table("a.csv", _csv([[f"c{n}" for n in range(50)], ["x"] * 50]))[0]) == 50
+    assert _refusal("a.csv", _csv([[f"c{n}" for n in range(51)], ["x"] * 51])) == (
+        "The file has more than 50 columns."
+    )
+    assert read_table("a.csv", _csv([["a", "b"], ["x" * 2000, "1"]]))[0]["a"] == "x" * 2000
+    assert _refusal("a.csv", _csv([["a", "b"], ["1", "x" * 2001]])) == (
+        "Row 2, column B holds more than 2000 characters."
+    )
+    # Thousands of empty lines are not a register either.
+    assert _refusal("a.csv", b"a;b\n" + b";\n" * 100_000 + b"1;2\n") == (
+        "The file has more than 100000 rows, empty ones included."
+    )
+
+
+def test_it_refuses_a_wide_excel_sheet_and_a_long_cell_in_one() -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in range(5):
+        sheet.append([f"{row}-{column}" for column in range(1_000)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert _refusal("a.xlsx", buffer.getvalue()) == "The file has more than 50 columns."
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["namn", "anteckning"])
+    sheet.append(["Åsa", "x" * 5_000])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert _refusal("a.xlsx", buffer.getvalue()) == (
+        "Row 2, column B holds more than 2000 characters."
+    )
+
+
+def _with_extra_parts(parts: dict[str, bytes]) -> bytes:
+    """A good workbook with more parts in its archive."""
+    import zipfile
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["namn"])
+    sheet.append(["Åsa"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_it_refuses_an_excel_file_that_unpacks_too_large_before_reading_it() -> None:
+    # 65 MB of one letter packs into some 64 kB: a cell like it took the server to 903 MB.
+    bomb = _with_extra_parts({"xl/media/padding.bin": b"x" * (65 * 2**20)})
+    assert len(bomb) < 200_000
+    assert _refusal("a.xlsx", bomb) == "The Excel file unpacks to more than 64 MB."
+    many = _with_extra_parts({f"xl/media/{n}.bin": b"" for n in range(500)})
+    assert _refusal("a.xlsx", many) == "The Excel file has more than 500 parts."
+    assert read_table("a.xlsx", _with_extra_parts({"xl/media/a.bin": b"x"})) == [{"namn": "Åsa"}]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "namn;ort\r\nÅsa;Lund\r\n".encode("utf-8"),
+        "namn;ort\r\nÅsa;Lund\r\n".encode("utf-8-sig"),
+        "namn;ort\r\nÅsa;Lund\r\n".encode("utf-16"),
+        codecs.BOM_UTF16_BE + "namn;ort\r\nÅsa;Lund\r\n".encode("utf-16-be"),
+        "namn;ort\nÅsa;Lund\n".encode("utf-16-le"),  # no byte-order mark
+        "namn;ort\nÅsa;Lund\n".encode("utf-16-be"),
+        "namn;ort\r\nÅsa;Lund\r\n".encode("cp1252"),  # Excel's "CSV" on Windows
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-bom", "utf-16-be-bom", "utf-16-le", "utf-16-be", "cp1252"],
+)
+def test_it_reads_the_encodings_excel_writes(content: bytes) -> None:
+    assert read_table("a.csv", content) == [{"namn": "Åsa", "ort": "Lund"}]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "namn;ort\r\nÅsa;Lund\r\n".encode("utf-16")[:-1],  # cut off mid-character
+        codecs.BOM_UTF16_LE + b"n\x00\x00\xd8",  # half a surrogate pair
+        b"namn;ort\nA\x00sa;Lund\n",  # a zero byte is not text
+    ],
+    ids=["utf-16-cut", "utf-16-lone-surrogate", "zero-byte"],
+)
+def test_it_refuses_text_it_cannot_read_with_a_message(content: bytes) -> None:
+    assert _refusal("a.csv", content).startswith("The file's text could not be read")

@@ -2,27 +2,61 @@
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import contextvars
 import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from app.core.errors import DomainError
 from app.core.i18n import _
 
+# Limits a real register never reaches and a hostile file cannot pass. The largest
+# real register is a city's: some 15,000 people, a dozen or two columns, short cells.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 50_000
+#: Rows below the header that hold something.
+MAX_ROWS = 20_000
+#: Rows read at all, empty ones included, before the file is refused.
+MAX_SCANNED_ROWS = 100_000
+MAX_COLUMNS = 50
+MAX_CELL_CHARS = 2_000
+#: An Excel file is a zip archive of XML parts: its parts' size unpacked, and how many.
+MAX_XLSX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_XLSX_PARTS = 500
 #: A cell starting with one of these is a formula to Excel and LibreOffice.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: Reading and writing the large files: two at a time, off the event loop, so the
+#: process keeps answering while a big import or export is built and the memory they
+#: take stays bounded however many are asked for at once.
+_WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spreadsheets")
+
+
 class SpreadsheetError(DomainError):
     pass
+
+
+async def in_worker_thread[**P, T](
+    function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``function(*args, **kwargs)`` in a spreadsheet worker thread, with the caller's
+    context (its locale, its tenant), while the event loop answers other requests."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        _WORKERS, lambda: context.run(function, *args, **kwargs)
+    )
 
 
 def neutralise(value: Any) -> Any:
@@ -91,7 +125,10 @@ def _sheet_title(title: str) -> str:
 def read_table(filename: str, content: bytes) -> list[dict[str, Any]]:
     """Rows of a CSV or XLSX file as dicts keyed by the header (lower-cased).
 
-    Raises SpreadsheetError for a file that is too large, not CSV/XLSX, or empty.
+    Raises SpreadsheetError for a file that is too large (in bytes, rows, columns, a
+    cell, or an Excel file's unpacked parts), not CSV/XLSX, unreadable or empty; the
+    message names what was too large and the limit. Pure CPU work, seconds for the
+    largest file: an async caller runs it in a worker thread (``read_fields_off_loop``).
     """
     if len(content) > MAX_UPLOAD_BYTES:
         raise SpreadsheetError(
@@ -99,16 +136,13 @@ def read_table(filename: str, content: bytes) -> list[dict[str, Any]]:
         )
     name = filename.lower()
     if name.endswith(".xlsx") and content[:2] == b"PK":
-        rows = _read_xlsx(content)
+        rows = _bounded_rows(_xlsx_rows(content))
     elif name.endswith((".csv", ".txt")):
-        rows = _read_csv(content)
+        rows = _bounded_rows(_csv_rows(content))
     else:
         raise SpreadsheetError(_("Choose a CSV or Excel (.xlsx) file."), "file")
-    rows = [row for row in rows if any(str(cell or "").strip() for cell in row)]
     if len(rows) < 2:
         raise SpreadsheetError(_("The file has no rows below its header."), "file")
-    if len(rows) > MAX_ROWS + 1:
-        raise SpreadsheetError(_("The file has more than %(count)s rows.", count=MAX_ROWS), "file")
     header = [str(cell or "").strip().lower() for cell in rows[0]]
     return [
         {
@@ -145,37 +179,162 @@ def _field_values(row: Mapping[str, Any], field_of: Mapping[str, str]) -> dict[s
     return values
 
 
-def _read_csv(content: bytes) -> list[list[Any]]:
-    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = content.decode("utf-16")  # Excel's "Unicode text"
+def _bounded_rows(rows: Iterator[Sequence[Any]]) -> list[list[Any]]:
+    """The rows that hold something, read one at a time and refused the moment the file
+    passes a limit, so a huge file is never read whole."""
+    kept: list[list[Any]] = []
+    for scanned, row in enumerate(rows, start=1):
+        if scanned > MAX_SCANNED_ROWS:
+            raise SpreadsheetError(
+                _(
+                    "The file has more than %(count)s rows, empty ones included.",
+                    count=MAX_SCANNED_ROWS,
+                ),
+                "file",
+            )
+        if not any(str(cell or "").strip() for cell in row):
+            continue
+        if len(kept) > MAX_ROWS:  # the header and MAX_ROWS rows below it are kept already
+            raise SpreadsheetError(
+                _("The file has more than %(count)s rows.", count=MAX_ROWS), "file"
+            )
+        kept.append(_checked_row(row, scanned))
+    return kept
+
+
+def _checked_row(row: Sequence[Any], number: int) -> list[Any]:
+    """The row without its empty cells past the last full one; refuses a row wider
+    than MAX_COLUMNS or a cell longer than MAX_CELL_CHARS."""
+    width = len(row)
+    while width and (row[width - 1] is None or row[width - 1] == ""):
+        width -= 1
+    if width > MAX_COLUMNS:
+        raise SpreadsheetError(
+            _("The file has more than %(count)s columns.", count=MAX_COLUMNS), "file"
+        )
+    for index in range(width):
+        value = row[index]
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            raise SpreadsheetError(
+                _(
+                    "Row %(row)s, column %(column)s holds more than %(count)s characters.",
+                    row=number,
+                    column=get_column_letter(index + 1),
+                    count=MAX_CELL_CHARS,
+                ),
+                "file",
+            )
+    return list(row[:width])
+
+
+def _csv_text(content: bytes) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark), UTF-16 (Excel's
+    "Unicode text"; with a byte-order mark, or without one when its zero bytes say which
+    order) or else Windows-1252, as Excel writes "CSV" on Windows."""
+    if content.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
     else:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = content.decode("cp1252", errors="replace")
+        encoding = _utf16_without_mark(content) or "utf-8"
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
+        text = content.decode(encoding)
+    except UnicodeDecodeError:
+        if encoding != "utf-8":
+            raise SpreadsheetError(_unreadable_text(), "file") from None
+        # Every byte is a character in Windows-1252 but five, which cannot be in a file
+        # Excel wrote; they become the replacement character the checks then refuse.
+        text = content.decode("cp1252", errors="replace")
+    if "\x00" in text:
+        # A binary file named .csv, or text in an encoding we do not read.
+        raise SpreadsheetError(_unreadable_text(), "file")
+    return text
+
+
+def _unreadable_text() -> str:
+    return _("The file's text could not be read: save it as “CSV UTF-8” and try again.")
+
+
+def _utf16_without_mark(content: bytes) -> str | None:
+    """UTF-16 without a byte-order mark: in text of Latin letters every other byte is
+    zero, the first of each pair in big-endian order, the second in little-endian."""
+    sample = content[:4096]
+    if len(sample) < 2 or b"\x00" not in sample:
+        return None
+    even_zeros = sample[0::2].count(0)
+    odd_zeros = sample[1::2].count(0)
+    pairs = len(sample) // 2
+    if odd_zeros > pairs * 0.6 and even_zeros == 0:
+        return "utf-16-le"
+    if even_zeros > pairs * 0.6 and odd_zeros == 0:
+        return "utf-16-be"
+    return None
+
+
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
+    text = _csv_text(content)
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
     except csv.Error:
         dialect = csv.excel
-    try:
-        return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
-    except csv.Error:
-        raise SpreadsheetError(_("The CSV file could not be read."), "file") from None
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise SpreadsheetError(_("The CSV file could not be read."), "file") from None
+        yield row
 
 
-def _read_xlsx(content: bytes) -> list[list[Any]]:
+def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+    _check_archive(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
     except Exception:  # openpyxl raises many kinds for a broken file
         raise SpreadsheetError(_("The Excel file could not be read."), "file") from None
-    sheet = workbook.worksheets[0]
-    rows = []
-    for row in sheet.iter_rows(values_only=True):
-        rows.append([_cell(value) for value in row])
-        if len(rows) > MAX_ROWS + 1:
-            break
-    workbook.close()
-    return rows
+    try:
+        if isinstance(sheet, ReadOnlyWorksheet):
+            # The size the file claims is not trusted: a sheet claiming 16,384 columns
+            # would have every row padded to them.
+            sheet.reset_dimensions()
+        values = sheet.iter_rows(values_only=True)
+        while True:
+            try:
+                row = next(values)
+            except StopIteration:
+                return
+            except Exception:
+                raise SpreadsheetError(_("The Excel file could not be read."), "file") from None
+            yield [_cell(value) for value in row]
+    finally:
+        workbook.close()
+
+
+def _check_archive(content: bytes) -> None:
+    """Refuse an Excel file whose parts unpack to more than MAX_XLSX_UNPACKED_BYTES, or
+    that has more than MAX_XLSX_PARTS of them, before openpyxl opens it. The sizes are
+    the ones the archive declares; Python's zipfile never unpacks more than an entry
+    declares (it stops there and the checksum fails), so a file cannot lie past this."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise SpreadsheetError(_("The Excel file could not be read."), "file") from None
+    if len(parts) > MAX_XLSX_PARTS:
+        raise SpreadsheetError(
+            _("The Excel file has more than %(count)s parts.", count=MAX_XLSX_PARTS), "file"
+        )
+    if sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED_BYTES:
+        raise SpreadsheetError(
+            _(
+                "The Excel file unpacks to more than %(size)s MB.",
+                size=MAX_XLSX_UNPACKED_BYTES // 2**20,
+            ),
+            "file",
+        )
 
 
 def _cell(value: Any) -> Any:

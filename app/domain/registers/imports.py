@@ -6,7 +6,8 @@ Two steps: ``stage_import`` reads the file, validates every row and keeps the ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.db import refresh_statistics
-from app.core.documents.spreadsheets import read_fields
+from app.core.documents.spreadsheets import in_worker_thread, read_fields
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
@@ -27,6 +28,9 @@ from app.domain.registers.people import clean_person, search_names
 from app.domain.registers.premises import clean_building, clean_room
 
 KINDS = ("people", "rooms", "structure")
+#: Rows written per flush: a city's register is written in steps short enough that the
+#: event loop answers between them.
+WRITE_BATCH = 250
 
 #: Accepted column names (Swedish, Danish, English) for each field.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -92,14 +96,16 @@ async def stage_import(
     """Read and check a file; keep it as a batch for ``commit_import``."""
     if kind not in KINDS:
         raise FieldErrors({"kind": _("Choose what the file contains.")})
-    if kind == "structure":
-        if election_id is None:
-            raise FieldErrors({"election_id": _("Choose the election.")})
-        await get_election(session, election_id)
-    rows = read_fields(filename, content, ALIASES)
+    if kind == "structure" and election_id is None:
+        raise FieldErrors({"election_id": _("Choose the election.")})
+    if election_id is not None:
+        await _election_of_this_municipality(session, election_id)
+    # Reading a large file takes seconds of CPU: a worker thread does it.
+    rows = await in_worker_thread(read_fields, filename, content, ALIASES)
     batch = ImportBatch(
         kind=kind,
-        election_id=election_id,
+        # Only a structure import belongs to an election.
+        election_id=election_id if kind == "structure" else None,
         filename=filename[:255],
         rows=rows,
         created_by_id=actor.user_id,
@@ -109,6 +115,17 @@ async def stage_import(
     preview = await _check(session, batch, default_country)
     await session.commit()
     return preview
+
+
+async def _election_of_this_municipality(session: AsyncSession, election_id: int) -> None:
+    """Refuse an election id that is not one of this municipality's: another
+    municipality's and one that does not exist get the same answer."""
+    try:
+        await get_election(session, election_id)
+    except NotFound:
+        raise FieldErrors(
+            {"election_id": _("There is no such election; choose one from the list.")}
+        ) from None
 
 
 async def get_batch(session: AsyncSession, batch_id: int) -> ImportBatch:
@@ -194,12 +211,7 @@ async def _people(
     default_country: str,
     write: bool,
 ) -> None:
-    cleaned: list[tuple[int, dict[str, Any]]] = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            cleaned.append((number, clean_person(row, default_country)))
-        except FieldErrors as error:
-            _problems(preview, number, error)
+    cleaned = await in_worker_thread(_clean_people, rows, preview, default_country)
     ids = {values["national_id"] for _n, values in cleaned if values["national_id"]}
     emails = {values["email"] for _n, values in cleaned if values["email"]}
     existing_ids = set(await _existing(session, Person.national_id, ids))
@@ -222,12 +234,46 @@ async def _people(
                 seen[value] = number
     preview.summary = {"people": len(cleaned)}
     if write and not preview.problems:
-        for _number, values in cleaned:
-            person = Person(**values)
-            for key, value in search_names(person.first_name, person.last_name).items():
-                setattr(person, key, value)
-            session.add(person)
+        await _write_in_batches(session, [values for _n, values in cleaned], _new_person)
+
+
+def _clean_people(
+    rows: list[dict[str, Any]], preview: ImportPreview, default_country: str
+) -> list[tuple[int, dict[str, Any]]]:
+    """Each row's clean values by row number; a bad row's problems go to the preview."""
+    cleaned: list[tuple[int, dict[str, Any]]] = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            cleaned.append((number, clean_person(row, default_country)))
+        except FieldErrors as error:
+            _problems(preview, number, error)
+    return cleaned
+
+
+def _new_person(values: dict[str, Any]) -> Person:
+    person = Person(**values)
+    for key, value in search_names(person.first_name, person.last_name).items():
+        setattr(person, key, value)
+    return person
+
+
+async def _write_in_batches[T](
+    session: AsyncSession, values: list[dict[str, Any]], make: Callable[[dict[str, Any]], T]
+) -> list[T]:
+    """Make a row of each values with ``make``, adding and flushing them WRITE_BATCH at a
+    time and letting the event loop answer between batches; each batch leaves the
+    session once written, so the commit does not walk thousands of rows. Returns the
+    rows, with their ids; nothing is committed here."""
+    written: list[T] = []
+    for start in range(0, len(values), WRITE_BATCH):
+        batch = [make(one) for one in values[start : start + WRITE_BATCH]]
+        session.add_all(batch)
         await session.flush()
+        for row in batch:
+            session.expunge(row)
+        written.extend(batch)
+        await asyncio.sleep(0)
+    return written
 
 
 async def _existing(session: AsyncSession, column: Any, values: set[str]) -> list[str]:
@@ -250,6 +296,30 @@ async def _rooms(
             select(Building.name, Room.name).join(Room, Room.building_id == Building.id)
         )
     }
+    new_buildings, new_rooms = await in_worker_thread(
+        _room_rows, rows, set(buildings), existing_rooms, preview
+    )
+    preview.summary = {"buildings": len(new_buildings), "rooms": len(new_rooms)}
+    if write and not preview.problems:
+        made = await _write_in_batches(
+            session, list(new_buildings.values()), lambda values: Building(**values)
+        )
+        buildings.update((building.name.lower(), building) for building in made)
+        await _write_in_batches(
+            session,
+            [{"building_id": buildings[name].id, **values} for name, values in new_rooms],
+            lambda values: Room(**values),
+        )
+
+
+def _room_rows(
+    rows: list[dict[str, Any]],
+    buildings: set[str],
+    existing_rooms: set[tuple[str, str]],
+    preview: ImportPreview,
+) -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """The new buildings by lower-case name and the new rooms with their building's;
+    a bad row's problems go to the preview."""
     seen: dict[tuple[str, str], int] = {}
     new_buildings: dict[str, dict[str, Any]] = {}
     new_rooms: list[tuple[str, dict[str, Any]]] = []
@@ -271,15 +341,7 @@ async def _rooms(
             if key[0] not in buildings:
                 new_buildings.setdefault(key[0], building_values)
             new_rooms.append((key[0], room_values))
-    preview.summary = {"buildings": len(new_buildings), "rooms": len(new_rooms)}
-    if write and not preview.problems:
-        for name, values in new_buildings.items():
-            buildings[name] = Building(**values)
-            session.add(buildings[name])
-        await session.flush()
-        for building_name, values in new_rooms:
-            session.add(Room(building_id=buildings[building_name].id, **values))
-        await session.flush()
+    return new_buildings, new_rooms
 
 
 @dataclass
@@ -317,12 +379,7 @@ async def _structure(
 ) -> None:
     """Check the rows of an election's districts and stations; with ``write``, add them."""
     known = await _structure_of(session, election_id)
-    for number, row in enumerate(rows, start=2):
-        cleaner, read = _read_structure_row(row, known)
-        if cleaner.errors:
-            _problems(preview, number, FieldErrors(cleaner.errors))
-            continue
-        _add_structure_row(known, number, read, preview)
+    await in_worker_thread(_structure_rows, rows, known, preview)
     preview.summary = {"districts": len(known.new_districts), "stations": len(known.new_stations)}
     if write and not preview.problems:
         await _write_structure(session, election_id, known)
@@ -349,6 +406,17 @@ async def _structure_of(session: AsyncSession, election_id: int) -> _StructureSo
         )
     }
     return _StructureSoFar(districts, stations, rooms)
+
+
+def _structure_rows(
+    rows: list[dict[str, Any]], known: _StructureSoFar, preview: ImportPreview
+) -> None:
+    for number, row in enumerate(rows, start=2):
+        cleaner, read = _read_structure_row(row, known)
+        if cleaner.errors:
+            _problems(preview, number, FieldErrors(cleaner.errors))
+            continue
+        _add_structure_row(known, number, read, preview)
 
 
 def _read_structure_row(
@@ -422,18 +490,22 @@ def _add_structure_row(
 
 async def _write_structure(session: AsyncSession, election_id: int, known: _StructureSoFar) -> None:
     """Add the new districts, then the stations that serve them."""
-    districts = known.districts
-    for values in known.new_districts.values():
-        districts[values["code"]] = District(election_id=election_id, **values)
-        session.add(districts[values["code"]])
-    await session.flush()
-    for values in known.new_stations:
-        code = values.pop("district_code")
-        session.add(
-            Station(
-                election_id=election_id,
-                district_id=districts[code].id if code else None,
-                **values,
-            )
-        )
-    await session.flush()
+    district_ids = {code: district.id for code, district in known.districts.items()}
+    made = await _write_in_batches(
+        session,
+        list(known.new_districts.values()),
+        lambda values: District(election_id=election_id, **values),
+    )
+    district_ids.update((district.code, district.id) for district in made)
+    await _write_in_batches(
+        session,
+        [
+            {
+                "election_id": election_id,
+                "district_id": district_ids[code] if (code := values["district_code"]) else None,
+                **{key: value for key, value in values.items() if key != "district_code"},
+            }
+            for values in known.new_stations
+        ],
+        lambda values: Station(**values),
+    )
