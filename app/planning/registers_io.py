@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from quart import Response, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.documents.spreadsheets import write_csv, write_xlsx
+from app.core.documents.spreadsheets import in_worker_thread, write_csv, write_xlsx
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
@@ -29,11 +30,23 @@ EXPORT_FORMATS = ("csv", "xlsx")
 routes = Routes()
 
 
-def _download(name: str, format: str, header: list[str], rows: list[list[Any]]) -> Response:
+async def _download(
+    name: str, format: str, header: list[str], rows: Callable[[], Sequence[Sequence[Any]]]
+) -> Response:
+    """The file of ``rows()``, made in a worker thread: a city's register takes seconds
+    to build, and the process answers others meanwhile."""
     if format not in EXPORT_FORMATS:
         abort(404)
-    body = write_csv(header, rows) if format == "csv" else write_xlsx(name, header, rows)
+    body = await in_worker_thread(_file, name, format, header, rows)
     return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+
+
+def _file(
+    name: str, format: str, header: list[str], rows: Callable[[], Sequence[Sequence[Any]]]
+) -> bytes:
+    if format == "csv":
+        return write_csv(header, rows())
+    return write_xlsx(name, header, rows())
 
 
 @routes.get("/people/export.<format>")
@@ -57,22 +70,26 @@ async def export_people(format: str) -> Response:
         _("Status"),
         _("Tags"),
     ]
-    rows = [
-        [
-            p.first_name,
-            p.last_name,
-            mask_national_id(p.national_id_country, p.national_id),
-            p.email,
-            format_phone(p.mobile),
-            p.street_address,
-            p.postal_code,
-            p.city,
-            str(PERSON_STATUS[p.status]),
-            ", ".join(p.tags),
+
+    def rows() -> list[list[Any]]:
+        # The people's columns are loaded already: the rows are made in the worker thread.
+        return [
+            [
+                p.first_name,
+                p.last_name,
+                mask_national_id(p.national_id_country, p.national_id),
+                p.email,
+                format_phone(p.mobile),
+                p.street_address,
+                p.postal_code,
+                p.city,
+                str(PERSON_STATUS[p.status]),
+                ", ".join(p.tags),
+            ]
+            for p in found
         ]
-        for p in found
-    ]
-    return _download("people", format, header, rows)
+
+    return await _download("people", format, header, rows)
 
 
 @routes.get("/premises/export.<format>")
@@ -93,7 +110,7 @@ async def export_rooms(format: str) -> Response:
         for b in await premises.list_buildings(db())
         for r in b.rooms
     ]
-    return _download("rooms", format, header, rows)
+    return await _download("rooms", format, header, lambda: rows)
 
 
 @routes.get("/elections/<int:election_id>/export.<format>")
@@ -123,7 +140,7 @@ async def export_structure(election_id: int, format: str) -> Response:
         ]
         for s in stations
     ]
-    return _download(f"election-{election.id}", format, header, rows)
+    return await _download(f"election-{election.id}", format, header, lambda: rows)
 
 
 @routes.route("/import", methods=["GET", "POST"])

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
-from app.core.documents.spreadsheets import SpreadsheetError, read_fields
+from app.core.documents.spreadsheets import SpreadsheetError, in_worker_thread, read_fields
 from app.core.i18n import _
 from app.core.validation import parse_id
 from app.domain.courses import CourseError
@@ -181,7 +181,8 @@ async def check_results(
 ) -> list[_Row]:
     """Read and check every row; raises ResultsImportError listing all problems."""
     today = today or dt.date.today()
-    table = _read_file(filename, content)
+    # Reading a large file takes seconds of CPU: a worker thread does it.
+    table = await in_worker_thread(_read_file, filename, content)
     people = await _look_up_people(session, table, today)
     problems: list[str] = []
     rows: list[_Row] = []

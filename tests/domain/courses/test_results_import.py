@@ -111,3 +111,23 @@ async def test_it_matches_people_of_its_own_municipality_only(
         "Row 2: no person with this email.",
         "Row 3: no person with this id.",
     ]
+
+
+async def test_it_refuses_a_file_past_the_limits_and_reads_utf16(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    course = await make_course(db, tenant, kind="test", external_url="https://valmyndigheten.se")
+    await make_person(db, tenant, email="anna@example.se")
+    wide = "email;date;" + ";".join(f"extra{n}" for n in range(49)) + "\n"
+    wide += "anna@example.se;2026-05-02;" + ";".join("x" for _ in range(49)) + "\n"
+    with pytest.raises(ResultsImportError) as refused:
+        await _import(db, tenant, course.id, wide)
+    assert refused.value.problems == ["The file has more than 50 columns."]
+    long_result = "email;date;result\nanna@example.se;2026-05-02;" + "x" * 2_001 + "\n"
+    with pytest.raises(ResultsImportError) as refused:
+        await _import(db, tenant, course.id, long_result)
+    assert refused.value.problems == ["Row 2, column C holds more than 2000 characters."]
+    assert await _qualifications(db, tenant) == []
+    utf16 = "email;date;result\nanna@example.se;2026-05-02;Godkänd\n".encode("utf-16-le")
+    with tenant_scope(tenant.id), locale_scope("en"):
+        assert await import_results(db, ACTOR, course.id, "results.csv", utf16) == 1
