@@ -2,7 +2,9 @@
 while they are read, checked, written and built, and a refused file is told at its field."""
 
 import asyncio
+import html
 import io
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import Person
-from tests.factories import csrf_token, login
+from tests.factories import csrf_token, login, make_election
 
 #: The most people a register file may hold (app.core.documents.spreadsheets.MAX_ROWS).
 LARGEST_REGISTER = 20_000
@@ -94,3 +96,54 @@ async def test_the_process_answers_while_the_largest_register_is_imported_and_ex
         ", ".join(f"{step} at {seconds:.1f} s" for step, seconds in timings.items()),
     )
     assert max(latenesses) < HEALTHZ_BOUND
+
+
+async def _upload(client: QuartClient, kind: str, filename: str, content: bytes, **form: str):  # type: ignore[no-untyped-def]
+    token = await csrf_token(client, "/lund/planning/import")
+    return await client.post(
+        "/lund/planning/import",
+        form={"kind": kind, "csrf_token": token, **form},
+        files={"file": FileStorage(io.BytesIO(content), filename=filename)},
+    )
+
+
+async def _file_error(response) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == 422
+    page = await response.get_data(as_text=True)
+    match = re.search(r'<p class="error" id="field-file-error">([^<]*)</p>', page)
+    assert match, page
+    return html.unescape(match.group(1))
+
+
+async def test_a_file_past_a_limit_is_refused_at_the_upload_field_in_every_language(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    await login(client, planner)
+    wide = (";".join(f"c{n}" for n in range(51)) + "\n" + ";".join("x" * 51) + "\n").encode()
+    for locale, message in (
+        ("sv", "Filen har fler än 50 kolumner."),
+        ("da", "Filen har mere end 50 kolonner."),
+        ("en", "The file has more than 50 columns."),
+    ):
+        with tenant_scope(tenant.id):
+            (await db.get(User, planner.id)).locale = locale  # type: ignore[union-attr]
+            await db.commit()
+        assert await _file_error(await _upload(client, "people", "wide.csv", wide)) == message
+    cut = "förnamn;efternamn\r\nÅsa;Öberg\r\n".encode("utf-16")[:-1]
+    assert (await _file_error(await _upload(client, "people", "cut.csv", cut))).startswith(
+        "The file's text could not be read"
+    )
+
+
+async def test_a_people_import_naming_another_municipalitys_election_is_refused(
+    client: QuartClient, tenant: Tenant, other_tenant: Tenant, planner: User, db: AsyncSession
+) -> None:
+    foreign_id = (await make_election(db, other_tenant)).id
+    await login(client, planner)
+    people = "förnamn;efternamn\nAnna;Ek\n".encode()
+    for election_id in (foreign_id, foreign_id + 1000):
+        response = await _upload(
+            client, "people", "people.csv", people, election_id=str(election_id)
+        )
+        assert response.status_code == 422
+        assert "Det valet finns inte; välj ett i listan." in await response.get_data(as_text=True)
