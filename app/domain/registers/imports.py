@@ -216,6 +216,20 @@ async def _people(
     emails = {values["email"] for _n, values in cleaned if values["email"]}
     existing_ids = set(await _existing(session, Person.national_id, ids))
     existing_emails = set(await _existing(session, Person.email, emails))
+    await in_worker_thread(_duplicates, cleaned, existing_ids, existing_emails, preview)
+    preview.summary = {"people": len(cleaned)}
+    if write and not preview.problems:
+        await _write_in_batches(session, [values for _n, values in cleaned], _new_person)
+
+
+def _duplicates(
+    cleaned: list[tuple[int, dict[str, Any]]],
+    existing_ids: set[str],
+    existing_emails: set[str],
+    preview: ImportPreview,
+) -> None:
+    """A problem for each identity number or email already in the register or on an
+    earlier row."""
     seen_ids: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
     for number, values in cleaned:
@@ -232,9 +246,6 @@ async def _people(
                 preview.problems.append((number, key, _("Same as row %(row)s.", row=seen[value])))
             else:
                 seen[value] = number
-    preview.summary = {"people": len(cleaned)}
-    if write and not preview.problems:
-        await _write_in_batches(session, [values for _n, values in cleaned], _new_person)
 
 
 def _clean_people(
