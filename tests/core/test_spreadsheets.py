@@ -180,7 +180,7 @@ def test_it_refuses_an_excel_file_that_unpacks_too_large_before_reading_it() -> 
 @pytest.mark.parametrize(
     "content",
     [
-        "namn;ort\r\nÅsa;Lund\r\n".encode("utf-8"),
+        "namn;ort\r\nÅsa;Lund\r\n".encode(),
         "namn;ort\r\nÅsa;Lund\r\n".encode("utf-8-sig"),
         "namn;ort\r\nÅsa;Lund\r\n".encode("utf-16"),
         codecs.BOM_UTF16_BE + "namn;ort\r\nÅsa;Lund\r\n".encode("utf-16-be"),

@@ -30,9 +30,11 @@ async def test_it_answers_another_municipalitys_election_as_one_that_does_not_ex
                 await stage_import(db, ACTOR, kind, "a.csv", PEOPLE, election_id)
             answers.append(refused.value.errors)
             await db.rollback()
-        assert answers[0] == answers[1] == {
-            "election_id": "There is no such election; choose one from the list."
-        }
+        assert (
+            answers[0]
+            == answers[1]
+            == {"election_id": "There is no such election; choose one from the list."}
+        )
         assert await db.scalar(select(func.count(ImportBatch.id))) == 0
         # The municipality's own election is taken; only a structure import keeps it.
         preview = await stage_import(db, ACTOR, kind, "a.csv", PEOPLE, own_id)
