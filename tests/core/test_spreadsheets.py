@@ -205,3 +205,20 @@ def test_it_reads_the_encodings_excel_writes(content: bytes) -> None:
 )
 def test_it_refuses_text_it_cannot_read_with_a_message(content: bytes) -> None:
     assert _refusal("a.csv", content).startswith("The file's text could not be read")
+
+
+def test_an_excel_part_that_lies_about_its_size_is_never_unpacked_past_it() -> None:
+    """The limit counts the sizes the archive declares; a part declaring less than it
+    holds is cut there and fails its checksum, so the file is refused unread."""
+    import struct
+    import zipfile
+
+    content = bytearray(_with_extra_parts({}))
+    archive = zipfile.ZipFile(io.BytesIO(bytes(content)))
+    sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+    central = content.find(b"PK\x01\x02")
+    while content[central + 46 : central + 46 + len(sheet.filename)] != sheet.filename.encode():
+        central = content.find(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", content, sheet.header_offset + 22, 10)  # local header
+    struct.pack_into("<I", content, central + 24, 10)  # central directory
+    assert _refusal("a.xlsx", bytes(content)) == "The Excel file could not be read."
