@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import timedelta
@@ -218,6 +219,9 @@ async def _open(
     session and the ORM objects it used are gone before the socket starts its long
     life (a serving frame would keep them, some kilobytes a socket)."""
     connection: LiveConnection | None = None
+    # Before the rights are read: news of a change to them from now on reaches this
+    # socket, even news that comes before the hub knows it (``Hub.add``).
+    opened_at = time.monotonic()
     try:
         # One database session identifies the user and answers the first request.
         async with runtime.session_factory() as db:
@@ -231,6 +235,7 @@ async def _open(
                 cast(Any, websocket)._get_current_object(),
                 found,
             )
+            connection.subscriber.opened_at = opened_at
             with tenant_scope(found.member.tenant_id):
                 await connection.begin(
                     db, websocket.args.get("topics", ""), websocket.args.get("last_event_id")
