@@ -20,11 +20,14 @@ from app import create_app
 from app.core.accounts.sessions import end_session, start_session
 from app.core.accounts.users import change_role, deactivate_user
 from app.core.audit import Actor
-from app.core.events import ops_topic, user_topic
+from app.core.events import ACCESS_TOPIC, access_change_message, ops_topic, user_topic
 from app.core.models import AuthSession, Membership, Tenant, User, utcnow
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
-from app.realtime.subscribers import NOT_ALLOWED, SIGNED_OUT
+from app.realtime import hub as hub_module
+from app.realtime.broker import MemoryBroker
+from app.realtime.hub import Hub
+from app.realtime.subscribers import NOT_ALLOWED, SIGNED_OUT, Subscriber, Verdict
 from tests.factories import csrf_token, make_election
 from tests.realtime.conftest import open_socket, receive, receive_event, record, serving
 
@@ -177,3 +180,60 @@ async def test_news_from_another_app_on_the_same_redis_closes_the_socket(
             async with app.extensions["stemma"].session_factory() as db:
                 await end_session(db, token)
             assert await close_code(socket) == SIGNED_OUT
+
+
+class ScriptedGuard:
+    """A guard answering from a script: an exception is raised, a verdict returned."""
+
+    def __init__(self, *answers: Verdict | Exception) -> None:
+        self.answers = list(answers)
+        self.reviewed: list[int] = []
+        self.looked = asyncio.Event()
+
+    async def review(self, subscriber: Subscriber) -> Verdict:
+        self.reviewed.append(subscriber.user_id)
+        self.looked.set()
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+async def test_the_hub_narrows_closes_and_retries_what_its_guard_says(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hub's own timer must not take the scripted answers meant for the calls below.
+    monkeypatch.setattr(hub_module, "GUARD_RETRY_SECONDS", 600.0)
+    broker = MemoryBroker()
+    guard = ScriptedGuard(
+        OSError("database away"),
+        Verdict(drop=frozenset({"t:1:station:1"})),
+        Verdict(drop=frozenset({"t:1:station:2"})),
+    )
+    hub = Hub(lambda: broker, guard=guard)
+    mine, theirs = hub.new_subscriber(1, user_id=7), hub.new_subscriber(1, user_id=8)
+    try:
+        hub.add(mine, {"t:1:station:1", "t:1:station:2"})
+        hub.add(theirs, {"t:1:station:1"})
+        await hub.wait_ready()
+        # A fragment already queued for the topic about to be withdrawn.
+        hub._dispatch("t:1:station:1", '{"id": 1, "topic": "t:1:station:1", "type": "x"}')
+        await broker.publish(ACCESS_TOPIC, access_change_message(7))
+        # The first look fails: looked at again a little later, not trusted meanwhile.
+        await asyncio.wait_for(guard.looked.wait(), 5)
+        assert "a socket's rights were not checked (OSError)" in caplog.text
+        assert mine.recheck_at > time.monotonic()
+        mine.recheck_at = 0.0
+        assert await hub.review_due() == 1
+        assert mine.topics == {"t:1:station:2"} and not mine.ended.done()
+        queued = [await mine.next(), await mine.next()]
+        assert [item.topic for item in queued] == ["t:1:station:1", None]  # type: ignore[union-attr]
+        assert "ws.revoked" in queued[1].text  # type: ignore[union-attr]
+        # Nothing left to hear: closed as not allowed. The other user was never looked at.
+        mine.recheck_at = 0.0
+        assert await hub.review_due() == 1
+        assert mine.ended.done() and mine.close_code == NOT_ALLOWED
+        assert guard.reviewed == [7, 7, 7]
+        assert not theirs.ended.done() and hub.socket_count == 1
+    finally:
+        await hub.close()
