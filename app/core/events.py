@@ -37,6 +37,14 @@ TOPIC_PATTERN = re.compile(
     r"^t:(?P<tenant>\d+):(?:e:(?P<election>\d+):ops|(?P<kind>station|user):(?P<id>\d+))$"
 )
 
+#: Where news that a user's access changed travels (signed out, role changed,
+#: deactivated): every process's hub hears it (its pattern is ``t:*``) and re-checks
+#: that user's sockets. Not a tenant's topic (a session spans municipalities), never
+#: stored and never sent to a socket: the database is the truth the hub re-reads.
+ACCESS_TOPIC = "t:access"
+#: ``session.info`` key of the users whose access the open transaction changes.
+_ACCESS_PENDING = "access_changes_pending"
+
 Publisher = Callable[[str, str], Awaitable[None]]
 
 # Publishing tasks are kept here until done: the loop holds only weak references.
@@ -174,13 +182,28 @@ async def latest_event_id(session: AsyncSession, topics: Iterable[str]) -> int:
     return int(latest or 0)
 
 
+def record_access_change(session: AsyncSession, user_id: int) -> None:
+    """Announce, once the caller's transaction commits, that what ``user_id`` may see
+    changed: their open sockets are checked again and closed or narrowed. Services
+    that end a session, change a role or deactivate a user call it. A rollback leaves
+    it pending: a needless check costs a query, a missed one leaves a socket open."""
+    session.sync_session.info.setdefault(_ACCESS_PENDING, set()).add(user_id)
+
+
+def access_change_message(user_id: int) -> str:
+    return json.dumps({"type": "access.changed", "user_id": user_id}, separators=(",", ":"))
+
+
 @sqlalchemy_event.listens_for(Session, "after_commit")
 def _publish_committed_events(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
+    pending = session.info.pop(_PENDING, None) or []
+    changed = session.info.pop(_ACCESS_PENDING, None) or set()
+    if not pending and not changed:
         return
     # An event added inside a savepoint that was rolled back is no longer persistent.
     messages = [(row.topic, message) for row, message in pending if inspect(row).persistent]
+    # Access news goes last: the hub re-reads the database, which has it all by now.
+    messages += [(ACCESS_TOPIC, access_change_message(user)) for user in sorted(changed)]
     publisher: Publisher | None = session.info.get(PUBLISHER)
     if not messages or publisher is None:
         # No broker here (a CLI command): the rows stay, clients replay them.

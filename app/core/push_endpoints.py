@@ -41,7 +41,9 @@ async def save_posted_subscription() -> tuple[Response, int]:
     assert user is not None
     data = await request.get_json(silent=True)
     try:
-        info = push.parse_subscription(data, allow_loopback=app_settings().push_allow_loopback)
+        allow_loopback = app_settings().push_allow_loopback
+        info = push.parse_subscription(data, allow_loopback=allow_loopback)
+        await push.check_resolved_endpoint(info.endpoint, allow_loopback=allow_loopback)
     except push.PushSubscriptionError as error:
         return jsonify({"error": str(error)}), 422
     await push.save_subscription(

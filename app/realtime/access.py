@@ -1,17 +1,26 @@
-"""Who may hear which topic: checked once per topic when a socket asks for it."""
+"""Who may hear which topic: checked once per topic when a socket asks for it, and
+again for every open socket of a user whose access changed (signed out, role changed,
+deactivated) or whose session lapsed (``SocketGuard``, run by the hub)."""
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.accounts.sessions import session_lapses_at
+from app.core.accounts.users import active_membership
 from app.core.events import TOPIC_PATTERN
-from app.core.models import Membership
+from app.core.models import AuthSession, Membership, User, utcnow
 from app.core.permissions import role_has
-from app.core.tenancy import scalar_for_tenant, tenant_statement
+from app.core.settings import Settings
+from app.core.tenancy import scalar_for_tenant, tenant_scope, tenant_statement
 from app.domain.models import HOLDING_STATES, Assignment, Person
+from app.realtime.subscribers import NOT_ALLOWED, SIGNED_OUT, Subscriber, Verdict
 
 #: Permissions that open every topic of the tenant (the operations room, all stations).
 TENANT_WIDE = ("ops.view", "staffing.view")
@@ -78,3 +87,65 @@ async def holds_place_at_station(session: AsyncSession, user_id: int, station_id
     """Whether the user's person in the current tenant holds a place at the station."""
     found = await scalar_for_tenant(session, _HOLDS_PLACE, user=user_id, station=station_id)
     return found is not None
+
+
+@dataclass(slots=True)
+class Grant:
+    """On what a socket stands: its member (the role as last checked) and, when a
+    browser's session cookie opened it, that session (a ticket's socket has none: it
+    lives on its membership alone)."""
+
+    member: Member
+    session_id: int | None = None
+    #: When the session stops being good unless it is used meanwhile.
+    lapses_at: datetime | None = None
+
+    def recheck_at(self) -> float:
+        """When (``time.monotonic()``) the session is to be looked at again."""
+        return _monotonic_at(self.lapses_at)
+
+
+def _monotonic_at(moment: datetime | None) -> float:
+    if moment is None:
+        return math.inf
+    return time.monotonic() + max(0.0, (moment - utcnow()).total_seconds())
+
+
+class SocketGuard:
+    """The hub's second look at a socket, against the database as it is now: its
+    session still there and not lapsed (idle or ended, as a page request would find
+    it), its user active and a member, and each topic still allowed to the role."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> None:
+        self.session_factory = session_factory
+        self.settings = settings
+
+    async def review(self, subscriber: Subscriber) -> Verdict:
+        grant: Grant = subscriber.grant
+        member = grant.member
+        async with self.session_factory() as db:
+            recheck_at = math.inf
+            if grant.session_id is not None:
+                auth = await db.get(AuthSession, grant.session_id)
+                if auth is None:
+                    return Verdict(SIGNED_OUT)
+                grant.lapses_at = session_lapses_at(auth, self.settings)
+                if utcnow() >= grant.lapses_at:
+                    return Verdict(SIGNED_OUT)
+                recheck_at = grant.recheck_at()
+            membership = await active_membership(db, member.user_id, member.tenant_id)
+            if membership is None:
+                user = await db.get(User, member.user_id)
+                return Verdict(SIGNED_OUT if user is None or not user.is_active else NOT_ALLOWED)
+            member = grant.member = Member.of(membership)
+            with tenant_scope(member.tenant_id):
+                drop = frozenset(
+                    [
+                        topic
+                        for topic in list(subscriber.topics)
+                        if await refuse_topic(db, member, topic) is not None
+                    ]
+                )
+        return Verdict(drop=drop, recheck_at=recheck_at)

@@ -21,19 +21,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
+from app.core.events import ACCESS_TOPIC
 from app.core.tenancy import tenant_scope
 from app.realtime.broker import Broker
 from app.realtime.drawing import renderer_for, rest_after, take_batch
 from app.realtime.live_event import LiveEvent
 from app.realtime.saturation import CpuGauge
-from app.realtime.subscribers import QUEUE_SIZE, Delivery, RecentIds, Replay, Subscriber
+from app.realtime.subscribers import (
+    NOT_ALLOWED,
+    QUEUE_SIZE,
+    Delivery,
+    RecentIds,
+    Replay,
+    Subscriber,
+    Verdict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +71,13 @@ NEWEST_KEPT_SECONDS = 30.0
 #: How long, and how many, drawn batches are kept for sockets replaying the same gap.
 DRAWN_SECONDS = 5.0
 DRAWN_KEPT = 64
+#: How often the hub looks for sockets whose session lapsed (no news comes of that),
+#: and how soon it looks again at one it could not check (the database was away).
+GUARD_SECONDS = 1.0
+GUARD_RETRY_SECONDS = 5.0
+#: How long news of a user's access change is kept for sockets still opening: one
+#: identified before the change but listed here after it is looked at again.
+CHANGES_KEPT_SECONDS = 60.0
 
 
 class CommittedEvents(Protocol):
@@ -76,6 +94,15 @@ class CommittedEvents(Protocol):
 
     async def load(self, tenant_id: int, ids: list[int]) -> list[LiveEvent]:
         """The tenant's events with these ids, oldest first."""
+        ...
+
+
+class Guard(Protocol):
+    """The second look at a socket's rights, against the database as it is now."""
+
+    async def review(self, subscriber: Subscriber) -> Verdict:
+        """Whether ``subscriber`` may go on: its session, its membership and role, and
+        each of its topics checked again."""
         ...
 
 
@@ -97,6 +124,7 @@ class Hub:
         queue_size: int = QUEUE_SIZE,
         max_waiting: int = MAX_WAITING,
         table: CommittedEvents | None = None,
+        guard: Guard | None = None,
     ) -> None:
         # A callable, not a broker: the app may swap its broker (tests, health checks).
         self._broker = broker
@@ -133,23 +161,39 @@ class Hub:
         #: the next sweep starts.
         self._floors: dict[int, deque[int]] = {}
         self.cpu = CpuGauge()
+        #: Who looks again at sockets' rights when a user's access changed (news on
+        #: ACCESS_TOPIC from any process) or their session lapses.
+        self._guard = guard
+        self._guarding: asyncio.Task[None] | None = None
+        self._access_changed: set[int] = set()
+        self._changed_at: dict[int, float] = {}
+        self._guard_wake = asyncio.Event()
 
     # sockets
 
-    def new_subscriber(self, tenant_id: int) -> Subscriber:
-        return Subscriber(tenant_id, self.queue_size)
+    def new_subscriber(self, tenant_id: int, user_id: int = 0, grant: Any = None) -> Subscriber:
+        return Subscriber(tenant_id, self.queue_size, user_id, grant)
 
     def add(self, subscriber: Subscriber, topics: set[str]) -> None:
-        """Start delivering ``topics`` to ``subscriber`` (rights were checked by the caller)."""
+        """Start delivering ``topics`` to ``subscriber`` (rights were checked by the caller).
+        With no topics, the socket is known to the hub (its rights are watched)."""
         self.start()
-        self._subscribers.add(subscriber)
+        if subscriber not in self._subscribers:
+            self._subscribers.add(subscriber)
+            if self._changed_at.get(subscriber.user_id, -math.inf) >= subscriber.opened_at:
+                # Its user's access changed while it was opening: look at it now.
+                subscriber.recheck_at = 0.0
+                self._guard_wake.set()
         for topic in topics:
             subscriber.topics.add(topic)
             self._by_topic.setdefault(topic, set()).add(subscriber)
 
     def remove(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
-        for topic in subscriber.topics:
+        self._unlisten(subscriber, subscriber.topics)
+
+    def _unlisten(self, subscriber: Subscriber, topics: Iterable[str]) -> None:
+        for topic in topics:
             listeners = self._by_topic.get(topic)
             if listeners is not None:
                 listeners.discard(subscriber)
@@ -187,6 +231,8 @@ class Hub:
             self._drawing = loop.create_task(self._draw_loop(), name="realtime-hub-drawing")
         if self._table is not None and (self._sweeping is None or self._sweeping.done()):
             self._sweeping = loop.create_task(self._sweep_loop(), name="realtime-hub-sweep")
+        if self._guard is not None and (self._guarding is None or self._guarding.done()):
+            self._guarding = loop.create_task(self._guard_loop(), name="realtime-hub-guard")
 
     async def wait_ready(self) -> None:
         """Wait until the broker subscription is in place (bound it with a timeout)."""
@@ -230,8 +276,9 @@ class Hub:
                 self.remove(subscriber)
 
     async def close(self) -> None:
-        tasks = [task for task in (self._task, self._drawing, self._sweeping) if task is not None]
-        self._task = self._drawing = self._sweeping = None
+        running = (self._task, self._drawing, self._sweeping, self._guarding)
+        tasks = [task for task in running if task is not None]
+        self._task = self._drawing = self._sweeping = self._guarding = None
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -244,6 +291,9 @@ class Hub:
     # fan-out
 
     def _dispatch(self, topic: str, message: str) -> None:
+        if topic == ACCESS_TOPIC:
+            self._note_access_change(message)
+            return
         try:
             event = LiveEvent.from_message(message)
         except (ValueError, KeyError, TypeError):
@@ -260,7 +310,7 @@ class Hub:
             return
         if renderer_for(event) is None and topic not in self._waiting_by_topic:
             # Nothing to draw and nothing of its topic before it: straight to the sockets.
-            self._deliver(topic, Delivery((event.id,), event.as_json()))
+            self._deliver(topic, Delivery((event.id,), event.as_json(), topic))
             return
         if len(self._waiting) >= self.max_waiting:
             # Drawing has fallen far behind: forget the queue, the table has it all.
@@ -280,6 +330,85 @@ class Hub:
         for subscriber in list(self._by_topic.get(topic, ())):
             if not subscriber.offer(delivery):
                 self.remove(subscriber)
+
+    # rights
+
+    def _note_access_change(self, message: str) -> None:
+        try:
+            user_id = int(json.loads(message)["user_id"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("live events: ignored a malformed access notice")
+            return
+        self._changed_at[user_id] = time.monotonic()
+        if any(subscriber.user_id == user_id for subscriber in self._subscribers):
+            self._access_changed.add(user_id)
+            self._guard_wake.set()
+
+    async def _guard_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(GUARD_SECONDS):
+                    await self._guard_wake.wait()
+            self._guard_wake.clear()
+            try:
+                await self.review_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning(
+                    "live events: checking sockets' rights failed (%s)", type(error).__name__
+                )
+
+    async def review_due(self) -> int:
+        """Look again at the rights of the sockets whose user's access changed or whose
+        session may have lapsed; close or narrow those that lost some. How many were
+        looked at."""
+        assert self._guard is not None
+        changed, self._access_changed = self._access_changed, set()
+        now = time.monotonic()
+        for user_id in [
+            u for u, when in self._changed_at.items() if now - when > CHANGES_KEPT_SECONDS
+        ]:
+            del self._changed_at[user_id]
+        due = [
+            subscriber
+            for subscriber in self._subscribers
+            if subscriber.user_id in changed or subscriber.recheck_at <= now
+        ]
+        for subscriber in due:
+            if subscriber.ended.done():
+                continue
+            try:
+                verdict = await self._guard.review(subscriber)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # Not known to be allowed, nor known not to be: look again soon.
+                log.warning(
+                    "live events: a socket's rights were not checked (%s)", type(error).__name__
+                )
+                subscriber.recheck_at = time.monotonic() + GUARD_RETRY_SECONDS
+                continue
+            self._apply(subscriber, verdict)
+        return len(due)
+
+    def _apply(self, subscriber: Subscriber, verdict: Verdict) -> None:
+        subscriber.recheck_at = verdict.recheck_at
+        close_code = verdict.close_code
+        dropped = verdict.drop & subscriber.topics
+        if close_code is None and dropped:
+            subscriber.topics -= dropped
+            self._unlisten(subscriber, dropped)
+            if not subscriber.topics:
+                # Nothing it listened to is left to it: closed as not allowed.
+                close_code = NOT_ALLOWED
+            else:
+                notice = {"type": "ws.revoked", "topics": sorted(dropped)}
+                if not subscriber.offer(Delivery((), json.dumps(notice, separators=(",", ":")))):
+                    self.remove(subscriber)
+        if close_code is not None:
+            self.remove(subscriber)
+            subscriber.revoke(close_code)
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -358,7 +487,7 @@ class Hub:
         message, or, when the renderer fails, each event as JSON."""
 
         def each_as_json() -> list[Delivery]:
-            return [Delivery((event.id,), event.as_json()) for event in events]
+            return [Delivery((event.id,), event.as_json(), event.topic) for event in events]
 
         registered = renderer_for(events[0])
         if registered is None:
@@ -367,7 +496,7 @@ class Hub:
         now = time.monotonic()
         drawn = self._drawn.get(key)
         if drawn is not None and now - drawn[0] < DRAWN_SECONDS:
-            return [Delivery(key, drawn[1])]
+            return [Delivery(key, drawn[1], events[0].topic)]
         try:
             context = self._render_context() if self._render_context else contextlib.nullcontext()
             async with context:
@@ -381,7 +510,7 @@ class Hub:
         self._drawn[key] = (now, text)
         while len(self._drawn) > DRAWN_KEPT:
             self._drawn.popitem(last=False)
-        return [Delivery(key, text)]
+        return [Delivery(key, text, events[0].topic)]
 
 
 async def _as_generator(stream: AsyncIterator[tuple[str, str]]) -> Any:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from app.realtime.live_event import LiveEvent
 
@@ -20,6 +23,11 @@ from app.realtime.live_event import LiveEvent
 QUEUE_SIZE = 256
 #: Event ids remembered per socket, so a replay never sends one twice.
 REMEMBERED_IDS = 2048
+#: Close codes a client understands as "do not come back on your own": the session
+#: that opened the socket is gone (sign in again), or its user may no longer hear
+#: what it listened to.
+SIGNED_OUT = 4401
+NOT_ALLOWED = 4403
 
 
 class RecentIds:
@@ -51,10 +59,23 @@ class RecentIds:
 @dataclass(frozen=True)
 class Delivery:
     """A ready-to-send text and the ids of the events it carries (none for the hub's
-    own notices; several when a coalescing renderer drew them as one)."""
+    own notices; several when a coalescing renderer drew them as one), and the topic
+    they came on (none for notices): a socket no longer allowed that topic skips it."""
 
     event_ids: tuple[int, ...]
     text: str
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a second look at a socket's rights found (``Hub.review``): close it with
+    ``close_code``, or stop sending it the topics in ``drop``; and when to look again
+    (``time.monotonic()``; infinity: only when news of a change comes)."""
+
+    close_code: int | None = None
+    drop: frozenset[str] = frozenset()
+    recheck_at: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -85,16 +106,33 @@ class Subscriber:
         "_items",
         "_sent",
         "_waiter",
+        "close_code",
         "cursor",
         "ended",
         "fell_behind",
+        "grant",
+        "opened_at",
         "queue_size",
+        "recheck_at",
         "tenant_id",
         "topics",
+        "user_id",
     )
 
-    def __init__(self, tenant_id: int, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(
+        self, tenant_id: int, queue_size: int = QUEUE_SIZE, user_id: int = 0, grant: Any = None
+    ) -> None:
         self.tenant_id = tenant_id
+        #: Whose socket it is, and on what authority (``app.realtime.access.Grant``):
+        #: what the hub's second look at its rights checks again.
+        self.user_id = user_id
+        self.grant = grant
+        self.opened_at = time.monotonic()
+        #: When its rights are to be looked at again even without news (its session
+        #: lapses then, unless used meanwhile); ``time.monotonic()``.
+        self.recheck_at = math.inf
+        #: The close code when its rights were withdrawn (signed out, not allowed).
+        self.close_code: int | None = None
         self.topics: set[str] = set()
         self.queue_size = queue_size
         #: Done when the socket is to stop: it fell behind (``fell_behind``, and its
@@ -151,6 +189,12 @@ class Subscriber:
         """Stop the socket because it fell behind."""
         if not self.ended.done():
             self.fell_behind = True
+        self.end()
+
+    def revoke(self, close_code: int) -> None:
+        """Stop the socket because its rights were withdrawn; it closes with ``close_code``."""
+        if not self.ended.done():
+            self.close_code = close_code
         self.end()
 
     def end(self) -> None:

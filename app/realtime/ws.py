@@ -12,7 +12,16 @@ Protocol (text frames, JSON unless a renderer sends HTML):
   than ``REPLAY_LIMIT`` are missing the server sends ``{"type": "ws.snapshot", ...}``
   instead: reload your state, then carry on from its ``last_event_id``.
 - Events: ``{"id", "topic", "type", "payload"}`` (or the renderer's fragment).
+- ``{"type": "ws.revoked", "topics": [...]}``: the user may no longer hear these
+  topics (their role changed); the socket goes on with the others.
 - Close code 4008: this socket fell behind; reconnect with the last event id seen.
+- Close code 4401: the session that opened the socket ended (signed out, expired,
+  account deactivated); 4403: the user may no longer hear any topic it listened to.
+  Do not reconnect on your own: load the page again, which asks to sign in or refuses.
+
+Rights are checked when a topic is asked for and again, by the hub, whenever a user's
+access changes (news on the broker from the process that changed it) or the session
+may have lapsed (``app.realtime.access.SocketGuard``).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import timedelta
@@ -33,14 +43,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.accounts.municipalities import get_tenant_by_slug
-from app.core.accounts.sessions import resume_session
+from app.core.accounts.sessions import resume_signed_in, session_lapses_at
 from app.core.accounts.users import active_membership
 from app.core.auth import SESSION_KEY
 from app.core.events import PUBLISHER, events_after, latest_event_id
 from app.core.models import Event, utcnow
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
-from app.realtime.access import Member, refuse_topic
+from app.realtime.access import Grant, Member, SocketGuard, refuse_topic
 from app.realtime.drawing import take_batch
 from app.realtime.hub import Hub
 from app.realtime.live_event import LiveEvent
@@ -83,6 +93,7 @@ def register_realtime(app: Quart) -> None:
         lambda: runtime.broker,
         render_context=app.app_context,
         table=EventsTable(runtime.session_factory),
+        guard=SocketGuard(runtime.session_factory, runtime.settings),
     )
     decline_permessage_deflate()
     _preprocess_websockets_with_their_own_values(app)
@@ -208,6 +219,9 @@ async def _open(
     session and the ORM objects it used are gone before the socket starts its long
     life (a serving frame would keep them, some kilobytes a socket)."""
     connection: LiveConnection | None = None
+    # Before the rights are read: news of a change to them from now on reaches this
+    # socket, even news that comes before the hub knows it (``Hub.add``).
+    opened_at = time.monotonic()
     try:
         # One database session identifies the user and answers the first request.
         async with runtime.session_factory() as db:
@@ -221,7 +235,8 @@ async def _open(
                 cast(Any, websocket)._get_current_object(),
                 found,
             )
-            with tenant_scope(found.tenant_id):
+            connection.subscriber.opened_at = opened_at
+            with tenant_scope(found.member.tenant_id):
                 await connection.begin(
                     db, websocket.args.get("topics", ""), websocket.args.get("last_event_id")
                 )
@@ -238,8 +253,9 @@ async def _identify(
     settings: Settings,
     slug: str | None,
     ticket: str | None,
-) -> Member | int:
-    """Who the socket serves in the URL's tenant, or the HTTP status to refuse with:
+) -> Grant | int:
+    """Who the socket serves in the URL's tenant and on what authority, or the HTTP
+    status to refuse with:
     404 for an unknown tenant or a non-member (as if it did not exist), 401 when
     nobody is signed in or the ticket is not (or no longer) good."""
     if not slug:
@@ -256,14 +272,18 @@ async def _identify(
         tenant_id = known[slug] = tenant.id
     with tenant_scope(tenant_id):
         if ticket is not None:
-            return await redeem_ticket(db, ticket)
+            redeemed = await redeem_ticket(db, ticket)
+            return redeemed if isinstance(redeemed, int) else Grant(redeemed)
         token = session.get(SESSION_KEY)
-        user = await resume_session(db, str(token), settings) if token else None
-        if user is None:
+        found = await resume_signed_in(db, str(token), settings) if token else None
+        if found is None:
             return 401
+        user, auth = found
         membership = await active_membership(db, user.id, tenant_id)
         # An active user who is not a member here meets a tenant that does not exist.
-        return 404 if membership is None else Member.of(membership)
+        if membership is None:
+            return 404
+        return Grant(Member.of(membership), auth.id, session_lapses_at(auth, settings))
 
 
 class LiveConnection:
@@ -274,16 +294,25 @@ class LiveConnection:
         hub: Hub,
         session_factory: async_sessionmaker[AsyncSession],
         socket: Any,
-        member: Member,
+        grant: Grant,
     ) -> None:
         self.hub = hub
         self.session_factory = session_factory
         self.socket = socket
-        self.member = member
-        self.subscriber = hub.new_subscriber(member.tenant_id)
+        self.grant = grant
+        member = grant.member
+        self.subscriber = hub.new_subscriber(member.tenant_id, member.user_id, grant)
+        self.subscriber.recheck_at = grant.recheck_at()
+
+    @property
+    def member(self) -> Member:
+        """Who the socket serves, with the role as the hub last found it."""
+        return self.grant.member
 
     async def begin(self, db: AsyncSession, topics: str, last_event_id: str | None) -> None:
         """Answer the topics the socket asked for in its URL, with the caller's session."""
+        # Known to the hub from the start, topics or not: its rights are watched.
+        self.hub.add(self.subscriber, set())
         # Without the subscription in place, live events could slip past between the
         # replay query and the first delivery; Redis down: go on, the hub makes every
         # socket replay once it is back.
@@ -309,7 +338,10 @@ class LiveConnection:
                 task.add_done_callback(self._task_ended)
             await subscriber.ended
             if subscriber.fell_behind:
-                await self._close_fallen_behind(tasks)
+                log.info("live socket fell behind and was closed")
+                await self._close(tasks, FELL_BEHIND, "fell behind")
+            elif subscriber.close_code is not None:
+                await self._close(tasks, subscriber.close_code, "access withdrawn")
             for task in tasks:
                 if task.done() and not task.cancelled():
                     task.result()  # re-raise a failure of the sender or the receiver
@@ -414,6 +446,8 @@ class LiveConnection:
         while (item := await subscriber.next()) is not None:
             if isinstance(item, Replay):
                 await self._replay(item)
+            elif item.topic is not None and item.topic not in subscriber.topics:
+                continue  # drawn before its topic was withdrawn from this socket
             elif not item.event_ids:
                 await self.socket.send(item.text)
             elif subscriber.brings_news(item.event_ids):
@@ -442,15 +476,14 @@ class LiveConnection:
                 await self.socket.send(delivery.text)
                 subscriber.mark_sent(delivery.event_ids)
 
-    async def _close_fallen_behind(self, tasks: list[asyncio.Task[None]]) -> None:
+    async def _close(self, tasks: list[asyncio.Task[None]], code: int, reason: str) -> None:
         # The sender may be stuck writing to a client that stopped reading; stop it,
         # then close. The close frame waits behind unread data, so give up after a while.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        log.info("live socket fell behind and was closed")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.socket.close(FELL_BEHIND, "fell behind"), CLOSE_SECONDS)
+            await asyncio.wait_for(self.socket.close(code, reason), CLOSE_SECONDS)
 
 
 async def _read_replay(

@@ -1,6 +1,6 @@
 // The coordinators' live dashboard: keeps its socket's cursor, reconnects after the
-// server dropped a socket that fell behind, reloads on a snapshot, and says whether
-// the page is live. The fragments themselves are swapped by htmx's ws extension.
+// server dropped a socket that fell behind, reloads on a snapshot or when the server
+// withdrew the socket's rights, and says whether the page is live. The fragments themselves are swapped by htmx's ws extension.
 (function () {
   "use strict";
 
@@ -48,6 +48,17 @@
     var wrapper = event.detail && event.detail.socketWrapper;
     if (code === 4008 && wrapper) {
       window.setTimeout(function () { wrapper.reconnect(); }, 500 + Math.random() * 1500);
+    }
+    // 4401: the session is gone (signed out, expired, deactivated); 4403: this user
+    // may no longer see the room. Never reconnect with a dead session: load the page
+    // once, which asks to sign in or says no. Once a minute at most, so that a page
+    // the server still shows cannot reload in a loop.
+    if (code === 4401 || code === 4403) {
+      var last = Number(window.sessionStorage.getItem("ops-revoked-reload") || 0);
+      if (Date.now() - last > 60000) {
+        window.sessionStorage.setItem("ops-revoked-reload", String(Date.now()));
+        window.location.reload();
+      }
     }
   });
 

@@ -73,9 +73,15 @@ class PushService:
         self.browsers: dict[str, Browser] = {}
         self.received: list[dict[str, Any]] = []
         self.status = 201
+        #: Connections accepted, requests or not (a TLS hello to this plain service too).
+        self.connections = 0
         service = self
 
         class Handler(BaseHTTPRequestHandler):
+            def setup(self) -> None:
+                service.connections += 1
+                super().setup()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 service.received.append(

@@ -19,6 +19,7 @@ from app.core.accounts.users import (
     user_to_mail,
 )
 from app.core.audit import Actor
+from app.core.events import record_access_change
 from app.core.i18n import _
 from app.core.models import AuthSession, PasswordResetToken, Tenant, User, utcnow
 from app.core.outbox.mail import queue_email
@@ -168,6 +169,8 @@ async def reset_password(
     )
     user.password_hash = await asyncio.to_thread(hash_password, new_password)
     await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    # Signed out everywhere: the open sockets of those sessions close too.
+    record_access_change(session, user.id)
     await record_in_each_tenant(
         session,
         Actor(label=user.email, user_id=user.id, ip_address=ip_address),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import ratelimit
 from app.core.accounts.users import normalise_email, record_in_each_tenant
 from app.core.audit import Actor
+from app.core.events import record_access_change
 from app.core.models import AuthSession, User, utcnow
 from app.core.security import (
     hash_password,
@@ -104,17 +105,27 @@ async def start_session(session: AsyncSession, user: User, settings: Settings) -
     return token
 
 
-async def resume_session(session: AsyncSession, token: str, settings: Settings) -> User | None:
-    """The user of a session token, or None when it is unknown, idle too long or expired."""
+def session_lapses_at(auth: AuthSession, settings: Settings) -> datetime:
+    """When a session stops being good unless it is used meanwhile: its end, or its
+    idle limit counted from its last use, whichever comes first."""
+    idle_limit = auth.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    return min(auth.expires_at, idle_limit)
+
+
+async def resume_signed_in(
+    session: AsyncSession, token: str, settings: Settings
+) -> tuple[User, AuthSession] | None:
+    """The user of a session token and its session, or None when it is unknown, idle
+    too long or expired (then it is deleted) or its user was deactivated."""
     auth = await session.scalar(
         select(AuthSession).where(AuthSession.token_hash == hash_token(token))
     )
     if auth is None:
         return None
     now = utcnow()
-    idle_limit = auth.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
-    if now >= auth.expires_at or now >= idle_limit:
+    if now >= session_lapses_at(auth, settings):
         await session.delete(auth)
+        record_access_change(session, auth.user_id)
         await session.commit()
         return None
     user = await session.get(User, auth.user_id)
@@ -124,9 +135,23 @@ async def resume_session(session: AsyncSession, token: str, settings: Settings) 
     if now - auth.last_seen_at > timedelta(minutes=1):
         auth.last_seen_at = now
         await session.commit()
-    return user
+    return user, auth
+
+
+async def resume_session(session: AsyncSession, token: str, settings: Settings) -> User | None:
+    """The user of a session token, or None when it is unknown, idle too long or expired."""
+    found = await resume_signed_in(session, token, settings)
+    return found[0] if found is not None else None
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(AuthSession).where(AuthSession.token_hash == hash_token(token)))
+    """Sign a browser out: its session is deleted, and its user's open sockets are
+    checked again (the one this session opened closes)."""
+    ended = await session.scalars(
+        delete(AuthSession)
+        .where(AuthSession.token_hash == hash_token(token))
+        .returning(AuthSession.user_id)
+    )
+    for user_id in ended.all():
+        record_access_change(session, user_id)
     await session.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
@@ -10,8 +10,9 @@ from sqlalchemy.orm import contains_eager, selectinload
 from app.core import ratelimit
 from app.core.audit import Actor, record
 from app.core.errors import DomainError, NotFound
+from app.core.events import record_access_change
 from app.core.i18n import _
-from app.core.models import Membership, Tenant, User
+from app.core.models import AuthSession, Membership, Tenant, User
 from app.core.permissions import ROLES
 from app.core.security import MIN_PASSWORD_LENGTH, hash_password
 from app.core.tenancy import ALL_TENANTS, tenant_scope
@@ -202,5 +203,24 @@ async def change_role(
         membership,
         data={"from": old, "to": role},
     )
+    # Their open sockets are checked against the new role at once.
+    record_access_change(session, membership.user_id)
     await session.commit()
     return membership
+
+
+async def deactivate_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
+    """Stop an account from signing in anywhere: it is marked inactive, every session
+    of it ends, and its open sockets close. Recorded in each municipality it is in.
+    System use (the command line, support): an account spans municipalities, so no one
+    municipality's administrator decides it."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("Not found."))
+    if user.is_active:
+        user.is_active = False
+        await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+        await record_in_each_tenant(session, actor, "accounts.user.deactivated", user)
+    record_access_change(session, user.id)
+    await session.commit()
+    return user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models.base import Base, TenantScoped, utcnow
@@ -22,10 +22,13 @@ class PushSubscription(TenantScoped, Base):
     """
 
     __tablename__ = "push_subscriptions"
+    #: One row per browser in each municipality: subscribing in one never touches
+    #: another's rows.
+    __table_args__ = (UniqueConstraint("tenant_id", "endpoint"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    endpoint: Mapped[str] = mapped_column(String(1000))
     p256dh: Mapped[str] = mapped_column(String(100))
     auth: Mapped[str] = mapped_column(String(50))
     #: The browser's own description, so a user could tell their devices apart.

@@ -15,15 +15,18 @@ bind a subscription to the public key), so it is never rotated silently.
 
 A subscription's endpoint is a capability URL chosen by the browser (so by the user):
 it must be https:// on a public host, it is posted to without following redirects, and
-it is never logged.
+it is never logged. "Public" is decided by the addresses the host resolves to, every
+one of them global, and the send connects only to the addresses it checked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
 import json
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 from sqlalchemy import delete, select, update
@@ -51,6 +55,8 @@ MAX_BODY = 400
 MAX_ENDPOINT = 1000
 #: Status codes by which a push service says the subscription no longer exists.
 GONE = frozenset({404, 410})
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class PushSubscriptionError(ValueError):
@@ -96,7 +102,9 @@ class SubscriptionInfo:
 def check_endpoint(endpoint: str, *, allow_loopback: bool = False) -> str:
     """Refuse endpoints that would make the server post somewhere it should not: only
     https:// to a named or public host (``allow_loopback`` also lets tests use
-    http://127.0.0.1)."""
+    http://127.0.0.1). A host written as an address in any form the system accepts
+    (``127.1``, ``0177.0.0.1``, ``0x7f.0.0.1``) is judged by the address it means; a
+    name is judged again by what it resolves to (``resolve_endpoint``) before a send."""
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
         raise PushSubscriptionError("endpoint missing or too long")
     try:
@@ -108,7 +116,9 @@ def check_endpoint(endpoint: str, *, allow_loopback: bool = False) -> str:
     if not host or parts.username or parts.password or parts.fragment:
         raise PushSubscriptionError("endpoint is not a plain URL")
     loopback = _is_loopback(host)
-    if allow_loopback and loopback and parts.scheme in ("http", "https"):
+    named = not loopback and _literal_address(host) is None
+    if allow_loopback and (loopback or named) and parts.scheme in ("http", "https"):
+        # A name may stand for loopback here: ``resolve_endpoint`` decides by address.
         return endpoint
     if parts.scheme != "https":
         raise PushSubscriptionError("endpoint must be https://")
@@ -117,22 +127,124 @@ def check_endpoint(endpoint: str, *, allow_loopback: bool = False) -> str:
     return endpoint
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+def _bare_host(host: str) -> str:
+    # "localhost." is "localhost": a trailing dot only says the name is complete.
+    return host.lower().rstrip(".")
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    """The address a host written as one means, read the way the system reads it
+    (``inet_aton`` takes ``127.1``, octal and hex parts); None for a name."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        found = socket.getaddrinfo(_bare_host(host), None, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return None
+    return _address(str(found[0][4][0]))
+
+
+def _address(text: str) -> IPAddress:
+    # An IPv6 address from the resolver may carry its zone ("fe80::1%eth0").
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_loopback(host: str) -> bool:
+    bare = _bare_host(host)
+    if bare == "localhost" or bare.endswith(".localhost"):
+        return True
+    address = _literal_address(host)
+    return address is not None and address.is_loopback
 
 
 def _is_public_host(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = _literal_address(host)
+    if address is None:
         # A name: push services are named hosts; single-label names are local ones.
-        return "." in host and not host.endswith((".local", ".internal", ".lan"))
-    return address.is_global
+        bare = _bare_host(host)
+        return "." in bare and not bare.endswith((".local", ".internal", ".lan"))
+    return _is_global(address)
+
+
+def _is_global(address: IPAddress) -> bool:
+    # ``is_global`` lets multicast through (224.0.0.1 is no private range).
+    return address.is_global and not address.is_multicast
+
+
+async def _getaddrinfo(host: str, port: int) -> list[str]:
+    """The addresses the system resolves ``host`` to (a seam for the tests)."""
+    found = await asyncio.get_running_loop().getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )
+    return [str(sockaddr[0]) for _family, _type, _proto, _name, sockaddr in found]
+
+
+@dataclass(frozen=True)
+class ResolvedEndpoint:
+    """An endpoint checked by the addresses its host resolved to: a send connects to
+    these and nothing else, so a name cannot point elsewhere between check and send."""
+
+    endpoint: str
+    host: str
+    addresses: tuple[str, ...]
+
+
+async def resolve_endpoint(endpoint: str, *, allow_loopback: bool = False) -> ResolvedEndpoint:
+    """Check ``endpoint`` and resolve its host; refuse (PushSubscriptionError) when any
+    address it resolves to is not a global one (loopback, private, link-local,
+    multicast, reserved, unspecified...), or, with ``allow_loopback``, when they are
+    not all global (over https) or all loopback. A name that does not resolve raises
+    ``socket.gaierror``."""
+    check_endpoint(endpoint, allow_loopback=allow_loopback)
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    texts = await _getaddrinfo(host, port)
+    addresses = [_address(text) for text in texts]
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NONAME, "no address")
+    public = parts.scheme == "https" and all(_is_global(address) for address in addresses)
+    loopback = allow_loopback and all(address.is_loopback for address in addresses)
+    if not (public or loopback):
+        raise PushSubscriptionError("endpoint must be on a public host")
+    return ResolvedEndpoint(endpoint, host, tuple(dict.fromkeys(str(a) for a in addresses)))
+
+
+async def check_resolved_endpoint(endpoint: str, *, allow_loopback: bool = False) -> None:
+    """Refuse an endpoint whose host resolves to an address that is not global, when a
+    browser subscribes. A name that does not resolve now is let through: the send
+    resolves it again and connects only where that check allows."""
+    try:
+        await resolve_endpoint(endpoint, allow_loopback=allow_loopback)
+    except (socket.gaierror, UnicodeError):
+        return
+
+
+class PinnedResolver(AbstractResolver):
+    """aiohttp's resolver for one send: the addresses ``resolve_endpoint`` checked, and
+    never a second lookup (DNS rebinding cannot move the connection)."""
+
+    def __init__(self, resolved: ResolvedEndpoint) -> None:
+        self.resolved = resolved
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in self.resolved.addresses
+        ]
+
+    async def close(self) -> None:
+        return None
 
 
 def _key_field(value: Any, name: str, length: int) -> str:
@@ -165,14 +277,13 @@ async def save_subscription(
 ) -> PushSubscription:
     """Keep a browser's subscription for the user, in the current municipality.
 
-    An endpoint belongs to one browser profile: when it was known (for another user who
-    used this browser before, or another municipality), the new subscription replaces
-    it, so pushes follow whoever subscribed last.
+    An endpoint belongs to one browser profile: when this municipality knew it (for
+    another user who used this browser before), the new subscription replaces it, so
+    pushes follow whoever subscribed last. Another municipality's rows are never
+    touched: each keeps its own row for the endpoint.
     """
     await session.execute(
-        delete(PushSubscription)
-        .where(PushSubscription.endpoint == info.endpoint)
-        .execution_options(all_tenants=True)
+        delete(PushSubscription).where(PushSubscription.endpoint == info.endpoint)
     )
     subscription = PushSubscription(
         user_id=user_id,
@@ -283,10 +394,13 @@ class WebPushTransport:
             )
             if subscription is None:
                 return  # unsubscribed meanwhile: nothing to deliver, and done
-            endpoint = check_endpoint(
-                subscription.endpoint, allow_loopback=self.settings.push_allow_loopback
-            )
-            status = await self._post(subscription, endpoint, message.body_text)
+            try:
+                resolved = await resolve_endpoint(
+                    subscription.endpoint, allow_loopback=self.settings.push_allow_loopback
+                )
+            except (OSError, UnicodeError):
+                raise PushServiceError("push service not resolved") from None
+            status = await self._post(subscription, resolved, message.body_text)
             if status in GONE:
                 await session.execute(
                     delete(PushSubscription)
@@ -315,7 +429,10 @@ class WebPushTransport:
         }
         return dict(Vapid02(vapid_keys(self.settings).private_key).sign(claims))
 
-    async def _post(self, subscription: PushSubscription, endpoint: str, payload: str) -> int:
+    async def _post(
+        self, subscription: PushSubscription, resolved: ResolvedEndpoint, payload: str
+    ) -> int:
+        endpoint = resolved.endpoint
         pusher = WebPusher(
             {
                 "endpoint": endpoint,
@@ -332,8 +449,10 @@ class WebPushTransport:
         }
         timeout = aiohttp.ClientTimeout(total=SERVICE_TIMEOUT)
         try:
+            # Connected only to the addresses checked, whatever the name resolves to now.
+            connector = aiohttp.TCPConnector(resolver=PinnedResolver(resolved), use_dns_cache=False)
             async with (
-                aiohttp.ClientSession(timeout=timeout) as client,
+                aiohttp.ClientSession(timeout=timeout, connector=connector) as client,
                 client.post(
                     endpoint, data=encrypted["body"], headers=headers, allow_redirects=False
                 ) as response,
