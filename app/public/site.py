@@ -147,7 +147,7 @@ async def _apply_page(
         errors=errors,
         intro=blocks["apply_intro"],
         experience_levels=EXPERIENCE_LEVELS,
-        honeypot=HONEYPOT,
+        honeypot_field=HONEYPOT,
         **apply_labels(),
     )
     return page, status
@@ -175,8 +175,10 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
     form = await request.form
     values = _values(form)
     if form.get(HONEYPOT):
-        message = _("The application could not be received. Please try again.")
-        return await _apply_page(values, {"form": message}, 400)
+        # A program filled in the field no person sees: it gets the ordinary thank-you,
+        # so it learns nothing, and nothing is stored or mailed.
+        session[SENT_SESSION_KEY] = True
+        return redirect(url_for("public.apply_sent"))
     settings = await webparts.site_settings(db())
     if not settings.applications_open:
         return await _apply_page(values, {}, 409)
@@ -265,8 +267,9 @@ async def contact_form() -> tuple[str, int] | WerkzeugResponse:
     form = await request.form
     values: dict[str, Any] = form.to_dict()
     if form.get(HONEYPOT):
-        message = _("The message could not be received. Please try again.")
-        return await _contact_page(values, {"form": message}, 400)
+        # As for applications: the ordinary thank-you, nothing stored.
+        session["contact_sent"] = True
+        return redirect(url_for("public.contact_sent"))
     on_refusal(lambda error: _contact_page(values, error.errors, 422))
     try:
         await contact.submit_contact_message(
@@ -284,7 +287,7 @@ async def _contact_page(
 ) -> tuple[str, int]:
     intro = await webparts.shown(db(), "contact_intro", get_locale())
     page = await render(
-        "public/contact.html", values=values, errors=errors, intro=intro, honeypot=HONEYPOT
+        "public/contact.html", values=values, errors=errors, intro=intro, honeypot_field=HONEYPOT
     )
     return page, status
 

@@ -1,7 +1,9 @@
 """The public site of a municipality: pages, the application form, the applicant's data
 link and the contact form, through the web app."""
 
+import html
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -137,13 +139,47 @@ async def test_it_answers_bad_input_at_the_fields_with_nothing_stored(
     assert (await db.scalar(select(func.count(OutboxMessage.id)))) == 0
 
 
-async def test_it_refuses_robots_and_oversized_posts_with_nothing_stored(
+async def _trap_name(client: QuartClient, path: str) -> str:
+    """The name of the form's honeypot field, as a program filling every field sees it."""
+    page = await (await client.get(path)).get_data(as_text=True)
+    trap = re.search(r'<div class="hp"[^>]*>.*?<input[^>]*name="([^"]*)"', page, re.S)
+    assert trap is not None
+    return html.unescape(trap.group(1))
+
+
+async def test_it_quietly_drops_an_application_whose_trap_is_filled(
     client: QuartClient, db: AsyncSession, tenant: Tenant
 ) -> None:
     election = await make_open_election(db, tenant)
-    robot = await _post(client, "/lund/apply", _form(election, website="http://spam.example"))
-    assert robot.status_code == 400
-    assert "error-summary" in await robot.get_data(as_text=True)
+    name = await _trap_name(client, "/lund/apply")
+    assert name == "website"
+    robot = await _post(client, "/lund/apply", _form(election, **{name: "http://spam.example"}))
+    # The robot sees the ordinary thank-you; nothing is stored or mailed.
+    assert robot.status_code == 302
+    assert robot.headers["Location"] == "/lund/apply/sent"
+    assert (await client.get("/lund/apply/sent")).status_code == 200
+    assert await _count(db, tenant, Application) == 0
+    assert (await db.scalar(select(func.count(OutboxMessage.id)))) == 0
+
+
+async def test_it_quietly_drops_a_contact_message_whose_trap_is_filled(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    name = await _trap_name(client, "/lund/contact")
+    assert name == "website"
+    fields = [("name", "Eva"), ("email", "eva@example.se"), ("subject", "S"), ("message", "M")]
+    robot = await _post(client, "/lund/contact", MultiDict([*fields, (name, "http://x.example")]))
+    assert robot.status_code == 302
+    assert robot.headers["Location"] == "/lund/contact/sent"
+    assert (await client.get("/lund/contact/sent")).status_code == 200
+    assert await _count(db, tenant, ContactMessage) == 0
+    assert (await db.scalar(select(func.count(OutboxMessage.id)))) == 0
+
+
+async def test_it_refuses_oversized_posts_with_nothing_stored(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
     huge = await _post(client, "/lund/apply", _form(election, message="x" * 70_000))
     assert huge.status_code == 413
     assert "error-summary" in await huge.get_data(as_text=True)
