@@ -319,7 +319,8 @@ async def test_it_updates_the_person_already_in_the_register(
         await application_review.approve_applications(db, ACTOR, tenant, [application.id])
         people = list(await db.scalars(select(Person)))
     assert [p.id for p in people] == [existing.id]
-    assert people[0].email == "sara.lind@example.se"
+    # The register's contact details stay unless the office takes the application's.
+    assert people[0].email == "old@example.se"
     assert people[0].status == "active"
 
 
