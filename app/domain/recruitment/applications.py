@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, exists, func, or_, select
+from sqlalchemy import Text, cast, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -74,6 +74,25 @@ async def _existing(session: AsyncSession, values: Mapping[str, Any]) -> Applica
     return None
 
 
+def _limit_key(tenant: Tenant, ip_address: str) -> str:
+    """The limit is each municipality's own: a busy library network applying to one
+    municipality never stops anyone there from applying to another."""
+    return f"{tenant.id}:{ratelimit.address_key(ip_address)}"
+
+
+async def _lock_applications(session: AsyncSession, tenant: Tenant) -> None:
+    """Take the municipality's application lock until the transaction ends, so the
+    count of an address's applications and the new one are one step: two sent at the
+    same moment cannot both pass the limit. It is a write to the tenant's row: a row
+    lock on PostgreSQL, the start of the write transaction on SQLite."""
+    await session.execute(
+        update(Tenant)
+        .where(Tenant.id == tenant.id)
+        .values(slug=Tenant.slug)
+        .execution_options(synchronize_session=False)
+    )
+
+
 @dataclass(frozen=True)
 class Submitted:
     application: Application
@@ -95,18 +114,24 @@ async def submit_application(
     the consent with the privacy notice version shown, and email a confirmation with a
     link to the stored data. Refuses bad input and too many applications from one
     address with nothing stored."""
-    if ip_address is not None:
-        await ratelimit.check(session, APPLY_LIMIT, ratelimit.address_key(ip_address))
     if not (await site_settings(session)).applications_open:
         raise FieldErrors({"elections": _("Applications are closed right now.")})
     offered = await open_elections(session, today)
     default_country = {"da": "DK"}.get(tenant.locale, "SE")
     clean = clean_application(data, offered, default_country)
     actor = Actor.system("applicant" if source == "web" else "api")
+    limit_key = _limit_key(tenant, ip_address) if ip_address is not None else None
+    if limit_key is not None:
+        await _lock_applications(session, tenant)
+        wait = await ratelimit.retry_after(session, APPLY_LIMIT, limit_key)
+        if wait is not None:
+            # Nothing is written but the lock's no-op update, which ends with the
+            # caller's session (a rollback here would expire the caller's tenant).
+            raise ratelimit.RateLimited(wait)
     try:
         submitted = await _store(session, tenant, clean, offered, actor, locale, base_url, source)
-        if ip_address is not None:
-            ratelimit.hit(session, APPLY_LIMIT, ratelimit.address_key(ip_address))
+        if limit_key is not None:
+            ratelimit.hit(session, APPLY_LIMIT, limit_key)
         await session.commit()
     except IntegrityError:
         # The same person sent the form twice at the same moment; the first one counts.
