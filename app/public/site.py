@@ -254,6 +254,46 @@ async def withdraw_application() -> str | tuple[str, int]:
     return await render("public/withdrawn.html"), 200 if withdrawn else 410
 
 
+@routes.route("/apply/mine/new", methods=["GET", "POST"])
+async def application_link() -> str | tuple[str, int]:
+    """Ask for a fresh link to one's application data by the email address applied with."""
+    days = applications.DATA_LINK_VALID.days
+    if request.method != "POST":
+        return await render(
+            "public/application_link.html", values={}, errors={}, days=days, sent=False
+        )
+    form = await request.form
+    values = {"email": str(form.get("email") or "")[:254]}
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        page = await render(
+            "public/application_link.html",
+            values=values,
+            errors=error.errors,
+            days=days,
+            sent=False,
+        )
+        return page, 422
+
+    on_refusal(refused)
+    try:
+        await own_application.mail_fresh_links(
+            db(),
+            g.tenant,
+            values["email"],
+            locale=get_locale(),
+            base_url=app_settings().base_url,
+            ip_address=client_ip(),
+        )
+    except RateLimited:
+        errors = {"form": _("Too many attempts. Wait a while and try again.")}
+        page = await render(
+            "public/application_link.html", values=values, errors=errors, days=days, sent=False
+        )
+        return page, 429
+    return await render("public/application_link.html", values={}, errors={}, days=days, sent=True)
+
+
 # --- contact ----------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """The public site of a municipality: pages, the application form, the applicant's data
 link and the contact form, through the web app."""
 
+import datetime as dt
 import html
 import json
 import re
@@ -17,7 +18,7 @@ from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.models import Application, ContactMessage
 from app.domain.site import webparts
-from tests.factories import csrf_token, make_open_election
+from tests.factories import csrf_token, make_open_election, shift_back
 
 ACTOR = Actor(label="planner@lund.test")
 
@@ -287,3 +288,35 @@ async def test_it_keeps_line_breaks_out_of_the_office_copys_subject(
     copy = (await db.scalars(select(OutboxMessage))).one()
     assert "\n" not in copy.subject and "\r" not in copy.subject
     assert copy.sensitive
+
+
+async def test_it_lets_an_applicants_data_link_expire_and_mails_a_fresh_one(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    await _post(client, "/lund/apply", _form(election))
+    mail = (await db.scalars(select(OutboxMessage))).one()
+    old_link = mail.body_text.split("http://localhost", 1)[1].split()[0]
+    assert "30" in mail.body_text  # the applicant is told how long it works
+    with tenant_scope(tenant.id):
+        await shift_back(db, Application, "access_token_expires_at", dt.timedelta(days=31))
+    other = client.app.test_client()
+    await other.get(old_link)
+    expired = await other.get("/lund/apply/mine")
+    assert expired.status_code == 410
+    assert "/lund/apply/mine/new" in await expired.get_data(as_text=True)
+    # A fresh link goes to the address applied with; the form says the same for any.
+    form = MultiDict([("email", "Sara.Lind@example.se")])
+    asked = await _post(other, "/lund/apply/mine/new", form)
+    assert asked.status_code == 200
+    unknown = await _post(other, "/lund/apply/mine/new", MultiDict([("email", "x@example.se")]))
+    assert await unknown.get_data(as_text=True) == await asked.get_data(as_text=True)
+    fresh = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [m.recipient for m in fresh] == ["sara.lind@example.se"] * 2
+    new_link = fresh[-1].body_text.split("http://localhost", 1)[1].split()[0]
+    assert new_link != old_link
+    third = client.app.test_client()
+    await third.get(new_link)
+    assert (await third.get("/lund/apply/mine")).status_code == 200
+    await third.get(old_link)
+    assert (await third.get("/lund/apply/mine")).status_code == 410

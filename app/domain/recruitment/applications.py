@@ -52,6 +52,8 @@ from app.domain.site.webparts import privacy_notice_for_consent, site_settings
 #: Accepted applications per address and hour. Only stored applications count, so
 #: someone correcting mistakes is never locked out; a library computer can serve several.
 APPLY_LIMIT = ratelimit.Limit("public.apply", 10, timedelta(hours=1))
+#: How long the link to the applicant's own data works; a fresh one is mailed on request.
+DATA_LINK_VALID = timedelta(days=30)
 
 
 async def _existing(session: AsyncSession, values: Mapping[str, Any]) -> Application | None:
@@ -72,6 +74,15 @@ async def _existing(session: AsyncSession, values: Mapping[str, Any]) -> Applica
         ):
             return candidate
     return None
+
+
+def new_data_link(application: Application, tenant: Tenant, base_url: str) -> tuple[str, str]:
+    """Give the application a fresh "see my data" link, valid ``DATA_LINK_VALID``; an
+    earlier one stops working. Returns (token, link)."""
+    token = secrets.token_urlsafe(32)
+    application.access_token_hash = hash_token(token)
+    application.access_token_expires_at = utcnow() + DATA_LINK_VALID
+    return token, f"{base_url}/{tenant.slug}/apply/mine?token={token}"
 
 
 def _limit_key(tenant: Tenant, ip_address: str) -> str:
@@ -173,12 +184,10 @@ async def _store(
     application.privacy_locale = locale
     application.decided_at = None
     application.decided_by_label = None
-    token = secrets.token_urlsafe(32)
-    application.access_token_hash = hash_token(token)
+    token, link = new_data_link(application, tenant, base_url)
     session.add(application)
     await _replace_choices(session, application, clean.choices, offered)
     names = {option.id: option.election.name for option in offered}
-    link = f"{base_url}/{tenant.slug}/apply/mine?token={token}"
     queue_email(
         session,
         to=application.email,
@@ -191,6 +200,7 @@ async def _store(
         municipality=tenant.name,
         elections=[names[choice.election_id] for choice in clean.choices],
         link=link,
+        days=DATA_LINK_VALID.days,
     )
     if previous_email and previous_email != application.email:
         # The earlier address hears about the change, in case it was not its owner's doing.
