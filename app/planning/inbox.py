@@ -24,8 +24,7 @@ from app.domain.labels import (
     choices,
 )
 from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
-from app.domain.recruitment import application_form, applications, contact
-from app.domain.recruitment import register_match
+from app.domain.recruitment import application_form, applications, contact, register_match
 from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.site import webparts

@@ -38,7 +38,6 @@ def upgrade() -> None:
             )
         )
 
-
     with op.batch_alter_table("signin_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("choices", app.core.models.base.JSONType, nullable=True))
         batch_op.add_column(

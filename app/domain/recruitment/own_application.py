@@ -20,11 +20,11 @@ from app.core.security import hash_token
 from app.core.validation import EMAIL_PATTERN, FieldErrors
 from app.domain.models import Application
 from app.domain.recruitment.applications import DATA_LINK_VALID, names_for, new_data_link
+from app.domain.registers.identity import mask_national_id
 
 #: Requests for a fresh link from one network to one municipality, and to one address.
 LINKS_PER_ADDRESS = ratelimit.Limit("public.apply_link.address", 10, timedelta(hours=1))
 LINKS_PER_EMAIL = ratelimit.Limit("public.apply_link.email", 3, timedelta(hours=1))
-from app.domain.registers.identity import mask_national_id
 
 
 async def application_for_token(session: AsyncSession, token: str) -> Application | None:
