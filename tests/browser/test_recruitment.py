@@ -308,6 +308,13 @@ async def test_an_application_in_a_clerks_name_is_shown_beside_the_register(
     await phone.locator("form.application-form button[type=submit]").click()
     await expect(phone).to_have_url(f"{live_server}/demo/apply/sent")
     await _assert_fits_phone(phone)
+    # An applicant whose data link has expired asks for a fresh one.
+    await phone.goto(f"{live_server}/demo/apply/mine/new")
+    await phone.locator("#field-email").fill("someone.else@example.se")
+    await phone.get_by_role("button", name="Skicka en ny länk till mig").click()
+    await expect(phone.locator("main [role=status]")).to_contain_text("30 dagar")
+    await _assert_fits_phone(phone)
+    await phone.screenshot(path=str(ARTIFACTS / "takeover-new-link-phone.png"), full_page=True)
 
     planner = await _new_page(browser, errors, **DESKTOP)
     await _sign_in_planner(planner, live_server)
@@ -318,7 +325,7 @@ async def test_an_application_in_a_clerks_name_is_shown_beside_the_register(
     await expect(match.locator("h2")).to_have_text("Personen finns redan i registret")
     await expect(match).to_contain_text("someone.else@example.se")
     await expect(match).to_contain_text("Annan väg 9")
-    await expect(match.locator("tr.differs")).to_have_count(3)
+    await expect(match.locator("tr.differs")).to_have_count(4)  # email, mobile, street, city
     # Robin signs in with the register's email and mobile: those cannot be taken.
     await expect(match.locator('input[name=take][value="email"]')).to_have_count(0)
     await expect(match.locator('input[name=take][value="street_address"]')).to_have_count(1)
@@ -326,7 +333,7 @@ async def test_an_application_in_a_clerks_name_is_shown_beside_the_register(
     await planner.screenshot(path=str(ARTIFACTS / "takeover-application.png"), full_page=True)
     await planner.locator("#approve-form button[type=submit]").click()
     await expect(planner.locator(".flash-success").first).to_be_visible()
-    await planner.locator('a[href*="/planning/people/"]').first.click()
+    await planner.locator('main p.card a[href*="/planning/people/"]').click()
     await expect(planner.locator("main")).to_contain_text("+46 70 111 22 33")
     await expect(planner.locator("main")).not_to_contain_text("someone.else@example.se")
     await planner.screenshot(path=str(ARTIFACTS / "takeover-person.png"), full_page=True)
