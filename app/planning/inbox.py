@@ -63,6 +63,7 @@ async def applications_list() -> str:
         work_kind_choices=[(k, str(WORK_KIND[k])) for k in WORK_KINDS],
         experience_choices=[(e, str(EXPERIENCE[e])) for e in EXPERIENCE_LEVELS],
         language_choices=choices(SPOKEN_LANGUAGES),
+        in_register=await register_match.matched_ids(db(), page.applications),
         **_labels(),
     )
 

@@ -251,6 +251,8 @@ async def test_it_shows_a_register_match_side_by_side_and_changes_nothing_unless
         await make_application(db, tenant, election, email="evil@example.se", mobile="0709999999")
     ).application
     await login(client, planner)
+    inbox = await (await client.get("/lund/planning/applications/")).get_data(as_text=True)
+    assert "Finns redan i registret" in inbox
     page = await (await client.get(f"/lund/planning/applications/{forged.id}")).get_data(
         as_text=True
     )

@@ -11,10 +11,10 @@ the register's (kept or accepted) address.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -148,6 +148,31 @@ async def register_match(session: AsyncSession, application: Application) -> Reg
     if by_email is not None:
         return compare(by_email, application, "email")
     return None
+
+
+async def matched_ids(session: AsyncSession, applications: Sequence[Application]) -> set[int]:
+    """Which of these open applications match a person in the register (by identity
+    number or email), so the inbox can say so before anyone approves them in bulk."""
+    waiting = [a for a in applications if a.person_id is None]
+    if not waiting:
+        return set()
+    national_ids = {a.national_id for a in waiting}
+    emails = {a.email for a in waiting}
+    rows = await session.execute(
+        select(Person.national_id_country, Person.national_id, Person.email).where(
+            or_(Person.national_id.in_(national_ids), Person.email.in_(emails))
+        )
+    )
+    ids: set[tuple[str | None, str | None]] = set()
+    known_emails: set[str | None] = set()
+    for country, national_id, email in rows:
+        ids.add((country, national_id))
+        known_emails.add(email)
+    return {
+        a.id
+        for a in waiting
+        if (a.national_id_country, a.national_id) in ids or a.email in known_emails
+    }
 
 
 def refused_choice(match: RegisterMatch, take: Collection[str]) -> str | None:
