@@ -13,7 +13,7 @@ from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
-from app.core.validation import parse_ids
+from app.core.validation import parse_id, parse_ids
 from app.core.web import app_settings, db, on_refusal, render
 from app.domain.clerks import places as portal
 from app.domain.labels import (
@@ -24,7 +24,7 @@ from app.domain.labels import (
     choices,
 )
 from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KINDS
-from app.domain.recruitment import application_form, applications, contact
+from app.domain.recruitment import application_form, applications, contact, register_match
 from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.site import webparts
@@ -63,6 +63,7 @@ async def applications_list() -> str:
         work_kind_choices=[(k, str(WORK_KIND[k])) for k in WORK_KINDS],
         experience_choices=[(e, str(EXPERIENCE[e])) for e in EXPERIENCE_LEVELS],
         language_choices=choices(SPOKEN_LANGUAGES),
+        in_register=await register_match.matched_ids(db(), page.applications),
         **_labels(),
     )
 
@@ -85,6 +86,8 @@ async def _detail(application: Any, problems: dict[str, str], status: int = 200)
     page = await render(
         "planning/applications/detail.html",
         application=application,
+        match=await register_match.register_match(db(), application),
+        field_labels=register_match.FIELD_LABELS,
         elections=elections,
         districts=districts,
         replies=await _reply_texts(application.preferred_language),
@@ -114,8 +117,20 @@ async def applications_approve() -> Any:
             )
         return redirect(url_for("planning.applications_list", **_kept_args()))
 
+    decisions = {}
+    if back:
+        # Only the application's page shows the register's details beside the
+        # application's, so only there can the office take a value or invite a match.
+        decisions[ids[0]] = register_match.MatchDecision(
+            take=frozenset(form.getlist("take")),
+            invite=form.get("invite") == "1",
+            seen_submission=parse_id(form.get("seen")),
+        )
     on_refusal(refused)
-    approved = await application_review.approve_applications(db(), current_actor(), g.tenant, ids)
+    approval = await application_review.approve_applications(
+        db(), current_actor(), g.tenant, ids, decisions
+    )
+    approved = approval.applications
     await flash(
         _("%(count)s applications approved. The people are in the register.", count=len(approved))
         if len(approved) != 1
@@ -124,7 +139,7 @@ async def applications_approve() -> Any:
         ),
         "success",
     )
-    await _invite_to_portal([a.person_id for a in approved if a.person_id is not None])
+    await _invite_to_portal(approval.to_invite)
     if back:
         return redirect(url_for("planning.application_detail", application_id=ids[0]))
     return redirect(url_for("planning.applications_list", **_kept_args()))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from quart import Response, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import can, requires
+from app.core.auth import can, current_actor, requires
 from app.core.documents.tables import (
     Column,
     ReportTable,
@@ -299,7 +299,7 @@ async def _no_letters(election_id: int) -> WerkzeugResponse:
 @requires("staffing.edit")
 async def staffing_letters(election_id: int) -> Response | WerkzeugResponse:
     """Appointment letters for everyone with an accepted place, one page each."""
-    election, found = await letters.appointments(db(), election_id)
+    election, found = await letters.print_appointments(db(), current_actor(), election_id)
     if not found:
         return await _no_letters(election.id)
     body = await _letters_pdf(election, found)
@@ -312,7 +312,9 @@ async def staffing_letters(election_id: int) -> Response | WerkzeugResponse:
 async def staffing_station_letters(
     election_id: int, station_id: int
 ) -> Response | WerkzeugResponse:
-    election, found = await letters.appointments(db(), election_id, station_id=station_id)
+    election, found = await letters.print_appointments(
+        db(), current_actor(), election_id, station_id=station_id
+    )
     if not found:
         return await _no_letters(election.id)
     station = next(p.station for a in found for p in a.places if p.station_id == station_id)
@@ -326,7 +328,9 @@ async def staffing_station_letters(
 @requires("staffing.edit")
 async def staffing_person_letter(election_id: int, person_id: int) -> Response:
     """One person's letter; 404 unless they have an accepted place in this election."""
-    election, found = await letters.appointments(db(), election_id, person_id=person_id)
+    election, found = await letters.print_appointments(
+        db(), current_actor(), election_id, person_id=person_id
+    )
     if not found:
         raise NotFound(_("Not found."))
     body = await _letters_pdf(election, found)

@@ -16,6 +16,7 @@ from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
+from app.core.validation import parse_id
 from app.core.web import app_settings, client_ip, db, on_refusal, render, safe_next
 from app.domain.clerks import signin_codes
 from app.public.forms import (
@@ -260,8 +261,34 @@ async def enter_login_code() -> WerkzeugResponse | str | tuple[str, int, dict[st
             form.add_error(_("Too many attempts. Wait a while and try again."))
             page = await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
             return page, 429, _too_many(limited)
+        if user is None:
+            return redirect(url_for("accounts.choose_login_account"))
         return await _sign_in_and_land(user)
     return await render("public/login_code_enter.html", form=form, minutes=CODE_MINUTES)
+
+
+@routes.route("/login/code/account", methods=["GET", "POST"])
+async def choose_login_account() -> WerkzeugResponse | str | tuple[str, int]:
+    """After the right code for a number several accounts share: which one to open."""
+    pending = str(session.get(SIGNIN_PENDING_SESSION_KEY) or "")
+    choices = await signin_codes.account_choices(db(), pending) if pending else []
+    if not choices:
+        return redirect(url_for("accounts.login_code"))
+    if request.method == "POST":
+        form = await request.form
+
+        async def refused(error: DomainError) -> tuple[str, int]:
+            page = await render(
+                "public/login_code_account.html", choices=choices, error=error.message
+            )
+            return page, 422
+
+        on_refusal(refused)
+        user = await signin_codes.sign_in_with_choice(
+            db(), pending, parse_id(form.get("account")), client_ip()
+        )
+        return await _sign_in_and_land(user)
+    return await render("public/login_code_account.html", choices=choices, error=None)
 
 
 @routes.app_context_processor

@@ -147,7 +147,7 @@ async def _apply_page(
         errors=errors,
         intro=blocks["apply_intro"],
         experience_levels=EXPERIENCE_LEVELS,
-        honeypot=HONEYPOT,
+        honeypot_field=HONEYPOT,
         **apply_labels(),
     )
     return page, status
@@ -175,8 +175,10 @@ async def apply() -> tuple[str, int] | WerkzeugResponse:
     form = await request.form
     values = _values(form)
     if form.get(HONEYPOT):
-        message = _("The application could not be received. Please try again.")
-        return await _apply_page(values, {"form": message}, 400)
+        # A program filled in the field no person sees: it gets the ordinary thank-you,
+        # so it learns nothing, and nothing is stored or mailed.
+        session[SENT_SESSION_KEY] = True
+        return redirect(url_for("public.apply_sent"))
     settings = await webparts.site_settings(db())
     if not settings.applications_open:
         return await _apply_page(values, {}, 409)
@@ -252,6 +254,46 @@ async def withdraw_application() -> str | tuple[str, int]:
     return await render("public/withdrawn.html"), 200 if withdrawn else 410
 
 
+@routes.route("/apply/mine/new", methods=["GET", "POST"])
+async def application_link() -> str | tuple[str, int]:
+    """Ask for a fresh link to one's application data by the email address applied with."""
+    days = applications.DATA_LINK_VALID.days
+    if request.method != "POST":
+        return await render(
+            "public/application_link.html", values={}, errors={}, days=days, sent=False
+        )
+    form = await request.form
+    values = {"email": str(form.get("email") or "")[:254]}
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        page = await render(
+            "public/application_link.html",
+            values=values,
+            errors=error.errors,
+            days=days,
+            sent=False,
+        )
+        return page, 422
+
+    on_refusal(refused)
+    try:
+        await own_application.mail_fresh_links(
+            db(),
+            g.tenant,
+            values["email"],
+            locale=get_locale(),
+            base_url=app_settings().base_url,
+            ip_address=client_ip(),
+        )
+    except RateLimited:
+        errors = {"form": _("Too many attempts. Wait a while and try again.")}
+        page = await render(
+            "public/application_link.html", values=values, errors=errors, days=days, sent=False
+        )
+        return page, 429
+    return await render("public/application_link.html", values={}, errors={}, days=days, sent=True)
+
+
 # --- contact ----------------------------------------------------------------------------
 
 
@@ -265,8 +307,9 @@ async def contact_form() -> tuple[str, int] | WerkzeugResponse:
     form = await request.form
     values: dict[str, Any] = form.to_dict()
     if form.get(HONEYPOT):
-        message = _("The message could not be received. Please try again.")
-        return await _contact_page(values, {"form": message}, 400)
+        # As for applications: the ordinary thank-you, nothing stored.
+        session["contact_sent"] = True
+        return redirect(url_for("public.contact_sent"))
     on_refusal(lambda error: _contact_page(values, error.errors, 422))
     try:
         await contact.submit_contact_message(
@@ -284,7 +327,7 @@ async def _contact_page(
 ) -> tuple[str, int]:
     intro = await webparts.shown(db(), "contact_intro", get_locale())
     page = await render(
-        "public/contact.html", values=values, errors=errors, intro=intro, honeypot=HONEYPOT
+        "public/contact.html", values=values, errors=errors, intro=intro, honeypot_field=HONEYPOT
     )
     return page, status
 

@@ -283,3 +283,58 @@ async def test_the_application_form_with_errors_fits_a_phone(
     assert message is not None and checkbox is not None
     assert message["y"] + message["height"] <= checkbox["y"], "the error is not above the box"
     await _assert_fits_phone(phone)
+
+
+async def test_an_application_in_a_clerks_name_is_shown_beside_the_register(
+    live_server: str, browser: Browser
+) -> None:
+    """Someone applies with the demo clerk Robin's personnummer and their own contact
+    details; the planner sees both side by side, and approving changes none of Robin's."""
+    errors: list[str] = []
+    phone = await _new_page(browser, errors, **PHONE)
+    await phone.goto(f"{live_server}/demo/apply")
+    await phone.locator("#field-first_name").fill("Robin")
+    await phone.locator("#field-last_name").fill("Röstmottagare")
+    await phone.locator("#field-national_id").fill("19800229-0016")
+    await phone.locator("#field-email").fill("someone.else@example.se")
+    await phone.locator("#field-mobile").fill("+46709998877")
+    await phone.locator("#field-street_address").fill("Annan väg 9")
+    election = phone.locator("fieldset.election-choice").filter(has_text=ELECTION)
+    await election.locator("input[name^=kinds_][value=election_day]").check()
+    await election.locator(f'input[name^=days_][value="{ELECTION_DAY}"]').check()
+    await phone.locator("#field-consent").check()
+    await _assert_fits_phone(phone)
+    await phone.screenshot(path=str(ARTIFACTS / "takeover-apply-phone.png"), full_page=True)
+    await phone.locator("form.application-form button[type=submit]").click()
+    await expect(phone).to_have_url(f"{live_server}/demo/apply/sent")
+    await _assert_fits_phone(phone)
+    # An applicant whose data link has expired asks for a fresh one.
+    await phone.goto(f"{live_server}/demo/apply/mine/new")
+    await phone.locator("#field-email").fill("someone.else@example.se")
+    await phone.get_by_role("button", name="Skicka en ny länk till mig").click()
+    await expect(phone.locator("main [role=status]")).to_contain_text("30 dagar")
+    await _assert_fits_phone(phone)
+    await phone.screenshot(path=str(ARTIFACTS / "takeover-new-link-phone.png"), full_page=True)
+
+    planner = await _new_page(browser, errors, **DESKTOP)
+    await _sign_in_planner(planner, live_server)
+    await planner.goto(f"{live_server}/demo/planning/applications/?q=Röstmottagare")
+    await planner.locator("#application-results tbody tr a").first.click()
+    match = planner.locator("section.register-match")
+    await expect(match).to_be_visible()
+    await expect(match.locator("h2")).to_have_text("Personen finns redan i registret")
+    await expect(match).to_contain_text("someone.else@example.se")
+    await expect(match).to_contain_text("Annan väg 9")
+    await expect(match.locator("tr.differs")).to_have_count(4)  # email, mobile, street, city
+    # Robin signs in with the register's email and mobile: those cannot be taken.
+    await expect(match.locator('input[name=take][value="email"]')).to_have_count(0)
+    await expect(match.locator('input[name=take][value="street_address"]')).to_have_count(1)
+    await expect(planner.locator('input[name="invite"]')).to_have_count(0)
+    await planner.screenshot(path=str(ARTIFACTS / "takeover-application.png"), full_page=True)
+    await planner.locator("#approve-form button[type=submit]").click()
+    await expect(planner.locator(".flash-success").first).to_be_visible()
+    await planner.locator('main p.card a[href*="/planning/people/"]').click()
+    await expect(planner.locator("main")).to_contain_text("+46 70 111 22 33")
+    await expect(planner.locator("main")).not_to_contain_text("someone.else@example.se")
+    await planner.screenshot(path=str(ARTIFACTS / "takeover-person.png"), full_page=True)
+    assert errors == [], errors

@@ -56,7 +56,7 @@ KEPT_EXCEPTS = {
         ("app/public/site.py", view, "RateLimited"): (
             "RateLimited is not a DomainError: a 429 on the form, not a refusal"
         )
-        for view in ("apply", "contact_form")
+        for view in ("apply", "application_link", "contact_form")
     },
 }
 

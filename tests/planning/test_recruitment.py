@@ -10,7 +10,14 @@ from app.core.tenancy import tenant_scope
 from app.domain.models import Application, Availability, ContactMessage, Person
 from app.domain.recruitment import contact
 from app.domain.site import webparts
-from tests.factories import csrf_token, login, make_application, make_open_election, post_form
+from tests.factories import (
+    csrf_token,
+    login,
+    make_application,
+    make_open_election,
+    make_person,
+    post_form,
+)
 
 
 async def test_it_edits_previews_and_publishes_a_page(
@@ -225,3 +232,90 @@ async def test_it_keeps_the_inbox_from_coordinators_and_outsiders(
     assert response.status_code == 302
     with tenant_scope(tenant.id):
         assert (await db.scalar(select(Application))).status == "new"  # type: ignore[union-attr]
+
+
+async def test_it_shows_a_register_match_side_by_side_and_changes_nothing_unless_chosen(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    election = await make_open_election(db, tenant)
+    person = await make_person(
+        db,
+        tenant,
+        first_name="Sara",
+        last_name="Lind",
+        national_id="19900101-0017",
+        email="sara@example.se",
+        mobile="0701111111",
+    )
+    forged = (
+        await make_application(db, tenant, election, email="evil@example.se", mobile="0709999999")
+    ).application
+    await login(client, planner)
+    inbox = await (await client.get("/lund/planning/applications/")).get_data(as_text=True)
+    assert "Finns redan i registret" in inbox
+    page = await (await client.get(f"/lund/planning/applications/{forged.id}")).get_data(
+        as_text=True
+    )
+    assert "register-match" in page
+    assert "sara@example.se" in page and "evil@example.se" in page
+    assert 'name="take" value="email"' in page and 'name="invite"' in page
+    response = await post_form(
+        client,
+        "/lund/planning/applications/approve",
+        {"application_ids": str(forged.id), "back": "detail", "seen": "1"},
+    )
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        stored = await db.scalar(
+            select(Person).where(Person.id == person.id).execution_options(populate_existing=True)
+        )
+    assert stored is not None
+    assert (stored.email, stored.mobile, stored.user_id) == (
+        "sara@example.se",
+        "+46701111111",
+        None,
+    )
+    # No account was made and nothing was mailed to the application's address but its receipt.
+    assert await db.scalar(select(User).where(User.email == "evil@example.se")) is None
+    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [m.idempotency_key.split(":")[0] for m in mail if m.recipient == "evil@example.se"] == [
+        "application-received"
+    ]
+
+
+async def test_it_takes_a_chosen_value_and_invites_only_when_asked(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    election = await make_open_election(db, tenant)
+    person = await make_person(
+        db, tenant, first_name="Sara", last_name="Lind", national_id="19900101-0017",
+        email="sara@example.se",
+    )  # fmt: skip
+    application = (
+        await make_application(db, tenant, election, email="sara.ny@example.se")
+    ).application
+    await login(client, planner)
+    response = await post_form(
+        client,
+        "/lund/planning/applications/approve",
+        {
+            "application_ids": str(application.id),
+            "back": "detail",
+            "seen": "1",
+            "take": "email",
+            "invite": "1",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        stored = await db.scalar(
+            select(Person).where(Person.id == person.id).execution_options(populate_existing=True)
+        )
+    assert stored is not None and stored.email == "sara.ny@example.se"
+    assert stored.user_id is not None
+    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    told = [m.idempotency_key.split(":")[0] for m in mail if m.recipient == "sara@example.se"]
+    assert "person-contact-changed" in told
+    assert "/password/reset?token=" in mail[-1].body_text and mail[-1].recipient == (
+        "sara.ny@example.se"
+    )

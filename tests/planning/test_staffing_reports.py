@@ -11,10 +11,11 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from quart.testing import QuartClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import locale_scope
-from app.core.models import Tenant, User
+from app.core.models import AuditEntry, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.staffing import reports
 from app.planning.staffing_reports import (
@@ -232,3 +233,33 @@ async def test_it_shows_an_outsider_nothing(
         f"/malmo/planning/elections/{own.id}/staffing/letters/person/{stranger.id}.pdf"
     )
     assert response.status_code == 404
+
+
+async def test_it_audits_printing_appointment_letters_without_personal_data(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, staffed: Staffed, planner: User
+) -> None:
+    await login(client, planner)
+    asa = staffed.people["asa"]
+    for path in (
+        "letters.pdf",
+        f"letters/station/{staffed.hall.id}.pdf",
+        f"letters/person/{asa.id}.pdf",
+    ):
+        assert (await client.get(f"{_base(staffed)}/{path}")).status_code == 200
+    with tenant_scope(tenant.id):
+        entries = list(
+            await db.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.code == "staffing.letters.printed")
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert [(e.data["scope"], e.data["count"]) for e in entries] == [
+        ("election", 3),
+        ("station", 2),
+        ("person", 1),
+    ]
+    assert {e.actor_label for e in entries} == {planner.email}
+    assert {e.object_id for e in entries} == {str(staffed.election.id)}
+    for entry in entries:
+        assert set(entry.data) <= {"scope", "count", "station"}  # no one is named

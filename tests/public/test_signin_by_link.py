@@ -22,7 +22,7 @@ from app.core.ratelimit import Limit
 from app.core.tenancy import tenant_scope
 from app.domain.clerks import signin_codes
 from app.jobs.outbox import deliver_due
-from tests.factories import make_person, post_form, shift_back
+from tests.factories import make_person, make_user, post_form, shift_back
 
 MOBILE = "+46701112233"
 NEUTRAL_LINK = "Om adressen hör till ett konto har vi skickat en länk"
@@ -473,3 +473,53 @@ async def test_it_answers_a_link_used_up_by_another_tap_at_once_like_a_used_one(
     # The token is forgotten, as for a used link: the page now says so by itself.
     monkeypatch.setattr(signin_links, "sign_in_with_link", real)
     assert await _page(await post_form(client, "/login/link/open")) == await _page(lost)
+
+
+async def test_it_lets_a_clerk_choose_when_another_municipality_has_the_same_number(
+    app: Quart,
+    client: QuartClient,
+    db: AsyncSession,
+    other_tenant: Tenant,
+    linked_clerk: User,
+) -> None:
+    """Malmö gives one of its clerks Lund's clerk's number: Lund's clerk still signs in
+    by SMS, and chooses which account; nobody else's phone gets the code."""
+    malmo_clerk = await make_user(db, other_tenant, "clerk", name="Malmö Person")
+    await _link_person(db, other_tenant, malmo_clerk, mobile=MOBILE)
+    await _request_code(client, "0701112233")
+    [sms] = await _texted(app)
+    assert sms["to"] == MOBILE
+    entered = await post_form(client, "/login/code/enter", {"code": _code_in(sms)})
+    assert entered.status_code == 302
+    assert entered.headers["Location"] == "/login/code/account"
+    page = await (await client.get("/login/code/account")).get_data(as_text=True)
+    assert "Lunds kommun" in page and "Malmö" in page
+    # An account the code does not open is refused, and the code still waits.
+    refused = await post_form(client, "/login/code/account", {"account": "999999"})
+    assert refused.status_code == 422
+    chosen = await post_form(client, "/login/code/account", {"account": str(linked_clerk.id)})
+    assert chosen.headers["Location"] == "/lund/portal/"
+    assert (await client.get("/lund/portal/")).status_code == 200
+    # Used up: the choice cannot be made again.
+    again = await client.get("/login/code/account")
+    assert again.headers["Location"] == "/login/code"
+
+
+async def test_it_never_opens_a_shared_numbers_account_with_a_wrong_code(
+    app: Quart, db: AsyncSession, settings: Any, tenant: Tenant, linked_clerk: User
+) -> None:
+    family = await make_user(db, tenant, "clerk")
+    await _link_person(db, tenant, family, mobile=MOBILE)
+    pending = await signin_codes.request_signin_code(db, settings, MOBILE, "sv", "10.0.0.1")
+    code = _code_in((await _texted(app))[0])
+    with pytest.raises(signin_links.SignInError):
+        await signin_codes.sign_in_with_choice(db, pending, linked_clerk.id, "10.0.0.1")
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    with pytest.raises(signin_links.SignInError):
+        await signin_codes.sign_in_with_code(db, settings, pending, wrong, "10.0.0.1")
+    assert await signin_codes.sign_in_with_code(db, settings, pending, code, "10.0.0.1") is None
+    choices = await signin_codes.account_choices(db, pending)
+    assert sorted(c.user_id for c in choices) == sorted([linked_clerk.id, family.id])
+    user = await signin_codes.sign_in_with_choice(db, pending, family.id, "10.0.0.1")
+    assert user.id == family.id
+    assert await signin_codes.account_choices(db, pending) == []

@@ -1,7 +1,10 @@
 """The public site of a municipality: pages, the application form, the applicant's data
 link and the contact form, through the web app."""
 
+import datetime as dt
+import html
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +18,7 @@ from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.models import Application, ContactMessage
 from app.domain.site import webparts
-from tests.factories import csrf_token, make_open_election
+from tests.factories import csrf_token, make_open_election, shift_back
 
 ACTOR = Actor(label="planner@lund.test")
 
@@ -137,13 +140,47 @@ async def test_it_answers_bad_input_at_the_fields_with_nothing_stored(
     assert (await db.scalar(select(func.count(OutboxMessage.id)))) == 0
 
 
-async def test_it_refuses_robots_and_oversized_posts_with_nothing_stored(
+async def _trap_name(client: QuartClient, path: str) -> str:
+    """The name of the form's honeypot field, as a program filling every field sees it."""
+    page = await (await client.get(path)).get_data(as_text=True)
+    trap = re.search(r'<div class="hp"[^>]*>.*?<input[^>]*name="([^"]*)"', page, re.S)
+    assert trap is not None
+    return html.unescape(trap.group(1))
+
+
+async def test_it_quietly_drops_an_application_whose_trap_is_filled(
     client: QuartClient, db: AsyncSession, tenant: Tenant
 ) -> None:
     election = await make_open_election(db, tenant)
-    robot = await _post(client, "/lund/apply", _form(election, website="http://spam.example"))
-    assert robot.status_code == 400
-    assert "error-summary" in await robot.get_data(as_text=True)
+    name = await _trap_name(client, "/lund/apply")
+    assert name == "website"
+    robot = await _post(client, "/lund/apply", _form(election, **{name: "http://spam.example"}))
+    # The robot sees the ordinary thank-you; nothing is stored or mailed.
+    assert robot.status_code == 302
+    assert robot.headers["Location"] == "/lund/apply/sent"
+    assert (await client.get("/lund/apply/sent")).status_code == 200
+    assert await _count(db, tenant, Application) == 0
+    assert (await db.scalar(select(func.count(OutboxMessage.id)))) == 0
+
+
+async def test_it_quietly_drops_a_contact_message_whose_trap_is_filled(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    name = await _trap_name(client, "/lund/contact")
+    assert name == "website"
+    fields = [("name", "Eva"), ("email", "eva@example.se"), ("subject", "S"), ("message", "M")]
+    robot = await _post(client, "/lund/contact", MultiDict([*fields, (name, "http://x.example")]))
+    assert robot.status_code == 302
+    assert robot.headers["Location"] == "/lund/contact/sent"
+    assert (await client.get("/lund/contact/sent")).status_code == 200
+    assert await _count(db, tenant, ContactMessage) == 0
+    assert (await db.scalar(select(func.count(OutboxMessage.id)))) == 0
+
+
+async def test_it_refuses_oversized_posts_with_nothing_stored(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
     huge = await _post(client, "/lund/apply", _form(election, message="x" * 70_000))
     assert huge.status_code == 413
     assert "error-summary" in await huge.get_data(as_text=True)
@@ -251,3 +288,35 @@ async def test_it_keeps_line_breaks_out_of_the_office_copys_subject(
     copy = (await db.scalars(select(OutboxMessage))).one()
     assert "\n" not in copy.subject and "\r" not in copy.subject
     assert copy.sensitive
+
+
+async def test_it_lets_an_applicants_data_link_expire_and_mails_a_fresh_one(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    await _post(client, "/lund/apply", _form(election))
+    mail = (await db.scalars(select(OutboxMessage))).one()
+    old_link = mail.body_text.split("http://localhost", 1)[1].split()[0]
+    assert "30" in mail.body_text  # the applicant is told how long it works
+    with tenant_scope(tenant.id):
+        await shift_back(db, Application, "access_token_expires_at", dt.timedelta(days=31))
+    other = client.app.test_client()
+    await other.get(old_link)
+    expired = await other.get("/lund/apply/mine")
+    assert expired.status_code == 410
+    assert "/lund/apply/mine/new" in await expired.get_data(as_text=True)
+    # A fresh link goes to the address applied with; the form says the same for any.
+    form = MultiDict([("email", "Sara.Lind@example.se")])
+    asked = await _post(other, "/lund/apply/mine/new", form)
+    assert asked.status_code == 200
+    unknown = await _post(other, "/lund/apply/mine/new", MultiDict([("email", "x@example.se")]))
+    assert await unknown.get_data(as_text=True) == await asked.get_data(as_text=True)
+    fresh = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [m.recipient for m in fresh] == ["sara.lind@example.se"] * 2
+    new_link = fresh[-1].body_text.split("http://localhost", 1)[1].split()[0]
+    assert new_link != old_link
+    third = client.app.test_client()
+    await third.get(new_link)
+    assert (await third.get("/lund/apply/mine")).status_code == 200
+    await third.get(old_link)
+    assert (await third.get("/lund/apply/mine")).status_code == 410

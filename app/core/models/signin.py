@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models.base import Base, utcnow
+from app.core.models.base import Base, JSONType, utcnow
 
 SIGNIN_KINDS = ("link", "code")
 
@@ -39,3 +39,8 @@ class SignInToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    #: A code sent to a mobile number that several accounts share (a family's phone, or
+    #: the same person in two municipalities): the accounts it may open. The right code
+    #: sets ``verified_at``; the clerk then chooses one of them, which uses it up.
+    choices: Mapped[list[int] | None] = mapped_column(JSONType)
+    verified_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -25,7 +26,7 @@ from app.core.accounts.signin_links import SignInError, finish_sign_in, retire_u
 from app.core.accounts.users import normalise_email, record_in_each_tenant
 from app.core.audit import Actor
 from app.core.i18n import _, locale_scope, ngettext
-from app.core.models import Membership, User, utcnow
+from app.core.models import Membership, Tenant, User, utcnow
 from app.core.models.signin import SignInToken
 from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token, new_token
@@ -98,30 +99,38 @@ def parse_login(raw: str, locale: str) -> tuple[str, str]:
     return "mobile", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-async def _code_recipient(
-    session: AsyncSession, kind: str, value: str
-) -> tuple[User | None, str | None, int | None]:
-    """(user, mobile, tenant id) to send a code to, or Nones.
+@dataclass(frozen=True)
+class Recipient:
+    """Who a code goes to: the accounts it may open and the number it is texted to."""
+
+    users: list[User]
+    mobile: str | None
+    #: The municipality the text is sent for, when all the accounts are in one.
+    tenant_id: int | None
+
+
+async def _code_recipient(session: AsyncSession, kind: str, value: str) -> Recipient:
+    """The accounts a code for ``value`` may open, and the number to text it to.
 
     The number comes from the user's person record in a municipality where they are
     still a member: deliberately across tenants, since sign-in happens before one is
-    chosen. A number shared by several accounts names none of them.
+    chosen. A number several accounts share (a family's one phone, or the same clerk in
+    two municipalities) opens each of them, and the clerk chooses after the right code:
+    only whoever holds the phone reads the code, and every one of those accounts gave
+    that number. So one municipality typing someone's number into its register can
+    neither stop their sign-in elsewhere nor open their account there.
 
     Only an account that is a poll clerk in exactly one municipality, and nothing else,
     signs in by SMS. A person's mobile can be changed by that municipality's planners
     (and was given in an application): it must never open an account that reaches
     further than that municipality's clerk portal.
     """
-
-    def sms_allowed(memberships: list[tuple[str, int]]) -> bool:
-        return len(memberships) == 1 and memberships[0][0] == "clerk"
-
     member = and_(Membership.user_id == Person.user_id, Membership.tenant_id == Person.tenant_id)
     every_tenant = {ALL_TENANTS: True}
     if kind == "email":
         user = await session.scalar(select(User).where(User.email == value))
         if user is None or not user.is_active:
-            return None, None, None
+            return Recipient([], None, None)
         found = (
             await session.execute(
                 select(Person.mobile, Person.tenant_id)
@@ -132,27 +141,36 @@ async def _code_recipient(
                 .execution_options(**every_tenant)
             )
         ).first()
-        if found is None or not sms_allowed(await _memberships(session, user.id)):
-            return user, None, None
-        return user, found[0], found[1]
+        if found is None or not await _sms_allowed(session, user):
+            return Recipient([user], None, None)
+        return Recipient([user], found[0], found[1])
     rows = (
         await session.execute(
             select(Person.user_id, Person.tenant_id)
             .join(Membership, member)
             .where(Person.mobile == value, Person.user_id.is_not(None))
-            .order_by(Person.updated_at.desc(), Person.id.desc())
+            .order_by(Person.user_id)
             .execution_options(**every_tenant)
         )
     ).all()
-    if len({user_id for user_id, _tenant in rows}) != 1:
-        return None, None, None
-    user_id, tenant_id = rows[0]
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
-        return None, None, None
-    if not sms_allowed(await _memberships(session, user.id)):
-        return user, None, None
-    return user, value, tenant_id
+    users: list[User] = []
+    tenants: set[int] = set()
+    for user_id, tenant_id in rows:
+        user = await session.get(User, user_id)
+        if user is None or user in users or not await _sms_allowed(session, user):
+            continue
+        users.append(user)
+        tenants.add(tenant_id)
+    if not users:
+        return Recipient([], None, None)
+    return Recipient(users, value, tenants.pop() if len(tenants) == 1 else None)
+
+
+async def _sms_allowed(session: AsyncSession, user: User) -> bool:
+    if not user.is_active:
+        return False
+    memberships = await _memberships(session, user.id)
+    return len(memberships) == 1 and memberships[0][0] == "clerk"
 
 
 async def _memberships(session: AsyncSession, user_id: int) -> list[tuple[str, int]]:
@@ -178,33 +196,37 @@ async def request_signin_code(
     neither an address nor a number, RateLimited when this address asked too often.
     """
     kind, value = parse_login(login, locale)
-    user, mobile, tenant_id = await _code_recipient(session, kind, value)
+    found = await _code_recipient(session, kind, value)
     address = ratelimit.address_key(ip_address)
-    account_key = f"user:{user.id}" if user is not None else f"{kind}:{value}"
+    account_key = f"user:{found.users[0].id}" if len(found.users) == 1 else f"{kind}:{value}"
     ratelimit.hit(session, CODES_PER_ADDRESS, address)
     ratelimit.hit(session, CODES_PER_ACCOUNT, account_key)
     await session.commit()
     await ratelimit.check(session, CODES_PER_ADDRESS, address, counted=True)
-    too_often = await ratelimit.retry_after(
-        session, CODES_PER_ACCOUNT, account_key, counted=True
-    ) or await ratelimit.retry_after(session, WRONG_CODES_PER_ACCOUNT, account_key)
-    recipient = user if user is not None and mobile and too_often is None else None
-    if recipient is not None:
+    too_often = await ratelimit.retry_after(session, CODES_PER_ACCOUNT, account_key, counted=True)
+    for user in found.users:
+        too_often = too_often or await ratelimit.retry_after(
+            session, WRONG_CODES_PER_ACCOUNT, f"user:{user.id}"
+        )
+    recipients = found.users if found.mobile and too_often is None else []
+    for user in recipients:
         # One live code per account: an older one still on the phone stops working.
-        await retire_unused_signins(session, recipient.id, kind="code")
+        await retire_unused_signins(session, user.id, kind="code")
     pending_token = new_token()
     code = _new_code()
     row = SignInToken(
         kind="code",
         token_hash=hash_token(pending_token),
         code_hash=_code_hash(settings, pending_token, code),
-        user_id=recipient.id if recipient is not None else None,
+        user_id=recipients[0].id if len(recipients) == 1 else None,
+        choices=[user.id for user in recipients] if len(recipients) > 1 else None,
         expires_at=utcnow() + CODE_VALID,
     )
     session.add(row)
     await session.flush()
-    if recipient is not None and mobile:
-        with locale_scope(recipient.locale or locale):
+    if recipients and found.mobile:
+        mobile, tenant_id = found.mobile, found.tenant_id
+        with locale_scope(recipients[0].locale or locale):
             text = _(
                 "%(code)s is your Stemma sign-in code. It works for %(minutes)s minutes. "
                 "Never give it to anyone.",
@@ -221,12 +243,13 @@ async def request_signin_code(
             tenant_id=tenant_id,
             sensitive=True,
         )
-        await record_in_each_tenant(
-            session,
-            Actor(label="anonymous", ip_address=ip_address),
-            "accounts.signin_code.requested",
-            recipient,
-        )
+        for user in recipients:
+            await record_in_each_tenant(
+                session,
+                Actor(label="anonymous", ip_address=ip_address),
+                "accounts.signin_code.requested",
+                user,
+            )
     await session.commit()
     return pending_token
 
@@ -241,8 +264,10 @@ def clean_code(raw: str) -> str:
 
 async def sign_in_with_code(
     session: AsyncSession, settings: Settings, pending_token: str, code: str, ip_address: str
-) -> User:
-    """Check a typed code against the browser's pending sign-in and return the user.
+) -> User | None:
+    """Check a typed code against the browser's pending sign-in and return the user, or
+    None when the code is right and the number opens several accounts: the clerk then
+    chooses one of ``account_choices`` with ``sign_in_with_choice``.
 
     Each try is counted before the code is compared, so parallel guesses count against
     each other; after 5 wrong tries the code is used up. Raises SignInError (wrong,
@@ -274,10 +299,13 @@ async def sign_in_with_code(
         raise _used_up()
     await session.refresh(row)
     right = hmac.compare_digest(row.code_hash or "", _code_hash(settings, pending_token, code))
-    if not right or row.user_id is None:
-        if row.user_id is not None:
-            ratelimit.hit(session, WRONG_CODES_PER_ACCOUNT, f"user:{row.user_id}")
-            await session.commit()
+    if row.verified_at is not None:
+        raise _expired()  # the right code was typed already; an account is to be chosen
+    accounts = [row.user_id] if row.user_id is not None else list(row.choices or [])
+    if not right or not accounts:
+        for user_id in accounts:
+            ratelimit.hit(session, WRONG_CODES_PER_ACCOUNT, f"user:{user_id}")
+        await session.commit()
         tries_left = MAX_CODE_TRIES - row.attempts
         if tries_left <= 0:
             raise _used_up()
@@ -289,6 +317,24 @@ async def sign_in_with_code(
             ),
             "code",
         )
+    if row.user_id is None:
+        # Several accounts share the number: the code is right, and the clerk now
+        # chooses which of them to open (``account_choices``, ``sign_in_with_choice``).
+        verified = await session.execute(
+            update(SignInToken)
+            .where(
+                SignInToken.id == row.id,
+                SignInToken.used_at.is_(None),
+                SignInToken.verified_at.is_(None),
+            )
+            .values(verified_at=utcnow())
+        )
+        if getattr(verified, "rowcount", 0) != 1:
+            await session.rollback()
+            raise _expired()
+        await session.delete(mark)
+        await session.commit()
+        return None
     claimed = await session.execute(
         update(SignInToken)
         .where(SignInToken.id == row.id, SignInToken.used_at.is_(None))
@@ -300,5 +346,68 @@ async def sign_in_with_code(
         raise _expired()
     # A right code is no failure: it does not count against this address.
     await session.delete(mark)
+    await finish_sign_in(session, user, "accounts.login.sms_code", ip_address)
+    return user
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    user_id: int
+    name: str
+    municipality: str
+
+
+async def _verified_row(session: AsyncSession, pending_token: str) -> SignInToken | None:
+    row = await session.scalar(
+        select(SignInToken).where(
+            SignInToken.token_hash == hash_token(pending_token or ""), SignInToken.kind == "code"
+        )
+    )
+    if row is None or row.used_at is not None or row.verified_at is None:
+        return None
+    if utcnow() >= row.expires_at or not row.choices:
+        return None
+    return row
+
+
+async def account_choices(session: AsyncSession, pending_token: str) -> list[AccountChoice]:
+    """The accounts a right code for a shared number may open, by name and municipality;
+    empty when there is no such verified, unused and unexpired code in this browser."""
+    row = await _verified_row(session, pending_token)
+    if row is None:
+        return []
+    rows = await session.execute(
+        select(User.id, User.name, Tenant.name)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Tenant, Tenant.id == Membership.tenant_id)
+        .where(User.id.in_(row.choices or []), User.is_active.is_(True))
+        .order_by(Tenant.name, User.name, User.id)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    return [AccountChoice(user_id, name, municipality) for user_id, name, municipality in rows]
+
+
+async def sign_in_with_choice(
+    session: AsyncSession, pending_token: str, user_id: int | None, ip_address: str
+) -> User:
+    """Sign in to the account chosen after a right code for a shared number; the code
+    is used up. Raises SignInError when the code is gone or the account is not one it
+    may open (still a clerk of one municipality only, active)."""
+    row = await _verified_row(session, pending_token)
+    if row is None:
+        raise _expired()
+    if user_id is None or user_id not in (row.choices or []):
+        raise SignInError(_("Choose one of the accounts."), "account")
+    user = await session.get(User, user_id)
+    if user is None or not await _sms_allowed(session, user):
+        raise SignInError(_("Choose one of the accounts."), "account")
+    claimed = await session.execute(
+        update(SignInToken)
+        .where(SignInToken.id == row.id, SignInToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        await session.rollback()
+        raise _expired()
     await finish_sign_in(session, user, "accounts.login.sms_code", ip_address)
     return user

@@ -67,6 +67,9 @@ class Application(TenantScoped, Base):
     )
     #: Hash of the secret in the confirmation email's "see my data" link.
     access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: When that link stops working; a link without one (sent before links expired) is
+    #: expired. The applicant asks for a fresh link by their email address.
+    access_token_expires_at: Mapped[dt.datetime | None]
 
     choices: Mapped[list[ApplicationElection]] = relationship(
         cascade="all, delete-orphan", order_by="ApplicationElection.election_id"

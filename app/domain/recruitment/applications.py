@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, exists, func, or_, select
+from sqlalchemy import Text, cast, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -52,6 +52,8 @@ from app.domain.site.webparts import privacy_notice_for_consent, site_settings
 #: Accepted applications per address and hour. Only stored applications count, so
 #: someone correcting mistakes is never locked out; a library computer can serve several.
 APPLY_LIMIT = ratelimit.Limit("public.apply", 10, timedelta(hours=1))
+#: How long the link to the applicant's own data works; a fresh one is mailed on request.
+DATA_LINK_VALID = timedelta(days=30)
 
 
 async def _existing(session: AsyncSession, values: Mapping[str, Any]) -> Application | None:
@@ -72,6 +74,34 @@ async def _existing(session: AsyncSession, values: Mapping[str, Any]) -> Applica
         ):
             return candidate
     return None
+
+
+def new_data_link(application: Application, tenant: Tenant, base_url: str) -> tuple[str, str]:
+    """Give the application a fresh "see my data" link, valid ``DATA_LINK_VALID``; an
+    earlier one stops working. Returns (token, link)."""
+    token = secrets.token_urlsafe(32)
+    application.access_token_hash = hash_token(token)
+    application.access_token_expires_at = utcnow() + DATA_LINK_VALID
+    return token, f"{base_url}/{tenant.slug}/apply/mine?token={token}"
+
+
+def _limit_key(tenant: Tenant, ip_address: str) -> str:
+    """The limit is each municipality's own: a busy library network applying to one
+    municipality never stops anyone there from applying to another."""
+    return f"{tenant.id}:{ratelimit.address_key(ip_address)}"
+
+
+async def _lock_applications(session: AsyncSession, tenant: Tenant) -> None:
+    """Take the municipality's application lock until the transaction ends, so the
+    count of an address's applications and the new one are one step: two sent at the
+    same moment cannot both pass the limit. It is a write to the tenant's row: a row
+    lock on PostgreSQL, the start of the write transaction on SQLite."""
+    await session.execute(
+        update(Tenant)
+        .where(Tenant.id == tenant.id)
+        .values(slug=Tenant.slug)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -95,18 +125,24 @@ async def submit_application(
     the consent with the privacy notice version shown, and email a confirmation with a
     link to the stored data. Refuses bad input and too many applications from one
     address with nothing stored."""
-    if ip_address is not None:
-        await ratelimit.check(session, APPLY_LIMIT, ratelimit.address_key(ip_address))
     if not (await site_settings(session)).applications_open:
         raise FieldErrors({"elections": _("Applications are closed right now.")})
     offered = await open_elections(session, today)
     default_country = {"da": "DK"}.get(tenant.locale, "SE")
     clean = clean_application(data, offered, default_country)
     actor = Actor.system("applicant" if source == "web" else "api")
+    limit_key = _limit_key(tenant, ip_address) if ip_address is not None else None
+    if limit_key is not None:
+        await _lock_applications(session, tenant)
+        wait = await ratelimit.retry_after(session, APPLY_LIMIT, limit_key)
+        if wait is not None:
+            # Nothing is written but the lock's no-op update, which ends with the
+            # caller's session (a rollback here would expire the caller's tenant).
+            raise ratelimit.RateLimited(wait)
     try:
         submitted = await _store(session, tenant, clean, offered, actor, locale, base_url, source)
-        if ip_address is not None:
-            ratelimit.hit(session, APPLY_LIMIT, ratelimit.address_key(ip_address))
+        if limit_key is not None:
+            ratelimit.hit(session, APPLY_LIMIT, limit_key)
         await session.commit()
     except IntegrityError:
         # The same person sent the form twice at the same moment; the first one counts.
@@ -148,12 +184,10 @@ async def _store(
     application.privacy_locale = locale
     application.decided_at = None
     application.decided_by_label = None
-    token = secrets.token_urlsafe(32)
-    application.access_token_hash = hash_token(token)
+    token, link = new_data_link(application, tenant, base_url)
     session.add(application)
     await _replace_choices(session, application, clean.choices, offered)
     names = {option.id: option.election.name for option in offered}
-    link = f"{base_url}/{tenant.slug}/apply/mine?token={token}"
     queue_email(
         session,
         to=application.email,
@@ -166,6 +200,7 @@ async def _store(
         municipality=tenant.name,
         elections=[names[choice.election_id] for choice in clean.choices],
         link=link,
+        days=DATA_LINK_VALID.days,
     )
     if previous_email and previous_email != application.email:
         # The earlier address hears about the change, in case it was not its owner's doing.

@@ -3,17 +3,28 @@ email: to read it, download it or withdraw it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core import ratelimit
+from app.core.accounts.users import normalise_email
 from app.core.audit import Actor, record
+from app.core.i18n import _
+from app.core.models import Tenant, utcnow
+from app.core.outbox.mail import queue_email
 from app.core.security import hash_token
+from app.core.validation import EMAIL_PATTERN, FieldErrors
 from app.domain.models import Application
-from app.domain.recruitment.applications import names_for
+from app.domain.recruitment.applications import DATA_LINK_VALID, names_for, new_data_link
 from app.domain.registers.identity import mask_national_id
+
+#: Requests for a fresh link from one network to one municipality, and to one address.
+LINKS_PER_ADDRESS = ratelimit.Limit("public.apply_link.address", 10, timedelta(hours=1))
+LINKS_PER_EMAIL = ratelimit.Limit("public.apply_link.email", 3, timedelta(hours=1))
 
 
 async def application_for_token(session: AsyncSession, token: str) -> Application | None:
@@ -22,7 +33,10 @@ async def application_for_token(session: AsyncSession, token: str) -> Applicatio
         return None
     application = await session.scalar(
         select(Application)
-        .where(Application.access_token_hash == hash_token(token))
+        .where(
+            Application.access_token_hash == hash_token(token),
+            Application.access_token_expires_at > utcnow(),
+        )
         .options(
             selectinload(Application.choices),
             selectinload(Application.days),
@@ -30,6 +44,58 @@ async def application_for_token(session: AsyncSession, token: str) -> Applicatio
         )
     )
     return application
+
+
+async def mail_fresh_links(
+    session: AsyncSession,
+    tenant: Tenant,
+    email: str,
+    *,
+    locale: str,
+    base_url: str,
+    ip_address: str,
+) -> None:
+    """Mail a fresh link to their data to every application with this email address.
+
+    Answers the same whether or not there is one, so the form cannot tell who applied;
+    an address asked for too often is simply not mailed again. Raises FieldErrors for
+    something that is no email address, RateLimited when this network asked too often.
+    """
+    email = normalise_email(email or "")
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise FieldErrors({"email": _("Enter a valid email address.")})
+    network = f"{tenant.id}:{ratelimit.address_key(ip_address)}"
+    await ratelimit.check(session, LINKS_PER_ADDRESS, network)
+    ratelimit.hit(session, LINKS_PER_ADDRESS, network)
+    mailbox = f"{tenant.id}:{email}"
+    too_often = await ratelimit.retry_after(session, LINKS_PER_EMAIL, mailbox)
+    ratelimit.hit(session, LINKS_PER_EMAIL, mailbox)
+    found = (
+        []
+        if too_often
+        else list(
+            await session.scalars(select(Application).where(func.lower(Application.email) == email))
+        )
+    )
+    for application in found:
+        _token, link = new_data_link(application, tenant, base_url)
+        queue_email(
+            session,
+            to=application.email,
+            template="application_link",
+            locale=application.preferred_language,
+            idempotency_key=f"application-link:{application.id}:{utcnow().isoformat()}",
+            tenant_id=tenant.id,
+            sensitive=True,
+            name=application.first_name,
+            municipality=tenant.name,
+            link=link,
+            days=DATA_LINK_VALID.days,
+        )
+        await record(
+            session, Actor.system("applicant"), "applications.application.link_sent", application
+        )
+    await session.commit()
 
 
 async def application_data(session: AsyncSession, application: Application) -> dict[str, Any]:

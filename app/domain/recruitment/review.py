@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -32,6 +32,14 @@ from app.domain.models import (
 )
 from app.domain.recruitment.application_form import offer_for
 from app.domain.recruitment.applications import elections_by_id, get_application
+from app.domain.recruitment.register_match import (
+    MatchDecision,
+    RegisterMatch,
+    compare,
+    refused_choice,
+    register_people_for,
+    take_chosen_fields,
+)
 from app.domain.registers.people import search_names
 from app.domain.site.webparts import site_settings
 
@@ -51,6 +59,8 @@ class ReviewError(DomainError):
 class _Plan:
     application: Application
     person: Person | None
+    #: The register person matched, and both sets of details; None for a new person.
+    match: RegisterMatch | None = None
 
 
 async def _plan(
@@ -64,13 +74,7 @@ async def _plan(
         if application.status not in OPEN_STATUSES:
             problems[application.id] = _("This application has already been handled.")
             continue
-        by_id = await session.scalar(
-            select(Person).where(
-                Person.national_id_country == application.national_id_country,
-                Person.national_id == application.national_id,
-            )
-        )
-        by_email = await session.scalar(select(Person).where(Person.email == application.email))
+        by_id, by_email = await register_people_for(session, application)
         if by_email is not None and by_id is not None and by_email.id != by_id.id:
             problems[application.id] = _("Another person in the register has this email address.")
             continue
@@ -84,7 +88,11 @@ async def _plan(
             )
             continue
         emails_in_batch[application.email] = application.id
-        plans.append(_Plan(application, by_id or by_email))
+        person = by_id or by_email
+        match = None
+        if person is not None:
+            match = compare(person, application, "national_id" if by_id else "email")
+        plans.append(_Plan(application, person, match))
     return plans, problems
 
 
@@ -92,15 +100,31 @@ def _more_experience(current: str, new: str) -> str:
     return max(current, new, key=EXPERIENCE_LEVELS.index)
 
 
-async def approve_applications(
-    session: AsyncSession, actor: Actor, tenant: Tenant, application_ids: Sequence[int]
-) -> list[Application]:
-    """Approve applications: each applicant becomes (or updates) an active person in the
-    register, with the availability and district wishes of the application.
+@dataclass(frozen=True)
+class Approval:
+    applications: list[Application]
+    #: People to invite to the portal now: those new to the register, and a matched
+    #: person only when the office chose it on the application's page.
+    to_invite: list[int]
 
-    All or nothing: when any cannot be approved, none is, and ``ReviewError.problems``
-    says why for each.
+
+async def approve_applications(
+    session: AsyncSession,
+    actor: Actor,
+    tenant: Tenant,
+    application_ids: Sequence[int],
+    decisions: Mapping[int, MatchDecision] | None = None,
+) -> Approval:
+    """Approve applications: each applicant becomes an active person in the register, or
+    is linked to the person already there, with the availability and district wishes of
+    the application.
+
+    A person already in the register keeps their name and contact details except the
+    fields ``decisions[application id].take`` names (chosen on the application's page,
+    seeing both side by side); their old address is told of a change. All or nothing:
+    when any cannot be approved, none is, and ``ReviewError.problems`` says why for each.
     """
+    decisions = decisions or {}
     applications = list(
         await session.scalars(
             select(Application)
@@ -116,14 +140,29 @@ async def approve_applications(
     if not applications:
         raise ReviewError(_("Choose at least one application."))
     plans, problems = await _plan(session, applications)
+    for plan in plans:
+        problem = _refused_decision(plan, decisions.get(plan.application.id))
+        if problem:
+            problems[plan.application.id] = problem
     if problems:
         raise ReviewError(
             _("Nothing was approved. Some applications need attention first."), problems
         )
     election_ids = {c.election_id for a in applications for c in a.choices}
     elections = await elections_by_id(session, election_ids)
+    to_invite: list[int] = []
     for plan in plans:
+        decision = decisions.get(plan.application.id) or MatchDecision()
         person, created = await _person_from(session, plan)
+        if plan.match is not None:
+            await take_chosen_fields(
+                session, actor, tenant, plan.match, plan.application, decision.take
+            )
+            for key, value in search_names(person.first_name, person.last_name).items():
+                setattr(person, key, value)
+            await session.flush()
+        if created or decision.invite:
+            to_invite.append(person.id)
         await _record_availability(session, plan.application, person, elections)
         application = plan.application
         application.status = "approved"
@@ -142,11 +181,19 @@ async def approve_applications(
             actor,
             "applications.application.approved",
             application,
-            data={"person": person.id, "new_person": created},
+            data={
+                "person": person.id,
+                "new_person": created,
+                "matched_by": plan.match.by if plan.match is not None else None,
+                "fields_taken": sorted(decision.take) if plan.match is not None else [],
+                "invite": created or decision.invite,
+            },
         )
         queue_email(
             session,
-            to=application.email,
+            # A matched person hears at the register's address, never only at one an
+            # application gave.
+            to=person.email or application.email if plan.match is not None else application.email,
             template="application_approved",
             locale=application.preferred_language,
             idempotency_key=f"application-approved:{application.id}:{application.times_submitted}",
@@ -156,25 +203,49 @@ async def approve_applications(
             elections=[elections[c.election_id].name for c in application.choices],
         )
     await session.commit()
-    return applications
+    return Approval(applications, to_invite)
+
+
+def _refused_decision(plan: _Plan, decision: MatchDecision | None) -> str | None:
+    if decision is None:
+        return None
+    application = plan.application
+    if (
+        decision.seen_submission is not None
+        and decision.seen_submission != application.times_submitted
+    ):
+        return str(
+            _(
+                "The application was sent again while you were looking at it. Look at it "
+                "again before you decide."
+            )
+        )
+    if plan.match is None:
+        return None
+    email_after = plan.match.person.email or "email" in decision.take
+    if decision.invite and (plan.match.has_account or not email_after):
+        return str(_("This person cannot be invited to the portal from here."))
+    return refused_choice(plan.match, decision.take)
 
 
 async def _person_from(session: AsyncSession, plan: _Plan) -> tuple[Person, bool]:
+    """The person the application becomes: a new one with its details, or the person
+    already in the register, whose name and contact details stay as they are (the
+    office's choices are applied by ``take_chosen_fields``)."""
     application = plan.application
     person = plan.person
     created = person is None
     if person is None:
         person = Person(tags=[], notes="")
         session.add(person)
-    person.first_name = application.first_name
-    person.last_name = application.last_name
-    person.national_id_country = application.national_id_country
-    person.national_id = application.national_id
-    person.birth_date = application.birth_date
-    # Anyone who knows an id number can send an application in its name. Once the person
-    # has a portal account, the email and mobile sign them in (link and SMS code), so an
-    # application never changes them: the clerk does, signed in, on their profile.
-    if person.user_id is None:
+    if person.national_id is None:
+        person.national_id_country = application.national_id_country
+        person.national_id = application.national_id
+    if person.birth_date is None:
+        person.birth_date = application.birth_date
+    if created:
+        person.first_name = application.first_name
+        person.last_name = application.last_name
         person.email = application.email
         person.mobile = application.mobile
         person.street_address = application.street_address

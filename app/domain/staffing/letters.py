@@ -18,6 +18,7 @@ from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.audit import Actor, record
 from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.errors import NotFound
 from app.core.i18n import _, collation_key, get_locale, locale_scope
@@ -123,6 +124,30 @@ async def appointments(
         )
     )
     return election, result
+
+
+async def print_appointments(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    *,
+    station_id: int | None = None,
+    person_id: int | None = None,
+) -> tuple[Election, list[Appointment]]:
+    """The appointment letters to print (all, one station's or one person's), with the
+    printing audited: who printed, how many letters and for which election. The entry
+    names no one: a letter holds a person's name, address and personnummer."""
+    election, found = await appointments(
+        session, election_id, station_id=station_id, person_id=person_id
+    )
+    if found:
+        scope = "person" if person_id is not None else "station" if station_id else "election"
+        data: dict[str, object] = {"count": len(found), "scope": scope}
+        if station_id is not None:
+            data["station"] = station_id
+        await record(session, actor, "staffing.letters.printed", election, data=data)
+        await session.commit()
+    return election, found
 
 
 def _address(station: Station, building: Building | None) -> str:

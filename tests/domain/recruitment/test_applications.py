@@ -1,14 +1,16 @@
 """Applications: validation, consent, applying again, approval into the register,
 answers to the applicant, retention erasure and the applicant's own data."""
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum import luhn
 
+from app.core import ratelimit
 from app.core.audit import Actor
 from app.core.errors import NotFound
 from app.core.models import AuditEntry, OutboxMessage, Tenant
@@ -319,7 +321,8 @@ async def test_it_updates_the_person_already_in_the_register(
         await application_review.approve_applications(db, ACTOR, tenant, [application.id])
         people = list(await db.scalars(select(Person)))
     assert [p.id for p in people] == [existing.id]
-    assert people[0].email == "sara.lind@example.se"
+    # The register's contact details stay unless the office takes the application's.
+    assert people[0].email == "old@example.se"
     assert people[0].status == "active"
 
 
@@ -546,3 +549,65 @@ async def test_it_never_lets_an_application_change_how_a_clerk_signs_in(
         stored = await db.scalar(select(Person).where(Person.id == person.id))
     assert stored is not None
     assert (stored.email, stored.mobile) == ("real@example.se", "+46701111111")
+
+
+async def test_it_counts_the_address_limit_per_municipality(
+    db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    other_election = await make_open_election(db, other_tenant)
+    for number in range(applications.APPLY_LIMIT.max_events):
+        data = application_data(
+            election, email=f"p{number}@example.se", national_id=_id_number(number)
+        )
+        await _submit(db, tenant, data, ip_address="203.0.113.5")
+    # The same network applying to another municipality is not stopped by the first.
+    await _submit(
+        db,
+        other_tenant,
+        application_data(other_election, email="late@example.se", national_id=_id_number(99)),
+        ip_address="203.0.113.5",
+    )
+    assert await _count(db, other_tenant, Application) == 1
+
+
+async def test_it_lets_only_one_of_two_applications_sent_at_once_pass_the_last_place(
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    election = await make_open_election(db, tenant)
+    # The first application publishes the built-in privacy notice; from another network.
+    await _submit(db, tenant, application_data(election), ip_address="203.0.113.1")
+    monkeypatch.setattr(
+        applications, "APPLY_LIMIT", ratelimit.Limit("public.apply", 1, dt.timedelta(hours=1))
+    )
+    start = asyncio.Event()
+
+    async def send(number: int) -> str:
+        data = application_data(
+            election, email=f"p{number}@example.se", national_id=_id_number(number)
+        )
+        with tenant_scope(tenant.id):
+            async with session_factory() as session:
+                await start.wait()
+                try:
+                    await applications.submit_application(
+                        session,
+                        tenant,
+                        data,
+                        locale="sv",
+                        base_url="http://stemma.test",
+                        today=TODAY,
+                        ip_address="203.0.113.9",
+                    )
+                except RateLimited:
+                    return "limited"
+                return "stored"
+
+    tasks = [asyncio.create_task(send(number)) for number in (1, 2)]
+    await asyncio.sleep(0.05)
+    start.set()
+    assert sorted(await asyncio.gather(*tasks)) == ["limited", "stored"]
+    assert await _count(db, tenant, Application) == 2
