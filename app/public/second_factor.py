@@ -143,7 +143,7 @@ def qr_code_svg(uri: str, title: str) -> Markup:
     """The ``otpauth:`` address as an inline ``<svg>`` for the app's camera: no style
     attribute or element, so it draws under the strict content security policy."""
     svg = segno.make_qr(uri, error="m").svg_inline(
-        scale=5, border=4, title=title, svgclass="enrol-qr", lineclass=None
+        scale=5, border=4, omitsize=True, title=title, svgclass="enrol-qr", lineclass=None
     )
     return Markup(svg)  # noqa: S704 - written by segno, which escapes the title
 

@@ -85,13 +85,42 @@ async def test_a_planner_enrols_and_signs_in_with_a_code_and_a_recovery_code(
     assert errors == [], errors
 
 
-async def test_the_second_factor_pages_fit_a_phone(live_server: str, browser: Browser) -> None:
+async def _fits(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+
+
+async def test_a_coordinator_enrols_on_a_phone_and_is_remembered(
+    live_server: str, browser: Browser
+) -> None:
     page = await browser.new_page(viewport=PHONE)
     await _password(page, live_server, "coordinator@demo.stemma.test")
     await page.goto(f"{live_server}/account/security")
-    await page.screenshot(path=str(ARTIFACTS / "second-factor-security-phone.png"), full_page=True)
     await page.get_by_role("link", name="Ställ in en autentiseringsapp").click()
     await expect(page.locator("svg.enrol-qr")).to_be_visible()
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], width
+    await _fits(page)
     await page.screenshot(path=str(ARTIFACTS / "second-factor-enrol-phone.png"), full_page=True)
+    totp = pyotp.TOTP((await page.locator("#enrol-secret").inner_text()).replace(" ", ""))
+    await page.get_by_label("Kod från appen").fill(totp.now())
+    await page.get_by_role("button", name="Slå på").click()
+    await expect(page.locator("#recovery-codes code")).to_have_count(10)
+    await _fits(page)
+    await page.screenshot(path=str(ARTIFACTS / "second-factor-codes-phone.png"), full_page=True)
+    await page.get_by_role("link", name="Jag har sparat dem, fortsätt").click()
+    await _sign_out(page)
+
+    await _password(page, live_server, "coordinator@demo.stemma.test")
+    await page.get_by_label("Kod", exact=True).fill(totp.at(int(time.time()) + 30))
+    await page.get_by_label("Kom ihåg den här webbläsaren i 30 dagar").check()
+    await _fits(page)
+    await page.screenshot(path=str(ARTIFACTS / "second-factor-step-phone.png"), full_page=True)
+    await page.get_by_role("button", name="Fortsätt").click()
+    await page.goto(f"{live_server}/account/security")
+    await expect(page.get_by_text("Chrome på Linux")).to_be_visible()
+    await _fits(page)
+    await page.screenshot(path=str(ARTIFACTS / "second-factor-security-phone.png"), full_page=True)
+    await _sign_out(page)
+
+    # The remembered browser skips the second step.
+    await _password(page, live_server, "coordinator@demo.stemma.test")
+    await expect(page.get_by_role("heading", name="Översikt")).to_be_visible()
