@@ -18,7 +18,13 @@ from app.core.models import AuditEntry, AuthSession, Membership, Tenant, User
 from app.core.tenancy import tenant_scope
 from tests import factories
 from tests.factories import login, post_form
-from tests.public.test_signin_by_link import _mailed_links
+from tests.public.test_signin_by_link import (
+    _code_in,
+    _link_person,
+    _mailed_links,
+    _request_code,
+    _texted,
+)
 from tests.test_isolation import tenant_routes
 
 SECOND_STEP = "/login/second-step"
@@ -180,3 +186,16 @@ async def test_an_admin_sets_the_policy_and_resets_a_second_factor(
         codes = set(await db.scalars(select(AuditEntry.code)))
     assert {"accounts.second_factor.reset", "tenancy.second_factor_policy.changed"} <= codes
     assert not await second_factor.has_second_factor(db, planner.id)
+
+
+async def test_a_texted_code_does_not_skip_the_second_step(
+    app: Quart, client: QuartClient, db: AsyncSession, tenant: Tenant, clerk: User
+) -> None:
+    # Codes by SMS are for clerks only; one who turned the app on takes the step too.
+    await _link_person(db, tenant, clerk)
+    await _enrol(app, db, clerk)
+    await _request_code(client, clerk.email)
+    [sms] = await _texted(app)
+    entered = await post_form(client, "/login/code/enter", {"code": _code_in(sms)})
+    assert entered.headers["Location"] == SECOND_STEP
+    assert await db.scalar(select(AuthSession.id)) is None
