@@ -41,6 +41,8 @@ from app.public.signin_flow import landing_for
 
 routes = Routes()
 
+#: The enrolment in progress in this browser: its user and the secret, encrypted.
+ENROLMENT_KEY = "enrolment"
 #: For the dates on the security page of an account that belongs to no municipality.
 DEFAULT_TIMEZONE = "Europe/Stockholm"
 
@@ -148,6 +150,19 @@ def qr_code_svg(uri: str, title: str) -> Markup:
     return Markup(svg)  # noqa: S704 - written by segno, which escapes the title
 
 
+def _enrolment_of_this_browser(user: User) -> second_factor.Enrolment:
+    """The secret this browser is enrolling (kept sealed in its signed cookie, so the
+    page drawn again after a wrong code shows the same one), or a new one."""
+    held = session.get(ENROLMENT_KEY)
+    if isinstance(held, dict) and held.get("user") == user.id:
+        enrolment = second_factor.enrolment_from(_cipher(), user, str(held.get("sealed")))
+        if enrolment is not None:
+            return enrolment
+    enrolment = second_factor.new_enrolment(_cipher(), user)
+    session[ENROLMENT_KEY] = {"user": user.id, "sealed": enrolment.sealed}
+    return enrolment
+
+
 def _grouped(secret: str) -> str:
     return " ".join(re.findall(".{1,4}", secret))
 
@@ -159,7 +174,7 @@ async def enrol_second_factor() -> WerkzeugResponse | str | tuple[str, int, dict
         return redirect(url_for("accounts.login"))
     if await second_factor.has_second_factor(db(), user.id):
         return redirect(url_for("accounts.security"))
-    enrolment = await second_factor.start_enrolment(db(), _cipher(), user)
+    enrolment = _enrolment_of_this_browser(user)
     form = await EnrolSecondFactorForm.from_request()
 
     async def page(status: int = 200) -> tuple[str, int, dict[str, str]]:
@@ -184,6 +199,7 @@ async def enrol_second_factor() -> WerkzeugResponse | str | tuple[str, int, dict
                 _cipher(),
                 Actor.for_user(user, client_ip()),
                 user,
+                enrolment.sealed,
                 form.code.data or "",
                 client_ip(),
                 keep_session=current_session_token(),
@@ -192,6 +208,7 @@ async def enrol_second_factor() -> WerkzeugResponse | str | tuple[str, int, dict
             form.add_error(_too_many(limited))
             html, _status, _headers = await page()
             return html, 429, {"Retry-After": str(limited.retry_after)}
+        session.pop(ENROLMENT_KEY, None)
         if pending is not None:
             next_path = safe_next(pending.get("next"))
             await login_user(user)

@@ -41,9 +41,15 @@ def _code(secret: str, at: datetime) -> str:
 
 
 async def _enrolled(db: AsyncSession, user: User) -> tuple[str, list[str]]:
-    enrolment = await second_factor.start_enrolment(db, CIPHER, user)
+    enrolment = second_factor.new_enrolment(CIPHER, user)
     codes = await second_factor.confirm_enrolment(
-        db, CIPHER, Actor.for_user(user), user, pyotp.TOTP(enrolment.secret).now(), IP
+        db,
+        CIPHER,
+        Actor.for_user(user),
+        user,
+        enrolment.sealed,
+        pyotp.TOTP(enrolment.secret).now(),
+        IP,
     )
     return enrolment.secret, codes
 
@@ -60,20 +66,26 @@ async def strict_tenant(db: AsyncSession) -> Tenant:
 async def test_it_enrols_with_a_first_code_and_keeps_the_secret_encrypted(
     db: AsyncSession, planner: User
 ) -> None:
-    enrolment = await second_factor.start_enrolment(db, CIPHER, planner)
+    enrolment = second_factor.new_enrolment(CIPHER, planner)
     assert enrolment.uri.startswith("otpauth://totp/Stemma:")
-    assert not await second_factor.has_second_factor(db, planner.id)
-    # Asking again (the page drawn again after a wrong code) keeps the same secret.
-    assert (await second_factor.start_enrolment(db, CIPHER, planner)).secret == enrolment.secret
-    with pytest.raises(SecondFactorError):
-        await second_factor.confirm_enrolment(
-            db, CIPHER, Actor.for_user(planner), planner, "000000", IP
-        )
-    assert not await second_factor.has_second_factor(db, planner.id)
+    assert enrolment.secret not in enrolment.sealed
+    # Nothing is stored before the first code is right.
+    assert await db.scalar(select(SecondFactor.id)) is None
 
-    codes = await second_factor.confirm_enrolment(
-        db, CIPHER, Actor.for_user(planner), planner, pyotp.TOTP(enrolment.secret).now(), IP
-    )
+    async def confirm(code: str, sealed: str = enrolment.sealed) -> list[str]:
+        return await second_factor.confirm_enrolment(
+            db, CIPHER, Actor.for_user(planner), planner, sealed, code, IP
+        )
+
+    with pytest.raises(SecondFactorError):
+        await confirm("000000")
+    assert not await second_factor.has_second_factor(db, planner.id)
+    assert await db.scalar(select(SecondFactor.id)) is None
+    stranger = FieldCipher("another-secret-key-that-is-long-enough-987654")
+    with pytest.raises(SecondFactorError):
+        await confirm("000000", stranger.encrypt(enrolment.secret))
+
+    codes = await confirm(pyotp.TOTP(enrolment.secret).now())
     assert len(codes) == len(set(codes)) == 10
     assert await second_factor.has_second_factor(db, planner.id)
     stored = await db.scalar(select(SecondFactor.secret_encrypted))
@@ -81,8 +93,9 @@ async def test_it_enrols_with_a_first_code_and_keeps_the_secret_encrypted(
     assert CIPHER.decrypt(stored) == enrolment.secret
     hashes = set(await db.scalars(select(RecoveryCode.code_hash)))
     assert not hashes & set(codes)
+    # A second enrolment is refused while the first is on.
     with pytest.raises(SecondFactorError):
-        await second_factor.start_enrolment(db, CIPHER, planner)
+        await confirm(pyotp.TOTP(enrolment.secret).at(int(time.time()) + 30))
 
 
 async def test_enrolling_ends_the_users_other_sessions(

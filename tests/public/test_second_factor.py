@@ -36,9 +36,15 @@ def _cipher(app: Quart) -> FieldCipher:
 
 
 async def _enrol(app: Quart, db: AsyncSession, user: User) -> str:
-    enrolment = await second_factor.start_enrolment(db, _cipher(app), user)
+    enrolment = second_factor.new_enrolment(_cipher(app), user)
     await second_factor.confirm_enrolment(
-        db, _cipher(app), Actor.for_user(user), user, pyotp.TOTP(enrolment.secret).now(), "::1"
+        db,
+        _cipher(app),
+        Actor.for_user(user),
+        user,
+        enrolment.sealed,
+        pyotp.TOTP(enrolment.secret).now(),
+        "::1",
     )
     return enrolment.secret
 
@@ -114,7 +120,7 @@ async def test_a_mailed_link_does_not_skip_the_second_step(
 
 
 async def test_a_planner_who_must_enrol_reaches_nothing_else_until_done(
-    client: QuartClient, db: AsyncSession, strict_tenant: Tenant
+    app: Quart, client: QuartClient, db: AsyncSession, strict_tenant: Tenant
 ) -> None:
     planner = await factories.make_user(db, strict_tenant, "planner")
     response = await login(client, planner)
@@ -127,6 +133,12 @@ async def test_a_planner_who_must_enrol_reaches_nothing_else_until_done(
     secret = match.group(1).replace(" ", "")
     wrong = await post_form(client, ENROL, {"code": "000000"})
     assert wrong.status_code == 422
+    assert match.group(1) in await wrong.get_data(as_text=True)
+    # Someone else signing in with the same password is shown a secret of their own,
+    # never the one this browser is about to confirm.
+    other = app.test_client()
+    await login(other, planner)
+    assert match.group(1) not in await (await other.get(ENROL)).get_data(as_text=True)
     done = await post_form(client, ENROL, {"code": pyotp.TOTP(secret).now()})
     body = await done.get_data(as_text=True)
     assert len(re.findall(r"<li><code>[a-z0-9-]{19}</code></li>", body)) == 10

@@ -7,8 +7,10 @@ the last one accepted, so a code that was seen cannot be used again. Every attem
 counted before it is checked, as at the password. Recovery codes are long random words,
 so a plain SHA-256 keeps them as safely as sign-in tokens; each works once.
 
-Remembered browsers are ``app.core.accounts.remembered_devices``; the pages that walk
-the two steps are the public face's (``app.public.second_factor``).
+A secret being enrolled is not stored until its first code is right: the enrolling
+browser holds it, encrypted. Remembered browsers are
+``app.core.accounts.remembered_devices``; the pages that walk the two steps are the
+public face's (``app.public.second_factor``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
 from app.core.accounts.users import AccountsError, record_in_each_tenant
 from app.core.audit import Actor
-from app.core.crypto import FieldCipher
+from app.core.crypto import DecryptionError, FieldCipher
 from app.core.i18n import _
 from app.core.models import (
     AuthSession,
@@ -80,6 +83,8 @@ class Enrolment:
 
     secret: str
     uri: str
+    #: The secret encrypted, for the enrolling browser to hold until it is confirmed.
+    sealed: str
 
 
 def current_step(now: datetime | None = None) -> int:
@@ -179,24 +184,27 @@ async def unused_recovery_codes(session: AsyncSession, user_id: int) -> int:
 # --- enrolment ----------------------------------------------------------------------------
 
 
-async def start_enrolment(session: AsyncSession, cipher: FieldCipher, user: User) -> Enrolment:
-    """A new secret for the user's authenticator, kept unconfirmed until a first code
-    proves the app has it; the enrolment in progress if there is one (the page shown
-    again after a wrong code keeps its secret). Refuses a user who has one already."""
-    factor = await session.scalar(select(SecondFactor).where(SecondFactor.user_id == user.id))
-    if factor is not None and factor.confirmed_at is not None:
-        raise SecondFactorError(_("You already use an authenticator app."), "code")
-    if factor is None:
-        factor = SecondFactor(
-            user_id=user.id, kind="totp", secret_encrypted=cipher.encrypt(pyotp.random_base32())
-        )
-        session.add(factor)
-        await session.commit()
-    secret = cipher.decrypt(factor.secret_encrypted)
+def new_enrolment(cipher: FieldCipher, user: User) -> Enrolment:
+    """A new secret for the user's authenticator. Nothing is stored: the page keeps it
+    sealed (encrypted) in the enrolling browser's own signed cookie until a first code
+    proves the app has it, so nobody else who signs in as this user (with a stolen
+    password) can see the secret the owner is about to confirm."""
+    enrolment = enrolment_from(cipher, user, cipher.encrypt(pyotp.random_base32()))
+    assert enrolment is not None  # sealed just now with the current key
+    return enrolment
+
+
+def enrolment_from(cipher: FieldCipher, user: User, sealed: str) -> Enrolment | None:
+    """The enrolment a browser holds (``sealed``, as ``new_enrolment`` made it), or None
+    when it was sealed with a key this process no longer has."""
+    try:
+        secret = cipher.decrypt(sealed)
+    except DecryptionError:
+        return None
     uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
         name=user.email, issuer_name=ISSUER
     )
-    return Enrolment(secret=secret, uri=uri)
+    return Enrolment(secret=secret, uri=uri, sealed=sealed)
 
 
 async def _count_attempt(session: AsyncSession, user_id: int, ip_address: str) -> None:
@@ -249,26 +257,44 @@ async def confirm_enrolment(
     cipher: FieldCipher,
     actor: Actor,
     user: User,
+    sealed: str,
     code: str,
     ip_address: str,
     keep_session: str | None = None,
 ) -> list[str]:
-    """Turn the second factor on with a first code from the app; returns the ten
-    recovery codes, to be shown once. Ends the user's other sessions (all of them but
-    ``keep_session``, the token of the browser enrolling, if it is signed in)."""
-    factor = await session.scalar(select(SecondFactor).where(SecondFactor.user_id == user.id))
-    if factor is None or factor.confirmed_at is not None:
-        raise SecondFactorError(_("Start again: the enrolment has expired."), "code")
+    """Turn the second factor on with the enrolment the browser holds (``sealed``) and a
+    first code from the app; returns the ten recovery codes, to be shown once. Ends the
+    user's other sessions (all of them but ``keep_session``, the token of the browser
+    enrolling, if it is signed in)."""
+    if await has_second_factor(session, user.id):
+        raise SecondFactorError(_("You already use an authenticator app."), "code")
+    try:
+        secret = cipher.decrypt(sealed)
+    except DecryptionError:
+        raise SecondFactorError(_("Start again: the enrolment has expired."), "code") from None
     await _count_attempt(session, user.id, ip_address)
-    step = _matching_step(cipher.decrypt(factor.secret_encrypted), code)
-    if step is None or not await _claim_step(session, factor.id, step):
+    step = _matching_step(secret, code)
+    if step is None:
         raise _wrong_code()
-    factor.confirmed_at = utcnow()
+    session.add(
+        SecondFactor(
+            user_id=user.id,
+            kind="totp",
+            secret_encrypted=cipher.encrypt(secret),
+            last_used_step=step,
+            confirmed_at=utcnow(),
+        )
+    )
     codes = await _write_recovery_codes(session, user.id)
     await _end_other_sessions(session, user.id, keep_session)
     await ratelimit.clear(session, CODES_PER_ACCOUNT, str(user.id))
     await record_in_each_tenant(session, actor, "accounts.second_factor.enrolled", user)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:
+        # One row per user: another browser confirmed at the same moment.
+        await session.rollback()
+        raise SecondFactorError(_("You already use an authenticator app."), "code") from None
     return codes
 
 

@@ -18,9 +18,10 @@ from app.core.models.base import Base, utcnow
 class SecondFactor(Base):
     """A user's authenticator app. The shared secret is encrypted (``FieldCipher``).
 
-    Written unconfirmed when enrolment starts; counts only once ``confirmed_at`` is set
-    by a first correct code. ``last_used_step`` is the TOTP time step of the last code
-    accepted, so a code seen once (over a shoulder, in a proxy log) cannot be used again.
+    Written when a first correct code confirms the enrolment (until then the enrolling
+    browser holds the secret); only a row with ``confirmed_at`` counts.
+    ``last_used_step`` is the TOTP time step of the last code accepted, so a code seen
+    once (over a shoulder, in a proxy log) cannot be used again.
     """
 
     __tablename__ = "second_factors"
