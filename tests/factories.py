@@ -19,11 +19,21 @@ _sequence = itertools.count(1)
 
 
 async def make_tenant(
-    session: AsyncSession, slug: str | None = None, name: str | None = None
+    session: AsyncSession,
+    slug: str | None = None,
+    name: str | None = None,
+    second_factor_policy: str = "optional",
 ) -> Tenant:
+    """A municipality. Its second factor is optional unless asked for: tests of other
+    things sign planners in with a password alone (``tests/core/accounts`` and
+    ``tests/public/test_second_factor.py`` test the policy)."""
     number = next(_sequence)
     return await create_municipality(
-        session, Actor.system("test"), slug or f"kommun-{number}", name or f"Kommun {number}"
+        session,
+        Actor.system("test"),
+        slug or f"kommun-{number}",
+        name or f"Kommun {number}",
+        second_factor_policy=second_factor_policy,
     )
 
 

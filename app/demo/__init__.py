@@ -45,7 +45,11 @@ async def create_demo(
         if await get_tenant_by_slug(session, slug) is not None:
             return False, logins
         actor = Actor.system("demo")
-        tenant = await create_municipality(session, actor, slug, name)
+        # Optional, so a newcomer signs in with the printed logins and no authenticator
+        # app; a real municipality requires it of administrators and planners.
+        tenant = await create_municipality(
+            session, actor, slug, name, second_factor_policy="optional"
+        )
         for role, email, user_name in users:
             await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
         await fill_municipality(session, tenant.id, size)

@@ -24,6 +24,7 @@ from app.planning import (
     registers_io,
     roll_call,
     settings_pages,
+    sign_in_security,
     staffing,
     staffing_reports,
 )
@@ -48,6 +49,7 @@ VIEW_MODULES = (
     push,
     registers_io,
     settings_pages,
+    sign_in_security,
     staffing,
     staffing_reports,
 )

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.accounts.api_tokens import create_api_token, list_api_tokens
 from app.core.accounts.api_tokens import revoke_api_token as revoke_token
 from app.core.accounts.passwords import invite_user
+from app.core.accounts.second_factor import users_with_second_factor
 from app.core.accounts.users import change_role as change_member_role
 from app.core.accounts.users import list_members
 from app.core.audit_search import AuditFilter, object_types, search_audit
@@ -74,7 +75,13 @@ async def users() -> str | WerkzeugResponse:
     async def page(form: AddUserForm) -> str:
         members = await list_members(db())
         return await render(
-            "planning/users.html", form=form, members=members, role_form=ChangeRoleForm()
+            "planning/users.html",
+            form=form,
+            members=members,
+            role_form=ChangeRoleForm(),
+            with_second_factor=await users_with_second_factor(
+                db(), [member.user_id for member in members]
+            ),
         )
 
     if request.method == "POST" and form.validate():

@@ -4,13 +4,14 @@ from quart import Blueprint
 
 from app.core.error_pages import answer_refusal
 from app.core.errors import DomainError
-from app.public import accounts, offers, site
+from app.public import accounts, offers, second_factor, site
 
 
 def create_accounts_blueprint() -> Blueprint:
     """Signing in and out, password reset, language: the pages outside any municipality."""
     blueprint = Blueprint("accounts", __name__)
-    accounts.routes.register_on(blueprint)
+    for module in (accounts, second_factor):
+        module.routes.register_on(blueprint)
     # The face's one answer to a refused action (the rule: app.core.errors).
     blueprint.register_error_handler(DomainError, answer_refusal)
     return blueprint

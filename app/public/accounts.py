@@ -7,7 +7,7 @@ from quart import Response, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.accounts import passwords, sessions, signin_links, users
-from app.core.auth import current_user, login_user, logout_user, requires_login
+from app.core.auth import current_user, logout_user, requires_login
 from app.core.errors import DomainError
 from app.core.forms import refused
 from app.core.i18n import _, get_locale, pick_locale
@@ -27,6 +27,7 @@ from app.public.forms import (
     SignInCodeRequestForm,
     SignInLinkForm,
 )
+from app.public.signin_flow import after_first_factor
 
 routes = Routes()
 
@@ -70,17 +71,8 @@ async def login() -> WerkzeugResponse | Response | str | tuple[str, int, dict[st
         if user is None:
             form.add_error(_("Wrong email or password."))
         else:
-            await login_user(user)
-            return redirect(next_path or await _landing_for(user))
+            return await after_first_factor(user, next_path)
     return await render("public/login.html", form=form, next=next_path)
-
-
-async def _landing_for(user: User) -> str:
-    memberships = await users.memberships_of(db(), user)
-    if len(memberships) == 1:
-        only = memberships[0]
-        return url_for(f"{home_face(only.role)}.home", tenant=only.tenant.slug)
-    return url_for("accounts.choose_tenant")
 
 
 @routes.get("/account/municipalities")
@@ -165,10 +157,9 @@ def _remember_next() -> None:
 
 
 async def _sign_in_and_land(user: User) -> WerkzeugResponse:
-    # Read before login_user, which starts the session afresh.
+    # Read before signing in, which starts the session afresh.
     next_path = safe_next(session.get(SIGNIN_NEXT_SESSION_KEY))
-    await login_user(user)
-    return redirect(next_path or await _landing_for(user))
+    return await after_first_factor(user, next_path)
 
 
 def _too_many(limited: RateLimited) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.core.forms import Form
@@ -70,5 +70,29 @@ class SignInCodeForm(Form):
         lazy_gettext("Code from the text message"),
         validators=[DataRequired(), Length(max=20)],
         # Phones offer the digits from the SMS on the keyboard, and a number pad.
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class SecondStepForm(Form):
+    code = StringField(
+        lazy_gettext("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=lazy_gettext(
+            "The six digits your authenticator app shows now, or one of your recovery codes."
+        ),
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+        },
+    )
+    remember = BooleanField(lazy_gettext("Remember this browser for 30 days"))
+
+
+class EnrolSecondFactorForm(Form):
+    code = StringField(
+        lazy_gettext("Code from the app"),
+        validators=[DataRequired(), Length(max=20)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )

@@ -53,6 +53,12 @@ KEPT_EXCEPTS = {
         for view in ("login", "forgot_password", "login_link", "login_code", "enter_login_code")
     },
     **{
+        ("app/public/second_factor.py", view, "RateLimited"): (
+            "RateLimited is not a DomainError: a 429 with Retry-After, not a refusal"
+        )
+        for view in ("second_step", "enrol_second_factor")
+    },
+    **{
         ("app/public/site.py", view, "RateLimited"): (
             "RateLimited is not a DomainError: a 429 on the form, not a refusal"
         )

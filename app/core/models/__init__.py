@@ -14,6 +14,7 @@ from app.core.models.base import Base, TenantScoped, utcnow
 from app.core.models.events import Event, RealtimeTicket
 from app.core.models.outbox import OutboxMessage
 from app.core.models.push import PushSubscription
+from app.core.models.second_factor import RecoveryCode, RememberedDevice, SecondFactor
 from app.core.models.signin import SignInToken
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "PushSubscription",
     "RateLimitEvent",
     "RealtimeTicket",
+    "RecoveryCode",
+    "RememberedDevice",
+    "SecondFactor",
     "SignInToken",
     "Tenant",
     "TenantScoped",

@@ -20,6 +20,11 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(8), default="sv")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+    #: ``required``: administrators and planners must sign in with a second factor;
+    #: ``optional``: anyone may (the demo municipalities, so a newcomer needs no app).
+    second_factor_policy: Mapped[str] = mapped_column(
+        String(16), default="required", server_default="required"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
