@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -11,6 +12,7 @@ from app.core.events import TOPIC_PATTERN
 from app.core.models import Membership
 from app.core.permissions import role_has
 from app.core.tenancy import scalar_for_tenant, tenant_statement
+from app.core.validation import MAX_ID
 from app.domain.models import HOLDING_STATES, Assignment, Person
 
 #: Permissions that open every topic of the tenant (the operations room, all stations).
@@ -42,7 +44,7 @@ async def refuse_topic(session: AsyncSession, member: Member, topic: str) -> str
     proposed, offered or accepted). Runs in the tenant's scope.
     """
     match = TOPIC_PATTERN.match(topic)
-    if match is None:
+    if match is None or not _ids_in_range(match):
         return "bad_topic"
     if int(match.group("tenant")) != member.tenant_id:
         return "forbidden"
@@ -56,6 +58,15 @@ async def refuse_topic(session: AsyncSession, member: Member, topic: str) -> str
     ):
         return None
     return "forbidden"
+
+
+def _ids_in_range(match: re.Match[str]) -> bool:
+    """Whether every number in a topic could be an id (a longer one names nothing)."""
+    return all(
+        len(value) <= 10 and int(value) <= MAX_ID
+        for value in match.groupdict().values()
+        if value is not None and value.isdigit()
+    )
 
 
 #: Made once and run as plain SQL: every clerk's socket asks it when it opens (after a
