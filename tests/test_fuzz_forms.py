@@ -1,16 +1,17 @@
 """Every form and query of the HTML faces, fuzzed: no input is a server error.
 
 Each POST route of the planning, portal, public and sign-in faces gets a handful of
-hostile values in every field its page draws (NUL, a lone surrogate, 10 kB, numbers
-past int64, negative past int32, empty, another municipality's id) and a body that is
-not UTF-8, with a valid CSRF token, signed in with a role that may use it; each GET
-route gets the hostile values in the query names the views read, and an id past the
-database's range in its path. Nothing may answer 5xx or log an ERROR (the conftest's
-guard). The routes come from the app's url_map (``tests.support.routes``, shared with
-the isolation walker); the fields from the forms the pages draw.
+hostile values in every field its page draws (NUL, a lone surrogate, 10 kB, a number
+past int64, a negative past int32, empty, digits int() refuses, another municipality's
+id) and a body that is not UTF-8, with a valid CSRF token, signed in with a role that
+may use it; each GET route gets the hostile values in the query names the views read,
+and in its path an id past int64 and one in range that names nothing. Nothing may
+answer 5xx or log an ERROR (the conftest's guard). The routes come from the app's
+url_map (``tests.support.routes``, shared with the isolation walker); the fields from
+the forms the pages draw.
 
-Bounded: 8 requests a POST route, 6 a GET route, one page load a GET route to find the
-forms; about 1,400 requests in all.
+Bounded: 9 requests a POST route, 5 a GET route (7 with an id in its path) and one
+page load a GET route to find the forms: about 1,700 requests in all.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ HOSTILE = {
     "huge": "9" * 25,
     "negative": "-2147483649",
     "empty": "",
+    "digit_like": "²³",  # digits to str.isdigit, not to int()
 }
 #: The query names the HTML views read (``request.args``).
 QUERY_NAMES = (
@@ -160,12 +162,13 @@ async def _forms_by_endpoint(sweep: Sweep, routes: list[FaceRoute]) -> dict[str,
 async def _fuzz_get(sweep: Sweep, route: FaceRoute) -> None:
     who = sweep.client_for(route)
     path = sweep.path_of(route)
-    for name in ("nul", "surrogate", "long", "huge", "negative"):
+    for name in ("nul", "surrogate", "long", "huge", "negative"):  # not each of HOSTILE
         value = quote(HOSTILE[name], safe="", errors="surrogatepass")
         query = "&".join(f"{key}={value}" for key in QUERY_NAMES)
         await sweep.send(who, "GET", f"{path}?{query}")
-    if route.has_int_variable:
+    if route.has_int_variable:  # ids past int64, and one in range that names nothing
         await sweep.send(who, "GET", sample_path(route.rule, value="9" * 25))
+        await sweep.send(who, "GET", sample_path(route.rule, value=str(2**31 - 1)))
 
 
 async def _fuzz_post(sweep: Sweep, route: FaceRoute, forms: dict[str, Any]) -> None:

@@ -61,6 +61,7 @@ async def test_it_refuses_a_form_body_that_is_not_utf8(
     body = b"name=Sara\xff&email=s%40example.se&message=Hej&csrf_token=" + token.encode()
     response = await client.post("/lund/contact", data=body, headers=FORM)
     assert response.status_code == 400
+    assert REFUSED in await response.get_data(as_text=True)  # not "the form had expired"
     with tenant_scope(tenant.id):
         assert await db.scalar(select(func.count(ContactMessage.id))) == 0
 

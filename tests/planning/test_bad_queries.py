@@ -7,19 +7,9 @@ from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Tenant, User
-from app.core.paging import MAX_PAGE, page_number, shown_page
 from tests.factories import login, make_course, make_person
 
 HUGE = "9" * 25
-
-
-def test_it_reads_a_page_number_within_bounds() -> None:
-    assert page_number("3") == 3
-    assert [page_number(raw) for raw in (None, "", "0", "-4", "abc", "2.5", "٣")] == [1] * 7
-    assert page_number(HUGE) == MAX_PAGE
-    assert page_number("9" * 5000) == MAX_PAGE  # past Python's digit limit for int()
-    assert shown_page(7, total=120, per_page=50) == 3
-    assert shown_page(7, total=0, per_page=50) == 1
 
 
 async def test_it_shows_the_last_page_for_a_page_past_it(
