@@ -24,6 +24,7 @@ from app.core.db import create_engine, create_session_factory
 from app.core.error_pages import register_error_pages
 from app.core.headers import add_security_headers
 from app.core.health import blueprint as health
+from app.core.hygiene import StemmaRequest, body_too_large, check_request
 from app.core.i18n import pick_locale, set_locale
 from app.core.outbox.mail import MailTransport, mail_transport_for
 from app.core.outbox.push import WebPushTransport
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         template_folder=str(ROOT / "templates"),
     )
     app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = StemmaRequest
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_NAME="stemma",
@@ -142,7 +144,11 @@ def _register_request_hooks(app: Quart) -> None:
         if request.path.startswith("/static/"):
             return None
         g.locale_token = set_locale(runtime.settings.default_locale)
-        if not is_api_request() and not await csrf_is_valid():
+        # Before anything reads the body: its limit, and text that cannot be stored.
+        await check_request()
+        # A body past its view's limit is never read, so neither is its token: the
+        # view answers it without reading it (``body_too_large()``).
+        if not is_api_request() and not body_too_large() and not await csrf_is_valid():
             abort(400, description="csrf")
         await load_user()
         slug = g.get("tenant_slug")

@@ -53,7 +53,12 @@ def pytest_configure(config: pytest.Config) -> None:
 #: Tests that take seconds each (a real browser, real server processes, the command line
 #: as a process) go first, so the workers share them out instead of one worker ending the
 #: run alone with them.
-SLOW_FIRST = ("tests/browser/", "tests/test_cli.py", "tests/realtime/test_processes.py")
+SLOW_FIRST = (
+    "tests/browser/",
+    "tests/test_cli.py",
+    "tests/realtime/test_processes.py",
+    "tests/test_fuzz_forms.py",
+)
 
 
 @pytest.hookimpl(trylast=True)

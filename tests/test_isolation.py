@@ -1,8 +1,6 @@
 """Every tenant route, swept: an outsider gets 404, anonymous is sent to sign in,
 and each role meets exactly the permissions it has."""
 
-import re
-
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
@@ -11,28 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import Tenant, User
 from app.core.permissions import role_has
 from tests.factories import csrf_token, login, make_user
-
-SAMPLE_VALUES = {"int": "1", "default": "x", "string": "x"}
-
-
-def tenant_routes(app: Quart) -> list[tuple[str, str, str]]:
-    """(method, path in tenant 'lund', permission) for every protected tenant route."""
-    routes = []
-    for rule in app.url_map.iter_rules():
-        if "<tenant>" not in rule.rule:
-            continue
-        permission = getattr(app.view_functions[rule.endpoint], "required_permission", None)
-        if permission is None:
-            continue
-        path = rule.rule.replace("<tenant>", "lund")
-        path = re.sub(
-            r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>",
-            lambda m: SAMPLE_VALUES.get(m.group(1) or "default", "1"),
-            path,
-        )
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            routes.append((method, path, permission))
-    return routes
+from tests.support.routes import tenant_routes
 
 
 async def _request(client: QuartClient, method: str, path: str) -> int:

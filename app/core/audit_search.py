@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry
-from app.core.paging import Page, fetch_page
+from app.core.paging import Page, fetch_shown_page
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,7 @@ async def search_audit(
     session: AsyncSession, audit_filter: AuditFilter, page: int = 1, per_page: int = 50
 ) -> AuditPage:
     """One page of the current tenant's audit log, newest first."""
-    page = max(1, page)
-    entries, total = await fetch_page(
+    entries, total, page = await fetch_shown_page(
         session,
         _filtered(select(AuditEntry), audit_filter).order_by(
             AuditEntry.created_at.desc(), AuditEntry.id.desc()

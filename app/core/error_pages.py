@@ -18,6 +18,7 @@ from quart import (
 from werkzeug.exceptions import HTTPException
 
 from app.core.errors import DomainError, NotFound
+from app.core.hygiene import UNSTORABLE
 from app.core.i18n import lazy_gettext
 from app.core.problems import problem_response
 from app.core.web import is_api_request, refusal_answer, reload_identity
@@ -45,6 +46,11 @@ EXPLANATIONS = {
 CSRF_EXPLANATION = lazy_gettext(
     "The form had expired, so nothing was saved. Reload the page and try again."
 )
+UNSTORABLE_EXPLANATION = lazy_gettext(
+    "What you sent contains characters that cannot be saved (such as a null character"
+    " or text that is not UTF-8), so nothing was saved. Remove them and try again."
+)
+SPECIAL_EXPLANATIONS = {"csrf": CSRF_EXPLANATION, UNSTORABLE: UNSTORABLE_EXPLANATION}
 
 
 def face_layout() -> str:
@@ -58,13 +64,13 @@ def face_layout() -> str:
 
 
 async def render_error(status: int, description: str | None = None) -> Response:
-    explanation = CSRF_EXPLANATION if description == "csrf" else EXPLANATIONS.get(status, "")
+    explanation = SPECIAL_EXPLANATIONS.get(description or "") or EXPLANATIONS.get(status)
     body = await render_template(
         "errors/error.html",
         layout=face_layout(),
         status=status,
         title=str(TITLES.get(status, TITLES[400])),
-        explanation=str(explanation),
+        explanation=str(explanation or ""),
     )
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
@@ -89,12 +95,36 @@ async def answer_refusal(error: DomainError) -> Any:
     return await render_error(500)
 
 
+async def recover_session() -> None:
+    """Make the request's session usable for drawing the error page.
+
+    After a failed write the session must be rolled back before it runs anything
+    (else every lazy load raises ``PendingRollbackError``, and the error page with it);
+    nothing of the failed request is kept anyway. The request's tenant, user and
+    membership, expired by the rollback, are loaded again; if the database cannot do
+    even that, the page is drawn without them (the public layout, no names).
+    """
+    session = g.get("_db")
+    if session is None:
+        return
+    try:
+        await session.rollback()
+        await reload_identity()
+    except Exception:
+        log.warning("error page drawn without the request's identity", exc_info=True)
+        for name in ("user", "membership"):
+            setattr(g, name, None)
+        g.tenant = None
+
+
 def register_error_pages(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         if is_api_request():
-            return problem_response(status, str(TITLES.get(status, error.name)))
+            detail = SPECIAL_EXPLANATIONS.get(error.description or "")
+            title = str(TITLES.get(status, error.name))
+            return problem_response(status, title, str(detail) if detail else None)
         try:
             return await render_error(status, error.description)
         except Exception:
@@ -119,6 +149,7 @@ def register_error_pages(app: Quart) -> None:
         if is_api_request():
             return problem_response(500, str(TITLES[500]))
         try:
+            await recover_session()
             return await render_error(500)
         except Exception:
             log.exception("error page failed to render")

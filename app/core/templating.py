@@ -62,11 +62,13 @@ def configure_jinja(app: Quart) -> None:
 
     def query_args(**overrides: Any) -> dict[str, Any]:
         """The current query string for building links, without keys url_for treats
-        specially (``_method``, ``_anchor``...) or the tenant."""
+        specially (``_method``, ``_anchor``..., ``endpoint``) or the tenant. A link
+        passes the route's own values as ``overrides``, so a query key of the same
+        name cannot collide with them."""
         args = {
             key: value
             for key, value in request.args.items()
-            if not key.startswith("_") and key != "tenant"
+            if not key.startswith("_") and key not in ("tenant", "endpoint")
         }
         args.update(overrides)
         return args

@@ -69,17 +69,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-async def body_too_large(limit: int) -> bool:
-    """Whether the request body is bigger than ``limit`` bytes.
-
-    A declared Content-Length is judged before anything is read; a body without one
-    (chunked) is read first (the app-wide maximum bounds it) and kept for the form parser.
-    """
-    if request.content_length is not None:
-        return request.content_length > limit
-    return len(await request.get_data(cache=True)) > limit
-
-
 async def reload_identity() -> None:
     """Load the request's tenant, user and membership again if a service rolled the
     session back (a rollback expires every loaded object, and templates read them)."""

@@ -16,6 +16,7 @@ from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.forms import refused
 from app.core.i18n import _, get_locale
+from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.web import app_settings, db, on_refusal, render
 from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
@@ -39,7 +40,7 @@ async def audit_log() -> str:
         date_to=None if form.date_to.errors else form.date_to.data,
         timezone=g.tenant.timezone,
     )
-    page = await search_audit(db(), audit_filter, page=request.args.get("page", 1, type=int))
+    page = await search_audit(db(), audit_filter, page=page_number(request.args.get("page")))
     return await render("planning/audit.html", block="results", form=form, page=page)
 
 

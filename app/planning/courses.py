@@ -83,7 +83,12 @@ def search_left_in_url() -> WerkzeugResponse | None:
     address, e.g. in the language switch. ``None`` when there is none."""
     if "q" not in request.args:
         return None
-    values: dict[str, Any] = {key: value for key, value in request.args.items() if key != "q"}
+    # Not the keys url_for reads itself (``endpoint``, ``_anchor``...) nor the tenant.
+    values: dict[str, Any] = {
+        key: value
+        for key, value in request.args.items()
+        if key not in ("q", "endpoint", "tenant") and not key.startswith("_")
+    }
     values.update(request.view_args or {})
     return redirect(url_for(request.endpoint or "", **values))
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _
+from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
 from app.core.web import db, on_refusal, render
@@ -104,7 +105,7 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
         election.id,
         query=request.args.get("q", ""),
         kind=request.args.get("kind") or None,
-        page=min(request.args.get("page", 1, type=int) or 1, 100_000),
+        page=page_number(request.args.get("page")),
     )
     context.setdefault("errors", {})
     context.setdefault("values", {})

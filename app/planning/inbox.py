@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
+from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import parse_id, parse_ids
@@ -48,7 +49,7 @@ def _labels() -> dict[str, Any]:
 async def applications_list() -> str:
     filters = applications.ApplicationFilters.from_args(request.args)
     page = await applications.search_applications(
-        db(), filters, page=request.args.get("page", 1, type=int) or 1
+        db(), filters, page=page_number(request.args.get("page"))
     )
     elections, _districts = await applications.names_for(db(), page.applications)
     offered = await application_form.open_elections(db(), dt.date.min)
@@ -220,7 +221,7 @@ async def _answer(application_id: int, action: str) -> Any:
 @requires("applications.review")
 async def messages_list() -> str:
     state = request.args.get("state") or None
-    page = await contact.list_messages(db(), state, page=request.args.get("page", 1, type=int) or 1)
+    page = await contact.list_messages(db(), state, page=page_number(request.args.get("page")))
     return await render("planning/messages/list.html", page=page, state=state)
 
 

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _
+from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_ids
 from app.core.web import app_settings, db, is_htmx, on_refusal, render
@@ -64,7 +65,7 @@ async def people_list() -> Response:
         tag=args.get("tag") or None,
         sort=args.get("sort", "name"),
         actor=current_actor() if can("people.reveal") else None,
-        page=min(args.get("page", 1, type=int) or 1, 100_000),
+        page=page_number(args.get("page")),
     )
     body = await render("planning/people/list.html", block="results", page=page, **_context())
     response = Response(body, content_type="text/html; charset=utf-8")

@@ -10,10 +10,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import NotFound
+from app.core.hygiene import body_limit, body_too_large
 from app.core.i18n import _
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
-from app.core.web import body_too_large, db, on_refusal, render
+from app.core.web import db, on_refusal, render
 from app.domain.labels import WEB_PART
 from app.domain.site import webparts
 
@@ -138,6 +139,7 @@ async def site_part_restore(key: str, locale: str, version_id: int) -> WerkzeugR
 
 @routes.route("/site/settings", methods=["GET", "POST"])
 @requires("public_pages.edit")
+@body_limit(MAX_LOGO_UPLOAD)
 async def site_settings() -> tuple[str, int] | WerkzeugResponse:
     settings = await webparts.site_settings(db())
     values: dict[str, Any] = {
@@ -156,7 +158,7 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
 
     if request.method != "POST":
         return await settings_page({}, 200)
-    if await body_too_large(MAX_LOGO_UPLOAD):
+    if body_too_large():
         return await settings_page({"logo": _("The logo may be at most 300 kB.")}, 413)
     form = await request.form
     files = await request.files

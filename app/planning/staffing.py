@@ -46,6 +46,7 @@ def _filters() -> board.BoardFilters:
 @routes.get("/elections/<int:election_id>/staffing")
 @requires("staffing.view")
 async def staffing_board(election_id: int) -> str:
+    election = await get_election(db(), election_id)  # an unknown election is a 404
     filters = _filters()
     station_count = await board.count_stations(db(), election_id)
     narrowed = bool(filters.district_id or filters.station_kind)
@@ -56,7 +57,6 @@ async def staffing_board(election_id: int) -> str:
     if show_stations:
         result = await board.staffing_board(db(), election_id, filters)
     else:
-        election = await get_election(db(), election_id)
         result = board.Board(election, [], [], [], filters)
     return await render(
         "planning/staffing/board.html",

@@ -285,7 +285,7 @@ async def election_day_turnout(station_id: int) -> Any:
     values = {"slot": form.get("slot", ""), "count": form.get("count", "")}
     raw = values["count"].strip()
     on_refusal(_refused(f"turnout-{station_id}", values))
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²" is a digit to isdigit, not to int
         raise FieldErrors({"count": _("Enter a whole number.")})
     await turnout.report_turnout(db(), current_actor(), station_id, values["slot"], int(raw))
     await flash(

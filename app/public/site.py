@@ -14,10 +14,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.downloads import attachment
 from app.core.errors import DomainError
+from app.core.hygiene import body_limit, body_too_large
 from app.core.i18n import _, get_locale
 from app.core.ratelimit import RateLimited
 from app.core.routes import Routes
-from app.core.web import app_settings, body_too_large, client_ip, db, on_refusal, render
+from app.core.web import app_settings, client_ip, db, on_refusal, render
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.recruitment import application_form, applications, contact, own_application
 from app.domain.site import webparts
@@ -165,11 +166,12 @@ def _default_values(offered_ids: list[int]) -> dict[str, Any]:
 
 
 @routes.route("/apply", methods=["GET", "POST"])
+@body_limit(MAX_POST_BYTES)
 async def apply() -> tuple[str, int] | WerkzeugResponse:
     if request.method == "GET":
         offered = await application_form.open_elections(db(), _today())
         return await _apply_page(_default_values([o.id for o in offered]), {})
-    if await body_too_large(MAX_POST_BYTES):
+    if body_too_large():
         message = _("The application is too large to be received. Shorten the longest texts.")
         return await _apply_page(_default_values([]), {"form": message}, 413)
     form = await request.form
@@ -298,10 +300,11 @@ async def application_link() -> str | tuple[str, int]:
 
 
 @routes.route("/contact", methods=["GET", "POST"])
+@body_limit(MAX_POST_BYTES)
 async def contact_form() -> tuple[str, int] | WerkzeugResponse:
     if request.method != "POST":
         return await _contact_page({}, {})
-    if await body_too_large(MAX_POST_BYTES):
+    if body_too_large():
         message = _("The message is too large to be received. Shorten it.")
         return await _contact_page({}, {"form": message}, 413)
     form = await request.form

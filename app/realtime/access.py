@@ -5,6 +5,7 @@ deactivated) or whose session lapsed (``SocketGuard``, run by the hub)."""
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from app.core.models import AuthSession, Membership, User, utcnow
 from app.core.permissions import role_has
 from app.core.settings import Settings
 from app.core.tenancy import scalar_for_tenant, tenant_scope, tenant_statement
+from app.core.validation import MAX_ID
 from app.domain.models import HOLDING_STATES, Assignment, Person
 from app.realtime.subscribers import NOT_ALLOWED, SIGNED_OUT, Subscriber, Verdict
 
@@ -51,7 +53,7 @@ async def refuse_topic(session: AsyncSession, member: Member, topic: str) -> str
     proposed, offered or accepted). Runs in the tenant's scope.
     """
     match = TOPIC_PATTERN.match(topic)
-    if match is None:
+    if match is None or not _ids_in_range(match):
         return "bad_topic"
     if int(match.group("tenant")) != member.tenant_id:
         return "forbidden"
@@ -65,6 +67,15 @@ async def refuse_topic(session: AsyncSession, member: Member, topic: str) -> str
     ):
         return None
     return "forbidden"
+
+
+def _ids_in_range(match: re.Match[str]) -> bool:
+    """Whether every number in a topic could be an id (a longer one names nothing)."""
+    return all(
+        len(value) <= 10 and int(value) <= MAX_ID
+        for value in match.groupdict().values()
+        if value is not None and value.isdigit()
+    )
 
 
 #: Made once and run as plain SQL: every clerk's socket asks it when it opens (after a

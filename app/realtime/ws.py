@@ -50,6 +50,7 @@ from app.core.events import PUBLISHER, events_after, latest_event_id
 from app.core.models import Event, utcnow
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
+from app.core.validation import MAX_ID
 from app.realtime.access import Grant, Member, SocketGuard, refuse_topic
 from app.realtime.drawing import take_batch
 from app.realtime.hub import Hub
@@ -503,4 +504,5 @@ def _parse_event_id(value: Any) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if 0 <= number < 2**63 else None
+    # The events' ids are 32-bit integers (PostgreSQL refuses a larger one in a query).
+    return number if 0 <= number <= MAX_ID else None

@@ -360,3 +360,17 @@ async def test_it_gives_an_outsider_404(
     )
     assert response.status_code == 404
     assert await count(db, tenant, Incident) == 0
+
+
+async def test_it_refuses_a_turnout_count_of_digits_int_cannot_read(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, clerk: User
+) -> None:
+    setup = await today_at_station(db, tenant, clerk)
+    await login_en(client, setup.chair)
+    token = await csrf_token(client, PAGE)
+    for count in ("²", "١٢", "9" * 30):
+        response = await client.post(
+            f"{PAGE}/stations/{setup.station_id}/turnout",
+            form={"slot": "11:00", "count": count, "csrf_token": token},
+        )
+        assert response.status_code == 422, count

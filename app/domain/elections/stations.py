@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
-from app.core.paging import Page, count_rows
+from app.core.paging import Page, count_rows, shown_page
 from app.core.validation import Cleaner, FieldErrors, parse_id
 from app.domain.elections.elections import get_election
 from app.domain.elections.voting_days import allowed_days_of, days_outside
@@ -243,7 +243,7 @@ async def station_page(
         .outerjoin(District, Station.district_id == District.id)
         .where(*conditions),
     )
-    page = max(1, page)
+    page = shown_page(page, total, per_page)
     result = (
         await session.execute(
             select(

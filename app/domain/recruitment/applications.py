@@ -26,7 +26,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
 from app.core.outbox.mail import queue_email
-from app.core.paging import Page, fetch_page
+from app.core.paging import Page, fetch_shown_page
 from app.core.security import hash_token
 from app.core.validation import FieldErrors, parse_id
 from app.domain.models import (
@@ -360,8 +360,7 @@ async def search_applications(
     session: AsyncSession, filters: ApplicationFilters, page: int = 1, per_page: int = 50
 ) -> ApplicationPage:
     """One page of the inbox, newest first."""
-    page = max(1, min(page, 100_000))
-    found, total = await fetch_page(
+    found, total, page = await fetch_shown_page(
         session,
         _filtered(select(Application), filters)
         .options(

@@ -16,7 +16,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
 from app.core.outbox.mail import queue_email
-from app.core.paging import Page, fetch_page
+from app.core.paging import Page, fetch_shown_page
 from app.core.validation import EMAIL_PATTERN, Cleaner
 from app.domain.models import ContactMessage
 from app.domain.site.webparts import site_settings
@@ -94,9 +94,8 @@ def _filtered(statement: Any, state: str | None) -> Any:
 async def list_messages(
     session: AsyncSession, state: str | None = None, page: int = 1, per_page: int = 50
 ) -> MessagePage:
-    page = max(1, min(page, 100_000))
     state = state if state in FILTERS else None
-    messages, total = await fetch_page(
+    messages, total, page = await fetch_shown_page(
         session,
         _filtered(select(ContactMessage), state).order_by(
             ContactMessage.received_at.desc(), ContactMessage.id.desc()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
-from app.core.paging import Page, count_rows
+from app.core.paging import Page, count_rows, shown_page
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import EMAIL_PATTERN, Cleaner, FieldErrors
 from app.domain.models import EXPERIENCE_LEVELS, PERSON_STATUSES, Person
@@ -277,9 +277,9 @@ async def search_people(
 ) -> PersonPage:
     """One page of the register. ``actor`` is the one searching when they may match
     whole id numbers; such a search is written to the audit log (without the number)."""
-    page = max(1, page)
     full_ids = actor is not None
     total = await count_rows(session, _filtered(select(Person), query, status, tag, full_ids))
+    page = shown_page(page, total, per_page)
     if full_ids and actor is not None and is_full_id_query(query):
         await record(session, actor, "people.search.by_national_id", data={"found": total})
         await session.commit()

@@ -485,8 +485,7 @@ async def _lacking_course(session: AsyncSession, election_id: int) -> dict[int |
     """{district id (None: advance voting): holders lacking a required course}."""
     if not await required_courses(session, election_id):
         return {}
-    election = await session.scalar(select(Election).where(Election.id == election_id))
-    assert election is not None
+    election = await get_election(session, election_id)
     rows = (
         await session.execute(
             select(Assignment.person_id, Assignment.role_type_id, Shift.day, Station.district_id)
