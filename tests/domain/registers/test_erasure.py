@@ -308,7 +308,9 @@ async def test_it_erases_every_field_and_row_and_keeps_the_pay_records_anonymous
         assert (await db.scalars(select(Qualification))).one().person_id == person.id
         assert (await db.scalars(select(Reserve))).one().note == ""
         assert (await db.scalars(select(PushSubscription))).all() == []
-        assert (await db.scalars(select(Membership).where(Membership.user_id == user.id))).all() == []
+        assert (
+            await db.scalars(select(Membership).where(Membership.user_id == user.id))
+        ).all() == []
     assert await db.get(User, user.id) is None
     for model in (AuthSession, SignInToken, PasswordResetToken):
         left = await db.scalars(select(model).where(model.user_id == user.id))  # type: ignore[attr-defined]
@@ -357,9 +359,7 @@ async def test_the_retention_job_erases_pay_data_when_its_period_ends(
         assert erased is not None
         assert erased.national_id is None and erased.bank_account_encrypted is None
         [entry] = (
-            await db.scalars(
-                select(AuditEntry).where(AuditEntry.code == "people.pay_data.erased")
-            )
+            await db.scalars(select(AuditEntry).where(AuditEntry.code == "people.pay_data.erased"))
         ).all()
         assert entry.data == {"reason": "retention", "count": 1}
 
@@ -470,9 +470,7 @@ async def test_approving_a_request_erases_the_person(db: AsyncSession, tenant: T
         assert await removal_requests.removal_requests(db) == []
 
 
-async def test_the_retention_job_erases_only_the_inactive(
-    db: AsyncSession, tenant: Tenant
-) -> None:
+async def test_the_retention_job_erases_only_the_inactive(db: AsyncSession, tenant: Tenant) -> None:
     old = await _past_station(db, tenant, days_ago=5 * 365)
     recent = await _past_station(db, tenant, days_ago=400)
     sleeper = await make_person(db, tenant, first_name="Sov", email="sov@example.se")
