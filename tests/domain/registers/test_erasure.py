@@ -27,6 +27,7 @@ from app.core.models import (
 )
 from app.core.models.signin import SignInToken
 from app.core.tenancy import tenant_scope
+from app.core.validation import FieldErrors
 from app.domain.elections.districts import save_district
 from app.domain.models import (
     Application,
@@ -41,6 +42,7 @@ from app.domain.models import (
     SessionTeacher,
 )
 from app.domain.registers import erasure, removal_requests, retention
+from app.domain.registers.people import set_status, update_person
 from app.domain.site import webparts
 from tests.factories import (
     local_today,
@@ -514,3 +516,12 @@ async def test_the_retention_job_erases_only_the_inactive(db: AsyncSession, tena
         ]
         # Running again erases nobody twice.
         assert await retention.erase_inactive(db, ACTOR, today) == 0
+
+
+async def test_an_erased_person_cannot_be_filled_in_again(db: AsyncSession, tenant: Tenant) -> None:
+    person = await make_person(db, tenant, first_name="Lina", email="lina@example.se")
+    with tenant_scope(tenant.id):
+        await erasure.erase_person(db, ACTOR, person.id, "office")
+        with pytest.raises(FieldErrors):
+            await update_person(db, ACTOR, person.id, {"first_name": "Lina", "last_name": "L"})
+        assert await set_status(db, ACTOR, [person.id], "active") == 0
