@@ -35,6 +35,7 @@ from app.domain.models import (
     Assignment,
     Availability,
     CheckIn,
+    ContactMessage,
     CourseBooking,
     CourseSession,
     DistrictPreference,
@@ -254,6 +255,14 @@ async def _delete_rows(
     for name, statement in statements.items():
         result = await session.execute(statement.execution_options(synchronize_session=False))
         counts[name] = int(getattr(result, "rowcount", 0) or 0)
+    if person.email:
+        # What they wrote through the public site's contact form, found by the address.
+        result = await session.execute(
+            delete(ContactMessage)
+            .where(ContactMessage.email == person.email)
+            .execution_options(synchronize_session=False)
+        )
+        counts["contact_messages"] = int(getattr(result, "rowcount", 0) or 0)
     applications = list(await session.scalars(select(Application).where(_applications_of(person))))
     for application in applications:
         await session.delete(application)

@@ -24,6 +24,10 @@ from app.domain.recruitment.review import add_months
 from app.domain.registers.erasure import ErasureError, plan_erasure, write_erasure
 from app.domain.site.webparts import site_settings
 
+#: People erased per municipality and run: the first run after the period is set may
+#: find thousands, and each erasure scrubs several tables; the job runs every hour.
+MAX_ERASED_PER_RUN = 200
+
 
 async def _last_activity(session: AsyncSession) -> dict[int, dt.date]:
     """Each person's last sign of life: a place (or reserve) in an election, a course
@@ -72,14 +76,16 @@ async def inactive_people(session: AsyncSession, today: dt.date) -> list[int]:
     return sorted(pid for pid, day in (await _last_activity(session)).items() if day < cutoff)
 
 
-async def erase_inactive(session: AsyncSession, actor: Actor, today: dt.date) -> int:
-    """Erase everyone inactive for longer than the municipality's period, in one
-    transaction and one audit entry with the count. Someone with a place in an
-    election not yet over is left (their last activity cannot be that old, unless an
-    election's day was moved; then they wait for the next run)."""
+async def erase_inactive(
+    session: AsyncSession, actor: Actor, today: dt.date, limit: int = MAX_ERASED_PER_RUN
+) -> int:
+    """Erase those inactive for longer than the municipality's period (at most
+    ``limit``, the next run takes the rest), in one transaction and one audit entry
+    with the count. Someone with a place in an election not yet over is left (their
+    last activity cannot be that old, unless an election's day was moved)."""
     months = (await site_settings(session)).inactive_retention_months
     erased = 0
-    for person_id in await inactive_people(session, today):
+    for person_id in (await inactive_people(session, today))[:limit]:
         plan = await plan_erasure(session, person_id, today)
         try:
             await write_erasure(session, actor, plan, "retention", today)

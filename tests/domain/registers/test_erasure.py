@@ -34,6 +34,7 @@ from app.domain.models import (
     Assignment,
     Availability,
     CheckIn,
+    ContactMessage,
     CourseBooking,
     DistrictPreference,
     Person,
@@ -139,6 +140,12 @@ async def _everything(db: AsyncSession, tenant: Tenant) -> dict[str, Any]:
                     work_kind="election_day",
                 ),
                 DistrictPreference(person_id=p, district_id=future["district"].id),
+                ContactMessage(
+                    name="Bettan Blomqvist",
+                    email="bettan.blomqvist@example.se",
+                    subject="Flytt",
+                    message="Jag har flyttat till Spanien",
+                ),
                 CourseBooking(
                     session_id=past_session.id,
                     course_id=old_course.id,
@@ -516,6 +523,20 @@ async def test_the_retention_job_erases_only_the_inactive(db: AsyncSession, tena
         ]
         # Running again erases nobody twice.
         assert await retention.erase_inactive(db, ACTOR, today) == 0
+
+
+async def test_a_run_erases_a_bounded_batch_and_the_next_the_rest(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    people = [await make_person(db, tenant, email=f"p{n}@example.se") for n in range(3)]
+    today = local_today(tenant)
+    with tenant_scope(tenant.id):
+        for person in people:
+            person.created_at = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+        await webparts.save_site_settings(db, ACTOR, {"inactive_retention_months": "12"})
+        assert await retention.erase_inactive(db, ACTOR, today, limit=2) == 2
+        assert len(await retention.inactive_people(db, today)) == 1
+        assert await retention.erase_inactive(db, ACTOR, today, limit=2) == 1
 
 
 async def test_an_erased_person_cannot_be_filled_in_again(db: AsyncSession, tenant: Tenant) -> None:
