@@ -24,9 +24,10 @@ from app.domain.recruitment.review import add_months
 from app.domain.registers.erasure import ErasureError, plan_erasure, write_erasure
 from app.domain.site.webparts import site_settings
 
-#: People erased per municipality and run: the first run after the period is set may
-#: find thousands, and each erasure scrubs several tables; the job runs every hour.
-MAX_ERASED_PER_RUN = 200
+#: People erased per municipality and run, in one transaction: the first run after the
+#: period is set may find thousands, each erasure scrubs several tables, and on SQLite
+#: the transaction holds the database's one write lock. The job runs every hour.
+MAX_ERASED_PER_RUN = 50
 
 
 async def _last_activity(session: AsyncSession) -> dict[int, dt.date]:
