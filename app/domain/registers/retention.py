@@ -27,7 +27,7 @@ from app.domain.site.webparts import site_settings
 #: People erased per municipality and run, in one transaction: the first run after the
 #: period is set may find thousands, each erasure scrubs several tables, and on SQLite
 #: the transaction holds the database's one write lock. The job runs every hour.
-MAX_ERASED_PER_RUN = 50
+MAX_ERASED_PER_RUN = 25
 
 
 async def _last_activity(session: AsyncSession) -> dict[int, dt.date]:
