@@ -16,7 +16,7 @@ from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import body_too_large, db, on_refusal, render
 from app.domain.labels import WEB_PART
 from app.domain.registers.erasure import tenant_today
-from app.domain.registers.retention import inactive_people
+from app.domain.registers.retention import MAX_ERASED_PER_RUN, inactive_people
 from app.domain.site import webparts
 
 routes = Routes()
@@ -160,6 +160,7 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
             errors=errors,
             has_logo=has_logo,
             would_erase=would_erase,
+            per_run=MAX_ERASED_PER_RUN,
             people_retention_on=bool(settings.inactive_retention_months),
         )
         return page, status
