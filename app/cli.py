@@ -273,12 +273,17 @@ def token_create(slug: str, name: str) -> None:
 
 @main.command()
 def retention() -> None:
-    """Erase applications and contact messages past each municipality's retention period."""
+    """Erase applications, contact messages, inactive people and pay data past each
+    municipality's retention periods."""
 
     async def work(settings: Settings, factory: Any) -> None:
         erased = await erase_expired_everywhere(factory)
-        for slug, (applications, messages) in erased.items():
-            click.echo(f"{slug}: erased {applications} applications, {messages} contact messages")
+        for slug, counts in erased.items():
+            click.echo(
+                f"{slug}: erased {counts.applications} applications,"
+                f" {counts.messages} contact messages, {counts.people} inactive people,"
+                f" pay data of {counts.pay_data} erased people"
+            )
         if not erased:
             click.echo("Nothing to erase.")
 

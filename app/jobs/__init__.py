@@ -5,7 +5,8 @@
   the opening watch.
 - ``reminders``: the day-before reminders of course sessions, once per booking.
 - ``retention``: erases applications and contact messages past each municipality's
-  retention period.
+  retention period, people inactive for longer than its period, and erased people's
+  pay data once the pay-record period is over.
 - ``opening_watch``: every minute, tells station leads and coordinators by push of
   stations still not open after their opening time, once per station and day.
 

@@ -28,6 +28,7 @@ from app.domain.labels import (
 )
 from app.domain.registers import availability, people
 from app.domain.registers.identity import format_phone, mask_national_id
+from app.domain.registers.removal_requests import removal_state
 from app.domain.staffing import assignments as staffing_assignments
 from app.planning.courses import labels
 
@@ -51,6 +52,7 @@ def _context() -> dict[str, Any]:
         "state_labels": ASSIGNMENT_STATE,
         "mask": mask_national_id,
         "format_phone": format_phone,
+        "removal_state": None,
     }
 
 
@@ -118,7 +120,7 @@ async def person_detail(person_id: int) -> str:
         availability=await availability.for_person(db(), person.id),
         places=await staffing_assignments.places_of_person(db(), person.id),
         **await _courses_of(person.id),
-        **_context(),
+        **{**_context(), "removal_state": removal_state(person)},
     )
 
 

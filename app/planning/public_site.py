@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import flash, redirect, request, url_for
+from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
@@ -16,6 +16,8 @@ from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import db, on_refusal, render
 from app.domain.labels import WEB_PART
+from app.domain.registers.erasure import tenant_today
+from app.domain.registers.retention import MAX_ERASED_PER_RUN, inactive_people
 from app.domain.site import webparts
 
 routes = Routes()
@@ -147,12 +149,21 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
         "office_email": settings.office_email or "",
         "retention_months": settings.retention_months,
         "applications_open": settings.applications_open,
+        "inactive_retention_months": settings.inactive_retention_months or "",
+        "pay_retention_years": settings.pay_retention_years,
     }
     has_logo = bool(settings.logo)
+    would_erase = len(await inactive_people(db(), tenant_today(g.tenant)))
 
     async def settings_page(errors: dict[str, str], status: int) -> tuple[str, int]:
         page = await render(
-            "planning/site/settings.html", values=values, errors=errors, has_logo=has_logo
+            "planning/site/settings.html",
+            values=values,
+            errors=errors,
+            has_logo=has_logo,
+            would_erase=would_erase,
+            per_run=MAX_ERASED_PER_RUN,
+            people_retention_on=bool(settings.inactive_retention_months),
         )
         return page, status
 

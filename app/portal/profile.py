@@ -26,6 +26,7 @@ from app.domain.labels import (
     WORK_KIND,
 )
 from app.domain.models import Person
+from app.domain.registers.removal_requests import removal_state
 from app.portal.calendar import feed_address
 from app.portal.me import my_person, my_person_or_404
 
@@ -53,6 +54,7 @@ async def _page(
         feed=feed_address(person),
         language_choices=list(LANGUAGE.items()),
         max_message=profiles.MAX_REMOVAL_MESSAGE,
+        removal_state=removal_state(person),
     )
     return body, status
 

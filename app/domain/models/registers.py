@@ -83,6 +83,15 @@ class Person(TenantScoped, Base):
     calendar_token_nonce: Mapped[str | None] = mapped_column(String(32))
     #: When the person last asked to be removed; the office decides what to erase.
     removal_requested_at: Mapped[dt.datetime | None]
+    #: When the office refused the last request, and why (the clerk is told both).
+    removal_refused_at: Mapped[dt.datetime | None]
+    removal_refusal_reason: Mapped[str] = mapped_column(Text, default="")
+    #: When the person was erased (``app.domain.registers.erasure``); the row stays,
+    #: anonymous, so that past assignments and pay keep their person.
+    erased_at: Mapped[dt.datetime | None]
+    #: An erased person's id number and bank account are kept for the pay records
+    #: until this day, then erased by the retention job; None: nothing is kept.
+    pay_data_kept_until: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

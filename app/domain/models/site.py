@@ -27,6 +27,12 @@ class SiteSettings(TenantScoped, Base):
     applications_open: Mapped[bool] = mapped_column(default=True)
     #: Rejected and untouched applications are erased this long after their election.
     retention_months: Mapped[int] = mapped_column(default=12)
+    #: People with no place, course or application for this many months are erased;
+    #: None: never.
+    inactive_retention_months: Mapped[int | None] = mapped_column(default=36)
+    #: An erased person's id number and bank account stay this many years after the
+    #: end of the last year they were paid for (the accounting law's period).
+    pay_retention_years: Mapped[int] = mapped_column(default=7)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

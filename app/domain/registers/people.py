@@ -162,8 +162,11 @@ async def update_person(
     data: Mapping[str, Any],
     default_country: str = "SE",
 ) -> Person:
-    """Change a person. An empty id number field keeps the stored number."""
+    """Change a person. An empty id number field keeps the stored number. An erased
+    person stays erased: their row is kept for past elections, not for new details."""
     person = await get_person(session, person_id)
+    if person.erased_at is not None:
+        raise FieldErrors({"first_name": _("An erased person cannot be changed.")})
     if not str(data.get("national_id") or "").strip() and person.national_id:
         data = {
             **data,
@@ -298,7 +301,11 @@ async def set_status(
     """Bulk action: give many people one status. Returns how many changed."""
     if status not in PERSON_STATUSES:
         raise FieldErrors({"status": _("Choose one of the options.")})
-    people = (await session.scalars(select(Person).where(Person.id.in_(person_ids)))).all()
+    people = (
+        await session.scalars(
+            select(Person).where(Person.id.in_(person_ids), Person.erased_at.is_(None))
+        )
+    ).all()
     changed = 0
     for person in people:
         if person.status != status:

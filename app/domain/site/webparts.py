@@ -380,10 +380,25 @@ async def site_settings(session: AsyncSession) -> SiteSettings:
     """The tenant's settings; defaults (not stored) when never saved."""
     settings = await session.scalar(select(SiteSettings))
     if settings is None:
+        # Never saved: nobody is erased for inactivity until the office decides.
         settings = SiteSettings(
-            brand_color=DEFAULT_BRAND_COLOR, applications_open=True, retention_months=12
+            brand_color=DEFAULT_BRAND_COLOR,
+            applications_open=True,
+            retention_months=12,
+            inactive_retention_months=None,
+            pay_retention_years=7,
         )
     return settings
+
+
+def _people_retention(cleaner: Cleaner, data: Mapping[str, Any]) -> tuple[int | None, int] | None:
+    """How long inactive people and erased people's pay data are kept, when the form
+    has the fields (empty or 0 months: inactive people are kept)."""
+    if "inactive_retention_months" not in data:
+        return None
+    months = cleaner.integer("inactive_retention_months", 0, 240, default=0)
+    years = cleaner.integer("pay_retention_years", 1, 20, default=7)
+    return (months or None), years
 
 
 async def save_site_settings(
@@ -393,8 +408,9 @@ async def save_site_settings(
     logo: bytes | None = None,
     remove_logo: bool = False,
 ) -> SiteSettings:
-    """Change the site's colour, logo, office address, whether applications are open
-    and how long unanswered or rejected applications are kept."""
+    """Change the site's colour, logo, office address, whether applications are open,
+    how long unanswered or rejected applications are kept, and how long inactive
+    people and erased people's pay data are kept."""
     cleaner = Cleaner(data)
     color = cleaner.raw("brand_color").lower() or DEFAULT_BRAND_COLOR
     if not _COLOR.match(color):
@@ -403,6 +419,7 @@ async def save_site_settings(
     if email and (len(email) > 254 or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email)):
         cleaner.fail("office_email", _("Enter a valid email address."))
     retention = cleaner.integer("retention_months", 1, 120, default=12)
+    people_retention = _people_retention(cleaner, data)
     content_type = None
     if logo:
         content_type = logo_type(logo)
@@ -419,6 +436,8 @@ async def save_site_settings(
     settings.brand_color = color
     settings.office_email = email or None
     settings.retention_months = retention
+    if people_retention is not None:
+        settings.inactive_retention_months, settings.pay_retention_years = people_retention
     settings.applications_open = cleaner.boolean("applications_open")
     if logo and content_type:
         settings.logo, settings.logo_content_type = logo, content_type
