@@ -57,6 +57,9 @@ QUERY_NAMES = (
 FALLBACK_FIELDS = ("id", "person_id", "election_id", "station_id", "shift_id", "name", "note")
 #: Routes that end the session the sweep runs in.
 SKIPPED_ENDPOINTS = frozenset({"accounts.logout"})
+#: Routes that erase the sweep's own clerk (and with them the account the portal signs
+#: in with): fuzzed after every other route.
+ERASING_ENDPOINTS = frozenset({"planning.removal_approve", "planning.person_erase"})
 
 
 @dataclass
@@ -203,7 +206,9 @@ async def test_no_form_or_query_of_the_html_faces_is_a_server_error(
 
     routes = [r for r in face_routes(app) if r.endpoint not in SKIPPED_ENDPOINTS]
     forms = await _forms_by_endpoint(sweep, routes)
-    posts = [r for r in routes if r.method == "POST"]
+    posts = sorted(
+        (r for r in routes if r.method == "POST"), key=lambda r: r.endpoint in ERASING_ENDPOINTS
+    )
     gets = [r for r in routes if r.method == "GET"]
     assert len(posts) >= 90 and len(gets) >= 100, (len(posts), len(gets))
     assert len(forms) >= 40, sorted(forms)  # the pages' forms were found
