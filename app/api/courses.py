@@ -9,22 +9,21 @@ answers 404, as a path id does. People appear by id only, never by id number.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from quart_schema import tag, validate_querystring, validate_response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from app.api.schema import Id, LocalTime, PageNumber, PerPage, problems
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.paging import fetch_page, page_count
-from app.core.problems import ApiError
 from app.core.routes import Routes
 from app.core.web import db
 from app.domain.courses import catalog
 from app.domain.models import (
-    BOOKING_STATES,
     Course,
     CourseBooking,
     CourseRequirement,
@@ -35,10 +34,13 @@ from app.domain.models import (
 
 routes = Routes()
 
+#: A booking's state (``BOOKING_STATES``).
+BookingState = Literal["booked", "waiting", "attended", "no_show", "cancelled"]
+
 
 class Paging(BaseModel):
-    page: int = Field(1, ge=1)
-    per_page: int = Field(100, ge=1, le=500)
+    page: PageNumber = 1
+    per_page: PerPage = 100
 
 
 async def _page(statement: Select[Any], paging: Paging) -> tuple[list[Any], int, int]:
@@ -100,7 +102,7 @@ class CourseOut(BaseModel):
 
 
 class CoursesQuery(Paging):
-    election_id: int | None = Field(None, description="Courses for this election and for years")
+    election_id: Id | None = Field(None, description="Courses for this election and for years")
     active: bool | None = None
 
 
@@ -146,8 +148,8 @@ class SessionOut(BaseModel):
     id: int
     course_id: int
     day: dt.date
-    starts_at: dt.time
-    ends_at: dt.time
+    starts_at: LocalTime
+    ends_at: LocalTime
     room_id: int | None
     capacity: int
     language: str
@@ -245,10 +247,10 @@ class BookingOut(BaseModel):
 
 
 class BookingsQuery(Paging):
-    session_id: int | None = None
-    person_id: int | None = None
-    course_id: int | None = None
-    state: str | None = None
+    session_id: Id | None = None
+    person_id: Id | None = None
+    course_id: Id | None = None
+    state: BookingState | None = None
 
 
 class BookingPage(BaseModel):
@@ -260,6 +262,7 @@ class BookingPage(BaseModel):
 
 @routes.get("/course-bookings")
 @tag(["courses"])
+@problems(404)
 @validate_querystring(BookingsQuery)
 @validate_response(BookingPage)
 async def api_course_bookings(query_args: BookingsQuery) -> BookingPage:
@@ -275,8 +278,6 @@ async def api_course_bookings(query_args: BookingsQuery) -> BookingPage:
     if query_args.course_id is not None:
         statement = statement.where(CourseBooking.course_id == query_args.course_id)
     if query_args.state is not None:
-        if query_args.state not in BOOKING_STATES:
-            raise ApiError(400, _("The request is not valid."), _("Unknown state."))
         statement = statement.where(CourseBooking.state == query_args.state)
     rows, total, pages = await _page(statement.order_by(CourseBooking.id), query_args)
     return BookingPage(
@@ -312,8 +313,8 @@ class QualificationOut(BaseModel):
 
 
 class QualificationsQuery(Paging):
-    person_id: int | None = None
-    course_id: int | None = None
+    person_id: Id | None = None
+    course_id: Id | None = None
     valid_on: dt.date | None = Field(None, description="Only those still valid on this day")
 
 
@@ -326,6 +327,7 @@ class QualificationPage(BaseModel):
 
 @routes.get("/qualifications")
 @tag(["courses"])
+@problems(404)
 @validate_querystring(QualificationsQuery)
 @validate_response(QualificationPage)
 async def api_qualifications(query_args: QualificationsQuery) -> QualificationPage:

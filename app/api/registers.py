@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from app.api.openapi import no_content
+from app.api.schema import Count, Id, LocalTime, PageNumber, PerPage, Words
 from app.core.audit import Actor
 from app.core.routes import Routes
 from app.core.web import db
@@ -35,37 +37,39 @@ def _country() -> str:
 
 
 class PersonIn(BaseModel):
-    first_name: str
-    last_name: str
-    national_id: str | None = Field(None, description="Written only; never returned in full.")
-    national_id_country: str | None = Field(None, description="SE, DK or NO")
-    email: str | None = None
-    mobile: str | None = None
-    street_address: str = ""
-    postal_code: str = ""
-    city: str = ""
-    preferred_language: str = "sv"
-    spoken_languages: list[str] = []
-    tags: list[str] = []
-    notes: str = ""
-    status: str = "active"
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    national_id: str | None = Field(
+        None, max_length=20, description="Written only; never returned in full."
+    )
+    national_id_country: str | None = Field(None, max_length=2, description="SE, DK or NO")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=30)
+    street_address: str = Field("", max_length=200)
+    postal_code: str = Field("", max_length=10)
+    city: str = Field("", max_length=100)
+    preferred_language: str = Field("sv", max_length=8)
+    spoken_languages: Words = []
+    tags: Words = []
+    notes: str = Field("", max_length=5000)
+    status: str = Field("active", max_length=16)
 
 
 class PersonPatch(BaseModel):
-    first_name: str | None = None
-    last_name: str | None = None
-    national_id: str | None = None
-    national_id_country: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    street_address: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    preferred_language: str | None = None
-    spoken_languages: list[str] | None = None
-    tags: list[str] | None = None
-    notes: str | None = None
-    status: str | None = None
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    national_id: str | None = Field(None, max_length=20)
+    national_id_country: str | None = Field(None, max_length=2)
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=30)
+    street_address: str | None = Field(None, max_length=200)
+    postal_code: str | None = Field(None, max_length=10)
+    city: str | None = Field(None, max_length=100)
+    preferred_language: str | None = Field(None, max_length=8)
+    spoken_languages: Words | None = None
+    tags: Words | None = None
+    notes: str | None = Field(None, max_length=5000)
+    status: str | None = Field(None, max_length=16)
 
 
 class PersonOut(BaseModel):
@@ -105,10 +109,10 @@ class PersonOut(BaseModel):
 
 
 class PeopleQuery(BaseModel):
-    q: str = ""
-    status: str | None = None
-    page: int = Field(1, ge=1)
-    per_page: int = Field(100, ge=1, le=500)
+    q: str = Field("", max_length=200)
+    status: str | None = Field(None, max_length=16)
+    page: PageNumber = 1
+    per_page: PerPage = 100
 
 
 class PeoplePage(BaseModel):
@@ -176,18 +180,18 @@ async def api_update_person(person_id: int, data: PersonPatch) -> PersonOut:
 
 
 class RoomIn(BaseModel):
-    name: str
-    capacity: int = 0
+    name: str = Field(max_length=200)
+    capacity: Count = 0
     has_power: bool = True
     has_network: bool = False
-    tables: int = 0
-    booths: int = 0
-    notes: str = ""
+    tables: Count = 0
+    booths: Count = 0
+    notes: str = Field("", max_length=5000)
 
 
 class RoomOut(RoomIn):
-    id: int
-    building_id: int
+    id: Id
+    building_id: Id
 
     @classmethod
     def of(cls, room: Room) -> RoomOut:
@@ -205,22 +209,22 @@ class RoomOut(RoomIn):
 
 
 class BuildingIn(BaseModel):
-    name: str
-    street_address: str = ""
-    postal_code: str = ""
-    city: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
+    name: str = Field(max_length=200)
+    street_address: str = Field("", max_length=200)
+    postal_code: str = Field("", max_length=10)
+    city: str = Field("", max_length=100)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
     step_free_access: bool = False
     accessible_toilet: bool = False
     parking: bool = False
-    contact_name: str = ""
-    contact_phone: str = ""
-    access_notes: str = ""
+    contact_name: str = Field("", max_length=200)
+    contact_phone: str = Field("", max_length=20)
+    access_notes: str = Field("", max_length=5000)
 
 
 class BuildingOut(BuildingIn):
-    id: int
+    id: Id
     rooms: list[RoomOut]
 
     @classmethod
@@ -289,16 +293,18 @@ async def api_update_room(building_id: int, room_id: int, data: RoomIn) -> RoomO
 
 
 class ElectionIn(BaseModel):
-    name: str
-    kind: str = Field(description="parliament, region, municipal, eu, referendum, church, combined")
+    name: str = Field(max_length=200)
+    kind: str = Field(
+        max_length=16, description="parliament, region, municipal, eu, referendum, church, combined"
+    )
     election_day: dt.date
     advance_start: dt.date | None = None
     advance_end: dt.date | None = None
-    status: str = "planning"
+    status: str = Field("planning", max_length=16)
 
 
 class ElectionOut(ElectionIn):
-    id: int
+    id: Id
 
     @classmethod
     def of(cls, election: Election) -> ElectionOut:
@@ -312,13 +318,13 @@ class ElectionList(BaseModel):
 
 
 class DistrictIn(BaseModel):
-    code: str
-    name: str
-    eligible_voters: int = 0
+    code: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    eligible_voters: Count = 0
 
 
 class DistrictOut(DistrictIn):
-    id: int
+    id: Id
 
     @classmethod
     def of(cls, district: District) -> DistrictOut:
@@ -335,10 +341,10 @@ class DistrictList(BaseModel):
 
 
 class ShiftIn(BaseModel):
-    name: str
+    name: str = Field(max_length=100)
     day: dt.date
-    starts_at: dt.time
-    ends_at: dt.time
+    starts_at: LocalTime
+    ends_at: LocalTime
 
 
 class NormOut(BaseModel):
@@ -348,7 +354,7 @@ class NormOut(BaseModel):
 
 
 class ShiftOut(ShiftIn):
-    id: int
+    id: Id
     norms: list[NormOut]
 
     @classmethod
@@ -367,14 +373,14 @@ class ShiftOut(ShiftIn):
 
 
 class StationIn(BaseModel):
-    name: str
-    kind: str = Field(description="polling or advance")
-    district_id: int | None = None
-    room_id: int | None = None
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16, description="polling or advance")
+    district_id: Id | None = None
+    room_id: Id | None = None
 
 
 class StationOut(StationIn):
-    id: int
+    id: Id
     shifts: list[ShiftOut]
 
     @classmethod
@@ -504,6 +510,7 @@ async def api_update_station(election_id: int, station_id: int, data: StationIn)
 
 @routes.delete("/elections/<int:election_id>/stations/<int:station_id>")
 @tag(["elections"])
+@no_content
 async def api_delete_station(election_id: int, station_id: int) -> tuple[str, int]:
     """Remove a station with its opening hours, shifts and norms."""
     await delete_station(db(), api_actor(), election_id, station_id)
@@ -524,6 +531,7 @@ async def api_update_shift(
 
 @routes.delete("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
 @tag(["elections"])
+@no_content
 async def api_delete_shift(election_id: int, station_id: int, shift_id: int) -> tuple[str, int]:
     await delete_shift(db(), api_actor(), election_id, station_id, shift_id)
     return "", 204

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 from sqlalchemy import select
 
 from app.api.registers import api_actor
-from app.core.i18n import _
+from app.api.schema import Id, problems
 from app.core.problems import ApiError
 from app.core.routes import Routes
 from app.core.web import db
 from app.domain.elections.elections import get_election
-from app.domain.models import ASSIGNMENT_STATES, Assignment
+from app.domain.models import Assignment
 from app.domain.staffing import assignments, board
 from app.domain.staffing.assignments import StaffingError
 
@@ -53,15 +54,19 @@ class AssignmentList(BaseModel):
     items: list[AssignmentOut]
 
 
+#: An assignment's state (``ASSIGNMENT_STATES``).
+AssignmentState = Literal["proposed", "offered", "accepted", "declined", "withdrawn"]
+
+
 class AssignmentQuery(BaseModel):
-    state: str | None = None
-    station_id: int | None = None
+    state: AssignmentState | None = None
+    station_id: Id | None = None
 
 
 class AssignmentIn(BaseModel):
-    shift_id: int
-    role_type_id: int
-    person_id: int
+    shift_id: Id
+    role_type_id: Id
+    person_id: Id
     override: bool = Field(False, description="Accept broken soft rules (audited)")
 
 
@@ -96,8 +101,6 @@ async def api_assignments(election_id: int, query_args: AssignmentQuery) -> Assi
     await get_election(db(), election_id)
     statement = select(Assignment).where(Assignment.election_id == election_id)
     if query_args.state is not None:
-        if query_args.state not in ASSIGNMENT_STATES:
-            raise ApiError(400, _("The request is not valid."), _("Unknown state."))
         statement = statement.where(Assignment.state == query_args.state)
     if query_args.station_id is not None:
         statement = statement.where(Assignment.station_id == query_args.station_id)
@@ -139,6 +142,7 @@ async def api_staffing(election_id: int) -> StaffingOut:
 
 @routes.post("/assignments")
 @tag(["staffing"])
+@problems(404, 409)
 @validate_request(AssignmentIn)
 @validate_response(AssignmentOut, 201)
 async def api_create_assignment(data: AssignmentIn) -> tuple[AssignmentOut, int]:
@@ -163,6 +167,7 @@ async def api_create_assignment(data: AssignmentIn) -> tuple[AssignmentOut, int]
 
 @routes.post("/assignments/<int:assignment_id>/withdraw")
 @tag(["staffing"])
+@problems(409)
 @validate_response(AssignmentOut)
 async def api_withdraw_assignment(assignment_id: int) -> AssignmentOut:
     try:
