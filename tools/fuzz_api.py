@@ -119,6 +119,8 @@ def schemathesis_command(
 ) -> list[str]:
     return [
         str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(ROOT / "tools" / "schemathesis.toml"),
         "run",
         f"{base_url}/api/v1/openapi.json",
         "--checks",

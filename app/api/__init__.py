@@ -21,7 +21,7 @@ from quart_schema import (
 from quart_schema.validation import RequestHeadersValidationError
 
 from app.api import applications, checkins, courses, realtime, registers, requests, staffing
-from app.api.openapi import API_PREFIX, OPENAPI_PATH, StemmaOpenAPIProvider
+from app.api.openapi import API_PREFIX, OPENAPI_PATH, ApiIdConverter, StemmaOpenAPIProvider
 from app.api.schema import Id
 from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
@@ -66,6 +66,7 @@ def shared_type_adapter(kind: Any, *args: Any, **kwargs: Any) -> TypeAdapter[Any
 def register_api(app: Quart) -> None:
     conversion: Any = quart_schema.conversion
     conversion.TypeAdapter = shared_type_adapter
+    app.url_map.converters["id"] = ApiIdConverter
     QuartSchema(
         app,
         openapi_path=OPENAPI_PATH,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from app.api.schema import Id, PageNumber, PerPage, Words
+from app.api.schema import Day, Id, PageNumber, PerPage, Words
 from app.core.routes import Routes
 from app.core.web import app_settings, db
 from app.domain.models import Application
@@ -22,7 +22,7 @@ routes = Routes()
 class ElectionChoiceIn(BaseModel):
     election_id: Id
     work_kinds: list[str] = Field(max_length=3, description="election_day, advance, counting")
-    days: list[dt.date] = Field(max_length=100)
+    days: list[Day] = Field(max_length=100)
     district_ids: list[Id] = Field([], max_length=500)
 
 
@@ -135,7 +135,7 @@ class SubmittedOut(BaseModel):
 class ApplicationsQuery(BaseModel):
     status: str | None = Field(None, max_length=16)
     election_id: Id | None = None
-    day: dt.date | None = None
+    day: Day | None = None
     work_kind: str | None = Field(None, max_length=16)
     language: str | None = Field(None, max_length=8)
     district_id: Id | None = None
@@ -205,7 +205,7 @@ async def api_applications(query_args: ApplicationsQuery) -> ApplicationsPage:
     )
 
 
-@routes.get("/applications/<int:application_id>")
+@routes.get("/applications/<id:application_id>")
 @tag(["applications"])
 @validate_response(ApplicationOut)
 async def api_application(application_id: int) -> ApplicationOut:

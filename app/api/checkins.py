@@ -11,7 +11,7 @@ from quart import g
 from quart_schema import tag, validate_headers, validate_request, validate_response
 
 from app.api.registers import api_actor
-from app.api.schema import Id, problems
+from app.api.schema import Id, Moment, problems
 from app.core.audit import Actor
 from app.core.auth import current_actor, current_user
 from app.core.csrf import csrf_is_valid
@@ -41,7 +41,7 @@ class CheckInIn(BaseModel):
     person_id: Id
     shift_id: Id
     kind: Literal["arrived", "left"]
-    device_time: dt.datetime | None = Field(
+    device_time: Moment | None = Field(
         None, description="The phone's clock; without an offset, the municipality's local time"
     )
 

@@ -16,7 +16,7 @@ from quart_schema import tag, validate_querystring, validate_response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from app.api.schema import Id, LocalTime, PageNumber, PerPage, problems
+from app.api.schema import Day, Id, LocalTime, PageNumber, PerPage, QueryBool, problems
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.paging import fetch_page, page_count
@@ -103,7 +103,7 @@ class CourseOut(BaseModel):
 
 class CoursesQuery(Paging):
     election_id: Id | None = Field(None, description="Courses for this election and for years")
-    active: bool | None = None
+    active: QueryBool | None = None
 
 
 class CoursePage(BaseModel):
@@ -134,7 +134,7 @@ async def api_courses(query_args: CoursesQuery) -> CoursePage:
     )
 
 
-@routes.get("/courses/<int:course_id>")
+@routes.get("/courses/<id:course_id>")
 @tag(["courses"])
 @validate_response(CourseOut)
 async def api_course(course_id: int) -> CourseOut:
@@ -162,7 +162,7 @@ class SessionOut(BaseModel):
 
 
 class SessionsQuery(Paging):
-    from_day: dt.date | None = None
+    from_day: Day | None = None
 
 
 class SessionPage(BaseModel):
@@ -172,7 +172,7 @@ class SessionPage(BaseModel):
     pages: int
 
 
-@routes.get("/courses/<int:course_id>/sessions")
+@routes.get("/courses/<id:course_id>/sessions")
 @tag(["courses"])
 @validate_querystring(SessionsQuery)
 @validate_response(SessionPage)
@@ -315,7 +315,7 @@ class QualificationOut(BaseModel):
 class QualificationsQuery(Paging):
     person_id: Id | None = None
     course_id: Id | None = None
-    valid_on: dt.date | None = Field(None, description="Only those still valid on this day")
+    valid_on: Day | None = Field(None, description="Only those still valid on this day")
 
 
 class QualificationPage(BaseModel):

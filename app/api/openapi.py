@@ -53,6 +53,13 @@ def problem_response_object(status: int) -> dict[str, Any]:
     }
 
 
+class ApiIdConverter(IntegerConverter):
+    """``<id:...>`` in API paths: any run of digits, so that a number past the columns
+    reaches the API's own check (``app.api.requests``) and answers 404 as the document
+    says. The app's bounded ``int`` would leave such a path to no rule, and werkzeug
+    answers 405 when another rule of the same shape has other methods."""
+
+
 class StemmaOpenAPIProvider(OpenAPIProvider):
     """Documents only the JSON API, not the HTML faces."""
 
@@ -96,6 +103,8 @@ class StemmaOpenAPIProvider(OpenAPIProvider):
             statuses.add(422)
         for operations in paths.values():
             for operation in operations.values():
+                if "requestBody" in operation:
+                    operation["requestBody"]["required"] = True
                 responses = operation["responses"]
                 if getattr(func, QUART_SCHEMA_NO_CONTENT_ATTRIBUTE, False):
                     responses[204] = {"description": "Done; no content"}

@@ -10,7 +10,7 @@ from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from app.api.openapi import no_content
-from app.api.schema import Count, Id, LocalTime, PageNumber, PerPage, Words
+from app.api.schema import Count, Day, Id, LocalTime, PageNumber, PerPage, Words
 from app.core.audit import Actor
 from app.core.routes import Routes
 from app.core.web import db
@@ -154,14 +154,14 @@ async def api_create_person(data: PersonIn) -> tuple[PersonOut, int]:
     return PersonOut.of(person), 201
 
 
-@routes.get("/people/<int:person_id>")
+@routes.get("/people/<id:person_id>")
 @tag(["people"])
 @validate_response(PersonOut)
 async def api_person(person_id: int) -> PersonOut:
     return PersonOut.of(await people.get_person(db(), person_id))
 
 
-@routes.patch("/people/<int:person_id>")
+@routes.patch("/people/<id:person_id>")
 @tag(["people"])
 @validate_request(PersonPatch)
 @validate_response(PersonOut)
@@ -253,14 +253,14 @@ async def api_create_building(data: BuildingIn) -> tuple[BuildingOut, int]:
     return BuildingOut.of(await premises.get_building(db(), building.id)), 201
 
 
-@routes.get("/buildings/<int:building_id>")
+@routes.get("/buildings/<id:building_id>")
 @tag(["premises"])
 @validate_response(BuildingOut)
 async def api_building(building_id: int) -> BuildingOut:
     return BuildingOut.of(await premises.get_building(db(), building_id))
 
 
-@routes.put("/buildings/<int:building_id>")
+@routes.put("/buildings/<id:building_id>")
 @tag(["premises"])
 @validate_request(BuildingIn)
 @validate_response(BuildingOut)
@@ -269,7 +269,7 @@ async def api_update_building(building_id: int, data: BuildingIn) -> BuildingOut
     return BuildingOut.of(await premises.get_building(db(), building_id))
 
 
-@routes.post("/buildings/<int:building_id>/rooms")
+@routes.post("/buildings/<id:building_id>/rooms")
 @tag(["premises"])
 @validate_request(RoomIn)
 @validate_response(RoomOut, 201)
@@ -279,7 +279,7 @@ async def api_create_room(building_id: int, data: RoomIn) -> tuple[RoomOut, int]
     ), 201
 
 
-@routes.put("/buildings/<int:building_id>/rooms/<int:room_id>")
+@routes.put("/buildings/<id:building_id>/rooms/<id:room_id>")
 @tag(["premises"])
 @validate_request(RoomIn)
 @validate_response(RoomOut)
@@ -297,9 +297,9 @@ class ElectionIn(BaseModel):
     kind: str = Field(
         max_length=16, description="parliament, region, municipal, eu, referendum, church, combined"
     )
-    election_day: dt.date
-    advance_start: dt.date | None = None
-    advance_end: dt.date | None = None
+    election_day: Day
+    advance_start: Day | None = None
+    advance_end: Day | None = None
     status: str = Field("planning", max_length=16)
 
 
@@ -342,7 +342,7 @@ class DistrictList(BaseModel):
 
 class ShiftIn(BaseModel):
     name: str = Field(max_length=100)
-    day: dt.date
+    day: Day
     starts_at: LocalTime
     ends_at: LocalTime
 
@@ -420,14 +420,14 @@ async def api_create_election(data: ElectionIn) -> tuple[ElectionOut, int]:
     return ElectionOut.of(await elections.save_election(db(), api_actor(), _form(data))), 201
 
 
-@routes.get("/elections/<int:election_id>")
+@routes.get("/elections/<id:election_id>")
 @tag(["elections"])
 @validate_response(ElectionOut)
 async def api_election(election_id: int) -> ElectionOut:
     return ElectionOut.of(await elections.get_election(db(), election_id))
 
 
-@routes.put("/elections/<int:election_id>")
+@routes.put("/elections/<id:election_id>")
 @tag(["elections"])
 @validate_request(ElectionIn)
 @validate_response(ElectionOut)
@@ -437,7 +437,7 @@ async def api_update_election(election_id: int, data: ElectionIn) -> ElectionOut
     )
 
 
-@routes.get("/elections/<int:election_id>/districts")
+@routes.get("/elections/<id:election_id>/districts")
 @tag(["elections"])
 @validate_response(DistrictList)
 async def api_districts(election_id: int) -> DistrictList:
@@ -445,7 +445,7 @@ async def api_districts(election_id: int) -> DistrictList:
     return DistrictList(items=[DistrictOut.of(d) for d in await districts_of(db(), election_id)])
 
 
-@routes.post("/elections/<int:election_id>/districts")
+@routes.post("/elections/<id:election_id>/districts")
 @tag(["elections"])
 @validate_request(DistrictIn)
 @validate_response(DistrictOut, 201)
@@ -454,7 +454,7 @@ async def api_create_district(election_id: int, data: DistrictIn) -> tuple[Distr
     return DistrictOut.of(district), 201
 
 
-@routes.get("/elections/<int:election_id>/stations")
+@routes.get("/elections/<id:election_id>/stations")
 @tag(["elections"])
 @validate_response(StationList)
 async def api_stations(election_id: int) -> StationList:
@@ -462,7 +462,7 @@ async def api_stations(election_id: int) -> StationList:
     return StationList(items=[StationOut.of(s) for s in stations])
 
 
-@routes.post("/elections/<int:election_id>/stations")
+@routes.post("/elections/<id:election_id>/stations")
 @tag(["elections"])
 @validate_request(StationIn)
 @validate_response(StationOut, 201)
@@ -471,14 +471,14 @@ async def api_create_station(election_id: int, data: StationIn) -> tuple[Station
     return StationOut.of(await get_station(db(), station.id, election_id)), 201
 
 
-@routes.get("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.get("/elections/<id:election_id>/stations/<id:station_id>")
 @tag(["elections"])
 @validate_response(StationOut)
 async def api_station(election_id: int, station_id: int) -> StationOut:
     return StationOut.of(await get_station(db(), station_id, election_id))
 
 
-@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
+@routes.post("/elections/<id:election_id>/stations/<id:station_id>/shifts")
 @tag(["elections"])
 @validate_request(ShiftIn)
 @validate_response(ShiftOut, 201)
@@ -490,7 +490,7 @@ async def api_create_shift(
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift.id)), 201
 
 
-@routes.put("/elections/<int:election_id>/districts/<int:district_id>")
+@routes.put("/elections/<id:election_id>/districts/<id:district_id>")
 @tag(["elections"])
 @validate_request(DistrictIn)
 @validate_response(DistrictOut)
@@ -499,7 +499,7 @@ async def api_update_district(election_id: int, district_id: int, data: District
     return DistrictOut.of(district)
 
 
-@routes.put("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.put("/elections/<id:election_id>/stations/<id:station_id>")
 @tag(["elections"])
 @validate_request(StationIn)
 @validate_response(StationOut)
@@ -508,7 +508,7 @@ async def api_update_station(election_id: int, station_id: int, data: StationIn)
     return StationOut.of(await get_station(db(), station_id, election_id))
 
 
-@routes.delete("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.delete("/elections/<id:election_id>/stations/<id:station_id>")
 @tag(["elections"])
 @no_content
 async def api_delete_station(election_id: int, station_id: int) -> tuple[str, int]:
@@ -517,7 +517,7 @@ async def api_delete_station(election_id: int, station_id: int) -> tuple[str, in
     return "", 204
 
 
-@routes.put("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@routes.put("/elections/<id:election_id>/stations/<id:station_id>/shifts/<id:shift_id>")
 @tag(["elections"])
 @validate_request(ShiftIn)
 @validate_response(ShiftOut)
@@ -529,7 +529,7 @@ async def api_update_shift(
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift_id))
 
 
-@routes.delete("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@routes.delete("/elections/<id:election_id>/stations/<id:station_id>/shifts/<id:shift_id>")
 @tag(["elections"])
 @no_content
 async def api_delete_shift(election_id: int, station_id: int, shift_id: int) -> tuple[str, int]:

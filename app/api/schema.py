@@ -33,6 +33,34 @@ PerPage = Annotated[int, Field(ge=1, le=500, json_schema_extra={"format": "int32
 #: Short words (languages, tags): at most 20 of at most 40 characters each.
 Words = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)]
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """A day as ``YYYY-MM-DD`` only: not a number of seconds, as pydantic would take."""
+    if not isinstance(value, dt.date) and not (isinstance(value, str) and _DAY.fullmatch(value)):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
+
+
+def _iso_moment(value: Any) -> Any:
+    """A moment as an RFC 3339 string only: not a number of seconds."""
+    if not isinstance(value, dt.datetime | str):
+        raise ValueError("a date and time as YYYY-MM-DDTHH:MM:SS+01:00")
+    return value
+
+
+def _query_bool(value: Any) -> Any:
+    """``true`` or ``false`` as the document says, not pydantic's other spellings."""
+    if value not in (True, False, "true", "false"):
+        raise ValueError("true or false")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
+Moment = Annotated[dt.datetime, BeforeValidator(_iso_moment)]
+QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
+
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 _TIME = re.compile(TIME_PATTERN)
 

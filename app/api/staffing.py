@@ -92,7 +92,7 @@ class StaffingOut(BaseModel):
     items: list[StationStaffingOut]
 
 
-@routes.get("/elections/<int:election_id>/assignments")
+@routes.get("/elections/<id:election_id>/assignments")
 @tag(["staffing"])
 @validate_querystring(AssignmentQuery)
 @validate_response(AssignmentList)
@@ -108,7 +108,7 @@ async def api_assignments(election_id: int, query_args: AssignmentQuery) -> Assi
     return AssignmentList(items=[AssignmentOut.of(a) for a in rows])
 
 
-@routes.get("/elections/<int:election_id>/staffing")
+@routes.get("/elections/<id:election_id>/staffing")
 @tag(["staffing"])
 @validate_response(StaffingOut)
 async def api_staffing(election_id: int) -> StaffingOut:
@@ -165,7 +165,7 @@ async def api_create_assignment(data: AssignmentIn) -> tuple[AssignmentOut, int]
     return AssignmentOut.of(assignment), 201
 
 
-@routes.post("/assignments/<int:assignment_id>/withdraw")
+@routes.post("/assignments/<id:assignment_id>/withdraw")
 @tag(["staffing"])
 @problems(409)
 @validate_response(AssignmentOut)

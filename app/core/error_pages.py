@@ -15,7 +15,7 @@ from quart import (
     request,
     websocket,
 )
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import lazy_gettext
@@ -89,14 +89,21 @@ async def answer_refusal(error: DomainError) -> Any:
     return await render_error(500)
 
 
+def _with_allow(error: HTTPException, response: Response) -> Response:
+    """A 405 names the methods the address takes (RFC 9110), as werkzeug's own does."""
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
 def register_error_pages(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
         if is_api_request():
-            return problem_response(status, str(TITLES.get(status, error.name)))
+            return _with_allow(error, problem_response(status, str(TITLES.get(status, error.name))))
         try:
-            return await render_error(status, error.description)
+            return _with_allow(error, await render_error(status, error.description))
         except Exception:
             log.exception("error page failed to render")
             return Response(error.name, status=status)
