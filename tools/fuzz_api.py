@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 #: The bounds CI runs with: all 41 operations, every phase, in a few minutes on 2 cores.
 SEED = 19
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 25
 #: `--smoke`: a handful of examples per operation, for trying a change quickly.
 SMOKE_EXAMPLES = 5
 DEMO_SLUG = "demo"

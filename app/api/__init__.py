@@ -22,7 +22,7 @@ from quart_schema.validation import RequestHeadersValidationError
 
 from app.api import applications, checkins, courses, realtime, registers, requests, staffing
 from app.api.openapi import API_PREFIX, OPENAPI_PATH, ApiIdConverter, StemmaOpenAPIProvider
-from app.api.schema import Id
+from app.api.schema import QueryId
 from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
@@ -167,7 +167,7 @@ async def get_tenant() -> TenantOut:
 
 class AuditQuery(BaseModel):
     code: str | None = Field(None, max_length=100)
-    before_id: Id | None = None
+    before_id: QueryId | None = None
     limit: int = Field(100, ge=1, le=500)
 
 

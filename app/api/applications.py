@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from app.api.schema import Day, Id, PageNumber, PerPage, Words
+from app.api.schema import Day, Id, PageNumber, PerPage, QueryId, Words
 from app.core.routes import Routes
 from app.core.web import app_settings, db
 from app.domain.models import Application
@@ -44,7 +44,7 @@ class ApplicationIn(BaseModel):
     experience_notes: str = Field("", max_length=5000)
     preferred_areas: str = Field("", max_length=300)
     message: str = Field("", max_length=5000)
-    consent: bool = Field(description="The applicant accepted the privacy notice")
+    consent: StrictBool = Field(description="The applicant accepted the privacy notice")
     elections: list[ElectionChoiceIn] = Field(max_length=20)
 
 
@@ -134,11 +134,11 @@ class SubmittedOut(BaseModel):
 
 class ApplicationsQuery(BaseModel):
     status: str | None = Field(None, max_length=16)
-    election_id: Id | None = None
+    election_id: QueryId | None = None
     day: Day | None = None
     work_kind: str | None = Field(None, max_length=16)
     language: str | None = Field(None, max_length=8)
-    district_id: Id | None = None
+    district_id: QueryId | None = None
     experience: str | None = Field(None, max_length=8)
     page: PageNumber = 1
     per_page: PerPage = 100

@@ -16,7 +16,7 @@ from quart_schema import tag, validate_querystring, validate_response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from app.api.schema import Day, Id, LocalTime, PageNumber, PerPage, QueryBool, problems
+from app.api.schema import Day, LocalTime, PageNumber, PerPage, QueryBool, QueryId, problems
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.paging import fetch_page, page_count
@@ -102,7 +102,7 @@ class CourseOut(BaseModel):
 
 
 class CoursesQuery(Paging):
-    election_id: Id | None = Field(None, description="Courses for this election and for years")
+    election_id: QueryId | None = Field(None, description="Courses for this election and for years")
     active: QueryBool | None = None
 
 
@@ -247,9 +247,9 @@ class BookingOut(BaseModel):
 
 
 class BookingsQuery(Paging):
-    session_id: Id | None = None
-    person_id: Id | None = None
-    course_id: Id | None = None
+    session_id: QueryId | None = None
+    person_id: QueryId | None = None
+    course_id: QueryId | None = None
     state: BookingState | None = None
 
 
@@ -313,8 +313,8 @@ class QualificationOut(BaseModel):
 
 
 class QualificationsQuery(Paging):
-    person_id: Id | None = None
-    course_id: Id | None = None
+    person_id: QueryId | None = None
+    course_id: QueryId | None = None
     valid_on: Day | None = Field(None, description="Only those still valid on this day")
 
 

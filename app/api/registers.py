@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from app.api.openapi import no_content
-from app.api.schema import Count, Day, Id, LocalTime, PageNumber, PerPage, Words
+from app.api.schema import Count, Day, Id, LocalTime, Number, PageNumber, PerPage, Words
 from app.core.audit import Actor
 from app.core.routes import Routes
 from app.core.web import db
@@ -182,8 +182,8 @@ async def api_update_person(person_id: int, data: PersonPatch) -> PersonOut:
 class RoomIn(BaseModel):
     name: str = Field(max_length=200)
     capacity: Count = 0
-    has_power: bool = True
-    has_network: bool = False
+    has_power: StrictBool = True
+    has_network: StrictBool = False
     tables: Count = 0
     booths: Count = 0
     notes: str = Field("", max_length=5000)
@@ -213,11 +213,11 @@ class BuildingIn(BaseModel):
     street_address: str = Field("", max_length=200)
     postal_code: str = Field("", max_length=10)
     city: str = Field("", max_length=100)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
-    step_free_access: bool = False
-    accessible_toilet: bool = False
-    parking: bool = False
+    latitude: Number | None = Field(None, ge=-90, le=90)
+    longitude: Number | None = Field(None, ge=-180, le=180)
+    step_free_access: StrictBool = False
+    accessible_toilet: StrictBool = False
+    parking: StrictBool = False
     contact_name: str = Field("", max_length=200)
     contact_phone: str = Field("", max_length=20)
     access_notes: str = Field("", max_length=5000)

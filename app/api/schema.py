@@ -23,12 +23,27 @@ MAX_INT32 = 2**31 - 1
 #: The last page a list is read to: past it the offset alone would be a huge number.
 MAX_PAGE = 1_000_000
 
-#: An id of this municipality's rows (path, query and body alike).
-Id = Annotated[int, Field(ge=1, le=MAX_ID, json_schema_extra={"format": "int32"})]
-#: A number of things (voters, seats, tables).
-Count = Annotated[int, Field(ge=0, le=MAX_INT32, json_schema_extra={"format": "int32"})]
-PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, json_schema_extra={"format": "int32"})]
-PerPage = Annotated[int, Field(ge=1, le=500, json_schema_extra={"format": "int32"})]
+
+def _json_number(value: Any) -> Any:
+    """A JSON number, not a string or a boolean that pydantic would read as one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a number")
+    return value
+
+
+_INT32 = {"format": "int32"}
+#: An id of this municipality's rows in a body.
+Id = Annotated[int, BeforeValidator(_json_number), Field(ge=1, le=MAX_ID, json_schema_extra=_INT32)]
+#: An id in a query string (where every value is text).
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID, json_schema_extra=_INT32)]
+#: A number of things (voters, seats, tables) in a body.
+Count = Annotated[
+    int, BeforeValidator(_json_number), Field(ge=0, le=MAX_INT32, json_schema_extra=_INT32)
+]
+#: A decimal number in a body.
+Number = Annotated[float, BeforeValidator(_json_number)]
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, json_schema_extra=_INT32)]
+PerPage = Annotated[int, Field(ge=1, le=500, json_schema_extra=_INT32)]
 
 #: Short words (languages, tags): at most 20 of at most 40 characters each.
 Words = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=20)]

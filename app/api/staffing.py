@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 from sqlalchemy import select
 
 from app.api.registers import api_actor
-from app.api.schema import Id, problems
+from app.api.schema import Id, QueryId, problems
 from app.core.problems import ApiError
 from app.core.routes import Routes
 from app.core.web import db
@@ -60,14 +60,14 @@ AssignmentState = Literal["proposed", "offered", "accepted", "declined", "withdr
 
 class AssignmentQuery(BaseModel):
     state: AssignmentState | None = None
-    station_id: Id | None = None
+    station_id: QueryId | None = None
 
 
 class AssignmentIn(BaseModel):
     shift_id: Id
     role_type_id: Id
     person_id: Id
-    override: bool = Field(False, description="Accept broken soft rules (audited)")
+    override: StrictBool = Field(False, description="Accept broken soft rules (audited)")
 
 
 class CellOut(BaseModel):

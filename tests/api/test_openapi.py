@@ -188,3 +188,35 @@ async def test_local_times_are_documented_without_an_offset(client: QuartClient)
     for name in ("SessionOut", "ShiftOut"):
         starts_at = schemas[name]["properties"]["starts_at"]
         assert "format" not in starts_at and starts_at["pattern"].startswith("^")
+
+
+async def test_a_day_as_a_number_is_a_bad_request(
+    client: QuartClient, bearer: dict[str, str]
+) -> None:
+    for query in ("/api/v1/applications?day=0", "/api/v1/qualifications?valid_on=0"):
+        await _problem(await client.get(query, headers=bearer), 400)
+
+
+async def test_a_method_the_address_does_not_take_names_those_it_does(
+    client: QuartClient, bearer: dict[str, str]
+) -> None:
+    response = await client.open("/api/v1/people", method="TRACE", headers=bearer)
+    await _problem(response, 405)
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+async def test_a_write_without_a_body_is_documented_as_needing_one(client: QuartClient) -> None:
+    document = await _document(client)
+    assert document["paths"]["/api/v1/people"]["post"]["requestBody"]["required"] is True
+
+
+async def test_a_boolean_for_a_number_or_a_number_for_a_boolean_is_a_bad_request(
+    client: QuartClient, bearer: dict[str, str]
+) -> None:
+    """pydantic reads 0 as false and false as 0; the document says boolean and integer."""
+    for path, payload in (
+        ("/api/v1/buildings", {"name": "Skolan", "parking": 0}),
+        ("/api/v1/buildings/1/rooms", {"name": "Sal", "tables": False}),
+        ("/api/v1/assignments", {"shift_id": "1", "role_type_id": 1, "person_id": 1}),
+    ):
+        await _problem(await client.post(path, headers=bearer, json=payload), 400)
