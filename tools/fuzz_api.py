@@ -33,7 +33,18 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the tests' helpers, run as `python tools/fuzz_api.py`
+
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app.core.migrations import upgrade  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    _create_app_role,
+    _create_database,
+    _reset_postgres,
+    app_role_url,
+    asyncpg_url,
+)
 
 #: The bounds CI runs with: all 41 operations, every phase, in a few minutes on 2 cores.
 SEED = 19
@@ -41,7 +52,7 @@ MAX_EXAMPLES = 25
 #: `--smoke`: a handful of examples per operation, for trying a change quickly.
 SMOKE_EXAMPLES = 5
 DEMO_SLUG = "demo"
-SECRET_KEY = "fuzz-secret-key-that-is-long-enough-0123456789"
+SECRET_KEY = "fuzz-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a throwaway app
 
 
 def free_port() -> int:
@@ -56,17 +67,6 @@ def database_url(work: Path) -> str:
     test_url = os.environ.get("STEMMA_TEST_DATABASE_URL")
     if not test_url:
         return f"sqlite+aiosqlite:///{work / 'stemma.db'}"
-    from sqlalchemy.engine import make_url
-
-    from app.core.migrations import upgrade
-    from tests.conftest import (
-        _create_app_role,
-        _create_database,
-        _reset_postgres,
-        app_role_url,
-        asyncpg_url,
-    )
-
     run_url = asyncpg_url(test_url)
     parsed = make_url(run_url)
     owner_url = parsed.set(database=f"{parsed.database}_fuzz").render_as_string(hide_password=False)
@@ -79,7 +79,7 @@ def database_url(work: Path) -> str:
 
 def stemma(environment: dict[str, str], *arguments: str) -> str:
     """Runs one `stemma` command; its output, or the run stops with it."""
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, "-m", "app.cli", *arguments],
         env=environment,
         cwd=ROOT,
@@ -180,7 +180,7 @@ def main() -> int:
 
         log_path = work / "server.log"
         with open(log_path, "wb") as log:
-            server = subprocess.Popen(
+            server = subprocess.Popen(  # noqa: S603 - our own interpreter
                 [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
                 env=environment,
                 cwd=ROOT,
@@ -195,7 +195,7 @@ def main() -> int:
                 shown = shlex.join(command).replace(secret, "<token>")
                 print(f"$ {shown}", flush=True)
                 started = time.monotonic()
-                code = subprocess.run(command, cwd=ROOT, check=False).returncode
+                code = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
                 print(f"schemathesis: exit code {code} in {time.monotonic() - started:.0f} s")
             finally:
                 server.terminate()

@@ -107,8 +107,8 @@ async def api_check_in(
         device_time=data.device_time,
         source=source,
     )
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return CheckInOut.of(row), 200 if replayed else 201, headers
+    replay = {"Idempotent-Replayed": "true"} if replayed else {}
+    return CheckInOut.of(row), 200 if replayed else 201, replay
 
 
 async def _clerk_session(person_id: int) -> Actor:

@@ -35,9 +35,9 @@ async def _check_request() -> Response | None:
 
 
 async def _body_is_text() -> bool:
-    body = await request.get_data(cache=True)
+    body = await request.get_data(cache=True, as_text=False)
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError:
         return False
     if "\\u" not in text:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, Strict, WithJsonSchema
 
 from app.core.validation import MAX_ID
 
@@ -24,24 +24,16 @@ MAX_INT32 = 2**31 - 1
 MAX_PAGE = 1_000_000
 
 
-def _json_number(value: Any) -> Any:
-    """A JSON number, not a string or a boolean that pydantic would read as one."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("a number")
-    return value
-
-
 _INT32 = {"format": "int32"}
-#: An id of this municipality's rows in a body.
-Id = Annotated[int, BeforeValidator(_json_number), Field(ge=1, le=MAX_ID, json_schema_extra=_INT32)]
+#: An id of this municipality's rows in a body: a JSON integer (strict: not a string or
+#: a boolean, which pydantic would otherwise read as one).
+Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID, json_schema_extra=_INT32)]
 #: An id in a query string (where every value is text).
 QueryId = Annotated[int, Field(ge=1, le=MAX_ID, json_schema_extra=_INT32)]
 #: A number of things (voters, seats, tables) in a body.
-Count = Annotated[
-    int, BeforeValidator(_json_number), Field(ge=0, le=MAX_INT32, json_schema_extra=_INT32)
-]
-#: A decimal number in a body.
-Number = Annotated[float, BeforeValidator(_json_number)]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_INT32, json_schema_extra=_INT32)]
+#: A decimal number in a body (an integer will do; a string or a boolean will not).
+Number = Annotated[float, Strict()]
 PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, json_schema_extra=_INT32)]
 PerPage = Annotated[int, Field(ge=1, le=500, json_schema_extra=_INT32)]
 
