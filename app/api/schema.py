@@ -24,14 +24,25 @@ MAX_INT32 = 2**31 - 1
 MAX_PAGE = 1_000_000
 
 
+def _json_integer(value: Any) -> Any:
+    """A JSON integer (``130`` or ``130.0``), not a string or a boolean, which pydantic
+    would otherwise read as one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("an integer")
+    return value
+
+
 _INT32 = {"format": "int32"}
-#: An id of this municipality's rows in a body: a JSON integer (strict: not a string or
-#: a boolean, which pydantic would otherwise read as one).
-Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID, json_schema_extra=_INT32)]
+#: An id of this municipality's rows in a body.
+Id = Annotated[
+    int, Field(ge=1, le=MAX_ID, json_schema_extra=_INT32), BeforeValidator(_json_integer)
+]
 #: An id in a query string (where every value is text).
 QueryId = Annotated[int, Field(ge=1, le=MAX_ID, json_schema_extra=_INT32)]
 #: A number of things (voters, seats, tables) in a body.
-Count = Annotated[int, Strict(), Field(ge=0, le=MAX_INT32, json_schema_extra=_INT32)]
+Count = Annotated[
+    int, Field(ge=0, le=MAX_INT32, json_schema_extra=_INT32), BeforeValidator(_json_integer)
+]
 #: A decimal number in a body (an integer will do; a string or a boolean will not).
 Number = Annotated[float, Strict()]
 PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, json_schema_extra=_INT32)]

@@ -241,3 +241,15 @@ async def test_a_write_to_an_id_past_the_columns_is_not_found(
     405 when a rule of the same shape takes other methods."""
     response = await client.open(path, method=method, headers=bearer, json={})
     await _problem(response, 404)
+
+
+async def test_an_integer_written_with_a_zero_fraction_is_an_integer(
+    client: QuartClient, bearer: dict[str, str]
+) -> None:
+    """JSON Schema counts 130.0 as an integer; so does the API."""
+    response = await client.post(
+        "/api/v1/assignments",
+        headers=bearer,
+        json={"shift_id": 1.0, "role_type_id": 1, "person_id": 1},
+    )
+    await _problem(response, 404)
