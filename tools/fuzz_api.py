@@ -3,7 +3,7 @@
     .venv/bin/python tools/fuzz_api.py                 # SQLite, the CI's bounds
     STEMMA_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
         .venv/bin/python tools/fuzz_api.py             # PostgreSQL, as the app role
-    .venv/bin/python tools/fuzz_api.py --smoke         # a few examples each, seconds
+    .venv/bin/python tools/fuzz_api.py --smoke         # 5 examples an operation
 
 What it does, as `make run` and the browser tests' live server do: a fresh database
 (a SQLite file, or ``<database>_fuzz`` beside STEMMA_TEST_DATABASE_URL's, migrated by
@@ -46,7 +46,7 @@ from tests.conftest import (  # noqa: E402
     asyncpg_url,
 )
 
-#: The bounds CI runs with: all 41 operations, every phase, in a few minutes on 2 cores.
+#: The bounds CI runs with: every operation and phase in about five minutes on 2 cores.
 SEED = 19
 MAX_EXAMPLES = 25
 #: `--smoke`: a handful of examples per operation, for trying a change quickly.
