@@ -195,7 +195,8 @@ def main() -> int:
                 shown = shlex.join(command).replace(secret, "<token>")
                 print(f"$ {shown}", flush=True)
                 started = time.monotonic()
-                code = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
+                # In the work folder: schemathesis keeps a cache of its own where it runs.
+                code = subprocess.run(command, cwd=work, check=False).returncode  # noqa: S603
                 print(f"schemathesis: exit code {code} in {time.monotonic() - started:.0f} s")
             finally:
                 server.terminate()
