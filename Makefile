@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench setup browser messages clean
+.PHONY: run test lint bench setup browser messages clean fuzz-api
 
 setup: $(STAMP)
 
@@ -39,6 +39,12 @@ TEST_WORKERS_MAX ?= 4
 
 test: $(STAMP) browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist worksteal $(ARGS)
+
+# Schemathesis over the API's OpenAPI document, against the real app on a fresh database
+# with the demo (tools/fuzz_api.py): every check and phase, a fixed seed. On PostgreSQL
+# when STEMMA_TEST_DATABASE_URL is set. `make fuzz-api ARGS=--smoke`: 5 examples an operation.
+fuzz-api: $(STAMP)
+	$(BIN)/python tools/fuzz_api.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

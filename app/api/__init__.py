@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import quart_schema.conversion
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from quart import Blueprint, Quart, Response, g, request
 from quart_schema import (
     HttpSecurityScheme,
@@ -19,10 +18,11 @@ from quart_schema import (
     validate_querystring,
     validate_response,
 )
-from quart_schema.openapi import OpenAPIProvider
-from werkzeug.routing import Rule
+from quart_schema.validation import RequestHeadersValidationError
 
-from app.api import applications, checkins, courses, realtime, registers, staffing
+from app.api import applications, checkins, courses, realtime, registers, requests, staffing
+from app.api.openapi import API_PREFIX, OPENAPI_PATH, ApiIdConverter, StemmaOpenAPIProvider
+from app.api.schema import QueryId
 from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
@@ -34,8 +34,6 @@ from app.core.tenant_gate import enter_request_tenant
 from app.core.validation import FieldErrors
 from app.core.web import db
 
-API_PREFIX = "/api/v1"
-
 #: The modules of the API's resources, each with its ``routes``.
 RESOURCE_MODULES = (applications, checkins, courses, realtime, registers, staffing)
 
@@ -45,15 +43,6 @@ routes = Routes()
 #: Endpoints a signed-in browser may also call with its session cookie instead of a
 #: bearer token; the view itself checks the user, their tenant and the CSRF token.
 SESSION_ENDPOINTS = frozenset({"api.api_check_in"})
-
-
-class StemmaOpenAPIProvider(OpenAPIProvider):
-    """Documents only the JSON API, not the HTML faces."""
-
-    def generate_rules(self) -> Iterable[Rule]:
-        for rule in super().generate_rules():
-            if rule.rule.startswith(API_PREFIX + "/") and not rule.rule.endswith("openapi.json"):
-                yield rule
 
 
 @functools.lru_cache(maxsize=256)
@@ -77,9 +66,10 @@ def shared_type_adapter(kind: Any, *args: Any, **kwargs: Any) -> TypeAdapter[Any
 def register_api(app: Quart) -> None:
     conversion: Any = quart_schema.conversion
     conversion.TypeAdapter = shared_type_adapter
+    app.url_map.converters["id"] = ApiIdConverter
     QuartSchema(
         app,
-        openapi_path=f"{API_PREFIX}/openapi.json",
+        openapi_path=OPENAPI_PATH,
         redoc_ui_path=None,
         scalar_ui_path=None,
         swagger_ui_path=None,
@@ -136,14 +126,22 @@ async def _domain_error(error: DomainError) -> Response:
 @routes.errorhandler(RequestSchemaValidationError)
 async def _validation_error(error: RequestSchemaValidationError) -> Response:
     errors: list[dict[str, Any]] = getattr(error.validation_error, "errors", lambda: [])()
+    in_headers = isinstance(error, RequestHeadersValidationError)
     return problem_response(
         400,
         _("The request is not valid."),
         errors=[
-            {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+            {"field": _field_name(item["loc"], in_headers), "message": item["msg"]}
             for item in errors
         ],
     )
+
+
+def _field_name(location: tuple[Any, ...], in_headers: bool) -> str:
+    """``elections.0.days`` in a body; a header as it is spelled (``Idempotency-Key``)."""
+    if in_headers:
+        return "-".join(part.capitalize() for part in str(location[0]).split("_"))
+    return ".".join(str(part) for part in location)
 
 
 # --- endpoints --------------------------------------------------------------------------
@@ -168,9 +166,9 @@ async def get_tenant() -> TenantOut:
 
 
 class AuditQuery(BaseModel):
-    code: str | None = None
-    before_id: int | None = None
-    limit: int = 100
+    code: str | None = Field(None, max_length=100)
+    before_id: QueryId | None = None
+    limit: int = Field(100, ge=1, le=500)
 
 
 class AuditEntryOut(BaseModel):
@@ -194,8 +192,6 @@ class AuditPage(BaseModel):
 @validate_response(AuditPage)
 async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
     """The tenant's audit log, newest first; page with ``before_id``."""
-    if not 1 <= query_args.limit <= 500:
-        raise ApiError(400, _("The request is not valid."), _("limit must be between 1 and 500."))
     rows = await audit_entries_before(db(), query_args.code, query_args.before_id, query_args.limit)
     items = [
         AuditEntryOut(
@@ -218,6 +214,8 @@ def create_blueprint() -> Blueprint:
     endpoints of this module and of every resource module, under the one name ``api``."""
     blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX)
     routes.register_on(blueprint)
+    # After the token check: an unknown token is told so before anything else.
+    requests.routes.register_on(blueprint)
     for module in RESOURCE_MODULES:
         module.routes.register_on(blueprint)
     return blueprint

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from app.api.schema import Day, Id, PageNumber, PerPage, QueryId, Words
 from app.core.routes import Routes
 from app.core.web import app_settings, db
 from app.domain.models import Application
@@ -19,30 +20,32 @@ routes = Routes()
 
 
 class ElectionChoiceIn(BaseModel):
-    election_id: int
-    work_kinds: list[str] = Field(description="election_day, advance, counting")
-    days: list[dt.date]
-    district_ids: list[int] = []
+    election_id: Id
+    work_kinds: list[str] = Field(max_length=3, description="election_day, advance, counting")
+    days: list[Day] = Field(max_length=100)
+    district_ids: list[Id] = Field([], max_length=500)
 
 
 class ApplicationIn(BaseModel):
-    first_name: str
-    last_name: str
-    national_id: str = Field(description="Written only; never returned in full.")
-    national_id_country: str | None = Field(None, description="SE, DK or NO")
-    email: str
-    mobile: str
-    street_address: str = ""
-    postal_code: str = ""
-    city: str = ""
-    preferred_language: str = Field("sv", description="sv, da or en: also the language of replies")
-    spoken_languages: list[str] = []
-    experience: str = Field("none", description="none, some or much")
-    experience_notes: str = ""
-    preferred_areas: str = ""
-    message: str = ""
-    consent: bool = Field(description="The applicant accepted the privacy notice")
-    elections: list[ElectionChoiceIn]
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    national_id: str = Field(max_length=20, description="Written only; never returned in full.")
+    national_id_country: str | None = Field(None, max_length=2, description="SE, DK or NO")
+    email: str = Field(max_length=254)
+    mobile: str = Field(max_length=30)
+    street_address: str = Field("", max_length=200)
+    postal_code: str = Field("", max_length=10)
+    city: str = Field("", max_length=100)
+    preferred_language: str = Field(
+        "sv", max_length=8, description="sv, da or en: also the language of replies"
+    )
+    spoken_languages: Words = []
+    experience: str = Field("none", max_length=8, description="none, some or much")
+    experience_notes: str = Field("", max_length=5000)
+    preferred_areas: str = Field("", max_length=300)
+    message: str = Field("", max_length=5000)
+    consent: StrictBool = Field(description="The applicant accepted the privacy notice")
+    elections: list[ElectionChoiceIn] = Field(max_length=20)
 
 
 class ElectionChoiceOut(BaseModel):
@@ -130,15 +133,15 @@ class SubmittedOut(BaseModel):
 
 
 class ApplicationsQuery(BaseModel):
-    status: str | None = None
-    election_id: int | None = None
-    day: dt.date | None = None
-    work_kind: str | None = None
-    language: str | None = None
-    district_id: int | None = None
-    experience: str | None = None
-    page: int = Field(1, ge=1)
-    per_page: int = Field(100, ge=1, le=500)
+    status: str | None = Field(None, max_length=16)
+    election_id: QueryId | None = None
+    day: Day | None = None
+    work_kind: str | None = Field(None, max_length=16)
+    language: str | None = Field(None, max_length=8)
+    district_id: QueryId | None = None
+    experience: str | None = Field(None, max_length=8)
+    page: PageNumber = 1
+    per_page: PerPage = 100
 
 
 class ApplicationsPage(BaseModel):
@@ -202,7 +205,7 @@ async def api_applications(query_args: ApplicationsQuery) -> ApplicationsPage:
     )
 
 
-@routes.get("/applications/<int:application_id>")
+@routes.get("/applications/<id:application_id>")
 @tag(["applications"])
 @validate_response(ApplicationOut)
 async def api_application(application_id: int) -> ApplicationOut:

@@ -7,10 +7,11 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from quart import g, request
-from quart_schema import tag, validate_request, validate_response
+from quart import g
+from quart_schema import tag, validate_headers, validate_request, validate_response
 
 from app.api.registers import api_actor
+from app.api.schema import Id, Moment, problems
 from app.core.audit import Actor
 from app.core.auth import current_actor, current_user
 from app.core.csrf import csrf_is_valid
@@ -27,11 +28,20 @@ routes = Routes()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+class CheckInHeaders(BaseModel):
+    idempotency_key: str = Field(
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"\S",
+        description="New for every check-in; the same again when resending one",
+    )
+
+
 class CheckInIn(BaseModel):
-    person_id: int
-    shift_id: int
+    person_id: Id
+    shift_id: Id
     kind: Literal["arrived", "left"]
-    device_time: dt.datetime | None = Field(
+    device_time: Moment | None = Field(
         None, description="The phone's clock; without an offset, the municipality's local time"
     )
 
@@ -66,10 +76,14 @@ class CheckInOut(BaseModel):
 
 @routes.post("/checkins")
 @tag(["operations"])
+@problems(403, 404, 409)
+@validate_headers(CheckInHeaders)
 @validate_request(CheckInIn)
 @validate_response(CheckInOut, 201)
 @validate_response(CheckInOut, 200)
-async def api_check_in(data: CheckInIn) -> tuple[CheckInOut, int, dict[str, str]]:
+async def api_check_in(
+    data: CheckInIn, headers: CheckInHeaders
+) -> tuple[CheckInOut, int, dict[str, str]]:
     """Check a person in ("arrived") or out ("left") of their shift.
 
     Send an `Idempotency-Key` header (1-100 characters, new for every check-in) and send
@@ -78,13 +92,7 @@ async def api_check_in(data: CheckInIn) -> tuple[CheckInOut, int, dict[str, str]
     refused (422). Besides a bearer token, a signed-in clerk's session (with its
     `X-CSRF-Token`) may check in its own person only.
     """
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ApiError(
-            400,
-            _("The request is not valid."),
-            _("Send an Idempotency-Key header of 1 to 100 characters."),
-        )
+    key = headers.idempotency_key.strip()
     if g.get("api_token") is not None:
         actor, source = api_actor(), "api"
     else:
@@ -99,8 +107,8 @@ async def api_check_in(data: CheckInIn) -> tuple[CheckInOut, int, dict[str, str]
         device_time=data.device_time,
         source=source,
     )
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return CheckInOut.of(row), 200 if replayed else 201, headers
+    replay = {"Idempotent-Replayed": "true"} if replayed else {}
+    return CheckInOut.of(row), 200 if replayed else 201, replay
 
 
 async def _clerk_session(person_id: int) -> Actor:

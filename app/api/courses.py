@@ -9,22 +9,21 @@ answers 404, as a path id does. People appear by id only, never by id number.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from quart_schema import tag, validate_querystring, validate_response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from app.api.schema import Day, LocalTime, PageNumber, PerPage, QueryBool, QueryId, problems
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.paging import fetch_page, page_count
-from app.core.problems import ApiError
 from app.core.routes import Routes
 from app.core.web import db
 from app.domain.courses import catalog
 from app.domain.models import (
-    BOOKING_STATES,
     Course,
     CourseBooking,
     CourseRequirement,
@@ -35,10 +34,13 @@ from app.domain.models import (
 
 routes = Routes()
 
+#: A booking's state (``BOOKING_STATES``).
+BookingState = Literal["booked", "waiting", "attended", "no_show", "cancelled"]
+
 
 class Paging(BaseModel):
-    page: int = Field(1, ge=1)
-    per_page: int = Field(100, ge=1, le=500)
+    page: PageNumber = 1
+    per_page: PerPage = 100
 
 
 async def _page(statement: Select[Any], paging: Paging) -> tuple[list[Any], int, int]:
@@ -100,8 +102,8 @@ class CourseOut(BaseModel):
 
 
 class CoursesQuery(Paging):
-    election_id: int | None = Field(None, description="Courses for this election and for years")
-    active: bool | None = None
+    election_id: QueryId | None = Field(None, description="Courses for this election and for years")
+    active: QueryBool | None = None
 
 
 class CoursePage(BaseModel):
@@ -132,7 +134,7 @@ async def api_courses(query_args: CoursesQuery) -> CoursePage:
     )
 
 
-@routes.get("/courses/<int:course_id>")
+@routes.get("/courses/<id:course_id>")
 @tag(["courses"])
 @validate_response(CourseOut)
 async def api_course(course_id: int) -> CourseOut:
@@ -146,8 +148,8 @@ class SessionOut(BaseModel):
     id: int
     course_id: int
     day: dt.date
-    starts_at: dt.time
-    ends_at: dt.time
+    starts_at: LocalTime
+    ends_at: LocalTime
     room_id: int | None
     capacity: int
     language: str
@@ -160,7 +162,7 @@ class SessionOut(BaseModel):
 
 
 class SessionsQuery(Paging):
-    from_day: dt.date | None = None
+    from_day: Day | None = None
 
 
 class SessionPage(BaseModel):
@@ -170,7 +172,7 @@ class SessionPage(BaseModel):
     pages: int
 
 
-@routes.get("/courses/<int:course_id>/sessions")
+@routes.get("/courses/<id:course_id>/sessions")
 @tag(["courses"])
 @validate_querystring(SessionsQuery)
 @validate_response(SessionPage)
@@ -245,10 +247,10 @@ class BookingOut(BaseModel):
 
 
 class BookingsQuery(Paging):
-    session_id: int | None = None
-    person_id: int | None = None
-    course_id: int | None = None
-    state: str | None = None
+    session_id: QueryId | None = None
+    person_id: QueryId | None = None
+    course_id: QueryId | None = None
+    state: BookingState | None = None
 
 
 class BookingPage(BaseModel):
@@ -260,6 +262,7 @@ class BookingPage(BaseModel):
 
 @routes.get("/course-bookings")
 @tag(["courses"])
+@problems(404)
 @validate_querystring(BookingsQuery)
 @validate_response(BookingPage)
 async def api_course_bookings(query_args: BookingsQuery) -> BookingPage:
@@ -275,8 +278,6 @@ async def api_course_bookings(query_args: BookingsQuery) -> BookingPage:
     if query_args.course_id is not None:
         statement = statement.where(CourseBooking.course_id == query_args.course_id)
     if query_args.state is not None:
-        if query_args.state not in BOOKING_STATES:
-            raise ApiError(400, _("The request is not valid."), _("Unknown state."))
         statement = statement.where(CourseBooking.state == query_args.state)
     rows, total, pages = await _page(statement.order_by(CourseBooking.id), query_args)
     return BookingPage(
@@ -312,9 +313,9 @@ class QualificationOut(BaseModel):
 
 
 class QualificationsQuery(Paging):
-    person_id: int | None = None
-    course_id: int | None = None
-    valid_on: dt.date | None = Field(None, description="Only those still valid on this day")
+    person_id: QueryId | None = None
+    course_id: QueryId | None = None
+    valid_on: Day | None = Field(None, description="Only those still valid on this day")
 
 
 class QualificationPage(BaseModel):
@@ -326,6 +327,7 @@ class QualificationPage(BaseModel):
 
 @routes.get("/qualifications")
 @tag(["courses"])
+@problems(404)
 @validate_querystring(QualificationsQuery)
 @validate_response(QualificationPage)
 async def api_qualifications(query_args: QualificationsQuery) -> QualificationPage:

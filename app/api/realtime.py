@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from quart_schema import tag, validate_request, validate_response
 
+from app.api.schema import Id, problems
 from app.core.i18n import _
 from app.core.problems import ApiError
 from app.core.routes import Routes
@@ -15,7 +16,7 @@ routes = Routes()
 
 
 class TicketIn(BaseModel):
-    user_id: int = Field(description="The member of this municipality the socket acts for")
+    user_id: Id = Field(description="The member of this municipality the socket acts for")
 
 
 class TicketOut(BaseModel):
@@ -25,6 +26,7 @@ class TicketOut(BaseModel):
 
 @routes.post("/realtime/tickets")
 @tag(["realtime"])
+@problems(404)
 @validate_request(TicketIn)
 @validate_response(TicketOut, 201)
 async def api_create_realtime_ticket(data: TicketIn) -> tuple[TicketOut, int]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from quart import g
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from app.api.openapi import no_content
+from app.api.schema import Count, Day, Id, LocalTime, Number, PageNumber, PerPage, Words
 from app.core.audit import Actor
 from app.core.routes import Routes
 from app.core.web import db
@@ -35,37 +37,39 @@ def _country() -> str:
 
 
 class PersonIn(BaseModel):
-    first_name: str
-    last_name: str
-    national_id: str | None = Field(None, description="Written only; never returned in full.")
-    national_id_country: str | None = Field(None, description="SE, DK or NO")
-    email: str | None = None
-    mobile: str | None = None
-    street_address: str = ""
-    postal_code: str = ""
-    city: str = ""
-    preferred_language: str = "sv"
-    spoken_languages: list[str] = []
-    tags: list[str] = []
-    notes: str = ""
-    status: str = "active"
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    national_id: str | None = Field(
+        None, max_length=20, description="Written only; never returned in full."
+    )
+    national_id_country: str | None = Field(None, max_length=2, description="SE, DK or NO")
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=30)
+    street_address: str = Field("", max_length=200)
+    postal_code: str = Field("", max_length=10)
+    city: str = Field("", max_length=100)
+    preferred_language: str = Field("sv", max_length=8)
+    spoken_languages: Words = []
+    tags: Words = []
+    notes: str = Field("", max_length=5000)
+    status: str = Field("active", max_length=16)
 
 
 class PersonPatch(BaseModel):
-    first_name: str | None = None
-    last_name: str | None = None
-    national_id: str | None = None
-    national_id_country: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    street_address: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    preferred_language: str | None = None
-    spoken_languages: list[str] | None = None
-    tags: list[str] | None = None
-    notes: str | None = None
-    status: str | None = None
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    national_id: str | None = Field(None, max_length=20)
+    national_id_country: str | None = Field(None, max_length=2)
+    email: str | None = Field(None, max_length=254)
+    mobile: str | None = Field(None, max_length=30)
+    street_address: str | None = Field(None, max_length=200)
+    postal_code: str | None = Field(None, max_length=10)
+    city: str | None = Field(None, max_length=100)
+    preferred_language: str | None = Field(None, max_length=8)
+    spoken_languages: Words | None = None
+    tags: Words | None = None
+    notes: str | None = Field(None, max_length=5000)
+    status: str | None = Field(None, max_length=16)
 
 
 class PersonOut(BaseModel):
@@ -105,10 +109,10 @@ class PersonOut(BaseModel):
 
 
 class PeopleQuery(BaseModel):
-    q: str = ""
-    status: str | None = None
-    page: int = Field(1, ge=1)
-    per_page: int = Field(100, ge=1, le=500)
+    q: str = Field("", max_length=200)
+    status: str | None = Field(None, max_length=16)
+    page: PageNumber = 1
+    per_page: PerPage = 100
 
 
 class PeoplePage(BaseModel):
@@ -150,14 +154,14 @@ async def api_create_person(data: PersonIn) -> tuple[PersonOut, int]:
     return PersonOut.of(person), 201
 
 
-@routes.get("/people/<int:person_id>")
+@routes.get("/people/<id:person_id>")
 @tag(["people"])
 @validate_response(PersonOut)
 async def api_person(person_id: int) -> PersonOut:
     return PersonOut.of(await people.get_person(db(), person_id))
 
 
-@routes.patch("/people/<int:person_id>")
+@routes.patch("/people/<id:person_id>")
 @tag(["people"])
 @validate_request(PersonPatch)
 @validate_response(PersonOut)
@@ -176,18 +180,18 @@ async def api_update_person(person_id: int, data: PersonPatch) -> PersonOut:
 
 
 class RoomIn(BaseModel):
-    name: str
-    capacity: int = 0
-    has_power: bool = True
-    has_network: bool = False
-    tables: int = 0
-    booths: int = 0
-    notes: str = ""
+    name: str = Field(max_length=200)
+    capacity: Count = 0
+    has_power: StrictBool = True
+    has_network: StrictBool = False
+    tables: Count = 0
+    booths: Count = 0
+    notes: str = Field("", max_length=5000)
 
 
 class RoomOut(RoomIn):
-    id: int
-    building_id: int
+    id: Id
+    building_id: Id
 
     @classmethod
     def of(cls, room: Room) -> RoomOut:
@@ -205,22 +209,22 @@ class RoomOut(RoomIn):
 
 
 class BuildingIn(BaseModel):
-    name: str
-    street_address: str = ""
-    postal_code: str = ""
-    city: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    step_free_access: bool = False
-    accessible_toilet: bool = False
-    parking: bool = False
-    contact_name: str = ""
-    contact_phone: str = ""
-    access_notes: str = ""
+    name: str = Field(max_length=200)
+    street_address: str = Field("", max_length=200)
+    postal_code: str = Field("", max_length=10)
+    city: str = Field("", max_length=100)
+    latitude: Number | None = Field(None, ge=-90, le=90)
+    longitude: Number | None = Field(None, ge=-180, le=180)
+    step_free_access: StrictBool = False
+    accessible_toilet: StrictBool = False
+    parking: StrictBool = False
+    contact_name: str = Field("", max_length=200)
+    contact_phone: str = Field("", max_length=20)
+    access_notes: str = Field("", max_length=5000)
 
 
 class BuildingOut(BuildingIn):
-    id: int
+    id: Id
     rooms: list[RoomOut]
 
     @classmethod
@@ -249,14 +253,14 @@ async def api_create_building(data: BuildingIn) -> tuple[BuildingOut, int]:
     return BuildingOut.of(await premises.get_building(db(), building.id)), 201
 
 
-@routes.get("/buildings/<int:building_id>")
+@routes.get("/buildings/<id:building_id>")
 @tag(["premises"])
 @validate_response(BuildingOut)
 async def api_building(building_id: int) -> BuildingOut:
     return BuildingOut.of(await premises.get_building(db(), building_id))
 
 
-@routes.put("/buildings/<int:building_id>")
+@routes.put("/buildings/<id:building_id>")
 @tag(["premises"])
 @validate_request(BuildingIn)
 @validate_response(BuildingOut)
@@ -265,7 +269,7 @@ async def api_update_building(building_id: int, data: BuildingIn) -> BuildingOut
     return BuildingOut.of(await premises.get_building(db(), building_id))
 
 
-@routes.post("/buildings/<int:building_id>/rooms")
+@routes.post("/buildings/<id:building_id>/rooms")
 @tag(["premises"])
 @validate_request(RoomIn)
 @validate_response(RoomOut, 201)
@@ -275,7 +279,7 @@ async def api_create_room(building_id: int, data: RoomIn) -> tuple[RoomOut, int]
     ), 201
 
 
-@routes.put("/buildings/<int:building_id>/rooms/<int:room_id>")
+@routes.put("/buildings/<id:building_id>/rooms/<id:room_id>")
 @tag(["premises"])
 @validate_request(RoomIn)
 @validate_response(RoomOut)
@@ -289,16 +293,18 @@ async def api_update_room(building_id: int, room_id: int, data: RoomIn) -> RoomO
 
 
 class ElectionIn(BaseModel):
-    name: str
-    kind: str = Field(description="parliament, region, municipal, eu, referendum, church, combined")
-    election_day: dt.date
-    advance_start: dt.date | None = None
-    advance_end: dt.date | None = None
-    status: str = "planning"
+    name: str = Field(max_length=200)
+    kind: str = Field(
+        max_length=16, description="parliament, region, municipal, eu, referendum, church, combined"
+    )
+    election_day: Day
+    advance_start: Day | None = None
+    advance_end: Day | None = None
+    status: str = Field("planning", max_length=16)
 
 
 class ElectionOut(ElectionIn):
-    id: int
+    id: Id
 
     @classmethod
     def of(cls, election: Election) -> ElectionOut:
@@ -312,13 +318,13 @@ class ElectionList(BaseModel):
 
 
 class DistrictIn(BaseModel):
-    code: str
-    name: str
-    eligible_voters: int = 0
+    code: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    eligible_voters: Count = 0
 
 
 class DistrictOut(DistrictIn):
-    id: int
+    id: Id
 
     @classmethod
     def of(cls, district: District) -> DistrictOut:
@@ -335,10 +341,10 @@ class DistrictList(BaseModel):
 
 
 class ShiftIn(BaseModel):
-    name: str
-    day: dt.date
-    starts_at: dt.time
-    ends_at: dt.time
+    name: str = Field(max_length=100)
+    day: Day
+    starts_at: LocalTime
+    ends_at: LocalTime
 
 
 class NormOut(BaseModel):
@@ -348,7 +354,7 @@ class NormOut(BaseModel):
 
 
 class ShiftOut(ShiftIn):
-    id: int
+    id: Id
     norms: list[NormOut]
 
     @classmethod
@@ -367,14 +373,14 @@ class ShiftOut(ShiftIn):
 
 
 class StationIn(BaseModel):
-    name: str
-    kind: str = Field(description="polling or advance")
-    district_id: int | None = None
-    room_id: int | None = None
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16, description="polling or advance")
+    district_id: Id | None = None
+    room_id: Id | None = None
 
 
 class StationOut(StationIn):
-    id: int
+    id: Id
     shifts: list[ShiftOut]
 
     @classmethod
@@ -414,14 +420,14 @@ async def api_create_election(data: ElectionIn) -> tuple[ElectionOut, int]:
     return ElectionOut.of(await elections.save_election(db(), api_actor(), _form(data))), 201
 
 
-@routes.get("/elections/<int:election_id>")
+@routes.get("/elections/<id:election_id>")
 @tag(["elections"])
 @validate_response(ElectionOut)
 async def api_election(election_id: int) -> ElectionOut:
     return ElectionOut.of(await elections.get_election(db(), election_id))
 
 
-@routes.put("/elections/<int:election_id>")
+@routes.put("/elections/<id:election_id>")
 @tag(["elections"])
 @validate_request(ElectionIn)
 @validate_response(ElectionOut)
@@ -431,7 +437,7 @@ async def api_update_election(election_id: int, data: ElectionIn) -> ElectionOut
     )
 
 
-@routes.get("/elections/<int:election_id>/districts")
+@routes.get("/elections/<id:election_id>/districts")
 @tag(["elections"])
 @validate_response(DistrictList)
 async def api_districts(election_id: int) -> DistrictList:
@@ -439,7 +445,7 @@ async def api_districts(election_id: int) -> DistrictList:
     return DistrictList(items=[DistrictOut.of(d) for d in await districts_of(db(), election_id)])
 
 
-@routes.post("/elections/<int:election_id>/districts")
+@routes.post("/elections/<id:election_id>/districts")
 @tag(["elections"])
 @validate_request(DistrictIn)
 @validate_response(DistrictOut, 201)
@@ -448,7 +454,7 @@ async def api_create_district(election_id: int, data: DistrictIn) -> tuple[Distr
     return DistrictOut.of(district), 201
 
 
-@routes.get("/elections/<int:election_id>/stations")
+@routes.get("/elections/<id:election_id>/stations")
 @tag(["elections"])
 @validate_response(StationList)
 async def api_stations(election_id: int) -> StationList:
@@ -456,7 +462,7 @@ async def api_stations(election_id: int) -> StationList:
     return StationList(items=[StationOut.of(s) for s in stations])
 
 
-@routes.post("/elections/<int:election_id>/stations")
+@routes.post("/elections/<id:election_id>/stations")
 @tag(["elections"])
 @validate_request(StationIn)
 @validate_response(StationOut, 201)
@@ -465,14 +471,14 @@ async def api_create_station(election_id: int, data: StationIn) -> tuple[Station
     return StationOut.of(await get_station(db(), station.id, election_id)), 201
 
 
-@routes.get("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.get("/elections/<id:election_id>/stations/<id:station_id>")
 @tag(["elections"])
 @validate_response(StationOut)
 async def api_station(election_id: int, station_id: int) -> StationOut:
     return StationOut.of(await get_station(db(), station_id, election_id))
 
 
-@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts")
+@routes.post("/elections/<id:election_id>/stations/<id:station_id>/shifts")
 @tag(["elections"])
 @validate_request(ShiftIn)
 @validate_response(ShiftOut, 201)
@@ -484,7 +490,7 @@ async def api_create_shift(
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift.id)), 201
 
 
-@routes.put("/elections/<int:election_id>/districts/<int:district_id>")
+@routes.put("/elections/<id:election_id>/districts/<id:district_id>")
 @tag(["elections"])
 @validate_request(DistrictIn)
 @validate_response(DistrictOut)
@@ -493,7 +499,7 @@ async def api_update_district(election_id: int, district_id: int, data: District
     return DistrictOut.of(district)
 
 
-@routes.put("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.put("/elections/<id:election_id>/stations/<id:station_id>")
 @tag(["elections"])
 @validate_request(StationIn)
 @validate_response(StationOut)
@@ -502,15 +508,16 @@ async def api_update_station(election_id: int, station_id: int, data: StationIn)
     return StationOut.of(await get_station(db(), station_id, election_id))
 
 
-@routes.delete("/elections/<int:election_id>/stations/<int:station_id>")
+@routes.delete("/elections/<id:election_id>/stations/<id:station_id>")
 @tag(["elections"])
+@no_content
 async def api_delete_station(election_id: int, station_id: int) -> tuple[str, int]:
     """Remove a station with its opening hours, shifts and norms."""
     await delete_station(db(), api_actor(), election_id, station_id)
     return "", 204
 
 
-@routes.put("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@routes.put("/elections/<id:election_id>/stations/<id:station_id>/shifts/<id:shift_id>")
 @tag(["elections"])
 @validate_request(ShiftIn)
 @validate_response(ShiftOut)
@@ -522,8 +529,9 @@ async def api_update_shift(
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift_id))
 
 
-@routes.delete("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@routes.delete("/elections/<id:election_id>/stations/<id:station_id>/shifts/<id:shift_id>")
 @tag(["elections"])
+@no_content
 async def api_delete_shift(election_id: int, station_id: int, shift_id: int) -> tuple[str, int]:
     await delete_shift(db(), api_actor(), election_id, station_id, shift_id)
     return "", 204

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 from sqlalchemy import select
 
 from app.api.registers import api_actor
-from app.core.i18n import _
+from app.api.schema import Id, QueryId, problems
 from app.core.problems import ApiError
 from app.core.routes import Routes
 from app.core.web import db
 from app.domain.elections.elections import get_election
-from app.domain.models import ASSIGNMENT_STATES, Assignment
+from app.domain.models import Assignment
 from app.domain.staffing import assignments, board
 from app.domain.staffing.assignments import StaffingError
 
@@ -53,16 +54,20 @@ class AssignmentList(BaseModel):
     items: list[AssignmentOut]
 
 
+#: An assignment's state (``ASSIGNMENT_STATES``).
+AssignmentState = Literal["proposed", "offered", "accepted", "declined", "withdrawn"]
+
+
 class AssignmentQuery(BaseModel):
-    state: str | None = None
-    station_id: int | None = None
+    state: AssignmentState | None = None
+    station_id: QueryId | None = None
 
 
 class AssignmentIn(BaseModel):
-    shift_id: int
-    role_type_id: int
-    person_id: int
-    override: bool = Field(False, description="Accept broken soft rules (audited)")
+    shift_id: Id
+    role_type_id: Id
+    person_id: Id
+    override: StrictBool = Field(False, description="Accept broken soft rules (audited)")
 
 
 class CellOut(BaseModel):
@@ -87,7 +92,7 @@ class StaffingOut(BaseModel):
     items: list[StationStaffingOut]
 
 
-@routes.get("/elections/<int:election_id>/assignments")
+@routes.get("/elections/<id:election_id>/assignments")
 @tag(["staffing"])
 @validate_querystring(AssignmentQuery)
 @validate_response(AssignmentList)
@@ -96,8 +101,6 @@ async def api_assignments(election_id: int, query_args: AssignmentQuery) -> Assi
     await get_election(db(), election_id)
     statement = select(Assignment).where(Assignment.election_id == election_id)
     if query_args.state is not None:
-        if query_args.state not in ASSIGNMENT_STATES:
-            raise ApiError(400, _("The request is not valid."), _("Unknown state."))
         statement = statement.where(Assignment.state == query_args.state)
     if query_args.station_id is not None:
         statement = statement.where(Assignment.station_id == query_args.station_id)
@@ -105,7 +108,7 @@ async def api_assignments(election_id: int, query_args: AssignmentQuery) -> Assi
     return AssignmentList(items=[AssignmentOut.of(a) for a in rows])
 
 
-@routes.get("/elections/<int:election_id>/staffing")
+@routes.get("/elections/<id:election_id>/staffing")
 @tag(["staffing"])
 @validate_response(StaffingOut)
 async def api_staffing(election_id: int) -> StaffingOut:
@@ -139,6 +142,7 @@ async def api_staffing(election_id: int) -> StaffingOut:
 
 @routes.post("/assignments")
 @tag(["staffing"])
+@problems(404, 409)
 @validate_request(AssignmentIn)
 @validate_response(AssignmentOut, 201)
 async def api_create_assignment(data: AssignmentIn) -> tuple[AssignmentOut, int]:
@@ -161,8 +165,9 @@ async def api_create_assignment(data: AssignmentIn) -> tuple[AssignmentOut, int]
     return AssignmentOut.of(assignment), 201
 
 
-@routes.post("/assignments/<int:assignment_id>/withdraw")
+@routes.post("/assignments/<id:assignment_id>/withdraw")
 @tag(["staffing"])
+@problems(409)
 @validate_response(AssignmentOut)
 async def api_withdraw_assignment(assignment_id: int) -> AssignmentOut:
     try:

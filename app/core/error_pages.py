@@ -15,7 +15,7 @@ from quart import (
     request,
     websocket,
 )
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.core.errors import DomainError, NotFound
 from app.core.hygiene import UNSTORABLE
@@ -117,6 +117,13 @@ async def recover_session() -> None:
         g.tenant = None
 
 
+def _with_allow(error: HTTPException, response: Response) -> Response:
+    """A 405 names the methods the address takes (RFC 9110), as werkzeug's own does."""
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
 def register_error_pages(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
@@ -124,9 +131,11 @@ def register_error_pages(app: Quart) -> None:
         if is_api_request():
             detail = SPECIAL_EXPLANATIONS.get(error.description or "")
             title = str(TITLES.get(status, error.name))
-            return problem_response(status, title, str(detail) if detail else None)
+            return _with_allow(
+                error, problem_response(status, title, str(detail) if detail else None)
+            )
         try:
-            return await render_error(status, error.description)
+            return _with_allow(error, await render_error(status, error.description))
         except Exception:
             log.exception("error page failed to render")
             return Response(error.name, status=status)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 
 T = TypeVar("T")
+
+
+def has_name(column: Any, name: str) -> ColumnElement[bool]:
+    """``column`` holds ``name``, in any case. SQLite lowers only ASCII letters, so
+    "Ängen" and "ängen" may pass its ``lower()`` as two names: the exact name is asked
+    for as well, so the unique constraint never sees a duplicate the check missed."""
+    return (func.lower(column) == name.lower()) | (column == name)
 
 
 async def is_taken(

@@ -72,7 +72,7 @@ async def test_it_requires_an_idempotency_key_and_a_valid_body(
     headers = await _token(db, tenant)
     missing = await client.post(URL, headers=headers, json=_body(day, day.clerk_ids[0]))
     assert missing.status_code == 400
-    assert "Idempotency-Key" in (await missing.get_json())["detail"]
+    assert (await missing.get_json())["errors"][0]["field"] == "Idempotency-Key"
     wrong = await client.post(
         URL, headers={**headers, "Idempotency-Key": "k"}, json=_body(day, day.clerk_ids[0], "gone")
     )

@@ -200,29 +200,29 @@ async def test_it_updates_and_removes_structure(
 
 
 VALID_BODIES = {
-    "/api/v1/people/<int:person_id>": {"city": "X"},
-    "/api/v1/buildings/<int:building_id>": {"name": "B"},
-    "/api/v1/buildings/<int:building_id>/rooms": {"name": "R"},
-    "/api/v1/buildings/<int:building_id>/rooms/<int:room_id>": {"name": "R"},
-    "/api/v1/elections/<int:election_id>": {
+    "/api/v1/people/<id:person_id>": {"city": "X"},
+    "/api/v1/buildings/<id:building_id>": {"name": "B"},
+    "/api/v1/buildings/<id:building_id>/rooms": {"name": "R"},
+    "/api/v1/buildings/<id:building_id>/rooms/<id:room_id>": {"name": "R"},
+    "/api/v1/elections/<id:election_id>": {
         "name": "E",
         "kind": "municipal",
         "election_day": "2026-09-13",
     },
-    "/api/v1/elections/<int:election_id>/districts": {"code": "9", "name": "D"},
-    "/api/v1/elections/<int:election_id>/districts/<int:district_id>": {"code": "9", "name": "D"},
-    "/api/v1/elections/<int:election_id>/stations": {"name": "S", "kind": "advance"},
-    "/api/v1/elections/<int:election_id>/stations/<int:station_id>": {
+    "/api/v1/elections/<id:election_id>/districts": {"code": "9", "name": "D"},
+    "/api/v1/elections/<id:election_id>/districts/<id:district_id>": {"code": "9", "name": "D"},
+    "/api/v1/elections/<id:election_id>/stations": {"name": "S", "kind": "advance"},
+    "/api/v1/elections/<id:election_id>/stations/<id:station_id>": {
         "name": "S",
         "kind": "advance",
     },
-    "/api/v1/elections/<int:election_id>/stations/<int:station_id>/shifts": {
+    "/api/v1/elections/<id:election_id>/stations/<id:station_id>/shifts": {
         "name": "Dag",
         "day": "2026-09-13",
         "starts_at": "08:00",
         "ends_at": "12:00",
     },
-    "/api/v1/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>": {
+    "/api/v1/elections/<id:election_id>/stations/<id:station_id>/shifts/<id:shift_id>": {
         "name": "Dag",
         "day": "2026-09-13",
         "starts_at": "08:00",
@@ -283,9 +283,9 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
     foreign = await _headers(db, other_tenant)
     checked = 0
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/") or "<int:" not in rule.rule:
+        if not rule.rule.startswith("/api/v1/") or "<id:" not in rule.rule:
             continue
-        path = re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
+        path = re.sub(r"<id:(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             body = VALID_BODIES.get(rule.rule) if method in ("POST", "PUT", "PATCH") else None
             response = await client.open(path, method=method, headers=foreign, json=body)

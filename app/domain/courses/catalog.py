@@ -30,7 +30,7 @@ from app.domain.models import (
     Room,
     SessionTeacher,
 )
-from app.domain.saving import is_taken
+from app.domain.saving import has_name, is_taken
 
 
 def clean_course(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,7 +73,7 @@ async def save_course(
     if election_id is not None and await session.get(Election, election_id) is None:
         raise FieldErrors({"election_id": _("Choose one of the options.")})
     same_name = select(Course.id).where(
-        func.lower(Course.name) == values["name"].lower(),
+        has_name(Course.name, values["name"]),
         Course.election_id.is_(None)
         if values["election_id"] is None
         else Course.election_id == values["election_id"],

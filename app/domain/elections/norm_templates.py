@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -18,7 +18,7 @@ from app.domain.elections.elections import get_election
 from app.domain.elections.norms import apply_norms
 from app.domain.elections.voting_days import voting_days
 from app.domain.models import STATION_KINDS, NormTemplate, RoleType, Shift, Station
-from app.domain.saving import is_taken
+from app.domain.saving import has_name, is_taken
 
 #: Defaults from Swedish practice: two shifts on election day; advance voting by day.
 #: Names are the municipality's data, so they are written in its language.
@@ -106,7 +106,7 @@ async def save_template(
     name = cleaner.text("name", 100, required=True)
     kind = cleaner.choice("station_kind", STATION_KINDS, "polling")
     cleaner.done()
-    same_name = select(NormTemplate.id).where(func.lower(NormTemplate.name) == name.lower())
+    same_name = select(NormTemplate.id).where(has_name(NormTemplate.name, name))
     if await is_taken(session, same_name, NormTemplate.id, template_id):
         raise FieldErrors({"name": _("A template with this name already exists.")})
     shifts = clean_template_shifts(data.get("shifts"), role_codes)

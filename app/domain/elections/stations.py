@@ -28,7 +28,7 @@ from app.domain.models import (
     StaffingNorm,
     Station,
 )
-from app.domain.saving import is_taken, store
+from app.domain.saving import has_name, is_taken, store
 
 
 async def save_station(
@@ -73,7 +73,7 @@ async def save_station(
             values["room_id"] = room.id
     cleaner.done()
     same_name = select(Station.id).where(
-        Station.election_id == election.id, func.lower(Station.name) == values["name"].lower()
+        Station.election_id == election.id, has_name(Station.name, values["name"])
     )
     if await is_taken(session, same_name, Station.id, station_id):
         raise FieldErrors({"name": _("Another station of this election has this name.")})

@@ -14,7 +14,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _, collation_key
 from app.core.validation import Cleaner, FieldErrors
 from app.domain.models import Building, Room
-from app.domain.saving import is_taken, store
+from app.domain.saving import has_name, is_taken, store
 
 
 def clean_building(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,7 +59,7 @@ async def save_building(
 ) -> Building:
     """Create a building, or change one when ``building_id`` is given."""
     values = clean_building(data)
-    same_name = select(Building.id).where(func.lower(Building.name) == values["name"].lower())
+    same_name = select(Building.id).where(has_name(Building.name, values["name"]))
     if await is_taken(session, same_name, Building.id, building_id):
         raise FieldErrors({"name": _("A building with this name already exists.")})
     building = Building() if building_id is None else await get_building(session, building_id)
@@ -100,7 +100,7 @@ async def save_room(
     building = await get_building(session, building_id)
     values = clean_room(data)
     same_name = select(Room.id).where(
-        Room.building_id == building.id, func.lower(Room.name) == values["name"].lower()
+        Room.building_id == building.id, has_name(Room.name, values["name"])
     )
     if await is_taken(session, same_name, Room.id, room_id):
         raise FieldErrors({"name": _("The building already has a room with this name.")})
