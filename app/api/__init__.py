@@ -9,7 +9,7 @@ from typing import Any
 
 import quart_schema.conversion
 from pydantic import BaseModel, TypeAdapter
-from quart import Blueprint, Quart, Response, g, request
+from quart import Blueprint, Quart, Response, current_app, g, request
 from quart_schema import (
     HttpSecurityScheme,
     Info,
@@ -23,11 +23,18 @@ from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
 from app.api import applications, checkins, courses, realtime, registers, staffing
+from app.api.scopes import (
+    PROBLEM_SCHEMA,
+    document_access,
+    expired_token,
+    missing_scope,
+    required_scope,
+)
 from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
 from app.core.i18n import _
-from app.core.models import Tenant
+from app.core.models import Tenant, utcnow
 from app.core.problems import ApiError, problem_response
 from app.core.routes import Routes
 from app.core.tenant_gate import enter_request_tenant
@@ -54,6 +61,16 @@ class StemmaOpenAPIProvider(OpenAPIProvider):
         for rule in super().generate_rules():
             if rule.rule.startswith(API_PREFIX + "/") and not rule.rule.endswith("openapi.json"):
                 yield rule
+
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Each operation with its 401 and 403 and the scope it asks of a token."""
+        paths, components = super().build_paths(rule)
+        view = self._app.view_functions[rule.endpoint]
+        for operations in paths.values():
+            for method, operation in operations.items():
+                document_access(operation, required_scope(rule.endpoint, view, method.upper()))
+        components["Problem"] = PROBLEM_SCHEMA
+        return paths, components
 
 
 @functools.lru_cache(maxsize=256)
@@ -105,6 +122,12 @@ async def _authenticate() -> Response | None:
     token = await authenticate_api_token(db(), secret.strip())
     if token is None:
         return _unauthorized()
+    if token.expired(utcnow()):
+        return expired_token()
+    view = current_app.view_functions.get(request.endpoint or "")
+    scope = required_scope(request.endpoint or "", view, request.method) if view else None
+    if scope is not None and scope not in token.scopes:
+        return missing_scope(scope)
     g.api_token = token
     enter_request_tenant(token.tenant)
     return None

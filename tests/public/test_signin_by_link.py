@@ -218,10 +218,12 @@ async def _request_code(client: QuartClient, login: str) -> Any:
 
 
 async def test_it_texts_a_six_digit_code_that_signs_a_clerk_in_once(
-    app: Quart, client: QuartClient, db: AsyncSession, linked_clerk: User
+    app: Quart, client: QuartClient, owner_db: AsyncSession, linked_clerk: User
 ) -> None:
     await _request_code(client, linked_clerk.email)
-    row = (await db.scalars(select(OutboxMessage))).one()
+    # The text is the clerk's municipality's.
+    row = (await owner_db.scalars(select(OutboxMessage))).one()
+    assert row.tenant_id is not None
     assert (row.channel, row.recipient, row.sensitive) == ("sms", MOBILE, True)
     assert re.match(
         r"^\d{6} är din inloggningskod till Stemma\. Den gäller i 10 minuter", row.body_text
@@ -241,10 +243,12 @@ async def test_it_texts_a_six_digit_code_that_signs_a_clerk_in_once(
     again = await client.get("/login/code/enter")
     assert again.headers["Location"] == "/login/code"
     delivered = (
-        await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
+        await owner_db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
     ).one()
     assert code not in delivered.body_text
-    audit = (await db.scalars(select(AuditEntry.code).execution_options(all_tenants=True))).all()
+    audit = (
+        await owner_db.scalars(select(AuditEntry.code).execution_options(all_tenants=True))
+    ).all()
     assert "accounts.login.sms_code" in audit
 
 

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -22,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
 from app.core.accounts.signin_links import SignInError, finish_sign_in, retire_unused_signins
-from app.core.accounts.users import normalise_email, record_in_each_tenant
+from app.core.accounts.users import member_tenant_ids, normalise_email, record_in_each_tenant
+from app.core.across_tenants import tenant_ids as across_tenant_ids
 from app.core.audit import Actor
 from app.core.i18n import _, locale_scope, ngettext
 from app.core.models import Membership, User, utcnow
@@ -30,7 +32,7 @@ from app.core.models.signin import SignInToken
 from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token, new_token
 from app.core.settings import Settings
-from app.core.tenancy import ALL_TENANTS
+from app.core.tenancy import tenant_scope
 from app.core.validation import EMAIL_PATTERN
 from app.domain.models import Person
 
@@ -116,34 +118,29 @@ async def _code_recipient(
     def sms_allowed(memberships: list[tuple[str, int]]) -> bool:
         return len(memberships) == 1 and memberships[0][0] == "clerk"
 
-    member = and_(Membership.user_id == Person.user_id, Membership.tenant_id == Person.tenant_id)
-    every_tenant = {ALL_TENANTS: True}
     if kind == "email":
         user = await session.scalar(select(User).where(User.email == value))
         if user is None or not user.is_active:
             return None, None, None
-        found = (
-            await session.execute(
-                select(Person.mobile, Person.tenant_id)
-                .join(Membership, member)
-                .where(Person.user_id == user.id, Person.mobile.is_not(None), Person.mobile != "")
-                .order_by(Person.updated_at.desc(), Person.id.desc())
-                .limit(1)
-                .execution_options(**every_tenant)
-            )
-        ).first()
-        if found is None or not sms_allowed(await _memberships(session, user.id)):
-            return user, None, None
-        return user, found[0], found[1]
-    rows = (
-        await session.execute(
-            select(Person.user_id, Person.tenant_id)
-            .join(Membership, member)
-            .where(Person.mobile == value, Person.user_id.is_not(None))
-            .order_by(Person.updated_at.desc(), Person.id.desc())
-            .execution_options(**every_tenant)
+        with_mobile = (Person.user_id == user.id, Person.mobile.is_not(None), Person.mobile != "")
+        found = await _newest_people(
+            session, await member_tenant_ids(session, user.id), Person.mobile, *with_mobile
         )
-    ).all()
+        if not found or not sms_allowed(await _memberships(session, user.id)):
+            return user, None, None
+        return user, found[0][0], found[0][1]
+    tenant_ids = await across_tenant_ids(
+        session,
+        "stemma_mobile_tenants",
+        (value,),
+        select(Person.tenant_id)
+        .join(Membership, _MEMBER)
+        .where(Person.mobile == value, Person.user_id.is_not(None))
+        .distinct(),
+    )
+    rows = await _newest_people(
+        session, tenant_ids, Person.user_id, Person.mobile == value, Person.user_id.is_not(None)
+    )
     if len({user_id for user_id, _tenant in rows}) != 1:
         return None, None, None
     user_id, tenant_id = rows[0]
@@ -155,14 +152,39 @@ async def _code_recipient(
     return user, value, tenant_id
 
 
+#: A person who is a member of the municipality they are registered in.
+_MEMBER = and_(Membership.user_id == Person.user_id, Membership.tenant_id == Person.tenant_id)
+
+
+async def _newest_people(
+    session: AsyncSession, tenant_ids: list[int], column: Any, *conditions: Any
+) -> list[tuple[Any, int]]:
+    """(``column``, tenant id) of the matching people who are members where they are
+    registered, in each of these municipalities, the most recently updated first."""
+    found = []
+    for tenant_id in tenant_ids:
+        with tenant_scope(tenant_id):
+            rows = await session.execute(
+                select(column, Person.tenant_id, Person.updated_at, Person.id)
+                .join(Membership, _MEMBER)
+                .where(*conditions)
+            )
+            found.extend(rows.all())
+    found.sort(key=lambda row: (row[2], row[3]), reverse=True)
+    return [(row[0], row[1]) for row in found]
+
+
 async def _memberships(session: AsyncSession, user_id: int) -> list[tuple[str, int]]:
     """(role, tenant id) of every membership of the user, across municipalities."""
-    rows = await session.execute(
-        select(Membership.role, Membership.tenant_id)
-        .where(Membership.user_id == user_id)
-        .execution_options(**{ALL_TENANTS: True})
-    )
-    return [(role, tenant_id) for role, tenant_id in rows]
+    memberships = []
+    for tenant_id in await member_tenant_ids(session, user_id):
+        with tenant_scope(tenant_id):
+            role = await session.scalar(
+                select(Membership.role).where(Membership.user_id == user_id)
+            )
+        if role is not None:
+            memberships.append((role, tenant_id))
+    return memberships
 
 
 async def request_signin_code(
@@ -203,7 +225,7 @@ async def request_signin_code(
     )
     session.add(row)
     await session.flush()
-    if recipient is not None and mobile:
+    if recipient is not None and mobile and tenant_id is not None:
         with locale_scope(recipient.locale or locale):
             text = _(
                 "%(code)s is your Stemma sign-in code. It works for %(minutes)s minutes. "
@@ -213,14 +235,16 @@ async def request_signin_code(
             )
         # The origin-bound line lets phones offer the code for this site only (autofill).
         host = urlsplit(settings.base_url).hostname
-        queue_sms(
-            session,
-            to=mobile,
-            text=f"{text}\n\n@{host} #{code}",
-            idempotency_key=f"signin_code:{row.id}",
-            tenant_id=tenant_id,
-            sensitive=True,
-        )
+        # The text is the municipality's: written in its scope, as its row policy wants.
+        with tenant_scope(tenant_id):
+            queue_sms(
+                session,
+                to=mobile,
+                text=f"{text}\n\n@{host} #{code}",
+                idempotency_key=f"signin_code:{row.id}",
+                sensitive=True,
+            )
+            await session.flush()
         await record_in_each_tenant(
             session,
             Actor(label="anonymous", ip_address=ip_address),
