@@ -35,7 +35,7 @@ class ApiTokenForm(Form):
         description=lazy_gettext("Which system uses the token, e.g. \u201cPayroll export\u201d."),
     )
     scopes = SelectMultipleField(
-        lazy_gettext("May"),
+        lazy_gettext("What it may do"),
         choices=[(scope, SCOPE_LABELS[scope]) for scope in SCOPES],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),

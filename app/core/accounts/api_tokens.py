@@ -66,7 +66,7 @@ async def create_api_token(
 ) -> tuple[ApiToken, str]:
     """Create a token for the current tenant; the secret is returned once and never stored.
 
-    ``scopes`` (default: all) says what it may do; it works until the end of
+    ``scopes`` (default: all) says what it may do; it works to the end of
     ``expires_on`` in the municipality's time zone (default: a year from now).
     """
     name = name.strip()
@@ -80,7 +80,7 @@ async def create_api_token(
     if expires_on is not None:
         tenant = await session.get(Tenant, require_tenant_id())
         zone = ZoneInfo(tenant.timezone if tenant else "UTC")
-        expires_at = datetime.combine(expires_on + timedelta(days=1), time(), zone)
+        expires_at = datetime.combine(expires_on, time(23, 59, 59), zone)
         if expires_at <= now or expires_at > now + LONGEST_LIFETIME:
             raise AccountsError(
                 _("Choose a day after today, at most three years ahead."), "expires_on"

@@ -161,7 +161,7 @@ async def _newest_people(
 ) -> list[tuple[Any, int]]:
     """(``column``, tenant id) of the matching people who are members where they are
     registered, in each of these municipalities, the most recently updated first."""
-    found = []
+    found: list[Any] = []
     for tenant_id in tenant_ids:
         with tenant_scope(tenant_id):
             rows = await session.execute(
