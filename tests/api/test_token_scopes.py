@@ -74,7 +74,7 @@ async def test_an_expired_token_answers_401_with_a_problem_document(
     response = await client.get("/api/v1/tenant", headers=headers)
     assert response.status_code == 401
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert "expired" in (await response.get_json())["title"]
+    assert (await response.get_json())["title"] == "API-nyckeln har gått ut."
 
 
 async def test_a_token_gets_every_scope_and_a_year_unless_chosen(
