@@ -99,7 +99,7 @@ async def test_it_refuses_a_token_without_a_name(client: QuartClient, admin: Use
 
 
 async def test_it_invites_a_user_by_email(
-    client: QuartClient, db: AsyncSession, admin: User, tenant: Tenant
+    client: QuartClient, db: AsyncSession, admin: User, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     await login(client, admin)
     response = await post_form(
@@ -111,14 +111,16 @@ async def test_it_invites_a_user_by_email(
     user = (await db.scalars(select(User).where(User.email == "nora@lund.test"))).one()
     assert user.password_hash is None
     mail = (
-        await db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "nora@lund.test"))
+        await owner_db.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == "nora@lund.test")
+        )
     ).one()
     assert mail.subject == "Ditt konto i Lunds kommun"
     assert "/password/reset?token=" in mail.body_text
 
 
 async def test_it_refuses_a_duplicate_member_and_keeps_nothing_half_written(
-    client: QuartClient, db: AsyncSession, admin: User, planner: User
+    client: QuartClient, db: AsyncSession, admin: User, planner: User, owner_db: AsyncSession
 ) -> None:
     await login(client, admin)
     response = await post_form(
@@ -127,7 +129,7 @@ async def test_it_refuses_a_duplicate_member_and_keeps_nothing_half_written(
         {"name": "Dup", "email": planner.email, "role": "clerk"},
     )
     assert "Adressen har redan ett konto i Stemma." in await response.get_data(as_text=True)
-    assert (await db.scalars(select(OutboxMessage))).all() == []
+    assert (await owner_db.scalars(select(OutboxMessage))).all() == []
 
 
 async def test_it_changes_a_role_but_keeps_one_administrator(
