@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select
 
 CURRENT = "NULLIF(current_setting('stemma.tenant_id', true), '')::integer"
 #: The bypass setting of old (migrations before 0015); kept for their downgrade.
@@ -28,7 +28,7 @@ LEGACY_ALL = "current_setting('stemma.all_tenants', true) = 'on'"
 
 def _owner(op: Any) -> str:
     """The migrating role, quoted as a literal: the owner of the tables it makes."""
-    return str(op.get_bind().execute(text("SELECT quote_literal(current_user)")).scalar())
+    return str(op.get_bind().execute(select(func.quote_literal(func.current_user()))).scalar())
 
 
 def _rule(optional: bool, owner: str) -> str:
