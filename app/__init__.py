@@ -21,6 +21,7 @@ from app.core.accounts.users import membership_in
 from app.core.auth import load_user
 from app.core.csrf import csrf_is_valid
 from app.core.db import create_engine, create_session_factory
+from app.core.db_role import refuse_privileged_role
 from app.core.error_pages import register_error_pages
 from app.core.headers import add_security_headers
 from app.core.health import blueprint as health
@@ -202,6 +203,10 @@ def _register_lifecycle(app: Quart) -> None:
 
     @app.before_serving
     async def _start_workers() -> None:
+        # Before anything is served: as a role past row-level security, nothing is.
+        await refuse_privileged_role(
+            runtime.engine, runtime.settings.allow_privileged_database_role
+        )
         if runtime.settings.run_worker_in_process:
             runtime.tasks.append(asyncio.create_task(runtime.outbox_worker.run()))
 

@@ -15,14 +15,16 @@ import hypercorn.asyncio
 import hypercorn.run
 from hypercorn.config import Config
 from hypercorn.middleware import ProxyFixMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import create_app
 from app.core.access_log import ACCESS_LOG_FORMAT, AccessLogger
-from app.core.accounts.api_tokens import create_api_token
+from app.core.accounts.api_tokens import SCOPES, create_api_token
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.accounts.users import AccountsError, create_user
 from app.core.audit import Actor
 from app.core.db import create_engine, create_session_factory
+from app.core.db_role import UnsafeDatabaseRoleError, refuse_privileged_role
 from app.core.migrations import upgrade
 from app.core.outbox.mail import mail_transport_for
 from app.core.outbox.push import WebPushTransport
@@ -48,19 +50,31 @@ def _settings() -> Settings:
         sys.exit(2)
 
 
-def _run[T](work: Callable[[Settings, Any], Awaitable[T]]) -> T:
-    """Run ``work(settings, session_factory)`` with an engine that is closed afterwards."""
+def _run[T](work: Callable[[Settings, Any], Awaitable[T]], serving: bool = False) -> T:
+    """Run ``work(settings, session_factory)`` with an engine that is closed afterwards;
+    ``serving`` (a long-running process) refuses a role row-level security lets past."""
 
     settings = _settings()
 
     async def main() -> T:
         engine = create_engine(settings.database_url)
         try:
+            if serving:
+                await _refuse_privileged_role(engine, settings)
             return await work(settings, create_session_factory(engine))
         finally:
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+async def _refuse_privileged_role(engine: AsyncEngine, settings: Settings) -> None:
+    try:
+        await refuse_privileged_role(engine, settings.allow_privileged_database_role)
+    except UnsafeDatabaseRoleError as error:
+        click.echo(str(error), err=True)
+        await engine.dispose()
+        sys.exit(2)
 
 
 def _fail(message: str) -> None:
@@ -111,6 +125,16 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
     config.graceful_timeout = 10
     # Live sockets: pings through proxies, small client messages, no per-message deflate.
     configure_websockets(config)
+    if not settings.is_sqlite:
+
+        async def check() -> None:
+            engine = create_engine(settings.database_url, pool_size=1)
+            try:
+                await _refuse_privileged_role(engine, settings)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(check())
     click.echo(f"Stemma is serving on http://{host}:{port}  (database: {_describe_db(settings)})")
     if workers == 1:
         app: Any = create_app(settings)
@@ -250,7 +274,20 @@ def token() -> None:
 @token.command("create")
 @click.option("--tenant", "slug", required=True)
 @click.option("--name", required=True)
-def token_create(slug: str, name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(SCOPES),
+    help="What it may do; repeat for more (default: everything).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The last day it works (default: a year from now).",
+)
+def token_create(slug: str, name: str, scopes: tuple[str, ...], until: Any) -> None:
     """Create an API token; the token alone is printed on the last line."""
 
     async def work(settings: Settings, factory: Any) -> None:
@@ -261,7 +298,13 @@ def token_create(slug: str, name: str) -> None:
                 return
             with tenant_scope(found.id):
                 try:
-                    _created, secret = await create_api_token(session, Actor.system("cli"), name)
+                    _created, secret = await create_api_token(
+                        session,
+                        Actor.system("cli"),
+                        name,
+                        scopes=scopes or None,
+                        expires_on=until.date() if until else None,
+                    )
                 except AccountsError as error:
                     _fail(f"{error.field}: {error.message}")
                     return
@@ -319,7 +362,7 @@ def worker() -> None:
         ).run()
 
     with contextlib.suppress(KeyboardInterrupt):
-        _run(work)
+        _run(work, serving=True)
 
 
 if __name__ == "__main__":

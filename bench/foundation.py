@@ -29,7 +29,13 @@ async def run(requests: int, database_url: str | None, data_dir: Path) -> None:
     url = database_url or f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
     settings = load_settings(
-        data_dir=data_dir, database_url=url, secret_key="b" * 40, run_worker_in_process=False
+        data_dir=data_dir,
+        database_url=url,
+        secret_key="b" * 40,
+        run_worker_in_process=False,
+        # The benchmark may be pointed at PostgreSQL as its superuser (``--database-url``):
+        # its numbers are then without row-level security, which such a role skips.
+        allow_privileged_database_role=True,
     )
     app = create_app(settings)
     factory = app.extensions["stemma"].session_factory

@@ -28,7 +28,7 @@ from werkzeug.routing.rules import Rule
 
 from app import create_app
 from app.core import security
-from app.core.db import create_engine
+from app.core.db import create_engine, create_session_factory
 from app.core.migrations import upgrade
 from app.core.models import Base
 from app.core.settings import Settings, load_settings
@@ -266,6 +266,23 @@ def session_factory(app: Quart) -> async_sessionmaker[AsyncSession]:
 async def db(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with session_factory() as session:
         yield session
+
+
+@pytest.fixture
+async def owner_db(db: AsyncSession, migrated_database: str) -> AsyncIterator[AsyncSession]:
+    """A session that sees every municipality's rows, for a test to check what was
+    written (with ``all_tenants`` for the ORM's hook): on PostgreSQL the tables' owner,
+    since the app's role sees one municipality at a time and no setting changes that;
+    on SQLite the test's own session."""
+    if not TEST_DATABASE_URL:
+        yield db
+        return
+    engine = create_engine(migrated_database, pool_size=1)
+    try:
+        async with create_session_factory(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 # --- role fixtures ------------------------------------------------------------------------

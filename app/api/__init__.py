@@ -8,7 +8,7 @@ from typing import Any
 
 import quart_schema.conversion
 from pydantic import BaseModel, Field, TypeAdapter
-from quart import Blueprint, Quart, Response, g, request
+from quart import Blueprint, Quart, Response, current_app, g, request
 from quart_schema import (
     HttpSecurityScheme,
     Info,
@@ -23,11 +23,12 @@ from quart_schema.validation import RequestHeadersValidationError
 from app.api import applications, checkins, courses, realtime, registers, requests, staffing
 from app.api.openapi import API_PREFIX, OPENAPI_PATH, ApiIdConverter, StemmaOpenAPIProvider
 from app.api.schema import QueryId
+from app.api.scopes import expired_token, missing_scope, required_scope
 from app.core.accounts.api_tokens import authenticate_api_token
 from app.core.audit_search import audit_entries_before
 from app.core.errors import DomainError
 from app.core.i18n import _
-from app.core.models import Tenant
+from app.core.models import Tenant, utcnow
 from app.core.problems import ApiError, problem_response
 from app.core.routes import Routes
 from app.core.tenant_gate import enter_request_tenant
@@ -95,6 +96,12 @@ async def _authenticate() -> Response | None:
     token = await authenticate_api_token(db(), secret.strip())
     if token is None:
         return _unauthorized()
+    if token.expired(utcnow()):
+        return expired_token()
+    view = current_app.view_functions.get(request.endpoint or "")
+    scope = required_scope(request.endpoint or "", view, request.method) if view else None
+    if scope is not None and scope not in token.scopes:
+        return missing_scope(scope)
     g.api_token = token
     enter_request_tenant(token.tenant)
     return None

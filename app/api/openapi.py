@@ -21,6 +21,7 @@ from app.api.schema import (
     QUART_SCHEMA_PROBLEMS_ATTRIBUTE,
     Problem,
 )
+from app.api.scopes import document_access, required_scope
 from app.core.validation import MAX_ID
 
 API_PREFIX = "/api/v1"
@@ -102,7 +103,9 @@ class StemmaOpenAPIProvider(OpenAPIProvider):
             # Every write goes through a service whose refusal answers 422.
             statuses.add(422)
         for operations in paths.values():
-            for operation in operations.values():
+            for method, operation in operations.items():
+                # The 401 and, where a scope is asked, the 403 and the scope.
+                document_access(operation, required_scope(rule.endpoint, func, method.upper()))
                 if "requestBody" in operation:
                     operation["requestBody"]["required"] = True
                 responses = operation["responses"]

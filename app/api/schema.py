@@ -127,6 +127,7 @@ class Problem(BaseModel):
     field: str | None = Field(None, description="The field a refusal belongs to")
     errors: list[FieldProblem] | None = Field(None, description="Every field that is wrong")
     broken: list[BrokenRule] | None = Field(None, description="Staffing rules a proposal breaks")
+    missing_scope: str | None = Field(None, description="The scope the API token lacks")
 
 
 PROBLEM_DESCRIPTIONS = {

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from app.core.tenancy import ALL_TENANTS, current_tenant_id
+from app.core.tenancy import current_tenant_id
 
 #: Where a PostgreSQL connection remembers which tenant its settings were last set for.
 _RLS_STATE = "stemma_rls_state"
@@ -47,26 +47,22 @@ def create_engine(database_url: str, pool_size: int = 20, **options: Any) -> Asy
 
 
 def _sync_row_level_security(
-    connection: Any, _cursor: Any, _statement: Any, _parameters: Any, context: Any, _many: Any
+    connection: Any, _cursor: Any, _statement: Any, _parameters: Any, _context: Any, _many: Any
 ) -> None:
     """Tell PostgreSQL which tenant the next statement runs for.
 
-    The row-level security policies (see the migrations) read ``stemma.tenant_id``
-    and ``stemma.all_tenants``, so a query that slips past the ORM hook (raw SQL,
-    a Core statement) still sees only the current tenant's rows. The settings are
-    sent only when they change for this connection.
+    The row-level security policies (see ``app.core.rls``) read ``stemma.tenant_id``,
+    so a query that slips past the ORM hook (raw SQL, a Core statement) still sees
+    only the current tenant's rows. The setting is sent only when it changes for this
+    connection. ``all_tenants`` changes nothing here: no setting opens every tenant
+    (reads across tenants go through the functions ``app.core.across_tenants`` calls).
     """
-    options = context.execution_options if context is not None else {}
-    wanted = (str(current_tenant_id() or ""), "on" if options.get(ALL_TENANTS) else "off")
+    wanted = str(current_tenant_id() or "")
     if connection.info.get(_RLS_STATE) == wanted:
         return
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(
-            "SELECT set_config('stemma.tenant_id', $1, false),"
-            " set_config('stemma.all_tenants', $2, false)",
-            wanted,
-        )
+        cursor.execute("SELECT set_config('stemma.tenant_id', $1, false)", (wanted,))
     finally:
         cursor.close()
     connection.info[_RLS_STATE] = wanted

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     login_attempts_per_ip: int = Field(default=30, ge=1, le=100000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
+    #: Start even when the PostgreSQL role is a superuser, has BYPASSRLS or owns the
+    #: tables (row-level security then does not apply). For development only.
+    allow_privileged_database_role: bool = False
+
     #: Run the outbox worker inside the web process (the embedded default).
     run_worker_in_process: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

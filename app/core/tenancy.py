@@ -34,7 +34,9 @@ from app.core.models.base import Base, TenantScoped
 
 _current_tenant_id: ContextVar[int | None] = ContextVar("stemma_tenant_id", default=None)
 
-#: Execution option that lets system code (login, CLI, workers) read across tenants.
+#: Execution option that lets a query past the ORM's hook without a tenant set. On
+#: PostgreSQL it opens no other municipality's rows: the row policies know no such
+#: setting (questions across tenants go through ``app.core.across_tenants``).
 ALL_TENANTS = "all_tenants"
 
 

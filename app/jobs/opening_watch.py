@@ -10,6 +10,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.across_tenants import tenant_ids as across_tenant_ids
 from app.core.models import Tenant, utcnow
 from app.core.tenancy import tenant_scope
 from app.domain.models import StationOpening
@@ -32,21 +33,19 @@ async def watch_openings_everywhere(
     async with session_factory() as session:
         # One cheap look first: on most days no municipality has a station opening, and
         # this runs every minute. A local day is at most a day off the UTC one.
-        tenants = list(
-            await session.scalars(
-                select(Tenant)
-                .where(
-                    Tenant.id.in_(
-                        select(StationOpening.tenant_id).where(
-                            StationOpening.day.between(
-                                utc_today - dt.timedelta(days=1), utc_today + dt.timedelta(days=1)
-                            )
-                        )
-                    )
-                )
-                .order_by(Tenant.id)
-                .execution_options(all_tenants=True)
+        first, last = utc_today - dt.timedelta(days=1), utc_today + dt.timedelta(days=1)
+        ids = await across_tenant_ids(
+            session,
+            "stemma_opening_tenants",
+            (first, last),
+            select(StationOpening.tenant_id).where(StationOpening.day.between(first, last)),
+        )
+        tenants = (
+            list(
+                await session.scalars(select(Tenant).where(Tenant.id.in_(ids)).order_by(Tenant.id))
             )
+            if ids
+            else []
         )
     told: dict[str, int] = {}
     for tenant in tenants:

@@ -8,10 +8,12 @@ import logging
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import ratelimit
+from app.core.across_tenants import run_everywhere
+from app.core.across_tenants import tenant_ids as across_tenant_ids
 from app.core.models import (
     AuthSession,
     OutboxMessage,
@@ -23,6 +25,7 @@ from app.core.models.signin import SignInToken
 from app.core.outbox.mail import MailTransport
 from app.core.outbox.push import PushTransport
 from app.core.outbox.sms import SmsTransport
+from app.core.tenancy import current_tenant_id, tenant_scope
 from app.domain.models import ImportBatch
 from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere
@@ -41,7 +44,8 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def claim_due(session: AsyncSession, limit: int = 10) -> list[OutboxMessage]:
-    """Mark up to ``limit`` due rows as ours and commit, so no other worker takes them.
+    """Mark up to ``limit`` due rows of the current municipality (none set: of none) as
+    ours and commit, so no other worker takes them.
 
     The claim is a conditional UPDATE stamped with a fresh token, so two workers
     never both claim a row, even on SQLite where SKIP LOCKED does nothing. On
@@ -49,9 +53,17 @@ async def claim_due(session: AsyncSession, limit: int = 10) -> list[OutboxMessag
     several hosts do not wait on each other.
     """
     now = utcnow()
-    due = or_(
-        (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-        (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+    # Only the current municipality's rows (none set: rows of none), as on PostgreSQL
+    # its row policy has it anyway.
+    tenant_id = current_tenant_id()
+    due = and_(
+        OutboxMessage.tenant_id.is_(None)
+        if tenant_id is None
+        else OutboxMessage.tenant_id == tenant_id,
+        or_(
+            (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+            (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+        ),
     )
     candidates = list(
         await session.scalars(
@@ -103,6 +115,36 @@ async def deliver_due(
         "sms": sms,
         "push": push,
     }
+    now = utcnow()
+    async with session_factory() as session:
+        tenant_ids = await across_tenant_ids(
+            session,
+            "stemma_outbox_due_tenants",
+            (now, now - STALE_CLAIM),
+            select(OutboxMessage.tenant_id)
+            .where(
+                or_(
+                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.status == "sending")
+                    & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+                )
+            )
+            .distinct(),
+        )
+    sent = 0
+    # Each municipality's rows in its own scope: its row policy shows the worker no
+    # other, and a push is sent to a subscription of that municipality only.
+    for tenant_id in sorted(tenant_ids, key=lambda found: (found is not None, found or 0)):
+        with tenant_scope(tenant_id) if tenant_id is not None else contextlib.nullcontext():
+            sent += await _deliver_claimed(session_factory, transports, limit)
+    return sent
+
+
+async def _deliver_claimed(
+    session_factory: async_sessionmaker[AsyncSession],
+    transports: dict[str, MailTransport | SmsTransport | PushTransport | None],
+    limit: int,
+) -> int:
     async with session_factory() as session:
         claimed = await claim_due(session, limit)
         sent = 0
@@ -157,12 +199,19 @@ async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> No
     async with session_factory() as session:
         await ratelimit.prune(session)
         await session.execute(delete(AuthSession).where(AuthSession.expires_at < now))
-        # Uploaded files hold whole id numbers: keep them a day at most.
-        await session.execute(
-            delete(ImportBatch)
-            .where(ImportBatch.created_at < now - timedelta(days=1))
-            .execution_options(all_tenants=True)
-        )
+        # Uploaded files hold whole id numbers: keep them a day at most. Tickets onto
+        # the live socket: used or not, an expired one opens nothing.
+        if not await run_everywhere(session, "stemma_prune_expired", (now,)):
+            await session.execute(
+                delete(ImportBatch)
+                .where(ImportBatch.created_at < now - timedelta(days=1))
+                .execution_options(all_tenants=True)
+            )
+            await session.execute(
+                delete(RealtimeTicket)
+                .where(RealtimeTicket.expires_at < now)
+                .execution_options(all_tenants=True)
+            )
         await session.execute(
             delete(PasswordResetToken).where(
                 PasswordResetToken.expires_at < now - timedelta(days=1)
@@ -170,12 +219,6 @@ async def prune_expired(session_factory: async_sessionmaker[AsyncSession]) -> No
         )
         await session.execute(
             delete(SignInToken).where(SignInToken.expires_at < now - timedelta(days=1))
-        )
-        # Used or not, an expired ticket onto the live socket opens nothing.
-        await session.execute(
-            delete(RealtimeTicket)
-            .where(RealtimeTicket.expires_at < now)
-            .execution_options(all_tenants=True)
         )
         await session.commit()
 

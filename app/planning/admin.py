@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.accounts.api_tokens import create_api_token, list_api_tokens
+from app.core.accounts.api_tokens import SCOPE_LABELS, create_api_token, list_api_tokens
 from app.core.accounts.api_tokens import revoke_api_token as revoke_token
 from app.core.accounts.passwords import invite_user
 from app.core.accounts.second_factor import users_with_second_factor
@@ -16,6 +16,7 @@ from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.forms import refused
 from app.core.i18n import _, get_locale
+from app.core.models import utcnow
 from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.web import app_settings, db, on_refusal, render
@@ -51,11 +52,24 @@ async def api_tokens() -> str:
 
     async def page(form: ApiTokenForm, new_secret: str | None = None) -> str:
         tokens = await list_api_tokens(db())
-        return await render("planning/tokens.html", form=form, tokens=tokens, new_secret=new_secret)
+        return await render(
+            "planning/tokens.html",
+            form=form,
+            tokens=tokens,
+            new_secret=new_secret,
+            scope_labels=SCOPE_LABELS,
+            now=utcnow(),
+        )
 
     if request.method == "POST" and form.validate():
         on_refusal(lambda error: page(refused(form, error)))
-        _token, new_secret = await create_api_token(db(), current_actor(), form.name.data or "")
+        _token, new_secret = await create_api_token(
+            db(),
+            current_actor(),
+            form.name.data or "",
+            scopes=form.scopes.data or [],
+            expires_on=form.expires_on.data,
+        )
         return await page(ApiTokenForm(), new_secret)
     return await page(form)
 

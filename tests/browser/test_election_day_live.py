@@ -36,11 +36,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.async_api import Browser, CDPSession, Page, expect
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.core.db import create_engine
+from app.core.models import Tenant
 from app.core.settings import Settings
-from app.core.tenancy import ALL_TENANTS
+from app.core.tenancy import ALL_TENANTS, tenant_scope
+from app.demo import DEMO_SLUG
 from app.domain.models import Shift
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_recruitment import DEMO_PASSWORD, PHONE, _assert_fits_phone, _new_page
@@ -143,12 +145,15 @@ async def _let_the_night_check_in(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         async with engine.begin() as connection:
-            moved = await connection.execute(
-                update(Shift)
-                .where(Shift.day == now.date(), Shift.starts_at == MORNING)
-                .values(starts_at=dt.time(0, 0))
-                .execution_options(**{ALL_TENANTS: True})
-            )
+            tenant_id = await connection.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG))
+            # In the demo's scope: no setting shows the app's role every municipality.
+            with tenant_scope(tenant_id):
+                moved = await connection.execute(
+                    update(Shift)
+                    .where(Shift.day == now.date(), Shift.starts_at == MORNING)
+                    .values(starts_at=dt.time(0, 0))
+                    .execution_options(**{ALL_TENANTS: True})
+                )
         assert moved.rowcount, "the demo has no morning shifts today"
     finally:
         await engine.dispose()

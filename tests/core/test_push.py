@@ -197,6 +197,7 @@ async def test_it_delivers_a_push_signed_and_encrypted_to_the_browser(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     push_service: PushService,
+    owner_db: AsyncSession,
 ) -> None:
     await _subscribe(db, tenant, coordinator, push_service.subscribe("phone"))
     await _queue(db, tenant, coordinator)
@@ -218,7 +219,7 @@ async def test_it_delivers_a_push_signed_and_encrypted_to_the_browser(
         "url": "/lund/portal/election-day",
         "tag": "news:1",
     }
-    message = await db.scalar(select(OutboxMessage))
+    message = await owner_db.scalar(select(OutboxMessage).execution_options(populate_existing=True))
     assert message is not None
     assert (message.channel, message.status) == ("push", "sent")
     assert "push/phone" not in message.recipient  # the endpoint is a secret
@@ -262,17 +263,18 @@ async def test_it_removes_a_subscription_the_service_calls_gone(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     push_service: PushService,
+    owner_db: AsyncSession,
 ) -> None:
     await _subscribe(db, tenant, coordinator, push_service.subscribe("phone"))
     await _queue(db, tenant, coordinator)
     push_service.status = 410
     assert await _deliver(session_factory, settings) == 1
-    assert await _subscriptions(db) == 0
-    message = await db.scalar(select(OutboxMessage))
+    assert await _subscriptions(owner_db) == 0
+    message = await owner_db.scalar(select(OutboxMessage).execution_options(populate_existing=True))
     assert message is not None and message.status == "sent"
     # Later news for the user finds no browser and queues nothing.
     await _queue(db, tenant, coordinator, key="news:2")
-    assert await db.scalar(select(func.count(OutboxMessage.id))) == 1
+    assert await owner_db.scalar(select(func.count(OutboxMessage.id))) == 1
 
 
 async def test_it_retries_when_the_service_fails(
@@ -282,21 +284,22 @@ async def test_it_retries_when_the_service_fails(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     push_service: PushService,
+    owner_db: AsyncSession,
 ) -> None:
     await _subscribe(db, tenant, coordinator, push_service.subscribe("phone"))
     await _queue(db, tenant, coordinator)
     push_service.status = 500
     assert await _deliver(session_factory, settings) == 0
-    message = await db.scalar(select(OutboxMessage).execution_options(populate_existing=True))
+    message = await owner_db.scalar(select(OutboxMessage).execution_options(populate_existing=True))
     assert message is not None
     assert (message.status, message.attempts) == ("pending", 1)
     assert message.last_error == "push service answered 500"
     assert await _deliver(session_factory, settings) == 0  # not due yet: backoff
     push_service.status = 201
-    await shift_back(db, OutboxMessage, "next_attempt_at", timedelta(hours=1))
+    await shift_back(owner_db, OutboxMessage, "next_attempt_at", timedelta(hours=1))
     assert await _deliver(session_factory, settings) == 1
     assert len(push_service.received) == 2
-    assert await _subscriptions(db) == 1
+    assert await _subscriptions(owner_db) == 1
 
 
 async def test_it_retries_when_the_service_is_down(
@@ -305,12 +308,13 @@ async def test_it_retries_when_the_service_is_down(
     coordinator: User,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
+    owner_db: AsyncSession,
 ) -> None:
     down = Browser.make().subscription(f"http://127.0.0.1:{free_port()}/push/secret-id")
     await _subscribe(db, tenant, coordinator, down)
     await _queue(db, tenant, coordinator)
     assert await _deliver(session_factory, settings) == 0
-    message = await db.scalar(select(OutboxMessage))
+    message = await owner_db.scalar(select(OutboxMessage).execution_options(populate_existing=True))
     assert message is not None and message.status == "pending"
     assert message.last_error is not None and "secret-id" not in message.last_error
 
@@ -386,7 +390,7 @@ async def _post_json(client: QuartClient, path: str, body: Any, *, token: str | 
 
 
 async def test_it_subscribes_and_unsubscribes_a_clerks_phone(
-    db: AsyncSession, client: QuartClient, tenant: Tenant, clerk: User
+    db: AsyncSession, client: QuartClient, tenant: Tenant, clerk: User, owner_db: AsyncSession
 ) -> None:
     await login(client, clerk)
     token = await csrf_token(client, "/lund/portal/profile")
@@ -399,7 +403,7 @@ async def test_it_subscribes_and_unsubscribes_a_clerks_phone(
     # Subscribing again (the page does on every visit) keeps one row.
     response = await _post_json(client, "/lund/portal/push/subscription", data, token=token)
     assert response.status_code == 201
-    assert await _subscriptions(db) == 1
+    assert await _subscriptions(owner_db) == 1
     response = await _post_json(
         client,
         "/lund/portal/push/subscription/delete",
@@ -407,7 +411,7 @@ async def test_it_subscribes_and_unsubscribes_a_clerks_phone(
         token=token,
     )
     assert response.status_code == 200
-    assert await _subscriptions(db) == 0
+    assert await _subscriptions(owner_db) == 0
 
 
 async def test_it_refuses_a_bad_subscription(
@@ -425,13 +429,13 @@ async def test_it_refuses_a_bad_subscription(
 
 
 async def test_it_needs_the_csrf_token(
-    db: AsyncSession, client: QuartClient, tenant: Tenant, clerk: User
+    db: AsyncSession, client: QuartClient, tenant: Tenant, clerk: User, owner_db: AsyncSession
 ) -> None:
     await login(client, clerk)
     data = Browser.make().subscription("https://fcm.googleapis.com/fcm/send/abc")
     response = await _post_json(client, "/lund/portal/push/subscription", data, token=None)
     assert response.status_code == 400
-    assert await _subscriptions(db) == 0
+    assert await _subscriptions(owner_db) == 0
 
 
 async def test_it_sends_anonymous_to_login(client: QuartClient, tenant: Tenant) -> None:
@@ -492,6 +496,7 @@ async def test_it_pushes_a_high_severity_incident_to_coordinators_and_news_to_it
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     push_service: PushService,
+    owner_db: AsyncSession,
 ) -> None:
     day = await ops_day(db, tenant)
     await link_user(db, tenant, day.chair_id, clerk)
@@ -537,7 +542,7 @@ async def test_it_pushes_a_high_severity_incident_to_coordinators_and_news_to_it
         "tag": f"incident-{incident_id}",
     }
     with tenant_scope(tenant.id):
-        rows = list(await db.scalars(select(OutboxMessage.recipient)))
+        rows = list(await owner_db.scalars(select(OutboxMessage.recipient)))
     assert len(rows) == 2 and clerk_id != coordinator_id
 
 
@@ -546,6 +551,7 @@ async def test_it_does_not_push_a_medium_incident_or_the_actors_own_change(
     tenant: Tenant,
     coordinator: User,
     push_service: PushService,
+    owner_db: AsyncSession,
 ) -> None:
     day = await ops_day(db, tenant)
     await _subscribe(db, tenant, coordinator, push_service.subscribe("coordinator"))
@@ -569,4 +575,4 @@ async def test_it_does_not_push_a_medium_incident_or_the_actors_own_change(
         await ops_incidents.acknowledge(
             db, Actor.for_user(coordinator), incident.id, expected_version=1
         )
-    assert await db.scalar(select(func.count(OutboxMessage.id))) == 0
+    assert await owner_db.scalar(select(func.count(OutboxMessage.id))) == 0

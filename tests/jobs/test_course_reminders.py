@@ -71,14 +71,17 @@ async def _run(session_factory: async_sessionmaker[AsyncSession], tenant: Tenant
 
 
 async def test_it_reminds_tomorrows_bookings_once_even_when_run_twice(
-    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tenant: Tenant
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    tenant: Tenant,
+    owner_db: AsyncSession,
 ) -> None:
     course_session, (seat,) = await _booked(db, tenant)
     assert await _run(session_factory, tenant) == 1
     key = f"course-reminder:{seat.id}:{course_session.id}"
-    assert await _reminders(db) == [key, f"{key}:sms"]
+    assert await _reminders(owner_db) == [key, f"{key}:sms"]
     assert await _run(session_factory, tenant) == 0
-    assert await _reminders(db) == [key, f"{key}:sms"]
+    assert await _reminders(owner_db) == [key, f"{key}:sms"]
     with tenant_scope(tenant.id):
         reminded = await db.scalar(
             select(CourseBooking.reminded_at)
@@ -86,7 +89,7 @@ async def test_it_reminds_tomorrows_bookings_once_even_when_run_twice(
             .execution_options(populate_existing=True)
         )
     assert reminded is not None
-    mail = await db.scalar(
+    mail = await owner_db.scalar(
         select(OutboxMessage)
         .where(
             OutboxMessage.idempotency_key.like(f"{key}:%"),
@@ -98,19 +101,25 @@ async def test_it_reminds_tomorrows_bookings_once_even_when_run_twice(
 
 
 async def test_it_reminds_each_booking_once_when_two_workers_run_at_once(
-    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tenant: Tenant
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    tenant: Tenant,
+    owner_db: AsyncSession,
 ) -> None:
     """On SQLite the single writer serialises the two claims; on PostgreSQL the second
     UPDATE waits for the first one's row locks and then no longer matches."""
     await _booked(db, tenant, people=6)
     counts = await asyncio.gather(*(_run(session_factory, tenant) for _ in range(3)))
     assert sum(counts) == 6
-    keys = await _reminders(db)
+    keys = await _reminders(owner_db)
     assert len(keys) == len(set(keys)) == 12
 
 
 async def test_it_reminds_nobody_cancelled_waiting_or_not_tomorrow(
-    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tenant: Tenant
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    tenant: Tenant,
+    owner_db: AsyncSession,
 ) -> None:
     sender = letterhead(tenant)
     full, (kept,) = await _booked(db, tenant, capacity=1)
@@ -129,7 +138,7 @@ async def test_it_reminds_nobody_cancelled_waiting_or_not_tomorrow(
     await _booked(db, tenant, days_ahead=2)
     await _booked(db, tenant, days_ahead=0)
     assert await _run(session_factory, tenant) == 1
-    assert await _reminders(db) == [
+    assert await _reminders(owner_db) == [
         f"course-reminder:{kept.id}:{full.id}",
         f"course-reminder:{kept.id}:{full.id}:sms",
     ]
@@ -176,7 +185,10 @@ async def test_it_sends_reminders_from_the_command_line(
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="row locks need PostgreSQL")
 async def test_it_skips_a_booking_another_worker_claimed_while_it_waited(
-    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tenant: Tenant
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    tenant: Tenant,
+    owner_db: AsyncSession,
 ) -> None:
     """Another worker holds one booking's row while this one claims: this one waits for
     it, then sees it claimed and reminds only the others."""
@@ -195,6 +207,6 @@ async def test_it_skips_a_booking_another_worker_claimed_while_it_waited(
             assert not job.done()  # waiting for the row lock
             await other.commit()
         assert await asyncio.wait_for(job, 10) == 2
-    keys = await _reminders(db)
+    keys = await _reminders(owner_db)
     assert f"course-reminder:{taken}:{course_session.id}" not in keys
     assert len(keys) == 4

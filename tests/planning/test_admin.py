@@ -1,11 +1,13 @@
 """Administration pages: audit log, users, API tokens."""
 
+from datetime import timedelta
+
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.models import ApiToken, AuditEntry, Membership, OutboxMessage, Tenant, User
+from app.core.models import ApiToken, AuditEntry, Membership, OutboxMessage, Tenant, User, utcnow
 from app.core.tenancy import tenant_scope
 from tests.factories import login, post_form
 
@@ -56,11 +58,19 @@ async def test_it_ignores_a_malformed_date_filter(client: QuartClient, admin: Us
     assert "aria-invalid" in await response.get_data(as_text=True)
 
 
+def _in_a_month() -> str:
+    return (utcnow() + timedelta(days=30)).date().isoformat()
+
+
 async def test_it_creates_a_token_shown_once_and_revokes_it(
     client: QuartClient, db: AsyncSession, admin: User, tenant: Tenant
 ) -> None:
     await login(client, admin)
-    response = await post_form(client, "/lund/planning/admin/tokens", {"name": "Lönesystem"})
+    response = await post_form(
+        client,
+        "/lund/planning/admin/tokens",
+        {"name": "Lönesystem", "scopes": "registers:read", "expires_on": _in_a_month()},
+    )
     body = await response.get_data(as_text=True)
     assert "stm_" in body and "Kopiera den nya nyckeln nu" in body
     listing = await (await client.get("/lund/planning/admin/tokens")).get_data(as_text=True)
@@ -99,7 +109,7 @@ async def test_it_refuses_a_token_without_a_name(client: QuartClient, admin: Use
 
 
 async def test_it_invites_a_user_by_email(
-    client: QuartClient, db: AsyncSession, admin: User, tenant: Tenant
+    client: QuartClient, db: AsyncSession, admin: User, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     await login(client, admin)
     response = await post_form(
@@ -111,14 +121,16 @@ async def test_it_invites_a_user_by_email(
     user = (await db.scalars(select(User).where(User.email == "nora@lund.test"))).one()
     assert user.password_hash is None
     mail = (
-        await db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "nora@lund.test"))
+        await owner_db.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == "nora@lund.test")
+        )
     ).one()
     assert mail.subject == "Ditt konto i Lunds kommun"
     assert "/password/reset?token=" in mail.body_text
 
 
 async def test_it_refuses_a_duplicate_member_and_keeps_nothing_half_written(
-    client: QuartClient, db: AsyncSession, admin: User, planner: User
+    client: QuartClient, db: AsyncSession, admin: User, planner: User, owner_db: AsyncSession
 ) -> None:
     await login(client, admin)
     response = await post_form(
@@ -127,7 +139,7 @@ async def test_it_refuses_a_duplicate_member_and_keeps_nothing_half_written(
         {"name": "Dup", "email": planner.email, "role": "clerk"},
     )
     assert "Adressen har redan ett konto i Stemma." in await response.get_data(as_text=True)
-    assert (await db.scalars(select(OutboxMessage))).all() == []
+    assert (await owner_db.scalars(select(OutboxMessage))).all() == []
 
 
 async def test_it_changes_a_role_but_keeps_one_administrator(

@@ -316,7 +316,7 @@ async def _assigned(db: AsyncSession, tenant: Tenant, s: dict[str, Any], count: 
 
 
 async def test_it_books_untrained_clerks_after_a_preview_and_refuses_a_changed_plan(
-    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User, owner_db: AsyncSession
 ) -> None:
     s = await make_staffed_station(db, tenant)
     # Assigned before the course exists (afterwards the course is a hard staffing rule).
@@ -351,7 +351,7 @@ async def test_it_books_untrained_clerks_after_a_preview_and_refuses_a_changed_p
     states = await _bookings(db, tenant)
     assert all(states[pid] == (small.id, "booked") for pid in fresh)
     with tenant_scope(tenant.id):
-        keys = list(await db.scalars(select(OutboxMessage.idempotency_key)))
+        keys = list(await owner_db.scalars(select(OutboxMessage.idempotency_key)))
     assert sum(key.startswith("course-booked:") for key in keys) == 3
 
 

@@ -123,7 +123,7 @@ async def test_it_lists_filters_and_shows_applications(
 
 
 async def test_it_approves_from_the_detail_page_and_the_person_is_in_the_register(
-    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     application = (await make_application(db, tenant, election)).application
@@ -141,7 +141,7 @@ async def test_it_approves_from_the_detail_page_and_the_person_is_in_the_registe
     assert days == [election.election_day]
     # The approved person got a clerk account and an invitation to the portal.
     assert person.user_id is not None
-    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    mail = list(await owner_db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert [m.recipient for m in mail[-2:]] == ["sara.lind@example.se"] * 2
     assert "/password/reset?token=" in mail[-1].body_text  # the invitation's link
     page = await (await client.get(f"/lund/planning/people/{person.id}")).get_data(as_text=True)
@@ -156,7 +156,7 @@ async def test_it_approves_from_the_detail_page_and_the_person_is_in_the_registe
 
 
 async def test_it_rejects_with_the_message_and_needs_one(
-    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     application = (await make_application(db, tenant, election)).application
@@ -167,7 +167,7 @@ async def test_it_rejects_with_the_message_and_needs_one(
     assert 'id="field-reject-error"' in await empty.get_data(as_text=True)
     done = await post_form(client, f"{path}/reject", {"message": "Tyvärr, inte nu."})
     assert done.status_code == 302
-    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    mail = list(await owner_db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert "Tyvärr, inte nu." in mail[-1].body_text
     asked = await post_form(client, f"{path}/more-info", {"message": "Fråga"})
     assert asked.status_code == 422  # already handled

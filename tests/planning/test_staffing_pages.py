@@ -93,7 +93,7 @@ async def test_it_explains_a_conflict_and_offers_an_override_only_for_soft_rules
 
 
 async def test_it_sends_offers_and_the_clerk_answers_from_the_link(
-    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User, owner_db: AsyncSession
 ) -> None:
     s = await make_staffed_station(db, tenant)
     person = await make_clerk(db, tenant, s["election"])
@@ -102,7 +102,7 @@ async def test_it_sends_offers_and_the_clerk_answers_from_the_link(
     await login(client, planner)
     sent = await post_form(client, f"/lund/planning/elections/{s['election'].id}/staffing/offers")
     assert sent.status_code == 302
-    mail = (await db.scalars(select(OutboxMessage))).one()
+    mail = (await owner_db.scalars(select(OutboxMessage))).one()
     link = mail.body_text.split("http://localhost", 1)[1].split()[0]
     clerk = client.app.test_client()
     opened = await clerk.get(link)

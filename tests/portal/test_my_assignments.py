@@ -81,7 +81,7 @@ async def test_it_lets_me_answer_my_offer_and_nobody_elses(
 
 
 async def test_it_tells_the_office_at_once_about_a_late_decline(
-    client: QuartClient, db: AsyncSession, tenant: Tenant
+    client: QuartClient, db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     import datetime as dt
 
@@ -102,7 +102,7 @@ async def test_it_tells_the_office_at_once_about_a_late_decline(
     await post_form(
         client, f"/lund/portal/offers/{offer.id}", {"answer": "decline", "reason": "Sjuk"}
     )
-    mail = (await db.scalars(select(OutboxMessage))).one()
+    mail = (await owner_db.scalars(select(OutboxMessage))).one()
     assert mail.recipient == "val@lund.test" and "Sjuk" in mail.body_text
 
 

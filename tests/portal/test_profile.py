@@ -255,7 +255,7 @@ async def test_it_exports_my_data_as_pdf(
 
 
 async def test_it_sends_my_removal_request_to_the_office_and_audits_it(
-    client: QuartClient, db: AsyncSession, tenant: Tenant
+    client: QuartClient, db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     user, person = await _linked_clerk(db, tenant)
     with tenant_scope(tenant.id):
@@ -267,7 +267,7 @@ async def test_it_sends_my_removal_request_to_the_office_and_audits_it(
     assert response.status_code == 302
     saved = await _person(db, tenant, person.id)
     assert saved.removal_requested_at is not None  # recorded, and nothing erased
-    mail = (await db.scalars(select(OutboxMessage))).one()
+    mail = (await owner_db.scalars(select(OutboxMessage))).one()
     assert mail.recipient == "val@lund.test"
     assert "Jag har flyttat." in mail.body_text and person.full_name in mail.subject
     assert f"/lund/planning/people/{person.id}" in mail.body_text

@@ -188,10 +188,12 @@ async def test_it_ends_an_idle_session(
     assert (await db.scalars(select(AuthSession))).all() == []
 
 
-async def test_it_audits_a_login(client: QuartClient, db: AsyncSession, planner: User) -> None:
+async def test_it_audits_a_login(
+    client: QuartClient, owner_db: AsyncSession, planner: User
+) -> None:
     await login(client, planner)
     codes = (
-        await db.scalars(
+        await owner_db.scalars(
             select(AuditEntry.code)
             .where(AuditEntry.actor_user_id == planner.id)
             .execution_options(all_tenants=True)

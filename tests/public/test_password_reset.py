@@ -103,13 +103,13 @@ async def test_it_ends_every_session_when_the_password_changes(
 
 
 async def test_it_says_the_same_for_an_unknown_address_and_sends_nothing(
-    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User, owner_db: AsyncSession
 ) -> None:
     known = await post_form(client, "/password/forgot", {"email": planner.email})
     unknown = await post_form(client, "/password/forgot", {"email": "nobody@lund.test"})
     assert (await known.get_data(as_text=True)).count("Om adressen hör till ett konto") == 1
     assert (await unknown.get_data(as_text=True)).count("Om adressen hör till ett konto") == 1
-    recipients = (await db.scalars(select(OutboxMessage.recipient))).all()
+    recipients = (await owner_db.scalars(select(OutboxMessage.recipient))).all()
     assert recipients == [planner.email]
 
 
@@ -133,11 +133,11 @@ async def test_it_refuses_a_weak_or_mismatched_password(
 
 
 async def test_it_limits_reset_mails_per_account(
-    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User, owner_db: AsyncSession
 ) -> None:
     for _attempt in range(5):
         await post_form(client, "/password/forgot", {"email": planner.email})
-    assert len((await db.scalars(select(OutboxMessage))).all()) == 3
+    assert len((await owner_db.scalars(select(OutboxMessage))).all()) == 3
 
 
 async def test_it_retires_every_other_link_when_one_is_used(
@@ -152,10 +152,12 @@ async def test_it_retires_every_other_link_when_one_is_used(
 
 
 async def test_it_keeps_no_working_link_in_the_outbox(
-    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User, owner_db: AsyncSession
 ) -> None:
     await _request_reset(app, client, planner.email)
-    row = (await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))).one()
+    row = (
+        await owner_db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
+    ).one()
     assert "token=" not in row.body_text and row.body_html is None
 
 

@@ -150,13 +150,13 @@ async def test_it_expires_after_fifteen_minutes(
 
 
 async def test_it_says_the_same_for_an_unknown_address_and_sends_nothing(
-    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User, owner_db: AsyncSession
 ) -> None:
     known = await post_form(client, "/login/link", {"email": planner.email})
     unknown = await post_form(client, "/login/link", {"email": "nobody@lund.test"})
     assert known.status_code == unknown.status_code == 200
     assert await _page(known) == await _page(unknown)
-    recipients = (await db.scalars(select(OutboxMessage.recipient))).all()
+    recipients = (await owner_db.scalars(select(OutboxMessage.recipient))).all()
     assert recipients == [planner.email]
 
 
@@ -166,12 +166,13 @@ async def test_it_limits_links_per_account_quietly_and_per_address_with_429(
     db: AsyncSession,
     planner: User,
     monkeypatch: pytest.MonkeyPatch,
+    owner_db: AsyncSession,
 ) -> None:
     for _attempt in range(7):
         response = await post_form(client, "/login/link", {"email": planner.email})
         assert response.status_code == 200
         assert NEUTRAL_LINK in await response.get_data(as_text=True)
-    assert len((await db.scalars(select(OutboxMessage))).all()) == 5
+    assert len((await owner_db.scalars(select(OutboxMessage))).all()) == 5
     monkeypatch.setattr(
         signin_links, "LINKS_PER_ADDRESS", Limit("signin.link.address", 7, timedelta(hours=1))
     )
@@ -218,10 +219,12 @@ async def _request_code(client: QuartClient, login: str) -> Any:
 
 
 async def test_it_texts_a_six_digit_code_that_signs_a_clerk_in_once(
-    app: Quart, client: QuartClient, db: AsyncSession, linked_clerk: User
+    app: Quart, client: QuartClient, owner_db: AsyncSession, linked_clerk: User
 ) -> None:
     await _request_code(client, linked_clerk.email)
-    row = (await db.scalars(select(OutboxMessage))).one()
+    # The text is the clerk's municipality's.
+    row = (await owner_db.scalars(select(OutboxMessage))).one()
+    assert row.tenant_id is not None
     assert (row.channel, row.recipient, row.sensitive) == ("sms", MOBILE, True)
     assert re.match(
         r"^\d{6} är din inloggningskod till Stemma\. Den gäller i 10 minuter", row.body_text
@@ -241,10 +244,12 @@ async def test_it_texts_a_six_digit_code_that_signs_a_clerk_in_once(
     again = await client.get("/login/code/enter")
     assert again.headers["Location"] == "/login/code"
     delivered = (
-        await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
+        await owner_db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
     ).one()
     assert code not in delivered.body_text
-    audit = (await db.scalars(select(AuditEntry.code).execution_options(all_tenants=True))).all()
+    audit = (
+        await owner_db.scalars(select(AuditEntry.code).execution_options(all_tenants=True))
+    ).all()
     assert "accounts.login.sms_code" in audit
 
 
@@ -311,6 +316,7 @@ async def test_it_answers_the_same_without_an_account_a_person_or_a_mobile(
     clerk: User,
     planner: User,
     linked_clerk: User,
+    owner_db: AsyncSession,
 ) -> None:
     with tenant_scope(tenant.id):
         await make_person(db, tenant, email=planner.email)  # no mobile, not linked
@@ -323,7 +329,9 @@ async def test_it_answers_the_same_without_an_account_a_person_or_a_mobile(
     assert pages[0] == pages[2] == pages[4] == pages[6]
     # A wrong code reads the same too (one known code might be 000000: skip the known one).
     assert pages[3] == pages[5] == pages[7]
-    texts = (await db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms"))).all()
+    texts = (
+        await owner_db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+    ).all()
     assert [text.recipient for text in texts] == [MOBILE]
 
 
@@ -348,13 +356,13 @@ async def test_it_keeps_only_a_keyed_hash_of_the_code(
 
 
 async def test_it_limits_codes_per_account_quietly(
-    app: Quart, client: QuartClient, db: AsyncSession, linked_clerk: User
+    app: Quart, client: QuartClient, db: AsyncSession, linked_clerk: User, owner_db: AsyncSession
 ) -> None:
     for _attempt in range(4):
         await _request_code(client, linked_clerk.email)
     for _attempt in range(3):
         await _request_code(client, "0701112233")
-    assert len((await db.scalars(select(OutboxMessage))).all()) == 5
+    assert len((await owner_db.scalars(select(OutboxMessage))).all()) == 5
 
 
 async def test_it_limits_code_requests_and_code_checks_per_address_with_429(
@@ -406,6 +414,7 @@ async def test_it_texts_nobody_for_a_person_of_a_municipality_the_user_is_not_a_
     other_tenant: Tenant,
     clerk: User,
     outsider: User,
+    owner_db: AsyncSession,
 ) -> None:
     # Malmö linked a person record to Lund's clerk, but the clerk is no member there.
     await _link_person(db, other_tenant, clerk, mobile="+46702223344")
@@ -416,7 +425,7 @@ async def test_it_texts_nobody_for_a_person_of_a_municipality_the_user_is_not_a_
     await _link_person(db, other_tenant, outsider, mobile="+46703334455")
     await _request_code(client, outsider.email)
     await _request_code(client, "+46703334455")
-    texts = (await db.scalars(select(OutboxMessage))).all()
+    texts = (await owner_db.scalars(select(OutboxMessage))).all()
     assert texts == []
 
 

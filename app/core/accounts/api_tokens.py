@@ -2,38 +2,107 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.core.accounts.users import AccountsError
+from app.core.across_tenants import tenant_id as across_tenant_id
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
-from app.core.i18n import _
-from app.core.models import ApiToken, utcnow
+from app.core.i18n import _, lazy_gettext
+from app.core.models import ApiToken, Tenant, utcnow
+from app.core.models.accounts import API_TOKEN_LIFETIME
 from app.core.security import hash_token, new_token
-from app.core.tenancy import ALL_TENANTS, tenant_scope
+from app.core.tenancy import require_tenant_id, tenant_scope
 
 API_TOKEN_PREFIX = "stm_"  # noqa: S105 - a public prefix, not a secret
 
+#: What a token may be allowed, one area of the API each: read, or write (change). The
+#: API asks ``<area>:read`` of a GET and ``<area>:write`` of anything else
+#: (``app.api.scopes``); a municipality's website, which only submits applications,
+#: gets ``applications:write`` alone and reads nothing back.
+SCOPES = (
+    "applications:read",
+    "applications:write",
+    "registers:read",
+    "registers:write",
+    "staffing:read",
+    "staffing:write",
+    "courses:read",
+    "checkins:write",
+    "realtime:read",
+    "audit:read",
+)
 
-async def create_api_token(session: AsyncSession, actor: Actor, name: str) -> tuple[ApiToken, str]:
-    """Create a token for the current tenant; the secret is returned once and never stored."""
+#: What each scope lets a token do, as the token page shows it.
+SCOPE_LABELS = {
+    "applications:read": lazy_gettext("Read applications"),
+    "applications:write": lazy_gettext("Submit applications (the municipality's website)"),
+    "registers:read": lazy_gettext("Read people, premises and elections"),
+    "registers:write": lazy_gettext("Change people, premises and elections"),
+    "staffing:read": lazy_gettext("Read staffing"),
+    "staffing:write": lazy_gettext("Change staffing"),
+    "courses:read": lazy_gettext("Read courses and qualifications"),
+    "checkins:write": lazy_gettext("Check in on election day"),
+    "realtime:read": lazy_gettext("Open live updates for a member"),
+    "audit:read": lazy_gettext("Read the audit log"),
+}
+
+#: The longest a token may be made to work.
+LONGEST_LIFETIME = timedelta(days=3 * 366)
+
+
+async def create_api_token(
+    session: AsyncSession,
+    actor: Actor,
+    name: str,
+    scopes: Iterable[str] | None = None,
+    expires_on: date | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token for the current tenant; the secret is returned once and never stored.
+
+    ``scopes`` (default: all) says what it may do; it works to the end of
+    ``expires_on`` in the municipality's time zone (default: a year from now).
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise AccountsError(_("Enter a name of at most 100 characters."), "name")
+    chosen = list(SCOPES) if scopes is None else [scope for scope in SCOPES if scope in scopes]
+    if not chosen or (scopes is not None and set(scopes) - set(SCOPES)):
+        raise AccountsError(_("Choose what the token may do."), "scopes")
+    now = utcnow()
+    expires_at = now + API_TOKEN_LIFETIME
+    if expires_on is not None:
+        tenant = await session.get(Tenant, require_tenant_id())
+        zone = ZoneInfo(tenant.timezone if tenant else "UTC")
+        expires_at = datetime.combine(expires_on, time(23, 59, 59), zone)
+        if expires_at <= now or expires_at > now + LONGEST_LIFETIME:
+            raise AccountsError(
+                _("Choose a day after today, at most three years ahead."), "expires_on"
+            )
     secret = API_TOKEN_PREFIX + new_token()
     token = ApiToken(
         name=name,
         token_hash=hash_token(secret),
         prefix=secret[: len(API_TOKEN_PREFIX) + 6],
         created_by_id=actor.user_id,
+        scopes=chosen,
+        expires_at=expires_at.astimezone(UTC),
     )
     session.add(token)
     await session.flush()
-    await record(session, actor, "api.token.created", token, data={"name": name})
+    await record(
+        session,
+        actor,
+        "api.token.created",
+        token,
+        data={"name": name, "scopes": chosen, "expires_at": token.expires_at.isoformat()},
+    )
     await session.commit()
     return token, secret
 
@@ -54,17 +123,31 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: int) -
 
 
 async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken | None:
-    """The live token for a bearer secret, across tenants (the token decides the tenant)."""
-    # Its municipality comes in the same query: every API call needs both.
-    token = await session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.tenant))
-        .where(ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None))
-        .execution_options(**{ALL_TENANTS: True})
+    """The unrevoked token for a bearer secret, across tenants (the token decides the
+    tenant), expired or not: the caller answers an expired one with 401."""
+    digest = hash_token(secret)
+    tenant_id = await across_tenant_id(
+        session,
+        "stemma_api_token_tenant",
+        (digest,),
+        select(ApiToken.tenant_id).where(
+            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
+        ),
     )
+    if tenant_id is None:
+        return None
+    # With its municipality, in the same query: every API call needs both.
+    with tenant_scope(tenant_id):
+        token = await session.scalar(
+            select(ApiToken)
+            .options(joinedload(ApiToken.tenant))
+            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        )
     if token is None:
         return None
     now = utcnow()
+    if token.expired(now):
+        return token
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         with tenant_scope(token.tenant_id):
             token.last_used_at = now

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
 from app.core import ratelimit
+from app.core.across_tenants import tenant_ids
 from app.core.audit import Actor, record
 from app.core.errors import DomainError, NotFound
 from app.core.events import record_access_change
@@ -15,7 +16,7 @@ from app.core.i18n import _
 from app.core.models import AuthSession, Membership, Tenant, User
 from app.core.permissions import ROLES
 from app.core.security import MIN_PASSWORD_LENGTH, hash_password
-from app.core.tenancy import ALL_TENANTS, tenant_scope
+from app.core.tenancy import tenant_scope
 from app.core.validation import EMAIL_PATTERN
 
 
@@ -87,14 +88,27 @@ async def create_user(
 
 async def memberships_of(session: AsyncSession, user: User) -> list[Membership]:
     """Every tenant the user belongs to: deliberately across tenants, for sign-in."""
-    rows = await session.scalars(
-        select(Membership)
-        .where(Membership.user_id == user.id)
-        .options(selectinload(Membership.tenant))
-        .order_by(Membership.id)
-        .execution_options(**{ALL_TENANTS: True})
+    memberships = []
+    for tenant_id in await member_tenant_ids(session, user.id):
+        with tenant_scope(tenant_id):
+            membership = await session.scalar(
+                select(Membership)
+                .where(Membership.user_id == user.id)
+                .options(selectinload(Membership.tenant))
+            )
+        if membership is not None:
+            memberships.append(membership)
+    return memberships
+
+
+async def member_tenant_ids(session: AsyncSession, user_id: int) -> list[int]:
+    """The ids of the municipalities the user is a member of, oldest membership first."""
+    return await tenant_ids(
+        session,
+        "stemma_membership_tenants",
+        (user_id,),
+        select(Membership.tenant_id).where(Membership.user_id == user_id).order_by(Membership.id),
     )
-    return list(rows)
 
 
 async def membership_in(session: AsyncSession, user_id: int, tenant_id: int) -> Membership | None:
@@ -118,12 +132,7 @@ async def active_membership(
 
 async def record_in_each_tenant(session: AsyncSession, actor: Actor, code: str, user: User) -> None:
     """Account events belong to no single municipality: each one the user is in sees them."""
-    tenant_ids = await session.scalars(
-        select(Membership.tenant_id)
-        .where(Membership.user_id == user.id)
-        .execution_options(**{ALL_TENANTS: True})
-    )
-    targets = list(tenant_ids.all())
+    targets = await member_tenant_ids(session, user.id)
     if not targets:
         await record(session, actor, code, user)
     for tenant_id in targets:

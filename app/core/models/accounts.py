@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models.base import Base, TenantScoped, utcnow
+
+#: How long a new API token works unless its creator chooses otherwise.
+API_TOKEN_LIFETIME = timedelta(days=365)
 
 
 class Tenant(Base):
@@ -99,8 +102,16 @@ class ApiToken(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: What the token may do, e.g. ``["applications:write"]`` (see
+    #: ``app.core.accounts.api_tokens.SCOPES``).
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    #: The token answers 401 from this moment on.
+    expires_at: Mapped[datetime] = mapped_column(default=lambda: utcnow() + API_TOKEN_LIFETIME)
 
     tenant: Mapped[Tenant] = relationship()
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
 
 
 class RateLimitEvent(Base):

@@ -13,12 +13,18 @@ from app.core.models.base import Base, utcnow
 class OutboxMessage(Base):
     """An email, SMS or push to send. Workers claim, send, and mark each row once.
 
-    Not tenant-scoped on purpose: delivery workers serve every tenant. ``tenant_id``
-    is kept for reporting and erasure.
+    A row belongs to the municipality whose change queued it (``tenant_id``; none for
+    account mail sent outside any), and on PostgreSQL its row policy shows it to that
+    municipality only, sign-in links included. Not ``TenantScoped`` for the ORM: the
+    delivery worker asks which municipalities have rows due (``app.core.across_tenants``)
+    and claims each one's in its scope, and the rows of none outside any.
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        Index("ix_outbox_messages_tenant_due", "tenant_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int | None] = mapped_column(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import OutboxMessage
+from app.core.tenancy import TenantNotSetError, current_tenant_id
 
 #: Set in ``session.info`` when a row was added: the web process then wakes its outbox
 #: worker once the request is answered.
@@ -25,7 +26,16 @@ def add_outbox_message(
 ) -> OutboxMessage:
     """Add a message for the worker to deliver after commit. ``idempotency_key`` is
     unique among all rows, so the same message is never queued twice; a ``sensitive``
-    body is blanked once delivered."""
+    body is blanked once delivered.
+
+    The row belongs to the current municipality (none: account mail outside any), and
+    is written in its scope: on PostgreSQL its row policy refuses it otherwise.
+    """
+    current = current_tenant_id()
+    if tenant_id is None:
+        tenant_id = current
+    elif tenant_id != current:
+        raise TenantNotSetError("an outbox message is written in its municipality's scope")
     message = OutboxMessage(
         tenant_id=tenant_id,
         channel=channel,

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -23,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
 from app.core.accounts.signin_links import SignInError, finish_sign_in, retire_unused_signins
-from app.core.accounts.users import normalise_email, record_in_each_tenant
+from app.core.accounts.users import member_tenant_ids, normalise_email, record_in_each_tenant
+from app.core.across_tenants import tenant_ids as across_tenant_ids
 from app.core.audit import Actor
 from app.core.i18n import _, locale_scope, ngettext
 from app.core.models import Membership, Tenant, User, utcnow
@@ -31,7 +34,7 @@ from app.core.models.signin import SignInToken
 from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token, new_token
 from app.core.settings import Settings
-from app.core.tenancy import ALL_TENANTS
+from app.core.tenancy import tenant_scope
 from app.core.validation import EMAIL_PATTERN
 from app.domain.models import Person
 
@@ -125,37 +128,32 @@ async def _code_recipient(session: AsyncSession, kind: str, value: str) -> Recip
     (and was given in an application): it must never open an account that reaches
     further than that municipality's clerk portal.
     """
-    member = and_(Membership.user_id == Person.user_id, Membership.tenant_id == Person.tenant_id)
-    every_tenant = {ALL_TENANTS: True}
     if kind == "email":
         user = await session.scalar(select(User).where(User.email == value))
         if user is None or not user.is_active:
             return Recipient([], None, None)
-        found = (
-            await session.execute(
-                select(Person.mobile, Person.tenant_id)
-                .join(Membership, member)
-                .where(Person.user_id == user.id, Person.mobile.is_not(None), Person.mobile != "")
-                .order_by(Person.updated_at.desc(), Person.id.desc())
-                .limit(1)
-                .execution_options(**every_tenant)
-            )
-        ).first()
-        if found is None or not await _sms_allowed(session, user):
-            return Recipient([user], None, None)
-        return Recipient([user], found[0], found[1])
-    rows = (
-        await session.execute(
-            select(Person.user_id, Person.tenant_id)
-            .join(Membership, member)
-            .where(Person.mobile == value, Person.user_id.is_not(None))
-            .order_by(Person.user_id)
-            .execution_options(**every_tenant)
+        with_mobile = (Person.user_id == user.id, Person.mobile.is_not(None), Person.mobile != "")
+        found = await _newest_people(
+            session, await member_tenant_ids(session, user.id), Person.mobile, *with_mobile
         )
-    ).all()
+        if not found or not await _sms_allowed(session, user):
+            return Recipient([user], None, None)
+        return Recipient([user], found[0][0], found[0][1])
+    tenant_ids = await across_tenant_ids(
+        session,
+        "stemma_mobile_tenants",
+        (value,),
+        select(Person.tenant_id)
+        .join(Membership, _MEMBER)
+        .where(Person.mobile == value, Person.user_id.is_not(None))
+        .distinct(),
+    )
+    rows = await _newest_people(
+        session, tenant_ids, Person.user_id, Person.mobile == value, Person.user_id.is_not(None)
+    )
     users: list[User] = []
     tenants: set[int] = set()
-    for user_id, tenant_id in rows:
+    for user_id, tenant_id in sorted(rows):
         user = await session.get(User, user_id)
         if user is None or user in users or not await _sms_allowed(session, user):
             continue
@@ -166,6 +164,28 @@ async def _code_recipient(session: AsyncSession, kind: str, value: str) -> Recip
     return Recipient(users, value, tenants.pop() if len(tenants) == 1 else None)
 
 
+#: A person who is a member of the municipality they are registered in.
+_MEMBER = and_(Membership.user_id == Person.user_id, Membership.tenant_id == Person.tenant_id)
+
+
+async def _newest_people(
+    session: AsyncSession, tenant_ids: list[int], column: Any, *conditions: Any
+) -> list[tuple[Any, int]]:
+    """(``column``, tenant id) of the matching people who are members where they are
+    registered, in each of these municipalities, the most recently updated first."""
+    found: list[Any] = []
+    for tenant_id in tenant_ids:
+        with tenant_scope(tenant_id):
+            rows = await session.execute(
+                select(column, Person.tenant_id, Person.updated_at, Person.id)
+                .join(Membership, _MEMBER)
+                .where(*conditions)
+            )
+            found.extend(rows.all())
+    found.sort(key=lambda row: (row[2], row[3]), reverse=True)
+    return [(row[0], row[1]) for row in found]
+
+
 async def _sms_allowed(session: AsyncSession, user: User) -> bool:
     if not user.is_active:
         return False
@@ -174,13 +194,15 @@ async def _sms_allowed(session: AsyncSession, user: User) -> bool:
 
 
 async def _memberships(session: AsyncSession, user_id: int) -> list[tuple[str, int]]:
-    """(role, tenant id) of every membership of the user, across municipalities."""
-    rows = await session.execute(
-        select(Membership.role, Membership.tenant_id)
-        .where(Membership.user_id == user_id)
-        .execution_options(**{ALL_TENANTS: True})
-    )
-    return [(role, tenant_id) for role, tenant_id in rows]
+    memberships = []
+    for tenant_id in await member_tenant_ids(session, user_id):
+        with tenant_scope(tenant_id):
+            role = await session.scalar(
+                select(Membership.role).where(Membership.user_id == user_id)
+            )
+        if role is not None:
+            memberships.append((role, tenant_id))
+    return memberships
 
 
 async def request_signin_code(
@@ -235,14 +257,18 @@ async def request_signin_code(
             )
         # The origin-bound line lets phones offer the code for this site only (autofill).
         host = urlsplit(settings.base_url).hostname
-        queue_sms(
-            session,
-            to=mobile,
-            text=f"{text}\n\n@{host} #{code}",
-            idempotency_key=f"signin_code:{row.id}",
-            tenant_id=tenant_id,
-            sensitive=True,
-        )
+        # The text is the municipality's when all the accounts are in one: written in
+        # its scope, as its row policy wants; a number shared across municipalities is
+        # texted as the system's (no municipality's row).
+        with tenant_scope(tenant_id) if tenant_id is not None else nullcontext():
+            queue_sms(
+                session,
+                to=mobile,
+                text=f"{text}\n\n@{host} #{code}",
+                idempotency_key=f"signin_code:{row.id}",
+                sensitive=True,
+            )
+            await session.flush()
         for user in recipients:
             await record_in_each_tenant(
                 session,
@@ -376,15 +402,16 @@ async def account_choices(session: AsyncSession, pending_token: str) -> list[Acc
     row = await _verified_row(session, pending_token)
     if row is None:
         return []
-    rows = await session.execute(
-        select(User.id, User.name, Tenant.name)
-        .join(Membership, Membership.user_id == User.id)
-        .join(Tenant, Tenant.id == Membership.tenant_id)
-        .where(User.id.in_(row.choices or []), User.is_active.is_(True))
-        .order_by(Tenant.name, User.name, User.id)
-        .execution_options(**{ALL_TENANTS: True})
-    )
-    return [AccountChoice(user_id, name, municipality) for user_id, name, municipality in rows]
+    choices: list[AccountChoice] = []
+    for user_id in row.choices or []:
+        user = await session.get(User, user_id)
+        if user is None or not user.is_active:
+            continue
+        for _role, tenant_id in await _memberships(session, user_id):
+            tenant = await session.get(Tenant, tenant_id)
+            if tenant is not None:
+                choices.append(AccountChoice(user.id, user.name, tenant.name))
+    return sorted(choices, key=lambda choice: (choice.municipality, choice.name, choice.user_id))
 
 
 async def sign_in_with_choice(

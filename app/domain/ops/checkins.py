@@ -19,11 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.users import membership_in
+from app.core.across_tenants import tenant_id as across_tenant_id
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
-from app.core.tenancy import ALL_TENANTS, execute_for_tenant, scalar_for_tenant, tenant_statement
+from app.core.tenancy import execute_for_tenant, scalar_for_tenant, tenant_statement
 from app.core.validation import FieldErrors
 from app.domain.models import (
     CHECK_IN_KINDS,
@@ -271,14 +272,15 @@ async def municipality_of_own_person(
     """The municipality in which ``person_id`` is the user's own person and the user is
     still a member, or None: a clerk checking in from their phone names only the
     person, and the person names the municipality."""
-    person = await session.scalar(
-        select(Person)
-        .where(Person.id == person_id, Person.user_id == user_id)
-        .execution_options(**{ALL_TENANTS: True})
+    tenant_id = await across_tenant_id(
+        session,
+        "stemma_own_person_tenant",
+        (person_id, user_id),
+        select(Person.tenant_id).where(Person.id == person_id, Person.user_id == user_id),
     )
-    if person is None or await membership_in(session, user_id, person.tenant_id) is None:
+    if tenant_id is None or await membership_in(session, user_id, tenant_id) is None:
         return None
-    return await session.get(Tenant, person.tenant_id)
+    return await session.get(Tenant, tenant_id)
 
 
 async def _ensure_may_check_in(

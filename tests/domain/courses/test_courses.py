@@ -50,7 +50,7 @@ async def _book(
 
 
 async def test_it_books_until_full_then_keeps_a_waiting_list_that_moves_up(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     course = await make_course(db, tenant)
     course_session = await make_course_session(db, tenant, course, capacity=2)
@@ -71,7 +71,7 @@ async def test_it_books_until_full_then_keeps_a_waiting_list_that_moves_up(
                 select(CourseBooking).execution_options(populate_existing=True)
             )
         }
-        keys = set(await db.scalars(select(OutboxMessage.idempotency_key)))
+        keys = set(await owner_db.scalars(select(OutboxMessage.idempotency_key)))
     assert states == {
         people[0].id: "cancelled",
         people[1].id: "booked",

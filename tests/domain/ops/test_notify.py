@@ -177,7 +177,12 @@ async def _scene(
 
 
 async def test_it_tells_the_leads_when_a_reserve_is_sent_to_their_station(
-    db: AsyncSession, tenant: Tenant, coordinator: User, other_tenant: Tenant, outsider: User
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    other_tenant: Tenant,
+    outsider: User,
+    owner_db: AsyncSession,
 ) -> None:
     scene = await _scene(db, tenant, coordinator, other_tenant, outsider)
     reserve_id, reserve_user = await _reserve(db, tenant, scene.day)
@@ -191,7 +196,7 @@ async def test_it_tells_the_leads_when_a_reserve_is_sent_to_their_station(
             person_id=reserve_id,
         )
         placed_id = placed.id
-    rows = await _pushes(db)
+    rows = await _pushes(owner_db)
     # The chair (early shift) and the vice chair (late shift) lead the station that day;
     # not the clerk, the other station's chair, the reserve, the acting coordinator or
     # the other municipality.
@@ -206,7 +211,12 @@ async def test_it_tells_the_leads_when_a_reserve_is_sent_to_their_station(
 
 
 async def test_it_tells_a_lead_sent_to_a_station_in_their_own_words(
-    db: AsyncSession, tenant: Tenant, coordinator: User, other_tenant: Tenant, outsider: User
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    other_tenant: Tenant,
+    outsider: User,
+    owner_db: AsyncSession,
 ) -> None:
     scene = await _scene(db, tenant, coordinator, other_tenant, outsider)
     reserve_id, reserve_user = await _reserve(db, tenant, scene.day)
@@ -225,7 +235,7 @@ async def test_it_tells_a_lead_sent_to_a_station_in_their_own_words(
             role_type_id=await _role_id(db, tenant, "vice_chair"),
             person_id=reserve_id,
         )
-    rows = await _pushes(db)
+    rows = await _pushes(owner_db)
     # Biblioteket's leads now: its chair, and the reserve as vice chair. Hamnskolan's
     # leads hear nothing of it.
     assert scene.phones.names(rows) == ["other_chair", "reserve"]
@@ -238,7 +248,12 @@ async def test_it_tells_a_lead_sent_to_a_station_in_their_own_words(
 
 
 async def test_it_tells_the_leads_of_a_replacement_for_someone_who_has_not_come(
-    db: AsyncSession, tenant: Tenant, coordinator: User, other_tenant: Tenant, outsider: User
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    other_tenant: Tenant,
+    outsider: User,
+    owner_db: AsyncSession,
 ) -> None:
     scene = await _scene(db, tenant, coordinator, other_tenant, outsider)
     reserve_id, _reserve_user = await _reserve(db, tenant, scene.day)
@@ -253,7 +268,7 @@ async def test_it_tells_the_leads_of_a_replacement_for_someone_who_has_not_come(
         )
         absent = await db.get(Assignment, scene.clerk_assignment_id)
         assert absent is not None and absent.state == "withdrawn"
-    rows = await _pushes(db)
+    rows = await _pushes(owner_db)
     # One push says both: a team member has not come, and who fills the place. The one
     # who has not come is not told (nor named on the leads' locked screens).
     assert scene.phones.names(rows) == ["chair", "vice_chair"]
@@ -267,7 +282,7 @@ async def test_it_tells_the_leads_of_a_replacement_for_someone_who_has_not_come(
 
 
 async def test_it_pushes_nothing_to_leads_who_have_no_phone_subscribed(
-    db: AsyncSession, tenant: Tenant, coordinator: User
+    db: AsyncSession, tenant: Tenant, coordinator: User, owner_db: AsyncSession
 ) -> None:
     day = await ops_day(db, tenant)
     await _person_with_user(db, tenant, day, day.chair_id)
@@ -280,7 +295,7 @@ async def test_it_pushes_nothing_to_leads_who_have_no_phone_subscribed(
             role_type_id=await _role_id(db, tenant, "clerk"),
             person_id=reserve_id,
         )
-    assert await _pushes(db) == []
+    assert await _pushes(owner_db) == []
 
 
 # --- not open at opening time -------------------------------------------------------------
@@ -320,6 +335,7 @@ async def test_it_tells_leads_and_coordinators_once_of_a_station_not_open_in_tim
     other_tenant: Tenant,
     outsider: User,
     session_factory: async_sessionmaker[AsyncSession],
+    owner_db: AsyncSession,
 ) -> None:
     scene = await _scene(db, tenant, coordinator, other_tenant, outsider)
     day = scene.day
@@ -329,10 +345,10 @@ async def test_it_tells_leads_and_coordinators_once_of_a_station_not_open_in_tim
 
     # A few minutes' grace: a chair pressing "open" at 08:01 wakes nobody.
     assert await watch_openings_everywhere(session_factory, now=day.at(8, 4)) == {}
-    assert await _pushes(db) == []
+    assert await _pushes(owner_db) == []
 
     assert await watch_openings_everywhere(session_factory, now=day.at(8, 6)) == {"lund": 1}
-    rows = await _pushes(db)
+    rows = await _pushes(owner_db)
     # Biblioteket opened in time: its chair hears nothing, and no coordinator of it.
     assert scene.phones.names(rows) == ["chair", "coordinator", "vice_chair"]
     by_name = {scene.phones.names([row])[0]: _payload(row) for row in rows}
@@ -357,7 +373,7 @@ async def test_it_tells_leads_and_coordinators_once_of_a_station_not_open_in_tim
     assert await watch_openings_everywhere(session_factory, now=day.at(8, 7)) == {}
     with tenant_scope(tenant.id):
         assert await alert_late_openings(db, day.at(9, 30)) == []
-    assert len(await _pushes(db)) == 3
+    assert len(await _pushes(owner_db)) == 3
     assert await _told(db, tenant) == 1
 
 
@@ -368,6 +384,7 @@ async def test_it_sums_up_stations_late_at_once_in_one_push_per_coordinator(
     other_tenant: Tenant,
     outsider: User,
     session_factory: async_sessionmaker[AsyncSession],
+    owner_db: AsyncSession,
 ) -> None:
     scene = await _scene(db, tenant, coordinator, other_tenant, outsider)
     day = scene.day
@@ -375,7 +392,7 @@ async def test_it_sums_up_stations_late_at_once_in_one_push_per_coordinator(
     await _opening(db, tenant, scene.other_station_id, day.day, dt.time(8))
 
     assert await watch_openings_everywhere(session_factory, now=day.at(8, 6)) == {"lund": 2}
-    rows = await _pushes(db)
+    rows = await _pushes(owner_db)
     # Each station's leads about their own station; the coordinator once about both.
     assert scene.phones.names(rows) == ["chair", "coordinator", "other_chair", "vice_chair"]
     to_coordinator = next(r for r in rows if scene.phones.names([r]) == ["coordinator"])
@@ -394,6 +411,7 @@ async def test_it_pushes_nothing_when_the_station_opened_in_time(
     other_tenant: Tenant,
     outsider: User,
     session_factory: async_sessionmaker[AsyncSession],
+    owner_db: AsyncSession,
 ) -> None:
     scene = await _scene(db, tenant, coordinator, other_tenant, outsider)
     day = scene.day
@@ -405,7 +423,7 @@ async def test_it_pushes_nothing_when_the_station_opened_in_time(
     # Nor after closing time, nor the day before.
     assert await watch_openings_everywhere(session_factory, now=day.at(20, 5)) == {}
     assert await watch_openings_everywhere(session_factory, now=day.at(8, 6, days=-1)) == {}
-    assert await _pushes(db) == []
+    assert await _pushes(owner_db) == []
     assert await _told(db, tenant) == 0
 
 
@@ -416,6 +434,7 @@ async def test_it_tells_of_a_late_station_once_when_two_workers_look_at_once(
     other_tenant: Tenant,
     outsider: User,
     session_factory: async_sessionmaker[AsyncSession],
+    owner_db: AsyncSession,
 ) -> None:
     scene = await _scene(db, tenant, coordinator, other_tenant, outsider)
     day = scene.day
@@ -432,7 +451,7 @@ async def test_it_tells_of_a_late_station_once_when_two_workers_look_at_once(
     start.set()
     results = await asyncio.gather(*tasks)
     assert sum(result.get("lund", 0) for result in results) == 2
-    rows = await _pushes(db)
+    rows = await _pushes(owner_db)
     assert scene.phones.names(rows) == ["chair", "coordinator", "other_chair", "vice_chair"]
     assert await _told(db, tenant) == 2
 

@@ -57,7 +57,7 @@ async def _mail(db: AsyncSession) -> list[OutboxMessage]:
 
 
 async def test_it_stores_an_application_with_the_consented_privacy_notice_version(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     with tenant_scope(tenant.id):
@@ -74,7 +74,7 @@ async def test_it_stores_an_application_with_the_consented_privacy_notice_versio
     assert application.privacy_version_number == 2
     assert application.consented_at is not None
     assert [day.day for day in application.days] == [election.election_day]
-    mail = await _mail(db)
+    mail = await _mail(owner_db)
     assert [m.recipient for m in mail] == ["sara.lind@example.se"]
     assert f"/lund/apply/mine?token={submitted.access_token}" in mail[0].body_text
     assert mail[0].sensitive
@@ -107,14 +107,14 @@ async def test_it_publishes_the_built_in_notice_when_the_office_has_none(
     ],
 )
 async def test_it_refuses_bad_input_at_the_field_and_stores_nothing(
-    db: AsyncSession, tenant: Tenant, fields: dict[str, Any], field: str
+    db: AsyncSession, tenant: Tenant, fields: dict[str, Any], field: str, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     with pytest.raises(FieldErrors) as caught:
         await _submit(db, tenant, application_data(election, **fields))
     assert field in caught.value.errors
     assert await _count(db, tenant, Application) == 0
-    assert await _mail(db) == []
+    assert await _mail(owner_db) == []
 
 
 async def test_it_refuses_days_outside_the_election_and_work_without_a_fitting_day(
@@ -176,7 +176,7 @@ async def test_it_keeps_html_as_text(db: AsyncSession, tenant: Tenant) -> None:
 
 
 async def test_it_updates_the_earlier_application_when_someone_applies_again(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     first = await _submit(db, tenant, application_data(election))
@@ -201,7 +201,7 @@ async def test_it_updates_the_earlier_application_when_someone_applies_again(
         assert await own_application.application_for_token(db, first.access_token) is None
         assert await own_application.application_for_token(db, second.access_token) is not None
     # Both answers look the same: one confirmation email each, same template.
-    mail = await _mail(db)
+    mail = await _mail(owner_db)
     assert [m.subject for m in mail] == [mail[0].subject, mail[0].subject]
 
 
@@ -223,12 +223,12 @@ async def test_it_matches_a_corrected_id_number_by_email_and_name_but_not_a_shar
 
 
 async def test_it_tells_the_earlier_address_when_the_email_changes(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     await _submit(db, tenant, application_data(election))
     await _submit(db, tenant, application_data(election, email="new@example.se"))
-    recipients = [m.recipient for m in await _mail(db)]
+    recipients = [m.recipient for m in await _mail(owner_db)]
     assert recipients == ["sara.lind@example.se", "new@example.se", "sara.lind@example.se"]
     with tenant_scope(tenant.id):
         entry = await db.scalar(
@@ -275,7 +275,7 @@ def _id_number(number: int) -> str:
 
 
 async def test_it_approves_an_applicant_into_the_register_with_availability(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     with tenant_scope(tenant.id):
@@ -306,7 +306,7 @@ async def test_it_approves_an_applicant_into_the_register_with_availability(
     ]
     assert wishes == [election.districts[1].id]
     assert stored.status == "approved" and stored.person_id == person.id
-    assert (await _mail(db))[-1].subject.startswith("Din ansökan har godkänts")
+    assert (await _mail(owner_db))[-1].subject.startswith("Din ansökan har godkänts")
 
 
 async def test_it_updates_the_person_already_in_the_register(
@@ -345,7 +345,7 @@ async def test_it_approves_all_or_nothing_and_says_why(db: AsyncSession, tenant:
 
 
 async def test_it_rejects_and_asks_for_more_with_the_message_emailed(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     election = await make_open_election(db, tenant)
     first = (await make_application(db, tenant, election)).application
@@ -367,7 +367,7 @@ async def test_it_rejects_and_asks_for_more_with_the_message_emailed(
         )
         with pytest.raises(application_review.ReviewError):
             await application_review.approve_applications(db, ACTOR, tenant, [first.id])
-    mail = await _mail(db)
+    mail = await _mail(owner_db)
     assert "Tyvärr inte den här gången." in mail[-2].body_text
     assert "Kan du räkna röster?" in mail[-1].body_text
     assert "http://stemma.test/lund/apply" in mail[-1].body_text

@@ -198,7 +198,7 @@ async def test_it_suggests_available_people_with_their_reasons(
 
 
 async def test_it_offers_and_takes_the_answer_from_the_link(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     s = await make_staffed_station(db, tenant)
     one = await _assign(
@@ -210,7 +210,7 @@ async def test_it_offers_and_takes_the_answer_from_the_link(
     with tenant_scope(tenant.id):
         sent = await offers.send_offers(db, ACTOR, tenant, [one.id, two.id], "http://x.test")
     assert sent == 2
-    mails = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    mails = list(await owner_db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     tokens = [m.body_text.split("/lund/offer?token=")[1].split()[0] for m in mails]
     with tenant_scope(tenant.id):
         accepted = await offers.answer_offer(db, tokens[0], True)
@@ -314,14 +314,14 @@ async def test_it_offers_only_what_is_still_proposed_and_removes_reserves_of_its
 
 
 async def test_it_texts_the_offer_too_without_the_secret_link(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
 ) -> None:
     s = await make_staffed_station(db, tenant)
     person = await make_clerk(db, tenant, s["election"], mobile="0701234567")
     proposal = await _assign(db, tenant, s["early"], s["roles"]["clerk"], person)
     with tenant_scope(tenant.id):
         await offers.send_offers(db, ACTOR, tenant, [proposal.id], "http://x.test")
-    rows = {m.channel: m for m in await db.scalars(select(OutboxMessage))}
+    rows = {m.channel: m for m in await owner_db.scalars(select(OutboxMessage))}
     assert set(rows) == {"email", "sms"}
     assert rows["sms"].recipient == "+46701234567"
     assert "offer?token=" not in rows["sms"].body_text and "Lunds kommun" in rows["sms"].body_text
