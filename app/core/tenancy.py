@@ -66,6 +66,18 @@ def tenant_scope(tenant_id: int) -> Iterator[None]:
         _current_tenant_id.reset(token)
 
 
+@contextmanager
+def outside_tenants() -> Iterator[None]:
+    """Leave the municipality for the rows that belong to none (account mail, the audit
+    of sign-ins): statements in the block need ``all_tenants``, and on PostgreSQL they
+    see only the rows of no tenant, as the row policies allow while no tenant is set."""
+    token = _current_tenant_id.set(None)
+    try:
+        yield
+    finally:
+        _current_tenant_id.reset(token)
+
+
 def _tenant_tables() -> set[Any]:
     return {
         mapper.local_table

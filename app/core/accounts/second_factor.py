@@ -26,13 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
-from app.core.accounts.users import AccountsError, record_in_each_tenant
+from app.core.accounts.users import (
+    AccountsError,
+    member_tenant_ids,
+    membership_in,
+    record_in_each_tenant,
+)
 from app.core.audit import Actor
 from app.core.crypto import DecryptionError, FieldCipher
 from app.core.i18n import _
 from app.core.models import (
     AuthSession,
-    Membership,
     RecoveryCode,
     RememberedDevice,
     SecondFactor,
@@ -41,7 +45,6 @@ from app.core.models import (
     utcnow,
 )
 from app.core.security import hash_token, new_token
-from app.core.tenancy import ALL_TENANTS
 
 ISSUER = "Stemma"
 STEP_SECONDS = 30
@@ -146,18 +149,16 @@ async def has_second_factor(session: AsyncSession, user_id: int) -> bool:
 async def second_factor_required(session: AsyncSession, user_id: int) -> bool:
     """Whether the user is an administrator or planner in a municipality that requires
     a second factor (any of theirs: the account is one for all of them)."""
-    found = await session.scalar(
-        select(Membership.id)
-        .join(Tenant, Tenant.id == Membership.tenant_id)
-        .where(
-            Membership.user_id == user_id,
-            Membership.role.in_(REQUIRED_FOR_ROLES),
-            Tenant.second_factor_policy == "required",
-        )
-        .limit(1)
-        .execution_options(**{ALL_TENANTS: True})
-    )
-    return found is not None
+    # Membership rows are each municipality's: asked one municipality at a time (on
+    # PostgreSQL no setting shows the app another municipality's rows).
+    for tenant_id in await member_tenant_ids(session, user_id):
+        membership = await membership_in(session, user_id, tenant_id)
+        if membership is None or membership.role not in REQUIRED_FOR_ROLES:
+            continue
+        tenant = await session.get(Tenant, tenant_id)
+        if tenant is not None and tenant.second_factor_policy == "required":
+            return True
+    return False
 
 
 async def users_with_second_factor(session: AsyncSession, user_ids: list[int]) -> set[int]:

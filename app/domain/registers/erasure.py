@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.users import member_tenant_ids
 from app.core.audit import Actor, record
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, locale_scope
 from app.core.models import AuditEntry, Membership, OutboxMessage, PushSubscription, Tenant, User
 from app.core.models.base import Base, TenantScoped, utcnow
-from app.core.tenancy import require_tenant_id
+from app.core.tenancy import outside_tenants, require_tenant_id
 from app.domain.models import (
     HOLDING_STATES,
     Application,
@@ -302,22 +303,21 @@ async def _delete_account(
     counts["push_subscriptions"] = len(subscriptions)
     if membership is not None:
         await session.delete(membership)
-    elsewhere = await session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.user_id == user.id, Membership.tenant_id != tenant_id)
-        .execution_options(all_tenants=True)
-    )
+    # Other municipalities' memberships are theirs: asked through the one question
+    # across municipalities the app may ask (ids only).
+    elsewhere = any(other != tenant_id for other in await member_tenant_ids(session, user.id))
     counts["account"] = 1
     if elsewhere:
         return False
     # Sign-ins and resets are audited outside any municipality, under the address.
-    await session.execute(
-        update(AuditEntry)
-        .where(AuditEntry.tenant_id.is_(None), AuditEntry.actor_user_id == user.id)
-        .values(actor_label=person.full_name, ip_address=None)
-        .execution_options(synchronize_session=False, all_tenants=True)
-    )
+    await session.flush()
+    with outside_tenants():
+        await session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.tenant_id.is_(None), AuditEntry.actor_user_id == user.id)
+            .values(actor_label=person.full_name, ip_address=None)
+            .execution_options(synchronize_session=False, all_tenants=True)
+        )
     # The account's sessions, sign-in links, reset tokens and devices go with it (the
     # database cascades them).
     session.expunge(user)
@@ -377,11 +377,13 @@ async def _delete_outbox(
     count = int(getattr(result, "rowcount", 0) or 0)
     if user_deleted:
         # Sign-in mail belongs to no municipality; it goes with the account.
-        result = await session.execute(
-            delete(OutboxMessage)
-            .where(OutboxMessage.tenant_id.is_(None), OutboxMessage.recipient.in_(names))
-            .execution_options(synchronize_session=False, all_tenants=True)
-        )
+        await session.flush()
+        with outside_tenants():
+            result = await session.execute(
+                delete(OutboxMessage)
+                .where(OutboxMessage.tenant_id.is_(None), OutboxMessage.recipient.in_(names))
+                .execution_options(synchronize_session=False, all_tenants=True)
+            )
         count += int(getattr(result, "rowcount", 0) or 0)
     return count
 
