@@ -23,6 +23,7 @@ async def test_it_filters_the_audit_log_in_place_and_creates_a_token(
 
     await page.get_by_role("link", name="API-nycklar").first.click()
     await page.get_by_label("Namn").fill("Lönesystemet")
+    await page.get_by_label("Läsa bemanning").check()
     await page.get_by_role("button", name="Skapa nyckel").click()
     await expect(page.locator("#new-token")).to_contain_text("stm_")
     await page.screenshot(path=str(ARTIFACTS / "tokens.png"), full_page=True)

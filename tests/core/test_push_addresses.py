@@ -113,6 +113,7 @@ async def test_it_refuses_a_name_that_resolves_to_a_private_address(
 
 async def test_it_sends_nothing_to_a_name_that_resolves_to_a_private_address(
     db: AsyncSession,
+    owner_db: AsyncSession,
     tenant: Tenant,
     coordinator: User,
     settings: Settings,
@@ -127,7 +128,7 @@ async def test_it_sends_nothing_to_a_name_that_resolves_to_a_private_address(
     await _queue(db, tenant, coordinator)
     assert await _deliver(session_factory, settings) == 0
     assert push_service.connections == 0
-    message = await db.scalar(select(OutboxMessage))
+    message = await owner_db.scalar(select(OutboxMessage))
     assert message is not None and message.status == "pending"
     assert message.last_error == "endpoint must be on a public host"
 
@@ -162,14 +163,18 @@ async def test_it_connects_only_to_the_address_it_checked(
 
 
 async def test_saving_a_subscription_leaves_other_municipalities_rows_alone(
-    db: AsyncSession, tenant: Tenant, other_tenant: Tenant, coordinator: User
+    db: AsyncSession,
+    owner_db: AsyncSession,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    coordinator: User,
 ) -> None:
     endpoint = "https://fcm.googleapis.com/fcm/send/shared-browser"
     elsewhere = await make_user(db, other_tenant, role="coordinator", email="m@malmo.se")
     await _save_unchecked(db, other_tenant, elsewhere, endpoint)
     await _save_unchecked(db, tenant, coordinator, endpoint)
     rows = (
-        await db.scalars(
+        await owner_db.scalars(
             select(PushSubscription)
             .order_by(PushSubscription.id)
             .execution_options(all_tenants=True)

@@ -235,7 +235,11 @@ async def test_it_keeps_the_inbox_from_coordinators_and_outsiders(
 
 
 async def test_it_shows_a_register_match_side_by_side_and_changes_nothing_unless_chosen(
-    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+    client: QuartClient,
+    db: AsyncSession,
+    owner_db: AsyncSession,
+    tenant: Tenant,
+    planner: User,
 ) -> None:
     election = await make_open_election(db, tenant)
     person = await make_person(
@@ -277,14 +281,18 @@ async def test_it_shows_a_register_match_side_by_side_and_changes_nothing_unless
     )
     # No account was made and nothing was mailed to the application's address but its receipt.
     assert await db.scalar(select(User).where(User.email == "evil@example.se")) is None
-    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    mail = list(await owner_db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert [m.idempotency_key.split(":")[0] for m in mail if m.recipient == "evil@example.se"] == [
         "application-received"
     ]
 
 
 async def test_it_takes_a_chosen_value_and_invites_only_when_asked(
-    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+    client: QuartClient,
+    db: AsyncSession,
+    owner_db: AsyncSession,
+    tenant: Tenant,
+    planner: User,
 ) -> None:
     election = await make_open_election(db, tenant)
     person = await make_person(
@@ -313,7 +321,7 @@ async def test_it_takes_a_chosen_value_and_invites_only_when_asked(
         )
     assert stored is not None and stored.email == "sara.ny@example.se"
     assert stored.user_id is not None
-    mail = list(await db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    mail = list(await owner_db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     told = [m.idempotency_key.split(":")[0] for m in mail if m.recipient == "sara@example.se"]
     assert "person-contact-changed" in told
     assert "/password/reset?token=" in mail[-1].body_text and mail[-1].recipient == (

@@ -68,12 +68,12 @@ async def _mail(db: AsyncSession) -> list[OutboxMessage]:
 
 
 async def test_it_links_a_matched_application_and_keeps_the_registers_details(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, owner_db: AsyncSession, tenant: Tenant
 ) -> None:
     election = await make_open_election(db, tenant)
     person = await _victim(db, tenant)
     forged = await _forged(db, tenant, election)
-    sent_before = len(await _mail(db))
+    sent_before = len(await _mail(owner_db))
     with tenant_scope(tenant.id):
         await application_review.approve_applications(db, ACTOR, tenant, [forged.id])
     stored = await _person(db, tenant, person.id)
@@ -85,7 +85,7 @@ async def test_it_links_a_matched_application_and_keeps_the_registers_details(
     )
     assert stored.preferred_language == "da"
     # Nothing more reaches the application's address: the approval goes to the register's.
-    new_mail = (await _mail(db))[sent_before:]
+    new_mail = (await _mail(owner_db))[sent_before:]
     assert [m.recipient for m in new_mail] == ["sara@example.se"]
 
 
@@ -131,7 +131,7 @@ async def test_it_shows_both_sets_of_details_with_the_differences(
 
 
 async def test_it_takes_only_the_chosen_fields_audits_them_and_tells_the_old_address(
-    db: AsyncSession, tenant: Tenant
+    db: AsyncSession, owner_db: AsyncSession, tenant: Tenant
 ) -> None:
     election = await make_open_election(db, tenant)
     person = await _victim(db, tenant)
@@ -154,7 +154,7 @@ async def test_it_takes_only_the_chosen_fields_audits_them_and_tells_the_old_add
     assert approval.to_invite == [person.id]
     assert entry is not None and entry.data["fields"] == ["email", "mobile"]
     assert "evil" not in str(entry.data) and "0709" not in str(entry.data)
-    mail = await _mail(db)
+    mail = await _mail(owner_db)
     told = [m for m in mail if m.recipient == "sara@example.se"]
     # The old address hears in the person's language (Danish).
     assert told and "kontaktoplysninger" in told[-1].subject
