@@ -99,9 +99,9 @@ class StemmaOpenAPIProvider(OpenAPIProvider):
             statuses.add(404)
         if getattr(func, QUART_SCHEMA_REQUEST_ATTRIBUTE, None) is not None:
             statuses.add(413)
-        if rule.methods and rule.methods & WRITE_METHODS:
-            # Every write goes through a service whose refusal answers 422.
-            statuses.add(422)
+        # Every write goes through a service whose refusal answers 422, and any
+        # request with text that cannot be stored (a NUL) is refused with 422 too.
+        statuses.add(422)
         for operations in paths.values():
             for method, operation in operations.items():
                 # The 401 and, where a scope is asked, the 403 and the scope.

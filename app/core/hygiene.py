@@ -13,7 +13,9 @@ Runs first in the app's ``before_request``, before the CSRF check reads the form
   text), a lone surrogate (not encodable as UTF-8) in the query string, a form field,
   an uploaded file's name or a JSON string or key; a text body (forms, JSON, text/*)
   that is not valid UTF-8; JSON nested deeper than any request needs. The answer is
-  400: the 400 page in the HTML faces, a problem document in the API.
+  400: the 400 page in the HTML faces, a problem document in the API; a NUL in a
+  well-formed API request (which its OpenAPI document allows) is 422, as a rule's
+  refusal is.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, TypeVar
 from quart import current_app, g, request
 from quart.wrappers.request import Body, Request
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnprocessableEntity
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +37,7 @@ UNSTORABLE = "unstorable"
 
 #: What no stored text may hold: NUL, and the halves of a surrogate pair alone.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: Content types whose body is text, and so must be UTF-8.
 _TEXT_TYPES = ("application/x-www-form-urlencoded", "application/json", "text/")
@@ -66,6 +69,24 @@ class UnstorableInput(BadRequest):
     """Text that cannot be stored: answered 400 with its own explanation."""
 
     description = UNSTORABLE
+
+
+class UnstorableApiText(UnprocessableEntity):
+    """A NUL character in a well-formed API request (a JSON string or key, a query
+    value): the request matches the API's document, whose strings may hold any
+    character, but the text cannot be stored. Answered 422 like any other content the
+    municipality's rules refuse, with the same explanation."""
+
+    description = UNSTORABLE
+
+
+def _refuse_text(text: str) -> None:
+    """Refuse unstorable ``text``: 422 for a NUL in an API request (see
+    ``UnstorableApiText``), 400 otherwise (a lone surrogate is no Unicode text at all,
+    and the HTML faces answer their 400 page)."""
+    if "\x00" in text and request.path.startswith("/api/") and not _SURROGATE.search(text):
+        raise UnstorableApiText()
+    raise UnstorableInput()
 
 
 def body_limit(max_bytes: int) -> Callable[[F], F]:
@@ -140,7 +161,7 @@ def _multidict_strings(values: MultiDict[str, Any]) -> Iterable[str]:
 def _check_strings(strings: Iterable[str]) -> None:
     for text in strings:
         if has_unstorable(text):
-            raise UnstorableInput()
+            _refuse_text(text)
 
 
 def _check_json(text: str) -> None:
