@@ -164,6 +164,9 @@ async def _publish_site(session: AsyncSession, planner: Actor, tenant: Tenant) -
         {
             "brand_color": "#1f5f8b",
             "office_email": f"valkansliet@{tenant.slug}.stemma.test",
+            "controller_name": f"Valnämnden, {tenant.name}",
+            "controller_contact": f"valnamnden@{tenant.slug}.stemma.test, 010-100 00 00",
+            "dpo_contact": f"dataskyddsombud@{tenant.slug}.stemma.test",
             "retention_months": "12",
             "applications_open": "1",
         },

@@ -22,6 +22,7 @@ from app.core.web import app_settings, client_ip, db, on_refusal, render
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.recruitment import application_form, applications, contact, own_application
 from app.domain.site import webparts
+from app.domain.site.privacy import privacy_facts
 from app.public.labels import apply_labels
 
 routes = Routes()
@@ -65,7 +66,10 @@ async def pay() -> str:
 
 @routes.get("/privacy")
 async def privacy() -> str:
-    return await _page("privacy")
+    """The office's notice, then what every notice must say (from the settings)."""
+    part = await webparts.shown(db(), "privacy", get_locale())
+    facts = privacy_facts(g.tenant, await webparts.site_settings(db()))
+    return await render("public/page.html", part=part, key="privacy", privacy=facts)
 
 
 @routes.get("/brand.css")

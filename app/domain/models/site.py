@@ -33,6 +33,13 @@ class SiteSettings(TenantScoped, Base):
     #: An erased person's id number and bank account stay this many years after the
     #: end of the last year they were paid for (the accounting law's period).
     pay_retention_years: Mapped[int] = mapped_column(default=7)
+    #: Who is responsible for the applicants' and clerks' data, as the privacy notice
+    #: names it; None: the municipality's name.
+    controller_name: Mapped[str | None] = mapped_column(String(200))
+    #: How to reach the controller (address, phone, email); None: the office's email.
+    controller_contact: Mapped[str | None] = mapped_column(Text)
+    #: How to reach the municipality's data protection officer.
+    dpo_contact: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -409,8 +409,9 @@ async def save_site_settings(
     remove_logo: bool = False,
 ) -> SiteSettings:
     """Change the site's colour, logo, office address, whether applications are open,
-    how long unanswered or rejected applications are kept, and how long inactive
-    people and erased people's pay data are kept."""
+    who the privacy notice names as responsible (and how to reach them and the data
+    protection officer), how long unanswered or rejected applications are kept, and how
+    long inactive people and erased people's pay data are kept."""
     cleaner = Cleaner(data)
     color = cleaner.raw("brand_color").lower() or DEFAULT_BRAND_COLOR
     if not _COLOR.match(color):
@@ -419,6 +420,9 @@ async def save_site_settings(
     if email and (len(email) > 254 or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email)):
         cleaner.fail("office_email", _("Enter a valid email address."))
     retention = cleaner.integer("retention_months", 1, 120, default=12)
+    controller = cleaner.text("controller_name", 200)
+    controller_contact = cleaner.text("controller_contact", 1000)
+    dpo_contact = cleaner.text("dpo_contact", 1000)
     people_retention = _people_retention(cleaner, data)
     content_type = None
     if logo:
@@ -436,6 +440,9 @@ async def save_site_settings(
     settings.brand_color = color
     settings.office_email = email or None
     settings.retention_months = retention
+    settings.controller_name = controller or None
+    settings.controller_contact = controller_contact or None
+    settings.dpo_contact = dpo_contact or None
     if people_retention is not None:
         settings.inactive_retention_months, settings.pay_retention_years = people_retention
     settings.applications_open = cleaner.boolean("applications_open")
