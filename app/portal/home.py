@@ -32,6 +32,9 @@ async def home() -> str:
     places = await portal.my_places(db(), person) if person else []
     today = dt.date.today()
     upcoming = [p for p in places if not p.is_past]
+    # Shifts already worked in an election still ahead are done, not an earlier election.
+    past = [p for p in places if p.is_past]
+    done = [p for p in past if p.election.election_day >= today]
     course_needs = (
         await needs_by_assignment(db(), person, [p.assignment for p in upcoming]) if person else {}
     )
@@ -40,7 +43,8 @@ async def home() -> str:
         person=person,
         upcoming=upcoming,
         course_needs=course_needs,
-        past=[p for p in places if p.is_past],
+        done=sorted(done, key=lambda p: (p.shift.day, p.shift.starts_at), reverse=True),
+        past=[p for p in past if p.election.election_day < today],
         state_labels=ASSIGNMENT_STATE,
         late_until=today + dt.timedelta(days=LATE_DECLINE_DAYS),
         bring=await webparts.shown(db(), "what_to_bring", get_locale()),
