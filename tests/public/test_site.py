@@ -341,8 +341,9 @@ async def test_the_all_days_box_applies_for_every_voting_day_without_script(
 
 async def _privacy_page(client: QuartClient, locale: str) -> str:
     token = await csrf_token(client, "/lund/privacy")
-    await client.post("/lang", form={"lang": locale, "next": "/lund/privacy"},
-                      headers={"X-CSRF-Token": token})
+    await client.post(
+        "/lang", form={"lang": locale, "next": "/lund/privacy"}, headers={"X-CSRF-Token": token}
+    )
     page = await (await client.get("/lund/privacy")).get_data(as_text=True)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
