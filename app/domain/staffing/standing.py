@@ -45,7 +45,8 @@ class CourseStanding:
 
     ``status``: qualified, booked (a seat before election day), late (a seat only on
     or after it), waiting (on a waiting list) or missing. ``sessions`` are the open
-    sessions before election day the person could be booked on, when not met.
+    sessions before election day the person could be booked on, when not met: those
+    with a free seat first.
     """
 
     course_id: int
@@ -206,6 +207,9 @@ async def _courses(
         ):
             if row.session.day < election_day:
                 bookable.setdefault(row.session.course_id, []).append(row)
+        # Sessions with a free seat first (in time order), then the full ones.
+        for rows in bookable.values():
+            rows.sort(key=lambda row: row.full)
     courses = []
     for course_id, (need, role_names) in by_course.items():
         status = need.status

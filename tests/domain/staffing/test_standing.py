@@ -45,6 +45,11 @@ async def test_a_missing_course_blocks_and_offers_the_sessions_with_seats(
     before = s["election"].election_day - dt.timedelta(days=10)
     open_session = await make_course_session(db, tenant, course, day=before)
     await make_course_session(db, tenant, course, day=s["election"].election_day)  # too late
+    earlier = before - dt.timedelta(days=5)
+    full = await make_course_session(db, tenant, course, day=earlier, capacity=1)
+    other = await make_clerk(db, tenant, s["election"])
+    with tenant_scope(tenant.id):
+        await book_person(db, ACTOR, letterhead(tenant), full.id, other.id)
 
     standing = await _standing(db, tenant, person)
 
@@ -58,7 +63,8 @@ async def test_a_missing_course_blocks_and_offers_the_sessions_with_seats(
         "missing",
         ["Röstmottagare"],
     )
-    assert [row.session.id for row in grundkurs.sessions] == [open_session.id]
+    # A session with a free seat comes before an earlier full one.
+    assert [row.session.id for row in grundkurs.sessions] == [open_session.id, full.id]
     assert standing.blocks == [
         "Lacks the course Grundkurs (required for Röstmottagare) and has no seat on a "
         "session before election day."
