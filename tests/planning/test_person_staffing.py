@@ -88,7 +88,7 @@ async def test_a_full_session_takes_the_waiting_list_only_when_asked(
         "session_id": str(full.id)})).status_code == 302  # fmt: skip
 
     body = await (await client.get(f"/lund/planning/people/{person.id}")).get_data(as_text=True)
-    assert "no seat free" in body and "Join the waiting list" in body
+    assert "no seat free" in body and "Put on the waiting list" in body
     refused = await post_form(client, url, {"session_id": str(full.id)})
     assert refused.status_code == 302
     body = await (await client.get(refused.headers["Location"])).get_data(as_text=True)

@@ -23,6 +23,7 @@ from tests.factories import (
     make_clerk,
     make_course,
     make_course_session,
+    make_open_election,
     make_staffed_station,
 )
 
@@ -163,3 +164,13 @@ async def test_the_place_form_lists_open_places_with_the_boards_rules(
     assert not found[(s["early"].id, "clerk")].blocked
     assert found[(s["early"].id, "clerk")].broken == []
     assert first == s["district"].id
+
+
+async def test_an_election_without_places_says_so(db: AsyncSession, tenant: Tenant) -> None:
+    election = await make_open_election(db, tenant)
+    person = await make_clerk(db, tenant, election)
+
+    standing = await _standing(db, tenant, person)
+
+    assert standing.roles == [] and standing.courses == []
+    assert standing.blocks == ["The election has no places yet: no shift has a staffing norm."]
