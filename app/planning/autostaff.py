@@ -17,7 +17,7 @@ from app.core.web import db, on_refusal, render
 from app.domain import autostaff
 from app.domain.elections.elections import get_election
 from app.domain.labels import COST_PART, RUN_STATUS
-from app.domain.staffing import board, proposals
+from app.domain.staffing import board, proposals, reserves
 
 routes = Routes()
 
@@ -29,7 +29,10 @@ REVIEW_LIMIT = 600
 @requires("staffing.edit")
 async def autostaff_run(election_id: int) -> WerkzeugResponse:
     await get_election(db(), election_id)
-    run = await autostaff.create_run(db(), current_actor(), election_id)
+    form = await request.form
+    run = await autostaff.create_run(
+        db(), current_actor(), election_id, include_reserves=form.get("include_reserves") == "1"
+    )
     return redirect(url_for("planning.autostaff_review", election_id=election_id, run_id=run.id))
 
 
@@ -40,6 +43,7 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
     run = await proposals.get_run(db(), election.id, run_id)
     district_id = parse_id(request.args.get("district"))
     rows = await proposals.proposal_rows(db(), run, district_id)
+    reserve_ids = await reserves.reserve_people(db(), election.id)
     return await render(
         "planning/staffing/autostaff.html",
         election=election,
@@ -50,6 +54,8 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
         summaries=await board.district_summaries(db(), election.id),
         cost_labels=COST_PART,
         run_status=RUN_STATUS,
+        reserve_ids=reserve_ids,
+        reserves_proposed=len(reserve_ids & {item["person_id"] for item in run.items}),
     )
 
 

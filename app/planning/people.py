@@ -31,6 +31,7 @@ from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.removal_requests import removal_state
 from app.domain.staffing import assignments as staffing_assignments
 from app.planning.courses import labels
+from app.planning.person_staffing import standing_context
 
 routes = Routes()
 
@@ -120,6 +121,7 @@ async def person_detail(person_id: int) -> str:
         availability=await availability.for_person(db(), person.id),
         places=await staffing_assignments.places_of_person(db(), person.id),
         **await _courses_of(person.id),
+        **await standing_context(person),
         **{**_context(), "removal_state": removal_state(person)},
     )
 

@@ -21,6 +21,7 @@ from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Assignment, Station
 from app.domain.registers.people import search_people
 from app.domain.staffing import assignments, board, offers
+from app.domain.staffing.reserves import regular_places_of_reserves
 
 routes = Routes()
 
@@ -229,6 +230,8 @@ async def _reserves_page(
         "planning/staffing/reserves.html",
         election=election,
         pool=await assignments.reserve_pool(db(), election.id),
+        regular_places=await regular_places_of_reserves(db(), election.id),
+        state_labels=ASSIGNMENT_STATE,
         districts=await board.district_summaries(db(), election.id),
         found=found,
         query=query,

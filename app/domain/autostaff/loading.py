@@ -23,6 +23,11 @@ free day, the roles the person may *not* fill; a day on which they may fill none
 the roles with open places is dropped. Without any required course nothing is barred
 and the problem is exactly what it was.
 
+**Reserves stay reserves.** People in the election's reserve pool are kept out of the
+regular places unless the planner includes them (``include_reserves``): otherwise the
+optimiser would use up the people kept to be sent where someone is missing.
+``Problem.reserves_kept_back`` says how many were left out.
+
 Everything is sorted by id, so the same database gives the same problem.
 """
 
@@ -54,6 +59,7 @@ from app.domain.models import (
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
 from app.domain.registers.identity import age_on
+from app.domain.staffing.reserves import reserve_people
 from app.domain.staffing.rules import MINIMUM_AGE, work_kinds_for
 
 EXPERIENCED_LEVELS = ("some", "much")
@@ -79,8 +85,11 @@ class Holdings:
     holders_of_shift: dict[int, set[int]]
 
 
-async def load_problem(session: AsyncSession, election_id: int) -> Problem:
-    """Read one election's open places and candidates (inside the tenant's scope)."""
+async def load_problem(
+    session: AsyncSession, election_id: int, *, include_reserves: bool = False
+) -> Problem:
+    """Read one election's open places and candidates (inside the tenant's scope);
+    the election's reserves are candidates only with ``include_reserves``."""
     election = await session.scalar(select(Election).where(Election.id == election_id))
     if election is None:
         raise NotFound(_("Not found."))
@@ -95,6 +104,8 @@ async def load_problem(session: AsyncSession, election_id: int) -> Problem:
     )
     used_stations = {shift.station_id for shift in shifts}
     candidates = await _candidates(session, election, shifts, places, last, holdings)
+    reserves = set() if include_reserves else await reserve_people(session, election.id)
+    candidates = [candidate for candidate in candidates if candidate.id not in reserves]
     return Problem(
         election_id=election.id,
         election_day=election.election_day,
@@ -103,6 +114,7 @@ async def load_problem(session: AsyncSession, election_id: int) -> Problem:
         shifts=tuple(shifts),
         places=tuple(places),
         candidates=tuple(candidates),
+        reserves_kept_back=len(reserves),
     )
 
 

@@ -98,6 +98,9 @@ class Problem:
     shifts: tuple[Shift, ...]
     places: tuple[Place, ...]
     candidates: tuple[Candidate, ...]
+    #: People of the election's reserve pool left out of the candidates (reserves stay
+    #: reserves unless the planner includes them).
+    reserves_kept_back: int = 0
     _candidates: dict[int, Candidate] = field(init=False, repr=False, compare=False)
     _stations: dict[int, Station] = field(init=False, repr=False, compare=False)
     _shifts: dict[int, Shift] = field(init=False, repr=False, compare=False)
