@@ -9,6 +9,7 @@ from app.core.documents.spreadsheets import (
     MAX_UPLOAD_BYTES,
     SpreadsheetError,
     neutralise,
+    read_fields,
     read_table,
     write_csv,
     write_xlsx,
@@ -248,3 +249,11 @@ def test_an_excel_part_that_lies_about_its_size_is_never_unpacked_past_it() -> N
     struct.pack_into("<I", content, sheet.header_offset + 22, 10)  # local header
     struct.pack_into("<I", content, central + 24, 10)  # central directory
     assert _refusal("a.xlsx", bytes(content)) == "The Excel file could not be read."
+
+
+def test_the_csv_guard_is_no_part_of_a_value_read_back() -> None:
+    """An exported CSV file imports again: "'+46 70…" reads as "+46 70…"."""
+    exported = write_csv(["mobil", "namn"], [["+46 70 174 06 44", "O'Brien"]])
+    assert read_fields("a.csv", exported, {"mobile": ["mobil"], "name": ["namn"]}) == [
+        {"mobile": "+46 70 174 06 44", "name": "O'Brien"}
+    ]

@@ -230,7 +230,11 @@ def _field_values(row: Mapping[str, Any], field_of: Mapping[str, str]) -> dict[s
         if name and name not in values:
             if isinstance(value, dt.date | dt.datetime):
                 value = value.isoformat()
-            values[name] = "" if value is None else str(value).strip()
+            text = "" if value is None else str(value).strip()
+            if text.startswith("'") and text[1:2] in FORMULA_PREFIXES:
+                # The guard a CSV export puts before "+46 70…" is no part of the value.
+                text = text[1:]
+            values[name] = text
     return values
 
 
