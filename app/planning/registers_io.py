@@ -290,6 +290,8 @@ def _summary(summary: dict[str, int]) -> str:
         "districts": lambda n: ngettext("%(num)s district", "%(num)s districts", n),
         "stations": lambda n: ngettext("%(num)s station", "%(num)s stations", n),
     }
+    # A count of nothing is left out, unless nothing is all there is.
+    shown = {key: count for key, count in summary.items() if count} or summary
     return ", ".join(
-        words[key](count) if key in words else f"{count} {key}" for key, count in summary.items()
+        words[key](count) if key in words else f"{count} {key}" for key, count in shown.items()
     )
