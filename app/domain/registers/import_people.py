@@ -24,12 +24,14 @@ from app.domain.registers.identity import (
     parse_national_id,
 )
 from app.domain.registers.import_preview import (
+    WRITE_BATCH,
     ChoiceReader,
     FieldChange,
     ImportPreview,
     RowChange,
     add_problems,
     read_choices,
+    write_in_batches,
 )
 from app.domain.registers.people import clean_person, search_names
 
@@ -39,8 +41,6 @@ UPDATABLE = (
     "first_name", "last_name", "email", "mobile", "street_address", "postal_code", "city",
     "preferred_language", "spoken_languages", "tags", "notes", "status",
 )  # fmt: skip
-#: Rows written or changed per flush, so the event loop answers between them.
-WRITE_BATCH = 250
 
 
 @dataclass
@@ -238,13 +238,7 @@ async def write_people(
 ) -> list[str]:
     """Add the new people and change the others, auditing each change by the names of
     its fields (never their values). Returns the fields changed; nothing is committed."""
-    for start in range(0, len(sorted_rows.new), WRITE_BATCH):
-        made = [_new_person(values) for values in sorted_rows.new[start : start + WRITE_BATCH]]
-        session.add_all(made)
-        await session.flush()
-        for person in made:
-            session.expunge(person)
-        await asyncio.sleep(0)
+    await write_in_batches(session, sorted_rows.new, _new_person)
     fields: set[str] = set()
     ids = sorted(sorted_rows.updates)
     for start in range(0, len(ids), WRITE_BATCH):

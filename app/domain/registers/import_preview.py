@@ -3,14 +3,21 @@ of columns whose values come from a fixed list."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import _, locale_scope
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import FieldErrors
 from app.domain.models import ImportBatch
+
+#: Rows written per flush: a city's register is written in steps short enough that the
+#: event loop answers between them.
+WRITE_BATCH = 250
 
 
 @dataclass
@@ -98,3 +105,22 @@ def read_choices(
         else:
             read[name] = code
     return read, refused
+
+
+async def write_in_batches[T](
+    session: AsyncSession, values: list[dict[str, Any]], make: Callable[[dict[str, Any]], T]
+) -> list[T]:
+    """Make a row of each values with ``make``, adding and flushing them WRITE_BATCH at a
+    time and letting the event loop answer between batches; each batch leaves the
+    session once written, so the commit does not walk thousands of rows. Returns the
+    rows, with their ids; nothing is committed here."""
+    written: list[T] = []
+    for start in range(0, len(values), WRITE_BATCH):
+        batch = [make(one) for one in values[start : start + WRITE_BATCH]]
+        session.add_all(batch)
+        await session.flush()
+        for row in batch:
+            session.expunge(row)
+        written.extend(batch)
+        await asyncio.sleep(0)
+    return written

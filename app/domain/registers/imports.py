@@ -6,8 +6,7 @@ Two steps: ``stage_import`` reads the file, validates every row and keeps the ba
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,14 +24,15 @@ from app.core.validation import Cleaner, FieldErrors
 from app.domain.elections.elections import get_election
 from app.domain.labels import STATION_KIND
 from app.domain.models import Building, District, ImportBatch, Room, Station
-from app.domain.registers import import_people
-from app.domain.registers.import_preview import ChoiceReader, ImportPreview, add_problems
-from app.domain.registers.premises import clean_building, clean_room
+from app.domain.registers import import_people, import_rooms
+from app.domain.registers.import_preview import (
+    ChoiceReader,
+    ImportPreview,
+    add_problems,
+    write_in_batches,
+)
 
 KINDS = ("people", "rooms", "structure")
-#: Rows written per flush: a city's register is written in steps short enough that the
-#: event loop answers between them.
-WRITE_BATCH = 250
 
 #: Accepted column names (Swedish, Danish, English) for each field.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -198,7 +198,7 @@ async def _check(
     if batch.kind == "people":
         await _people(session, batch, preview, default_country, writer)
     elif batch.kind == "rooms":
-        await _rooms(session, batch.rows, preview, write)
+        await _rooms(session, batch, preview, writer)
     else:
         assert batch.election_id is not None
         await _structure(session, batch.election_id, batch.rows, preview, write)
@@ -229,81 +229,20 @@ async def _people(
         preview.fields = fields
 
 
-async def _write_in_batches[T](
-    session: AsyncSession, values: list[dict[str, Any]], make: Callable[[dict[str, Any]], T]
-) -> list[T]:
-    """Make a row of each values with ``make``, adding and flushing them WRITE_BATCH at a
-    time and letting the event loop answer between batches; each batch leaves the
-    session once written, so the commit does not walk thousands of rows. Returns the
-    rows, with their ids; nothing is committed here."""
-    written: list[T] = []
-    for start in range(0, len(values), WRITE_BATCH):
-        batch = [make(one) for one in values[start : start + WRITE_BATCH]]
-        session.add_all(batch)
-        await session.flush()
-        for row in batch:
-            session.expunge(row)
-        written.extend(batch)
-        await asyncio.sleep(0)
-    return written
-
-
 async def _rooms(
-    session: AsyncSession, rows: list[dict[str, Any]], preview: ImportPreview, write: bool
+    session: AsyncSession, batch: ImportBatch, preview: ImportPreview, writer: Actor | None
 ) -> None:
-    buildings = {b.name.lower(): b for b in await session.scalars(select(Building))}
-    existing_rooms = {
-        (building.lower(), room.lower())
-        for building, room in await session.execute(
-            select(Building.name, Room.name).join(Room, Room.building_id == Building.id)
-        )
+    """Sort the rows into new buildings and rooms and changes; with a ``writer``, write them."""
+    known = await import_rooms.known_premises(session)
+    sorted_rows = await in_worker_thread(import_rooms.sort_rows, batch.rows, known, preview)
+    preview.summary = {
+        "buildings": len(sorted_rows.new_buildings),
+        "rooms": preview.added,
+        "changed": len(preview.changed),
+        "unchanged": preview.unchanged,
     }
-    new_buildings, new_rooms = await in_worker_thread(
-        _room_rows, rows, set(buildings), existing_rooms, preview
-    )
-    preview.summary = {"buildings": len(new_buildings), "rooms": len(new_rooms)}
-    if write and not preview.problems:
-        made = await _write_in_batches(
-            session, list(new_buildings.values()), lambda values: Building(**values)
-        )
-        buildings.update((building.name.lower(), building) for building in made)
-        await _write_in_batches(
-            session,
-            [{"building_id": buildings[name].id, **values} for name, values in new_rooms],
-            lambda values: Room(**values),
-        )
-
-
-def _room_rows(
-    rows: list[dict[str, Any]],
-    buildings: set[str],
-    existing_rooms: set[tuple[str, str]],
-    preview: ImportPreview,
-) -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
-    """The new buildings by lower-case name and the new rooms with their building's;
-    a bad row's problems go to the preview."""
-    seen: dict[tuple[str, str], int] = {}
-    new_buildings: dict[str, dict[str, Any]] = {}
-    new_rooms: list[tuple[str, dict[str, Any]]] = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            building_values = clean_building({**row, "name": row.get("building", "")})
-            room_values = clean_room({**row, "name": row.get("room", ""), "has_power": "1"})
-        except FieldErrors as error:
-            renamed = {("building" if k == "name" else k): v for k, v in error.errors.items()}
-            add_problems(preview, number, FieldErrors(renamed))
-            continue
-        key = (building_values["name"].lower(), room_values["name"].lower())
-        if key in existing_rooms:
-            preview.problems.append((number, "room", _("Already in the register.")))
-        elif key in seen:
-            preview.problems.append((number, "room", _("Same as row %(row)s.", row=seen[key])))
-        else:
-            seen[key] = number
-            if key[0] not in buildings:
-                new_buildings.setdefault(key[0], building_values)
-            new_rooms.append((key[0], room_values))
-    return new_buildings, new_rooms
+    if writer is not None and not preview.problems:
+        preview.fields = await import_rooms.write_premises(session, writer, batch.id, sorted_rows)
 
 
 @dataclass
@@ -454,13 +393,13 @@ def _add_structure_row(
 async def _write_structure(session: AsyncSession, election_id: int, known: _StructureSoFar) -> None:
     """Add the new districts, then the stations that serve them."""
     district_ids = {code: district.id for code, district in known.districts.items()}
-    made = await _write_in_batches(
+    made = await write_in_batches(
         session,
         list(known.new_districts.values()),
         lambda values: District(election_id=election_id, **values),
     )
     district_ids.update((district.code, district.id) for district in made)
-    await _write_in_batches(
+    await write_in_batches(
         session,
         [
             {

@@ -9,7 +9,7 @@ from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.models import ImportBatch, Person
+from app.domain.models import Building, ImportBatch, Person, Room
 from app.domain.registers.import_preview import FieldChange, RowChange
 from app.domain.registers.imports import commit_import, stage_import
 from tests.factories import make_election, make_person
@@ -150,4 +150,51 @@ async def test_a_station_kind_outside_the_list_names_the_kinds(
         preview = await stage_import(db, ACTOR, "structure", "a.csv", rows, election.id)
     assert preview.problems == [
         (2, "station_kind", "Write one of: Polling station, Advance voting station.")
+    ]
+
+
+async def test_a_rooms_file_changes_the_rooms_and_buildings_it_names(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    first = b"byggnad;adress;ort;rum;kapacitet\nStadshuset;Stortorget 7;Lund;Sal A;40\n"
+    again = (
+        b"byggnad;adress;ort;rum;kapacitet\n"
+        b"Stadshuset;Stortorget 9;;Sal A;60\n"  # a new address, a new capacity, no city
+        b"stadshuset;;;Sal B;20\n"  # a new room in the same building
+        b"Stadshuset;;;sal a;\n"  # the same room again
+    )
+    with tenant_scope(tenant.id), locale_scope("en"):
+        await commit_import(
+            db, ACTOR, (await stage_import(db, ACTOR, "rooms", "a.csv", first)).batch.id
+        )
+        preview = await stage_import(db, ACTOR, "rooms", "b.csv", again)
+        assert preview.problems == [(4, "room", "Same as row 2.")]
+        preview = await stage_import(
+            db, ACTOR, "rooms", "b.csv", b"\n".join(again.split(b"\n")[:3])
+        )
+        assert preview.problems == [] and preview.added == 1
+        assert preview.changed == [
+            RowChange(
+                2,
+                "Stadshuset, Sal A",
+                [
+                    FieldChange("street_address", "Stortorget 7", "Stortorget 9"),
+                    FieldChange("capacity", "40", "60"),
+                ],
+            )
+        ]
+        done = await commit_import(db, ACTOR, preview.batch.id)
+        assert done.summary == {"buildings": 0, "rooms": 1, "changed": 1, "unchanged": 0}
+        building = await db.scalar(select(Building))
+        rooms = {room.name: room.capacity for room in await db.scalars(select(Room))}
+        assert building is not None
+        assert (building.street_address, building.city) == ("Stortorget 9", "Lund")
+        assert rooms == {"Sal A": 60, "Sal B": 20}
+        codes = [
+            entry.code for entry in await db.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+    assert codes[-3:] == [
+        "premises.building.updated",
+        "premises.room.updated",
+        "imports.rooms.committed",
     ]
