@@ -17,6 +17,7 @@ from app.core.auth import can, current_membership, current_user
 from app.core.csrf import csrf_token
 from app.core.i18n import get_locale, language_name, raw_gettext, raw_ngettext
 from app.core.permissions import ROLE_LABELS
+from app.core.phones import format_phone
 from app.core.settings import SUPPORTED_LOCALES
 
 
@@ -49,6 +50,7 @@ def configure_jinja(app: Quart) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["longdate"] = longdate
     app.jinja_env.filters["labelled"] = labelled
+    app.jinja_env.filters["phone"] = format_phone
     static_root = Path(app.static_folder or "static")
 
     @cache
