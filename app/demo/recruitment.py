@@ -164,6 +164,8 @@ async def _publish_site(session: AsyncSession, planner: Actor, tenant: Tenant) -
         {
             "brand_color": "#1f5f8b",
             "office_email": f"valkansliet@{tenant.slug}.stemma.test",
+            "office_phone": "+46 8 508 000 00",
+            "offer_answer_days": "7",
             "retention_months": "12",
             "applications_open": "1",
         },

@@ -147,6 +147,8 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
     values: dict[str, Any] = {
         "brand_color": settings.brand_color,
         "office_email": settings.office_email or "",
+        "office_phone": settings.office_phone or "",
+        "offer_answer_days": settings.offer_answer_days,
         "retention_months": settings.retention_months,
         "applications_open": settings.applications_open,
         "inactive_retention_months": settings.inactive_retention_months or "",

@@ -387,6 +387,7 @@ async def site_settings(session: AsyncSession) -> SiteSettings:
             retention_months=12,
             inactive_retention_months=None,
             pay_retention_years=7,
+            offer_answer_days=7,
         )
     return settings
 
@@ -408,7 +409,8 @@ async def save_site_settings(
     logo: bytes | None = None,
     remove_logo: bool = False,
 ) -> SiteSettings:
-    """Change the site's colour, logo, office address, whether applications are open,
+    """Change the site's colour, logo, office address and phone, how many days an offer
+    gives to answer, whether applications are open,
     how long unanswered or rejected applications are kept, and how long inactive
     people and erased people's pay data are kept."""
     cleaner = Cleaner(data)
@@ -418,6 +420,10 @@ async def save_site_settings(
     email = cleaner.raw("office_email").lower()
     if email and (len(email) > 254 or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email)):
         cleaner.fail("office_email", _("Enter a valid email address."))
+    phone = " ".join(cleaner.raw("office_phone").split())
+    if phone and (len(phone) > 20 or not re.match(r"^\+?[0-9][0-9 ()-]{4,}$", phone)):
+        cleaner.fail("office_phone", _("Enter a phone number of digits, e.g. +46 8 123 456."))
+    answer_days = cleaner.integer("offer_answer_days", 1, 60, default=7)
     retention = cleaner.integer("retention_months", 1, 120, default=12)
     people_retention = _people_retention(cleaner, data)
     content_type = None
@@ -435,6 +441,8 @@ async def save_site_settings(
         session.add(settings)
     settings.brand_color = color
     settings.office_email = email or None
+    settings.office_phone = phone or None
+    settings.offer_answer_days = answer_days
     settings.retention_months = retention
     if people_retention is not None:
         settings.inactive_retention_months, settings.pay_retention_years = people_retention
