@@ -12,7 +12,14 @@ from app.domain.models import Assignment, Shift
 from app.domain.site import webparts
 from app.domain.staffing import offers
 from app.domain.staffing.assignments import assign_person
-from tests.factories import csrf_token, login, make_clerk, make_staffed_station, post_form
+from tests.factories import (
+    csrf_token,
+    login,
+    make_clerk,
+    make_staffed_station,
+    make_user,
+    post_form,
+)
 
 HTMX = {"HX-Request": "true"}
 ACTOR = Actor.system("t")
@@ -132,7 +139,10 @@ async def test_the_board_asks_in_its_panel_and_swaps_the_card_when_confirmed(
     url = (
         f"/lund/planning/elections/{s['election'].id}/staffing/assignments/{assignment.id}/withdraw"
     )
-    assert f'hx-get="{url}"' in board
+    assert (
+        f'hx-get="{url}"' in board
+        and f'<form method="get" class="inline-form" action="{url}"' in board
+    )
     panel = await (await client.get(url, headers=HTMX)).get_data(as_text=True)
     assert "<html" not in panel and "bara ett förslag" in panel
     card = await post_form(client, url, {"confirmed": "1"}, headers=HTMX)
@@ -156,3 +166,19 @@ async def test_the_offer_page_shows_pay_deadline_and_contact_on_a_phone(
     assert "2 400 kr per dag" in page and "Svara senast" in page
     assert "val@lund.test" in page and 'href="tel:046-355000"' in page
     assert await csrf_token(client, "/lund/offer")
+
+
+async def test_the_portal_shows_an_offers_pay_deadline_and_contact(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    user = await make_user(db, tenant, "clerk")
+    person = await make_clerk(db, tenant, s["election"], preferred_language="da")
+    with tenant_scope(tenant.id):
+        person.user_id = user.id
+        await db.commit()
+    await _offered(db, tenant, s, person)
+    await login(client, user)
+    page = (await (await client.get("/lund/portal/")).get_data(as_text=True)).replace("\xa0", " ")
+    assert 'class="details offer-terms"' in page
+    assert "2 400 kr per dag" in page and "Svara senast" in page and "val@lund.test" in page
