@@ -167,6 +167,8 @@ async def _publish_site(session: AsyncSession, planner: Actor, tenant: Tenant) -
             "controller_name": f"Valnämnden, {tenant.name}",
             "controller_contact": f"valnamnden@{tenant.slug}.stemma.test, 010-100 00 00",
             "dpo_contact": f"dataskyddsombud@{tenant.slug}.stemma.test",
+            "office_phone": "+46 8 508 000 00",
+            "offer_answer_days": "7",
             "retention_months": "12",
             "applications_open": "1",
         },

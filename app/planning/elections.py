@@ -38,6 +38,7 @@ from app.domain.elections.voting_days import voting_days
 from app.domain.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
 from app.domain.registers.premises import room_choices
 from app.domain.registers.roles import list_role_types
+from app.domain.staffing.shift_changes import edit_shift
 
 routes = Routes()
 
@@ -293,6 +294,21 @@ async def shift_new(election_id: int, station_id: int) -> WerkzeugResponse | tup
 
     return await _station_action(
         election_id, station_id, "shift", action, _("The shift has been added.")
+    )
+
+
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@requires("registers.edit")
+async def shift_edit(
+    election_id: int, station_id: int, shift_id: int
+) -> WerkzeugResponse | tuple[str, int]:
+    """Change a shift's name, day or times; the people on it stay and are told."""
+
+    async def action(values: dict[str, Any]) -> None:
+        await edit_shift(db(), current_actor(), election_id, station_id, shift_id, values)
+
+    return await _station_action(
+        election_id, station_id, f"shift-{shift_id}", action, _("The shift has been changed.")
     )
 
 

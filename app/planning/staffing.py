@@ -20,7 +20,7 @@ from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Assignment, Station
 from app.domain.registers.people import search_people
-from app.domain.staffing import assignments, board, offers
+from app.domain.staffing import assignments, board, offers, place_notices
 from app.domain.staffing.reserves import regular_places_of_reserves
 
 routes = Routes()
@@ -159,18 +159,41 @@ async def staffing_assign(election_id: int) -> Any:
     )
 
 
-@routes.post("/elections/<int:election_id>/staffing/assignments/<int:assignment_id>/withdraw")
+@routes.route(
+    "/elections/<int:election_id>/staffing/assignments/<int:assignment_id>/withdraw",
+    methods=["GET", "POST"],
+)
 @requires("staffing.edit")
 async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
-    assignment = await assignments.get_assignment(db(), assignment_id)
-    if assignment.election_id != election_id:
+    """Take a person off a place, after a confirm step: the × opens it (in the board's
+    panel with HTMX, as a page without script), and only a confirmed post withdraws."""
+    summary = await place_notices.place_summary(db(), assignment_id)
+    if summary.assignment.election_id != election_id:
         raise NotFound(_("Not found."))
-    station_id = assignment.station_id
+    station = await _station(summary.assignment.station_id, election_id)
+    station_id = station.id
+    form = await request.form if request.method == "POST" else None
+    if form is None or form.get("confirmed") != "1":
+        return await render(
+            "planning/staffing/withdraw.html",
+            block="confirm",
+            election=await get_election(db(), election_id),
+            district_id=station.district_id,
+            summary=summary,
+            state_labels=ASSIGNMENT_STATE,
+        )
 
     async def board_again() -> Any:
         if is_htmx():
             return await _station_card(station_id, election_id)
-        return redirect(url_for("planning.staffing_board", election_id=election_id))
+        return redirect(
+            url_for(
+                "planning.staffing_board",
+                election_id=election_id,
+                district=station.district_id,
+                _anchor=f"station-{station_id}",
+            )
+        )
 
     async def refused(error: DomainError) -> Any:
         await flash(error.message, "error")
@@ -178,6 +201,14 @@ async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
 
     on_refusal(refused)
     await assignments.withdraw_assignment(db(), current_actor(), assignment_id)
+    message = (
+        _("%(name)s has been taken off the shift and told.", name=summary.person.full_name)
+        if summary.will_be_told
+        else _("%(name)s has been taken off the shift.", name=summary.person.full_name)
+    )
+    if is_htmx():
+        return await _station_card(station_id, election_id, notice=message)
+    await flash(message, "success")
     return await board_again()
 
 

@@ -17,6 +17,7 @@ from app.domain.clerks import places as portal
 from app.domain.courses.my_courses import needs_by_assignment
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.site import webparts
+from app.domain.staffing.offer_terms import OfferTerms, make_terms
 from app.portal.me import my_person
 
 routes = Routes()
@@ -47,8 +48,23 @@ async def home() -> str:
         past=[p for p in past if p.election.election_day < today],
         state_labels=ASSIGNMENT_STATE,
         late_until=today + dt.timedelta(days=LATE_DECLINE_DAYS),
+        offer_terms=await _offer_terms(upcoming),
         bring=await webparts.shown(db(), "what_to_bring", get_locale()),
     )
+
+
+async def _offer_terms(places: list[portal.MyPlace]) -> dict[int, OfferTerms]:
+    """Pay, answer deadline and the office's contact of each place still to answer."""
+    offered = [p for p in places if p.assignment.state == "offered"]
+    if not offered:
+        return {}
+    settings = await webparts.site_settings(db())
+    return {
+        p.assignment.id: make_terms(
+            p.role, p.station, p.building, p.assignment.answer_by, settings, g.tenant.timezone
+        )
+        for p in offered
+    }
 
 
 @routes.post("/offers/<int:assignment_id>")

@@ -1,7 +1,7 @@
 """privacy contacts: who is responsible for the data (the controller), its contact and
 the data protection officer's, shown in the public site's privacy notice
 
-Revision ID: 0020public
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 08:00:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020public"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -25,6 +25,27 @@ async def save_shift(
     data: Mapping[str, Any],
     shift_id: int | None = None,
 ) -> Shift:
+    """Add a shift to a station, or change one (its name, day and times).
+
+    A refusal (a bad field, a second shift of the name that day) writes nothing.
+    Changing a shift with people on it goes through ``staffing.shift_changes``,
+    which keeps the staffing rules and tells them.
+    """
+    shift = await write_shift(session, actor, election_id, station_id, data, shift_id)
+    await session.commit()
+    return shift
+
+
+async def write_shift(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    station_id: int,
+    data: Mapping[str, Any],
+    shift_id: int | None = None,
+) -> Shift:
+    """``save_shift`` without the commit, for a use case that checks more before it
+    commits (the people on a changed shift). Refuses before it writes."""
     election = await get_election(session, election_id)
     station = await get_station(session, station_id, election.id)
     cleaner = Cleaner(data)
@@ -52,7 +73,6 @@ async def save_shift(
     await session.flush()
     code = "elections.shift.created" if shift_id is None else "elections.shift.updated"
     await record(session, actor, code, shift, data={"station": station.name, "name": name})
-    await session.commit()
     return shift
 
 

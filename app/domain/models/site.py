@@ -24,6 +24,10 @@ class SiteSettings(TenantScoped, Base):
     logo_content_type: Mapped[str | None] = mapped_column(String(32))
     #: A copy of every contact message goes here when set.
     office_email: Mapped[str | None] = mapped_column(String(254))
+    #: The office's phone, named in offers beside its e-mail.
+    office_phone: Mapped[str | None] = mapped_column(String(20))
+    #: An offer asks for an answer within this many days.
+    offer_answer_days: Mapped[int] = mapped_column(default=7, server_default="7")
     applications_open: Mapped[bool] = mapped_column(default=True)
     #: Rejected and untouched applications are erased this long after their election.
     retention_months: Mapped[int] = mapped_column(default=12)

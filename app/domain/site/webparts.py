@@ -387,6 +387,7 @@ async def site_settings(session: AsyncSession) -> SiteSettings:
             retention_months=12,
             inactive_retention_months=None,
             pay_retention_years=7,
+            offer_answer_days=7,
         )
     return settings
 
@@ -408,10 +409,11 @@ async def save_site_settings(
     logo: bytes | None = None,
     remove_logo: bool = False,
 ) -> SiteSettings:
-    """Change the site's colour, logo, office address, whether applications are open,
-    who the privacy notice names as responsible (and how to reach them and the data
-    protection officer), how long unanswered or rejected applications are kept, and how
-    long inactive people and erased people's pay data are kept."""
+    """Change the site's colour, logo, office address and phone, how many days an offer
+    gives to answer, whether applications are open, who the privacy notice names as
+    responsible (and how to reach them and the data protection officer), how long
+    unanswered or rejected applications are kept, and how long inactive people and
+    erased people's pay data are kept."""
     cleaner = Cleaner(data)
     color = cleaner.raw("brand_color").lower() or DEFAULT_BRAND_COLOR
     if not _COLOR.match(color):
@@ -419,6 +421,10 @@ async def save_site_settings(
     email = cleaner.raw("office_email").lower()
     if email and (len(email) > 254 or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email)):
         cleaner.fail("office_email", _("Enter a valid email address."))
+    phone = " ".join(cleaner.raw("office_phone").split())
+    if phone and (len(phone) > 20 or not re.match(r"^\+?[0-9][0-9 ()-]{4,}$", phone)):
+        cleaner.fail("office_phone", _("Enter a phone number of digits, e.g. +46 8 123 456."))
+    answer_days = cleaner.integer("offer_answer_days", 1, 60, default=7)
     retention = cleaner.integer("retention_months", 1, 120, default=12)
     controller = cleaner.text("controller_name", 200)
     controller_contact = cleaner.text("controller_contact", 1000)
@@ -439,6 +445,8 @@ async def save_site_settings(
         session.add(settings)
     settings.brand_color = color
     settings.office_email = email or None
+    settings.office_phone = phone or None
+    settings.offer_answer_days = answer_days
     settings.retention_months = retention
     settings.controller_name = controller or None
     settings.controller_contact = controller_contact or None

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +32,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.staffing.offer_terms import fee_text
 
 
 @dataclass(frozen=True)
@@ -176,11 +176,7 @@ def _day(day: dt.date, format: str = "long") -> str:
 
 
 def _fee(amount: Decimal, unit: str) -> str:
-    pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
-    value = format_decimal(amount, format=pattern, locale=get_locale())
-    if unit == "hour":
-        return _("%(amount)s kr per hour", amount=value)
-    return _("%(amount)s kr per day", amount=value)
+    return fee_text(amount, unit)
 
 
 def _place_text(place: AppointedPlace) -> str:
