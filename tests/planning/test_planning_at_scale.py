@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import AutostaffRun
+from app.domain.models import AutostaffRun, Election
 from app.domain.ops import dashboard as dashboard_module
 from app.domain.staffing.assignments import add_reserve, assign_person
 from app.planning import ops_dashboard
@@ -80,9 +80,7 @@ async def test_the_board_shows_the_totals_first_and_counts_beside_each_filter(
     assert "<td>12</td>" in summary and "4 / 84" in summary
 
     # The station filter narrows to the station's card; the counts follow it.
-    fragment = await (await client.get(f"{base}?q=skola+01", headers=HTMX)).get_data(
-        as_text=True
-    )
+    fragment = await (await client.get(f"{base}?q=skola+01", headers=HTMX)).get_data(as_text=True)
     assert "<html" not in fragment
     assert _cards(fragment) == ["Skola 01"]
     assert "All stations (1)</option>" in fragment
@@ -137,11 +135,19 @@ async def test_the_review_says_what_the_proposal_costs_in_words(
             election_id=s["election"].id,
             status="pending",
             items=[
-                {"shift_id": shift.id, "role_type_id": clerk, "person_id": person.id,
-                 "cost": 1234, "reasons": ["Erfaren"]}
-                for shift, person in ((s["early"], people[0]), (s["late"], people[0]),
-                                      (s["early"], people[1]))
-            ],  # fmt: skip
+                {
+                    "shift_id": shift.id,
+                    "role_type_id": clerk,
+                    "person_id": person.id,
+                    "cost": 1234,
+                    "reasons": ["Erfaren"],
+                }
+                for shift, person in (
+                    (s["early"], people[0]),
+                    (s["late"], people[0]),
+                    (s["early"], people[1]),
+                )
+            ],
             costs={
                 "unfilled_minimum": 2_000_000,
                 "unfilled_target": 20_000,
@@ -188,8 +194,6 @@ async def big_day(db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPa
     """Election day at 08:30 with three stations: one staffed, two with nobody."""
     day = await ops_day(db, tenant)
     with tenant_scope(tenant.id):
-        from app.domain.models import Election
-
         election = await db.get(Election, day.election_id)
     for name in ("Ängsskolan", "Östra skolan"):
         await make_staffed_station(db, tenant, election, name=name)
@@ -220,8 +224,6 @@ async def test_the_dashboard_counts_each_filter_and_pages_its_stations(
     assert 'name="page" value="2"' in second
 
     # The station search keeps the one station, under its district's heading and counts.
-    found = await (await client.get(f"{base}?q=%C3%B6stra", headers=HTMX)).get_data(
-        as_text=True
-    )
+    found = await (await client.get(f"{base}?q=%C3%B6stra", headers=HTMX)).get_data(as_text=True)
     assert found.count('class="ops-row') == 1 and "Östra skolan" in found
     assert "1 station" in found and "0 of 0 checked in" in found
