@@ -159,6 +159,9 @@ class BoardFilters:
     station_kind: str | None = None
     day: dt.date | None = None
     unfilled_only: bool = False
+    #: Only these stations (a page of the board), and only this role's places.
+    station_ids: list[int] | None = None
+    role_type_id: int | None = None
 
 
 @dataclass
@@ -206,6 +209,8 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
         statement = statement.where(Station.district_id == filters.district_id)
     if filters.station_kind in ("polling", "advance"):
         statement = statement.where(Station.kind == filters.station_kind)
+    if filters.station_ids is not None:
+        statement = statement.where(Station.id.in_(filters.station_ids))
     stations = list(await session.scalars(statement))
     shift_ids = [s.id for station in stations for s in station.shifts]
     holders: dict[tuple[int, int], list[Holder]] = {}
@@ -251,10 +256,12 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
                     holders.get((shift.id, norm.role_type_id), []),
                 )
                 for norm in sorted(shift.norms, key=lambda n: (n.role_type.sort_order, n.id))
-                if norm.target > 0
+                if norm.target > 0 and filters.role_type_id in (None, norm.role_type_id)
             ]
             rows_.append(ShiftRow(shift, cells))
         row = StationRow(station, by_district.get(station.district_id or 0), rows_)
+        if filters.role_type_id:
+            rows_ = [shift_row for shift_row in rows_ if shift_row.cells]
         if not rows_ or (filters.unfilled_only and row.status == "full"):
             continue
         result.append(row)
@@ -460,7 +467,7 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     districts = await session.scalars(
         select(District).where(District.election_id == election_id).order_by(District.code)
     )
-    lacking = await _lacking_course(session, election_id)
+    lacking = await lacking_course_by_district(session, election_id)
 
     def summary(district_id: int | None, code: str, name: str) -> DistrictSummary:
         places, filled, missing = totals.get(district_id, [0, 0, 0])
@@ -481,7 +488,9 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     return result
 
 
-async def _lacking_course(session: AsyncSession, election_id: int) -> dict[int | None, int]:
+async def lacking_course_by_district(
+    session: AsyncSession, election_id: int
+) -> dict[int | None, int]:
     """{district id (None: advance voting): holders lacking a required course}."""
     if not await required_courses(session, election_id):
         return {}
