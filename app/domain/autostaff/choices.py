@@ -7,8 +7,11 @@ of the shift and may fill one of its open roles (see ``role_classes``).
 stations (by the travel cost; ties by station id) among those with a shift that day
 the person can work, plus every station in a district they wished and every station
 of last election's team they were in. Without it the large municipality would have
-tens of millions of arcs. ``nearest=None`` keeps every station; the bench measures
-what the pruning costs, and on small instances compares against an exact MILP.
+tens of millions of arcs. A person whose distance is unknown (no coordinates) also
+reaches every station with a place below its minimum, so that no one is left out of
+where they are needed for want of an address placed on a map. ``nearest=None`` keeps
+every station; the bench measures what the pruning costs, and on small instances
+compares against an exact MILP.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ def station_choices(
         shifts_by_day.setdefault(day_index[shift.day], []).append(s)
     station_district = np.array([s.district_id or 0 for s in problem.stations], dtype=np.int64)
     team_stations = _team_stations(problem, table)
+    short = _short_stations(problem, table)
 
     out_candidates, out_days, out_shifts = [], [], []
     for (d, kinds, barred), members in _person_day_groups(problem, courses, day_index):
@@ -110,6 +114,7 @@ def station_choices(
         keep = _kept_stations(
             problem, table, nearest, members, columns, station_district[columns], team_stations
         )
+        _keep_short_for_the_unlocated(problem, keep, members, short[columns])
         candidates, shifts = _expand_to_shifts(keep, rows, columns, eligible, station_of)
         out_candidates.append(candidates)
         out_days.append(np.full(len(candidates), d, dtype=np.int64))
@@ -125,6 +130,25 @@ def _team_stations(problem: Problem, table: CostTable) -> dict[int, list[int]]:
             if person_id in table.candidate_index:
                 team_stations.setdefault(table.candidate_index[person_id], []).append(j)
     return team_stations
+
+
+def _short_stations(problem: Problem, table: CostTable) -> NDArray[np.bool_]:
+    """Per station (index), whether one of its places is below its minimum."""
+    station_of_shift = {shift.id: shift.station_id for shift in problem.shifts}
+    short = np.zeros(len(problem.stations), dtype=bool)
+    for place in problem.places:
+        if place.below_minimum:
+            short[table.station_index[station_of_shift[place.shift_id]]] = True
+    return short
+
+
+def _keep_short_for_the_unlocated(
+    problem: Problem, keep: NDArray[np.bool_], members: list[int], short: NDArray[np.bool_]
+) -> None:
+    """A member without coordinates also reaches every station below its minimum."""
+    for r, i in enumerate(members):
+        if not problem.candidates[i].located:
+            keep[r] |= short
 
 
 def _person_day_groups(
