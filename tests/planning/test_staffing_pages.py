@@ -105,6 +105,7 @@ async def test_the_place_panel_finds_and_ranks_people_of_unknown_distance(
         db.add(DistrictPreference(person_id=wished.id, district_id=s["district"].id))
         await db.commit()
     await login(client, planner)
+    await post_form(client, "/lang", {"lang": "sv"})
     base = f"/lund/planning/elections/{election.id}/staffing"
     place = f"shift={s['early'].id}&role={s['roles']['clerk'].id}"
 
@@ -113,15 +114,15 @@ async def test_the_place_panel_finds_and_ranks_people_of_unknown_distance(
     assert suggested.status_code == 200
     # Ranked by what is known, ahead of the placed people 10 km away: not hidden.
     assert text.index("Vera Önskar") < text.index("Ulla Postnummer") < text.index("Placerad")
-    assert "distance unknown, wished this district" in text
-    assert "distance unknown, same postcode area" in text
+    assert "avstånd okänt, har önskat det här valdistriktet" in text
+    assert "avstånd okänt, samma postnummerområde" in text
     assert "Ingenstans" not in text  # nothing known: after the 15 nearer ones
 
     # Anyone can be found by name, whatever their coordinates, and placed.
     found = await client.get(f"{base}/place?{place}&results=1&q=Ingenstans", headers=HTMX)
     text = await found.get_data(as_text=True)
     assert found.status_code == 200
-    assert "Nils Ingenstans" in text and "distance unknown" in text
+    assert "Nils Ingenstans" in text and "avstånd okänt" in text
     assert f'name="person_id" value="{unknown.id}"' in text
     placed_card = await post_form(
         client,
