@@ -7,9 +7,11 @@ of the shift and may fill one of its open roles (see ``role_classes``).
 stations (by the travel cost; ties by station id) among those with a shift that day
 the person can work, plus every station in a district they wished and every station
 of last election's team they were in. Without it the large municipality would have
-tens of millions of arcs. A person whose distance is unknown (no coordinates) also
-reaches every station with a place below its minimum, so that no one is left out of
-where they are needed for want of an address placed on a map. ``nearest=None`` keeps
+tens of millions of arcs. A person whose distance is unknown (no coordinates) ties at
+every station, and the pruning would keep the same first stations by id for all of
+them: such a person also reaches the ``nearest`` stations with a place below their
+minimum, ties taken in turn, so that nobody is left out of where they are needed for
+want of an address placed on a map. ``nearest=None`` keeps
 every station; the bench measures what the pruning costs, and on small instances
 compares against an exact MILP.
 """
@@ -114,7 +116,9 @@ def station_choices(
         keep = _kept_stations(
             problem, table, nearest, members, columns, station_district[columns], team_stations
         )
-        _keep_short_for_the_unlocated(problem, keep, members, short[columns])
+        _keep_short_for_the_unlocated(
+            problem, table, nearest, keep, members, columns, short[columns]
+        )
         candidates, shifts = _expand_to_shifts(keep, rows, columns, eligible, station_of)
         out_candidates.append(candidates)
         out_days.append(np.full(len(candidates), d, dtype=np.int64))
@@ -143,12 +147,30 @@ def _short_stations(problem: Problem, table: CostTable) -> NDArray[np.bool_]:
 
 
 def _keep_short_for_the_unlocated(
-    problem: Problem, keep: NDArray[np.bool_], members: list[int], short: NDArray[np.bool_]
+    problem: Problem,
+    table: CostTable,
+    nearest: int | None,
+    keep: NDArray[np.bool_],
+    members: list[int],
+    columns: NDArray[np.int64],
+    short: NDArray[np.bool_],
 ) -> None:
-    """A member without coordinates also reaches every station below its minimum."""
+    """A member without coordinates also reaches stations below their minimum: the
+    ``nearest`` cheapest of them by the travel that stands in for a distance, ties taken
+    in turn from another station for each member, so that together they reach every
+    one rather than all the same first few by id."""
+    short_columns = np.flatnonzero(short)
+    if not len(short_columns):
+        return
     for r, i in enumerate(members):
-        if not problem.candidates[i].located:
-            keep[r] |= short
+        if problem.candidates[i].located:
+            continue
+        if nearest is None or nearest >= len(short_columns):
+            keep[r, short_columns] = True
+            continue
+        travel = table.travel[i, columns[short_columns]]
+        turn = (np.arange(len(short_columns)) - i) % len(short_columns)
+        keep[r, short_columns[np.lexsort((turn, travel))[:nearest]]] = True
 
 
 def _person_day_groups(

@@ -500,6 +500,24 @@ async def test_it_sends_a_person_of_unknown_distance_where_a_minimum_is_missing(
     assert run.items[0]["reasons"] == ["Distance unknown"]
 
 
+async def test_people_of_unknown_distance_spread_over_the_stations_short_of_people(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    shifts = []
+    for number in range(4):
+        station = await _station(db, world, f"Skola {number}", at=_at(number))
+        shifts.append(await _shift(db, world, station, f"s{number}", EARLY, {"clerk": (1, 1)}))
+    people = {await _person(db, world) for _ in range(4)}
+
+    solution = await _solve(db, world, nearest=1)
+
+    # Each reaches one station short of its minimum, another one each: all four filled
+    # (the same first station by id for all would have filled one).
+    assert _who(solution) == people
+    assert solution.evaluation.counts["unfilled_below_minimum"] == 0
+
+
 async def test_the_postcode_stands_in_for_an_unknown_distance(
     db: AsyncSession, tenant: Tenant
 ) -> None:
