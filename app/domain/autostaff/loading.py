@@ -163,6 +163,7 @@ async def _stations(
             Building.latitude,
             Building.longitude,
             StationRow.kind,
+            Building.postal_code,
         )
         .outerjoin(Room, Room.id == StationRow.room_id)
         .outerjoin(Building, Building.id == Room.building_id)
@@ -171,7 +172,7 @@ async def _stations(
     )
     station_kind: dict[int, str] = {}
     stations: list[Station] = []
-    for id_, name, district_id, languages, latitude, longitude, kind in station_rows:
+    for id_, name, district_id, languages, latitude, longitude, kind, postcode in station_rows:
         station_kind[id_] = kind
         stations.append(
             Station(
@@ -182,6 +183,7 @@ async def _stations(
                 longitude=longitude,
                 languages=tuple(sorted(languages or ())),
                 last_team=frozenset(last.teams.get(name, ())),
+                postal_code=postcode or "",
             )
         )
     return stations, station_kind
@@ -295,7 +297,15 @@ async def _candidates(
     booked = await _booked_days(session, days)
     wishes = await district_wishes(session, election)
     candidates: list[Candidate] = []
-    for id_, birth_date, latitude, longitude, languages, experience in await session.execute(
+    for (
+        id_,
+        birth_date,
+        latitude,
+        longitude,
+        languages,
+        experience,
+        postcode,
+    ) in await session.execute(
         select(
             Person.id,
             Person.birth_date,
@@ -303,6 +313,7 @@ async def _candidates(
             Person.longitude,
             Person.spoken_languages,
             Person.experience,
+            Person.postal_code,
         )
         .where(Person.status == "active", Person.birth_date.is_not(None))
         .order_by(Person.id)
@@ -332,6 +343,7 @@ async def _candidates(
                 shifts_held=holdings.per_person.get(id_, 0),
                 days=free,
                 experience_rank=_rank(experience, id_ in last.worked),
+                postal_code=postcode or "",
             )
         )
     required = await required_courses(session, election.id)

@@ -26,6 +26,7 @@ from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, solve
 from app.domain.models import AutostaffRun
 from app.domain.staffing.assignments import StaffingError
+from app.domain.staffing.nearness import AREA_DIGITS, REGION_DIGITS, shared_postcode_digits
 
 
 def language_label(code: str) -> str:
@@ -42,6 +43,13 @@ def pick_reasons(problem: Problem, pick: Pick) -> list[str]:
     if metres is not None:
         distance = format_decimal(metres / 1000, format="0.0", locale=get_locale())
         reasons.append(_("Lives %(distance)s km away", distance=distance))
+    else:
+        reasons.append(_("Distance unknown"))
+        shared = shared_postcode_digits(candidate.postal_code, station.postal_code)
+        if shared >= AREA_DIGITS:
+            reasons.append(_("Same postcode area as the station"))
+        elif shared >= REGION_DIGITS:
+            reasons.append(_("Same postcode region as the station"))
     if station.district_id is not None and station.district_id in candidate.wishes:
         reasons.append(_("Wished this district"))
     if candidate.id in station.last_team:
