@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
-from app.core.i18n import _, locale_scope
+from app.core.i18n import _, locale_scope, named
 from app.core.models import Tenant, utcnow
 from app.core.outbox.mail import queue_email
 from app.core.outbox.sms import queue_sms
@@ -82,7 +82,7 @@ async def send_offers(
             sensitive=True,
             name=person.first_name,
             municipality=tenant.name,
-            role=assignment.role_type.name,
+            role=named(assignment.role_type, person.preferred_language),
             station=assignment.station.name,
             day=assignment.shift.day,
             starts_at=assignment.shift.starts_at.strftime("%H:%M"),
@@ -97,7 +97,7 @@ async def send_offers(
                     "%(municipality)s offers you a place in the election: %(role)s, "
                     "%(day)s. Answer with the link in your email or in the portal.",
                     municipality=tenant.name,
-                    role=assignment.role_type.name,
+                    role=named(assignment.role_type),
                     day=assignment.shift.day.isoformat(),
                 )
             queue_sms(

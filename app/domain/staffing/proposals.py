@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.domain.models import AutostaffRun, District, Person, RoleType, Shift, Station
 
 
@@ -68,7 +68,7 @@ async def proposal_rows(
         p.id: p.full_name
         for p in await session.scalars(select(Person).where(Person.id.in_(person_ids)))
     }
-    roles = {r.id: r.name for r in await session.scalars(select(RoleType))}
+    roles = {r.id: named(r) for r in await session.scalars(select(RoleType))}
     rows = []
     for index, item in enumerate(items):
         if item.get("applied"):
@@ -87,7 +87,7 @@ async def proposal_rows(
                 district=f"{district.code} {district.name}" if district else "",
                 district_id=station.district_id,
                 day=shift.day,
-                shift=f"{shift.name} {shift.starts_at:%H:%M}–{shift.ends_at:%H:%M}",
+                shift=f"{named(shift)} {shift.starts_at:%H:%M}–{shift.ends_at:%H:%M}",
                 role=roles.get(item["role_type_id"], ""),
                 person_id=item["person_id"],
                 person=people.get(item["person_id"], ""),
