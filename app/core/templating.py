@@ -111,6 +111,7 @@ def configure_jinja(app: Quart) -> None:
         can=can,
         static_url=static_url,
         role_label=lambda role: str(ROLE_LABELS.get(role, role)),
+        language_name=language_name,
     )
 
     @app.context_processor

@@ -217,3 +217,16 @@ async def test_a_page_older_than_the_municipalitys_own_language_says_so(
     swedish = {"Accept-Language": "sv"}
     page = await (await client.get(f"/{tenant.slug}/pay", headers=swedish)).get_data(as_text=True)
     assert "version-notice" not in page
+
+
+async def test_the_office_sees_which_versions_are_older_than_its_own_languages(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    actor = Actor.system("test")
+    with tenant_scope(tenant.id):
+        await webparts.publish(db, actor, "pay", "da", {"title": "Honorar", "body": "2.400 kr."})
+        await webparts.publish(db, actor, "pay", "sv", {"title": "Arvode", "body": "2 400 kr."})
+    await login(client, planner)
+    page = await (await client.get(f"/{tenant.slug}/planning/site/")).get_data(as_text=True)
+    # Danish (published before) and English (never written) of the pay page.
+    assert page.count("Äldre än svenska") == 2
