@@ -27,6 +27,9 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 DEFAULT_LOCALE = "sv"
 
 _current_locale: ContextVar[str] = ContextVar("stemma_locale", default=DEFAULT_LOCALE)
+#: The language of the readers a live fragment is drawn for, when known (the hub draws
+#: a topic's fragment once per language its sockets read).
+_reader_locale: ContextVar[str | None] = ContextVar("stemma_reader_locale", default=None)
 
 
 @cache
@@ -58,6 +61,25 @@ def locale_scope(locale: str) -> Iterator[None]:
         yield
     finally:
         _current_locale.reset(token)
+
+
+@contextmanager
+def reader_scope(locale: str) -> Iterator[None]:
+    """Draw for readers of ``locale`` (nothing changes for "": readers unknown)."""
+    if locale not in SUPPORTED_LOCALES:
+        yield
+        return
+    token = _reader_locale.set(locale)
+    try:
+        with locale_scope(locale):
+            yield
+    finally:
+        _reader_locale.reset(token)
+
+
+def reader_locale() -> str | None:
+    """The readers' language ``reader_scope`` set, if any."""
+    return _reader_locale.get()
 
 
 def raw_gettext(message: str) -> str:
