@@ -356,6 +356,10 @@ class NormOut(BaseModel):
 
 class ShiftOut(ShiftIn):
     id: Id
+    names: dict[str, str] = Field(
+        description="The name in the other languages than the municipality's, where the "
+        "office gave one (by language code: sv, da, en); `name` is its own language's"
+    )
     norms: list[NormOut]
 
     @classmethod
@@ -363,6 +367,7 @@ class ShiftOut(ShiftIn):
         return cls(
             id=shift.id,
             name=shift.name,
+            names=dict(shift.names or {}),
             day=shift.day,
             starts_at=shift.starts_at,
             ends_at=shift.ends_at,

@@ -49,8 +49,9 @@ PAY_PAGE = {
     "| Förtidsröstning | 170 kr per timme |\n\n"
     "Utbildningen (cirka 3 timmar) är obligatorisk och ersätts med 300 kr.",
     "da": "| Hverv | Honorar |\n|---|---|\n| Valgstyrer | 3.700 kr. |\n"
-    "| Næstformand | 2.900 kr. |\n| Valgtilforordnet | 2.400 kr. |\n\n"
-    "Undervisningen (cirka 3 timer) er obligatorisk.",
+    "| Næstformand | 2.900 kr. |\n| Valgtilforordnet | 2.400 kr. |\n"
+    "| Brevstemmeafgivning | 170 kr. pr. time |\n\n"
+    "Undervisningen (cirka 3 timer) er obligatorisk og honoreres med 300 kr.",
     "en": "| Role | Fee |\n|---|---|\n| Chair | SEK 3,700 |\n| Vice chair | SEK 2,900 |\n"
     "| Poll clerk | SEK 2,400 |\n| Advance voting | SEK 170 per hour |\n\n"
     "Training (about 3 hours) is mandatory and paid SEK 300.",

@@ -18,7 +18,7 @@ from app.core.accounts.users import list_members
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.events import latest_event_id, ops_topic
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.core.paging import Page, page_number, shown_page
 from app.core.permissions import role_has
 from app.core.routes import Routes
@@ -135,7 +135,7 @@ async def _panel(
             (place.assignment_id, place.label) for place in await absent_places(db(), shift_ids)
         ],
         places=[
-            (f"{focus.shift.id}:{role.role_type_id}", f"{focus.shift.name} · {role.name}")
+            (f"{focus.shift.id}:{role.role_type_id}", f"{named(focus.shift)} · {role.name}")
             for focus in row.shifts
             for role in row.roles
         ],

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_ids
@@ -188,7 +188,10 @@ async def people_bulk() -> WerkzeugResponse:
     else:
         on_refusal(refused)
         changed = await people.set_status(db(), current_actor(), ids, form.get("status", ""))
-        await flash(_("%(count)s people changed status.", count=changed), "success")
+        await flash(
+            ngettext("%(num)s person changed status.", "%(num)s people changed status.", changed),
+            "success",
+        )
     return redirect(url_for("planning.people_list", **arguments))
 
 

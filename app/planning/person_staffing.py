@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError, NotFound
-from app.core.i18n import _, lazy_gettext
+from app.core.i18n import _, lazy_gettext, named
 from app.core.routes import Routes
 from app.core.validation import parse_id
 from app.core.web import db, on_refusal, render
@@ -162,7 +162,7 @@ async def person_place_assign(person_id: int, election_id: int) -> WerkzeugRespo
         _(
             "%(name)s has been proposed as %(role)s at %(station)s.",
             name=person.full_name,
-            role=slot.role.name,
+            role=named(slot.role),
             station=slot.station.name,
         ),
         "success",

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.downloads import attachment
 from app.core.errors import DomainError
 from app.core.hygiene import body_limit, body_too_large
-from app.core.i18n import _, get_locale
+from app.core.i18n import _, get_locale, language_in_reader
 from app.core.ratelimit import RateLimited
 from app.core.routes import Routes
 from app.core.web import app_settings, client_ip, db, on_refusal, render
@@ -41,7 +41,14 @@ def _today() -> dt.date:
 
 async def _page(key: str) -> str:
     part = await webparts.shown(db(), key, get_locale())
-    return await render("public/page.html", part=part, key=key)
+    newer = await webparts.newer_in_own_language(db(), part, g.tenant.locale)
+    return await render(
+        "public/page.html",
+        part=part,
+        key=key,
+        newer=newer,
+        newer_language=language_in_reader(newer.locale) if newer else "",
+    )
 
 
 @routes.get("/")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
-from app.core.i18n import _, get_locale
+from app.core.i18n import _, format_locale, get_locale
 from app.core.models.base import utcnow
 from app.domain.autostaff.costs import CostTable, Pick, distance_metres
 from app.domain.autostaff.loading import load_problem
@@ -41,7 +41,7 @@ def pick_reasons(problem: Problem, pick: Pick) -> list[str]:
     reasons = []
     metres = distance_metres(candidate, station)
     if metres is not None:
-        distance = format_decimal(metres / 1000, format="0.0", locale=get_locale())
+        distance = format_decimal(metres / 1000, format="0.0", locale=format_locale())
         reasons.append(_("Lives %(distance)s km away", distance=distance))
     else:
         reasons.append(_("Distance unknown"))

@@ -14,6 +14,7 @@ from app.core.validation import Cleaner, FieldErrors
 from app.domain.elections.elections import get_election
 from app.domain.elections.stations import get_station
 from app.domain.elections.voting_days import check_station_day
+from app.domain.local_names import clean_other_names, own_language
 from app.domain.models import Shift
 
 
@@ -50,6 +51,7 @@ async def write_shift(
     station = await get_station(session, station_id, election.id)
     cleaner = Cleaner(data)
     name = cleaner.text("name", 100, required=True)
+    names = clean_other_names(cleaner, await own_language(session))
     day = cleaner.date("day", required=True)
     starts_at = cleaner.time("starts_at")
     ends_at = cleaner.time("ends_at")
@@ -70,6 +72,8 @@ async def write_shift(
             raise NotFound(_("Not found."))
         shift = found
     shift.name, shift.day, shift.starts_at, shift.ends_at = name, day, starts_at, ends_at  # type: ignore[assignment]
+    if names is not None:
+        shift.names = names
     await session.flush()
     code = "elections.shift.created" if shift_id is None else "elections.shift.updated"
     await record(session, actor, code, shift, data={"station": station.name, "name": name})

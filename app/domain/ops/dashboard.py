@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import named
 from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import (
@@ -420,7 +421,7 @@ def _role_counts(
         RoleCount(
             role_type_id=role_id,
             code=roles[role_id].code,
-            name=roles[role_id].name,
+            name=named(roles[role_id]),
             leads_station=roles[role_id].leads_station,
             present=present[role_id],
             minimum=minimum[role_id],

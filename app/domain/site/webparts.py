@@ -7,6 +7,7 @@ version; publishing marks one version as what the public sees.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,6 +130,32 @@ async def shown(session: AsyncSession, key: str, locale: str) -> Shown:
         return Shown(key, locale, version.title, version.body, version)
     title, body = default_text(key, locale)
     return Shown(key, locale, title, body, None)
+
+
+@dataclass(frozen=True)
+class NewerVersion:
+    """The page in the municipality's own language was published after the version a
+    reader sees in theirs (or theirs was never written): it may say more."""
+
+    locale: str
+    published_at: dt.datetime
+
+
+async def newer_in_own_language(
+    session: AsyncSession, part: Shown, own_locale: str
+) -> NewerVersion | None:
+    """Whether the reader should be told that the municipality's own language has a
+    newer version of ``part`` than the one shown (None when it has not, or when the
+    reader reads the own language)."""
+    if part.locale == own_locale or own_locale not in SUPPORTED_LOCALES:
+        return None
+    own = await latest_published(session, part.key, own_locale)
+    if own is None or own.published_at is None:
+        return None
+    shown_at = part.version.published_at if part.version is not None else None
+    if shown_at is not None and shown_at >= own.published_at:
+        return None
+    return NewerVersion(own_locale, own.published_at)
 
 
 async def shown_many(session: AsyncSession, keys: tuple[str, ...], locale: str) -> dict[str, Shown]:

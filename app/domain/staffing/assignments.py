@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.errors import DomainError, NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
 from app.domain.courses.qualifications import course_needs, unmet
@@ -505,7 +505,7 @@ class PersonPlace:
 async def places_of_person(session: AsyncSession, person_id: int) -> list[PersonPlace]:
     """A person's assignments in every election, newest shift first."""
     rows = await session.execute(
-        select(Assignment, Election.name, Station.name, Shift, RoleType.name)
+        select(Assignment, Election.name, Station.name, Shift, RoleType)
         .join(Election, Election.id == Assignment.election_id)
         .join(Station, Station.id == Assignment.station_id)
         .join(Shift, Shift.id == Assignment.shift_id)
@@ -514,5 +514,6 @@ async def places_of_person(session: AsyncSession, person_id: int) -> list[Person
         .order_by(Shift.day.desc(), Shift.starts_at, Assignment.id)
     )
     return [
-        PersonPlace(a, election, station, shift, role) for a, election, station, shift, role in rows
+        PersonPlace(a, election, station, shift, named(role))
+        for a, election, station, shift, role in rows
     ]

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core.i18n import named
 from app.domain.courses.qualifications import (
     CourseNeed,
     course_needs,
@@ -259,7 +260,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
                     shift.id,
                     norm.role_type_id,
                     norm.role_type.code,
-                    norm.role_type.name,
+                    named(norm.role_type),
                     norm.role_type.leads_station,
                     norm.minimum,
                     norm.target,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.errors import NotFound
-from app.core.i18n import _, collation_key, get_locale, locale_scope
+from app.core.i18n import _, collation_key, format_locale, get_locale, locale_scope, named
 from app.domain.elections.elections import get_election
 from app.domain.models import (
     Assignment,
@@ -102,7 +102,7 @@ async def appointments(
             result.append(Appointment(person, []))
         result[-1].places.append(
             AppointedPlace(
-                role.name,
+                named(role, person.preferred_language),
                 role.pay_amount,
                 role.pay_unit,
                 station.id,
@@ -172,7 +172,7 @@ def write_letters_pdf(municipality: str, election: Election, found: Sequence[App
 
 
 def _day(day: dt.date, format: str = "long") -> str:
-    return format_date(day, format=format, locale=get_locale())
+    return format_date(day, format=format, locale=format_locale())
 
 
 def _fee(amount: Decimal, unit: str) -> str:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from app.core.i18n import _, get_locale
+from app.core.i18n import _, format_locale
 from app.domain.models import Assignment, Building, RoleType, SiteSettings, Station
 
 #: The answer deadline is the end of its day, local time.
@@ -22,7 +22,7 @@ DEADLINE_TIME = dt.time(23, 59)
 def fee_text(amount: Decimal, unit: str) -> str:
     """A role's pay in the current language ("2 400 kr per day")."""
     pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
-    value = format_decimal(amount, format=pattern, locale=get_locale())
+    value = format_decimal(amount, format=pattern, locale=format_locale())
     if unit == "hour":
         return _("%(amount)s kr per hour", amount=value)
     return _("%(amount)s kr per day", amount=value)
@@ -65,8 +65,8 @@ class OfferTerms:
         local = self.answer_by.astimezone(ZoneInfo(self.timezone))
         return _(
             "%(day)s at %(time)s",
-            day=format_date(local.date(), format=format, locale=get_locale()),
-            time=format_time(local.time(), format="HH:mm", locale=get_locale()),
+            day=format_date(local.date(), format=format, locale=format_locale()),
+            time=format_time(local.time(), format="HH:mm", locale=format_locale()),
         )
 
     @property

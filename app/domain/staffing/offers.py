@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
-from app.core.i18n import _, locale_scope
+from app.core.i18n import _, format_locale, locale_scope, named
 from app.core.models import Tenant, utcnow
 from app.core.outbox.mail import queue_email
 from app.core.outbox.sms import queue_sms
@@ -92,7 +92,7 @@ async def send_offers(
             sensitive=True,
             name=person.first_name,
             municipality=tenant.name,
-            role=assignment.role_type.name,
+            role=named(assignment.role_type, person.preferred_language),
             station=assignment.station.name,
             day=shift.day,
             starts_at=shift.starts_at.strftime("%H:%M"),
@@ -132,9 +132,9 @@ def _offer_sms(tenant: Tenant, assignment: Assignment, terms: OfferTerms, locale
             "%(day)s %(start)s–%(end)s, %(pay)s. Answer by %(deadline)s with the link in "
             "your email or in the portal.",
             municipality=tenant.name,
-            role=assignment.role_type.name,
+            role=named(assignment.role_type, locale),
             station=terms.station,
-            day=format_date(shift.day, format="medium", locale=locale),
+            day=format_date(shift.day, format="medium", locale=format_locale(locale)),
             start=shift.starts_at.strftime("%H:%M"),
             end=shift.ends_at.strftime("%H:%M"),
             pay=terms.pay_text(),

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.i18n import _, locale_scope
+from app.core.i18n import _, format_locale, locale_scope, named
 from app.core.models import Tenant
 from app.core.outbox.mail import queue_email
 from app.core.outbox.sms import queue_sms
@@ -32,7 +32,7 @@ class When:
     ends_at: dt.time
 
     def text(self, locale: str) -> str:
-        day = format_date(self.day, format="medium", locale=locale)
+        day = format_date(self.day, format="medium", locale=format_locale(locale))
         return f"{day} {self.starts_at.strftime('%H:%M')}–{self.ends_at.strftime('%H:%M')}"
 
 
@@ -53,9 +53,14 @@ class PlaceSummary:
 
     assignment: Assignment
     person: Person
-    role: str
+    role_type: RoleType
     station: str
     shift: Shift
+
+    @property
+    def role(self) -> str:
+        """The role's name in the reader's language."""
+        return named(self.role_type)
 
     @property
     def will_be_told(self) -> bool:
@@ -63,7 +68,12 @@ class PlaceSummary:
 
     @property
     def place(self) -> Place:
-        return Place(self.assignment.id, self.assignment.state, self.role, self.station)
+        return Place(
+            self.assignment.id,
+            self.assignment.state,
+            named(self.role_type, self.person.preferred_language),
+            self.station,
+        )
 
     @property
     def when(self) -> When:
@@ -74,7 +84,7 @@ async def place_summary(session: AsyncSession, assignment_id: int) -> PlaceSumma
     """The person, role, station and shift of an assignment (404 when not there)."""
     row = (
         await session.execute(
-            select(Assignment, Person, RoleType.name, Station.name, Shift)
+            select(Assignment, Person, RoleType, Station.name, Shift)
             .join(Person, Person.id == Assignment.person_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
             .join(Station, Station.id == Assignment.station_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.domain.models import AutostaffRun, District, Person, RoleType, Shift, Station
 
 
@@ -63,6 +63,7 @@ async def proposal_rows(
                 Shift.id,
                 Shift.day,
                 Shift.name,
+                Shift.names,
                 Shift.starts_at,
                 Shift.ends_at,
                 Station.id.label("station_id"),
@@ -82,7 +83,7 @@ async def proposal_rows(
             select(Person.id, Person.first_name, Person.last_name).where(Person.id.in_(person_ids))
         )
     }
-    roles = {r.id: r.name for r in await session.scalars(select(RoleType))}
+    roles = {r.id: named(r) for r in await session.scalars(select(RoleType))}
     rows = []
     for index, item in enumerate(items):
         if item.get("applied"):
@@ -103,7 +104,7 @@ async def proposal_rows(
                 else "",
                 district_id=shift.district_id,
                 day=shift.day,
-                shift=f"{shift.name} {shift.starts_at:%H:%M}–{shift.ends_at:%H:%M}",
+                shift=f"{named(shift)} {shift.starts_at:%H:%M}–{shift.ends_at:%H:%M}",
                 role=roles.get(item["role_type_id"], ""),
                 person_id=item["person_id"],
                 person=people.get(item["person_id"], ""),

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.events import ops_topic, record_events, station_topic
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.core.models import Tenant, utcnow
 from app.core.tenancy import require_tenant_id
 from app.core.validation import FieldErrors
@@ -67,7 +67,7 @@ async def edit_shift(
         return shift
     holders = (
         await session.execute(
-            select(Assignment, Person, RoleType.name, Station.name)
+            select(Assignment, Person, RoleType, Station.name)
             .join(Person, Person.id == Assignment.person_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
             .join(Station, Station.id == Assignment.station_id)
@@ -181,7 +181,12 @@ async def _tell(
             tenant,
             settings,
             person,
-            place_notices.Place(assignment.id, assignment.state, role, station),
+            place_notices.Place(
+                assignment.id,
+                assignment.state,
+                named(role, person.preferred_language),
+                station,
+            ),
             was,
             now,
             key,

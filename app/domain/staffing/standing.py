@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.domain.courses.catalog import SessionRow, session_rows
 from app.domain.courses.qualifications import CourseNeed, course_needs, unmet
 from app.domain.models import (
@@ -139,7 +139,7 @@ async def _standing(
     needs = await course_needs(session, election, [(person.id, role.id) for role in roles])
     day = election.election_day
     role_standings = [
-        RoleStanding(role.id, role.name, not unmet(needs[(person.id, role.id)], day))
+        RoleStanding(role.id, named(role), not unmet(needs[(person.id, role.id)], day))
         for role in roles
     ]
     courses = await _courses(session, roles, needs, person.id, day, today)
@@ -194,7 +194,7 @@ async def _courses(
     by_course: dict[int, tuple[CourseNeed, list[str]]] = {}
     for role in roles:
         for need in needs[(person_id, role.id)]:
-            by_course.setdefault(need.course_id, (need, []))[1].append(role.name)
+            by_course.setdefault(need.course_id, (need, []))[1].append(named(role))
     unmet_ids = [
         course_id
         for course_id, (need, _roles) in by_course.items()
