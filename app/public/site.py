@@ -39,7 +39,7 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-async def _page(key: str) -> str:
+async def _page(key: str, **context: Any) -> str:
     part = await webparts.shown(db(), key, get_locale())
     newer = await webparts.newer_in_own_language(db(), part, g.tenant.locale)
     return await render(
@@ -48,6 +48,7 @@ async def _page(key: str) -> str:
         key=key,
         newer=newer,
         newer_language=language_in_reader(newer.locale) if newer else "",
+        **context,
     )
 
 
@@ -74,9 +75,8 @@ async def pay() -> str:
 @routes.get("/privacy")
 async def privacy() -> str:
     """The office's notice, then what every notice must say (from the settings)."""
-    part = await webparts.shown(db(), "privacy", get_locale())
     facts = privacy_facts(g.tenant, await webparts.site_settings(db()))
-    return await render("public/page.html", part=part, key="privacy", privacy=facts)
+    return await _page("privacy", privacy=facts)
 
 
 @routes.get("/brand.css")

@@ -127,7 +127,7 @@ async def test_it_places_a_person_with_the_boards_rules(
     )
     assert placed.headers["Location"].endswith(f"/people/{person.id}#standing")
     body = await (await client.get(f"/lund/planning/people/{person.id}")).get_data(as_text=True)
-    assert "Tilde" in body and "has been proposed as Röstmottagare at Hamnskolan." in body
+    assert "Tilde" in body and "has been proposed as Poll clerk at Hamnskolan." in body
     assert "Placed" in body
     with tenant_scope(tenant.id):
         rows = list(await db.scalars(select(Assignment)))

@@ -13,6 +13,7 @@ from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
+from app.core.i18n import named
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import AutostaffRun, Election
@@ -73,7 +74,7 @@ async def test_the_board_shows_the_totals_first_and_counts_beside_each_filter(
     assert "Only stations below the minimum (11)</option>" in body
     assert "Only stations with open places (12)</option>" in body
     clerk = stations[0]["roles"]["clerk"]
-    assert f"{clerk.name} (57 open)</option>" in body  # 12 x 5 clerk places, 3 filled
+    assert f"{named(clerk, 'en')} (57 open)</option>" in body  # 12 x 5 clerk places, 3 filled
     # Twelve stations do not fit one page of cards: the district line, no cards.
     assert _cards(body) == []
     summary = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0]

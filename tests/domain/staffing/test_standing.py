@@ -57,17 +57,17 @@ async def test_a_missing_course_blocks_and_offers_the_sessions_with_seats(
     assert not standing.placed and not standing.reserve
     assert standing.days == [s["election"].election_day]
     trained = {role.name: role.trained for role in standing.roles}
-    assert trained == {"Ordförande": True, "Vice ordförande": True, "Röstmottagare": False}
+    assert trained == {"Chair": True, "Vice chair": True, "Poll clerk": False}
     [grundkurs] = standing.courses
     assert (grundkurs.name, grundkurs.status, grundkurs.roles) == (
         "Grundkurs",
         "missing",
-        ["Röstmottagare"],
+        ["Poll clerk"],
     )
     # A session with a free seat comes before an earlier full one.
     assert [row.session.id for row in grundkurs.sessions] == [open_session.id, full.id]
     assert standing.blocks == [
-        "Lacks the course Grundkurs (required for Röstmottagare) and has no seat on a "
+        "Lacks the course Grundkurs (required for Poll clerk) and has no seat on a "
         "session before election day."
     ]
 
