@@ -181,7 +181,7 @@ async def test_the_review_says_what_the_proposal_costs_in_words(
     assert "1 person speaks none of the languages the station needs;" in body
     assert "1 person gets more than one shift." in body
     assert "3 people have no known distance" in body  # the station has no building
-    assert "<strong>1</strong> reserves kept" in body
+    assert "<strong>1</strong> reserve kept" in body
     # The optimiser's own measure is not shown as a number.
     assert "2 041 500" not in body and "2,041,500" not in body and "1 000 000" not in body
     # The proposals by district, each row ready to be accepted.
