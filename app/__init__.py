@@ -31,11 +31,12 @@ from app.core.outbox.mail import MailTransport, mail_transport_for
 from app.core.outbox.push import WebPushTransport
 from app.core.outbox.rows import OUTBOX_QUEUED
 from app.core.outbox.sms import SmsTransport, sms_transport_for
-from app.core.settings import Settings, load_settings
+from app.core.settings import SUPPORTED_LOCALES, Settings, load_settings
 from app.core.templating import configure_jinja
 from app.core.tenant_gate import enter_request_tenant, leave_request_tenant
 from app.core.web import db, is_api_request
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
+from app.domain.labels import ASSIGNMENT_STATE
 from app.jobs.outbox import OutboxWorker
 from app.realtime.broker import Broker, create_broker
 from app.realtime.ws import register_realtime
@@ -118,6 +119,9 @@ def create_app(settings: Settings | None = None) -> Quart:
 def _configure_templates(app: Quart) -> None:
     app.jinja_env.undefined = StrictUndefined
     configure_jinja(app)
+    # The words for an assignment's state, for every template: a fragment drawn after
+    # an HTMX change must not depend on its view passing them (it printed the codes).
+    app.jinja_env.globals["assignment_states"] = ASSIGNMENT_STATE
 
 
 def _register_request_hooks(app: Quart) -> None:
@@ -166,6 +170,7 @@ def _register_request_hooks(app: Quart) -> None:
             pick_locale(
                 session.get("lang"),
                 user.locale if user else None,
+                _browser_language(),
                 tenant.locale if tenant else None,
                 runtime.settings.default_locale,
             )
@@ -185,6 +190,14 @@ def _register_request_hooks(app: Quart) -> None:
         if database is not None:
             await database.close()
         leave_request_tenant()
+
+
+def _browser_language() -> str | None:
+    """On the public site, a visitor who has chosen no language yet (nor signed in)
+    reads the site in their browser's language, if the municipality offers it."""
+    if request.blueprint != "public":
+        return None
+    return request.accept_languages.best_match(SUPPORTED_LOCALES)
 
 
 def _register_blueprints(app: Quart) -> None:

@@ -62,6 +62,10 @@ class RequirementOut(BaseModel):
     role_type_id: int
     role_code: str
     role_name: str
+    role_names: dict[str, str] = Field(
+        description="The role's name in the other languages than the municipality's, where "
+        "the office gave one (by language code); `role_name` is its own language's"
+    )
 
 
 class CourseOut(BaseModel):
@@ -95,6 +99,7 @@ class CourseOut(BaseModel):
                     role_type_id=req.role_type_id,
                     role_code=req.role_type.code,
                     role_name=req.role_type.name,
+                    role_names=dict(req.role_type.names or {}),
                 )
                 for req in course.requirements
             ],

@@ -21,6 +21,7 @@ from app.domain.elections.stations import delete_station, get_station, save_stat
 from app.domain.models import Building, District, Election, Person, Room, Shift, Station
 from app.domain.registers import people, premises
 from app.domain.registers.identity import mask_national_id
+from app.domain.staffing.shift_changes import edit_shift
 
 routes = Routes()
 
@@ -355,6 +356,10 @@ class NormOut(BaseModel):
 
 class ShiftOut(ShiftIn):
     id: Id
+    names: dict[str, str] = Field(
+        description="The name in the other languages than the municipality's, where the "
+        "office gave one (by language code: sv, da, en); `name` is its own language's"
+    )
     norms: list[NormOut]
 
     @classmethod
@@ -362,6 +367,7 @@ class ShiftOut(ShiftIn):
         return cls(
             id=shift.id,
             name=shift.name,
+            names=dict(shift.names or {}),
             day=shift.day,
             starts_at=shift.starts_at,
             ends_at=shift.ends_at,
@@ -524,7 +530,8 @@ async def api_delete_station(election_id: int, station_id: int) -> tuple[str, in
 async def api_update_shift(
     election_id: int, station_id: int, shift_id: int, data: ShiftIn
 ) -> ShiftOut:
-    await save_shift(db(), api_actor(), election_id, station_id, data.model_dump(), shift_id)
+    # As on the station page: the people on it stay, the rules hold, and they are told.
+    await edit_shift(db(), api_actor(), election_id, station_id, shift_id, data.model_dump())
     station = await get_station(db(), station_id, election_id)
     return ShiftOut.of(next(s for s in station.shifts if s.id == shift_id))
 

@@ -7,7 +7,7 @@ The locale of the current request lives in a ContextVar; ``_()`` translates into
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -27,6 +27,9 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 DEFAULT_LOCALE = "sv"
 
 _current_locale: ContextVar[str] = ContextVar("stemma_locale", default=DEFAULT_LOCALE)
+#: The language of the readers a live fragment is drawn for, when known (the hub draws
+#: a topic's fragment once per language its sockets read).
+_reader_locale: ContextVar[str | None] = ContextVar("stemma_reader_locale", default=None)
 
 
 @cache
@@ -60,6 +63,25 @@ def locale_scope(locale: str) -> Iterator[None]:
         _current_locale.reset(token)
 
 
+@contextmanager
+def reader_scope(locale: str) -> Iterator[None]:
+    """Draw for readers of ``locale`` (nothing changes for "": readers unknown)."""
+    if locale not in SUPPORTED_LOCALES:
+        yield
+        return
+    token = _reader_locale.set(locale)
+    try:
+        with locale_scope(locale):
+            yield
+    finally:
+        _reader_locale.reset(token)
+
+
+def reader_locale() -> str | None:
+    """The readers' language ``reader_scope`` set, if any."""
+    return _reader_locale.get()
+
+
 def raw_gettext(message: str) -> str:
     """Translation without formatting, for Jinja (which formats itself)."""
     return translations_for(get_locale()).ugettext(message)
@@ -91,6 +113,37 @@ def language_name(locale: str) -> str:
     """The language's own name for itself ("svenska", "dansk", "English")."""
     name = Locale.parse(locale).get_display_name(locale) or locale
     return name[0].upper() + name[1:] if locale == "en" else name
+
+
+#: The conventions numbers and dates are written in, per language: English pages follow
+#: British usage (day before month, a 24-hour clock), as the office's other languages do.
+_FORMAT_LOCALES = {"en": "en_GB"}
+
+
+def format_locale(locale: str | None = None) -> str:
+    """The locale Babel formats dates and numbers with for a language (default: the
+    reader's)."""
+    language = locale or get_locale()
+    return _FORMAT_LOCALES.get(language, language)
+
+
+def local_name(name: str, names: Mapping[str, Any] | None, locale: str | None = None) -> str:
+    """A name the office gives per language (a role, a shift) in the reader's language:
+    ``name`` is the municipality's own language's, ``names`` the others' where given."""
+    translated = (names or {}).get(locale or get_locale())
+    return translated if isinstance(translated, str) and translated.strip() else name
+
+
+def named(item: Any, locale: str | None = None) -> str:
+    """``local_name`` of an object with ``name`` and ``names`` (a role type, a shift)."""
+    if item is None:
+        return ""
+    return local_name(item.name, getattr(item, "names", None), locale)
+
+
+def language_in_reader(code: str) -> str:
+    """A language's name in the reader's language ("Swedish", "svensk", "svenska")."""
+    return str(Locale.parse(format_locale()).languages.get(code, code))
 
 
 def pick_locale(*candidates: str | None) -> str:

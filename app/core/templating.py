@@ -10,21 +10,51 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from quart import Quart, g, request, url_for
 
 from app.core.auth import can, current_membership, current_user
 from app.core.csrf import csrf_token
-from app.core.i18n import get_locale, language_name, raw_gettext, raw_ngettext
+from app.core.i18n import (
+    format_locale,
+    get_locale,
+    language_name,
+    named,
+    raw_gettext,
+    raw_ngettext,
+)
 from app.core.permissions import ROLE_LABELS
+from app.core.phones import format_phone
 from app.core.settings import SUPPORTED_LOCALES
 
 
 def localtime(value: datetime | None, timezone: str, format: str = "short") -> str:
-    """A UTC timestamp shown in the municipality's time zone and the reader's language."""
+    """A UTC timestamp shown in the municipality's time zone and the reader's language.
+
+    "short" (the default) is the one way a moment is written on every face: the day
+    with its month's short name and the time on a 24-hour clock ("7 dec. 2026 01:15",
+    "7 Dec 2026, 01:15"), never a numeric date a reader could take for another day."""
     if value is None:
         return ""
-    return format_datetime(value, format=format, tzinfo=ZoneInfo(timezone), locale=get_locale())
+    locale = format_locale()
+    if format == "short":
+        pattern = _moment_pattern(locale)
+    elif format == "day":
+        # Only the day of the moment, in the municipality's time zone ("7. dec. 2026").
+        pattern = Locale.parse(locale).date_formats["medium"].pattern
+    else:
+        pattern = format
+    return format_datetime(value, format=pattern, tzinfo=ZoneInfo(timezone), locale=locale)
+
+
+@cache
+def _moment_pattern(locale: str) -> str:
+    conventions = Locale.parse(locale)
+    combined = str(conventions.datetime_formats["short"])
+    day = conventions.date_formats["medium"].pattern
+    time = conventions.time_formats["short"].pattern
+    return combined.replace("{1}", day).replace("{0}", time)
 
 
 def longdate(value: date | str | None, format: str = "full") -> str:
@@ -33,7 +63,7 @@ def longdate(value: date | str | None, format: str = "full") -> str:
     if not value:
         return ""
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return format_date(day, format=format, locale=get_locale())
+    return format_date(day, format=format, locale=format_locale())
 
 
 def labelled(codes: Any, labels: Mapping[str, Any]) -> str:
@@ -49,6 +79,9 @@ def configure_jinja(app: Quart) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["longdate"] = longdate
     app.jinja_env.filters["labelled"] = labelled
+    app.jinja_env.filters["phone"] = format_phone
+    # A role's or shift's name in the reader's language: ``{{ role | named }}``.
+    app.jinja_env.filters["named"] = named
     static_root = Path(app.static_folder or "static")
 
     @cache
@@ -80,6 +113,7 @@ def configure_jinja(app: Quart) -> None:
         can=can,
         static_url=static_url,
         role_label=lambda role: str(ROLE_LABELS.get(role, role)),
+        language_name=language_name,
     )
 
     @app.context_processor

@@ -302,6 +302,7 @@ async def _add_hours_shifts_and_norms(
                         "station_id": station_id,
                         "day": day,
                         "name": item["name"],
+                        "names": item["names"],
                         "starts_at": dt.time.fromisoformat(item["starts_at"]),
                         "ends_at": dt.time.fromisoformat(item["ends_at"]),
                     }

@@ -49,8 +49,9 @@ PAY_PAGE = {
     "| Förtidsröstning | 170 kr per timme |\n\n"
     "Utbildningen (cirka 3 timmar) är obligatorisk och ersätts med 300 kr.",
     "da": "| Hverv | Honorar |\n|---|---|\n| Valgstyrer | 3.700 kr. |\n"
-    "| Næstformand | 2.900 kr. |\n| Valgtilforordnet | 2.400 kr. |\n\n"
-    "Undervisningen (cirka 3 timer) er obligatorisk.",
+    "| Næstformand | 2.900 kr. |\n| Valgtilforordnet | 2.400 kr. |\n"
+    "| Brevstemmeafgivning | 170 kr. pr. time |\n\n"
+    "Undervisningen (cirka 3 timer) er obligatorisk og honoreres med 300 kr.",
     "en": "| Role | Fee |\n|---|---|\n| Chair | SEK 3,700 |\n| Vice chair | SEK 2,900 |\n"
     "| Poll clerk | SEK 2,400 |\n| Advance voting | SEK 170 per hour |\n\n"
     "Training (about 3 hours) is mandatory and paid SEK 300.",
@@ -176,6 +177,11 @@ async def _publish_site(session: AsyncSession, planner: Actor, tenant: Tenant) -
         {
             "brand_color": "#1f5f8b",
             "office_email": f"valkansliet@{tenant.slug}.stemma.test",
+            "controller_name": f"Valnämnden, {tenant.name}",
+            "controller_contact": f"valnamnden@{tenant.slug}.stemma.test, 010-100 00 00",
+            "dpo_contact": f"dataskyddsombud@{tenant.slug}.stemma.test",
+            "office_phone": "+46 8 508 000 00",
+            "offer_answer_days": "7",
             "retention_months": "12",
             "applications_open": "1",
         },

@@ -11,45 +11,62 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
+from app.core.paging import Page, page_number, shown_page
 from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
 from app.core.web import db, on_refusal, render
 from app.domain import autostaff
 from app.domain.elections.elections import get_election
-from app.domain.labels import COST_PART, RUN_STATUS
-from app.domain.staffing import board, proposals
+from app.domain.labels import RUN_STATUS
+from app.domain.staffing import board, proposals, reserves, review
 
 routes = Routes()
 
-#: Rows shown at once on the review page; the rest are reached by district.
-REVIEW_LIMIT = 600
+#: Districts on one page of the review; each opens to its proposals.
+GROUPS_PER_PAGE = 25
+#: A review with no more rows than this shows every district open.
+OPEN_LIMIT = 60
 
 
 @routes.post("/elections/<int:election_id>/autostaff")
 @requires("staffing.edit")
 async def autostaff_run(election_id: int) -> WerkzeugResponse:
     await get_election(db(), election_id)
-    run = await autostaff.create_run(db(), current_actor(), election_id)
+    form = await request.form
+    run = await autostaff.create_run(
+        db(), current_actor(), election_id, include_reserves=form.get("include_reserves") == "1"
+    )
     return redirect(url_for("planning.autostaff_review", election_id=election_id, run_id=run.id))
 
 
 @routes.get("/elections/<int:election_id>/autostaff/<int:run_id>")
 @requires("staffing.edit")
 async def autostaff_review(election_id: int, run_id: int) -> str:
+    """The proposal: its summary in words, then its rows by district, a page at a time."""
     election = await get_election(db(), election_id)
     run = await proposals.get_run(db(), election.id, run_id)
-    district_id = parse_id(request.args.get("district"))
-    rows = await proposals.proposal_rows(db(), run, district_id)
+    filters = review.ReviewFilters(
+        district_id=parse_id(request.args.get("district")),
+        role=request.args.get("role", "")[:100],
+        station_query=request.args.get("q", "")[:100],
+    )
+    rows = await proposals.proposal_rows(db(), run)
+    found = await review.review(db(), run, rows, filters)
+    page = shown_page(page_number(request.args.get("page")), len(found.groups), GROUPS_PER_PAGE)
+    reserve_ids = await reserves.reserve_people(db(), election.id)
     return await render(
         "planning/staffing/autostaff.html",
         election=election,
         run=run,
-        rows=rows[:REVIEW_LIMIT],
-        total_rows=len(rows),
-        district_id=district_id,
-        summaries=await board.district_summaries(db(), election.id),
-        cost_labels=COST_PART,
+        review=found,
+        summary=found.summary,
+        groups=found.groups[(page - 1) * GROUPS_PER_PAGE : page * GROUPS_PER_PAGE],
+        paging=Page(page=page, per_page=GROUPS_PER_PAGE, total=len(found.groups)),
+        open_groups=bool(filters.district_id) or found.shown <= OPEN_LIMIT,
+        filters=filters,
+        districts=await board.district_choices(db(), election.id),
         run_status=RUN_STATUS,
+        reserve_ids=reserve_ids,
     )
 
 

@@ -242,11 +242,13 @@ def fill_table(sessions: Sequence[reports.SessionFill]) -> ReportTable:
     if len(by_course) > 1:
         # The PDF prints a total under each course, not one for all of them.
         notes.append(
-            _(
-                "All courses: %(booked)s of %(seats)s seats booked (%(percent)s %%), "
+            ngettext(
+                "All courses: %(booked)s of %(num)s seat booked (%(percent)s %%), "
                 "%(waiting)s waiting, %(attended)s attended, %(no_show)s no-shows.",
+                "All courses: %(booked)s of %(num)s seats booked (%(percent)s %%), "
+                "%(waiting)s waiting, %(attended)s attended, %(no_show)s no-shows.",
+                grand.capacity,
                 booked=grand.booked,
-                seats=grand.capacity,
                 percent=grand.fill_percent,
                 waiting=grand.waiting,
                 attended=grand.attended,

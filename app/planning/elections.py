@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from quart import abort, flash, redirect, request, url_for
+from quart import abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
@@ -36,8 +36,10 @@ from app.domain.elections.stations import (
 )
 from app.domain.elections.voting_days import voting_days
 from app.domain.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
+from app.domain.local_names import name_languages
 from app.domain.registers.premises import room_choices
 from app.domain.registers.roles import list_role_types
+from app.domain.staffing.shift_changes import edit_shift
 
 routes = Routes()
 
@@ -118,6 +120,7 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
         templates=await norm_templates.list_templates(db()),
         days=voting_days(election),
         **_labels(),
+        **name_languages(g.tenant.locale),
         **context,
     )
     return page, status
@@ -207,7 +210,14 @@ async def template_apply(election_id: int) -> WerkzeugResponse | tuple[str, int]
     count = await norm_templates.apply_template(
         db(), current_actor(), election_id, template_id, station_ids, day
     )
-    await flash(_("%(count)s shifts have been created or updated.", count=count), "success")
+    await flash(
+        ngettext(
+            "%(num)s shift has been created or updated.",
+            "%(num)s shifts have been created or updated.",
+            count,
+        ),
+        "success",
+    )
     return redirect(url_for("planning.election_detail", election_id=election_id))
 
 
@@ -232,6 +242,7 @@ async def _station_page(
         role_types=await list_role_types(db()),
         days=voting_days(election),
         **_labels(),
+        **name_languages(g.tenant.locale),
         **context,
     )
     return page, status
@@ -293,6 +304,21 @@ async def shift_new(election_id: int, station_id: int) -> WerkzeugResponse | tup
 
     return await _station_action(
         election_id, station_id, "shift", action, _("The shift has been added.")
+    )
+
+
+@routes.post("/elections/<int:election_id>/stations/<int:station_id>/shifts/<int:shift_id>")
+@requires("registers.edit")
+async def shift_edit(
+    election_id: int, station_id: int, shift_id: int
+) -> WerkzeugResponse | tuple[str, int]:
+    """Change a shift's name, day or times; the people on it stay and are told."""
+
+    async def action(values: dict[str, Any]) -> None:
+        await edit_shift(db(), current_actor(), election_id, station_id, shift_id, values)
+
+    return await _station_action(
+        election_id, station_id, f"shift-{shift_id}", action, _("The shift has been changed.")
     )
 
 

@@ -28,7 +28,9 @@ from app.domain.models import APPLICATION_STATUSES, EXPERIENCE_LEVELS, WORK_KIND
 from app.domain.recruitment import application_form, applications, contact, register_match
 from app.domain.recruitment import review as application_review
 from app.domain.registers.identity import format_phone, mask_national_id
+from app.domain.registers.people import get_person
 from app.domain.site import webparts
+from app.planning.person_staffing import standing_context
 
 routes = Routes()
 
@@ -92,10 +94,21 @@ async def _detail(application: Any, problems: dict[str, str], status: int = 200)
         elections=elections,
         districts=districts,
         replies=await _reply_texts(application.preferred_language),
+        **await _standing(application),
         problems=problems,
         **_labels(),
     )
     return (page, status) if status != 200 else page
+
+
+async def _standing(application: Any) -> dict[str, Any]:
+    """An approved applicant's standing in the elections they applied to: what keeps
+    them from a place, and the way to a course and a place."""
+    if application.status != "approved" or application.person_id is None:
+        return {"standings": None}
+    person = await get_person(db(), application.person_id)
+    election_ids = [choice.election_id for choice in application.choices]
+    return await standing_context(person, election_ids, application.id)
 
 
 @routes.post("/applications/approve")

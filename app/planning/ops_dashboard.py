@@ -18,7 +18,8 @@ from app.core.accounts.users import list_members
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.events import latest_event_id, ops_topic
-from app.core.i18n import _
+from app.core.i18n import _, named
+from app.core.paging import Page, page_number, shown_page
 from app.core.permissions import role_has
 from app.core.routes import Routes
 from app.core.validation import parse_id
@@ -37,6 +38,9 @@ routes = Routes()
 PAGE = "planning/ops/dashboard.html"
 PANEL = "planning/ops/_panel.html"
 INCIDENT_ACTIONS = ("acknowledge", "assign", "resolve", "note")
+#: Stations on one page of the dashboard, under their districts' headings. The live
+#: rows of stations on other pages are left out when a fragment comes (dashboard.js).
+STATIONS_PER_PAGE = 30
 
 
 def _filters() -> DashboardFilters:
@@ -46,6 +50,7 @@ def _filters() -> DashboardFilters:
         district_id=parse_id(args.get("district")),
         state=state if state in STATION_STATES else None,
         alerts_only=args.get("alerts") == "1",
+        station_query=args.get("q", "")[:100],
     )
 
 
@@ -77,10 +82,14 @@ async def ops_dashboard(election_id: int) -> str:
     socket = "/{}/ws?{}".format(
         g.tenant.slug, urlencode({"topics": topic, "last_event_id": cursor})
     )
+    total = len(board.rows)
+    page = shown_page(page_number(request.args.get("page")), total, STATIONS_PER_PAGE)
     return await render(
         PAGE,
         block="live",
         board=board,
+        groups=board.page(page, STATIONS_PER_PAGE),
+        paging=Page(page=page, per_page=STATIONS_PER_PAGE, total=total),
         cursor=cursor,
         socket_url=socket,
         base=live_base(election_id),
@@ -126,7 +135,7 @@ async def _panel(
             (place.assignment_id, place.label) for place in await absent_places(db(), shift_ids)
         ],
         places=[
-            (f"{focus.shift.id}:{role.role_type_id}", f"{focus.shift.name} · {role.name}")
+            (f"{focus.shift.id}:{role.role_type_id}", f"{named(focus.shift)} · {role.name}")
             for focus in row.shifts
             for role in row.roles
         ],

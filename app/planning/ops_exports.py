@@ -240,13 +240,21 @@ def _presence_notes(times: exports.CheckinTimes) -> list[str]:
     lines = times.lines
     hours = sum((line.hours or Decimal(0) for line in lines), Decimal(0))
     return [
-        _(
-            "%(places)s places on shifts that have begun, %(absent)s of them not arrived; "
-            "%(people)s people, %(hours)s hours in all.",
-            places=len(lines),
-            absent=sum(line.status == "not_arrived" for line in lines),
-            people=len({line.person_id for line in lines}),
-            hours=display(hours),
+        " ".join(
+            (
+                ngettext(
+                    "%(num)s place on shifts that have begun, %(absent)s of them not arrived;",
+                    "%(num)s places on shifts that have begun, %(absent)s of them not arrived;",
+                    len(lines),
+                    absent=sum(line.status == "not_arrived" for line in lines),
+                ),
+                ngettext(
+                    "%(num)s person, %(hours)s hours in all.",
+                    "%(num)s people, %(hours)s hours in all.",
+                    len({line.person_id for line in lines}),
+                    hours=display(hours),
+                ),
+            )
         ),
         _(
             "Arrived is the first check-in and Left the last check-out, by the server's "

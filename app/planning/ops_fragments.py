@@ -19,7 +19,7 @@ from typing import Any
 from quart import current_app
 
 from app.core.events import topic_election_id
-from app.core.i18n import locale_scope
+from app.core.i18n import locale_scope, reader_locale
 from app.core.models import Tenant
 from app.domain.ops.counters import LiveCounters
 from app.domain.ops.dashboard import live_update
@@ -68,7 +68,9 @@ async def render_ops_events(events: list[LiveEvent]) -> str:
         tenant = await session.get(Tenant, last.tenant_id)
         if tenant is None:
             return last.as_json()
-        with locale_scope(tenant.locale or runtime.settings.default_locale):
+        # In the readers' language; the municipality's when the hub does not know it.
+        language = reader_locale() or tenant.locale or runtime.settings.default_locale
+        with locale_scope(language):
             counters = current_app.extensions.get(COUNTERS)
             if counters is None:
                 counters = current_app.extensions[COUNTERS] = LiveCounters()

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_ids
@@ -31,6 +31,7 @@ from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.removal_requests import removal_state
 from app.domain.staffing import assignments as staffing_assignments
 from app.planning.courses import labels
+from app.planning.person_staffing import standing_context
 
 routes = Routes()
 
@@ -120,6 +121,7 @@ async def person_detail(person_id: int) -> str:
         availability=await availability.for_person(db(), person.id),
         places=await staffing_assignments.places_of_person(db(), person.id),
         **await _courses_of(person.id),
+        **await standing_context(person),
         **{**_context(), "removal_state": removal_state(person)},
     )
 
@@ -186,7 +188,10 @@ async def people_bulk() -> WerkzeugResponse:
     else:
         on_refusal(refused)
         changed = await people.set_status(db(), current_actor(), ids, form.get("status", ""))
-        await flash(_("%(count)s people changed status.", count=changed), "success")
+        await flash(
+            ngettext("%(num)s person changed status.", "%(num)s people changed status.", changed),
+            "success",
+        )
     return redirect(url_for("planning.people_list", **arguments))
 
 

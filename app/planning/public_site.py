@@ -147,6 +147,11 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
     values: dict[str, Any] = {
         "brand_color": settings.brand_color,
         "office_email": settings.office_email or "",
+        "controller_name": settings.controller_name or "",
+        "controller_contact": settings.controller_contact or "",
+        "dpo_contact": settings.dpo_contact or "",
+        "office_phone": settings.office_phone or "",
+        "offer_answer_days": settings.offer_answer_days,
         "retention_months": settings.retention_months,
         "applications_open": settings.applications_open,
         "inactive_retention_months": settings.inactive_retention_months or "",

@@ -13,7 +13,7 @@ from app.core.auth import current_actor, requires
 from app.core.documents.spreadsheets import in_worker_thread, write_csv, write_xlsx
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.routes import Routes
 from app.core.validation import FieldErrors, parse_id
 from app.core.web import db, on_refusal, render
@@ -22,6 +22,7 @@ from app.domain.elections.stations import structure
 from app.domain.labels import PERSON_STATUS, STATION_KIND
 from app.domain.registers import imports, people, premises
 from app.domain.registers.identity import format_phone, mask_national_id
+from app.domain.registers.import_templates import template_header, template_row
 from app.planning.people import default_country
 
 #: The files a register is exported to.
@@ -143,6 +144,17 @@ async def export_structure(election_id: int, format: str) -> Response:
     return await _download(f"election-{election.id}", format, header, lambda: rows)
 
 
+@routes.get("/import/template-<kind>.<format>")
+@requires("registers.edit")
+async def import_template(kind: str, format: str) -> Response:
+    """An empty file of the kind, its columns named in the page's language, with one
+    example row."""
+    if kind not in imports.KINDS:
+        abort(404)
+    header, example = template_header(kind), template_row(kind)
+    return await _download(f"import-{kind}", format, header, lambda: [example])
+
+
 @routes.route("/import", methods=["GET", "POST"])
 @requires("registers.edit")
 async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
@@ -158,6 +170,7 @@ async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
             values=values,
             errors=errors,
             election_rows=election_rows,
+            columns={kind: ", ".join(template_header(kind)) for kind in imports.KINDS},
         )
 
     async def refused(error: DomainError) -> tuple[str, int]:
@@ -267,11 +280,18 @@ def _column_names() -> dict[str, str]:
 
 
 def _summary(summary: dict[str, int]) -> str:
-    names = {
-        "people": _("people"),
-        "buildings": _("buildings"),
-        "rooms": _("rooms"),
-        "districts": _("districts"),
-        "stations": _("stations"),
+    """What an import writes, in words: "3 new people, 2 changed, 5 unchanged"."""
+    words = {
+        "people": lambda n: ngettext("%(num)s new person", "%(num)s new people", n),
+        "changed": lambda n: ngettext("%(num)s changed", "%(num)s changed", n),
+        "unchanged": lambda n: ngettext("%(num)s unchanged", "%(num)s unchanged", n),
+        "buildings": lambda n: ngettext("%(num)s building", "%(num)s buildings", n),
+        "rooms": lambda n: ngettext("%(num)s room", "%(num)s rooms", n),
+        "districts": lambda n: ngettext("%(num)s district", "%(num)s districts", n),
+        "stations": lambda n: ngettext("%(num)s station", "%(num)s stations", n),
     }
-    return ", ".join(f"{count} {names.get(key, key)}" for key, count in summary.items())
+    # A count of nothing is left out, unless nothing is all there is.
+    shown = {key: count for key, count in summary.items() if count} or summary
+    return ", ".join(
+        words[key](count) if key in words else f"{count} {key}" for key, count in shown.items()
+    )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import flash, redirect, request, url_for
+from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.routes import Routes
+from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import db, on_refusal, render
 from app.domain.elections import norm_templates
 from app.domain.labels import PAY_UNIT, STATION_KIND, choices
+from app.domain.local_names import name_languages
 from app.domain.registers import roles
 
 routes = Routes()
@@ -34,6 +36,7 @@ async def _role_types_page(errors: dict[str, str], failed_id: int | None) -> str
         pay_units=choices(PAY_UNIT),
         errors=errors,
         failed_id=failed_id,
+        **name_languages(g.tenant.locale),
     )
 
 
@@ -90,6 +93,7 @@ def _shifts_from_form(form: Any, role_codes: list[str]) -> list[dict[str, Any]]:
         shifts.append(
             {
                 "name": name,
+                "names": {code: form.get(f"name_{index}_{code}", "") for code in SUPPORTED_LOCALES},
                 "starts_at": form.get(f"starts_{index}", ""),
                 "ends_at": form.get(f"ends_{index}", ""),
                 "norms": norms,
@@ -110,6 +114,10 @@ async def _template_form(template_id: int | None) -> str | WerkzeugResponse | tu
             values.update(
                 {
                     f"name_{index}": shift["name"],
+                    **{
+                        f"name_{index}_{code}": name
+                        for code, name in (shift.get("names") or {}).items()
+                    },
                     f"starts_{index}": shift["starts_at"],
                     f"ends_{index}": shift["ends_at"],
                 }
@@ -126,6 +134,7 @@ async def _template_form(template_id: int | None) -> str | WerkzeugResponse | tu
             role_types=role_types,
             rows=range(TEMPLATE_ROWS),
             kind_choices=choices(STATION_KIND),
+            **name_languages(g.tenant.locale),
         )
         return page, status
 

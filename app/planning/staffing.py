@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
+from app.core.paging import Page, page_number, shown_page
 from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
 from app.core.web import app_settings, db, is_htmx, on_refusal, render
@@ -20,50 +21,86 @@ from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Assignment, Station
 from app.domain.registers.people import search_people
-from app.domain.staffing import assignments, board, offers
+from app.domain.staffing import assignments, board, offers, overview, place_notices
+from app.domain.staffing.reserves import regular_places_of_reserves
 
 routes = Routes()
 
-#: Above this many stations the board asks for a district first.
-WHOLE_BOARD_LIMIT = 60
+#: Station cards on one page of the board; an election with no more stations shows
+#: them without being narrowed first.
+STATIONS_PER_PAGE = 10
+#: District lines on one page of the board's overview.
+DISTRICTS_PER_PAGE = 25
 
 
-def _filters() -> board.BoardFilters:
+def _filters() -> overview.OverviewFilters:
     args = request.args
     try:
         day = dt.date.fromisoformat(args.get("day", ""))
     except ValueError:
         day = None
     kind = args.get("kind")
-    return board.BoardFilters(
+    show = args.get("show", "")
+    if args.get("unfilled") == "1" and not show:
+        show = "open"  # the board's older address for "only stations with open places"
+    return overview.OverviewFilters(
         district_id=parse_id(args.get("district")),
         station_kind=kind if kind in ("polling", "advance") else None,
         day=day,
-        unfilled_only=args.get("unfilled") == "1",
+        role_type_id=parse_id(args.get("role")),
+        station_query=args.get("q", "")[:100],
+        show=show if show in overview.SHOW_CHOICES else "all",
     )
 
 
 @routes.get("/elections/<int:election_id>/staffing")
 @requires("staffing.view")
 async def staffing_board(election_id: int) -> str:
+    """The board at any size: the totals and the filters with their counts first; then
+    the districts a page at a time, or (narrowed, or a small election) a page of
+    station cards."""
     election = await get_election(db(), election_id)  # an unknown election is a 404
     filters = _filters()
-    station_count = await board.count_stations(db(), election_id)
-    narrowed = bool(filters.district_id or filters.station_kind)
-    show_stations = narrowed or station_count <= WHOLE_BOARD_LIMIT
-    # The district table (an aggregate over the whole election) is the overview; a
-    # district's board and HTMX refreshes skip it, and the filter names the districts.
-    summaries = [] if is_htmx() or narrowed else await board.district_summaries(db(), election_id)
+    found = await overview.staffing_overview(db(), election_id, filters)
+    narrowed = bool(filters.district_id or filters.station_kind or filters.station_query) or (
+        filters.show != "all"
+    )
+    show_stations = narrowed or len(found.stations) <= STATIONS_PER_PAGE
+    asked = page_number(request.args.get("page"))
+    districts = await board.district_choices(db(), election_id)
+    lines: list[overview.DistrictLine] = []
+    if not narrowed:
+        lacking = await board.lacking_course_by_district(db(), election_id)
+        lines = found.districts(districts, lacking)
     if show_stations:
-        result = await board.staffing_board(db(), election_id, filters)
+        total, per_page = len(found.stations), STATIONS_PER_PAGE
+        page = shown_page(asked, total, per_page)
+        shown = found.stations[(page - 1) * per_page : page * per_page]
+        result = await board.staffing_board(
+            db(),
+            election_id,
+            board.BoardFilters(
+                district_id=filters.district_id,
+                day=filters.day,
+                station_ids=[line.station_id for line in shown],
+                role_type_id=filters.role_type_id,
+            ),
+        )
     else:
-        result = board.Board(election, [], [], [], filters)
+        total, per_page = len(lines), DISTRICTS_PER_PAGE
+        page = shown_page(asked, total, per_page)
+        lines = lines[(page - 1) * per_page : page * per_page]
+        result = board.Board(election, [], [], [], board.BoardFilters())
     return await render(
         "planning/staffing/board.html",
         block="board",
         board=result,
-        summaries=summaries,
-        districts=await board.district_choices(db(), election_id),
+        filters=filters,
+        overview=found,
+        totals=found.totals,
+        lines=lines,
+        paging=Page(page=page, per_page=per_page, total=total),
+        districts=districts,
         show_stations=show_stations,
         kind_choices=choices(STATION_KIND),
         state_labels=ASSIGNMENT_STATE,
@@ -74,7 +111,7 @@ async def _station_card(station_id: int, election_id: int, **context: Any) -> st
     """One station's card of the board, re-drawn after a change (HTMX swaps it)."""
     station = await _station(station_id, election_id)
     result = await board.staffing_board(
-        db(), election_id, board.BoardFilters(district_id=station.district_id)
+        db(), election_id, board.BoardFilters(station_ids=[station.id])
     )
     rows = [row for row in result.stations if row.station.id == station.id]
     if not rows:
@@ -158,18 +195,41 @@ async def staffing_assign(election_id: int) -> Any:
     )
 
 
-@routes.post("/elections/<int:election_id>/staffing/assignments/<int:assignment_id>/withdraw")
+@routes.route(
+    "/elections/<int:election_id>/staffing/assignments/<int:assignment_id>/withdraw",
+    methods=["GET", "POST"],
+)
 @requires("staffing.edit")
 async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
-    assignment = await assignments.get_assignment(db(), assignment_id)
-    if assignment.election_id != election_id:
+    """Take a person off a place, after a confirm step: the × opens it (in the board's
+    panel with HTMX, as a page without script), and only a confirmed post withdraws."""
+    summary = await place_notices.place_summary(db(), assignment_id)
+    if summary.assignment.election_id != election_id:
         raise NotFound(_("Not found."))
-    station_id = assignment.station_id
+    station = await _station(summary.assignment.station_id, election_id)
+    station_id = station.id
+    form = await request.form if request.method == "POST" else None
+    if form is None or form.get("confirmed") != "1":
+        return await render(
+            "planning/staffing/withdraw.html",
+            block="confirm",
+            election=await get_election(db(), election_id),
+            district_id=station.district_id,
+            summary=summary,
+            state_labels=ASSIGNMENT_STATE,
+        )
 
     async def board_again() -> Any:
         if is_htmx():
             return await _station_card(station_id, election_id)
-        return redirect(url_for("planning.staffing_board", election_id=election_id))
+        return redirect(
+            url_for(
+                "planning.staffing_board",
+                election_id=election_id,
+                district=station.district_id,
+                _anchor=f"station-{station_id}",
+            )
+        )
 
     async def refused(error: DomainError) -> Any:
         await flash(error.message, "error")
@@ -177,6 +237,14 @@ async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
 
     on_refusal(refused)
     await assignments.withdraw_assignment(db(), current_actor(), assignment_id)
+    message = (
+        _("%(name)s has been taken off the shift and told.", name=summary.person.full_name)
+        if summary.will_be_told
+        else _("%(name)s has been taken off the shift.", name=summary.person.full_name)
+    )
+    if is_htmx():
+        return await _station_card(station_id, election_id, notice=message)
+    await flash(message, "success")
     return await board_again()
 
 
@@ -229,6 +297,8 @@ async def _reserves_page(
         "planning/staffing/reserves.html",
         election=election,
         pool=await assignments.reserve_pool(db(), election.id),
+        regular_places=await regular_places_of_reserves(db(), election.id),
+        state_labels=ASSIGNMENT_STATE,
         districts=await board.district_summaries(db(), election.id),
         found=found,
         query=query,

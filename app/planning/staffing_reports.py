@@ -21,7 +21,7 @@ from app.core.documents.tables import (
 )
 from app.core.downloads import attachment, slug
 from app.core.errors import NotFound
-from app.core.i18n import _, lazy_gettext
+from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.routes import Routes
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
@@ -106,9 +106,10 @@ def unfilled_table(places: Sequence[reports.UnfilledPlace]) -> ReportTable:
         rows,
         totals if places else None,
         notes=[
-            _(
-                "%(missing)s places missing, %(below)s of them below the minimum.",
-                missing=missing,
+            ngettext(
+                "%(num)s place missing, %(below)s of them below the minimum.",
+                "%(num)s places missing, %(below)s of them below the minimum.",
+                missing,
                 below=below,
             )
         ],

@@ -17,6 +17,7 @@ from app.domain.clerks import places as portal
 from app.domain.courses.my_courses import needs_by_assignment
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.site import webparts
+from app.domain.staffing.offer_terms import OfferTerms, make_terms
 from app.portal.me import my_person
 
 routes = Routes()
@@ -32,6 +33,9 @@ async def home() -> str:
     places = await portal.my_places(db(), person) if person else []
     today = dt.date.today()
     upcoming = [p for p in places if not p.is_past]
+    # Shifts already worked in an election still ahead are done, not an earlier election.
+    past = [p for p in places if p.is_past]
+    done = [p for p in past if p.election.election_day >= today]
     course_needs = (
         await needs_by_assignment(db(), person, [p.assignment for p in upcoming]) if person else {}
     )
@@ -40,11 +44,27 @@ async def home() -> str:
         person=person,
         upcoming=upcoming,
         course_needs=course_needs,
-        past=[p for p in places if p.is_past],
+        done=sorted(done, key=lambda p: (p.shift.day, p.shift.starts_at), reverse=True),
+        past=[p for p in past if p.election.election_day < today],
         state_labels=ASSIGNMENT_STATE,
         late_until=today + dt.timedelta(days=LATE_DECLINE_DAYS),
+        offer_terms=await _offer_terms(upcoming),
         bring=await webparts.shown(db(), "what_to_bring", get_locale()),
     )
+
+
+async def _offer_terms(places: list[portal.MyPlace]) -> dict[int, OfferTerms]:
+    """Pay, answer deadline and the office's contact of each place still to answer."""
+    offered = [p for p in places if p.assignment.state == "offered"]
+    if not offered:
+        return {}
+    settings = await webparts.site_settings(db())
+    return {
+        p.assignment.id: make_terms(
+            p.role, p.station, p.building, p.assignment.answer_by, settings, g.tenant.timezone
+        )
+        for p in offered
+    }
 
 
 @routes.post("/offers/<int:assignment_id>")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from quart import redirect, request, session, url_for
+from quart import g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.errors import DomainError
 from app.core.routes import Routes
 from app.core.web import db, on_refusal, render
+from app.domain.models import Assignment
 from app.domain.staffing import offers
 
 routes = Routes()
@@ -25,7 +26,13 @@ async def offer() -> str | WerkzeugResponse | tuple[str, int]:
     assignment = await offers.offer_for_token(db(), str(session.get(OFFER_SESSION_KEY) or ""))
     if assignment is None:
         return await render("public/offer.html", assignment=None, error=None), 410
-    return await render("public/offer.html", assignment=assignment, error=None)
+    return await _offer_page(assignment, None)
+
+
+async def _offer_page(assignment: Assignment | None, error: str | None) -> str:
+    """The offer with what the clerk decides by: pay, answer deadline, contact, place."""
+    terms = await offers.offer_terms(db(), g.tenant, assignment) if assignment else None
+    return await render("public/offer.html", assignment=assignment, terms=terms, error=error)
 
 
 @routes.post("/offer")
@@ -35,11 +42,10 @@ async def offer_answer() -> str | tuple[str, int]:
 
     async def refused(error: DomainError) -> tuple[str, int]:
         assignment = await offers.offer_for_token(db(), token)
-        page = await render("public/offer.html", assignment=assignment, error=error.message)
-        return page, 409
+        return await _offer_page(assignment, error.message), 409
 
     on_refusal(refused)
     answer = await offers.answer_offer(
         db(), token, form.get("answer") == "accept", form.get("reason", "")
     )
-    return await render("public/offer.html", assignment=answer.assignment, error=None)
+    return await _offer_page(answer.assignment, None)

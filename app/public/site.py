@@ -15,13 +15,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.downloads import attachment
 from app.core.errors import DomainError
 from app.core.hygiene import body_limit, body_too_large
-from app.core.i18n import _, get_locale
+from app.core.i18n import _, get_locale, language_in_reader
 from app.core.ratelimit import RateLimited
 from app.core.routes import Routes
 from app.core.web import app_settings, client_ip, db, on_refusal, render
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.recruitment import application_form, applications, contact, own_application
 from app.domain.site import webparts
+from app.domain.site.privacy import privacy_facts
 from app.public.labels import apply_labels
 
 routes = Routes()
@@ -40,7 +41,14 @@ def _today() -> dt.date:
 
 async def _page(key: str) -> str:
     part = await webparts.shown(db(), key, get_locale())
-    return await render("public/page.html", part=part, key=key)
+    newer = await webparts.newer_in_own_language(db(), part, g.tenant.locale)
+    return await render(
+        "public/page.html",
+        part=part,
+        key=key,
+        newer=newer,
+        newer_language=language_in_reader(newer.locale) if newer else "",
+    )
 
 
 @routes.get("/")
@@ -65,7 +73,10 @@ async def pay() -> str:
 
 @routes.get("/privacy")
 async def privacy() -> str:
-    return await _page("privacy")
+    """The office's notice, then what every notice must say (from the settings)."""
+    part = await webparts.shown(db(), "privacy", get_locale())
+    facts = privacy_facts(g.tenant, await webparts.site_settings(db()))
+    return await render("public/page.html", part=part, key="privacy", privacy=facts)
 
 
 @routes.get("/brand.css")

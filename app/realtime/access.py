@@ -110,6 +110,8 @@ class Grant:
     session_id: int | None = None
     #: When the session stops being good unless it is used meanwhile.
     lapses_at: datetime | None = None
+    #: The language of the page that opened the socket ("" when unknown: a ticket's).
+    locale: str = ""
 
     def recheck_at(self) -> float:
         """When (``time.monotonic()``) the session is to be looked at again."""

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
 from app.core.events import ACCESS_TOPIC
+from app.core.i18n import reader_scope
 from app.core.tenancy import tenant_scope
 from app.realtime.broker import Broker
 from app.realtime.drawing import renderer_for, rest_after, take_batch
@@ -146,7 +147,7 @@ class Hub:
         self._backoff = BACKOFF_FIRST_SECONDS
         #: Recently drawn batches by their event ids: sockets replaying the same gap
         #: (every dashboard after a broker break) share one drawing.
-        self._drawn: OrderedDict[tuple[int, ...], tuple[float, str]] = OrderedDict()
+        self._drawn: OrderedDict[tuple[tuple[int, ...], str], tuple[float, str]] = OrderedDict()
         self._table = table
         self._sweeping: asyncio.Task[None] | None = None
         self._heard = RecentIds(HEARD_KEPT)
@@ -171,8 +172,10 @@ class Hub:
 
     # sockets
 
-    def new_subscriber(self, tenant_id: int, user_id: int = 0, grant: Any = None) -> Subscriber:
-        return Subscriber(tenant_id, self.queue_size, user_id, grant)
+    def new_subscriber(
+        self, tenant_id: int, user_id: int = 0, grant: Any = None, locale: str = ""
+    ) -> Subscriber:
+        return Subscriber(tenant_id, self.queue_size, user_id, grant, locale)
 
     def add(self, subscriber: Subscriber, topics: set[str]) -> None:
         """Start delivering ``topics`` to ``subscriber`` (rights were checked by the caller).
@@ -326,10 +329,17 @@ class Hub:
         self._waiting_by_topic[event.topic] = self._waiting_by_topic.get(event.topic, 0) + 1
         self._wake.set()
 
-    def _deliver(self, topic: str, delivery: Delivery) -> None:
+    def _deliver(self, topic: str, delivery: Delivery, locale: str | None = None) -> None:
+        """To the topic's sockets (with ``locale``: those whose page is in it)."""
         for subscriber in list(self._by_topic.get(topic, ())):
+            if locale is not None and subscriber.locale != locale:
+                continue
             if not subscriber.offer(delivery):
                 self.remove(subscriber)
+
+    def _locales_of(self, topic: str) -> list[str]:
+        """The languages the topic's sockets read ("" for those not known)."""
+        return sorted({subscriber.locale for subscriber in self._by_topic.get(topic, ())})
 
     # rights
 
@@ -470,8 +480,10 @@ class Hub:
                 continue
             topic = batch[0].topic
             started = time.monotonic()
-            for delivery in await self.draw(batch):
-                self._deliver(topic, delivery)
+            # Drawn once per language its sockets read (mostly one).
+            for locale in self._locales_of(topic):
+                for delivery in await self.draw(batch, locale):
+                    self._deliver(topic, delivery, locale)
             # Counted as waiting until delivered: what comes meanwhile goes after it.
             left = self._waiting_by_topic.get(topic, 0) - len(batch)
             if left > 0:
@@ -482,9 +494,10 @@ class Hub:
             if rest > 0:
                 resting[batch[0].topic] = time.monotonic() + rest
 
-    async def draw(self, events: list[LiveEvent]) -> list[Delivery]:
-        """What sockets receive for ``events`` (one, or a batch ``take_batch`` made): one
-        message, or, when the renderer fails, each event as JSON."""
+    async def draw(self, events: list[LiveEvent], locale: str = "") -> list[Delivery]:
+        """What sockets reading ``locale`` receive for ``events`` (one, or a batch
+        ``take_batch`` made): one message, or, when the renderer fails, each event as
+        JSON."""
 
         def each_as_json() -> list[Delivery]:
             return [Delivery((event.id,), event.as_json(), event.topic) for event in events]
@@ -494,20 +507,20 @@ class Hub:
             return each_as_json()
         key = tuple(event.id for event in events)
         now = time.monotonic()
-        drawn = self._drawn.get(key)
+        drawn = self._drawn.get((key, locale))
         if drawn is not None and now - drawn[0] < DRAWN_SECONDS:
             return [Delivery(key, drawn[1], events[0].topic)]
         try:
             context = self._render_context() if self._render_context else contextlib.nullcontext()
             async with context:
-                with tenant_scope(events[0].tenant_id):
+                with tenant_scope(events[0].tenant_id), reader_scope(locale):
                     text = await registered.render(events)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("live events: renderer for %s failed; sending JSON", events[0].type)
             return each_as_json()
-        self._drawn[key] = (now, text)
+        self._drawn[(key, locale)] = (now, text)
         while len(self._drawn) > DRAWN_KEPT:
             self._drawn.popitem(last=False)
         return [Delivery(key, text, events[0].topic)]

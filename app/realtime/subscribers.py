@@ -111,6 +111,7 @@ class Subscriber:
         "ended",
         "fell_behind",
         "grant",
+        "locale",
         "opened_at",
         "queue_size",
         "recheck_at",
@@ -120,9 +121,16 @@ class Subscriber:
     )
 
     def __init__(
-        self, tenant_id: int, queue_size: int = QUEUE_SIZE, user_id: int = 0, grant: Any = None
+        self,
+        tenant_id: int,
+        queue_size: int = QUEUE_SIZE,
+        user_id: int = 0,
+        grant: Any = None,
+        locale: str = "",
     ) -> None:
         self.tenant_id = tenant_id
+        #: The language its page is in ("" when unknown): fragments are drawn in it.
+        self.locale = locale
         #: Whose socket it is, and on what authority (``app.realtime.access.Grant``):
         #: what the hub's second look at its rights checks again.
         self.user_id = user_id

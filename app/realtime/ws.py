@@ -48,7 +48,7 @@ from app.core.accounts.users import active_membership
 from app.core.auth import SESSION_KEY
 from app.core.events import PUBLISHER, events_after, latest_event_id
 from app.core.models import Event, utcnow
-from app.core.settings import Settings
+from app.core.settings import SUPPORTED_LOCALES, Settings
 from app.core.tenancy import tenant_scope
 from app.core.validation import MAX_ID
 from app.realtime.access import Grant, Member, SocketGuard, refuse_topic
@@ -284,7 +284,15 @@ async def _identify(
         # An active user who is not a member here meets a tenant that does not exist.
         if membership is None:
             return 404
-        return Grant(Member.of(membership), auth.id, session_lapses_at(auth, settings))
+        # The language the page that opened the socket is in, as a request would choose
+        # it (the municipality's own when neither is set): live fragments are drawn in it.
+        language = next(
+            (code for code in (session.get("lang"), user.locale) if code in SUPPORTED_LOCALES),
+            "",
+        )
+        return Grant(
+            Member.of(membership), auth.id, session_lapses_at(auth, settings), locale=language
+        )
 
 
 class LiveConnection:
@@ -302,7 +310,9 @@ class LiveConnection:
         self.socket = socket
         self.grant = grant
         member = grant.member
-        self.subscriber = hub.new_subscriber(member.tenant_id, member.user_id, grant)
+        self.subscriber = hub.new_subscriber(
+            member.tenant_id, member.user_id, grant, locale=grant.locale
+        )
         self.subscriber.recheck_at = grant.recheck_at()
 
     @property
@@ -473,7 +483,7 @@ class LiveConnection:
         # hundred check-ins gets its rows drawn once, not a hundred times.
         missing = deque(event for event in events if not subscriber.was_sent(event.id))
         while missing:
-            for delivery in await self.hub.draw(take_batch(missing)):
+            for delivery in await self.hub.draw(take_batch(missing), self.subscriber.locale):
                 await self.socket.send(delivery.text)
                 subscriber.mark_sent(delivery.event_ids)
 

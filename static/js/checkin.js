@@ -5,6 +5,9 @@
 // it stays there, shown as "Queued – will be sent", and goes again, with the same key and
 // the same body, when the phone is back online, when the page loads and every 30 seconds.
 // The server answers a repeated key with the first check-in, so sending twice is safe.
+// While a check-in is on its way the line says "Sending…"; "you are offline" is said only
+// when the phone says so (navigator.onLine); when the server is slow or cannot be
+// reached the page says it has no answer yet and keeps trying.
 // Without this script the buttons post a plain form and the server checks in.
 (function () {
   "use strict";
@@ -12,6 +15,12 @@
   var DB_NAME = "stemma-checkins";
   var STORE = "queue";
   var RETRY_MS = 30000;
+  var SLOW_MS = 8000;      // no answer after this long: say so (still waiting)
+  var TIMEOUT_MS = 20000;  // give up this try; the check-in stays queued for the next
+
+  var inFlight = {};       // key -> true while its request is on its way
+  var lastProblem = null;  // why the last try did not get an answer: "network", "timeout", "server"
+  var slow = false;        // the request on its way has waited longer than SLOW_MS
 
   var root = null;
   var memoryQueue = {};  // when IndexedDB is unavailable (private mode): this page only
@@ -166,17 +175,32 @@
       root.querySelectorAll(".checkin-queued").forEach(function (item) { item.remove(); });
       entries.forEach(function (entry) {
         var tapped = text("tapped", { time: clock(entry.body.device_time, root.getAttribute("data-timezone")) });
-        var state = entry.sending ? text("sending") : text("queued");
-        addLine(entry.body.shift_id, "checkin-queued", [kindLabel(entry.body.kind), state + " (" + tapped + ")"]);
+        var sending = Boolean(inFlight[entry.key]);
+        var state = sending ? text("sending") : text("queued");
+        var line = addLine(entry.body.shift_id, "checkin-queued" + (sending ? " is-sending" : ""),
+          [kindLabel(entry.body.kind), state + " (" + tapped + ")"]);
+        if (line) { line.setAttribute("data-state", sending ? "sending" : "queued"); }
         showButtons(entry.body.shift_id, entry.body.kind === "arrived");
       });
-      var offline = root.querySelector("[data-checkin-offline]");
-      if (offline) {
-        offline.textContent = text("offline");
-        offline.hidden = navigator.onLine !== false && !entries.length;
-      }
+      showStatus(entries);
       return entries;
     });
+  }
+
+  // The banner above the cards: offline only when the phone says so; no answer yet when
+  // the server is slow or unreachable; nothing while a check-in is simply on its way.
+  function showStatus(entries) {
+    var banner = root.querySelector("[data-checkin-offline]");
+    if (!banner) { return; }
+    var state = null;
+    if (navigator.onLine === false) {
+      state = "offline";
+    } else if (entries.length && (slow || (lastProblem && !Object.keys(inFlight).length))) {
+      state = "waiting";
+    }
+    banner.hidden = !state;
+    banner.textContent = state ? text(state) : "";
+    if (state) { banner.setAttribute("data-state", state); } else { banner.removeAttribute("data-state"); }
   }
 
   function csrfToken() {
@@ -187,10 +211,17 @@
   // Send one check-in. Resolves true when the server decided (confirmed or refused),
   // false when it must stay queued (offline, server trouble, signed out).
   function send(entry) {
-    entry.sending = true;
+    inFlight[entry.key] = true;
+    var controller = window.AbortController ? new window.AbortController() : null;
+    var slowTimer = window.setTimeout(function () { slow = true; renderQueue(); }, SLOW_MS);
+    var timeout = window.setTimeout(function () {
+      if (controller) { controller.abort(); }
+    }, TIMEOUT_MS);
+    renderQueue();
     return fetch(entry.url, {
       method: "POST",
       credentials: "same-origin",
+      signal: controller ? controller.signal : undefined,
       headers: {
         "Content-Type": "application/json",
         "Accept": "application/json",
@@ -200,6 +231,7 @@
       body: JSON.stringify(entry.body)
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (answer) {
+        lastProblem = null;
         if (response.ok) {
           return removeEntry(entry.key).then(function () {
             addLine(entry.body.shift_id, "checkin-confirmed",
@@ -209,6 +241,7 @@
           });
         }
         if (response.status >= 500 || response.status === 401 || response.status === 408 || response.status === 429) {
+          lastProblem = "server";
           return false;
         }
         // Refused for good (the shift is not today, already checked in...): say why.
@@ -219,10 +252,15 @@
           return true;
         });
       });
-    }, function () {
-      return false;  // a network error: the phone is offline or the server unreachable
+    }, function (error) {
+      // No answer: timed out, or a network error (offline, or the server unreachable).
+      lastProblem = error && error.name === "AbortError" ? "timeout" : "network";
+      return false;
     }).then(function (decided) {
-      entry.sending = false;
+      window.clearTimeout(slowTimer);
+      window.clearTimeout(timeout);
+      delete inFlight[entry.key];
+      slow = false;
       if (!decided) {
         entry.failedOnce = true;
         return putEntry(entry).then(function () { return false; });

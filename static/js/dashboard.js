@@ -32,6 +32,23 @@
   }
   install();
 
+  // A live fragment carries the rows of the stations that changed, wherever they are;
+  // this page shows one page of the filtered stations. Rows it does not show are left
+  // out before htmx swaps them by id (a row without its place is an htmx error).
+  if (window.htmx) {
+    window.htmx.defineExtension("ops-shown-only", {
+      transformResponse: function (text, xhr) {
+        if (xhr !== null || typeof text !== "string" || text.charAt(0) === "{") { return text; }
+        var template = document.createElement("template");
+        template.innerHTML = text;
+        Array.prototype.slice.call(template.content.children).forEach(function (element) {
+          if (element.id && !document.getElementById(element.id)) { element.remove(); }
+        });
+        return template.innerHTML;
+      }
+    });
+  }
+
   function status(live) {
     var label = document.getElementById("ops-connection");
     if (!label) { return; }

@@ -48,5 +48,36 @@
       navigator.serviceWorker.controller.postMessage("signed-out");
     }
   }, true);
+  // "All days" in an election's day boxes ticks every day; unticking a day unticks it.
+  // Without script the box alone means every day (the server reads it so).
+  function dayBoxes(group) {
+    return Array.prototype.slice.call(group.querySelectorAll('input[type="checkbox"]:not([value="all"])'));
+  }
+  function syncAllDays(group) {
+    var all = group.querySelector('input[value="all"]');
+    var days = dayBoxes(group);
+    if (all && days.length) {
+      all.checked = days.every(function (box) { return box.checked; });
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var group = box && box.closest && box.closest(".day-choices");
+    if (!group) { return; }
+    if (box.value === "all") {
+      dayBoxes(group).forEach(function (day) { day.checked = box.checked; });
+    } else {
+      syncAllDays(group);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".day-choices").forEach(function (group) {
+      var all = group.querySelector('input[value="all"]');
+      if (all && all.checked) {
+        dayBoxes(group).forEach(function (day) { day.checked = true; });
+      }
+      syncAllDays(group);
+    });
+  });
   document.addEventListener("htmx:afterSwap", focusErrors);
 })();

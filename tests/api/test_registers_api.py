@@ -309,3 +309,41 @@ async def _an_assignment(db: AsyncSession, tenant: Tenant) -> int:
             person.id,
         )
     return assignment.id
+
+
+async def test_a_shift_moved_by_the_api_keeps_the_staffing_rules(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    from app.domain.staffing.assignments import assign_person
+    from tests.factories import make_clerk, make_staffed_station
+
+    s = await make_staffed_station(db, tenant)
+    other = await make_staffed_station(db, tenant, s["election"], name="Biblioteket")
+    person = await make_clerk(db, tenant, s["election"], first_name="Ebba", last_name="Ek")
+    actor = Actor.system("test")
+    with tenant_scope(tenant.id):
+        await assign_person(db, actor, s["late"].id, s["roles"]["clerk"].id, person.id)
+        person_id = person.id
+        ids = (s["election"].id, other["station"].id, other["early"].id)
+    clerk, day = s["roles"]["clerk"].id, str(s["late"].day)
+    headers = await _headers(db, tenant)
+    with tenant_scope(tenant.id):
+        # Biblioteket's morning until 13:00, then Ebba takes it too (late starts 13:30).
+        moved = await client.put(
+            f"/api/v1/elections/{ids[0]}/stations/{ids[1]}/shifts/{ids[2]}",
+            headers=headers,
+            json={"name": "Förmiddag", "day": day, "starts_at": "07:30",
+                  "ends_at": "13:00"},
+        )  # fmt: skip
+        assert moved.status_code == 200, await moved.get_json()
+        db.expire_all()  # the request changed the shift this session holds
+        await assign_person(db, actor, ids[2], clerk, person_id)
+    clash = await client.put(
+        f"/api/v1/elections/{ids[0]}/stations/{ids[1]}/shifts/{ids[2]}",
+        headers=headers,
+        json={"name": "Förmiddag", "day": day, "starts_at": "07:30",
+              "ends_at": "15:00"},
+    )  # fmt: skip
+    problem = await clash.get_json()
+    assert clash.status_code == 422, problem
+    assert "Ebba Ek" in str(problem) and "Hamnskolan" in str(problem)

@@ -124,6 +124,10 @@ async def browser() -> AsyncIterator[Browser]:
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                # A Swedish reader's browser, as the demo municipality's: the public
+                # site follows the browser's language on a first visit (a test of
+                # another language opens its page with ``locale=``).
+                "--accept-lang=sv-SE,sv",
             ],
         )
         try:

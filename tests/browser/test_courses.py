@@ -213,7 +213,7 @@ async def test_it_trains_a_clerk_from_a_new_course_to_the_staffing_board(
     await planner.screenshot(path=_shot("roll-call"), full_page=True)
     await _open_course(planner, CHAIR_COURSE)
     today_row = planner.locator("table.sessions tbody tr").first
-    await expect(today_row).to_contain_text(format_date(TODAY, "EEE d MMM y", locale="en"))
+    await expect(today_row).to_contain_text(format_date(TODAY, "EEE d MMM y", locale="en_GB"))
     await today_row.locator("a").click()
     await planner.get_by_role("link", name="Roll call").click()
     await _mark_attended(planner, CLERK)
@@ -235,7 +235,7 @@ async def test_it_trains_a_clerk_from_a_new_course_to_the_staffing_board(
     await expect(team.first).to_be_visible()
     members = await team.count()
     assert 1 <= members < seated, (members, seated)
-    later = format_date(LATER, "d MMM", locale="en")
+    later = format_date(LATER, "d MMM", locale="en_GB")
     for index in range(members):
         await expect(team.nth(index).locator(".training")).to_have_text(f"Course booked {later}")
     await card.scroll_into_view_if_needed()

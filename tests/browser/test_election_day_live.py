@@ -211,6 +211,15 @@ async def test_it_runs_election_day_live_from_the_phone_to_the_dashboard(
     opened = await _number(dashboard, "counter-open")
     # Every change below must arrive over the socket: this marker dies with a reload.
     await dashboard.evaluate("window.stemmaTestMarker = 'no reload'")
+    # A second coordinator watches the dashboard's second page, where the station is
+    # not: its live rows are left out there without an error, the counters still follow.
+    second_page = await _new_page(browser, errors, **DESKTOP)
+    await _sign_in(second_page, live_server, COORDINATOR_EMAIL)
+    await second_page.goto(f"{dashboard.url}?page=2")
+    await expect(second_page.locator("#ops-connection")).to_have_class(re.compile(r"\bis-live\b"))
+    await expect(second_page.locator("tr.ops-row")).not_to_have_count(0)
+    station_link = second_page.get_by_role("link", name=STATION, exact=True)
+    await expect(second_page.locator("tr.ops-row").filter(has=station_link)).to_have_count(0)
 
     # 2. The chair, on a phone, turns on notifications and checks in.
     phone = await _new_page(browser, errors, **PHONE)
@@ -251,6 +260,9 @@ async def test_it_runs_election_day_live_from_the_phone_to_the_dashboard(
 
     await expect(row.locator(".ops-state")).to_have_class(re.compile(r"ops-state-open"))
     await expect(dashboard.locator("#ops-summary .counter-open .ops-number")).to_have_text(
+        str(opened + 1)
+    )
+    await expect(second_page.locator("#ops-summary .counter-open .ops-number")).to_have_text(
         str(opened + 1)
     )
 

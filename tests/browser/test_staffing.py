@@ -61,9 +61,15 @@ async def test_it_staffs_an_election_with_the_optimiser_and_by_hand(
     station_id = await station.get_attribute("id")
     first_holder = station.locator(".holders li").first
     name = await first_holder.locator("a").inner_text()
-    await first_holder.locator("button").click()
+    # The x asks first, in the station's panel, and says whether the person is told.
     card = page.locator(f"#{station_id}")
+    await first_holder.locator("button").click()
+    confirm = card.locator(".withdraw-confirm")
+    await expect(confirm).to_contain_text(f"Ta bort {name}")
+    await page.screenshot(path=str(ARTIFACTS / "staffing-withdraw-confirm.png"), full_page=False)
+    await confirm.get_by_role("button", name="Ja, ta bort från passet").click()
     await expect(card.locator(".holders li a", has_text=name)).to_have_count(0)
+    await expect(card.locator(".flash-success")).to_contain_text(name)
     add = card.locator(".cell a.button").first
     await add.click()
     panel = card.locator(".place")
@@ -86,6 +92,11 @@ async def test_it_staffs_an_election_with_the_optimiser_and_by_hand(
     await phone.goto(link)
     await expect(phone).to_have_url(f"{live_server}/demo/offer")
     await phone.screenshot(path=str(ARTIFACTS / "staffing-offer-phone.png"), full_page=True)
+    # What the clerk decides by: the pay, the answer deadline, whom to ask.
+    terms = phone.locator("dl.details")
+    await expect(terms).to_contain_text("kr per dag")
+    await expect(terms).to_contain_text("Svara senast")
+    await expect(terms).to_contain_text("valkansliet@demo.stemma.test")
     await phone.get_by_role("button", name="Tacka ja").click()
     await expect(phone.locator(".card-highlight")).to_be_visible()
 

@@ -39,10 +39,11 @@ def test_it_writes_a_report_table_to_excel_and_pdf() -> None:
     assert values == [
         ["Lokal", "Namn", "Timmar"],
         ["Stadshuset", "Åsa Öberg", 7.5],
-        ["Stadshuset", "'=Erik Holm", 7],  # never run as a formula
+        ["Stadshuset", "=Erik Holm", 7],  # a text cell: shown as written, never run
         ["Biblioteket", "Łukasz Nowak", None],
         ["Summa", None, 14.5],
     ]
+    assert workbook.worksheets[0]["B3"].data_type == "s"
     election = Election(name="Kommunval 2030", kind="municipal", election_day=dt.date(2030, 9, 8))
     with locale_scope("sv"):
         body = tables.write_report_pdf(table, "Lunds kommun", election)

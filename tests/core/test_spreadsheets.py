@@ -1,15 +1,18 @@
 import codecs
 import io
+import zipfile
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from app.core.documents.spreadsheets import (
     MAX_UPLOAD_BYTES,
     SpreadsheetError,
     neutralise,
+    read_fields,
     read_table,
     write_csv,
+    write_xlsx,
 )
 
 
@@ -59,6 +62,30 @@ def test_it_neutralises_formula_cells() -> None:
         5,
     ]
     assert "'=cmd" in write_csv(["a"], [["=cmd"]]).decode("utf-8")
+    assert "'+46 70 174 06 44" in write_csv(["a"], [["+46 70 174 06 44"]]).decode("utf-8")
+
+
+def test_an_excel_file_holds_text_cells_without_an_apostrophe() -> None:
+    """Formula safety in XLSX is the cell's type, not a visible apostrophe."""
+    body = write_xlsx("people", ["Name", "Mobile", "Count"], [["=cmd", "+46 70 174 06 44", 3]])
+    sheet = load_workbook(io.BytesIO(body)).worksheets[0]
+    assert [cell.value for cell in sheet[2]] == ["=cmd", "+46 70 174 06 44", 3]
+    assert [cell.data_type for cell in sheet[2]] == ["s", "s", "n"]
+    # Not a formula in the file either: an inline string, no <f> element.
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "'+46" not in xml
+
+
+def test_an_excel_file_has_a_frozen_header_filters_and_widths() -> None:
+    rows = [["Åsa", "Öberg", "a-rather-long-address@example.org"], ["Bo", "Ek", ""]]
+    body = write_xlsx("people", ["First name", "Last name", "Email"], rows)
+    sheet = load_workbook(io.BytesIO(body)).worksheets[0]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:C3"
+    widths = {key: dimension.width for key, dimension in sheet.column_dimensions.items()}
+    assert widths["C"] > widths["B"] >= 6
+    assert widths["C"] == len("a-rather-long-address@example.org") + 3
 
 
 def test_it_reads_excels_unicode_text_and_refuses_a_runaway_field() -> None:
@@ -222,3 +249,11 @@ def test_an_excel_part_that_lies_about_its_size_is_never_unpacked_past_it() -> N
     struct.pack_into("<I", content, sheet.header_offset + 22, 10)  # local header
     struct.pack_into("<I", content, central + 24, 10)  # central directory
     assert _refusal("a.xlsx", bytes(content)) == "The Excel file could not be read."
+
+
+def test_the_csv_guard_is_no_part_of_a_value_read_back() -> None:
+    """An exported CSV file imports again: "'+46 70…" reads as "+46 70…"."""
+    exported = write_csv(["mobil", "namn"], [["+46 70 174 06 44", "O'Brien"]])
+    assert read_fields("a.csv", exported, {"mobile": ["mobil"], "name": ["namn"]}) == [
+        {"mobile": "+46 70 174 06 44", "name": "O'Brien"}
+    ]

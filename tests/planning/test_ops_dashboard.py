@@ -50,7 +50,7 @@ async def test_it_shows_every_station_with_counts_alerts_and_its_socket(
     assert response.status_code == 200
     page = await response.get_data(as_text=True)
     assert f'id="ops-station-{day.station_id}"' in page
-    assert 'hx-ext="ws"' in page
+    assert 'hx-ext="ws,ops-shown-only"' in page
     assert f"/lund/ws?topics=t%3A{tenant.id}%3Ae%3A{day.election_id}%3Aops" in page
     assert "last_event_id=" in page
     assert 'id="ops-cursor"' in page and "data-last-event-id=" in page

@@ -196,7 +196,7 @@ async def test_it_downloads_the_check_in_times_with_those_who_never_came(
     assert chair["Left (phone's time)"] == "" and first["Arrived (phone's time)"] == ""
     assert (first["Hours"], first["Status"]) == ("6.08", "Checked out")
     assert (absent["Arrived"], absent["Left"], absent["Hours"]) == ("", "", "")
-    assert absent["Status"] == "Not arrived" and absent["Role"] == "Röstmottagare"
+    assert absent["Status"] == "Not arrived" and absent["Role"] == "Poll clerk"
     assert chair["Station"] == "Hamnskolan" and chair["Shift time"] == "07:30–14:00"
     body = (await response.get_data()).decode()
     assert not any(number in body for number in await _national_ids(db, tenant))

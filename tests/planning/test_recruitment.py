@@ -97,6 +97,37 @@ async def test_it_saves_the_site_settings_with_a_logo(
     assert "PNG, JPEG" in await bad.get_data(as_text=True)
 
 
+async def test_it_saves_whom_the_privacy_notice_names(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    await login(client, admin)
+    page = await (await client.get("/lund/planning/site/settings")).get_data(as_text=True)
+    # No data protection officer yet: the page says the notice needs one.
+    assert 'name="dpo_contact"' in page and "dataskyddsombudet" in page
+    token = await csrf_token(client)
+    fields = {"csrf_token": token, "brand_color": "#123456", "retention_months": "12"}
+    response = await client.post(
+        "/lund/planning/site/settings",
+        form={
+            **fields,
+            "controller_name": "Valnämnden",
+            "controller_contact": "Stadshuset\nvalnamnden@lund.se",
+            "dpo_contact": "dso@lund.se",
+        },
+    )
+    assert response.status_code == 302, await response.get_data(as_text=True)
+    with tenant_scope(tenant.id):
+        settings = await webparts.site_settings(db)
+    assert settings.controller_name == "Valnämnden"
+    assert settings.controller_contact == "Stadshuset\nvalnamnden@lund.se"
+    assert settings.dpo_contact == "dso@lund.se"
+    too_long = await client.post(
+        "/lund/planning/site/settings", form={**fields, "controller_name": "x" * 201}
+    )
+    assert too_long.status_code == 422
+    assert 'id="field-controller_name-error"' in await too_long.get_data(as_text=True)
+
+
 async def test_it_lists_filters_and_shows_applications(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:

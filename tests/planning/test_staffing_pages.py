@@ -11,7 +11,7 @@ from app.core.models import OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.courses.booking import book_person
 from app.domain.courses.qualifications import grant
-from app.domain.models import Assignment
+from app.domain.models import Assignment, Building, DistrictPreference, Room, Station
 from app.domain.staffing.assignments import assign_person
 from tests.factories import (
     csrf_token,
@@ -67,6 +67,75 @@ async def test_it_assigns_from_the_place_panel_in_place(
     assert response.status_code == 200
     assert card.lstrip().startswith('<section class="card station-card') and "Tilde" in card
     assert "1/3" in card
+
+
+async def test_the_place_panel_finds_and_ranks_people_of_unknown_distance(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    election = s["election"]
+    with tenant_scope(tenant.id):
+        building = Building(
+            name="Hamnskolan", latitude=55.70, longitude=13.19, postal_code="226 49"
+        )
+        db.add(building)
+        await db.flush()
+        room = Room(building_id=building.id, name="Matsalen")
+        db.add(room)
+        await db.flush()
+        station = await db.get(Station, s["station"].id)
+        assert station is not None
+        station.room_id = room.id
+        await db.commit()
+    # Twenty placed people about 10 km away, more than the panel lists.
+    for number in range(20):
+        placed = await make_clerk(db, tenant, election, first_name=f"Placerad{number}")
+        with tenant_scope(tenant.id):
+            placed = await db.merge(placed)
+            placed.latitude, placed.longitude = 55.79, 13.19 + number * 0.001
+            await db.commit()
+    # Approved web applicants: no coordinates. One wished the station's district, one
+    # lives in its postcode area, one told nothing of where they live.
+    wished = await make_clerk(db, tenant, election, first_name="Vera", last_name="Önskar")
+    await make_clerk(
+        db, tenant, election, first_name="Ulla", last_name="Postnummer", postal_code="226 10"
+    )
+    unknown = await make_clerk(db, tenant, election, first_name="Nils", last_name="Ingenstans")
+    with tenant_scope(tenant.id):
+        db.add(DistrictPreference(person_id=wished.id, district_id=s["district"].id))
+        await db.commit()
+    await login(client, planner)
+    await post_form(client, "/lang", {"lang": "sv"})
+    base = f"/lund/planning/elections/{election.id}/staffing"
+    place = f"shift={s['early'].id}&role={s['roles']['clerk'].id}"
+
+    suggested = await client.get(f"{base}/place?{place}&results=1&q=", headers=HTMX)
+    text = await suggested.get_data(as_text=True)
+    assert suggested.status_code == 200
+    # Ranked by what is known, ahead of the placed people 10 km away: not hidden.
+    assert text.index("Vera Önskar") < text.index("Ulla Postnummer") < text.index("Placerad")
+    assert "avstånd okänt, har önskat det här valdistriktet" in text
+    assert "avstånd okänt, samma postnummerområde" in text
+    assert "Ingenstans" not in text  # nothing known: after the 15 nearer ones
+
+    # Anyone can be found by name, whatever their coordinates, and placed.
+    found = await client.get(f"{base}/place?{place}&results=1&q=Ingenstans", headers=HTMX)
+    text = await found.get_data(as_text=True)
+    assert found.status_code == 200
+    assert "Nils Ingenstans" in text and "avstånd okänt" in text
+    assert f'name="person_id" value="{unknown.id}"' in text
+    placed_card = await post_form(
+        client,
+        f"{base}/assign",
+        {
+            "shift_id": str(s["early"].id),
+            "role_type_id": str(s["roles"]["clerk"].id),
+            "person_id": str(unknown.id),
+        },
+        headers=HTMX,
+    )
+    assert placed_card.status_code == 200
+    assert "Nils Ingenstans" in await placed_card.get_data(as_text=True)
 
 
 async def test_it_explains_a_conflict_and_offers_an_override_only_for_soft_rules(

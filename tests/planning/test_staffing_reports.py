@@ -105,7 +105,9 @@ async def test_it_downloads_each_report_as_excel_and_pdf(
     assert sheet.max_row > 1
     if kind == "staff":
         names = [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)]
-        assert "Åsa Öberg" in names and "'=Erik Holm" in names
+        # A text cell, never run as a formula, shown as written.
+        assert "Åsa Öberg" in names and "=Erik Holm" in names
+        assert all(row[4].data_type == "s" for row in sheet.iter_rows(min_row=2))
     pdf = await client.get(f"{_base(staffed)}/reports/{kind}.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
     assert "attachment" in pdf.headers["Content-Disposition"]

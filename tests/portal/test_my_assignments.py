@@ -1,5 +1,7 @@
 """The clerk portal's start page: my places, my co-workers, and answering offers."""
 
+import datetime as dt
+import re
 from typing import Any
 
 from quart.testing import QuartClient
@@ -134,3 +136,37 @@ async def test_it_says_so_when_i_answer_an_offer_twice(
         assert await db.scalar(select(Assignment.state).where(Assignment.id == mine.id)) == (
             "accepted"
         )
+
+
+def _section(page: str, heading_id: str) -> str:
+    """The text of the page's section named by the heading ``heading_id`` ('' if none)."""
+    found = re.search(rf'<section aria-labelledby="{heading_id}">(.*?)</section>', page, re.S)
+    return found.group(1) if found else ""
+
+
+async def test_it_lists_a_worked_shift_of_the_current_election_as_done_not_earlier(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    today = dt.date.today()
+    current = await make_staffed_station(db, tenant)
+    old = await make_staffed_station(db, tenant, name="Gamla skolan")
+    user, me = await _linked_clerk(db, tenant, current)
+    with tenant_scope(tenant.id):
+        # The current election's morning shift was yesterday (advance voting, say); the
+        # other election was a month ago.
+        current["early"].day = today - dt.timedelta(days=1)
+        old["election"].election_day = today - dt.timedelta(days=30)
+        old["early"].day = today - dt.timedelta(days=30)
+        await db.commit()
+    for s in (current, old):
+        await _place(db, tenant, s, "early", "clerk", me, "accepted")
+    await _place(db, tenant, current, "late", "clerk", me, "accepted")
+    await login(client, user)
+    page = await (await client.get("/lund/portal/")).get_data(as_text=True)
+    upcoming = _section(page, "upcoming-heading")
+    done = _section(page, "done-heading")
+    earlier = _section(page, "past-heading")
+    assert "Eftermiddag" in upcoming and "Förmiddag" not in upcoming
+    assert "Hamnskolan" in done and "Förmiddag" in done and "Avklarat" in done
+    assert "Gamla skolan" not in done
+    assert "Gamla skolan" in earlier and "Hamnskolan" not in earlier

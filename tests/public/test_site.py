@@ -16,9 +16,9 @@ from werkzeug.datastructures import MultiDict
 from app.core.audit import Actor
 from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.models import Application, ContactMessage
+from app.domain.models import Application, ApplicationDay, ContactMessage
 from app.domain.site import webparts
-from tests.factories import csrf_token, make_open_election, shift_back
+from tests.factories import csrf_token, future_election, make_open_election, shift_back
 
 ACTOR = Actor(label="planner@lund.test")
 
@@ -320,3 +320,83 @@ async def test_it_lets_an_applicants_data_link_expire_and_mails_a_fresh_one(
     assert (await third.get("/lund/apply/mine")).status_code == 200
     await third.get(old_link)
     assert (await third.get("/lund/apply/mine")).status_code == 410
+
+
+async def test_the_all_days_box_applies_for_every_voting_day_without_script(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    page = await (await client.get("/lund/apply")).get_data(as_text=True)
+    assert f'name="days_{election.id}" value="all"' in page
+    # A browser without script posts the box alone: it means every voting day.
+    form = _form(election, **{f"days_{election.id}": ["all"], f"kinds_{election.id}": "advance"})
+    response = await _post(client, "/lund/apply", form)
+    assert response.status_code == 302, await response.get_data(as_text=True)
+    with tenant_scope(tenant.id):
+        days = (await db.scalars(select(ApplicationDay.day).order_by(ApplicationDay.day))).all()
+    advance_start = dt.date.fromisoformat(future_election()["advance_start"])
+    assert days == [advance_start + dt.timedelta(days=n) for n in range(19)]
+    assert days[-1] == election.election_day
+
+
+async def _privacy_page(client: QuartClient, locale: str) -> str:
+    token = await csrf_token(client, "/lund/privacy")
+    await client.post(
+        "/lang", form={"lang": locale, "next": "/lund/privacy"}, headers={"X-CSRF-Token": token}
+    )
+    page = await (await client.get("/lund/privacy")).get_data(as_text=True)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+async def test_the_privacy_notice_names_the_controller_retention_rights_and_authority(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(
+            db,
+            ACTOR,
+            {
+                "office_email": "val@lund.se",
+                "controller_name": "Valnämnden i Lunds kommun",
+                "controller_contact": "Stadshuset, 221 00 Lund\nvalnamnden@lund.se",
+                "dpo_contact": "dataskyddsombud@lund.se",
+                "retention_months": "18",
+                "inactive_retention_months": "36",
+                "pay_retention_years": "7",
+            },
+        )
+    swedish = await _privacy_page(client, "sv")
+    for fact in (
+        "Personuppgiftsansvarig Valnämnden i Lunds kommun",
+        "Stadshuset, 221 00 Lund valnamnden@lund.se",
+        "Dataskyddsombud dataskyddsombud@lund.se",
+        "18 månader efter valet",
+        "36 månader",
+        "7 år",
+        "Integritetsskyddsmyndigheten (IMY)",
+        "rätt att klaga",
+    ):
+        assert fact in swedish, fact
+    english = await _privacy_page(client, "en")
+    for fact in (
+        "Controller Valnämnden i Lunds kommun",
+        "Data protection officer dataskyddsombud@lund.se",
+        "erased 18 months after the election",
+        "complain to the supervisory authority: Integritetsskyddsmyndigheten (IMY)",
+    ):
+        assert fact in english, fact
+    danish = await _privacy_page(client, "da")
+    assert "Dataansvarlig Valnämnden i Lunds kommun" in danish
+    assert "18 måneder efter valget" in danish and "klage" in danish
+
+
+async def test_the_privacy_notice_names_the_municipality_and_datatilsynet_in_denmark(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    tenant.locale = "da"
+    await db.commit()
+    page = await _privacy_page(client, "da")
+    # Nothing saved: the municipality is the controller, and nobody is erased for inactivity.
+    assert "Dataansvarlig Lunds kommun" in page
+    assert "Datatilsynet" in page and "Integritetsskyddsmyndigheten" not in page
+    assert "12 måneder efter valget" in page

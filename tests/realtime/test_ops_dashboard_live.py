@@ -14,6 +14,7 @@ from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.api_tokens import create_api_token
+from app.core.accounts.users import set_user_locale
 from app.core.audit import Actor
 from app.core.events import ops_topic, station_topic
 from app.core.models import Tenant, User
@@ -118,3 +119,44 @@ async def test_a_station_teams_events_go_one_by_one_as_json_however_many_wait(
         drawn += await app.extensions[HUB].draw(batch)
     assert [d.event_ids for d in drawn] == [(911,), (912,), (913,)]
     assert [json.loads(d.text)["id"] for d in drawn] == [911, 912, 913]
+
+
+async def test_a_live_row_is_drawn_in_the_language_of_each_page_that_shows_it(
+    app: Quart,
+    db: AsyncSession,
+    tenant: Tenant,
+    coordinator: User,
+    planner: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One check-in, two dashboards: the one read in English gets its row in English,
+    the Swedish one in Swedish (the hub draws once per language its sockets read)."""
+    day = await ops_day(db, tenant)
+    clock = day.at(7, 45).astimezone(dt.UTC)
+    monkeypatch.setattr(checkins, "utcnow", lambda: clock)
+    monkeypatch.setattr(dashboard_module, "utcnow", lambda: clock)
+    with tenant_scope(tenant.id):
+        _row, secret = await create_api_token(db, Actor.system("test"), "Kiosk")
+    await set_user_locale(db, coordinator, "en")
+    topic = ops_topic(tenant.id, day.election_id)
+    english_cookie = await session_cookie(app, coordinator)
+    swedish_cookie = await session_cookie(app, planner)
+    async with (
+        open_socket(app, english_cookie, topics=topic) as english,
+        open_socket(app, swedish_cookie, topics=topic) as swedish,
+    ):
+        assert (await receive(english))["topics"] == [topic]
+        assert (await receive(swedish))["topics"] == [topic]
+        http = app.config["TEST_WS_URL"].replace("ws://", "http://", 1)
+        status = await asyncio.to_thread(
+            _post,
+            f"{http}/api/v1/checkins",
+            {"person_id": day.clerk_ids[0], "shift_id": day.early_id, "kind": "arrived"},
+            {"Authorization": f"Bearer {secret}", "Idempotency-Key": "live-languages"},
+        )
+        assert status == 201
+        in_english = await asyncio.wait_for(english.recv(), 5)
+        in_swedish = await asyncio.wait_for(swedish.recv(), 5)
+    assert isinstance(in_english, str) and isinstance(in_swedish, str)
+    assert ">Not opened<" in in_english and "Ej öppnat" not in in_english
+    assert ">Ej öppnat<" in in_swedish and "Not opened" not in in_swedish

@@ -12,12 +12,15 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain, islice
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.core.errors import DomainError
 from app.core.i18n import _
@@ -89,11 +92,25 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _excel_value(value: Any) -> Any:
+#: Rows looked at to choose the columns' widths, and the widths' bounds (in characters).
+WIDTH_SAMPLE_ROWS = 200
+MIN_COLUMN_WIDTH = 6
+MAX_COLUMN_WIDTH = 50
+
+
+def _excel_value(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """A value as Excel keeps it. Text is a text cell, never a formula, so it needs no
+    apostrophe (that is CSV's guard, where every cell is read anew): "+46 70 174 06 44"
+    is shown as written."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         # Excel has no time zones: the wall-clock time in the zone the value is given in.
         return value.replace(tzinfo=None)
-    return neutralise(value)
+    if isinstance(value, str):
+        cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+        # openpyxl reads a leading "=" as a formula; the type says text, whatever it holds.
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 #: One sheet of a workbook: its title, header and rows.
@@ -105,16 +122,54 @@ def write_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]])
 
 
 def write_xlsx_sheets(sheets: Sequence[Sheet]) -> bytes:
-    """A workbook with one sheet per (title, header, rows), in that order."""
+    """A workbook with one sheet per (title, header, rows), in that order: each with its
+    header row frozen and filters on its columns, the columns as wide as their text."""
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
-        sheet = workbook.create_sheet(_sheet_title(title))
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append([_excel_value(value) for value in row])
+        _write_sheet(workbook.create_sheet(_sheet_title(title)), header, rows)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _write_sheet(
+    sheet: WriteOnlyWorksheet, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    # A write-only sheet takes its widths and panes before the first row is written.
+    remaining = iter(rows)
+    sample = list(islice(remaining, WIDTH_SAMPLE_ROWS))
+    for index, width in enumerate(_column_widths(header, sample), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append([_excel_value(sheet, value) for value in header])
+    count = 0
+    for row in chain(sample, remaining):
+        sheet.append([_excel_value(sheet, value) for value in row])
+        count += 1
+    if header:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+
+
+def _column_widths(header: Sequence[str], sample: Sequence[Sequence[Any]]) -> list[int]:
+    """Each column's width: its longest text among the header and the sample rows, a
+    little room for the filter button, within bounds."""
+    columns = max([len(header), *(len(row) for row in sample)], default=0)
+    widths = []
+    for index in range(columns):
+        texts = [header[index] if index < len(header) else ""] + [
+            row[index] for row in sample if index < len(row)
+        ]
+        longest = max(len(_shown(value)) for value in texts)
+        widths.append(min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, longest + 3)))
+    return widths
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return "2026-01-01 00:00"
+    return str(value)
 
 
 def _sheet_title(title: str) -> str:
@@ -175,7 +230,11 @@ def _field_values(row: Mapping[str, Any], field_of: Mapping[str, str]) -> dict[s
         if name and name not in values:
             if isinstance(value, dt.date | dt.datetime):
                 value = value.isoformat()
-            values[name] = "" if value is None else str(value).strip()
+            text = "" if value is None else str(value).strip()
+            if text.startswith("'") and text[1:2] in FORMULA_PREFIXES:
+                # The guard a CSV export puts before "+46 70…" is no part of the value.
+                text = text[1:]
+            values[name] = text
     return values
 
 

@@ -16,7 +16,7 @@ from fpdf import FPDF
 
 from app.core.documents.pdf import StemmaPDF, pdf_text, wrap_lines
 from app.core.documents.spreadsheets import Sheet, write_xlsx_sheets
-from app.core.i18n import _, get_locale
+from app.core.i18n import _, format_locale
 
 #: What a table cell may hold: Excel keeps numbers, dates and times as such. A moment is
 #: an aware datetime in the municipality's zone: Excel gets its wall-clock time, a CSV
@@ -64,12 +64,12 @@ def display(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return f"{format_date(value, format='short', locale=get_locale())} {value:%H:%M}"
+        return f"{format_date(value, format='short', locale=format_locale())} {value:%H:%M}"
     if isinstance(value, dt.date):
-        return format_date(value, format="short", locale=get_locale())
+        return format_date(value, format="short", locale=format_locale())
     if isinstance(value, Decimal):
         pattern = "#,##0" if value == value.to_integral_value() else "#,##0.00"
-        return format_decimal(value, format=pattern, locale=get_locale())
+        return format_decimal(value, format=pattern, locale=format_locale())
     return str(value)
 
 

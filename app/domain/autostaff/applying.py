@@ -5,14 +5,15 @@ have been assigned by hand since the run): the shift still exists and has a free
 for the role, the person is still active, 18 on election day, holds no place that day
 (one shift a day, as the optimiser planned; this also rules out overlaps and
 duplicates), still has the courses the role requires (met before the shift's day) and
-is still available. Items that no longer fit are skipped with the reason; the rest are
-written in one transaction.
+is still available, and is not a reserve of the election (unless the run included the
+reserves: someone made a reserve since the run stays one). Items that no longer fit
+are skipped with the reason; the rest are written in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -38,6 +39,7 @@ from app.domain.models import (
 )
 from app.domain.staffing import rules
 from app.domain.staffing.assignments import StaffingError, lock_election
+from app.domain.staffing.reserves import reserve_people
 
 #: Ids per ``IN (...)`` query.
 CHUNK = 5_000
@@ -60,6 +62,8 @@ class StaffingNow:
     available: dict[tuple[int, Any], set[str]]
     wishes: dict[int, set[int]]
     needs: dict[tuple[int, int], list[CourseNeed]]
+    #: The election's reserves, when the run kept them back.
+    reserves: set[int] = field(default_factory=set)
 
     def refusal(self, item: dict[str, Any], shift: Any, person: Any) -> str | None:
         """Why an item no longer fits, or None."""
@@ -69,6 +73,8 @@ class StaffingNow:
             return _("The person no longer exists.")
         if person.status != "active":
             return _("Only active people can be assigned.")
+        if person.id in self.reserves:
+            return _("A reserve in this election; the proposal keeps reserves back.")
         broken = rules.age_rule(person.birth_date, self.election.election_day)
         if broken is not None:
             return broken.message
@@ -119,6 +125,8 @@ async def apply_run(
     election = await session.scalar(select(Election).where(Election.id == run.election_id))
     assert election is not None
     now = await _staffing_now(session, election, [items[i] for i in chosen])
+    if not run.costs.get("reserves_included"):
+        now.reserves = await reserve_people(session, election.id)
     rows, skipped, overridden = _assignment_rows(run, actor, now, chosen)
     await _insert_assignments(session, rows)
     # Items written or looked at are marked, so the rest can still be accepted later

@@ -7,8 +7,13 @@ of the shift and may fill one of its open roles (see ``role_classes``).
 stations (by the travel cost; ties by station id) among those with a shift that day
 the person can work, plus every station in a district they wished and every station
 of last election's team they were in. Without it the large municipality would have
-tens of millions of arcs. ``nearest=None`` keeps every station; the bench measures
-what the pruning costs, and on small instances compares against an exact MILP.
+tens of millions of arcs. A person whose distance is unknown (no coordinates) ties at
+every station, and the pruning would keep the same first stations by id for all of
+them: such a person also reaches the ``nearest`` stations with a place below their
+minimum, ties taken in turn, so that nobody is left out of where they are needed for
+want of an address placed on a map. ``nearest=None`` keeps
+every station; the bench measures what the pruning costs, and on small instances
+compares against an exact MILP.
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ def station_choices(
         shifts_by_day.setdefault(day_index[shift.day], []).append(s)
     station_district = np.array([s.district_id or 0 for s in problem.stations], dtype=np.int64)
     team_stations = _team_stations(problem, table)
+    short = _short_stations(problem, table)
 
     out_candidates, out_days, out_shifts = [], [], []
     for (d, kinds, barred), members in _person_day_groups(problem, courses, day_index):
@@ -110,6 +116,9 @@ def station_choices(
         keep = _kept_stations(
             problem, table, nearest, members, columns, station_district[columns], team_stations
         )
+        _keep_short_for_the_unlocated(
+            problem, table, nearest, keep, members, columns, short[columns]
+        )
         candidates, shifts = _expand_to_shifts(keep, rows, columns, eligible, station_of)
         out_candidates.append(candidates)
         out_days.append(np.full(len(candidates), d, dtype=np.int64))
@@ -125,6 +134,43 @@ def _team_stations(problem: Problem, table: CostTable) -> dict[int, list[int]]:
             if person_id in table.candidate_index:
                 team_stations.setdefault(table.candidate_index[person_id], []).append(j)
     return team_stations
+
+
+def _short_stations(problem: Problem, table: CostTable) -> NDArray[np.bool_]:
+    """Per station (index), whether one of its places is below its minimum."""
+    station_of_shift = {shift.id: shift.station_id for shift in problem.shifts}
+    short = np.zeros(len(problem.stations), dtype=bool)
+    for place in problem.places:
+        if place.below_minimum:
+            short[table.station_index[station_of_shift[place.shift_id]]] = True
+    return short
+
+
+def _keep_short_for_the_unlocated(
+    problem: Problem,
+    table: CostTable,
+    nearest: int | None,
+    keep: NDArray[np.bool_],
+    members: list[int],
+    columns: NDArray[np.int64],
+    short: NDArray[np.bool_],
+) -> None:
+    """A member without coordinates also reaches stations below their minimum: the
+    ``nearest`` cheapest of them by the travel that stands in for a distance, ties taken
+    in turn from another station for each member, so that together they reach every
+    one rather than all the same first few by id."""
+    short_columns = np.flatnonzero(short)
+    if not len(short_columns):
+        return
+    for r, i in enumerate(members):
+        if problem.candidates[i].located:
+            continue
+        if nearest is None or nearest >= len(short_columns):
+            keep[r, short_columns] = True
+            continue
+        travel = table.travel[i, columns[short_columns]]
+        turn = (np.arange(len(short_columns)) - i) % len(short_columns)
+        keep[r, short_columns[np.lexsort((turn, travel))[:nearest]]] = True
 
 
 def _person_day_groups(

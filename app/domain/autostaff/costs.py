@@ -13,10 +13,15 @@ part                              cost        when
 ``travel``                        metres/100  person -> station building, great-circle
                                               (haversine) distance, when both have
                                               coordinates (rounded to whole 100 m)
+                                          0   otherwise (distance unknown), when the
+                                              station's district is among the wishes
+                                         50   otherwise, when the person's postcode shares
+                                              its first 3 digits (an area) with the
+                                              building's
                                       2,000   otherwise, when the person wished districts in
                                               this election and the station's is not one
-                                          0   otherwise, when the station's district is
-                                              among the wishes
+                                        200   otherwise, when the postcodes share the first
+                                              2 digits (a region)
                                       1,000   otherwise (nothing known; also advance
                                               stations, which have no district)
 ``team``                              3,000   a person on a station whose namesake in the
@@ -38,6 +43,10 @@ part                              cost        when
                                               tiered arcs price it exactly
 ================================  ==========  =============================================
 
+A person whose distance is unknown is never left out: what is known stands in for it
+(``app.domain.staffing.nearness``, the same ranking the board's place panel uses), and
+the proposal's reasons say the distance is unknown and what stood in for it.
+
 Hard rules are not costs: they decide who may be a candidate for a shift at all, and
 in which roles (see ``problem``).
 """
@@ -51,6 +60,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.domain.autostaff.problem import Candidate, Problem, Station
+from app.domain.staffing.nearness import (
+    AREA_DIGITS,
+    AREA_KM,
+    REGION_DIGITS,
+    REGION_KM,
+    postcode_digits,
+)
 
 UNFILLED_MINIMUM = 1_000_000
 UNFILLED_TARGET = 10_000
@@ -58,6 +74,8 @@ METRES_PER_COST = 100
 OUTSIDE_WISHES = 2_000
 IN_WISHES = 0
 UNKNOWN_TRAVEL = 1_000
+POSTCODE_AREA = round(AREA_KM * 1000 / METRES_PER_COST)
+POSTCODE_REGION = round(REGION_KM * 1000 / METRES_PER_COST)
 NEW_TO_TEAM = 3_000
 NO_LANGUAGE = 1_500
 NO_EXPERIENCED = 5_000
@@ -134,6 +152,24 @@ def language_cost(candidate: Candidate, station: Station) -> int:
     return 0
 
 
+def _postcode_prefixes(codes: Iterable[str], length: int) -> NDArray[np.int64]:
+    """The first ``length`` digits of each postcode as a number, or -1 when unknown."""
+    prefixes = [postcode_digits(code)[:length] for code in codes]
+    return np.array([int(p) if len(p) == length else -1 for p in prefixes], dtype=np.int64)
+
+
+def _shared_postcodes(problem: Problem) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(candidate x station) masks: the postcodes share an area (first 3 digits), or
+    only a region (first 2)."""
+    masks = []
+    for length in (AREA_DIGITS, REGION_DIGITS):
+        people = _postcode_prefixes((c.postal_code for c in problem.candidates), length)
+        places = _postcode_prefixes((s.postal_code for s in problem.stations), length)
+        masks.append((people[:, None] == places[None, :]) & (people[:, None] >= 0))
+    area, region = masks
+    return area, region & ~area
+
+
 class CostTable:
     """The per-pair costs (travel, team, language) of every candidate at every station.
 
@@ -149,14 +185,18 @@ class CostTable:
         stations = problem.stations
         count = len(problem.candidates)
         self.travel = np.full((count, len(stations)), UNKNOWN_TRAVEL, dtype=np.int32)
+        area, region = _shared_postcodes(problem)
+        self.travel[region] = POSTCODE_REGION
         districts = np.array([s.district_id or 0 for s in stations], dtype=np.int64)
         has_district = np.array([s.district_id is not None for s in stations])
         for i, candidate in enumerate(problem.candidates):
             if candidate.wishes:
                 wished = np.isin(districts, np.fromiter(candidate.wishes, dtype=np.int64))
-                self.travel[i, has_district] = np.where(
-                    wished[has_district], IN_WISHES, OUTSIDE_WISHES
-                )
+                self.travel[i, has_district & ~wished] = OUTSIDE_WISHES
+                self.travel[i, area[i]] = POSTCODE_AREA
+                self.travel[i, has_district & wished] = IN_WISHES
+            else:
+                self.travel[i, area[i]] = POSTCODE_AREA
         station_lat = np.array([np.nan if s.latitude is None else s.latitude for s in stations])
         station_lon = np.array([np.nan if s.longitude is None else s.longitude for s in stations])
         located_stations = ~np.isnan(station_lat) & ~np.isnan(station_lon)

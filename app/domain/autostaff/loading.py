@@ -23,6 +23,11 @@ free day, the roles the person may *not* fill; a day on which they may fill none
 the roles with open places is dropped. Without any required course nothing is barred
 and the problem is exactly what it was.
 
+**Reserves stay reserves.** People in the election's reserve pool are kept out of the
+regular places unless the planner includes them (``include_reserves``): otherwise the
+optimiser would use up the people kept to be sent where someone is missing.
+``Problem.reserves_kept_back`` says how many were left out.
+
 Everything is sorted by id, so the same database gives the same problem.
 """
 
@@ -54,6 +59,7 @@ from app.domain.models import (
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
 from app.domain.registers.identity import age_on
+from app.domain.staffing.reserves import reserve_people
 from app.domain.staffing.rules import MINIMUM_AGE, work_kinds_for
 
 EXPERIENCED_LEVELS = ("some", "much")
@@ -79,8 +85,11 @@ class Holdings:
     holders_of_shift: dict[int, set[int]]
 
 
-async def load_problem(session: AsyncSession, election_id: int) -> Problem:
-    """Read one election's open places and candidates (inside the tenant's scope)."""
+async def load_problem(
+    session: AsyncSession, election_id: int, *, include_reserves: bool = False
+) -> Problem:
+    """Read one election's open places and candidates (inside the tenant's scope);
+    the election's reserves are candidates only with ``include_reserves``."""
     election = await session.scalar(select(Election).where(Election.id == election_id))
     if election is None:
         raise NotFound(_("Not found."))
@@ -95,6 +104,8 @@ async def load_problem(session: AsyncSession, election_id: int) -> Problem:
     )
     used_stations = {shift.station_id for shift in shifts}
     candidates = await _candidates(session, election, shifts, places, last, holdings)
+    reserves = set() if include_reserves else await reserve_people(session, election.id)
+    candidates = [candidate for candidate in candidates if candidate.id not in reserves]
     return Problem(
         election_id=election.id,
         election_day=election.election_day,
@@ -103,6 +114,7 @@ async def load_problem(session: AsyncSession, election_id: int) -> Problem:
         shifts=tuple(shifts),
         places=tuple(places),
         candidates=tuple(candidates),
+        reserves_kept_back=len(reserves),
     )
 
 
@@ -151,6 +163,7 @@ async def _stations(
             Building.latitude,
             Building.longitude,
             StationRow.kind,
+            Building.postal_code,
         )
         .outerjoin(Room, Room.id == StationRow.room_id)
         .outerjoin(Building, Building.id == Room.building_id)
@@ -159,7 +172,7 @@ async def _stations(
     )
     station_kind: dict[int, str] = {}
     stations: list[Station] = []
-    for id_, name, district_id, languages, latitude, longitude, kind in station_rows:
+    for id_, name, district_id, languages, latitude, longitude, kind, postcode in station_rows:
         station_kind[id_] = kind
         stations.append(
             Station(
@@ -170,6 +183,7 @@ async def _stations(
                 longitude=longitude,
                 languages=tuple(sorted(languages or ())),
                 last_team=frozenset(last.teams.get(name, ())),
+                postal_code=postcode or "",
             )
         )
     return stations, station_kind
@@ -283,7 +297,15 @@ async def _candidates(
     booked = await _booked_days(session, days)
     wishes = await district_wishes(session, election)
     candidates: list[Candidate] = []
-    for id_, birth_date, latitude, longitude, languages, experience in await session.execute(
+    for (
+        id_,
+        birth_date,
+        latitude,
+        longitude,
+        languages,
+        experience,
+        postcode,
+    ) in await session.execute(
         select(
             Person.id,
             Person.birth_date,
@@ -291,6 +313,7 @@ async def _candidates(
             Person.longitude,
             Person.spoken_languages,
             Person.experience,
+            Person.postal_code,
         )
         .where(Person.status == "active", Person.birth_date.is_not(None))
         .order_by(Person.id)
@@ -320,6 +343,7 @@ async def _candidates(
                 shifts_held=holdings.per_person.get(id_, 0),
                 days=free,
                 experience_rank=_rank(experience, id_ in last.worked),
+                postal_code=postcode or "",
             )
         )
     required = await required_courses(session, election.id)

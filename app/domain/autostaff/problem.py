@@ -34,6 +34,8 @@ class Station:
     #: Who worked this station (same name) in the election this one was rolled over
     #: from, with an accepted assignment; empty when it had no team.
     last_team: frozenset[int] = frozenset()
+    #: The building's postcode ("" when unknown): stands in for a distance not known.
+    postal_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,12 @@ class Candidate:
     #: Per free day, the roles the person may not fill for want of a required course
     #: (met before that day); a day not listed bars nothing.
     barred: Mapping[dt.date, frozenset[int]] = field(default_factory=dict)
+    #: The person's postcode ("" when unknown): stands in for a distance not known.
+    postal_code: str = ""
+
+    @property
+    def located(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
 
     def can_work(self, shift: Shift) -> bool:
         kinds = self.days.get(shift.day)
@@ -98,6 +106,9 @@ class Problem:
     shifts: tuple[Shift, ...]
     places: tuple[Place, ...]
     candidates: tuple[Candidate, ...]
+    #: People of the election's reserve pool left out of the candidates (reserves stay
+    #: reserves unless the planner includes them).
+    reserves_kept_back: int = 0
     _candidates: dict[int, Candidate] = field(init=False, repr=False, compare=False)
     _stations: dict[int, Station] = field(init=False, repr=False, compare=False)
     _shifts: dict[int, Shift] = field(init=False, repr=False, compare=False)

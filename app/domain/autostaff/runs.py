@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
-from app.core.i18n import _, get_locale
+from app.core.i18n import _, format_locale, get_locale
 from app.core.models.base import utcnow
 from app.domain.autostaff.costs import CostTable, Pick, distance_metres
 from app.domain.autostaff.loading import load_problem
@@ -26,6 +26,7 @@ from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, solve
 from app.domain.models import AutostaffRun
 from app.domain.staffing.assignments import StaffingError
+from app.domain.staffing.nearness import AREA_DIGITS, REGION_DIGITS, shared_postcode_digits
 
 
 def language_label(code: str) -> str:
@@ -40,8 +41,15 @@ def pick_reasons(problem: Problem, pick: Pick) -> list[str]:
     reasons = []
     metres = distance_metres(candidate, station)
     if metres is not None:
-        distance = format_decimal(metres / 1000, format="0.0", locale=get_locale())
+        distance = format_decimal(metres / 1000, format="0.0", locale=format_locale())
         reasons.append(_("Lives %(distance)s km away", distance=distance))
+    else:
+        reasons.append(_("Distance unknown"))
+        shared = shared_postcode_digits(candidate.postal_code, station.postal_code)
+        if shared >= AREA_DIGITS:
+            reasons.append(_("Same postcode area as the station"))
+        elif shared >= REGION_DIGITS:
+            reasons.append(_("Same postcode region as the station"))
     if station.district_id is not None and station.district_id in candidate.wishes:
         reasons.append(_("Wished this district"))
     if candidate.id in station.last_team:
@@ -60,15 +68,23 @@ def _solve(problem: Problem, nearest: int | None) -> Solution:
 
 
 async def create_run(
-    session: AsyncSession, actor: Actor, election_id: int, *, nearest: int | None = DEFAULT_NEAREST
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    *,
+    nearest: int | None = DEFAULT_NEAREST,
+    include_reserves: bool = False,
 ) -> AutostaffRun:
     """Propose people for every open place of an election and store the proposal.
 
-    The solve runs in a worker thread, so the event loop keeps serving requests; the
-    run waits (status "pending") until a planner applies or discards it.
+    The election's reserves are kept out of regular places unless ``include_reserves``
+    (the planner's explicit choice); the choice and how many reserves were kept back
+    are stored with the run (``costs``) and in its audit entry. The solve runs in a
+    worker thread, so the event loop keeps serving requests; the run waits (status
+    "pending") until a planner applies or discards it.
     """
     started = time.perf_counter()
-    problem = await load_problem(session, election_id)
+    problem = await load_problem(session, election_id, include_reserves=include_reserves)
     # End the read transaction: the solve needs no connection.
     await session.commit()
     solution = await asyncio.to_thread(_solve, problem, nearest)
@@ -87,7 +103,11 @@ async def create_run(
         election_id=problem.election_id,
         status="pending",
         items=items,
-        costs={**evaluation.breakdown, **evaluation.counts},
+        costs={
+            **evaluation.breakdown,
+            **evaluation.counts,
+            **_reserve_facts(problem, include_reserves),
+        },
         seconds=round(time.perf_counter() - started, 3),
         created_by_label=actor.label,
     )
@@ -98,10 +118,22 @@ async def create_run(
         actor,
         "staffing.autostaff.proposed",
         run,
-        data={"election": problem.election_id, **evaluation.counts},
+        data={
+            "election": problem.election_id,
+            **evaluation.counts,
+            **_reserve_facts(problem, include_reserves),
+        },
     )
     await session.commit()
     return run
+
+
+def _reserve_facts(problem: Problem, include_reserves: bool) -> dict[str, int]:
+    """Whether the run may use the election's reserves, and how many it kept back."""
+    return {
+        "reserves_included": int(include_reserves),
+        "reserves_kept_back": problem.reserves_kept_back,
+    }
 
 
 async def get_run(session: AsyncSession, run_id: int, lock: bool = False) -> AutostaffRun:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.core.crypto import derive_key, keyed_digest
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.core.models import Tenant
 from app.core.models.base import utcnow
 from app.core.security import hash_token
@@ -144,7 +144,7 @@ async def shift_events(session: AsyncSession, tenant: Tenant, person: Person) ->
     )
     events = []
     for assignment, election, station, shift, role, room, building in rows:
-        summary = f"{role.name} · {station.name}"
+        summary = f"{named(role)} · {station.name}"
         offered = assignment.state == "offered"
         lines = [election.name]
         if room is not None:

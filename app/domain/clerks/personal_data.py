@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.core.crypto import FieldCipher
+from app.core.i18n import named
 from app.core.models import Tenant, User
 from app.core.models.base import utcnow
 from app.domain.clerks.profile import StoredBankAccount, stored_bank_account
@@ -127,7 +128,7 @@ async def my_data(
             {
                 "election": election.name,
                 "station": station.name,
-                "role": role.name,
+                "role": named(role),
                 "day": shift.day.isoformat(),
                 "starts_at": shift.starts_at.strftime("%H:%M"),
                 "ends_at": shift.ends_at.strftime("%H:%M"),

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 
 from app.core.documents.pdf import StemmaPDF, pdf_text
-from app.core.i18n import _, get_locale
+from app.core.i18n import _, format_locale
 
 
 def _day(value: str | None) -> str:
     """A stored ISO date as a long date in the reader's language."""
     if not value:
         return "–"
-    return format_date(dt.date.fromisoformat(value[:10]), format="long", locale=get_locale())
+    return format_date(dt.date.fromisoformat(value[:10]), format="long", locale=format_locale())
 
 
 def _moment(value: str | None, zone: ZoneInfo) -> str:
@@ -25,7 +25,7 @@ def _moment(value: str | None, zone: ZoneInfo) -> str:
     if not value:
         return "–"
     moment = dt.datetime.fromisoformat(value)
-    return format_datetime(moment, format="medium", tzinfo=zone, locale=get_locale())
+    return format_datetime(moment, format="medium", tzinfo=zone, locale=format_locale())
 
 
 def _label(labels: Mapping[str, Any], code: str | None) -> str:

@@ -20,7 +20,7 @@ from app.core.accounts.passwords import invite_user
 from app.core.accounts.users import AccountsError
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.core.models import Tenant, User
 from app.core.outbox.mail import queue_email
 from app.core.settings import SUPPORTED_LOCALES, Settings
@@ -120,7 +120,7 @@ async def my_places(session: AsyncSession, person: Person) -> list[MyPlace]:
         for shift_id, other, role, state in others:
             # The lead's number once they have accepted; nobody else's.
             phone = other.mobile if role.leads_station and state == "accepted" else None
-            by_shift.setdefault(shift_id, []).append(CoWorker(other.full_name, role.name, phone))
+            by_shift.setdefault(shift_id, []).append(CoWorker(other.full_name, named(role), phone))
         for place in places:
             place.coworkers = by_shift.get(place.shift.id, [])
     return places
@@ -372,7 +372,8 @@ async def stations_i_lead(session: AsyncSession, person: Person) -> list[LedStat
             .order_by(Shift.day, Shift.starts_at, RoleType.sort_order, Person.last_name)
         )
         members = [
-            TeamMember(p.full_name, r.name, sh, p.mobile, p.email, a.state) for a, p, r, sh in rows
+            TeamMember(p.full_name, named(r), sh, p.mobile, p.email, a.state)
+            for a, p, r, sh in rows
         ]
         result.append(LedStation(station, election, members))
     return result

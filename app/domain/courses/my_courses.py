@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core.i18n import named
 from app.domain.courses.catalog import SessionRow, session_rows
 from app.domain.courses.qualifications import CourseNeed, course_needs, required_courses
 from app.domain.models import (
@@ -183,7 +184,7 @@ async def my_courses(session: AsyncSession, person: Person, today: dt.date) -> l
             required_by_election[election.id] = await required_courses(session, election.id)
         for course in required_by_election[election.id].get(role.id, []):
             courses[course.id] = course
-            place = RequiredFor(election.name, role.name, station.name, shift.day)
+            place = RequiredFor(election.name, named(role), station.name, shift.day)
             if place not in required_for.setdefault(course.id, []):
                 required_for[course.id].append(place)
     bookings = await current_bookings(session, person)

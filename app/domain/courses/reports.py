@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, local_name, named
 from app.domain.courses.catalog import get_session
 from app.domain.courses.notices import place_of
 from app.domain.courses.qualifications import course_needs, unmet
@@ -169,6 +169,7 @@ async def lacking_courses(
     if station_id is not None:
         statement = statement.where(Station.id == station_id)
     places = list(await session.execute(statement))
+    role_names = {role.id: named(role) for role in await session.scalars(select(RoleType))}
     needs = await course_needs(session, election, [(row[0], row[1]) for row in places])
     found: list[tuple[tuple[object, ...], LackingCourse]] = []
     for (
@@ -194,7 +195,7 @@ async def lacking_courses(
                 station,
                 f"{code} {district}" if code else "",
                 role_id,
-                role,
+                role_names.get(role_id, role),
                 person_id,
                 f"{first} {last}",
                 first_day,
@@ -381,7 +382,7 @@ async def attendance_sheet(
     places: dict[int, list[str]] = defaultdict(list)
     if course.election_id is not None and people:
         rows = await session.execute(
-            select(Assignment.person_id, Station.name, RoleType.name)
+            select(Assignment.person_id, Station.name, RoleType.name, RoleType.names)
             .join(Station, Station.id == Assignment.station_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
             .where(
@@ -389,11 +390,17 @@ async def attendance_sheet(
                 Assignment.state.in_(HOLDING_STATES),
                 Assignment.person_id.in_([p.id for p in people]),
             )
-            .group_by(Assignment.person_id, Station.name, RoleType.name, RoleType.sort_order)
+            .group_by(
+                Assignment.person_id,
+                Station.name,
+                RoleType.name,
+                RoleType.names,
+                RoleType.sort_order,
+            )
             .order_by(Station.name, RoleType.sort_order)
         )
-        for person_id, station, role in rows:
-            places[person_id].append(f"{station} ({role})")
+        for person_id, station, role, names in rows:
+            places[person_id].append(f"{station} ({local_name(role, names)})")
     teachers = list(
         await session.scalars(
             select(Person)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.models.base import utcnow
 from app.core.validation import Cleaner, FieldErrors, parse_ids
 from app.domain.courses import CourseError, notices
@@ -199,10 +199,12 @@ async def _session_to_change(
     if values["capacity"] < booked:
         raise FieldErrors(
             {
-                "capacity": _(
-                    "%(count)s people are booked; cancel or move bookings before "
+                "capacity": ngettext(
+                    "%(num)s person is booked; cancel or move the booking before "
                     "lowering the seats below that.",
-                    count=booked,
+                    "%(num)s people are booked; cancel or move bookings before "
+                    "lowering the seats below that.",
+                    booked,
                 )
             }
         )

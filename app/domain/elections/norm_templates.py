@@ -17,6 +17,7 @@ from app.core.validation import Cleaner, FieldErrors
 from app.domain.elections.elections import get_election
 from app.domain.elections.norms import apply_norms
 from app.domain.elections.voting_days import voting_days
+from app.domain.local_names import names_from, own_language
 from app.domain.models import STATION_KINDS, NormTemplate, RoleType, Shift, Station
 from app.domain.saving import has_name, is_taken
 
@@ -34,22 +35,31 @@ _WORDS = {
 
 def standard_templates(locale: str) -> list[tuple[str, str, list[dict[str, Any]]]]:
     words = _WORDS.get(locale, _WORDS["en"])
+
+    def named(word: str) -> dict[str, Any]:
+        # A shift's name in the municipality's language, and in the others beside it.
+        others = {code: names[word] for code, names in _WORDS.items() if code != locale}
+        return {"name": words[word], "names": others}
+
     return [
         (words["polling"], "polling", [
-            {"name": words["early"], "starts_at": "07:30", "ends_at": "14:00",
+            {**named("early"), "starts_at": "07:30", "ends_at": "14:00",
              "norms": {"chair": [1, 1], "vice_chair": [0, 1], "clerk": [3, 4]}},
-            {"name": words["late"], "starts_at": "13:30", "ends_at": "22:00",
+            {**named("late"), "starts_at": "13:30", "ends_at": "22:00",
              "norms": {"chair": [0, 1], "vice_chair": [1, 1], "clerk": [3, 5]}},
         ]),
         (words["advance"], "advance", [
-            {"name": words["day"], "starts_at": "09:30", "ends_at": "18:30",
+            {**named("day"), "starts_at": "09:30", "ends_at": "18:30",
              "norms": {"chair": [1, 1], "clerk": [2, 3]}},
         ]),
     ]  # fmt: skip
 
 
-def clean_template_shifts(raw: Any, role_codes: set[str]) -> list[dict[str, Any]]:
-    """Validate a template's shift list (from a form or the API)."""
+def clean_template_shifts(
+    raw: Any, role_codes: set[str], own_locale: str = "sv"
+) -> list[dict[str, Any]]:
+    """Validate a template's shift list (from a form or the API); a shift's ``names``
+    in the other languages than the municipality's are optional."""
     if not isinstance(raw, list) or not raw:
         raise FieldErrors({"shifts": _("Add at least one shift.")})
     shifts = []
@@ -86,6 +96,7 @@ def clean_template_shifts(raw: Any, role_codes: set[str]) -> list[dict[str, Any]
         shifts.append(
             {
                 "name": name,
+                "names": names_from(item.get("names"), own_locale),
                 "starts_at": starts.isoformat("minutes"),
                 "ends_at": ends.isoformat("minutes"),
                 "norms": norms,
@@ -109,7 +120,7 @@ async def save_template(
     same_name = select(NormTemplate.id).where(has_name(NormTemplate.name, name))
     if await is_taken(session, same_name, NormTemplate.id, template_id):
         raise FieldErrors({"name": _("A template with this name already exists.")})
-    shifts = clean_template_shifts(data.get("shifts"), role_codes)
+    shifts = clean_template_shifts(data.get("shifts"), role_codes, await own_language(session))
     template = NormTemplate() if template_id is None else await get_template(session, template_id)
     template.name, template.station_kind, template.shifts = name, kind, shifts
     session.add(template)
@@ -176,6 +187,7 @@ async def apply_template(
             if shift is None:
                 shift = Shift(name=item["name"], day=day, norms=[])
                 station.shifts.append(shift)
+            shift.names = dict(item.get("names") or {})
             shift.starts_at = dt.time.fromisoformat(item["starts_at"])
             shift.ends_at = dt.time.fromisoformat(item["ends_at"])
             wanted = {role_id: (0, 0) for role_id in role_ids.values()}

@@ -139,6 +139,7 @@ async def roll_over(
                     Shift(
                         day=day,
                         name=shift.name,
+                        names=dict(shift.names),
                         starts_at=shift.starts_at,
                         ends_at=shift.ends_at,
                         norms=[

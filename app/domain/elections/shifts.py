@@ -14,6 +14,7 @@ from app.core.validation import Cleaner, FieldErrors
 from app.domain.elections.elections import get_election
 from app.domain.elections.stations import get_station
 from app.domain.elections.voting_days import check_station_day
+from app.domain.local_names import clean_other_names, own_language
 from app.domain.models import Shift
 
 
@@ -25,10 +26,32 @@ async def save_shift(
     data: Mapping[str, Any],
     shift_id: int | None = None,
 ) -> Shift:
+    """Add a shift to a station, or change one (its name, day and times).
+
+    A refusal (a bad field, a second shift of the name that day) writes nothing.
+    Changing a shift with people on it goes through ``staffing.shift_changes``,
+    which keeps the staffing rules and tells them.
+    """
+    shift = await write_shift(session, actor, election_id, station_id, data, shift_id)
+    await session.commit()
+    return shift
+
+
+async def write_shift(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    station_id: int,
+    data: Mapping[str, Any],
+    shift_id: int | None = None,
+) -> Shift:
+    """``save_shift`` without the commit, for a use case that checks more before it
+    commits (the people on a changed shift). Refuses before it writes."""
     election = await get_election(session, election_id)
     station = await get_station(session, station_id, election.id)
     cleaner = Cleaner(data)
     name = cleaner.text("name", 100, required=True)
+    names = clean_other_names(cleaner, await own_language(session))
     day = cleaner.date("day", required=True)
     starts_at = cleaner.time("starts_at")
     ends_at = cleaner.time("ends_at")
@@ -49,10 +72,11 @@ async def save_shift(
             raise NotFound(_("Not found."))
         shift = found
     shift.name, shift.day, shift.starts_at, shift.ends_at = name, day, starts_at, ends_at  # type: ignore[assignment]
+    if names is not None:
+        shift.names = names
     await session.flush()
     code = "elections.shift.created" if shift_id is None else "elections.shift.updated"
     await record(session, actor, code, shift, data={"station": station.name, "name": name})
-    await session.commit()
     return shift
 
 

@@ -252,7 +252,9 @@ class Shift(TenantScoped, Base):
         ForeignKey("stations.id", ondelete="CASCADE"), index=True
     )
     day: Mapped[dt.date] = mapped_column(Date)
+    #: The name in the municipality's language; ``names`` the other languages' (optional).
     name: Mapped[str] = mapped_column(String(100))
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     starts_at: Mapped[dt.time] = mapped_column(Time)
     ends_at: Mapped[dt.time] = mapped_column(Time)
 
@@ -267,7 +269,9 @@ class RoleType(TenantScoped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32))
+    #: The name in the municipality's language; ``names`` the other languages' (optional).
     name: Mapped[str] = mapped_column(String(100))
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     #: Chair and vice chair: one of them must be present on every open shift.
     leads_station: Mapped[bool] = mapped_column(default=False)
     pay_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))

@@ -24,6 +24,10 @@ class SiteSettings(TenantScoped, Base):
     logo_content_type: Mapped[str | None] = mapped_column(String(32))
     #: A copy of every contact message goes here when set.
     office_email: Mapped[str | None] = mapped_column(String(254))
+    #: The office's phone, named in offers beside its e-mail.
+    office_phone: Mapped[str | None] = mapped_column(String(20))
+    #: An offer asks for an answer within this many days.
+    offer_answer_days: Mapped[int] = mapped_column(default=7, server_default="7")
     applications_open: Mapped[bool] = mapped_column(default=True)
     #: Rejected and untouched applications are erased this long after their election.
     retention_months: Mapped[int] = mapped_column(default=12)
@@ -33,6 +37,13 @@ class SiteSettings(TenantScoped, Base):
     #: An erased person's id number and bank account stay this many years after the
     #: end of the last year they were paid for (the accounting law's period).
     pay_retention_years: Mapped[int] = mapped_column(default=7)
+    #: Who is responsible for the applicants' and clerks' data, as the privacy notice
+    #: names it; None: the municipality's name.
+    controller_name: Mapped[str | None] = mapped_column(String(200))
+    #: How to reach the controller (address, phone, email); None: the office's email.
+    controller_contact: Mapped[str | None] = mapped_column(Text)
+    #: How to reach the municipality's data protection officer.
+    dpo_contact: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

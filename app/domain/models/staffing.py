@@ -58,6 +58,9 @@ class Assignment(TenantScoped, Base):
     reasons: Mapped[list[str]] = mapped_column(default=list)
     offer_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     offered_at: Mapped[dt.datetime | None]
+    #: The answer deadline the offer names (set when it is sent); after it the office
+    #: may give the place to someone else.
+    answer_by: Mapped[dt.datetime | None]
     responded_at: Mapped[dt.datetime | None]
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     created_by_label: Mapped[str] = mapped_column(String(254), default="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.core.i18n import _, ngettext
+from app.core.i18n import _, named, ngettext
 from app.domain.models import StaffingNorm
 from app.domain.ops.station_rows import Alert, ShiftFocus, StationRow
 
@@ -48,7 +48,7 @@ def station_alerts(
                     "warning",
                     _(
                         "%(shift)s: %(present)s of at least %(minimum)s checked in.",
-                        shift=item.shift.name,
+                        shift=named(item.shift),
                         present=here,
                         minimum=minimum,
                     ),

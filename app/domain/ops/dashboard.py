@@ -18,15 +18,16 @@ rules that raise them) and ``counters`` (the election's counters, kept live).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import named
 from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import (
@@ -56,6 +57,8 @@ class DashboardFilters:
     district_id: int | None = None
     state: str | None = None
     alerts_only: bool = False
+    #: A part of a station's name, case-insensitive.
+    station_query: str = ""
     #: Only these stations' rows (a live update redraws one station); the summary is
     #: always the whole election's.
     station_ids: frozenset[int] | None = None
@@ -66,6 +69,11 @@ class DistrictGroup:
     district: District | None
     rows: list[StationRow]
 
+    @property
+    def summary(self) -> Summary:
+        """This group's counters (of the rows shown: the page's, the filters')."""
+        return summarize(self.rows)
+
 
 @dataclass(frozen=True)
 class Dashboard:
@@ -75,10 +83,17 @@ class Dashboard:
     groups: list[DistrictGroup]
     summary: Summary
     filters: DashboardFilters
+    #: How many stations each state filter (and "alerts") would show, the district
+    #: and name filters as chosen: the numbers beside the filter's choices.
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[StationRow]:
         return [row for group in self.groups for row in group.rows]
+
+    def page(self, page: int, per_page: int) -> list[DistrictGroup]:
+        """The groups of one page of ``per_page`` rows (a district may run over two)."""
+        return _grouped(self.rows[(page - 1) * per_page : page * per_page])
 
 
 async def dashboard(
@@ -118,13 +133,21 @@ def _board(
     filters: DashboardFilters,
 ) -> Dashboard:
     wanted = [row for row in rows if _matches(row, filters)]
+    around = [row for row in rows if _matches(row, replace(filters, state=None, alerts_only=False))]
+    counts = dict(Counter(row.state for row in around))
+    counts["alerts"] = sum(1 for row in around if row.alerts)
+    counts["all"] = len(around)
+    return Dashboard(election, now, today, _grouped(wanted), summary, filters, counts)
+
+
+def _grouped(rows: list[StationRow]) -> list[DistrictGroup]:
     groups: list[DistrictGroup] = []
-    for row in wanted:
+    for row in rows:
         if groups and _same_district(groups[-1].district, row.district):
             groups[-1].rows.append(row)
         else:
             groups.append(DistrictGroup(row.district, [row]))
-    return Dashboard(election, now, today, groups, summary, filters)
+    return groups
 
 
 async def _rows(
@@ -398,7 +421,7 @@ def _role_counts(
         RoleCount(
             role_type_id=role_id,
             code=roles[role_id].code,
-            name=roles[role_id].name,
+            name=named(roles[role_id]),
             leads_station=roles[role_id].leads_station,
             present=present[role_id],
             minimum=minimum[role_id],
@@ -455,6 +478,9 @@ def _matches(row: StationRow, filters: DashboardFilters) -> bool:
     if filters.district_id is not None and row.station.district_id != filters.district_id:
         return False
     if filters.state is not None and filters.state in STATION_STATES and row.state != filters.state:
+        return False
+    query = " ".join(filters.station_query.lower().split())
+    if query and query not in row.station.name.lower():
         return False
     return not (filters.alerts_only and not row.alerts)
 

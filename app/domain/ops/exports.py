@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import named
 from app.core.models import AuditEntry, User, utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import (
@@ -385,7 +386,7 @@ async def checkin_times(
             shift,
             station,
             district,
-            role.name if role else "",
+            named(role),
             check_ins.get((shift_id, person_id), []),
             zone,
             now,
@@ -446,7 +447,7 @@ def _presence(
         station=station.name,
         district=_district(district),
         role=role,
-        shift=shift.name,
+        shift=named(shift),
         day=shift.day,
         starts_at=shift.starts_at,
         ends_at=shift.ends_at,

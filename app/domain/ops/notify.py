@@ -29,7 +29,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
-from app.core.i18n import _, locale_scope
+from app.core.i18n import _, locale_scope, named
 from app.core.models import Membership, PushSubscription, Tenant, User
 from app.core.outbox.push import queue_push
 from app.core.permissions import ROLES, role_has
@@ -153,11 +153,11 @@ async def reassigned(
             if replaced is not None and user.id != sent_user:
                 body = _(
                     "In place of someone who has not come: %(role)s on the shift %(shift)s.",
-                    role=role.name,
-                    shift=shift.name,
+                    role=named(role),
+                    shift=named(shift),
                 )
             else:
-                body = _("%(role)s on the shift %(shift)s.", role=role.name, shift=shift.name)
+                body = _("%(role)s on the shift %(shift)s.", role=named(role), shift=named(shift))
         await queue_push(
             session,
             user_id=user.id,

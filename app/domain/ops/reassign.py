@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.core.models import utcnow
 from app.domain.models import (
     HOLDING_STATES,
@@ -180,7 +180,7 @@ async def reassign_candidates(
     if station.district_id is None:
         return found
     clerks = await session.execute(
-        select(Person, Assignment.id, Station.name, RoleType.name)
+        select(Person, Assignment.id, Station.name, RoleType)
         .join(Assignment, Assignment.person_id == Person.id)
         .join(Shift, Shift.id == Assignment.shift_id)
         .join(Station, Station.id == Assignment.station_id)
@@ -194,7 +194,7 @@ async def reassign_candidates(
         .order_by(Station.name, Person.last_name, Person.first_name)
     )
     found.extend(
-        Candidate(person.id, person.full_name, "clerk", assignment_id, f"{where}, {role}")
+        Candidate(person.id, person.full_name, "clerk", assignment_id, f"{where}, {named(role)}")
         for person, assignment_id, where, role in clerks
     )
     return found
@@ -219,7 +219,7 @@ async def absent_places(session: AsyncSession, shift_ids: list[int]) -> list[Abs
         CheckIn.shift_id == Assignment.shift_id, CheckIn.person_id == Assignment.person_id
     )
     rows = await session.execute(
-        select(Assignment, Person, Shift.name, RoleType.name)
+        select(Assignment, Person, Shift, RoleType)
         .join(Person, Person.id == Assignment.person_id)
         .join(Shift, Shift.id == Assignment.shift_id)
         .join(RoleType, RoleType.id == Assignment.role_type_id)
@@ -236,7 +236,7 @@ async def absent_places(session: AsyncSession, shift_ids: list[int]) -> list[Abs
             assignment.shift_id,
             assignment.role_type_id,
             person.full_name,
-            f"{person.full_name} ({shift_name}, {role_name})",
+            f"{person.full_name} ({named(shift)}, {named(role)})",
         )
-        for assignment, person, shift_name, role_name in rows
+        for assignment, person, shift, role in rows
     ]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
-from app.core.i18n import _, lazy_gettext
+from app.core.i18n import _, lazy_gettext, named, ngettext
 from app.core.models import utcnow
 from app.core.validation import FieldErrors
 from app.domain.models import (
@@ -130,10 +130,11 @@ async def opening_check(session: AsyncSession, station_id: int, now: dt.datetime
         problems.append(_("No chair or vice chair has checked in."))
     if len(here) < int(minimum or 0):
         problems.append(
-            _(
-                "%(present)s of at least %(minimum)s people have checked in.",
+            ngettext(
+                "%(present)s of at least %(num)s person have checked in.",
+                "%(present)s of at least %(num)s people have checked in.",
+                int(minimum or 0),
                 present=len(here),
-                minimum=int(minimum or 0),
             )
         )
     return OpeningCheck(shift.id, len(here), int(minimum or 0), lead_present, problems)
@@ -336,7 +337,7 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
             RosterEntry(
                 person_id=person.id,
                 name=person.full_name,
-                role=role.name,
+                role=named(role),
                 leads_station=role.leads_station,
                 status=seen.kind if seen and seen.kind else "missing",
                 arrived_at=seen.arrived_at if seen else None,

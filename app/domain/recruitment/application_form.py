@@ -19,6 +19,8 @@ from app.domain.models import EXPERIENCE_LEVELS, WORK_KINDS, District, Election
 from app.domain.registers.people import clean_person
 
 MAX_MESSAGE = 5000
+#: The value of the "all days" box: every voting day of the election.
+ALL_DAYS = "all"
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,14 @@ def _clean_work_kinds(
 def _clean_days(
     item: Mapping[str, Any], option: OpenElection, errors: dict[str, str]
 ) -> list[dt.date]:
-    """The voting days chosen for one election (at most 60 read), each once."""
+    """The voting days chosen for one election (at most 60 read), each once.
+
+    ``all`` among them (the form's "all days" box) means every voting day."""
+    raw_days = _list(item.get("days"))
+    if ALL_DAYS in raw_days:
+        return list(option.days)
     days: list[dt.date] = []
-    for raw_day in _list(item.get("days"))[:60]:
+    for raw_day in raw_days[:60]:
         try:
             day = raw_day if isinstance(raw_day, dt.date) else dt.date.fromisoformat(str(raw_day))
         except ValueError:

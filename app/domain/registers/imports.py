@@ -6,8 +6,7 @@ Two steps: ``stage_import`` reads the file, validates every row and keeps the ba
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +22,17 @@ from app.core.i18n import _
 from app.core.models import utcnow
 from app.core.validation import Cleaner, FieldErrors
 from app.domain.elections.elections import get_election
-from app.domain.models import Building, District, ImportBatch, Person, Room, Station
-from app.domain.registers.people import clean_person, search_names
-from app.domain.registers.premises import clean_building, clean_room
+from app.domain.labels import STATION_KIND
+from app.domain.models import Building, District, ImportBatch, Room, Station
+from app.domain.registers import import_people, import_rooms
+from app.domain.registers.import_preview import (
+    ChoiceReader,
+    ImportPreview,
+    add_problems,
+    write_in_batches,
+)
 
 KINDS = ("people", "rooms", "structure")
-#: Rows written per flush: a city's register is written in steps short enough that the
-#: event loop answers between them.
-WRITE_BATCH = 250
 
 #: Accepted column names (Swedish, Danish, English) for each field.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -47,7 +49,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "national_id_country": ("national_id_country", "land", "country"),
     "email": ("email", "e-post", "e-mail", "epost", "mail"),
     "mobile": ("mobile", "mobil", "mobilnummer", "mobiltelefon", "telefon", "phone"),
-    "street_address": ("street_address", "adress", "gatuadress", "address"),
+    "street_address": ("street_address", "adress", "gatuadress", "adresse", "address"),
     "postal_code": ("postal_code", "postnummer", "postnr", "postal code", "zip"),
     "city": ("city", "ort", "postort", "by"),
     "preferred_language": ("preferred_language", "språk", "sprog", "language"),
@@ -58,7 +60,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "building": ("building", "byggnad", "bygning", "lokal", "fastighet"),
     "room": ("room", "rum", "lokale", "sal"),
     "capacity": ("capacity", "kapacitet", "platser"),
-    "district_code": ("district_code", "distriktskod", "valdistrikt kod", "kod", "code"),
+    "district_code": (
+        "district_code",
+        "distriktskod",
+        "valdistrikt kod",
+        "kod",
+        "kode",
+        "code",
+        "district code",
+    ),
     "district_name": ("district_name", "valdistrikt", "distrikt", "afstemningsområde", "district"),
     "eligible_voters": ("eligible_voters", "röstberättigade", "vælgere", "voters"),
     "station_name": ("station_name", "vallokal", "röstningslokal", "afstemningssted", "station"),
@@ -69,19 +79,6 @@ STATION_KIND_WORDS = {
     "advance": "advance", "förtid": "advance", "förtidsröstning": "advance",
     "förtidsröstningslokal": "advance", "brevstemme": "advance", "brevstemmested": "advance",
 }  # fmt: skip
-
-
-@dataclass
-class ImportPreview:
-    batch: ImportBatch
-    total: int
-    #: (row number in the file, column, message); row 2 is the first row below the header.
-    problems: list[tuple[int, str, str]] = field(default_factory=list)
-    summary: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 async def stage_import(
@@ -148,7 +145,7 @@ async def commit_import(
     batch = await get_batch(session, batch_id)
     if batch.committed_at is not None:
         raise DomainError(_("This file has already been imported."))
-    preview = await _check(session, batch, default_country, write=True)
+    preview = await _check(session, batch, default_country, writer=actor)
     if not preview.ok:
         # Rows are written only when every row is right, so nothing needs undoing.
         return preview
@@ -169,7 +166,11 @@ async def commit_import(
         actor,
         f"imports.{batch.kind}.committed",
         batch,
-        data={"file": batch.filename, **preview.summary},
+        data={
+            "file": batch.filename,
+            **preview.summary,
+            **({"fields": preview.fields} if preview.fields else {}),
+        },
     )
     try:
         await session.commit()
@@ -186,173 +187,62 @@ async def commit_import(
 
 
 async def _check(
-    session: AsyncSession, batch: ImportBatch, default_country: str, write: bool = False
+    session: AsyncSession,
+    batch: ImportBatch,
+    default_country: str,
+    writer: Actor | None = None,
 ) -> ImportPreview:
+    """The batch's preview; with a ``writer``, its rows are written when all are right."""
     preview = ImportPreview(batch=batch, total=len(batch.rows))
+    write = writer is not None
     if batch.kind == "people":
-        await _people(session, batch.rows, preview, default_country, write)
+        await _people(session, batch, preview, default_country, writer)
     elif batch.kind == "rooms":
-        await _rooms(session, batch.rows, preview, write)
+        await _rooms(session, batch, preview, writer)
     else:
         assert batch.election_id is not None
         await _structure(session, batch.election_id, batch.rows, preview, write)
     return preview
 
 
-def _problems(preview: ImportPreview, number: int, error: FieldErrors) -> None:
-    for name, message in error.errors.items():
-        preview.problems.append((number, name, message))
-
-
 async def _people(
     session: AsyncSession,
-    rows: list[dict[str, Any]],
+    batch: ImportBatch,
     preview: ImportPreview,
     default_country: str,
-    write: bool,
+    writer: Actor | None,
 ) -> None:
-    cleaned = await in_worker_thread(_clean_people, rows, preview, default_country)
-    ids = {values["national_id"] for _n, values in cleaned if values["national_id"]}
-    emails = {values["email"] for _n, values in cleaned if values["email"]}
-    existing_ids = set(await _existing(session, Person.national_id, ids))
-    existing_emails = set(await _existing(session, Person.email, emails))
-    await in_worker_thread(_duplicates, cleaned, existing_ids, existing_emails, preview)
-    preview.summary = {"people": len(cleaned)}
-    if write and not preview.problems:
-        await _write_in_batches(session, [values for _n, values in cleaned], _new_person)
-
-
-def _duplicates(
-    cleaned: list[tuple[int, dict[str, Any]]],
-    existing_ids: set[str],
-    existing_emails: set[str],
-    preview: ImportPreview,
-) -> None:
-    """A problem for each identity number or email already in the register or on an
-    earlier row."""
-    seen_ids: dict[str, int] = {}
-    seen_emails: dict[str, int] = {}
-    for number, values in cleaned:
-        for key, existing, seen in (
-            ("national_id", existing_ids, seen_ids),
-            ("email", existing_emails, seen_emails),
-        ):
-            value = values[key]
-            if not value:
-                continue
-            if value in existing:
-                preview.problems.append((number, key, _("Already in the register.")))
-            elif value in seen:
-                preview.problems.append((number, key, _("Same as row %(row)s.", row=seen[value])))
-            else:
-                seen[value] = number
-
-
-def _clean_people(
-    rows: list[dict[str, Any]], preview: ImportPreview, default_country: str
-) -> list[tuple[int, dict[str, Any]]]:
-    """Each row's clean values by row number; a bad row's problems go to the preview."""
-    cleaned: list[tuple[int, dict[str, Any]]] = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            cleaned.append((number, clean_person(row, default_country)))
-        except FieldErrors as error:
-            _problems(preview, number, error)
-    return cleaned
-
-
-def _new_person(values: dict[str, Any]) -> Person:
-    person = Person(**values)
-    for key, value in search_names(person.first_name, person.last_name).items():
-        setattr(person, key, value)
-    return person
-
-
-async def _write_in_batches[T](
-    session: AsyncSession, values: list[dict[str, Any]], make: Callable[[dict[str, Any]], T]
-) -> list[T]:
-    """Make a row of each values with ``make``, adding and flushing them WRITE_BATCH at a
-    time and letting the event loop answer between batches; each batch leaves the
-    session once written, so the commit does not walk thousands of rows. Returns the
-    rows, with their ids; nothing is committed here."""
-    written: list[T] = []
-    for start in range(0, len(values), WRITE_BATCH):
-        batch = [make(one) for one in values[start : start + WRITE_BATCH]]
-        session.add_all(batch)
-        await session.flush()
-        for row in batch:
-            session.expunge(row)
-        written.extend(batch)
-        await asyncio.sleep(0)
-    return written
-
-
-async def _existing(session: AsyncSession, column: Any, values: set[str]) -> list[str]:
-    found: list[str] = []
-    chunk = list(values)
-    for start in range(0, len(chunk), 500):
-        found.extend(
-            await session.scalars(select(column).where(column.in_(chunk[start : start + 500])))
-        )
-    return found
+    """Sort the rows into new people and changes; with a ``writer``, write them."""
+    ids, emails = await in_worker_thread(import_people.keys_of, batch.rows, default_country)
+    known = await import_people.known_people(session, ids, emails)
+    sorted_rows = await in_worker_thread(
+        import_people.sort_rows, batch.rows, known, preview, default_country
+    )
+    preview.summary = {
+        "people": preview.added,
+        "changed": len(preview.changed),
+        "unchanged": preview.unchanged,
+    }
+    if writer is not None and not preview.problems:
+        fields = await import_people.write_people(session, writer, batch.id, sorted_rows)
+        # The batch's audit entry names the fields changed, never a value.
+        preview.fields = fields
 
 
 async def _rooms(
-    session: AsyncSession, rows: list[dict[str, Any]], preview: ImportPreview, write: bool
+    session: AsyncSession, batch: ImportBatch, preview: ImportPreview, writer: Actor | None
 ) -> None:
-    buildings = {b.name.lower(): b for b in await session.scalars(select(Building))}
-    existing_rooms = {
-        (building.lower(), room.lower())
-        for building, room in await session.execute(
-            select(Building.name, Room.name).join(Room, Room.building_id == Building.id)
-        )
+    """Sort the rows into new buildings and rooms and changes; with a ``writer``, write them."""
+    known = await import_rooms.known_premises(session)
+    sorted_rows = await in_worker_thread(import_rooms.sort_rows, batch.rows, known, preview)
+    preview.summary = {
+        "buildings": len(sorted_rows.new_buildings),
+        "rooms": preview.added,
+        "changed": len(preview.changed),
+        "unchanged": preview.unchanged,
     }
-    new_buildings, new_rooms = await in_worker_thread(
-        _room_rows, rows, set(buildings), existing_rooms, preview
-    )
-    preview.summary = {"buildings": len(new_buildings), "rooms": len(new_rooms)}
-    if write and not preview.problems:
-        made = await _write_in_batches(
-            session, list(new_buildings.values()), lambda values: Building(**values)
-        )
-        buildings.update((building.name.lower(), building) for building in made)
-        await _write_in_batches(
-            session,
-            [{"building_id": buildings[name].id, **values} for name, values in new_rooms],
-            lambda values: Room(**values),
-        )
-
-
-def _room_rows(
-    rows: list[dict[str, Any]],
-    buildings: set[str],
-    existing_rooms: set[tuple[str, str]],
-    preview: ImportPreview,
-) -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
-    """The new buildings by lower-case name and the new rooms with their building's;
-    a bad row's problems go to the preview."""
-    seen: dict[tuple[str, str], int] = {}
-    new_buildings: dict[str, dict[str, Any]] = {}
-    new_rooms: list[tuple[str, dict[str, Any]]] = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            building_values = clean_building({**row, "name": row.get("building", "")})
-            room_values = clean_room({**row, "name": row.get("room", ""), "has_power": "1"})
-        except FieldErrors as error:
-            renamed = {("building" if k == "name" else k): v for k, v in error.errors.items()}
-            _problems(preview, number, FieldErrors(renamed))
-            continue
-        key = (building_values["name"].lower(), room_values["name"].lower())
-        if key in existing_rooms:
-            preview.problems.append((number, "room", _("Already in the register.")))
-        elif key in seen:
-            preview.problems.append((number, "room", _("Same as row %(row)s.", row=seen[key])))
-        else:
-            seen[key] = number
-            if key[0] not in buildings:
-                new_buildings.setdefault(key[0], building_values)
-            new_rooms.append((key[0], room_values))
-    return new_buildings, new_rooms
+    if writer is not None and not preview.problems:
+        preview.fields = await import_rooms.write_premises(session, writer, batch.id, sorted_rows)
 
 
 @dataclass
@@ -422,16 +312,17 @@ async def _structure_of(session: AsyncSession, election_id: int) -> _StructureSo
 def _structure_rows(
     rows: list[dict[str, Any]], known: _StructureSoFar, preview: ImportPreview
 ) -> None:
+    kinds = ChoiceReader(STATION_KIND, STATION_KIND_WORDS)
     for number, row in enumerate(rows, start=2):
-        cleaner, read = _read_structure_row(row, known)
+        cleaner, read = _read_structure_row(row, known, kinds)
         if cleaner.errors:
-            _problems(preview, number, FieldErrors(cleaner.errors))
+            add_problems(preview, number, FieldErrors(cleaner.errors))
             continue
         _add_structure_row(known, number, read, preview)
 
 
 def _read_structure_row(
-    row: Mapping[str, Any], known: _StructureSoFar
+    row: Mapping[str, Any], known: _StructureSoFar, kinds: ChoiceReader
 ) -> tuple[Cleaner, _StructureRow]:
     """Read one row and check it against the register and the rows before it; the
     cleaner holds the row's problems."""
@@ -440,9 +331,9 @@ def _read_structure_row(
     name = cleaner.text("district_name", 200)
     voters = cleaner.integer("eligible_voters", 0, 10_000_000)
     station_name = cleaner.text("station_name", 200)
-    kind = STATION_KIND_WORDS.get(cleaner.raw("station_kind").lower(), "")
-    if cleaner.raw("station_kind") and not kind:
-        cleaner.fail("station_kind", _("Write polling or advance."))
+    kind = kinds.read(cleaner.raw("station_kind"))
+    if kind is None:
+        cleaner.fail("station_kind", kinds.refusal())
     kind = kind or ("polling" if code else "advance")
     if kind == "polling":
         if not code:
@@ -502,13 +393,13 @@ def _add_structure_row(
 async def _write_structure(session: AsyncSession, election_id: int, known: _StructureSoFar) -> None:
     """Add the new districts, then the stations that serve them."""
     district_ids = {code: district.id for code, district in known.districts.items()}
-    made = await _write_in_batches(
+    made = await write_in_batches(
         session,
         list(known.new_districts.values()),
         lambda values: District(election_id=election_id, **values),
     )
     district_ids.update((district.code, district.id) for district in made)
-    await _write_in_batches(
+    await write_in_batches(
         session,
         [
             {

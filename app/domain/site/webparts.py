@@ -7,6 +7,7 @@ version; publishing marks one version as what the public sees.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,6 +130,32 @@ async def shown(session: AsyncSession, key: str, locale: str) -> Shown:
         return Shown(key, locale, version.title, version.body, version)
     title, body = default_text(key, locale)
     return Shown(key, locale, title, body, None)
+
+
+@dataclass(frozen=True)
+class NewerVersion:
+    """The page in the municipality's own language was published after the version a
+    reader sees in theirs (or theirs was never written): it may say more."""
+
+    locale: str
+    published_at: dt.datetime
+
+
+async def newer_in_own_language(
+    session: AsyncSession, part: Shown, own_locale: str
+) -> NewerVersion | None:
+    """Whether the reader should be told that the municipality's own language has a
+    newer version of ``part`` than the one shown (None when it has not, or when the
+    reader reads the own language)."""
+    if part.locale == own_locale or own_locale not in SUPPORTED_LOCALES:
+        return None
+    own = await latest_published(session, part.key, own_locale)
+    if own is None or own.published_at is None:
+        return None
+    shown_at = part.version.published_at if part.version is not None else None
+    if shown_at is not None and shown_at >= own.published_at:
+        return None
+    return NewerVersion(own_locale, own.published_at)
 
 
 async def shown_many(session: AsyncSession, keys: tuple[str, ...], locale: str) -> dict[str, Shown]:
@@ -387,6 +414,7 @@ async def site_settings(session: AsyncSession) -> SiteSettings:
             retention_months=12,
             inactive_retention_months=None,
             pay_retention_years=7,
+            offer_answer_days=7,
         )
     return settings
 
@@ -408,9 +436,11 @@ async def save_site_settings(
     logo: bytes | None = None,
     remove_logo: bool = False,
 ) -> SiteSettings:
-    """Change the site's colour, logo, office address, whether applications are open,
-    how long unanswered or rejected applications are kept, and how long inactive
-    people and erased people's pay data are kept."""
+    """Change the site's colour, logo, office address and phone, how many days an offer
+    gives to answer, whether applications are open, who the privacy notice names as
+    responsible (and how to reach them and the data protection officer), how long
+    unanswered or rejected applications are kept, and how long inactive people and
+    erased people's pay data are kept."""
     cleaner = Cleaner(data)
     color = cleaner.raw("brand_color").lower() or DEFAULT_BRAND_COLOR
     if not _COLOR.match(color):
@@ -418,7 +448,14 @@ async def save_site_settings(
     email = cleaner.raw("office_email").lower()
     if email and (len(email) > 254 or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email)):
         cleaner.fail("office_email", _("Enter a valid email address."))
+    phone = " ".join(cleaner.raw("office_phone").split())
+    if phone and (len(phone) > 20 or not re.match(r"^\+?[0-9][0-9 ()-]{4,}$", phone)):
+        cleaner.fail("office_phone", _("Enter a phone number of digits, e.g. +46 8 123 456."))
+    answer_days = cleaner.integer("offer_answer_days", 1, 60, default=7)
     retention = cleaner.integer("retention_months", 1, 120, default=12)
+    controller = cleaner.text("controller_name", 200)
+    controller_contact = cleaner.text("controller_contact", 1000)
+    dpo_contact = cleaner.text("dpo_contact", 1000)
     people_retention = _people_retention(cleaner, data)
     content_type = None
     if logo:
@@ -435,7 +472,12 @@ async def save_site_settings(
         session.add(settings)
     settings.brand_color = color
     settings.office_email = email or None
+    settings.office_phone = phone or None
+    settings.offer_answer_days = answer_days
     settings.retention_months = retention
+    settings.controller_name = controller or None
+    settings.controller_contact = controller_contact or None
+    settings.dpo_contact = dpo_contact or None
     if people_retention is not None:
         settings.inactive_retention_months, settings.pay_retention_years = people_retention
     settings.applications_open = cleaner.boolean("applications_open")

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.errors import DomainError, NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
+from app.core.models import Tenant
+from app.core.tenancy import require_tenant_id
 from app.domain.courses.qualifications import course_needs, unmet
 from app.domain.models import (
     HOLDING_STATES,
@@ -28,7 +30,8 @@ from app.domain.models import (
     StaffingNorm,
     Station,
 )
-from app.domain.staffing import rules
+from app.domain.site.webparts import site_settings
+from app.domain.staffing import place_notices, rules
 from app.domain.staffing.rules import Broken
 
 
@@ -310,7 +313,8 @@ async def withdraw_assignment(
     session: AsyncSession, actor: Actor, assignment_id: int
 ) -> Assignment:
     """Take someone off a shift; the place is free again. An accepted or offered
-    assignment is kept as withdrawn (the person was told); a proposal simply goes."""
+    assignment is kept as withdrawn, and the person is told by e-mail and SMS; a
+    proposal (which they never heard of) simply goes, untold."""
     assignment = await get_assignment(session, assignment_id)
     await lock_election(session, assignment.election_id)
     await session.refresh(assignment)
@@ -318,11 +322,32 @@ async def withdraw_assignment(
         raise StaffingError(_("This assignment no longer holds a place."))
     previous = assignment.state
     assignment.state = "withdrawn"
+    told = previous in place_notices.TOLD_STATES
+    if told:
+        await _tell_withdrawn(session, assignment)
     await record(
-        session, actor, "staffing.assignment.withdrawn", assignment, data={"was": previous}
+        session,
+        actor,
+        "staffing.assignment.withdrawn",
+        assignment,
+        data={"was": previous, "told": told},
     )
     await session.commit()
     return assignment
+
+
+async def _tell_withdrawn(session: AsyncSession, assignment: Assignment) -> None:
+    summary = await place_notices.place_summary(session, assignment.id)
+    tenant = await session.get(Tenant, require_tenant_id())
+    assert tenant is not None
+    place_notices.tell_withdrawn(
+        session,
+        tenant,
+        await site_settings(session),
+        summary.person,
+        summary.place,
+        summary.when,
+    )
 
 
 # --- reserves and teams -------------------------------------------------------------------
@@ -480,7 +505,7 @@ class PersonPlace:
 async def places_of_person(session: AsyncSession, person_id: int) -> list[PersonPlace]:
     """A person's assignments in every election, newest shift first."""
     rows = await session.execute(
-        select(Assignment, Election.name, Station.name, Shift, RoleType.name)
+        select(Assignment, Election.name, Station.name, Shift, RoleType)
         .join(Election, Election.id == Assignment.election_id)
         .join(Station, Station.id == Assignment.station_id)
         .join(Shift, Shift.id == Assignment.shift_id)
@@ -489,5 +514,6 @@ async def places_of_person(session: AsyncSession, person_id: int) -> list[Person
         .order_by(Shift.day.desc(), Shift.starts_at, Assignment.id)
     )
     return [
-        PersonPlace(a, election, station, shift, role) for a, election, station, shift, role in rows
+        PersonPlace(a, election, station, shift, named(role))
+        for a, election, station, shift, role in rows
     ]

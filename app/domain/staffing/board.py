@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core.i18n import named
 from app.domain.courses.qualifications import (
     CourseNeed,
     course_needs,
@@ -26,6 +28,7 @@ from app.domain.models import (
     Availability,
     Building,
     District,
+    DistrictPreference,
     Election,
     Person,
     Room,
@@ -35,6 +38,14 @@ from app.domain.models import (
 )
 from app.domain.registers.people import search_condition
 from app.domain.staffing.assignments import SlotContext, broken_rules, slot_context
+from app.domain.staffing.nearness import (
+    AREA_DIGITS,
+    NOTHING_KNOWN,
+    REGION_DIGITS,
+    Nearness,
+    postcode_digits,
+    shared_postcode_digits,
+)
 from app.domain.staffing.rules import Broken
 
 
@@ -159,6 +170,9 @@ class BoardFilters:
     station_kind: str | None = None
     day: dt.date | None = None
     unfilled_only: bool = False
+    #: Only these stations (a page of the board), and only this role's places.
+    station_ids: list[int] | None = None
+    role_type_id: int | None = None
 
 
 @dataclass
@@ -206,6 +220,8 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
         statement = statement.where(Station.district_id == filters.district_id)
     if filters.station_kind in ("polling", "advance"):
         statement = statement.where(Station.kind == filters.station_kind)
+    if filters.station_ids is not None:
+        statement = statement.where(Station.id.in_(filters.station_ids))
     stations = list(await session.scalars(statement))
     shift_ids = [s.id for station in stations for s in station.shifts]
     holders: dict[tuple[int, int], list[Holder]] = {}
@@ -244,17 +260,19 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
                     shift.id,
                     norm.role_type_id,
                     norm.role_type.code,
-                    norm.role_type.name,
+                    named(norm.role_type),
                     norm.role_type.leads_station,
                     norm.minimum,
                     norm.target,
                     holders.get((shift.id, norm.role_type_id), []),
                 )
                 for norm in sorted(shift.norms, key=lambda n: (n.role_type.sort_order, n.id))
-                if norm.target > 0
+                if norm.target > 0 and filters.role_type_id in (None, norm.role_type_id)
             ]
             rows_.append(ShiftRow(shift, cells))
         row = StationRow(station, by_district.get(station.district_id or 0), rows_)
+        if filters.role_type_id:
+            rows_ = [shift_row for shift_row in rows_ if shift_row.cells]
         if not rows_ or (filters.unfilled_only and row.status == "full"):
             continue
         result.append(row)
@@ -287,6 +305,8 @@ class Candidate:
     broken: list[Broken]
     distance_km: float | None
     training: Training = NO_TRAINING
+    #: What is known of how near the person lives, the distance or what stands for it.
+    nearness: Nearness = NOTHING_KNOWN
 
     @property
     def blocked(self) -> bool:
@@ -315,62 +335,33 @@ async def candidates(
     limit: int = 15,
 ) -> tuple[SlotContext, list[Candidate]]:
     """People to put in a place: those matching ``query`` (name, birth date or mobile),
-    or else those who said they can work that day, nearest first; each with the rules
+    whoever they are and wherever they live; or else those who said they can work that
+    day, nearest first, where a person whose distance is unknown is ranked by what is
+    known (a wished district, the postcode) rather than left out; each with the rules
     they would break, so the planner sees at once who fits and why not."""
     slot = await slot_context(session, shift_id, role_type_id)
     statement = select(Person).where(Person.status == "active")
+    where = await _station_location(session, slot.station)
     if query.strip():
         statement = statement.where(search_condition(query)).order_by(
             Person.last_name, Person.first_name, Person.id
         )
         people = list(await session.scalars(statement.limit(limit)))
     else:
-        available = (
-            select(Availability.person_id)
-            .where(
-                Availability.election_id == slot.election.id,
-                Availability.day == slot.shift.day,
-                Availability.work_kind.in_(slot.work_kinds),
-            )
-            .group_by(Availability.person_id)
-            .having(func.count(func.distinct(Availability.work_kind)) == len(slot.work_kinds))
-        )
-        busy = (
-            select(Assignment.person_id)
-            .join(Shift, Shift.id == Assignment.shift_id)
-            .where(Shift.day == slot.shift.day, Assignment.state.in_(HOLDING_STATES))
-        )
-        place = await _station_place(session, slot.station)
-        statement = statement.where(Person.id.in_(available), Person.id.not_in(busy))
-        if None not in place:
-            # Nearest first, by a flat approximation good enough to pick a short list;
-            # the exact distance is computed below for the ones shown.
-            lat, lon = place
-            scale = math.cos(math.radians(lat or 0.0)) ** 2
-            closeness = (Person.latitude - lat) * (Person.latitude - lat) + scale * (
-                Person.longitude - lon
-            ) * (Person.longitude - lon)
-            statement = statement.order_by(closeness.is_(None), closeness, Person.id)
-        else:
-            statement = statement.order_by(Person.id)
-        people = list(await session.scalars(statement.limit(limit * 4)))
-    place = await _station_place(session, slot.station)
+        people = await _available_people(session, slot, statement, where, limit)
     found = await broken_rules(session, slot, people)
     needs = await course_needs(session, slot.election, [(p.id, slot.role.id) for p in people])
-    result = [
-        Candidate(
-            p,
-            found[p.id],
-            distance_km((p.latitude, p.longitude), place),
-            training_for(needs[(p.id, slot.role.id)], slot.shift.day),
-        )
-        for p in people
-    ]
+    wishes = await _wishes(session, slot.election.id, [p.id for p in people])
+    result = []
+    for p in people:
+        nearness = _nearness(p, slot.station, where, wishes.get(p.id, set()))
+        training = training_for(needs[(p.id, slot.role.id)], slot.shift.day)
+        result.append(Candidate(p, found[p.id], nearness.km, training, nearness))
     result.sort(
         key=lambda c: (
             c.blocked,
             len(c.broken),
-            c.distance_km if c.distance_km is not None else 1e9,
+            c.nearness.estimate_km,
             c.person.last_name,
             c.person.id,
         )
@@ -378,19 +369,106 @@ async def candidates(
     return slot, result[:limit]
 
 
-async def _station_place(
+async def _available_people(
+    session: AsyncSession,
+    slot: SlotContext,
+    statement: Select[Person],
+    where: tuple[float | None, float | None, str],
+    limit: int,
+) -> list[Person]:
+    """Who said they can work the shift's day (every kind of work it needs) and holds
+    no place that day: the nearest placed ones, and those whose distance is unknown
+    ranked by a wished district, then by the postcode shared with the station."""
+    available = (
+        select(Availability.person_id)
+        .where(
+            Availability.election_id == slot.election.id,
+            Availability.day == slot.shift.day,
+            Availability.work_kind.in_(slot.work_kinds),
+        )
+        .group_by(Availability.person_id)
+        .having(func.count(func.distinct(Availability.work_kind)) == len(slot.work_kinds))
+    )
+    busy = (
+        select(Assignment.person_id)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(Shift.day == slot.shift.day, Assignment.state.in_(HOLDING_STATES))
+    )
+    statement = statement.where(Person.id.in_(available), Person.id.not_in(busy))
+    lat, lon, postcode = where
+    people: list[Person] = []
+    unknown = statement
+    if lat is not None and lon is not None:
+        # Nearest first, by a flat approximation good enough to pick a short list;
+        # the exact distance is computed for the ones shown.
+        scale = math.cos(math.radians(lat)) ** 2
+        closeness = (Person.latitude - lat) * (Person.latitude - lat) + scale * (
+            Person.longitude - lon
+        ) * (Person.longitude - lon)
+        placed = Person.latitude.is_not(None) & Person.longitude.is_not(None)
+        located = statement.where(placed).order_by(closeness, Person.id)
+        people = list(await session.scalars(located.limit(limit * 4)))
+        unknown = statement.where(~placed)
+    wished: ColumnElement[bool] = literal(False)
+    if slot.station.district_id is not None:
+        wished = Person.id.in_(
+            select(DistrictPreference.person_id).where(
+                DistrictPreference.district_id == slot.station.district_id
+            )
+        )
+    digits = func.replace(Person.postal_code, " ", "")
+    order: list[Any] = [case((wished, 0), else_=1)]
+    for length in (AREA_DIGITS, REGION_DIGITS):
+        prefix = postcode_digits(postcode)[:length]
+        if len(prefix) == length:
+            order.append(case((func.substr(digits, 1, length) == prefix, 0), else_=1))
+    unknown = unknown.order_by(*order, Person.id)
+    people += list(await session.scalars(unknown.limit(limit * 2)))
+    return people
+
+
+async def _wishes(
+    session: AsyncSession, election_id: int, person_ids: list[int]
+) -> dict[int, set[int]]:
+    """Per person, the districts of the election they wished to work in."""
+    wishes: dict[int, set[int]] = {}
+    rows = await session.execute(
+        select(DistrictPreference.person_id, DistrictPreference.district_id)
+        .join(District, District.id == DistrictPreference.district_id)
+        .where(District.election_id == election_id, DistrictPreference.person_id.in_(person_ids))
+    )
+    for person_id, district_id in rows:
+        wishes.setdefault(person_id, set()).add(district_id)
+    return wishes
+
+
+def _nearness(
+    person: Person,
+    station: Station,
+    where: tuple[float | None, float | None, str],
+    wishes: set[int],
+) -> Nearness:
+    km = distance_km((person.latitude, person.longitude), where[:2])
+    wished = None
+    if wishes and station.district_id is not None:
+        wished = station.district_id in wishes
+    return Nearness(km, wished, shared_postcode_digits(person.postal_code or "", where[2]))
+
+
+async def _station_location(
     session: AsyncSession, station: Station
-) -> tuple[float | None, float | None]:
+) -> tuple[float | None, float | None, str]:
+    """The station's building: its coordinates (None when not placed) and postcode."""
     if station.room_id is None:
-        return (None, None)
+        return (None, None, "")
     row = (
         await session.execute(
-            select(Building.latitude, Building.longitude)
+            select(Building.latitude, Building.longitude, Building.postal_code)
             .join(Room, Room.building_id == Building.id)
             .where(Room.id == station.room_id)
         )
     ).first()
-    return (row[0], row[1]) if row else (None, None)
+    return (row[0], row[1], row[2] or "") if row else (None, None, "")
 
 
 @dataclass(frozen=True)
@@ -460,7 +538,7 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     districts = await session.scalars(
         select(District).where(District.election_id == election_id).order_by(District.code)
     )
-    lacking = await _lacking_course(session, election_id)
+    lacking = await lacking_course_by_district(session, election_id)
 
     def summary(district_id: int | None, code: str, name: str) -> DistrictSummary:
         places, filled, missing = totals.get(district_id, [0, 0, 0])
@@ -481,7 +559,9 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     return result
 
 
-async def _lacking_course(session: AsyncSession, election_id: int) -> dict[int | None, int]:
+async def lacking_course_by_district(
+    session: AsyncSession, election_id: int
+) -> dict[int | None, int]:
     """{district id (None: advance voting): holders lacking a required course}."""
     if not await required_courses(session, election_id):
         return {}

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.documents.pdf import StemmaPDF, pdf_text
 from app.core.errors import NotFound
-from app.core.i18n import _, collation_key, get_locale, locale_scope
+from app.core.i18n import _, collation_key, format_locale, get_locale, locale_scope, named
 from app.domain.elections.elections import get_election
 from app.domain.models import (
     Assignment,
@@ -33,6 +32,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.staffing.offer_terms import fee_text
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ async def appointments(
             result.append(Appointment(person, []))
         result[-1].places.append(
             AppointedPlace(
-                role.name,
+                named(role, person.preferred_language),
                 role.pay_amount,
                 role.pay_unit,
                 station.id,
@@ -172,15 +172,11 @@ def write_letters_pdf(municipality: str, election: Election, found: Sequence[App
 
 
 def _day(day: dt.date, format: str = "long") -> str:
-    return format_date(day, format=format, locale=get_locale())
+    return format_date(day, format=format, locale=format_locale())
 
 
 def _fee(amount: Decimal, unit: str) -> str:
-    pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
-    value = format_decimal(amount, format=pattern, locale=get_locale())
-    if unit == "hour":
-        return _("%(amount)s kr per hour", amount=value)
-    return _("%(amount)s kr per day", amount=value)
+    return fee_text(amount, unit)
 
 
 def _place_text(place: AppointedPlace) -> str:

@@ -10,18 +10,21 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
-from app.core.i18n import _, locale_scope
+from app.core.i18n import _, format_locale, locale_scope, named
 from app.core.models import Tenant, utcnow
 from app.core.outbox.mail import queue_email
 from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token
 from app.domain.models import Assignment, Room, Station
+from app.domain.site.webparts import site_settings
 from app.domain.staffing.assignments import StaffingError, lock_election
+from app.domain.staffing.offer_terms import OfferTerms, answer_deadline, terms_of
 
 
 def _loaded() -> list[object]:
@@ -63,15 +66,22 @@ async def send_offers(
             .execution_options(populate_existing=True)
             .order_by(Assignment.id)
         )
+    settings = await site_settings(session)
+    now = utcnow()
     sent = 0
     for assignment in proposals:
         person = assignment.person
         if not person.email:
             continue
         token = secrets.token_urlsafe(32)
+        shift = assignment.shift
         assignment.offer_token_hash = hash_token(token)
         assignment.state = "offered"
-        assignment.offered_at = utcnow()
+        assignment.offered_at = now
+        assignment.answer_by = answer_deadline(
+            now, settings.offer_answer_days, tenant.timezone, shift.day, shift.starts_at
+        )
+        terms = terms_of(assignment, settings, tenant.timezone)
         queue_email(
             session,
             to=person.email,
@@ -82,35 +92,57 @@ async def send_offers(
             sensitive=True,
             name=person.first_name,
             municipality=tenant.name,
-            role=assignment.role_type.name,
+            role=named(assignment.role_type, person.preferred_language),
             station=assignment.station.name,
-            day=assignment.shift.day,
-            starts_at=assignment.shift.starts_at.strftime("%H:%M"),
-            ends_at=assignment.shift.ends_at.strftime("%H:%M"),
+            day=shift.day,
+            starts_at=shift.starts_at.strftime("%H:%M"),
+            ends_at=shift.ends_at.strftime("%H:%M"),
+            terms=terms,
             link=f"{base_url}/{tenant.slug}/offer?token={token}",
         )
         if person.mobile:
             # Email first, then a text that points to it (no link: the secret stays in
             # the mail), as offices reach clerks.
-            with locale_scope(person.preferred_language):
-                text = _(
-                    "%(municipality)s offers you a place in the election: %(role)s, "
-                    "%(day)s. Answer with the link in your email or in the portal.",
-                    municipality=tenant.name,
-                    role=assignment.role_type.name,
-                    day=assignment.shift.day.isoformat(),
-                )
             queue_sms(
                 session,
                 to=person.mobile,
-                text=text,
+                text=_offer_sms(tenant, assignment, terms, person.preferred_language),
                 idempotency_key=f"offer-sms:{assignment.id}",
                 tenant_id=tenant.id,
             )
-        await record(session, actor, "staffing.assignment.offered", assignment)
+        await record(
+            session,
+            actor,
+            "staffing.assignment.offered",
+            assignment,
+            data={"answer_by": assignment.answer_by.isoformat()},
+        )
         sent += 1
     await session.commit()
     return sent
+
+
+def _offer_sms(tenant: Tenant, assignment: Assignment, terms: OfferTerms, locale: str) -> str:
+    """The offer's text message: who offers what, where and when, the pay, by when to
+    answer, and whom to call."""
+    shift = assignment.shift
+    with locale_scope(locale):
+        text = _(
+            "%(municipality)s offers you a place in the election: %(role)s at %(station)s, "
+            "%(day)s %(start)s–%(end)s, %(pay)s. Answer by %(deadline)s with the link in "
+            "your email or in the portal.",
+            municipality=tenant.name,
+            role=named(assignment.role_type, locale),
+            station=terms.station,
+            day=format_date(shift.day, format="medium", locale=format_locale(locale)),
+            start=shift.starts_at.strftime("%H:%M"),
+            end=shift.ends_at.strftime("%H:%M"),
+            pay=terms.pay_text(),
+            deadline=terms.deadline_text("medium"),
+        )
+        if terms.office_phone:
+            text += " " + _("Questions: %(phone)s", phone=terms.office_phone)
+    return text
 
 
 async def offer_for_token(session: AsyncSession, token: str) -> Assignment | None:
@@ -121,6 +153,11 @@ async def offer_for_token(session: AsyncSession, token: str) -> Assignment | Non
         .where(Assignment.offer_token_hash == hash_token(token))
         .options(*_loaded())  # type: ignore[arg-type]
     )
+
+
+async def offer_terms(session: AsyncSession, tenant: Tenant, assignment: Assignment) -> OfferTerms:
+    """The pay, deadline, contact and place of an offer loaded by ``offer_for_token``."""
+    return terms_of(assignment, await site_settings(session), tenant.timezone)
 
 
 @dataclass(frozen=True)

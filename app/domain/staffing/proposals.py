@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.domain.models import AutostaffRun, District, Person, RoleType, Shift, Station
 
 
@@ -55,20 +55,35 @@ async def proposal_rows(
     items = run.items
     shift_ids = {item["shift_id"] for item in items}
     person_ids = {item["person_id"] for item in items}
+    # Plain columns, not whole rows: a Stockholm-scale proposal has thousands of items.
     shifts = {
-        shift.id: (shift, station, district)
-        for shift, station, district in await session.execute(
-            select(Shift, Station, District)
+        row.id: row
+        for row in await session.execute(
+            select(
+                Shift.id,
+                Shift.day,
+                Shift.name,
+                Shift.names,
+                Shift.starts_at,
+                Shift.ends_at,
+                Station.id.label("station_id"),
+                Station.name.label("station"),
+                Station.district_id,
+                District.code.label("district_code"),
+                District.name.label("district_name"),
+            )
             .join(Station, Station.id == Shift.station_id)
             .outerjoin(District, District.id == Station.district_id)
             .where(Shift.id.in_(shift_ids))
         )
     }
     people = {
-        p.id: p.full_name
-        for p in await session.scalars(select(Person).where(Person.id.in_(person_ids)))
+        person_id: f"{first} {last}"
+        for person_id, first, last in await session.execute(
+            select(Person.id, Person.first_name, Person.last_name).where(Person.id.in_(person_ids))
+        )
     }
-    roles = {r.id: r.name for r in await session.scalars(select(RoleType))}
+    roles = {r.id: named(r) for r in await session.scalars(select(RoleType))}
     rows = []
     for index, item in enumerate(items):
         if item.get("applied"):
@@ -76,18 +91,20 @@ async def proposal_rows(
         found = shifts.get(item["shift_id"])
         if found is None:
             continue
-        shift, station, district = found
-        if district_id is not None and station.district_id != district_id:
+        shift = found
+        if district_id is not None and shift.district_id != district_id:
             continue
         rows.append(
             ProposalRow(
                 index=index,
-                station_id=station.id,
-                station=station.name,
-                district=f"{district.code} {district.name}" if district else "",
-                district_id=station.district_id,
+                station_id=shift.station_id,
+                station=shift.station,
+                district=f"{shift.district_code} {shift.district_name}"
+                if shift.district_code is not None
+                else "",
+                district_id=shift.district_id,
                 day=shift.day,
-                shift=f"{shift.name} {shift.starts_at:%H:%M}–{shift.ends_at:%H:%M}",
+                shift=f"{named(shift)} {shift.starts_at:%H:%M}–{shift.ends_at:%H:%M}",
                 role=roles.get(item["role_type_id"], ""),
                 person_id=item["person_id"],
                 person=people.get(item["person_id"], ""),

@@ -13,7 +13,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.i18n import _
+from app.core.i18n import _, named
 from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
@@ -73,7 +73,7 @@ async def unfilled_places(session: AsyncSession, election_id: int) -> list[Unfil
                         row.station.name,
                         district,
                         shift.day,
-                        shift.name,
+                        named(shift),
                         shift.starts_at,
                         shift.ends_at,
                         cell.role_name,
@@ -151,7 +151,7 @@ async def people_per_role(session: AsyncSession, election_id: int) -> list[RoleC
         result.append(
             RoleCount(
                 role.id,
-                role.name,
+                named(role),
                 len(people.get(role.id, ())),
                 states.get((role.id, "accepted"), 0),
                 states.get((role.id, "offered"), 0),
@@ -225,10 +225,10 @@ async def staff_list(
             station.name,
             f"{district.code} {district.name}" if district else "",
             shift.day,
-            shift.name,
+            named(shift),
             shift.starts_at,
             shift.ends_at,
-            role.name,
+            named(role),
             person.id,
             person.full_name,
             format_phone(person.mobile),

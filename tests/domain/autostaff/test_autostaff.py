@@ -94,12 +94,18 @@ async def _station(
     at: tuple[float, float] | None = None,
     languages: tuple[str, ...] = (),
     election_id: int | None = None,
+    postcode: str = "",
 ) -> int:
     """A station (polling in ``world.districts[district]``, advance when None)."""
     with tenant_scope(world.tenant_id):
         room_id = None
-        if at is not None:
-            building = Building(name=f"{name} hus", latitude=at[0], longitude=at[1])
+        if at is not None or postcode:
+            building = Building(
+                name=f"{name} hus",
+                latitude=at[0] if at else None,
+                longitude=at[1] if at else None,
+                postal_code=postcode,
+            )
             db.add(building)
             await db.flush()
             room = Room(building_id=building.id, name="Sal")
@@ -167,6 +173,7 @@ async def _person(
     experience: str = "none",
     days: dict[dt.date, tuple[str, ...]] | None = None,
     wishes: tuple[int, ...] = (),
+    postcode: str = "",
 ) -> int:
     """A person, available on election day for election-day work and the count unless
     ``days`` says otherwise; ``wishes`` are indexes into the world's districts."""
@@ -182,6 +189,7 @@ async def _person(
             longitude=at[1] if at else None,
             spoken_languages=list(languages),
             experience=experience,
+            postal_code=postcode,
         )
         db.add(person)
         await db.flush()
@@ -387,7 +395,11 @@ async def test_it_prefers_last_elections_team(db: AsyncSession, tenant: Tenant) 
     assert solution.evaluation.breakdown["team"] == 0
     with tenant_scope(world.tenant_id), locale_scope("en"):
         run = await autostaff.create_run(db, ACTOR, world.election_id)
-    assert run.items[0]["reasons"] == ["Worked here last election", "Experienced"]
+    assert run.items[0]["reasons"] == [
+        "Distance unknown",
+        "Worked here last election",
+        "Experienced",
+    ]
 
 
 async def test_it_prefers_speakers_of_a_language_the_station_needs(
@@ -405,7 +417,7 @@ async def test_it_prefers_speakers_of_a_language_the_station_needs(
     assert solution.evaluation.breakdown["language"] == 0
     with tenant_scope(world.tenant_id), locale_scope("en"):
         run = await autostaff.create_run(db, ACTOR, world.election_id)
-    assert run.items[0]["reasons"] == ["Speaks Arabic, needed here"]
+    assert run.items[0]["reasons"] == ["Distance unknown", "Speaks Arabic, needed here"]
 
 
 async def test_it_puts_an_experienced_person_on_every_shift(
@@ -462,6 +474,72 @@ async def test_it_keeps_wished_stations_beyond_the_nearest(
     # Only the nearest station is considered, plus the wished one: the far minimum wins.
     assert _who(solution, far_shift) == {person}
     assert _who(solution, near_shift) == set()
+
+
+async def test_it_sends_a_person_of_unknown_distance_where_a_minimum_is_missing(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    first = await _station(db, world, "Första", at=_at(0))
+    second = await _station(db, world, "Andra", at=_at(1))
+    short = await _station(db, world, "Tredje", at=_at(2))
+    await _shift(db, world, first, "first", EARLY, {"clerk": (0, 1)})
+    await _shift(db, world, second, "second", EARLY, {"clerk": (0, 1)})
+    short_shift = await _shift(db, world, short, "short", EARLY, {"clerk": (1, 1)})
+    # An approved web applicant: no coordinates, no wishes, no postcode.
+    person = await _person(db, world)
+
+    solution = await _solve(db, world, nearest=1)
+
+    # Unknown distance ties at every station; the nearest-stations pruning kept only the
+    # first by id, and the minimum stayed missing. The station short of it is reachable.
+    assert _who(solution, short_shift) == {person}
+    assert solution.evaluation.counts["unfilled_below_minimum"] == 0
+    with tenant_scope(world.tenant_id), locale_scope("en"):
+        run = await autostaff.create_run(db, ACTOR, world.election_id)
+    assert run.items[0]["reasons"] == ["Distance unknown"]
+
+
+async def test_people_of_unknown_distance_spread_over_the_stations_short_of_people(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    shifts = []
+    for number in range(4):
+        station = await _station(db, world, f"Skola {number}", at=_at(number))
+        shifts.append(await _shift(db, world, station, f"s{number}", EARLY, {"clerk": (1, 1)}))
+    people = {await _person(db, world) for _ in range(4)}
+
+    solution = await _solve(db, world, nearest=1)
+
+    # Each reaches one station short of its minimum, another one each: all four filled
+    # (the same first station by id for all would have filled one).
+    assert _who(solution) == people
+    assert solution.evaluation.counts["unfilled_below_minimum"] == 0
+
+
+async def test_the_postcode_stands_in_for_an_unknown_distance(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    world = await _world(db, tenant)
+    elsewhere = await _station(db, world, "Annanstans", postcode="113 20")
+    region = await _station(db, world, "Regionen", postcode="224 10")
+    area = await _station(db, world, "Området", postcode="226 50")
+    for station_id, name in ((elsewhere, "elsewhere"), (region, "region"), (area, "area")):
+        await _shift(db, world, station_id, name, EARLY, {"clerk": (0, 1)})
+    near = await _person(db, world, postcode="226 49")
+    regional = await _person(db, world, postcode="22100")
+
+    solution = await _solve(db, world, nearest=1)
+
+    assert _who(solution, world.shifts["area"]) == {near}
+    assert _who(solution, world.shifts["region"]) == {regional}
+    assert solution.evaluation.breakdown["travel"] == 50 + 200
+    with tenant_scope(world.tenant_id), locale_scope("en"):
+        run = await autostaff.create_run(db, ACTOR, world.election_id)
+    reasons = {item["person_id"]: item["reasons"] for item in run.items}
+    assert reasons[near] == ["Distance unknown", "Same postcode area as the station"]
+    assert reasons[regional] == ["Distance unknown", "Same postcode region as the station"]
 
 
 # --- required courses ------------------------------------------------------------------------

@@ -201,7 +201,7 @@ async def test_it_writes_an_attendance_list_with_birth_years_and_no_id_numbers(
         body = attendance_pdf.write_attendance_pdf(sheet, "Lunds kommun")
     assert [line.name for line in sheet.lines] == ["Olle Berg", "Bo Ström"]  # not the waiting
     assert sheet.lines[0].birth_year == 1980
-    assert sheet.lines[1].places == "Hamnskolan (Röstmottagare)"
+    assert sheet.lines[1].places == "Hamnskolan (Poll clerk)"
     assert sheet.lines[0].places == ""  # Olle has no place
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
     assert "Attendance list" in text and "Grundutbildning 2026" in text

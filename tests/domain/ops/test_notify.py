@@ -204,7 +204,7 @@ async def test_it_tells_the_leads_when_a_reserve_is_sent_to_their_station(
     for row in rows:
         assert _payload(row) == {
             "title": "Someone has been sent to Hamnskolan",
-            "body": "Röstmottagare on the shift Förmiddag.",
+            "body": "Poll clerk on the shift Förmiddag.",
             "url": "/lund/portal/election-day",
             "tag": f"reassigned-{placed_id}",
         }
@@ -244,7 +244,7 @@ async def test_it_tells_a_lead_sent_to_a_station_in_their_own_words(
         "other_chair": "Someone has been sent to Biblioteket",
         "reserve": "You have been sent to Biblioteket",
     }
-    assert all(_payload(row)["body"] == "Vice ordförande on the shift Eftermiddag." for row in rows)
+    assert all(_payload(row)["body"] == "Vice chair on the shift Eftermiddag." for row in rows)
 
 
 async def test_it_tells_the_leads_of_a_replacement_for_someone_who_has_not_come(
@@ -276,7 +276,7 @@ async def test_it_tells_the_leads_of_a_replacement_for_someone_who_has_not_come(
         payload = _payload(row)
         assert payload["title"] == "Replacement sent to Hamnskolan"
         assert payload["body"] == (
-            "In place of someone who has not come: Röstmottagare on the shift Förmiddag."
+            "In place of someone who has not come: Poll clerk on the shift Förmiddag."
         )
         assert scene.clerk.name not in payload["body"]
 
