@@ -168,8 +168,9 @@ def _election_day_option(value: str | None) -> Any:
     "election_day",
     metavar="today|YYYY-MM-DD",
     callback=lambda _context, _parameter, value: _election_day_option(value),
-    help="Move the demo's coming election (its shifts, advance voting and courses "
-    "with it) so that election day is this day: 'today' to try election day live.",
+    help="Move the demo's coming election (the large demo's staffed one; its shifts, "
+    "advance voting and courses with it) so that election day is this day: 'today' to "
+    "try election day live, with check-in open at whatever hour it is run.",
 )
 def demo(size: str, election_day: Any) -> None:
     """Create the demo municipality and its users (once), and print the logins."""
@@ -183,6 +184,7 @@ def demo(size: str, election_day: Any) -> None:
                     session,
                     DEMO_SLUG if size == "small" else LARGE_SLUG,
                     None if election_day == "today" else election_day,
+                    staffed=size == "large",
                 )
         return created, logins, moved
 
@@ -191,6 +193,11 @@ def demo(size: str, election_day: Any) -> None:
         click.echo("Created the demo municipality.")
     if moved is not None:
         click.echo(f"Election day of {moved.name}: {moved.new_day} (was {moved.old_day}).")
+        if moved.first_shifts is not None and moved.check_in_opens is not None:
+            click.echo(
+                f"Its first shifts start at {moved.first_shifts:%H:%M};"
+                f" check-in is open from {moved.check_in_opens:%Y-%m-%d %H:%M}."
+            )
         if moved.cleared:
             click.echo(
                 f"Cleared {moved.cleared} records of the earlier election day"

@@ -140,6 +140,7 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
     from app.core.db import create_engine, create_session_factory
     from app.core.models import utcnow
     from app.core.tenancy import tenant_scope
+    from app.demo.election_day import demo_day_clock
     from app.domain.models import (
         Assignment,
         CheckIn,
@@ -156,7 +157,8 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
 
     first = _stemma(settings, "demo", "--election-day", "today")
     assert first.returncode == 0, first.stderr
-    today = utcnow().astimezone(ZoneInfo("Europe/Stockholm")).date()
+    # Today's date, or tomorrow's from 22:00 (then the day starts at midnight).
+    today, _starts = demo_day_clock(utcnow().astimezone(ZoneInfo("Europe/Stockholm")))
     assert "Created the demo municipality." in first.stdout
     assert f"Val till Europaparlamentet 2029: {today} (was 2029-06-10)" in first.stdout
     # Again: nothing to move, and the demo is still made only once.

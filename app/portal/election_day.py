@@ -10,7 +10,6 @@ The station poster's QR code opens this page with ``?station=<id>``.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -79,11 +78,10 @@ async def _page(
     status: int = 200,
 ) -> tuple[str, int]:
     session = db()
-    today = await access.local_today(session)
-    tomorrow_day = today + dt.timedelta(days=1)
-    all_today = await my_day.my_shifts(session, person.id, today, today) if person else []
-    tomorrow = (
-        await my_day.my_shifts(session, person.id, tomorrow_day, tomorrow_day) if person else []
+    zone, now = await access.local_zone(session), utcnow()
+    today = now.astimezone(zone).date()
+    all_today, tomorrow = (
+        await my_day.shifts_of_the_day(session, person.id, now, zone) if person else ([], [])
     )
     shifts, not_here = all_today, False
     if station_id is not None:

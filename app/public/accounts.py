@@ -10,7 +10,7 @@ from app.core.accounts import passwords, sessions, signin_links, users
 from app.core.auth import current_user, logout_user, requires_login
 from app.core.errors import DomainError
 from app.core.forms import refused
-from app.core.i18n import _, get_locale, pick_locale
+from app.core.i18n import _, get_locale, pick_locale, set_locale
 from app.core.models import User
 from app.core.permissions import home_face
 from app.core.ratelimit import RateLimited
@@ -134,9 +134,11 @@ async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
         session[RESET_SESSION_KEY] = link_token
         return redirect(url_for("accounts.reset_password"))
     token = session.get(RESET_SESSION_KEY)
-    if not token or await passwords.find_reset_token(db(), str(token)) is None:
+    reset = await passwords.find_reset_token(db(), str(token)) if token else None
+    if reset is None:
         session.pop(RESET_SESSION_KEY, None)
         return await render("public/password_reset.html", form=None), 410
+    await _in_the_accounts_language(reset.user_id)
     form = await ResetPasswordForm.from_request()
     if request.method == "POST" and form.validate():
         on_refusal(lambda error: render("public/password_reset.html", form=refused(form, error)))
@@ -145,6 +147,17 @@ async def reset_password() -> WerkzeugResponse | str | tuple[str, int]:
         await flash(_("Your password has been changed. Sign in with the new one."), "success")
         return redirect(url_for("accounts.login"))
     return await render("public/password_reset.html", form=form)
+
+
+async def _in_the_accounts_language(user_id: int) -> None:
+    """A mailed link (an invitation, a reset) opens in its account's language, as the mail
+    was written, unless the visitor has chosen one; the sign-in page after it too."""
+    if session.get("lang"):
+        return
+    user = await db().get(User, user_id)
+    if user is not None and user.locale in SUPPORTED_LOCALES:
+        session["lang"] = user.locale
+        set_locale(user.locale)
 
 
 # --- signing in without a password ------------------------------------------------------

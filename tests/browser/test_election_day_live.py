@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import json
 import os
 import queue
@@ -29,21 +28,14 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import http_ece
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.async_api import Browser, CDPSession, Page, expect
-from sqlalchemy import select, update
 
-from app.core.db import create_engine
-from app.core.models import Tenant
 from app.core.settings import Settings
-from app.core.tenancy import ALL_TENANTS, tenant_scope
-from app.demo import DEMO_SLUG
-from app.domain.models import Shift
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_recruitment import DEMO_PASSWORD, PHONE, _assert_fits_phone, _new_page
 from tests.factories import free_port
@@ -52,11 +44,6 @@ STATION = "Backaskolan"
 CLERK_EMAIL = "clerk@demo.stemma.test"
 COORDINATOR_EMAIL = "coordinator@demo.stemma.test"
 DESKTOP = {"viewport": {"width": 1440, "height": 900}}
-#: The demo chair's shift at the station starts at 07:30 (the demo's morning shifts);
-#: check-ins are taken from two hours before it, until the end of the day.
-MORNING = dt.time(7, 30)
-FIRST_CHECK_IN = dt.time(5, 30)
-ZONE = ZoneInfo("Europe/Stockholm")
 
 
 def _shot(name: str) -> str:
@@ -136,29 +123,6 @@ def demo_command(push_service: PushService) -> list[str]:
     return ["demo", "--election-day", "today"]
 
 
-async def _let_the_night_check_in(settings: Settings) -> None:
-    """Before check-ins for the demo's morning shifts open (05:30), start today's morning
-    shifts at midnight, so that the walk runs at any hour (CI runs at night too)."""
-    now = dt.datetime.now(ZONE)
-    if now.time() >= FIRST_CHECK_IN:
-        return
-    engine = create_engine(settings.database_url)
-    try:
-        async with engine.begin() as connection:
-            tenant_id = await connection.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG))
-            # In the demo's scope: no setting shows the app's role every municipality.
-            with tenant_scope(tenant_id):
-                moved = await connection.execute(
-                    update(Shift)
-                    .where(Shift.day == now.date(), Shift.starts_at == MORNING)
-                    .values(starts_at=dt.time(0, 0))
-                    .execution_options(**{ALL_TENANTS: True})
-                )
-        assert moved.rowcount, "the demo has no morning shifts today"
-    finally:
-        await engine.dispose()
-
-
 #: A stand-in for the browser's push service in the page: subscribe() hands out the
 #: test's subscription; everything else (permission, the service worker, posting the
 #: subscription to the server) is the app's script and the real browser.
@@ -230,7 +194,6 @@ async def test_it_runs_election_day_live_from_the_phone_to_the_dashboard(
     live_server: str, browser: Browser, push_service: PushService, settings: Settings
 ) -> None:
     errors: list[str] = []
-    await _let_the_night_check_in(settings)
 
     # 1. The coordinator opens the live dashboard of today's election.
     dashboard = await _new_page(browser, errors, **DESKTOP)

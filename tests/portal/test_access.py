@@ -77,3 +77,24 @@ async def test_it_never_links_an_existing_account_to_a_person(
     with tenant_scope(tenant.id):
         await db.refresh(person)
     assert person.user_id is None
+
+
+async def test_an_invited_clerk_reads_the_portal_in_their_language(
+    app: Quart, db: AsyncSession, tenant: Tenant
+) -> None:
+    """The person asked to be written to in English: the invitation was English, and so
+    is their account (the portal, the page choosing the password)."""
+    from sqlalchemy import select
+
+    from app.core.audit import Actor
+    from app.core.models import User
+    from app.core.tenancy import tenant_scope
+    from app.domain.clerks.places import invite_to_portal
+    from tests.factories import make_person
+
+    person = await make_person(db, tenant, email="alan@example.se", preferred_language="en")
+    settings = app.extensions["stemma"].settings
+    with tenant_scope(tenant.id):
+        await invite_to_portal(db, Actor.system("t"), settings, tenant, person.id)
+    user = await db.scalar(select(User).where(User.email == "alan@example.se"))
+    assert user is not None and user.locale == "en"

@@ -177,3 +177,24 @@ async def test_it_refuses_the_link_of_an_account_closed_meanwhile_above_the_form
     token = (await db.scalars(select(PasswordResetToken))).one()
     await db.refresh(token)
     assert token.used_at is None
+
+
+async def test_the_link_opens_in_the_accounts_language(
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+) -> None:
+    """An English-speaking clerk's invitation or reset link opens an English page (the
+    mail was English), and so does the sign-in after it, unless a language was chosen."""
+    planner.locale = "en"
+    await db.commit()
+    link = await _request_reset(app, client, planner.email)
+    await client.get(link)
+    page = await (await client.get("/password/reset")).get_data(as_text=True)
+    assert "Choose a new password" in page and "Välj ett nytt lösenord" not in page
+    sign_in = await (await client.get("/login")).get_data(as_text=True)
+    assert '<html lang="en"' in sign_in
+
+    other = app.test_client()
+    await post_form(other, "/lang", {"lang": "da"})
+    await other.get(await _request_reset(app, other, planner.email))
+    page = await (await other.get("/password/reset")).get_data(as_text=True)
+    assert '<html lang="da"' in page

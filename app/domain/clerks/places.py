@@ -23,7 +23,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _, named
 from app.core.models import Tenant, User
 from app.core.outbox.mail import queue_email
-from app.core.settings import Settings
+from app.core.settings import SUPPORTED_LOCALES, Settings
 from app.core.validation import FieldErrors
 from app.domain.models import (
     Assignment,
@@ -215,6 +215,10 @@ async def invite_to_portal(
     person = await session.scalar(select(Person).where(Person.id == person_id))
     assert person is not None
     person.user_id = user.id
+    if user.locale is None and person.preferred_language in SUPPORTED_LOCALES:
+        # The portal speaks the language the person asked to be written to in, as the
+        # invitation did.
+        user.locale = person.preferred_language
     await record(session, actor, "portal.account.linked", person, data={"user": user.id})
     await session.commit()
     return user

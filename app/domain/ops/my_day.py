@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ from app.domain.models import (
     Station,
     TurnoutReport,
 )
+from app.domain.ops.checkins import check_in_window
 from app.domain.staffing.queries import assignments_of_person
 
 
@@ -82,6 +84,27 @@ async def my_shifts(
         )
         for assignment, election, station, shift, role in rows
     ]
+
+
+async def shifts_of_the_day(
+    session: AsyncSession, person_id: int, now: dt.datetime, zone: ZoneInfo
+) -> tuple[list[MyShift], list[MyShift]]:
+    """The person's shifts to check in on now, and their shifts of tomorrow still to come.
+
+    The first are today's (the local day of ``now``) and any other whose check-in is open
+    now: yesterday's when its count ran past midnight, tomorrow's when it starts soon
+    after midnight (check-in opens two hours before a shift), as ``check_in`` takes them."""
+    today = now.astimezone(zone).date()
+    one_day = dt.timedelta(days=1)
+    around = await my_shifts(session, person_id, today - one_day, today + one_day)
+    current = []
+    for mine in around:
+        opens, closes = check_in_window(mine.shift, zone)
+        if mine.shift.day == today or opens <= now < closes:
+            current.append(mine)
+    taken = {mine.assignment_id for mine in current}
+    later = [m for m in around if m.shift.day > today and m.assignment_id not in taken]
+    return current, later
 
 
 async def has_shift_soon(session: AsyncSession, person_id: int, today: dt.date) -> bool:
