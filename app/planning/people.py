@@ -115,15 +115,21 @@ async def _courses_of(person_id: int) -> dict[str, Any]:
 @requires("registers.view")
 async def person_detail(person_id: int) -> str:
     person = await people.get_person(db(), person_id)
-    return await render(
-        "planning/people/detail.html",
-        person=person,
-        availability=await availability.for_person(db(), person.id),
-        places=await staffing_assignments.places_of_person(db(), person.id),
+    return await render("planning/people/detail.html", **await _detail_context(person))
+
+
+async def _detail_context(person: Any) -> dict[str, Any]:
+    """What the person's page shows: availability, places, courses, standing per
+    election, and the removal request's state."""
+    return {
+        "person": person,
+        "availability": await availability.for_person(db(), person.id),
+        "places": await staffing_assignments.places_of_person(db(), person.id),
         **await _courses_of(person.id),
         **await standing_context(person),
-        **{**_context(), "removal_state": removal_state(person)},
-    )
+        **_context(),
+        "removal_state": removal_state(person),
+    }
 
 
 @routes.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -161,13 +167,7 @@ async def person_reveal(person_id: int) -> str:
         return await render("planning/people/_revealed.html", number=number)
     person = await people.get_person(db(), person_id)
     return await render(
-        "planning/people/detail.html",
-        person=person,
-        number=number,
-        availability=await availability.for_person(db(), person.id),
-        places=await staffing_assignments.places_of_person(db(), person.id),
-        **await _courses_of(person.id),
-        **_context(),
+        "planning/people/detail.html", number=number, **await _detail_context(person)
     )
 
 

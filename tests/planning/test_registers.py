@@ -80,6 +80,20 @@ async def test_it_reveals_an_id_number_only_on_request_and_audits_it(
     assert reveals == 1
 
 
+async def test_the_reveal_without_htmx_answers_the_whole_person_page(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    person = await make_person(db, tenant, national_id="900101-0017")
+    await login(client, planner)
+    token = await csrf_token(client, f"/lund/planning/people/{person.id}")
+    revealed = await client.post(
+        f"/lund/planning/people/{person.id}/reveal", form={"csrf_token": token}
+    )
+    assert revealed.status_code == 200
+    page = await revealed.get_data(as_text=True)
+    assert "19900101-0017" in page and person.first_name in page
+
+
 async def test_it_does_not_let_a_coordinator_reveal(
     client: QuartClient, db: AsyncSession, tenant: Tenant, coordinator: User
 ) -> None:
