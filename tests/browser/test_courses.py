@@ -99,7 +99,7 @@ async def test_it_trains_a_clerk_from_a_new_course_to_the_staffing_board(
     await expect(planner.locator("h1")).to_contain_text(CLERK_NAME)
     place = await (
         planner.locator("#places-heading ~ ul li")
-        .filter(has_text=f"{ELECTION}: Ordförande")
+        .filter(has_text=f"{ELECTION}: Chair")
         .inner_text()
     )
     station = place.split(",")[1].strip()
@@ -125,7 +125,7 @@ async def test_it_trains_a_clerk_from_a_new_course_to_the_staffing_board(
     await planner.locator("#field-election_id").select_option(label=ELECTION)
     await planner.locator("#field-duration_minutes").fill("150")
     await planner.locator("#field-materials").fill("Legitimation.")
-    for role in ("Ordförande", "Vice ordförande", "Röstmottagare"):
+    for role in ("Chair", "Vice chair", "Poll clerk"):
         await planner.get_by_role("checkbox", name=role, exact=True).check()
     await planner.screenshot(path=_shot("new-course"), full_page=True)
     await planner.get_by_role("button", name="Save").click()
@@ -135,7 +135,7 @@ async def test_it_trains_a_clerk_from_a_new_course_to_the_staffing_board(
     course_id = int(course_url.rsplit("/", 1)[1])
     facts = planner.locator("dl.facts")
     await expect(facts).to_contain_text(ELECTION)
-    await expect(facts).to_contain_text("Ordförande, Vice ordförande, Röstmottagare")
+    await expect(facts).to_contain_text("Chair, Vice chair, Poll clerk")
 
     # Two sessions in the training centre: today (booking open until today) and later.
     today_id = await _add_session(planner, TODAY, "18:00", "20:30", TODAY)
