@@ -21,7 +21,7 @@ from app.core.routes import Routes
 from app.core.web import app_settings, client_ip, db, on_refusal, render
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.recruitment import application_form, applications, contact, own_application
-from app.domain.site import webparts
+from app.domain.site import colours, webparts
 from app.domain.site.privacy import privacy_facts
 from app.public.labels import apply_labels
 
@@ -83,11 +83,8 @@ async def privacy() -> str:
 async def brand_css() -> Response:
     """The municipality's colour as a stylesheet (the CSP allows no inline styles)."""
     settings = await webparts.site_settings(db())
-    color = settings.brand_color
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    # Text on the colour: dark on light colours, white on dark ones.
-    ink = "#1b1f24" if (0.299 * red + 0.587 * green + 0.114 * blue) > 160 else "#ffffff"
-    body = f":root {{ --brand: {color}; --brand-ink: {ink}; }}\n"
+    # Text on the colour and the colour as text, each chosen by WCAG's contrast ratio.
+    body = colours.palette(settings.brand_color).css()
     response = Response(body, content_type="text/css; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
