@@ -182,6 +182,7 @@
     if (!box || spoken[entry.body.shift_id] !== entry.key) { return null; }
     var status = box.querySelector("[data-checkin-said]");
     var alert = box.querySelector("[data-checkin-alert]");
+    if (!status || !alert) { return null; }  // a page kept from before these lines
     var line = kindLabel(entry.body.kind) + " · " + message;
     var target = refused ? alert : status;
     var other = refused ? status : alert;
