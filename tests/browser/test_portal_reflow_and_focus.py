@@ -19,6 +19,7 @@ from tests.browser.test_recruitment import PHONE, _new_page
 NARROW = {"viewport": {"width": 320, "height": 640}, "is_mobile": True, "has_touch": True}
 
 PUBLIC = [
+    "/",
     "/login",
     "/login/link",
     "/login/code",
@@ -31,7 +32,15 @@ PUBLIC = [
     "/demo/apply",
     "/demo/contact",
 ]
-PORTAL = ["", "election-day", "availability", "courses", "team", "profile"]
+PORTAL = [
+    "/demo/portal/",
+    "/demo/portal/election-day",
+    "/demo/portal/availability",
+    "/demo/portal/courses",
+    "/demo/portal/team",
+    "/demo/portal/profile",
+    "/account/security",
+]
 
 
 @pytest.fixture
@@ -56,8 +65,12 @@ async def test_every_public_and_portal_page_fits_320_px(live_server: str, browse
 
     page = await _new_page(browser, errors, **NARROW)
     await sign_in(page, live_server, CLERK_EMAIL)
-    for path in PORTAL:
-        wide.append(await _overflow(page, f"{live_server}/demo/portal/{path}") or "")
+    for language in ("svenska", "dansk"):
+        await page.goto(f"{live_server}/demo/portal/")
+        await page.get_by_role("button", name=language).click()
+        await expect(page.locator("html")).to_have_attribute("lang", language[:2])
+        for path in PORTAL:
+            wide.append(await _overflow(page, f"{live_server}{path}") or "")
     await page.context.close()
 
     page = await _new_page(browser, errors, **NARROW)
