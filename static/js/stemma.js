@@ -80,4 +80,25 @@
     });
   });
   document.addEventListener("htmx:afterSwap", focusErrors);
+
+  // The portal's sticky header: the page keeps whatever gets focus or is linked to below
+  // it (scroll-padding-top in stemma.css reads --portal-bar), however many rows it takes.
+  document.addEventListener("DOMContentLoaded", function () {
+    var bar = document.querySelector(".portal-header");
+    if (!bar || !window.ResizeObserver) { return; }
+    new window.ResizeObserver(function () {
+      document.documentElement.style.setProperty("--portal-bar", (bar.offsetHeight + 8) + "px");
+    }).observe(bar);
+    // A text field's caret is brought into view without the padding: make up the rest.
+    document.addEventListener("focusin", function (event) {
+      window.requestAnimationFrame(function () {
+        var target = event.target;
+        if (target !== document.activeElement || bar.contains(target)) { return; }
+        var under = bar.getBoundingClientRect().bottom + 8 - target.getBoundingClientRect().top;
+        if (under > 0 && target.offsetHeight < window.innerHeight - bar.offsetHeight) {
+          window.scrollBy(0, -under);
+        }
+      });
+    });
+  });
 })();
