@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from quart import Quart, g, request, url_for
 
 from app.core.auth import can, current_membership, current_user
@@ -66,6 +67,13 @@ def longdate(value: date | str | None, format: str = "full") -> str:
     return format_date(day, format=format, locale=format_locale())
 
 
+def decimal(value: float | int | None, format: str = "0.0") -> str:
+    """A number written the reader's way ("1,2" in Swedish and Danish, "1.2" in English)."""
+    if value is None:
+        return ""
+    return format_decimal(value, format=format, locale=format_locale())
+
+
 def labelled(codes: Any, labels: Mapping[str, Any]) -> str:
     """Codes shown by their translated names, comma separated (unknown codes as they are)."""
     return ", ".join(str(labels.get(code, code)) for code in codes or ())
@@ -79,6 +87,7 @@ def configure_jinja(app: Quart) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["longdate"] = longdate
     app.jinja_env.filters["labelled"] = labelled
+    app.jinja_env.filters["decimal"] = decimal
     app.jinja_env.filters["phone"] = format_phone
     # A role's or shift's name in the reader's language: ``{{ role | named }}``.
     app.jinja_env.filters["named"] = named

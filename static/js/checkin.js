@@ -250,6 +250,25 @@
     return field ? field.value : "";
   }
 
+  // A station lead's page also shows the team and what keeps the station from opening:
+  // once a check-in is confirmed, those parts are fetched again, so the page does not say
+  // "not arrived" of the clerk who just checked in. Only those parts: a report being
+  // typed elsewhere on the page stays.
+  function refreshAfterCheckIn() {
+    if (!document.querySelector("[data-refresh-after-checkin]")) { return; }
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new window.DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-refresh-after-checkin]").forEach(function (old) {
+          var next = old.id ? fresh.getElementById(old.id) : null;
+          if (next) { old.replaceWith(document.importNode(next, true)); }
+        });
+      })
+      .catch(function () { /* the next visit shows it */ });
+  }
+
   // Send one check-in. Resolves true when the server decided (confirmed or refused),
   // false when it must stay queued (offline, server trouble, signed out).
   function send(entry) {
@@ -281,6 +300,7 @@
             showButtons(entry.body.shift_id, answer.kind === "arrived");
             keepPlace(entry.body.shift_id, say(entry,
               text("confirmed", { time: clock(answer.checked_at, root.getAttribute("data-timezone")) })));
+            refreshAfterCheckIn();
             return true;
           });
         }
