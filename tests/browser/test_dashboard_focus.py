@@ -159,6 +159,13 @@ async def test_the_dashboard_pauses_and_keeps_focus_while_live(
     await expect(search).to_have_value("Backa")
     assert await dashboard.evaluate("document.getElementById('field-q').stemmaMark") == 1
     await search.fill("")
+    # Leaving the filters, the redraw that waited comes.
+    redrawn = dashboard.evaluate(NEXT_REDRAW)
+    await pause.focus()
+    assert await redrawn
+    await _until(
+        dashboard, "!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')"
+    )
 
     # 3. The drawer by keyboard: it takes focus; meanwhile the chair checks out and the
     # row is redrawn; closing with Escape gives focus to the station's (new) link.
