@@ -177,7 +177,7 @@ async def staffing_assign(election_id: int) -> Any:
         return redirect(url_for("planning.staffing_board", election_id=election_id))
 
     on_refusal(refused)
-    await assignments.assign_person(
+    assignment = await assignments.assign_person(
         db(),
         current_actor(),
         shift_id,
@@ -186,7 +186,8 @@ async def staffing_assign(election_id: int) -> Any:
         override=form.get("override") == "1",
     )
     if is_htmx():
-        return await _station_card(station_id, election_id)
+        # The card comes back with focus on the person just placed (and says so).
+        return await _station_card(station_id, election_id, placed=assignment.id)
     await flash(_("The person has been proposed for the place."), "success")
     return redirect(
         url_for(
@@ -217,6 +218,7 @@ async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
             district_id=station.district_id,
             summary=summary,
             state_labels=ASSIGNMENT_STATE,
+            in_panel=is_htmx(),
         )
 
     async def board_again() -> Any:

@@ -1,6 +1,7 @@
 """The staffing board in the back office, and the offer link a clerk opens."""
 
 import datetime as dt
+import re
 
 from quart.testing import QuartClient
 from sqlalchemy import select
@@ -243,3 +244,44 @@ async def test_it_shows_where_each_holder_stands_on_the_required_course(
     assert "Lacks the required course Grundkurs" in text
     assert untrained.id  # blocked: no assign button for the untrained
     assert f'name="person_id" value="{untrained.id}"' not in text
+
+
+async def test_the_board_names_where_focus_goes_after_each_change(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    """HTMX swaps a station's card or panel, and focuses what carries ``autofocus``: the
+    panel's search, the person just placed, the confirm step's button (only in the
+    panel: the page without script keeps the browser's order), the card's heading after
+    a removal. What happened is marked ``data-announce`` for the page's live region."""
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"], first_name="Tilde")
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/staffing"
+    panel = await client.get(
+        f"{base}/place?shift={s['early'].id}&role={s['roles']['clerk'].id}", headers=HTMX
+    )
+    assert re.search(r'<input id="place-q-\d+"[^>]* autofocus', await panel.get_data(as_text=True))
+    data = {
+        "shift_id": str(s["early"].id),
+        "role_type_id": str(s["roles"]["clerk"].id),
+        "person_id": str(person.id),
+    }
+    card = await (await post_form(client, f"{base}/assign", data, headers=HTMX)).get_data(
+        as_text=True
+    )
+    assert re.search(r'<a href="[^"]+" autofocus>Tilde [^<]+</a>', card)
+    assert re.search(r"<span [^>]*data-announce>Tilde [^<]+</span>", card)
+    assert card.count("autofocus") == 1
+    with tenant_scope(tenant.id):
+        assignment = await db.scalar(select(Assignment).where(Assignment.person_id == person.id))
+    assert assignment is not None
+    withdraw = f"{base}/assignments/{assignment.id}/withdraw"
+    in_panel = await (await client.get(withdraw, headers=HTMX)).get_data(as_text=True)
+    assert re.search(r'<button type="submit" class="[^"]*button-danger[^"]*" autofocus>', in_panel)
+    assert "data-cancel-panel" in in_panel
+    page = await (await client.get(withdraw)).get_data(as_text=True)
+    assert "autofocus" not in page
+    removed = await post_form(client, withdraw, {"confirmed": "1"}, headers=HTMX)
+    card = await removed.get_data(as_text=True)
+    assert re.search(r'<h2 id="station-\d+-name" tabindex="-1" autofocus>', card)
+    assert re.search(r"<p [^>]*data-announce>[^<]*Tilde", card)
