@@ -25,7 +25,7 @@ from app.core.i18n import (
     raw_gettext,
     raw_ngettext,
 )
-from app.core.permissions import ROLE_LABELS
+from app.core.permissions import ROLE_LABELS, home_face
 from app.core.phones import format_phone
 from app.core.settings import SUPPORTED_LOCALES
 
@@ -122,6 +122,7 @@ def configure_jinja(app: Quart) -> None:
         can=can,
         static_url=static_url,
         role_label=lambda role: str(ROLE_LABELS.get(role, role)),
+        home_face=home_face,
         language_name=language_name,
     )
 

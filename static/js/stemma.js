@@ -101,4 +101,16 @@
       });
     });
   });
+
+  // Switching the language returns to the page as it is now: a filter that HTMX
+  // answered has pushed a new address (a query) since the form was drawn with the old
+  // one. The server keeps only a path on this site (safe_next).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var next = form && form.action && /\/lang$/.test(form.action) &&
+      form.querySelector('input[name="next"]');
+    if (next) {
+      next.value = window.location.pathname + window.location.search;
+    }
+  }, true);
 })();

@@ -70,6 +70,52 @@ async def test_it_assigns_from_the_place_panel_in_place(
     assert "1/3" in card
 
 
+def _counters(fragment: str) -> str:
+    """The board's counters sent out of band with a station card, as plain words."""
+    start = fragment.index('<section class="board-summary" id="board-summary"')
+    section = fragment[start : fragment.index("</section>", start)]
+    assert 'hx-swap-oob="true"' in section.split(">", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", section.split("<ul", 1)[1]).split())
+
+
+async def test_the_counters_follow_a_placement_and_a_removal_in_a_card(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"], first_name="Tilde")
+    planner.locale = "en"
+    await db.commit()
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/staffing"
+    page = await (await client.get(base)).get_data(as_text=True)
+    assert 'id="board-summary"' in page and "hx-swap-oob" not in page
+    form = {
+        "shift_id": str(s["early"].id),
+        "role_type_id": str(s["roles"]["clerk"].id),
+        "person_id": str(person.id),
+    }
+    on_board = {**HTMX, "HX-Current-URL": f"http://localhost{base}"}
+    placed = await post_form(client, f"{base}/assign", form, headers=on_board)
+    counters = _counters(await placed.get_data(as_text=True))
+    assert "1 / 7 places filled" in counters and "1 place proposed" in counters
+    assert "6 places open" in counters
+
+    with tenant_scope(tenant.id):
+        assignment = await db.scalar(select(Assignment))
+    assert assignment is not None
+    removed = await post_form(
+        client, f"{base}/assignments/{assignment.id}/withdraw", {"confirmed": "1"}, headers=on_board
+    )
+    assert removed.status_code == 200
+    counters = _counters(await removed.get_data(as_text=True))
+    assert "0 / 7 places filled" in counters and "0 places proposed" in counters
+
+    # The counters count what the page the change came from counts (its filters).
+    elsewhere = {**HTMX, "HX-Current-URL": f"http://localhost{base}?q=Nowhere"}
+    placed = await post_form(client, f"{base}/assign", form, headers=elsewhere)
+    assert "0 / 0 places filled" in _counters(await placed.get_data(as_text=True))
+
+
 async def test_the_place_panel_finds_and_ranks_people_of_unknown_distance(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:
