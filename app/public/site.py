@@ -22,6 +22,7 @@ from app.core.web import app_settings, client_ip, db, on_refusal, render
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.recruitment import application_form, applications, contact, own_application
 from app.domain.site import colours, webparts
+from app.domain.site.accessibility import accessibility_facts
 from app.domain.site.privacy import privacy_facts
 from app.public.labels import apply_labels
 
@@ -77,6 +78,16 @@ async def privacy() -> str:
     """The office's notice, then what every notice must say (from the settings)."""
     facts = privacy_facts(g.tenant, await webparts.site_settings(db()))
     return await _page("privacy", privacy=facts)
+
+
+@routes.get("/accessibility")
+async def accessibility() -> str:
+    """The office's accessibility statement, then what every statement must say: how to
+    report a problem, the supervisory authority of the country, the dates."""
+    part = await webparts.shown(db(), "accessibility", get_locale())
+    settings = await webparts.site_settings(db())
+    facts = await accessibility_facts(db(), g.tenant, settings, part.version)
+    return await _page("accessibility", accessibility=facts)
 
 
 @routes.get("/brand.css")
@@ -361,7 +372,11 @@ async def _site() -> dict[str, Any]:
     return {
         "site": {
             "has_logo": bool(settings.logo),
-            "menu": [(key, titles[key].title) for key in webparts.PAGE_KEYS if key != "privacy"],
+            "menu": [
+                (key, titles[key].title)
+                for key in webparts.PAGE_KEYS
+                if key not in webparts.FOOTER_KEYS
+            ],
             "privacy_title": titles["privacy"].title,
         }
     }

@@ -30,7 +30,9 @@ from app.domain.site import colours
 from app.domain.site.defaults import DEFAULTS
 
 #: Pages of the public site, in menu order.
-PAGE_KEYS = ("start", "work", "faq", "pay", "privacy")
+PAGE_KEYS = ("start", "work", "faq", "pay", "privacy", "accessibility")
+#: Pages linked from the footer, not the menu.
+FOOTER_KEYS = ("privacy", "accessibility")
 #: Text blocks shown around the forms and in the office's replies.
 BLOCK_KEYS = (
     "apply_intro", "apply_done", "contact_intro", "reply_rejected", "reply_more_info",
