@@ -13,6 +13,7 @@ The demo is made once for the whole module (one test): it is the costly part.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from html.parser import HTMLParser
 
@@ -21,10 +22,10 @@ from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.models import User
+from app.core.models import Tenant, User
 from app.core.tenancy import outside_tenants
 from app.demo import DEMO_PASSWORD, create_demo
-from tests.factories import login
+from tests.factories import login, make_staffed_station, post_form
 from tests.planning.test_fragments import _VARIABLE, _demo_ids, _path
 from tests.support.routes import face_routes
 
@@ -126,3 +127,62 @@ async def test_no_page_of_the_back_office_has_duplicate_ids_or_empty_labels(
         "planning.api_tokens",
     } <= checked, sorted(checked)
     assert not failures, "\n".join(failures)
+
+
+async def test_each_station_form_links_its_errors_to_its_own_named_fields(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    await login(client, admin)
+    station = f"/{tenant.slug}/planning/elections/{s['election'].id}/stations/{s['station'].id}"
+    early = s["early"].id
+    cases = {
+        f"{station}/openings": ({"day": "", "opens_at": "", "closes_at": ""}, "Dag: "),
+        f"{station}/shifts": ({"name": "", "day": "", "starts_at": "", "ends_at": ""}, "Dag: "),
+        f"{station}/shifts/{early}": (
+            {"name": "", "day": "", "starts_at": "", "ends_at": ""},
+            "Dag: ",
+        ),
+        f"{station}/shifts/{early}/norms": ({"min_clerk": "-1", "target_clerk": "x"}, "Minimum "),
+        station: ({"name": "", "kind": "polling"}, "Namn: "),
+    }
+    for path, (form, named) in cases.items():
+        response = await post_form(client, path, form)
+        html = await response.get_data(as_text=True)
+        assert response.status_code == 422, path
+        summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+        links = re.findall(r'<a href="#([^"]+)">([^<]*)</a>', summary)
+        assert links, path
+        for target, text in links:
+            # The link leads to a field of this form, and says which one.
+            assert f'id="{target}"' in html, (path, target)
+            assert ": " in text, (path, text)
+        assert any(text.startswith(named) for _target, text in links), (path, links)
+        assert not id_problems(html), (path, id_problems(html))
+
+
+async def test_the_back_offices_summaries_name_their_fields(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    await login(client, admin)
+    election = f"/{tenant.slug}/planning/elections/{s['election'].id}"
+    cases = {
+        f"/{tenant.slug}/planning/people/new": (
+            {
+                "first_name": "",
+                "last_name": "Berg",
+                "status": "active",
+                "national_id_country": "SE",
+            },
+            "Förnamn: ",
+        ),
+        f"{election}/districts": ({"code": "", "name": ""}, "Kod: "),
+    }
+    for path, (form, named) in cases.items():
+        response = await post_form(client, path, form)
+        html = await response.get_data(as_text=True)
+        assert 'id="error-summary"' in html, path
+        summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+        texts = [text for _target, text in re.findall(r'<a href="#([^"]+)">([^<]*)</a>', summary)]
+        assert any(text.startswith(named) for text in texts), (path, texts)
