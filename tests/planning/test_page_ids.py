@@ -13,6 +13,7 @@ The demo is made once for the whole module (one test): it is the costly part.
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from html.parser import HTMLParser
@@ -21,11 +22,12 @@ from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from werkzeug.datastructures import FileStorage
 
 from app.core.models import Tenant, User
 from app.core.tenancy import outside_tenants
 from app.demo import DEMO_PASSWORD, create_demo
-from tests.factories import login, make_staffed_station, post_form
+from tests.factories import csrf_token, login, make_staffed_station, post_form
 from tests.planning.test_fragments import _VARIABLE, _demo_ids, _path
 from tests.support.routes import face_routes
 
@@ -186,3 +188,23 @@ async def test_the_back_offices_summaries_name_their_fields(
         summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
         texts = [text for _target, text in re.findall(r'<a href="#([^"]+)">([^<]*)</a>', summary)]
         assert any(text.startswith(named) for text in texts), (path, texts)
+
+
+async def test_the_imports_kind_error_reaches_each_radio_button(
+    client: QuartClient, admin: User
+) -> None:
+    await login(client, admin)
+    token = await csrf_token(client, "/lund/planning/import")
+    response = await client.post(
+        "/lund/planning/import",
+        form={"kind": "", "csrf_token": token},
+        files={"file": FileStorage(io.BytesIO(b"a;b\n"), filename="x.csv")},
+    )
+    html = await response.get_data(as_text=True)
+    summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert re.search(r'<a href="#field-kind">Filen innehåller: ', summary), summary
+    radios = re.findall(r'<input type="radio"[^>]*name="kind"[^>]*>', html)
+    assert len(radios) == 3 and 'id="field-kind"' in radios[0]
+    for radio in radios:
+        assert 'aria-invalid="true" aria-describedby="field-kind-error"' in radio
+    assert not id_problems(html)
