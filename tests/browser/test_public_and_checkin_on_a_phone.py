@@ -11,9 +11,8 @@ import re
 import pytest
 from playwright.async_api import Browser, Route, expect
 
-from app.core.settings import Settings
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_election_day_live import CLERK_EMAIL, STATION, _let_the_night_check_in
+from tests.browser.test_election_day_live import CLERK_EMAIL, STATION
 from tests.browser.test_election_day_live import _sign_in as sign_in
 from tests.browser.test_recruitment import ELECTION, PHONE, _assert_fits_phone, _new_page
 
@@ -67,9 +66,8 @@ def demo_command() -> list[str]:
 
 
 async def test_check_in_says_sending_then_no_answer_yet_and_offline_only_when_offline(
-    live_server: str, browser: Browser, settings: Settings
+    live_server: str, browser: Browser
 ) -> None:
-    await _let_the_night_check_in(settings)
     errors: list[str] = []
     # Without the service worker, so the test's route sees the page's requests.
     page = await _new_page(browser, errors, service_workers="block", **PHONE)
