@@ -392,5 +392,10 @@ async def test_a_check_in_by_keyboard_keeps_the_focus_on_its_answer(
     )
     assert re.search(r"\w", name), name
     await page.screenshot(path=str(ARTIFACTS / "a11y-check-in-by-keyboard.png"))
+    # The page with the answer in it passes axe too.
+    audit = Audit(live_server)
+    await audit.check(page, "phone, after a check-in")
+    if audit.found:
+        pytest.fail(audit.report(), pytrace=False)
     assert errors == [], errors
     await page.context.close()
