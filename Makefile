@@ -22,10 +22,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
+# Mailed links (an applicant's confirmation, a clerk's invitation) point at the address
+# served here, `make run PORT=8108` too, unless STEMMA_BASE_URL says otherwise.
 run: $(STAMP)
 	$(BIN)/stemma migrate
-	$(BIN)/stemma demo
-	$(BIN)/stemma serve --host $(HOST) --port $(PORT)
+	STEMMA_BASE_URL="$${STEMMA_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/stemma demo
+	STEMMA_BASE_URL="$${STEMMA_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/stemma serve --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (never a browser download), and what they take
 # from npm (axe-core, the accessibility rules): exactly the versions and hashes of

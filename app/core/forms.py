@@ -11,6 +11,9 @@ from typing import Any, Self
 import email_validator
 from quart import request
 from wtforms import Form as WTForm
+from wtforms import SelectMultipleField
+from wtforms.fields.core import Field
+from wtforms.widgets import CheckboxInput
 
 from app.core.errors import DomainError
 from app.core.i18n import WTFormsTranslations
@@ -52,12 +55,25 @@ class Form(WTForm):
 
     @property
     def error_summary(self) -> list[tuple[str | None, str]]:
-        """(field id, message) pairs for the summary at the top of a form."""
+        """(field id, message) pairs for the summary at the top of a form: the form's own
+        errors first, then each field's in the order the fields are declared (the order the
+        page draws them), each message named by its field's label, since "This field is
+        required" twice says nothing about which fields."""
         summary: list[tuple[str | None, str]] = [(None, message) for message in self.form_errors]
         for field in self:
             for message in field.errors or ():
-                summary.append((field.id, str(message)))
+                summary.append((summary_anchor(field), f"{field.label.text}: {message}"))
         return summary
+
+
+def is_checkbox_group(field: Field) -> bool:
+    """A multiple choice drawn as a group of checkboxes (a fieldset in the form macros)."""
+    return isinstance(field, SelectMultipleField) and isinstance(field.option_widget, CheckboxInput)
+
+
+def summary_anchor(field: Field) -> str:
+    """The id the error summary links to: the field, or a group's first box."""
+    return f"{field.id}-0" if is_checkbox_group(field) else field.id
 
 
 def refused[FormT: Form](form: FormT, error: DomainError) -> FormT:

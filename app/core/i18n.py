@@ -134,6 +134,14 @@ def local_name(name: str, names: Mapping[str, Any] | None, locale: str | None = 
     return translated if isinstance(translated, str) and translated.strip() else name
 
 
+def has_local_name(item: Any, locale: str | None = None) -> bool:
+    """Whether the office gave ``item`` (a role type, a shift) a name in the reader's
+    language; without one, ``named`` shows the municipality's own language's."""
+    names = getattr(item, "names", None) or {}
+    translated = names.get(locale or get_locale())
+    return isinstance(translated, str) and bool(translated.strip())
+
+
 def named(item: Any, locale: str | None = None) -> str:
     """``local_name`` of an object with ``name`` and ``names`` (a role type, a shift)."""
     if item is None:

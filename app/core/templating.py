@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from markupsafe import Markup, escape
 from quart import Quart, g, request, url_for
 
 from app.core.auth import can, current_membership, current_user
@@ -19,12 +21,13 @@ from app.core.csrf import csrf_token
 from app.core.i18n import (
     format_locale,
     get_locale,
+    has_local_name,
     language_name,
     named,
     raw_gettext,
     raw_ngettext,
 )
-from app.core.permissions import ROLE_LABELS
+from app.core.permissions import ROLE_LABELS, home_face
 from app.core.phones import format_phone
 from app.core.settings import SUPPORTED_LOCALES
 
@@ -66,9 +69,44 @@ def longdate(value: date | str | None, format: str = "full") -> str:
     return format_date(day, format=format, locale=format_locale())
 
 
+def decimal(value: float | int | None, format: str = "0.0") -> str:
+    """A number written the reader's way ("1,2" in Swedish and Danish, "1.2" in English)."""
+    if value is None:
+        return ""
+    return format_decimal(value, format=format, locale=format_locale())
+
+
 def labelled(codes: Any, labels: Mapping[str, Any]) -> str:
     """Codes shown by their translated names, comma separated (unknown codes as they are)."""
     return ", ".join(str(labels.get(code, code)) for code in codes or ())
+
+
+def own_language(text: Any, translated: bool = False) -> Markup:
+    """Data the office wrote in the municipality's own language (an election's name, a
+    role's name without one in the reader's language) marked with that language when the
+    page is in another, so that a screen reader reads it in the right voice (WCAG 3.1.2).
+    ``translated`` says the text is already in the reader's language. Names of places
+    (stations, buildings) are proper names and are left as they are."""
+    if text is None or text == "":
+        return Markup("")
+    own = getattr(g.get("tenant"), "locale", None)
+    if translated or not own or own == get_locale():
+        return escape(text)
+    return Markup('<span lang="{}">{}</span>').format(own, text)
+
+
+def own_language_attribute() -> Markup:
+    """The same rule for an element that cannot hold a span (an ``option``): its
+    ``lang`` attribute, or nothing when the page is in the municipality's language."""
+    own = getattr(g.get("tenant"), "locale", None)
+    if not own or own == get_locale():
+        return Markup("")
+    return Markup(' lang="{}"').format(own)
+
+
+def named_in_own_language(item: Any) -> Markup:
+    """``named`` with its fallback to the municipality's own language marked as such."""
+    return own_language(named(item), translated=item is None or has_local_name(item))
 
 
 def configure_jinja(app: Quart) -> None:
@@ -79,9 +117,14 @@ def configure_jinja(app: Quart) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["longdate"] = longdate
     app.jinja_env.filters["labelled"] = labelled
+    app.jinja_env.filters["decimal"] = decimal
     app.jinja_env.filters["phone"] = format_phone
     # A role's or shift's name in the reader's language: ``{{ role | named }}``.
     app.jinja_env.filters["named"] = named
+    # The same in page text, its fallback marked with its language: ``{{ role | named_lang }}``;
+    # other data in the municipality's language: ``{{ election.name | own_language }}``.
+    app.jinja_env.filters["named_lang"] = named_in_own_language
+    app.jinja_env.filters["own_language"] = own_language
     static_root = Path(app.static_folder or "static")
 
     @cache
@@ -113,7 +156,9 @@ def configure_jinja(app: Quart) -> None:
         can=can,
         static_url=static_url,
         role_label=lambda role: str(ROLE_LABELS.get(role, role)),
+        home_face=home_face,
         language_name=language_name,
+        own_lang_attr=own_language_attribute,
     )
 
     @app.context_processor

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.accounts.users import create_user
 from app.core.audit import Actor
@@ -44,18 +46,40 @@ async def create_demo(
     async with session_factory() as session:
         if await get_tenant_by_slug(session, slug) is not None:
             return False, logins
-        actor = Actor.system("demo")
-        # Optional, so a newcomer signs in with the printed logins and no authenticator
-        # app; a real municipality requires it of administrators and planners.
-        tenant = await create_municipality(
-            session, actor, slug, name, second_factor_policy="optional"
-        )
-        for role, email, user_name in users:
-            await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
-        await fill_municipality(session, tenant.id, size)
-        upcoming = await fill_recruitment(session, tenant, users[1][1], base_url, size)
-        await fill_staffing_demo(session, tenant.id, upcoming.id, size)
-        await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
-        await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
-        await fill_reserves(session, tenant.id, upcoming.id)
+    # One transaction for the whole municipality: the services commit as they go, and
+    # each of those commits only releases a savepoint here. A run that fails part-way
+    # leaves nothing behind, so the next run makes the demo whole instead of skipping
+    # a half-made one.
+    engine = session_factory.kw["bind"]
+    async with engine.connect() as connection, connection.begin():
+        if engine.dialect.name == "sqlite":
+            # The sqlite3 driver begins a transaction only before a write, so the first
+            # savepoint would begin (and its release commit) one of its own.
+            await connection.exec_driver_sql("BEGIN")
+        async with session_factory(
+            bind=connection, join_transaction_mode="create_savepoint"
+        ) as session:
+            await _fill_demo(session, slug, name, users, size, base_url)
     return True, logins
+
+
+async def _fill_demo(
+    session: AsyncSession,
+    slug: str,
+    name: str,
+    users: list[tuple[str, str, str]],
+    size: str,
+    base_url: str,
+) -> None:
+    actor = Actor.system("demo")
+    # Optional, so a newcomer signs in with the printed logins and no authenticator
+    # app; a real municipality requires it of administrators and planners.
+    tenant = await create_municipality(session, actor, slug, name, second_factor_policy="optional")
+    for role, email, user_name in users:
+        await create_user(session, actor, tenant, email, user_name, role, DEMO_PASSWORD)
+    await fill_municipality(session, tenant.id, size)
+    upcoming = await fill_recruitment(session, tenant, users[1][1], base_url, size)
+    await fill_staffing_demo(session, tenant.id, upcoming.id, size)
+    await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
+    await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
+    await fill_reserves(session, tenant.id, upcoming.id)

@@ -56,6 +56,19 @@ PAY_PAGE = {
     "| Poll clerk | SEK 2,400 |\n| Advance voting | SEK 170 per hour |\n\n"
     "Training (about 3 hours) is mandatory and paid SEK 300.",
 }
+#: What the demo office adds to the built-in accessibility statement: its own finding.
+ACCESSIBILITY_FINDING = {
+    "sv": "\n\n## Kända brister just nu\n\n* Kartan över vallokaler på kommunens "
+    "webbplats saknar en textversion. Adresserna finns i listan under varje valdistrikt. "
+    "Vi räknar med att rätta det före valet.\n\nBedömningen gjordes i december 2026.",
+    "da": "\n\n## Kendte mangler lige nu\n\n* Kortet over valgsteder på kommunens "
+    "websted har ingen tekstversion. Adresserne står i listen under hvert valgdistrikt. "
+    "Vi regner med at rette det før valget.\n\nVurderingen blev foretaget i december 2026.",
+    "en": "\n\n## Known problems right now\n\n* The map of polling stations on the "
+    "municipality's site has no text version. The addresses are in the list under each "
+    "district. We expect to fix it before the election.\n\nThe assessment was made in "
+    "December 2026.",
+}
 CONTACT_MESSAGES = (
     ("Eva Lind", "eva.lind@example.se", "Kan jag jobba bara på eftermiddagen?",
      "Hej! Jag kan arbeta på valdagen men först efter klockan 13. Går det bra?"),
@@ -171,6 +184,11 @@ async def _publish_site(session: AsyncSession, planner: Actor, tenant: Tenant) -
         for key in ("work", "faq", "privacy"):
             title, body = webparts.default_text(key, locale)
             await webparts.publish(session, planner, key, locale, {"title": title, "body": body})
+        title, body = webparts.default_text("accessibility", locale)
+        body += ACCESSIBILITY_FINDING[locale]
+        await webparts.publish(
+            session, planner, "accessibility", locale, {"title": title, "body": body}
+        )
     await webparts.save_site_settings(
         session,
         planner,

@@ -64,6 +64,7 @@ WEB_PART = {
     "faq": lazy_gettext("Questions and answers"),
     "pay": lazy_gettext("Pay and training"),
     "privacy": lazy_gettext("Privacy notice"),
+    "accessibility": lazy_gettext("Accessibility statement"),
     "apply_intro": lazy_gettext("Above the application form"),
     "apply_done": lazy_gettext("After an application is sent"),
     "contact_intro": lazy_gettext("Above the contact form"),

@@ -56,9 +56,10 @@ def poster_pdf(url: str, municipality: str, election: str, station: str) -> byte
     pdf.text_line(election, 12, colour=90, height=7)
     pdf.ln(4)
     pdf.set_font("helvetica", "B", 30)
-    pdf.multi_cell(0, 13, pdf_text(station), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    with pdf.leaf("H1"):
+        pdf.multi_cell(0, 13, pdf_text(station), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
-    pdf.text_line(_("Poll clerks: check in here"), 20, "B", height=10)
+    pdf.text_line(_("Poll clerks: check in here"), 20, "B", height=10, role="H2")
     pdf.ln(4)
     matrix = [list(row) for row in qr_code(url).matrix_iter(scale=1, border=4)]
     side = 130.0
@@ -66,10 +67,12 @@ def poster_pdf(url: str, municipality: str, election: str, station: str) -> byte
     left = (pdf.w - side) / 2
     top = pdf.get_y()
     pdf.set_fill_color(0)
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                pdf.rect(left + x * module, top + y * module, module, module, style="F")
+    alt = _("QR code that opens the check-in for %(station)s", station=station)
+    with pdf.figure(pdf_text(alt)):
+        for y, row in enumerate(matrix):
+            for x, dark in enumerate(row):
+                if dark:
+                    pdf.rect(left + x * module, top + y * module, module, module, style="F")
     pdf.set_y(top + side + 4)
     pdf.paragraph(
         _("Scan the code with your phone's camera, sign in and tap “I have arrived”."),

@@ -18,7 +18,7 @@ from app.core.web import db, on_refusal, render
 from app.domain.labels import WEB_PART
 from app.domain.registers.erasure import tenant_today
 from app.domain.registers.retention import MAX_ERASED_PER_RUN, inactive_people
-from app.domain.site import webparts
+from app.domain.site import colours, webparts
 
 routes = Routes()
 
@@ -161,6 +161,15 @@ async def site_settings() -> tuple[str, int] | WerkzeugResponse:
     would_erase = len(await inactive_people(db(), tenant_today(g.tenant)))
 
     async def settings_page(errors: dict[str, str], status: int) -> tuple[str, int]:
+        colour = str(values.get("brand_color", "")).lower()
+        if (
+            "brand_color" in errors
+            and colours.is_colour(colour)
+            and not colours.carries_text(colour)
+        ):
+            # The refusal names the nearest colour text can be read on; it is in the
+            # field when the form comes back, so saving again takes it.
+            values["brand_color"] = colours.nearest_carrying_text(colour)
         page = await render(
             "planning/site/settings.html",
             values=values,

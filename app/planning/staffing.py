@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from quart import flash, g, redirect, request, url_for
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
@@ -33,8 +35,9 @@ STATIONS_PER_PAGE = 10
 DISTRICTS_PER_PAGE = 25
 
 
-def _filters() -> overview.OverviewFilters:
-    args = request.args
+def _filters(args: MultiDict[str, str] | None = None) -> overview.OverviewFilters:
+    """The board's filters from its query string (``args``, or the request's own)."""
+    args = request.args if args is None else args
     try:
         day = dt.date.fromisoformat(args.get("day", ""))
     except ValueError:
@@ -108,7 +111,8 @@ async def staffing_board(election_id: int) -> str:
 
 
 async def _station_card(station_id: int, election_id: int, **context: Any) -> str:
-    """One station's card of the board, re-drawn after a change (HTMX swaps it)."""
+    """One station's card of the board, re-drawn after a change (HTMX swaps it), and
+    the board's counters beside it, swapped out of band so they follow the change."""
     station = await _station(station_id, election_id)
     result = await board.staffing_board(
         db(), election_id, board.BoardFilters(station_ids=[station.id])
@@ -116,7 +120,17 @@ async def _station_card(station_id: int, election_id: int, **context: Any) -> st
     rows = [row for row in result.stations if row.station.id == station.id]
     if not rows:
         raise NotFound(_("Not found."))
-    return await render("planning/staffing/_station.html", row=rows[0], board=result, **context)
+    card = await render("planning/staffing/_station.html", row=rows[0], board=result, **context)
+    found = await overview.staffing_overview(db(), election_id, _filters(_board_query()))
+    summary = await render("planning/staffing/_summary.html", totals=found.totals, summary_oob=True)
+    return card + summary
+
+
+def _board_query() -> MultiDict[str, str]:
+    """The query of the board page an HTMX request came from (its filters), so the
+    counters sent with a card count what the page counts."""
+    query = urlsplit(request.headers.get("HX-Current-URL", "")).query
+    return MultiDict(parse_qsl(query))
 
 
 async def _station(station_id: int, election_id: int) -> Station:
@@ -177,7 +191,7 @@ async def staffing_assign(election_id: int) -> Any:
         return redirect(url_for("planning.staffing_board", election_id=election_id))
 
     on_refusal(refused)
-    await assignments.assign_person(
+    assignment = await assignments.assign_person(
         db(),
         current_actor(),
         shift_id,
@@ -186,7 +200,8 @@ async def staffing_assign(election_id: int) -> Any:
         override=form.get("override") == "1",
     )
     if is_htmx():
-        return await _station_card(station_id, election_id)
+        # The card comes back with focus on the person just placed (and says so).
+        return await _station_card(station_id, election_id, placed=assignment.id)
     await flash(_("The person has been proposed for the place."), "success")
     return redirect(
         url_for(
@@ -217,6 +232,7 @@ async def staffing_withdraw(election_id: int, assignment_id: int) -> Any:
             district_id=station.district_id,
             summary=summary,
             state_labels=ASSIGNMENT_STATE,
+            in_panel=is_htmx(),
         )
 
     async def board_again() -> Any:

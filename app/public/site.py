@@ -21,7 +21,8 @@ from app.core.routes import Routes
 from app.core.web import app_settings, client_ip, db, on_refusal, render
 from app.domain.models import EXPERIENCE_LEVELS
 from app.domain.recruitment import application_form, applications, contact, own_application
-from app.domain.site import webparts
+from app.domain.site import colours, webparts
+from app.domain.site.accessibility import accessibility_facts
 from app.domain.site.privacy import privacy_facts
 from app.public.labels import apply_labels
 
@@ -79,15 +80,22 @@ async def privacy() -> str:
     return await _page("privacy", privacy=facts)
 
 
+@routes.get("/accessibility")
+async def accessibility() -> str:
+    """The office's accessibility statement, then what every statement must say: how to
+    report a problem, the supervisory authority of the country, the dates."""
+    part = await webparts.shown(db(), "accessibility", get_locale())
+    settings = await webparts.site_settings(db())
+    facts = await accessibility_facts(db(), g.tenant, settings, part.version)
+    return await _page("accessibility", accessibility=facts)
+
+
 @routes.get("/brand.css")
 async def brand_css() -> Response:
     """The municipality's colour as a stylesheet (the CSP allows no inline styles)."""
     settings = await webparts.site_settings(db())
-    color = settings.brand_color
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    # Text on the colour: dark on light colours, white on dark ones.
-    ink = "#1b1f24" if (0.299 * red + 0.587 * green + 0.114 * blue) > 160 else "#ffffff"
-    body = f":root {{ --brand: {color}; --brand-ink: {ink}; }}\n"
+    # Text on the colour and the colour as text, each chosen by WCAG's contrast ratio.
+    body = colours.palette(settings.brand_color).css()
     response = Response(body, content_type="text/css; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -364,7 +372,11 @@ async def _site() -> dict[str, Any]:
     return {
         "site": {
             "has_logo": bool(settings.logo),
-            "menu": [(key, titles[key].title) for key in webparts.PAGE_KEYS if key != "privacy"],
+            "menu": [
+                (key, titles[key].title)
+                for key in webparts.PAGE_KEYS
+                if key not in webparts.FOOTER_KEYS
+            ],
             "privacy_title": titles["privacy"].title,
         }
     }

@@ -8,6 +8,10 @@
 // While a check-in is on its way the line says "Sending…"; "you are offline" is said only
 // when the phone says so (navigator.onLine); when the server is slow or cannot be
 // reached the page says it has no answer yet and keeps trying.
+// The tapped button goes (the other one shows), so the focus moves to the card's status
+// line, which says "Arrived · Sending…" and then the answer (role=status; a refusal in
+// the card's alert line, role=alert, with the focus back on the button shown again).
+// Nothing is disabled while a check-in is on its way: a disabled button drops the focus.
 // Without this script the buttons post a plain form and the server checks in.
 (function () {
   "use strict";
@@ -23,6 +27,7 @@
   var slow = false;        // the request on its way has waited longer than SLOW_MS
 
   var root = null;
+  var spoken = {};         // shift id -> the key of the check-in its status line is about
   var memoryQueue = {};  // when IndexedDB is unavailable (private mode): this page only
   var flushing = null;
 
@@ -170,6 +175,43 @@
     return item;
   }
 
+  // Say how a check-in tapped on this page went, once, in its card's status line (or
+  // its alert line when refused). A later retry of an older check-in says nothing.
+  function say(entry, message, refused) {
+    var box = card(entry.body.shift_id);
+    if (!box || spoken[entry.body.shift_id] !== entry.key) { return null; }
+    var status = box.querySelector("[data-checkin-said]");
+    var alert = box.querySelector("[data-checkin-alert]");
+    if (!status || !alert) { return null; }  // a page kept from before these lines
+    var line = kindLabel(entry.body.kind) + " · " + message;
+    var target = refused ? alert : status;
+    var other = refused ? status : alert;
+    if (other.textContent) { other.textContent = ""; }
+    if (target.textContent !== line) { target.textContent = line; }
+    return target;
+  }
+
+  // Where the reader was: still on this card's status or alert line, or nowhere (the
+  // element they were on went), so moving the focus takes nobody away from elsewhere.
+  function focusWasHere(box) {
+    var active = document.activeElement;
+    return !active || active === document.body ||
+      (box.contains(active) && active.hasAttribute("tabindex") && active.getAttribute("tabindex") === "-1");
+  }
+
+  function keepPlace(shiftId, target) {
+    var box = card(shiftId);
+    if (box && target && focusWasHere(box) && document.activeElement !== target) {
+      target.focus();
+    }
+  }
+
+  function shownButton(shiftId) {
+    var box = card(shiftId);
+    var form = box && box.querySelector("[data-checkin-form]:not([hidden])");
+    return form ? form.querySelector("button") : null;
+  }
+
   function renderQueue() {
     return allEntries().then(function (entries) {
       root.querySelectorAll(".checkin-queued").forEach(function (item) { item.remove(); });
@@ -208,6 +250,25 @@
     return field ? field.value : "";
   }
 
+  // A station lead's page also shows the team and what keeps the station from opening:
+  // once a check-in is confirmed, those parts are fetched again, so the page does not say
+  // "not arrived" of the clerk who just checked in. Only those parts: a report being
+  // typed elsewhere on the page stays.
+  function refreshAfterCheckIn() {
+    if (!document.querySelector("[data-refresh-after-checkin]")) { return; }
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new window.DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-refresh-after-checkin]").forEach(function (old) {
+          var next = old.id ? fresh.getElementById(old.id) : null;
+          if (next) { old.replaceWith(document.importNode(next, true)); }
+        });
+      })
+      .catch(function () { /* the next visit shows it */ });
+  }
+
   // Send one check-in. Resolves true when the server decided (confirmed or refused),
   // false when it must stay queued (offline, server trouble, signed out).
   function send(entry) {
@@ -237,6 +298,9 @@
             addLine(entry.body.shift_id, "checkin-confirmed",
               [kindLabel(answer.kind), text("confirmed", { time: clock(answer.checked_at, root.getAttribute("data-timezone")) })]);
             showButtons(entry.body.shift_id, answer.kind === "arrived");
+            keepPlace(entry.body.shift_id, say(entry,
+              text("confirmed", { time: clock(answer.checked_at, root.getAttribute("data-timezone")) })));
+            refreshAfterCheckIn();
             return true;
           });
         }
@@ -249,6 +313,9 @@
           addLine(entry.body.shift_id, "checkin-refused",
             [kindLabel(entry.body.kind), text("failed", { reason: answer.title || response.statusText })]);
           showButtons(entry.body.shift_id, entry.body.kind !== "arrived");
+          var alert = say(entry, text("failed", { reason: answer.title || response.statusText }), true);
+          // The button tapped is back: the reader returns to it, the alert says why.
+          keepPlace(entry.body.shift_id, shownButton(entry.body.shift_id) || alert);
           return true;
         });
       });
@@ -263,6 +330,7 @@
       slow = false;
       if (!decided) {
         entry.failedOnce = true;
+        keepPlace(entry.body.shift_id, say(entry, text("queued")));
         return putEntry(entry).then(function () { return false; });
       }
       return true;
@@ -293,7 +361,8 @@
     if (!form || !root.contains(form)) { return; }
     event.preventDefault();
     var button = form.querySelector("button");
-    if (button) { button.disabled = true; }
+    if (button && button.getAttribute("aria-disabled") === "true") { return; }
+    if (button) { button.setAttribute("aria-disabled", "true"); }
     var entry = {
       key: newKey(),
       url: root.getAttribute("data-api-url"),
@@ -305,11 +374,14 @@
         device_time: deviceTime(new Date())
       }
     };
-    putEntry(entry).then(renderQueue).then(flush).then(function () {
-      if (button) { button.disabled = false; }
-    }, function () {
-      if (button) { button.disabled = false; }
-    });
+    spoken[entry.body.shift_id] = entry.key;
+    // The tapped button is about to go: the reader's place is the line saying what happens.
+    var status = say(entry, text("sending"));
+    if (status) { status.focus(); }
+    function done() {
+      if (button) { button.removeAttribute("aria-disabled"); }
+    }
+    putEntry(entry).then(renderQueue).then(flush).then(done, done);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -49,12 +49,70 @@
     });
   }
 
+  var connected = false;
   function status(live) {
+    connected = live;
     var label = document.getElementById("ops-connection");
     if (!label) { return; }
-    label.textContent = label.getAttribute(live ? "data-online" : "data-offline");
+    var shown = paused() ? "data-paused" : (live ? "data-online" : "data-offline");
+    label.textContent = label.getAttribute(shown);
     label.classList.toggle("is-live", live);
+    label.classList.toggle("is-paused", paused());
   }
+
+  // Pausing (WCAG 2.2.2): while paused no live row is applied and the page is not
+  // redrawn; resuming redraws it from the server, which brings everything missed.
+  // Remembered for this tab's session.
+  var PAUSED_KEY = "ops-paused";
+  function paused() {
+    try { return window.sessionStorage.getItem(PAUSED_KEY) === "1"; } catch (error) { return false; }
+  }
+  function showPause() {
+    var button = document.getElementById("ops-pause");
+    if (!button) { return; }
+    button.hidden = false;
+    button.textContent = button.getAttribute(paused() ? "data-resume" : "data-pause");
+    status(connected);
+  }
+  function setPaused(value) {
+    try {
+      if (value) { window.sessionStorage.setItem(PAUSED_KEY, "1"); } else { window.sessionStorage.removeItem(PAUSED_KEY); }
+    } catch (error) { /* private mode: pausing still holds for this page */ }
+    showPause();
+    if (!value) { refresh(); }
+  }
+  document.addEventListener("DOMContentLoaded", showPause);
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest && event.target.closest("#ops-pause");
+    if (button) { setPaused(!paused()); }
+  });
+
+  // The minute's redraw (and a snapshot's) waits while paused, and while someone is in the
+  // filters (their typing would be redrawn under them); it comes when they leave.
+  var held = false;
+  function inFilters() {
+    var filters = document.getElementById("ops-filters");
+    return !!(filters && document.activeElement && filters.contains(document.activeElement));
+  }
+  function refresh() {
+    var live = document.getElementById("ops-live");
+    held = false;
+    if (live && window.htmx) { window.htmx.trigger(live, "ops-snapshot"); }
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var live = document.getElementById("ops-live");
+    if (live && event.detail && event.detail.elt === live && (paused() || inFilters())) {
+      held = true;
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("focusout", function (event) {
+    var filters = document.getElementById("ops-filters");
+    var next = event.relatedTarget;
+    if (held && !paused() && filters && filters.contains(event.target) && !(next && filters.contains(next))) {
+      window.setTimeout(function () { if (held && !inFilters() && !paused()) { refresh(); } }, 0);
+    }
+  });
 
   document.addEventListener("htmx:wsOpen", function () { status(true); });
   document.addEventListener("htmx:wsClose", function (event) {
@@ -79,7 +137,30 @@
     }
   });
 
-  // The station drawer's close button.
+  // The station drawer: who opened it (a station's link, found again by its address:
+  // the live rows may have been redrawn since), and its close button gives focus back.
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    if (config && config.verb === "get" && /\/stations\/\d+$/.test(config.path)) {
+      opener = { element: config.elt, path: config.path };
+    }
+  });
+  function focusOpener() {
+    var found = null;
+    if (opener) {
+      found = opener.element && opener.element.isConnected ? opener.element : null;
+      Array.prototype.forEach.call(document.querySelectorAll("#ops-live a[hx-get]"), function (link) {
+        if (!found && link.getAttribute("hx-get") === opener.path) { found = link; }
+      });
+    }
+    if (!found) {
+      // The station is no longer shown (filtered out, another page): the page's heading.
+      found = document.querySelector("h1");
+      if (found && !found.hasAttribute("tabindex")) { found.setAttribute("tabindex", "-1"); }
+    }
+    if (found) { found.focus(); }
+  }
   document.addEventListener("click", function (event) {
     var button = event.target && event.target.closest && event.target.closest("[data-close-panel]");
     var panel = document.getElementById("ops-panel");
@@ -87,6 +168,7 @@
     panel.className = "ops-panel";
     panel.innerHTML = "";
     panel.setAttribute("hidden", "");
+    focusOpener();
   });
 
   document.addEventListener("keydown", function (event) {
@@ -109,6 +191,11 @@
   // JSON messages are the server's notices and events without a fragment.
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
     var text = event.detail && event.detail.message;
+    if (typeof text === "string" && text.charAt(0) !== "{" && paused()) {
+      // Paused: the rows wait; resuming redraws the page with them.
+      event.preventDefault();
+      return;
+    }
     if (typeof text !== "string" || text.charAt(0) !== "{") { return; }
     var message;
     try { message = JSON.parse(text); } catch (error) { return; }

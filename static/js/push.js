@@ -39,13 +39,25 @@
     var on = onWrap.querySelector("button");
     var off = offWrap.querySelector("button");
 
+    // The button pressed may go (on gives way to off): then the reader's place is the
+    // note that says the new state (tabindex=-1), not the page's body.
     function show(state) {
+      var pressed = document.activeElement === on || document.activeElement === off ? document.activeElement : null;
+      var said = null;
       card.querySelectorAll("[data-push-state]").forEach(function (note) {
         note.hidden = note.getAttribute("data-push-state") !== state;
+        if (!note.hidden) { said = note; }
       });
       onWrap.hidden = !(state === "off" || state === "error");
       offWrap.hidden = state !== "on";
+      if (pressed && pressed.closest("[hidden]") && said) { said.focus(); }
     }
+
+    // Busy, not disabled: a disabled button drops the focus to the page's body.
+    function busy(button, yes) {
+      if (yes) { button.setAttribute("aria-disabled", "true"); } else { button.removeAttribute("aria-disabled"); }
+    }
+    function isBusy(button) { return button.getAttribute("aria-disabled") === "true"; }
 
     if (!("serviceWorker" in navigator) || !("PushManager" in window) ||
         !("Notification" in window)) {
@@ -72,7 +84,8 @@
     }).catch(function () { show("off"); });
 
     on.addEventListener("click", function () {
-      on.disabled = true;
+      if (isBusy(on)) { return; }
+      busy(on, true);
       Notification.requestPermission().then(function (permission) {
         if (permission !== "granted") {
           show(permission === "denied" ? "denied" : "off");
@@ -86,11 +99,12 @@
         }).then(function (subscription) {
           return post(card.getAttribute("data-push-subscribe"), subscription.toJSON());
         }).then(function () { show("on"); });
-      }).catch(function () { show("error"); }).then(function () { on.disabled = false; });
+      }).catch(function () { show("error"); }).then(function () { busy(on, false); });
     });
 
     off.addEventListener("click", function () {
-      off.disabled = true;
+      if (isBusy(off)) { return; }
+      busy(off, true);
       ready.then(function (registration) {
         return registration.pushManager.getSubscription();
       }).then(function (subscription) {
@@ -100,7 +114,7 @@
           return post(card.getAttribute("data-push-unsubscribe"), { endpoint: endpoint });
         });
       }).then(function () { show("off"); }, function () { show("error"); })
-        .then(function () { off.disabled = false; });
+        .then(function () { busy(off, false); });
     });
   }
 

@@ -80,4 +80,37 @@
     });
   });
   document.addEventListener("htmx:afterSwap", focusErrors);
+
+  // The portal's sticky header: the page keeps whatever gets focus or is linked to below
+  // it (scroll-padding-top in stemma.css reads --portal-bar), however many rows it takes.
+  document.addEventListener("DOMContentLoaded", function () {
+    var bar = document.querySelector(".portal-header");
+    if (!bar || !window.ResizeObserver) { return; }
+    new window.ResizeObserver(function () {
+      document.documentElement.style.setProperty("--portal-bar", (bar.offsetHeight + 8) + "px");
+    }).observe(bar);
+    // A text field's caret is brought into view without the padding: make up the rest.
+    document.addEventListener("focusin", function (event) {
+      window.requestAnimationFrame(function () {
+        var target = event.target;
+        if (target !== document.activeElement || bar.contains(target)) { return; }
+        var under = bar.getBoundingClientRect().bottom + 8 - target.getBoundingClientRect().top;
+        if (under > 0 && target.offsetHeight < window.innerHeight - bar.offsetHeight) {
+          window.scrollBy(0, -under);
+        }
+      });
+    });
+  });
+
+  // Switching the language returns to the page as it is now: a filter that HTMX
+  // answered has pushed a new address (a query) since the form was drawn with the old
+  // one. The server keeps only a path on this site (safe_next).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var next = form && form.action && /\/lang$/.test(form.action) &&
+      form.querySelector('input[name="next"]');
+    if (next) {
+      next.value = window.location.pathname + window.location.search;
+    }
+  }, true);
 })();

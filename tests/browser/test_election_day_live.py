@@ -236,6 +236,8 @@ async def test_it_runs_election_day_live_from_the_phone_to_the_dashboard(
     notifications = phone.locator("#notifications")
     await notifications.locator("[data-push-on] button").click()
     await expect(notifications.locator("[data-push-state=on]")).to_be_visible()
+    # The button pressed went (off shows instead): the focus is on the note, not the body.
+    await expect(notifications.locator("[data-push-state=on]")).to_be_focused()
 
     await card.locator(".checkin-arrived").click()
     await expect(card.locator(".checkin-confirmed")).to_have_count(1)

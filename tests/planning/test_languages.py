@@ -26,6 +26,18 @@ async def _choose_language(client: QuartClient, code: str) -> None:
     assert response.status_code == 302
 
 
+async def test_switching_the_language_returns_to_the_same_address_on_this_site_only(
+    client: QuartClient,
+) -> None:
+    board = "/lund/planning/elections/7/staffing?district=3&show=open"
+    back = await post_form(client, "/lang", {"lang": "en", "next": board})
+    assert back.status_code == 302 and back.headers["Location"] == board
+    for elsewhere in ("https://evil.example/x", "//evil.example/x", "/\\evil.example", "x?y=1"):
+        away = await post_form(client, "/lang", {"lang": "da", "next": elsewhere})
+        assert away.status_code == 302
+        assert away.headers["Location"] == "/", elsewhere
+
+
 async def test_a_board_fragment_after_an_htmx_change_is_in_the_pages_language(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:

@@ -55,7 +55,7 @@ async def _in_english(db: AsyncSession, user: User) -> None:
 
 
 def _cards(body: str) -> list[str]:
-    return re.findall(r'<h2 id="station-\d+-name">([^<]+)</h2>', body)
+    return re.findall(r'<h2 id="station-\d+-name"[^>]*>([^<]+)</h2>', body)
 
 
 async def test_the_board_shows_the_totals_first_and_counts_beside_each_filter(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import Tenant, User
 from app.planning.posters import qr_code
 from tests.factories import login, make_staffed_station
+from tests.pdf_tags import read_tagged
 
 
 async def test_it_draws_the_poster_with_an_inline_qr_code(
@@ -53,6 +54,13 @@ async def test_it_gives_the_poster_as_a_pdf(
     text = reader.pages[0].extract_text()
     assert "Hamnskolan" in text
     assert f"election-day?station={s['station'].id}" in text
+    tagged = read_tagged(await response.get_data(as_text=False))
+    assert tagged.lang == "sv" and "Hamnskolan" in tagged.title
+    assert tagged.texts("H1") == ["Hamnskolan"]
+    # The code is a figure with its text alternative, read after the heading.
+    roles = [role for role, _text, _lang in tagged.leaves]
+    assert roles.index("H1") < roles.index("Figure") < len(roles) - 1
+    assert tagged.texts("Figure") == ["QR-kod som öppnar incheckningen för Hamnskolan"]
 
 
 async def test_it_sends_anonymous_to_login(

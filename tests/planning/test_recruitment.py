@@ -9,7 +9,7 @@ from app.core.models import AuditEntry, OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import Application, Availability, ContactMessage, Person
 from app.domain.recruitment import contact
-from app.domain.site import webparts
+from app.domain.site import colours, webparts
 from tests.factories import (
     csrf_token,
     login,
@@ -95,6 +95,33 @@ async def test_it_saves_the_site_settings_with_a_logo(
     )
     assert bad.status_code == 422
     assert "PNG, JPEG" in await bad.get_data(as_text=True)
+
+
+async def test_a_colour_no_text_reads_on_comes_back_with_the_nearest_one_in_the_field(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, admin: User
+) -> None:
+    await login(client, admin)
+    page = await (await client.get("/lund/planning/site/settings")).get_data(as_text=True)
+    assert "4,5:1" in page  # the help text says what is refused, and why
+    token = await csrf_token(client)
+    fields = {"csrf_token": token, "retention_months": "12"}
+    refused = await client.post(
+        "/lund/planning/site/settings", form={**fields, "brand_color": "#808080"}
+    )
+    assert refused.status_code == 422
+    page = await refused.get_data(as_text=True)
+    suggestion = colours.nearest_carrying_text("#808080")
+    assert 'id="field-brand_color-error"' in page and "#808080" in page
+    # The suggestion is in the field: saving again takes it.
+    assert f'value="{suggestion}"' in page
+    with tenant_scope(tenant.id):
+        assert (await webparts.site_settings(db)).brand_color != "#808080"
+    saved = await client.post(
+        "/lund/planning/site/settings", form={**fields, "brand_color": suggestion}
+    )
+    assert saved.status_code == 302
+    with tenant_scope(tenant.id):
+        assert (await webparts.site_settings(db)).brand_color == suggestion
 
 
 async def test_it_saves_whom_the_privacy_notice_names(

@@ -1,6 +1,7 @@
 """The staffing board in the back office, and the offer link a clerk opens."""
 
 import datetime as dt
+import re
 
 from quart.testing import QuartClient
 from sqlalchemy import select
@@ -67,6 +68,52 @@ async def test_it_assigns_from_the_place_panel_in_place(
     assert response.status_code == 200
     assert card.lstrip().startswith('<section class="card station-card') and "Tilde" in card
     assert "1/3" in card
+
+
+def _counters(fragment: str) -> str:
+    """The board's counters sent out of band with a station card, as plain words."""
+    start = fragment.index('<section class="board-summary" id="board-summary"')
+    section = fragment[start : fragment.index("</section>", start)]
+    assert 'hx-swap-oob="true"' in section.split(">", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", section.split("<ul", 1)[1]).split())
+
+
+async def test_the_counters_follow_a_placement_and_a_removal_in_a_card(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"], first_name="Tilde")
+    planner.locale = "en"
+    await db.commit()
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/staffing"
+    page = await (await client.get(base)).get_data(as_text=True)
+    assert 'id="board-summary"' in page and "hx-swap-oob" not in page
+    form = {
+        "shift_id": str(s["early"].id),
+        "role_type_id": str(s["roles"]["clerk"].id),
+        "person_id": str(person.id),
+    }
+    on_board = {**HTMX, "HX-Current-URL": f"http://localhost{base}"}
+    placed = await post_form(client, f"{base}/assign", form, headers=on_board)
+    counters = _counters(await placed.get_data(as_text=True))
+    assert "1 / 7 places filled" in counters and "1 place proposed" in counters
+    assert "6 places open" in counters
+
+    with tenant_scope(tenant.id):
+        assignment = await db.scalar(select(Assignment))
+    assert assignment is not None
+    removed = await post_form(
+        client, f"{base}/assignments/{assignment.id}/withdraw", {"confirmed": "1"}, headers=on_board
+    )
+    assert removed.status_code == 200
+    counters = _counters(await removed.get_data(as_text=True))
+    assert "0 / 7 places filled" in counters and "0 places proposed" in counters
+
+    # The counters count what the page the change came from counts (its filters).
+    elsewhere = {**HTMX, "HX-Current-URL": f"http://localhost{base}?q=Nowhere"}
+    placed = await post_form(client, f"{base}/assign", form, headers=elsewhere)
+    assert "0 / 0 places filled" in _counters(await placed.get_data(as_text=True))
 
 
 async def test_the_place_panel_finds_and_ranks_people_of_unknown_distance(
@@ -243,3 +290,44 @@ async def test_it_shows_where_each_holder_stands_on_the_required_course(
     assert "Lacks the required course Grundkurs" in text
     assert untrained.id  # blocked: no assign button for the untrained
     assert f'name="person_id" value="{untrained.id}"' not in text
+
+
+async def test_the_board_names_where_focus_goes_after_each_change(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    """HTMX swaps a station's card or panel, and focuses what carries ``autofocus``: the
+    panel's search, the person just placed, the confirm step's button (only in the
+    panel: the page without script keeps the browser's order), the card's heading after
+    a removal. What happened is marked ``data-announce`` for the page's live region."""
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"], first_name="Tilde")
+    await login(client, planner)
+    base = f"/lund/planning/elections/{s['election'].id}/staffing"
+    panel = await client.get(
+        f"{base}/place?shift={s['early'].id}&role={s['roles']['clerk'].id}", headers=HTMX
+    )
+    assert re.search(r'<input id="place-q-\d+"[^>]* autofocus', await panel.get_data(as_text=True))
+    data = {
+        "shift_id": str(s["early"].id),
+        "role_type_id": str(s["roles"]["clerk"].id),
+        "person_id": str(person.id),
+    }
+    card = await (await post_form(client, f"{base}/assign", data, headers=HTMX)).get_data(
+        as_text=True
+    )
+    assert re.search(r'<a href="[^"]+" autofocus>Tilde [^<]+</a>', card)
+    assert re.search(r"<span [^>]*data-announce>Tilde [^<]+</span>", card)
+    assert card.count("autofocus") == 1
+    with tenant_scope(tenant.id):
+        assignment = await db.scalar(select(Assignment).where(Assignment.person_id == person.id))
+    assert assignment is not None
+    withdraw = f"{base}/assignments/{assignment.id}/withdraw"
+    in_panel = await (await client.get(withdraw, headers=HTMX)).get_data(as_text=True)
+    assert re.search(r'<button type="submit" class="[^"]*button-danger[^"]*" autofocus>', in_panel)
+    assert "data-cancel-panel" in in_panel
+    page = await (await client.get(withdraw)).get_data(as_text=True)
+    assert "autofocus" not in page
+    removed = await post_form(client, withdraw, {"confirmed": "1"}, headers=HTMX)
+    card = await removed.get_data(as_text=True)
+    assert re.search(r'<h2 id="station-\d+-name" tabindex="-1" autofocus>', card)
+    assert re.search(r"<p [^>]*data-announce>[^<]*Tilde", card)

@@ -20,6 +20,7 @@ from app.domain.models import Person
 from app.domain.site import webparts
 from app.domain.staffing.assignments import assign_person
 from tests.factories import login, make_clerk, make_staffed_station, make_user, post_form
+from tests.pdf_tags import read_tagged
 
 ACTOR = Actor.system("test")
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -252,6 +253,11 @@ async def test_it_exports_my_data_as_pdf(
     assert "attachment;" in response.headers["Content-Disposition"]
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
     assert "Åsa" in text and "19800101-****" in text and FULL_ID not in text
+    tagged = read_tagged(body)
+    assert tagged.lang == "sv" and tagged.title.startswith("Mina uppgifter – Åsa")
+    assert tagged.texts("H1") == ["Mina uppgifter"]
+    assert tagged.texts("H2")[0] == "I registret"
+    assert "Personnummer: 19800101-****" in tagged.texts("P")
 
 
 async def test_it_sends_my_removal_request_to_the_office_and_audits_it(

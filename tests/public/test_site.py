@@ -4,6 +4,7 @@ link and the contact form, through the web app."""
 import datetime as dt
 import html
 import json
+import random
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from app.core.audit import Actor
 from app.core.models import OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.models import Application, ApplicationDay, ContactMessage
-from app.domain.site import webparts
+from app.domain.site import colours, webparts
 from tests.factories import csrf_token, future_election, make_open_election, shift_back
 
 ACTOR = Actor(label="planner@lund.test")
@@ -95,6 +96,41 @@ async def test_it_serves_the_municipalitys_colour_and_logo(
     assert logo.content_type == "image/png"
     assert await logo.get_data() == png
     assert "sandbox" in logo.headers["Content-Security-Policy"]
+
+
+def _variables(css: str) -> dict[str, str]:
+    return dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6})", css))
+
+
+async def test_the_colour_stylesheet_reaches_4_5_to_1_for_any_stored_colour(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    """Text on the colour, the colour as link text on every light ground and a hovered
+    button, for the colour of the audit, colours saved before the rule and random ones."""
+    chosen = random.Random(2027)  # seeded: the same colours each run
+    samples = ["#e07000", "#808080", "#ffdd00", "#ffffff", "#1f5f8b"]
+    samples += [f"#{chosen.randrange(0x1000000):06x}" for _ in range(12)]
+    with tenant_scope(tenant.id):
+        await webparts.save_site_settings(db, ACTOR, {"brand_color": "#1f5f8b"})
+    for colour in samples:
+        with tenant_scope(tenant.id):
+            # Stored as it is, as a colour saved before the rule would be.
+            (await webparts.site_settings(db)).brand_color = colour
+            await db.commit()
+        css = await (await client.get("/lund/brand.css")).get_data(as_text=True)
+        drawn = _variables(css)
+        assert set(drawn) == {"brand", "brand-ink", "brand-text", "brand-hover"}, css
+        assert colours.contrast_ratio(drawn["brand"], drawn["brand-ink"]) >= 4.5, css
+        assert colours.contrast_ratio(drawn["brand-hover"], drawn["brand-ink"]) >= 4.5, css
+        for ground in ("#ffffff", "#f3f5f8", "#e6eefb"):
+            assert colours.contrast_ratio(drawn["brand-text"], ground) >= 4.5, (css, ground)
+    # The audit's orange stays the header's colour, with dark text; links are darker.
+    with tenant_scope(tenant.id):
+        (await webparts.site_settings(db)).brand_color = "#e07000"
+        await db.commit()
+    drawn = _variables(await (await client.get("/lund/brand.css")).get_data(as_text=True))
+    assert (drawn["brand"], drawn["brand-ink"]) == ("#e07000", "#1b1f24")
+    assert drawn["brand-text"] != "#e07000"
 
 
 async def test_it_takes_an_application_and_confirms_it_by_email(

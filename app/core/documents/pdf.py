@@ -1,5 +1,8 @@
 """PDF documents: an A4 page with Stemma's footer, and text the standard fonts can draw.
 
+Every document is tagged (``tagged_pdf``): a title shown by the reader, the language,
+and a structure tree in reading order; headings and tables say what they are.
+
 PDFs use the PDF standard fonts (Helvetica) in the Windows-1252 encoding: every reader
 has them, nothing is embedded, and they draw å, ä, ö, æ, ø, é, ü and the dashes and
 quotes typed in names. What they cannot draw (Ł, Arabic script) is replaced by its
@@ -13,10 +16,11 @@ import unicodedata
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from app.core.documents.tagged_pdf import TaggedPDF
 from app.core.i18n import _, get_locale
 
 
-class StemmaPDF(FPDF):
+class StemmaPDF(TaggedPDF):
     """A4 with the standard Helvetica and a footer: what the document is, and the page."""
 
     def __init__(
@@ -33,25 +37,42 @@ class StemmaPDF(FPDF):
         self.set_lang(get_locale())
 
     def text_line(
-        self, text: str, size: float, style: str = "", height: float = 0, colour: int = 0
+        self,
+        text: str,
+        size: float,
+        style: str = "",
+        height: float = 0,
+        colour: int = 0,
+        role: str = "P",
     ) -> None:
-        """One line of text in Helvetica, then on to the next line."""
+        """One line of text in Helvetica, then on to the next line; tagged as ``role``
+        (a paragraph, or a heading ``H1``…)."""
         self.set_font("helvetica", style, size)
         self.set_text_color(colour)
-        self.cell(h=height or size * 0.45, text=pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        with self.leaf(role):
+            self.cell(
+                h=height or size * 0.45, text=pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
         self.set_text_color(0)
 
     def paragraph(
-        self, text: str, size: float = 11, indent: float = 0, line_height: float = 6
+        self,
+        text: str,
+        size: float = 11,
+        indent: float = 0,
+        line_height: float = 6,
+        role: str = "P",
     ) -> None:
-        """Text wrapped to the page width (less ``indent``), flush left."""
+        """Text wrapped to the page width (less ``indent``), flush left: one ``role``
+        element (a paragraph, or a list item's body ``LBody``)."""
         self.set_font("helvetica", size=size)
         width = self.epw - indent
-        for line in wrap_lines(self, pdf_text(text), width - 2 * self.c_margin):
-            self.set_x(self.l_margin + indent)
-            self.cell(width, line_height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        with self.leaf(role):
+            for line in wrap_lines(self, pdf_text(text), width - 2 * self.c_margin):
+                self.set_x(self.l_margin + indent)
+                self.cell(width, line_height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def footer(self) -> None:
+    def running_footer(self) -> None:
         self.set_y(-12)
         self.set_font("helvetica", size=7.5)
         self.set_text_color(110)

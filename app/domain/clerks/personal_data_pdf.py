@@ -51,7 +51,7 @@ class _Sheet:
 
     def heading(self, text: str) -> None:
         self.pdf.ln(5)
-        self.pdf.text_line(text, 13, "B", height=8)
+        self.pdf.text_line(text, 13, "B", height=8, role="H2")
 
     def row(self, label: str, value: object) -> None:
         shown = value if value not in (None, "") else "–"
@@ -73,7 +73,7 @@ def write_my_data_pdf(
     pdf.set_author(pdf_text(data["municipality"]))
     pdf.add_page()
     pdf.text_line(data["municipality"], 11, "B")
-    pdf.text_line(_("My data"), 20, "B", height=10)
+    pdf.text_line(_("My data"), 20, "B", height=10, role="H1")
     sheet = _Sheet(pdf, labels, ZoneInfo(timezone))
     when = sheet.moment(data["exported_at"])
     pdf.paragraph(_("Everything stored about %(name)s, as of %(when)s.", name=name, when=when), 10)
@@ -133,7 +133,7 @@ def _write_availability(sheet: _Sheet, availability: list[Mapping[str, Any]]) ->
     if not availability:
         sheet.row(_("Availability"), _("none given"))
     for entry in availability:
-        sheet.pdf.text_line(entry["election"], 11, "B", height=6.5)
+        sheet.pdf.text_line(entry["election"], 11, "B", height=6.5, role="H3")
         for day in entry["days"]:
             kinds = ", ".join(sheet.label("work_kind", kind) for kind in day["work_kinds"])
             sheet.row(_day(day["day"]), kinds)

@@ -27,14 +27,15 @@ def write_attendance_pdf(sheet: AttendanceSheet, municipality: str) -> bytes:
     pdf.set_title(pdf_text(f"{title} – {sheet.course} {sheet.day.isoformat()}"))
     pdf.add_page()
     pdf.text_line(municipality, 9, colour=90)
-    pdf.text_line(title, 16, "B", height=9)
-    pdf.text_line(sheet.course, 12, "B", height=7)
+    pdf.text_line(title, 16, "B", height=9, role="H1")
+    pdf.text_line(sheet.course, 12, "B", height=7, role="H2")
     for detail in _session_details(sheet):
         pdf.paragraph(detail, 10, line_height=5.5)
     if sheet.status == "cancelled":
         pdf.text_line(_("The session is cancelled."), 10, "B", height=6)
     pdf.ln(4)
-    _write_signature_table(pdf, sheet)
+    with pdf.structure("Table"):
+        _write_signature_table(pdf, sheet)
     pdf.ln(4)
     if not sheet.lines:
         pdf.text_line(_("Nobody is booked on this session."), 10, "I", height=6)
@@ -95,11 +96,13 @@ def _write_signature_table(pdf: StemmaPDF, sheet: AttendanceSheet) -> None:
 
 
 def _write_heading(pdf: StemmaPDF, headings: Sequence[str], widths: Sequence[float]) -> None:
-    """The table's heading row, shaded."""
+    """The table's heading row, shaded (a ``TR`` of ``TH``)."""
     pdf.set_font("helvetica", "B", 9)
     pdf.set_fill_color(220, 226, 232)
-    for text, width in zip(headings, widths, strict=True):
-        pdf.cell(width, 7, pdf_text(text), border=1, fill=True)
+    with pdf.structure("TR"):
+        for text, width in zip(headings, widths, strict=True):
+            with pdf.leaf("TH"):
+                pdf.cell(width, 7, pdf_text(text), border=1, fill=True)
     pdf.ln(7)
 
 
@@ -107,14 +110,17 @@ def _write_row(
     pdf: StemmaPDF, headings: Sequence[str], widths: Sequence[float], values: Sequence[str]
 ) -> None:
     """A row tall enough to sign in, each cell cut to its width; on a new page when the
-    row would not fit, under the heading again."""
+    row would not fit, under the heading again (read once: an artifact there)."""
     if pdf.get_y() + _SIGNATURE_ROW > pdf.page_break_trigger:
         pdf.add_page()
-        _write_heading(pdf, headings, widths)
+        with pdf.artifact():
+            _write_heading(pdf, headings, widths)
     pdf.set_font("helvetica", "", 9)
-    for text, width in zip(values, widths, strict=True):
-        fitted = pdf_text(text)
-        while fitted and pdf.get_string_width(fitted) > width - 2 * pdf.c_margin:
-            fitted = fitted[:-1]
-        pdf.cell(width, _SIGNATURE_ROW, fitted, border=1)
+    with pdf.structure("TR"):
+        for text, width in zip(values, widths, strict=True):
+            fitted = pdf_text(text)
+            while fitted and pdf.get_string_width(fitted) > width - 2 * pdf.c_margin:
+                fitted = fitted[:-1]
+            with pdf.leaf("TD"):
+                pdf.cell(width, _SIGNATURE_ROW, fitted, border=1)
     pdf.ln(_SIGNATURE_ROW)

@@ -6,6 +6,8 @@ the translation catalogues. Each entry is (title, Markdown body); blocks have no
 
 from __future__ import annotations
 
+from app.domain.site.accessibility import DEFAULT_STATEMENTS
+
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "sv": {
         "start": (
@@ -196,3 +198,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
     },
 }
+
+# The accessibility statement's built-in text lives beside its fixed facts.
+for _locale, _statement in DEFAULT_STATEMENTS.items():
+    DEFAULTS[_locale]["accessibility"] = _statement

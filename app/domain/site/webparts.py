@@ -26,10 +26,13 @@ from app.core.models import utcnow
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import Cleaner, FieldErrors
 from app.domain.models import DEFAULT_BRAND_COLOR, SiteSettings, WebPartVersion
+from app.domain.site import colours
 from app.domain.site.defaults import DEFAULTS
 
 #: Pages of the public site, in menu order.
-PAGE_KEYS = ("start", "work", "faq", "pay", "privacy")
+PAGE_KEYS = ("start", "work", "faq", "pay", "privacy", "accessibility")
+#: Pages linked from the footer, not the menu.
+FOOTER_KEYS = ("privacy", "accessibility")
 #: Text blocks shown around the forms and in the office's replies.
 BLOCK_KEYS = (
     "apply_intro", "apply_done", "contact_intro", "reply_rejected", "reply_more_info",
@@ -383,11 +386,22 @@ async def privacy_notice_for_consent(
 
 # --- the site's look and settings ------------------------------------------------------
 
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOGO_TYPES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
 }
+
+
+def colour_refusal(colour: str) -> str:
+    """Why the site's colour cannot be saved, naming the nearest one that can."""
+    return _(
+        "Text on %(colour)s would be hard to read: neither white nor dark text on it reaches "
+        "the contrast 4.5:1 that accessibility rules (WCAG 2.1 AA) ask for. The nearest "
+        "colour that does is %(suggestion)s; it is in the field now: save again to use it, "
+        "or choose another.",
+        colour=colour,
+        suggestion=colours.nearest_carrying_text(colour),
+    )
 
 
 def logo_type(data: bytes) -> str | None:
@@ -443,8 +457,11 @@ async def save_site_settings(
     erased people's pay data are kept."""
     cleaner = Cleaner(data)
     color = cleaner.raw("brand_color").lower() or DEFAULT_BRAND_COLOR
-    if not _COLOR.match(color):
+    if not colours.is_colour(color):
         cleaner.fail("brand_color", _("Enter a colour as #rrggbb."))
+    elif not colours.carries_text(color):
+        # Refused, not darkened behind the office's back: it sees the colour the public will.
+        cleaner.fail("brand_color", colour_refusal(color))
     email = cleaner.raw("office_email").lower()
     if email and (len(email) > 254 or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email)):
         cleaner.fail("office_email", _("Enter a valid email address."))

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.i18n import named
+from app.core.i18n import has_local_name, named
 from app.domain.courses.qualifications import (
     CourseNeed,
     course_needs,
@@ -105,6 +105,8 @@ class Cell:
     minimum: int
     target: int
     holders: list[Holder] = field(default_factory=list)
+    #: Whether role_name is in the reader's language (else the municipality's own).
+    role_name_translated: bool = True
 
     @property
     def filled(self) -> int:
@@ -265,6 +267,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
                     norm.minimum,
                     norm.target,
                     holders.get((shift.id, norm.role_type_id), []),
+                    has_local_name(norm.role_type),
                 )
                 for norm in sorted(shift.norms, key=lambda n: (n.role_type.sort_order, n.id))
                 if norm.target > 0 and filters.role_type_id in (None, norm.role_type_id)

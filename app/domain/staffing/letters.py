@@ -198,6 +198,15 @@ def _letter_page(
     pdf.add_page()
     # After add_page: the previous page's footer is drawn as this one starts.
     pdf.running_text = f"{municipality} · {election.name} · {person.full_name}"
+    # Each letter is a section in its reader's language (the document's is the sender's).
+    with pdf.structure("Sect", lang=get_locale()):
+        _letter_body(pdf, municipality, election, appointment)
+
+
+def _letter_body(
+    pdf: StemmaPDF, municipality: str, election: Election, appointment: Appointment
+) -> None:
+    person = appointment.person
     pdf.text_line(municipality, 13, "B")
     pdf.text_line(_("The election committee"), 10)
     pdf.ln(10)
@@ -206,7 +215,7 @@ def _letter_page(
         if line.strip():
             pdf.text_line(line.strip(), 11, height=5.5)
     pdf.ln(14)
-    pdf.text_line(_("Appointment"), 20, "B", height=10)
+    pdf.text_line(_("Appointment"), 20, "B", height=10, role="H1")
     day = _day(election.election_day)
     pdf.text_line(_("%(election)s, election day %(day)s", election=election.name, day=day), 11)
     pdf.ln(8)
@@ -229,8 +238,10 @@ def _letter_page(
             person=who,
         )
         _paragraph(pdf, text)
-        for place in places:
-            _paragraph(pdf, f"– {_place_text(place)}", indent=5)
+        with pdf.structure("L"):
+            for place in places:
+                with pdf.structure("LI"):
+                    _paragraph(pdf, f"– {_place_text(place)}", indent=5, role="LBody")
     pdf.ln(4)
     for role, amount, unit in sorted({(p.role, p.pay_amount, p.pay_unit) for p in places}):
         _paragraph(pdf, _("Fee as %(role)s: %(fee)s.", role=role, fee=_fee(amount, unit)))
@@ -239,8 +250,8 @@ def _letter_page(
     _signature_lines(pdf)
 
 
-def _paragraph(pdf: StemmaPDF, text: str, indent: float = 0) -> None:
-    pdf.paragraph(text, 11, indent)
+def _paragraph(pdf: StemmaPDF, text: str, indent: float = 0, role: str = "P") -> None:
+    pdf.paragraph(text, 11, indent, role=role)
     pdf.ln(1)
 
 

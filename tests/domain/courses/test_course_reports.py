@@ -31,6 +31,7 @@ from tests.factories import (
     make_room,
     make_staffed_station,
 )
+from tests.pdf_tags import read_tagged
 
 ACTOR = Actor(label="planner@lund.test")
 
@@ -207,6 +208,11 @@ async def test_it_writes_an_attendance_list_with_birth_years_and_no_id_numbers(
     assert "Attendance list" in text and "Grundutbildning 2026" in text
     assert "Bo Ström" in text and "Olle Berg" in text and "1980" in text
     assert "Signature" in text
+    tagged = read_tagged(body)
+    assert tagged.lang == "en" and tagged.title.startswith("Attendance list – Grundutbildning")
+    assert tagged.texts("H1") == ["Attendance list"]
+    assert tagged.texts("TH") == ["No.", "Name", "Born", "Station (role)", "Signature"]
+    assert tagged.texts("TD")[:5] == ["1", "Olle Berg", "1980", "", ""]
     for person in trained.people.values():
         assert person.national_id not in text
         assert person.national_id[-4:] not in text

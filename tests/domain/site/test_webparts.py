@@ -9,7 +9,7 @@ from app.core.models import Tenant
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.site import webparts
+from app.domain.site import colours, webparts
 
 ACTOR = Actor(label="planner@lund.test")
 
@@ -144,6 +144,30 @@ async def test_it_saves_colour_logo_and_retention_and_refuses_bad_values(
             "logo",
         }
         assert (await webparts.site_settings(db)).brand_color == "#aa3300"
+
+
+async def test_it_refuses_a_colour_no_text_can_be_read_on_naming_the_nearest_that_passes(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    with tenant_scope(tenant.id):
+        # #e07000 failed as a background for white text; dark text on it reads (5.1:1).
+        saved = await webparts.save_site_settings(db, ACTOR, {"brand_color": "#E07000"})
+        assert saved.brand_color == "#e07000"
+        # Mid-grey: white text 3.95:1, dark text 4.19:1.
+        with pytest.raises(FieldErrors) as caught:
+            await webparts.save_site_settings(
+                db, ACTOR, {"brand_color": "#808080", "office_email": "kansliet@lund.se"}
+            )
+        message = caught.value.errors["brand_color"]
+        assert "#808080" in message and "4,5:1" in message  # in Swedish
+        assert colours.nearest_carrying_text("#808080") in message
+        assert list(caught.value.errors) == ["brand_color"]
+        # Nothing half-written: the office's email was not saved with the refused colour.
+        stored = await webparts.site_settings(db)
+        assert (stored.brand_color, stored.office_email) == ("#e07000", None)
+        suggestion = colours.nearest_carrying_text("#808080")
+        saved = await webparts.save_site_settings(db, ACTOR, {"brand_color": suggestion})
+        assert saved.brand_color == suggestion
 
 
 async def test_it_has_a_built_in_text_for_every_part_in_every_language(

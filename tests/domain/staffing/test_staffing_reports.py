@@ -17,6 +17,7 @@ from stdnum import luhn
 
 from app.core.audit import Actor
 from app.core.errors import NotFound
+from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.elections.norms import set_norms
@@ -27,6 +28,7 @@ from app.domain.registers import premises
 from app.domain.staffing import letters, reports
 from app.domain.staffing.assignments import assign_person
 from tests.factories import make_open_election, make_person
+from tests.pdf_tags import read_tagged
 
 ACTOR = Actor.system("test")
 
@@ -313,6 +315,28 @@ async def test_it_writes_appointment_letters_in_each_persons_language(
     lukasz = next(page for page in pages if "Lukasz Nowak" in page)
     # In English, written the British way (day before month), as every English page.
     assert "March 15" not in lukasz and "15 March 1985" in lukasz
+
+
+async def test_appointment_letters_are_tagged_each_in_its_readers_language(
+    db: AsyncSession, tenant: Tenant, staffed: Staffed
+) -> None:
+    with tenant_scope(tenant.id):
+        election, found = await letters.appointments(db, staffed.election.id)
+    with locale_scope("sv"):
+        tagged = read_tagged(letters.write_letters_pdf("Lunds kommun", election, found))
+    assert tagged.lang == "sv" and tagged.title.startswith("Förordnande – ")
+    assert tagged.roles.count("Sect") == 3
+    # One heading per letter, each section in the language its reader reads.
+    assert [(text, lang) for role, text, lang in tagged.leaves if role == "H1"] == [
+        ("Appointment", "en"),
+        ("Beskikkelse", "da"),
+        ("Förordnande", "sv"),
+    ]
+    # Søren's two places are a list; the reading order is the letter's.
+    assert len(tagged.texts("LBody")) == 2
+    soren = [text for _role, text, lang in tagged.leaves if lang == "da"]
+    assert soren[:3] == ["Lunds kommun", "Valgbestyrelsen", "Søren Ærø"]
+    assert soren.index("Beskikkelse") < soren.index("Sted og dato")
 
 
 async def test_it_narrows_letters_to_a_station_or_a_person(
