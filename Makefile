@@ -29,9 +29,18 @@ run: $(STAMP)
 	STEMMA_BASE_URL="$${STEMMA_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/stemma demo
 	STEMMA_BASE_URL="$${STEMMA_BASE_URL:-http://$(HOST):$(PORT)}" $(BIN)/stemma serve --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests (never a browser download).
-browser:
+# Debian's Chromium for the browser tests (never a browser download), and what they take
+# from npm (axe-core, the accessibility rules): exactly the versions and hashes of
+# package-lock.json, no install scripts run.
+NODE_STAMP := node_modules/.installed-stamp
+
+browser: $(NODE_STAMP)
 	@test -x /usr/bin/chromium || sh tools/install-chromium.sh
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing (Node.js 18 or newer)" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 # Tests across the cores (pytest-xdist), at most TEST_WORKERS_MAX of them; each worker
 # has its own database. `make test TEST_WORKERS=0` runs them in this process alone, and
@@ -64,4 +73,4 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --omit-header --width 100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
