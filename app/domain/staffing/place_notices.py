@@ -5,6 +5,7 @@ written in the change's transaction (a refused change tells nobody)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,43 @@ def _contact(settings: SiteSettings) -> dict[str, Any]:
     }
 
 
+def _tell(
+    session: AsyncSession,
+    tenant: Tenant,
+    settings: SiteSettings,
+    person: Person,
+    mail: tuple[str, str, dict[str, Any]],
+    sms: tuple[str, Callable[[], str]],
+) -> None:
+    """Send one notice by e-mail and SMS, in the person's language: ``mail`` is the
+    template, its idempotency key and context; ``sms`` the key and what writes the text
+    (called in the person's language). The office's phone ends the text."""
+    locale = person.preferred_language
+    template, mail_key, context = mail
+    if person.email:
+        queue_email(
+            session,
+            to=person.email,
+            template=template,
+            locale=locale,
+            idempotency_key=mail_key,
+            tenant_id=tenant.id,
+            name=person.first_name,
+            municipality=tenant.name,
+            **context,
+            **_contact(settings),
+        )
+    if person.mobile:
+        sms_key, write = sms
+        with locale_scope(locale):
+            text = write()
+            if settings.office_phone:
+                text += " " + _("Questions: %(phone)s", phone=settings.office_phone)
+        queue_sms(
+            session, to=person.mobile, text=text, idempotency_key=sms_key, tenant_id=tenant.id
+        )
+
+
 def tell_time_changed(
     session: AsyncSession,
     tenant: Tenant,
@@ -118,45 +156,28 @@ def tell_time_changed(
     """Tell a person on a shift that its day or times changed."""
     locale = person.preferred_language
     context: dict[str, Any] = {
-        "name": person.first_name,
-        "municipality": tenant.name,
         "role": place.role,
         "station": place.station,
         "was": was.text(locale),
         "now": now.text(locale),
         "offered": place.state == "offered",
-        **_contact(settings),
     }
-    if person.email:
-        queue_email(
-            session,
-            to=person.email,
-            template="staffing_shift_changed",
-            locale=locale,
-            idempotency_key=f"shift-changed:{place.assignment_id}:{key}",
-            tenant_id=tenant.id,
-            **context,
-        )
-    if person.mobile:
-        with locale_scope(locale):
-            text = _(
+    _tell(
+        session,
+        tenant,
+        settings,
+        person,
+        ("staffing_shift_changed", f"shift-changed:{place.assignment_id}:{key}", context),
+        (
+            f"shift-changed-sms:{place.assignment_id}:{key}",
+            lambda: _(
                 "%(municipality)s: your place as %(role)s at %(station)s has a new time: "
                 "%(now)s (was %(was)s).",
                 municipality=tenant.name,
-                role=place.role,
-                station=place.station,
-                now=now.text(locale),
-                was=was.text(locale),
-            )
-            if settings.office_phone:
-                text += " " + _("Questions: %(phone)s", phone=settings.office_phone)
-        queue_sms(
-            session,
-            to=person.mobile,
-            text=text,
-            idempotency_key=f"shift-changed-sms:{place.assignment_id}:{key}",
-            tenant_id=tenant.id,
-        )
+                **{k: context[k] for k in ("role", "station", "now", "was")},
+            ),
+        ),
+    )
 
 
 def tell_withdrawn(
@@ -168,38 +189,24 @@ def tell_withdrawn(
     when: When,
 ) -> None:
     """Tell a person the office took them off a place they were offered or had."""
-    locale = person.preferred_language
-    if person.email:
-        queue_email(
-            session,
-            to=person.email,
-            template="staffing_withdrawn",
-            locale=locale,
-            idempotency_key=f"withdrawn:{place.assignment_id}",
-            tenant_id=tenant.id,
-            name=person.first_name,
-            municipality=tenant.name,
-            role=place.role,
-            station=place.station,
-            when=when.text(locale),
-            **_contact(settings),
-        )
-    if person.mobile:
-        with locale_scope(locale):
-            text = _(
+    context = {
+        "role": place.role,
+        "station": place.station,
+        "when": when.text(person.preferred_language),
+    }
+    _tell(
+        session,
+        tenant,
+        settings,
+        person,
+        ("staffing_withdrawn", f"withdrawn:{place.assignment_id}", context),
+        (
+            f"withdrawn-sms:{place.assignment_id}",
+            lambda: _(
                 "%(municipality)s: you are no longer booked as %(role)s at %(station)s "
                 "on %(when)s. You do not need to come.",
                 municipality=tenant.name,
-                role=place.role,
-                station=place.station,
-                when=when.text(locale),
-            )
-            if settings.office_phone:
-                text += " " + _("Questions: %(phone)s", phone=settings.office_phone)
-        queue_sms(
-            session,
-            to=person.mobile,
-            text=text,
-            idempotency_key=f"withdrawn-sms:{place.assignment_id}",
-            tenant_id=tenant.id,
-        )
+                **context,
+            ),
+        ),
+    )
