@@ -122,3 +122,45 @@ COURSE_KIND = {
 
 def choices(mapping: Mapping[str, object]) -> list[tuple[str, str]]:
     return [(key, str(value)) for key, value in mapping.items()]
+
+
+#: What the audit log calls the object of an entry (the model's class name).
+OBJECT_TYPE = {
+    "ApiToken": lazy_gettext("API token"),
+    "Application": lazy_gettext("Application"),
+    "Assignment": lazy_gettext("Place"),
+    "AuthSession": lazy_gettext("Sign-in session"),
+    "AutostaffRun": lazy_gettext("Optimiser proposal"),
+    "Availability": lazy_gettext("Availability"),
+    "Building": lazy_gettext("Building"),
+    "CheckIn": lazy_gettext("Check-in"),
+    "ContactMessage": lazy_gettext("Contact message"),
+    "Course": lazy_gettext("Course"),
+    "CourseBooking": lazy_gettext("Course booking"),
+    "CourseSession": lazy_gettext("Course session"),
+    "District": lazy_gettext("District"),
+    "Election": lazy_gettext("Election"),
+    "ImportBatch": lazy_gettext("Import"),
+    "Incident": lazy_gettext("Incident"),
+    "Membership": lazy_gettext("Membership"),
+    "NormTemplate": lazy_gettext("Staffing template"),
+    "Person": lazy_gettext("Person"),
+    "PushSubscription": lazy_gettext("Push subscription"),
+    "Qualification": lazy_gettext("Qualification"),
+    "RecoveryCode": lazy_gettext("Recovery code"),
+    "RememberedDevice": lazy_gettext("Remembered device"),
+    "Reserve": lazy_gettext("Reserve"),
+    "RoleType": lazy_gettext("Role"),
+    "Room": lazy_gettext("Room"),
+    "SecondFactor": lazy_gettext("Second factor"),
+    "Shift": lazy_gettext("Shift"),
+    "SiteSettings": lazy_gettext("Site settings"),
+    "StaffingNorm": lazy_gettext("Staffing norm"),
+    "Station": lazy_gettext("Station"),
+    "StationOpening": lazy_gettext("Opening hours"),
+    "StationStatus": lazy_gettext("Station status"),
+    "Tenant": lazy_gettext("Municipality"),
+    "TurnoutReport": lazy_gettext("Turnout report"),
+    "User": lazy_gettext("User"),
+    "WebPartVersion": lazy_gettext("Page version"),
+}

@@ -20,6 +20,7 @@ from app.core.models import utcnow
 from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.web import app_settings, db, on_refusal, render
+from app.domain.labels import OBJECT_TYPE
 from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
 
 routes = Routes()
@@ -29,8 +30,10 @@ routes = Routes()
 @requires("audit.view")
 async def audit_log() -> str:
     form = AuditFilterForm(request.args)
-    form.object_type.choices = [("", _("All"))] + [
-        (name, name) for name in await object_types(db())
+    kinds = [(name, str(OBJECT_TYPE.get(name, name))) for name in await object_types(db())]
+    form.object_type.choices = [
+        ("", _("All")),
+        *sorted(kinds, key=lambda choice: choice[1].casefold()),
     ]
     form.validate()
     audit_filter = AuditFilter(
@@ -42,7 +45,9 @@ async def audit_log() -> str:
         timezone=g.tenant.timezone,
     )
     page = await search_audit(db(), audit_filter, page=page_number(request.args.get("page")))
-    return await render("planning/audit.html", block="results", form=form, page=page)
+    return await render(
+        "planning/audit.html", block="results", form=form, page=page, object_labels=OBJECT_TYPE
+    )
 
 
 @routes.route("/admin/tokens", methods=["GET", "POST"])

@@ -24,6 +24,19 @@ async def test_it_shows_the_audit_log_of_this_municipality_only(
     assert outsider.email not in body
 
 
+async def test_it_names_what_an_entry_is_about_in_the_readers_language(
+    client: QuartClient, db: AsyncSession, admin: User
+) -> None:
+    admin.locale = "sv"
+    await db.commit()
+    await login(client, admin)
+    body = await (await client.get("/lund/planning/admin/audit")).get_data(as_text=True)
+    # The filter's choices and the table name the object in Swedish, not by its class.
+    assert '<option value="User">Användare</option>' in body
+    assert f"Användare #{admin.id}" in body
+    assert "User #" not in body
+
+
 async def test_it_filters_the_audit_log(client: QuartClient, admin: User) -> None:
     await login(client, admin)
     body = await (await client.get("/lund/planning/admin/audit?code=tenancy.")).get_data(
