@@ -58,7 +58,9 @@ async def _editor(
         errors=errors,
         is_page=key in webparts.PAGE_KEYS,
         part_labels=WEB_PART,
-        preview=webparts.render_markdown(str(values.get("body") or "")),
+        preview=webparts.render_markdown(
+            str(values.get("body") or ""), url_for("public.home", tenant=g.tenant.slug)
+        ),
     )
     return page, status
 

@@ -50,6 +50,24 @@ async def test_it_edits_previews_and_publishes_a_page(
     assert "webparts.version.saved" in codes and "webparts.version.published" in codes
 
 
+async def test_the_previews_links_lead_where_they_do_on_the_public_site(
+    client: QuartClient, planner: User
+) -> None:
+    """The office links a page's neighbours relatively ([apply](apply)); shown in the
+    back office, the preview's links still go to the public pages, not to a 404."""
+    await login(client, planner)
+    draft = {"title": "Jobba", "body": "[Ansök](apply) · [Start](/lund/) · [IMY](https://imy.se)"}
+    preview = await post_form(client, "/lund/planning/site/work/sv", {**draft, "action": "preview"})
+    body = await preview.get_data(as_text=True)
+    assert 'href="/lund/apply"' in body and 'href="apply"' not in body
+    assert 'href="/lund/"' in body and 'href="https://imy.se"' in body
+    await post_form(client, "/lund/planning/site/work/sv", {**draft, "action": "save"})
+    page = await (await client.get("/lund/planning/site/work/sv/preview")).get_data(as_text=True)
+    assert 'href="/lund/apply"' in page
+    # The public page itself keeps the address as written (it is already there).
+    assert "lund" not in webparts.render_markdown("[Ansök](apply)")
+
+
 async def test_it_shows_the_editor_errors_and_refuses_unknown_pages(
     client: QuartClient, planner: User
 ) -> None:

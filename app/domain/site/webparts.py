@@ -60,11 +60,21 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 
-def render_markdown(text: str) -> Markup:
+def render_markdown(text: str, link_base: str | None = None) -> Markup:
     """Markdown to HTML that can be shown as is: no scripts, no event handlers, no
-    ``javascript:`` links, no styles; headings start at h2 (the page has the h1)."""
+    ``javascript:`` links, no styles; headings start at h2 (the page has the h1).
+
+    ``link_base`` (the public site's address, ending in ``/``) makes relative links and
+    images point where they do on the public site, for a preview shown elsewhere (the
+    office writes ``[apply](apply)`` as the public page's neighbour)."""
     html = _markdown.render(text or "")
     html = re.sub(r"<(/?)h1\b", r"<\1h2", html)
+
+    def rebase(tag: str, attribute: str, value: str) -> str:
+        if attribute in ("href", "src") and link_base and _RELATIVE.match(value):
+            return link_base + value
+        return value
+
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -72,8 +82,13 @@ def render_markdown(text: str) -> Markup:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=rebase if link_base else None,
     )
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+
+
+#: A relative address: no scheme, not from the root, not only a fragment or a query.
+_RELATIVE = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?![/#?])")
 
 
 def default_text(key: str, locale: str) -> tuple[str, str]:
@@ -99,6 +114,10 @@ class Shown:
     @property
     def html(self) -> Markup:
         return render_markdown(self.body)
+
+    def html_at(self, link_base: str) -> Markup:
+        """The page as it reads on the public site, shown at another address."""
+        return render_markdown(self.body, link_base)
 
 
 async def latest_published(session: AsyncSession, key: str, locale: str) -> WebPartVersion | None:
