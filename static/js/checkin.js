@@ -339,8 +339,14 @@
 
   // Send every queued check-in in the order they were tapped; stop at the first that
   // cannot go (a "left" must not overtake its "arrived").
+  // A call while a flush is under way (the phone came back online while the last try
+  // was still failing, or another tap) runs one more flush after it, rather than being
+  // lost until the next 30 s retry.
+  var flushAgain = false;
+
   function flush() {
-    if (flushing) { return flushing; }
+    if (flushing) { flushAgain = true; return flushing; }
+    flushAgain = false;
     flushing = allEntries().then(function (entries) {
       var chain = Promise.resolve(true);
       entries.forEach(function (entry) {
@@ -349,7 +355,8 @@
       return chain;
     }).catch(function () { return false; }).then(function () {
       flushing = null;
-      return renderQueue();
+      var rendered = renderQueue();
+      return flushAgain ? rendered.then(flush) : rendered;
     });
     return flushing;
   }
