@@ -118,13 +118,14 @@ async def book_person(
         booked_by_label=actor.label,
     )
     session.add(booking)
+    # Read before the flush: after a rollback the person's attributes are expired, and
+    # loading them again is I/O outside the async call (MissingGreenlet).
+    name = person.full_name
     try:
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise CourseError(
-            _("%(name)s already has a booking for this course.", name=person.full_name)
-        ) from None
+        raise CourseError(_("%(name)s already has a booking for this course.", name=name)) from None
     booking.person = person
     booking.session = course_session
     await record(
