@@ -142,6 +142,29 @@ async def make_room(
         )
 
 
+async def locate_station(
+    session: AsyncSession, tenant: Tenant, station_id: int, **building: Any
+) -> None:
+    """Put a station in a room of a building on the map (Hamnskolan in Lund unless
+    ``building`` says otherwise: latitude, longitude, postal_code ...)."""
+    from app.core.tenancy import tenant_scope
+    from app.domain.models import Building, Room, Station
+
+    with tenant_scope(tenant.id):
+        found = Building(
+            **{"name": "Hamnskolan", "latitude": 55.70, "longitude": 13.19, **building}
+        )
+        session.add(found)
+        await session.flush()
+        room = Room(building_id=found.id, name="Matsalen")
+        session.add(room)
+        await session.flush()
+        station = await session.get(Station, station_id)
+        assert station is not None
+        station.room_id = room.id
+        await session.commit()
+
+
 def future_election() -> dict[str, str]:
     """An election about ten months ahead of the real today (on a Sunday), so tests that
     go through the public site, which uses the real date, never expire."""

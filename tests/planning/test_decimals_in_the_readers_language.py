@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import AutostaffRun, Building, Room, Station
-from tests.factories import login, make_clerk, make_staffed_station, post_form
+from app.domain.models import AutostaffRun
+from tests.factories import locate_station, login, make_clerk, make_staffed_station, post_form
 
 HTMX = {"HX-Request": "true"}
 
@@ -43,17 +43,7 @@ async def test_the_place_panel_writes_distances_with_a_decimal_comma_in_swedish(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:
     s = await make_staffed_station(db, tenant)
-    with tenant_scope(tenant.id):
-        building = Building(name="Hamnskolan", latitude=55.70, longitude=13.19)
-        db.add(building)
-        await db.flush()
-        room = Room(building_id=building.id, name="Matsalen")
-        db.add(room)
-        await db.flush()
-        station = await db.get(Station, s["station"].id)
-        assert station is not None
-        station.room_id = room.id
-        await db.commit()
+    await locate_station(db, tenant, s["station"].id)
     near = await make_clerk(db, tenant, s["election"], first_name="Nära", last_name="Granne")
     with tenant_scope(tenant.id):
         near = await db.merge(near)

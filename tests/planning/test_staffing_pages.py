@@ -12,11 +12,12 @@ from app.core.models import OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.courses.booking import book_person
 from app.domain.courses.qualifications import grant
-from app.domain.models import Assignment, Building, DistrictPreference, Room, Station
+from app.domain.models import Assignment, DistrictPreference
 from app.domain.staffing.assignments import assign_person
 from tests.factories import (
     csrf_token,
     letterhead,
+    locate_station,
     login,
     make_clerk,
     make_course,
@@ -121,19 +122,7 @@ async def test_the_place_panel_finds_and_ranks_people_of_unknown_distance(
 ) -> None:
     s = await make_staffed_station(db, tenant)
     election = s["election"]
-    with tenant_scope(tenant.id):
-        building = Building(
-            name="Hamnskolan", latitude=55.70, longitude=13.19, postal_code="226 49"
-        )
-        db.add(building)
-        await db.flush()
-        room = Room(building_id=building.id, name="Matsalen")
-        db.add(room)
-        await db.flush()
-        station = await db.get(Station, s["station"].id)
-        assert station is not None
-        station.room_id = room.id
-        await db.commit()
+    await locate_station(db, tenant, s["station"].id, postal_code="226 49")
     # Twenty placed people about 10 km away, more than the panel lists.
     for number in range(20):
         placed = await make_clerk(db, tenant, election, first_name=f"Placerad{number}")
