@@ -18,7 +18,7 @@ from app.core.web import db, on_refusal, render
 from app.domain import autostaff
 from app.domain.elections.elections import get_election
 from app.domain.labels import RUN_STATUS
-from app.domain.staffing import board, proposals, reserves, review
+from app.domain.staffing import board, proposals, review
 
 routes = Routes()
 
@@ -53,7 +53,6 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
     rows = await proposals.proposal_rows(db(), run)
     found = await review.review(db(), run, rows, filters)
     page = shown_page(page_number(request.args.get("page")), len(found.groups), GROUPS_PER_PAGE)
-    reserve_ids = await reserves.reserve_people(db(), election.id)
     return await render(
         "planning/staffing/autostaff.html",
         election=election,
@@ -66,7 +65,7 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
         filters=filters,
         districts=await board.district_choices(db(), election.id),
         run_status=RUN_STATUS,
-        reserve_ids=reserve_ids,
+        reserve_ids=found.reserve_ids,
     )
 
 

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import get_locale
 from app.domain.autostaff.costs import NEW_TO_TEAM, NO_EXPERIENCED, NO_LANGUAGE
-from app.domain.models import AutostaffRun, Building, Person, Reserve, Room, Station
+from app.domain.models import AutostaffRun, Building, Person, Room, Station
 from app.domain.staffing.board import distance_km
 from app.domain.staffing.overview import OverviewFilters, staffing_overview
 from app.domain.staffing.proposals import ProposalRow
+from app.domain.staffing.reserves import reserve_people
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Review:
     #: How many proposals each role has, and each district (the other filters as chosen).
     role_counts: dict[str, int]
     district_counts: dict[int | None, int]
+    #: The election's reserves, for the rows to mark them.
+    reserve_ids: set[int] = field(default_factory=set)
 
     @property
     def shown(self) -> int:
@@ -104,7 +107,8 @@ async def review(
     kms = await _distances(session, rows)
     reviewed = [ReviewRow(row, kms.get((row.person_id, row.station_id))) for row in rows]
     open_now = await _open_by_district(session, run.election_id)
-    summary = await _summary(session, run, reviewed, open_now)
+    reserves = await reserve_people(session, run.election_id)
+    summary = _summary(run, reviewed, open_now, reserves)
     query = " ".join(filters.station_query.lower().split())
 
     def kept(row: ProposalRow, *, role: bool = True, district: bool = True) -> bool:
@@ -130,24 +134,20 @@ async def review(
         ordered,
         dict(Counter(row.role for row in rows if kept(row, role=False))),
         dict(Counter(row.district_id for row in rows if kept(row, district=False))),
+        reserves,
     )
 
 
-async def _summary(
-    session: AsyncSession,
+def _summary(
     run: AutostaffRun,
     rows: list[ReviewRow],
     open_now: dict[int | None, int],
+    reserves: set[int],
 ) -> ReviewSummary:
     """The proposal in words: counts read back from the run's cost parts (each part is
     a count times its weight) and from its pending rows."""
     costs = run.costs
     known = [item.km for item in rows if item.km is not None]
-    reserves = set(
-        await session.scalars(
-            select(Reserve.person_id).where(Reserve.election_id == run.election_id)
-        )
-    )
     proposed_people = {item.row.person_id for item in rows}
     per_person = Counter(item.row.person_id for item in rows)
     left_open = sum(open_now.values()) - len(rows)
