@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.i18n import get_locale
 from app.domain.autostaff.costs import NEW_TO_TEAM, NO_EXPERIENCED, NO_LANGUAGE
 from app.domain.models import AutostaffRun, Building, Person, Room, Station
 from app.domain.staffing.board import distance_km
@@ -72,15 +70,6 @@ class ReviewSummary:
     @property
     def without_distance(self) -> int:
         return self.proposed - self.with_distance
-
-    @property
-    def travel_km_text(self) -> str:
-        """The total in whole km, written in the reader's language ("10 059")."""
-        return format_decimal(round(self.travel_km), format="#,##0", locale=get_locale())
-
-    @property
-    def average_km_text(self) -> str:
-        return format_decimal(self.average_km, format="0.0", locale=get_locale())
 
 
 @dataclass
