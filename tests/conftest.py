@@ -162,7 +162,10 @@ class PostgresCleaner:
 
     DELETE, children first, rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
     makes new files for every table and index (seconds for all of them at once). The
-    connection lives on an event loop of its own, since each test has its own loop."""
+    connection lives on an event loop of its own, since each test has its own loop.
+
+    It also keeps a copy of every row aside (``snapshot``) and puts it back
+    (``restore``): the browser tests' demo is made once per worker and copied in."""
 
     def __init__(self, owner_url: str) -> None:
         dialect = postgresql.dialect()
@@ -181,6 +184,31 @@ class PostgresCleaner:
 
     def clean(self) -> None:
         self._loop.run_until_complete(self._connection.execute(self._statements))
+
+    def snapshot(self, schema: str) -> None:
+        """Copy every table's rows and every sequence's position aside, into ``schema``
+        (a name of the tests' own making, as are the tables')."""
+        statements = [f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"']
+        statements += [
+            f'CREATE TABLE "{schema}"."{table.name}" AS TABLE public."{table.name}"'
+            for table in Base.metadata.sorted_tables
+        ]
+        positions = "SELECT sequencename AS name, last_value FROM pg_sequences"
+        statements.append(
+            f'CREATE TABLE "{schema}"."_sequences" AS {positions} WHERE schemaname = \'public\''
+        )
+        self._loop.run_until_complete(self._connection.execute("; ".join(statements)))
+
+    def restore(self, schema: str) -> None:
+        """Put back what ``snapshot`` saved, in one round trip: the tables are empty, as
+        the cleaner ran after the test before."""
+        statements = [
+            f'INSERT INTO public."{table.name}" SELECT * FROM "{schema}"."{table.name}"'  # noqa: S608
+            for table in Base.metadata.sorted_tables
+        ]
+        put_back = "setval(format('public.%I', name)::regclass, coalesce(last_value, 1), last_value IS NOT NULL)"
+        statements.append(f'SELECT {put_back} FROM "{schema}"."_sequences"')  # noqa: S608
+        self._loop.run_until_complete(self._connection.execute("; ".join(statements)))
 
     def close(self) -> None:
         self._loop.run_until_complete(self._connection.close())

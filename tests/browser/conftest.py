@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -10,13 +12,16 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import make_url
 
 from app.cli import main as stemma
 from app.core.settings import Settings
+from tests.conftest import TEST_DATABASE_URL
 from tests.factories import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,16 +71,17 @@ def demo_command() -> list[str]:
 
 
 @pytest.fixture
-def live_server(settings: Settings, demo_command: list[str]) -> Iterator[str]:
+def live_server(
+    request: pytest.FixtureRequest, settings: Settings, demo_command: list[str]
+) -> Iterator[str]:
     """`stemma migrate`, `stemma demo`, then `stemma serve`, as `make run` does.
 
     The first two run the same commands in this process (starting the app's code in a
-    new interpreter costs seconds a test; ``tests/test_cli.py`` runs them as processes);
-    the server is a process of its own, as a newcomer's is."""
+    new interpreter costs seconds a test; ``tests/test_cli.py`` runs them as processes),
+    once per worker and demo: later tests get a copy of what they made
+    (``_made_demo``). The server is a process of its own, as a newcomer's is."""
     environment = _environment(settings)
-    for command in (["migrate"], demo_command):
-        ran = CliRunner().invoke(stemma, command, env=environment, catch_exceptions=False)
-        assert ran.exit_code == 0, ran.output
+    _made_demo(request, settings, demo_command, environment)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     environment["STEMMA_BASE_URL"] = base_url
@@ -107,6 +113,53 @@ def live_server(settings: Settings, demo_command: list[str]) -> Iterator[str]:
             server.kill()
             server.wait(timeout=5)
         log.close()
+
+
+#: Per worker: where the database is kept as `stemma migrate` and one demo command left
+#: it (a SQLite file, or a PostgreSQL schema), by the command and the hour it was made.
+_DEMO_COPIES: dict[tuple[str, ...], str] = {}
+
+
+def _made_demo(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    demo_command: list[str],
+    environment: dict[str, str],
+) -> None:
+    """Bring the test's database to what `stemma migrate` and ``demo_command`` make.
+
+    The demo costs seconds, and a few dozen tests ask for one of two demos: the first
+    test of a worker runs the commands, the others get a copy of the rows it left
+    (every row and id, as the commands wrote them). The copy is keyed by the hour in the
+    demo's zone as well, since "--election-day today" places the day around now."""
+    hour = dt.datetime.now(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H")
+    key = (*demo_command, hour)
+    cleaner = request.getfixturevalue("postgres_cleaner") if TEST_DATABASE_URL else None
+    database = make_url(settings.database_url).database or ""
+    copy = _DEMO_COPIES.get(key)
+    if copy is not None:
+        if cleaner is not None:
+            cleaner.restore(copy)
+        else:
+            _copy_sqlite(copy, database)
+        return
+    for command in (["migrate"], demo_command):
+        ran = CliRunner().invoke(stemma, command, env=environment, catch_exceptions=False)
+        assert ran.exit_code == 0, ran.output
+    if cleaner is not None:
+        copy = f"demo_copy_{len(_DEMO_COPIES)}"
+        cleaner.snapshot(copy)
+    else:
+        folder = request.getfixturevalue("tmp_path_factory").mktemp("demo-copy")
+        copy = str(folder / "stemma.db")
+        _copy_sqlite(database, copy)
+    _DEMO_COPIES[key] = copy
+
+
+def _copy_sqlite(source: str, target: str) -> None:
+    """Copy a SQLite database whole, its write-ahead log included."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
 
 
 @pytest.fixture
