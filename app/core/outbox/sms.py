@@ -106,8 +106,14 @@ class HttpSmsTransport:
     #: How many posts one worker has in flight at once.
     concurrency = 16
 
-    def __init__(self, settings: Settings, throttle: Throttle | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        throttle: Throttle | None = None,
+        timeout: float = GATEWAY_TIMEOUT,
+    ) -> None:
         assert settings.sms_api_url
+        self.timeout = timeout
         self.url = settings.sms_api_url
         self.sender = settings.sms_from
         self.base_url = settings.base_url if settings.sms_delivery_reports else None
@@ -126,7 +132,7 @@ class HttpSmsTransport:
         worker's); closed after."""
         client = aiohttp.ClientSession(
             headers={"Authorization": self._authorization, "User-Agent": "Stemma"},
-            timeout=aiohttp.ClientTimeout(total=GATEWAY_TIMEOUT),
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
             connector=aiohttp.TCPConnector(limit=self.concurrency),
         )
         token = self._client.set(client)
