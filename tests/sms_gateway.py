@@ -252,6 +252,10 @@ class LocalGateway:
             await asyncio.sleep(0.05 * (attempt + 1))
         return answer
 
+    async def post(self, url: str, form: dict[str, str]) -> int:
+        """POST a form to one of our callback addresses; the HTTP status (0: none)."""
+        return await post_form(self._session(), url, form)
+
     async def incoming(self, url: str, sender: str, to: str, message: str) -> tuple[int, str]:
         """An SMS to one of our numbers, posted to its ``sms_url`` as 46elks does."""
         sms = Sms(
