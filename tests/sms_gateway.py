@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -107,6 +108,7 @@ class LocalGateway:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _client: aiohttp.ClientSession | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -143,11 +145,17 @@ class LocalGateway:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def settle(self, timeout: float = 5.0) -> None:
-        """Wait until every delivery report is posted."""
-        async with asyncio.timeout(timeout):
-            while self._tasks:
-                await asyncio.sleep(0.01)
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Wait until ``condition()`` holds, asked again whenever an SMS comes or a
+        delivery report is done (bound it with ``asyncio.timeout``)."""
+        while not condition():
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def settle(self) -> None:
+        """Wait (5 s at most) until every delivery report is posted."""
+        async with asyncio.timeout(5):
+            await self.wait_until(lambda: not self._tasks)
 
     def _authorized(self, request: web.Request) -> bool:
         expected = "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode(
@@ -177,6 +185,7 @@ class LocalGateway:
             whendelivered=str(form["whendelivered"]) if form.get("whendelivered") else None,
         )
         self.received.append(sms)
+        self._changed.set()
         if sms.whendelivered and self.dlr_delay is not None:
             self._later(self._report(sms))
         if self.timeout_after_accept > 0:
@@ -217,7 +226,12 @@ class LocalGateway:
     def _later(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            self._changed.set()
+
+        task.add_done_callback(done)
 
     def _session(self) -> aiohttp.ClientSession:
         if self._client is None or self._client.closed:

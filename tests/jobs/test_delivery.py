@@ -269,8 +269,7 @@ async def test_a_worker_killed_mid_send_neither_duplicates_nor_loses_a_message(
 
     worker = asyncio.create_task(work())
     async with asyncio.timeout(20):
-        while len(gateway.received) < 30:
-            await asyncio.sleep(0.005)
+        await gateway.wait_until(lambda: len(gateway.received) >= 30)
     worker.cancel()  # killed mid-send: its sends are at the gateway, its outcomes are not
     with pytest.raises(asyncio.CancelledError):
         await worker
