@@ -24,9 +24,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -265,32 +265,49 @@ async def _send_all(
     return list(await asyncio.gather(*(one(row) for row in claimed)))
 
 
+def _statements(
+    claimed: Sequence[Claimed], outcomes: Sequence[Outcome]
+) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The outcomes as a few statements, one per shape of outcome, each run once for
+    all its rows (executemany): a row is written only while this worker's claim holds."""
+    table = cast(Table, OutboxMessage.__table__)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row, outcome in zip(claimed, outcomes, strict=True):
+        parameters = {"b_id": row.message.id, "b_token": row.message.claim_token}
+        parameters.update({f"v_{key}": value for key, value in outcome.values.items()})
+        groups.setdefault(tuple(sorted(outcome.values)), []).append(parameters)
+    return [
+        (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.claim_token == bindparam("b_token"))
+            .values({key: bindparam(f"v_{key}") for key in keys}),
+            rows,
+        )
+        for keys, rows in groups.items()
+    ]
+
+
 async def _record(
     session: AsyncSession, claimed: Sequence[Claimed], outcomes: Sequence[Outcome]
 ) -> None:
     """Write every outcome of the round in one transaction; should a gateway id clash
     (two rows of one text to one number, both found in the list by two workers), one
     transaction each, so the others are kept."""
-
-    async def write(row: Claimed, outcome: Outcome) -> None:
-        mine = (OutboxMessage.id == row.message.id) & (
-            OutboxMessage.claim_token == row.message.claim_token
-        )
-        await session.execute(update(OutboxMessage).where(mine).values(**outcome.values))
-
+    statements = _statements(claimed, outcomes)
     try:
-        for row, outcome in zip(claimed, outcomes, strict=True):
-            await write(row, outcome)
+        for statement, rows in statements:
+            await session.execute(statement, rows)
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        for row, outcome in zip(claimed, outcomes, strict=True):
-            try:
-                await write(row, outcome)
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                log.warning("outbox message %s: its gateway id is another row's", row.message.id)
+        for statement, rows in statements:
+            for row in rows:
+                try:
+                    await session.execute(statement, row)
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+                    log.warning("outbox message %s: its gateway id is another row's", row["b_id"])
 
 
 async def deliver_round(

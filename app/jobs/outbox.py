@@ -52,7 +52,7 @@ __all__ = [
 
 PRUNE_EVERY = 3600.0
 #: Rows one round claims of a municipality; its transports send them concurrently.
-ROUND_SIZE = 50
+ROUND_SIZE = 200
 
 
 async def deliver_due(
