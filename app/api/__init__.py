@@ -20,7 +20,16 @@ from quart_schema import (
 )
 from quart_schema.validation import RequestHeadersValidationError
 
-from app.api import applications, checkins, courses, realtime, registers, requests, staffing
+from app.api import (
+    applications,
+    checkins,
+    courses,
+    gateway,
+    realtime,
+    registers,
+    requests,
+    staffing,
+)
 from app.api.openapi import API_PREFIX, OPENAPI_PATH, ApiIdConverter, StemmaOpenAPIProvider
 from app.api.schema import QueryId
 from app.api.scopes import expired_token, missing_scope, required_scope
@@ -80,6 +89,8 @@ def register_api(app: Quart) -> None:
         openapi_provider_class=StemmaOpenAPIProvider,
     )
     app.register_blueprint(create_blueprint())
+    # The SMS gateway's callbacks: under /api/ (no CSRF), outside the token-checked API.
+    app.register_blueprint(gateway.create_blueprint())
 
 
 @routes.before_request

@@ -14,6 +14,7 @@ from app.planning import (
     erasure,
     home,
     inbox,
+    messaging_sender,
     ops_dashboard,
     ops_exports,
     ops_fragments,
@@ -27,6 +28,7 @@ from app.planning import (
     roll_call,
     settings_pages,
     sign_in_security,
+    sms_replies,
     staffing,
     staffing_reports,
 )
@@ -43,6 +45,7 @@ VIEW_MODULES = (
     erasure,
     home,
     inbox,
+    messaging_sender,
     ops_dashboard,
     ops_exports,
     people,
@@ -54,6 +57,7 @@ VIEW_MODULES = (
     registers_io,
     settings_pages,
     sign_in_security,
+    sms_replies,
     staffing,
     staffing_reports,
 )
