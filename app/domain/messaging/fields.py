@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.i18n import format_locale, get_locale, locale_scope, named
+from app.core.i18n import _, format_locale, get_locale, locale_scope, named
 from app.core.i18n import lazy_gettext as _l
 from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
@@ -137,6 +138,16 @@ async def _common(session: AsyncSession, person: Person | None, base_url: str) -
     }
 
 
+def deadline_text(moment: dt.datetime, timezone: str) -> str:
+    """A deadline as a date and time in the municipality's time zone."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return _(
+        "%(day)s at %(time)s",
+        day=format_date(local.date(), format="long", locale=format_locale()),
+        time=format_time(local.time(), format="HH:mm", locale=format_locale()),
+    )
+
+
 async def _place(session: AsyncSession, assignment: Assignment) -> dict[str, str]:
     station = await session.get(Station, assignment.station_id)
     shift = await session.get(Shift, assignment.shift_id)
@@ -144,7 +155,7 @@ async def _place(session: AsyncSession, assignment: Assignment) -> dict[str, str
     assert station is not None and shift is not None and role is not None
     room = await session.get(Room, station.room_id) if station.room_id else None
     building = await session.get(Building, room.building_id) if room else None
-    return {
+    place = {
         "role.name": named(role),
         "station.name": station.name,
         "room.name": room.name if room else "",
@@ -155,6 +166,11 @@ async def _place(session: AsyncSession, assignment: Assignment) -> dict[str, str
         "shift.ends": shift.ends_at.strftime("%H:%M"),
         "pay": fee_text(role.pay_amount, role.pay_unit),
     }
+    if assignment.answer_by is not None:
+        tenant = await session.get(Tenant, require_tenant_id())
+        assert tenant is not None
+        place["offer.deadline"] = deadline_text(assignment.answer_by, tenant.timezone)
+    return place
 
 
 async def merge_fields(

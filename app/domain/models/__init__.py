@@ -14,6 +14,7 @@ from app.domain.models.courses import (
     Qualification,
     SessionTeacher,
 )
+from app.domain.models.messaging import MessageTemplate, MessageTemplateVersion
 from app.domain.models.ops import (
     CHECK_IN_KINDS,
     CHECK_IN_SOURCES,
@@ -74,6 +75,8 @@ from app.domain.models.staffing import (
 )
 
 __all__ = [
+    "MessageTemplate",
+    "MessageTemplateVersion",
     "ACTIVE_BOOKING_STATES",
     "APPLICATION_STATUSES",
     "ASSIGNMENT_SOURCES",
