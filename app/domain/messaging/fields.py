@@ -191,9 +191,35 @@ async def merge_fields(
     ``booking`` and ``application`` are read by the groups that need them (the
     course and application groups add themselves here when they are written).
     """
+    return nest(
+        await merge_flat(
+            session,
+            person=person,
+            election=election,
+            assignment=assignment,
+            extra=extra,
+            locale=locale,
+            base_url=base_url,
+        )
+    )
+
+
+async def merge_flat(
+    session: AsyncSession,
+    *,
+    person: Person | None = None,
+    election: Election | None = None,
+    assignment: Assignment | None = None,
+    extra: dict[str, str] | None = None,
+    locale: str | None = None,
+    base_url: str = "",
+) -> dict[str, str]:
+    """The fields by dotted name; every field of the catalogue is there, empty when
+    the message has nothing for it, so a template naming one never fails to render."""
     language = locale or (person.preferred_language if person else get_locale())
+    flat = {field.name: "" for group in FIELD_GROUPS.values() for field in group}
     with locale_scope(language):
-        flat = await _common(session, person, base_url)
+        flat.update(await _common(session, person, base_url))
         if assignment is not None:
             flat.update(await _place(session, assignment))
             if election is None:
@@ -202,4 +228,4 @@ async def merge_fields(
             flat["election.name"] = election.name
             flat["election.day"] = day_text(election.election_day)
         flat.update(extra or {})
-    return nest(flat)
+    return flat

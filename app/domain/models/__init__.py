@@ -75,8 +75,6 @@ from app.domain.models.staffing import (
 )
 
 __all__ = [
-    "MessageTemplate",
-    "MessageTemplateVersion",
     "ACTIVE_BOOKING_STATES",
     "APPLICATION_STATUSES",
     "ASSIGNMENT_SOURCES",
@@ -124,6 +122,8 @@ __all__ = [
     "ImportBatch",
     "Incident",
     "IncidentNote",
+    "MessageTemplate",
+    "MessageTemplateVersion",
     "NormTemplate",
     "Person",
     "Qualification",
