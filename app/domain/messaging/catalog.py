@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import lazy_gettext
 
 CHANNELS = ("email", "sms")
 LOCALES = ("sv", "da", "en")
@@ -28,5 +28,7 @@ class MessageKind:
 EMAIL, SMS, BOTH = ("email",), ("sms",), ("email", "sms")
 
 MESSAGES: dict[str, MessageKind] = {
-    "staffing_offer": MessageKind(_l("Offer of a place"), BOTH, ("election", "place", "offer")),
+    "staffing_offer": MessageKind(
+        lazy_gettext("Offer of a place"), BOTH, ("election", "place", "offer")
+    ),
 }

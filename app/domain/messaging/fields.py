@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.i18n import _, format_locale, get_locale, locale_scope, named
-from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import _, format_locale, get_locale, lazy_gettext, locale_scope, named
 from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
 from app.domain.models import (
@@ -48,31 +47,43 @@ def _group(*fields: tuple[str, object, str]) -> tuple[Field, ...]:
 
 FIELD_GROUPS: dict[str, tuple[Field, ...]] = {
     "common": _group(
-        ("person.first_name", _l("The recipient's first name"), "Åsa"),
-        ("person.name", _l("The recipient's full name"), "Åsa Lindqvist"),
-        ("municipality.name", _l("The municipality's name"), "Exempelby kommun"),
-        ("contact.email", _l("The election office's e-mail"), "val@exempelby.se"),
-        ("contact.phone", _l("The election office's phone"), "+46 8 123 45 67"),
-        ("portal_link", _l("Link to the clerk portal"), "https://stemma.example/exempelby/portal"),
+        ("person.first_name", lazy_gettext("The recipient's first name"), "Åsa"),
+        ("person.name", lazy_gettext("The recipient's full name"), "Åsa Lindqvist"),
+        ("municipality.name", lazy_gettext("The municipality's name"), "Exempelby kommun"),
+        ("contact.email", lazy_gettext("The election office's e-mail"), "val@exempelby.se"),
+        ("contact.phone", lazy_gettext("The election office's phone"), "+46 8 123 45 67"),
+        (
+            "portal_link",
+            lazy_gettext("Link to the clerk portal"),
+            "https://stemma.example/exempelby/portal",
+        ),
     ),
     "election": _group(
-        ("election.name", _l("The election's name"), "Val till riksdagen 2026"),
-        ("election.day", _l("Election day"), "13 september 2026"),
+        ("election.name", lazy_gettext("The election's name"), "Val till riksdagen 2026"),
+        ("election.day", lazy_gettext("Election day"), "13 september 2026"),
     ),
     "place": _group(
-        ("role.name", _l("The role"), "Röstmottagare"),
-        ("station.name", _l("The polling station"), "Vallokal Centrum"),
-        ("room.name", _l("The room"), "Matsalen"),
-        ("address", _l("The station's address"), "Storgatan 1, 123 45 Exempelby"),
-        ("map_link", _l("Link to a map of the address"), "https://www.openstreetmap.org/"),
-        ("shift.day", _l("The day of the shift"), "13 september 2026"),
-        ("shift.starts", _l("When the shift starts"), "07:30"),
-        ("shift.ends", _l("When the shift ends"), "21:00"),
-        ("pay", _l("The pay"), "1 800 kr per dag"),
+        ("role.name", lazy_gettext("The role"), "Röstmottagare"),
+        ("station.name", lazy_gettext("The polling station"), "Vallokal Centrum"),
+        ("room.name", lazy_gettext("The room"), "Matsalen"),
+        ("address", lazy_gettext("The station's address"), "Storgatan 1, 123 45 Exempelby"),
+        (
+            "map_link",
+            lazy_gettext("Link to a map of the address"),
+            "https://www.openstreetmap.org/",
+        ),
+        ("shift.day", lazy_gettext("The day of the shift"), "13 september 2026"),
+        ("shift.starts", lazy_gettext("When the shift starts"), "07:30"),
+        ("shift.ends", lazy_gettext("When the shift ends"), "21:00"),
+        ("pay", lazy_gettext("The pay"), "1 800 kr per dag"),
     ),
     "offer": _group(
-        ("offer.link", _l("Link to accept or decline"), "https://stemma.example/exempelby/offer"),
-        ("offer.deadline", _l("Answer by"), "1 september 2026 kl. 12:00"),
+        (
+            "offer.link",
+            lazy_gettext("Link to accept or decline"),
+            "https://stemma.example/exempelby/offer",
+        ),
+        ("offer.deadline", lazy_gettext("Answer by"), "1 september 2026 kl. 12:00"),
     ),
 }
 
