@@ -66,8 +66,8 @@ def _state(state: editing.TextState) -> TextStateOut:
     latest = state.latest if state.edited else None
     name: TextStateName = "edited" if state.edited else "missing" if state.missing else "default"
     return TextStateOut(
-        channel=state.channel,  # type: ignore[arg-type]
-        locale=state.locale,  # type: ignore[arg-type]
+        channel=state.channel,
+        locale=state.locale,
         state=name,
         version=latest.number if latest else None,
         saved_at=latest.created_at if latest else None,
@@ -86,7 +86,7 @@ async def api_message_templates() -> TemplateList:
                 key=kind.key,
                 title=kind.title,
                 own=kind.is_own,
-                channels=list(kind.channels),  # type: ignore[arg-type]
+                channels=list(kind.channels),
                 texts=[_state(state) for state in states],
             )
             for kind, states in await editing.overview(db())
