@@ -47,8 +47,8 @@ def _group(*fields: tuple[str, object, str]) -> tuple[Field, ...]:
 
 FIELD_GROUPS: dict[str, tuple[Field, ...]] = {
     "common": _group(
-        ("person.first_name", lazy_gettext("The recipient's first name"), "Åsa"),
-        ("person.name", lazy_gettext("The recipient's full name"), "Åsa Lindqvist"),
+        ("person.first_name", lazy_gettext("The person's first name"), "Åsa"),
+        ("person.name", lazy_gettext("The person's full name"), "Åsa Lindqvist"),
         ("municipality.name", lazy_gettext("The municipality's name"), "Exempelby kommun"),
         ("contact.email", lazy_gettext("The election office's e-mail"), "val@exempelby.se"),
         ("contact.phone", lazy_gettext("The election office's phone"), "+46 8 123 45 67"),
@@ -83,7 +83,97 @@ FIELD_GROUPS: dict[str, tuple[Field, ...]] = {
             lazy_gettext("Link to accept or decline"),
             "https://stemma.example/exempelby/offer",
         ),
-        ("offer.deadline", lazy_gettext("Answer by"), "1 september 2026 kl. 12:00"),
+        (
+            "offer.deadline",
+            lazy_gettext("Answer by (empty once answered)"),
+            "1 september 2026 kl. 12:00",
+        ),
+    ),
+    "change": _group(
+        ("change.now", lazy_gettext("The new day and time"), "13 sep. 2026 07:00–14:00"),
+        ("change.was", lazy_gettext("The day and time before"), "13 sep. 2026 07:30–14:00"),
+    ),
+    "course": _group(
+        ("course.name", lazy_gettext("The course"), "Grundutbildning för röstmottagare"),
+        ("course.day", lazy_gettext("The day of the session"), "2 september 2026"),
+        ("course.starts", lazy_gettext("When the session starts"), "18:00"),
+        ("course.ends", lazy_gettext("When the session ends"), "20:00"),
+        (
+            "course.place",
+            lazy_gettext("Where the session is"),
+            "Stadshuset, Sal B, Storgatan 1, Exempelby",
+        ),
+        ("course.materials", lazy_gettext("What to bring"), "Legitimation"),
+        (
+            "course.link",
+            lazy_gettext("Link to the bookings in the portal"),
+            "https://stemma.example/exempelby/portal/courses",
+        ),
+    ),
+    "course_cancelled": _group(
+        ("course.reason", lazy_gettext("Why the session is cancelled"), "Läraren är sjuk."),
+        (
+            "course.alternatives",
+            lazy_gettext("Other sessions with seats, one a line"),
+            "- 9 september 2026 18:00–20:00, Stadshuset",
+        ),
+    ),
+    "application": _group(
+        (
+            "application.elections",
+            lazy_gettext("The elections applied for, one a line"),
+            "- Val till riksdagen 2026",
+        ),
+        (
+            "application.link",
+            lazy_gettext("The applicant's personal link to their application"),
+            "https://stemma.example/exempelby/apply/data",
+        ),
+        ("application.link_days", lazy_gettext("How many days the link works"), "30"),
+    ),
+    "application_reply": _group(
+        (
+            "message.text",
+            lazy_gettext("The office's message"),
+            "Vi behöver veta vilka dagar du kan arbeta.",
+        ),
+        (
+            "application.form_link",
+            lazy_gettext("Link to the application form"),
+            "https://stemma.example/exempelby/apply",
+        ),
+    ),
+    "office_message": _group(
+        (
+            "message.text",
+            lazy_gettext("The office's message"),
+            "Du har ett arvode som inte är utbetalt.",
+        ),
+    ),
+    "contact_form": _group(
+        ("form.name", lazy_gettext("Who wrote"), "Per Persson"),
+        ("form.email", lazy_gettext("Their e-mail"), "per@example.se"),
+        ("form.subject", lazy_gettext("The subject they wrote"), "Fråga om arvode"),
+        ("form.message", lazy_gettext("Their message"), "Hej! När betalas arvodet ut?"),
+    ),
+    "details_changed": _group(
+        ("person.changed", lazy_gettext("The contact details that changed"), "e-post, mobilnummer"),
+    ),
+    "removal": _group(
+        ("person.email", lazy_gettext("The person's e-mail"), "asa@example.se"),
+        (
+            "removal.message",
+            lazy_gettext("The person's message"),
+            "Jag vill inte vara kvar i registret.",
+        ),
+        (
+            "removal.link",
+            lazy_gettext("Link to the person in the register"),
+            "https://stemma.example/exempelby/planning/people/1",
+        ),
+    ),
+    "decline": _group(
+        ("decline.reason", lazy_gettext("The reason they gave"), "Jag är sjuk."),
     ),
 }
 
