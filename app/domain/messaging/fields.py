@@ -267,7 +267,7 @@ async def _place(session: AsyncSession, assignment: Assignment) -> dict[str, str
         "shift.ends": shift.ends_at.strftime("%H:%M"),
         "pay": fee_text(role.pay_amount, role.pay_unit),
     }
-    if assignment.answer_by is not None:
+    if assignment.state == "offered" and assignment.answer_by is not None:
         tenant = await session.get(Tenant, require_tenant_id())
         assert tenant is not None
         place["offer.deadline"] = deadline_text(assignment.answer_by, tenant.timezone)
