@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import (
     Environment,
@@ -106,14 +106,24 @@ def _check_node(node: nodes.Node, allowed: frozenset[str], field: str) -> None:
         _check_node(child, allowed, field)
 
 
-def check_source(text: str, allowed: frozenset[str] | Any, field: str = "body") -> None:
+class HasFields(Protocol):
+    """A message kind: a catalogue entry or ``editing.Kind``."""
+
+    @property
+    def fields(self) -> tuple[str, ...]: ...
+
+
+def check_source(
+    text: str, allowed: frozenset[str] | set[str] | HasFields, field: str = "body"
+) -> None:
     """Refuse a template that does not parse or names anything but ``allowed`` fields
     (a set of names, or a message kind: a catalogue entry or ``editing.Kind``).
 
     The refusal names the line and the field or construct, at the form's ``field``.
     """
-    names = frozenset(allowed) if isinstance(allowed, frozenset | set) else None
-    if names is None:
+    if isinstance(allowed, frozenset | set):
+        names = frozenset(allowed)
+    else:
         names = field_names(allowed.fields)
     try:
         tree = _sandbox.parse(text)
