@@ -47,3 +47,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The dispatch recipient (``dispatch_recipients.id``) this message is for: unique,
+    #: so a dispatch queues each recipient's message on a channel once. No foreign key:
+    #: the platform's table does not lean on the election model's.
+    dispatch_recipient_id: Mapped[int | None] = mapped_column(unique=True)

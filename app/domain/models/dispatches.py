@@ -57,15 +57,15 @@ class Dispatch(TenantScoped, Base):
 
 
 class DispatchRecipient(TenantScoped, Base):
-    """One person of a dispatch's frozen list on one channel: queued (its outbox row),
-    waiting to be queued, or left out and why. ``recipient_key`` is ``p<person id>``
+    """One person of a dispatch's frozen list on one channel: queued (the outbox row
+    whose ``dispatch_recipient_id`` is this row's id, unique there), waiting to be
+    queued, or left out and why. ``recipient_key`` is ``p<person id>``
     (or ``a<application id>`` for an applicant not yet in the register); one row per
     (dispatch, recipient, channel), so nothing is frozen or sent twice."""
 
     __tablename__ = "dispatch_recipients"
     __table_args__ = (
         UniqueConstraint("dispatch_id", "recipient_key", "channel"),
-        Index("ix_dispatch_recipients_dispatch_outbox", "dispatch_id", "outbox_message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +84,3 @@ class DispatchRecipient(TenantScoped, Base):
     address: Mapped[str] = mapped_column(String(254), default="")
     locale: Mapped[str] = mapped_column(String(8), default="sv")
     left_out: Mapped[str | None] = mapped_column(String(16))
-    outbox_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbox_messages.id", ondelete="SET NULL")
-    )
