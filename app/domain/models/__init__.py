@@ -69,6 +69,7 @@ from app.domain.models.registers import (
     Station,
     StationOpening,
 )
+from app.domain.models.replies import IncomingSms
 from app.domain.models.site import DEFAULT_BRAND_COLOR, SiteSettings, WebPartVersion
 from app.domain.models.staffing import (
     ASSIGNMENT_SOURCES,
@@ -133,6 +134,7 @@ __all__ = [
     "ImportBatch",
     "Incident",
     "IncidentNote",
+    "IncomingSms",
     "NormTemplate",
     "Person",
     "Qualification",
