@@ -170,6 +170,8 @@ class Candidate:
     mobile: str | None
     locale: str
     erased: bool
+    #: Only this channel (sending again to a failed message); None: the dispatch's.
+    channel: str | None = None
 
 
 async def check_objects(session: AsyncSession, chosen: RecipientFilter) -> None:
@@ -182,25 +184,31 @@ async def check_objects(session: AsyncSession, chosen: RecipientFilter) -> None:
         (RoleType, chosen.role_type_id, "role_type_id"),
         (Course, chosen.course_id, "course_id"),
     ):
-        if value is not None and await session.get(model, value) is None:
+        # A query, not the identity map: the tenant hook hides another's rows.
+        if (
+            value is not None
+            and await session.scalar(select(model.id).where(model.id == value)) is None
+        ):
             raise DispatchError(_("Choose from the list."), name)
 
 
 def _course_condition(chosen: RecipientFilter, person_id: Any) -> ColumnElement[bool] | None:
     if chosen.course_id is None or chosen.course_state is None:
         return None
-    booking = and_(CourseBooking.person_id == person_id, CourseBooking.course_id == chosen.course_id)
+    booking = and_(
+        CourseBooking.person_id == person_id, CourseBooking.course_id == chosen.course_id
+    )
     if chosen.course_state == "not_booked":
         active = CourseBooking.state.in_(ACTIVE_BOOKING_STATES)
         return ~exists().where(booking, active)
     return exists().where(booking, CourseBooking.state.in_(_BOOKING_STATE[chosen.course_state]))
 
 
-def _staff(chosen: RecipientFilter) -> Select[Any]:
+def _staff(chosen: RecipientFilter) -> Select[int, int]:
     """Each person with a matching place once, with the first such place (for its
     station, shift and role in the merge fields)."""
     states = ("offered",) if chosen.unanswered else chosen.states
-    statement = select(
+    statement: Select[int, int] = select(
         Assignment.person_id.label("person_id"), func.min(Assignment.id).label("assignment_id")
     ).where(Assignment.election_id == chosen.election_id, Assignment.state.in_(states))
     if chosen.unanswered:
@@ -230,8 +238,8 @@ def _staff(chosen: RecipientFilter) -> Select[Any]:
     return statement.group_by(Assignment.person_id)
 
 
-def _reserves(chosen: RecipientFilter) -> Select[Any]:
-    statement = select(
+def _reserves(chosen: RecipientFilter) -> Select[int, None]:
+    statement: Select[int, None] = select(
         Reserve.person_id.label("person_id"), literal(None).label("assignment_id")
     ).where(Reserve.election_id == chosen.election_id)
     if chosen.district_id is not None:
@@ -242,13 +250,14 @@ def _reserves(chosen: RecipientFilter) -> Select[Any]:
     return statement
 
 
-def _course(chosen: RecipientFilter) -> Select[Any]:
+def _course(chosen: RecipientFilter) -> Select[int, None]:
     states = _BOOKING_STATE[chosen.course_state] if chosen.course_state else ("booked",)
-    return (
+    statement: Select[int, None] = (
         select(CourseBooking.person_id.label("person_id"), literal(None).label("assignment_id"))
         .where(CourseBooking.course_id == chosen.course_id, CourseBooking.state.in_(states))
         .group_by(CourseBooking.person_id)
     )
+    return statement
 
 
 async def _people(session: AsyncSession, chosen: RecipientFilter) -> list[Candidate]:

@@ -155,7 +155,9 @@ class Texts:
                 return "", text.strip(), ""
             subject = " ".join(compiled.subject.render(fields).split())
         except (SecurityError, UndefinedError):
-            raise DispatchError(_("The text names something that is not a merge field."), channel)
+            raise DispatchError(
+                _("The text names something that is not a merge field."), channel
+            ) from None
         return subject, text, messaging_render.frame_html(subject, text, language, fields)
 
 
@@ -218,16 +220,18 @@ class FieldMaker:
     async def load(self, session: AsyncSession, rows: Iterable[FieldRow]) -> None:
         """Read the stations, shifts and roles the rows name that are not read yet."""
         rows = list(rows)
-        wanted = (
-            (Station, {r.station_id for r in rows} - set(self.stations), self.stations),
-            (Shift, {r.shift_id for r in rows} - set(self.shifts), self.shifts),
-            (RoleType, {r.role_type_id for r in rows} - set(self.roles), self.roles),
-        )
-        for model, ids, into in wanted:
-            ids.discard(None)
-            if ids:
-                found = await session.scalars(select(model).where(model.id.in_(ids)))
-                into.update({item.id: item for item in found})
+        station_ids = {r.station_id for r in rows if r.station_id} - set(self.stations)
+        if station_ids:
+            stations = await session.scalars(select(Station).where(Station.id.in_(station_ids)))
+            self.stations.update({station.id: station for station in stations})
+        shift_ids = {r.shift_id for r in rows if r.shift_id} - set(self.shifts)
+        if shift_ids:
+            shifts = await session.scalars(select(Shift).where(Shift.id.in_(shift_ids)))
+            self.shifts.update({shift.id: shift for shift in shifts})
+        role_ids = {r.role_type_id for r in rows if r.role_type_id} - set(self.roles)
+        if role_ids:
+            roles = await session.scalars(select(RoleType).where(RoleType.id.in_(role_ids)))
+            self.roles.update({role.id: role for role in roles})
         room_ids = {s.room_id for s in self.stations.values() if s.room_id} - set(self.rooms)
         if room_ids:
             rooms = await session.scalars(select(Room).where(Room.id.in_(room_ids)))
