@@ -170,6 +170,11 @@ class Candidate:
     mobile: str | None
     locale: str
     erased: bool
+    first_name: str = ""
+    #: The place of ``assignment_id`` (for the merge fields).
+    station_id: int | None = None
+    shift_id: int | None = None
+    role_type_id: int | None = None
     #: Only this channel (sending again to a failed message); None: the dispatch's.
     channel: str | None = None
 
@@ -278,8 +283,12 @@ async def _people(session: AsyncSession, chosen: RecipientFilter) -> list[Candid
             Person.preferred_language,
             Person.erased_at,
             group.c.assignment_id,
+            Assignment.station_id,
+            Assignment.shift_id,
+            Assignment.role_type_id,
         )
         .join(group, group.c.person_id == Person.id)
+        .outerjoin(Assignment, Assignment.id == group.c.assignment_id)
         .order_by(Person.last_name, Person.first_name, Person.id)
     )
     return [
@@ -293,6 +302,10 @@ async def _people(session: AsyncSession, chosen: RecipientFilter) -> list[Candid
             mobile=row.mobile or None,
             locale=row.preferred_language or "sv",
             erased=row.erased_at is not None,
+            first_name=row.first_name,
+            station_id=row.station_id,
+            shift_id=row.shift_id,
+            role_type_id=row.role_type_id,
         )
         for row in rows
     ]
@@ -330,6 +343,7 @@ async def _applicants(session: AsyncSession, chosen: RecipientFilter) -> list[Ca
             mobile=row.mobile or None,
             locale=row.preferred_language or "sv",
             erased=False,
+            first_name=row.first_name,
         )
         for row in rows
     ]

@@ -64,9 +64,7 @@ class DispatchRecipient(TenantScoped, Base):
     (dispatch, recipient, channel), so nothing is frozen or sent twice."""
 
     __tablename__ = "dispatch_recipients"
-    __table_args__ = (
-        UniqueConstraint("dispatch_id", "recipient_key", "channel"),
-    )
+    __table_args__ = (UniqueConstraint("dispatch_id", "recipient_key", "channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("dispatches.id", ondelete="CASCADE"))

@@ -3,18 +3,20 @@ whatever happens, scheduled and cancelled, sent again to the failed."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.models import OutboxMessage, Tenant, utcnow
 from app.core.tenancy import tenant_scope
 from app.domain.dispatches import DispatchError
 from app.domain.dispatches import status as dispatch_status
-from app.domain.dispatches.queueing import queue_waiting
+from app.domain.dispatches.filters import RecipientFilter, resolve
+from app.domain.dispatches.queueing import claim, queue_waiting, write_frozen_list
 from app.domain.dispatches.sending import (
     cancel_dispatch,
     create_dispatch,
@@ -265,3 +267,62 @@ async def test_it_sends_again_to_the_failed_on_the_channel_that_failed(
             )
         )
         assert sorted(m.recipient for m in resent) == ["+46701111111", "gun@example.se"]
+
+
+async def test_two_senders_at_once_queue_each_message_once(
+    db: AsyncSession, tenant: Tenant, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two clicks (or a click and the worker) racing on separate connections: one
+    claims and freezes, the other finds it taken; then two workers queue the same
+    frozen list in small batches at once."""
+    w = await world(db, tenant)
+    dispatch = await make_dispatch(
+        db, tenant, election_id=w["election"].id, states=["accepted", "offered", "proposed"]
+    )
+    dispatch_id = dispatch.id
+    start = asyncio.Event()
+
+    async def send() -> None:
+        with tenant_scope(tenant.id):
+            async with session_factory() as session:
+                await start.wait()
+                await send_dispatch(session, ACTOR, dispatch_id, BASE)
+
+    tasks = [asyncio.create_task(send()) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    start.set()
+    await asyncio.gather(*tasks)
+    with tenant_scope(tenant.id):
+        assert await db.scalar(select(func.count()).select_from(DispatchRecipient)) == 10
+        assert len(await _outbox(db)) == 6
+
+    second = await make_dispatch(
+        db, tenant, election_id=w["election"].id, states=["accepted", "offered", "proposed"]
+    )
+    second_id = second.id
+    with tenant_scope(tenant.id):
+        assert await claim(db, second_id, ("draft",))
+        await write_frozen_list(
+            db, second, await resolve(db, RecipientFilter.from_mapping(second.filters))
+        )
+        await db.commit()
+    start = asyncio.Event()
+
+    async def work() -> int:
+        with tenant_scope(tenant.id):
+            async with session_factory() as session:
+                await start.wait()
+                return await queue_waiting(session, second_id, BASE, batch=1)
+
+    workers = [asyncio.create_task(work()) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    start.set()
+    done = await asyncio.gather(*workers)
+    assert sum(done) == 6
+    with tenant_scope(tenant.id):
+        keys = [
+            m.idempotency_key
+            for m in await _outbox(db)
+            if m.idempotency_key.startswith(f"dispatch:{second_id}:")
+        ]
+        assert len(keys) == len(set(keys)) == 6
