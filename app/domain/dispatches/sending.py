@@ -301,3 +301,49 @@ async def resend_failed(
     )
     await session.commit()
     return dispatch
+
+
+async def send_due(session: AsyncSession, base_url: str) -> int:
+    """The worker's round in one municipality: send the scheduled dispatches whose time
+    has come, and finish queueing any a worker left half done. Returns messages queued."""
+    now = utcnow()
+    due = list(
+        await session.execute(
+            select(Dispatch.id, Dispatch.state)
+            .where(
+                or_(
+                    (Dispatch.state == "scheduled") & (Dispatch.send_at <= now),
+                    Dispatch.state == "queueing",
+                )
+            )
+            .order_by(Dispatch.id)
+        )
+    )
+    await session.rollback()
+    queued = 0
+    worker = Actor.system("dispatch worker")
+    for dispatch_id, state in due:
+        if state == "scheduled":
+            try:
+                queued += await freeze_and_queue(
+                    session, worker, dispatch_id, ("scheduled",), base_url
+                )
+            except DispatchError:
+                # Nobody is left in the group: cancelled, and the audit log says why.
+                await _cancel_empty(session, worker, dispatch_id)
+        else:
+            queued += await queue_waiting(session, dispatch_id, base_url)
+    return queued
+
+
+async def _cancel_empty(session: AsyncSession, actor: Actor, dispatch_id: int) -> None:
+    await session.execute(
+        update(Dispatch)
+        .where(Dispatch.id == dispatch_id, Dispatch.state == "scheduled")
+        .values(state="cancelled", cancelled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await record(
+        session, actor, "dispatches.dispatch.cancelled", data={"id": dispatch_id, "empty": True}
+    )
+    await session.commit()

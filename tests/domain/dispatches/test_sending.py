@@ -25,6 +25,7 @@ from app.domain.dispatches.sending import (
     send_dispatch,
 )
 from app.domain.models import Dispatch, DispatchRecipient, Person
+from app.jobs.dispatches import send_due_everywhere
 from tests.domain.dispatches.helpers import ACTOR, draft, make_dispatch, world
 
 BASE = "http://stemma.test"
@@ -326,3 +327,26 @@ async def test_two_senders_at_once_queue_each_message_once(
             if m.idempotency_key.startswith(f"dispatch:{second_id}:")
         ]
         assert len(keys) == len(set(keys)) == 6
+
+
+async def test_the_worker_sends_a_scheduled_dispatch_when_its_time_comes(
+    db: AsyncSession, tenant: Tenant, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await world(db, tenant)
+    dispatch = await make_dispatch(db, tenant, election_id=w["election"].id)
+    dispatch_id = dispatch.id
+    with tenant_scope(tenant.id):
+        await send_dispatch(db, ACTOR, dispatch_id, BASE, send_at=utcnow() + dt.timedelta(hours=1))
+    # Not yet: nothing is queued.
+    assert await send_due_everywhere(session_factory, BASE) == 0
+    with tenant_scope(tenant.id):
+        await db.execute(
+            update(Dispatch).where(Dispatch.id == dispatch_id).values(send_at=utcnow())
+        )
+        await db.commit()
+    assert await send_due_everywhere(session_factory, BASE) == 4
+    assert await send_due_everywhere(session_factory, BASE) == 0
+    with tenant_scope(tenant.id):
+        sent = await db.get(Dispatch, dispatch_id, populate_existing=True)
+        assert sent is not None and sent.state == "sent"
+        assert len(await _outbox(db)) == 4
