@@ -354,3 +354,56 @@ async def resolve(session: AsyncSession, chosen: RecipientFilter) -> list[Candid
     if chosen.group == "applicants":
         return await _applicants(session, chosen)
     return await _people(session, chosen)
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the dispatch form offers for one election: its districts, stations, roles,
+    shift days, and the courses."""
+
+    districts: list[tuple[int, str]]
+    stations: list[tuple[int, str]]
+    roles: list[RoleType]
+    days: list[dt.date]
+    courses: list[tuple[int, str]]
+
+
+async def choices_for(session: AsyncSession, election_id: int | None) -> FilterChoices:
+    courses = [
+        (row.id, row.name)
+        for row in await session.execute(
+            select(Course.id, Course.name).where(Course.active.is_(True)).order_by(Course.name)
+        )
+    ]
+    roles = list(
+        await session.scalars(select(RoleType).order_by(RoleType.sort_order, RoleType.name))
+    )
+    if election_id is None:
+        return FilterChoices([], [], roles, [], courses)
+    districts = [
+        (row.id, f"{row.code} {row.name}")
+        for row in await session.execute(
+            select(District.id, District.code, District.name)
+            .where(District.election_id == election_id)
+            .order_by(District.code)
+        )
+    ]
+    stations = [
+        (row.id, f"{row.code} · {row.name}" if row.code else row.name)
+        for row in await session.execute(
+            select(Station.id, Station.name, District.code)
+            .outerjoin(District, District.id == Station.district_id)
+            .where(Station.election_id == election_id)
+            .order_by(District.code, Station.name)
+        )
+    ]
+    days = list(
+        await session.scalars(
+            select(Shift.day)
+            .join(Station, Station.id == Shift.station_id)
+            .where(Station.election_id == election_id)
+            .distinct()
+            .order_by(Shift.day)
+        )
+    )
+    return FilterChoices(districts, stations, roles, days, courses)

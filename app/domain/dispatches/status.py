@@ -119,3 +119,17 @@ async def recipients(
         page=page,
         per_page=PER_PAGE,
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchPage(Page):
+    dispatches: list[Dispatch]
+
+
+async def list_dispatches(session: AsyncSession, page: int) -> DispatchPage:
+    """The municipality's dispatches, newest first."""
+    statement = select(Dispatch).order_by(Dispatch.created_at.desc(), Dispatch.id.desc())
+    total = await count_rows(session, statement)
+    page = shown_page(page, total, PER_PAGE)
+    rows = await session.scalars(statement.offset((page - 1) * PER_PAGE).limit(PER_PAGE))
+    return DispatchPage(dispatches=list(rows), total=total, page=page, per_page=PER_PAGE)
