@@ -27,8 +27,8 @@ from app.core.outbox.push import PushTransport
 from app.core.outbox.sms import SmsTransport
 from app.core.tenancy import current_tenant_id, tenant_scope
 from app.domain.models import ImportBatch
-from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.dispatches import send_due_everywhere
+from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
 
