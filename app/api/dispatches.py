@@ -26,7 +26,7 @@ from app.domain.models import Dispatch
 
 routes = Routes()
 
-Group = Literal["staff", "reserves", "applicants", "course"]
+Group = Literal["staff", "reserves", "applicants", "course", "register"]
 StaffState = Literal["proposed", "offered", "accepted", "declined"]
 CourseState = Literal["booked", "not_booked", "attended", "absent"]
 ApplicationStatus = Literal["new", "more_info", "approved", "rejected"]
@@ -35,7 +35,7 @@ Channel = Literal["email", "sms"]
 
 class FilterIn(BaseModel):
     """Who the dispatch is for. ``staff`` and ``reserves`` need ``election_id``;
-    ``course`` needs ``course_id``."""
+    ``course`` needs ``course_id``; ``register`` is everyone active in the register."""
 
     group: Group = "staff"
     election_id: Id | None = None
@@ -49,7 +49,7 @@ class FilterIn(BaseModel):
     unanswered: bool = Field(False, description="Only offers not yet answered (staff)")
     course_id: Id | None = None
     course_state: CourseState | None = Field(
-        None, description="Their booking of `course_id` (staff, reserves, course)"
+        None, description="Their booking of `course_id` (staff, reserves, register, course)"
     )
     arrival: Literal["arrived", "not_arrived"] | None = Field(
         None, description="Checked in on their shift or not (staff)"

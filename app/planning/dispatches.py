@@ -45,6 +45,7 @@ def _labels() -> dict[str, Any]:
             "reserves": _("Reserves"),
             "applicants": _("Applicants"),
             "course": _("Booked on a course"),
+            "register": _("Everyone in the register"),
         },
         "course_state_labels": {
             "booked": _("Booked"),

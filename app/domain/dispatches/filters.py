@@ -5,7 +5,8 @@ Groups: ``staff`` (the people with a place in an election, narrowed by district,
 station, role, state, shift day, unanswered offers, a course booking and arrival on
 election day), ``reserves`` (of an election, by district, with the same course
 filter), ``applicants`` (by status, optionally for one election) and ``course`` (the
-bookings of one course, by state).
+bookings of one course, by state) and ``register`` (everyone active in the register
+of people, with the same course filter).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from app.domain.models import (
     Station,
 )
 
-GROUPS = ("staff", "reserves", "applicants", "course")
+GROUPS = ("staff", "reserves", "applicants", "course", "register")
 #: The assignment states a dispatch may choose (withdrawn places hear nothing).
 STAFF_STATES = ("proposed", "offered", "accepted", "declined")
 #: A person's booking of the chosen course.
@@ -255,6 +256,16 @@ def _reserves(chosen: RecipientFilter) -> Select[int, None]:
     return statement
 
 
+def _register(chosen: RecipientFilter) -> Select[int, None]:
+    statement: Select[int, None] = select(
+        Person.id.label("person_id"), literal(None).label("assignment_id")
+    ).where(Person.status == "active", Person.erased_at.is_(None))
+    condition = _course_condition(chosen, Person.id)
+    if condition is not None:
+        statement = statement.where(condition)
+    return statement
+
+
 def _course(chosen: RecipientFilter) -> Select[int, None]:
     states = _BOOKING_STATE[chosen.course_state] if chosen.course_state else ("booked",)
     statement: Select[int, None] = (
@@ -271,6 +282,8 @@ async def _people(session: AsyncSession, chosen: RecipientFilter) -> list[Candid
             group = _reserves(chosen).subquery()
         case "course":
             group = _course(chosen).subquery()
+        case "register":
+            group = _register(chosen).subquery()
         case _:
             group = _staff(chosen).subquery()
     rows = await session.execute(

@@ -69,6 +69,13 @@ async def test_it_chooses_reserves_and_applicants(db: AsyncSession, tenant: Tena
     w = await world(db, tenant)
     e = w["election"].id
     assert await _names(db, tenant, group="reserves", election_id=e) == ["Frida"]
+    # Everyone active in the register, the erased Eva not.
+    assert await _names(db, tenant, group="register") == [
+        "Alva", "Bo", "Cilla", "Dan", "Frida", "Gun",
+    ]  # fmt: skip
+    assert await _names(
+        db, tenant, group="register", course_id=w["course"].id, course_state="booked"
+    ) == ["Gun"]
     await make_application(db, tenant, w["election"], first_name="Hugo")
     assert await _names(db, tenant, group="applicants") == ["Hugo"]
     assert await _names(db, tenant, group="applicants", election_id=e) == ["Hugo"]
