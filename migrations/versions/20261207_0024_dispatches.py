@@ -4,7 +4,7 @@ Each outbox row a dispatch queues names its recipient (unique), so nothing is qu
 twice for one recipient on one channel.
 
 Revision ID: 0024
-Revises: 0025
+Revises: 0023, 0025
 Create Date: 2026-12-07 10:16:47
 """
 
@@ -18,7 +18,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0024"
-down_revision: str | None = "0025"
+down_revision: str | tuple[str, ...] | None = ("0023", "0025")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("created_by_label", sa.String(length=254), nullable=False),
         sa.Column("created_at", app.core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("frozen_at", app.core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("queued_through", sa.Integer(), server_default="0", nullable=False),
         sa.Column("sent_at", app.core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_at", app.core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
@@ -98,6 +99,10 @@ def upgrade() -> None:
         sa.Column("application_id", sa.Integer(), nullable=True),
         sa.Column("assignment_id", sa.Integer(), nullable=True),
         sa.Column("name", sa.String(length=201), nullable=False),
+        sa.Column("first_name", sa.String(length=100), nullable=False),
+        sa.Column("station_id", sa.Integer(), nullable=True),
+        sa.Column("shift_id", sa.Integer(), nullable=True),
+        sa.Column("role_type_id", sa.Integer(), nullable=True),
         sa.Column("address", sa.String(length=254), nullable=False),
         sa.Column("locale", sa.String(length=8), nullable=False),
         sa.Column("left_out", sa.String(length=16), nullable=True),

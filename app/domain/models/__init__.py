@@ -21,6 +21,7 @@ from app.domain.models.dispatches import (
     Dispatch,
     DispatchRecipient,
 )
+from app.domain.models.messaging import MessageTemplate, MessageTemplateVersion
 from app.domain.models.ops import (
     CHECK_IN_KINDS,
     CHECK_IN_SOURCES,
@@ -135,6 +136,8 @@ __all__ = [
     "Incident",
     "IncidentNote",
     "IncomingSms",
+    "MessageTemplate",
+    "MessageTemplateVersion",
     "NormTemplate",
     "Person",
     "Qualification",
