@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, cast, exists, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import _
@@ -244,9 +244,9 @@ def _staff(chosen: RecipientFilter) -> Select[int, int]:
     return statement.group_by(Assignment.person_id)
 
 
-def _reserves(chosen: RecipientFilter) -> Select[int, None]:
-    statement: Select[int, None] = select(
-        Reserve.person_id.label("person_id"), literal(None).label("assignment_id")
+def _reserves(chosen: RecipientFilter) -> Select[int, int]:
+    statement: Select[int, int] = select(
+        Reserve.person_id.label("person_id"), cast(null(), Integer).label("assignment_id")
     ).where(Reserve.election_id == chosen.election_id)
     if chosen.district_id is not None:
         statement = statement.where(Reserve.district_id == chosen.district_id)
@@ -256,9 +256,9 @@ def _reserves(chosen: RecipientFilter) -> Select[int, None]:
     return statement
 
 
-def _register(chosen: RecipientFilter) -> Select[int, None]:
-    statement: Select[int, None] = select(
-        Person.id.label("person_id"), literal(None).label("assignment_id")
+def _register(chosen: RecipientFilter) -> Select[int, int]:
+    statement: Select[int, int] = select(
+        Person.id.label("person_id"), cast(null(), Integer).label("assignment_id")
     ).where(Person.status == "active", Person.erased_at.is_(None))
     condition = _course_condition(chosen, Person.id)
     if condition is not None:
@@ -266,10 +266,12 @@ def _register(chosen: RecipientFilter) -> Select[int, None]:
     return statement
 
 
-def _course(chosen: RecipientFilter) -> Select[int, None]:
+def _course(chosen: RecipientFilter) -> Select[int, int]:
     states = _BOOKING_STATE[chosen.course_state] if chosen.course_state else ("booked",)
-    statement: Select[int, None] = (
-        select(CourseBooking.person_id.label("person_id"), literal(None).label("assignment_id"))
+    statement: Select[int, int] = (
+        select(
+            CourseBooking.person_id.label("person_id"), cast(null(), Integer).label("assignment_id")
+        )
         .where(CourseBooking.course_id == chosen.course_id, CourseBooking.state.in_(states))
         .group_by(CourseBooking.person_id)
     )

@@ -3,8 +3,9 @@
 The list is frozen in the transaction that claims the dispatch (``draft`` or
 ``scheduled`` to ``queueing``, a conditional update: of two clicks or two workers
 one claims it, the other finds it taken). The messages are then queued in batches,
-each batch in its own transaction under the dispatch row's lock: a worker killed
-between batches leaves the rest waiting, and the next run (``resume``) queues them.
+each batch in its own transaction under the dispatch row's lock, in the order of the
+list's ids, the dispatch's ``queued_through`` moved along in the same transaction: a
+worker killed between batches leaves the rest waiting, and the next run resumes there.
 An outbox row names its recipient, unique, and carries the idempotency key
 ``dispatch:<dispatch>:<person>:<channel>``: nothing is ever queued twice.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import OutboxMessage, utcnow
@@ -24,8 +25,12 @@ from app.core.outbox.rows import OUTBOX_QUEUED
 from app.core.tenancy import require_tenant_id
 from app.domain.dispatches.filters import Candidate
 from app.domain.dispatches.texts import FieldMaker, FieldRow, Texts
-from app.domain.models import Application, Assignment, Dispatch, DispatchRecipient, Person
+from app.domain.models import Dispatch, DispatchRecipient
 
+#: The tables, written with plain inserts (each row names its tenant; on PostgreSQL
+#: the row policies check it): the ORM's bookkeeping per row is not needed here.
+RECIPIENTS = DispatchRecipient.metadata.tables["dispatch_recipients"]
+OUTBOX = OutboxMessage.metadata.tables["outbox_messages"]
 #: Rows written per statement, and recipients queued per transaction.
 INSERT_BATCH = 5_000
 QUEUE_BATCH = 5_000
@@ -60,6 +65,10 @@ def recipient_rows(dispatch: Dispatch, candidates: list[Candidate]) -> list[dict
                     "application_id": candidate.application_id,
                     "assignment_id": candidate.assignment_id,
                     "name": candidate.name[:201],
+                    "first_name": candidate.first_name[:100],
+                    "station_id": candidate.station_id,
+                    "shift_id": candidate.shift_id,
+                    "role_type_id": candidate.role_type_id,
                     "address": "" if reason else (address or "")[:254],
                     "locale": candidate.locale,
                     "left_out": reason,
@@ -74,7 +83,7 @@ async def write_frozen_list(
     """Write the frozen list in the caller's transaction (which commits). Returns rows."""
     rows = recipient_rows(dispatch, candidates)
     for start in range(0, len(rows), INSERT_BATCH):
-        await session.execute(insert(DispatchRecipient), rows[start : start + INSERT_BATCH])
+        await session.execute(insert(RECIPIENTS), rows[start : start + INSERT_BATCH])
     return len(rows)
 
 
@@ -95,8 +104,9 @@ def _idempotency_key(dispatch_id: int, recipient_key: str, channel: str) -> str:
     return f"dispatch:{dispatch_id}:{who}:{channel}"
 
 
-def _waiting(dispatch_id: int, limit: int) -> Any:
-    queued = exists().where(OutboxMessage.dispatch_recipient_id == DispatchRecipient.id)
+def _waiting(dispatch_id: int, after: int, limit: int) -> Any:
+    """The next batch of the frozen list to queue: the rows after ``after`` in id order
+    (every row up to it is queued or left out)."""
     return (
         select(
             DispatchRecipient.id,
@@ -105,19 +115,15 @@ def _waiting(dispatch_id: int, limit: int) -> Any:
             DispatchRecipient.address,
             DispatchRecipient.locale,
             DispatchRecipient.name,
-            Person.first_name.label("person_first_name"),
-            Application.first_name.label("applicant_first_name"),
-            Assignment.station_id,
-            Assignment.shift_id,
-            Assignment.role_type_id,
+            DispatchRecipient.first_name,
+            DispatchRecipient.station_id,
+            DispatchRecipient.shift_id,
+            DispatchRecipient.role_type_id,
         )
-        .outerjoin(Person, Person.id == DispatchRecipient.person_id)
-        .outerjoin(Application, Application.id == DispatchRecipient.application_id)
-        .outerjoin(Assignment, Assignment.id == DispatchRecipient.assignment_id)
         .where(
             DispatchRecipient.dispatch_id == dispatch_id,
+            DispatchRecipient.id > after,
             DispatchRecipient.left_out.is_(None),
-            ~queued,
         )
         .order_by(DispatchRecipient.id)
         .limit(limit)
@@ -159,7 +165,9 @@ async def queue_waiting(
         if texts is None or maker is None:
             texts = await Texts.of(session, dispatch)
             maker = await FieldMaker.of(session, dispatch, base_url)
-        rows = list((await session.execute(_waiting(dispatch_id, batch))).all())
+        rows = list(
+            (await session.execute(_waiting(dispatch_id, dispatch.queued_through, batch))).all()
+        )
         if not rows:
             dispatch.state = "sent"
             dispatch.sent_at = utcnow()
@@ -167,7 +175,8 @@ async def queue_waiting(
             return queued
         messages = await _messages(session, dispatch, texts, maker, rows)
         for start in range(0, len(messages), INSERT_BATCH):
-            await session.execute(insert(OutboxMessage), messages[start : start + INSERT_BATCH])
+            await session.execute(insert(OUTBOX), messages[start : start + INSERT_BATCH])
+        dispatch.queued_through = rows[-1].id
         session.info[OUTBOX_QUEUED] = True
         await session.commit()
         queued += len(messages)
@@ -181,7 +190,7 @@ async def _messages(
     field_rows = [
         FieldRow(
             name=row.name,
-            first_name=row.person_first_name or row.applicant_first_name or "",
+            first_name=row.first_name,
             locale=row.locale,
             station_id=row.station_id,
             shift_id=row.shift_id,

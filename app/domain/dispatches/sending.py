@@ -236,6 +236,10 @@ async def _failed_of(session: AsyncSession, dispatch_id: int) -> list[Candidate]
             DispatchRecipient.application_id,
             DispatchRecipient.assignment_id,
             DispatchRecipient.name,
+            DispatchRecipient.first_name,
+            DispatchRecipient.station_id,
+            DispatchRecipient.shift_id,
+            DispatchRecipient.role_type_id,
             DispatchRecipient.address,
             DispatchRecipient.locale,
             Person.email,
@@ -262,6 +266,10 @@ async def _failed_of(session: AsyncSession, dispatch_id: int) -> list[Candidate]
                 mobile=mobile if row.channel == "sms" else None,
                 locale=row.locale,
                 erased=row.erased_at is not None,
+                first_name=row.first_name,
+                station_id=row.station_id,
+                shift_id=row.shift_id,
+                role_type_id=row.role_type_id,
                 channel=row.channel,
             )
         )

@@ -200,6 +200,7 @@ class FieldMaker:
         self.roles: dict[int, RoleType] = {}
         self._place_cache: dict[tuple[int | None, int | None, int | None, str], dict[str, str]] = {}
         self._election_cache: dict[str, dict[str, str]] = {}
+        self._shared: dict[tuple[int | None, int | None, int | None, str], dict[str, Any]] = {}
 
     @classmethod
     async def of(cls, session: AsyncSession, dispatch: Dispatch, base_url: str) -> FieldMaker:
@@ -277,16 +278,17 @@ class FieldMaker:
         return cached
 
     def fields(self, row: FieldRow) -> dict[str, Any]:
-        """The nested merge fields of one recipient, every field of ``ALLOWED`` present."""
-        with locale_scope(row.locale):
-            flat = {
-                "person.first_name": row.first_name,
-                "person.name": row.name,
-                **self.common,
-                **self._election(row.locale),
-                **self._place(row),
-            }
-        return nest(flat)
+        """The nested merge fields of one recipient, every field of ``ALLOWED`` present.
+
+        What a station's recipients share (in one language) is made once and shared,
+        read only; only the person's own fields are made per recipient."""
+        key = (row.station_id, row.shift_id, row.role_type_id, row.locale)
+        shared = self._shared.get(key)
+        if shared is None:
+            with locale_scope(row.locale):
+                shared = nest({**self.common, **self._election(row.locale), **self._place(row)})
+            self._shared[key] = shared
+        return {**shared, "person": {"first_name": row.first_name, "name": row.name}}
 
 
 def example_fields() -> dict[str, Any]:

@@ -52,6 +52,10 @@ class Dispatch(TenantScoped, Base):
     created_by_label: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     frozen_at: Mapped[dt.datetime | None]
+    #: The frozen list is queued in the order of its rows' ids, a batch per transaction
+    #: under this row's lock: every recipient up to this id is in the outbox (or left
+    #: out). Where a worker that died mid-way resumes.
+    queued_through: Mapped[int] = mapped_column(default=0, server_default="0")
     sent_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
 
@@ -79,6 +83,12 @@ class DispatchRecipient(TenantScoped, Base):
         ForeignKey("assignments.id", ondelete="SET NULL")
     )
     name: Mapped[str] = mapped_column(String(201), default="")
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    #: The place's station, shift and role as frozen (the merge fields are made from
+    #: them without reading the assignment again).
+    station_id: Mapped[int | None]
+    shift_id: Mapped[int | None]
+    role_type_id: Mapped[int | None]
     address: Mapped[str] = mapped_column(String(254), default="")
     locale: Mapped[str] = mapped_column(String(8), default="sv")
     left_out: Mapped[str | None] = mapped_column(String(16))
