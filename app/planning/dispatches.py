@@ -21,10 +21,9 @@ from app.core.routes import Routes
 from app.core.validation import parse_id
 from app.core.web import app_settings, db, on_refusal, render
 from app.domain.dispatches import DispatchError, filters, preview, sending, status
-from app.domain.dispatches.texts import message_keys
+from app.domain.dispatches.texts import template_choices
 from app.domain.elections.elections import list_elections
 from app.domain.labels import APPLICATION_STATUS, ASSIGNMENT_STATE
-from app.domain.messaging.catalog import MESSAGES
 from app.domain.messaging.fields import fields_for
 from app.domain.models import APPLICATION_STATUSES
 
@@ -107,10 +106,7 @@ async def _form_page(values: dict[str, Any], errors: dict[str, str]) -> str | tu
         ],
         states=[(s, str(ASSIGNMENT_STATE[s])) for s in filters.STAFF_STATES],
         application_statuses=[(s, str(APPLICATION_STATUS[s])) for s in APPLICATION_STATUSES],
-        templates=[
-            (key, str(MESSAGES[key].title))
-            for key in sorted(set(message_keys("email")) | set(message_keys("sms")))
-        ],
+        templates=await template_choices(db()),
         fields=fields_for(("election", "place")),
         **_labels(),
     )

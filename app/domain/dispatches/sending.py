@@ -97,7 +97,7 @@ async def create_dispatch(session: AsyncSession, actor: Actor, draft: DispatchDr
         raise DispatchError(_("Give the dispatch a name (at most 200 characters)."), "title")
     texts: dict[str, Any] = {}
     if draft.message_key:
-        check_message_key(draft.message_key, draft.channels)
+        await check_message_key(session, draft.message_key, draft.channels)
     else:
         texts = clean_texts(draft.texts, draft.channels)
     await check_objects(session, draft.filters)

@@ -18,13 +18,15 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import NotFound
 from app.core.i18n import _, locale_scope, named
 from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
 from app.domain.dispatches import DispatchError
 from app.domain.messaging import MessagingError
 from app.domain.messaging import render as messaging_render
-from app.domain.messaging.catalog import LOCALES, MESSAGES
+from app.domain.messaging.catalog import LOCALES
+from app.domain.messaging.editing import all_kinds, kind_of
 from app.domain.messaging.fields import (
     address_of,
     day_text,
@@ -33,7 +35,7 @@ from app.domain.messaging.fields import (
     map_link,
     nest,
 )
-from app.domain.messaging.sources import current_source, has_default
+from app.domain.messaging.sources import current_source
 from app.domain.models import Building, Dispatch, Election, RoleType, Room, Shift, Station
 from app.domain.site.webparts import site_settings
 from app.domain.staffing.offer_terms import fee_text
@@ -48,13 +50,13 @@ MAX_SMS = 1_600
 MAX_SUBJECT = 200
 
 
-def message_keys(channel: str) -> list[str]:
-    """The message templates a dispatch may use on ``channel``: those whose fields a
-    dispatch can fill (no offer link, no sign-in code)."""
+async def template_choices(session: AsyncSession) -> list[tuple[str, str]]:
+    """The message templates a dispatch may send: the office's own and the system's
+    whose fields a dispatch can fill (no offer link, no sign-in code)."""
     return [
-        key
-        for key, kind in MESSAGES.items()
-        if channel in kind.channels and set(kind.fields) <= set(GROUPS)
+        (kind.key, kind.title)
+        for kind in await all_kinds(session)
+        if set(kind.fields) <= set(GROUPS)
     ]
 
 
@@ -94,10 +96,15 @@ def clean_texts(
     return texts
 
 
-def check_message_key(key: str, channels: Iterable[str]) -> None:
-    for channel in channels:
-        if key not in message_keys(channel) or not has_default(key, channel, "sv"):
-            raise DispatchError(_("This template cannot be sent on this channel."), "message_key")
+async def check_message_key(session: AsyncSession, key: str, channels: Iterable[str]) -> None:
+    """Refuse a template this municipality does not have, or one that a dispatch cannot
+    fill or send on the chosen channels."""
+    try:
+        kind = await kind_of(session, key)
+    except NotFound:
+        raise DispatchError(_("Choose from the list."), "message_key") from None
+    if not set(kind.fields) <= set(GROUPS) or any(c not in kind.channels for c in channels):
+        raise DispatchError(_("This template cannot be sent on this channel."), "message_key")
 
 
 @dataclass(frozen=True)
@@ -165,9 +172,9 @@ async def _source(
     session: AsyncSession, dispatch: Dispatch, channel: str, locale: str
 ) -> tuple[str, str] | None:
     if dispatch.message_key:
-        if not has_default(dispatch.message_key, channel, locale):
-            return None
-        return await current_source(session, dispatch.message_key, channel, locale)
+        subject, body = await current_source(session, dispatch.message_key, channel, locale)
+        # An own template with no text in this language: the recipient gets another.
+        return (subject, body) if body.strip() else None
     entry = dispatch.texts.get(locale) or {}
     if not entry.get(channel):
         return None

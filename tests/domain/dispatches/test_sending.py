@@ -350,3 +350,39 @@ async def test_the_worker_sends_a_scheduled_dispatch_when_its_time_comes(
         sent = await db.get(Dispatch, dispatch_id, populate_existing=True)
         assert sent is not None and sent.state == "sent"
         assert len(await _outbox(db)) == 4
+
+
+async def test_it_sends_the_offices_own_template_in_each_recipients_language(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    from app.domain.messaging.editing import create_own, save_text
+
+    w = await world(db, tenant)
+    with tenant_scope(tenant.id):
+        own = await create_own(db, ACTOR, {"name": "Kallelse", "channels": ["sms"]})
+        await save_text(
+            db,
+            ACTOR,
+            own.key,
+            "sms",
+            "sv",
+            {"body": "Hej {{ person.first_name }}, {{ station.name }}!"},
+        )
+        await save_text(db, ACTOR, own.key, "sms", "en", {"body": "Hi {{ person.first_name }}!"})
+        with pytest.raises(DispatchError) as refused:
+            await create_dispatch(
+                db, ACTOR, draft(election_id=w["election"].id, message_key=own.key)
+            )
+        assert refused.value.field == "message_key"  # it has no e-mail
+        with pytest.raises(DispatchError):
+            await create_dispatch(
+                db,
+                ACTOR,
+                draft(election_id=w["election"].id, channels=["sms"], message_key="own_999"),
+            )
+        dispatch = await create_dispatch(
+            db, ACTOR, draft(election_id=w["election"].id, channels=["sms"], message_key=own.key)
+        )
+        await send_dispatch(db, ACTOR, dispatch.id, BASE)
+        texts = sorted(m.body_text for m in await _outbox(db))
+        assert texts == ["Hej Alva, Hamnskolan!", "Hi Gun!"]
