@@ -6,6 +6,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
 ``--only delivery`` sends 15,000 SMS to a local gateway and kills a worker mid-send.
+``--only dispatch`` times a dispatch to the whole register of the large demo (15,000 SMS).
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from bench import (
     autostaff,
     delivery,
+    dispatch,
     foundation,
     realtime_costs,
     realtime_render,
@@ -42,6 +44,7 @@ def main() -> None:
             "render",
             "costs",
             "delivery",
+            "dispatch",
             "realtime",
         ],
     )
@@ -60,6 +63,8 @@ def main() -> None:
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
+        if arguments.only in (None, "dispatch"):
+            asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "d"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

@@ -24,6 +24,7 @@ from app.api import (
     applications,
     checkins,
     courses,
+    dispatches,
     gateway,
     messaging,
     realtime,
@@ -46,7 +47,16 @@ from app.core.validation import FieldErrors
 from app.core.web import db
 
 #: The modules of the API's resources, each with its ``routes``.
-RESOURCE_MODULES = (applications, checkins, courses, messaging, realtime, registers, staffing)
+RESOURCE_MODULES = (
+    applications,
+    checkins,
+    courses,
+    dispatches,
+    messaging,
+    realtime,
+    registers,
+    staffing,
+)
 
 #: This module's own: the token check, the problem documents, the tenant and its audit log.
 routes = Routes()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from decimal import Decimal
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     #: Whether the gateway is given our delivery-report address (``whendelivered``):
     #: it must reach ``base_url`` for that.
     sms_delivery_reports: bool = True
+    #: What one SMS part costs, in kronor: the estimate a dispatch shows before it sends.
+    sms_price_per_part: Decimal = Field(default=Decimal("0.35"), ge=0, le=100)
 
     # Web Push: unset key means one is generated once into ``<data_dir>/vapid_private.pem``.
     #: The VAPID private key (P-256), as PEM or as the 32 raw bytes in base64url.

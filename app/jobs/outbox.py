@@ -34,6 +34,7 @@ from app.jobs.delivery import (
     deliver_round,
     due_condition,
 )
+from app.jobs.dispatches import send_due_everywhere
 from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
@@ -170,6 +171,8 @@ class OutboxWorker:
                     last_watch = loop.time()
                     if await watch_openings_everywhere(self.session_factory):
                         self.wake()  # deliver the pushes now, not in a few seconds
+                    if await send_due_everywhere(self.session_factory, self.base_url or ""):
+                        self.wake()  # a scheduled dispatch's messages, now
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -59,6 +59,10 @@ class OutboxMessage(Base):
     #: A short word of the gateway's or the SMTP server's on it (no number, no text).
     delivery_detail: Mapped[str | None] = mapped_column(String(300))
     delivery_reported_at: Mapped[datetime | None]
+    #: The dispatch recipient (``dispatch_recipients.id``) this message is for: unique,
+    #: so a dispatch queues each recipient's message on a channel once. No foreign key:
+    #: the platform's table does not lean on the election model's.
+    dispatch_recipient_id: Mapped[int | None] = mapped_column(unique=True)
 
 
 #: ``OutboxMessage.status``: the sending. ``uncertain``: a send whose answer was lost

@@ -14,6 +14,13 @@ from app.domain.models.courses import (
     Qualification,
     SessionTeacher,
 )
+from app.domain.models.dispatches import (
+    DISPATCH_CHANNELS,
+    DISPATCH_STATES,
+    LEFT_OUT_REASONS,
+    Dispatch,
+    DispatchRecipient,
+)
 from app.domain.models.messaging import MessageTemplate, MessageTemplateVersion
 from app.domain.models.ops import (
     CHECK_IN_KINDS,
@@ -85,6 +92,8 @@ __all__ = [
     "CHECK_IN_SOURCES",
     "COURSE_KINDS",
     "DEFAULT_BRAND_COLOR",
+    "DISPATCH_CHANNELS",
+    "DISPATCH_STATES",
     "ELECTION_KINDS",
     "ELECTION_STATUSES",
     "EXPERIENCE_LEVELS",
@@ -92,6 +101,7 @@ __all__ = [
     "INCIDENT_CATEGORIES",
     "INCIDENT_SEVERITIES",
     "INCIDENT_STATES",
+    "LEFT_OUT_REASONS",
     "OPEN_STATUSES",
     "PAY_UNITS",
     "PERSON_STATUSES",
@@ -117,6 +127,8 @@ __all__ = [
     "CourseBooking",
     "CourseRequirement",
     "CourseSession",
+    "Dispatch",
+    "DispatchRecipient",
     "District",
     "DistrictPreference",
     "Election",
