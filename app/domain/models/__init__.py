@@ -43,6 +43,7 @@ from app.domain.models.recruitment import (
     ContactMessage,
     DistrictPreference,
 )
+from app.domain.models.reminders import REMINDER_OCCASIONS, ReminderSent, ReminderSettings
 from app.domain.models.registers import (
     ELECTION_KINDS,
     ELECTION_STATUSES,
@@ -94,6 +95,7 @@ __all__ = [
     "PAY_UNITS",
     "PERSON_STATUSES",
     "QUALIFICATION_SOURCES",
+    "REMINDER_OCCASIONS",
     "SESSION_STATUSES",
     "SOFT_RULES",
     "STATION_KINDS",
@@ -124,6 +126,8 @@ __all__ = [
     "NormTemplate",
     "Person",
     "Qualification",
+    "ReminderSent",
+    "ReminderSettings",
     "Reserve",
     "RoleType",
     "Room",
