@@ -1,0 +1,48 @@
+"""``queue_message``: render a message and put it in the outbox in the caller's
+transaction, the one way a service sends mail or text to a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.models import OutboxMessage
+from app.core.outbox.rows import add_outbox_message
+from app.domain.messaging.render import render_message
+
+
+async def queue_message(
+    session: AsyncSession,
+    *,
+    key: str,
+    channel: str,
+    to: str,
+    locale: str,
+    fields: dict[str, Any],
+    idempotency_key: str,
+    sensitive: bool = False,
+    dispatch_recipient_id: int | None = None,
+) -> OutboxMessage:
+    """Render ``key`` for ``channel`` in ``locale`` with ``fields`` (``merge_fields``)
+    and add it to the outbox of the current municipality; the caller commits.
+
+    ``sensitive`` messages (a link that signs in, a code) are blanked once delivered.
+    ``dispatch_recipient_id`` ties the row to a dispatch's recipient when the outbox
+    row has that column (h/dispatches adds it); otherwise it is not kept.
+    """
+    rendered = await render_message(session, key, channel, locale, fields)
+    message = add_outbox_message(
+        session,
+        tenant_id=None,
+        channel=channel,
+        recipient=to,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html or None,
+        idempotency_key=idempotency_key,
+        sensitive=sensitive,
+    )
+    if dispatch_recipient_id is not None and hasattr(message, "dispatch_recipient_id"):
+        message.dispatch_recipient_id = dispatch_recipient_id
+    return message
