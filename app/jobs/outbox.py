@@ -27,6 +27,7 @@ from app.core.outbox.push import PushTransport
 from app.core.outbox.sms import SmsTransport
 from app.core.tenancy import current_tenant_id, tenant_scope
 from app.domain.models import ImportBatch
+from app.jobs.election_reminders import REMINDERS_EVERY, send_reminders_everywhere
 from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
@@ -248,7 +249,7 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        last_prune = last_watch = 0.0
+        last_prune = last_watch = last_reminders = 0.0
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -268,6 +269,10 @@ class OutboxWorker:
                     last_watch = loop.time()
                     if await watch_openings_everywhere(self.session_factory):
                         self.wake()  # deliver the pushes now, not in a few seconds
+                if self.base_url is not None and loop.time() - last_reminders > REMINDERS_EVERY:
+                    last_reminders = loop.time()
+                    if await send_reminders_everywhere(self.session_factory, self.base_url):
+                        self.wake()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -12,6 +12,7 @@ Create Date: 2026-12-07 10:20:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,7 +36,7 @@ FUNCTION_BODY = (
 )
 
 
-def _tenant_and_election(table: str) -> list[sa.SchemaItem]:
+def _tenant_and_election(table: str) -> list[Any]:
     return [
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -103,7 +104,9 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("reminders_sent", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_reminders_sent_tenant_id"), ["tenant_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_reminders_sent_tenant_id"), ["tenant_id"], unique=False
+        )
     if op.get_bind().dialect.name != "postgresql":
         return
     rls.enable(op, *TENANT_TABLES)

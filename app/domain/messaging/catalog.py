@@ -30,3 +30,20 @@ EMAIL, SMS, BOTH = ("email",), ("sms",), ("email", "sms")
 MESSAGES: dict[str, MessageKind] = {
     "staffing_offer": MessageKind(_l("Offer of a place"), BOTH, ("election", "place", "offer")),
 }
+MESSAGES.update(
+    {
+        # The reminders that run themselves (app.domain.reminders) and election day's news.
+        "shift_reminder": MessageKind(_l("Reminder of a shift"), BOTH, ("election", "place")),
+        "election_eve": MessageKind(
+            _l("The evening before election day"), SMS, ("election", "place")
+        ),
+        "wake_up": MessageKind(_l("Wake-up on the day of the shift"), SMS, ("election", "place")),
+        "offer_unanswered": MessageKind(
+            _l("Reminder of an unanswered offer"), BOTH, ("election", "place", "offer")
+        ),
+        "reserve_sent": MessageKind(
+            _l("Sent to a station on election day"), SMS, ("election", "place")
+        ),
+        "reserve_replaced": MessageKind(_l("Replaced on election day"), SMS, ("election", "place")),
+    }
+)

@@ -92,8 +92,10 @@ async def save_reminder_settings(
         settings,
         data={
             "election_id": election.id,
-            **{key: value.isoformat() if isinstance(value, dt.time) else value
-               for key, value in values.items()},
+            **{
+                key: value.isoformat() if isinstance(value, dt.time) else value
+                for key, value in values.items()
+            },
         },
     )
     await session.commit()
