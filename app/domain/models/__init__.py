@@ -43,7 +43,6 @@ from app.domain.models.recruitment import (
     ContactMessage,
     DistrictPreference,
 )
-from app.domain.models.reminders import REMINDER_OCCASIONS, ReminderSent, ReminderSettings
 from app.domain.models.registers import (
     ELECTION_KINDS,
     ELECTION_STATUSES,
@@ -63,6 +62,7 @@ from app.domain.models.registers import (
     Station,
     StationOpening,
 )
+from app.domain.models.reminders import REMINDER_OCCASIONS, ReminderSent, ReminderSettings
 from app.domain.models.site import DEFAULT_BRAND_COLOR, SiteSettings, WebPartVersion
 from app.domain.models.staffing import (
     ASSIGNMENT_SOURCES,
