@@ -39,7 +39,7 @@ from app.domain.models import (
     ReminderSettings,
     Shift,
 )
-from app.domain.reminders.timing import Due, due_now, local_moment
+from app.domain.reminders.timing import Due, due_now
 
 #: The channels of each occasion, mail first.
 CHANNELS: dict[str, tuple[str, ...]] = {
@@ -77,15 +77,10 @@ async def _already(session: AsyncSession, election_id: int, occasion: str) -> se
 
 
 async def working_on(
-    session: AsyncSession,
-    election_id: int,
-    occasion: str,
-    day: dt.date,
-    after: dt.datetime,
-    zone: ZoneInfo,
+    session: AsyncSession, election_id: int, occasion: str, day: dt.date
 ) -> list[Recipient]:
-    """The people with an accepted place on ``day`` whose first shift that day starts
-    after ``after`` and who have not had this occasion's reminder for the day."""
+    """The people with an accepted place on ``day`` who have not had this occasion's
+    reminder for the day, each with their first place that day (the one it names)."""
     ref = day.isoformat()
     done = await _already(session, election_id, occasion)
     rows = await session.execute(
@@ -106,7 +101,7 @@ async def working_on(
     return [
         Recipient(row.person_id, row.id, ref, _reachable(occasion, row.email, row.mobile))
         for row in first.values()
-        if (row.person_id, ref) not in done and local_moment(day, row.starts_at, zone) > after
+        if (row.person_id, ref) not in done
     ]
 
 
@@ -141,7 +136,6 @@ async def recipients_for(
     settings: ReminderSettings,
     due: Due,
     now: dt.datetime,
-    zone: ZoneInfo,
 ) -> list[Recipient]:
     """Who gets the reminder of an occasion whose window is open now."""
     if due.occasion == "offer_unanswered":
@@ -154,7 +148,7 @@ async def recipients_for(
         day = election.election_day
     else:
         day = due.day
-    return await working_on(session, election.id, due.occasion, day, now, zone)
+    return await working_on(session, election.id, due.occasion, day)
 
 
 async def _claim(
@@ -286,9 +280,7 @@ async def send_due_reminders(
     """Send the election's reminders whose window is open now; {occasion: people told}."""
     told: dict[str, int] = {}
     for due in due_now(settings, context.now, context.zone):
-        recipients = await recipients_for(
-            session, election, settings, due, context.now, context.zone
-        )
+        recipients = await recipients_for(session, election, settings, due, context.now)
         for start in range(0, len(recipients), BATCH):
             count = await send_batch(
                 session, election, due.occasion, recipients[start : start + BATCH], context

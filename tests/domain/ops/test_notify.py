@@ -245,8 +245,8 @@ async def test_it_tells_a_lead_sent_to_a_station_in_their_own_words(
     assert payloads["other_chair"]["title"] == "Someone has been sent to Biblioteket"
     assert payloads["other_chair"]["body"] == "Vice chair on the shift Eftermiddag."
     assert payloads["reserve"]["title"] == "You have been sent to Biblioteket"
-    assert "you are sent to Biblioteket, vice chair 13:30-22:00 today" in (
-        payloads["reserve"]["body"]
+    assert (
+        "you are sent to Biblioteket, vice chair 13:30-22:00 today" in (payloads["reserve"]["body"])
     )
 
 

@@ -32,7 +32,9 @@ async def _mobile(db: AsyncSession, tenant: Tenant, person_id: int, mobile: str)
         await db.commit()
 
 
-async def _phone(db: AsyncSession, tenant: Tenant, user: User, service: PushService, name: str) -> None:
+async def _phone(
+    db: AsyncSession, tenant: Tenant, user: User, service: PushService, name: str
+) -> None:
     user.locale = "sv"
     await db.commit()
     with tenant_scope(tenant.id):

@@ -179,24 +179,39 @@ async def test_it_skips_a_window_the_worker_missed_and_never_sends_at_night(
     assert await _sent(owner_db) == []
 
 
-async def test_it_wakes_nobody_whose_shift_has_begun(
+async def test_it_tells_someone_with_two_shifts_once_of_the_first(
     session_factory: async_sessionmaker[AsyncSession],
     db: AsyncSession,
     tenant: Tenant,
     owner_db: AsyncSession,
 ) -> None:
-    pieces = await _setup(db, tenant, wake_up_at="07:45", shift_reminder_days="0",
-                          shift_reminder_hour="7")  # fmt: skip
+    pieces = await _setup(db, tenant, shift_reminder_days="0", shift_reminder_hour="6")
     day = pieces["election"].election_day
-    await _place(db, tenant, pieces, "accepted", mobile="+46702000001")
-    await _place(db, tenant, pieces, "accepted", "late", mobile="+46702000002")
-    # At 07:50 the early shift (07:30) has begun: only the late one hears, of both
-    # occasions open now (the same-day shift reminder from 07:00, the wake-up at 07:45).
-    assert await send_reminders_everywhere(session_factory, BASE_URL, at(day, 7, 50)) == {"lund": 2}
+    both, _early = await _place(db, tenant, pieces, "accepted", mobile="+46702000001")
+    with tenant_scope(tenant.id):
+        db.add(
+            Assignment(
+                election_id=pieces["election"].id,
+                station_id=pieces["station"].id,
+                shift_id=pieces["late"].id,
+                role_type_id=pieces["roles"]["clerk"].id,
+                person_id=both.id,
+                state="accepted",
+            )
+        )
+        await db.commit()
+    # At 06:15 both the same-day shift reminder (from 06:00) and the wake-up are open.
+    assert await send_reminders_everywhere(session_factory, BASE_URL, at(day, 6, 15)) == {"lund": 2}
     assert [(row[0], row[2]) for row in await _sent(owner_db) if row[1] == "sms"] == [
-        ("shift_reminder", "+46702000002"),
-        ("wake_up", "+46702000002"),
+        ("shift_reminder", "+46702000001"),
+        ("wake_up", "+46702000001"),
     ]
+    text = await owner_db.scalar(
+        select(OutboxMessage.body_text)
+        .where(OutboxMessage.idempotency_key.like("reminder:wake_up:%"))
+        .execution_options(all_tenants=True)
+    )
+    assert text is not None and "från 07:30" in text
 
 
 async def test_it_reminds_an_unanswered_offer_once_before_its_deadline(
