@@ -4,9 +4,3 @@ some days before), the evening before election day (SMS), the morning of the shi
 with an accepted place (an open offer for the last) once per occasion, at its local
 time in the municipality; a window the worker missed is skipped, never sent late at
 night. The worker runs them every minute (``app.jobs.election_reminders``)."""
-
-from app.core.errors import DomainError
-
-
-class ReminderError(DomainError):
-    """Settings of the reminders that cannot be kept (a message at the field)."""

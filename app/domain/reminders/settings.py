@@ -16,7 +16,7 @@ from app.domain.elections.elections import get_election
 from app.domain.models import ReminderSettings
 
 #: How many days before a shift (or after an offer) a reminder may be set: 0 is the
-#: day itself (a shift reminder on the morning, before the shift starts).
+#: day of the shift itself.
 MAX_DAYS = 30
 SWITCHES = ("shift_reminder_on", "eve_on", "wake_up_on", "offer_on")
 HOURS = ("shift_reminder_hour", "eve_hour", "offer_hour")
@@ -69,8 +69,8 @@ async def save_reminder_settings(
 ) -> ReminderSettings:
     """Keep the election's reminder settings (switched on or off, days, hours), audited.
 
-    Refuses a number of days or an hour out of range, or a time that is not one, with a
-    ReminderError-style message at the field; nothing is written then.
+    Refuses a number of days or an hour out of range, or a time that is not one, with
+    a message at the field (``FieldErrors``); nothing is written then.
     """
     values = clean_settings(data)
     election = await get_election(session, election_id)
