@@ -104,20 +104,10 @@ def _day_sends(
     return sends
 
 
-async def _next_offer_send(
-    session: AsyncSession,
-    settings: ReminderSettings,
-    election_id: int,
-    now: dt.datetime,
-    zone: ZoneInfo,
-) -> Upcoming | None:
-    """The next daily offer window, with the offers that will be due in it."""
-    today = now.astimezone(zone).date()
-    at = local_moment(today, moment_of(settings, "offer_unanswered"), zone)
-    if at + WINDOWS["offer_unanswered"] <= now:
-        at = local_moment(
-            today + dt.timedelta(days=1), moment_of(settings, "offer_unanswered"), zone
-        )
+async def _offers_due(
+    session: AsyncSession, settings: ReminderSettings, election_id: int, at: dt.datetime
+) -> int:
+    """The offers the reminder at ``at`` would remind of, as things stand."""
     reminded = select(ReminderSent.person_id).where(
         ReminderSent.election_id == election_id,
         ReminderSent.occasion == "offer_unanswered",
@@ -135,7 +125,26 @@ async def _next_offer_send(
             ~reminded.exists(),
         )
     )
-    return Upcoming("offer_unanswered", max(at, now), int(count or 0))
+    return int(count or 0)
+
+
+async def _next_offer_send(
+    session: AsyncSession,
+    settings: ReminderSettings,
+    election_id: int,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> Upcoming:
+    """The next daily offer window with anything to send (today's, while open), else
+    tomorrow's, with the offers that will be due in it."""
+    today = now.astimezone(zone).date()
+    at = local_moment(today, moment_of(settings, "offer_unanswered"), zone)
+    if at + WINDOWS["offer_unanswered"] > now:
+        count = await _offers_due(session, settings, election_id, max(at, now))
+        if at > now or count:
+            return Upcoming("offer_unanswered", max(at, now), count)
+    at = local_moment(today + dt.timedelta(days=1), moment_of(settings, "offer_unanswered"), zone)
+    return Upcoming("offer_unanswered", at, await _offers_due(session, settings, election_id, at))
 
 
 async def reminder_overview(session: AsyncSession, election_id: int, now: dt.datetime) -> Overview:
@@ -151,13 +160,12 @@ async def reminder_overview(session: AsyncSession, election_id: int, now: dt.dat
     first = now.astimezone(zone).date()
     for day, people in sorted((await _people_by_day(session, election.id, first)).items()):
         for occasion, at in _day_sends(settings, election, day, zone):
-            if at + WINDOWS[occasion] > now:
-                left = people - sent.get((occasion, day.isoformat()), 0)
+            left = people - sent.get((occasion, day.isoformat()), 0)
+            # A window open now lists only who is still to hear; a coming one, everyone.
+            if at > now or (at + WINDOWS[occasion] > now and left > 0):
                 coming.append(Upcoming(occasion, max(at, now), max(left, 0)))
     if settings.offer_on:
-        offer = await _next_offer_send(session, settings, election.id, now, zone)
-        if offer is not None:
-            coming.append(offer)
+        coming.append(await _next_offer_send(session, settings, election.id, now, zone))
     overview.upcoming = sorted(coming, key=lambda row: (row.at, row.occasion))[:UPCOMING]
     overview.sent = await _sent_counts(session, election.id)
     return overview
