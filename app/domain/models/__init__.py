@@ -14,6 +14,7 @@ from app.domain.models.courses import (
     Qualification,
     SessionTeacher,
 )
+from app.domain.models.messaging import MessageTemplate, MessageTemplateVersion
 from app.domain.models.ops import (
     CHECK_IN_KINDS,
     CHECK_IN_SOURCES,
@@ -123,6 +124,8 @@ __all__ = [
     "ImportBatch",
     "Incident",
     "IncidentNote",
+    "MessageTemplate",
+    "MessageTemplateVersion",
     "NormTemplate",
     "Person",
     "Qualification",

@@ -10,17 +10,16 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
-from app.core.i18n import _, format_locale, locale_scope, named
+from app.core.i18n import _
 from app.core.models import Tenant, utcnow
-from app.core.outbox.mail import queue_email
-from app.core.outbox.sms import queue_sms
 from app.core.security import hash_token
+from app.domain.messaging.fields import merge_fields
+from app.domain.messaging.queue import queue_message
 from app.domain.models import Assignment, Room, Station
 from app.domain.site.webparts import site_settings
 from app.domain.staffing.assignments import StaffingError, lock_election
@@ -81,34 +80,35 @@ async def send_offers(
         assignment.answer_by = answer_deadline(
             now, settings.offer_answer_days, tenant.timezone, shift.day, shift.starts_at
         )
-        terms = terms_of(assignment, settings, tenant.timezone)
-        queue_email(
+        fields = await merge_fields(
             session,
+            person=person,
+            assignment=assignment,
+            base_url=base_url,
+            extra={"offer.link": f"{base_url}/{tenant.slug}/offer?token={token}"},
+        )
+        await queue_message(
+            session,
+            key="staffing_offer",
+            channel="email",
             to=person.email,
-            template="staffing_offer",
             locale=person.preferred_language,
+            fields=fields,
             idempotency_key=f"offer:{assignment.id}",
-            tenant_id=tenant.id,
             sensitive=True,
-            name=person.first_name,
-            municipality=tenant.name,
-            role=named(assignment.role_type, person.preferred_language),
-            station=assignment.station.name,
-            day=shift.day,
-            starts_at=shift.starts_at.strftime("%H:%M"),
-            ends_at=shift.ends_at.strftime("%H:%M"),
-            terms=terms,
-            link=f"{base_url}/{tenant.slug}/offer?token={token}",
         )
         if person.mobile:
             # Email first, then a text that points to it (no link: the secret stays in
-            # the mail), as offices reach clerks.
-            queue_sms(
+            # the mail; a text that names the link gets the portal's), as offices reach
+            # clerks.
+            await queue_message(
                 session,
+                key="staffing_offer",
+                channel="sms",
                 to=person.mobile,
-                text=_offer_sms(tenant, assignment, terms, person.preferred_language),
+                locale=person.preferred_language,
+                fields={**fields, "offer": {**fields["offer"], "link": fields["portal_link"]}},
                 idempotency_key=f"offer-sms:{assignment.id}",
-                tenant_id=tenant.id,
             )
         await record(
             session,
@@ -120,29 +120,6 @@ async def send_offers(
         sent += 1
     await session.commit()
     return sent
-
-
-def _offer_sms(tenant: Tenant, assignment: Assignment, terms: OfferTerms, locale: str) -> str:
-    """The offer's text message: who offers what, where and when, the pay, by when to
-    answer, and whom to call."""
-    shift = assignment.shift
-    with locale_scope(locale):
-        text = _(
-            "%(municipality)s offers you a place in the election: %(role)s at %(station)s, "
-            "%(day)s %(start)s–%(end)s, %(pay)s. Answer by %(deadline)s with the link in "
-            "your email or in the portal.",
-            municipality=tenant.name,
-            role=named(assignment.role_type, locale),
-            station=terms.station,
-            day=format_date(shift.day, format="medium", locale=format_locale(locale)),
-            start=shift.starts_at.strftime("%H:%M"),
-            end=shift.ends_at.strftime("%H:%M"),
-            pay=terms.pay_text(),
-            deadline=terms.deadline_text("medium"),
-        )
-        if terms.office_phone:
-            text += " " + _("Questions: %(phone)s", phone=terms.office_phone)
-    return text
 
 
 async def offer_for_token(session: AsyncSession, token: str) -> Assignment | None:
