@@ -356,7 +356,7 @@ def reminders() -> None:
         sent = await remind_everywhere(factory, settings.base_url, from_hour=0)
         for slug, count in sent.items():
             click.echo(f"{slug}: sent {count} course reminders")
-        told = await send_reminders_everywhere(factory, settings.base_url)
+        told = await send_reminders_everywhere(factory, settings.base_url, round_seconds=None)
         for slug, count in told.items():
             click.echo(f"{slug}: reminded {count} people of their election")
         if not sent and not told:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,16 +22,22 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two looks.
 REMINDERS_EVERY = 60.0
+#: Seconds a round may spend writing reminders before it leaves the rest to the next
+#: (the outbox waits meanwhile: on election morning thousands are due at once).
+ROUND_SECONDS = 20.0
 
 
 async def send_reminders_everywhere(
     session_factory: async_sessionmaker[AsyncSession],
     base_url: str,
     now: dt.datetime | None = None,
+    round_seconds: float | None = ROUND_SECONDS,
 ) -> dict[str, int]:
     """Send the due reminders of every municipality with one switched on, each in its
-    own transactions. Returns {tenant slug: people told} where any were."""
+    own transactions, for at most ``round_seconds`` (None: until all are sent). Returns
+    {tenant slug: people told} where any were."""
     now = now or utcnow()
+    stop_at = None if round_seconds is None else time.monotonic() + round_seconds
     async with session_factory() as session:
         ids = await across_tenant_ids(
             session,
@@ -59,7 +66,7 @@ async def send_reminders_everywhere(
         try:
             with tenant_scope(tenant.id):
                 async with session_factory() as session:
-                    counts = await send_election_reminders(session, now, base_url)
+                    counts = await send_election_reminders(session, now, base_url, stop_at)
         except Exception:
             # One municipality's failure must not keep the others' clerks unreminded.
             log.exception("election reminders failed for tenant %s", tenant.id)

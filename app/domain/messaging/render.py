@@ -12,9 +12,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateSyntaxError,
+    nodes,
+)
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
@@ -111,10 +119,16 @@ def check_source(text: str, allowed: frozenset[str], field: str = "body") -> Non
     _check_node(tree, allowed, field)
 
 
+@lru_cache(maxsize=512)
+def _compiled(text: str) -> Template:
+    # A message to thousands is one source rendered thousands of times: compile it once.
+    return _sandbox.from_string(text)
+
+
 def render_source(text: str, fields: dict[str, Any], field: str = "body") -> str:
     """Render a (checked) template with the merge fields in the sandbox."""
     try:
-        return _sandbox.from_string(text).render(fields)
+        return _compiled(text).render(fields)
     except TemplateSyntaxError as error:
         raise _refuse(
             error.lineno, _("the template cannot be read (%(error)s).", error=error.message), field

@@ -15,6 +15,7 @@ erased person; a person working two shifts a day hears once, of the first.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -201,12 +202,17 @@ def _deadline(assignment: Assignment, zone: ZoneInfo, locale: str) -> str:
 
 @dataclass(frozen=True)
 class SendContext:
-    """What a run knows of its municipality: the moment, its zone, language and site."""
+    """What a run knows of its municipality: the moment, its zone, language and site,
+    and when it should stop (``time.monotonic()``; None: when all is sent)."""
 
     now: dt.datetime
     zone: ZoneInfo
     locale: str
     base_url: str
+    stop_at: float | None = None
+
+    def out_of_time(self) -> bool:
+        return self.stop_at is not None and time.monotonic() >= self.stop_at
 
 
 async def send_batch(
@@ -232,6 +238,26 @@ async def send_batch(
             select(Assignment).where(Assignment.id.in_([r.assignment_id for r in mine]))
         )
     }
+    # The outbox rows go in with the commit, in one statement, not one flush a person.
+    with session.no_autoflush:
+        told = await _queue_batch(session, election, occasion, mine, people, places, context)
+    if told:
+        await record(
+            session, ACTOR, "reminders.sent", election, data={"occasion": occasion, "people": told}
+        )
+    await session.commit()
+    return told
+
+
+async def _queue_batch(
+    session: AsyncSession,
+    election: Election,
+    occasion: str,
+    mine: Sequence[Recipient],
+    people: dict[int, Person],
+    places: dict[int, Assignment],
+    context: SendContext,
+) -> int:
     told = 0
     for recipient in mine:
         if not recipient.channels:
@@ -266,11 +292,6 @@ async def send_batch(
                 ),
             )
         told += 1
-    if told:
-        await record(
-            session, ACTOR, "reminders.sent", election, data={"occasion": occasion, "people": told}
-        )
-    await session.commit()
     return told
 
 
@@ -287,6 +308,10 @@ async def send_due_reminders(
             )
             if count:
                 told[due.occasion] = told.get(due.occasion, 0) + count
+            if context.out_of_time():
+                # The rest go in the next round (a batch each time at least): their
+                # window is still open then.
+                return told
     return told
 
 
@@ -295,13 +320,15 @@ RUNNING_STATUSES = ("planning", "active")
 
 
 async def send_election_reminders(
-    session: AsyncSession, now: dt.datetime, base_url: str
+    session: AsyncSession, now: dt.datetime, base_url: str, stop_at: float | None = None
 ) -> dict[int, dict[str, int]]:
     """Send the due reminders of every election of the current municipality that has
-    one switched on, at the municipality's local time; {election id: {occasion: told}}."""
+    one switched on, at the municipality's local time; {election id: {occasion: told}}.
+    With ``stop_at`` (``time.monotonic()``) no further batch starts after it (a round
+    sends one at least): the next round goes on where this one stopped."""
     tenant = await session.get(Tenant, require_tenant_id())
     assert tenant is not None
-    context = SendContext(now, ZoneInfo(tenant.timezone), tenant.locale, base_url)
+    context = SendContext(now, ZoneInfo(tenant.timezone), tenant.locale, base_url, stop_at)
     rows = (
         await session.execute(
             select(ReminderSettings, Election)
@@ -323,5 +350,7 @@ async def send_election_reminders(
         counts = await send_due_reminders(session, election, settings, context)
         if counts:
             told[election.id] = counts
+        if context.out_of_time():
+            break
     await session.commit()
     return told

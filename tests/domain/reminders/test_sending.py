@@ -315,3 +315,28 @@ async def test_it_waits_for_a_worker_that_claimed_first_and_then_sends_nothing_t
             await first.commit()
         assert await asyncio.wait_for(second, 10) == {}
     assert await _sent(owner_db) == []
+
+
+async def test_a_round_out_of_time_leaves_the_rest_to_the_next(
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    tenant: Tenant,
+    owner_db: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On election morning thousands are due at once: a round writes a batch at least,
+    then leaves the rest to the next minute, so the outbox is not kept waiting."""
+    from app.domain.reminders import sending
+
+    monkeypatch.setattr(sending, "BATCH", 2)
+    pieces = await _setup(db, tenant)
+    day = pieces["election"].election_day
+    for number in range(5):
+        await _place(db, tenant, pieces, "accepted", email=f"m{number}@example.se", mobile="")
+    now = at(day - dt.timedelta(days=3), 10, 1)
+    rounds = [
+        await send_reminders_everywhere(session_factory, BASE_URL, now, round_seconds=0)
+        for _ in range(4)
+    ]
+    assert rounds == [{"lund": 2}, {"lund": 2}, {"lund": 1}, {}]
+    assert len(await _sent(owner_db)) == 5
