@@ -272,6 +272,9 @@ class OutboxWorker:
                 if self.base_url is not None and loop.time() - last_reminders > REMINDERS_EVERY:
                     last_reminders = loop.time()
                     if await send_reminders_everywhere(self.session_factory, self.base_url):
+                        # Deliver these now, then look again at once: a round that ran
+                        # out of time left the rest of the batch for the next.
+                        last_reminders = 0.0
                         self.wake()
             except asyncio.CancelledError:
                 raise
