@@ -75,6 +75,9 @@ def test_fields_ifs_and_filters_render() -> None:
 def test_a_field_of_another_kind_is_refused() -> None:
     with pytest.raises(MessagingError, match=r"offer\.link"):
         check_source("{{ offer.link }}", field_names(("election",)))
+    with pytest.raises(MessagingError, match=r"offer\.link"):
+        check_source("{{ offer.link }}", MESSAGES["course_booked"])
+    check_source("{{ offer.link }}", MESSAGES["staffing_offer"])
 
 
 @pytest.mark.parametrize("key", sorted(MESSAGES))
