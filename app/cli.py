@@ -34,6 +34,7 @@ from app.core.tenancy import tenant_scope
 from app.demo import DEMO_PASSWORD, DEMO_SLUG, LARGE_SLUG, create_demo
 from app.demo.election_day import move_election_day
 from app.domain.municipalities import create_municipality
+from app.jobs.election_reminders import send_reminders_everywhere
 from app.jobs.outbox import OutboxWorker
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
@@ -198,6 +199,12 @@ def demo(size: str, election_day: Any) -> None:
                 f"Its first shifts start at {moved.first_shifts:%H:%M};"
                 f" check-in is open from {moved.check_in_opens:%Y-%m-%d %H:%M}."
             )
+        if election_day == "today":
+            click.echo(
+                "Its shift reminder and wake-up SMS are due now: the worker of `stemma serve`"
+                " sends them within a minute (to var/outbox unless SMTP and an SMS gateway"
+                " are set)."
+            )
         if moved.cleared:
             click.echo(
                 f"Cleared {moved.cleared} records of the earlier election day"
@@ -342,13 +349,17 @@ def retention() -> None:
 
 @main.command()
 def reminders() -> None:
-    """Send the day-before reminders of tomorrow's course sessions (each only once)."""
+    """Send the day-before reminders of tomorrow's course sessions, and the elections'
+    reminders whose window is open now (each only once)."""
 
     async def work(settings: Settings, factory: Any) -> None:
         sent = await remind_everywhere(factory, settings.base_url, from_hour=0)
         for slug, count in sent.items():
             click.echo(f"{slug}: sent {count} course reminders")
-        if not sent:
+        told = await send_reminders_everywhere(factory, settings.base_url, round_seconds=None)
+        for slug, count in told.items():
+            click.echo(f"{slug}: reminded {count} people of their election")
+        if not sent and not told:
             click.echo("No reminders due.")
 
     _run(work)

@@ -14,6 +14,7 @@ from app.demo.data import fill_municipality
 from app.demo.election_day import fill_reserves
 from app.demo.portal import fill_portal_demo
 from app.demo.recruitment import fill_recruitment
+from app.demo.reminders import switch_on_reminders
 from app.demo.staffing import fill_staffing_demo
 from app.domain.municipalities import create_municipality
 
@@ -83,3 +84,4 @@ async def _fill_demo(
     await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
     await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
     await fill_reserves(session, tenant.id, upcoming.id)
+    await switch_on_reminders(session, tenant.id, upcoming.id)

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.models import Tenant, utcnow
 from app.core.tenancy import tenant_scope
+from app.demo.reminders import reminders_due_now
 from app.demo.rows import update_in_batches
 from app.domain.elections.norm_templates import standard_templates
 from app.domain.models import (
@@ -199,14 +200,18 @@ async def move_election_day(
     """Move the demo's election (``election_to_move``) so that its election day is
     ``day``, with the real timetable; without a day, to the day (and the timetable)
     ``demo_day_clock`` gives for ``now`` (default: the clock) in the municipality's time
-    zone, so that check-in is open at once. None when there is no such demo."""
+    zone, so that check-in is open at once, and the election's reminders then set so
+    that the shift reminder and the wake-up SMS go out at once (``app.demo.reminders``).
+    None when there is no such demo."""
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
     if tenant is None:
         return None
     zone = ZoneInfo(tenant.timezone)
     first = first_shift_start()
+    today = day is None
+    local_now = (now or utcnow()).astimezone(zone)
     if day is None:
-        day, first = demo_day_clock((now or utcnow()).astimezone(zone))
+        day, first = demo_day_clock(local_now)
     with tenant_scope(tenant.id):
         elections = list(await session.scalars(select(Election).order_by(Election.id)))
         if not elections:
@@ -224,6 +229,10 @@ async def move_election_day(
             await _move_days(session, election, day - old_day)
         await _move_clock(session, election, first)
         await session.commit()
+        election_id = election.id
+    if today:
+        # The shift reminder and the wake-up go out by themselves, now.
+        await reminders_due_now(session, tenant.id, election_id, day, local_now)
     opens = dt.datetime.combine(day, first, tzinfo=zone) - EARLY
     return MovedElection(election.name, old_day, day, cleared, first, opens)
 

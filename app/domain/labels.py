@@ -149,6 +149,7 @@ OBJECT_TYPE = {
     "Qualification": lazy_gettext("Qualification"),
     "RecoveryCode": lazy_gettext("Recovery code"),
     "RememberedDevice": lazy_gettext("Remembered device"),
+    "ReminderSettings": lazy_gettext("Reminder settings"),
     "Reserve": lazy_gettext("Reserve"),
     "RoleType": lazy_gettext("Role"),
     "Room": lazy_gettext("Room"),
@@ -163,4 +164,12 @@ OBJECT_TYPE = {
     "TurnoutReport": lazy_gettext("Turnout report"),
     "User": lazy_gettext("User"),
     "WebPartVersion": lazy_gettext("Page version"),
+}
+
+#: The reminders an election sends by itself (``app.domain.reminders``).
+REMINDER_OCCASION = {
+    "offer_unanswered": lazy_gettext("Offer not answered"),
+    "shift_reminder": lazy_gettext("Shift reminder"),
+    "election_eve": lazy_gettext("Evening before election day"),
+    "wake_up": lazy_gettext("Wake-up on the day"),
 }

@@ -2,8 +2,11 @@
 
 - ``outbox``: delivers queued emails and text messages, each once, retrying with backoff;
   once an hour the same loop also runs reminders and retention, and every minute
-  the opening watch.
+  the opening watch and the election reminders.
 - ``reminders``: the day-before reminders of course sessions, once per booking.
+- ``election_reminders``: every minute, the reminders each election sets for itself
+  (shift coming up, election eve, wake-up, offer not answered), once per person and
+  occasion, only while their window of local time is open.
 - ``retention``: erases applications and contact messages past each municipality's
   retention period, people inactive for longer than its period, and erased people's
   pay data once the pay-record period is over.

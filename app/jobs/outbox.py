@@ -35,6 +35,7 @@ from app.jobs.delivery import (
     due_condition,
 )
 from app.jobs.dispatches import send_due_everywhere
+from app.jobs.election_reminders import REMINDERS_EVERY, send_reminders_everywhere
 from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
@@ -151,7 +152,7 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        last_prune = last_watch = 0.0
+        last_prune = last_watch = last_reminders = 0.0
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -173,6 +174,13 @@ class OutboxWorker:
                         self.wake()  # deliver the pushes now, not in a few seconds
                     if await send_due_everywhere(self.session_factory, self.base_url or ""):
                         self.wake()  # a scheduled dispatch's messages, now
+                if self.base_url is not None and loop.time() - last_reminders > REMINDERS_EVERY:
+                    last_reminders = loop.time()
+                    if await send_reminders_everywhere(self.session_factory, self.base_url):
+                        # Deliver these now, then look again at once: a round that ran
+                        # out of time left the rest of the batch for the next.
+                        last_reminders = 0.0
+                        self.wake()
             except asyncio.CancelledError:
                 raise
             except Exception:

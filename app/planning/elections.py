@@ -9,13 +9,14 @@ from typing import Any
 from quart import abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import current_actor, requires
+from app.core.auth import can, current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
+from app.core.models import utcnow
 from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
-from app.core.web import db, on_refusal, render
+from app.core.web import db, is_htmx, on_refusal, render
 from app.domain.elections import elections, norm_templates, rollover
 from app.domain.elections.districts import (
     count_districts,
@@ -35,10 +36,17 @@ from app.domain.elections.stations import (
     station_page,
 )
 from app.domain.elections.voting_days import voting_days
-from app.domain.labels import ELECTION_KIND, ELECTION_STATUS, STATION_KIND, choices
+from app.domain.labels import (
+    ELECTION_KIND,
+    ELECTION_STATUS,
+    REMINDER_OCCASION,
+    STATION_KIND,
+    choices,
+)
 from app.domain.local_names import name_languages
 from app.domain.registers.premises import room_choices
 from app.domain.registers.roles import list_role_types
+from app.domain.reminders.overview import reminder_overview
 from app.domain.staffing.shift_changes import edit_shift
 
 routes = Routes()
@@ -119,6 +127,12 @@ async def _tree(election_id: int, status: int = 200, **context: Any) -> tuple[st
         district_count=await count_districts(db(), election.id),
         templates=await norm_templates.list_templates(db()),
         days=voting_days(election),
+        # What the reminders will send next and have sent (``app.planning.reminders``).
+        reminders=await reminder_overview(db(), election.id, utcnow())
+        if can("staffing.view") and not is_htmx()
+        else None,
+        occasion_labels=REMINDER_OCCASION,
+        zone=g.tenant.timezone,
         **_labels(),
         **name_languages(g.tenant.locale),
         **context,
@@ -241,6 +255,12 @@ async def _station_page(
         rooms=await room_choices(db()),
         role_types=await list_role_types(db()),
         days=voting_days(election),
+        # What the reminders will send next and have sent (``app.planning.reminders``).
+        reminders=await reminder_overview(db(), election.id, utcnow())
+        if can("staffing.view") and not is_htmx()
+        else None,
+        occasion_labels=REMINDER_OCCASION,
+        zone=g.tenant.timezone,
         **_labels(),
         **name_languages(g.tenant.locale),
         **context,

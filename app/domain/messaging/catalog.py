@@ -85,3 +85,27 @@ MESSAGES: dict[str, MessageKind] = {
         lazy_gettext("To the office: a message from the contact form"), EMAIL, ("contact_form",)
     ),
 }
+
+MESSAGES.update(
+    {
+        # The reminders that run themselves (app.domain.reminders) and election day's news.
+        "shift_reminder": MessageKind(
+            lazy_gettext("Reminder of a shift"), BOTH, ("election", "place")
+        ),
+        "election_eve": MessageKind(
+            lazy_gettext("The evening before election day"), SMS, ("election", "place")
+        ),
+        "wake_up": MessageKind(
+            lazy_gettext("Wake-up on the day of the shift"), SMS, ("election", "place")
+        ),
+        "offer_unanswered": MessageKind(
+            lazy_gettext("Reminder of an unanswered offer"), BOTH, ("election", "place", "offer")
+        ),
+        "reserve_sent": MessageKind(
+            lazy_gettext("Sent to a station on election day"), SMS, ("election", "place")
+        ),
+        "reserve_replaced": MessageKind(
+            lazy_gettext("Replaced on election day"), SMS, ("election", "place")
+        ),
+    }
+)

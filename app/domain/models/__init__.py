@@ -70,6 +70,7 @@ from app.domain.models.registers import (
     Station,
     StationOpening,
 )
+from app.domain.models.reminders import REMINDER_OCCASIONS, ReminderSent, ReminderSettings
 from app.domain.models.replies import IncomingSms
 from app.domain.models.site import DEFAULT_BRAND_COLOR, SiteSettings, WebPartVersion
 from app.domain.models.staffing import (
@@ -106,6 +107,7 @@ __all__ = [
     "PAY_UNITS",
     "PERSON_STATUSES",
     "QUALIFICATION_SOURCES",
+    "REMINDER_OCCASIONS",
     "SESSION_STATUSES",
     "SOFT_RULES",
     "STATION_KINDS",
@@ -141,6 +143,8 @@ __all__ = [
     "NormTemplate",
     "Person",
     "Qualification",
+    "ReminderSent",
+    "ReminderSettings",
     "Reserve",
     "RoleType",
     "Room",

@@ -11,7 +11,8 @@ text, nor who of the team did not come (the app shows names once unlocked).
 - Every coordinator of the municipality hears of an incident of high severity.
 - A station's leads that day (chair and vice chair) hear when someone is sent to their
   station, and when that is in place of a team member who has not come (the one push
-  says both: the absence and who fills it).
+  says both: the absence and who fills it). The person sent and the one replaced
+  hear it themselves, by SMS and push (``reserve_notices``).
 - When a station is still not open after its opening time (``opening_watch``), its
   leads hear it, and every coordinator gets one push for all stations found late at
   once, not one per station: at eight o'clock many stations open together, and a
@@ -130,8 +131,8 @@ async def reassigned(
     """Tell the station's leads of the shift's day that ``assignment``'s person was sent
     to them (``replaced``: in place of that team member, who has not come).
 
-    The person sent hears it only when they lead the station themselves (then in words
-    for them); the team member who has not come is not told here.
+    The person sent and the team member who has not come are not told here: they hear
+    it themselves from ``reserve_notices``.
     """
     shift = await session.scalar(select(Shift).where(Shift.id == assignment.shift_id))
     station = await session.scalar(select(Station).where(Station.id == assignment.station_id))
@@ -141,22 +142,18 @@ async def reassigned(
     sent_user = await _user_of_person(session, assignment.person_id)
     absent_user = await _user_of_person(session, replaced.person_id) if replaced else None
     for user in await station_leads(session, station.id, shift.day):
-        if user.id in (actor.user_id, absent_user):
+        if user.id in (actor.user_id, absent_user, sent_user):
             continue
         with locale_scope(user.locale or tenant.locale):
-            if user.id == sent_user:
-                title = _("You have been sent to %(station)s", station=station.name)
-            elif replaced is not None:
+            if replaced is not None:
                 title = _("Replacement sent to %(station)s", station=station.name)
-            else:
-                title = _("Someone has been sent to %(station)s", station=station.name)
-            if replaced is not None and user.id != sent_user:
                 body = _(
                     "In place of someone who has not come: %(role)s on the shift %(shift)s.",
                     role=named(role),
                     shift=named(shift),
                 )
             else:
+                title = _("Someone has been sent to %(station)s", station=station.name)
                 body = _("%(role)s on the shift %(shift)s.", role=named(role), shift=named(shift))
         await queue_push(
             session,

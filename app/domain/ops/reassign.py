@@ -4,7 +4,8 @@ another station, straight into an accepted place.
 It goes through the staffing rules (``write_assignment``) under the staffing lock, so two
 coordinators filling the last place at once are served one after the other: the first
 gets the place, the second a conflict that says the place was filled meanwhile, and
-nobody is ever booked twice. The station's leads get a push (``notify.reassigned``).
+nobody is ever booked twice. The station's leads get a push (``notify.reassigned``);
+the person sent and the one replaced an SMS and a push (``reserve_notices``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.ops import OpsConflict, OpsError, notify
+from app.domain.ops import OpsConflict, OpsError, notify, reserve_notices
 from app.domain.ops.access import get_station, is_coordinator, refuse
 from app.domain.ops.news import announce
 from app.domain.staffing.assignments import StaffingError, lock_election, write_assignment
@@ -112,8 +113,10 @@ async def reassign(
         "replaced_assignment_id": replaced.id if replaced else None,
     }
     await record(session, actor, "ops.reassigned", assignment, data=data)
-    # The station's leads hear of it (and of the absence, when someone is replaced).
+    # The station's leads hear of it (and of the absence, when someone is replaced);
+    # the person sent and the one replaced are told themselves, by SMS and push.
     await notify.reassigned(session, actor, assignment, replaced)
+    await reserve_notices.reserve_sent(session, assignment, replaced)
     for affected_id in sorted(affected):
         await announce(
             session,

@@ -198,11 +198,13 @@ async def test_it_tells_the_leads_when_a_reserve_is_sent_to_their_station(
         placed_id = placed.id
     rows = await _pushes(owner_db)
     # The chair (early shift) and the vice chair (late shift) lead the station that day;
-    # not the clerk, the other station's chair, the reserve, the acting coordinator or
-    # the other municipality.
-    assert scene.phones.names(rows) == ["chair", "vice_chair"]
-    for row in rows:
-        assert _payload(row) == {
+    # not the clerk, the other station's chair, the acting coordinator or the other
+    # municipality. The reserve hears it in words for them (``reserve_notices``).
+    assert scene.phones.names(rows) == ["chair", "reserve", "vice_chair"]
+    by_name = {scene.phones.names([row])[0]: _payload(row) for row in rows}
+    assert by_name.pop("reserve")["title"] == "You have been sent to Hamnskolan"
+    for payload in by_name.values():
+        assert payload == {
             "title": "Someone has been sent to Hamnskolan",
             "body": "Poll clerk on the shift Förmiddag.",
             "url": "/lund/portal/election-day",
@@ -236,15 +238,16 @@ async def test_it_tells_a_lead_sent_to_a_station_in_their_own_words(
             person_id=reserve_id,
         )
     rows = await _pushes(owner_db)
-    # Biblioteket's leads now: its chair, and the reserve as vice chair. Hamnskolan's
-    # leads hear nothing of it.
+    # Biblioteket's leads now: its chair, and the reserve as vice chair, who is told
+    # once, in words for them. Hamnskolan's leads hear nothing of it.
     assert scene.phones.names(rows) == ["other_chair", "reserve"]
-    titles = {scene.phones.names([row])[0]: _payload(row)["title"] for row in rows}
-    assert titles == {
-        "other_chair": "Someone has been sent to Biblioteket",
-        "reserve": "You have been sent to Biblioteket",
-    }
-    assert all(_payload(row)["body"] == "Vice chair on the shift Eftermiddag." for row in rows)
+    payloads = {scene.phones.names([row])[0]: _payload(row) for row in rows}
+    assert payloads["other_chair"]["title"] == "Someone has been sent to Biblioteket"
+    assert payloads["other_chair"]["body"] == "Vice chair on the shift Eftermiddag."
+    assert payloads["reserve"]["title"] == "You have been sent to Biblioteket"
+    assert (
+        "you are sent to Biblioteket, vice chair 13:30-22:00 today" in (payloads["reserve"]["body"])
+    )
 
 
 async def test_it_tells_the_leads_of_a_replacement_for_someone_who_has_not_come(
@@ -270,10 +273,12 @@ async def test_it_tells_the_leads_of_a_replacement_for_someone_who_has_not_come(
         assert absent is not None and absent.state == "withdrawn"
     rows = await _pushes(owner_db)
     # One push says both: a team member has not come, and who fills the place. The one
-    # who has not come is not told (nor named on the leads' locked screens).
-    assert scene.phones.names(rows) == ["chair", "vice_chair"]
-    for row in rows:
-        payload = _payload(row)
+    # who has not come is not named on the leads' locked screens; they are told
+    # themselves that their place has gone (``reserve_notices``).
+    assert scene.phones.names(rows) == ["chair", "clerk", "vice_chair"]
+    by_name = {scene.phones.names([row])[0]: _payload(row) for row in rows}
+    assert by_name.pop("clerk")["title"] == "Your place at Hamnskolan has gone to someone else"
+    for payload in by_name.values():
         assert payload["title"] == "Replacement sent to Hamnskolan"
         assert payload["body"] == (
             "In place of someone who has not come: Poll clerk on the shift Förmiddag."
