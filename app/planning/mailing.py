@@ -83,18 +83,25 @@ async def _page(
 @requires("staffing.edit")
 async def mailing(election_id: int) -> tuple[str, int]:
     """Who of a group gets a letter by post, who is left out and why; the downloads."""
+    election = await _election_refused_on_page(election_id)
+    group, layout, skip = _choices(request.args, election.id)
+    return await _page(election, group, layout, skip, {})
+
+
+async def _election_refused_on_page(election_id: int) -> Election:
+    """The election; a refused choice answers the page with the message at its field."""
     election = await get_election(db(), election_id)
     default = letters_by_post.MailingGroup(election.id)
     on_refusal(lambda error: _page(election, default, DEFAULT_LAYOUT, 0, error.errors, 422))
-    group, layout, skip = _choices(request.args, election.id)
-    return await _page(election, group, layout, skip, {})
+    return election
 
 
 @routes.get("/elections/<int:election_id>/staffing/mailing/labels.pdf")
 @requires("staffing.edit")
 async def mailing_labels(election_id: int) -> Response:
     """The group's address labels on the chosen sheet, one per person."""
-    group, layout, skip = _choices(request.args, election_id)
+    election = await _election_refused_on_page(election_id)
+    group, layout, skip = _choices(request.args, election.id)
     found = await letters_by_post.print_labels(db(), current_actor(), group)
     title = _("Address labels")
     body = await asyncio.to_thread(
@@ -112,7 +119,8 @@ async def mailing_labels(election_id: int) -> Response:
 @requires("staffing.edit")
 async def mailing_workbook(election_id: int) -> Response:
     """The group as one row per person, for a word processor's mail merge."""
-    group, _layout, _skip = _choices(request.args, election_id)
+    election = await _election_refused_on_page(election_id)
+    group, _layout, _skip = _choices(request.args, election.id)
     found = await letters_by_post.export_mail_merge(db(), current_actor(), group)
     body = await asyncio.to_thread(letters_by_post.write_mail_merge_xlsx, found)
     name = f"{slug(_('Mail merge'))}-{slug(found.election.name)}-{dt.date.today().isoformat()}"
