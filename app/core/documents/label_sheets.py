@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from babel.numbers import format_decimal
+
 from app.core.documents.pdf import pdf_text
 from app.core.documents.tagged_pdf import TaggedPDF
-from app.core.i18n import get_locale
+from app.core.i18n import format_locale, get_locale
 
 A4_WIDTH, A4_HEIGHT = 210.0, 297.0
 
@@ -46,7 +48,11 @@ class SheetLayout:
 
     @property
     def label(self) -> str:
-        size = f"{self.width:g} × {self.height:g} mm"
+        """The layout as the office recognises it, in the reader's language."""
+        width, height = (
+            format_decimal(v, locale=format_locale()) for v in (self.width, self.height)
+        )
+        size = f"{width} × {height} mm"
         return f"{self.columns} × {self.rows} ({self.per_sheet}), {size}, {self.examples}"
 
 

@@ -19,6 +19,7 @@ def _group(*fields: tuple[str, object, str]) -> tuple[Field, ...]:
 #: Fields only documents have, beside the messages' groups: the office's own (a staff
 #: list is written to no one), and the appointment's.
 DOCUMENT_FIELDS: dict[str, tuple[Field, ...]] = {
+    "person": tuple(field for field in FIELD_GROUPS["common"] if field.name.startswith("person.")),
     "office": tuple(
         field
         for field in FIELD_GROUPS["common"]
@@ -69,7 +70,7 @@ DOCUMENTS: dict[str, DocumentKind] = {
             "with the logo and contact, the address for a window envelope and the lines "
             "for the signature are drawn around it."
         ),
-        ("common", "election", "appointment"),
+        ("person", "office", "election", "appointment"),
     ),
     "offer_intro": DocumentKind(
         _l("Offer page introduction"),
@@ -77,7 +78,7 @@ DOCUMENTS: dict[str, DocumentKind] = {
             "The introduction above the place on the page where a person accepts or "
             "declines an offer."
         ),
-        ("common", "election", "place", "offer"),
+        ("person", "office", "election", "place", "offer"),
     ),
     "staff_list_header": DocumentKind(
         _l("Staff list header"),

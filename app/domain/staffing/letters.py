@@ -266,7 +266,6 @@ def letter_fields(
         "municipality.name": frame.municipality,
         "contact.email": frame.office_email,
         "contact.phone": frame.office_phone,
-        "portal_link": "",
         "election.name": election.name,
         "election.day": _long(election.election_day),
         "places": "\n".join(f"– {place_text(place)}" for place in places),
