@@ -14,12 +14,22 @@ from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.models import Tenant, User
+from app.core.audit import Actor
+from app.core.models import OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.documents import texts
 from app.domain.models import Person
+from app.domain.staffing.assignments import assign_person
 from tests.domain.staffing.test_staffing_reports import Staffed, build_staffed_election
-from tests.factories import login, make_open_election, post_form
+from tests.factories import (
+    login,
+    make_clerk,
+    make_open_election,
+    make_staffed_station,
+    post_form,
+)
+
+ACTOR = Actor.system("test")
 
 EDITOR = "/lund/planning/documents/appointment_letter/sv"
 
@@ -147,7 +157,7 @@ async def test_the_person_form_sets_a_protected_address(
     assert 'name="address_protected" type="checkbox" value="1" checked' in page
 
 
-async def test_the_offer_page_and_the_staff_list_carry_the_offices_texts(
+async def test_the_staff_list_carries_the_offices_header(
     client: QuartClient, db: AsyncSession, tenant: Tenant, staffed: Staffed, planner: User
 ) -> None:
     await login(client, planner)
@@ -189,3 +199,27 @@ async def test_a_clerk_may_not_edit_documents(
     await login(client, clerk)
     assert (await client.get(EDITOR)).status_code in (403, 404)
     assert (await client.get(_mailing(staffed))).status_code in (403, 404)
+
+
+async def test_the_offer_page_opens_with_the_offices_introduction(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User, owner_db: AsyncSession
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(db, tenant, s["election"])
+    with tenant_scope(tenant.id):
+        await assign_person(db, ACTOR, s["early"].id, s["roles"]["clerk"].id, person.id)
+        await texts.save_text(
+            db,
+            ACTOR,
+            "offer_intro",
+            "sv",
+            {"body": "Välkommen {{ person.first_name }}!\n\nVi ses i {{ station.name }}."},
+        )
+    await login(client, planner)
+    await post_form(client, f"/lund/planning/elections/{s['election'].id}/staffing/offers")
+    mail = (await owner_db.scalars(select(OutboxMessage))).one()
+    link = mail.body_text.split("http://localhost", 1)[1].split()[0]
+    visitor = client.app.test_client()
+    await visitor.get(link)
+    page = await (await visitor.get("/lund/offer")).get_data(as_text=True)
+    assert f"<p>Välkommen {person.first_name}!</p><p>Vi ses i Hamnskolan.</p>" in page
