@@ -358,8 +358,12 @@ def _letterhead(pdf: StemmaPDF, frame: LetterFrame) -> None:
 
 
 def _recipient(pdf: StemmaPDF, person: Person) -> None:
-    """The recipient, placed for a window envelope."""
-    for line in (person.full_name, person.street_address, f"{person.postal_code} {person.city}"):
+    """The recipient, placed for a window envelope; a protected address is not printed
+    (the office sends such a letter the way it has agreed with the person)."""
+    lines = [person.full_name]
+    if not person.address_protected:
+        lines += [person.street_address, f"{person.postal_code} {person.city}"]
+    for line in lines:
         if line.strip():
             pdf.text_line(line.strip(), 11, height=5.5)
     pdf.ln(14)

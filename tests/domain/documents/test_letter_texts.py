@@ -210,3 +210,21 @@ async def test_another_municipality_sees_the_default(
     with tenant_scope(other_tenant.id):
         state = await texts.document_state(db, "offer_intro", "sv")
         assert state.is_default and await texts.history(db, "offer_intro", "sv") == []
+
+
+async def test_a_protected_address_is_not_printed_on_the_letter(
+    db: AsyncSession, tenant: Tenant, staffed: Staffed
+) -> None:
+    with tenant_scope(tenant.id):
+        soren = staffed.people["soren"]
+        soren.street_address, soren.postal_code, soren.city = "Hemlig 1", "111 11", "Skyddby"
+        soren.address_protected = True
+        asa = staffed.people["asa"]
+        await db.commit()
+        election, found = await letters.appointments(db, staffed.election.id)
+        frame = await letters.letter_frame(db)
+    pages = _words(letters.write_letters_pdf(frame, election, found))
+    soren_page = next(page for page in pages if "Søren Ærø" in page)
+    asa_page = next(page for page in pages if "Åsa Öberg" in page)
+    assert "Hemlig" not in soren_page and "Skyddby" not in soren_page
+    assert asa.street_address in asa_page
