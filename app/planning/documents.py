@@ -54,11 +54,12 @@ async def _editor(
     return page, status
 
 
-@routes.route("/documents/<key>/<locale>", methods=["GET", "POST"])
+@routes.route("/documents/<document>/<locale>", methods=["GET", "POST"])
 @requires("messaging.send")
-async def document_edit(key: str, locale: str) -> tuple[str, int] | WerkzeugResponse:
+async def document_edit(document: str, locale: str) -> tuple[str, int] | WerkzeugResponse:
     """Edit a document's text in one language: save it (checked), preview it filled in
     for a real person, or go back to the default text."""
+    key = document
     texts.document_kind(key, locale)
     if request.method == "GET":
         state = await texts.document_state(db(), key, locale)
@@ -78,13 +79,14 @@ async def document_edit(key: str, locale: str) -> tuple[str, int] | WerkzeugResp
     else:
         await texts.save_text(db(), current_actor(), key, locale, values)
         await flash(_("The text has been saved and is used from now on."), "success")
-    return redirect(url_for("planning.document_edit", key=key, locale=locale))
+    return redirect(url_for("planning.document_edit", document=key, locale=locale))
 
 
-@routes.post("/documents/<key>/<locale>/versions/<int:version_id>/restore")
+@routes.post("/documents/<document>/<locale>/versions/<int:version_id>/restore")
 @requires("messaging.send")
-async def document_restore(key: str, locale: str, version_id: int) -> WerkzeugResponse:
+async def document_restore(document: str, locale: str, version_id: int) -> WerkzeugResponse:
     """Use an earlier version again (saved as the newest, so the history stays)."""
+    key = document
     await texts.restore_version(db(), current_actor(), key, locale, version_id)
     await flash(_("The earlier version is used again."), "success")
-    return redirect(url_for("planning.document_edit", key=key, locale=locale))
+    return redirect(url_for("planning.document_edit", document=key, locale=locale))

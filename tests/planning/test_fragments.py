@@ -135,6 +135,8 @@ async def _demo_ids(
                 "incident_id": incident.id,
                 "action": "acknowledge",
                 "day": shift.day.isoformat(),
+                "document": "appointment_letter",
+                "locale": "sv",
             }
             terms = {"person": person.last_name, "building": building.name.split()[0]}
     return ids, terms
