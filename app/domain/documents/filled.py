@@ -17,6 +17,7 @@ from app.domain.documents.texts import (
     current_text,
     document_kind,
     example_fields,
+    render_in_use,
     render_text,
 )
 from app.domain.messaging.fields import day_text, merge_fields, nest
@@ -48,7 +49,8 @@ async def _header_fields(session: AsyncSession, election: Election) -> dict[str,
 async def staff_list_header(session: AsyncSession, election: Election) -> str:
     """The staff list's header for ``election`` in the reader's language."""
     source = await current_text(session, "staff_list_header", get_locale())
-    return render_text(source, await _header_fields(session, election))
+    fields = await _header_fields(session, election)
+    return render_in_use("staff_list_header", get_locale(), source, fields)
 
 
 async def offer_intro(session: AsyncSession, assignment: Assignment) -> str:
@@ -60,7 +62,9 @@ async def offer_intro(session: AsyncSession, assignment: Assignment) -> str:
     )
     fields.setdefault("offer", {}).setdefault("link", "")
     fields["offer"].setdefault("deadline", "")
-    return render_text(await current_text(session, "offer_intro", locale), fields)
+    return render_in_use(
+        "offer_intro", locale, await current_text(session, "offer_intro", locale), fields
+    )
 
 
 @dataclass(frozen=True)

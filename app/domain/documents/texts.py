@@ -12,6 +12,7 @@ the line and the field.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -26,9 +27,12 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.validation import Cleaner
 from app.domain.documents.catalog import DOCUMENTS, LOCALES, DocumentKind
+from app.domain.messaging import MessagingError
 from app.domain.messaging.fields import nest
 from app.domain.messaging.render import check_source, render_source
 from app.domain.models import MessageTemplateVersion as DocumentVersion
+
+logger = logging.getLogger(__name__)
 
 DOCUMENT_TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "documents"
 MAX_TEXT = 20_000
@@ -59,6 +63,17 @@ def example_fields(key: str) -> dict[str, Any]:
 def render_text(source: str, fields: dict[str, Any]) -> str:
     """A document's text with the merge fields put in (in the sandbox)."""
     return render_source(source, fields, "body").strip("\n")
+
+
+def render_in_use(key: str, locale: str, source: str, fields: dict[str, Any]) -> str:
+    """The text in use (``source``) filled in for a reader. A text saved before a field
+    left the catalogue no longer renders: the default is printed instead, and the
+    office is told by a warning in the log rather than a reader by an error."""
+    try:
+        return render_text(source, fields)
+    except MessagingError as error:
+        logger.warning("document %s (%s) falls back to its default: %s", key, locale, error)
+        return render_text(default_text(key, locale), fields)
 
 
 @dataclass(frozen=True)

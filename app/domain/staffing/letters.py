@@ -39,7 +39,7 @@ from app.core.i18n import (
 )
 from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
-from app.domain.documents.texts import current_texts, default_text, render_text
+from app.domain.documents.texts import current_texts, default_text, render_in_use
 from app.domain.elections.elections import get_election
 from app.domain.messaging.fields import nest
 from app.domain.models import (
@@ -313,7 +313,9 @@ def _letter_page(
         day = _long(election.election_day)
         pdf.text_line(_("%(election)s, election day %(day)s", election=election.name, day=day), 11)
         pdf.ln(8)
-        text = render_text(frame.text(get_locale()), letter_fields(frame, election, appointment))
+        locale = pick_locale(get_locale())
+        fields = letter_fields(frame, election, appointment)
+        text = render_in_use(LETTER, locale, frame.text(locale), fields)
         draw_text(pdf, text)
         _signature_lines(pdf)
 

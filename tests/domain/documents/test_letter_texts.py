@@ -21,7 +21,7 @@ from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.documents import filled, texts
 from app.domain.documents.catalog import DOCUMENTS, LOCALES
-from app.domain.models import Assignment
+from app.domain.models import Assignment, MessageTemplateVersion
 from app.domain.site.webparts import save_site_settings
 from app.domain.staffing import letters
 from tests.domain.staffing.test_staffing_reports import Staffed, build_staffed_election
@@ -228,3 +228,28 @@ async def test_a_protected_address_is_not_printed_on_the_letter(
     asa_page = next(page for page in pages if "Åsa Öberg" in page)
     assert "Hemlig" not in soren_page and "Skyddby" not in soren_page
     assert asa.street_address in asa_page
+
+
+async def test_a_saved_text_that_no_longer_renders_falls_back_to_the_default(
+    db: AsyncSession, tenant: Tenant, staffed: Staffed
+) -> None:
+    with tenant_scope(tenant.id):
+        # As if saved before ``person.title`` left the catalogue: straight into the row.
+        db.add(
+            MessageTemplateVersion(
+                key="offer_intro",
+                channel=texts.CHANNEL,
+                locale="sv",
+                number=1,
+                subject="",
+                body="Hej {{ person.title }}",
+            )
+        )
+        await db.commit()
+        assignment = await db.scalar(
+            select(Assignment).where(Assignment.person_id == staffed.people["asa"].id)
+        )
+        assert assignment is not None
+        with locale_scope("sv"):
+            intro = await filled.offer_intro(db, assignment)
+    assert intro.startswith("Valnämnden i Lunds kommun erbjuder dig en plats")
