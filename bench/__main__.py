@@ -5,6 +5,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
+``--only dispatch`` times a dispatch to the whole register of the large demo (15,000 SMS).
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from bench import (
     autostaff,
+    dispatch,
     foundation,
     realtime_costs,
     realtime_render,
@@ -32,7 +34,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime"],
+        choices=[
+            "foundation",
+            "registers",
+            "autostaff",
+            "board",
+            "dispatch",
+            "render",
+            "costs",
+            "realtime",
+        ],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
@@ -49,6 +60,8 @@ def main() -> None:
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
+        if arguments.only in (None, "dispatch"):
+            asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "d"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

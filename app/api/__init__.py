@@ -20,7 +20,17 @@ from quart_schema import (
 )
 from quart_schema.validation import RequestHeadersValidationError
 
-from app.api import applications, checkins, courses, realtime, registers, requests, staffing
+from app.api import (
+    applications,
+    checkins,
+    courses,
+    dispatches,
+    messaging,
+    realtime,
+    registers,
+    requests,
+    staffing,
+)
 from app.api.openapi import API_PREFIX, OPENAPI_PATH, ApiIdConverter, StemmaOpenAPIProvider
 from app.api.schema import QueryId
 from app.api.scopes import expired_token, missing_scope, required_scope
@@ -36,7 +46,16 @@ from app.core.validation import FieldErrors
 from app.core.web import db
 
 #: The modules of the API's resources, each with its ``routes``.
-RESOURCE_MODULES = (applications, checkins, courses, realtime, registers, staffing)
+RESOURCE_MODULES = (
+    applications,
+    checkins,
+    courses,
+    dispatches,
+    messaging,
+    realtime,
+    registers,
+    staffing,
+)
 
 #: This module's own: the token check, the problem documents, the tenant and its audit log.
 routes = Routes()

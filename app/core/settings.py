@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from decimal import Decimal
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     sms_api_password: str | None = None
     #: The sender shown on the phone: 3-11 letters and digits, or a number in E.164.
     sms_from: str = "Stemma"
+    #: What one SMS part costs, in kronor: the estimate a dispatch shows before it sends.
+    sms_price_per_part: Decimal = Field(default=Decimal("0.35"), ge=0, le=100)
 
     # Web Push: unset key means one is generated once into ``<data_dir>/vapid_private.pem``.
     #: The VAPID private key (P-256), as PEM or as the 32 raw bytes in base64url.

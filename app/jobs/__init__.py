@@ -7,6 +7,8 @@
 - ``retention``: erases applications and contact messages past each municipality's
   retention period, people inactive for longer than its period, and erased people's
   pay data once the pay-record period is over.
+- ``dispatches``: every minute, sends the scheduled dispatches whose time has come and
+  finishes any a worker left half queued.
 - ``opening_watch``: every minute, tells station leads and coordinators by push of
   stations still not open after their opening time, once per station and day.
 

@@ -27,6 +27,7 @@ from app.core.outbox.push import PushTransport
 from app.core.outbox.sms import SmsTransport
 from app.core.tenancy import current_tenant_id, tenant_scope
 from app.domain.models import ImportBatch
+from app.jobs.dispatches import send_due_everywhere
 from app.jobs.opening_watch import OPENING_WATCH_EVERY, watch_openings_everywhere
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
@@ -268,6 +269,8 @@ class OutboxWorker:
                     last_watch = loop.time()
                     if await watch_openings_everywhere(self.session_factory):
                         self.wake()  # deliver the pushes now, not in a few seconds
+                    if await send_due_everywhere(self.session_factory, self.base_url or ""):
+                        self.wake()  # a scheduled dispatch's messages, now
             except asyncio.CancelledError:
                 raise
             except Exception:

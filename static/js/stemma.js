@@ -113,4 +113,19 @@
       next.value = window.location.pathname + window.location.search;
     }
   }, true);
+  // A message template's field list: a button puts its field at the cursor of the text
+  // it names (and the preview follows, as after typing). Without script the field's
+  // code stands beside it to copy.
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest && event.target.closest("[data-insert]");
+    var field = button && document.getElementById(button.getAttribute("data-insert-into"));
+    if (!field) { return; }
+    var text = button.getAttribute("data-insert");
+    var start = field.selectionStart || 0;
+    var end = field.selectionEnd || 0;
+    field.value = field.value.slice(0, start) + text + field.value.slice(end);
+    field.focus();
+    field.selectionStart = field.selectionEnd = start + text.length;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
 })();

@@ -135,7 +135,7 @@ async def book_person(
         booking,
         data={"person": person.id, "session": course_session.id, "state": booking.state},
     )
-    notices.booked(session, sender, booking)
+    await notices.booked(session, sender, booking)
     await session.commit()
     return booking
 

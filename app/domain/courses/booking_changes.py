@@ -107,7 +107,7 @@ async def rebook(
         booking,
         data={"person": booking.person_id, "from": old_session.id, "to": target.id},
     )
-    notices.booked(session, sender, booking)
+    await notices.booked(session, sender, booking)
     if held_seat:
         await promote_waiting(session, actor, sender, old_session)
     await session.commit()

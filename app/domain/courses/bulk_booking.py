@@ -197,7 +197,7 @@ async def book_plan(
         ) from None
     for booking in made:
         # After the flush: each message's idempotency key carries the booking's id.
-        notices.booked(session, sender, booking)
+        await notices.booked(session, sender, booking)
     await record(
         session,
         actor,

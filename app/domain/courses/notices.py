@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.i18n import _, locale_scope
-from app.core.outbox.mail import queue_email
-from app.core.outbox.sms import queue_sms
+from app.core.i18n import locale_scope
+from app.domain.messaging.fields import day_text, merge_fields
+from app.domain.messaging.queue import queue_message
 from app.domain.models import CourseBooking, CourseSession, Person
 
 
@@ -52,54 +52,51 @@ def place_of(course_session: CourseSession) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def _details(course_session: CourseSession) -> dict[str, Any]:
-    return {
-        "course": course_session.course.name,
-        "day": course_session.day,
-        "starts_at": course_session.starts_at.strftime("%H:%M"),
-        "ends_at": course_session.ends_at.strftime("%H:%M"),
-        "place": place_of(course_session),
-        "materials": course_session.course.materials,
-    }
+def _course_fields(
+    sender: Letterhead, course_session: CourseSession, locale: str
+) -> dict[str, str]:
+    with locale_scope(locale):
+        return {
+            "course.name": course_session.course.name,
+            "course.day": day_text(course_session.day),
+            "course.starts": course_session.starts_at.strftime("%H:%M"),
+            "course.ends": course_session.ends_at.strftime("%H:%M"),
+            "course.place": place_of(course_session),
+            "course.materials": course_session.course.materials,
+            "course.link": sender.portal_link,
+        }
 
 
-def _email(
+async def _send(
+    db_session: AsyncSession,
     sender: Letterhead,
     person: Person,
-    template: str,
+    message: str,
     key: str,
     course_session: CourseSession,
-    db_session: AsyncSession,
-    **extra: Any,
+    channels: tuple[str, ...] = ("email", "sms"),
+    extra: dict[str, str] | None = None,
 ) -> None:
-    if not person.email:
-        return
-    queue_email(
+    """The message ``message`` about a session, by e-mail (idempotency ``key``) and by
+    SMS (``key:sms``) where the person has an address and the message has the channel."""
+    locale = person.preferred_language
+    fields = await merge_fields(
         db_session,
-        to=person.email,
-        template=template,
-        locale=person.preferred_language,
-        idempotency_key=key,
-        tenant_id=sender.tenant_id,
-        name=person.first_name,
-        municipality=sender.municipality,
-        link=sender.portal_link,
-        **_details(course_session),
-        **extra,
+        person=person,
+        base_url=sender.base_url,
+        extra={**_course_fields(sender, course_session, locale), **(extra or {})},
     )
-
-
-def _text(
-    sender: Letterhead, person: Person, key: str, message: str, db_session: AsyncSession
-) -> None:
-    if person.mobile:
-        queue_sms(
-            db_session,
-            to=person.mobile,
-            text=message,
-            idempotency_key=key,
-            tenant_id=sender.tenant_id,
-        )
+    for channel, to, once in (("email", person.email, key), ("sms", person.mobile, f"{key}:sms")):
+        if to and channel in channels:
+            await queue_message(
+                db_session,
+                key=message,
+                channel=channel,
+                to=to,
+                locale=locale,
+                fields=fields,
+                idempotency_key=once,
+            )
 
 
 def _stamp(moment: dt.datetime | None) -> str:
@@ -108,40 +105,23 @@ def _stamp(moment: dt.datetime | None) -> str:
     return f"{moment.timestamp():.6f}" if moment is not None else "-"
 
 
-def booked(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
-    """Tell a person they have a seat (or a place on the waiting list)."""
+async def booked(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
+    """Tell a person they have a seat (or a place on the waiting list), by e-mail."""
     course_session = booking.session
-    template = "course_waiting" if booking.state == "waiting" else "course_booked"
+    message = "course_waiting" if booking.state == "waiting" else "course_booked"
     moment = booking.created_at if booking.state == "waiting" else booking.seated_at
-    _email(
-        sender,
-        booking.person,
-        template,
-        f"course-{booking.state}:{booking.id}:{course_session.id}:{_stamp(moment)}",
-        course_session,
-        db_session,
-    )
+    key = f"course-{booking.state}:{booking.id}:{course_session.id}:{_stamp(moment)}"
+    await _send(db_session, sender, booking.person, message, key, course_session, ("email",))
 
 
-def moved_up(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
+async def moved_up(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
     """A seat freed and the first on the waiting list got it."""
-    person = booking.person
     course_session = booking.session
     key = f"course-moved-up:{booking.id}:{course_session.id}:{_stamp(booking.seated_at)}"
-    _email(sender, person, "course_moved_up", key, course_session, db_session)
-    with locale_scope(person.preferred_language):
-        message = _(
-            "%(municipality)s: a seat freed up and you are now booked on %(course)s, "
-            "%(day)s %(start)s. Cancel in the portal if you cannot come.",
-            municipality=sender.municipality,
-            course=course_session.course.name,
-            day=course_session.day.isoformat(),
-            start=course_session.starts_at.strftime("%H:%M"),
-        )
-    _text(sender, person, f"{key}:sms", message, db_session)
+    await _send(db_session, sender, booking.person, "course_moved_up", key, course_session)
 
 
-def session_cancelled(
+async def session_cancelled(
     db_session: AsyncSession,
     sender: Letterhead,
     booking: CourseBooking,
@@ -150,77 +130,38 @@ def session_cancelled(
 ) -> None:
     """The session a person was booked on is cancelled; offer them the others."""
     person = booking.person
-    course_session = booking.session
-    key = f"course-cancelled:{booking.id}"
-    choices = [
-        {
-            "day": other.day,
-            "starts_at": other.starts_at.strftime("%H:%M"),
-            "ends_at": other.ends_at.strftime("%H:%M"),
-            "place": place_of(other),
-        }
-        for other in alternatives
-    ]
-    _email(
+    with locale_scope(person.preferred_language):
+        choices = "\n".join(
+            f"- {day_text(other.day)} {other.starts_at.strftime('%H:%M')}–"
+            f"{other.ends_at.strftime('%H:%M')}, {place_of(other)}"
+            for other in alternatives
+        )
+    await _send(
+        db_session,
         sender,
         person,
         "course_session_cancelled",
-        key,
-        course_session,
-        db_session,
-        alternatives=choices,
-        reason=reason,
+        f"course-cancelled:{booking.id}",
+        booking.session,
+        extra={"course.reason": reason, "course.alternatives": choices},
     )
-    with locale_scope(person.preferred_language):
-        message = _(
-            "%(municipality)s: the %(course)s session on %(day)s is cancelled. "
-            "Choose another session in the portal or with the link in your email.",
-            municipality=sender.municipality,
-            course=course_session.course.name,
-            day=course_session.day.isoformat(),
-        )
-    _text(sender, person, f"{key}:sms", message, db_session)
 
 
-def session_changed(
+async def session_changed(
     db_session: AsyncSession, sender: Letterhead, booking: CourseBooking, when: dt.datetime
 ) -> None:
     """The day, time or place of a person's session changed."""
-    person = booking.person
     course_session = booking.session
     key = f"course-changed:{booking.id}:{course_session.id}:{_stamp(when)}"
-    _email(sender, person, "course_session_changed", key, course_session, db_session)
-    with locale_scope(person.preferred_language):
-        message = _(
-            "%(municipality)s: your %(course)s session has changed: now %(day)s "
-            "%(start)s–%(end)s, %(place)s.",
-            municipality=sender.municipality,
-            course=course_session.course.name,
-            day=course_session.day.isoformat(),
-            start=course_session.starts_at.strftime("%H:%M"),
-            end=course_session.ends_at.strftime("%H:%M"),
-            place=place_of(course_session),
-        )
-    _text(sender, person, f"{key}:sms", message, db_session)
+    await _send(db_session, sender, booking.person, "course_session_changed", key, course_session)
 
 
-def reminder(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
+async def reminder(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
     """The day before: where and when, and what to bring."""
-    person = booking.person
     course_session = booking.session
     # ``reminded_at`` is set by the claim that makes each reminder go once.
     key = f"course-reminder:{booking.id}:{course_session.id}:{_stamp(booking.reminded_at)}"
-    _email(sender, person, "course_reminder", key, course_session, db_session)
-    with locale_scope(person.preferred_language):
-        message = _(
-            "%(municipality)s: reminder, %(course)s tomorrow %(day)s at %(start)s, %(place)s.",
-            municipality=sender.municipality,
-            course=course_session.course.name,
-            day=course_session.day.isoformat(),
-            start=course_session.starts_at.strftime("%H:%M"),
-            place=place_of(course_session),
-        )
-    _text(sender, person, f"{key}:sms", message, db_session)
+    await _send(db_session, sender, booking.person, "course_reminder", key, course_session)
 
 
 def letterhead_for(tenant: Any, base_url: str) -> Letterhead:

@@ -59,6 +59,6 @@ async def send_reminders(session: AsyncSession, sender: Letterhead, today: dt.da
         .execution_options(populate_existing=True)
     )
     for booking in bookings:
-        notices.reminder(session, sender, booking)
+        await notices.reminder(session, sender, booking)
     await session.commit()
     return len(claimed)

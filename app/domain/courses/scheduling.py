@@ -245,7 +245,7 @@ async def _tell_of_change(
     for booking in bookings:
         booking.reminded_at = None
         booking.session = changed
-        notices.session_changed(session, sender, booking, now)
+        await notices.session_changed(session, sender, booking, now)
     await session.flush()
 
 
@@ -346,7 +346,7 @@ async def cancel_session(
     for booking in bookings:
         booking.state = "cancelled"
         booking.cancelled_at = utcnow()
-        notices.session_cancelled(session, sender, booking, alternatives, reason[:500])
+        await notices.session_cancelled(session, sender, booking, alternatives, reason[:500])
     await session.flush()
     await record(
         session,

@@ -46,6 +46,6 @@ async def promote_waiting(
             booking,
             data={"person": booking.person_id, "session": course_session.id},
         )
-        notices.moved_up(session, sender, booking)
+        await notices.moved_up(session, sender, booking)
     await session.flush()
     return waiting

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import lazy_gettext
 
 CHANNELS = ("email", "sms")
 LOCALES = ("sv", "da", "en")
@@ -28,5 +28,60 @@ class MessageKind:
 EMAIL, SMS, BOTH = ("email",), ("sms",), ("email", "sms")
 
 MESSAGES: dict[str, MessageKind] = {
-    "staffing_offer": MessageKind(_l("Offer of a place"), BOTH, ("election", "place", "offer")),
+    "staffing_offer": MessageKind(
+        lazy_gettext("Offer of a place"), BOTH, ("election", "place", "offer")
+    ),
+    "shift_changed": MessageKind(
+        lazy_gettext("The time of a place changed"), BOTH, ("election", "place", "offer", "change")
+    ),
+    "staffing_withdrawn": MessageKind(
+        lazy_gettext("Taken off a place"), BOTH, ("election", "place")
+    ),
+    "staffing_late_decline": MessageKind(
+        lazy_gettext("To the office: a place declined shortly before"),
+        EMAIL,
+        ("election", "place", "decline"),
+    ),
+    "course_booked": MessageKind(lazy_gettext("Booked on a course"), EMAIL, ("course",)),
+    "course_waiting": MessageKind(lazy_gettext("On a course's waiting list"), EMAIL, ("course",)),
+    "course_moved_up": MessageKind(
+        lazy_gettext("Moved up from a course's waiting list"), BOTH, ("course",)
+    ),
+    "course_reminder": MessageKind(lazy_gettext("Course reminder"), BOTH, ("course",)),
+    "course_session_changed": MessageKind(
+        lazy_gettext("A course session changed"), BOTH, ("course",)
+    ),
+    "course_session_cancelled": MessageKind(
+        lazy_gettext("A course session cancelled"), BOTH, ("course", "course_cancelled")
+    ),
+    "application_received": MessageKind(
+        lazy_gettext("Application received"), EMAIL, ("application",)
+    ),
+    "application_changed": MessageKind(
+        lazy_gettext("Application sent again from another address"), EMAIL, ("application",)
+    ),
+    "application_link": MessageKind(
+        lazy_gettext("New link to an application"), EMAIL, ("application",)
+    ),
+    "application_approved": MessageKind(
+        lazy_gettext("Application approved"), EMAIL, ("application",)
+    ),
+    "application_more_info": MessageKind(
+        lazy_gettext("A question about an application"), EMAIL, ("application_reply",)
+    ),
+    "application_rejected": MessageKind(
+        lazy_gettext("Application rejected"), EMAIL, ("application_reply",)
+    ),
+    "person_contact_changed": MessageKind(
+        lazy_gettext("Contact details changed from an application"), BOTH, ("details_changed",)
+    ),
+    "portal_removal_request": MessageKind(
+        lazy_gettext("To the office: a request to be removed"), EMAIL, ("removal",)
+    ),
+    "removal_refused": MessageKind(
+        lazy_gettext("A request to be removed refused"), EMAIL, ("office_message",)
+    ),
+    "contact_received": MessageKind(
+        lazy_gettext("To the office: a message from the contact form"), EMAIL, ("contact_form",)
+    ),
 }

@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.i18n import _, format_locale, get_locale, locale_scope, named
-from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import _, format_locale, get_locale, lazy_gettext, locale_scope, named
 from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
 from app.domain.models import (
@@ -48,31 +47,133 @@ def _group(*fields: tuple[str, object, str]) -> tuple[Field, ...]:
 
 FIELD_GROUPS: dict[str, tuple[Field, ...]] = {
     "common": _group(
-        ("person.first_name", _l("The recipient's first name"), "Åsa"),
-        ("person.name", _l("The recipient's full name"), "Åsa Lindqvist"),
-        ("municipality.name", _l("The municipality's name"), "Exempelby kommun"),
-        ("contact.email", _l("The election office's e-mail"), "val@exempelby.se"),
-        ("contact.phone", _l("The election office's phone"), "+46 8 123 45 67"),
-        ("portal_link", _l("Link to the clerk portal"), "https://stemma.example/exempelby/portal"),
+        ("person.first_name", lazy_gettext("The person's first name"), "Åsa"),
+        ("person.name", lazy_gettext("The person's full name"), "Åsa Lindqvist"),
+        ("municipality.name", lazy_gettext("The municipality's name"), "Exempelby kommun"),
+        ("contact.email", lazy_gettext("The election office's e-mail"), "val@exempelby.se"),
+        ("contact.phone", lazy_gettext("The election office's phone"), "+46 8 123 45 67"),
+        (
+            "portal_link",
+            lazy_gettext("Link to the clerk portal"),
+            "https://stemma.example/exempelby/portal",
+        ),
     ),
     "election": _group(
-        ("election.name", _l("The election's name"), "Val till riksdagen 2026"),
-        ("election.day", _l("Election day"), "13 september 2026"),
+        ("election.name", lazy_gettext("The election's name"), "Val till riksdagen 2026"),
+        ("election.day", lazy_gettext("Election day"), "13 september 2026"),
     ),
     "place": _group(
-        ("role.name", _l("The role"), "Röstmottagare"),
-        ("station.name", _l("The polling station"), "Vallokal Centrum"),
-        ("room.name", _l("The room"), "Matsalen"),
-        ("address", _l("The station's address"), "Storgatan 1, 123 45 Exempelby"),
-        ("map_link", _l("Link to a map of the address"), "https://www.openstreetmap.org/"),
-        ("shift.day", _l("The day of the shift"), "13 september 2026"),
-        ("shift.starts", _l("When the shift starts"), "07:30"),
-        ("shift.ends", _l("When the shift ends"), "21:00"),
-        ("pay", _l("The pay"), "1 800 kr per dag"),
+        ("role.name", lazy_gettext("The role"), "Röstmottagare"),
+        ("station.name", lazy_gettext("The polling station"), "Vallokal Centrum"),
+        ("room.name", lazy_gettext("The room"), "Matsalen"),
+        ("address", lazy_gettext("The station's address"), "Storgatan 1, 123 45 Exempelby"),
+        (
+            "map_link",
+            lazy_gettext("Link to a map of the address"),
+            "https://www.openstreetmap.org/",
+        ),
+        ("shift.day", lazy_gettext("The day of the shift"), "13 september 2026"),
+        ("shift.starts", lazy_gettext("When the shift starts"), "07:30"),
+        ("shift.ends", lazy_gettext("When the shift ends"), "21:00"),
+        ("pay", lazy_gettext("The pay"), "1 800 kr per dag"),
     ),
     "offer": _group(
-        ("offer.link", _l("Link to accept or decline"), "https://stemma.example/exempelby/offer"),
-        ("offer.deadline", _l("Answer by"), "1 september 2026 kl. 12:00"),
+        (
+            "offer.link",
+            lazy_gettext("Link to accept or decline"),
+            "https://stemma.example/exempelby/offer",
+        ),
+        (
+            "offer.deadline",
+            lazy_gettext("Answer by (empty once answered)"),
+            "1 september 2026 kl. 12:00",
+        ),
+    ),
+    "change": _group(
+        ("change.now", lazy_gettext("The new day and time"), "13 sep. 2026 07:00–14:00"),
+        ("change.was", lazy_gettext("The day and time before"), "13 sep. 2026 07:30–14:00"),
+    ),
+    "course": _group(
+        ("course.name", lazy_gettext("The course"), "Grundutbildning för röstmottagare"),
+        ("course.day", lazy_gettext("The day of the session"), "2 september 2026"),
+        ("course.starts", lazy_gettext("When the session starts"), "18:00"),
+        ("course.ends", lazy_gettext("When the session ends"), "20:00"),
+        (
+            "course.place",
+            lazy_gettext("Where the session is"),
+            "Stadshuset, Sal B, Storgatan 1, Exempelby",
+        ),
+        ("course.materials", lazy_gettext("What to bring"), "Legitimation"),
+        (
+            "course.link",
+            lazy_gettext("Link to the bookings in the portal"),
+            "https://stemma.example/exempelby/portal/courses",
+        ),
+    ),
+    "course_cancelled": _group(
+        ("course.reason", lazy_gettext("Why the session is cancelled"), "Läraren är sjuk."),
+        (
+            "course.alternatives",
+            lazy_gettext("Other sessions with seats, one a line"),
+            "- 9 september 2026 18:00–20:00, Stadshuset",
+        ),
+    ),
+    "application": _group(
+        (
+            "application.elections",
+            lazy_gettext("The elections applied for, one a line"),
+            "- Val till riksdagen 2026",
+        ),
+        (
+            "application.link",
+            lazy_gettext("The applicant's personal link to their application"),
+            "https://stemma.example/exempelby/apply/data",
+        ),
+        ("application.link_days", lazy_gettext("How many days the link works"), "30"),
+    ),
+    "application_reply": _group(
+        (
+            "message.text",
+            lazy_gettext("The office's message"),
+            "Vi behöver veta vilka dagar du kan arbeta.",
+        ),
+        (
+            "application.form_link",
+            lazy_gettext("Link to the application form"),
+            "https://stemma.example/exempelby/apply",
+        ),
+    ),
+    "office_message": _group(
+        (
+            "message.text",
+            lazy_gettext("The office's message"),
+            "Du har ett arvode som inte är utbetalt.",
+        ),
+    ),
+    "contact_form": _group(
+        ("form.name", lazy_gettext("Who wrote"), "Per Persson"),
+        ("form.email", lazy_gettext("Their e-mail"), "per@example.se"),
+        ("form.subject", lazy_gettext("The subject they wrote"), "Fråga om arvode"),
+        ("form.message", lazy_gettext("Their message"), "Hej! När betalas arvodet ut?"),
+    ),
+    "details_changed": _group(
+        ("person.changed", lazy_gettext("The contact details that changed"), "e-post, mobilnummer"),
+    ),
+    "removal": _group(
+        ("person.email", lazy_gettext("The person's e-mail"), "asa@example.se"),
+        (
+            "removal.message",
+            lazy_gettext("The person's message"),
+            "Jag vill inte vara kvar i registret.",
+        ),
+        (
+            "removal.link",
+            lazy_gettext("Link to the person in the register"),
+            "https://stemma.example/exempelby/planning/people/1",
+        ),
+    ),
+    "decline": _group(
+        ("decline.reason", lazy_gettext("The reason they gave"), "Jag är sjuk."),
     ),
 }
 
@@ -166,7 +267,7 @@ async def _place(session: AsyncSession, assignment: Assignment) -> dict[str, str
         "shift.ends": shift.ends_at.strftime("%H:%M"),
         "pay": fee_text(role.pay_amount, role.pay_unit),
     }
-    if assignment.answer_by is not None:
+    if assignment.state == "offered" and assignment.answer_by is not None:
         tenant = await session.get(Tenant, require_tenant_id())
         assert tenant is not None
         place["offer.deadline"] = deadline_text(assignment.answer_by, tenant.timezone)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,7 @@ from app.core.i18n import _
 from app.core.outbox.sms_length import SmsLength, sms_length
 from app.domain.messaging.editing import Kind, clean_source
 from app.domain.messaging.fields import fields_for, merge_flat, nest
-from app.domain.messaging.render import Rendered, frame_html, render_source
+from app.domain.messaging.render import Rendered, frame_html, render_source, text_to_html
 from app.domain.models import Assignment, Person, Shift
 
 
@@ -25,6 +26,8 @@ class Preview:
     #: The fields the person had nothing for, shown with their example value.
     examples_used: tuple[str, ...]
     length: SmsLength | None
+    #: The e-mail's text as the HTML mail shows it (without the frame), for the page.
+    body_html: Markup | None = None
 
 
 async def _latest_assignment(session: AsyncSession, person: Person) -> Assignment | None:
@@ -77,6 +80,6 @@ async def preview(
     text = render_source(values["body"], fields, "body")
     if channel == "email":
         rendered = Rendered(subject, text, frame_html(subject, text, locale, fields))
-        return Preview(rendered, person, examples_used, None)
+        return Preview(rendered, person, examples_used, None, text_to_html(text))
     text = text.strip()
     return Preview(Rendered("", text, ""), person, examples_used, sms_length(text))

@@ -14,6 +14,13 @@ from app.domain.models.courses import (
     Qualification,
     SessionTeacher,
 )
+from app.domain.models.dispatches import (
+    DISPATCH_CHANNELS,
+    DISPATCH_STATES,
+    LEFT_OUT_REASONS,
+    Dispatch,
+    DispatchRecipient,
+)
 from app.domain.models.messaging import MessageTemplate, MessageTemplateVersion
 from app.domain.models.ops import (
     CHECK_IN_KINDS,
@@ -63,6 +70,7 @@ from app.domain.models.registers import (
     Station,
     StationOpening,
 )
+from app.domain.models.replies import IncomingSms
 from app.domain.models.site import DEFAULT_BRAND_COLOR, SiteSettings, WebPartVersion
 from app.domain.models.staffing import (
     ASSIGNMENT_SOURCES,
@@ -84,6 +92,8 @@ __all__ = [
     "CHECK_IN_SOURCES",
     "COURSE_KINDS",
     "DEFAULT_BRAND_COLOR",
+    "DISPATCH_CHANNELS",
+    "DISPATCH_STATES",
     "ELECTION_KINDS",
     "ELECTION_STATUSES",
     "EXPERIENCE_LEVELS",
@@ -91,6 +101,7 @@ __all__ = [
     "INCIDENT_CATEGORIES",
     "INCIDENT_SEVERITIES",
     "INCIDENT_STATES",
+    "LEFT_OUT_REASONS",
     "OPEN_STATUSES",
     "PAY_UNITS",
     "PERSON_STATUSES",
@@ -116,12 +127,15 @@ __all__ = [
     "CourseBooking",
     "CourseRequirement",
     "CourseSession",
+    "Dispatch",
+    "DispatchRecipient",
     "District",
     "DistrictPreference",
     "Election",
     "ImportBatch",
     "Incident",
     "IncidentNote",
+    "IncomingSms",
     "MessageTemplate",
     "MessageTemplateVersion",
     "NormTemplate",

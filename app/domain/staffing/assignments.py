@@ -13,8 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, named
-from app.core.models import Tenant
-from app.core.tenancy import require_tenant_id
 from app.domain.courses.qualifications import course_needs, unmet
 from app.domain.models import (
     HOLDING_STATES,
@@ -30,7 +28,6 @@ from app.domain.models import (
     StaffingNorm,
     Station,
 )
-from app.domain.site.webparts import site_settings
 from app.domain.staffing import place_notices, rules
 from app.domain.staffing.rules import Broken
 
@@ -338,16 +335,7 @@ async def withdraw_assignment(
 
 async def _tell_withdrawn(session: AsyncSession, assignment: Assignment) -> None:
     summary = await place_notices.place_summary(session, assignment.id)
-    tenant = await session.get(Tenant, require_tenant_id())
-    assert tenant is not None
-    place_notices.tell_withdrawn(
-        session,
-        tenant,
-        await site_settings(session),
-        summary.person,
-        summary.place,
-        summary.when,
-    )
+    await place_notices.tell_withdrawn(session, summary.person, summary.place)
 
 
 # --- reserves and teams -------------------------------------------------------------------

@@ -5,20 +5,17 @@ written in the change's transaction (a refused change tells nobody)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.i18n import _, format_locale, locale_scope, named
-from app.core.models import Tenant
-from app.core.outbox.mail import queue_email
-from app.core.outbox.sms import queue_sms
-from app.domain.models import Assignment, Person, RoleType, Shift, SiteSettings, Station
+from app.core.i18n import _, format_locale, named
+from app.domain.messaging.fields import merge_fields
+from app.domain.messaging.queue import queue_message
+from app.domain.models import Assignment, Person, RoleType, Shift, Station
 
 #: Only these have heard of their place; a proposal is the office's draft.
 TOLD_STATES = ("offered", "accepted")
@@ -99,114 +96,59 @@ async def place_summary(session: AsyncSession, assignment_id: int) -> PlaceSumma
     return PlaceSummary(assignment, person, role, station, shift)
 
 
-def _contact(settings: SiteSettings) -> dict[str, Any]:
-    return {
-        "office_email": settings.office_email or "",
-        "office_phone": settings.office_phone or "",
-    }
-
-
-def _tell(
+async def _tell(
     session: AsyncSession,
-    tenant: Tenant,
-    settings: SiteSettings,
-    person: Person,
-    mail: tuple[str, str, dict[str, Any]],
-    sms: tuple[str, Callable[[], str]],
-) -> None:
-    """Send one notice by e-mail and SMS, in the person's language: ``mail`` is the
-    template, its idempotency key and context; ``sms`` the key and what writes the text
-    (called in the person's language). The office's phone ends the text."""
-    locale = person.preferred_language
-    template, mail_key, context = mail
-    if person.email:
-        queue_email(
-            session,
-            to=person.email,
-            template=template,
-            locale=locale,
-            idempotency_key=mail_key,
-            tenant_id=tenant.id,
-            name=person.first_name,
-            municipality=tenant.name,
-            **context,
-            **_contact(settings),
-        )
-    if person.mobile:
-        sms_key, write = sms
-        with locale_scope(locale):
-            text = write()
-            if settings.office_phone:
-                text += " " + _("Questions: %(phone)s", phone=settings.office_phone)
-        queue_sms(
-            session, to=person.mobile, text=text, idempotency_key=sms_key, tenant_id=tenant.id
-        )
-
-
-def tell_time_changed(
-    session: AsyncSession,
-    tenant: Tenant,
-    settings: SiteSettings,
     person: Person,
     place: Place,
-    was: When,
-    now: When,
     key: str,
+    idempotency: tuple[str, str],
+    extra: dict[str, str] | None = None,
+) -> None:
+    """Send one notice by e-mail and SMS, in the person's language, with the office's
+    text of the message ``key``; ``idempotency`` holds the mail's and the text's keys."""
+    assignment = await session.get(Assignment, place.assignment_id)
+    assert assignment is not None
+    fields = await merge_fields(session, person=person, assignment=assignment, extra=extra)
+    for channel, to, once in (
+        ("email", person.email, idempotency[0]),
+        ("sms", person.mobile, idempotency[1]),
+    ):
+        if to:
+            await queue_message(
+                session,
+                key=key,
+                channel=channel,
+                to=to,
+                locale=person.preferred_language,
+                fields=fields,
+                idempotency_key=once,
+            )
+
+
+async def tell_time_changed(
+    session: AsyncSession, person: Person, place: Place, was: When, now: When, key: str
 ) -> None:
     """Tell a person on a shift that its day or times changed."""
     locale = person.preferred_language
-    context: dict[str, Any] = {
-        "role": place.role,
-        "station": place.station,
-        "was": was.text(locale),
-        "now": now.text(locale),
-        "offered": place.state == "offered",
-    }
-    _tell(
+    await _tell(
         session,
-        tenant,
-        settings,
         person,
-        ("staffing_shift_changed", f"shift-changed:{place.assignment_id}:{key}", context),
+        place,
+        "shift_changed",
         (
+            f"shift-changed:{place.assignment_id}:{key}",
             f"shift-changed-sms:{place.assignment_id}:{key}",
-            lambda: _(
-                "%(municipality)s: your place as %(role)s at %(station)s has a new time: "
-                "%(now)s (was %(was)s).",
-                municipality=tenant.name,
-                **{k: context[k] for k in ("role", "station", "now", "was")},
-            ),
         ),
+        {"change.was": was.text(locale), "change.now": now.text(locale)},
     )
 
 
-def tell_withdrawn(
-    session: AsyncSession,
-    tenant: Tenant,
-    settings: SiteSettings,
-    person: Person,
-    place: Place,
-    when: When,
-) -> None:
+async def tell_withdrawn(session: AsyncSession, person: Person, place: Place) -> None:
     """Tell a person the office took them off a place they were offered or had."""
-    context = {
-        "role": place.role,
-        "station": place.station,
-        "when": when.text(person.preferred_language),
-    }
-    _tell(
+    await _tell(
         session,
-        tenant,
-        settings,
         person,
-        ("staffing_withdrawn", f"withdrawn:{place.assignment_id}", context),
-        (
-            f"withdrawn-sms:{place.assignment_id}",
-            lambda: _(
-                "%(municipality)s: you are no longer booked as %(role)s at %(station)s "
-                "on %(when)s. You do not need to come.",
-                municipality=tenant.name,
-                **context,
-            ),
-        ),
+        place,
+        "staffing_withdrawn",
+        (f"withdrawn:{place.assignment_id}", f"withdrawn-sms:{place.assignment_id}"),
     )

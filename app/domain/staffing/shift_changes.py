@@ -14,7 +14,7 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.events import ops_topic, record_events, station_topic
 from app.core.i18n import _, named
-from app.core.models import Tenant, utcnow
+from app.core.models import utcnow
 from app.core.tenancy import require_tenant_id
 from app.core.validation import FieldErrors
 from app.domain.courses.qualifications import course_needs, unmet
@@ -29,7 +29,6 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.site.webparts import site_settings
 from app.domain.staffing import place_notices, rules
 from app.domain.staffing.assignments import lock_election
 
@@ -171,15 +170,10 @@ async def _tell(
     told = [h for h in holders if h[0].state in place_notices.TOLD_STATES]
     if not told:
         return 0
-    tenant = await session.get(Tenant, require_tenant_id())
-    assert tenant is not None
-    settings = await site_settings(session)
     key = utcnow().strftime("%Y%m%dT%H%M%S%f")
     for assignment, person, role, station in told:
-        place_notices.tell_time_changed(
+        await place_notices.tell_time_changed(
             session,
-            tenant,
-            settings,
             person,
             place_notices.Place(
                 assignment.id,
