@@ -55,9 +55,9 @@ async def test_the_planner_writes_the_letter_and_prints_labels(
         await audit.visit(page, f"{live_server}{election}staffing/mailing", view)
         count = page.locator("#count-heading")
         everyone = await count.inner_text()
-        await page.locator("#field-district").select_option(index=1)
+        await page.locator("#field-district_id").select_option(index=1)
         await expect(count).not_to_have_text(everyone)
-        await page.locator("#field-district").select_option("")
+        await page.locator("#field-district_id").select_option("")
         await expect(count).to_have_text(everyone)
         async with page.expect_download() as download_info:
             await page.locator("a[href*='labels.pdf']").click()

@@ -119,18 +119,21 @@ async def test_letters_by_post_count_and_download(
     await login(client, planner)
     page = await (await client.get(_mailing(staffed))).get_data(as_text=True)
     assert "1 brev" in page and "Skyddad adress: 1" in page and "Ingen postadress: 1" in page
-    response = await client.get(_mailing(staffed, "/labels.pdf?state=accepted&layout=2x7"))
+    response = await client.get(_mailing(staffed, "/labels.pdf?states=accepted&layout=2x7"))
     assert response.status_code == 200 and response.content_type == "application/pdf"
     text = PdfReader(io.BytesIO(await response.get_data())).pages[0].extract_text()
     assert "Åsa Öberg" in text and "Storgatan 1" in text and "Hemlig" not in text
-    response = await client.get(_mailing(staffed, "/mail-merge.xlsx?state=accepted"))
+    response = await client.get(_mailing(staffed, "/mail-merge.xlsx?states=accepted"))
     sheet = load_workbook(io.BytesIO(await response.get_data())).active
     assert sheet is not None
     assert [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Åsa Öberg"]
     # A choice that is not one: a message at the field.
-    response = await client.get(_mailing(staffed, "?state=everyone"))
+    response = await client.get(_mailing(staffed, "?states=everyone"))
     assert response.status_code == 422
-    assert "Välj ett av alternativen" in await response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in await response.get_data(as_text=True)
+    # The reserves (the staffed election has none): nobody, nobody left out.
+    page = await (await client.get(_mailing(staffed, "?group=reserves"))).get_data(as_text=True)
+    assert "0 brev" in page and "Tas inte med" not in page
     response = await client.get(_mailing(staffed, "/labels.pdf?layout=9x9"))
     assert response.status_code == 422
 

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.documents import DocumentError, mailing
+from app.domain.documents import mailing
 from app.domain.models import District, RoleType, Shift
 from app.domain.staffing.assignments import assign_person
 from tests.domain.staffing.test_staffing_reports import (
@@ -58,7 +58,7 @@ async def test_it_writes_to_the_group_and_counts_who_is_left_out_and_why(
     db: AsyncSession, tenant: Tenant, staffed: Staffed
 ) -> None:
     with tenant_scope(tenant.id):
-        found = await mailing.mailing(db, mailing.MailingGroup(staffed.election.id))
+        found = await mailing.mailing(db, mailing.clean_group(staffed.election.id, {}))
     assert [r.person.full_name for r in found.recipients] == ["Åsa Öberg"]
     assert found.left_out == {"erased": 1, "protected": 1, "no_address": 1}
     assert found.recipients[0].address_lines == ["Åsa Öberg", "Storgatan 1", "222 22 Lund"]
@@ -70,10 +70,12 @@ async def test_it_writes_to_the_group_and_counts_who_is_left_out_and_why(
             )
         )
         assert district is not None
-        group = mailing.clean_group(staffed.election.id, str(district.id), ["accepted"])
+        group = mailing.clean_group(
+            staffed.election.id, {"district_id": str(district.id), "states": ["accepted"]}
+        )
         hall = await mailing.mailing(db, group)
         offered = await mailing.mailing(
-            db, mailing.clean_group(staffed.election.id, "", ["offered", "proposed"])
+            db, mailing.clean_group(staffed.election.id, {"states": ["offered", "proposed"]})
         )
     assert [r.person.first_name for r in hall.recipients] == ["Åsa"]
     assert hall.left_out == {"erased": 0, "protected": 1, "no_address": 0}
@@ -82,16 +84,21 @@ async def test_it_writes_to_the_group_and_counts_who_is_left_out_and_why(
 
 
 def test_a_group_from_a_form_refuses_what_is_not_a_choice() -> None:
-    assert mailing.clean_group(3, "", []).states == ("accepted",)
-    assert mailing.clean_group(3, "7", ["declined", "accepted"]) == mailing.MailingGroup(
-        3, 7, ("accepted", "declined")
+    assert mailing.clean_group(3, {}).states == ("accepted",)
+    chosen = mailing.clean_group(3, {"district_id": "7", "states": ["declined", "accepted"]})
+    assert (chosen.election_id, chosen.district_id, chosen.states) == (
+        3,
+        7,
+        ("accepted", "declined"),
     )
-    with pytest.raises(DocumentError) as refused:
-        mailing.clean_group(3, "", ["accepted", "everyone"])
-    assert refused.value.field == "state"
-    with pytest.raises(DocumentError) as refused:
-        mailing.clean_group(3, "1 OR 1=1", ["accepted"])
-    assert refused.value.field == "district"
+    for data, field in (
+        ({"states": ["accepted", "everyone"]}, "states"),
+        ({"district_id": "1 OR 1=1"}, "district_id"),
+        ({"group": "applicants"}, "group"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            mailing.clean_group(3, data)
+        assert refused.value.field == field
 
 
 async def test_the_mail_merge_workbook_has_one_row_per_recipient(
@@ -102,7 +109,7 @@ async def test_the_mail_merge_workbook_has_one_row_per_recipient(
         soren.address_protected = False  # now he gets a letter: two places, one row
         await db.commit()
         found = await mailing.export_mail_merge(
-            db, ACTOR, mailing.MailingGroup(staffed.election.id)
+            db, ACTOR, mailing.clean_group(staffed.election.id, {})
         )
     with locale_scope("sv"):
         body = mailing.write_mail_merge_xlsx(found)
@@ -136,7 +143,7 @@ async def test_it_prints_labels_with_an_audit_entry(
     db: AsyncSession, tenant: Tenant, staffed: Staffed
 ) -> None:
     with tenant_scope(tenant.id):
-        found = await mailing.print_labels(db, ACTOR, mailing.MailingGroup(staffed.election.id))
+        found = await mailing.print_labels(db, ACTOR, mailing.clean_group(staffed.election.id, {}))
         entry = await db.scalar(
             select(AuditEntry).where(AuditEntry.code == "staffing.labels.printed")
         )
@@ -148,4 +155,4 @@ async def test_it_shows_outsiders_nothing(
     db: AsyncSession, other_tenant: Tenant, staffed: Staffed, outsider: Any
 ) -> None:
     with tenant_scope(other_tenant.id), pytest.raises(NotFound):
-        await mailing.mailing(db, mailing.MailingGroup(staffed.election.id))
+        await mailing.mailing(db, mailing.clean_group(staffed.election.id, {}))
