@@ -141,6 +141,7 @@ async def person_edit(person_id: int) -> str | WerkzeugResponse:
     }
     values["spoken_languages"] = ",".join(person.spoken_languages)
     values["tags"] = ", ".join(person.tags)
+    values["address_protected"] = person.address_protected
 
     async def form_page(errors: dict[str, str]) -> str:
         return await render(

@@ -25,6 +25,7 @@ from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.routes import Routes
 from app.core.validation import parse_id
 from app.core.web import db, is_htmx, render
+from app.domain.documents import filled
 from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
@@ -58,7 +59,9 @@ async def report_table(election_id: int, kind: str, station_id: int | None = Non
     if kind == "roles":
         return roles_table(await reports.people_per_role(db(), election_id))
     if kind == "staff":
-        return staff_table(await reports.staff_list(db(), election_id, station_id))
+        rows = await reports.staff_list(db(), election_id, station_id)
+        election = await get_election(db(), election_id)
+        return staff_table(rows, await filled.staff_list_header(db(), election))
     raise NotFound(_("Not found."))
 
 
@@ -202,7 +205,8 @@ def roles_table(counts: Sequence[reports.RoleCount]) -> ReportTable:
     )
 
 
-def staff_table(rows_: Sequence[reports.StaffListRow]) -> ReportTable:
+def staff_table(rows_: Sequence[reports.StaffListRow], header: str = "") -> ReportTable:
+    """The staff list, under the office's header text (``header``, when it has one)."""
     columns = [
         Column(_("Station"), 2.0),
         Column(_("Day"), 1.0),
@@ -226,7 +230,10 @@ def staff_table(rows_: Sequence[reports.StaffListRow]) -> ReportTable:
         ]
         for r in rows_
     ]
-    return ReportTable("staff", str(REPORT_TITLES["staff"]), columns, rows, group_column=0)
+    notes = [header] if header.strip() else []
+    return ReportTable(
+        "staff", str(REPORT_TITLES["staff"]), columns, rows, group_column=0, notes=notes
+    )
 
 
 # --- pages and downloads ---------------------------------------------------------------
@@ -286,9 +293,10 @@ async def staffing_report_download(election_id: int, kind: str, format: str) -> 
 
 
 async def _letters_pdf(election: Election, found: list[letters.Appointment]) -> bytes:
+    frame = await letters.letter_frame(db())
     # Thousands of pages take seconds: written in a thread (which keeps the locale and
     # tenant context) so the server goes on answering others meanwhile.
-    return await asyncio.to_thread(letters.write_letters_pdf, g.tenant.name, election, found)
+    return await asyncio.to_thread(letters.write_letters_pdf, frame, election, found)
 
 
 async def _no_letters(election_id: int) -> WerkzeugResponse:

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.core.errors import DomainError
 from app.core.routes import Routes
 from app.core.web import db, on_refusal, render
+from app.domain.documents import filled
 from app.domain.models import Assignment
 from app.domain.staffing import offers
 
@@ -32,7 +33,10 @@ async def offer() -> str | WerkzeugResponse | tuple[str, int]:
 async def _offer_page(assignment: Assignment | None, error: str | None) -> str:
     """The offer with what the clerk decides by: pay, answer deadline, contact, place."""
     terms = await offers.offer_terms(db(), g.tenant, assignment) if assignment else None
-    return await render("public/offer.html", assignment=assignment, terms=terms, error=error)
+    intro = await filled.offer_intro(db(), assignment) if assignment else ""
+    return await render(
+        "public/offer.html", assignment=assignment, terms=terms, error=error, intro=intro
+    )
 
 
 @routes.post("/offer")

@@ -138,6 +138,7 @@ async def _demo_ids(
                 # A message template's text: the offer's SMS in Swedish.
                 "key": "staffing_offer",
                 "channel": "sms",
+                "document": "appointment_letter",
                 "locale": "sv",
             }
             terms = {"person": person.last_name, "building": building.name.split()[0]}

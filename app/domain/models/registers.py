@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,6 +61,9 @@ class Person(TenantScoped, Base):
     street_address: Mapped[str] = mapped_column(String(200), default="")
     postal_code: Mapped[str] = mapped_column(String(10), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
+    #: Protected identity (skyddad identitet, navne- og adressebeskyttelse): the address
+    #: is never printed on a label or exported for letters by post.
+    address_protected: Mapped[bool] = mapped_column(default=False, server_default=false())
     preferred_language: Mapped[str] = mapped_column(String(8), default="sv")
     spoken_languages: Mapped[list[str]] = mapped_column(default=list)
     tags: Mapped[list[str]] = mapped_column(default=list)

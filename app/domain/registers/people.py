@@ -60,6 +60,10 @@ def clean_person(data: Mapping[str, Any], default_country: str = "SE") -> dict[s
     if "experience" in data:
         # Only forms that show it send it; an import or API call leaves it as it was.
         values["experience"] = cleaner.choice("experience", EXPERIENCE_LEVELS, "none")
+    if "address_protected_shown" in data:
+        # The office's form alone shows the box (an unticked box sends nothing, hence
+        # the marker); an import or an application leaves the protection as it was.
+        values["address_protected"] = cleaner.boolean("address_protected")
     country = cleaner.raw("national_id_country").upper() or default_country
     raw_id = cleaner.raw("national_id")
     values.update(national_id_country=None, national_id=None, birth_date=None)
