@@ -229,7 +229,7 @@ class _Lines:
         estimate: bool,
     ) -> None:
         amount = money(quantity * rate)
-        if amount == ZERO and quantity == ZERO:
+        if amount == ZERO:
             return
         self.lines.append(
             PayLine(
