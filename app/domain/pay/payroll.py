@@ -222,7 +222,7 @@ async def export_payroll(
             if district_key == ADVANCE
             else PayEntry.district_id == district_id
         )
-    found = (await session.execute(statement)).tuples().all()
+    found = (await session.execute(statement)).all()
     if not found:
         raise PayError(_("No approved pay to export yet: approve a district first."), "form")
     wants_bank = any(column["field"] == "bank_account" for column in layout.columns)
