@@ -5,6 +5,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
+``--only pay`` computes and exports pay at Stockholm scale.
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from bench import (
     autostaff,
     foundation,
+    pay,
     realtime_costs,
     realtime_render,
     registers,
@@ -32,7 +34,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime"],
+        choices=[
+            "foundation",
+            "registers",
+            "autostaff",
+            "board",
+            "pay",
+            "render",
+            "costs",
+            "realtime",
+        ],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
@@ -49,6 +60,8 @@ def main() -> None:
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
+        if arguments.only in (None, "pay"):
+            asyncio.run(pay.run(arguments.database_url, Path(directory) / "p"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

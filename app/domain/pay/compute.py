@@ -208,6 +208,7 @@ def _factor(worked: list[_Worked], zone: ZoneInfo, rule: PayRule) -> Decimal:
 
 
 def _place_text(place: Place) -> str:
+    """ "Station, shift 07:30–14:00": the line's text in the payroll file."""
     return f"{place.station}, {place.shift} {place.starts_at:%H:%M}–{place.ends_at:%H:%M}"
 
 
@@ -217,6 +218,14 @@ class _Lines:
     def __init__(self, rules: dict[int, PayRule], zone: ZoneInfo, election_day: dt.date) -> None:
         self.rules, self.zone, self.election_day = rules, zone, election_day
         self.lines: list[PayLine] = []
+        # Thousands of places share a few hundred shifts: each text is made once.
+        self.texts: dict[int, str] = {}
+
+    def text(self, place: Place) -> str:
+        found = self.texts.get(place.shift_id)
+        if found is None:
+            found = self.texts[place.shift_id] = _place_text(place)
+        return found
 
     def add(
         self,
@@ -262,11 +271,11 @@ class _Lines:
                 for w in same_day:
                     factor = _factor([w], self.zone, rule)
                     self.add(
-                        w.place, "fee", day, factor, rule.amount, _place_text(w.place), w.estimate
+                        w.place, "fee", day, factor, rule.amount, self.text(w.place), w.estimate
                     )
             else:
                 factor = _factor(same_day, self.zone, rule)
-                text = "; ".join(_place_text(w.place) for w in same_day)
+                text = "; ".join(self.text(w.place) for w in same_day)
                 self.add(same_day[0].place, "fee", day, factor, rule.amount, text, estimate)
             first = same_day[0].place
             one = Decimal("1")
@@ -279,7 +288,7 @@ class _Lines:
                         day,
                         one,
                         rule.counting_supplement,
-                        _place_text(w.place),
+                        self.text(w.place),
                         w.estimate,
                     )
 
@@ -294,7 +303,7 @@ class _Lines:
             EVENING: rule.evening_rate if rule.evening_rate is not None else rule.amount,
             WEEKEND: rule.weekend_rate if rule.weekend_rate is not None else rule.amount,
         }
-        text = "; ".join(_place_text(w.place) for w in worked)
+        text = "; ".join(self.text(w.place) for w in worked)
         estimate = any(w.estimate for w in worked)
         for kind, count in seconds.items():
             if count:
