@@ -45,7 +45,7 @@ async def _layout_page(
         rows=range(1, payroll.MAX_COLUMNS + 1),
         fields=[(key, str(label)) for key, label in payroll.PAYROLL_FIELDS.items()],
         kinds=[(kind, str(PAY_LINE_KIND[kind])) for kind in PAY_LINE_KINDS],
-        back=request.args.get("election", ""),
+        back=parse_id(request.args.get("election")) or "",
     )
     return page, status
 
