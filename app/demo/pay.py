@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import refresh_statistics
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.demo.rows import insert_in_batches
@@ -147,3 +148,6 @@ async def fill_pay_demo(session: AsyncSession, tenant_id: int, upcoming_id: int)
             rows = _day_of(rng, tenant_id, election.id, list(places), zone)
             await insert_in_batches(session, CheckIn, rows)
         await session.commit()
+    # Thousands of check-ins at once: without fresh statistics PostgreSQL plans the pay
+    # queries for a handful of rows (seconds instead of milliseconds).
+    await refresh_statistics(session, "check_ins", "pay_rules", "assignments")
