@@ -9,7 +9,7 @@ from typing import Any
 from quart import Response, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import current_actor, requires
+from app.core.auth import can, current_actor, requires
 from app.core.downloads import attachment, slug
 from app.core.errors import DomainError
 from app.core.i18n import _, named
@@ -20,7 +20,7 @@ from app.domain.models import Election
 from app.domain.pay import adjustments, approval, review, rules, statement
 from app.domain.pay import places as pay_places
 from app.domain.pay.labels import PAY_BASIS, PAY_CONFLICT, PAY_LINE_KIND
-from app.domain.pay.payroll import get_layout
+from app.domain.pay.payroll import get_layout, recent_exports
 from app.domain.registers.roles import list_role_types
 
 routes = Routes()
@@ -62,6 +62,7 @@ async def pay_overview(election_id: int) -> str:
         rules=await rules.rules_by_role(db(), election.id),
         rows=await review.overview(db(), election.id),
         layout=await get_layout(db()),
+        exports=await recent_exports(db(), election.id) if can("pay.export") else [],
         **_labels(),
     )
 

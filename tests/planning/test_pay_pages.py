@@ -191,6 +191,8 @@ async def test_an_administrator_sets_the_layout_and_downloads_approved_pay(
     assert rows[0] == ["Pnr", "Lart", "Belopp"]
     assert [national_id, "1310", "3700.00"] in rows and len(rows) == 4
     assert exports == 1
+    overview = await (await client.get(f"{_base(day)}/")).get_data(as_text=True)
+    assert "Latest payroll files" in overview and admin.email in overview
 
 
 async def test_a_planner_may_not_touch_the_payroll_file(

@@ -20,6 +20,7 @@ from app.core.audit import Actor, record
 from app.core.crypto import DecryptionError, FieldCipher
 from app.core.documents.spreadsheets import write_csv, write_xlsx
 from app.core.i18n import _, lazy_gettext, named
+from app.core.models import AuditEntry
 from app.core.validation import Cleaner
 from app.domain.elections.elections import get_election
 from app.domain.models import (
@@ -319,3 +320,21 @@ async def export_payroll(
     )
     await session.commit()
     return PayrollFile(body, layout.file_format, len(rows), amount)
+
+
+async def recent_exports(
+    session: AsyncSession, election_id: int, limit: int = 5
+) -> list[AuditEntry]:
+    """The latest payroll files taken of an election: who and when, from the audit log."""
+    return list(
+        await session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.code == "pay.payroll.exported",
+                AuditEntry.object_type == "Election",
+                AuditEntry.object_id == str(election_id),
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )
