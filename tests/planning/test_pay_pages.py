@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -15,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import PayEntry, PayRule, Person
+from app.domain.models import Election, PayEntry, PayRule, Person
 from tests.domain.pay.helpers import PayDay, pay_day, stamp, worked
-from tests.factories import login, post_form
+from tests.factories import login, make_clerk, post_form
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ async def test_it_adds_an_adjustment_with_its_reason_and_prints_the_statement(
     assert "Extra kväll" in page and "3,950.00" in page
     pdf = await client.get(f"{person}/statement.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.get_data())).pages)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.get_data(as_text=False))).pages)
     assert "Pay statement" in text and "3,950" in text
     with tenant_scope(tenant.id):
         chair = await db.get(Person, day.chair_id)
@@ -241,3 +242,29 @@ async def test_another_elections_ids_answer_not_found(
     assert (await client.get(f"{_base(day)}/districts/999999")).status_code == 404
     assert (await client.get(f"{_base(day)}/people/999999")).status_code == 404
     assert (await client.get(f"{_base(day)}/rules/999999")).status_code == 404
+
+
+async def test_a_check_in_without_a_place_is_settled_as_not_worked(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, day: PayDay, planner: User
+) -> None:
+    stranger = await make_clerk(db, tenant, await _election(db, tenant, day))
+    await stamp(db, tenant, day, stranger.id, "arrived", day.at(7, 30))
+    await _english(client, planner)
+    person = f"{_base(day)}/people/{stranger.id}"
+    page = await (await client.get(person)).get_data(as_text=True)
+    assert "checked in without an accepted place" in page
+    refused = await post_form(client, f"{person}/adjustments", {"amount": "100", "reason": "x"})
+    assert refused.status_code == 422
+    assert "Only someone with an accepted place" in await refused.get_data(as_text=True)
+    approve = f"{_base(day)}/districts/{day.district_id}/approve"
+    assert (await post_form(client, approve)).status_code == 422
+    settled = await post_form(
+        client, f"{person}/shifts/{day.early_id}", {"reason": "Kom av misstag"}
+    )
+    assert settled.status_code == 302
+    assert (await post_form(client, approve)).status_code == 302
+
+
+async def _election(db: AsyncSession, tenant: Tenant, day: PayDay) -> Any:
+    with tenant_scope(tenant.id):
+        return await db.get(Election, day.election_id)

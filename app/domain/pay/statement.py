@@ -59,7 +59,7 @@ async def person_statement(
             )
         )
     )
-    if person.id not in pay.home and not entries and not pay.lines:
+    if person.id not in pay.home and not entries and not pay.lines and not pay.conflicts:
         raise NotFound(_("Not found."))
     roles = {r.id: named(r) for r in await session.scalars(select(RoleType))}
     district_ids = {line.district_id for line in pay.lines if line.district_id}
