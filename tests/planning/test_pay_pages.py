@@ -140,7 +140,9 @@ async def test_it_adds_an_adjustment_with_its_reason_and_prints_the_statement(
     assert "Extra kväll" in page and "3,950.00" in page
     pdf = await client.get(f"{person}/statement.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.get_data(as_text=False))).pages)
+    text = "\n".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(await pdf.get_data(as_text=False))).pages
+    )
     assert "Pay statement" in text and "3,950" in text
     with tenant_scope(tenant.id):
         chair = await db.get(Person, day.chair_id)

@@ -39,7 +39,9 @@ async def test_it_shows_my_pay_and_my_statement(
     assert f"/lund/portal/pay/{day.election_id}/statement.pdf" in page
     pdf = await client.get(f"/lund/portal/pay/{day.election_id}/statement.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.get_data(as_text=False))).pages)
+    text = "\n".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(await pdf.get_data(as_text=False))).pages
+    )
     assert "Pay statement" in text and "3,700" in text
 
 
