@@ -99,17 +99,23 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _utc(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
+    # Worked time is kept in UTC: differences of times in a ZoneInfo zone ask the zone
+    # for its offset each time, which thousands of places feel.
+    return at(day, time, zone).astimezone(dt.UTC)
+
+
 def _planned(place: Place, zone: ZoneInfo) -> Interval:
-    return at(place.day, place.starts_at, zone), at(place.day, place.ends_at, zone)
+    return _utc(place.day, place.starts_at, zone), _utc(place.day, place.ends_at, zone)
 
 
 def _settled(place: Place, settlement: PaySettlement, zone: ZoneInfo) -> list[Interval]:
     if settlement.worked_from is None or settlement.worked_until is None:
         return []
-    start = at(place.day, settlement.worked_from, zone)
-    end = at(place.day, settlement.worked_until, zone)
+    start = _utc(place.day, settlement.worked_from, zone)
+    end = _utc(place.day, settlement.worked_until, zone)
     if end <= start:
-        end = at(place.day + dt.timedelta(days=1), settlement.worked_until, zone)
+        end = _utc(place.day + dt.timedelta(days=1), settlement.worked_until, zone)
     return [(start, end)]
 
 
