@@ -7,6 +7,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 ``--only costs`` the server's CPU per live socket opened and per check-in.
 ``--only delivery`` sends 15,000 SMS to a local gateway and kills a worker mid-send.
 ``--only dispatch`` times a dispatch to the whole register of the large demo (15,000 SMS).
+``--only pay`` computes and exports pay at Stockholm scale.
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -23,6 +24,7 @@ from bench import (
     delivery,
     dispatch,
     foundation,
+    pay,
     realtime_costs,
     realtime_render,
     registers,
@@ -45,6 +47,7 @@ def main() -> None:
             "costs",
             "delivery",
             "dispatch",
+            "pay",
             "realtime",
         ],
     )
@@ -65,6 +68,8 @@ def main() -> None:
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
         if arguments.only in (None, "dispatch"):
             asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "d"))
+        if arguments.only in (None, "pay"):
+            asyncio.run(pay.run(arguments.database_url, Path(directory) / "p"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(
