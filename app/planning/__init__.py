@@ -29,6 +29,7 @@ from app.planning import (
     sign_in_security,
     staffing,
     staffing_reports,
+    statistics,
 )
 
 #: The modules whose views make up the back office, each with its ``routes``.
@@ -56,6 +57,7 @@ VIEW_MODULES = (
     sign_in_security,
     staffing,
     staffing_reports,
+    statistics,
 )
 
 

@@ -72,6 +72,7 @@ from app.domain.models.staffing import (
     AutostaffRun,
     Reserve,
 )
+from app.domain.models.statistics import BUDGET_SCOPES, PayBudget
 
 __all__ = [
     "ACTIVE_BOOKING_STATES",
@@ -79,6 +80,7 @@ __all__ = [
     "ASSIGNMENT_SOURCES",
     "ASSIGNMENT_STATES",
     "BOOKING_STATES",
+    "BUDGET_SCOPES",
     "CHECK_IN_KINDS",
     "CHECK_IN_SOURCES",
     "COURSE_KINDS",
@@ -122,6 +124,7 @@ __all__ = [
     "Incident",
     "IncidentNote",
     "NormTemplate",
+    "PayBudget",
     "Person",
     "Qualification",
     "Reserve",

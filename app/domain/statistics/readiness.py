@@ -1,0 +1,141 @@
+"""Whether the staff will be ready and was there: course completion per role, and the
+no-shows of election day (and advance voting) per district."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.i18n import named
+from app.domain.courses.qualifications import course_needs, training_state
+from app.domain.models import (
+    HOLDING_STATES,
+    Assignment,
+    CheckIn,
+    District,
+    Election,
+    Shift,
+    Station,
+)
+from app.domain.ops.access import at, local_zone
+from app.domain.registers.roles import list_role_types
+
+#: ``training_state``'s words as the chart's groups: every course held, a seat booked on
+#: each missing one, something neither held nor booked.
+COURSE_GROUPS = ("qualified", "booked", "missing")
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    """People holding a place in one role that requires a course, by where they stand."""
+
+    role_type_id: int
+    role: str
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+async def course_completion(session: AsyncSession, election: Election) -> list[CourseRow]:
+    """For each role that requires a course: the people holding a place in it who hold
+    every required course, who have a seat booked for what they lack, and who have
+    neither. Roles requiring no course are left out."""
+    pairs = set(
+        (
+            await session.execute(
+                select(Assignment.person_id, Assignment.role_type_id).where(
+                    Assignment.election_id == election.id,
+                    Assignment.state.in_(HOLDING_STATES),
+                )
+            )
+        )
+    )
+    needs = await course_needs(session, election, pairs)
+    counts: dict[int, dict[str, int]] = {}
+    for (_person, role_id), each in needs.items():
+        state = training_state(each)
+        if state == "none":
+            continue
+        counts.setdefault(role_id, dict.fromkeys(COURSE_GROUPS, 0))[state] += 1
+    return [
+        CourseRow(role.id, named(role), counts[role.id])
+        for role in await list_role_types(session)
+        if role.id in counts
+    ]
+
+
+@dataclass(frozen=True)
+class NoShowRow:
+    """Accepted places on shifts that have ended in one district, and how many of them
+    nobody checked in to. ``district_id`` None: the advance voting stations."""
+
+    district_id: int | None
+    code: str
+    name: str
+    places: int
+    no_shows: int
+
+
+async def no_shows_per_district(
+    session: AsyncSession, election: Election, now: dt.datetime
+) -> list[NoShowRow]:
+    """A no-show is an accepted place on a shift that has ended by ``now`` whose person
+    never checked in as arrived on that shift. Districts without an ended shift are left
+    out; the rest in the order of their codes, advance voting last."""
+    zone = await local_zone(session)
+    shifts = (
+        await session.execute(
+            select(Shift.id, Shift.day, Shift.ends_at, Station.district_id)
+            .join(Station, Station.id == Shift.station_id)
+            .where(Station.election_id == election.id)
+        )
+    ).all()
+    ended = {
+        shift_id: district_id
+        for shift_id, day, ends_at, district_id in shifts
+        if at(day, ends_at, zone) <= now
+    }
+    if not ended:
+        return []
+    places = (
+        await session.execute(
+            select(Assignment.shift_id, Assignment.person_id).where(
+                Assignment.election_id == election.id, Assignment.state == "accepted"
+            )
+        )
+    ).all()
+    arrived = set(
+        (
+            await session.execute(
+                select(CheckIn.shift_id, CheckIn.person_id).where(
+                    CheckIn.election_id == election.id, CheckIn.kind == "arrived"
+                )
+            )
+        )
+    )
+    totals: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for shift_id, person_id in places:
+        if shift_id not in ended:
+            continue
+        each = totals[ended[shift_id]]
+        each[0] += 1
+        each[1] += (shift_id, person_id) not in arrived
+    districts = {
+        d.id: d
+        for d in await session.scalars(select(District).where(District.election_id == election.id))
+    }
+    rows = [
+        NoShowRow(district_id, districts[district_id].code, districts[district_id].name, *counts)
+        for district_id, counts in totals.items()
+        if district_id is not None
+    ]
+    rows.sort(key=lambda row: row.code)
+    if None in totals:
+        rows.append(NoShowRow(None, "", "", *totals[None]))
+    return rows
