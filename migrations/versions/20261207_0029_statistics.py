@@ -4,7 +4,7 @@ The office enters the pay it has budgeted for each role, each district and the a
 voting stations of an election; the statistics page holds the pay against it.
 
 Revision ID: 0029
-Revises: 0022
+Revises: 0028
 Create Date: 2026-12-07 10:17:40.526373
 """
 
@@ -17,7 +17,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0029"
-down_revision: str | None = "0022"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,7 +14,16 @@ from sqlalchemy.orm import selectinload
 
 from app.core.audit import Actor, record
 from app.domain.elections.elections import clean_election, get_election
-from app.domain.models import District, Election, Shift, StaffingNorm, Station, StationOpening
+from app.domain.models import (
+    District,
+    Election,
+    PayRule,
+    Shift,
+    StaffingNorm,
+    Station,
+    StationOpening,
+)
+from app.domain.pay.rules import write_rule_copies
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,12 @@ async def roll_over(
                 ],
             )
         )
+    # The pay rules go with the structure: the office starts from last time's rates.
+    write_rule_copies(
+        session,
+        list(await session.scalars(select(PayRule).where(PayRule.election_id == source.id))),
+        election.id,
+    )
     await session.flush()
     await record(
         session,
