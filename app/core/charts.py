@@ -74,12 +74,14 @@ class BarChart:
 
 
 def nice_ticks(largest: float, count: int = 5) -> list[float]:
-    """Round steps from 0 to at least ``largest`` (1, 2 or 5 times a power of ten)."""
+    """Round steps from 0 to at least ``largest`` (1, 2 or 5 times a power of ten, at
+    least 1)."""
     if largest <= 0:
         return [0.0, 1.0]
     rough = largest / count
     power = 10 ** math.floor(math.log10(rough))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    # Whole steps: the charts count people and places (and money, in thousands).
+    step = max(1, next(m * power for m in (1, 2, 5, 10) if m * power >= rough))
     steps = math.ceil(largest / step)
     return [step * i for i in range(steps + 1)]
 

@@ -22,8 +22,8 @@ from app.domain.statistics.overview import ElectionStatistics
 
 #: A chart of districts shows this many (the ones that matter most); its table all.
 CHART_ROWS = 15
-#: A table longer than this is folded away under its chart.
-FOLD_ROWS = 20
+#: A table longer than this scrolls in a box of its own (printed whole).
+FOLD_ROWS = 12
 
 CHART_TITLES = {
     "history": lazy_gettext("Places filled week by week"),
@@ -363,7 +363,7 @@ def _district(code: str, name: str) -> str:
 
 
 def no_shows(stats: ElectionStatistics) -> Statistic:
-    rows = stats.no_shows
+    rows = stats.no_shows.rows
     table = _table(
         "no_shows",
         [
@@ -408,6 +408,11 @@ def no_shows(stats: ElectionStatistics) -> Statistic:
         )
     else:
         note = _("An accepted place on a shift that has ended, with nobody checked in to it.")
+    if rows and not stats.no_shows.any_check_in:
+        note += " " + _(
+            "Nobody has checked in at all in this election: if check-in was not used, these "
+            "are not real no-shows."
+        )
     return Statistic("no_shows", table.title, chart, table, note)
 
 

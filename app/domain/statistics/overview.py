@@ -11,6 +11,7 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import Election
 from app.domain.ops.access import local_today
+from app.domain.pay.totals import pay_by_role_and_district
 from app.domain.statistics.budgets import PayRow, pay_against_budget
 from app.domain.statistics.demographics import Breakdown, demographics
 from app.domain.statistics.history import FilledHistory, filled_history
@@ -24,7 +25,7 @@ from app.domain.statistics.people import (
 )
 from app.domain.statistics.readiness import (
     CourseRow,
-    NoShowRow,
+    NoShows,
     course_completion,
     no_shows_per_district,
 )
@@ -40,7 +41,7 @@ class ElectionStatistics:
     sexes: Breakdown
     languages: list[LanguageRow]
     courses: list[CourseRow]
-    no_shows: list[NoShowRow]
+    no_shows: NoShows
     pay_roles: list[PayRow]
     pay_districts: list[PayRow]
 
@@ -52,7 +53,7 @@ async def election_statistics(
     election = await get_election(session, election_id)
     now = now or utcnow()
     ages, sexes = await demographics(session, election)
-    pay_roles, pay_districts = await election_pay(session, election)
+    pay_roles, pay_districts = await election_pay(session, election, now)
     return ElectionStatistics(
         election=election,
         history=await filled_history(session, election, await local_today(session, now)),
@@ -69,7 +70,9 @@ async def election_statistics(
 
 
 async def election_pay(
-    session: AsyncSession, election: Election
+    session: AsyncSession, election: Election, now: dt.datetime
 ) -> tuple[list[PayRow], list[PayRow]]:
-    """Pay per role and per district against the office's budget."""
-    return await pay_against_budget(session, election, [])
+    """Pay per role and per district (computed where shifts were worked, estimated for
+    those to come: ``app.domain.pay.totals``) against the office's budget."""
+    totals = await pay_by_role_and_district(session, election.id, now=now)
+    return await pay_against_budget(session, election, totals)

@@ -62,11 +62,9 @@ async def recruitment_funnel(session: AsyncSession, election: Election) -> list[
         or 0
     )
     pairs = set(
-        (
-            await session.execute(
-                select(Assignment.person_id, Assignment.role_type_id).where(
-                    Assignment.election_id == election.id, Assignment.state == "accepted"
-                )
+        await session.execute(
+            select(Assignment.person_id, Assignment.role_type_id).where(
+                Assignment.election_id == election.id, Assignment.state == "accepted"
             )
         )
     )

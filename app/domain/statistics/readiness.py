@@ -47,12 +47,10 @@ async def course_completion(session: AsyncSession, election: Election) -> list[C
     every required course, who have a seat booked for what they lack, and who have
     neither. Roles requiring no course are left out."""
     pairs = set(
-        (
-            await session.execute(
-                select(Assignment.person_id, Assignment.role_type_id).where(
-                    Assignment.election_id == election.id,
-                    Assignment.state.in_(HOLDING_STATES),
-                )
+        await session.execute(
+            select(Assignment.person_id, Assignment.role_type_id).where(
+                Assignment.election_id == election.id,
+                Assignment.state.in_(HOLDING_STATES),
             )
         )
     )
@@ -82,9 +80,17 @@ class NoShowRow:
     no_shows: int
 
 
+@dataclass(frozen=True)
+class NoShows:
+    rows: list[NoShowRow]
+    #: Whether anyone checked in at all in the election: if nobody did, check-in was
+    #: perhaps not used, and the no-shows say little.
+    any_check_in: bool
+
+
 async def no_shows_per_district(
     session: AsyncSession, election: Election, now: dt.datetime
-) -> list[NoShowRow]:
+) -> NoShows:
     """A no-show is an accepted place on a shift that has ended by ``now`` whose person
     never checked in as arrived on that shift. Districts without an ended shift are left
     out; the rest in the order of their codes, advance voting last."""
@@ -102,7 +108,7 @@ async def no_shows_per_district(
         if at(day, ends_at, zone) <= now
     }
     if not ended:
-        return []
+        return NoShows([], False)
     places = (
         await session.execute(
             select(Assignment.shift_id, Assignment.person_id).where(
@@ -111,11 +117,9 @@ async def no_shows_per_district(
         )
     ).all()
     arrived = set(
-        (
-            await session.execute(
-                select(CheckIn.shift_id, CheckIn.person_id).where(
-                    CheckIn.election_id == election.id, CheckIn.kind == "arrived"
-                )
+        await session.execute(
+            select(CheckIn.shift_id, CheckIn.person_id).where(
+                CheckIn.election_id == election.id, CheckIn.kind == "arrived"
             )
         )
     )
@@ -138,4 +142,4 @@ async def no_shows_per_district(
     rows.sort(key=lambda row: row.code)
     if None in totals:
         rows.append(NoShowRow(None, "", "", *totals[None]))
-    return rows
+    return NoShows(rows, bool(arrived))
