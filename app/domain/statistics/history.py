@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -150,11 +151,16 @@ async def filled_history(
     return FilledHistory(points, sum(target.values()), sum(m for _s, _r, m, _t in norms))
 
 
-def _counts(ends: list[dt.datetime], spans) -> dict[tuple[int, int], list[int]]:  # type: ignore[no-untyped-def]
+def _counts(
+    ends: list[dt.datetime],
+    spans: Iterable[tuple[tuple[int, int], dt.datetime | None, dt.datetime | None]],
+) -> dict[tuple[int, int], list[int]]:
     """{cell: how many spans cover the end of each day}, by adding +1 at the first day
     a span covers and -1 at the first it no longer does."""
     steps: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * (len(ends) + 1))
     for cell, start, stop in spans:
+        if start is None:
+            continue
         first = bisect_left(ends, start)
         last = len(ends) if stop is None else bisect_left(ends, stop)
         if first < last:
