@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 Number = int | float | Decimal
 
-#: The drawing's width in SVG units; it scales to its box.
-WIDTH = 720
-_ROW, _BAR, _TOP, _BOTTOM = 30, 18, 12, 34
+#: The drawing's width in SVG units; it scales to its box. A narrow screen gets a
+#: drawing of its own (``narrow``), so that its text is not shrunk to nothing: bars with
+#: their labels above them, fewer days along a line.
+WIDTH, NARROW = 720, 360
+_ROW, _NARROW_ROW, _BAR, _TOP, _BOTTOM = 30, 42, 18, 12, 34
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class BarChart:
     height: float
     reference_label: str = ""
     width: int = WIDTH
-    patterns: list[str] = field(default_factory=list)
+    narrow: bool = False
 
 
 def nice_ticks(largest: float, count: int = 5) -> list[float]:
@@ -98,29 +100,35 @@ def bar_chart(
     references: Sequence[Number | None] | None = None,
     reference_label: str = "",
     label_width: float = 200,
+    narrow: bool = False,
 ) -> BarChart:
     """Horizontal bars, one row per label; several series are stacked left to right.
 
     ``values[row][series]``: None draws nothing (a suppressed count); ``texts[row]`` is
     written after the bar; ``references[row]`` draws a tick (the budget, the need), and a
-    bar past its tick is marked "over". ``show`` writes an axis number.
+    bar past its tick is marked "over". ``show`` writes an axis number. ``narrow``: the
+    small screen's drawing, each label above its bar.
     """
     refs = list(references) if references is not None else [None] * len(labels)
     totals = [sum(float(v) for v in row if v is not None) for row in values]
     largest = max([*totals, *(float(r) for r in refs if r is not None), 0.0])
     ticks = nice_ticks(largest)
-    plot_left, plot_right = label_width + 8, WIDTH - 150
+    width = NARROW if narrow else WIDTH
+    if narrow:
+        label_width, plot_left, plot_right, row_height = 4.0, 4.0, width - 112.0, _NARROW_ROW
+    else:
+        plot_left, plot_right, row_height = label_width + 8, width - 150.0, _ROW
     scale = (plot_right - plot_left) / ticks[-1]
     rows = []
     for index, label in enumerate(labels):
-        y = _TOP + index * _ROW
+        y = _TOP + index * row_height + (18 if narrow else 0)
         x, segments = float(plot_left), []
         for each, value in zip(series, values[index], strict=True):
             if value is None or float(value) <= 0:
                 continue
-            width = float(value) * scale
-            segments.append(Segment(each.key, x, width))
-            x += width
+            length = float(value) * scale
+            segments.append(Segment(each.key, x, length))
+            x += length
         ref = refs[index]
         reference_x = plot_left + float(ref) * scale if ref is not None else None
         over = ref is not None and totals[index] > float(ref)
@@ -136,7 +144,7 @@ def bar_chart(
             )
         )
     return BarChart(
-        id=id,
+        id=f"{id}-narrow" if narrow else id,
         title=title,
         description=description,
         rows=rows,
@@ -144,8 +152,10 @@ def bar_chart(
         ticks=[Tick(plot_left + t * scale, show(t)) for t in ticks],
         label_width=label_width,
         plot_right=plot_right,
-        height=_TOP + len(labels) * _ROW + _BOTTOM,
+        height=_TOP + len(labels) * row_height + _BOTTOM,
         reference_label=reference_label,
+        width=width,
+        narrow=narrow,
     )
 
 
@@ -206,9 +216,12 @@ def line_chart(
     values: Sequence[Sequence[Number]],
     levels: Sequence[tuple[Series, Number]],
     show: Callable[[float], str],
+    narrow: bool = False,
 ) -> LineChart:
     """Lines over the points ``x_labels`` (``values[series][point]``), with levels across."""
-    plot_left, plot_right, plot_top, plot_bottom = 56.0, WIDTH - 140.0, 16.0, 270.0
+    width = NARROW if narrow else WIDTH
+    plot_left, plot_top, plot_bottom = (40.0 if narrow else 56.0), 16.0, 270.0
+    plot_right = width - (72.0 if narrow else 140.0)
     largest = max(
         [0.0, *(float(v) for row in values for v in row), *(float(v) for _s, v in levels)]
     )
@@ -232,11 +245,11 @@ def line_chart(
     ]
     # Every point labelled when there are few, else every second or third, counted back
     # from the last (election day or today), which is always labelled.
-    every = max(1, math.ceil(len(x_labels) / 9))
+    every = max(1, math.ceil(len(x_labels) / (4 if narrow else 9)))
     last = len(x_labels) - 1
     x_ticks = [Tick(x_of(i), label) for i, label in enumerate(x_labels) if (last - i) % every == 0]
     return LineChart(
-        id=id,
+        id=f"{id}-narrow" if narrow else id,
         title=title,
         description=description,
         lines=lines,
@@ -248,4 +261,5 @@ def line_chart(
         plot_top=plot_top,
         plot_bottom=plot_bottom,
         legend=[*series, *(s for s, _v in levels)],
+        width=width,
     )

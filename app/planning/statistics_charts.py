@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -40,13 +41,29 @@ CHART_TITLES = {
 CHARTS = tuple(CHART_TITLES)
 
 
+@dataclass(frozen=True)
+class Charts:
+    """One chart drawn twice: for wide screens and for narrow ones."""
+
+    wide: BarChart | LineChart
+    narrow: BarChart | LineChart
+
+
+def _bars(*args: Any, **kwargs: Any) -> Charts:
+    return Charts(bar_chart(*args, **kwargs), bar_chart(*args, **{**kwargs, "narrow": True}))
+
+
+def _lines(*args: Any, **kwargs: Any) -> Charts:
+    return Charts(line_chart(*args, **kwargs), line_chart(*args, **{**kwargs, "narrow": True}))
+
+
 @dataclass
 class Statistic:
     """One chart of the page with its table (``chart`` None: nothing to draw yet)."""
 
     kind: str
     title: str
-    chart: BarChart | LineChart | None
+    chart: Charts | None
     table: ReportTable
     #: What the chart shows and how it was counted, under its heading.
     note: str = ""
@@ -102,7 +119,7 @@ def history(stats: ElectionStatistics) -> Statistic:
     chart = None
     if h.points:
         last = h.points[-1]
-        chart = line_chart(
+        chart = _lines(
             "chart-history",
             str(CHART_TITLES["history"]),
             _(
@@ -146,7 +163,7 @@ def funnel(stats: ElectionStatistics) -> Statistic:
         [Column(_("Step"), 2), Column(_("People"), numeric=True)],
         [[label, count] for label, count in zip(labels, counts, strict=True)],
     )
-    chart = bar_chart(
+    chart = _bars(
         "chart-funnel",
         table.title,
         "; ".join(f"{label}: {number(c)}" for label, c in zip(labels, counts, strict=True)),
@@ -187,7 +204,7 @@ def experience(stats: ElectionStatistics) -> Statistic:
     )
     chart = None
     if rows:
-        chart = bar_chart(
+        chart = _bars(
             "chart-experience",
             table.title,
             "; ".join(
@@ -242,7 +259,7 @@ def breakdown(kind: str, found: Breakdown) -> Statistic:
     texts = [hidden if c is None else number(c) for c in found.shown.counts]
     chart = None
     if found.shown.total or found.shown.hidden:
-        chart = bar_chart(
+        chart = _bars(
             f"chart-{kind}",
             table.title,
             "; ".join(f"{label}: {text}" for label, text in zip(labels, texts, strict=True)),
@@ -278,7 +295,7 @@ def languages(stats: ElectionStatistics) -> Statistic:
     )
     chart = None
     if rows:
-        chart = bar_chart(
+        chart = _bars(
             "chart-languages",
             table.title,
             "; ".join(
@@ -327,7 +344,7 @@ def courses(stats: ElectionStatistics) -> Statistic:
     )
     chart = None
     if rows:
-        chart = bar_chart(
+        chart = _bars(
             "chart-courses",
             table.title,
             "; ".join(
@@ -380,7 +397,7 @@ def no_shows(stats: ElectionStatistics) -> Statistic:
     shown = worst[:CHART_ROWS]
     chart = None
     if shown:
-        chart = bar_chart(
+        chart = _bars(
             "chart-no_shows",
             table.title,
             "; ".join(
@@ -459,7 +476,7 @@ def pay(kind: str, stats: ElectionStatistics) -> Statistic:
 
     chart = None
     if shown:
-        chart = bar_chart(
+        chart = _bars(
             f"chart-{kind}",
             table.title,
             "; ".join(f"{r.label}: {text(r)}" for r in shown),
