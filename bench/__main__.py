@@ -23,6 +23,7 @@ from bench import (
     realtime_render,
     registers,
     staffing_board,
+    statistics,
 )
 from bench.realtime import runner as realtime_runner
 from bench.realtime import scale as realtime_scale
@@ -32,7 +33,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime"],
+        choices=[
+            "foundation",
+            "registers",
+            "autostaff",
+            "board",
+            "statistics",
+            "render",
+            "costs",
+            "realtime",
+        ],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
@@ -49,6 +59,8 @@ def main() -> None:
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
+        if arguments.only in (None, "statistics"):
+            asyncio.run(statistics.run(arguments.database_url, Path(directory) / "s"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

@@ -13,12 +13,10 @@ since norms keep no history of their own.
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import utcnow
@@ -47,39 +45,36 @@ class FilledHistory:
     minimum: int
 
 
-@dataclass(frozen=True)
-class _Span:
-    cell: tuple[int, int]
-    held_from: dt.datetime
-    held_until: dt.datetime | None
-    accepted_from: dt.datetime | None
-    accepted_until: dt.datetime | None
+#: A time no week's end reaches (after the last, or none at all): see ``_bucket``.
+_NEVER = -1
 
 
-def _span(row: tuple[object, ...]) -> _Span:
-    shift_id, role_id, state, created, offered, responded, updated = row
-    assert isinstance(created, dt.datetime) and isinstance(updated, dt.datetime)
-    times = [t for t in (created, offered, responded) if isinstance(t, dt.datetime)]
-    held_from = min(times)
-    answer = responded if isinstance(responded, dt.datetime) else None
-    held_until: dt.datetime | None = None
-    accepted_from: dt.datetime | None = None
-    accepted_until: dt.datetime | None = None
+def _bucket(column: Any, ends: list[dt.datetime]) -> Any:
+    """The index of the first week's end at or after ``column``'s time (``len(ends)``:
+    after them all; ``_NEVER`` for no time), worked out by the database, so that only a
+    few hundred groups of assignments come back instead of thousands of rows."""
+    whens = [(column.is_(None), _NEVER)]
+    whens += [(column <= end, index) for index, end in enumerate(ends)]
+    return case(*whens, else_=len(ends))
+
+
+def _spans(
+    state: str, made: list[int], answered: int, changed: int
+) -> tuple[tuple[int, int | None], tuple[int, int | None] | None]:
+    """(held from, until) and (accepted from, until) in week indexes (None: still)."""
+    held_from = min(made)
+    answer = None if answered == _NEVER else answered
+    held_until: int | None = None
+    accepted: tuple[int, int | None] | None = None
     if state == "accepted":
-        accepted_from = answer or held_from
+        accepted = (answer if answer is not None else held_from, None)
     elif state == "declined":
-        held_until = answer or updated
+        held_until = answer if answer is not None else changed
     elif state == "withdrawn":
-        held_until = updated
+        held_until = changed
         if answer is not None:  # accepted before it was withdrawn
-            accepted_from, accepted_until = answer, updated
-    return _Span(
-        (int(str(shift_id)), int(str(role_id))),
-        held_from,
-        held_until,
-        accepted_from,
-        accepted_until,
-    )
+            accepted = (answer, changed)
+    return (held_from, held_until), accepted
 
 
 def week_days(election_day: dt.date, earliest: dt.date | None, today: dt.date) -> list[dt.date]:
@@ -101,76 +96,133 @@ async def filled_history(
     """Held and accepted places at the end of each week before election day (see the
     module for how), with today's norm to hold them against."""
     today = today or utcnow().date()
-    norms = (
-        await session.execute(
-            select(
-                StaffingNorm.shift_id,
-                StaffingNorm.role_type_id,
-                StaffingNorm.minimum,
-                StaffingNorm.target,
-            )
-            .join(Shift, Shift.id == StaffingNorm.shift_id)
-            .join(Station, Station.id == Shift.station_id)
-            .where(Station.election_id == election.id)
-        )
-    ).all()
-    target = {(s, r): t for s, r, _m, t in norms}
-    rows = await session.execute(
-        select(
-            Assignment.shift_id,
-            Assignment.role_type_id,
-            Assignment.state,
-            Assignment.created_at,
-            Assignment.offered_at,
-            Assignment.responded_at,
-            Assignment.updated_at,
-        ).where(Assignment.election_id == election.id)
+    in_norm = (
+        select(StaffingNorm.target)
+        .join(Shift, Shift.id == StaffingNorm.shift_id)
+        .join(Station, Station.id == Shift.station_id)
+        .where(Station.election_id == election.id)
     )
-    spans = [span for span in map(_span, rows) if span.cell in target]
-    earliest = min((s.held_from for s in spans), default=None)
+    target, minimum = (
+        await session.execute(
+            in_norm.with_only_columns(
+                func.coalesce(func.sum(StaffingNorm.target), 0),
+                func.coalesce(func.sum(StaffingNorm.minimum), 0),
+            )
+        )
+    ).one()
+    placed = (
+        select(Assignment)
+        .join(
+            StaffingNorm,
+            (StaffingNorm.shift_id == Assignment.shift_id)
+            & (StaffingNorm.role_type_id == Assignment.role_type_id),
+        )
+        .where(Assignment.election_id == election.id)
+    )
+    firsts = (
+        await session.execute(
+            placed.with_only_columns(
+                func.min(Assignment.created_at),
+                func.min(Assignment.offered_at),
+                func.min(Assignment.responded_at),
+            )
+        )
+    ).one()
+    earliest = min((t for t in firsts if t is not None), default=None)
     days = week_days(election.election_day, earliest.date() if earliest else None, today)
     last_is_today = election.election_day > today
     if last_is_today and (not days or days[-1] < today):
         days.append(today)
     # Each day's count is taken at its end (UTC midnight after it).
     ends = [dt.datetime.combine(d + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) for d in days]
-    held = _counts(ends, ((s.cell, s.held_from, s.held_until) for s in spans))
-    accepted = _counts(
-        ends,
-        ((s.cell, s.accepted_from, s.accepted_until) for s in spans if s.accepted_from is not None),
+    times = [
+        _bucket(column, ends)
+        for column in (
+            Assignment.created_at,
+            Assignment.offered_at,
+            Assignment.responded_at,
+            Assignment.updated_at,
+        )
+    ]
+    held = [0] * (len(ends) + 1)
+    accepted = [0] * (len(ends) + 1)
+    grouped = await session.execute(
+        placed.with_only_columns(Assignment.state, *times, func.count()).group_by(
+            Assignment.state, *times
+        )
     )
+    for state, made, offered, answered, changed, count in grouped:
+        held_span, accepted_span = _spans(
+            state, [t for t in (made, offered, answered) if t != _NEVER], answered, changed
+        )
+        _add(held, held_span, count)
+        if accepted_span is not None:
+            _add(accepted, accepted_span, count)
+    held_counts, accepted_counts = _running(held), _running(accepted)
+    for cell_held, cell_accepted, cell_target in await _crowded(session, placed, times, len(ends)):
+        # A place counts up to its norm: what a crowded cell holds past it comes off.
+        for index in range(len(ends)):
+            held_counts[index] -= max(0, cell_held[index] - cell_target)
+            accepted_counts[index] -= max(0, cell_accepted[index] - cell_target)
     points = [
         WeekPoint(
-            day,
-            sum(min(counts[i], target[cell]) for cell, counts in held.items()),
-            sum(min(counts[i], target[cell]) for cell, counts in accepted.items()),
-            today=last_is_today and i == len(days) - 1,
+            day, held_counts[i], accepted_counts[i], today=last_is_today and i == len(days) - 1
         )
         for i, day in enumerate(days)
     ]
-    return FilledHistory(points, sum(target.values()), sum(m for _s, _r, m, _t in norms))
+    return FilledHistory(points, int(target), int(minimum))
 
 
-def _counts(
-    ends: list[dt.datetime],
-    spans: Iterable[tuple[tuple[int, int], dt.datetime | None, dt.datetime | None]],
-) -> dict[tuple[int, int], list[int]]:
-    """{cell: how many spans cover the end of each day}, by adding +1 at the first day
-    a span covers and -1 at the first it no longer does."""
-    steps: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * (len(ends) + 1))
-    for cell, start, stop in spans:
-        if start is None:
-            continue
-        first = bisect_left(ends, start)
-        last = len(ends) if stop is None else bisect_left(ends, stop)
-        if first < last:
-            steps[cell][first] += 1
-            steps[cell][last] -= 1
-    counts = {}
-    for cell, step in steps.items():
-        running, each = 0, []
-        for change in step[:-1]:
-            running += change
-            each.append(running)
-        counts[cell] = each
+def _add(steps: list[int], span: tuple[int, int | None], count: int) -> None:
+    """Cover the week indexes from ``span``'s start up to (not with) its end."""
+    first, last = span
+    last = len(steps) - 1 if last is None else last
+    if first < last:
+        steps[first] += count
+        steps[last] -= count
+
+
+def _running(steps: list[int]) -> list[int]:
+    counts, running = [], 0
+    for change in steps[:-1]:
+        running += change
+        counts.append(running)
     return counts
+
+
+async def _crowded(
+    session: AsyncSession, placed: Any, times: list[Any], weeks: int
+) -> list[tuple[list[int], list[int], int]]:
+    """(held, accepted per week, target) of each cell (a role on a shift) that ever had
+    more assignments than its norm's target: only there can the cap matter."""
+    over = (
+        placed.with_only_columns(Assignment.shift_id, Assignment.role_type_id)
+        .group_by(Assignment.shift_id, Assignment.role_type_id, StaffingNorm.target)
+        .having(func.count() > StaffingNorm.target)
+        .subquery()
+    )
+    rows = await session.execute(
+        placed.join(
+            over,
+            (over.c.shift_id == Assignment.shift_id)
+            & (over.c.role_type_id == Assignment.role_type_id),
+        ).with_only_columns(
+            Assignment.shift_id,
+            Assignment.role_type_id,
+            StaffingNorm.target,
+            Assignment.state,
+            *times,
+        )
+    )
+    cells: dict[tuple[int, int], tuple[list[int], list[int], int]] = {}
+    for shift_id, role_id, cell_target, state, made, offered, answered, changed in rows:
+        held, accepted, _t = cells.setdefault(
+            (shift_id, role_id), ([0] * (weeks + 1), [0] * (weeks + 1), cell_target)
+        )
+        held_span, accepted_span = _spans(
+            state, [t for t in (made, offered, answered) if t != _NEVER], answered, changed
+        )
+        _add(held, held_span, 1)
+        if accepted_span is not None:
+            _add(accepted, accepted_span, 1)
+    return [(_running(h), _running(a), t) for h, a, t in cells.values()]

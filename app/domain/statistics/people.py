@@ -10,7 +10,6 @@ from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import named
-from app.domain.courses.qualifications import course_needs
 from app.domain.models import (
     HOLDING_STATES,
     Application,
@@ -22,6 +21,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.registers.roles import list_role_types
+from app.domain.statistics.training import by_person, training_states
 
 FUNNEL_STEPS = ("applied", "approved", "offered", "accepted", "trained", "checked_in")
 
@@ -32,7 +32,11 @@ class FunnelStep:
     people: int
 
 
-async def recruitment_funnel(session: AsyncSession, election: Election) -> list[FunnelStep]:
+async def recruitment_funnel(
+    session: AsyncSession,
+    election: Election,
+    states: dict[tuple[int, int, str], str] | None = None,
+) -> list[FunnelStep]:
     """People at each step, from applying to checking in on the day.
 
     Applied and approved count applications for this election; offered, accepted,
@@ -40,7 +44,8 @@ async def recruitment_funnel(session: AsyncSession, election: Election) -> list[
     someone from the register who never applied, so a step can outgrow the one before).
     Offered: ever offered a place (or given one accepted at once); trained: accepted and
     holding every course their roles require (a role that requires none needs none);
-    checked in: accepted and arrived at a shift at least once.
+    checked in: accepted and arrived at a shift at least once. ``states``: the places'
+    training (``training.training_states``), when the caller has read it already.
     """
     applications = (
         select(func.count(distinct(Application.id)))
@@ -61,20 +66,9 @@ async def recruitment_funnel(session: AsyncSession, election: Election) -> list[
         )
         or 0
     )
-    pairs = set(
-        await session.execute(
-            select(Assignment.person_id, Assignment.role_type_id).where(
-                Assignment.election_id == election.id, Assignment.state == "accepted"
-            )
-        )
-    )
-    accepted = {person_id for person_id, _role in pairs}
-    needs = await course_needs(session, election, pairs)
-    untrained = {
-        person_id
-        for (person_id, _role), each in needs.items()
-        if any(need.status != "qualified" for need in each)
-    }
+    states = states if states is not None else await training_states(session, election)
+    accepted = by_person(states, "accepted")
+    trained = {p for p, words in accepted.items() if words <= {"none", "qualified"}}
     arrived = set(
         await session.scalars(
             select(CheckIn.person_id)
@@ -87,8 +81,8 @@ async def recruitment_funnel(session: AsyncSession, election: Election) -> list[
         "approved": approved,
         "offered": offered,
         "accepted": len(accepted),
-        "trained": len(accepted - untrained),
-        "checked_in": len(accepted & arrived),
+        "trained": len(trained),
+        "checked_in": len(accepted.keys() & arrived),
     }
     return [FunnelStep(step, counts[step]) for step in FUNNEL_STEPS]
 
@@ -123,31 +117,30 @@ async def experience_per_role(session: AsyncSession, election: Election) -> list
         .join(Election, Election.id == Assignment.election_id)
         .where(Assignment.state == "accepted", Election.election_day < election.election_day)
     )
+    worked_before = Assignment.person_id.in_(earlier)
+    # Counted by the database: one row per role and level, each person once in a role.
     rows = await session.execute(
         select(
             Assignment.role_type_id,
-            Assignment.person_id,
             Person.experience,
-            Assignment.person_id.in_(earlier),
+            worked_before,
+            func.count(distinct(Assignment.person_id)),
         )
         .join(Person, Person.id == Assignment.person_id)
         .where(Assignment.election_id == election.id, Assignment.state.in_(HOLDING_STATES))
-        .distinct()
+        .group_by(Assignment.role_type_id, Person.experience, worked_before)
     )
-    seen: dict[int, dict[int, str]] = defaultdict(dict)
-    for role_id, person_id, experience, worked_before in rows:
-        group = "first_time" if experience == "none" else experience
-        if group == "first_time" and worked_before:
+    seen: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(EXPERIENCE_GROUPS, 0))
+    for role_id, experience, before, count in rows:
+        group = "first_time" if experience not in ("some", "much") else experience
+        if group == "first_time" and before:
             group = "some"
-        seen[role_id][person_id] = group if group in EXPERIENCE_GROUPS else "first_time"
+        seen[role_id][group] += count
     result = []
     for role in await list_role_types(session):
         if role.id not in seen:
             continue
-        counts = dict.fromkeys(EXPERIENCE_GROUPS, 0)
-        for group in seen[role.id].values():
-            counts[group] += 1
-        result.append(ExperienceRow(role.id, named(role), counts))
+        result.append(ExperienceRow(role.id, named(role), seen[role.id]))
     return result
 
 

@@ -7,13 +7,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import named
-from app.domain.courses.qualifications import course_needs, training_state
 from app.domain.models import (
-    HOLDING_STATES,
     Assignment,
     CheckIn,
     District,
@@ -23,9 +21,10 @@ from app.domain.models import (
 )
 from app.domain.ops.access import at, local_zone
 from app.domain.registers.roles import list_role_types
+from app.domain.statistics.training import training_states
 
-#: ``training_state``'s words as the chart's groups: every course held, a seat booked on
-#: each missing one, something neither held nor booked.
+#: The training words (``training.training_states``) as the chart's groups: every course
+#: held, a seat booked on each missing one, something neither held nor booked.
 COURSE_GROUPS = ("qualified", "booked", "missing")
 
 
@@ -42,25 +41,25 @@ class CourseRow:
         return sum(self.counts.values())
 
 
-async def course_completion(session: AsyncSession, election: Election) -> list[CourseRow]:
+async def course_completion(
+    session: AsyncSession,
+    election: Election,
+    states: dict[tuple[int, int, str], str] | None = None,
+) -> list[CourseRow]:
     """For each role that requires a course: the people holding a place in it who hold
     every required course, who have a seat booked for what they lack, and who have
-    neither. Roles requiring no course are left out."""
-    pairs = set(
-        await session.execute(
-            select(Assignment.person_id, Assignment.role_type_id).where(
-                Assignment.election_id == election.id,
-                Assignment.state.in_(HOLDING_STATES),
-            )
-        )
-    )
-    needs = await course_needs(session, election, pairs)
+    neither. Roles requiring no course are left out. ``states``: the places' training
+    (``training.training_states``), when the caller has read it already."""
+    states = states if states is not None else await training_states(session, election)
+    words: dict[tuple[int, int], str] = {}
+    for (person_id, role_id, _state), word in states.items():
+        # A person in one role twice (offered here, accepted there) counts once: the
+        # word is the same for both, read from the person's courses and the role.
+        words[(person_id, role_id)] = word
     counts: dict[int, dict[str, int]] = {}
-    for (_person, role_id), each in needs.items():
-        state = training_state(each)
-        if state == "none":
-            continue
-        counts.setdefault(role_id, dict.fromkeys(COURSE_GROUPS, 0))[state] += 1
+    for (_person, role_id), word in words.items():
+        if word != "none":
+            counts.setdefault(role_id, dict.fromkeys(COURSE_GROUPS, 0))[word] += 1
     return [
         CourseRow(role.id, named(role), counts[role.id])
         for role in await list_role_types(session)
@@ -109,30 +108,45 @@ async def no_shows_per_district(
     }
     if not ended:
         return NoShows([], False)
-    places = (
-        await session.execute(
-            select(Assignment.shift_id, Assignment.person_id).where(
-                Assignment.election_id == election.id, Assignment.state == "accepted"
-            )
+    came = (
+        select(CheckIn.id)
+        .where(
+            CheckIn.shift_id == Assignment.shift_id,
+            CheckIn.person_id == Assignment.person_id,
+            CheckIn.kind == "arrived",
         )
-    ).all()
-    arrived = set(
-        await session.execute(
-            select(CheckIn.shift_id, CheckIn.person_id).where(
-                CheckIn.election_id == election.id, CheckIn.kind == "arrived"
-            )
+        .exists()
+    )
+    # Counted per shift by the database: thousands of places come back as one row a shift.
+    per_shift = await session.execute(
+        select(
+            Assignment.shift_id,
+            func.count(),
+            func.sum(case((came, 0), else_=1)),
         )
+        .where(Assignment.election_id == election.id, Assignment.state == "accepted")
+        .group_by(Assignment.shift_id)
     )
     totals: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    for shift_id, person_id in places:
-        if shift_id not in ended:
-            continue
-        each = totals[ended[shift_id]]
-        each[0] += 1
-        each[1] += (shift_id, person_id) not in arrived
+    for shift_id, places, missing in per_shift:
+        if shift_id in ended:
+            each = totals[ended[shift_id]]
+            each[0] += places
+            each[1] += int(missing or 0)
+    any_check_in = (
+        await session.scalar(
+            select(CheckIn.id)
+            .where(CheckIn.election_id == election.id, CheckIn.kind == "arrived")
+            .limit(1)
+        )
+    ) is not None
     districts = {
         d.id: d
-        for d in await session.scalars(select(District).where(District.election_id == election.id))
+        for d in await session.execute(
+            select(District.id, District.code, District.name).where(
+                District.election_id == election.id
+            )
+        )
     }
     rows = [
         NoShowRow(district_id, districts[district_id].code, districts[district_id].name, *counts)
@@ -142,4 +156,4 @@ async def no_shows_per_district(
     rows.sort(key=lambda row: row.code)
     if None in totals:
         rows.append(NoShowRow(None, "", "", *totals[None]))
-    return NoShows(rows, bool(arrived))
+    return NoShows(rows, any_check_in)

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.no import fodselsnummer
 
 from app.core.audit import Actor
 from app.core.errors import NotFound
+from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
@@ -29,7 +32,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.statistics import budgets
-from app.domain.statistics.demographics import age_group, demographics, legal_sex
+from app.domain.statistics.demographics import demographics
 from app.domain.statistics.history import filled_history
 from app.domain.statistics.overview import election_statistics
 from app.domain.statistics.people import (
@@ -43,7 +46,13 @@ from tests.domain.staffing.test_staffing_reports import (
     build_staffed_election,
     personnummer,
 )
-from tests.factories import make_application, make_course, make_person
+from tests.factories import (
+    make_application,
+    make_course,
+    make_open_election,
+    make_person,
+    make_staffed_station,
+)
 
 ACTOR = Actor.system("test")
 
@@ -201,15 +210,78 @@ async def test_it_counts_first_timers_and_experienced_per_role(
     assert rows["Värd"] == {"first_time": 1, "some": 0, "much": 0}
 
 
-def test_it_reads_legal_sex_from_the_identity_number() -> None:
-    assert legal_sex("SE", "199001010017") == "male"  # ...-0017: 1 odd
-    assert legal_sex("SE", "197707074567") == "female"
-    assert legal_sex("DK", "0101901234") == "female"
-    assert legal_sex("NO", "01019012345") == "male"  # individual number 123: 3 odd
-    assert legal_sex(None, None) == "not_recorded"
-    assert age_group(dt.date(2000, 6, 1), dt.date(2026, 5, 31)) == "25-34"
-    assert age_group(dt.date(2000, 6, 1), dt.date(2025, 5, 31)) == "18-24"
-    assert age_group(None, dt.date(2026, 1, 1)) == "not_recorded"
+def _fodselsnummer(birth: str, serial: str) -> str:
+    first = birth + serial
+    first += fodselsnummer.calc_check_digit1(first)
+    return first + fodselsnummer.calc_check_digit2(first)
+
+
+async def _place(db: AsyncSession, election: Any, person: Person, state: str = "proposed") -> None:
+    role = await db.scalar(select(RoleType).where(RoleType.code == "clerk"))
+    shift = await db.scalar(select(Shift).where(Shift.name == "Förmiddag"))
+    assert role is not None and shift is not None
+    db.add(
+        Assignment(
+            election_id=election.id,
+            station_id=shift.station_id,
+            shift_id=shift.id,
+            role_type_id=role.id,
+            person_id=person.id,
+            state=state,
+        )
+    )
+
+
+async def test_it_reads_age_and_legal_sex_from_each_countrys_numbers(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    election = await make_open_election(db, tenant)
+    await make_staffed_station(db, tenant, election, name="Hela skolan")
+    day = election.election_day
+    people = []
+    # Five Danish women (last digit even) and five Norwegian men (ninth digit odd), all
+    # 40 on election day; and five Swedes who turn 18 that day: three women, two men.
+    for number in range(5):
+        people.append(
+            await make_person(
+                db,
+                tenant,
+                national_id_country="DK",
+                national_id=f"{day.replace(year=day.year - 40):%d%m%y}12{number}{2 * number}",
+            )
+        )
+        people.append(
+            await make_person(
+                db,
+                tenant,
+                national_id_country="NO",
+                national_id=_fodselsnummer(
+                    f"{day.replace(year=day.year - 40):%d%m%y}", f"0{number}3"
+                ),
+            )
+        )
+        eighteen = day.replace(year=day.year - 18)
+        people.append(
+            await make_person(
+                db,
+                tenant,
+                national_id=personnummer(
+                    f"{eighteen:%y%m%d}", f"7{number}{2 if number < 3 else 1}"
+                ),
+            )
+        )
+    with tenant_scope(tenant.id):
+        for person in people:
+            await _place(db, election, person)
+        await db.commit()
+        ages, sexes = await demographics(db, election)
+    assert dict(zip(sexes.groups, sexes.shown.counts, strict=True)) == {
+        "female": 8,
+        "male": 7,
+        "not_recorded": 0,
+    }
+    age = dict(zip(ages.groups, ages.shown.counts, strict=True))
+    assert age["18-24"] == 5 and age["35-44"] == 10 and age["75+"] == 0
 
 
 async def test_it_counts_age_groups_and_sexes_with_small_groups_hidden(
@@ -326,7 +398,7 @@ async def test_it_counts_no_shows_per_district_once_shifts_are_over(
 async def test_it_saves_a_budget_form_whole_or_not_at_all(
     db: AsyncSession, tenant: Tenant, staffed: Staffed
 ) -> None:
-    with tenant_scope(tenant.id):
+    with tenant_scope(tenant.id), locale_scope("en"):
         roles = {r.code: r for r in await db.scalars(select(RoleType))}
         districts = {d.code: d for d in await db.scalars(select(District))}
         chair, clerk = f"role-{roles['chair'].id}", f"role-{roles['clerk'].id}"
