@@ -38,7 +38,6 @@ async def statistics_page(election_id: int) -> str:
         "planning/statistics/page.html",
         election=stats.election,
         statistics=charts.statistics(stats),
-        show=charts.show,
     )
 
 
@@ -86,7 +85,6 @@ async def _budget_page(
         failed_part=part,
         errors=errors or {},
         values=values or {},
-        show=charts.show,
     )
 
 

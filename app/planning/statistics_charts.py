@@ -73,6 +73,24 @@ class Statistic:
     def folded(self) -> bool:
         return len(self.table.rows) > FOLD_ROWS
 
+    def cells(self) -> tuple[list[list[str]], list[str] | None]:
+        """The table's rows and totals as the page writes them (a suppressed count as
+        "not shown", another empty number as a dash)."""
+        hidden = _("not shown") if self.kind in ("ages", "sexes") else "–"
+        numeric = [column.numeric for column in self.table.columns]
+
+        def line(values: list[Value], blank: str) -> list[str]:
+            return [
+                blank if value is None and numeric[i] else show(value)
+                for i, value in enumerate(values)
+            ]
+
+        totals = self.table.totals
+        return (
+            [line(row, hidden) for row in self.table.rows],
+            line(totals, hidden if self.kind in ("ages", "sexes") else "") if totals else None,
+        )
+
 
 @cache
 def _symbols(locale: str) -> tuple[str, str]:

@@ -4,7 +4,6 @@ no-shows of election day (and advance voting) per district."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
@@ -19,7 +18,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.ops.access import at, local_zone
+from app.domain.ops.access import local_zone
 from app.domain.registers.roles import list_role_types
 from app.domain.statistics.training import training_states
 
@@ -93,21 +92,12 @@ async def no_shows_per_district(
     """A no-show is an accepted place on a shift that has ended by ``now`` whose person
     never checked in as arrived on that shift. Districts without an ended shift are left
     out; the rest in the order of their codes, advance voting last."""
-    zone = await local_zone(session)
-    shifts = (
-        await session.execute(
-            select(Shift.id, Shift.day, Shift.ends_at, Station.district_id)
-            .join(Station, Station.id == Shift.station_id)
-            .where(Station.election_id == election.id)
-        )
-    ).all()
-    ended = {
-        shift_id: district_id
-        for shift_id, day, ends_at, district_id in shifts
-        if at(day, ends_at, zone) <= now
-    }
-    if not ended:
-        return NoShows([], False)
+    local = now.astimezone(await local_zone(session))
+    # A shift has ended when its day is past, or it is today and its end has come: the
+    # database tells, in the municipality's wall-clock time (shifts keep local times).
+    ended = (Shift.day < local.date()) | (
+        (Shift.day == local.date()) & (Shift.ends_at <= local.time().replace(tzinfo=None))
+    )
     came = (
         select(CheckIn.id)
         .where(
@@ -117,22 +107,20 @@ async def no_shows_per_district(
         )
         .exists()
     )
-    # Counted per shift by the database: thousands of places come back as one row a shift.
-    per_shift = await session.execute(
-        select(
-            Assignment.shift_id,
-            func.count(),
-            func.sum(case((came, 0), else_=1)),
-        )
-        .where(Assignment.election_id == election.id, Assignment.state == "accepted")
-        .group_by(Assignment.shift_id)
+    # Counted per district by the database: thousands of places come back as a row each.
+    per_district = await session.execute(
+        select(Station.district_id, func.count(), func.sum(case((came, 0), else_=1)))
+        .select_from(Assignment)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .join(Station, Station.id == Assignment.station_id)
+        .where(Assignment.election_id == election.id, Assignment.state == "accepted", ended)
+        .group_by(Station.district_id)
     )
-    totals: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    for shift_id, places, missing in per_shift:
-        if shift_id in ended:
-            each = totals[ended[shift_id]]
-            each[0] += places
-            each[1] += int(missing or 0)
+    totals = {
+        district_id: (places, int(missing or 0)) for district_id, places, missing in per_district
+    }
+    if not totals:
+        return NoShows([], False)
     any_check_in = (
         await session.scalar(
             select(CheckIn.id)
