@@ -68,16 +68,23 @@ class Statistic:
     table: ReportTable
     #: What the chart shows and how it was counted, under its heading.
     note: str = ""
+    #: The rows the page shows, when not all of them: a city's hundreds of districts
+    #: are in the files, the page has those its chart draws.
+    on_page: ReportTable | None = None
+
+    @property
+    def shown(self) -> ReportTable:
+        return self.on_page or self.table
 
     @property
     def folded(self) -> bool:
-        return len(self.table.rows) > FOLD_ROWS
+        return len(self.shown.rows) > FOLD_ROWS
 
     def cells(self) -> tuple[list[list[str]], list[str] | None]:
         """The table's rows and totals as the page writes them (a suppressed count as
         "not shown", another empty number as a dash)."""
         hidden = _("not shown") if self.kind in ("ages", "sexes") else "–"
-        numeric = [column.numeric for column in self.table.columns]
+        numeric = [column.numeric for column in self.shown.columns]
 
         def line(values: list[Value], blank: str) -> list[str]:
             return [
@@ -85,9 +92,9 @@ class Statistic:
                 for i, value in enumerate(values)
             ]
 
-        totals = self.table.totals
+        totals = self.shown.totals
         return (
-            [line(row, hidden) for row in self.table.rows],
+            [line(row, hidden) for row in self.shown.rows],
             line(totals, hidden if self.kind in ("ages", "sexes") else "") if totals else None,
         )
 
@@ -402,6 +409,14 @@ def courses(stats: ElectionStatistics) -> Statistic:
     return Statistic("courses", table.title, chart, table, note)
 
 
+def _part(table: ReportTable, rows: list[list[Value]]) -> ReportTable | None:
+    """The page's part of a long table (None: all of it fits), its totals those of all."""
+    if len(table.rows) <= CHART_ROWS:
+        return None
+    totals = [_("All districts"), *table.totals[1:]] if table.totals else None
+    return ReportTable(table.kind, table.title, table.columns, rows, totals)
+
+
 # --- no-shows --------------------------------------------------------------------------
 
 
@@ -423,8 +438,12 @@ def no_shows(stats: ElectionStatistics) -> Statistic:
         if rows
         else None,
     )
-    worst = sorted((r for r in rows if r.no_shows), key=lambda r: (-r.no_shows, r.code))
+    ordered = sorted(rows, key=lambda r: (-r.no_shows, r.code))
+    worst = [r for r in ordered if r.no_shows]
     shown = worst[:CHART_ROWS]
+    on_page = _part(
+        table, [[_district(r.code, r.name), r.places, r.no_shows] for r in ordered[:CHART_ROWS]]
+    )
     chart = None
     if shown:
         chart = _bars(
@@ -447,11 +466,12 @@ def no_shows(stats: ElectionStatistics) -> Statistic:
         )
     if not rows:
         note = _("No shift has ended yet: no-shows are counted once a shift is over.")
-    elif len(worst) > len(shown):
+    elif on_page is not None:
         note = _(
             "An accepted place on a shift that has ended, with nobody checked in to it. The "
-            "%(count)s districts with the most no-shows; all of them in the table and the files.",
-            count=len(shown),
+            "%(count)s districts with the most no-shows; all %(all)s in the CSV and Excel files.",
+            count=CHART_ROWS,
+            all=len(rows),
         )
     else:
         note = _("An accepted place on a shift that has ended, with nobody checked in to it.")
@@ -460,7 +480,7 @@ def no_shows(stats: ElectionStatistics) -> Statistic:
             "Nobody has checked in at all in this election: if check-in was not used, these "
             "are not real no-shows."
         )
-    return Statistic("no_shows", table.title, chart, table, note)
+    return Statistic("no_shows", table.title, chart, table, note, on_page)
 
 
 # --- pay against the budget --------------------------------------------------------------
@@ -496,6 +516,7 @@ def pay(kind: str, stats: ElectionStatistics) -> Statistic:
         # The districts furthest over (or nearest) their budget, then the largest pay.
         ordered.sort(key=lambda r: (-(r.pay / r.budget) if r.budget else 0, -r.pay))
     shown = [r for r in ordered if r.pay or r.budget][:CHART_ROWS]
+    on_page = _part(table, [[r.label, r.pay, r.budget, r.left] for r in shown])
 
     def text(row: PayRow) -> str:
         if row.budget is None or row.left is None:
@@ -519,13 +540,14 @@ def pay(kind: str, stats: ElectionStatistics) -> Statistic:
             reference_label=_("Budget"),
         )
     note = _("Pay as computed from the pay rules and what happened, against the budget entered.")
-    if kind == "pay_districts" and len(ordered) > len(shown):
+    if on_page is not None:
         note += " " + _(
-            "The %(count)s districts furthest over or nearest their budget; all of them in the "
-            "table and the files.",
+            "The %(count)s districts furthest over or nearest their budget; all %(all)s in the "
+            "CSV and Excel files.",
             count=len(shown),
+            all=len(rows),
         )
-    return Statistic(kind, table.title, chart, table, note)
+    return Statistic(kind, table.title, chart, table, note, on_page)
 
 
 def statistic(kind: str, stats: ElectionStatistics) -> Statistic:
