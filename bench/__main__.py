@@ -29,6 +29,7 @@ from bench import (
     realtime_render,
     registers,
     staffing_board,
+    statistics,
 )
 from bench.realtime import runner as realtime_runner
 from bench.realtime import scale as realtime_scale
@@ -48,6 +49,7 @@ def main() -> None:
             "delivery",
             "dispatch",
             "pay",
+            "statistics",
             "realtime",
         ],
     )
@@ -70,6 +72,8 @@ def main() -> None:
             asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "d"))
         if arguments.only in (None, "pay"):
             asyncio.run(pay.run(arguments.database_url, Path(directory) / "p"))
+        if arguments.only in (None, "statistics"):
+            asyncio.run(statistics.run(arguments.database_url, Path(directory) / "s"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

@@ -38,6 +38,7 @@ from app.planning import (
     sms_replies,
     staffing,
     staffing_reports,
+    statistics,
 )
 
 #: The modules whose views make up the back office, each with its ``routes``.
@@ -74,6 +75,7 @@ VIEW_MODULES = (
     sms_replies,
     staffing,
     staffing_reports,
+    statistics,
 )
 
 

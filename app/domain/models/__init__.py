@@ -93,6 +93,7 @@ from app.domain.models.staffing import (
     AutostaffRun,
     Reserve,
 )
+from app.domain.models.statistics import BUDGET_SCOPES, PayBudget
 
 __all__ = [
     "ACTIVE_BOOKING_STATES",
@@ -100,6 +101,7 @@ __all__ = [
     "ASSIGNMENT_SOURCES",
     "ASSIGNMENT_STATES",
     "BOOKING_STATES",
+    "BUDGET_SCOPES",
     "CHECK_IN_KINDS",
     "CHECK_IN_SOURCES",
     "COURSE_KINDS",
@@ -157,6 +159,7 @@ __all__ = [
     "NormTemplate",
     "PayAdjustment",
     "PayApproval",
+    "PayBudget",
     "PayEntry",
     "PayExportLayout",
     "PayRule",
