@@ -198,6 +198,8 @@ def demo(size: str, election_day: Any) -> None:
                 f"Its first shifts start at {moved.first_shifts:%H:%M};"
                 f" check-in is open from {moved.check_in_opens:%Y-%m-%d %H:%M}."
             )
+        if moved.turnout_slots:
+            click.echo(f"Turnout reported for {', '.join(moved.turnout_slots)}.")
         if moved.cleared:
             click.echo(
                 f"Cleared {moved.cleared} records of the earlier election day"

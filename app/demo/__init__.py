@@ -15,6 +15,7 @@ from app.demo.election_day import fill_reserves
 from app.demo.portal import fill_portal_demo
 from app.demo.recruitment import fill_recruitment
 from app.demo.staffing import fill_staffing_demo
+from app.demo.turnout import fill_held_turnout
 from app.domain.municipalities import create_municipality
 
 DEMO_SLUG = "demo"
@@ -83,3 +84,4 @@ async def _fill_demo(
     await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
     await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
     await fill_reserves(session, tenant.id, upcoming.id)
+    await fill_held_turnout(session, tenant)
