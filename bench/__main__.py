@@ -5,6 +5,8 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
+``--only start`` the back office's start page and the live dashboard with turnout on
+the large demo's election day (on PostgreSQL as an ordinary role).
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -23,6 +25,7 @@ from bench import (
     realtime_render,
     registers,
     staffing_board,
+    start_page,
 )
 from bench.realtime import runner as realtime_runner
 from bench.realtime import scale as realtime_scale
@@ -32,7 +35,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime"],
+        choices=[
+            "foundation",
+            "registers",
+            "autostaff",
+            "board",
+            "start",
+            "render",
+            "costs",
+            "realtime",
+        ],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
@@ -49,6 +61,8 @@ def main() -> None:
             asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
+        if arguments.only in (None, "start"):
+            asyncio.run(start_page.run(arguments.database_url, Path(directory) / "s"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

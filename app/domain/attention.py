@@ -52,12 +52,13 @@ class Focus:
 
 async def focus(session: AsyncSession, now: dt.datetime | None = None) -> Focus | None:
     """The election in focus, or None when the municipality has none yet."""
+    now = now or utcnow()
     election_id = await election_in_focus(session, now)
     if election_id is None:
         return None
     election = await get_election(session, election_id)
     zone = await local_zone(session)
-    today = (now or utcnow()).astimezone(zone).date()
+    today = now.astimezone(zone).date()
     working = await session.scalar(
         select(
             exists().where(

@@ -124,7 +124,8 @@ async def _staffing_figures(focus: attention.Focus) -> list[Figure]:
                 "warning",
             )
         )
-    if can("reports.view"):
+    # On a day the stations work, the courses are behind them: nothing left to book.
+    if can("reports.view") and not focus.working_today:
         lacking = await attention.leads_lacking_course(db(), election_id)
         figures.append(
             _figure(

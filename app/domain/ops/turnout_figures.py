@@ -11,10 +11,11 @@ for it, and their share of the eligible voters of the stations that reported it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.models import TURNOUT_SLOTS, District, Station, TurnoutReport
@@ -147,20 +148,18 @@ async def station_turnouts(
 async def station_eligible(
     session: AsyncSession, election_id: int, station_ids: frozenset[int]
 ) -> dict[int, int]:
-    """The eligible voters of these stations that are their district's only station."""
-    sole = (
-        select(Station.district_id)
-        .where(Station.election_id == election_id, Station.district_id.is_not(None))
-        .group_by(Station.district_id)
-        .having(func.count(Station.id) == 1)
-    )
-    rows = await session.execute(
-        select(Station.id, District.eligible_voters)
-        .join(District, District.id == Station.district_id)
-        .where(
-            Station.election_id == election_id,
-            Station.id.in_(station_ids),
-            Station.district_id.in_(sole),
+    """The eligible voters of these stations that are their district's only station (one
+    read of the election's polling stations, whatever ``station_ids`` holds)."""
+    rows = (
+        await session.execute(
+            select(Station.id, Station.district_id, District.eligible_voters)
+            .join(District, District.id == Station.district_id)
+            .where(Station.election_id == election_id)
         )
-    )
-    return {station_id: eligible or 0 for station_id, eligible in rows}
+    ).all()
+    stations_in = Counter(district_id for _id, district_id, _eligible in rows)
+    return {
+        station_id: eligible or 0
+        for station_id, district_id, eligible in rows
+        if station_id in station_ids and stations_in[district_id] == 1
+    }
