@@ -209,8 +209,9 @@ async def move_election_day(
         return None
     zone = ZoneInfo(tenant.timezone)
     first = first_shift_start()
+    now = now or utcnow()
     if day is None:
-        day, first = demo_day_clock((now or utcnow()).astimezone(zone))
+        day, first = demo_day_clock(now.astimezone(zone))
     with tenant_scope(tenant.id):
         elections = list(await session.scalars(select(Election).order_by(Election.id)))
         if not elections:
