@@ -205,6 +205,8 @@ def demo(size: str, election_day: Any) -> None:
                 " sends them within a minute (to var/outbox unless SMTP and an SMS gateway"
                 " are set)."
             )
+        if moved.turnout_slots:
+            click.echo(f"Turnout reported for {', '.join(moved.turnout_slots)}.")
         if moved.cleared:
             click.echo(
                 f"Cleared {moved.cleared} records of the earlier election day"

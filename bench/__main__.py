@@ -8,6 +8,8 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 ``--only delivery`` sends 15,000 SMS to a local gateway and kills a worker mid-send.
 ``--only dispatch`` times a dispatch to the whole register of the large demo (15,000 SMS).
 ``--only pay`` computes and exports pay at Stockholm scale.
+``--only start`` the back office's start page and the live dashboard with turnout on
+the large demo's election day (on PostgreSQL as an ordinary role).
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -29,6 +31,7 @@ from bench import (
     realtime_render,
     registers,
     staffing_board,
+    start_page,
     statistics,
 )
 from bench.realtime import runner as realtime_runner
@@ -50,6 +53,7 @@ def main() -> None:
             "dispatch",
             "pay",
             "statistics",
+            "start",
             "realtime",
         ],
     )
@@ -74,6 +78,8 @@ def main() -> None:
             asyncio.run(pay.run(arguments.database_url, Path(directory) / "p"))
         if arguments.only in (None, "statistics"):
             asyncio.run(statistics.run(arguments.database_url, Path(directory) / "s"))
+        if arguments.only in (None, "start"):
+            asyncio.run(start_page.run(arguments.database_url, Path(directory) / "t"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

@@ -18,6 +18,7 @@ from app.demo.recruitment import fill_recruitment
 from app.demo.reminders import switch_on_reminders
 from app.demo.staffing import fill_staffing_demo
 from app.demo.statistics import fill_statistics_demo
+from app.demo.turnout import fill_held_turnout
 from app.domain.municipalities import create_municipality
 
 DEMO_SLUG = "demo"
@@ -89,3 +90,4 @@ async def _fill_demo(
     await switch_on_reminders(session, tenant.id, upcoming.id)
     await fill_pay_demo(session, tenant.id, upcoming.id)
     await fill_statistics_demo(session, tenant.id, upcoming.id, size)
+    await fill_held_turnout(session, tenant)

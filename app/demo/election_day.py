@@ -8,7 +8,8 @@ place relative to election day. It can be run again on another day: it moves by 
 difference, and clears what an earlier try of election day left (check-ins, station
 states and their history, incidents with their notes, turnout counts): those happened
 on a day that is no longer the election day, and would show on the new one as if they
-had happened there.
+had happened there. On today, the turnout of the reporting times already past is
+filled in, as chairs would have sent it.
 
 "Today" works at any hour: check-in must be open the moment the command has run (see
 ``demo_day_clock``). From 05:30 to 22:00 the day keeps its real timetable (first shifts
@@ -35,6 +36,7 @@ from app.core.models import Tenant, utcnow
 from app.core.tenancy import tenant_scope
 from app.demo.reminders import reminders_due_now
 from app.demo.rows import update_in_batches
+from app.demo.turnout import fill_todays_turnout
 from app.domain.elections.norm_templates import standard_templates
 from app.domain.models import (
     HOLDING_STATES,
@@ -120,6 +122,8 @@ class MovedElection:
     #: When the election day's first shifts start, and check-in for them opens (local).
     first_shifts: dt.time | None = None
     check_in_opens: dt.datetime | None = None
+    #: The reporting times whose turnout the demo filled in (those already past today).
+    turnout_slots: tuple[str, ...] = ()
 
 
 def first_shift_start() -> dt.time:
@@ -209,7 +213,8 @@ async def move_election_day(
     zone = ZoneInfo(tenant.timezone)
     first = first_shift_start()
     today = day is None
-    local_now = (now or utcnow()).astimezone(zone)
+    now = now or utcnow()
+    local_now = now.astimezone(zone)
     if day is None:
         day, first = demo_day_clock(local_now)
     with tenant_scope(tenant.id):
@@ -228,13 +233,14 @@ async def move_election_day(
             cleared = await _clear_election_day(session, election.id)
             await _move_days(session, election, day - old_day)
         await _move_clock(session, election, first)
+        turnout = await fill_todays_turnout(session, tenant, election, now)
         await session.commit()
         election_id = election.id
     if today:
         # The shift reminder and the wake-up go out by themselves, now.
         await reminders_due_now(session, tenant.id, election_id, day, local_now)
     opens = dt.datetime.combine(day, first, tzinfo=zone) - EARLY
-    return MovedElection(election.name, old_day, day, cleared, first, opens)
+    return MovedElection(election.name, old_day, day, cleared, first, opens, turnout)
 
 
 async def _move_days(session: AsyncSession, election: Election, days: dt.timedelta) -> None:

@@ -1,6 +1,6 @@
 """After election day: the incident log (with every station's state history) for the
-report to the election authority, and everyone's check-in times for pay, as CSV,
-Excel and PDF downloads linked from the live dashboard.
+report to the election authority, everyone's check-in times for pay, and each
+station's turnout, as CSV, Excel and PDF downloads linked from the live dashboard.
 
 Each format gets what reads well in it: the spreadsheets one column per fact and the
 incident notes joined in one cell (the Excel file also has a sheet with a row per
@@ -30,16 +30,18 @@ from app.core.downloads import attachment, slug
 from app.core.i18n import _, lazy_gettext, ngettext
 from app.core.routes import Routes
 from app.core.web import db
+from app.domain.models import TURNOUT_SLOTS, Election
 from app.domain.ops import exports, incident_labels
 from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
 
 routes = Routes()
 
 FORMATS = ("csv", "xlsx", "pdf")
-EXPORT_KINDS = ("incidents", "checkins")
+EXPORT_KINDS = ("incidents", "checkins", "turnout")
 EXPORT_TITLES = {
     "incidents": lazy_gettext("Incident log"),
     "checkins": lazy_gettext("Check-in times"),
+    "turnout": lazy_gettext("Turnout"),
 }
 PRESENCE_LABELS = {
     "not_arrived": lazy_gettext("Not arrived"),
@@ -353,51 +355,133 @@ def checkins_print_table(times: exports.CheckinTimes) -> ReportTable:
     )
 
 
+# --- turnout ---------------------------------------------------------------------------
+
+
+def _share(share: float | None) -> Value:
+    """A share as a percentage with one decimal (the spreadsheets' number), or empty."""
+    if share is None:
+        return None
+    return Decimal(str(round(share * 100, 1)))
+
+
+def turnout_table(sheet: exports.TurnoutSheet) -> ReportTable:
+    """Each station's turnout: its eligible voters, the count at every reporting time,
+    the share at the latest, and when and by whom the last report came."""
+    columns = [
+        Column(_("Station"), 1.6),
+        Column(_("District"), 1.4),
+        Column(_("Eligible voters"), 0.9, True),
+        *(Column(_("Voted by %(time)s", time=slot), 0.8, True) for slot in TURNOUT_SLOTS),
+        Column(_("Share of eligible voters (%)"), 0.9, True),
+        Column(_("Last report"), 1.1),
+        Column(_("Reported by"), 1.3),
+    ]
+    rows: list[list[Value]] = [
+        [
+            line.station,
+            line.district or _("Advance voting"),
+            line.eligible or None,
+            *(line.turnout.counts.get(slot) for slot in TURNOUT_SLOTS),
+            _share(line.turnout.share()),
+            line.reported_at,
+            line.reported_by,
+        ]
+        for line in sheet.lines
+    ]
+    totals = sheet.totals
+    rows.append(
+        [
+            _("All stations"),
+            "",
+            None,
+            *(slot.voters if slot.stations else None for slot in totals.slots),
+            _share(totals.latest.share) if totals.latest else None,
+            totals.reported_at.astimezone(sheet.zone) if totals.reported_at else None,
+            "",
+        ]
+    )
+    notes = [
+        _(
+            "The share is of the eligible voters of the stations that reported, where "
+            "their district knows them; the last row sums every station."
+        ),
+        *(
+            _(
+                "%(time)s: %(stations)s of %(total)s stations reported.",
+                time=slot.slot,
+                stations=slot.stations,
+                total=totals.stations,
+            )
+            for slot in totals.slots
+        ),
+        _zone_note(sheet.zone),
+    ]
+    return ReportTable("turnout", str(EXPORT_TITLES["turnout"]), columns, rows, notes=notes)
+
+
 # --- the downloads ---------------------------------------------------------------------
+
+
+async def _incidents_file(election_id: int, format: str) -> tuple[Election, bytes]:
+    log = await exports.incident_log(db(), election_id)
+    if format == "csv":
+        table = incidents_table(log)
+        return log.election, write_csv([c.label for c in table.columns], table.rows)
+    if format == "xlsx":
+        return log.election, await asyncio.to_thread(
+            write_report_xlsx,
+            incidents_table(log),
+            incident_notes_table(log),
+            station_history_table(log, grouped=False),
+        )
+    return log.election, await asyncio.to_thread(
+        write_report_pdf,
+        incidents_print_table(log),
+        g.tenant.name,
+        log.election,
+        station_history_table(log, grouped=True),
+    )
+
+
+async def _checkins_file(election_id: int, format: str) -> tuple[Election, bytes]:
+    times = await exports.checkin_times(db(), election_id)
+    if format == "csv":
+        table = checkins_table(times)
+        return times.election, write_csv([c.label for c in table.columns], table.rows)
+    if format == "xlsx":
+        return times.election, await asyncio.to_thread(write_report_xlsx, checkins_table(times))
+    return times.election, await asyncio.to_thread(
+        write_report_pdf, checkins_print_table(times), g.tenant.name, times.election
+    )
+
+
+async def _turnout_file(election_id: int, format: str) -> tuple[Election, bytes]:
+    sheet = await exports.turnout_sheet(db(), election_id)
+    table = turnout_table(sheet)
+    if format == "csv":
+        return sheet.election, write_csv([c.label for c in table.columns], table.rows)
+    if format == "xlsx":
+        return sheet.election, await asyncio.to_thread(write_report_xlsx, table)
+    return sheet.election, await asyncio.to_thread(
+        write_report_pdf, table, g.tenant.name, sheet.election
+    )
+
+
+_FILES = {"incidents": _incidents_file, "checkins": _checkins_file, "turnout": _turnout_file}
 
 
 @routes.get("/elections/<int:election_id>/ops/export/<kind>.<format>")
 @requires("ops.view")
 async def ops_export(election_id: int, kind: str, format: str) -> Response:
-    """The incident log or the check-in times of an election as CSV, Excel or PDF.
+    """The incident log, the check-in times or the turnout of an election as CSV, Excel
+    or PDF.
 
     Who may see the live dashboard may download these; another municipality's election
     is not found. The file name holds the election's name and the date, nothing personal.
     """
     if kind not in EXPORT_KINDS or format not in FORMATS:
         abort(404)
-    if kind == "incidents":
-        log = await exports.incident_log(db(), election_id)
-        election = log.election
-        if format == "csv":
-            table = incidents_table(log)
-            body = write_csv([c.label for c in table.columns], table.rows)
-        elif format == "xlsx":
-            body = await asyncio.to_thread(
-                write_report_xlsx,
-                incidents_table(log),
-                incident_notes_table(log),
-                station_history_table(log, grouped=False),
-            )
-        else:
-            body = await asyncio.to_thread(
-                write_report_pdf,
-                incidents_print_table(log),
-                g.tenant.name,
-                election,
-                station_history_table(log, grouped=True),
-            )
-    else:
-        times = await exports.checkin_times(db(), election_id)
-        election = times.election
-        if format == "csv":
-            table = checkins_table(times)
-            body = write_csv([c.label for c in table.columns], table.rows)
-        elif format == "xlsx":
-            body = await asyncio.to_thread(write_report_xlsx, checkins_table(times))
-        else:
-            body = await asyncio.to_thread(
-                write_report_pdf, checkins_print_table(times), g.tenant.name, election
-            )
+    election, body = await _FILES[kind](election_id, format)
     name = f"{slug(str(EXPORT_TITLES[kind]))}-{slug(election.name)}"
     return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")

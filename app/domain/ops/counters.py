@@ -1,5 +1,5 @@
 """The election's counters on the dashboard (stations per state, people there against
-expected, open incidents, stations with alerts), and the live counters that count a few
+expected, open incidents, stations with alerts, turnout), and the live counters that count a few
 stations again at each drawing instead of the whole election."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from app.domain.models import INCIDENT_SEVERITIES
 from app.domain.ops.station_rows import StationRow
+from app.domain.ops.turnout_figures import StationTurnout, TurnoutTotals, total_turnout
 
 #: The summary's state buckets: a station counting or done counts as closed.
 SUMMARY_STATES = ("open", "not_opened", "paused", "closed")
@@ -32,6 +33,7 @@ class Summary:
     expected: int
     incidents: dict[str, int]
     with_alerts: int
+    turnout: TurnoutTotals
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class StationShare:
     expected: int
     severities: tuple[str, ...]
     alerted: bool
+    turnout: StationTurnout | None = None
 
     @classmethod
     def of(cls, row: StationRow) -> StationShare:
@@ -52,6 +55,7 @@ class StationShare:
             expected=row.expected,
             severities=tuple(incident.severity for incident in row.open_incidents),
             alerted=bool(row.alerts),
+            turnout=row.turnout,
         )
 
 
@@ -64,6 +68,7 @@ def _fold(shares: Iterable[StationShare]) -> Summary:
     by_state = dict.fromkeys(SUMMARY_STATES, 0)
     incidents = dict.fromkeys(INCIDENT_SEVERITIES, 0)
     stations = present = expected = with_alerts = 0
+    turnouts: list[StationTurnout] = []
     for share in shares:
         stations += 1
         by_state[share.bucket] += 1
@@ -72,6 +77,8 @@ def _fold(shares: Iterable[StationShare]) -> Summary:
         present += share.present
         expected += share.expected
         with_alerts += share.alerted
+        if share.turnout is not None:
+            turnouts.append(share.turnout)
     return Summary(
         stations=stations,
         by_state=by_state,
@@ -79,6 +86,7 @@ def _fold(shares: Iterable[StationShare]) -> Summary:
         expected=expected,
         incidents=incidents,
         with_alerts=with_alerts,
+        turnout=total_turnout(turnouts, stations),
     )
 
 

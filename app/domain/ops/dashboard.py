@@ -50,6 +50,7 @@ from app.domain.ops.access import at, local_today, local_zone
 from app.domain.ops.alerts import station_alerts
 from app.domain.ops.counters import LiveCounters, StationShare, Summary, summarize
 from app.domain.ops.station_rows import RoleCount, ShiftFocus, StationRow
+from app.domain.ops.turnout_figures import station_turnouts
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ async def dashboard(
     now: dt.datetime | None = None,
 ) -> Dashboard:
     """Every station of the election, grouped by district, with its people, state,
-    incidents and alerts now; and the whole election's counters.
+    incidents, turnout and alerts now; and the whole election's counters.
 
     The face checks who may see it (``ops.view``); runs in the tenant's scope.
     """
@@ -172,11 +173,13 @@ async def _rows(
     ).all()
     staffing = await _staffing(session, election, today, only)
     facts = await _station_facts(session, election, today, only)
+    turnouts = await station_turnouts(session, election.id, only)
     rows: list[StationRow] = []
     for station, district in stations:
         status = facts.statuses.get(station.id)
         focus = _focus([_timed(s, zone) for s in staffing.shifts_of[station.id]], now)
         opening = facts.openings.get(station.id)
+        turnout = turnouts.get(station.id)
         row = StationRow(
             station=station,
             district=district,
@@ -192,8 +195,10 @@ async def _rows(
                 status.changed_at if status else None,
                 facts.check_in_changed.get(station.id),
                 facts.incident_changed.get(station.id),
+                turnout.reported_at if turnout else None,
             ),
             opens_at=at(today, opening.opens_at, zone) if opening else None,
+            turnout=turnout,
         )
         row.alerts = station_alerts(
             row, focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, now

@@ -1,5 +1,5 @@
 """After the day: the incident log with each station's state history, for the report to
-the election authority, and everyone's check-in times, for pay.
+the election authority, everyone's check-in times, for pay, and each station's turnout.
 
 Rows here, every time already in the municipality's local zone; the face chooses
 headings and writes them with the report writers of ``app.core.documents.tables``.
@@ -36,6 +36,13 @@ from app.domain.models import (
     StationStatusChange,
 )
 from app.domain.ops.access import at, local_zone
+from app.domain.ops.turnout_figures import (
+    StationTurnout,
+    TurnoutTotals,
+    station_eligible,
+    station_turnouts,
+    total_turnout,
+)
 
 #: A phone's clock this close to the server's is taken as agreeing with it.
 DEVICE_TIME_TOLERANCE = dt.timedelta(seconds=60)
@@ -467,3 +474,71 @@ def _device_time(check_in: CheckIn | None, zone: ZoneInfo) -> dt.datetime | None
     if abs(check_in.device_time - check_in.checked_at) < DEVICE_TIME_TOLERANCE:
         return None
     return check_in.device_time.astimezone(zone)
+
+
+# --- turnout ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TurnoutLine:
+    """One station's turnout: its counts by reporting time and the last report (local)."""
+
+    station_id: int
+    station: str
+    district: str
+    #: The station's eligible voters (0: not known for the station alone).
+    eligible: int
+    turnout: StationTurnout
+    reported_at: dt.datetime | None
+    #: Who sent the last report (their name, or the label of one since removed).
+    reported_by: str
+
+
+@dataclass(frozen=True)
+class TurnoutSheet:
+    election: Election
+    zone: ZoneInfo
+    lines: list[TurnoutLine]
+    totals: TurnoutTotals
+
+
+async def turnout_sheet(session: AsyncSession, election_id: int) -> TurnoutSheet:
+    """Every station of the election with the turnout its chair reported (a station that
+    reported nothing too, with empty counts), polling stations district by district then
+    advance voting, and the election's totals. Runs in the tenant's scope."""
+    election = await get_election(session, election_id)
+    zone = await local_zone(session)
+    stations = sorted(
+        (
+            await session.execute(
+                select(Station, District)
+                .outerjoin(District, District.id == Station.district_id)
+                .where(Station.election_id == election.id)
+            )
+        ).all(),
+        key=lambda row: _station_order(row[0], row[1]),
+    )
+    turnouts = await station_turnouts(session, election.id)
+    eligible = await station_eligible(
+        session, election.id, frozenset(station.id for station, _in_district in stations)
+    )
+    names = await _user_names(
+        session, {t.reported_by_user_id for t in turnouts.values() if t.reported_by_user_id}
+    )
+    lines = []
+    for station, district in stations:
+        turnout = turnouts.get(station.id, StationTurnout(eligible=eligible.get(station.id, 0)))
+        reported_at = turnout.reported_at.astimezone(zone) if turnout.reported_at else None
+        lines.append(
+            TurnoutLine(
+                station.id,
+                station.name,
+                _district(district),
+                eligible.get(station.id, 0),
+                turnout,
+                reported_at,
+                _name_of(names, turnout.reported_by_user_id, turnout.reported_by),
+            )
+        )
+    totals = total_turnout(turnouts.values(), len(stations))
+    return TurnoutSheet(election, zone, lines, totals)

@@ -1,5 +1,5 @@
 """A station's row on the coordinators' dashboard: its state, the shifts in focus, who
-is there per role against the norm, its open incidents and its alerts."""
+is there per role against the norm, its open incidents, its turnout and its alerts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Shift, Station
+from app.domain.ops.turnout_figures import StationTurnout
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(INCIDENT_SEVERITIES)}
 
@@ -63,6 +64,8 @@ class StationRow:
     last_change: dt.datetime | None
     alerts: list[Alert] = field(default_factory=list)
     opens_at: dt.datetime | None = None
+    #: The turnout its chair reported (None: nothing yet).
+    turnout: StationTurnout | None = None
 
     @property
     def present(self) -> int:
