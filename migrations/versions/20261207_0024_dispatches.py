@@ -4,7 +4,7 @@ Each outbox row a dispatch queues names its recipient (unique), so nothing is qu
 twice for one recipient on one channel.
 
 Revision ID: 0024
-Revises: 0023, 0025
+Revises: 0025
 Create Date: 2026-12-07 10:16:47
 """
 
@@ -18,7 +18,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0024"
-down_revision: str | tuple[str, ...] | None = ("0023", "0025")
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ said; ``message_senders`` holds each municipality's From, Reply-To and SMS sende
 the secret of its gateway callbacks; ``incoming_sms`` the SMS clerks send back.
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-07 10:40:00
 """
 
@@ -18,7 +18,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0025"
-down_revision: str | None = "0022"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

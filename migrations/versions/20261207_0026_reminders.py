@@ -7,7 +7,7 @@ finds the municipalities with a reminder switched on through one narrow SECURITY
 DEFINER function (see migration 0015), ids only.
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-07 10:20:00
 """
 
@@ -22,7 +22,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0026"
-down_revision: str | None = "0023"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 locked lines, and each municipality's payroll file layout
 
 Revision ID: 0028
-Revises: 0022
+Revises: 0027
 Create Date: 2026-12-07 10:15:53.666736
 """
 
@@ -16,7 +16,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0028"
-down_revision: str | None = "0022"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
