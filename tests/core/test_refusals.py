@@ -27,6 +27,9 @@ HTML_FACES = {
 #: The only excepts an HTML face's view may keep: (file, function, what it catches),
 #: each with the reason it is not a refused action answered by ``on_refusal``.
 KEPT_EXCEPTS = {
+    ("app/planning/dispatches.py", "_send_at", "ValueError"): (
+        "parsing the form's time; a bad one is the dispatch's own refusal at its field"
+    ),
     ("app/planning/course_reports.py", "_day", "ValueError"): (
         "parsing a day from the query string; a bad one is no filter"
     ),
