@@ -238,18 +238,34 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
                 session.add(IncidentNote(incident_id=incident.id, text="Skickade en reserv."))
                 await session.commit()
                 # The demo's own turnout of the day is cleared with the five above.
-                earlier = 0
-                for model in (CheckIn, StationStatus, TurnoutReport, Incident, IncidentNote):
-                    earlier += await session.scalar(select(func.count()).select_from(model)) or 0
+                earlier = await session.scalar(
+                    select(func.count())
+                    .select_from(IncidentNote)
+                    .join(Incident)
+                    .where(Incident.election_id == coming.id)
+                )
+                for model in (CheckIn, StationStatus, TurnoutReport, Incident):
+                    earlier += (
+                        await session.scalar(
+                            select(func.count()).where(model.election_id == coming.id)  # type: ignore[attr-defined]
+                        )
+                        or 0
+                    )
         assert earlier > 5
         tomorrow = today + dt.timedelta(days=1)
         moved = _stemma(settings, "demo", "--election-day", tomorrow.isoformat())
         assert moved.returncode == 0, moved.stderr
         assert f"{tomorrow} (was {today})" in moved.stdout
-        assert f"Cleared {earlier} records of the earlier election day" in moved.stdout
+        assert f"Cleared {earlier} records of the earlier election day" in moved.stdout, (
+            moved.stdout
+        )
         async with create_session_factory(engine)() as session:
             with tenant_scope(tenant.id):
-                for model in (CheckIn, StationStatus, TurnoutReport, Incident, IncidentNote):
-                    assert await session.scalar(select(func.count()).select_from(model)) == 0
+                # Of the moved election: the held one keeps its day's records.
+                for model in (CheckIn, StationStatus, TurnoutReport, Incident):
+                    counted = select(func.count()).where(model.election_id == coming.id)  # type: ignore[attr-defined]
+                    assert await session.scalar(counted) == 0
+                notes = select(func.count()).select_from(IncidentNote).join(Incident)
+                assert await session.scalar(notes) == 0
     finally:
         await engine.dispose()
