@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.i18n import locale_scope
 from app.domain.messaging.fields import day_text, merge_fields
 from app.domain.messaging.queue import queue_message
-from app.domain.models import CourseBooking, CourseSession, Person
+from app.domain.models import CourseBooking, CourseSession
 
 
 @dataclass(frozen=True)
@@ -52,39 +52,21 @@ def place_of(course_session: CourseSession) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def _course_fields(
-    sender: Letterhead, course_session: CourseSession, locale: str
-) -> dict[str, str]:
-    with locale_scope(locale):
-        return {
-            "course.name": course_session.course.name,
-            "course.day": day_text(course_session.day),
-            "course.starts": course_session.starts_at.strftime("%H:%M"),
-            "course.ends": course_session.ends_at.strftime("%H:%M"),
-            "course.place": place_of(course_session),
-            "course.materials": course_session.course.materials,
-            "course.link": sender.portal_link,
-        }
-
-
 async def _send(
     db_session: AsyncSession,
     sender: Letterhead,
-    person: Person,
+    booking: CourseBooking,
     message: str,
     key: str,
-    course_session: CourseSession,
     channels: tuple[str, ...] = ("email", "sms"),
     extra: dict[str, str] | None = None,
 ) -> None:
     """The message ``message`` about a session, by e-mail (idempotency ``key``) and by
     SMS (``key:sms``) where the person has an address and the message has the channel."""
+    person = booking.person
     locale = person.preferred_language
     fields = await merge_fields(
-        db_session,
-        person=person,
-        base_url=sender.base_url,
-        extra={**_course_fields(sender, course_session, locale), **(extra or {})},
+        db_session, person=person, booking=booking, base_url=sender.base_url, extra=extra
     )
     for channel, to, once in (("email", person.email, key), ("sms", person.mobile, f"{key}:sms")):
         if to and channel in channels:
@@ -111,14 +93,14 @@ async def booked(db_session: AsyncSession, sender: Letterhead, booking: CourseBo
     message = "course_waiting" if booking.state == "waiting" else "course_booked"
     moment = booking.created_at if booking.state == "waiting" else booking.seated_at
     key = f"course-{booking.state}:{booking.id}:{course_session.id}:{_stamp(moment)}"
-    await _send(db_session, sender, booking.person, message, key, course_session, ("email",))
+    await _send(db_session, sender, booking, message, key, ("email",))
 
 
 async def moved_up(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
     """A seat freed and the first on the waiting list got it."""
     course_session = booking.session
     key = f"course-moved-up:{booking.id}:{course_session.id}:{_stamp(booking.seated_at)}"
-    await _send(db_session, sender, booking.person, "course_moved_up", key, course_session)
+    await _send(db_session, sender, booking, "course_moved_up", key)
 
 
 async def session_cancelled(
@@ -139,10 +121,9 @@ async def session_cancelled(
     await _send(
         db_session,
         sender,
-        person,
+        booking,
         "course_session_cancelled",
         f"course-cancelled:{booking.id}",
-        booking.session,
         extra={"course.reason": reason, "course.alternatives": choices},
     )
 
@@ -153,7 +134,7 @@ async def session_changed(
     """The day, time or place of a person's session changed."""
     course_session = booking.session
     key = f"course-changed:{booking.id}:{course_session.id}:{_stamp(when)}"
-    await _send(db_session, sender, booking.person, "course_session_changed", key, course_session)
+    await _send(db_session, sender, booking, "course_session_changed", key)
 
 
 async def reminder(db_session: AsyncSession, sender: Letterhead, booking: CourseBooking) -> None:
@@ -161,7 +142,7 @@ async def reminder(db_session: AsyncSession, sender: Letterhead, booking: Course
     course_session = booking.session
     # ``reminded_at`` is set by the claim that makes each reminder go once.
     key = f"course-reminder:{booking.id}:{course_session.id}:{_stamp(booking.reminded_at)}"
-    await _send(db_session, sender, booking.person, "course_reminder", key, course_session)
+    await _send(db_session, sender, booking, "course_reminder", key)
 
 
 def letterhead_for(tenant: Any, base_url: str) -> Letterhead:

@@ -21,8 +21,12 @@ from app.core.i18n import _, format_locale, get_locale, lazy_gettext, locale_sco
 from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
 from app.domain.models import (
+    Application,
     Assignment,
     Building,
+    Course,
+    CourseBooking,
+    CourseSession,
     Election,
     Person,
     RoleType,
@@ -236,6 +240,8 @@ async def _common(session: AsyncSession, person: Person | None, base_url: str) -
         "contact.email": settings.office_email or "",
         "contact.phone": settings.office_phone or "",
         "portal_link": f"{base_url}/{tenant.slug}/portal" if base_url else "",
+        # For the HTML mail's frame only (not a merge field).
+        "municipality.logo": f"{base_url}/{tenant.slug}/logo" if base_url and settings.logo else "",
     }
 
 
@@ -274,14 +280,46 @@ async def _place(session: AsyncSession, assignment: Assignment) -> dict[str, str
     return place
 
 
+async def _course(session: AsyncSession, booking: CourseBooking, base_url: str) -> dict[str, str]:
+    """The course group of a booking (its session, course, room and building)."""
+    course_session = await session.get(CourseSession, booking.session_id)
+    course = await session.get(Course, booking.course_id)
+    assert course_session is not None and course is not None
+    room = await session.get(Room, course_session.room_id) if course_session.room_id else None
+    building = await session.get(Building, room.building_id) if room else None
+    if room is None or building is None:
+        place = course.external_url or ""
+    else:
+        place = ", ".join(p for p in (building.name, room.name, address_of(building)) if p)
+    tenant = await session.get(Tenant, require_tenant_id())
+    assert tenant is not None
+    return {
+        "course.name": course.name,
+        "course.day": day_text(course_session.day),
+        "course.starts": course_session.starts_at.strftime("%H:%M"),
+        "course.ends": course_session.ends_at.strftime("%H:%M"),
+        "course.place": place,
+        "course.materials": course.materials,
+        "course.link": f"{base_url}/{tenant.slug}/portal/courses" if base_url else "",
+    }
+
+
+def _applicant(application: Application, base_url: str, slug: str) -> dict[str, str]:
+    return {
+        "person.first_name": application.first_name,
+        "person.name": f"{application.first_name} {application.last_name}".strip(),
+        "application.form_link": f"{base_url}/{slug}/apply" if base_url else "",
+    }
+
+
 async def merge_fields(
     session: AsyncSession,
     *,
     person: Person | None = None,
     election: Election | None = None,
     assignment: Assignment | None = None,
-    booking: Any = None,
-    application: Any = None,
+    booking: CourseBooking | None = None,
+    application: Application | None = None,
     extra: dict[str, str] | None = None,
     locale: str | None = None,
     base_url: str = "",
@@ -289,8 +327,8 @@ async def merge_fields(
     """The context of one message, in ``locale`` (else the person's language, else the
     current one). ``extra`` adds or overrides dotted fields (``offer.link``, a code).
 
-    ``booking`` and ``application`` are read by the groups that need them (the
-    course and application groups add themselves here when they are written).
+    ``booking`` fills the course group; ``application`` the applicant's name (as the
+    person's) and the form's link.
     """
     return nest(
         await merge_flat(
@@ -298,6 +336,8 @@ async def merge_fields(
             person=person,
             election=election,
             assignment=assignment,
+            booking=booking,
+            application=application,
             extra=extra,
             locale=locale,
             base_url=base_url,
@@ -311,13 +351,18 @@ async def merge_flat(
     person: Person | None = None,
     election: Election | None = None,
     assignment: Assignment | None = None,
+    booking: CourseBooking | None = None,
+    application: Application | None = None,
     extra: dict[str, str] | None = None,
     locale: str | None = None,
     base_url: str = "",
 ) -> dict[str, str]:
     """The fields by dotted name; every field of the catalogue is there, empty when
     the message has nothing for it, so a template naming one never fails to render."""
-    language = locale or (person.preferred_language if person else get_locale())
+    if locale is None:
+        reader = person or application
+        locale = reader.preferred_language if reader is not None else get_locale()
+    language = locale
     flat = {field.name: "" for group in FIELD_GROUPS.values() for field in group}
     with locale_scope(language):
         flat.update(await _common(session, person, base_url))
@@ -328,5 +373,11 @@ async def merge_flat(
         if election is not None:
             flat["election.name"] = election.name
             flat["election.day"] = day_text(election.election_day)
+        if booking is not None:
+            flat.update(await _course(session, booking, base_url))
+        if application is not None:
+            tenant = await session.get(Tenant, require_tenant_id())
+            assert tenant is not None
+            flat.update(_applicant(application, base_url, tenant.slug))
         flat.update(extra or {})
     return flat

@@ -59,12 +59,21 @@ async def queue_with_fields(
     locale: str,
     idempotency_key: str,
     person: Person | None = None,
+    application: Application | None = None,
     extra: dict[str, str] | None = None,
     sensitive: bool = False,
+    base_url: str = "",
 ) -> OutboxMessage:
     """``queue_message`` with the fields made here: the person's (when the recipient is
-    one of the register) and ``extra`` (an applicant's name, a link, the office's words)."""
-    fields = await merge_fields(session, person=person, extra=extra, locale=locale)
+    one of the register), the applicant's, and ``extra`` (a link, the office's words)."""
+    fields = await merge_fields(
+        session,
+        person=person,
+        application=application,
+        extra=extra,
+        locale=locale,
+        base_url=base_url,
+    )
     return await queue_message(
         session,
         key=key,
@@ -75,11 +84,3 @@ async def queue_with_fields(
         idempotency_key=idempotency_key,
         sensitive=sensitive,
     )
-
-
-def applicant(application: Application) -> dict[str, str]:
-    """An applicant's name as the person fields, for mail about their application."""
-    return {
-        "person.first_name": application.first_name,
-        "person.name": f"{application.first_name} {application.last_name}".strip(),
-    }

@@ -194,6 +194,7 @@ def frame_html(subject: str, text: str, locale: str, fields: dict[str, Any]) -> 
         subject=subject,
         body=text_to_html(text),
         municipality=fields.get("municipality", {}).get("name", ""),
+        logo=fields.get("municipality", {}).get("logo", ""),
         contact_email=contact.get("email", ""),
         contact_phone=contact.get("phone", ""),
     )

@@ -28,7 +28,7 @@ from app.core.models import Tenant, utcnow
 from app.core.paging import Page, fetch_shown_page
 from app.core.security import hash_token
 from app.core.validation import FieldErrors, parse_id
-from app.domain.messaging.queue import applicant, queue_with_fields
+from app.domain.messaging.queue import queue_with_fields
 from app.domain.models import (
     APPLICATION_STATUSES,
     EXPERIENCE_LEVELS,
@@ -196,8 +196,8 @@ async def _store(
         locale=locale,
         idempotency_key=f"application-received:{application.id}:{application.times_submitted}",
         sensitive=True,
+        application=application,
         extra={
-            **applicant(application),
             "application.elections": "\n".join(
                 f"- {names[choice.election_id]}" for choice in clean.choices
             ),
@@ -214,7 +214,7 @@ async def _store(
             to=previous_email,
             locale=locale,
             idempotency_key=f"application-changed:{application.id}:{application.times_submitted}",
-            extra=applicant(application),
+            application=application,
         )
     await record(
         session,

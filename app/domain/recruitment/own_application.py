@@ -17,7 +17,7 @@ from app.core.i18n import _
 from app.core.models import Tenant, utcnow
 from app.core.security import hash_token
 from app.core.validation import EMAIL_PATTERN, FieldErrors
-from app.domain.messaging.queue import applicant, queue_with_fields
+from app.domain.messaging.queue import queue_with_fields
 from app.domain.models import Application
 from app.domain.recruitment.applications import DATA_LINK_VALID, names_for, new_data_link
 from app.domain.registers.identity import mask_national_id
@@ -87,8 +87,8 @@ async def mail_fresh_links(
             locale=application.preferred_language,
             idempotency_key=f"application-link:{application.id}:{utcnow().isoformat()}",
             sensitive=True,
+            application=application,
             extra={
-                **applicant(application),
                 "application.link": link,
                 "application.link_days": str(DATA_LINK_VALID.days),
             },

@@ -17,7 +17,7 @@ from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import OutboxMessage, Tenant, utcnow
 from app.core.tenancy import require_tenant_id
-from app.domain.messaging.queue import applicant, queue_with_fields
+from app.domain.messaging.queue import queue_with_fields
 from app.domain.models import (
     EXPERIENCE_LEVELS,
     OPEN_STATUSES,
@@ -198,8 +198,8 @@ async def approve_applications(
             to=person.email or application.email if plan.match is not None else application.email,
             locale=application.preferred_language,
             idempotency_key=f"application-approved:{application.id}:{application.times_submitted}",
+            application=application,
             extra={
-                **applicant(application),
                 "application.elections": "\n".join(
                     f"- {elections[c.election_id].name}" for c in application.choices
                 ),
@@ -337,8 +337,8 @@ async def _answer(
         locale=application.preferred_language,
         idempotency_key=f"{template}:{application.id}:{utcnow().isoformat()}",
         sensitive=True,
+        application=application,
         extra={
-            **applicant(application),
             "message.text": message,
             "application.form_link": f"{base_url}/{tenant.slug}/apply",
         },
