@@ -16,6 +16,7 @@ from app.core.routes import Routes
 from app.core.web import db, on_refusal, render
 from app.domain.elections.elections import get_election
 from app.domain.labels import REMINDER_OCCASION
+from app.domain.messaging.catalog import LOCALES
 from app.domain.reminders.overview import reminder_overview
 from app.domain.reminders.settings import save_reminder_settings
 from app.jobs.reminders import REMIND_FROM_HOUR
@@ -53,6 +54,8 @@ async def _page(
         occasion_labels=REMINDER_OCCASION,
         zone=g.tenant.timezone,
         course_hour=dt.time(REMIND_FROM_HOUR).strftime("%H:%M"),
+        # The texts are the office's message templates, edited in its own language first.
+        text_locale=g.tenant.locale if g.tenant.locale in LOCALES else "sv",
     )
 
 

@@ -62,6 +62,10 @@ async def test_a_planner_switches_the_reminders_on_and_sees_what_comes_next(
     page = await (await client.get(path)).get_data(as_text=True)
     assert "The reminders have been saved." in page
     assert "Next to be sent" in page and "Wake-up on the day" in page
+    # Each reminder's text is the office's to write, in the message templates.
+    editor = "/lund/planning/message-templates/wake_up/sms/sv"
+    assert f'href="{editor}"' in page
+    assert (await client.get(editor)).status_code == 200
     # The election's own page shows the same overview.
     detail = await (await client.get(f"/lund/planning/elections/{election.id}/")).get_data(
         as_text=True
