@@ -87,6 +87,9 @@ async def dispatches_list() -> str:
 
 
 async def _form_page(values: dict[str, Any], errors: dict[str, str]) -> str | tuple[str, int]:
+    # A form that came without its one-time key gets a new one to send again with.
+    if not str(values.get("request_key") or ""):
+        values["request_key"] = secrets.token_urlsafe(24)
     elections = [election for election, _d, _s in await list_elections(db())]
     election_id = parse_id(str(values.get("election_id") or ""))
     if election_id not in {e.id for e in elections}:

@@ -24,6 +24,7 @@ from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Assignment, Station
 from app.domain.registers.people import search_people
 from app.domain.staffing import assignments, board, offers, overview, place_notices
+from app.domain.staffing.offer_preview import preview_offers
 from app.domain.staffing.reserves import regular_places_of_reserves
 
 routes = Routes()
@@ -280,8 +281,9 @@ async def staffing_team(election_id: int, station_id: int) -> Any:
 
 @routes.post("/elections/<int:election_id>/staffing/offers")
 @requires("staffing.edit")
-async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
-    """Send offers for the proposals of the whole election, or of one district."""
+async def staffing_send_offers(election_id: int) -> str | WerkzeugResponse:
+    """Send offers for the proposals of the whole election, or of one district: the
+    first post shows how many offers, e-mails and SMS (parts, cost) it will send."""
     await get_election(db(), election_id)
     form = await request.form
     district_id = parse_id(form.get("district"))
@@ -293,6 +295,17 @@ async def staffing_send_offers(election_id: int) -> WerkzeugResponse:
             Station.district_id == district_id
         )
     ids = parse_ids([str(i) for i in await db().scalars(statement)], limit=100_000)
+    if form.get("confirmed") != "1":
+        # First what it will send and cost; the office confirms on that page.
+        counted = await preview_offers(db(), g.tenant, ids, app_settings().base_url)
+        cost = app_settings().sms_price_per_part * counted.sms_parts
+        return await render(
+            "planning/staffing/offers_confirm.html",
+            election=await get_election(db(), election_id),
+            district_id=district_id,
+            counted=counted,
+            cost=cost,
+        )
     sent = await offers.send_offers(db(), current_actor(), g.tenant, ids, app_settings().base_url)
     await flash(ngettext("%(num)s offer sent.", "%(num)s offers sent.", sent), "success")
     return redirect(

@@ -388,6 +388,10 @@ async def send_the_offer(walk: Walk, planner: Page) -> None:
     await planner.goto(f"{planner.url.rstrip('/')}/staffing")
     await choose_in_swapping_filter(planner, "#field-district", label=walk.district)
     await planner.locator('form[action$="/staffing/offers"] button[type=submit]').first.click()
+    # What it sends (offers, SMS, their cost) before it sends.
+    await expect(planner.locator("#offers-heading")).to_be_visible()
+    await walk.check(planner, "offers-confirm")
+    await planner.locator('form[action$="/staffing/offers"] button[type=submit]').first.click()
     await expect(planner.locator(".flash-success").first).to_be_visible()
     await walk.check(planner, "offers-sent")
 

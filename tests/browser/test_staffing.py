@@ -80,6 +80,9 @@ async def test_it_staffs_an_election_with_the_optimiser_and_by_hand(
 
     # Offers for the district; a clerk accepts from the link in the email.
     await page.locator("form[action$='/staffing/offers'] button").click()
+    # First what it sends and costs; then the office confirms.
+    await expect(page.locator("#offers-heading")).to_contain_text("erbjudande")
+    await page.locator("form[action$='/staffing/offers'] button").click()
     await expect(page.locator(".flash-success")).to_contain_text("erbjudande")
     board_url = page.url
     holder = page.locator(f"#{station_id} .holders li").first

@@ -78,7 +78,7 @@ async def test_the_planner_sends_sms_and_mail_to_a_districts_accepted_clerks_see
     asked = await post_form(client, f"{BASE}/{dispatch_id}/send", {"send_at": ""})
     asked_text = _text(await asked.get_data(as_text=True))
     assert asked.status_code == 200
-    assert "Send 1 e-mail, Send 1 SMS, 1 part each, about 0.35 kr?" in asked_text
+    assert "Send 1 e-mail, 1 SMS, 1 part each, about 0.35 kr?" in asked_text
     with tenant_scope(tenant.id):
         assert await db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     sent = await post_form(client, f"{BASE}/{dispatch_id}/send", {"send_at": "", "confirmed": "1"})

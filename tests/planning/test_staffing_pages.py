@@ -205,7 +205,14 @@ async def test_it_sends_offers_and_the_clerk_answers_from_the_link(
     with tenant_scope(tenant.id):
         await assign_person(db, Actor.system("t"), s["early"].id, s["roles"]["clerk"].id, person.id)
     await login(client, planner)
-    sent = await post_form(client, f"/lund/planning/elections/{s['election'].id}/staffing/offers")
+    url = f"/lund/planning/elections/{s['election'].id}/staffing/offers"
+    # The first post shows what it will send; nothing is sent yet.
+    asked = await post_form(client, url)
+    asked_text = " ".join(re.sub(r"<[^>]+>", " ", await asked.get_data(as_text=True)).split())
+    assert asked.status_code == 200
+    assert "1 erbjudande via e-post" in asked_text, asked_text
+    assert (await owner_db.scalars(select(OutboxMessage))).first() is None
+    sent = await post_form(client, url, {"confirmed": "1"})
     assert sent.status_code == 302
     mail = (await owner_db.scalars(select(OutboxMessage))).one()
     link = mail.body_text.split("http://localhost", 1)[1].split()[0]
