@@ -135,6 +135,10 @@ async def _demo_ids(
                 "incident_id": incident.id,
                 "action": "acknowledge",
                 "day": shift.day.isoformat(),
+                # A message template's text: the offer's SMS in Swedish.
+                "key": "staffing_offer",
+                "channel": "sms",
+                # A document's text: the appointment letter in Swedish.
                 "document": "appointment_letter",
                 "locale": "sv",
             }
