@@ -221,8 +221,14 @@ async def test_the_offer_page_opens_with_the_offices_introduction(
             {"body": "Välkommen {{ person.first_name }}!\n\nVi ses i {{ station.name }}."},
         )
     await login(client, planner)
-    await post_form(client, f"/lund/planning/elections/{s['election'].id}/staffing/offers")
-    mail = (await owner_db.scalars(select(OutboxMessage))).one()
+    await post_form(
+        client,
+        f"/lund/planning/elections/{s['election'].id}/staffing/offers",
+        {"confirmed": "1"},
+    )
+    mail = (
+        await owner_db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email"))
+    ).one()
     link = mail.body_text.split("http://localhost", 1)[1].split()[0]
     visitor = client.app.test_client()
     await visitor.get(link)

@@ -138,6 +138,7 @@ async def _demo_ids(
                 # A message template's text: the offer's SMS in Swedish.
                 "key": "staffing_offer",
                 "channel": "sms",
+                # A document's text: the appointment letter in Swedish.
                 "document": "appointment_letter",
                 "locale": "sv",
             }
