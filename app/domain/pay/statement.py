@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.documents.tables import Column, ReportTable, Value, write_report_pdf
+from app.core.documents.tables import Column, ReportTable, Value, display, write_report_pdf
 from app.core.errors import NotFound
 from app.core.i18n import _, named
 from app.domain.elections.elections import get_election
@@ -104,7 +104,7 @@ def statement_table(statement: Statement) -> ReportTable:
     notes = [
         f"{person.full_name} · "
         + (mask_national_id(person.national_id_country, person.national_id) or "–"),
-        _("Approved for payroll so far: %(amount)s", amount=f"{statement.approved:.2f}"),
+        _("Approved for payroll so far: %(amount)s", amount=display(statement.approved)),
     ]
     if statement.estimated:
         notes.append(_("Lines marked as estimates are for shifts still to be worked."))
