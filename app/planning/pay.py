@@ -10,6 +10,7 @@ from quart import Response, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
+from app.core.documents.tables import display
 from app.core.downloads import attachment, slug
 from app.core.errors import DomainError
 from app.core.i18n import _, named
@@ -139,7 +140,7 @@ async def pay_district_approve(
         _(
             "Approved: %(lines)s lines, %(amount)s in all.",
             lines=done.lines,
-            amount=f"{done.amount:.2f}",
+            amount=display(done.amount),
         ),
         "success",
     )

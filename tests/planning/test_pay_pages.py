@@ -264,6 +264,7 @@ async def test_a_check_in_without_a_place_is_settled_as_not_worked(
         client, f"{person}/shifts/{day.early_id}", {"reason": "Kom av misstag"}
     )
     assert settled.status_code == 302
+    assert "not worked" in await (await client.get(person)).get_data(as_text=True)
     assert (await post_form(client, approve)).status_code == 302
 
 

@@ -8,7 +8,7 @@ Stemma; every export is audited with who and when (never with the numbers).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -179,30 +179,37 @@ class _Rows:
         self.kinds = {kind: str(label) for kind, label in PAY_LINE_KIND.items()}
         self.advance, self.yes = _("Advance voting"), _("yes")
 
+        # One reader per column, chosen once: only the file's columns are made per row.
+        self.readers = [self._reader(field) for field in self.columns]
+
+    def _reader(self, field: str) -> Callable[[Any, _Payee, District | None], Any]:
+        codes, kinds, roles = self.codes, self.kinds, self.roles
+        readers: dict[str, Callable[[Any, _Payee, District | None], Any]] = {
+            "national_id": lambda e, p, d: p.national_id,
+            "person_id": lambda e, p, d: e.person_id,
+            "last_name": lambda e, p, d: p.last_name,
+            "first_name": lambda e, p, d: p.first_name,
+            "name": lambda e, p, d: f"{p.first_name} {p.last_name}",
+            "pay_code": lambda e, p, d: str(codes.get(e.kind, "")),
+            "kind": lambda e, p, d: kinds.get(e.kind, e.kind),
+            "quantity": lambda e, p, d: e.quantity,
+            "rate": lambda e, p, d: e.rate,
+            "amount": lambda e, p, d: e.amount,
+            "date": lambda e, p, d: e.day,
+            "district_code": lambda e, p, d: d.code if d else "",
+            "district": lambda e, p, d: d.name if d else self.advance,
+            "role": lambda e, p, d: roles.get(e.role_type_id or 0, ""),
+            "text": lambda e, p, d: e.text,
+            "correction": lambda e, p, d: self.yes if e.correction else "",
+            "bank_account": lambda e, p, d: p.bank_account,
+            "election": lambda e, p, d: self.election.name,
+        }
+        return readers[field]
+
     def row(self, entry: Any) -> list[Any]:
         person = self.payees[entry.person_id]
         district = self.districts.get(entry.district_id or 0)
-        values: dict[str, Any] = {
-            "national_id": person.national_id,
-            "person_id": entry.person_id,
-            "last_name": person.last_name,
-            "first_name": person.first_name,
-            "name": f"{person.first_name} {person.last_name}",
-            "pay_code": str(self.codes.get(entry.kind, "")),
-            "kind": self.kinds.get(entry.kind, entry.kind),
-            "quantity": entry.quantity,
-            "rate": entry.rate,
-            "amount": entry.amount,
-            "date": entry.day,
-            "district_code": district.code if district else "",
-            "district": district.name if district else self.advance,
-            "role": self.roles.get(entry.role_type_id or 0, ""),
-            "text": entry.text,
-            "correction": self.yes if entry.correction else "",
-            "bank_account": person.bank_account,
-            "election": self.election.name,
-        }
-        return [values[field] for field in self.columns]
+        return [read(entry, person, district) for read in self.readers]
 
 
 def _bank_account(cipher: FieldCipher, stored: str | None) -> str:

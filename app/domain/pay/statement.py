@@ -11,11 +11,19 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.documents.tables import Column, ReportTable, Value, write_report_pdf
+from app.core.documents.tables import Column, ReportTable, Value, display, write_report_pdf
 from app.core.errors import NotFound
 from app.core.i18n import _, named
 from app.domain.elections.elections import get_election
-from app.domain.models import Assignment, District, Election, PayEntry, Person, RoleType
+from app.domain.models import (
+    Assignment,
+    CheckIn,
+    District,
+    Election,
+    PayEntry,
+    Person,
+    RoleType,
+)
 from app.domain.pay.compute import PayLine, compute_pay
 from app.domain.pay.labels import PAY_LINE_KIND
 from app.domain.registers.identity import mask_national_id
@@ -59,8 +67,14 @@ async def person_statement(
             )
         )
     )
-    if person.id not in pay.home and not entries and not pay.lines and not pay.conflicts:
-        raise NotFound(_("Not found."))
+    if person.id not in pay.home and not entries and not pay.lines:
+        checked_in = await session.scalar(
+            select(CheckIn.id)
+            .where(CheckIn.election_id == election.id, CheckIn.person_id == person.id)
+            .limit(1)
+        )
+        if checked_in is None:
+            raise NotFound(_("Not found."))
     roles = {r.id: named(r) for r in await session.scalars(select(RoleType))}
     district_ids = {line.district_id for line in pay.lines if line.district_id}
     districts = {
@@ -104,7 +118,7 @@ def statement_table(statement: Statement) -> ReportTable:
     notes = [
         f"{person.full_name} · "
         + (mask_national_id(person.national_id_country, person.national_id) or "–"),
-        _("Approved for payroll so far: %(amount)s", amount=f"{statement.approved:.2f}"),
+        _("Approved for payroll so far: %(amount)s", amount=display(statement.approved)),
     ]
     if statement.estimated:
         notes.append(_("Lines marked as estimates are for shifts still to be worked."))
