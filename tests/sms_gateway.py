@@ -26,6 +26,7 @@ import base64
 import contextlib
 import datetime as dt
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -220,6 +221,7 @@ class LocalGateway:
                 "distinct": len({(sms.to, sms.message) for sms in self.received}),
                 "duplicates": self.duplicates(),
                 "reports": len(self.reports),
+                "cpu_seconds": round(time.process_time(), 2),
             }
         )
 
