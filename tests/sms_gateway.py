@@ -26,6 +26,7 @@ import base64
 import contextlib
 import datetime as dt
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,8 @@ class LocalGateway:
     timeout_after_accept: int = 0
     #: Seconds to wait before answering each send.
     slow: float = 0.0
+    #: Answer the history (``GET /a1/sms``) with 503.
+    fail_history: bool = False
     #: Numbers whose SMS are reported failed instead of delivered.
     fail_numbers: set[str] = field(default_factory=set)
     received: list[Sms] = field(default_factory=list)
@@ -196,6 +199,8 @@ class LocalGateway:
     async def _history(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
             return web.Response(status=401, text="Unauthorized")
+        if self.fail_history:
+            return web.Response(status=503, text="Service unavailable")
         to = request.query.get("to")
         before = request.query.get("start")
         after = request.query.get("end")
@@ -220,6 +225,7 @@ class LocalGateway:
                 "distinct": len({(sms.to, sms.message) for sms in self.received}),
                 "duplicates": self.duplicates(),
                 "reports": len(self.reports),
+                "cpu_seconds": round(time.process_time(), 2),
             }
         )
 

@@ -208,6 +208,23 @@ def _failed(message: OutboxMessage, error: Exception) -> Outcome:
     )
 
 
+def _still_in_doubt(message: OutboxMessage, since: datetime, error: Exception) -> Outcome:
+    """The gateway's list could not be read: the row stays uncertain, with the time of
+    the send in doubt, and is looked for again later."""
+    log.warning(
+        "outbox message %s: the gateway's list is unreadable (%s)", message.id, type(error).__name__
+    )
+    return Outcome(
+        {
+            "status": "uncertain",
+            "claimed_at": since,
+            "claim_token": None,
+            "last_error": str(error)[:2000],
+            "next_attempt_at": utcnow() + backoff(message.attempts),
+        }
+    )
+
+
 async def _already_at_gateway(
     session: AsyncSession, work: Round, transport: Any, claimed: Claimed
 ) -> str | None:
@@ -237,7 +254,10 @@ async def _send_one(session: AsyncSession, work: Round, claimed: Claimed) -> Out
         if transport is None:
             raise ValueError(f"no transport for channel {message.channel!r}")
         if claimed.in_doubt_since is not None and hasattr(transport, "find_sent"):
-            provider_id = await _already_at_gateway(session, work, transport, claimed)
+            try:
+                provider_id = await _already_at_gateway(session, work, transport, claimed)
+            except Exception as error:  # the list unreadable: still in doubt, not sent again
+                return _still_in_doubt(message, claimed.in_doubt_since, error)
             if provider_id is not None:
                 log.info("outbox message %s was at the gateway already", message.id)
                 return _sent(message, SendReceipt(provider_id=provider_id))

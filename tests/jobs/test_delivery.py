@@ -209,6 +209,39 @@ async def test_a_timeout_after_the_gateway_accepted_never_makes_a_second_sms(
     assert row.status == "sent" and row.provider_id == gateway.received[0].id
 
 
+async def test_while_the_gateway_list_is_unreadable_an_uncertain_sms_waits(
+    gateway: LocalGateway,
+    base_url: str,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+    tenant: Tenant,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gateway.timeout_after_accept = 1
+    await _queue(db, tenant, "unreadable")
+    sms = transport_for(settings, gateway, base_url, timeout=0.5)
+    assert await deliver_due(session_factory, NoMail(), sms=sms) == 0
+    [row] = await _rows(db, tenant)
+    sent_at = row.claimed_at
+    gateway.fail_history = True
+    with tenant_scope(tenant.id):
+        await shift_back(db, OutboxMessage, "next_attempt_at", timedelta(minutes=5))
+    assert await deliver_due(session_factory, NoMail(), sms=sms) == 0
+    [row] = await _rows(db, tenant)
+    # Still in doubt since the same send, and not posted again.
+    assert row.status == "uncertain" and row.claimed_at == sent_at
+    assert len(gateway.received) == 1
+    assert "list is unreadable" in caplog.text
+    gateway.fail_history = False
+    with tenant_scope(tenant.id):
+        await shift_back(db, OutboxMessage, "next_attempt_at", timedelta(hours=1))
+    assert await deliver_due(session_factory, NoMail(), sms=sms) == 1
+    [row] = await _rows(db, tenant)
+    assert row.status == "sent" and row.provider_id == gateway.received[0].id
+    assert len(gateway.received) == 1
+
+
 async def test_an_uncertain_sms_the_gateway_never_got_is_sent_once(
     gateway: LocalGateway,
     base_url: str,

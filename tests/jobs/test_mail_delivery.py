@@ -78,10 +78,11 @@ async def _queue(db: AsyncSession, tenant: Tenant | None, to: str) -> None:
 
     if tenant is None:
         queue()
+        await db.commit()
     else:
         with tenant_scope(tenant.id):
             queue()
-    await db.commit()
+            await db.commit()
 
 
 async def _row(db: AsyncSession, tenant: Tenant) -> OutboxMessage:

@@ -10,12 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import create_app
+from app.core.audit import Actor
 from app.core.models import MessageSender, OutboxMessage, Tenant, User
 from app.core.outbox.senders import SenderIdentity, callback_url, write_sender
 from app.core.outbox.sms import queue_sms
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.domain.models import IncomingSms
+from app.domain.registers import erasure
 from tests.factories import login, make_person, post_form
 from tests.sms_gateway import LocalGateway
 from tests.support.serving import served
@@ -239,3 +241,21 @@ async def test_a_forged_incoming_sms_is_refused(
     with tenant_scope(tenant.id):
         assert await db.scalar(select(func.count(IncomingSms.id))) == 0
     assert await db.scalar(select(func.count(OutboxMessage.id))) == 0
+
+
+async def test_erasing_a_person_deletes_their_sms_replies(db: AsyncSession, tenant: Tenant) -> None:
+    person = await make_person(db, tenant, mobile=MOBILE)
+    with tenant_scope(tenant.id):
+        db.add_all(
+            [
+                IncomingSms(provider_id="a", from_number=MOBILE, message="1", person_id=person.id),
+                # From their number before it was theirs alone: not matched, still theirs.
+                IncomingSms(provider_id="b", from_number=MOBILE, message="2"),
+                IncomingSms(provider_id="c", from_number="+46709990000", message="3"),
+            ]
+        )
+        await db.commit()
+        counts = await erasure.erase_person(db, Actor.system("test"), person.id, "office")
+        assert counts["sms_replies"] == 2
+        kept = list(await db.scalars(select(IncomingSms.provider_id)))
+    assert kept == ["c"]

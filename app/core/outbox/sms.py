@@ -104,7 +104,7 @@ class HttpSmsTransport:
     """
 
     #: How many posts one worker has in flight at once.
-    concurrency = 16
+    concurrency = 32
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ from app.domain.models import (
     CourseSession,
     DistrictPreference,
     Election,
+    IncomingSms,
     Person,
     Reserve,
     SessionTeacher,
@@ -59,6 +60,7 @@ HANDLED_PERSON_TABLES = {
     "assignments": "open ones of coming elections deleted, past kept anonymous",
     "reserves": "past kept anonymous, note cleared",
     "check_ins": "kept anonymous",
+    "incoming_sms": "deleted (and those from their mobile number)",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
@@ -256,6 +258,14 @@ async def _delete_rows(
     for name, statement in statements.items():
         result = await session.execute(statement.execution_options(synchronize_session=False))
         counts[name] = int(getattr(result, "rowcount", 0) or 0)
+    # Their SMS replies, by person or by their number (one not matched to them).
+    sent_by_them = IncomingSms.person_id == person.id
+    if person.mobile:
+        sent_by_them = sent_by_them | (IncomingSms.from_number == person.mobile)
+    result = await session.execute(
+        delete(IncomingSms).where(sent_by_them).execution_options(synchronize_session=False)
+    )
+    counts["sms_replies"] = int(getattr(result, "rowcount", 0) or 0)
     if person.email:
         # What they wrote through the public site's contact form, found by the address.
         result = await session.execute(
