@@ -135,6 +135,10 @@ async def _demo_ids(
                 "incident_id": incident.id,
                 "action": "acknowledge",
                 "day": shift.day.isoformat(),
+                # A message template's text: the offer's SMS in Swedish.
+                "key": "staffing_offer",
+                "channel": "sms",
+                "locale": "sv",
             }
             terms = {"person": person.last_name, "building": building.name.split()[0]}
     return ids, terms

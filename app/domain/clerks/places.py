@@ -22,9 +22,10 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _, named
 from app.core.models import Tenant, User
-from app.core.outbox.mail import queue_email
 from app.core.settings import SUPPORTED_LOCALES, Settings
 from app.core.validation import FieldErrors
+from app.domain.messaging.fields import merge_fields
+from app.domain.messaging.queue import queue_message
 from app.domain.models import (
     Assignment,
     Availability,
@@ -151,22 +152,24 @@ async def answer_my_offer(
     ).first()
     if row is None:
         raise NotFound(_("Not found."))
-    assignment, shift, station = row
+    assignment, shift, _station = row
     late = not accept and (shift.day - dt.date.today()).days <= late_days
     office = (await site_settings(session)).office_email if late else None
     if office and assignment.state == "offered":
-        queue_email(
+        await queue_message(
             session,
+            key="staffing_late_decline",
+            channel="email",
             to=office,
-            template="staffing_late_decline",
             locale=tenant.locale,
             idempotency_key=f"late-decline:{assignment.id}",
-            tenant_id=tenant.id,
-            name=person.full_name,
-            station=station.name,
-            day=shift.day.isoformat(),
-            starts_at=shift.starts_at.strftime("%H:%M"),
-            reason=reason.strip()[:1000],
+            fields=await merge_fields(
+                session,
+                person=person,
+                assignment=assignment,
+                locale=tenant.locale,
+                extra={"decline.reason": reason.strip()[:1000]},
+            ),
         )
     return await answer_assignment(
         session,

@@ -24,9 +24,9 @@ from app.core.crypto import DecryptionError, FieldCipher
 from app.core.i18n import _
 from app.core.models import Tenant, User
 from app.core.models.base import utcnow
-from app.core.outbox.mail import queue_email
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.validation import Cleaner
+from app.domain.messaging.queue import queue_with_fields
 from app.domain.models import Person
 from app.domain.registers.identity import COUNTRIES, IdentityError, format_phone, parse_mobile
 from app.domain.site.webparts import site_settings
@@ -204,17 +204,19 @@ async def request_removal(
     person.removal_requested_at = now
     office = (await site_settings(session)).office_email
     if office:
-        queue_email(
+        await queue_with_fields(
             session,
+            key="portal_removal_request",
+            channel="email",
             to=office,
-            template="portal_removal_request",
             locale=tenant.locale,
             idempotency_key=f"removal-request:{person.id}:{now.isoformat()}",
-            tenant_id=tenant.id,
-            name=person.full_name,
-            email=person.email or "",
-            message=text,
-            link=person_link,
+            person=person,
+            extra={
+                "person.email": person.email or "",
+                "removal.message": text,
+                "removal.link": person_link,
+            },
         )
     await record(
         session,

@@ -23,7 +23,12 @@ from app.domain.messaging import MessagingError
 from app.domain.messaging.catalog import CHANNELS, LOCALES, MESSAGES, MessageKind
 from app.domain.messaging.fields import example_fields, field_names
 from app.domain.messaging.render import check_source, render_source
-from app.domain.messaging.sources import default_source, has_default, newest_version
+from app.domain.messaging.sources import (
+    default_source,
+    forget_sources,
+    has_default,
+    newest_version,
+)
 from app.domain.models import MessageTemplate, MessageTemplateVersion
 
 #: The groups of fields an own template offers (a dispatch may be about a place).
@@ -206,6 +211,7 @@ async def _add_version(
     )
     session.add(version)
     await session.flush()
+    forget_sources(session)
     await record(
         session,
         actor,

@@ -236,6 +236,8 @@ async def _common(session: AsyncSession, person: Person | None, base_url: str) -
         "contact.email": settings.office_email or "",
         "contact.phone": settings.office_phone or "",
         "portal_link": f"{base_url}/{tenant.slug}/portal" if base_url else "",
+        # For the HTML mail's frame only (not a merge field).
+        "municipality.logo": f"{base_url}/{tenant.slug}/logo" if base_url and settings.logo else "",
     }
 
 

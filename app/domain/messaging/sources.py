@@ -3,12 +3,14 @@ the default file in ``templates/messages/``."""
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.tenancy import require_tenant_id
 from app.domain.models import MessageTemplateVersion
 
 MESSAGE_TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "messages"
@@ -47,6 +49,18 @@ async def newest_version(
     )
 
 
+#: Where a session keeps the sources it has read: a dispatch renders one message for
+#: thousands of people, and the newest version's query was most of each one's time.
+_CACHE = "messaging.sources"
+#: How long a session trusts a source it read; another process may save a new version.
+CACHE_SECONDS = 30.0
+
+
+def forget_sources(session: AsyncSession) -> None:
+    """Drop the sources this session has read (a version was saved in it)."""
+    session.info.pop(_CACHE, None)
+
+
 async def current_source(
     session: AsyncSession, key: str, channel: str, locale: str
 ) -> tuple[str, str]:
@@ -55,9 +69,18 @@ async def current_source(
 
     An own template (no default files) without a text in ``locale`` answers empty texts.
     """
+    cache: dict[tuple[int, str, str, str], tuple[float, tuple[str, str]]]
+    cache = session.info.setdefault(_CACHE, {})
+    place = (require_tenant_id(), key, channel, locale)
+    hit = cache.get(place)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
     version = await newest_version(session, key, channel, locale)
     if version is not None and not version.is_default:
-        return version.as_source()
-    if has_default(key, channel, locale):
-        return default_source(key, channel, locale)
-    return "", ""
+        source = version.as_source()
+    elif has_default(key, channel, locale):
+        source = default_source(key, channel, locale)
+    else:
+        source = ("", "")
+    cache[place] = (time.monotonic(), source)
+    return source

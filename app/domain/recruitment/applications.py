@@ -25,10 +25,10 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
-from app.core.outbox.mail import queue_email
 from app.core.paging import Page, fetch_shown_page
 from app.core.security import hash_token
 from app.core.validation import FieldErrors, parse_id
+from app.domain.messaging.queue import applicant, queue_with_fields
 from app.domain.models import (
     APPLICATION_STATUSES,
     EXPERIENCE_LEVELS,
@@ -188,31 +188,33 @@ async def _store(
     session.add(application)
     await _replace_choices(session, application, clean.choices, offered)
     names = {option.id: option.election.name for option in offered}
-    queue_email(
+    await queue_with_fields(
         session,
+        key="application_received",
+        channel="email",
         to=application.email,
-        template="application_received",
         locale=locale,
         idempotency_key=f"application-received:{application.id}:{application.times_submitted}",
-        tenant_id=tenant.id,
         sensitive=True,
-        name=application.first_name,
-        municipality=tenant.name,
-        elections=[names[choice.election_id] for choice in clean.choices],
-        link=link,
-        days=DATA_LINK_VALID.days,
+        extra={
+            **applicant(application),
+            "application.elections": "\n".join(
+                f"- {names[choice.election_id]}" for choice in clean.choices
+            ),
+            "application.link": link,
+            "application.link_days": str(DATA_LINK_VALID.days),
+        },
     )
     if previous_email and previous_email != application.email:
         # The earlier address hears about the change, in case it was not its owner's doing.
-        queue_email(
+        await queue_with_fields(
             session,
+            key="application_changed",
+            channel="email",
             to=previous_email,
-            template="application_changed",
             locale=locale,
             idempotency_key=f"application-changed:{application.id}:{application.times_submitted}",
-            tenant_id=tenant.id,
-            name=application.first_name,
-            municipality=tenant.name,
+            extra=applicant(application),
         )
     await record(
         session,

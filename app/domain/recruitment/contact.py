@@ -15,9 +15,9 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
-from app.core.outbox.mail import queue_email
 from app.core.paging import Page, fetch_shown_page
 from app.core.validation import EMAIL_PATTERN, Cleaner
+from app.domain.messaging.queue import queue_with_fields
 from app.domain.models import ContactMessage
 from app.domain.site.webparts import site_settings
 
@@ -56,19 +56,20 @@ async def submit_contact_message(
     await session.flush()
     settings = await site_settings(session)
     if settings.office_email:
-        queue_email(
+        await queue_with_fields(
             session,
+            key="contact_received",
+            channel="email",
             to=settings.office_email,
-            template="contact_received",
             locale=tenant.locale,
             idempotency_key=f"contact:{message.id}",
-            tenant_id=tenant.id,
             sensitive=True,
-            sender_name=message.name,
-            sender_email=message.email,
-            subject=message.subject,
-            message=message.message,
-            municipality=tenant.name,
+            extra={
+                "form.name": message.name,
+                "form.email": message.email,
+                "form.subject": message.subject,
+                "form.message": message.message,
+            },
         )
     await record(session, Actor.system("public"), "contact.message.received", message)
     ratelimit.hit(session, CONTACT_LIMIT, key)

@@ -15,9 +15,9 @@ from app.core.accounts.users import normalise_email
 from app.core.audit import Actor, record
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
-from app.core.outbox.mail import queue_email
 from app.core.security import hash_token
 from app.core.validation import EMAIL_PATTERN, FieldErrors
+from app.domain.messaging.queue import applicant, queue_with_fields
 from app.domain.models import Application
 from app.domain.recruitment.applications import DATA_LINK_VALID, names_for, new_data_link
 from app.domain.registers.identity import mask_national_id
@@ -79,18 +79,19 @@ async def mail_fresh_links(
     )
     for application in found:
         _token, link = new_data_link(application, tenant, base_url)
-        queue_email(
+        await queue_with_fields(
             session,
+            key="application_link",
+            channel="email",
             to=application.email,
-            template="application_link",
             locale=application.preferred_language,
             idempotency_key=f"application-link:{application.id}:{utcnow().isoformat()}",
-            tenant_id=tenant.id,
             sensitive=True,
-            name=application.first_name,
-            municipality=tenant.name,
-            link=link,
-            days=DATA_LINK_VALID.days,
+            extra={
+                **applicant(application),
+                "application.link": link,
+                "application.link_days": str(DATA_LINK_VALID.days),
+            },
         )
         await record(
             session, Actor.system("applicant"), "applications.application.link_sent", application

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor, record
 from app.core.i18n import _, lazy_gettext, locale_scope
 from app.core.models import Tenant
-from app.core.outbox.mail import queue_email
-from app.core.outbox.sms import queue_sms
 from app.core.settings import SUPPORTED_LOCALES
+from app.domain.messaging.fields import merge_fields
+from app.domain.messaging.queue import queue_message
 from app.domain.models import Application, Person
 
 #: The register's fields an application may carry a new value for, in the order shown.
@@ -213,7 +213,7 @@ async def take_chosen_fields(
         setattr(person, name, getattr(application, name))
     contact = [name for name in changed if name in CONTACT_FIELDS]
     if contact:
-        _tell_old_contact(
+        await _tell_old_contact(
             session, tenant, person, application, contact, old_email, old_mobile, locale
         )
     await record(
@@ -226,7 +226,7 @@ async def take_chosen_fields(
     return changed
 
 
-def _tell_old_contact(
+async def _tell_old_contact(
     session: AsyncSession,
     tenant: Tenant,
     person: Person,
@@ -239,32 +239,22 @@ def _tell_old_contact(
     """The person's old email (and old mobile, when the mobile changes) hears that the
     office changed their contact details from an application, in their language."""
     with locale_scope(locale):
-        names = [str(FIELD_LABELS[name]) for name in contact]
-        text = _(
-            "%(municipality)s has changed your contact details in its register of election "
-            "workers (%(fields)s) after an application in your name. If this was not you, "
-            "contact the election office at once.",
-            municipality=tenant.name,
-            fields=", ".join(names),
-        )
+        names = ", ".join(str(FIELD_LABELS[name]) for name in contact)
     key = f"{application.id}:{application.times_submitted}"
-    if old_email:
-        queue_email(
-            session,
-            to=old_email,
-            template="person_contact_changed",
-            locale=locale,
-            idempotency_key=f"person-contact-changed:{key}",
-            tenant_id=tenant.id,
-            name=person.first_name,
-            municipality=tenant.name,
-            fields=names,
-        )
+    fields = await merge_fields(
+        session, person=person, locale=locale, extra={"person.changed": names}
+    )
+    sends = [("email", old_email, f"person-contact-changed:{key}")]
     if old_mobile and "mobile" in contact and old_mobile != person.mobile:
-        queue_sms(
-            session,
-            to=old_mobile,
-            text=str(text),
-            idempotency_key=f"person-contact-changed-sms:{key}",
-            tenant_id=tenant.id,
-        )
+        sends.append(("sms", old_mobile, f"person-contact-changed-sms:{key}"))
+    for channel, to, once in sends:
+        if to:
+            await queue_message(
+                session,
+                key="person_contact_changed",
+                channel=channel,
+                to=to,
+                locale=locale,
+                fields=fields,
+                idempotency_key=once,
+            )

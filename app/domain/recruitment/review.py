@@ -16,8 +16,8 @@ from app.core.audit import Actor, record
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import OutboxMessage, Tenant, utcnow
-from app.core.outbox.mail import queue_email
 from app.core.tenancy import require_tenant_id
+from app.domain.messaging.queue import applicant, queue_with_fields
 from app.domain.models import (
     EXPERIENCE_LEVELS,
     OPEN_STATUSES,
@@ -189,18 +189,21 @@ async def approve_applications(
                 "invite": created or decision.invite,
             },
         )
-        queue_email(
+        await queue_with_fields(
             session,
+            key="application_approved",
+            channel="email",
             # A matched person hears at the register's address, never only at one an
             # application gave.
             to=person.email or application.email if plan.match is not None else application.email,
-            template="application_approved",
             locale=application.preferred_language,
             idempotency_key=f"application-approved:{application.id}:{application.times_submitted}",
-            tenant_id=tenant.id,
-            name=application.first_name,
-            municipality=tenant.name,
-            elections=[elections[c.election_id].name for c in application.choices],
+            extra={
+                **applicant(application),
+                "application.elections": "\n".join(
+                    f"- {elections[c.election_id].name}" for c in application.choices
+                ),
+            },
         )
     await session.commit()
     return Approval(applications, to_invite)
@@ -326,18 +329,19 @@ async def _answer(
     application.decided_at = utcnow()
     application.decided_by_label = actor.label
     template = "application_rejected" if status == "rejected" else "application_more_info"
-    queue_email(
+    await queue_with_fields(
         session,
+        key=template,
+        channel="email",
         to=application.email,
-        template=template,
         locale=application.preferred_language,
         idempotency_key=f"{template}:{application.id}:{utcnow().isoformat()}",
-        tenant_id=tenant.id,
         sensitive=True,
-        name=application.first_name,
-        municipality=tenant.name,
-        message=message,
-        link=f"{base_url}/{tenant.slug}/apply",
+        extra={
+            **applicant(application),
+            "message.text": message,
+            "application.form_link": f"{base_url}/{tenant.slug}/apply",
+        },
     )
     # The message itself may hold personal details; the audit entry only says it was sent.
     await record(session, actor, f"applications.application.{status}", application)

@@ -16,8 +16,8 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant
 from app.core.models.base import utcnow
-from app.core.outbox.mail import queue_email
 from app.core.validation import Cleaner
+from app.domain.messaging.queue import queue_with_fields
 from app.domain.models import Person
 from app.domain.registers.erasure import ErasureError, ErasurePlan, erase_person, plan_erasure
 
@@ -99,16 +99,15 @@ async def refuse_removal(
     person.removal_refused_at = now
     person.removal_refusal_reason = reason
     if person.email:
-        queue_email(
+        await queue_with_fields(
             session,
+            key="removal_refused",
+            channel="email",
             to=person.email,
-            template="removal_refused",
             locale=person.preferred_language,
             idempotency_key=f"removal-refused:{person.id}:{now.isoformat()}",
-            tenant_id=tenant.id,
-            name=person.full_name,
-            reason=reason,
-            municipality=tenant.name,
+            person=person,
+            extra={"message.text": reason},
         )
     await record(
         session, actor, "people.removal.refused", person, data={"mailed": bool(person.email)}

@@ -7,7 +7,7 @@ import pytest
 from app.domain.messaging import MessagingError
 from app.domain.messaging.catalog import LOCALES, MESSAGES
 from app.domain.messaging.fields import example_fields, field_names
-from app.domain.messaging.render import check_source, render_source, text_to_html
+from app.domain.messaging.render import check_source, frame_html, render_source, text_to_html
 from app.domain.messaging.sources import MESSAGE_TEMPLATES, default_source, has_default
 
 ALLOWED = field_names(("election", "place", "offer"))
@@ -75,6 +75,9 @@ def test_fields_ifs_and_filters_render() -> None:
 def test_a_field_of_another_kind_is_refused() -> None:
     with pytest.raises(MessagingError, match=r"offer\.link"):
         check_source("{{ offer.link }}", field_names(("election",)))
+    with pytest.raises(MessagingError, match=r"offer\.link"):
+        check_source("{{ offer.link }}", MESSAGES["course_booked"])
+    check_source("{{ offer.link }}", MESSAGES["staffing_offer"])
 
 
 @pytest.mark.parametrize("key", sorted(MESSAGES))
@@ -104,3 +107,17 @@ def test_the_html_mail_escapes_and_links() -> None:
     assert "&lt;b&gt;Åsa&lt;/b&gt;" in html
     assert '<a href="https://x.test/offer?token=a&amp;b=1">' in html
     assert html.count("<p>") == 2
+
+
+def test_the_html_mail_frame_names_the_municipality_its_logo_and_contact() -> None:
+    fields = {
+        "municipality": {"name": "Åby <kommun>", "logo": "https://x.test/aby/logo"},
+        "contact": {"email": "val@aby.test", "phone": ""},
+    }
+    html = frame_html("Ämne", "Hej\n\nhttps://x.test/o", "sv", fields)
+    assert '<html lang="sv">' in html and "<title>Ämne</title>" in html
+    assert '<img src="https://x.test/aby/logo" alt="Åby &lt;kommun&gt;"' in html
+    assert '<a href="mailto:val@aby.test">' in html
+    assert '<a href="https://x.test/o">' in html
+    plain = frame_html("Ämne", "Hej", "sv", {**fields, "municipality": {"name": "Åby"}})
+    assert "<img" not in plain and "Åby" in plain
