@@ -6,6 +6,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
 ``--only dispatch`` times a dispatch to the whole register of the large demo (15,000 SMS).
+``--only delivery`` sends 15,000 SMS to a local gateway and kills a worker mid-send.
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from bench import (
     autostaff,
+    delivery,
     dispatch,
     foundation,
     realtime_costs,
@@ -42,6 +44,7 @@ def main() -> None:
             "dispatch",
             "render",
             "costs",
+            "delivery",
             "realtime",
         ],
     )
@@ -61,7 +64,7 @@ def main() -> None:
         if arguments.only in (None, "board"):
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
         if arguments.only in (None, "dispatch"):
-            asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "d"))
+            asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "dispatch"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(
@@ -72,6 +75,8 @@ def main() -> None:
             )
         if arguments.only in (None, "costs"):
             asyncio.run(realtime_costs.run(arguments.database_url, Path(directory) / "c"))
+        if arguments.only in (None, "delivery"):
+            delivery.run(arguments.database_url, Path(directory) / "d")
         if arguments.only == "realtime":
             asyncio.run(
                 realtime_runner.run(

@@ -25,6 +25,7 @@ from app.api import (
     checkins,
     courses,
     dispatches,
+    gateway,
     messaging,
     realtime,
     registers,
@@ -99,6 +100,8 @@ def register_api(app: Quart) -> None:
         openapi_provider_class=StemmaOpenAPIProvider,
     )
     app.register_blueprint(create_blueprint())
+    # The SMS gateway's callbacks: under /api/ (no CSRF), outside the token-checked API.
+    app.register_blueprint(gateway.create_blueprint())
 
 
 @routes.before_request

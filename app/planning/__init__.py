@@ -16,6 +16,7 @@ from app.planning import (
     home,
     inbox,
     message_templates,
+    messaging_sender,
     ops_dashboard,
     ops_exports,
     ops_fragments,
@@ -29,6 +30,7 @@ from app.planning import (
     roll_call,
     settings_pages,
     sign_in_security,
+    sms_replies,
     staffing,
     staffing_reports,
 )
@@ -47,6 +49,7 @@ VIEW_MODULES = (
     home,
     inbox,
     message_templates,
+    messaging_sender,
     ops_dashboard,
     ops_exports,
     people,
@@ -58,6 +61,7 @@ VIEW_MODULES = (
     registers_io,
     settings_pages,
     sign_in_security,
+    sms_replies,
     staffing,
     staffing_reports,
 )

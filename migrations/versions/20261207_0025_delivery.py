@@ -25,6 +25,28 @@ depends_on: str | Sequence[str] | None = None
 TENANT_TABLES = ("message_senders", "incoming_sms")
 WHEN = app.core.models.base.UTCDateTime(timezone=True)
 
+#: The delivery worker's question across municipalities (migration 0015) learns the
+#: ``uncertain`` rows: a send whose answer was lost, looked for at the gateway when due.
+DUE_TENANTS = (
+    "stemma_outbox_due_tenants(p_now timestamp with time zone, p_stale timestamp with time zone)"
+)
+DUE_BEFORE = (
+    "SELECT DISTINCT tenant_id FROM outbox_messages"
+    " WHERE (status = 'pending' AND next_attempt_at <= p_now)"
+    " OR (status = 'sending' AND claimed_at < p_stale)"
+)
+DUE_NOW = DUE_BEFORE + " OR (status = 'uncertain' AND next_attempt_at <= p_now)"
+
+
+def _replace_due_tenants(body: str) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    schema = op.get_bind().execute(sa.text("SELECT quote_ident(current_schema())")).scalar()
+    op.execute(
+        f"CREATE OR REPLACE FUNCTION {DUE_TENANTS} RETURNS SETOF integer LANGUAGE sql STABLE"
+        f" SECURITY DEFINER SET search_path = {schema}, pg_temp AS $body$ {body} $body$"
+    )
+
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
@@ -98,9 +120,11 @@ def upgrade() -> None:
             "ix_incoming_sms_tenant_received", ["tenant_id", "received_at"], unique=False
         )
     rls.enable(op, *TENANT_TABLES)
+    _replace_due_tenants(DUE_NOW)
 
 
 def downgrade() -> None:
+    _replace_due_tenants(DUE_BEFORE)
     rls.disable(op, *TENANT_TABLES)
     op.drop_table("incoming_sms")
     op.drop_table("message_senders")

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import locale_scope, raw_gettext, raw_ngettext
 from app.core.models import OutboxMessage
-from app.core.outbox.rows import add_outbox_message
+from app.core.outbox.rows import SendReceipt, add_outbox_message
+from app.core.outbox.senders import current_sender
 from app.core.settings import Settings
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "emails"
@@ -77,8 +78,13 @@ def queue_email(
 
 
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    """The mail as the current municipality signs it (``current_sender``): its name
+    and address, its Reply-To; ``sender`` (the instance's) for what it leaves empty."""
+    identity = current_sender()
     email = EmailMessage()
-    email["From"] = sender
+    email["From"] = identity.mail_from(sender) if identity else sender
+    if identity and identity.mail_reply_to:
+        email["Reply-To"] = identity.mail_reply_to
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(idstring=f"stemma-{message.id}")
@@ -89,7 +95,25 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
 
 
 class MailTransport(Protocol):
-    async def send(self, message: OutboxMessage) -> None: ...
+    async def send(self, message: OutboxMessage) -> SendReceipt | None: ...
+
+
+class MailRefused(Exception):
+    """The SMTP server refused the mail for good (a 5xx reply): it is not retried."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+def _reply_of(error: aiosmtplib.SMTPException) -> tuple[int, str]:
+    """The code and words of the server's refusal; of the first recipient when the
+    server refused them all."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        error = error.recipients[0]
+    code = getattr(error, "code", 0) or 0
+    words = " ".join(str(getattr(error, "message", "") or error).split())
+    return int(code), f"{code} {words}"[:300]
 
 
 class FileMailTransport:
@@ -99,30 +123,46 @@ class FileMailTransport:
         self.directory = directory
         self.sender = sender
 
-    async def send(self, message: OutboxMessage) -> None:
+    async def send(self, message: OutboxMessage) -> SendReceipt | None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{message.id:08d}.eml"
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(bytes(build_email(message, self.sender)))
         os.replace(temporary, path)
+        return None
 
 
 class SmtpMailTransport:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, message: OutboxMessage) -> None:
+    async def send(self, message: OutboxMessage) -> SendReceipt:
+        """Hand the mail to the SMTP server. A 5xx refusal raises MailRefused (for
+        good); a 4xx one or a lost connection an ordinary error (tried again later)."""
         settings = self.settings
         assert settings.smtp_host
-        await aiosmtplib.send(
-            build_email(message, settings.mail_from),
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            timeout=30,
-        )
+        email = build_email(message, settings.mail_from)
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                start_tls=settings.smtp_starttls,
+                timeout=30,
+            )
+        except (
+            aiosmtplib.SMTPRecipientsRefused,
+            aiosmtplib.SMTPSenderRefused,
+            aiosmtplib.SMTPDataError,
+            aiosmtplib.SMTPResponseException,
+        ) as error:
+            code, reply = _reply_of(error)
+            if 500 <= code < 600:
+                raise MailRefused(reply) from None
+            raise
+        return SendReceipt(provider_id=str(email["Message-ID"])[:100])
 
 
 def mail_transport_for(settings: Settings) -> MailTransport:

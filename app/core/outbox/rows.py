@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import OutboxMessage
@@ -10,6 +12,15 @@ from app.core.tenancy import TenantNotSetError, current_tenant_id
 #: Set in ``session.info`` when a row was added: the web process then wakes its outbox
 #: worker once the request is answered.
 OUTBOX_QUEUED = "outbox_queued"
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    """What a transport learnt of a send it made: the provider's id of the message
+    (the gateway's SMS id, the mail's Message-ID), which its reports name."""
+
+    provider_id: str | None
+    detail: str | None = None
 
 
 def add_outbox_message(
