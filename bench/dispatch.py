@@ -11,6 +11,7 @@ import secrets
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -27,7 +28,7 @@ from app.core.tenancy import tenant_scope
 from app.demo import LARGE_SLUG, create_demo
 from app.domain.dispatches.preview import preview
 from app.domain.dispatches.sending import DispatchDraft, create_dispatch, send_dispatch
-from app.domain.models import DispatchRecipient
+from app.domain.models import Dispatch, DispatchRecipient
 
 ACTOR = Actor.system("bench")
 #: The ordinary role the bench runs the dispatch as on PostgreSQL, like the app's.
@@ -57,50 +58,60 @@ async def run(database_url: str | None, data_dir: Path) -> None:
         tenant = await get_tenant_by_slug(session, LARGE_SLUG)
         assert tenant is not None
     with tenant_scope(tenant.id):
-        async with factory() as session:
-            draft = DispatchDraft.from_mapping(
-                {
-                    "title": "Bench",
-                    "group": "register",
-                    "channels": ["sms"],
-                    "sms_sv": TEXT,
-                    "request_key": secrets.token_urlsafe(16),
-                }
-            )
-            start = time.perf_counter()
-            dispatch = await create_dispatch(session, ACTOR, draft)
-            created = time.perf_counter() - start
-            dispatch_id = dispatch.id
-            print(f"{'create (filter checked, group counted)':<44} {created:7.2f} s")
-        async with factory() as session:
-            dispatch = await session.get(type(dispatch), dispatch_id)
-            assert dispatch is not None
-            start = time.perf_counter()
-            shown = await preview(session, dispatch, "http://bench", Decimal("0.35"))
-            print(
-                f"{'preview (every SMS rendered and counted)':<44} {time.perf_counter() - start:7.2f} s"
-            )
-            print(
-                f"{'':<4}{shown.to_send.get('sms', 0)} SMS, {shown.sms_parts_total} parts, "
-                f"about {shown.cost} kr; left out {shown.left_out_total}"
-            )
-        async with factory() as session:
-            start = time.perf_counter()
-            await send_dispatch(session, ACTOR, dispatch_id, "http://bench")
-            elapsed = time.perf_counter() - start
-            frozen = await session.scalar(
-                select(func.count()).select_from(DispatchRecipient)
-                .where(DispatchRecipient.dispatch_id == dispatch_id)
-            )  # fmt: skip
-            queued = await session.scalar(
-                select(func.count()).select_from(OutboxMessage)
-                .where(OutboxMessage.idempotency_key.like(f"dispatch:{dispatch_id}:%"))
-            )  # fmt: skip
-        verdict = "ok" if elapsed < 5 else "SLOWER THAN 5 s"
-        print(f"{'resolve, freeze and queue (send now)':<44} {elapsed:7.2f} s  {verdict}")
-        print(f"{'':<4}{frozen} recipients frozen, {queued} messages queued")
+        # Twice: the first right after the demo was written (the database still busy
+        # with it), the second as a dispatch on an ordinary day.
+        for run_number in (1, 2):
+            await _one(factory, run_number)
     await _dispose(app)
     await _dispose(owner_app)
+
+
+async def _one(factory: Any, run_number: int) -> None:
+    async with factory() as session:
+        draft = DispatchDraft.from_mapping(
+            {
+                "title": f"Bench {run_number}",
+                "group": "register",
+                "channels": ["sms"],
+                "sms_sv": TEXT,
+                "request_key": secrets.token_urlsafe(16),
+            }
+        )
+        start = time.perf_counter()
+        dispatch = await create_dispatch(session, ACTOR, draft)
+        dispatch_id = dispatch.id
+        print(
+            f"{f'{run_number}: create (filter checked, group counted)':<44} {time.perf_counter() - start:7.2f} s"
+        )
+    async with factory() as session:
+        shown_dispatch = await session.get(Dispatch, dispatch_id)
+        assert shown_dispatch is not None
+        start = time.perf_counter()
+        shown = await preview(session, shown_dispatch, "http://bench", Decimal("0.35"))
+        print(
+            f"{f'{run_number}: preview (every SMS rendered, counted)':<44} {time.perf_counter() - start:7.2f} s"
+        )
+        print(
+            f"{'':<4}{shown.to_send.get('sms', 0)} SMS, {shown.sms_parts_total} parts, "
+            f"about {shown.cost} kr; left out {shown.left_out_total}"
+        )
+    async with factory() as session:
+        start = time.perf_counter()
+        await send_dispatch(session, ACTOR, dispatch_id, "http://bench")
+        elapsed = time.perf_counter() - start
+        frozen = await session.scalar(
+            select(func.count()).select_from(DispatchRecipient)
+            .where(DispatchRecipient.dispatch_id == dispatch_id)
+        )  # fmt: skip
+        queued = await session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.idempotency_key.like(f"dispatch:{dispatch_id}:%"))
+        )  # fmt: skip
+    verdict = "ok" if elapsed < 5 else "SLOWER THAN 5 s"
+    print(
+        f"{f'{run_number}: resolve, freeze and queue (send now)':<44} {elapsed:7.2f} s  {verdict}"
+    )
+    print(f"{'':<4}{frozen} recipients frozen, {queued} messages queued")
 
 
 async def _dispose(app: object) -> None:

@@ -73,14 +73,14 @@ class Settings(BaseSettings):
     sms_api_password: str | None = None
     #: The sender shown on the phone: 3-11 letters and digits, or a number in E.164.
     sms_from: str = "Stemma"
+    #: What one SMS part costs, in kronor: the estimate a dispatch shows before it sends.
+    sms_price_per_part: Decimal = Field(default=Decimal("0.35"), ge=0, le=100)
     #: Messages a second the gateway is sent at most, by all workers together when
     #: they share Redis (``redis_url``), else by each.
     sms_rate: float = Field(default=50.0, gt=0, le=10000)
     #: Whether the gateway is given our delivery-report address (``whendelivered``):
     #: it must reach ``base_url`` for that.
     sms_delivery_reports: bool = True
-    #: What one SMS part costs, in kronor: the estimate a dispatch shows before it sends.
-    sms_price_per_part: Decimal = Field(default=Decimal("0.35"), ge=0, le=100)
 
     # Web Push: unset key means one is generated once into ``<data_dir>/vapid_private.pem``.
     #: The VAPID private key (P-256), as PEM or as the 32 raw bytes in base64url.

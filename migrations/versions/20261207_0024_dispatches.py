@@ -111,7 +111,7 @@ def upgrade() -> None:
             ["application_id"],
             ["applications.id"],
             name=op.f("fk_dispatch_recipients_application_id_applications"),
-            ondelete="SET NULL",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["assignment_id"],
@@ -129,7 +129,7 @@ def upgrade() -> None:
             ["person_id"],
             ["people.id"],
             name=op.f("fk_dispatch_recipients_person_id_people"),
-            ondelete="SET NULL",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
@@ -148,6 +148,12 @@ def upgrade() -> None:
     with op.batch_alter_table("dispatch_recipients", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_dispatch_recipients_tenant_id"), ["tenant_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_dispatch_recipients_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_dispatch_recipients_application_id"), ["application_id"], unique=False
         )
 
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
@@ -171,6 +177,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table("dispatch_recipients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dispatch_recipients_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_dispatch_recipients_person_id"))
+        batch_op.drop_index(batch_op.f("ix_dispatch_recipients_application_id"))
 
     op.drop_table("dispatch_recipients")
     with op.batch_alter_table("dispatches", schema=None) as batch_op:

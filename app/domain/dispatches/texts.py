@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Template
-from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +22,6 @@ from app.core.models import Tenant
 from app.core.tenancy import require_tenant_id
 from app.domain.dispatches import DispatchError
 from app.domain.messaging import MessagingError
-from app.domain.messaging import render as messaging_render
 from app.domain.messaging.catalog import LOCALES
 from app.domain.messaging.editing import all_kinds, kind_of
 from app.domain.messaging.fields import (
@@ -35,6 +32,7 @@ from app.domain.messaging.fields import (
     map_link,
     nest,
 )
+from app.domain.messaging.render import check_source, frame_html, render_source
 from app.domain.messaging.sources import current_source
 from app.domain.models import Building, Dispatch, Election, RoleType, Room, Shift, Station
 from app.domain.site.webparts import site_settings
@@ -80,7 +78,7 @@ def clean_texts(
                 raise DispatchError(_("At most %(count)s characters.", count=limit), field)
             if entry[name]:
                 try:
-                    messaging_render.check_source(entry[name], ALLOWED, field)
+                    check_source(entry[name], ALLOWED, field)
                 except MessagingError as error:
                     raise DispatchError(error.message, field) from None
         if entry["email"] and not entry["subject"]:
@@ -108,45 +106,33 @@ async def check_message_key(session: AsyncSession, key: str, channels: Iterable[
 
 
 @dataclass(frozen=True)
-class Compiled:
-    subject: Template | None
-    body: Template
-
-
-def _compile(source: str, field: str) -> Template:
-    try:
-        return messaging_render._sandbox.from_string(source)
-    except TemplateSyntaxError as error:
-        raise DispatchError(
-            _("Line %(line)s: the template cannot be read.", line=error.lineno), field
-        ) from None
+class Source:
+    subject: str | None
+    body: str
 
 
 class Texts:
     """The compiled texts of one dispatch, by (channel, language); ``render`` picks the
     recipient's language, else Swedish, else the first the office wrote."""
 
-    def __init__(self, compiled: dict[tuple[str, str], Compiled]) -> None:
-        self.compiled = compiled
+    def __init__(self, sources: dict[tuple[str, str], Source]) -> None:
+        self.sources = sources
 
     @classmethod
     async def of(cls, session: AsyncSession, dispatch: Dispatch) -> Texts:
-        compiled: dict[tuple[str, str], Compiled] = {}
+        sources: dict[tuple[str, str], Source] = {}
         for channel in dispatch.channels:
             for locale in LOCALES:
                 source = await _source(session, dispatch, channel, locale)
                 if source is None:
                     continue
                 subject, body = source
-                compiled[channel, locale] = Compiled(
-                    _compile(subject, "subject") if channel == "email" else None,
-                    _compile(body, channel),
-                )
-        return cls(compiled)
+                sources[channel, locale] = Source(subject if channel == "email" else None, body)
+        return cls(sources)
 
     def language(self, channel: str, locale: str) -> str | None:
         for candidate in (locale, "sv", *LOCALES):
-            if (channel, candidate) in self.compiled:
+            if (channel, candidate) in self.sources:
                 return candidate
         return None
 
@@ -155,17 +141,15 @@ class Texts:
         language = self.language(channel, locale)
         if language is None:
             raise DispatchError(_("The dispatch has no text for this channel."), channel)
-        compiled = self.compiled[channel, language]
+        source = self.sources[channel, language]
         try:
-            text = compiled.body.render(fields)
-            if compiled.subject is None:
+            text = render_source(source.body, fields, channel)
+            if source.subject is None:
                 return "", text.strip(), ""
-            subject = " ".join(compiled.subject.render(fields).split())
-        except (SecurityError, UndefinedError):
-            raise DispatchError(
-                _("The text names something that is not a merge field."), channel
-            ) from None
-        return subject, text, messaging_render.frame_html(subject, text, language, fields)
+            subject = " ".join(render_source(source.subject, fields, "subject").split())
+        except MessagingError as error:
+            raise DispatchError(error.message, error.field) from None
+        return subject, text, frame_html(subject, text, language, fields)
 
 
 async def _source(
@@ -219,6 +203,10 @@ class FieldMaker:
             "contact.email": settings.office_email or "",
             "contact.phone": settings.office_phone or "",
             "portal_link": f"{base_url}/{tenant.slug}/portal" if base_url else "",
+            # Not a field to write: the HTML mail's frame shows it.
+            "municipality.logo": f"{base_url}/{tenant.slug}/logo"
+            if base_url and settings.logo
+            else "",
         }
         election = (
             await session.get(Election, dispatch.election_id) if dispatch.election_id else None

@@ -74,9 +74,12 @@ class DispatchRecipient(TenantScoped, Base):
     dispatch_id: Mapped[int] = mapped_column(ForeignKey("dispatches.id", ondelete="CASCADE"))
     recipient_key: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(8))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    #: A row names a person: it goes with them (and with an applicant's application).
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
     application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("applications.id", ondelete="SET NULL")
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
     #: The place the merge fields speak of (station, shift, role), when there is one.
     assignment_id: Mapped[int | None] = mapped_column(

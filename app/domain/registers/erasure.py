@@ -39,6 +39,7 @@ from app.domain.models import (
     ContactMessage,
     CourseBooking,
     CourseSession,
+    DispatchRecipient,
     DistrictPreference,
     Election,
     IncomingSms,
@@ -61,6 +62,7 @@ HANDLED_PERSON_TABLES = {
     "reserves": "past kept anonymous, note cleared",
     "check_ins": "kept anonymous",
     "incoming_sms": "deleted (and those from their mobile number)",
+    "dispatch_recipients": "deleted",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
@@ -248,6 +250,10 @@ async def _delete_rows(
         ),
         "future_teaching": delete(SessionTeacher).where(
             SessionTeacher.person_id == person.id, SessionTeacher.session_id.in_(future)
+        ),
+        # The frozen lists of dispatches name them, with their address.
+        "dispatch_recipients": delete(DispatchRecipient).where(
+            DispatchRecipient.person_id == person.id
         ),
         # Declined or withdrawn places in coming elections say nothing about pay.
         "open_assignments": delete(Assignment).where(

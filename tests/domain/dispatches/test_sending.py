@@ -386,3 +386,24 @@ async def test_it_sends_the_offices_own_template_in_each_recipients_language(
         await send_dispatch(db, ACTOR, dispatch.id, BASE)
         texts = sorted(m.body_text for m in await _outbox(db))
         assert texts == ["Hej Alva, Hamnskolan!", "Hi Gun!"]
+
+
+async def test_erasing_a_person_takes_them_off_every_frozen_list(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    from app.domain.registers.erasure import erase_person
+    from tests.factories import make_person
+
+    await world(db, tenant)
+    hedda = await make_person(
+        db, tenant, first_name="Hedda", last_name="Test", email="hedda@example.se"
+    )
+    dispatch = await make_dispatch(db, tenant, group="register", channels=["email"])
+    dispatch_id = dispatch.id
+    with tenant_scope(tenant.id):
+        await send_dispatch(db, ACTOR, dispatch_id, BASE)
+        frozen = select(func.count()).select_from(DispatchRecipient)
+        assert await db.scalar(frozen) == 7
+        await erase_person(db, ACTOR, hedda.id, "office")
+        assert await db.scalar(frozen) == 6
+        assert await db.scalar(frozen.where(DispatchRecipient.address == "hedda@example.se")) == 0
