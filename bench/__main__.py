@@ -5,6 +5,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
+``--only pay`` computes and exports pay at Stockholm scale.
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from bench import (
     autostaff,
     foundation,
+    pay,
     realtime_costs,
     realtime_render,
     registers,
@@ -39,6 +41,7 @@ def main() -> None:
             "autostaff",
             "board",
             "statistics",
+            "pay",
             "render",
             "costs",
             "realtime",
@@ -61,6 +64,8 @@ def main() -> None:
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
         if arguments.only in (None, "statistics"):
             asyncio.run(statistics.run(arguments.database_url, Path(directory) / "s"))
+        if arguments.only in (None, "pay"):
+            asyncio.run(pay.run(arguments.database_url, Path(directory) / "p"))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

@@ -30,12 +30,17 @@ _PLANNING = _BACK_OFFICE_READ | {
     "applications.review",
     "reports.view",
     "ops.view",
+    "pay.edit",
 }
 _COORDINATION = _BACK_OFFICE_READ | {"ops.view", "ops.coordinate", "reports.view"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        _PLANNING | _COORDINATION | {"audit.view", "users.manage", "tokens.manage", "tenant.manage"}
+        _PLANNING
+        | _COORDINATION
+        # The payroll file holds full id numbers and bank accounts: administrators
+        # only by default.
+        | {"audit.view", "users.manage", "tokens.manage", "tenant.manage", "pay.export"}
     ),
     "planner": frozenset(_PLANNING),
     "coordinator": frozenset(_COORDINATION),

@@ -12,6 +12,7 @@ from app.core.audit import Actor
 from app.demo.courses import fill_courses_demo
 from app.demo.data import fill_municipality
 from app.demo.election_day import fill_reserves
+from app.demo.pay import fill_pay_demo
 from app.demo.portal import fill_portal_demo
 from app.demo.recruitment import fill_recruitment
 from app.demo.staffing import fill_staffing_demo
@@ -84,4 +85,5 @@ async def _fill_demo(
     await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
     await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
     await fill_reserves(session, tenant.id, upcoming.id)
+    await fill_pay_demo(session, tenant.id, upcoming.id)
     await fill_statistics_demo(session, tenant.id, upcoming.id, size)

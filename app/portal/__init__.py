@@ -4,10 +4,10 @@ from quart import Blueprint, current_app
 
 from app.core.error_pages import answer_refusal
 from app.core.errors import DomainError
-from app.portal import calendar, courses, election_day, home, install, profile, push, team
+from app.portal import calendar, courses, election_day, home, install, pay, profile, push, team
 
 #: The modules whose views make up the portal, each with its ``routes``.
-VIEW_MODULES = (calendar, courses, election_day, home, install, profile, push, team)
+VIEW_MODULES = (calendar, courses, election_day, home, install, pay, profile, push, team)
 
 
 async def _portal_context() -> dict[str, object]:

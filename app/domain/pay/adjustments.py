@@ -17,11 +17,13 @@ from app.core.i18n import _
 from app.core.validation import Cleaner
 from app.domain.elections.elections import get_election
 from app.domain.models import Assignment, CheckIn, PayAdjustment, PaySettlement, Person, Shift
+from app.domain.pay import PayError
 from app.domain.pay.rules import CENT, MAX_AMOUNT
 
 
 async def _person_in_election(session: AsyncSession, election_id: int, person_id: int) -> Person:
-    """The person, if they hold an accepted place or checked in in the election."""
+    """The person, who must hold an accepted place in the election to be paid (one who
+    only checked in is told so; anyone else is not found)."""
     person = await session.scalar(select(Person).where(Person.id == person_id))
     placed = await session.scalar(
         select(Assignment.id)
@@ -32,8 +34,18 @@ async def _person_in_election(session: AsyncSession, election_id: int, person_id
         )
         .limit(1)
     )
-    if person is None or placed is None:
+    checked_in = await session.scalar(
+        select(CheckIn.id)
+        .where(CheckIn.election_id == election_id, CheckIn.person_id == person_id)
+        .limit(1)
+    )
+    if person is None or (placed is None and checked_in is None):
         raise NotFound(_("Not found."))
+    if placed is None:
+        raise PayError(
+            _("Only someone with an accepted place in the election can be paid: place them first."),
+            "amount",
+        )
     return person
 
 

@@ -23,11 +23,12 @@ LISTED_CONFLICTS = 10
 async def conflict_text(session: AsyncSession, view: DistrictPay) -> str:
     """The district's unresolved check-ins, one per line, for the refusal."""
     station_ids = {c.station_id for c in view.conflicts}
-    stations = dict(
-        (await session.execute(select(Station.id, Station.name).where(Station.id.in_(station_ids))))
-        .tuples()
-        .all()
-    )
+    stations: dict[int, str] = {
+        station_id: name
+        for station_id, name in await session.execute(
+            select(Station.id, Station.name).where(Station.id.in_(station_ids))
+        )
+    }
     items = []
     for conflict in view.conflicts[:LISTED_CONFLICTS]:
         person = view.people.get(conflict.person_id)

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,7 +91,7 @@ class _Worked:
     intervals: list[Interval]
     estimate: bool
 
-    @property
+    @cached_property
     def seconds(self) -> int:
         return int(sum((end - start).total_seconds() for start, end in self.intervals))
 
@@ -99,17 +100,23 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _utc(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
+    # Worked time is kept in UTC: differences of times in a ZoneInfo zone ask the zone
+    # for its offset each time, which thousands of places feel.
+    return at(day, time, zone).astimezone(dt.UTC)
+
+
 def _planned(place: Place, zone: ZoneInfo) -> Interval:
-    return at(place.day, place.starts_at, zone), at(place.day, place.ends_at, zone)
+    return _utc(place.day, place.starts_at, zone), _utc(place.day, place.ends_at, zone)
 
 
 def _settled(place: Place, settlement: PaySettlement, zone: ZoneInfo) -> list[Interval]:
     if settlement.worked_from is None or settlement.worked_until is None:
         return []
-    start = at(place.day, settlement.worked_from, zone)
-    end = at(place.day, settlement.worked_until, zone)
+    start = _utc(place.day, settlement.worked_from, zone)
+    end = _utc(place.day, settlement.worked_until, zone)
     if end <= start:
-        end = at(place.day + dt.timedelta(days=1), settlement.worked_until, zone)
+        end = _utc(place.day + dt.timedelta(days=1), settlement.worked_until, zone)
     return [(start, end)]
 
 
@@ -143,18 +150,19 @@ class _Reader:
         self.zone, self.now, self.stamps, self.settled = zone, now, stamps, settled
         self.result = ElectionPay()
 
-    def read(self, place: Place) -> _Worked | None:
+    def read(self, place: Place) -> _Worked:
         key = (place.shift_id, place.person_id)
         start, end = _planned(place, self.zone)
         if key in self.settled:
             intervals = _settled(place, self.settled[key], self.zone)
-            return _Worked(place, intervals, False) if intervals else None
+            return _Worked(place, intervals, False)
         found = self.stamps.get(key, [])
         if not found:
             if self.now < end:
                 return _Worked(place, [(start, end)], True)
             self.result.no_shows.append((place.person_id, place))
-            return None
+            # Kept, with no time worked: a fee per day is shared by the day's places.
+            return _Worked(place, [], False)
         intervals, open_at, orphan_left = _pair(found)
         if orphan_left:
             self._conflict(place, "never_arrived")
@@ -164,7 +172,7 @@ class _Reader:
                 return _Worked(place, intervals, True)
             self._conflict(place, "never_left", open_at)
             intervals.append((open_at, max(open_at, end)))
-        return _Worked(place, intervals, False) if intervals else None
+        return _Worked(place, intervals, False)
 
     def _conflict(self, place: Place, problem: str, arrived: dt.datetime | None = None) -> None:
         self.result.conflicts.append(
@@ -200,6 +208,8 @@ def _factor(worked: list[_Worked], zone: ZoneInfo, rule: PayRule) -> Decimal:
         (_planned(w.place, zone)[1] - _planned(w.place, zone)[0]).total_seconds() for w in worked
     )
     done = sum(w.seconds for w in worked)
+    if done <= 0:
+        return Decimal("0")
     if not rule.prorate_early_leave or planned <= 0:
         return Decimal("1")
     if done >= planned - EARLY_LEAVE_GRACE.total_seconds():
@@ -208,6 +218,7 @@ def _factor(worked: list[_Worked], zone: ZoneInfo, rule: PayRule) -> Decimal:
 
 
 def _place_text(place: Place) -> str:
+    """ "Station, shift 07:30–14:00": the line's text in the payroll file."""
     return f"{place.station}, {place.shift} {place.starts_at:%H:%M}–{place.ends_at:%H:%M}"
 
 
@@ -217,6 +228,14 @@ class _Lines:
     def __init__(self, rules: dict[int, PayRule], zone: ZoneInfo, election_day: dt.date) -> None:
         self.rules, self.zone, self.election_day = rules, zone, election_day
         self.lines: list[PayLine] = []
+        # Thousands of places share a few hundred shifts: each text is made once.
+        self.texts: dict[int, str] = {}
+
+    def text(self, place: Place) -> str:
+        found = self.texts.get(place.shift_id)
+        if found is None:
+            found = self.texts[place.shift_id] = _place_text(place)
+        return found
 
     def add(
         self,
@@ -253,7 +272,8 @@ class _Lines:
             days.setdefault(w.place.day, []).append(w)
         for day, same_day in days.items():
             rule = self.rules.get(same_day[0].place.role_type_id)
-            if rule is None:
+            present = [w for w in same_day if w.seconds > 0]
+            if rule is None or not present:
                 continue
             estimate = any(w.estimate for w in same_day)
             if rule.basis == "hour":
@@ -262,16 +282,16 @@ class _Lines:
                 for w in same_day:
                     factor = _factor([w], self.zone, rule)
                     self.add(
-                        w.place, "fee", day, factor, rule.amount, _place_text(w.place), w.estimate
+                        w.place, "fee", day, factor, rule.amount, self.text(w.place), w.estimate
                     )
             else:
                 factor = _factor(same_day, self.zone, rule)
-                text = "; ".join(_place_text(w.place) for w in same_day)
-                self.add(same_day[0].place, "fee", day, factor, rule.amount, text, estimate)
-            first = same_day[0].place
+                text = "; ".join(self.text(w.place) for w in present)
+                self.add(present[0].place, "fee", day, factor, rule.amount, text, estimate)
+            first = present[0].place
             one = Decimal("1")
             self.add(first, "supplement", day, one, rule.day_supplement, "", estimate)
-            for w in same_day:
+            for w in present:
                 if w.place.day == self.election_day and w.place.ends_at > COUNT_STARTS:
                     self.add(
                         w.place,
@@ -279,7 +299,7 @@ class _Lines:
                         day,
                         one,
                         rule.counting_supplement,
-                        _place_text(w.place),
+                        self.text(w.place),
                         w.estimate,
                     )
 
@@ -294,7 +314,7 @@ class _Lines:
             EVENING: rule.evening_rate if rule.evening_rate is not None else rule.amount,
             WEEKEND: rule.weekend_rate if rule.weekend_rate is not None else rule.amount,
         }
-        text = "; ".join(_place_text(w.place) for w in worked)
+        text = "; ".join(self.text(w.place) for w in worked)
         estimate = any(w.estimate for w in worked)
         for kind, count in seconds.items():
             if count:
@@ -326,9 +346,7 @@ async def compute_pay(
     result = reader.result
     for place in places:
         result.home.setdefault(place.person_id, (place.district_id, place.role_type_id))
-        worked = reader.read(place)
-        if worked is not None:
-            by_person.setdefault(place.person_id, []).append(worked)
+        by_person.setdefault(place.person_id, []).append(reader.read(place))
     reader.unplaced(places)
     for person_worked in by_person.values():
         by_role: dict[int, list[_Worked]] = {}
@@ -362,6 +380,8 @@ def _travel(writer: _Lines, worked: list[_Worked]) -> None:
     """The travel allowance once per day worked: the highest of that day's roles."""
     days: dict[dt.date, tuple[Decimal, _Worked]] = {}
     for w in worked:
+        if w.seconds <= 0:
+            continue
         rule = writer.rules.get(w.place.role_type_id)
         allowance = rule.travel_allowance if rule else ZERO
         if w.place.day not in days or allowance > days[w.place.day][0]:
@@ -385,7 +405,7 @@ def _training(
         rule = writer.rules.get(role_type_id) if role_type_id is not None else None
         if rule is None or rule.training_fee <= ZERO:
             continue
-        worked = by_person.get(person_id, [])
+        worked = [w for w in by_person.get(person_id, []) if w.seconds > 0]
         if rule.training_only_if_served and not worked:
             continue
         estimate = rule.training_only_if_served and all(w.estimate for w in worked)

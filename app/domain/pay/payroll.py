@@ -8,7 +8,7 @@ Stemma; every export is audited with who and when (never with the numbers).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +20,7 @@ from app.core.audit import Actor, record
 from app.core.crypto import DecryptionError, FieldCipher
 from app.core.documents.spreadsheets import write_csv, write_xlsx
 from app.core.i18n import _, lazy_gettext, named
+from app.core.models import AuditEntry
 from app.core.validation import Cleaner
 from app.domain.elections.elections import get_election
 from app.domain.models import (
@@ -152,45 +153,97 @@ class PayrollFile:
     amount: Decimal
 
 
-def _row(
-    layout: PayExportLayout,
-    entry: PayEntry,
-    person: Person,
-    district: District | None,
-    role: RoleType | None,
-    election: Election,
-    bank_account: str,
-) -> list[Any]:
-    values: dict[str, Any] = {
-        "national_id": person.national_id or "",
-        "person_id": person.id,
-        "last_name": person.last_name,
-        "first_name": person.first_name,
-        "name": person.full_name,
-        "pay_code": str(layout.pay_codes.get(entry.kind, "")),
-        "kind": str(PAY_LINE_KIND.get(entry.kind, entry.kind)),
-        "quantity": entry.quantity,
-        "rate": entry.rate,
-        "amount": entry.amount,
-        "date": entry.day,
-        "district_code": district.code if district else "",
-        "district": district.name if district else _("Advance voting"),
-        "role": named(role) if role else "",
-        "text": entry.text,
-        "correction": _("yes") if entry.correction else "",
-        "bank_account": bank_account,
-        "election": election.name,
-    }
-    return [values[column["field"]] for column in layout.columns]
+@dataclass(frozen=True)
+class _Payee:
+    national_id: str
+    first_name: str
+    last_name: str
+    bank_account: str
 
 
-def _bank_account(cipher: FieldCipher, person: Person) -> str:
-    if not person.bank_account_encrypted:
+class _Rows:
+    """The file's rows, from plain columns: the export reads thousands of lines, and whole
+    ORM objects (a person's every field) would cost seconds."""
+
+    def __init__(
+        self,
+        layout: PayExportLayout,
+        election: Election,
+        payees: dict[int, _Payee],
+        districts: dict[int, District],
+        roles: dict[int, str],
+    ) -> None:
+        self.columns = [column["field"] for column in layout.columns]
+        self.codes = layout.pay_codes
+        self.election, self.payees, self.districts, self.roles = election, payees, districts, roles
+        self.kinds = {kind: str(label) for kind, label in PAY_LINE_KIND.items()}
+        self.advance, self.yes = _("Advance voting"), _("yes")
+
+        # One reader per column, chosen once: only the file's columns are made per row.
+        self.readers = [self._reader(field) for field in self.columns]
+
+    def _reader(self, field: str) -> Callable[[Any, _Payee, District | None], Any]:
+        codes, kinds, roles = self.codes, self.kinds, self.roles
+        readers: dict[str, Callable[[Any, _Payee, District | None], Any]] = {
+            "national_id": lambda e, p, d: p.national_id,
+            "person_id": lambda e, p, d: e.person_id,
+            "last_name": lambda e, p, d: p.last_name,
+            "first_name": lambda e, p, d: p.first_name,
+            "name": lambda e, p, d: f"{p.first_name} {p.last_name}",
+            "pay_code": lambda e, p, d: str(codes.get(e.kind, "")),
+            "kind": lambda e, p, d: kinds.get(e.kind, e.kind),
+            "quantity": lambda e, p, d: e.quantity,
+            "rate": lambda e, p, d: e.rate,
+            "amount": lambda e, p, d: e.amount,
+            "date": lambda e, p, d: e.day,
+            "district_code": lambda e, p, d: d.code if d else "",
+            "district": lambda e, p, d: d.name if d else self.advance,
+            "role": lambda e, p, d: roles.get(e.role_type_id or 0, ""),
+            "text": lambda e, p, d: e.text,
+            "correction": lambda e, p, d: self.yes if e.correction else "",
+            "bank_account": lambda e, p, d: p.bank_account,
+            "election": lambda e, p, d: self.election.name,
+        }
+        return readers[field]
+
+    def row(self, entry: Any) -> list[Any]:
+        person = self.payees[entry.person_id]
+        district = self.districts.get(entry.district_id or 0)
+        return [read(entry, person, district) for read in self.readers]
+
+
+def _bank_account(cipher: FieldCipher, stored: str | None) -> str:
+    if not stored:
         return ""
     try:
-        return cipher.decrypt(person.bank_account_encrypted)
+        return cipher.decrypt(stored)
     except DecryptionError:
         return ""
+
+
+async def _payees(
+    session: AsyncSession, person_ids: set[int], cipher: FieldCipher | None
+) -> dict[int, _Payee]:
+    """The people of the file: their names, full id numbers and (when the file has the
+    column) bank accounts."""
+    rows = await session.execute(
+        select(
+            Person.id,
+            Person.national_id,
+            Person.first_name,
+            Person.last_name,
+            Person.bank_account_encrypted,
+        ).where(Person.id.in_(person_ids))
+    )
+    return {
+        pid: _Payee(
+            national_id or "",
+            first,
+            last,
+            _bank_account(cipher, account) if cipher is not None else "",
+        )
+        for pid, national_id, first, last, account in rows
+    }
 
 
 async def export_payroll(
@@ -205,14 +258,18 @@ async def export_payroll(
     when there are none. The export is audited."""
     election = await get_election(session, election_id)
     layout = await get_layout(session)
-    statement = (
-        select(PayEntry, Person, District, RoleType)
-        .join(Person, Person.id == PayEntry.person_id)
-        .outerjoin(District, District.id == PayEntry.district_id)
-        .outerjoin(RoleType, RoleType.id == PayEntry.role_type_id)
-        .where(PayEntry.election_id == election.id)
-        .order_by(Person.last_name, Person.first_name, Person.id, PayEntry.day, PayEntry.id)
-    )
+    statement = select(
+        PayEntry.person_id,
+        PayEntry.district_id,
+        PayEntry.role_type_id,
+        PayEntry.kind,
+        PayEntry.day,
+        PayEntry.quantity,
+        PayEntry.rate,
+        PayEntry.amount,
+        PayEntry.text,
+        PayEntry.correction,
+    ).where(PayEntry.election_id == election.id)
     district_id: int | None = None
     if district_key is not None:
         district = await get_district(session, election.id, district_key)
@@ -222,28 +279,38 @@ async def export_payroll(
             if district_key == ADVANCE
             else PayEntry.district_id == district_id
         )
-    found = (await session.execute(statement)).tuples().all()
-    if not found:
+    entries = list((await session.execute(statement.order_by(PayEntry.id))).all())
+    if not entries:
         raise PayError(_("No approved pay to export yet: approve a district first."), "form")
     wants_bank = any(column["field"] == "bank_account" for column in layout.columns)
-    rows = [
-        _row(
-            layout,
-            entry,
-            person,
-            district,
-            role,
-            election,
-            _bank_account(cipher, person) if wants_bank else "",
+    payees = await _payees(session, {e.person_id for e in entries}, cipher if wants_bank else None)
+    rows_of = _Rows(
+        layout,
+        election,
+        payees,
+        {
+            d.id: d
+            for d in await session.scalars(
+                select(District).where(District.election_id == election.id)
+            )
+        },
+        {r.id: named(r) for r in await session.scalars(select(RoleType))},
+    )
+    entries.sort(
+        key=lambda e: (
+            payees[e.person_id].last_name,
+            payees[e.person_id].first_name,
+            e.person_id,
+            e.day,
         )
-        for entry, person, district, role in found
-    ]
+    )
+    rows = [rows_of.row(entry) for entry in entries]
     header = [column["header"] for column in layout.columns]
     if layout.file_format == "xlsx":
         body = write_xlsx(str(_("Payroll")), header, rows)
     else:
         body = write_csv(header, rows)
-    amount = sum((entry.amount for entry, *_rest in found), Decimal("0"))
+    amount = sum((entry.amount for entry in entries), Decimal("0"))
     await record(
         session,
         actor,
@@ -254,9 +321,27 @@ async def export_payroll(
             "lines": len(rows),
             "amount": str(amount),
             "format": layout.file_format,
-            "columns": [column["field"] for column in layout.columns],
+            "columns": rows_of.columns,
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
     )
     await session.commit()
     return PayrollFile(body, layout.file_format, len(rows), amount)
+
+
+async def recent_exports(
+    session: AsyncSession, election_id: int, limit: int = 5
+) -> list[AuditEntry]:
+    """The latest payroll files taken of an election: who and when, from the audit log."""
+    return list(
+        await session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.code == "pay.payroll.exported",
+                AuditEntry.object_type == "Election",
+                AuditEntry.object_id == str(election_id),
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.domain.elections.elections import get_election
-from app.domain.models import District, PayApproval, PayEntry, Person
+from app.domain.models import District, PayApproval, PayEntry, Person, Station
 from app.domain.pay.compute import Conflict, ElectionPay, PayLine, compute_pay
 from app.domain.pay.sources import Place, people_of_district
 
@@ -255,3 +255,10 @@ async def overview(
             )
         )
     return rows
+
+
+async def station_names(session: AsyncSession, election_id: int) -> dict[int, str]:
+    rows = await session.execute(
+        select(Station.id, Station.name).where(Station.election_id == election_id)
+    )
+    return {station_id: name for station_id, name in rows}

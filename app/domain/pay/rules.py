@@ -154,3 +154,17 @@ def write_rule_copies(session: AsyncSession, rules: list[PayRule], election_id: 
             if name not in skip:
                 setattr(copy, name, getattr(rule, name))
         session.add(copy)
+
+
+async def rule_of_role(
+    session: AsyncSession, election_id: int, role_type_id: int
+) -> tuple[RoleType, PayRule]:
+    """A role and its rule in an election (stored, or the one from the role type)."""
+    election = await get_election(session, election_id)
+    role = await session.scalar(select(RoleType).where(RoleType.id == role_type_id))
+    if role is None:
+        raise NotFound(_("Not found."))
+    rule = await session.scalar(
+        select(PayRule).where(PayRule.election_id == election.id, PayRule.role_type_id == role.id)
+    )
+    return role, rule or rule_from_role(election.id, role)

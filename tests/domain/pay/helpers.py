@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
+from app.domain.elections.districts import save_district
 from app.domain.models import CheckIn
 from app.domain.staffing import assignments
-from tests.factories import make_clerk, make_staffed_station
+from tests.factories import make_clerk, make_election, make_staffed_station
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PLANNER = Actor(label="planner@lund.test", user_id=None)
@@ -47,8 +49,21 @@ class PayDay:
         return self.at(9, days=1)
 
 
-async def pay_day(db: AsyncSession, tenant: Tenant, clerks: int = 2) -> PayDay:
-    s = await make_staffed_station(db, tenant)
+async def past_election(db: AsyncSession, tenant: Tenant) -> Any:
+    """An election whose day has passed (13 September 2026), with district D1."""
+    election = await make_election(db, tenant)
+    with tenant_scope(tenant.id):
+        await save_district(
+            db, Actor.system("test"), election.id, {"code": "D1", "name": "Centrum"}
+        )
+    return election
+
+
+async def pay_day(db: AsyncSession, tenant: Tenant, clerks: int = 2, past: bool = False) -> PayDay:
+    """``past``: an election day that has passed by the real clock (for pages, which
+    read the time themselves); else one ten months ahead (for services given ``now``)."""
+    election = await past_election(db, tenant) if past else None
+    s = await make_staffed_station(db, tenant, election)
     chair = await make_clerk(db, tenant, s["election"])
     people = [await make_clerk(db, tenant, s["election"]) for _ in range(clerks)]
     late = await make_clerk(db, tenant, s["election"])

@@ -11,17 +11,21 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.audit import Actor
 from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
+from app.domain.elections.norms import set_norms
 from app.domain.elections.rollover import roll_over
+from app.domain.elections.shifts import save_shift
 from app.domain.models import CourseBooking, Election, PayRule
 from app.domain.pay.compute import ElectionPay, compute_pay
 from app.domain.pay.hours import EVENING, WEEKDAY, WEEKEND, split_seconds
 from app.domain.pay.rules import rules_by_role, save_pay_rule
 from app.domain.pay.totals import pay_by_role_and_district
+from app.domain.staffing import assignments
 from tests.domain.pay.helpers import PLANNER, STOCKHOLM, PayDay, pay_day, stamp, worked
 from tests.factories import make_course, make_course_session, make_election
 
@@ -89,6 +93,37 @@ async def test_it_cuts_a_fixed_fee_in_proportion_for_leaving_early_unless_told_n
     assert (fee.quantity, fee.rate, fee.amount) == (D("0.50"), D("2400"), D("1200.00"))
     await _rule(db, tenant, day, "clerk", basis="day", amount="2400")
     assert _amounts(await _pay(db, tenant, day), clerk) == {"fee": D("2400.00")}
+
+
+async def test_a_day_fee_is_shared_by_the_days_places_and_a_missed_one_cuts_it(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    day = await pay_day(db, tenant)
+    clerk = day.clerk_ids[0]
+    with tenant_scope(tenant.id):
+        evening = await save_shift(
+            db, Actor.system("test"), day.election_id, day.station_id,
+            {"name": "Kväll", "day": str(day.day), "starts_at": "14:00", "ends_at": "22:30"},
+        )  # fmt: skip
+        await set_norms(
+            db, Actor.system("test"), day.election_id, day.station_id, evening.id,
+            {"min_clerk": "1", "target_clerk": "2"},
+        )  # fmt: skip
+        second = await assignments.assign_person(
+            db, Actor.system("test"), evening.id, day.role_ids["clerk"], clerk
+        )
+        second.state = "accepted"
+        await db.commit()
+    # Worked the early shift (07:20-14:05) and never came to the evening one (8.5 h).
+    await worked(db, tenant, day)
+    pay = await _pay(db, tenant, day)
+    (fee,) = pay.lines_of(clerk)
+    assert (fee.quantity, fee.amount) == (D("0.45"), D("1080.00"))  # 6.75 h of 15
+    assert (clerk, evening.id) in [(pid, p.shift_id) for pid, p in pay.no_shows]
+    # Without the cut, one shift of the day earns the day's fee; none earns nothing.
+    await _rule(db, tenant, day, "clerk", basis="day", amount="2400")
+    assert _amounts(await _pay(db, tenant, day), clerk) == {"fee": D("2400.00")}
+    assert _amounts(await _pay(db, tenant, day), day.late_clerk_id) == {}
 
 
 async def test_it_pays_hours_actually_worked_at_the_weekend_rate_with_supplements(
