@@ -83,6 +83,7 @@ async def _budget_page(
         roles=roles,
         districts=districts,
         failed_part=part,
+        amount=charts.plain_amount,
         errors=errors or {},
         values=values or {},
     )

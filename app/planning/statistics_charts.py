@@ -575,6 +575,16 @@ def all_tables(found: Sequence[Statistic]) -> list[ReportTable]:
     return [each.table for each in found]
 
 
+def plain_amount(value: Decimal | None) -> str:
+    """An amount as a form field holds it: no grouping, the reader's decimal sign, no
+    decimals when whole ("125000", "125000,50")."""
+    if value is None:
+        return ""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return f"{value:.2f}".replace(".", _symbols(format_locale())[1])
+
+
 def show(value: Value) -> str:
     """A table cell as the page shows it: numbers with the reader's separators."""
     if isinstance(value, bool) or value is None:

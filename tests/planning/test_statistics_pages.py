@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from openpyxl import load_workbook
@@ -13,10 +15,12 @@ from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.models import District, PayBudget, RoleType
-from app.planning.statistics_charts import CHARTS
+from app.domain.statistics.readiness import NoShowRow, NoShows
+from app.planning.statistics_charts import CHART_ROWS, CHARTS, no_shows
 from tests.domain.staffing.test_staffing_reports import Staffed, build_staffed_election
 from tests.factories import csrf_token, login, post_form
 
@@ -156,3 +160,20 @@ async def test_it_shows_an_outsider_nothing(
             AuditEntry.code == "statistics.budget.saved"
         )
         assert await db.scalar(saved) == 0
+
+
+def test_a_citys_districts_are_all_in_the_file_and_the_chart_s_on_the_page() -> None:
+    rows = [
+        NoShowRow(number, f"{number:03d}", f"Distrikt {number}", 10, number % 7)
+        for number in range(1, 41)
+    ]
+    stats = cast(Any, SimpleNamespace(no_shows=NoShows(rows, any_check_in=True)))
+    with locale_scope("en"):
+        found = no_shows(stats)
+    assert len(found.table.rows) == 40
+    assert found.on_page is not None and len(found.on_page.rows) == CHART_ROWS
+    # The page's rows are the chart's: most no-shows first; the totals are of all.
+    assert [row[2] for row in found.on_page.rows][:3] == [6, 6, 6]
+    assert found.on_page.totals == ["All districts", 400, sum(r.no_shows for r in rows)]
+    assert found.chart is not None and len(found.chart.wide.rows) == CHART_ROWS
+    assert "all 40 in the CSV and Excel files" in found.note

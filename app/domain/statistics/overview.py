@@ -29,7 +29,6 @@ from app.domain.statistics.readiness import (
     course_completion,
     no_shows_per_district,
 )
-from app.domain.statistics.training import training_states
 
 
 @dataclass(frozen=True)
@@ -54,17 +53,16 @@ async def election_statistics(
     election = await get_election(session, election_id)
     now = now or utcnow()
     ages, sexes = await demographics(session, election)
-    states = await training_states(session, election)
     pay_roles, pay_districts = await election_pay(session, election, now)
     return ElectionStatistics(
         election=election,
         history=await filled_history(session, election, await local_today(session, now)),
-        funnel=await recruitment_funnel(session, election, states),
+        funnel=await recruitment_funnel(session, election),
         experience=await experience_per_role(session, election),
         ages=ages,
         sexes=sexes,
         languages=await languages_needed(session, election),
-        courses=await course_completion(session, election, states),
+        courses=await course_completion(session, election),
         no_shows=await no_shows_per_district(session, election, now),
         pay_roles=pay_roles,
         pay_districts=pay_districts,

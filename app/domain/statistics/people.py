@@ -21,7 +21,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.registers.roles import list_role_types
-from app.domain.statistics.training import by_person, training_states
+from app.domain.statistics.training import trained_people
 
 FUNNEL_STEPS = ("applied", "approved", "offered", "accepted", "trained", "checked_in")
 
@@ -32,11 +32,7 @@ class FunnelStep:
     people: int
 
 
-async def recruitment_funnel(
-    session: AsyncSession,
-    election: Election,
-    states: dict[tuple[int, int, str], str] | None = None,
-) -> list[FunnelStep]:
+async def recruitment_funnel(session: AsyncSession, election: Election) -> list[FunnelStep]:
     """People at each step, from applying to checking in on the day.
 
     Applied and approved count applications for this election; offered, accepted,
@@ -44,8 +40,7 @@ async def recruitment_funnel(
     someone from the register who never applied, so a step can outgrow the one before).
     Offered: ever offered a place (or given one accepted at once); trained: accepted and
     holding every course their roles require (a role that requires none needs none);
-    checked in: accepted and arrived at a shift at least once. ``states``: the places'
-    training (``training.training_states``), when the caller has read it already.
+    checked in: accepted and arrived at a shift at least once.
     """
     applications = (
         select(func.count(distinct(Application.id)))
@@ -66,23 +61,38 @@ async def recruitment_funnel(
         )
         or 0
     )
-    states = states if states is not None else await training_states(session, election)
-    accepted = by_person(states, "accepted")
-    trained = {p for p, words in accepted.items() if words <= {"none", "qualified"}}
-    arrived = set(
-        await session.scalars(
-            select(CheckIn.person_id)
-            .where(CheckIn.election_id == election.id, CheckIn.kind == "arrived")
-            .distinct()
+    accepted = (
+        await session.scalar(
+            select(func.count(distinct(Assignment.person_id))).where(
+                Assignment.election_id == election.id, Assignment.state == "accepted"
+            )
         )
+        or 0
+    )
+    came = (
+        select(CheckIn.id)
+        .where(
+            CheckIn.election_id == election.id,
+            CheckIn.person_id == Assignment.person_id,
+            CheckIn.kind == "arrived",
+        )
+        .exists()
+    )
+    checked_in = (
+        await session.scalar(
+            select(func.count(distinct(Assignment.person_id))).where(
+                Assignment.election_id == election.id, Assignment.state == "accepted", came
+            )
+        )
+        or 0
     )
     counts = {
         "applied": applied,
         "approved": approved,
         "offered": offered,
-        "accepted": len(accepted),
-        "trained": len(trained),
-        "checked_in": len(accepted.keys() & arrived),
+        "accepted": accepted,
+        "trained": await trained_people(session, election),
+        "checked_in": checked_in,
     }
     return [FunnelStep(step, counts[step]) for step in FUNNEL_STEPS]
 

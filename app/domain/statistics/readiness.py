@@ -20,7 +20,7 @@ from app.domain.models import (
 )
 from app.domain.ops.access import local_zone
 from app.domain.registers.roles import list_role_types
-from app.domain.statistics.training import training_states
+from app.domain.statistics.training import completion_per_role
 
 #: The training words (``training.training_states``) as the chart's groups: every course
 #: held, a seat booked on each missing one, something neither held nor booked.
@@ -40,25 +40,16 @@ class CourseRow:
         return sum(self.counts.values())
 
 
-async def course_completion(
-    session: AsyncSession,
-    election: Election,
-    states: dict[tuple[int, int, str], str] | None = None,
-) -> list[CourseRow]:
+async def course_completion(session: AsyncSession, election: Election) -> list[CourseRow]:
     """For each role that requires a course: the people holding a place in it who hold
     every required course, who have a seat booked for what they lack, and who have
-    neither. Roles requiring no course are left out. ``states``: the places' training
-    (``training.training_states``), when the caller has read it already."""
-    states = states if states is not None else await training_states(session, election)
-    words: dict[tuple[int, int], str] = {}
-    for (person_id, role_id, _state), word in states.items():
-        # A person in one role twice (offered here, accepted there) counts once: the
-        # word is the same for both, read from the person's courses and the role.
-        words[(person_id, role_id)] = word
-    counts: dict[int, dict[str, int]] = {}
-    for (_person, role_id), word in words.items():
-        if word != "none":
-            counts.setdefault(role_id, dict.fromkeys(COURSE_GROUPS, 0))[word] += 1
+    neither. Roles requiring no course are left out."""
+    found = await completion_per_role(session, election)
+    counts = {
+        role_id: {group: words[group] for group in COURSE_GROUPS}
+        for role_id, words in found.items()
+        if any(words[group] for group in COURSE_GROUPS)
+    }
     return [
         CourseRow(role.id, named(role), counts[role.id])
         for role in await list_role_types(session)

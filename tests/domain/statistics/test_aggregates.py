@@ -19,11 +19,12 @@ from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.courses.qualifications import grant
+from app.domain.courses.qualifications import course_needs, grant, training_state
 from app.domain.models import (
     Application,
     Assignment,
     CheckIn,
+    CourseBooking,
     District,
     PayBudget,
     Person,
@@ -41,6 +42,7 @@ from app.domain.statistics.people import (
     recruitment_funnel,
 )
 from app.domain.statistics.readiness import course_completion, no_shows_per_district
+from app.domain.statistics.training import placed_training
 from tests.domain.staffing.test_staffing_reports import (
     Staffed,
     build_staffed_election,
@@ -49,6 +51,7 @@ from tests.domain.staffing.test_staffing_reports import (
 from tests.factories import (
     make_application,
     make_course,
+    make_course_session,
     make_open_election,
     make_person,
     make_staffed_station,
@@ -351,14 +354,40 @@ async def test_it_counts_course_completion_per_role_that_requires_one(
     db: AsyncSession, tenant: Tenant, staffed: Staffed
 ) -> None:
     course = await make_course(db, tenant, staffed.election, roles=("clerk",))
+    course_session = await make_course_session(db, tenant, course)
+    p = staffed.people
     with tenant_scope(tenant.id):
-        await grant(
-            db, ACTOR, staffed.people["soren"].id, course, dt.date(2026, 5, 1), source="manual"
-        )
+        await grant(db, ACTOR, p["soren"].id, course, dt.date(2026, 5, 1), source="manual")
+        # Karin has a seat; Łukasz only a place on the waiting list, which is no seat.
+        for person, state in (("karin", "booked"), ("lukasz", "waiting")):
+            db.add(
+                CourseBooking(
+                    session_id=course_session.id,
+                    course_id=course.id,
+                    person_id=p[person].id,
+                    state=state,
+                )
+            )
+        await db.commit()
         rows = await course_completion(db, staffed.election)
+        # The same words as the rule staffing and the portal use, place by place.
+        pairs = set(
+            await db.execute(
+                select(Assignment.person_id, Assignment.role_type_id).where(
+                    Assignment.state.in_(("proposed", "offered", "accepted"))
+                )
+            )
+        )
+        needs = await course_needs(db, staffed.election, pairs)
+        words = {pair: training_state(each) for pair, each in needs.items()}
+        in_sql = {
+            (row.person_id, row.role_type_id): row.word
+            for row in await db.execute(select(placed_training(staffed.election)))
+        }
     assert [(r.role, r.counts) for r in rows] == [
-        ("Röstmottagare", {"qualified": 1, "booked": 0, "missing": 2}),
+        ("Röstmottagare", {"qualified": 1, "booked": 1, "missing": 1}),
     ]
+    assert in_sql == words
 
 
 async def test_it_counts_no_shows_per_district_once_shifts_are_over(
