@@ -198,6 +198,10 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
                     select(Reserve.id).where(Reserve.election_id == coming.id)
                 )
                 assert len(list(reserves)) >= 1
+                coming_id = coming.id
+                filled = await session.scalar(
+                    select(func.count()).where(TurnoutReport.election_id == coming_id)
+                )
                 # Someone tried election day: a check-in, an opened station, an incident
                 # with a note, a turnout count.
                 place = await session.scalar(
@@ -241,10 +245,14 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
         moved = _stemma(settings, "demo", "--election-day", tomorrow.isoformat())
         assert moved.returncode == 0, moved.stderr
         assert f"{tomorrow} (was {today})" in moved.stdout
-        assert "Cleared 5 records of the earlier election day" in moved.stdout
+        # The five tried, and the turnout the demo filled in for the times already past.
+        assert f"Cleared {5 + filled} records of the earlier election day" in moved.stdout
         async with create_session_factory(engine)() as session:
             with tenant_scope(tenant.id):
-                for model in (CheckIn, StationStatus, TurnoutReport, Incident, IncidentNote):
+                for model in (CheckIn, StationStatus, Incident, IncidentNote):
                     assert await session.scalar(select(func.count()).select_from(model)) == 0
+                # The demo's election already held keeps its turnout.
+                left = select(TurnoutReport.election_id).distinct()
+                assert coming_id not in set(await session.scalars(left))
     finally:
         await engine.dispose()
