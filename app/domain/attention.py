@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import case, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.models import utcnow
-from app.domain.courses.qualifications import course_needs, unmet
+from app.domain.courses.qualifications import course_needs, required_courses, unmet
 from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
@@ -26,6 +26,7 @@ from app.domain.models import (
     Incident,
     RoleType,
     Shift,
+    StaffingNorm,
     Station,
     StationOpening,
     StationStatus,
@@ -35,7 +36,6 @@ from app.domain.ops.alerts import LATE_ARRIVAL
 from app.domain.ops.dashboard import election_in_focus
 from app.domain.recruitment.applications import count_new
 from app.domain.recruitment.contact import count_unread
-from app.domain.staffing.overview import OverviewFilters, staffing_overview
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,39 @@ class StaffingFigures:
 async def staffing_figures(
     session: AsyncSession, election_id: int, now: dt.datetime | None = None
 ) -> StaffingFigures:
-    """The staffing board's own totals (so the figure and the board agree), and two
-    counts beside them."""
-    overview = await staffing_overview(session, election_id, OverviewFilters())
-    totals = overview.totals
+    """The staffing board's totals (counted as ``staffing.overview`` counts them, so the
+    figure and the board agree) summed in the database, and two counts beside them."""
+    held = (
+        select(
+            Assignment.shift_id,
+            Assignment.role_type_id,
+            func.count(Assignment.id).label("held"),
+        )
+        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
+        .group_by(Assignment.shift_id, Assignment.role_type_id)
+        .subquery()
+    )
+    holding = func.coalesce(held.c.held, 0)
+    short = holding < StaffingNorm.minimum
+    open_to_target = case((holding < StaffingNorm.target, StaffingNorm.target - holding), else_=0)
+    places = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(open_to_target), 0),
+                func.coalesce(func.sum(case((short, StaffingNorm.minimum - holding), else_=0)), 0),
+                func.count(distinct(case((short, Station.id)))),
+            )
+            .select_from(Station)
+            .join(Shift, Shift.station_id == Station.id)
+            .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+            .outerjoin(
+                held,
+                (held.c.shift_id == StaffingNorm.shift_id)
+                & (held.c.role_type_id == StaffingNorm.role_type_id),
+            )
+            .where(Station.election_id == election_id, StaffingNorm.target > 0)
+        )
+    ).one()
     overdue = await session.scalar(
         select(func.count(Assignment.id)).where(
             Assignment.election_id == election_id,
@@ -104,9 +133,9 @@ async def staffing_figures(
         )
     )
     return StaffingFigures(
-        places_missing=totals.missing,
-        places_below_minimum=totals.below_minimum,
-        stations_below_minimum=overview.show_counts.get("below_minimum", 0),
+        places_missing=int(places[0]),
+        places_below_minimum=int(places[1]),
+        stations_below_minimum=int(places[2]),
         offers_overdue=overdue or 0,
         stations_without_room=roomless or 0,
     )
@@ -140,15 +169,24 @@ async def leads_lacking_course(session: AsyncSession, election_id: int) -> int:
     """How many people hold a place leading a station (chair, vice chair) without a
     course their role requires, and no seat on one before their first day."""
     election = await get_election(session, election_id)
+    required = await required_courses(session, election.id)
+    leading = list(
+        await session.scalars(
+            select(RoleType.id).where(
+                RoleType.leads_station.is_(True), RoleType.id.in_(list(required))
+            )
+        )
+    )
+    if not leading:
+        return 0
     places = (
         await session.execute(
             select(Assignment.person_id, Assignment.role_type_id, func.min(Shift.day))
             .join(Shift, Shift.id == Assignment.shift_id)
-            .join(RoleType, RoleType.id == Assignment.role_type_id)
             .where(
                 Assignment.election_id == election.id,
                 Assignment.state.in_(HOLDING_STATES),
-                RoleType.leads_station.is_(True),
+                Assignment.role_type_id.in_(leading),
             )
             .group_by(Assignment.person_id, Assignment.role_type_id)
         )

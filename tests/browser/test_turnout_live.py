@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_accessibility import PLANNER_EMAIL, SIZES, Audit
 from tests.browser.test_election_day_live import (
     CLERK_EMAIL,
     COORDINATOR_EMAIL,
@@ -83,3 +84,25 @@ async def test_the_start_page_leads_a_planner_to_what_needs_attention(
     await below.click()
     await expect(page.locator("#field-show")).to_have_value("below_minimum")
     assert not errors, errors
+
+
+async def test_the_start_page_turnout_and_overdue_offers_pass_axe_on_election_day(
+    live_server: str, browser: Browser
+) -> None:
+    """The pages this work adds or changes, as they look on the day: the start page with
+    the day's figures, the dashboard with turnout reported, the overdue offers."""
+    audit = Audit(live_server)
+    for view, size in SIZES.items():
+        page = await _new_page(browser, [], **size)
+        await _sign_in(page, live_server, PLANNER_EMAIL)
+        await audit.visit(page, f"{live_server}/demo/planning/", view)
+        live = await page.locator(".attention-figure a[href*='/live']").first.get_attribute("href")
+        assert live
+        await audit.visit(page, live_server + live.split("?")[0], view)
+        await expect(page.locator("#ops-turnout [role=row]")).to_have_count(4)
+        offers = live.split("/live")[0] + "/staffing/overdue-offers"
+        await audit.visit(page, live_server + offers, view)
+        await page.context.close()
+    if audit.found:
+        pytest.fail(audit.report(), pytrace=False)
+    assert audit.views == 6, audit.views

@@ -130,3 +130,18 @@ async def test_it_shows_the_turnout_on_the_dashboard(
     assert "<strong>462</strong>" in page and "38.5 %" in page
     assert "by 14:00" in page and "sent 14:04" in page
     assert "1 / 2" in page  # stations that reported 11:00, of the election's two
+
+
+async def test_the_stations_panel_shows_every_reporting_time(
+    client: QuartClient, day: OpsDay, coordinator: User
+) -> None:
+    await _english(client, coordinator)
+    panel = await (
+        await client.get(
+            f"/lund/planning/elections/{day.election_id}/live/stations/{day.station_id}",
+            headers={"HX-Request": "true"},
+        )
+    ).get_data(as_text=True)
+    assert "<strong>11:00</strong> 180 (15.0 %)" in panel
+    assert "<strong>14:00</strong> 462 (38.5 %)" in panel
+    assert "Last report at 14:04" in panel

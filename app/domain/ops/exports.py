@@ -519,9 +519,7 @@ async def turnout_sheet(session: AsyncSession, election_id: int) -> TurnoutSheet
         key=lambda row: _station_order(row[0], row[1]),
     )
     turnouts = await station_turnouts(session, election.id)
-    eligible = await station_eligible(
-        session, election.id, frozenset(station.id for station, _in_district in stations)
-    )
+    eligible = await station_eligible(session, election.id)
     names = await _user_names(
         session, {t.reported_by_user_id for t in turnouts.values() if t.reported_by_user_id}
     )

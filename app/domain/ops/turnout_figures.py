@@ -132,7 +132,7 @@ async def station_turnouts(
             latest[station_id] = (updated_at, user_id, label)
     if not counts:
         return {}
-    eligible = await station_eligible(session, election_id, frozenset(counts))
+    eligible = await station_eligible(session, election_id, only)
     return {
         station_id: StationTurnout(
             counts=by_slot,
@@ -146,20 +146,29 @@ async def station_turnouts(
 
 
 async def station_eligible(
-    session: AsyncSession, election_id: int, station_ids: frozenset[int]
+    session: AsyncSession, election_id: int, station_ids: frozenset[int] | None = None
 ) -> dict[int, int]:
-    """The eligible voters of these stations that are their district's only station (one
-    read of the election's polling stations, whatever ``station_ids`` holds)."""
-    rows = (
-        await session.execute(
-            select(Station.id, Station.district_id, District.eligible_voters)
-            .join(District, District.id == Station.district_id)
-            .where(Station.election_id == election_id)
+    """The eligible voters of the election's stations (or of those in ``station_ids``)
+    that are their district's only station, in one read: of every polling station, or
+    of those in the given stations' districts (a live drawing of one station reads a
+    row or two)."""
+    statement = (
+        select(Station.id, Station.district_id, District.eligible_voters)
+        .join(District, District.id == Station.district_id)
+        .where(Station.election_id == election_id)
+    )
+    if station_ids is not None:
+        statement = statement.where(
+            Station.district_id.in_(
+                select(Station.district_id).where(
+                    Station.election_id == election_id, Station.id.in_(station_ids)
+                )
+            )
         )
-    ).all()
+    rows = (await session.execute(statement)).all()
     stations_in = Counter(district_id for _id, district_id, _eligible in rows)
     return {
         station_id: eligible or 0
         for station_id, district_id, eligible in rows
-        if station_id in station_ids and stations_in[district_id] == 1
+        if (station_ids is None or station_id in station_ids) and stations_in[district_id] == 1
     }

@@ -17,7 +17,7 @@ from app.domain.ops.counters import LiveCounters
 from app.domain.ops.dashboard import live_update
 from app.domain.ops.exports import turnout_sheet
 from app.domain.ops.turnout import report_turnout
-from app.domain.ops.turnout_figures import StationTurnout, total_turnout
+from app.domain.ops.turnout_figures import StationTurnout, station_turnouts, total_turnout
 from tests.domain.ops.test_checkins import OpsDay, ops_day
 from tests.domain.ops.test_dashboard import _read
 from tests.factories import make_staffed_station
@@ -92,6 +92,10 @@ async def test_a_station_sharing_its_district_has_no_share_of_its_own(
     assert turnout.eligible == 0 and turnout.share() is None
     assert board.summary.turnout.slots[0].voters == 150
     assert board.summary.turnout.slots[0].share is None
+    # The same when only this station is read (a live drawing).
+    with tenant_scope(tenant.id):
+        alone = await station_turnouts(db, day.election_id, frozenset({day.station_id}))
+    assert alone[day.station_id].eligible == 0 and alone[day.station_id].counts == {"11:00": 150}
 
 
 async def test_the_live_counters_follow_a_report_at_a_station_not_counted_again(
