@@ -228,13 +228,36 @@ EXPERIENCE_LABELS = {
 
 
 def experience(stats: ElectionStatistics) -> Statistic:
-    groups = list(EXPERIENCE_LABELS)
-    rows = stats.experience
-    table = _table(
+    note = _(
+        "People holding a place, by the elections they have worked as the register records "
+        "it; an accepted place in an earlier election in Stemma counts as one."
+    )
+    return _role_groups(
         "experience",
+        EXPERIENCE_LABELS,
+        stats.experience,
+        lambda counts, total: _(
+            "%(new)s new of %(total)s", new=number(counts["first_time"]), total=number(total)
+        ),
+        note,
+    )
+
+
+def _role_groups(
+    key: str,
+    labels: dict[str, Any],
+    rows: Sequence[Any],
+    bar_text: Any,
+    note: str,
+) -> Statistic:
+    """People per role split into ``labels``' groups: a table with a total per role and
+    stacked bars, each bar's text from ``bar_text(counts, total)``."""
+    groups = list(labels)
+    table = _table(
+        key,
         [
             Column(_("Role"), 2),
-            *(Column(str(EXPERIENCE_LABELS[g]), numeric=True) for g in groups),
+            *(Column(str(labels[g]), numeric=True) for g in groups),
             Column(_("Total"), numeric=True),
         ],
         [[r.role, *(r.counts[g] for g in groups), r.total] for r in rows],
@@ -242,31 +265,19 @@ def experience(stats: ElectionStatistics) -> Statistic:
     chart = None
     if rows:
         chart = _bars(
-            "chart-experience",
+            f"chart-{key}",
             table.title,
             "; ".join(
-                f"{r.role}: "
-                + ", ".join(f"{EXPERIENCE_LABELS[g]} {number(r.counts[g])}" for g in groups)
+                f"{r.role}: " + ", ".join(f"{labels[g]} {number(r.counts[g])}" for g in groups)
                 for r in rows
             ),
             [_short(r.role) for r in rows],
-            [Series(k, str(EXPERIENCE_LABELS[g])) for k, g in zip("abc", groups, strict=True)],
+            [Series(k, str(labels[g])) for k, g in zip("abc", groups, strict=True)],
             [[r.counts[g] for g in groups] for r in rows],
-            [
-                _(
-                    "%(new)s new of %(total)s",
-                    new=number(r.counts["first_time"]),
-                    total=number(r.total),
-                )
-                for r in rows
-            ],
+            [bar_text(r.counts, r.total) for r in rows],
             number,
         )
-    note = _(
-        "People holding a place, by the elections they have worked as the register records "
-        "it; an accepted place in an earlier election in Stemma counts as one."
-    )
-    return Statistic("experience", table.title, chart, table, note)
+    return Statistic(key, table.title, chart, table, note)
 
 
 # --- age groups and legal sex ------------------------------------------------------------
@@ -368,45 +379,19 @@ COURSE_LABELS = {
 
 
 def courses(stats: ElectionStatistics) -> Statistic:
-    groups = list(COURSE_LABELS)
-    rows = stats.courses
-    table = _table(
-        "courses",
-        [
-            Column(_("Role"), 2),
-            *(Column(str(COURSE_LABELS[g]), numeric=True) for g in groups),
-            Column(_("Total"), numeric=True),
-        ],
-        [[r.role, *(r.counts[g] for g in groups), r.total] for r in rows],
-    )
-    chart = None
-    if rows:
-        chart = _bars(
-            "chart-courses",
-            table.title,
-            "; ".join(
-                f"{r.role}: "
-                + ", ".join(f"{COURSE_LABELS[g]} {number(r.counts[g])}" for g in groups)
-                for r in rows
-            ),
-            [_short(r.role) for r in rows],
-            [Series(k, str(COURSE_LABELS[g])) for k, g in zip("abc", groups, strict=True)],
-            [[r.counts[g] for g in groups] for r in rows],
-            [
-                _(
-                    "%(done)s of %(total)s done",
-                    done=number(r.counts["qualified"]),
-                    total=number(r.total),
-                )
-                for r in rows
-            ],
-            number,
-        )
     note = _(
         "People holding a place in a role that requires a course: who has every course "
         "the role requires, who is booked on a session for what they lack, who has neither."
     )
-    return Statistic("courses", table.title, chart, table, note)
+    return _role_groups(
+        "courses",
+        COURSE_LABELS,
+        stats.courses,
+        lambda counts, total: _(
+            "%(done)s of %(total)s done", done=number(counts["qualified"]), total=number(total)
+        ),
+        note,
+    )
 
 
 def _part(table: ReportTable, rows: list[list[Value]]) -> ReportTable | None:
