@@ -12,7 +12,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import hypercorn.asyncio
 import pytest
 from hypercorn.config import Config
 from quart import Quart
@@ -26,7 +25,7 @@ from app.core.models import Event, User
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.realtime.serving import configure_websockets
-from tests.factories import free_port
+from tests.support.serving import served
 
 #: The origin of the test settings' base URL (``http://localhost``).
 ORIGIN = "http://localhost"
@@ -36,36 +35,18 @@ ORIGIN = "http://localhost"
 async def serving(application: Quart) -> AsyncIterator[str]:
     """Serve ``application`` with Hypercorn as ``stemma serve`` configures it; yields
     the ``ws://`` base address."""
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.graceful_timeout = 2
-    config.accesslog = None
-    configure_websockets(config)
-    # Hypercorn's ping task keeps a closed connection's task until its next tick; a
-    # short interval lets the server stop at once (and exercises the pings).
-    config.websocket_ping_interval = 0.2
-    stop = asyncio.Event()
-    server = asyncio.create_task(
-        hypercorn.asyncio.serve(application, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-    )
-    try:
-        for _ in range(200):
-            if server.done():
-                server.result()
-            try:
-                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.02)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            break
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        await wait_for_publishing()
-        stop.set()
-        await asyncio.wait_for(server, 15)
+
+    def live(config: Config) -> None:
+        configure_websockets(config)
+        # Hypercorn's ping task keeps a closed connection's task until its next tick; a
+        # short interval lets the server stop at once (and exercises the pings).
+        config.websocket_ping_interval = 0.2
+
+    async with served(application, live) as base:
+        try:
+            yield "ws://" + base.removeprefix("http://")
+        finally:
+            await wait_for_publishing()
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """Serving the app over real HTTP in a test, for callers that are other programs (the
-local SMS gateway posting its callbacks)."""
+local SMS gateway posting its callbacks, WebSocket clients)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import hypercorn.asyncio
 from hypercorn.config import Config
@@ -15,13 +15,18 @@ from tests.factories import free_port
 
 
 @contextlib.asynccontextmanager
-async def served(application: Quart) -> AsyncIterator[str]:
-    """Serve ``application`` with Hypercorn on loopback; yields its ``http://`` base."""
+async def served(
+    application: Quart, configure: Callable[[Config], None] | None = None
+) -> AsyncIterator[str]:
+    """Serve ``application`` with Hypercorn on loopback (``configure`` may change the
+    configuration first); yields its ``http://`` base."""
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.graceful_timeout = 2
     config.accesslog = None
+    if configure is not None:
+        configure(config)
     stop = asyncio.Event()
     server = asyncio.create_task(
         hypercorn.asyncio.serve(application, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
