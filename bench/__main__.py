@@ -5,6 +5,9 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 
 ``--only render`` times what one election-day event costs to render for the dashboards;
 ``--only costs`` the server's CPU per live socket opened and per check-in.
+``--only rls`` (PostgreSQL only, on ``stemma demo --size large``; see
+``bench/rls_path.py``) times the check-in path as an ordinary role under the row
+policies beside the owner, and explains its statements.
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -22,6 +25,7 @@ from bench import (
     realtime_costs,
     realtime_render,
     registers,
+    rls_path,
     staffing_board,
 )
 from bench.realtime import runner as realtime_runner
@@ -32,10 +36,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime"],
+        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime", "rls"],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--checkins", type=int, default=200, help="--only rls: per role")
     realtime_scale.add_arguments(parser)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
@@ -59,6 +64,8 @@ def main() -> None:
             )
         if arguments.only in (None, "costs"):
             asyncio.run(realtime_costs.run(arguments.database_url, Path(directory) / "c"))
+        if arguments.only == "rls":
+            asyncio.run(rls_path.run(arguments.database_url, arguments.checkins))
         if arguments.only == "realtime":
             asyncio.run(
                 realtime_runner.run(
