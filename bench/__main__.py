@@ -36,7 +36,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["foundation", "registers", "autostaff", "board", "render", "costs", "realtime", "rls"],
+        choices=[
+            "foundation",
+            "registers",
+            "autostaff",
+            "board",
+            "render",
+            "costs",
+            "realtime",
+            "rls",
+        ],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
@@ -75,6 +84,7 @@ def main() -> None:
                     realtime_scale.scale_from(arguments),
                     skip_peer=arguments.skip_peer,
                     skip_one=arguments.skip_one_process,
+                    database_role=arguments.database_role,
                 )
             )
 

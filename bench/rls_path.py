@@ -96,7 +96,7 @@ async def run(database_url: str | None, checkins: int = 200) -> dict[str, Any]:
     owner_url = make_url(database_url).set(drivername="postgresql+asyncpg")
     app_url = owner_url.set(username=APP_ROLE, password=None)
     owner_text = owner_url.render_as_string(hide_password=False)
-    await _make_app_role(owner_text)
+    await make_app_role(owner_text)
     tenant_id, election_id, coordinator_id, zone = await _election(owner_text)
     places = await _places(owner_text, election_id, zone, 2 * checkins)
     if len(places) < 2 * checkins:
@@ -110,8 +110,37 @@ async def run(database_url: str | None, checkins: int = 200) -> dict[str, Any]:
     return results
 
 
-async def _make_app_role(owner_url: str) -> None:
-    engine = create_engine(owner_url)
+def app_role_url(owner_url: str) -> str:
+    """The same database as ``APP_ROLE`` (trust auth, as the benchmarks' PostgreSQL)."""
+    url = make_url(owner_url).set(username=APP_ROLE, password=None)
+    return url.render_as_string(hide_password=False)
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database of ``url`` (PostgreSQL) when it is missing."""
+    parsed = make_url(url).set(drivername="postgresql+asyncpg")
+    name = parsed.database
+    engine = create_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        async with engine.connect() as connection:
+            found = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not found:
+                quoted = await connection.scalar(text("SELECT quote_ident(:n)"), {"n": name})
+                await connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        await engine.dispose()
+
+
+async def make_app_role(owner_url: str) -> None:
+    """``APP_ROLE``, an ordinary role the row policies bind, with the app's grants on
+    every table there is (run it after the migrations)."""
+    url = make_url(owner_url).set(drivername="postgresql+asyncpg")
+    engine = create_engine(url.render_as_string(hide_password=False))
     try:
         async with engine.begin() as connection:
             await connection.execute(
