@@ -11,9 +11,9 @@ setting, so one that opened every tenant would open them to the app's role too. 
 one exception is the role that runs the migrations and owns the tables (it could
 switch the policies off anyway), let through by a second policy ``TO`` it alone: the
 few questions system code must ask across municipalities are SECURITY DEFINER
-functions it owns (see migration 0015), each answering with municipality ids only. The app must therefore never connect as that
-role, nor as a superuser or a role with BYPASSRLS (``app.core.db_role`` refuses to
-start so).
+functions it owns (see migration 0015), each answering with municipality ids only.
+The app must therefore never connect as that role, nor as a superuser or a role with
+BYPASSRLS (``app.core.db_role`` refuses to start so).
 """
 
 from __future__ import annotations
@@ -69,9 +69,7 @@ def create_policy(op: Any, table: str, optional: bool = False) -> None:
     op.execute(f"CREATE POLICY tenant_isolation ON {table} USING {rule} WITH CHECK {rule}")
     op.execute(f"DROP POLICY IF EXISTS {OWNER_POLICY} ON {table}")
     owner = _owner(op, func.quote_ident)
-    op.execute(
-        f"CREATE POLICY {OWNER_POLICY} ON {table} TO {owner} USING (true) WITH CHECK (true)"
-    )
+    op.execute(f"CREATE POLICY {OWNER_POLICY} ON {table} TO {owner} USING (true) WITH CHECK (true)")
 
 
 def enable(op: Any, *tables: str, optional: bool = False) -> None:
