@@ -10,6 +10,9 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 ``--only pay`` computes and exports pay at Stockholm scale.
 ``--only start`` the back office's start page and the live dashboard with turnout on
 the large demo's election day (on PostgreSQL as an ordinary role).
+``--only rls`` (PostgreSQL only, on ``stemma demo --size large``; see
+``bench/rls_path.py``) times the check-in path as an ordinary role under the row
+policies beside the owner, and explains its statements.
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -30,6 +33,7 @@ from bench import (
     realtime_costs,
     realtime_render,
     registers,
+    rls_path,
     staffing_board,
     start_page,
     statistics,
@@ -55,10 +59,12 @@ def main() -> None:
             "statistics",
             "start",
             "realtime",
+            "rls",
         ],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--checkins", type=int, default=200, help="--only rls: per role")
     realtime_scale.add_arguments(parser)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
@@ -91,7 +97,9 @@ def main() -> None:
         if arguments.only in (None, "costs"):
             asyncio.run(realtime_costs.run(arguments.database_url, Path(directory) / "c"))
         if arguments.only in (None, "delivery"):
-            delivery.run(arguments.database_url, Path(directory) / "d")
+            delivery.run(arguments.database_url, Path(directory) / "dl")
+        if arguments.only == "rls":
+            asyncio.run(rls_path.run(arguments.database_url, arguments.checkins))
         if arguments.only == "realtime":
             asyncio.run(
                 realtime_runner.run(
@@ -101,6 +109,7 @@ def main() -> None:
                     realtime_scale.scale_from(arguments),
                     skip_peer=arguments.skip_peer,
                     skip_one=arguments.skip_one_process,
+                    database_role=arguments.database_role,
                 )
             )
 

@@ -7,6 +7,13 @@ Run (takes 15-20 minutes at full scale, so only on request, not in ``make bench`
     make bench ARGS="--only realtime --database-url postgresql+asyncpg://.../scratch \\
         --redis-url redis://127.0.0.1:6395/0"              # + two processes behind Redis
     .venv/bin/python -m bench --only realtime --stations 50 --traffic-seconds 10  # small
+    make bench ARGS="--only realtime --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/stemma_rt \
+        --database-role both"        # the app role and the superuser, one process each
+
+On PostgreSQL (trust auth at 127.0.0.1:5432; the database is created when missing) the
+app's processes connect as ``--database-role``: ``app`` (the default) an ordinary role
+the row policies bind, as production (``stemma_bench_app``, made and granted by the
+benchmark), ``superuser`` the URL's own role, ``both`` one process as each, side by side.
 
 What it does. It fills a municipality whose election day is today: ``--stations``
 polling stations (500) with ``--clerks`` poll clerks each (10), every clerk a user with

@@ -19,6 +19,10 @@ from bench.realtime.scale import LOGS, RESULTS, Scale
 from bench.realtime.scenario import Target, deflate_probe, run_scenario
 from bench.realtime.table import print_table
 from bench.realtime_load import raise_open_files_limit
+from bench.rls_path import app_role_url, ensure_database, make_app_role
+
+#: ``--database-role``: whom the app's processes connect as on PostgreSQL.
+ROLES = {"app": ("app",), "superuser": ("superuser",), "both": ("app", "superuser")}
 
 
 async def run(
@@ -29,6 +33,7 @@ async def run(
     base_port: int = 18700,
     skip_peer: bool = False,
     skip_one: bool = False,
+    database_role: str = "app",
 ) -> dict[str, Any]:
     print("== realtime: check-ins to live sockets ==")
     raise_open_files_limit()
@@ -42,45 +47,23 @@ async def run(
         "scenarios": {},
     }
     one_url = database_url or f"sqlite+aiosqlite:///{data_dir / 'realtime.db'}"
+    postgresql = one_url.startswith("postgresql")
+    if postgresql:
+        await ensure_database(one_url)
+    results["database_role"] = database_role if postgresql else None
+    roles = ROLES[database_role] if postgresql else ("app",)
 
     def app_events(url: str, tenant_id: int) -> Any:
-        return lambda: stored_events(url, data_dir, tenant_id)
+        return _events(url, data_dir, tenant_id)
 
-    # One app process.
-    seeded: Seeded | None = None
-    if skip_one:
-        results["scenarios"]["app1"] = None
-    else:
-        seeded = await seed(one_url, data_dir, f"rt1-{stamp}", scale)
-        port = base_port
-        one = Target(
-            "app, 1 process",
-            [stemma_command(port)],
-            [app_env(one_url, data_dir, port, None, f"rt1{stamp}:")],
-            [port],
-        )
-        results["scenarios"]["app1"] = await run_scenario(
-            one, seeded, scale, data_dir, app_events(one_url, seeded.tenant_id)
-        )
-        # The deflate probe on a fresh server of the same app.
-        server = await start_server(
-            stemma_command(port), one.env[0], port, LOGS / "probe-server.log"
-        )
-        try:
-            results["deflate_probe"] = await deflate_probe(
-                server.url,
-                seeded.slug,
-                seeded.token,
-                seeded.coordinators[0],
-                f"t:{seeded.tenant_id}:e:{seeded.election_id}:ops",
-            )
-        finally:
-            await stop_server(server)
-        print(f"   permessage-deflate: {results['deflate_probe']}")
+    seeded = await _one_process(
+        results, one_url, data_dir, scale, stamp, base_port, roles, skip_one
+    )
 
     # Two app processes behind Redis (PostgreSQL needed).
     if database_url and not database_url.startswith("sqlite") and redis_url:
         seeded2 = await seed(database_url, data_dir, f"rt2-{stamp}", scale)
+        await make_app_role(database_url)
         seeded = seeded or seeded2
         ports = [base_port + 1, base_port + 2]
 
@@ -88,7 +71,7 @@ async def run(
             return Target(
                 name,
                 [stemma_command(p) for p in ports],
-                [app_env(database_url, data_dir, p, redis_url, prefix) for p in ports],
+                [_served(database_url, roles[0], data_dir, p, redis_url, prefix) for p in ports],
                 ports,
                 kill=True,
                 stall=False,
@@ -103,6 +86,7 @@ async def run(
             # (a smaller run than the one above; not run when that is as small).
             sized = replace(scale, stations=max(1, 2 * scale.kill_sockets // scale.clerks))
             seeded3 = await seed(database_url, data_dir, f"rt3-{stamp}", sized)
+            await make_app_role(database_url)
             killed = two_processes(f"app, 2 procs, kill {scale.kill_sockets:,}", f"rt3{stamp}:")
             results["scenarios"]["app2_kill"] = await run_scenario(
                 killed, seeded3, sized, data_dir, app_events(database_url, seeded3.tenant_id)
@@ -119,6 +103,81 @@ async def run(
     print_table(results)
     print(f"results: {RESULTS}")
     return results
+
+
+def _events(url: str, data_dir: Path, tenant_id: int) -> Any:
+    """The municipality's stored events, fetched when the scenario asks."""
+    return lambda: stored_events(url, data_dir, tenant_id)
+
+
+def _served(
+    url: str, role: str, data_dir: Path, port: int, redis: str | None, prefix: str
+) -> dict[str, str]:
+    """The app's environment: on PostgreSQL as the ordinary role the row policies bind
+    (as production), or as the URL's own role (the owner, a superuser here)."""
+    if not url.startswith("postgresql"):
+        return app_env(url, data_dir, port, redis, prefix)
+    if role == "app":
+        return app_env(app_role_url(url), data_dir, port, redis, prefix)
+    env = app_env(url, data_dir, port, redis, prefix)
+    env["STEMMA_ALLOW_PRIVILEGED_DATABASE_ROLE"] = "true"
+    return env
+
+
+async def _one_process(
+    results: dict[str, Any],
+    one_url: str,
+    data_dir: Path,
+    scale: Scale,
+    stamp: str,
+    base_port: int,
+    roles: tuple[str, ...],
+    skip_one: bool,
+) -> Seeded | None:
+    """One app process, as each role asked for (a municipality of its own each), and
+    the deflate probe."""
+    postgresql = one_url.startswith("postgresql")
+    seeded: Seeded | None = None
+    if skip_one:
+        results["scenarios"]["app1"] = None
+    for role in () if skip_one else roles:
+        mine = await seed(one_url, data_dir, f"rt1{role[0]}-{stamp}", scale)
+        if postgresql:
+            await make_app_role(one_url)
+        seeded = seeded or mine
+        port = base_port
+        key = "app1" if role == roles[0] else f"app1_{role}"
+        label = "app, 1 process" + (f" ({role})" if postgresql else "")
+        one = Target(
+            label,
+            [stemma_command(port)],
+            [_served(one_url, role, data_dir, port, None, f"rt1{role[0]}{stamp}:")],
+            [port],
+        )
+        results["scenarios"][key] = await run_scenario(
+            one, mine, scale, data_dir, _events(one_url, data_dir, mine.tenant_id)
+        )
+    if seeded is not None:
+        # The deflate probe on a fresh server of the same app.
+        server = await start_server(
+            stemma_command(base_port),
+            _served(one_url, roles[0], data_dir, base_port, None, f"rt1p{stamp}:"),
+            base_port,
+            LOGS / "probe-server.log",
+        )
+        try:
+            results["deflate_probe"] = await deflate_probe(
+                server.url,
+                seeded.slug,
+                seeded.token,
+                seeded.coordinators[0],
+                f"t:{seeded.tenant_id}:e:{seeded.election_id}:ops",
+            )
+        finally:
+            await stop_server(server)
+        print(f"   permessage-deflate: {results['deflate_probe']}")
+
+    return seeded
 
 
 async def _run_peer(

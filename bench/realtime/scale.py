@@ -54,6 +54,13 @@ def add_arguments(parser: Any) -> None:
         default=Scale.kill_sockets,
         help="clerk sockets on the killed process in the issue-sized kill run (0: skip it)",
     )
+    group.add_argument(
+        "--database-role",
+        choices=["app", "superuser", "both"],
+        default="app",
+        help="PostgreSQL: serve as an ordinary role under the row policies (app, as"
+        " production), as the URL's own role (superuser), or one process as each (both)",
+    )
     group.add_argument("--skip-peer", action="store_true")
     group.add_argument(
         "--skip-one-process", action="store_true", help="only two processes (and the peer)"

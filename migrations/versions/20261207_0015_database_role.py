@@ -129,6 +129,7 @@ def downgrade() -> None:
         rls.disable(op, "outbox_messages")
         for table, optional in _policies():
             op.execute(f"DROP POLICY tenant_isolation ON {table}")
+            op.execute(f"DROP POLICY IF EXISTS {rls.OWNER_POLICY} ON {table}")
             rule = rls.legacy_rule(optional)
             op.execute(f"CREATE POLICY tenant_isolation ON {table} USING {rule} WITH CHECK {rule}")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
