@@ -10,7 +10,10 @@ Protocol (text frames, JSON unless a renderer sends HTML):
   topic, ``{"type": "ws.error", "code": "forbidden" | "bad_topic" | ..., "topic": ...}``.
 - With ``last_event_id`` the events after it are replayed first, in order; when more
   than ``REPLAY_LIMIT`` are missing the server sends ``{"type": "ws.snapshot", ...}``
-  instead: reload your state, then carry on from its ``last_event_id``.
+  instead: reload your state, then carry on from its ``last_event_id``. On PostgreSQL
+  the replay also holds the lower ids that committed after that event was written
+  (ids are taken before commit, commits come in any order): an event may come again
+  after a reconnect, never be skipped; apply events idempotently.
 - Events: ``{"id", "topic", "type", "payload"}`` (or the renderer's fragment).
 - ``{"type": "ws.revoked", "topics": [...]}``: the user may no longer hear these
   topics (their role changed); the socket goes on with the others.
