@@ -191,22 +191,17 @@ def finished_in(txid: Any, snapshot: Any) -> Any:
     return func.pg_visible_in_snapshot(cast(cast(txid, Text), Xid8()), snapshot, type_=Boolean)
 
 
-def oldest_open(snapshot: Any) -> Any:
-    """The oldest transaction still open in ``snapshot`` (its xmin), as a bigint."""
-    return cast(cast(func.pg_snapshot_xmin(snapshot), Text), BigInteger)
-
-
 #: On PostgreSQL, the events after ``after`` and, before it, those whose transaction had
 #: not committed when ``after`` was written (its ``snap`` did not see it finished): a
 #: lower id committed later is replayed, not skipped. The client may have some of these
 #: (what committed between ``after``'s INSERT and its commit): the overlap is small, the
 #: fragments are idempotent, and one socket never sends an id twice.
-_FENCE_ROW = Event.__table__.alias("fence")
-_FENCE = (
-    select(as_snapshot(_FENCE_ROW.c.snap))
-    .where(_FENCE_ROW.c.tenant_id == bindparam("tenant"), _FENCE_ROW.c.id == bindparam("after"))
-    .scalar_subquery()
+#: Read first, so that the planner sees the fence's bound (an InitPlan's value it cannot
+#: estimate, and then walks a topic's whole history: 26 ms instead of 0.5 on 400,000).
+_FENCE_OF = tenant_statement(
+    select(Event.snap).where(Event.tenant_id == bindparam("tenant"), Event.id == bindparam("after"))
 )
+_FENCE = as_snapshot(bindparam("fence", type_=Text))
 _COLUMNS = (Event.id, Event.tenant_id, Event.topic, Event.type, Event.payload)
 _EVENTS_AFTER_FENCED = tenant_statement(
     union_all(
@@ -215,7 +210,7 @@ _EVENTS_AFTER_FENCED = tenant_statement(
         .where(Event.id > bindparam("after")),
         select(*_COLUMNS)
         .where(Event.tenant_id == bindparam("tenant"), Event.topic.in_(_TOPICS))
-        .where(Event.id < bindparam("after"), Event.txid >= oldest_open(_FENCE))
+        .where(Event.id < bindparam("after"), Event.txid >= bindparam("oldest", BigInteger))
         .where(~finished_in(Event.txid, _FENCE)),
     )
     .order_by(literal_column("id"))
@@ -238,14 +233,23 @@ async def events_after(
     wanted = sorted(set(topics))
     if not wanted:
         return []
-    fenced = after_id > 0 and session.get_bind().dialect.name == "postgresql"
-    found = await execute_for_tenant(
-        session,
-        _EVENTS_AFTER_FENCED if fenced else _EVENTS_AFTER,
-        topics=wanted,
-        after=after_id,
-        limit=limit,
-    )
+    fence = None
+    if after_id > 0 and session.get_bind().dialect.name == "postgresql":
+        fence = await scalar_for_tenant(session, _FENCE_OF, after=after_id)
+    if fence is None:
+        found = await execute_for_tenant(
+            session, _EVENTS_AFTER, topics=wanted, after=after_id, limit=limit
+        )
+    else:
+        found = await execute_for_tenant(
+            session,
+            _EVENTS_AFTER_FENCED,
+            topics=wanted,
+            after=after_id,
+            limit=limit,
+            fence=fence,
+            oldest=int(str(fence).split(":", 1)[0]),
+        )
     return list(found)
 
 

@@ -19,10 +19,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import Text, bindparam, cast, func, select
+from sqlalchemy import BigInteger, Text, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.events import as_snapshot, finished_in, oldest_open
+from app.core.events import as_snapshot, finished_in
 from app.core.models import Event
 from app.core.tenancy import (
     execute_for_tenant,
@@ -70,7 +70,7 @@ _AFTER = as_snapshot(bindparam("after", type_=Text))
 _UPTO = as_snapshot(bindparam("upto", type_=Text))
 _BETWEEN_SNAPSHOTS = tenant_statement(
     select(Event.id, Event.topic)
-    .where(Event.tenant_id == bindparam("tenant"), Event.txid >= oldest_open(_AFTER))
+    .where(Event.tenant_id == bindparam("tenant"), Event.txid >= bindparam("oldest", BigInteger))
     .where(~finished_in(Event.txid, _AFTER), finished_in(Event.txid, _UPTO))
     .order_by(Event.id)
     .limit(SWEEP_LIMIT)
@@ -102,7 +102,11 @@ class EventsTable:
             with tenant_scope(tenant_id):
                 if _on_postgresql(db):
                     rows = await execute_for_tenant(
-                        db, _BETWEEN_SNAPSHOTS, after=after.mark, upto=upto.mark
+                        db,
+                        _BETWEEN_SNAPSHOTS,
+                        after=after.mark,
+                        upto=upto.mark,
+                        oldest=int(after.mark.split(":", 1)[0]),
                     )
                 else:
                     rows = await execute_for_tenant(
