@@ -21,12 +21,13 @@ from app.core.events import ops_topic, record_event, wait_for_publishing
 from app.core.models import Event, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.realtime import hub as hub_module
+from app.realtime.committed import EventsTable, Position
 from app.realtime.ws import HUB
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import make_election
 from tests.realtime.conftest import open_socket, receive, receive_event, record, session_cookie
 
-pytestmark = pytest.mark.skipif(
+postgres_only = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="two transactions at once need PostgreSQL"
 )
 
@@ -45,6 +46,7 @@ async def flushed_not_committed(
             yield session, event
 
 
+@postgres_only
 async def test_a_lower_id_committed_after_a_reconnect_is_replayed(
     app: Quart,
     db: AsyncSession,
@@ -75,6 +77,7 @@ async def test_a_lower_id_committed_after_a_reconnect_is_replayed(
             await receive_event(socket, seconds=0.5)  # and nothing twice
 
 
+@postgres_only
 async def test_a_lower_id_never_published_and_committed_late_reaches_the_sockets_by_the_sweep(
     app: Quart,
     db: AsyncSession,
@@ -107,6 +110,7 @@ async def test_a_lower_id_never_published_and_committed_late_reaches_the_sockets
             await receive_event(socket, seconds=0.5)  # and nothing twice
 
 
+@postgres_only
 async def test_a_long_transaction_elsewhere_neither_stalls_the_sweep_nor_hides_its_lag(
     app: Quart,
     db: AsyncSession,
@@ -144,3 +148,48 @@ async def test_a_long_transaction_elsewhere_neither_stalls_the_sweep_nor_hides_i
             assert lag.behind_seconds < 2.0  # yet the sweep keeps up
         await asyncio.sleep(0.5)
         assert hub.sweep_lag().held_seconds < 1.0  # and lets go once it ends
+
+
+async def test_the_table_gives_each_commit_to_the_one_window_it_fell_in(
+    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tenant: Tenant
+) -> None:
+    """Positions taken one after another split the commits between them: each event
+    once, in the window its transaction committed in (on SQLite: its id's)."""
+    table = EventsTable(session_factory)
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    start = await table.position(tenant.id)
+    first = await record(db, tenant.id, topic, number=1)
+    middle = await table.position(tenant.id)
+    second = await record(db, tenant.id, topic, number=2)
+    third = await record(db, tenant.id, topic, number=3)
+    end = await table.position(tenant.id)
+    assert await table.since(tenant.id, start, middle) == [(first.id, topic)]
+    assert await table.since(tenant.id, middle, end) == [(second.id, topic), (third.id, topic)]
+    assert await table.since(tenant.id, end, await table.position(tenant.id)) == []
+    assert await table.since(tenant.id + 1, start, end) == []  # another tenant's: none
+
+
+@postgres_only
+async def test_the_table_gives_a_late_lower_id_to_the_window_it_committed_in(
+    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tenant: Tenant
+) -> None:
+    table = EventsTable(session_factory)
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    async with flushed_not_committed(session_factory, tenant.id, topic, 1) as (slow, early):
+        start = await table.position(tenant.id)
+        assert start.held_by is not None  # an open transaction holds the reach back
+        later = await record(db, tenant.id, topic, number=2)
+        middle = await table.position(tenant.id)
+        with tenant_scope(tenant.id):
+            await slow.commit()
+    end = await table.position(tenant.id)
+    assert later.id > early.id
+    assert await table.since(tenant.id, start, middle) == [(later.id, topic)]
+    assert await table.since(tenant.id, middle, end) == [(early.id, topic)]
+
+
+def test_a_position_names_the_oldest_open_transaction_only_when_one_is_open() -> None:
+    assert Position.of_snapshot("100:105:100,103") == Position("100:105:100,103", 100)
+    assert Position.of_snapshot("105:105:").held_by is None
