@@ -40,7 +40,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("events", schema=None) as batch_op:
+    # Dropping a column re-creates the table on SQLite: keep its ids never reused.
+    with op.batch_alter_table(
+        "events", schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
         batch_op.drop_index("ix_events_tenant_txid")
         batch_op.drop_column("snap")
         batch_op.drop_column("txid")
