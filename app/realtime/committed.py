@@ -49,6 +49,8 @@ class Position:
     mark: str
     #: The oldest transaction still open then (the snapshot's xmin), or None when none
     #: was: how long one stays the same is how long it has held the sweep's reach back.
+    #: A transaction is named once another has ended since it began (PostgreSQL reuses
+    #: a snapshot until one does; the visibility it tells is the same).
     held_by: int | None = None
 
     @classmethod
@@ -142,10 +144,12 @@ class CommittedEvents(Protocol):
 class SweepLag:
     """How far the sweep is behind: ``behind_seconds`` since the position it last read
     up to (about the grace and one period when it keeps up), and ``held_seconds`` that
-    the oldest open transaction has held its reach back (0 when none is open)."""
+    the oldest open transaction (``held_by``, its id) has held its reach back (0 when
+    none is open)."""
 
     behind_seconds: float
     held_seconds: float
+    held_by: int | None = None
 
 
 @dataclass
@@ -209,5 +213,6 @@ class Sweeper:
     def lag(self) -> SweepLag:
         now = time.monotonic()
         behind = max((now - swept.done_at for swept in self._swept.values()), default=0.0)
-        held = now - self._held[1] if self._held is not None else 0.0
-        return SweepLag(behind, held)
+        if self._held is None:
+            return SweepLag(behind, 0.0)
+        return SweepLag(behind, now - self._held[1], self._held[0])
