@@ -15,11 +15,24 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, inspect, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Row,
+    Text,
+    bindparam,
+    cast,
+    func,
+    inspect,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import UserDefinedType
 
 from app.core.models import Event
 from app.core.tenancy import execute_for_tenant, scalar_for_tenant, tenant_statement
@@ -147,6 +160,62 @@ _EVENTS_AFTER = tenant_statement(
     .order_by(Event.id)
     .limit(bindparam("limit"))
 )
+
+
+class PgSnapshot(UserDefinedType[str]):
+    """PostgreSQL's ``pg_snapshot`` (in statements only: the column keeps it as text)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "pg_snapshot"
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's ``xid8`` (in statements only: the column keeps it as a bigint)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "xid8"
+
+
+def as_snapshot(value: Any) -> Any:
+    """A snapshot kept as text, as PostgreSQL's ``pg_snapshot``."""
+    return cast(cast(value, Text), PgSnapshot())
+
+
+def finished_in(txid: Any, snapshot: Any) -> Any:
+    """Whether transaction ``txid`` (a bigint) had ended when ``snapshot`` was taken:
+    with its row visible now, it had committed."""
+    return func.pg_visible_in_snapshot(cast(cast(txid, Text), Xid8()), snapshot, type_=Boolean)
+
+
+#: On PostgreSQL, the events after ``after`` and, before it, those whose transaction had
+#: not committed when ``after`` was written (its ``snap`` did not see it finished): a
+#: lower id committed later is replayed, not skipped. The client may have some of these
+#: (what committed between ``after``'s INSERT and its commit): the overlap is small, the
+#: fragments are idempotent, and one socket never sends an id twice.
+#: Read first, so that the planner sees the fence's bound (an InitPlan's value it cannot
+#: estimate, and then walks a topic's whole history: 26 ms instead of 0.5 on 400,000).
+_FENCE_OF = tenant_statement(
+    select(Event.snap).where(Event.tenant_id == bindparam("tenant"), Event.id == bindparam("after"))
+)
+_FENCE = as_snapshot(bindparam("fence", type_=Text))
+_COLUMNS = (Event.id, Event.tenant_id, Event.topic, Event.type, Event.payload)
+_EVENTS_AFTER_FENCED = tenant_statement(
+    union_all(
+        select(*_COLUMNS)
+        .where(Event.tenant_id == bindparam("tenant"), Event.topic.in_(_TOPICS))
+        .where(Event.id > bindparam("after")),
+        select(*_COLUMNS)
+        .where(Event.tenant_id == bindparam("tenant"), Event.topic.in_(_TOPICS))
+        .where(Event.id < bindparam("after"), Event.txid >= bindparam("oldest", BigInteger))
+        .where(~finished_in(Event.txid, _FENCE)),
+    )
+    .order_by(literal_column("id"))
+    .limit(bindparam("limit"))
+)
 _LATEST = tenant_statement(
     select(func.max(Event.id)).where(
         Event.tenant_id == bindparam("tenant"), Event.topic.in_(_TOPICS)
@@ -159,13 +228,28 @@ async def events_after(
 ) -> list[Row[Any]]:
     """The current tenant's events on ``topics`` with an id above ``after_id``, oldest
     first, at most ``limit`` (ask for one more than you accept to detect a larger gap):
-    rows of id, tenant_id, topic, type and payload."""
+    rows of id, tenant_id, topic, type and payload. On PostgreSQL also those with a
+    lower id that committed after event ``after_id`` was written (``_EVENTS_AFTER_FENCED``)."""
     wanted = sorted(set(topics))
     if not wanted:
         return []
-    found = await execute_for_tenant(
-        session, _EVENTS_AFTER, topics=wanted, after=after_id, limit=limit
-    )
+    fence = None
+    if after_id > 0 and session.get_bind().dialect.name == "postgresql":
+        fence = await scalar_for_tenant(session, _FENCE_OF, after=after_id)
+    if fence is None:
+        found = await execute_for_tenant(
+            session, _EVENTS_AFTER, topics=wanted, after=after_id, limit=limit
+        )
+    else:
+        found = await execute_for_tenant(
+            session,
+            _EVENTS_AFTER_FENCED,
+            topics=wanted,
+            after=after_id,
+            limit=limit,
+            fence=fence,
+            oldest=int(str(fence).split(":", 1)[0]),
+        )
     return list(found)
 
 

@@ -34,6 +34,7 @@ from app.core.events import ACCESS_TOPIC
 from app.core.i18n import reader_scope
 from app.core.tenancy import tenant_scope
 from app.realtime.broker import Broker
+from app.realtime.committed import SWEEP_LIMIT, CommittedEvents, Sweeper, SweepLag
 from app.realtime.drawing import renderer_for, rest_after, take_batch
 from app.realtime.live_event import LiveEvent
 from app.realtime.saturation import CpuGauge
@@ -58,12 +59,12 @@ BACKOFF_MAX_SECONDS = 30.0
 MAX_WAITING = 20_000
 #: Every SWEEP_SECONDS the hub compares what the broker brought with the events table:
 #: a process that died between its commit and its publish leaves an event no broker
-#: ever carries, and sockets that stay connected would never replay it. It looks at
-#: events at least SWEEP_GRACE_SECONDS old (their news had time to arrive), back over
-#: the last SWEEP_WINDOW sweeps (a transaction may commit a while after its id).
+#: ever carries, and sockets that stay connected would never replay it. It reads the
+#: transactions that committed between two of its positions in the table (snapshots on
+#: PostgreSQL, see ``app.realtime.committed``), the newer at least SWEEP_GRACE_SECONDS
+#: old (their news had time to arrive): each once, however late after its id it commits.
 SWEEP_SECONDS = 2.0
 SWEEP_GRACE_SECONDS = 2.0
-SWEEP_WINDOW = 5
 #: Event ids the hub remembers having heard from the broker (some minutes' worth).
 HEARD_KEPT = 100_000
 #: For at least this long (and at most twice) the hub remembers the newest event id it
@@ -79,23 +80,6 @@ GUARD_RETRY_SECONDS = 5.0
 #: How long news of a user's access change is kept for sockets still opening: one
 #: identified before the change but listed here after it is looked at again.
 CHANGES_KEPT_SECONDS = 60.0
-
-
-class CommittedEvents(Protocol):
-    """The events table as the hub's sweep reads it, one tenant at a time."""
-
-    async def latest(self, tenant_id: int) -> int:
-        """The tenant's newest event id (0 when none)."""
-        ...
-
-    async def since(self, tenant_id: int, after_id: int, grace: float) -> list[tuple[int, str]]:
-        """(id, topic) of the tenant's events after ``after_id`` at least ``grace``
-        seconds old, oldest first."""
-        ...
-
-    async def load(self, tenant_id: int, ids: list[int]) -> list[LiveEvent]:
-        """The tenant's events with these ids, oldest first."""
-        ...
 
 
 class Guard(Protocol):
@@ -158,9 +142,8 @@ class Hub:
         self._newest_heard: dict[str, int] = {}
         self._newest_heard_before: dict[str, int] = {}
         self._newest_since = time.monotonic()
-        #: Per tenant, the newest id each of the last sweeps saw: the oldest is where
-        #: the next sweep starts.
-        self._floors: dict[int, deque[int]] = {}
+        #: Where the sweep has read up to in the table, tenant by tenant.
+        self._sweeper = Sweeper(table) if table is not None else None
         self.cpu = CpuGauge()
         #: Who looks again at sockets' rights when a user's access changed (news on
         #: ACCESS_TOPIC from any process) or their session lapses.
@@ -434,16 +417,19 @@ class Hub:
         """Queue the committed events of local sockets' topics that the broker never
         brought (their process died between commit and publish); how many were found.
         Sockets that already have one (by replay) skip it."""
-        assert self._table is not None
+        assert self._table is not None and self._sweeper is not None
+        sweeper = self._sweeper
         found = 0
-        for tenant_id in sorted({s.tenant_id for s in self._subscribers}):
-            floors = self._floors.setdefault(tenant_id, deque(maxlen=SWEEP_WINDOW))
-            if not floors:
-                # From now on: what came before is the sockets' own replay's business.
-                floors.append(await self._table.latest(tenant_id))
+        tenants = {s.tenant_id for s in self._subscribers}
+        for tenant_id in sorted(tenants):
+            rows = await sweeper.committed(tenant_id, SWEEP_GRACE_SECONDS)
+            if len(rows) >= SWEEP_LIMIT:
+                # More than one sweep reads: the sockets replay from their own cursors.
+                log.warning("live events: %d committed in one sweep; replaying", len(rows))
+                for subscriber in [s for s in self._subscribers if s.tenant_id == tenant_id]:
+                    if not subscriber.offer(Replay(frozenset(subscriber.topics), None)):
+                        self.remove(subscriber)
                 continue
-            rows = await self._table.since(tenant_id, floors[0], SWEEP_GRACE_SECONDS)
-            floors.append(max((event_id for event_id, _topic in rows), default=floors[-1]))
             missing = [
                 event_id
                 for event_id, topic in rows
@@ -456,9 +442,12 @@ class Hub:
                 self._heard.add(event.id)
                 self._wait(event)
                 found += 1
-        for tenant_id in set(self._floors) - {s.tenant_id for s in self._subscribers}:
-            del self._floors[tenant_id]
+        sweeper.keep_only(tenants)
         return found
+
+    def sweep_lag(self) -> SweepLag:
+        """How far behind the sweep is, and how long an open transaction has held it."""
+        return self._sweeper.lag() if self._sweeper is not None else SweepLag(0.0, 0.0)
 
     async def _draw_loop(self) -> None:
         # Topics resting after a drawing, and when each may be drawn again.

@@ -10,7 +10,10 @@ Protocol (text frames, JSON unless a renderer sends HTML):
   topic, ``{"type": "ws.error", "code": "forbidden" | "bad_topic" | ..., "topic": ...}``.
 - With ``last_event_id`` the events after it are replayed first, in order; when more
   than ``REPLAY_LIMIT`` are missing the server sends ``{"type": "ws.snapshot", ...}``
-  instead: reload your state, then carry on from its ``last_event_id``.
+  instead: reload your state, then carry on from its ``last_event_id``. On PostgreSQL
+  the replay also holds the lower ids that committed after that event was written
+  (ids are taken before commit, commits come in any order): an event may come again
+  after a reconnect, never be skipped; apply events idempotently.
 - Events: ``{"id", "topic", "type", "payload"}`` (or the renderer's fragment).
 - ``{"type": "ws.revoked", "topics": [...]}``: the user may no longer hear these
   topics (their role changed); the socket goes on with the others.
@@ -33,13 +36,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from quart import Blueprint, Quart, Response, current_app, g, session, websocket
 from quart.globals import websocket_ctx
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.accounts.municipalities import get_tenant_by_slug
@@ -47,11 +48,11 @@ from app.core.accounts.sessions import resume_signed_in, session_lapses_at
 from app.core.accounts.users import active_membership
 from app.core.auth import SESSION_KEY
 from app.core.events import PUBLISHER, events_after, latest_event_id
-from app.core.models import Event, utcnow
 from app.core.settings import SUPPORTED_LOCALES, Settings
 from app.core.tenancy import tenant_scope
 from app.core.validation import MAX_ID
 from app.realtime.access import Grant, Member, SocketGuard, refuse_topic
+from app.realtime.committed import EventsTable
 from app.realtime.drawing import take_batch
 from app.realtime.hub import Hub
 from app.realtime.live_event import LiveEvent
@@ -75,8 +76,6 @@ MAX_TOPICS = 50
 READY_SECONDS = 5.0
 #: How long closing a fallen-behind socket may wait on its full connection.
 CLOSE_SECONDS = 5.0
-#: The most events one sweep looks at (a minute of a busy election day is 6,000).
-SWEEP_LIMIT = 20_000
 #: The close code telling a client it fell behind and must resync.
 FELL_BEHIND = 4008
 
@@ -103,36 +102,6 @@ def register_realtime(app: Quart) -> None:
     @app.after_serving
     async def _stop_hub() -> None:
         await app.extensions[HUB].close()
-
-
-class EventsTable:
-    """The events table as the hub's sweep reads it (``app.realtime.hub.CommittedEvents``)."""
-
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self.session_factory = session_factory
-
-    async def latest(self, tenant_id: int) -> int:
-        async with self.session_factory() as db:
-            with tenant_scope(tenant_id):
-                return int(await db.scalar(select(func.max(Event.id))) or 0)
-
-    async def since(self, tenant_id: int, after_id: int, grace: float) -> list[tuple[int, str]]:
-        cutoff = utcnow() - timedelta(seconds=grace)
-        async with self.session_factory() as db:
-            with tenant_scope(tenant_id):
-                rows = await db.execute(
-                    select(Event.id, Event.topic)
-                    .where(Event.id > after_id, Event.created_at <= cutoff)
-                    .order_by(Event.id)
-                    .limit(SWEEP_LIMIT)
-                )
-                return [(int(event_id), str(topic)) for event_id, topic in rows]
-
-    async def load(self, tenant_id: int, ids: list[int]) -> list[LiveEvent]:
-        async with self.session_factory() as db:
-            with tenant_scope(tenant_id):
-                rows = await db.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.id))
-                return [LiveEvent.from_row(row) for row in rows]
 
 
 def _preprocess_websockets_with_their_own_values(app: Quart) -> None:
