@@ -1,0 +1,45 @@
+"""What every phone at one polling station shows of the station right now: its state,
+who of the team has arrived, the turnout reported. Drawn on the clerk's election-day
+page and again, for the station's topic, each time one of its events comes (the same
+for every reader of the topic: nothing here is anyone's own, no contact details).
+
+Reads only; the face checks who may see it (``access.on_station_team``, and for a
+socket ``app.realtime.access``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.models import utcnow
+from app.domain.models import StationStatus, TurnoutReport
+from app.domain.ops import access, my_day, stations
+
+
+@dataclass(frozen=True)
+class StationNow:
+    station_id: int
+    #: "not_opened", "open", "paused", "closed", "counting" or "result_reported".
+    state: str
+    status: StationStatus | None
+    rosters: list[stations.ShiftRoster]
+    turnout: dict[str, TurnoutReport]
+
+
+async def station_now(
+    session: AsyncSession, station_id: int, day: dt.date | None = None
+) -> StationNow:
+    """The station as it stands, with the team of ``day`` (the local today)."""
+    if day is None:
+        day = await access.local_today(session, utcnow())
+    status = await stations.station_state(session, station_id)
+    return StationNow(
+        station_id=station_id,
+        state=status.state if status else "not_opened",
+        status=status,
+        rosters=await stations.station_roster(session, station_id, day),
+        turnout=await my_day.station_turnout(session, station_id),
+    )
