@@ -144,7 +144,6 @@ async def _page(
 async def _led_stations(shifts: list[my_day.MyShift]) -> list[dict[str, Any]]:
     """The stations the clerk leads today, with what their chair needs to see."""
     session = db()
-    now = utcnow()
     led: list[dict[str, Any]] = []
     seen: set[int] = set()
     for mine in shifts:
@@ -159,7 +158,7 @@ async def _led_stations(shifts: list[my_day.MyShift]) -> list[dict[str, Any]]:
                 "now": live,
                 "state": live.state,
                 "status": live.status,
-                "check": await stations.opening_check(session, station.id, now),
+                "check": live.check,
                 "incidents": await my_day.station_incidents(session, station.id),
                 "turnout": live.turnout,
             }

@@ -1,5 +1,6 @@
 """What every phone at one polling station shows of the station right now: its state,
-who of the team has arrived, the turnout reported. Drawn on the clerk's election-day
+who of the team has arrived, what keeps it
+from opening, the turnout reported. Drawn on the clerk's election-day
 page and again, for the station's topic, each time one of its events comes (the same
 for every reader of the topic: nothing here is anyone's own, no contact details).
 
@@ -27,14 +28,17 @@ class StationNow:
     status: StationStatus | None
     rosters: list[stations.ShiftRoster]
     turnout: dict[str, TurnoutReport]
+    #: What keeps the station from opening now (the chair's page shows it).
+    check: stations.OpeningCheck
 
 
 async def station_now(
     session: AsyncSession, station_id: int, day: dt.date | None = None
 ) -> StationNow:
     """The station as it stands, with the team of ``day`` (the local today)."""
+    now = utcnow()
     if day is None:
-        day = await access.local_today(session, utcnow())
+        day = await access.local_today(session, now)
     status = await stations.station_state(session, station_id)
     return StationNow(
         station_id=station_id,
@@ -42,4 +46,5 @@ async def station_now(
         status=status,
         rosters=await stations.station_roster(session, station_id, day),
         turnout=await my_day.station_turnout(session, station_id),
+        check=await stations.opening_check(session, station_id, now),
     )
