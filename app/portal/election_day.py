@@ -34,7 +34,15 @@ from app.domain.models import (
     CheckIn,
     Person,
 )
-from app.domain.ops import access, incident_labels, incidents, my_day, stations, turnout
+from app.domain.ops import (
+    access,
+    incident_labels,
+    incidents,
+    my_day,
+    station_messages,
+    stations,
+    turnout,
+)
 from app.domain.ops.checkins import check_in
 from app.domain.ops.station_live import StationNow, station_now
 from app.portal.me import my_person, my_person_or_404
@@ -315,3 +323,18 @@ async def election_day_turnout(station_id: int) -> Any:
         "success",
     )
     return _back(f"turnout-{station_id}")
+
+
+@routes.post("/election-day/stations/<int:station_id>/messages/<int:message_id>/read")
+@requires("portal.use")
+async def election_day_message_read(station_id: int, message_id: int) -> Any:
+    """A clerk of the station marks a coordinators' message read there: the station's
+    messages again (htmx), or back to the page."""
+    await _ensure_station_visible(station_id)
+    await station_messages.mark_read(db(), current_actor(), station_id, message_id)
+    if request.headers.get("HX-Request"):
+        live = await station_now(db(), station_id)
+        return await render(
+            "portal/_station_messages.html", now=live, base=url_for("portal.election_day")
+        )
+    return _back(f"station-{station_id}")

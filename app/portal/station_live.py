@@ -32,6 +32,8 @@ EVENT_TYPES = (
     "station.state_changed",
     "turnout.reported",
     "staffing.reassigned",
+    "station.message",
+    "station.message_read",
 )
 #: A station's drawing is small (one station, a few shifts), but 660 stations' check-ins
 #: share the process: after each drawing the station rests as long as it took (at most
@@ -70,6 +72,7 @@ async def render_station_events(events: list[LiveEvent]) -> str:
                 "cursor": max(e.id for e in events),
                 "event_ids": ",".join(str(e.id) for e in events),
                 "zone": tenant.timezone,
+                "base": f"/{tenant.slug}/portal/election-day",
                 "state_labels": STATE_LABELS,
                 "turnout_slots": TURNOUT_SLOTS,
             }

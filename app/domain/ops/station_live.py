@@ -1,6 +1,6 @@
 """What every phone at one polling station shows of the station right now: its state,
 who of the team has arrived, what keeps it
-from opening, the turnout reported. Drawn on the clerk's election-day
+from opening, the turnout reported, the coordinators' messages. Drawn on the clerk's election-day
 page and again, for the station's topic, each time one of its events comes (the same
 for every reader of the topic: nothing here is anyone's own, no contact details).
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import utcnow
 from app.domain.models import StationStatus, TurnoutReport
 from app.domain.ops import access, my_day, stations
+from app.domain.ops.station_messages import ShownMessage, messages_of_station
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class StationNow:
     turnout: dict[str, TurnoutReport]
     #: What keeps the station from opening now (the chair's page shows it).
     check: stations.OpeningCheck
+    #: The coordinators' newest messages to the station, newest first.
+    messages: list[ShownMessage]
 
 
 async def station_now(
@@ -47,4 +50,5 @@ async def station_now(
         rosters=await stations.station_roster(session, station_id, day),
         turnout=await my_day.station_turnout(session, station_id),
         check=await stations.opening_check(session, station_id, now),
+        messages=await messages_of_station(session, station_id),
     )
