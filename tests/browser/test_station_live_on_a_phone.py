@@ -19,9 +19,9 @@ from app.cli import main as stemma
 from app.core.settings import Settings
 from tests.browser.conftest import ARTIFACTS, _environment
 from tests.browser.test_checkin_updates_the_team import CLERK_NAME
-from tests.browser.test_election_day_live import CLERK_EMAIL, STATION
+from tests.browser.test_election_day_live import CLERK_EMAIL, COORDINATOR_EMAIL, STATION
 from tests.browser.test_election_day_live import _sign_in as sign_in
-from tests.browser.test_recruitment import PHONE, _new_page
+from tests.browser.test_recruitment import DESKTOP, PHONE, _new_page
 
 
 @pytest.fixture
@@ -98,8 +98,30 @@ async def test_a_chair_on_a_phone_sees_a_teammate_arrive_without_a_reload(
     await expect(page.locator("#day-connection")).to_have_text("Live")
     await page.locator(f"#roster-{await _station_id(page)}").scroll_into_view_if_needed()
     await page.screenshot(path=str(ARTIFACTS / "station-live-phone.png"), caret="initial")
+
+    # A coordinator on a laptop sends a message to all stations of the election.
+    desk = await _new_page(browser, errors, **DESKTOP)
+    await sign_in(desk, live_server, COORDINATOR_EMAIL)
+    await desk.goto(f"{live_server}/demo/planning/live")
+    await desk.get_by_role("link", name="Meddelanden till vallokalerna").click()
+    await desk.locator("#field-scope").select_option("all")
+    await desk.locator("#field-text").fill("Kom ihåg att räkna rösterna två gånger.")
+    await desk.get_by_role("button", name="Skicka meddelandet").click()
+    await expect(desk.locator("tbody tr").first).to_contain_text("0 av")
+    await desk.screenshot(path=str(ARTIFACTS / "station-messages-desk.png"), caret="initial")
+
+    # The phone shows it without a reload, and the chair marks it read.
+    message = lead.locator(".station-message").filter(has_text="räkna rösterna")
+    await expect(message).to_have_class("station-message is-unread")
+    await message.scroll_into_view_if_needed()
+    await page.screenshot(path=str(ARTIFACTS / "station-message-phone.png"), caret="initial")
+    await message.get_by_role("button", name="Markera som läst").click()
+    await expect(lead.locator(".station-message").first).to_contain_text("Läst kl.")
+    await desk.reload()
+    await expect(desk.locator("tbody tr").first).to_contain_text("1 av")
     assert errors == []
     await page.context.close()
+    await desk.context.close()
 
 
 async def _station_id(page: Any) -> str:

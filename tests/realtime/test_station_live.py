@@ -107,6 +107,10 @@ async def test_a_stations_events_drawn_together_name_every_event(
     assert delivery.text.count(f'id="roster-{day.station_id}"') == 1
     assert f'id="turnout-table-{day.station_id}"' in delivery.text
     assert 'data-last-event-id="923"' in delivery.text
+    # A coordinators' message to the station is drawn with the station's messages.
+    sent = LiveEvent(925, tenant.id, topic, "station.message", {"message_id": 1})
+    (drawn,) = await app.extensions[HUB].draw([sent])
+    assert f'<div class="station-messages" id="messages-{day.station_id}"' in drawn.text
     # An event type the station's page does not draw still goes as JSON.
     note = LiveEvent(924, tenant.id, topic, "incident.noted", {"station_id": day.station_id})
     (as_json,) = await app.extensions[HUB].draw([note])
