@@ -115,3 +115,35 @@ async def test_a_stations_events_drawn_together_name_every_event(
     note = LiveEvent(924, tenant.id, topic, "incident.noted", {"station_id": day.station_id})
     (as_json,) = await app.extensions[HUB].draw([note])
     assert json.loads(as_json.text)["id"] == 924
+
+
+async def test_a_phone_that_reconnects_gets_what_it_missed_drawn(
+    app: Quart, db: AsyncSession, tenant: Tenant, clerk: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone's network blinks: it comes back with the last event id it applied and
+    the station's events since are replayed to it as the station's parts."""
+    day = await ops_day(db, tenant)
+    clock = day.at(7, 45).astimezone(dt.UTC)
+    monkeypatch.setattr(checkins, "utcnow", lambda: clock)
+    monkeypatch.setattr(station_live, "utcnow", lambda: clock)
+    await link_user(db, tenant, day.clerk_ids[1], clerk)
+    topic = station_topic(tenant.id, day.station_id)
+    cookie = await session_cookie(app, clerk)
+    async with open_socket(app, cookie, topics=topic) as socket:
+        cursor = (await receive(socket))["last_event_id"]
+    # Offline meanwhile: a teammate checks in.
+    with tenant_scope(tenant.id):
+        await checkins.check_in(
+            db,
+            Actor.system("kiosk"),
+            person_id=day.clerk_ids[0],
+            shift_id=day.early_id,
+            kind="arrived",
+            idempotency_key="blink-1",
+            source="api",
+        )
+    async with open_socket(app, cookie, topics=topic, last_event_id=cursor) as socket:
+        assert (await receive(socket))["type"] == "ws.subscribed"
+        fragment = await asyncio.wait_for(socket.recv(), 5)
+    assert isinstance(fragment, str) and not fragment.startswith("{")
+    assert fragment.count('class="roster-arrived"') == 1
