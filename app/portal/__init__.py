@@ -4,7 +4,18 @@ from quart import Blueprint, current_app
 
 from app.core.error_pages import answer_refusal
 from app.core.errors import DomainError
-from app.portal import calendar, courses, election_day, home, install, pay, profile, push, team
+from app.portal import (
+    calendar,
+    courses,
+    election_day,
+    home,
+    install,
+    pay,
+    profile,
+    push,
+    station_live,
+    team,
+)
 
 #: The modules whose views make up the portal, each with its ``routes``.
 VIEW_MODULES = (calendar, courses, election_day, home, install, pay, profile, push, team)
@@ -21,6 +32,8 @@ def create_blueprint() -> Blueprint:
     blueprint.context_processor(_portal_context)
     for module in VIEW_MODULES:
         module.routes.register_on(blueprint)
+    # What a station's socket draws for the clerks' election-day page.
+    station_live.register()
     # The face's one answer to a refused action (the rule: app.core.errors).
     blueprint.register_error_handler(DomainError, answer_refusal)
     return blueprint

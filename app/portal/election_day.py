@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, current_membership, current_user, requires
 from app.core.errors import DomainError, NotFound
+from app.core.events import latest_event_id, station_topic
 from app.core.i18n import _, lazy_gettext
 from app.core.models import utcnow
 from app.core.routes import Routes
@@ -32,8 +34,17 @@ from app.domain.models import (
     CheckIn,
     Person,
 )
-from app.domain.ops import access, incident_labels, incidents, my_day, stations, turnout
+from app.domain.ops import (
+    access,
+    incident_labels,
+    incidents,
+    my_day,
+    station_messages,
+    stations,
+    turnout,
+)
 from app.domain.ops.checkins import check_in
+from app.domain.ops.station_live import StationNow, station_now
 from app.portal.me import my_person, my_person_or_404
 
 routes = Routes()
@@ -83,6 +94,10 @@ async def _page(
     all_today, tomorrow = (
         await my_day.shifts_of_the_day(session, person.id, now, zone) if person else ([], [])
     )
+    # The cursor first: an event committed while the page is drawn is replayed.
+    station_ids = list(dict.fromkeys(mine.station.id for mine in all_today))
+    topics = [station_topic(g.tenant.id, station_id) for station_id in station_ids]
+    cursor = await latest_event_id(session, topics)
     shifts, not_here = all_today, False
     if station_id is not None:
         # Opened from a station's poster: that station's shift first and alone.
@@ -90,6 +105,13 @@ async def _page(
         not_here = not at_station
         shifts = at_station or all_today
     led = await _led_stations(all_today)
+    led_ids = {entry["station"].id for entry in led}
+    # The stations where the clerk works today without leading: state and team, read only.
+    others = [
+        (mine.station, await station_now(session, mine.station.id, mine.shift.day))
+        for mine in {m.station.id: m for m in all_today}.values()
+        if mine.station.id not in led_ids
+    ]
     refusals = refusals or {}
     shown = {f"shift-{mine.shift.id}" for mine in shifts}
     for entry in led:
@@ -107,6 +129,9 @@ async def _page(
         station_id=station_id,
         not_here=not_here,
         led=led,
+        others=others,
+        socket_url=_socket_url(topics, cursor),
+        cursor=cursor,
         refusals=refusals,
         elsewhere=elsewhere,
         confirmed_text=confirmed_text,
@@ -127,7 +152,6 @@ async def _page(
 async def _led_stations(shifts: list[my_day.MyShift]) -> list[dict[str, Any]]:
     """The stations the clerk leads today, with what their chair needs to see."""
     session = db()
-    now = utcnow()
     led: list[dict[str, Any]] = []
     seen: set[int] = set()
     for mine in shifts:
@@ -135,19 +159,27 @@ async def _led_stations(shifts: list[my_day.MyShift]) -> list[dict[str, Any]]:
         if not mine.leads_station or station.id in seen:
             continue
         seen.add(station.id)
-        status = await stations.station_state(session, station.id)
+        live: StationNow = await station_now(session, station.id, mine.shift.day)
         led.append(
             {
                 "station": station,
-                "state": status.state if status else "not_opened",
-                "status": status,
-                "rosters": await stations.station_roster(session, station.id, mine.shift.day),
-                "check": await stations.opening_check(session, station.id, now),
+                "now": live,
+                "state": live.state,
+                "status": live.status,
+                "check": live.check,
                 "incidents": await my_day.station_incidents(session, station.id),
-                "turnout": await my_day.station_turnout(session, station.id),
+                "turnout": live.turnout,
             }
         )
     return led
+
+
+def _socket_url(topics: list[str], cursor: int) -> str | None:
+    """The page's live socket: its stations' topics, resuming after ``cursor``."""
+    if not topics:
+        return None
+    query = urlencode({"topics": ",".join(topics), "last_event_id": cursor})
+    return f"/{g.tenant.slug}/ws?{query}"
 
 
 @routes.get("/election-day")
@@ -291,3 +323,18 @@ async def election_day_turnout(station_id: int) -> Any:
         "success",
     )
     return _back(f"turnout-{station_id}")
+
+
+@routes.post("/election-day/stations/<int:station_id>/messages/<int:message_id>/read")
+@requires("portal.use")
+async def election_day_message_read(station_id: int, message_id: int) -> Any:
+    """A clerk of the station marks a coordinators' message read there: the station's
+    messages again (htmx), or back to the page."""
+    await _ensure_station_visible(station_id)
+    await station_messages.mark_read(db(), current_actor(), station_id, message_id)
+    if request.headers.get("HX-Request"):
+        live = await station_now(db(), station_id)
+        return await render(
+            "portal/_station_messages.html", now=live, base=url_for("portal.election_day")
+        )
+    return _back(f"station-{station_id}")

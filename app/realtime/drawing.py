@@ -49,13 +49,28 @@ class _Registered:
 
 def renderer_for(event: LiveEvent) -> _Registered | None:
     """The renderer that draws ``event``, or None when it goes as JSON."""
-    registered = _renderers.get(event.type)
-    return registered if registered is not None and registered.topics(event.topic) else None
+    return _registered(event.type, event.topic)
+
+
+def _registered(event_type: str, topic: str) -> _Registered | None:
+    """The registration of ``event_type`` whose topics hold ``topic`` (the first)."""
+    for registered in _renderers.get(event_type, ()):
+        if registered.topics(topic):
+            return registered
+    return None
 
 
 #: How each event type becomes what the sockets receive (an HTML fragment for HTMX's
-#: out-of-band swaps). Features register theirs at import; unregistered types go as JSON.
-_renderers: dict[str, _Registered] = {}
+#: out-of-band swaps), per kind of topic: the dashboard draws the ops topic's events,
+#: the clerks' page a station's. Features register theirs at import; an event no
+#: registration's topics hold goes as JSON.
+_renderers: dict[str, list[_Registered]] = {}
+
+
+def _register(event_type: str, registered: _Registered) -> None:
+    """Add ``registered`` for ``event_type``, replacing one with the same topics."""
+    kept = [r for r in _renderers.get(event_type, []) if r.topics is not registered.topics]
+    _renderers[event_type] = [*kept, registered]
 
 
 def register_renderer(event_type: str, renderer: Renderer) -> None:
@@ -69,7 +84,7 @@ def register_renderer(event_type: str, renderer: Renderer) -> None:
     async def one(events: list[LiveEvent]) -> str:
         return await renderer(events[0])
 
-    _renderers[event_type] = _Registered(one, coalesces=False)
+    _register(event_type, _Registered(one, coalesces=False))
 
 
 def register_coalescing_renderer(
@@ -99,12 +114,15 @@ def register_coalescing_renderer(
     """
     if not 0 < share <= 1:
         raise ValueError("share must be in (0, 1]")
-    _renderers[event_type] = _Registered(
-        renderer,
-        coalesces=True,
-        share=share,
-        max_rest_seconds=max_rest_seconds,
-        topics=topics,
+    _register(
+        event_type,
+        _Registered(
+            renderer,
+            coalesces=True,
+            share=share,
+            max_rest_seconds=max_rest_seconds,
+            topics=topics,
+        ),
     )
 
 
@@ -130,14 +148,14 @@ def take_batch(events: deque[LiveEvent], resting: Container[str] = frozenset()) 
         events.extend(kept)
         return []
     batch = [first]
-    registered = _renderers.get(first.type)
+    registered = _registered(first.type, first.topic)
     if registered is not None and registered.batches(first.topic):
         while events:
             event = events.popleft()
             if event.topic != first.topic or len(batch) >= MAX_BATCH:
                 kept.append(event)
                 continue
-            other = _renderers.get(event.type)
+            other = _registered(event.type, event.topic)
             if other is not None and other.coalesces and other.render is registered.render:
                 batch.append(event)
                 continue
@@ -151,7 +169,7 @@ def take_batch(events: deque[LiveEvent], resting: Container[str] = frozenset()) 
 def rest_after(events: list[LiveEvent], spent: float, busy: bool = False) -> float:
     """How long the topic of a batch whose drawing took ``spent`` seconds rests before
     it is drawn again (seconds); longer when the process is ``busy`` (saturated)."""
-    registered = _renderers.get(events[0].type)
+    registered = _registered(events[0].type, events[0].topic)
     if registered is None or registered.share >= 1 or not registered.batches(events[0].topic):
         return 0.0
     rest = min(registered.max_rest_seconds, spent * (1 / registered.share - 1))

@@ -252,6 +252,7 @@ async def _back_office_pages(
         await audit.visit(page, review[0], view)
     await audit.visit(page, f"{base}{election}live", view)
     await audit.visit(page, f"{base}{election}reminders", view)
+    await audit.visit(page, f"{base}{election}live/messages", view)
     await audit.visit(page, f"{planning}/courses/", view)
     await audit.visit(page, base + await _href(page, r"/courses/\d+$"), view)
     await audit.visit(page, f"{planning}/site/settings", view)
@@ -284,7 +285,7 @@ async def test_every_portal_page_and_the_main_back_office_pages_pass_axe(
         await _back_office_pages(audit, browser, live_server, view, review)
     if audit.found:
         pytest.fail(audit.report(), pytrace=False)
-    assert audit.views == 2 * (6 + 12), audit.views
+    assert audit.views == 2 * (6 + 13), audit.views
 
 
 # --- by keyboard alone ------------------------------------------------------------------

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.accounts.api_tokens import create_api_token
 from app.core.accounts.users import set_user_locale
 from app.core.audit import Actor
-from app.core.events import ops_topic, station_topic
+from app.core.events import ops_topic
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.ops import checkins
 from app.domain.ops import dashboard as dashboard_module
-from app.realtime.drawing import rest_after, take_batch
+from app.realtime.drawing import take_batch
 from app.realtime.live_event import LiveEvent
 from app.realtime.ws import HUB
 from tests.domain.ops.test_checkins import ops_day
@@ -95,30 +95,6 @@ async def test_events_drawn_together_show_every_touched_station_and_name_every_e
     assert fragment.count(f'<tr id="ops-station-{other_id}"') == 1
     assert fragment.count('id="ops-summary"') == 1
     assert 'data-last-event-id="903"' in fragment and 'data-event-ids="901,902,903"' in fragment
-
-
-async def test_a_station_teams_events_go_one_by_one_as_json_however_many_wait(
-    app: Quart, db: AsyncSession, tenant: Tenant
-) -> None:
-    """The dashboard's renderer draws the ops topic's events together; the same event
-    types on a station's topic go to its team as JSON, each event its own message (a
-    batch drawn as the last one's JSON lost the others), and never rest."""
-    day = await ops_day(db, tenant)
-    topic = station_topic(tenant.id, day.station_id)
-    events = [
-        LiveEvent(911, tenant.id, topic, "checkin.arrived", {"station_id": day.station_id}),
-        LiveEvent(912, tenant.id, topic, "checkin.left", {"station_id": day.station_id}),
-        LiveEvent(913, tenant.id, topic, "station.state_changed", {"station_id": day.station_id}),
-    ]
-    waiting = deque(events)
-    drawn = []
-    while waiting:
-        batch = take_batch(waiting)
-        assert len(batch) == 1
-        assert rest_after(batch, spent=0.05) == 0
-        drawn += await app.extensions[HUB].draw(batch)
-    assert [d.event_ids for d in drawn] == [(911,), (912,), (913,)]
-    assert [json.loads(d.text)["id"] for d in drawn] == [911, 912, 913]
 
 
 async def test_a_live_row_is_drawn_in_the_language_of_each_page_that_shows_it(

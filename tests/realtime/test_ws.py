@@ -135,9 +135,9 @@ async def test_it_lets_a_clerk_hear_only_their_own_station_and_user_topics(
             "t:1:nonsense": "bad_topic",
         }
         assert notices[-1] == {"type": "ws.subscribed", "topics": [own_station], "last_event_id": 0}
-        await record(db, tenant.id, foreign_station, "checkin.arrived")
-        await record(db, tenant.id, ops, "checkin.arrived")
-        heard = await record(db, tenant.id, own_station, "checkin.arrived")
+        await record(db, tenant.id, foreign_station)
+        await record(db, tenant.id, ops)
+        heard = await record(db, tenant.id, own_station)
         assert (await receive_event(socket))["id"] == heard.id
     # The coordinator hears every station of the tenant.
     async with open_socket(

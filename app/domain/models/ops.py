@@ -216,3 +216,40 @@ class TurnoutReport(TenantScoped, Base):
     reported_by_label: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StationMessage(TenantScoped, Base):
+    """A coordinators' message to the phones of one station, a district's stations or
+    all stations of an election; each station it went to has its ``StationMessageRead``."""
+
+    __tablename__ = "station_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(
+        ForeignKey("elections.id", ondelete="CASCADE"), index=True
+    )
+    #: "station", "district" or "all".
+    scope: Mapped[str] = mapped_column(String(16))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(String(1000))
+    sent_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sent_by_label: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StationMessageRead(TenantScoped, Base):
+    """One station a message went to, and whether (when, by whom) it was read there."""
+
+    __tablename__ = "station_message_reads"
+    __table_args__ = (UniqueConstraint("message_id", "station_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("station_messages.id", ondelete="CASCADE"), index=True
+    )
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), index=True
+    )
+    read_at: Mapped[dt.datetime | None] = mapped_column()
+    read_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
