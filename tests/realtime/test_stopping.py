@@ -2,7 +2,8 @@
 sockets are told to reconnect elsewhere (close code 1012, "service restart"), a request
 under way is answered, the exit status is 0 and nothing is logged at ERROR.
 
-They need PostgreSQL and Redis (several workers do), as ``test_processes.py``.
+The process tests need PostgreSQL and Redis (several workers do), as
+``test_processes.py``; the hub's part runs anywhere.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
+from websockets.exceptions import ConnectionClosed
 
-from app.core.events import latest_event_id
+from app.core.events import latest_event_id, ops_topic
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
+from app.realtime import ws as live
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.factories import make_election
+from tests.realtime.conftest import open_socket, receive, session_cookie
 from tests.realtime.processes import (
     AppProcess,
     Dashboard,
@@ -32,7 +38,7 @@ from tests.realtime.processes import (
     post_check_in,
 )
 
-pytestmark = pytest.mark.skipif(
+needs_processes = pytest.mark.skipif(
     not (TEST_DATABASE_URL and TEST_REDIS_URL),
     reason="real processes run when STEMMA_TEST_DATABASE_URL and STEMMA_TEST_REDIS_URL are set",
 )
@@ -78,6 +84,7 @@ def _errors(log: str) -> list[str]:
     ]
 
 
+@needs_processes
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_stop_closes_live_sockets_with_service_restart_and_logs_no_error(
     db: AsyncSession,
@@ -123,6 +130,7 @@ async def test_a_stop_closes_live_sockets_with_service_restart_and_logs_no_error
     assert _errors(server.log()) == [], server.log()
 
 
+@needs_processes
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_stop_answers_the_request_under_way(
     db: AsyncSession,
@@ -172,3 +180,26 @@ async def test_a_stop_answers_the_request_under_way(
     assert [row.idempotency_key for row in await check_in_rows(db, day)] == ["in-flight"]
     assert await asyncio.to_thread(server.popen.wait, STOP_SECONDS) == 0
     assert _errors(server.log()) == [], server.log()
+
+
+async def _closed(socket: object) -> tuple[int, str]:
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(socket.recv(), 10)  # type: ignore[attr-defined]
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def test_the_hub_closes_its_sockets_and_any_new_one_with_service_restart(
+    app: Quart, db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    election = await make_election(db, tenant)
+    topic = ops_topic(tenant.id, election.id)
+    cookie = await session_cookie(app, coordinator)
+    async with open_socket(app, cookie, topics=topic) as socket:
+        assert (await receive(socket))["type"] == "ws.subscribed"
+        app.extensions[live.HUB].close_for_restart()
+        assert await _closed(socket) == (1012, "service restart")
+    # One that opens while the server stops is sent on at once.
+    async with open_socket(app, cookie, topics=topic) as socket:
+        assert await _closed(socket) == (1012, "service restart")

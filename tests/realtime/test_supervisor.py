@@ -113,6 +113,8 @@ async def test_a_killed_worker_is_replaced_while_check_ins_go_on_and_none_is_los
     day = await live_day(db, tenant, coordinator.id, clerks=8)
     await processes.wait_ready()
     victim, survivor = await _wait_for_workers(server, 2, RESTART_SECONDS)
+    for pid in (victim, survivor):
+        await _wait_for_log(server, rf"worker \d \(pid {pid}\) is serving", RESTART_SECONDS)
     answers: dict[str, int | str] = {}
     stop = asyncio.Event()
     counter = iter(range(1_000_000))
