@@ -131,9 +131,9 @@ async def serve(
     elsewhere (close code 1012), requests under way are answered within the graceful
     timeout, and the app's shutdown runs. ``ready`` is set once the sockets listen.
 
-    Hypercorn's own stop waits for open websockets until they close by themselves
-    (Python 3.12's ``Server.wait_closed`` waits for every connection), which a phone
-    that holds its socket never does; the process was then killed mid-request.
+    Hypercorn's own stop left open websockets alone until the graceful timeout, then
+    cut them, each with an ERROR traceback; a phone holding its socket heard nothing
+    that told it to reconnect elsewhere.
     """
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_about_cut_connections)
@@ -150,8 +150,9 @@ async def serve(
             ready.set()
         await stopping.wait()
         log.info("stopping: live sockets are told to reconnect, requests under way finish")
-        # After Hypercorn closes the listening sockets (the next turns of the loop):
-        # clients wait a moment before they reconnect, so they reach another process.
+        # Hypercorn stops listening in the next turns of the loop; clients wait a short
+        # random moment before they reconnect, and reach another worker (or, with one
+        # process, the server once it is started again; they retry until then).
         loop.call_soon(_close_live_sockets)
 
     try:

@@ -151,8 +151,8 @@ class Supervisor:
             kwargs={"config": self.config, "sockets": self.sockets, "ready": worker.ready},
             name=f"stemma-worker-{worker.number}",
         )
-        # SIGINT from a terminal reaches the whole process group: a worker then stops
-        # by itself, and the supervisor must not mistake that for a death.
+        # A worker stops cleanly on SIGTERM or SIGINT of its own (``serve``): systemd's
+        # SIGTERM to the whole group, or a terminal's Ctrl+C, stops it as we would.
         process.start()
         worker.process = process
         worker.started_at = time.monotonic()
