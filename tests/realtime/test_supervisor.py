@@ -17,6 +17,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -230,3 +232,27 @@ def test_it_names_how_a_process_ended() -> None:
     assert exit_reason(-15) == "was killed by SIGTERM"
     assert exit_reason(3) == "exited with status 3"
     assert exit_reason(0) == "exited with status 0"
+
+
+def test_serve_exits_non_zero_with_the_reason_when_the_database_cannot_be_reached(
+    tmp_path: Path,
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("STEMMA_")}
+    environment.update(
+        STEMMA_DATABASE_URL=f"postgresql://stemma@127.0.0.1:{free_port()}/nothing",
+        STEMMA_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        STEMMA_SECRET_KEY="serve-test-secret-key-that-is-long-enough-0123456789",
+        STEMMA_DATA_DIR=str(tmp_path),
+    )
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(free_port())]
+    result = subprocess.run(
+        [*command, "--workers", "2"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result
+    assert "ERROR app.cli: cannot reach the database: " in result.stderr
+    assert "Traceback" not in result.stderr
