@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
-import hypercorn.asyncio
-import hypercorn.run
 from hypercorn.config import Config
 from hypercorn.middleware import ProxyFixMiddleware
+from hypercorn.utils import wrap_app
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import create_app
@@ -39,6 +39,8 @@ from app.jobs.outbox import OutboxWorker
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
 from app.realtime.serving import configure_websockets, tune_garbage_collector
+from app.realtime.serving import serve as serve_app
+from app.realtime.supervisor import Supervisor
 
 T = TypeVar("T")
 
@@ -135,17 +137,21 @@ def serve(host: str, port: int, workers: int, proxy: bool) -> None:
             finally:
                 await engine.dispose()
 
-        asyncio.run(check())
+        try:
+            asyncio.run(check())
+        except (OSError, SQLAlchemyError) as error:
+            logging.getLogger("app.cli").error("cannot reach the database: %s", error)
+            sys.exit(1)
     click.echo(f"Stemma is serving on http://{host}:{port}  (database: {_describe_db(settings)})")
     if workers == 1:
         app: Any = create_app(settings)
         if proxy:
             app = ProxyFixMiddleware(app, mode="legacy", trusted_hops=1)
         tune_garbage_collector()
-        asyncio.run(hypercorn.asyncio.serve(app, config))
+        asyncio.run(serve_app(wrap_app(app, config.wsgi_max_body_size, "asgi"), config))
     else:
         config.application_path = "app.wsgi:proxied_app" if proxy else "app.wsgi:app"
-        sys.exit(hypercorn.run.run(config))
+        sys.exit(Supervisor(config, workers).run())
 
 
 def _describe_db(settings: Settings) -> str:

@@ -41,6 +41,7 @@ from app.realtime.saturation import CpuGauge
 from app.realtime.subscribers import (
     NOT_ALLOWED,
     QUEUE_SIZE,
+    SERVICE_RESTART,
     Delivery,
     RecentIds,
     Replay,
@@ -152,6 +153,8 @@ class Hub:
         self._access_changed: set[int] = set()
         self._changed_at: dict[int, float] = {}
         self._guard_wake = asyncio.Event()
+        #: The server is stopping: every socket closes with 1012, new ones at once.
+        self.stopping = False
 
     # sockets
 
@@ -164,6 +167,8 @@ class Hub:
         """Start delivering ``topics`` to ``subscriber`` (rights were checked by the caller).
         With no topics, the socket is known to the hub (its rights are watched)."""
         self.start()
+        if self.stopping:
+            subscriber.revoke(SERVICE_RESTART)
         if subscriber not in self._subscribers:
             self._subscribers.add(subscriber)
             if self._changed_at.get(subscriber.user_id, -math.inf) >= subscriber.opened_at:
@@ -260,6 +265,14 @@ class Hub:
         for subscriber in list(self._subscribers):
             if not subscriber.offer(Replay(frozenset(subscriber.topics), None)):
                 self.remove(subscriber)
+
+    def close_for_restart(self) -> None:
+        """The server is stopping: tell every socket, and any that opens from now on, to
+        reconnect elsewhere (close code 1012); its client comes back with its last event
+        id, to another process or to this server once it is back, and replays the gap."""
+        self.stopping = True
+        for subscriber in list(self._subscribers):
+            subscriber.revoke(SERVICE_RESTART)
 
     async def close(self) -> None:
         running = (self._task, self._drawing, self._sweeping, self._guarding)

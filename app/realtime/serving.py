@@ -1,16 +1,28 @@
-"""How Hypercorn serves the live sockets: pings, message size, no compression, and a
-garbage collector that does not stop the process for seconds at 5,000 sockets."""
+"""How Hypercorn serves the live sockets: pings, message size, no compression, a
+garbage collector that does not stop the process for seconds at 5,000 sockets, and a
+clean stop (sockets told to reconnect elsewhere, requests under way answered)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
+import multiprocessing
+import signal
+import ssl
 import threading
 import time
-from typing import Any
+import weakref
+from multiprocessing.synchronize import Event as ProcessEvent
+from typing import Any, Protocol
 
 import hypercorn.protocol.ws_stream
-from hypercorn.config import Config
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config, Sockets
+from hypercorn.typing import AppWrapper
 from wsproto.extensions import PerMessageDeflate
+
+log = logging.getLogger(__name__)
 
 #: Pings keep idle sockets open through proxies and NAT that drop quiet connections
 #: (often after 60 s), and make a vanished phone's connection fail sooner. 25 s, as
@@ -89,3 +101,97 @@ def _collect_on_schedule() -> None:
     while True:
         time.sleep(FULL_COLLECTION_SECONDS)
         gc.collect()
+
+
+# --- a clean stop ---------------------------------------------------------------------
+
+
+class ClosesForRestart(Protocol):
+    def close_for_restart(self) -> None: ...
+
+
+#: What holds live sockets in this process (each app's hub), told when the server stops.
+_ON_STOP: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def close_on_stop(holder: ClosesForRestart) -> None:
+    """Have ``holder.close_for_restart()`` called when this process's server stops."""
+    _ON_STOP.add(holder)
+
+
+async def serve(
+    app: AppWrapper,
+    config: Config,
+    *,
+    sockets: Sockets | None = None,
+    ready: ProcessEvent | None = None,
+) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT (or, in a worker, until its supervisor is
+    gone), then stop cleanly: listening stops, every live socket is told to reconnect
+    elsewhere (close code 1012), requests under way are answered within the graceful
+    timeout, and the app's shutdown runs. ``ready`` is set once the sockets listen.
+
+    Hypercorn's own stop left open websockets alone until the graceful timeout, then
+    cut them, each with an ERROR traceback; a phone holding its socket heard nothing
+    that told it to reconnect elsewhere.
+    """
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_about_cut_connections)
+    stopping = asyncio.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stopping.set)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # A worker outlives no supervisor (killed or not): it stops as if told to.
+        loop.add_reader(parent.sentinel, stopping.set)
+
+    async def stop_requested() -> None:
+        if ready is not None:
+            ready.set()
+        await stopping.wait()
+        log.info("stopping: live sockets are told to reconnect, requests under way finish")
+        # Hypercorn stops listening in the next turns of the loop; clients wait a short
+        # random moment before they reconnect, and reach another worker (or, with one
+        # process, the server once it is started again; they retry until then).
+        loop.call_soon(_close_live_sockets)
+
+    try:
+        await worker_serve(app, config, sockets=sockets, shutdown_trigger=stop_requested)
+    finally:
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signal_number)
+        if parent is not None:
+            loop.remove_reader(parent.sentinel)
+
+
+def _close_live_sockets() -> None:
+    for holder in list(_ON_STOP):
+        holder.close_for_restart()
+    _stop_pinging()
+
+
+def _stop_pinging() -> None:
+    """End Hypercorn's ping tasks: stopping, no socket needs them.
+
+    Each live socket has one, which pings and then sleeps PING_SECONDS without looking
+    whether its socket closed meanwhile; its connection ends only when it wakes. The
+    stop then waited for the graceful timeout and cut those connections (each logged as
+    an ERROR traceback, below). A ping task cancelled ends quietly within its connection.
+    """
+    code = hypercorn.protocol.ws_stream.WSStream._send_pings.__code__
+    for task in asyncio.all_tasks():
+        if getattr(task.get_coro(), "cr_code", None) is code:
+            task.cancel()
+
+
+def _quiet_about_cut_connections(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's handler of uncaught errors: a connection cut at the end of the graceful
+    timeout is a warning, not an ERROR traceback. (Python 3.12.1's ``asyncio.streams``
+    asks a cancelled connection's task for its exception, which raises CancelledError
+    into the loop's handler; Hypercorn cuts what is still open when the time is up.)"""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        log.warning("stopping: a connection still open at the graceful timeout was cut")
+        return
+    if isinstance(context.get("exception"), ssl.SSLError):
+        return  # a failed TLS handshake, as Hypercorn's own handler has it
+    loop.default_exception_handler(context)

@@ -28,6 +28,9 @@ REMEMBERED_IDS = 2048
 #: what it listened to.
 SIGNED_OUT = 4401
 NOT_ALLOWED = 4403
+#: The server is stopping (RFC 6455 "service restart"): reconnect, to another process or
+#: to this server once it is back, with the last event id seen.
+SERVICE_RESTART = 1012
 
 
 class RecentIds:

@@ -18,6 +18,9 @@ Protocol (text frames, JSON unless a renderer sends HTML):
 - ``{"type": "ws.revoked", "topics": [...]}``: the user may no longer hear these
   topics (their role changed); the socket goes on with the others.
 - Close code 4008: this socket fell behind; reconnect with the last event id seen.
+- Close code 1012 (service restart): the server is stopping; reconnect (after a short,
+  random pause) with the last event id seen, to another process or to this server
+  once it is back.
 - Close code 4401: the session that opened the socket ended (signed out, expired,
   account deactivated); 4403: the user may no longer hear any topic it listened to.
   Do not reconnect on your own: load the page again, which asks to sign in or refuses.
@@ -56,8 +59,8 @@ from app.realtime.committed import EventsTable
 from app.realtime.drawing import take_batch
 from app.realtime.hub import Hub
 from app.realtime.live_event import LiveEvent
-from app.realtime.serving import decline_permessage_deflate
-from app.realtime.subscribers import Delivery, Replay
+from app.realtime.serving import close_on_stop, decline_permessage_deflate
+from app.realtime.subscribers import SERVICE_RESTART, Delivery, Replay
 from app.realtime.tickets import redeem_ticket
 
 log = logging.getLogger(__name__)
@@ -89,12 +92,14 @@ def register_realtime(app: Quart) -> None:
 
     # Every session of this app can announce its committed events (app.core.events).
     runtime.session_factory.configure(info={PUBLISHER: publish})
-    app.extensions[HUB] = Hub(
+    hub = app.extensions[HUB] = Hub(
         lambda: runtime.broker,
         render_context=app.app_context,
         table=EventsTable(runtime.session_factory),
         guard=SocketGuard(runtime.session_factory, runtime.settings),
     )
+    # When the server stops, its sockets are told to reconnect elsewhere (1012).
+    close_on_stop(hub)
     decline_permessage_deflate()
     _preprocess_websockets_with_their_own_values(app)
     app.register_blueprint(blueprint)
@@ -320,6 +325,8 @@ class LiveConnection:
             if subscriber.fell_behind:
                 log.info("live socket fell behind and was closed")
                 await self._close(tasks, FELL_BEHIND, "fell behind")
+            elif subscriber.close_code == SERVICE_RESTART:
+                await self._close(tasks, SERVICE_RESTART, "service restart")
             elif subscriber.close_code is not None:
                 await self._close(tasks, subscriber.close_code, "access withdrawn")
             for task in tasks:

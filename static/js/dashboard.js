@@ -114,12 +114,28 @@
     }
   });
 
-  document.addEventListener("htmx:wsOpen", function () { status(true); });
+  // 1012 (service restart): the server is stopping or replacing a process; the ws
+  // extension reconnects by itself after a short random pause (to another process,
+  // with the last event id, replaying what came meanwhile). A routine restart is not
+  // the user's concern: the page says "Reconnecting…" only if it takes a while.
+  var RESTART_GRACE_MS = 5000;
+  var restartTimer = null;
+  document.addEventListener("htmx:wsOpen", function () {
+    window.clearTimeout(restartTimer);
+    restartTimer = null;
+    status(true);
+  });
   document.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail && event.detail.event && event.detail.event.code;
+    window.clearTimeout(restartTimer);
+    restartTimer = null;
+    if (code === 1012) {
+      restartTimer = window.setTimeout(function () { status(false); }, RESTART_GRACE_MS);
+      return;
+    }
     status(false);
     // 4008: the server dropped this socket for falling behind; the extension only
     // retries on network-level codes, so come back here (after a short pause).
-    var code = event.detail && event.detail.event && event.detail.event.code;
     var wrapper = event.detail && event.detail.socketWrapper;
     if (code === 4008 && wrapper) {
       window.setTimeout(function () { wrapper.reconnect(); }, 500 + Math.random() * 1500);

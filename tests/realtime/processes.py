@@ -140,15 +140,17 @@ class ProcessGroup:
         )
         return env
 
-    def start(self, name: str) -> AppProcess:
-        """Start ``stemma serve`` on a free port (call ``wait_ready`` before using it)."""
+    def start(self, name: str, workers: int = 1) -> AppProcess:
+        """Start ``stemma serve`` on a free port (call ``wait_ready`` before using it);
+        with ``workers`` above one, a supervisor and that many worker processes."""
         port = free_port()
         data_dir = self.directory / name
         data_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.directory / f"{name}.log"
         with log_path.open("wb") as log_file:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+                [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+                + (["--workers", str(workers)] if workers > 1 else []),
                 cwd=ROOT,
                 env=self.environment(data_dir),
                 stdin=subprocess.DEVNULL,
