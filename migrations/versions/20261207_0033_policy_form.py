@@ -19,7 +19,7 @@ role on the large demo) all find their rows by an index already; the scans left 
 small tables or of every row the whole dashboard shows.
 
 Revision ID: 0033
-Revises: 0022
+Revises: 0029
 Create Date: 2026-12-07 11:40:00
 """
 
@@ -31,7 +31,7 @@ from sqlalchemy import func, select, text
 from app.core import rls
 
 revision: str = "0033"
-down_revision: str | None = "0022"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

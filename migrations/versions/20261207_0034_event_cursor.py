@@ -10,7 +10,7 @@ the transactions that committed between two of its own snapshots. SQLite has one
 writer at a time (commit order is id order): the columns stay NULL there.
 
 Revision ID: 0034
-Revises: 0022
+Revises: 0033
 Create Date: 2026-12-07 11:30:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0034"
-down_revision: str | None = "0022"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

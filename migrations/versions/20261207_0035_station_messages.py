@@ -1,7 +1,7 @@
 """station messages: coordinators' messages to stations' phones, and where they were read
 
 Revision ID: 0035
-Revises: 0022
+Revises: 0034
 Create Date: 2026-12-07 11:50:00
 """
 
@@ -14,7 +14,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0035"
-down_revision: str | None = "0022"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
