@@ -68,7 +68,6 @@ async def reminders_due_now(
     return await switch_on_reminders(session, tenant_id, election_id, **due_now(now, election_day))
 
 
-
 async def sign_messages(session: AsyncSession, tenant: Tenant) -> None:
     """Sign the demo municipality's messages as an office would set it under "SMS
     replies": its own name on mail and as the SMS sender id (not the instance's
