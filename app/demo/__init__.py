@@ -15,7 +15,7 @@ from app.demo.election_day import fill_reserves
 from app.demo.pay import fill_pay_demo
 from app.demo.portal import fill_portal_demo
 from app.demo.recruitment import fill_recruitment
-from app.demo.reminders import switch_on_reminders
+from app.demo.reminders import sign_messages, switch_on_reminders
 from app.demo.staffing import fill_staffing_demo
 from app.demo.statistics import fill_statistics_demo
 from app.demo.turnout import fill_held_turnout
@@ -87,6 +87,7 @@ async def _fill_demo(
     await fill_portal_demo(session, tenant.id, upcoming.id, users[3][1])
     await fill_courses_demo(session, tenant, upcoming.id, base_url, size)
     await fill_reserves(session, tenant.id, upcoming.id)
+    await sign_messages(session, tenant)
     await switch_on_reminders(session, tenant.id, upcoming.id)
     await fill_pay_demo(session, tenant.id, upcoming.id)
     await fill_statistics_demo(session, tenant.id, upcoming.id, size)

@@ -6,11 +6,14 @@ them by itself within its next minute (into ``var/outbox`` by default)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
+from app.core.models import Tenant
+from app.core.outbox.senders import update_sender
 from app.core.tenancy import tenant_scope
 from app.domain.models import ReminderSettings
 from app.domain.reminders.settings import save_reminder_settings
@@ -63,3 +66,21 @@ async def reminders_due_now(
     """Switch the election's reminders on so that the shift reminder and the wake-up
     go out now (``now`` local, in the municipality's zone)."""
     return await switch_on_reminders(session, tenant_id, election_id, **due_now(now, election_day))
+
+
+async def sign_messages(session: AsyncSession, tenant: Tenant) -> None:
+    """Sign the demo municipality's messages as an office would set it under "SMS
+    replies": its own name on mail and as the SMS sender id (not the instance's
+    "Stemma"), its office's address for replies."""
+    sms_sender = re.sub(r"[^A-Za-z0-9]", "", tenant.name.split("(")[0].title())[:11]
+    with tenant_scope(tenant.id):
+        await update_sender(
+            session,
+            ACTOR,
+            {
+                "mail_from_name": f"Valnämnden i {tenant.name}",
+                "mail_from_address": "",
+                "mail_reply_to": f"valkansliet@{tenant.slug}.stemma.test",
+                "sms_sender": sms_sender,
+            },
+        )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import app.demo
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.models import User
+from app.core.outbox.senders import sender_identity
 from app.core.tenancy import outside_tenants, tenant_scope
 from app.demo import DEMO_SLUG, create_demo
 from app.domain.models import Person, Reserve
@@ -50,3 +51,20 @@ async def test_a_demo_that_failed_part_way_is_made_whole_by_the_next_run(
             assert await session.scalar(select(func.count()).select_from(Reserve))
     again, _logins = await create_demo(session_factory)
     assert not again
+
+
+async def test_the_demo_signs_its_messages_with_its_own_name(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await create_demo(session_factory)
+    async with session_factory() as session:
+        tenant = await get_tenant_by_slug(session, DEMO_SLUG)
+        assert tenant is not None
+        with tenant_scope(tenant.id):
+            identity = await sender_identity(session)
+    # Its SMS come from the municipality, not from the instance's "Stemma".
+    assert identity.sms_sender == "DemoKommun"
+    assert identity.mail_from("Stemma <no-reply@stemma.invalid>") == (
+        "=?utf-8?q?Valn=C3=A4mnden_i_Demo_kommun?= <no-reply@stemma.invalid>"
+    )
+    assert identity.mail_reply_to == "valkansliet@demo.stemma.test"

@@ -14,8 +14,10 @@ from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.audit import Actor
 from app.core.models import AuditEntry, Tenant, User
 from app.core.tenancy import tenant_scope
+from app.domain.elections.districts import save_district
 from app.domain.models import Election, PayEntry, PayRule, Person
 from tests.domain.pay.helpers import PayDay, pay_day, stamp, worked
 from tests.factories import login, make_clerk, post_form
@@ -67,6 +69,21 @@ async def test_it_shows_the_pay_of_each_district_and_the_rules(
     assert "Download the payroll file" not in page
     election_page = await client.get(f"/lund/planning/elections/{day.election_id}/")
     assert f"{_base(day)}/" in await election_page.get_data(as_text=True)
+
+
+async def test_a_district_with_nobody_to_pay_is_not_offered_for_approval(
+    client: QuartClient, day: PayDay, planner: User, db: AsyncSession, tenant: Tenant
+) -> None:
+    with tenant_scope(tenant.id):
+        await save_district(
+            db, Actor.system("test"), day.election_id, {"code": "D9", "name": "Tom"}
+        )
+    await _english(client, planner)
+    page = await (await client.get(f"{_base(day)}/")).get_data(as_text=True)
+    empty = page[page.index("D9 Tom") :].split("</tr>")[0]
+    assert "Nobody to pay" in empty and "Ready to approve" not in empty
+    staffed = page[page.index("D1 Centrum") :].split("</tr>")[0]
+    assert "Ready to approve" in staffed and "Nobody to pay" not in staffed
 
 
 async def test_it_saves_a_rule_and_refuses_a_negative_rate_at_its_field(

@@ -73,6 +73,17 @@ async def test_a_planner_switches_the_reminders_on_and_sees_what_comes_next(
     assert "Next to be sent" in detail and "Shift reminder" in detail
 
 
+async def test_the_swedish_settings_name_each_occasions_channels_in_lower_case(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    pieces = await _election(db, tenant)
+    await login(client, planner)
+    path = f"/lund/planning/elections/{pieces['election'].id}/reminders"
+    page = await (await client.get(path)).get_data(as_text=True)
+    assert "Väckning på dagen (bara sms)</legend>" in page
+    assert "(e-post och sms)</legend>" in page and "(Sms)" not in page
+
+
 async def test_it_counts_what_was_sent_per_occasion(
     client: QuartClient,
     db: AsyncSession,

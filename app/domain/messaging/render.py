@@ -128,10 +128,24 @@ def check_source(
     try:
         tree = _sandbox.parse(text)
     except TemplateSyntaxError as error:
-        raise _refuse(
-            error.lineno, _("the template cannot be read (%(error)s).", error=error.message), field
-        ) from None
+        raise _refuse(error.lineno, _syntax_problem(error.message or ""), field) from None
     _check_node(tree, names, field)
+
+
+def _syntax_problem(message: str) -> str:
+    """The parser's (English) complaint in the writer's words, for the common slips."""
+    if message.startswith("Unexpected end of template") and "'endif'" in message:
+        return _("an “{% if … %}” has no “{% endif %}” after it.")
+    if message.startswith("Expected an expression"):
+        return _("a “{{ }}” or “{% if %}” lacks the field's name.")
+    if message.startswith("Encountered unknown tag"):
+        tag = message.split("'")[1] if message.count("'") >= 2 else ""
+        if tag in ("endif", "else", "elif"):
+            return _("an “{%% %(tag)s %%}” has no “{%% if … %%}” before it.", tag=tag)
+        return _("“{%% %(tag)s %%}” is not known; only “if” can be used here.", tag=tag)
+    if message.startswith("unexpected '}'") or message.startswith("expected token"):
+        return _("a “{{” or “{%” is not closed as it began (“}}” or “%}”).")
+    return _("the template cannot be read (%(error)s).", error=message)
 
 
 @lru_cache(maxsize=512)

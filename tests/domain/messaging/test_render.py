@@ -121,3 +121,22 @@ def test_the_html_mail_frame_names_the_municipality_its_logo_and_contact() -> No
     assert '<a href="https://x.test/o">' in html
     plain = frame_html("Ämne", "Hej", "sv", {**fields, "municipality": {"name": "Åby"}})
     assert "<img" not in plain and "Åby" in plain
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("Hej {% if address %}{{ address }}", "has no “{% endif %}” after it"),
+        ("Hej {{ }}", "lacks the field's name"),
+        ("Hej {% if %}x{% endif %}", "lacks the field's name"),
+        ("Hej {% endif %}", "an “{% endif %}” has no “{% if … %}” before it"),
+        ("Hej {% repeat %}", "“{% repeat %}” is not known"),
+        ("Hej {{ address }", "is not closed as it began"),
+        ("Hej {{ person.first_name address }}", "is not closed as it began"),
+    ],
+)
+def test_a_syntax_error_is_explained_in_the_writers_words(source: str, said: str) -> None:
+    with pytest.raises(MessagingError) as refused:
+        check_source(source, ALLOWED)
+    assert refused.value.message.startswith("Line 1: ") and said in refused.value.message
+    assert "Jinja" not in refused.value.message and "expected" not in refused.value.message
