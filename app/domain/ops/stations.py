@@ -80,14 +80,16 @@ async def station_state(session: AsyncSession, station_id: int) -> StationStatus
 
 
 async def current_shift(session: AsyncSession, station_id: int, now: dt.datetime) -> Shift | None:
-    """The station's shift under way now (its check-in having opened), the latest-starting
-    one when two overlap; None when no shift of the station runs now."""
+    """The station's shift under way now (its check-in having opened), the earliest-
+    starting one when two overlap: the crew that opens the station is the one already at
+    work, not the next one whose check-in has opened (from two hours before it starts).
+    None when no shift of the station runs now."""
     zone = await local_zone(session)
     today = now.astimezone(zone).date()
     shifts = await session.scalars(
         select(Shift)
         .where(Shift.station_id == station_id, Shift.day == today)
-        .order_by(Shift.starts_at.desc())
+        .order_by(Shift.starts_at)
     )
     for shift in shifts:
         starts = at(shift.day, shift.starts_at, zone) - EARLY

@@ -72,6 +72,20 @@ async def test_it_opens_a_station_with_its_lead_and_minimum_checked_in(
     assert code == "ops.station.state_changed"
 
 
+async def test_the_opening_check_counts_the_shift_at_work_while_the_next_ones_check_in_is_open(
+    db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    """At 12:00 the early shift (07:30-14:00) is at work and the late one (13:30-)
+    can check in: the early crew is the one that opens the station."""
+    day = await ops_day(db, tenant)
+    await _everyone_in(db, tenant, day)
+    status = await _set(db, tenant, day, Actor.for_user(coordinator), "open", now=day.at(12))
+    assert status.state == "open" and status.override_reason == ""
+    with tenant_scope(tenant.id):
+        change = await db.scalar(select(StationStatusChange))
+    assert change is not None and change.checks["shift_id"] == day.early_id
+
+
 async def test_it_refuses_to_open_short_handed_unless_given_a_reason(
     db: AsyncSession, tenant: Tenant, coordinator: User
 ) -> None:
