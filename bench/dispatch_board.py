@@ -167,6 +167,22 @@ async def _queue_dispatch(factory: Any) -> int:
     return int(messages or 0)
 
 
+@dataclass
+class Phase:
+    """One phase's board requests: wall-clock and the serving thread's CPU, in ms."""
+
+    name: str
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    load: float = 0.0
+
+    def line(self) -> str:
+        return (
+            summary(f"board, {self.name}", self.wall)
+            + f"  CPU p95 {_p95(self.cpu):6.1f} ms  (load {self.load:.1f})"
+        )
+
+
 async def _measure(app: Any, data_dir: Path, app_url: str, owner_url: str, requests: int) -> None:
     factory = app.extensions["stemma"].session_factory
     election_id, districts = await _districts(factory)
@@ -177,35 +193,43 @@ async def _measure(app: Any, data_dir: Path, app_url: str, owner_url: str, reque
         )
         base = f"/{LARGE_SLUG}/planning/elections/{election_id}/staffing"
 
-        async def board(index: int) -> float:
+        async def board(index: int, phase: Phase) -> None:
             district = districts[index % len(districts)]
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             response = await client.get(f"{base}?district={district}")
             await response.get_data()
             assert response.status_code == 200, response.status_code
-            return (time.perf_counter() - start) * 1000
+            phase.wall.append((time.perf_counter() - start) * 1000)
+            phase.cpu.append((time.thread_time() - cpu) * 1000)
+            phase.load = os.getloadavg()[0]
 
         for index in range(10):  # warm the caches and the pool
-            await board(index)
+            await board(index, Phase("warm-up"))
+        before, after = Phase("nothing being sent (before)"), Phase("nothing being sent (after)")
         cpu = time.process_time()
         with PostgresCpu(database) as pg_quiet:
-            quiet = [await board(index) for index in range(requests)]
+            for index in range(requests):
+                await board(index, before)
         quiet_cpu = time.process_time() - cpu
-        load_quiet = os.getloadavg()[0]
         messages = await _queue_dispatch(factory)
         during, sending_cpu, pg_sending, sent_seconds = await _during_send(
             board, data_dir, owner_url, app_url, messages, requests
         )
-    print(summary("board, nothing being sent", quiet) + f"  (load {load_quiet:.1f})")
-    print(summary("board, while the worker sends", during) + f"  (load {os.getloadavg()[0]:.1f})")
-    ratio = _p95(during) / _p95(quiet)
+        for index in range(requests):
+            await board(index, after)
+    for phase in (before, during, after):
+        print(phase.line())
+    quiet_p95 = _p95(before.wall + after.wall)
+    ratio = _p95(during.wall) / quiet_p95
     verdict = "ok" if ratio <= 1.2 else "MORE THAN 20% SLOWER"
-    print(f"{'p95 during the send / p95 without':<44} {ratio:7.2f}    {verdict}")
+    print(f"{'p95 during the send / p95 without (both)':<44} {ratio:7.2f}    {verdict}")
+    cpu_ratio = _p95(during.cpu) / _p95(before.cpu + after.cpu)
+    print(f"{'the same for the CPU per request':<44} {cpu_ratio:7.2f}")
     print(
         f"{messages} SMS delivered in {sent_seconds:.1f} s"
         f" ({messages / sent_seconds:.0f} messages/s)"
     )
-    print("CPU seconds per process (quiet phase | sending phase):")
+    print(f"CPU seconds per process (quiet: {requests} requests | sending: the whole send):")
     print(
         f"  {'bench (the app serving the board)':<40} {quiet_cpu:7.2f} | {sending_cpu['bench']:7.2f}"
     )
@@ -223,7 +247,7 @@ def _p95(latencies: list[float]) -> float:
 
 async def _during_send(
     board: Any, data_dir: Path, owner_url: str, app_url: str, messages: int, requests: int
-) -> tuple[list[float], dict[str, float], float, float]:
+) -> tuple[Phase, dict[str, float], float, float]:
     """The board asked for while one worker process sends every queued SMS to the
     gateway process; only requests that started and ended with the send going on count."""
     port = free_port()
@@ -234,17 +258,19 @@ async def _during_send(
         started = time.perf_counter()
         worker = _start_worker(data_dir, app_url, port, 1000.0, 600, owner_url, cpu_file)
         database = make_url(app_url).database or ""
-        during: list[float] = []
+        during = Phase("while the worker sends")
         cpu = time.process_time()
         with PostgresCpu(database) as pg_sending:
             await asyncio.to_thread(_wait_for, port, 1, 120)
             index = 0
-            while len(during) < requests:
-                latency = await board(index)
+            while len(during.wall) < requests:
+                await board(index, during)
                 index += 1
                 if _stats(port)["received"] >= messages:
-                    break  # the send ended during this request: not counted
-                during.append(latency)
+                    # The send ended during this request: not counted.
+                    during.wall.pop()
+                    during.cpu.pop()
+                    break
             bench_cpu = time.process_time() - cpu
             await asyncio.to_thread(_wait_for, port, messages, 600)
             sent_seconds = time.perf_counter() - started
@@ -253,8 +279,8 @@ async def _during_send(
     finally:
         gateway.terminate()
         gateway.wait(10)
-    if len(during) < requests:
-        print(f"  (the send ended after {len(during)} of {requests} board requests)")
+    if len(during.wall) < requests:
+        print(f"  (the send ended after {len(during.wall)} of {requests} board requests)")
     worker_cpu = float(cpu_file.read_text())
     cpu_used = {"bench": bench_cpu, "worker": worker_cpu, "gateway": gateway_used}
     return during, cpu_used, pg_sending.seconds, sent_seconds
