@@ -7,6 +7,8 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 ``--only costs`` the server's CPU per live socket opened and per check-in.
 ``--only delivery`` sends 15,000 SMS to a local gateway and kills a worker mid-send.
 ``--only dispatch`` times a dispatch to the whole register of the large demo (15,000 SMS).
+``--only dispatch-board`` a district's staffing board while one worker sends a dispatch
+to 15,000 (its p95 against the p95 without the send).
 ``--only pay`` computes and exports pay at Stockholm scale.
 ``--only start`` the back office's start page and the live dashboard with turnout on
 the large demo's election day (on PostgreSQL as an ordinary role).
@@ -28,6 +30,7 @@ from bench import (
     autostaff,
     delivery,
     dispatch,
+    dispatch_board,
     foundation,
     pay,
     realtime_costs,
@@ -55,6 +58,7 @@ def main() -> None:
             "costs",
             "delivery",
             "dispatch",
+            "dispatch-board",
             "pay",
             "statistics",
             "start",
@@ -80,6 +84,12 @@ def main() -> None:
             asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
         if arguments.only in (None, "dispatch"):
             asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "d"))
+        if arguments.only in (None, "dispatch-board"):
+            asyncio.run(
+                dispatch_board.run(
+                    arguments.database_url, Path(directory) / "db", min(arguments.requests, 200)
+                )
+            )
         if arguments.only in (None, "pay"):
             asyncio.run(pay.run(arguments.database_url, Path(directory) / "p"))
         if arguments.only in (None, "statistics"):

@@ -75,8 +75,17 @@ def _start_gateway(port: int) -> subprocess.Popen[bytes]:
 
 
 def _start_worker(
-    data_dir: Path, url: str, gateway_port: int, rate: float, lease: float
+    data_dir: Path,
+    url: str,
+    gateway_port: int,
+    rate: float,
+    lease: float,
+    states_url: str | None = None,
+    cpu_file: Path | None = None,
 ) -> subprocess.Popen[bytes]:
+    """One worker process sending as ``url``; it stops when the outbox, read as
+    ``states_url`` (the tables' owner, who sees every municipality's rows), has nothing
+    left to send, and writes its CPU seconds to ``cpu_file`` if given."""
     return subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -88,6 +97,8 @@ def _start_worker(
             str(gateway_port),
             str(rate),
             str(lease),
+            states_url or url,
+            str(cpu_file or ""),
         ],
         cwd=ROOT,
     )
@@ -197,7 +208,9 @@ def run(database_url: str | None, data_dir: Path, rate: float = 1000.0) -> None:
         gateway.wait(10)
 
 
-async def _work(data_dir: Path, url: str, port: int, rate: float, lease: float) -> None:
+async def _work(
+    data_dir: Path, url: str, port: int, rate: float, lease: float, states_url: str, cpu_file: str
+) -> None:
     """One worker: send until nothing is left to send."""
     settings = _settings(data_dir, url, port, rate)
     engine = create_engine(url)
@@ -208,17 +221,27 @@ async def _work(data_dir: Path, url: str, port: int, rate: float, lease: float) 
         while True:
             if await deliver_due(factory, mail, sms=sms, lease=timedelta(seconds=lease)):
                 continue
-            states = await _outbox_states(url)
+            states = await _outbox_states(states_url)
             if not set(states) & {"pending", "sending", "uncertain"}:
                 return
             await asyncio.sleep(0.5)
     finally:
         await engine.dispose()
         print(f"  (the worker used {time.process_time():.1f} s of CPU)", flush=True)
+        if cpu_file:
+            Path(cpu_file).write_text(f"{time.process_time():.3f}")
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["worker"]:
-    directory, database, gateway_port, send_rate, claim_lease = sys.argv[2:7]
+    directory, database, gateway_port, send_rate, claim_lease, states, cpu = sys.argv[2:9]
     asyncio.run(
-        _work(Path(directory), database, int(gateway_port), float(send_rate), float(claim_lease))
+        _work(
+            Path(directory),
+            database,
+            int(gateway_port),
+            float(send_rate),
+            float(claim_lease),
+            states,
+            cpu,
+        )
     )
