@@ -39,6 +39,7 @@ from app.domain.pay.approval import approve_district
 from app.domain.pay.compute import compute_pay
 from app.domain.pay.payroll import default_layout, export_payroll
 from app.domain.pay.review import ADVANCE
+from bench.common import cpu_seconds
 
 WIDTH = 44
 SECRET = "p" * 40
@@ -111,15 +112,15 @@ async def run(database_url: str | None, data_dir: Path) -> None:
                 select(Election.id).order_by(Election.election_day).limit(1)
             )
             assert election_id is not None
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             pay = await compute_pay(session, election_id)
-            computed = time.perf_counter() - start
+            computed, computed_cpu = time.perf_counter() - start, cpu_seconds() - cpu
         people = len({line.person_id for line in pay.lines})
         line("people paid / pay lines", f"{people:,} / {len(pay.lines):,}")
         line("no-shows / check-ins to settle", f"{len(pay.no_shows)} / {len(pay.conflicts)}")
-        line("compute everyone's pay", f"{computed:7.2f} s")
+        line("compute everyone's pay", f"{computed:7.2f} s  (CPU {computed_cpu:.2f} s)")
         await _approve_all(factory, actor, election_id, pay.conflicts)
-        exported = {}
+        exported, exported_cpu = {}, {}
         for file_format in ("csv", "xlsx"):
             async with factory() as session:
                 layout = await session.scalar(select(PayExportLayout))
@@ -129,16 +130,21 @@ async def run(database_url: str | None, data_dir: Path) -> None:
                 layout.file_format = file_format
                 await session.commit()
             async with factory() as session:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), cpu_seconds()
                 found = await export_payroll(session, actor, FieldCipher(SECRET), election_id)
                 exported[file_format] = time.perf_counter() - start
+                exported_cpu[file_format] = cpu_seconds() - cpu
             line(
                 f"export the payroll file ({file_format})",
-                f"{exported[file_format]:7.2f} s  ({found.lines:,} lines, "
-                f"{len(found.body) / 1e6:.1f} MB)",
+                f"{exported[file_format]:7.2f} s  (CPU {exported_cpu[file_format]:.2f} s; "
+                f"{found.lines:,} lines, {len(found.body) / 1e6:.1f} MB)",
             )
-    line("compute + export (csv)", f"{computed + exported['csv']:7.2f} s  (goal < 5 s)")
-    line("compute + export (xlsx)", f"{computed + exported['xlsx']:7.2f} s  (goal < 5 s)")
+    for file_format in ("csv", "xlsx"):
+        line(
+            f"compute + export ({file_format})",
+            f"{computed + exported[file_format]:7.2f} s  (CPU "
+            f"{computed_cpu + exported_cpu[file_format]:.2f} s; goal < 5 s)",
+        )
     line("load average while measured (1 min)", f"{os.getloadavg()[0]:7.2f}")
     await app.extensions["stemma"].engine.dispose()
 

@@ -8,6 +8,7 @@ ordinary role of its own, with row-level security forced on every table.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from app.core.settings import load_settings
 from app.core.tenancy import tenant_scope
 from app.demo import DEMO_PASSWORD, LARGE_SLUG, create_demo
 from app.domain.models import Assignment
-from bench.common import signed_in_client, summary, timed
+from bench.common import cpu_seconds, signed_in_client, summary, timed
 
 #: The ordinary role the app connects as on PostgreSQL (no password: a local trusted
 #: connection, as the tests' role).
@@ -107,7 +108,11 @@ async def run(database_url: str | None, data_dir: Path, repeat: int = 60) -> Non
             return await response.get_data()
 
         await get(base)  # warm: templates compiled, caches filled
+        cpu = cpu_seconds()
         print(summary("statistics page (whole page)", await timed(lambda: get(base), repeat)))
+        per_page = (cpu_seconds() - cpu) / repeat * 1000
+        print(f"{'  CPU of this process per page':<44} {per_page:7.1f} ms")
         print(
             summary("one chart's Excel file", await timed(lambda: get(f"{base}/funnel.xlsx"), 10))
         )
+        print(f"{'load average while measured (1 min)':<44} {os.getloadavg()[0]:7.2f}")

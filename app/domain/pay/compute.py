@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,9 +100,11 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@lru_cache(maxsize=4096)
 def _utc(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
     # Worked time is kept in UTC: differences of times in a ZoneInfo zone ask the zone
-    # for its offset each time, which thousands of places feel.
+    # for its offset each time, which thousands of places feel. Thousands of places
+    # share a few hundred shifts' times: each is converted once (a pure function).
     return at(day, time, zone).astimezone(dt.UTC)
 
 
