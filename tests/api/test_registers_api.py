@@ -279,6 +279,7 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
         ).application.id,
         "assignment_id": await _an_assignment(db, tenant),
         "course_id": (await make_course(db, tenant)).id,
+        "dispatch_id": await _a_dispatch(db, tenant),
     }
     foreign = await _headers(db, other_tenant)
     checked = 0
@@ -292,6 +293,16 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
             assert response.status_code == 404, (method, path, response.status_code)
             checked += 1
     assert checked >= 15
+
+
+async def _a_dispatch(db: AsyncSession, tenant: Tenant) -> int:
+    from app.domain.models import Dispatch
+
+    with tenant_scope(tenant.id):
+        dispatch = Dispatch(title="Information", request_key="a-dispatch")
+        db.add(dispatch)
+        await db.commit()
+        return dispatch.id
 
 
 async def _an_assignment(db: AsyncSession, tenant: Tenant) -> int:

@@ -10,6 +10,7 @@ from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.courses.booking import book_person
+from app.domain.models import StationMessage
 from tests.factories import (
     csrf_token,
     letterhead,
@@ -34,11 +35,23 @@ async def test_it_gives_404_for_every_id_of_another_clerk(
         booked = await book_person(
             db, Actor.system("t"), letterhead(tenant), course_session.id, owner.id
         )
+        message = StationMessage(
+            election_id=s["election"].id,
+            scope="station",
+            station_id=s["station"].id,
+            text="Kom ihåg legitimationen.",
+        )
+        db.add(message)
+        await db.commit()
     ids = {
         "assignment_id": theirs.id,
         "person_id": owner.id,
         "station_id": s["station"].id,
         "booking_id": booked.id,
+        "message_id": message.id,
+        # A pay statement is the signed-in clerk's own: none in an election they did
+        # not work in.
+        "election_id": s["election"].id,
     }
     await login(client, snooper_user)
     token = await csrf_token(client)

@@ -44,6 +44,7 @@ from app.domain.models import (
     Election,
     IncomingSms,
     Person,
+    ReminderSent,
     Reserve,
     SessionTeacher,
 )
@@ -63,6 +64,10 @@ HANDLED_PERSON_TABLES = {
     "check_ins": "kept anonymous",
     "incoming_sms": "deleted (and those from their mobile number)",
     "dispatch_recipients": "deleted",
+    "reminders_sent": "deleted",
+    "pay_entries": "kept with the pay records, the person anonymous",
+    "pay_adjustments": "kept with the pay records, the person anonymous",
+    "pay_settlements": "kept with the pay records, the person anonymous",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
@@ -255,6 +260,8 @@ async def _delete_rows(
         "dispatch_recipients": delete(DispatchRecipient).where(
             DispatchRecipient.person_id == person.id
         ),
+        # The claims that made each reminder once: no more reminders go to them.
+        "reminders_sent": delete(ReminderSent).where(ReminderSent.person_id == person.id),
         # Declined or withdrawn places in coming elections say nothing about pay.
         "open_assignments": delete(Assignment).where(
             Assignment.person_id == person.id,
