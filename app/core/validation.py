@@ -132,7 +132,12 @@ class Cleaner:
     def time(self, field: str, required: bool = True) -> dt.time | None:
         value = self.data.get(field)
         if isinstance(value, dt.time):
-            return value
+            if value.tzinfo is None:
+                return value
+            # A wall-clock time with an offset (JSON's 0 read as seconds is one) is no
+            # local time: refused like any other that is not HH:MM.
+            self.fail(field, _("Enter a time as HH:MM."))
+            return None
         text = self.raw(field).replace(".", ":")
         if not text:
             if required:

@@ -358,3 +358,22 @@ async def test_a_shift_moved_by_the_api_keeps_the_staffing_rules(
     problem = await clash.get_json()
     assert clash.status_code == 422, problem
     assert "Ebba Ek" in str(problem) and "Hamnskolan" in str(problem)
+
+
+async def test_it_refuses_a_shift_time_that_is_not_a_wall_clock_time(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    """JSON's 0 reads as a time with an offset: a 422 at its field, not a server error
+    (found by the API fuzzer)."""
+    from tests.factories import make_staffed_station
+
+    headers = await _headers(db, tenant)
+    s = await make_staffed_station(db, tenant)
+    answer = await client.post(
+        f"/api/v1/elections/{s['election'].id}/stations/{s['station'].id}/shifts",
+        headers=headers,
+        json={"day": "2026-09-13", "name": "Natt", "starts_at": 0, "ends_at": "06:00"},
+    )
+    assert answer.status_code == 422
+    fields = {error["field"] for error in (await answer.get_json())["errors"]}
+    assert "starts_at" in fields
