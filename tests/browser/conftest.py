@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,10 +18,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from playwright.async_api import Browser, Page, async_playwright, expect
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cli import main as stemma
+from app.core.db import create_engine
+from app.core.models import Tenant
 from app.core.settings import Settings
+from app.core.tenancy import tenant_scope
+from app.demo import DEMO_SLUG
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import free_port
 
@@ -187,3 +193,17 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@asynccontextmanager
+async def in_the_demo(settings: Settings) -> AsyncIterator[AsyncConnection]:
+    """A transaction in the demo municipality's scope, beside the running server."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            tenant_id = await connection.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG))
+            assert tenant_id is not None
+            with tenant_scope(tenant_id):
+                yield connection
+    finally:
+        await engine.dispose()

@@ -16,24 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.db import create_engine
-from app.core.models import Tenant
 from app.core.security import hash_token
 from app.core.settings import Settings
-from app.core.tenancy import ALL_TENANTS, tenant_scope
-from app.demo import DEMO_SLUG
+from app.core.tenancy import ALL_TENANTS
 from app.domain.models import Application, Assignment, SiteSettings
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, in_the_demo
 from tests.browser.test_election_day_live import CLERK_EMAIL, STATION
 from tests.browser.test_election_day_live import _sign_in as sign_in
 from tests.browser.test_recruitment import (
@@ -121,24 +115,10 @@ class Audit:
         return "\n".join(lines)
 
 
-@asynccontextmanager
-async def _in_the_demo(settings: Settings) -> AsyncIterator[AsyncConnection]:
-    """A transaction in the demo municipality's scope, beside the running server."""
-    engine = create_engine(settings.database_url)
-    try:
-        async with engine.begin() as connection:
-            tenant_id = await connection.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG))
-            assert tenant_id is not None
-            with tenant_scope(tenant_id):
-                yield connection
-    finally:
-        await engine.dispose()
-
-
 async def _give_links(settings: Settings) -> None:
     """The emailed links of an open offer and of an application, known to the test."""
     every = {ALL_TENANTS: True}
-    async with _in_the_demo(settings) as connection:
+    async with in_the_demo(settings) as connection:
         offered = await connection.scalar(
             select(Assignment.id)
             .where(Assignment.state == "offered")
@@ -169,7 +149,7 @@ async def _give_links(settings: Settings) -> None:
 
 async def _save_colour(settings: Settings, colour: str) -> None:
     """A colour saved as it was before colours were checked (straight into its row)."""
-    async with _in_the_demo(settings) as connection:
+    async with in_the_demo(settings) as connection:
         saved = await connection.execute(
             update(SiteSettings).values(brand_color=colour).execution_options(**{ALL_TENANTS: True})
         )

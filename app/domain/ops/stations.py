@@ -83,13 +83,17 @@ async def current_shift(session: AsyncSession, station_id: int, now: dt.datetime
     """The station's shift under way now (its check-in having opened), the earliest-
     starting one when two overlap: the crew that opens the station is the one already at
     work, not the next one whose check-in has opened (from two hours before it starts).
-    None when no shift of the station runs now."""
+    None when no shift of the station runs now. A shift of tomorrow counts once its
+    check-in has opened (from 22:00 for one starting at midnight)."""
     zone = await local_zone(session)
     today = now.astimezone(zone).date()
     shifts = await session.scalars(
         select(Shift)
-        .where(Shift.station_id == station_id, Shift.day == today)
-        .order_by(Shift.starts_at)
+        .where(
+            Shift.station_id == station_id,
+            Shift.day.in_([today, today + dt.timedelta(days=1)]),
+        )
+        .order_by(Shift.day, Shift.starts_at)
     )
     for shift in shifts:
         starts = at(shift.day, shift.starts_at, zone) - EARLY

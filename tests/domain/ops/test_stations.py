@@ -15,7 +15,7 @@ from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Event, Tenant, User
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.models import District, StationStatus, StationStatusChange, TurnoutReport
+from app.domain.models import District, Shift, StationStatus, StationStatusChange, TurnoutReport
 from app.domain.ops import OpsConflict, OpsError, OpsForbidden
 from app.domain.ops.stations import set_station_state, station_roster
 from app.domain.ops.turnout import report_turnout
@@ -80,6 +80,27 @@ async def test_the_opening_check_counts_the_shift_at_work_while_the_next_ones_ch
     day = await ops_day(db, tenant)
     await _everyone_in(db, tenant, day)
     status = await _set(db, tenant, day, Actor.for_user(coordinator), "open", now=day.at(12))
+    assert status.state == "open" and status.override_reason == ""
+    with tenant_scope(tenant.id):
+        change = await db.scalar(select(StationStatusChange))
+    assert change is not None and change.checks["shift_id"] == day.early_id
+
+
+async def test_the_opening_check_counts_a_midnight_shift_from_the_evening_before(
+    db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    """A shift starting at midnight can check in from 22:00 the day before: its crew is
+    the one the opening check counts then, not "no shift runs"."""
+    day = await ops_day(db, tenant)
+    with tenant_scope(tenant.id):
+        early = await db.get(Shift, day.early_id)
+        assert early is not None
+        early.starts_at = dt.time(0, 0)
+        await db.commit()
+    evening = day.at(23, 0, days=-1)
+    for number, person_id in enumerate([day.chair_id, *day.clerk_ids]):
+        await _check_in(db, tenant, day, person_id, f"night-{number}", now=evening)
+    status = await _set(db, tenant, day, Actor.for_user(coordinator), "open", now=evening)
     assert status.state == "open" and status.override_reason == ""
     with tenant_scope(tenant.id):
         change = await db.scalar(select(StationStatusChange))
