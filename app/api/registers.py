@@ -81,9 +81,11 @@ class PersonOut(BaseModel):
     birth_date: dt.date | None
     email: str | None
     mobile: str | None
+    #: Empty when the address is protected (skyddad identitet): it is never given out.
     street_address: str
     postal_code: str
     city: str
+    address_protected: bool
     preferred_language: str
     spoken_languages: list[str]
     tags: list[str]
@@ -91,6 +93,7 @@ class PersonOut(BaseModel):
 
     @classmethod
     def of(cls, person: Person) -> PersonOut:
+        shown = not person.address_protected
         return cls(
             id=person.id,
             first_name=person.first_name,
@@ -99,9 +102,10 @@ class PersonOut(BaseModel):
             birth_date=person.birth_date,
             email=person.email,
             mobile=person.mobile,
-            street_address=person.street_address,
-            postal_code=person.postal_code,
-            city=person.city,
+            street_address=person.street_address if shown else "",
+            postal_code=person.postal_code if shown else "",
+            city=person.city if shown else "",
+            address_protected=person.address_protected,
             preferred_language=person.preferred_language,
             spoken_languages=person.spoken_languages,
             tags=person.tags,

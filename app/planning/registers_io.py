@@ -81,9 +81,13 @@ async def export_people(format: str) -> Response:
                 mask_national_id(p.national_id_country, p.national_id),
                 p.email,
                 format_phone(p.mobile),
-                p.street_address,
-                p.postal_code,
-                p.city,
+                # A protected address (skyddad identitet) never leaves the register;
+                # an empty cell leaves the register's value as it is on import again.
+                *(
+                    ("", "", "")
+                    if p.address_protected
+                    else (p.street_address, p.postal_code, p.city)
+                ),
                 str(PERSON_STATUS[p.status]),
                 ", ".join(p.tags),
             ]

@@ -54,6 +54,26 @@ async def test_it_creates_and_finds_people_with_masked_numbers(
     assert set(codes) == {"api:Integration"}
 
 
+async def test_it_never_gives_out_a_protected_address(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    person = await make_person(
+        db,
+        tenant,
+        street_address="Hemliga vägen 1",
+        postal_code="22100",
+        city="Lund",
+        address_protected_shown="1",
+        address_protected="y",
+    )
+    headers = await _headers(db, tenant)
+    read = await (await client.get(f"/api/v1/people/{person.id}", headers=headers)).get_json()
+    assert read["address_protected"] is True
+    assert (read["street_address"], read["postal_code"], read["city"]) == ("", "", "")
+    listed = await (await client.get("/api/v1/people", headers=headers)).get_json()
+    assert "Hemliga" not in str(listed)
+
+
 async def test_it_refuses_bad_people_with_field_errors(
     client: QuartClient, db: AsyncSession, tenant: Tenant
 ) -> None:

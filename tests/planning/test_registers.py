@@ -231,6 +231,26 @@ async def test_it_exports_without_letting_cells_run_as_formulas(
     assert sheet["A2"].data_type == sheet["B2"].data_type == "s"
 
 
+async def test_the_export_leaves_a_protected_address_out(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    """Skyddad identitet: the address stays in the register, never in a file."""
+    address = {"street_address": "Hemliga vägen 1", "postal_code": "22100", "city": "Lund"}
+    await make_person(
+        db,
+        tenant,
+        last_name="Skyddad",
+        address_protected_shown="1",
+        address_protected="y",
+        **address,
+    )
+    await make_person(db, tenant, last_name="Öppen", street_address="Öppna gatan 2")
+    await login(client, planner)
+    body = await (await client.get("/lund/planning/people/export.csv")).get_data(as_text=True)
+    assert "Öppna gatan 2" in body
+    assert "Skyddad" in body and "Hemliga vägen" not in body and "22100" not in body
+
+
 async def test_it_builds_an_election_in_the_back_office(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:
