@@ -140,3 +140,17 @@ def test_a_syntax_error_is_explained_in_the_writers_words(source: str, said: str
         check_source(source, ALLOWED)
     assert refused.value.message.startswith("Line 1: ") and said in refused.value.message
     assert "Jinja" not in refused.value.message and "expected" not in refused.value.message
+
+
+@pytest.mark.parametrize("key", ["shift_changed", "staffing_withdrawn"])
+@pytest.mark.parametrize(("locale", "said"), [("sv", " som "), ("da", " som "), ("en", " as ")])
+def test_a_role_inside_a_sentence_is_written_in_lower_case(
+    key: str, locale: str, said: str
+) -> None:
+    """ "din plats som röstmottagare", not "som Röstmottagare" (the role's name is
+    written capitalised, as a heading)."""
+    examples = example_fields(MESSAGES[key].fields)
+    examples["role"] = {"name": "Röstmottagare"}
+    _subject, body = default_source(key, "sms", locale)
+    text = render_source(body, examples)
+    assert f"{said}röstmottagare" in text and "Röstmottagare" not in text
