@@ -182,7 +182,10 @@ async def test_a_second_factor_reset_is_told_in_the_offices_words(
             "second_factor_reset",
             "email",
             "sv",
-            {"subject": "Din app är borttagen", "body": "Ring {{ contact.email }}, {{ person.name }}."},
+            {
+                "subject": "Din app är borttagen",
+                "body": "Ring {{ contact.email }}, {{ person.name }}.",
+            },
         )
         membership = await db.scalar(select(Membership).where(Membership.user_id == member.id))
         assert membership is not None

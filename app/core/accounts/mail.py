@@ -86,7 +86,9 @@ async def queue_account_email(
             try:
                 subject, text, html = await _renderers[0](session, mail)
             except DomainError:
-                log.warning("the %s text of municipality %s cannot be rendered", mail.key, tenant_id)
+                log.warning(
+                    "the %s text of municipality %s cannot be rendered", mail.key, tenant_id
+                )
             else:
                 add_outbox_message(
                     session,
