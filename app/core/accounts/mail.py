@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +54,7 @@ def use_account_mail_renderer(renderer: AccountMailRenderer | None) -> None:
         _renderers.append(renderer)
 
 
-def _fixed_context(mail: AccountMail, municipality: str) -> dict[str, object]:
+def _fixed_context(mail: AccountMail, municipality: str) -> dict[str, Any]:
     seconds = int(mail.valid_for.total_seconds()) if mail.valid_for else 0
     return {
         "name": mail.name,
