@@ -16,6 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from app import planning, portal, public
 from app.api import register_api
+from app.core.accounts.mail import use_account_mail_renderer
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.accounts.users import membership_in
 from app.core.auth import load_user
@@ -37,6 +38,7 @@ from app.core.tenant_gate import enter_request_tenant, leave_request_tenant
 from app.core.web import db, is_api_request
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
 from app.domain.labels import ASSIGNMENT_STATE
+from app.domain.messaging.account_mail import render_account_mail
 from app.jobs.outbox import OutboxWorker
 from app.realtime.broker import Broker, create_broker
 from app.realtime.ws import register_realtime
@@ -108,6 +110,8 @@ def create_app(settings: Settings | None = None) -> Quart:
         ),
     )
 
+    # The accounts' mail (core) in the municipality's own words (the domain's messages).
+    use_account_mail_renderer(render_account_mail)
     _configure_templates(app)
     _register_request_hooks(app)
     _register_blueprints(app)

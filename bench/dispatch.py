@@ -11,6 +11,7 @@ app does (``--database-url`` as the tables' owner: the bench makes the role)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from decimal import Decimal
@@ -33,6 +34,7 @@ from app.demo import LARGE_SLUG, create_demo
 from app.domain.dispatches.preview import preview
 from app.domain.dispatches.sending import DispatchDraft, create_dispatch, send_dispatch
 from app.domain.models import Dispatch, DispatchRecipient, Person
+from bench.common import cpu_seconds
 
 ACTOR = Actor.system("bench")
 #: The ordinary role the bench runs the dispatch as on PostgreSQL, like the app's.
@@ -101,9 +103,11 @@ async def _one(factory: Any, run_number: int) -> None:
             f"about {shown.cost} kr; left out {shown.left_out_total}"
         )
     async with factory() as session:
-        start = time.perf_counter()
+        backend = await _backend_pid(session)
+        start, cpu, database_cpu = time.perf_counter(), cpu_seconds(), _backend_cpu(backend)
         await send_dispatch(session, ACTOR, dispatch_id, "http://bench")
         elapsed = time.perf_counter() - start
+        cpu, database_cpu = cpu_seconds() - cpu, _backend_cpu(backend) - database_cpu
         frozen = await session.scalar(
             select(func.count()).select_from(DispatchRecipient)
             .where(DispatchRecipient.dispatch_id == dispatch_id)
@@ -117,6 +121,27 @@ async def _one(factory: Any, run_number: int) -> None:
         f"{f'{run_number}: resolve, freeze and queue (send now)':<44} {elapsed:7.2f} s  {verdict}"
     )
     print(f"{'':<4}{frozen} recipients frozen, {queued} messages queued")
+    database = f", PostgreSQL backend {database_cpu:.2f} s" if backend else ""
+    print(f"{'':<4}CPU: this process {cpu:.2f} s{database}")
+
+
+async def _backend_pid(session: Any) -> int | None:
+    """The PostgreSQL server process of the session's connection, when its CPU can be
+    read here (a server on this machine); None on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = int(await session.scalar(text("SELECT pg_backend_pid()")))
+    await session.rollback()
+    return pid if os.access(f"/proc/{pid}/stat", os.R_OK) else None
+
+
+def _backend_cpu(pid: int | None) -> float:
+    """CPU seconds (user and system) the server process has used so far."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _activate_register(factory: Any) -> None:

@@ -109,7 +109,7 @@ async def test_it_mails_a_link_that_signs_a_clerk_in_to_the_portal(
 
 
 async def test_it_mails_the_link_in_swedish_and_keeps_no_working_link(
-    app: Quart, client: QuartClient, db: AsyncSession, planner: User
+    app: Quart, client: QuartClient, db: AsyncSession, planner: User, tenant: Tenant
 ) -> None:
     await post_form(client, "/login/link", {"email": planner.email})
     [link] = await _mailed_links(app)
@@ -117,7 +117,12 @@ async def test_it_mails_the_link_in_swedish_and_keeps_no_working_link(
     mail_path = next((app.extensions["stemma"].settings.outbox_dir / "mail").glob("*.eml"))
     mail = message_from_bytes(mail_path.read_bytes(), policy=policy.default)
     assert mail["Subject"] == "Din länk för att logga in i Stemma"
-    row = (await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))).one()
+    # The mail of a member is their municipality's (its text, its sender).
+    with tenant_scope(tenant.id):
+        row = (
+            await db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
+        ).one()
+    assert row.tenant_id == tenant.id
     assert token not in row.body_text and row.body_html is None
     stored = (await db.scalars(select(SignInToken))).one()
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()

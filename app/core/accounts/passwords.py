@@ -10,10 +10,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
+from app.core.accounts.mail import AccountMail, queue_account_email
 from app.core.accounts.users import (
     AccountsError,
     check_password_strength,
     create_user,
+    mail_tenant_id,
     normalise_email,
     record_in_each_tenant,
     user_to_mail,
@@ -22,7 +24,6 @@ from app.core.audit import Actor
 from app.core.events import record_access_change
 from app.core.i18n import _
 from app.core.models import AuthSession, PasswordResetToken, Tenant, User, utcnow
-from app.core.outbox.mail import queue_email
 from app.core.security import hash_password, hash_token, new_token
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
@@ -108,27 +109,30 @@ async def _mail_password_link(
     valid_for: timedelta,
     tenant: Tenant | None = None,
 ) -> None:
-    """Queue an email with a single-use link that sets the user's password."""
+    """Queue an email with a single-use link that sets the user's password, in the words
+    of ``tenant`` (else of the municipality the user joined first)."""
     token = new_token()
     reset = PasswordResetToken(
         token_hash=hash_token(token), user_id=user.id, expires_at=utcnow() + valid_for
     )
     session.add(reset)
     await session.flush()
-    queue_email(
+    await queue_account_email(
         session,
-        to=user.email,
-        template=template,
-        locale=user.locale or locale,
+        user=user,
+        mail=AccountMail(
+            key=template,
+            name=user.name,
+            locale=user.locale or locale,
+            # In the query, not the path: access logs record paths only.
+            link=f"{settings.base_url}/password/reset?token={token}",
+            valid_for=valid_for,
+            base_url=settings.base_url,
+        ),
         idempotency_key=f"{template}:{reset.id}",
-        sensitive=True,
-        tenant_id=tenant.id if tenant else None,
-        name=user.name,
-        # In the query, not the path: access logs record paths only.
-        link=f"{settings.base_url}/password/reset?token={token}",
-        hours=max(1, int(valid_for.total_seconds() // 3600)),
-        minutes=int(valid_for.total_seconds() // 60),
+        tenant_id=tenant.id if tenant else await mail_tenant_id(session, user.id),
         municipality=tenant.name if tenant else "",
+        sensitive=True,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts.mail import AccountMail, queue_account_email
 from app.core.accounts.second_factor import POLICIES, SecondFactorError
 from app.core.audit import Actor, record
 from app.core.errors import NotFound
@@ -19,7 +20,6 @@ from app.core.models import (
     Tenant,
     User,
 )
-from app.core.outbox.mail import queue_email
 
 
 async def set_second_factor_policy(
@@ -66,14 +66,12 @@ async def reset_second_factor(
         session, actor, "accounts.second_factor.reset", user, data={"had_one": had is not None}
     )
     await session.flush()
-    queue_email(
+    await queue_account_email(
         session,
-        to=user.email,
-        template="second_factor_reset",
-        tenant_id=membership.tenant_id,
-        locale=user.locale or locale,
+        user=user,
+        mail=AccountMail(key="second_factor_reset", name=user.name, locale=user.locale or locale),
         idempotency_key=f"second_factor_reset:{entry.id}",
-        name=user.name,
+        tenant_id=membership.tenant_id,
     )
     await session.commit()
     return user

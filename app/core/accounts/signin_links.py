@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import ratelimit
-from app.core.accounts.users import record_in_each_tenant, user_to_mail
+from app.core.accounts.mail import AccountMail, queue_account_email
+from app.core.accounts.users import mail_tenant_id, record_in_each_tenant, user_to_mail
 from app.core.audit import Actor
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import User, utcnow
 from app.core.models.signin import SignInToken
-from app.core.outbox.mail import queue_email
 from app.core.security import hash_token, new_token
 from app.core.settings import Settings
 
@@ -79,17 +79,21 @@ async def request_signin_link(
     )
     session.add(link)
     await session.flush()
-    queue_email(
+    await queue_account_email(
         session,
-        to=user.email,
-        template="signin_link",
-        locale=user.locale or locale,
+        user=user,
+        mail=AccountMail(
+            key="signin_link",
+            name=user.name,
+            locale=user.locale or locale,
+            # In the query, not the path: access logs record paths only.
+            link=f"{settings.base_url}/login/link/open?token={token}",
+            valid_for=LINK_VALID,
+            base_url=settings.base_url,
+        ),
         idempotency_key=f"signin_link:{link.id}",
+        tenant_id=await mail_tenant_id(session, user.id),
         sensitive=True,
-        name=user.name,
-        # In the query, not the path: access logs record paths only.
-        link=f"{settings.base_url}/login/link/open?token={token}",
-        minutes=int(LINK_VALID.total_seconds() // 60),
     )
     await record_in_each_tenant(
         session,

@@ -111,6 +111,13 @@ async def member_tenant_ids(session: AsyncSession, user_id: int) -> list[int]:
     )
 
 
+async def mail_tenant_id(session: AsyncSession, user_id: int) -> int | None:
+    """The municipality whose words and sender an account's own mail (a sign-in link, a
+    password reset) carries: the one the user joined first; None for no membership."""
+    tenant_ids = await member_tenant_ids(session, user_id)
+    return tenant_ids[0] if tenant_ids else None
+
+
 async def membership_in(session: AsyncSession, user_id: int, tenant_id: int) -> Membership | None:
     with tenant_scope(tenant_id):
         return await session.scalar(select(Membership).where(Membership.user_id == user_id))

@@ -16,7 +16,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, cast, exists, func, null, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    cast,
+    exists,
+    func,
+    null,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import _
@@ -198,11 +209,25 @@ async def check_objects(session: AsyncSession, chosen: RecipientFilter) -> None:
             raise DispatchError(_("Choose from the list."), name)
 
 
-def _course_condition(chosen: RecipientFilter, person_id: Any) -> ColumnElement[bool] | None:
+#: The tenant a group's statement holds each table to itself, for a statement the ORM's
+#: tenant hook does not see (the frozen list's INSERT … SELECT); None: the hook does it.
+Tenant = BindParameter[int] | None
+
+
+def held(tenant: Tenant, *models: Any) -> list[ColumnElement[bool]]:
+    """``tenant_id = :tenant`` for each model's table, when the statement holds them."""
+    return [] if tenant is None else [model.tenant_id == tenant for model in models]
+
+
+def _course_condition(
+    chosen: RecipientFilter, person_id: Any, tenant: Tenant = None
+) -> ColumnElement[bool] | None:
     if chosen.course_id is None or chosen.course_state is None:
         return None
     booking = and_(
-        CourseBooking.person_id == person_id, CourseBooking.course_id == chosen.course_id
+        CourseBooking.person_id == person_id,
+        CourseBooking.course_id == chosen.course_id,
+        *held(tenant, CourseBooking),
     )
     if chosen.course_state == "not_booked":
         active = CourseBooking.state.in_(ACTIVE_BOOKING_STATES)
@@ -210,18 +235,22 @@ def _course_condition(chosen: RecipientFilter, person_id: Any) -> ColumnElement[
     return exists().where(booking, CourseBooking.state.in_(_BOOKING_STATE[chosen.course_state]))
 
 
-def _staff(chosen: RecipientFilter) -> Select[int, int]:
+def _staff(chosen: RecipientFilter, tenant: Tenant = None) -> Select[int, int]:
     """Each person with a matching place once, with the first such place (for its
     station, shift and role in the merge fields)."""
     states = ("offered",) if chosen.unanswered else chosen.states
     statement: Select[int, int] = select(
         Assignment.person_id.label("person_id"), func.min(Assignment.id).label("assignment_id")
-    ).where(Assignment.election_id == chosen.election_id, Assignment.state.in_(states))
+    ).where(
+        Assignment.election_id == chosen.election_id,
+        Assignment.state.in_(states),
+        *held(tenant, Assignment),
+    )
     if chosen.unanswered:
         statement = statement.where(Assignment.responded_at.is_(None))
     if chosen.district_id is not None:
         statement = statement.join(Station, Station.id == Assignment.station_id).where(
-            Station.district_id == chosen.district_id
+            Station.district_id == chosen.district_id, *held(tenant, Station)
         )
     if chosen.station_id is not None:
         statement = statement.where(Assignment.station_id == chosen.station_id)
@@ -229,65 +258,76 @@ def _staff(chosen: RecipientFilter) -> Select[int, int]:
         statement = statement.where(Assignment.role_type_id == chosen.role_type_id)
     if chosen.day is not None:
         statement = statement.join(Shift, Shift.id == Assignment.shift_id).where(
-            Shift.day == chosen.day
+            Shift.day == chosen.day, *held(tenant, Shift)
         )
     if chosen.arrival is not None:
         arrived = exists().where(
             CheckIn.person_id == Assignment.person_id,
             CheckIn.shift_id == Assignment.shift_id,
             CheckIn.kind == "arrived",
+            *held(tenant, CheckIn),
         )
         statement = statement.where(arrived if chosen.arrival == "arrived" else ~arrived)
-    condition = _course_condition(chosen, Assignment.person_id)
+    condition = _course_condition(chosen, Assignment.person_id, tenant)
     if condition is not None:
         statement = statement.where(condition)
     return statement.group_by(Assignment.person_id)
 
 
-def _reserves(chosen: RecipientFilter) -> Select[int, int]:
+def _reserves(chosen: RecipientFilter, tenant: Tenant = None) -> Select[int, int]:
     statement: Select[int, int] = select(
         Reserve.person_id.label("person_id"), cast(null(), Integer).label("assignment_id")
-    ).where(Reserve.election_id == chosen.election_id)
+    ).where(Reserve.election_id == chosen.election_id, *held(tenant, Reserve))
     if chosen.district_id is not None:
         statement = statement.where(Reserve.district_id == chosen.district_id)
-    condition = _course_condition(chosen, Reserve.person_id)
+    condition = _course_condition(chosen, Reserve.person_id, tenant)
     if condition is not None:
         statement = statement.where(condition)
     return statement
 
 
-def _register(chosen: RecipientFilter) -> Select[int, int]:
+def _register(chosen: RecipientFilter, tenant: Tenant = None) -> Select[int, int]:
     statement: Select[int, int] = select(
         Person.id.label("person_id"), cast(null(), Integer).label("assignment_id")
-    ).where(Person.status == "active", Person.erased_at.is_(None))
-    condition = _course_condition(chosen, Person.id)
+    ).where(Person.status == "active", Person.erased_at.is_(None), *held(tenant, Person))
+    condition = _course_condition(chosen, Person.id, tenant)
     if condition is not None:
         statement = statement.where(condition)
     return statement
 
 
-def _course(chosen: RecipientFilter) -> Select[int, int]:
+def _course(chosen: RecipientFilter, tenant: Tenant = None) -> Select[int, int]:
     states = _BOOKING_STATE[chosen.course_state] if chosen.course_state else ("booked",)
     statement: Select[int, int] = (
         select(
             CourseBooking.person_id.label("person_id"), cast(null(), Integer).label("assignment_id")
         )
-        .where(CourseBooking.course_id == chosen.course_id, CourseBooking.state.in_(states))
+        .where(
+            CourseBooking.course_id == chosen.course_id,
+            CourseBooking.state.in_(states),
+            *held(tenant, CourseBooking),
+        )
         .group_by(CourseBooking.person_id)
     )
     return statement
 
 
-async def _people(session: AsyncSession, chosen: RecipientFilter) -> list[Candidate]:
+def group_of(chosen: RecipientFilter, tenant: Tenant = None) -> Any:
+    """The people of a group other than applicants, as a subquery of (person_id, the
+    assignment_id of their first matching place or null)."""
     match chosen.group:
         case "reserves":
-            group = _reserves(chosen).subquery()
+            return _reserves(chosen, tenant).subquery()
         case "course":
-            group = _course(chosen).subquery()
+            return _course(chosen, tenant).subquery()
         case "register":
-            group = _register(chosen).subquery()
+            return _register(chosen, tenant).subquery()
         case _:
-            group = _staff(chosen).subquery()
+            return _staff(chosen, tenant).subquery()
+
+
+async def _people(session: AsyncSession, chosen: RecipientFilter) -> list[Candidate]:
+    group = group_of(chosen)
     rows = await session.execute(
         select(
             Person.id,

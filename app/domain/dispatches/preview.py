@@ -108,7 +108,10 @@ async def preview(
                 continue
             result.to_send[channel] = result.to_send.get(channel, 0) + 1
             if channel == "sms":
-                _subject, text, _html = texts.render("sms", candidate.locale, maker.fields(row))
+                shared_key, shared = maker.shared(row)
+                _subject, text, _html = texts.render_shared(
+                    "sms", candidate.locale, shared_key, shared, row.first_name, row.name
+                )
                 length = sms_length(text)
                 parts.append(length.parts)
                 if length.encoding == "ucs2":

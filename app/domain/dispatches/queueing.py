@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.bulk import insert_rows
 from app.core.models import OutboxMessage, utcnow
 from app.core.outbox.rows import OUTBOX_QUEUED
 from app.core.tenancy import require_tenant_id
@@ -31,8 +32,7 @@ from app.domain.models import Dispatch, DispatchRecipient
 #: the row policies check it): the ORM's bookkeeping per row is not needed here.
 RECIPIENTS = DispatchRecipient.metadata.tables["dispatch_recipients"]
 OUTBOX = OutboxMessage.metadata.tables["outbox_messages"]
-#: Rows written per statement, and recipients queued per transaction.
-INSERT_BATCH = 5_000
+#: Recipients queued per transaction.
 QUEUE_BATCH = 5_000
 
 
@@ -82,8 +82,7 @@ async def write_frozen_list(
 ) -> int:
     """Write the frozen list in the caller's transaction (which commits). Returns rows."""
     rows = recipient_rows(dispatch, candidates)
-    for start in range(0, len(rows), INSERT_BATCH):
-        await session.execute(insert(RECIPIENTS), rows[start : start + INSERT_BATCH])
+    await insert_rows(session, RECIPIENTS, rows)
     return len(rows)
 
 
@@ -174,8 +173,7 @@ async def queue_waiting(
             await session.commit()
             return queued
         messages = await _messages(session, dispatch, texts, maker, rows)
-        for start in range(0, len(messages), INSERT_BATCH):
-            await session.execute(insert(OUTBOX), messages[start : start + INSERT_BATCH])
+        await insert_rows(session, OUTBOX, messages)
         dispatch.queued_through = rows[-1].id
         session.info[OUTBOX_QUEUED] = True
         await session.commit()
@@ -203,7 +201,10 @@ async def _messages(
     now = utcnow()
     messages = []
     for row, field_row in zip(rows, field_rows, strict=True):
-        subject, text, html = texts.render(row.channel, row.locale, maker.fields(field_row))
+        shared_key, shared = maker.shared(field_row)
+        subject, text, html = texts.render_shared(
+            row.channel, row.locale, shared_key, shared, row.first_name, row.name
+        )
         messages.append(
             {
                 "tenant_id": tenant_id,

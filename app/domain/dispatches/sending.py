@@ -19,6 +19,7 @@ from app.core.i18n import _
 from app.core.models import OutboxMessage, utcnow
 from app.domain.dispatches import DispatchError
 from app.domain.dispatches.filters import Candidate, RecipientFilter, check_objects, resolve
+from app.domain.dispatches.freezing import can_freeze_in_database, freeze_in_database
 from app.domain.dispatches.queueing import claim, queue_waiting, write_frozen_list
 from app.domain.dispatches.texts import check_message_key, clean_texts
 from app.domain.messaging.catalog import LOCALES
@@ -195,11 +196,14 @@ async def freeze_and_queue(
         await session.rollback()
         return 0
     dispatch = await get_dispatch(session, dispatch_id)
-    candidates = await candidates_of(session, dispatch)
-    if not candidates:
+    chosen = RecipientFilter.from_mapping(dispatch.filters)
+    if can_freeze_in_database(dispatch, chosen):
+        frozen = await freeze_in_database(session, dispatch, chosen)
+    else:
+        frozen = await write_frozen_list(session, dispatch, await candidates_of(session, dispatch))
+    if not frozen:
         await session.rollback()
         raise DispatchError(_("Nobody is in this group any more."), "group")
-    frozen = await write_frozen_list(session, dispatch, candidates)
     await record(session, actor, "dispatches.dispatch.sent", dispatch, data={"recipients": frozen})
     await session.commit()
     return await queue_waiting(session, dispatch_id, base_url)

@@ -32,7 +32,7 @@ from app.domain.messaging.fields import (
     map_link,
     nest,
 )
-from app.domain.messaging.render import check_source, frame_html, render_source
+from app.domain.messaging.render import check_source, frame_html, only_printed, render_source
 from app.domain.messaging.sources import current_source
 from app.domain.models import Building, Dispatch, Election, RoleType, Room, Shift, Station
 from app.domain.site.webparts import site_settings
@@ -110,6 +110,18 @@ class Source:
     subject: str | None
     body: str
 
+    @property
+    def person_only_printed(self) -> bool:
+        """The person's fields are only printed (see ``render.only_printed``)."""
+        return all(only_printed(text, "person.") for text in (self.subject or "", self.body))
+
+
+#: What stands for the person's fields in a text rendered once for many: NUL is in no
+#: name (the database and the forms refuse it), so a mark cannot meet a real value.
+FIRST_NAME_MARK = "\x00first_name\x00"
+NAME_MARK = "\x00name\x00"
+_MARKED_PERSON = {"first_name": FIRST_NAME_MARK, "name": NAME_MARK}
+
 
 class Texts:
     """The compiled texts of one dispatch, by (channel, language); ``render`` picks the
@@ -117,6 +129,8 @@ class Texts:
 
     def __init__(self, sources: dict[tuple[str, str], Source]) -> None:
         self.sources = sources
+        self._plain = {place: source.person_only_printed for place, source in sources.items()}
+        self._marked: dict[tuple[str, str, object], tuple[str, str | None]] = {}
 
     @classmethod
     async def of(cls, session: AsyncSession, dispatch: Dispatch) -> Texts:
@@ -150,6 +164,48 @@ class Texts:
         except MessagingError as error:
             raise DispatchError(error.message, error.field) from None
         return subject, text, frame_html(subject, text, language, fields)
+
+    def render_shared(
+        self,
+        channel: str,
+        locale: str,
+        shared_key: object,
+        shared: dict[str, Any],
+        first_name: str,
+        name: str,
+    ) -> tuple[str, str, str]:
+        """``render`` for one of many who share ``shared`` (their fields but the
+        person's, ``FieldMaker.shared``): the text is rendered once per ``shared_key``
+        with marks for the person's fields, and each person's values are put in its
+        place; the very text ``render`` makes, at a fraction of its cost. A text that
+        tests or filters the person's fields is rendered for each person."""
+        language = self.language(channel, locale)
+        if language is None or not self._plain[channel, language]:
+            person = {"first_name": first_name, "name": name}
+            return self.render(channel, locale, {**shared, "person": person})
+        place = (channel, language, shared_key)
+        marked = self._marked.get(place)
+        if marked is None:
+            source = self.sources[channel, language]
+            fields = {**shared, "person": _MARKED_PERSON}
+            try:
+                body = render_source(source.body, fields, channel)
+                subject = (
+                    None
+                    if source.subject is None
+                    else render_source(source.subject, fields, "subject")
+                )
+            except MessagingError as error:
+                raise DispatchError(error.message, error.field) from None
+            marked = self._marked[place] = (body, subject)
+        body, subject = marked
+        text = body.replace(FIRST_NAME_MARK, first_name).replace(NAME_MARK, name)
+        if subject is None:
+            return "", text.strip(), ""
+        subject = " ".join(
+            subject.replace(FIRST_NAME_MARK, first_name).replace(NAME_MARK, name).split()
+        )
+        return subject, text, frame_html(subject, text, language, shared)
 
 
 async def _source(
@@ -272,17 +328,20 @@ class FieldMaker:
             self._election_cache[locale] = cached
         return cached
 
-    def fields(self, row: FieldRow) -> dict[str, Any]:
-        """The nested merge fields of one recipient, every field of ``ALLOWED`` present.
-
-        What a station's recipients share (in one language) is made once and shared,
-        read only; only the person's own fields are made per recipient."""
+    def shared(self, row: FieldRow) -> tuple[object, dict[str, Any]]:
+        """The fields a station's recipients share in one language (all but the
+        person's), made once and shared read only, with the key they are kept under."""
         key = (row.station_id, row.shift_id, row.role_type_id, row.locale)
         shared = self._shared.get(key)
         if shared is None:
             with locale_scope(row.locale):
                 shared = nest({**self.common, **self._election(row.locale), **self._place(row)})
             self._shared[key] = shared
+        return key, shared
+
+    def fields(self, row: FieldRow) -> dict[str, Any]:
+        """The nested merge fields of one recipient, every field of ``ALLOWED`` present."""
+        _key, shared = self.shared(row)
         return {**shared, "person": {"first_name": row.first_name, "name": row.name}}
 
 

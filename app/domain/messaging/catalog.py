@@ -23,6 +23,9 @@ class MessageKind:
     title: object  # a lazy translation
     channels: tuple[str, ...]
     fields: tuple[str, ...] = ()
+    #: Fields the text must show as they are (a link the message is sent for): a
+    #: template that leaves one out, or hides it in an "if" or a filter, is refused.
+    required: tuple[str, ...] = ()
 
 
 EMAIL, SMS, BOTH = ("email",), ("sms",), ("email", "sms")
@@ -106,6 +109,31 @@ MESSAGES.update(
         ),
         "reserve_replaced": MessageKind(
             lazy_gettext("Replaced on election day"), SMS, ("election", "place")
+        ),
+    }
+)
+
+MESSAGES.update(
+    {
+        # The accounts' mail (app.core.accounts), made here through the renderer hook
+        # (app.core.accounts.mail) when the account belongs to a municipality.
+        "invitation": MessageKind(
+            lazy_gettext("Account: invitation to choose a password"),
+            EMAIL,
+            ("account_link",),
+            ("account.link",),
+        ),
+        "signin_link": MessageKind(
+            lazy_gettext("Account: link to sign in"), EMAIL, ("account_link",), ("account.link",)
+        ),
+        "password_reset": MessageKind(
+            lazy_gettext("Account: link to choose a new password"),
+            EMAIL,
+            ("account_link",),
+            ("account.link",),
+        ),
+        "second_factor_reset": MessageKind(
+            lazy_gettext("Account: second factor reset by an administrator"), EMAIL
         ),
     }
 )

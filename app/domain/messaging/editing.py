@@ -22,7 +22,7 @@ from app.core.validation import Cleaner
 from app.domain.messaging import MessagingError
 from app.domain.messaging.catalog import CHANNELS, LOCALES, MESSAGES, MessageKind
 from app.domain.messaging.fields import example_fields, field_names
-from app.domain.messaging.render import check_source, render_source
+from app.domain.messaging.render import check_required, check_source, render_source
 from app.domain.messaging.sources import (
     default_source,
     forget_sources,
@@ -47,6 +47,8 @@ class Kind:
     channels: tuple[str, ...]
     fields: tuple[str, ...]
     own: MessageTemplate | None = None
+    #: Fields the text must show as they are (``MessageKind.required``).
+    required: tuple[str, ...] = ()
 
     @property
     def is_own(self) -> bool:
@@ -54,7 +56,7 @@ class Kind:
 
 
 def _system(key: str, kind: MessageKind) -> Kind:
-    return Kind(key, str(kind.title), kind.channels, kind.fields)
+    return Kind(key, str(kind.title), kind.channels, kind.fields, required=kind.required)
 
 
 def _own(template: MessageTemplate) -> Kind:
@@ -176,6 +178,7 @@ def clean_source(kind: Kind, channel: str, data: Mapping[str, Any]) -> dict[str,
     for field, text in (("subject", subject), ("body", body)):
         check_source(text, allowed, field)
         render_source(text, examples, field)
+    check_required(body, kind.required)
     return {"subject": subject, "body": body + ("\n" if channel == "email" else "")}
 
 

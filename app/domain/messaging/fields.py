@@ -176,6 +176,14 @@ FIELD_GROUPS: dict[str, tuple[Field, ...]] = {
             "https://stemma.example/exempelby/planning/people/1",
         ),
     ),
+    "account_link": _group(
+        (
+            "account.link",
+            lazy_gettext("The account's link (it works once)"),
+            "https://stemma.example/password/reset?token=example",
+        ),
+        ("account.valid_for", lazy_gettext("How long the link works"), "15 minuter"),
+    ),
     "decline": _group(
         ("decline.reason", lazy_gettext("The reason they gave"), "Jag är sjuk."),
     ),

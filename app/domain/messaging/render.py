@@ -132,6 +132,43 @@ def check_source(
     _check_node(tree, names, field)
 
 
+def check_required(text: str, required: tuple[str, ...], field: str = "body") -> None:
+    """Refuse a (checked) template that does not show each ``required`` field as it is,
+    outside any "if" and filter: the link a sign-in mail is sent for cannot be edited
+    away, nor hidden behind a condition that another recipient's data makes false."""
+    if not required:
+        return
+    shown: set[str] = set()
+    for node in _sandbox.parse(text).body:
+        if isinstance(node, nodes.Output):
+            shown.update(name for item in node.nodes if (name := _dotted(item)) is not None)
+    for name in required:
+        if name not in shown:
+            raise MessagingError(
+                _(
+                    "Keep the field “%(field)s” in the text, as it is and outside any “if”: "
+                    "the message is sent for it.",
+                    field=f"{{{{ {name} }}}}",
+                ),
+                field,
+            )
+
+
+def only_printed(text: str, prefix: str) -> bool:
+    """Whether every field under ``prefix`` (``person.``) is only printed as it is in a
+    (checked) template: never tested, filtered or combined. Such a template renders
+    alike for everyone but those fields, so a dispatch may render it once with marks
+    in their place and put each person's values in (see ``dispatches.texts``)."""
+
+    def sound(node: nodes.Node, parent: nodes.Node | None) -> bool:
+        name = _dotted(node) if isinstance(node, nodes.Name | nodes.Getattr) else None
+        if name is not None and name.startswith(prefix):
+            return isinstance(parent, nodes.Output)
+        return all(sound(child, node) for child in node.iter_child_nodes())
+
+    return sound(_sandbox.parse(text), None)
+
+
 def _syntax_problem(message: str) -> str:
     """The parser's (English) complaint in the writer's words, for the common slips."""
     if message.startswith("Unexpected end of template") and "'endif'" in message:
