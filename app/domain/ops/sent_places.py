@@ -98,7 +98,8 @@ async def confirm_sent(session: AsyncSession, actor: Actor, assignment_id: int) 
     if assignment is None or actor.user_id is None:
         raise NotFound(_("Not found."))
     if assignment.confirmed_at is not None:
-        await session.rollback()
+        # Nothing to write; ending the transaction (not rolling back) keeps the row loaded.
+        await session.commit()
         return assignment
     assignment.confirmed_at = utcnow()
     await session.flush()
