@@ -40,7 +40,9 @@ async def _give_clerk_account_to(settings: Settings, person_id: int) -> None:
     async with in_the_demo(settings) as connection:
         user_id = await connection.scalar(select(User.id).where(User.email == CLERK_EMAIL))
         assert user_id is not None
-        await connection.execute(update(Person).where(Person.user_id == user_id).values(user_id=None))
+        await connection.execute(
+            update(Person).where(Person.user_id == user_id).values(user_id=None)
+        )
         await connection.execute(
             update(Person).where(Person.id == person_id).values(user_id=user_id)
         )

@@ -113,31 +113,7 @@ async def reassign(
         affected.add(moved.station_id)
         await _give_up(session, actor, moved, "moved")
     await session.flush()
-    try:
-        assignment = await write_assignment(
-            session,
-            actor,
-            shift_id,
-            role_type_id,
-            person_id,
-            override=bool(reason),
-            also_overridable=OVERRIDABLE_ON_THE_DAY,
-        )
-    except StaffingError as error:
-        await session.rollback()
-        if any(broken.rule == "norm" for broken in error.broken):
-            raise OpsConflict(
-                " ".join([_("The place was filled meanwhile."), error.message]), "person_id"
-            ) from None
-        if not reason and all(overridable_on_the_day(broken) for broken in error.broken):
-            raise FieldErrors(
-                {
-                    "override_reason": " ".join(
-                        [error.message, _("Give a reason to send them anyway.")]
-                    )
-                }
-            ) from None
-        raise OpsError(error.message, "person_id") from None
+    assignment = await _write_place(session, actor, shift_id, role_type_id, person_id, reason)
     now = utcnow()
     assignment.state = "accepted"
     assignment.responded_at = now
@@ -173,6 +149,44 @@ async def reassign(
             {**data, "station_id": affected_id, "to_station_id": station_id},
         )
     await session.commit()
+    return assignment
+
+
+async def _write_place(
+    session: AsyncSession,
+    actor: Actor,
+    shift_id: int,
+    role_type_id: int,
+    person_id: int,
+    reason: str,
+) -> Assignment:
+    """The place, through the staffing rules; a refusal rolls back what the caller wrote
+    and says where: the place filled meanwhile, the reason missing, or a hard rule."""
+    try:
+        assignment = await write_assignment(
+            session,
+            actor,
+            shift_id,
+            role_type_id,
+            person_id,
+            override=bool(reason),
+            also_overridable=OVERRIDABLE_ON_THE_DAY,
+        )
+    except StaffingError as error:
+        await session.rollback()
+        if any(broken.rule == "norm" for broken in error.broken):
+            raise OpsConflict(
+                " ".join([_("The place was filled meanwhile."), error.message]), "person_id"
+            ) from None
+        if not reason and all(overridable_on_the_day(broken) for broken in error.broken):
+            raise FieldErrors(
+                {
+                    "override_reason": " ".join(
+                        [error.message, _("Give a reason to send them anyway.")]
+                    )
+                }
+            ) from None
+        raise OpsError(error.message, "person_id") from None
     return assignment
 
 

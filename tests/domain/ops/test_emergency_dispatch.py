@@ -44,9 +44,7 @@ async def _trail(db: AsyncSession, tenant_id: int, person_id: int) -> tuple[int,
         audits = await db.scalar(
             select(func.count(AuditEntry.id)).where(AuditEntry.code.like("ops.reassign%"))
         )
-        events = await db.scalar(
-            select(func.count(Event.id)).where(Event.type.like("staffing.%"))
-        )
+        events = await db.scalar(select(func.count(Event.id)).where(Event.type.like("staffing.%")))
     return int(places or 0), int(audits or 0), int(events or 0)
 
 
@@ -61,16 +59,15 @@ async def test_it_sends_a_reserve_without_the_training_only_with_a_reason_and_au
     reserve_id, _user = await _reserve(db, tenant, day)
     clerk_role = await _role_id(db, tenant, "clerk")
     actor = Actor.for_user(coordinator)
-    with tenant_scope(tenant_id), locale_scope("en"):
-        with pytest.raises(FieldErrors) as refused:
-            await reassign(
-                db,
-                actor,
-                shift_id=day.early_id,
-                role_type_id=clerk_role,
-                person_id=reserve_id,
-                override_reason="   ",
-            )
+    with tenant_scope(tenant_id), locale_scope("en"), pytest.raises(FieldErrors) as refused:
+        await reassign(
+            db,
+            actor,
+            shift_id=day.early_id,
+            role_type_id=clerk_role,
+            person_id=reserve_id,
+            override_reason="   ",
+        )
     assert list(refused.value.errors) == ["override_reason"]
     message = refused.value.errors["override_reason"]
     assert "Lacks the required course" in message and "Give a reason" in message
