@@ -31,6 +31,7 @@ class SentPerson:
     assignment_id: int
     shift_id: int
     station_id: int
+    person_id: int
     name: str
     role: str
     sent_at: dt.datetime
@@ -67,6 +68,7 @@ async def sent_to_shifts(
                 assignment.id,
                 assignment.shift_id,
                 assignment.station_id,
+                assignment.person_id,
                 f"{first_name} {last_name}",
                 named(role),
                 assignment.sent_at,

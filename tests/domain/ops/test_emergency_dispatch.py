@@ -19,6 +19,7 @@ from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
 from app.domain.models import Assignment, Person, Reserve
 from app.domain.ops import OpsError
+from app.domain.ops.dashboard import dashboard
 from app.domain.ops.reassign import reassign, reassign_candidates
 from app.domain.ops.send_checks import PlaceToFill, assess_candidates, phone_numbers
 from app.domain.ops.sent_places import confirm_sent
@@ -236,3 +237,41 @@ async def test_only_the_person_sent_confirms_and_the_leads_hear_it(
     assert len(events) == 2 and any(":station:" in topic for topic in events)
     titles = [row.subject for row in await _pushes(owner_db) if "on the way" in row.subject]
     assert titles == ["The person sent to Hamnskolan is on the way"]
+
+
+async def test_a_person_sent_during_the_shift_is_late_only_20_minutes_after_being_sent(
+    db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    day = await ops_day(db, tenant)
+    reserve_id, _user = await _reserve(db, tenant, day)
+    clerk_role = await _role_id(db, tenant, "clerk")
+    with tenant_scope(tenant.id):
+        placed = await reassign(
+            db,
+            Actor.for_user(coordinator),
+            shift_id=day.early_id,
+            role_type_id=clerk_role,
+            person_id=reserve_id,
+        )
+        placed.sent_at = day.at(9, 0).astimezone(dt.UTC)
+        await db.commit()
+
+    async def late_names(hour: int, minute: int) -> list[str]:
+        with tenant_scope(tenant.id), locale_scope("en"):
+            board = await dashboard(db, day.election_id, now=day.at(hour, minute))
+        (row,) = board.rows
+        assert [sent.person_id for sent in row.sent] == [reserve_id]
+        return [a.message for a in row.alerts if a.kind == "not_arrived"]
+
+    # At 09:10 the team who never came are late, the reserve sent at 09:00 is not.
+    (message,) = await late_names(9, 10)
+    assert await _name(db, tenant, reserve_id) not in message
+    (message,) = await late_names(9, 25)
+    assert await _name(db, tenant, reserve_id) in message
+
+
+async def _name(db: AsyncSession, tenant: Tenant, person_id: int) -> str:
+    with tenant_scope(tenant.id):
+        person = await db.get(Person, person_id)
+    assert person is not None
+    return person.full_name
