@@ -20,6 +20,7 @@ from app.core.models import User
 from app.core.settings import Settings
 from app.domain.models import Person
 from tests.browser.conftest import ARTIFACTS, in_the_demo
+from tests.browser.test_accessibility import Audit
 from tests.browser.test_election_day_live import CLERK_EMAIL, COORDINATOR_EMAIL, STATION
 from tests.browser.test_election_day_live import _sign_in as sign_in
 from tests.browser.test_recruitment import PHONE, _assert_fits_phone, _new_page
@@ -52,6 +53,8 @@ async def test_a_coordinator_sends_a_reserve_past_the_training_rule_and_the_phon
     live_server: str, browser: Browser, settings: Settings
 ) -> None:
     errors: list[str] = []
+    # The drawer and the phone as they change here pass axe too (WCAG 2.1 AA).
+    audit = Audit(live_server)
     dashboard = await _new_page(browser, errors, **DESKTOP)
     await sign_in(dashboard, live_server, COORDINATOR_EMAIL)
     await dashboard.goto(f"{live_server}/demo/planning/live")
@@ -89,6 +92,7 @@ async def test_a_coordinator_sends_a_reserve_past_the_training_rule_and_the_phon
     )
     await panel.locator("#field-place").select_option(await place.first.get_attribute("value"))
     await dashboard.screenshot(path=_shot("drawer-reason"), caret="initial")
+    await audit.check(dashboard, "drawer, refused at the reason")
     await panel.locator("form[action$='/reassign'] button[type=submit]").click()
     await expect(panel.locator(".flash-success")).to_be_visible()
     sent_line = row.locator(".ops-sent").filter(has_text=reserve_name)
@@ -98,6 +102,7 @@ async def test_a_coordinator_sends_a_reserve_past_the_training_rule_and_the_phon
         panel.locator(".ops-roster li").filter(has_text=reserve_name).locator("[data-sending]")
     ).to_have_attribute("data-sending", "sent")
     await dashboard.screenshot(path=_shot("drawer-sent"), caret="initial")
+    await audit.check(dashboard, "drawer, sent")
 
     # The reserve's phone shows where they are sent; they confirm.
     phone = await _new_page(browser, errors, **PHONE)
@@ -107,6 +112,7 @@ async def test_a_coordinator_sends_a_reserve_past_the_training_rule_and_the_phon
     await expect(card.locator(".sent-notice")).to_contain_text("Valkansliet har skickat dig hit.")
     await _assert_fits_phone(phone)
     await phone.screenshot(path=_shot("phone-sent"), full_page=True, caret="initial")
+    await audit.check(phone, "phone, sent")
     await card.get_by_role("button", name="Jag är på väg").click()
     await expect(phone.locator(".flash-success")).to_be_visible()
     await expect(
@@ -120,6 +126,8 @@ async def test_a_coordinator_sends_a_reserve_past_the_training_rule_and_the_phon
     await expect(sent_line).to_contain_text("bekräftade")
     assert await dashboard.evaluate("window.stemmaTestMarker") == "no reload"
     await dashboard.screenshot(path=_shot("dashboard-confirmed"), caret="initial")
+    if audit.found:
+        pytest.fail(audit.report(), pytrace=False)
     # The browser logs the refusal's answer (422, the one asked for above) as an error.
     assert [e for e in errors if "status of 422" not in e] == []
     assert len(errors) <= 1
