@@ -22,13 +22,14 @@ from app.core.i18n import _, named
 from app.core.paging import Page, page_number, shown_page
 from app.core.permissions import role_has
 from app.core.routes import Routes
-from app.core.validation import parse_id
+from app.core.validation import FieldErrors, parse_id
 from app.core.web import db, is_htmx, on_refusal, render
 from app.domain.models import STATION_STATES
 from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.dashboard import DashboardFilters, dashboard, election_in_focus
 from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
+from app.domain.ops.send_checks import PlaceToFill, assess_candidates, phone_numbers
 from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
 from app.domain.staffing.board import district_choices
@@ -121,6 +122,14 @@ async def _panel(
         if role_has(member.role, "ops.coordinate")
     ]
     template = PANEL if is_htmx() else "planning/ops/station.html"
+    places = [
+        PlaceToFill(focus.shift.id, role.role_type_id, f"{named(focus.shift)} · {role.name}")
+        for focus in row.shifts
+        for role in row.roles
+    ]
+    roster = await station_roster(db(), station_id, board.today)
+    candidates = await reassign_candidates(db(), station_id, board.today)
+    missing = [e.person_id for r in roster for e in r.entries if e.status == "missing"]
     body = await render(
         template,
         board=board,
@@ -128,17 +137,18 @@ async def _panel(
         base=live_base(election_id),
         zone=g.tenant.timezone,
         drawer=is_htmx(),
-        roster=await station_roster(db(), station_id, board.today),
+        roster=roster,
         incidents=incidents,
-        candidates=await reassign_candidates(db(), station_id, board.today),
+        candidates=candidates,
+        assessments=await assess_candidates(db(), candidates, places),
+        # Only a coordinator gets numbers (a planner watching gets none).
+        phones=await phone_numbers(
+            db(), current_actor(), [*missing, *(c.person_id for c in candidates)]
+        ),
         absent_choices=[
             (place.assignment_id, place.label) for place in await absent_places(db(), shift_ids)
         ],
-        places=[
-            (f"{focus.shift.id}:{role.role_type_id}", f"{named(focus.shift)} · {role.name}")
-            for focus in row.shifts
-            for role in row.roles
-        ],
+        places=[(f"{place.shift_id}:{place.role_type_id}", place.label) for place in places],
         coordinators=coordinators,
         state_labels=STATE_LABELS,
         severity_labels=incident_labels.SEVERITY_LABELS,
@@ -156,9 +166,15 @@ async def ops_station_panel(election_id: int, station_id: int) -> tuple[str, int
 
 
 async def _answer(
-    election_id: int, station_id: int, notice: str | None = None, error: DomainError | None = None
+    election_id: int,
+    station_id: int,
+    notice: str | None = None,
+    error: DomainError | None = None,
+    given: dict[str, str] | None = None,
 ) -> Any:
-    """The panel redrawn with what happened (HTMX), or a flash and the panel's page."""
+    """The panel redrawn with what happened (HTMX), or a flash and the panel's page.
+    A refusal at a field shows there, with what was given kept in the form."""
+    at_field = isinstance(error, FieldErrors)
     if is_htmx():
         status = 200 if error is None else (409 if isinstance(error, OpsConflict) else 422)
         return await _panel(
@@ -166,7 +182,9 @@ async def _answer(
             station_id,
             status,
             notice=notice,
-            error=error.message if error else None,
+            error=error.message if error and not at_field else None,
+            errors=error.errors if isinstance(error, FieldErrors) else {},
+            given=given or {},
             conflict=isinstance(error, OpsConflict),
         )
     await flash(error.message if error else (notice or ""), "error" if error else "success")
@@ -217,7 +235,9 @@ async def ops_reassign(election_id: int, station_id: int) -> Any:
         return await _answer(election_id, station_id, error=error)
     if shift_id not in {f.shift.id for f in board.rows[0].shifts}:
         raise NotFound(_("Not found."))
-    on_refusal(lambda failure: _answer(election_id, station_id, error=failure))
+    given = {name: str(form.get(name, "")) for name in ("person", "replace", "place")}
+    given["override_reason"] = str(form.get("override_reason", ""))
+    on_refusal(lambda failure: _answer(election_id, station_id, error=failure, given=given))
     await reassign(
         db(),
         current_actor(),
@@ -226,8 +246,13 @@ async def ops_reassign(election_id: int, station_id: int) -> Any:
         person_id=person_id,
         move_assignment_id=parse_id(assignment_text) if kind == "clerk" else None,
         replace_assignment_id=replace_id,
+        override_reason=given["override_reason"],
     )
-    return await _answer(election_id, station_id, notice=_("The person now has the place."))
+    return await _answer(
+        election_id,
+        station_id,
+        notice=_("The person is sent. They show as sent until they confirm on their phone."),
+    )
 
 
 @routes.post("/elections/<int:election_id>/live/incidents/<int:incident_id>/<action>")

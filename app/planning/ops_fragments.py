@@ -50,6 +50,7 @@ EVENT_TYPES = (
     "incident.resolved",
     "incident.noted",
     "staffing.reassigned",
+    "staffing.sent_confirmed",
     "turnout.reported",
 )
 

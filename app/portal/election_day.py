@@ -39,6 +39,7 @@ from app.domain.ops import (
     incident_labels,
     incidents,
     my_day,
+    sent_places,
     station_messages,
     stations,
     turnout,
@@ -252,6 +253,19 @@ async def election_day_check_in() -> Any:
         message = _("You have checked out. %(confirmed)s.", confirmed=confirmed_text(row))
     await flash(message, "success")
     return _back()
+
+
+@routes.post("/election-day/sent/<int:assignment_id>/confirm")
+@requires("portal.use")
+async def election_day_confirm_sent(assignment_id: int) -> Any:
+    """The person a coordinator sent confirms they are on their way (their own place
+    only: anyone else's gives 404)."""
+    assignment = await sent_places.confirm_sent(db(), current_actor(), assignment_id)
+    await flash(
+        _("Thank you. The station and the coordinators see that you are on your way."),
+        "success",
+    )
+    return _back(f"shift-{assignment.shift_id}")
 
 
 @routes.post("/election-day/stations/<int:station_id>/state")

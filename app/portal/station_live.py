@@ -32,6 +32,7 @@ EVENT_TYPES = (
     "station.state_changed",
     "turnout.reported",
     "staffing.reassigned",
+    "staffing.sent_confirmed",
     "station.message",
     "station.message_read",
 )

@@ -293,12 +293,14 @@ async def test_it_runs_election_day_live_from_the_phone_to_the_dashboard(
     await expect(panel).to_be_visible()
     await expect(panel.locator("#ops-panel-title")).to_contain_text(STATION)
     await expect(panel.locator(".ops-incident")).to_have_count(1)
-    reserve = panel.locator("#field-person optgroup").first.locator("option").first
-    reserve_name = (await reserve.inner_text()).strip()
+    reserve = panel.locator("#field-person optgroup").first.locator("option:not([disabled])").first
+    reserve_name = (await reserve.inner_text()).split(" — ")[0].strip()
     await panel.locator("#field-person").select_option(await reserve.get_attribute("value"))
     # A clerk's place on the shift the row is about (which one depends on the time).
     place = panel.locator("#field-place option").filter(has_text=re.compile(r"· Röstmottagare$"))
     await panel.locator("#field-place").select_option(await place.first.get_attribute("value"))
+    # The demo's reserves each break a soft rule or lack a course: sent with a reason.
+    await panel.locator("#field-override_reason").fill("Två röstmottagare har inte kommit.")
     await dashboard.screenshot(path=_shot("dashboard-panel"), caret="initial")
     await panel.locator("form[action$='/reassign'] button[type=submit]").click()
     await expect(panel.locator(".flash-success")).to_be_visible()

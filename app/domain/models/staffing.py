@@ -63,6 +63,11 @@ class Assignment(TenantScoped, Base):
     answer_by: Mapped[dt.datetime | None]
     responded_at: Mapped[dt.datetime | None]
     decline_reason: Mapped[str] = mapped_column(Text, default="")
+    #: When a coordinator sent the person here on election day (``ops.reassign``): the
+    #: place is theirs, but shown as "sent" until they confirm it on their phone.
+    sent_at: Mapped[dt.datetime | None]
+    #: When the person sent confirmed on their phone that they are on their way.
+    confirmed_at: Mapped[dt.datetime | None]
     created_by_label: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -22,8 +22,10 @@ def station_alerts(
     now: dt.datetime,
 ) -> list[Alert]:
     """A station not open at its opening time, fewer than the minimum checked in,
-    someone not arrived 20 minutes into their shift, a high-severity incident open."""
+    someone not arrived 20 minutes into their shift (or after they were sent there
+    during it), a high-severity incident open."""
     alerts: list[Alert] = []
+    sent_at = {(sent.shift_id, sent.person_id): sent.sent_at for sent in row.sent}
     if row.state == "not_opened" and row.opens_at is not None and now >= row.opens_at:
         alerts.append(
             Alert(
@@ -55,7 +57,13 @@ def station_alerts(
                 )
             )
         if now >= item.starts + LATE_ARRIVAL:
-            absent = [name for pid, _r, name in people if (item.shift.id, pid) not in last_check_in]
+            # Someone sent during the shift is late 20 minutes after they were sent.
+            absent = [
+                name
+                for pid, _r, name in people
+                if (item.shift.id, pid) not in last_check_in
+                and now >= sent_at.get((item.shift.id, pid), item.starts) + LATE_ARRIVAL
+            ]
             if absent:
                 alerts.append(
                     Alert(

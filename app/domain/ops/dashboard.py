@@ -49,6 +49,7 @@ from app.domain.models import (
 from app.domain.ops.access import at, local_today, local_zone
 from app.domain.ops.alerts import station_alerts
 from app.domain.ops.counters import LiveCounters, StationShare, Summary, summarize
+from app.domain.ops.sent_places import sent_to_shifts
 from app.domain.ops.station_rows import RoleCount, ShiftFocus, StationRow
 from app.domain.ops.turnout_figures import station_turnouts
 
@@ -174,6 +175,9 @@ async def _rows(
     staffing = await _staffing(session, election, today, only)
     facts = await _station_facts(session, election, today, only)
     turnouts = await station_turnouts(session, election.id, only)
+    sent = await sent_to_shifts(
+        session, [shift.id for shifts in staffing.shifts_of.values() for shift in shifts]
+    )
     rows: list[StationRow] = []
     for station, district in stations:
         status = facts.statuses.get(station.id)
@@ -199,6 +203,7 @@ async def _rows(
             ),
             opens_at=at(today, opening.opens_at, zone) if opening else None,
             turnout=turnout,
+            sent=sent.get(station.id, []),
         )
         row.alerts = station_alerts(
             row, focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, now

@@ -42,6 +42,9 @@ class MyShift:
     role: RoleType
     #: The clerk's check-ins on this shift, oldest first (server time is ``checked_at``).
     check_ins: list[CheckIn]
+    #: When a coordinator sent the clerk here on the day, and when they confirmed it.
+    sent_at: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None
 
     @property
     def last_kind(self) -> str | None:
@@ -80,7 +83,15 @@ async def my_shifts(
             by_shift.setdefault(row.shift_id, []).append(row)
     return [
         MyShift(
-            assignment.id, person_id, shift, station, election, role, by_shift.get(shift.id, [])
+            assignment.id,
+            person_id,
+            shift,
+            station,
+            election,
+            role,
+            by_shift.get(shift.id, []),
+            assignment.sent_at,
+            assignment.confirmed_at,
         )
         for assignment, election, station, shift, role in rows
     ]

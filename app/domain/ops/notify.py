@@ -11,7 +11,8 @@ text, nor who of the team did not come (the app shows names once unlocked).
 - Every coordinator of the municipality hears of an incident of high severity.
 - A station's leads that day (chair and vice chair) hear when someone is sent to their
   station, and when that is in place of a team member who has not come (the one push
-  says both: the absence and who fills it). The person sent and the one replaced
+  says both: the absence and who fills it); and again when the person sent confirms
+  on their phone that they are on the way. The person sent and the one replaced
   hear it themselves, by SMS and push (``reserve_notices``).
 - When a station is still not open after its opening time (``opening_watch``), its
   leads hear it, and every coordinator gets one push for all stations found late at
@@ -163,6 +164,38 @@ async def reassigned(
             url=_portal_url(tenant),
             tag=f"reassigned-{assignment.id}",
             idempotency_key=f"push:reassigned:{assignment.id}:u{user.id}",
+            tenant_id=tenant.id,
+        )
+
+
+async def sent_confirmed(
+    session: AsyncSession, actor: Actor, assignment: Assignment, day: dt.date
+) -> None:
+    """Tell the station's leads of ``day`` that the person sent to them confirmed they
+    are on their way (the person's name is in the app, not on a locked screen)."""
+    shift = await session.scalar(select(Shift).where(Shift.id == assignment.shift_id))
+    station = await session.scalar(select(Station).where(Station.id == assignment.station_id))
+    role = await session.scalar(select(RoleType).where(RoleType.id == assignment.role_type_id))
+    tenant = await session.get(Tenant, require_tenant_id())
+    assert shift is not None and station is not None and role is not None and tenant is not None
+    for user in await station_leads(session, station.id, day):
+        if user.id == actor.user_id:
+            continue
+        with locale_scope(user.locale or tenant.locale):
+            title = _("The person sent to %(station)s is on the way", station=station.name)
+            body = _(
+                "%(role)s on the shift %(shift)s has confirmed.",
+                role=named(role),
+                shift=named(shift),
+            )
+        await queue_push(
+            session,
+            user_id=user.id,
+            title=title,
+            body=body,
+            url=_portal_url(tenant),
+            tag=f"reassigned-{assignment.id}",
+            idempotency_key=f"push:sent-confirmed:{assignment.id}:u{user.id}",
             tenant_id=tenant.id,
         )
 

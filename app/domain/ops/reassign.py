@@ -1,11 +1,15 @@
 """Sending someone to a station on election day: a reserve, or a clerk moved from
-another station, straight into an accepted place.
+another station, straight into a place that is theirs, shown as "sent" until they
+confirm it on their phone (``sent_places.confirm_sent``).
 
 It goes through the staffing rules (``write_assignment``) under the staffing lock, so two
 coordinators filling the last place at once are served one after the other: the first
 gets the place, the second a conflict that says the place was filled meanwhile, and
-nobody is ever booked twice. The station's leads get a push (``notify.reassigned``);
-the person sent and the one replaced an SMS and a push (``reserve_notices``).
+nobody is ever booked twice. On the day a coordinator may send someone past a soft rule
+(availability, district wishes) or the training rule by giving a reason, which the audit
+log keeps; the other hard rules (age, another place at the same time, a full shift)
+hold. The station's leads get a push (``notify.reassigned``); the person sent and the
+one replaced an SMS and a push (``reserve_notices``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from app.core.audit import Actor, record
 from app.core.errors import NotFound
 from app.core.i18n import _, named
 from app.core.models import utcnow
+from app.core.validation import FieldErrors
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -33,7 +38,18 @@ from app.domain.models import (
 from app.domain.ops import OpsConflict, OpsError, notify, reserve_notices
 from app.domain.ops.access import get_station, is_coordinator, refuse
 from app.domain.ops.news import announce
+from app.domain.ops.stations import MAX_REASON_LENGTH
 from app.domain.staffing.assignments import StaffingError, lock_election, write_assignment
+from app.domain.staffing.rules import Broken
+
+#: Hard rules a coordinator may break on election day with a reason (a reserve without
+#: the course is better than a station that cannot open); the soft rules too.
+OVERRIDABLE_ON_THE_DAY = frozenset({"course"})
+
+
+def overridable_on_the_day(broken: Broken) -> bool:
+    """Whether a coordinator may send someone past ``broken`` by giving a reason."""
+    return not broken.hard or broken.rule in OVERRIDABLE_ON_THE_DAY
 
 
 async def reassign(
@@ -45,17 +61,24 @@ async def reassign(
     person_id: int,
     move_assignment_id: int | None = None,
     replace_assignment_id: int | None = None,
+    override_reason: str = "",
 ) -> Assignment:
-    """Put a person in a role on a station's shift as an accepted place, now.
+    """Put a person in a role on a station's shift, now: the place is theirs (accepted)
+    and marked sent until they confirm it.
 
     ``move_assignment_id``: the person's place elsewhere, given up in the same
     transaction (a clerk moved from another station). ``replace_assignment_id``: the
-    place of someone who did not come, freed for this person. The availability and
-    district wishes a planner would weigh are overridden (the coordinator decides on
-    the day); the hard rules (a full shift, overlapping places, age, courses) hold.
-    Only a coordinator may. A place someone else filled meanwhile raises OpsConflict;
-    nothing is written then.
+    place of someone who did not come, freed for this person. Availability, district
+    wishes and the role's course may be broken with an ``override_reason`` (audited
+    with the rules broken); without one it is refused at that field. The other hard
+    rules (a full shift, overlapping places, age) hold. Only a coordinator may. A place
+    someone else filled meanwhile raises OpsConflict; nothing is written on a refusal.
     """
+    reason = override_reason.strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise FieldErrors(
+            {"override_reason": _("At most %(count)s characters.", count=MAX_REASON_LENGTH)}
+        )
     shift = await session.scalar(select(Shift).where(Shift.id == shift_id))
     if shift is None:
         raise NotFound(_("Not found."))
@@ -90,20 +113,13 @@ async def reassign(
         affected.add(moved.station_id)
         await _give_up(session, actor, moved, "moved")
     await session.flush()
-    try:
-        assignment = await write_assignment(
-            session, actor, shift_id, role_type_id, person_id, override=True
-        )
-    except StaffingError as error:
-        await session.rollback()
-        if any(broken.rule == "norm" for broken in error.broken):
-            raise OpsConflict(
-                " ".join([_("The place was filled meanwhile."), error.message]), "person_id"
-            ) from None
-        raise OpsError(error.message, "person_id") from None
+    assignment = await _write_place(session, actor, shift_id, role_type_id, person_id, reason)
+    now = utcnow()
     assignment.state = "accepted"
-    assignment.responded_at = utcnow()
+    assignment.responded_at = now
+    assignment.sent_at = now
     await session.flush()
+    overrides = list(assignment.overrides)
     data = {
         "assignment_id": assignment.id,
         "person_id": person_id,
@@ -112,7 +128,14 @@ async def reassign(
         "moved_from": moved.station_id if moved else None,
         "replaced_assignment_id": replaced.id if replaced else None,
     }
-    await record(session, actor, "ops.reassigned", assignment, data=data)
+    # Who and when are the audit entry's own; which rules and why are its data.
+    await record(
+        session,
+        actor,
+        "ops.reassign.overridden" if overrides else "ops.reassigned",
+        assignment,
+        data={**data, "overrides": overrides, "override_reason": reason if overrides else ""},
+    )
     # The station's leads hear of it (and of the absence, when someone is replaced);
     # the person sent and the one replaced are told themselves, by SMS and push.
     await notify.reassigned(session, actor, assignment, replaced)
@@ -126,6 +149,44 @@ async def reassign(
             {**data, "station_id": affected_id, "to_station_id": station_id},
         )
     await session.commit()
+    return assignment
+
+
+async def _write_place(
+    session: AsyncSession,
+    actor: Actor,
+    shift_id: int,
+    role_type_id: int,
+    person_id: int,
+    reason: str,
+) -> Assignment:
+    """The place, through the staffing rules; a refusal rolls back what the caller wrote
+    and says where: the place filled meanwhile, the reason missing, or a hard rule."""
+    try:
+        assignment = await write_assignment(
+            session,
+            actor,
+            shift_id,
+            role_type_id,
+            person_id,
+            override=bool(reason),
+            also_overridable=OVERRIDABLE_ON_THE_DAY,
+        )
+    except StaffingError as error:
+        await session.rollback()
+        if any(broken.rule == "norm" for broken in error.broken):
+            raise OpsConflict(
+                " ".join([_("The place was filled meanwhile."), error.message]), "person_id"
+            ) from None
+        if not reason and all(overridable_on_the_day(broken) for broken in error.broken):
+            raise FieldErrors(
+                {
+                    "override_reason": " ".join(
+                        [error.message, _("Give a reason to send them anyway.")]
+                    )
+                }
+            ) from None
+        raise OpsError(error.message, "person_id") from None
     return assignment
 
 

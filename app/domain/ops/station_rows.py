@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Shift, Station
+from app.domain.ops.sent_places import SentPerson
 from app.domain.ops.turnout_figures import StationTurnout
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(INCIDENT_SEVERITIES)}
@@ -66,6 +67,8 @@ class StationRow:
     opens_at: dt.datetime | None = None
     #: The turnout its chair reported (None: nothing yet).
     turnout: StationTurnout | None = None
+    #: People sent here today by a coordinator: "sent" until they confirm, then confirmed.
+    sent: list[SentPerson] = field(default_factory=list)
 
     @property
     def present(self) -> int:

@@ -279,6 +279,16 @@ class RosterEntry:
     status: str
     arrived_at: dt.datetime | None
     left_at: dt.datetime | None
+    #: Sent by a coordinator on the day (``reassign``), and when they confirmed it.
+    sent_at: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None
+
+    @property
+    def sending(self) -> str | None:
+        """ "sent" until the person sent confirms, then "confirmed"; None when not sent."""
+        if self.sent_at is None:
+            return None
+        return "sent" if self.confirmed_at is None else "confirmed"
 
 
 @dataclass(frozen=True)
@@ -323,7 +333,9 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
     )
     rows = (
         await session.execute(
-            select(Assignment.shift_id, Person, RoleType)
+            select(
+                Assignment.shift_id, Assignment.sent_at, Assignment.confirmed_at, Person, RoleType
+            )
             .join(Person, Person.id == Assignment.person_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
             .where(Assignment.shift_id.in_(shift_ids), Assignment.state.in_(HOLDING_STATES))
@@ -337,7 +349,7 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
     ).all()
     presence = await presence_on(session, shift_ids)
     entries: dict[int, list[RosterEntry]] = {shift_id: [] for shift_id in shift_ids}
-    for shift_id, person, role in rows:
+    for shift_id, sent_at, confirmed_at, person, role in rows:
         seen = presence.get((shift_id, person.id))
         entries[shift_id].append(
             RosterEntry(
@@ -348,6 +360,8 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
                 status=seen.kind if seen and seen.kind else "missing",
                 arrived_at=seen.arrived_at if seen else None,
                 left_at=seen.left_at if seen else None,
+                sent_at=sent_at,
+                confirmed_at=confirmed_at,
             )
         )
     return [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -112,10 +112,14 @@ async def slot_context(
 
 
 async def bookings_on(
-    session: AsyncSession, person_ids: Sequence[int], day: dt.date
+    session: AsyncSession,
+    person_ids: Sequence[int],
+    day: dt.date,
+    excluding: Collection[int] = (),
 ) -> dict[int, list[tuple[dt.date, dt.time, dt.time, str]]]:
-    """Each person's places that day (any election): (day, starts, ends, station name)."""
-    rows = await session.execute(
+    """Each person's places that day (any election): (day, starts, ends, station name);
+    without the assignments in ``excluding`` (places about to be given up)."""
+    query = (
         select(Assignment.person_id, Shift.day, Shift.starts_at, Shift.ends_at, Station.name)
         .join(Shift, Shift.id == Assignment.shift_id)
         .join(Station, Station.id == Assignment.station_id)
@@ -125,6 +129,9 @@ async def bookings_on(
             Shift.day == day,
         )
     )
+    if excluding:
+        query = query.where(Assignment.id.not_in(list(excluding)))
+    rows = await session.execute(query)
     booked: dict[int, list[tuple[dt.date, dt.time, dt.time, str]]] = {}
     for person_id, day_, starts, ends, station in rows:
         booked.setdefault(person_id, []).append((day_, starts, ends, station))
@@ -162,11 +169,15 @@ async def wishes_of(
 
 
 async def broken_rules(
-    session: AsyncSession, slot: SlotContext, people: Sequence[Person]
+    session: AsyncSession,
+    slot: SlotContext,
+    people: Sequence[Person],
+    excluding: Collection[int] = (),
 ) -> dict[int, list[Broken]]:
-    """For each person, the rules putting them in ``slot`` would break (hard ones first)."""
+    """For each person, the rules putting them in ``slot`` would break (hard ones first);
+    ``excluding``: their places not to count as overlapping (given up for this one)."""
     ids = [person.id for person in people]
-    booked = await bookings_on(session, ids, slot.shift.day)
+    booked = await bookings_on(session, ids, slot.shift.day, excluding)
     available = await availability_on(session, ids, slot.election.id, slot.shift.day)
     wished = await wishes_of(session, ids, slot.election.id)
     needs = await course_needs(session, slot.election, [(pid, slot.role.id) for pid in ids])
@@ -235,10 +246,13 @@ async def write_assignment(
     override: bool = False,
     source: str = "manual",
     reasons: Sequence[str] = (),
+    also_overridable: Collection[str] = (),
 ) -> Assignment:
     """``assign_person`` without the commit, for a use case that places people as one
     step of a larger change and commits once itself (the last team, a reassignment).
 
+    ``also_overridable`` names hard rules this use case may override like soft ones
+    (the course rule, for a coordinator sending a reserve on election day).
     A refusal writes nothing: the rules are checked first, and the row goes in under
     a savepoint, so a double booking caught by the unique index takes back only that
     row, never what the caller wrote before.
@@ -261,7 +275,7 @@ async def write_assignment(
         raise NotFound(_("Not found."))
     slot = await slot_context(session, shift_id, role_type_id, lock=True)
     broken = (await broken_rules(session, slot, [person]))[person.id]
-    if any(b.hard for b in broken) or (broken and not override):
+    if any(b.hard and b.rule not in also_overridable for b in broken) or (broken and not override):
         # Nothing was written; the locks go when the caller's transaction ends.
         raise StaffingError(broken)
     assignment = Assignment(
