@@ -12,13 +12,14 @@ running now; before the first one starts, the next to start; after the last one 
 the last one. Only today's shifts (the municipality's local day) count.
 
 Here: the reads and the board; beside it ``station_rows`` (a row), ``alerts`` (the
-rules that raise them) and ``counters`` (the election's counters, kept live).
+rules that raise them), ``facets`` (filters, their counts, the order and the alert
+feed) and ``counters`` (the election's counters, kept live).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,7 +33,6 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
-    STATION_STATES,
     Assignment,
     CheckIn,
     District,
@@ -47,22 +47,21 @@ from app.domain.models import (
     StationStatus,
 )
 from app.domain.ops.access import at, local_today, local_zone
-from app.domain.ops.alerts import station_alerts
+from app.domain.ops.alerts import Norm, station_alerts
 from app.domain.ops.counters import LiveCounters, StationShare, Summary, summarize
+from app.domain.ops.facets import (
+    FEED_SIZE,
+    ORDERS,
+    DashboardFilters,
+    Facets,
+    FeedItem,
+    alert_feed,
+    facets,
+    matches,
+    ordered,
+)
 from app.domain.ops.station_rows import RoleCount, ShiftFocus, StationRow
 from app.domain.ops.turnout_figures import station_turnouts
-
-
-@dataclass(frozen=True)
-class DashboardFilters:
-    district_id: int | None = None
-    state: str | None = None
-    alerts_only: bool = False
-    #: A part of a station's name, case-insensitive.
-    station_query: str = ""
-    #: Only these stations' rows (a live update redraws one station); the summary is
-    #: always the whole election's.
-    station_ids: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,17 +83,34 @@ class Dashboard:
     groups: list[DistrictGroup]
     summary: Summary
     filters: DashboardFilters
-    #: How many stations each state filter (and "alerts") would show, the district
-    #: and name filters as chosen: the numbers beside the filter's choices.
-    counts: dict[str, int] = field(default_factory=dict)
+    #: How many stations each filter's choice would show: the numbers beside them.
+    facets: Facets = field(default_factory=lambda: Facets({}, {}, {}))
+    #: The newest alerts of the stations in the district and search chosen (whatever
+    #: the state and alert filters), and how many there are in all.
+    feed: list[FeedItem] = field(default_factory=list)
+    feed_total: int = 0
 
     @property
     def rows(self) -> list[StationRow]:
         return [row for group in self.groups for row in group.rows]
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many stations each state filter would show (and "all", "alerts")."""
+        return {**self.facets.states, "alerts": self.facets.alerts.get("any", 0)}
+
+    @property
+    def grouped(self) -> bool:
+        """Under districts' headings (else problems first, one list)."""
+        return self.filters.order == "district"
+
     def page(self, page: int, per_page: int) -> list[DistrictGroup]:
-        """The groups of one page of ``per_page`` rows (a district may run over two)."""
-        return _grouped(self.rows[(page - 1) * per_page : page * per_page])
+        """The groups of one page of ``per_page`` rows (a district may run over two;
+        problems first: one group)."""
+        rows = self.rows[(page - 1) * per_page : page * per_page]
+        if not self.grouped:
+            return [DistrictGroup(None, rows)] if rows else []
+        return _grouped(rows)
 
 
 async def dashboard(
@@ -133,12 +149,29 @@ def _board(
     summary: Summary,
     filters: DashboardFilters,
 ) -> Dashboard:
-    wanted = [row for row in rows if _matches(row, filters)]
-    around = [row for row in rows if _matches(row, replace(filters, state=None, alerts_only=False))]
-    counts = dict(Counter(row.state for row in around))
-    counts["alerts"] = sum(1 for row in around if row.alerts)
-    counts["all"] = len(around)
-    return Dashboard(election, now, today, _grouped(wanted), summary, filters, counts)
+    if filters.order not in ORDERS:
+        filters = replace(filters, order="problems")
+    wanted = ordered([row for row in rows if matches(row, filters)], filters.order)
+    groups = _grouped(wanted) if filters.order == "district" else [DistrictGroup(None, wanted)]
+    if filters.station_ids is not None:  # a live update: its rows, nothing more
+        return Dashboard(election, now, today, groups, summary, filters)
+    scope = [
+        row
+        for row in rows
+        if matches(row, replace(filters, state=None, alert=None, alerts_only=False))
+    ]
+    feed = alert_feed(scope)
+    return Dashboard(
+        election,
+        now,
+        today,
+        groups,
+        summary,
+        filters,
+        facets(rows, filters),
+        feed[:FEED_SIZE],
+        len(feed),
+    )
 
 
 def _grouped(rows: list[StationRow]) -> list[DistrictGroup]:
@@ -219,7 +252,7 @@ class _Staffing:
 
     shifts_of: dict[int, list[Shift]]
     roles: dict[int, RoleType]
-    norms_of: dict[int, list[StaffingNorm]]
+    norms_of: dict[int, list[Norm]]
     places_of: dict[int, list[tuple[int, int, str]]]
     last_check_in: dict[tuple[int, int], str]
 
@@ -240,9 +273,17 @@ async def _staffing(
     # just filled) PostgreSQL may re-run the subquery per assignment row, for seconds.
     todays_ids = [shift.id for shift in shifts]
     roles = {role.id: role for role in await session.scalars(select(RoleType))}
-    norms = list(
-        await session.scalars(select(StaffingNorm).where(StaffingNorm.shift_id.in_(todays_ids)))
-    )
+    norms = [
+        Norm(*norm)
+        for norm in await session.execute(
+            select(
+                StaffingNorm.shift_id,
+                StaffingNorm.role_type_id,
+                StaffingNorm.minimum,
+                StaffingNorm.target,
+            ).where(StaffingNorm.shift_id.in_(todays_ids))
+        )
+    ]
     places = (
         await session.execute(
             # Names only: whole Person rows (with their JSON columns) cost most of a
@@ -276,7 +317,7 @@ async def _staffing(
     shifts_of: dict[int, list[Shift]] = defaultdict(list)
     for shift in shifts:
         shifts_of[shift.station_id].append(shift)
-    norms_of: dict[int, list[StaffingNorm]] = defaultdict(list)
+    norms_of: dict[int, list[Norm]] = defaultdict(list)
     for norm in norms:
         norms_of[norm.shift_id].append(norm)
     places_of: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
@@ -405,7 +446,7 @@ def _focus(shifts: list[ShiftFocus], now: dt.datetime) -> list[ShiftFocus]:
 
 def _role_counts(
     focus: list[ShiftFocus],
-    norms_of: dict[int, list[StaffingNorm]],
+    norms_of: dict[int, list[Norm]],
     places_of: dict[int, list[tuple[int, int, str]]],
     last_check_in: dict[tuple[int, int], str],
     roles: dict[int, RoleType],
@@ -475,19 +516,6 @@ async def live_update(
         summary = counters.update(key, counted_ids, rows, stations)
         mine = [row for row in rows if row.station.id in only]
     return _board(election, now, today, mine, summary, DashboardFilters(station_ids=only))
-
-
-def _matches(row: StationRow, filters: DashboardFilters) -> bool:
-    if filters.station_ids is not None and row.station.id not in filters.station_ids:
-        return False
-    if filters.district_id is not None and row.station.district_id != filters.district_id:
-        return False
-    if filters.state is not None and filters.state in STATION_STATES and row.state != filters.state:
-        return False
-    query = " ".join(filters.station_query.lower().split())
-    if query and query not in row.station.name.lower():
-        return False
-    return not (filters.alerts_only and not row.alerts)
 
 
 def _same_district(a: District | None, b: District | None) -> bool:

@@ -37,11 +37,14 @@ class RoleCount:
 
 @dataclass(frozen=True)
 class Alert:
-    #: "not_open", "understaffed", "not_arrived" or "high_incident".
+    #: "not_open", "understaffed", "not_arrived", "high_incident" or "short"
+    #: (``alerts.ALERT_KINDS``).
     kind: str
     #: "danger" or "warning": how it is drawn.
     level: str
     message: str
+    #: Since when it holds (None: a shortage ahead, not yet a fact of the day).
+    since: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
