@@ -32,7 +32,6 @@ from app.domain.ops.facets import ALERT_FILTERS, ALERT_LABELS, ORDER_LABELS, ORD
 from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
 from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
-from app.domain.staffing.board import district_choices
 
 routes = Routes()
 
@@ -99,7 +98,7 @@ async def ops_dashboard(election_id: int) -> str:
         socket_url=socket,
         base=live_base(election_id),
         zone=g.tenant.timezone,
-        districts=await district_choices(db(), election_id),
+        districts=board.districts,
         state_labels=STATE_LABELS,
         alert_labels=ALERT_LABELS,
         order_labels=ORDER_LABELS,

@@ -126,7 +126,9 @@ def facets(rows: list[StationRow], filters: DashboardFilters) -> Facets:
         for choice in ALERT_FILTERS
     }
     alerts["all"] = len(around_alert)
-    districts = Counter(row.station.district_id for row in rows if matches(row, filters, but="district"))
+    districts = Counter(
+        row.station.district_id for row in rows if matches(row, filters, but="district")
+    )
     return Facets(states, alerts, dict(districts))
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Shift, Station
+from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Station
 from app.domain.ops.turnout_figures import StationTurnout
 
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(INCIDENT_SEVERITIES)}
@@ -47,9 +48,22 @@ class Alert:
     since: dt.datetime | None = None
 
 
+class ShiftLine(NamedTuple):
+    """A shift as the dashboard reads it: its columns, not an object (``named`` reads
+    its name)."""
+
+    id: int
+    station_id: int
+    day: dt.date
+    name: str
+    names: dict[str, Any]
+    starts_at: dt.time
+    ends_at: dt.time
+
+
 @dataclass(frozen=True)
 class ShiftFocus:
-    shift: Shift
+    shift: ShiftLine
     starts: dt.datetime
     ends: dt.datetime
 
