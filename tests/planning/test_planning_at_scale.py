@@ -226,8 +226,8 @@ async def test_the_dashboard_counts_each_filter_and_pages_its_stations(
 
     # The station search keeps the one station; by district, under its district's
     # heading and counts.
-    found = await (
-        await client.get(f"{base}?q=%C3%B6stra&order=district", headers=HTMX)
-    ).get_data(as_text=True)
+    found = await (await client.get(f"{base}?q=%C3%B6stra&order=district", headers=HTMX)).get_data(
+        as_text=True
+    )
     assert found.count('class="ops-row') == 1 and "Östra skolan" in found
     assert "1 station" in found and "0 of 0 checked in" in found
