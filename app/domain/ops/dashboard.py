@@ -97,11 +97,6 @@ class Dashboard:
         return [row for group in self.groups for row in group.rows]
 
     @property
-    def counts(self) -> dict[str, int]:
-        """How many stations each state filter would show (and "all", "alerts")."""
-        return {**self.facets.states, "alerts": self.facets.alerts.get("any", 0)}
-
-    @property
     def grouped(self) -> bool:
         """Under districts' headings (else problems first, one list)."""
         return self.filters.order == "district"
