@@ -28,11 +28,11 @@ from app.domain.models import STATION_STATES
 from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
 from app.domain.ops.dashboard import DashboardFilters, dashboard, election_in_focus
+from app.domain.ops.facets import ALERT_FILTERS, ALERT_LABELS, ORDER_LABELS, ORDERS
 from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
 from app.domain.ops.send_checks import PlaceToFill, assess_candidates, phone_numbers
 from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
-from app.domain.staffing.board import district_choices
 
 routes = Routes()
 
@@ -47,11 +47,15 @@ STATIONS_PER_PAGE = 30
 def _filters() -> DashboardFilters:
     args = request.args
     state = args.get("state")
+    alert = args.get("alert")
+    order = args.get("order")
     return DashboardFilters(
         district_id=parse_id(args.get("district")),
         state=state if state in STATION_STATES else None,
+        alert=alert if alert in ALERT_FILTERS else None,
         alerts_only=args.get("alerts") == "1",
         station_query=args.get("q", "")[:100],
+        order=order if order in ORDERS else "problems",
     )
 
 
@@ -95,8 +99,10 @@ async def ops_dashboard(election_id: int) -> str:
         socket_url=socket,
         base=live_base(election_id),
         zone=g.tenant.timezone,
-        districts=await district_choices(db(), election_id),
+        districts=board.districts,
         state_labels=STATE_LABELS,
+        alert_labels=ALERT_LABELS,
+        order_labels=ORDER_LABELS,
     )
 
 

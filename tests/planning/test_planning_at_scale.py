@@ -218,13 +218,16 @@ async def test_the_dashboard_counts_each_filter_and_pages_its_stations(
     assert body.count('class="ops-row') == 2
     assert "3 stations match." in body and "Page 1 of 2" in body
     assert "(3)</option>" in body  # "All (3)"
-    assert re.search(r"Only stations with alerts\s*\(\d\)", body)
+    assert re.search(r"Any alert\s*\(\d\)</option>", body)
     assert 'id="ops-page" type="hidden" name="page" value="1"' in body
     second = await (await client.get(f"{base}?page=2", headers=HTMX)).get_data(as_text=True)
     assert second.count('class="ops-row') == 1
     assert 'name="page" value="2"' in second
 
-    # The station search keeps the one station, under its district's heading and counts.
-    found = await (await client.get(f"{base}?q=%C3%B6stra", headers=HTMX)).get_data(as_text=True)
+    # The station search keeps the one station; by district, under its district's
+    # heading and counts.
+    found = await (await client.get(f"{base}?q=%C3%B6stra&order=district", headers=HTMX)).get_data(
+        as_text=True
+    )
     assert found.count('class="ops-row') == 1 and "Östra skolan" in found
     assert "1 station" in found and "0 of 0 checked in" in found

@@ -1,29 +1,43 @@
 """The dashboard's alerts: worked out on every read from the clock and the facts, never
-stored, so they raise and clear themselves."""
+stored, so they raise and clear themselves. Each says since when it holds (the alert
+feed's order, newest first)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from app.core.i18n import _, named, ngettext
-from app.domain.models import StaffingNorm
 from app.domain.ops.station_rows import Alert, ShiftFocus, StationRow
 
 #: How long into a shift someone may still be on their way before it raises an alert.
 LATE_ARRIVAL = dt.timedelta(minutes=20)
+#: The kinds of alert, in the order the filter offers them.
+ALERT_KINDS = ("not_open", "understaffed", "not_arrived", "high_incident", "short")
+
+
+class Norm(NamedTuple):
+    """A shift's norm for one role: the numbers only (read as plain rows, not objects:
+    an election of 660 stations has thousands)."""
+
+    shift_id: int
+    role_type_id: int
+    minimum: int
+    target: int
 
 
 def station_alerts(
     row: StationRow,
     focus: list[ShiftFocus],
-    norms_of: dict[int, list[StaffingNorm]],
+    norms_of: dict[int, list[Norm]],
     places_of: dict[int, list[tuple[int, int, str]]],
     last_check_in: dict[tuple[int, int], str],
     now: dt.datetime,
 ) -> list[Alert]:
     """A station not open at its opening time, fewer than the minimum checked in,
     someone not arrived 20 minutes into their shift (or after they were sent there
-    during it), a high-severity incident open."""
+    during it), a high-severity incident open, or a shift still to come with fewer
+    people placed than its minimum."""
     alerts: list[Alert] = []
     sent_at = {(sent.shift_id, sent.person_id): sent.sent_at for sent in row.sent}
     if row.state == "not_opened" and row.opens_at is not None and now >= row.opens_at:
@@ -35,13 +49,18 @@ def station_alerts(
                     "Not open: it should have opened at %(time)s.",
                     time=row.opens_at.strftime("%H:%M"),
                 ),
+                since=row.opens_at,
             )
         )
     for item in focus:
-        if not item.starts <= now < item.ends:
-            continue
         minimum = sum(norm.minimum for norm in norms_of[item.shift.id])
         people = places_of[item.shift.id]
+        if item.starts > now:
+            if len(people) < minimum:
+                alerts.append(_short(item, len(people), minimum))
+            continue
+        if now >= item.ends:
+            continue
         here = sum(last_check_in.get((item.shift.id, pid)) == "arrived" for pid, _r, _p in people)
         if here < minimum:
             alerts.append(
@@ -54,6 +73,7 @@ def station_alerts(
                         present=here,
                         minimum=minimum,
                     ),
+                    since=item.starts,
                 )
             )
         if now >= item.starts + LATE_ARRIVAL:
@@ -74,9 +94,10 @@ def station_alerts(
                             minutes=int((now - item.starts).total_seconds() // 60),
                             names=", ".join(absent),
                         ),
+                        since=item.starts + LATE_ARRIVAL,
                     )
                 )
-    high = sum(incident.severity == "high" for incident in row.open_incidents)
+    high = [incident for incident in row.open_incidents if incident.severity == "high"]
     if high:
         alerts.append(
             Alert(
@@ -85,8 +106,25 @@ def station_alerts(
                 ngettext(
                     "%(num)s open incident of high severity.",
                     "%(num)s open incidents of high severity.",
-                    high,
+                    len(high),
                 ),
+                since=max(incident.created_at for incident in high),
             )
         )
     return alerts
+
+
+def _short(item: ShiftFocus, placed: int, minimum: int) -> Alert:
+    """A shift to come with fewer people placed than its minimum: a reserve is needed
+    even if everyone comes. Holds until the shift starts (then "understaffed" says it)."""
+    return Alert(
+        "short",
+        "warning",
+        _(
+            "%(shift)s at %(time)s: %(placed)s placed for a minimum of %(minimum)s.",
+            shift=named(item.shift),
+            time=item.starts.strftime("%H:%M"),
+            placed=placed,
+            minimum=minimum,
+        ),
+    )

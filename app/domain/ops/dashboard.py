@@ -12,13 +12,14 @@ running now; before the first one starts, the next to start; after the last one 
 the last one. Only today's shifts (the municipality's local day) count.
 
 Here: the reads and the board; beside it ``station_rows`` (a row), ``alerts`` (the
-rules that raise them) and ``counters`` (the election's counters, kept live).
+rules that raise them), ``facets`` (filters, their counts, the order and the alert
+feed) and ``counters`` (the election's counters, kept live).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,7 +33,6 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
-    STATION_STATES,
     Assignment,
     CheckIn,
     District,
@@ -47,23 +47,22 @@ from app.domain.models import (
     StationStatus,
 )
 from app.domain.ops.access import at, local_today, local_zone
-from app.domain.ops.alerts import station_alerts
+from app.domain.ops.alerts import Norm, station_alerts
 from app.domain.ops.counters import LiveCounters, StationShare, Summary, summarize
+from app.domain.ops.facets import (
+    FEED_SIZE,
+    ORDERS,
+    DashboardFilters,
+    Facets,
+    FeedItem,
+    alert_feed,
+    facets,
+    matches,
+    ordered,
+)
 from app.domain.ops.sent_places import sent_to_shifts
-from app.domain.ops.station_rows import RoleCount, ShiftFocus, StationRow
+from app.domain.ops.station_rows import RoleCount, ShiftFocus, ShiftLine, StationRow
 from app.domain.ops.turnout_figures import station_turnouts
-
-
-@dataclass(frozen=True)
-class DashboardFilters:
-    district_id: int | None = None
-    state: str | None = None
-    alerts_only: bool = False
-    #: A part of a station's name, case-insensitive.
-    station_query: str = ""
-    #: Only these stations' rows (a live update redraws one station); the summary is
-    #: always the whole election's.
-    station_ids: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,17 +84,31 @@ class Dashboard:
     groups: list[DistrictGroup]
     summary: Summary
     filters: DashboardFilters
-    #: How many stations each state filter (and "alerts") would show, the district
-    #: and name filters as chosen: the numbers beside the filter's choices.
-    counts: dict[str, int] = field(default_factory=dict)
+    #: How many stations each filter's choice would show: the numbers beside them.
+    facets: Facets = field(default_factory=lambda: Facets({}, {}, {}))
+    #: The newest alerts of the stations in the district and search chosen (whatever
+    #: the state and alert filters), and how many there are in all.
+    feed: list[FeedItem] = field(default_factory=list)
+    feed_total: int = 0
+    #: The districts of the election's stations, by code: the district filter's choices.
+    districts: list[District] = field(default_factory=list)
 
     @property
     def rows(self) -> list[StationRow]:
         return [row for group in self.groups for row in group.rows]
 
+    @property
+    def grouped(self) -> bool:
+        """Under districts' headings (else problems first, one list)."""
+        return self.filters.order == "district"
+
     def page(self, page: int, per_page: int) -> list[DistrictGroup]:
-        """The groups of one page of ``per_page`` rows (a district may run over two)."""
-        return _grouped(self.rows[(page - 1) * per_page : page * per_page])
+        """The groups of one page of ``per_page`` rows (a district may run over two;
+        problems first: one group)."""
+        rows = self.rows[(page - 1) * per_page : page * per_page]
+        if not self.grouped:
+            return [DistrictGroup(None, rows)] if rows else []
+        return _grouped(rows)
 
 
 async def dashboard(
@@ -134,12 +147,27 @@ def _board(
     summary: Summary,
     filters: DashboardFilters,
 ) -> Dashboard:
-    wanted = [row for row in rows if _matches(row, filters)]
-    around = [row for row in rows if _matches(row, replace(filters, state=None, alerts_only=False))]
-    counts = dict(Counter(row.state for row in around))
-    counts["alerts"] = sum(1 for row in around if row.alerts)
-    counts["all"] = len(around)
-    return Dashboard(election, now, today, _grouped(wanted), summary, filters, counts)
+    if filters.order not in ORDERS:
+        filters = replace(filters, order="problems")
+    wanted = ordered([row for row in rows if matches(row, filters)], filters.order)
+    groups = _grouped(wanted) if filters.order == "district" else [DistrictGroup(None, wanted)]
+    if filters.station_ids is not None:  # a live update: its rows, nothing more
+        return Dashboard(election, now, today, groups, summary, filters)
+    around = replace(filters, state=None, alert=None, alerts_only=False)
+    scope = [row for row in rows if matches(row, around)]
+    feed = alert_feed(scope)
+    return Dashboard(
+        election,
+        now,
+        today,
+        groups,
+        summary,
+        filters,
+        facets(rows, filters),
+        feed[:FEED_SIZE],
+        len(feed),
+        list({row.district.id: row.district for row in rows if row.district}.values()),
+    )
 
 
 def _grouped(rows: list[StationRow]) -> list[DistrictGroup]:
@@ -191,9 +219,7 @@ async def _rows(
             state_version=status.version if status else 0,
             state_changed_at=status.changed_at if status else None,
             shifts=focus,
-            roles=_role_counts(
-                focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, staffing.roles
-            ),
+            roles=_role_counts(focus, staffing),
             open_incidents=facts.open_incidents.get(station.id, []),
             last_change=_latest(
                 status.changed_at if status else None,
@@ -222,9 +248,11 @@ class _Staffing:
     """Today's shifts by station, their norms and who holds a place by shift, and each
     person's last check-in on each shift."""
 
-    shifts_of: dict[int, list[Shift]]
+    shifts_of: dict[int, list[ShiftLine]]
     roles: dict[int, RoleType]
-    norms_of: dict[int, list[StaffingNorm]]
+    #: Each role's name in the reader's language (once, not once per station).
+    role_names: dict[int, str]
+    norms_of: dict[int, list[Norm]]
     places_of: dict[int, list[tuple[int, int, str]]]
     last_check_in: dict[tuple[int, int], str]
 
@@ -232,43 +260,80 @@ class _Staffing:
 async def _staffing(
     session: AsyncSession, election: Election, today: dt.date, only: frozenset[int] | None
 ) -> _Staffing:
-    """Who is to work at the stations today and who checked in, in a few batched reads."""
-    todays = _narrowed(
-        select(Shift.id)
-        .join(Station, Station.id == Shift.station_id)
-        .where(Station.election_id == election.id, Shift.day == today),
+    """Who is to work at the stations today and who checked in, in a few batched reads.
+
+    Plain rows, not objects (an election of 660 stations has over a thousand shifts,
+    thousands of norms and places), each read joined to today's shifts of the election
+    rather than given a list of their ids (compiling a thousand ids cost more than the
+    reads)."""
+
+    def todays(query: Any, shift_column: Any) -> Any:
+        return _narrowed(
+            query.join(Shift, Shift.id == shift_column)
+            .join(Station, Station.id == Shift.station_id)
+            .where(Station.election_id == election.id, Shift.day == today),
+            Shift.station_id,
+            only,
+        )
+
+    shift_columns = (
+        Shift.id,
         Shift.station_id,
-        only,
+        Shift.day,
+        Shift.name,
+        Shift.names,
+        Shift.starts_at,
+        Shift.ends_at,
     )
-    shifts = list(await session.scalars(select(Shift).where(Shift.id.in_(todays))))
-    # The ids as values, not the subquery again: without fresh statistics (a database
-    # just filled) PostgreSQL may re-run the subquery per assignment row, for seconds.
-    todays_ids = [shift.id for shift in shifts]
+    shifts = [
+        ShiftLine(*shift)
+        for shift in await session.execute(
+            _narrowed(
+                select(*shift_columns)
+                .join(Station, Station.id == Shift.station_id)
+                .where(Station.election_id == election.id, Shift.day == today),
+                Shift.station_id,
+                only,
+            )
+        )
+    ]
     roles = {role.id: role for role in await session.scalars(select(RoleType))}
-    norms = list(
-        await session.scalars(select(StaffingNorm).where(StaffingNorm.shift_id.in_(todays_ids)))
-    )
+    norms = [
+        Norm(*norm)
+        for norm in await session.execute(
+            todays(
+                select(
+                    StaffingNorm.shift_id,
+                    StaffingNorm.role_type_id,
+                    StaffingNorm.minimum,
+                    StaffingNorm.target,
+                ),
+                StaffingNorm.shift_id,
+            )
+        )
+    ]
     places = (
         await session.execute(
             # Names only: whole Person rows (with their JSON columns) cost most of a
             # render, and every event of an election renders this.
-            select(
+            todays(
+                select(
+                    Assignment.shift_id,
+                    Assignment.person_id,
+                    Assignment.role_type_id,
+                    Person.first_name,
+                    Person.last_name,
+                ).join(Person, Person.id == Assignment.person_id),
                 Assignment.shift_id,
-                Assignment.person_id,
-                Assignment.role_type_id,
-                Person.first_name,
-                Person.last_name,
             )
-            .join(Person, Person.id == Assignment.person_id)
-            .where(Assignment.shift_id.in_(todays_ids), Assignment.state.in_(HOLDING_STATES))
+            .where(Assignment.state.in_(HOLDING_STATES))
             .order_by(Person.last_name, Person.first_name)
         )
     ).all()
-    latest_ids = (
-        select(func.max(CheckIn.id))
-        .where(CheckIn.shift_id.in_(todays_ids))
-        .group_by(CheckIn.shift_id, CheckIn.person_id)
-    )
+    latest_ids = todays(
+        select(func.max(CheckIn.id)).where(CheckIn.election_id == election.id),
+        CheckIn.shift_id,
+    ).group_by(CheckIn.shift_id, CheckIn.person_id)
     last_check_in = {
         (shift_id, person_id): kind
         for shift_id, person_id, kind in await session.execute(
@@ -278,16 +343,17 @@ async def _staffing(
         )
     }
 
-    shifts_of: dict[int, list[Shift]] = defaultdict(list)
+    shifts_of: dict[int, list[ShiftLine]] = defaultdict(list)
     for shift in shifts:
         shifts_of[shift.station_id].append(shift)
-    norms_of: dict[int, list[StaffingNorm]] = defaultdict(list)
+    norms_of: dict[int, list[Norm]] = defaultdict(list)
     for norm in norms:
         norms_of[norm.shift_id].append(norm)
     places_of: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     for shift_id, person_id, role_type_id, first_name, last_name in places:
         places_of[shift_id].append((person_id, role_type_id, f"{first_name} {last_name}"))
-    return _Staffing(shifts_of, roles, norms_of, places_of, last_check_in)
+    role_names = {role.id: named(role) for role in roles.values()}
+    return _Staffing(shifts_of, roles, role_names, norms_of, places_of, last_check_in)
 
 
 @dataclass(frozen=True)
@@ -386,7 +452,7 @@ async def election_in_focus(session: AsyncSession, now: dt.datetime | None = Non
     return int(latest) if latest is not None else None
 
 
-def _timed(shift: Shift, zone: ZoneInfo) -> ShiftFocus:
+def _timed(shift: ShiftLine, zone: ZoneInfo) -> ShiftFocus:
     starts = at(shift.day, shift.starts_at, zone)
     ends = at(shift.day, shift.ends_at, zone)
     if ends <= starts:  # a count that runs past midnight
@@ -408,13 +474,9 @@ def _focus(shifts: list[ShiftFocus], now: dt.datetime) -> list[ShiftFocus]:
     return [s for s in shifts if s.starts == last]
 
 
-def _role_counts(
-    focus: list[ShiftFocus],
-    norms_of: dict[int, list[StaffingNorm]],
-    places_of: dict[int, list[tuple[int, int, str]]],
-    last_check_in: dict[tuple[int, int], str],
-    roles: dict[int, RoleType],
-) -> list[RoleCount]:
+def _role_counts(focus: list[ShiftFocus], staffing: _Staffing) -> list[RoleCount]:
+    norms_of, places_of = staffing.norms_of, staffing.places_of
+    last_check_in, roles, role_names = staffing.last_check_in, staffing.roles, staffing.role_names
     minimum: dict[int, int] = defaultdict(int)
     target: dict[int, int] = defaultdict(int)
     present: dict[int, int] = defaultdict(int)
@@ -431,7 +493,7 @@ def _role_counts(
         RoleCount(
             role_type_id=role_id,
             code=roles[role_id].code,
-            name=named(roles[role_id]),
+            name=role_names[role_id],
             leads_station=roles[role_id].leads_station,
             present=present[role_id],
             minimum=minimum[role_id],
@@ -480,19 +542,6 @@ async def live_update(
         summary = counters.update(key, counted_ids, rows, stations)
         mine = [row for row in rows if row.station.id in only]
     return _board(election, now, today, mine, summary, DashboardFilters(station_ids=only))
-
-
-def _matches(row: StationRow, filters: DashboardFilters) -> bool:
-    if filters.station_ids is not None and row.station.id not in filters.station_ids:
-        return False
-    if filters.district_id is not None and row.station.district_id != filters.district_id:
-        return False
-    if filters.state is not None and filters.state in STATION_STATES and row.state != filters.state:
-        return False
-    query = " ".join(filters.station_query.lower().split())
-    if query and query not in row.station.name.lower():
-        return False
-    return not (filters.alerts_only and not row.alerts)
 
 
 def _same_district(a: District | None, b: District | None) -> bool:

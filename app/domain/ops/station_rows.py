@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Shift, Station
+from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Station
 from app.domain.ops.sent_places import SentPerson
 from app.domain.ops.turnout_figures import StationTurnout
 
@@ -38,16 +39,32 @@ class RoleCount:
 
 @dataclass(frozen=True)
 class Alert:
-    #: "not_open", "understaffed", "not_arrived" or "high_incident".
+    #: "not_open", "understaffed", "not_arrived", "high_incident" or "short"
+    #: (``alerts.ALERT_KINDS``).
     kind: str
     #: "danger" or "warning": how it is drawn.
     level: str
     message: str
+    #: Since when it holds (None: a shortage ahead, not yet a fact of the day).
+    since: dt.datetime | None = None
+
+
+class ShiftLine(NamedTuple):
+    """A shift as the dashboard reads it: its columns, not an object (``named`` reads
+    its name)."""
+
+    id: int
+    station_id: int
+    day: dt.date
+    name: str
+    names: dict[str, Any]
+    starts_at: dt.time
+    ends_at: dt.time
 
 
 @dataclass(frozen=True)
 class ShiftFocus:
-    shift: Shift
+    shift: ShiftLine
     starts: dt.datetime
     ends: dt.datetime
 

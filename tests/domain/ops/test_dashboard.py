@@ -122,7 +122,7 @@ async def test_it_filters_by_district_state_and_alerts_but_counts_the_whole_elec
     day = await ops_day(db, tenant)
     other_id = await _second_station(db, tenant, day)
     now = day.at(9, 0)
-    board = await _read(db, tenant, day, now)
+    board = await _read(db, tenant, day, now, order="district")
     assert [row.station.name for row in board.rows] == ["Biblioteket", "Hamnskolan"]
     assert len(board.groups) == 1 and board.groups[0].district is not None
     # Hamnskolan's team is placed but nobody came; Biblioteket has no team at all.
