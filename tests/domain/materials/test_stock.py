@@ -11,7 +11,14 @@ from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.materials.catalogue import get_article, save_article, save_asset, save_depot
+from app.domain.elections.rollover import roll_over
+from app.domain.materials.catalogue import (
+    get_article,
+    list_articles,
+    save_article,
+    save_asset,
+    save_depot,
+)
 from app.domain.materials.needs import compute_needs
 from app.domain.materials.stock import reserve, set_stock, shortfall
 from app.domain.models import MaterialArticle, MaterialAsset, MaterialReservation, MaterialStock
@@ -135,3 +142,20 @@ async def test_another_tenants_articles_and_depots_are_not_found(
                 (await save_depot(db, OFFICE, {"name": "Eget"})).id,
                 {"article_id": str(m.articles["pen"]), "quantity": "1"},
             )  # fmt: skip
+
+
+async def test_articles_for_every_election_are_kept_when_it_is_rolled_over(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    m = await materials_election(db, tenant)
+    with tenant_scope(tenant.id), locale_scope("en"):
+        following = await roll_over(
+            db, OFFICE, m.election_id,
+            {"name": "Val 2030", "kind": "municipal", "election_day": "2030-09-08",
+             "advance_start": "2030-08-21", "advance_end": "2030-09-08"},
+        )  # fmt: skip
+        names = {a.name for a in await list_articles(db, following.id)}
+        # The ballot papers were the last election's; screens and pens serve every one.
+        assert names == {"Valskärm", "Blyertspenna"}
+        change = await compute_needs(db, OFFICE, following.id)
+        assert {c.article_name for c in change.changes} == {"Valskärm", "Blyertspenna"}
