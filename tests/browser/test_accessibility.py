@@ -241,10 +241,10 @@ async def _back_office_pages(
     await audit.visit(page, f"{planning}/materials/rules", view)
     await audit.visit(page, f"{planning}/materials/stock", view)
     await audit.visit(page, f"{planning}/materials/needs", view)
-    await audit.visit(
-        page, base + await _href(page, r"/materials/elections/\d+/stations/\d+$"), view
-    )
-    await audit.visit(page, base + await _href(page, r"/materials/elections/\d+/shortfall$"), view)
+    station = await _href(page, r"/materials/elections/\d+/stations/\d+$")
+    shortfall = await _href(page, r"/materials/elections/\d+/shortfall$")
+    await audit.visit(page, base + station, view)
+    await audit.visit(page, base + shortfall, view)
     await page.context.close()
 
 
