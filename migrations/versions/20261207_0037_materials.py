@@ -14,7 +14,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0037"
-down_revision: str | None = "0035"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
