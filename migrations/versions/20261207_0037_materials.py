@@ -1,7 +1,7 @@
 """materials: the catalogue, depots, stock, need rules, station figures, needs, reservations
 
 Revision ID: 0037
-Revises: 0035
+Revises: 0036
 Create Date: 2026-12-07 13:40:09
 """
 
