@@ -57,8 +57,11 @@ def _cents(amount: Any) -> Any:
     return cast(func.round(amount * 100), Integer)
 
 
-def _places(election: Election, now: dt.datetime, zone: Any, clock_days: list[dt.date]) -> Any:
-    """Each accepted place with what its pay is summed from, and whether it is plain."""
+def _places(
+    election: Election, now: dt.datetime, zone: Any, clock_days: list[dt.date]
+) -> tuple[Select[Any], Select[Any]]:
+    """Each accepted place with what its pay is summed from and whether it is plain; and
+    the people with a place that is not."""
     election_id = election.id
     stamps = (
         select(
@@ -135,54 +138,68 @@ def _places(election: Election, now: dt.datetime, zone: Any, clock_days: list[dt
     if clock_days:
         plain = and_(plain, Shift.day.not_in(clock_days))
     counts = and_(Shift.day == election.election_day, Shift.ends_at > COUNT_STARTS)
+
+    def joined(statement: Select[Any]) -> Select[Any]:
+        return (
+            statement.join(Shift, Shift.id == Assignment.shift_id)
+            .join(Station, Station.id == Assignment.station_id)
+            .join(RoleType, RoleType.id == Assignment.role_type_id)
+            .join(held, held.c.person_id == Assignment.person_id)
+            .outerjoin(
+                PayRule,
+                and_(PayRule.election_id == election_id, PayRule.role_type_id == RoleType.id),
+            )
+            .outerjoin(
+                stamps,
+                and_(
+                    stamps.c.shift_id == Assignment.shift_id,
+                    stamps.c.person_id == Assignment.person_id,
+                ),
+            )
+        )
+
+    full = select(
+        Assignment.person_id,
+        Assignment.role_type_id,
+        Station.district_id,
+        plain.label("plain"),
+        seconds.label("seconds"),
+        planned.label("planned"),
+        _cents(func.coalesce(PayRule.amount, RoleType.pay_amount)).label("fee"),
+        (PayRule.prorate_early_leave == false()).label("whole_fee"),
+        func.coalesce(_cents(PayRule.day_supplement), 0).label("supplement"),
+        case((counts, func.coalesce(_cents(PayRule.counting_supplement), 0)), else_=0).label(
+            "counting"
+        ),
+        func.coalesce(_cents(PayRule.travel_allowance), 0).label("travel"),
+        case(
+            (trained.c.person_id.is_not(None), func.coalesce(_cents(PayRule.training_fee), 0)),
+            else_=0,
+        ).label("training"),
+        (PayRule.training_only_if_served == false()).label("training_always"),
+        func.coalesce(adjusted.c.cents, 0).label("adjusted"),
+        func.coalesce(adjusted.c.lines, 0).label("adjustments"),
+    )
     return (
-        select(
-            Assignment.person_id,
-            Assignment.role_type_id,
-            Station.district_id,
-            plain.label("plain"),
-            seconds.label("seconds"),
-            planned.label("planned"),
-            _cents(func.coalesce(PayRule.amount, RoleType.pay_amount)).label("fee"),
-            (PayRule.prorate_early_leave == false()).label("whole_fee"),
-            func.coalesce(_cents(PayRule.day_supplement), 0).label("supplement"),
-            case((counts, func.coalesce(_cents(PayRule.counting_supplement), 0)), else_=0).label(
-                "counting"
-            ),
-            func.coalesce(_cents(PayRule.travel_allowance), 0).label("travel"),
-            case(
-                (trained.c.person_id.is_not(None), func.coalesce(_cents(PayRule.training_fee), 0)),
-                else_=0,
-            ).label("training"),
-            (PayRule.training_only_if_served == false()).label("training_always"),
-            func.coalesce(adjusted.c.cents, 0).label("adjusted"),
-            func.coalesce(adjusted.c.lines, 0).label("adjustments"),
-        )
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .join(Station, Station.id == Assignment.station_id)
-        .join(RoleType, RoleType.id == Assignment.role_type_id)
-        .join(held, held.c.person_id == Assignment.person_id)
-        .outerjoin(
-            PayRule,
-            and_(PayRule.election_id == election_id, PayRule.role_type_id == RoleType.id),
-        )
-        .outerjoin(
-            stamps,
-            and_(
-                stamps.c.shift_id == Assignment.shift_id,
-                stamps.c.person_id == Assignment.person_id,
-            ),
-        )
+        joined(full)
         .outerjoin(trained, trained.c.person_id == Assignment.person_id)
         .outerjoin(adjusted, adjusted.c.person_id == Assignment.person_id)
         .where(Assignment.election_id == election_id, Assignment.state == "accepted")
+    ), (
+        joined(select(Assignment.person_id))
+        .where(Assignment.election_id == election_id, Assignment.state == "accepted", ~plain)
+        .distinct()
     )
 
 
 def _sums(places: Any) -> Select[Any]:
-    """Pay in cents and people per role and district, of the plain places (one each)."""
+    """Pay in cents and people per role and district, of the plain places (one each).
+
+    The others count as nothing here rather than being left out by a condition: the
+    planner then knows every place goes through and joins by hashing, where a guess
+    of a few rows had it look each person's training and adjustments up one by one."""
     grace = int(EARLY_LEAVE_GRACE.total_seconds())
-    row = places.where(places.selected_columns.plain).subquery()
+    row = places.subquery()
     present = row.c.seconds > 0
     factor = case(
         (~present, 0),
@@ -204,8 +221,14 @@ def _sums(places: Any) -> Select[Any]:
     per_place = select(
         row.c.role_type_id,
         row.c.district_id,
-        (paid[0] + paid[1] + paid[2] + paid[3] + paid[4] + row.c.adjusted).label("cents"),
-        case((or_(*(part != 0 for part in paid), row.c.adjustments > 0), 1), else_=0).label("paid"),
+        case(
+            (row.c.plain, paid[0] + paid[1] + paid[2] + paid[3] + paid[4] + row.c.adjusted),
+            else_=0,
+        ).label("cents"),
+        case(
+            (and_(row.c.plain, or_(*(part != 0 for part in paid), row.c.adjustments > 0)), 1),
+            else_=0,
+        ).label("paid"),
     ).subquery()
     return select(
         per_place.c.role_type_id,
@@ -246,7 +269,7 @@ async def pay_by_role_and_district(
     election = await get_election(session, election_id)
     now = (now or utcnow()).astimezone(dt.UTC)
     zone = await local_zone(session)
-    places = _places(election, now, zone, await _clock_days(session, election.id, zone))
+    places, others = _places(election, now, zone, await _clock_days(session, election.id, zone))
     amounts: dict[tuple[int, int | None], Decimal] = {}
     people: dict[tuple[int, int | None], int] = {}
     for role_type_id, district_id, cents, paid in await session.execute(_sums(places)):
@@ -254,9 +277,12 @@ async def pay_by_role_and_district(
             amounts[(role_type_id, district_id)] = Decimal(int(cents)).scaleb(-2)
             people[(role_type_id, district_id)] = int(paid)
     others = places.where(~places.selected_columns.plain).with_only_columns(Assignment.person_id)
-    if await session.scalar(others.limit(1)) is not None:
+    # Read once as ids (a handful on an election day): the five reads of the pay
+    # computation then look them up instead of repeating this query.
+    irregular = list(await session.scalars(others))
+    if irregular:
         pay = await compute_pay(
-            session, election.id, people=select(Person.id).where(Person.id.in_(others)), now=now
+            session, election.id, people=select(Person.id).where(Person.id.in_(irregular)), now=now
         )
         seen: dict[tuple[int, int | None], set[int]] = {}
         for line in pay.lines:
