@@ -13,9 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, cast, false, func, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    Time,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import utcnow
@@ -57,12 +71,30 @@ def _cents(amount: Any) -> Any:
     return cast(func.round(amount * 100), Integer)
 
 
-def _places(
+def _parameters(
     election: Election, now: dt.datetime, zone: Any, clock_days: list[dt.date]
-) -> tuple[Select[Any], Select[Any]]:
+) -> dict[str, Any]:
+    """The values of the statements' parameters for an election at a moment."""
+    local = now.astimezone(zone)
+    return {
+        "election_id": election.id,
+        "election_day": election.election_day,
+        "trained_since": election.election_day - TRAINING_REACH,
+        "today": local.date(),
+        "clock": local.time().replace(tzinfo=None),
+        "clock_days": clock_days,
+    }
+
+
+@cache
+def _places() -> tuple[Select[Any], Select[Any]]:
     """Each accepted place with what its pay is summed from and whether it is plain; and
-    the people with a place that is not."""
-    election_id = election.id
+    the people with a place that is not.
+
+    Built once, with parameters (``_parameters``): building a statement this size takes
+    longer than the database takes to run it."""
+    election_id = bindparam("election_id", type_=Integer)
+    election_day = bindparam("election_day", type_=Date)
     stamps = (
         select(
             CheckIn.shift_id,
@@ -93,8 +125,8 @@ def _places(
                 Course.election_id == election_id,
                 and_(
                     Course.election_id.is_(None),
-                    CourseSession.day <= election.election_day,
-                    CourseSession.day >= election.election_day - TRAINING_REACH,
+                    CourseSession.day <= election_day,
+                    CourseSession.day >= bindparam("trained_since", type_=Date),
                 ),
             ),
         )
@@ -111,9 +143,11 @@ def _places(
         .group_by(PayAdjustment.person_id)
         .subquery()
     )
-    local = now.astimezone(zone)
-    today, clock = local.date(), local.time().replace(tzinfo=None)
-    ended = or_(Shift.day < today, and_(Shift.day == today, Shift.ends_at <= clock))
+    today = bindparam("today", type_=Date)
+    ended = or_(
+        Shift.day < today,
+        and_(Shift.day == today, Shift.ends_at <= bindparam("clock", type_=Time)),
+    )
     planned = seconds_of_day(Shift.ends_at) - seconds_of_day(Shift.starts_at)
     seconds = case(
         (stamps.c.stamps.is_not(None), whole_seconds_between(stamps.c.arrived, stamps.c.left)),
@@ -126,6 +160,7 @@ def _places(
         Assignment.person_id.not_in(settled),
         basis != "hour",
         Shift.ends_at > Shift.starts_at,
+        Shift.day.not_in(bindparam("clock_days", expanding=True, type_=Date)),
         or_(
             stamps.c.stamps.is_(None),
             and_(
@@ -135,9 +170,7 @@ def _places(
             ),
         ),
     )
-    if clock_days:
-        plain = and_(plain, Shift.day.not_in(clock_days))
-    counts = and_(Shift.day == election.election_day, Shift.ends_at > COUNT_STARTS)
+    counts = and_(Shift.day == election_day, Shift.ends_at > COUNT_STARTS)
 
     def joined(statement: Select[Any]) -> Select[Any]:
         return (
@@ -192,14 +225,15 @@ def _places(
     )
 
 
-def _sums(places: Any) -> Select[Any]:
+@cache
+def _sums() -> Select[Any]:
     """Pay in cents and people per role and district, of the plain places (one each).
 
     The others count as nothing here rather than being left out by a condition: the
     planner then knows every place goes through and joins by hashing, where a guess
     of a few rows had it look each person's training and adjustments up one by one."""
     grace = int(EARLY_LEAVE_GRACE.total_seconds())
-    row = places.subquery()
+    row = _places()[0].subquery()
     present = row.c.seconds > 0
     factor = case(
         (~present, 0),
@@ -269,17 +303,16 @@ async def pay_by_role_and_district(
     election = await get_election(session, election_id)
     now = (now or utcnow()).astimezone(dt.UTC)
     zone = await local_zone(session)
-    places, others = _places(election, now, zone, await _clock_days(session, election.id, zone))
+    parameters = _parameters(election, now, zone, await _clock_days(session, election.id, zone))
     amounts: dict[tuple[int, int | None], Decimal] = {}
     people: dict[tuple[int, int | None], int] = {}
-    for role_type_id, district_id, cents, paid in await session.execute(_sums(places)):
+    for role_type_id, district_id, cents, paid in await session.execute(_sums(), parameters):
         if paid:
             amounts[(role_type_id, district_id)] = Decimal(int(cents)).scaleb(-2)
             people[(role_type_id, district_id)] = int(paid)
-    others = places.where(~places.selected_columns.plain).with_only_columns(Assignment.person_id)
     # Read once as ids (a handful on an election day): the five reads of the pay
     # computation then look them up instead of repeating this query.
-    irregular = list(await session.scalars(others))
+    irregular = list(await session.scalars(_places()[1], parameters))
     if irregular:
         pay = await compute_pay(
             session, election.id, people=select(Person.id).where(Person.id.in_(irregular)), now=now

@@ -18,10 +18,11 @@ from app.core.audit import Actor
 from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
+from app.domain.elections.districts import save_district
 from app.domain.elections.norms import set_norms
 from app.domain.elections.shifts import save_shift
 from app.domain.elections.stations import save_station
-from app.domain.models import CourseBooking, District, Election, PayEntry
+from app.domain.models import CourseBooking, District, Election, PayEntry, RoleType
 from app.domain.pay.adjustments import add_adjustment, settle_hours
 from app.domain.pay.approval import approve_district
 from app.domain.pay.compute import compute_pay
@@ -30,7 +31,7 @@ from app.domain.pay.rules import save_pay_rule
 from app.domain.pay.totals import pay_by_role_and_district
 from app.domain.staffing import assignments
 from tests.domain.pay.helpers import PLANNER, PayDay, pay_day, stamp
-from tests.factories import make_clerk, make_course, make_course_session
+from tests.factories import make_clerk, make_course, make_course_session, make_election
 
 D = Decimal
 SYSTEM = Actor.system("test")
@@ -214,3 +215,43 @@ async def test_the_sums_stay_equal_through_settled_hours_approval_and_correction
         assert summed == await _per_person(db, day.election_id, day.after)
     # Without prorating, the early leaver's day fee is the whole 2500.
     assert summed[(day.role_ids["clerk"], day.district_id)][0] > D("2500") * 3
+
+
+async def test_a_night_the_clocks_change_is_summed_as_the_per_person_pay(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    # Summer time begins at 02:00 on 28 March 2027: the night shift 00:30-06:00 is 4.5
+    # hours long, not 5.5; a clerk who leaves at 05:00 worked 3.5 of them (0.78).
+    election = await make_election(
+        db, tenant, name="Extraval", election_day="2027-03-28",
+        advance_start="2027-03-20", advance_end="2027-03-28",
+    )  # fmt: skip
+    day = dt.date(2027, 3, 28)
+    with tenant_scope(tenant.id):
+        district = await save_district(db, SYSTEM, election.id, {"code": "N1", "name": "Natt"})
+        station = await save_station(
+            db, SYSTEM, election.id,
+            {"name": "Nattskolan", "kind": "polling", "district_id": str(district.id)},
+        )  # fmt: skip
+        night = await _shift(db, election.id, station.id, day, ("00:30", "06:00"))
+        roles = {r.code: r.id for r in await db.scalars(select(RoleType))}
+    clerks = [await make_clerk(db, tenant, election) for _ in range(2)]
+    with tenant_scope(tenant.id):
+        for clerk in clerks:
+            await _place(db, night.id, roles["clerk"], clerk.id)
+    payday = PayDay(
+        election.id, district.id, station.id, night.id, night.id, clerks[0].id,
+        [c.id for c in clerks], clerks[1].id, roles, day,
+    )  # fmt: skip
+    await stamp(db, tenant, payday, clerks[0].id, "arrived", payday.at(0, 30))
+    await stamp(db, tenant, payday, clerks[0].id, "left", payday.at(5, 0))
+    after = payday.at(12)
+    with tenant_scope(tenant.id):
+        summed = await _summed(db, election.id, after)
+        assert summed == await _per_person(db, election.id, after)
+    # The default clerk's fee of the role type (by the day), 0.78 of it.
+    with tenant_scope(tenant.id):
+        clerk_role = await db.get(RoleType, roles["clerk"])
+    assert clerk_role is not None
+    expected = (clerk_role.pay_amount * D("0.78")).quantize(D("0.01"))
+    assert summed == {(roles["clerk"], district.id): (expected, 1)}
