@@ -78,11 +78,18 @@ async def budget_lines(
 ) -> tuple[list[BudgetLine], list[BudgetLine]]:
     """The lines of the two forms, (roles, districts), with what is saved."""
     election = await get_election(session, election_id)
-    saved = await _existing(session, election.id)
+    # Columns, not objects: a city has a budget line for each of hundreds of districts.
+    saved = {
+        _field(scope, role_type_id, district_id): amount
+        for scope, role_type_id, district_id, amount in await session.execute(
+            select(
+                PayBudget.scope, PayBudget.role_type_id, PayBudget.district_id, PayBudget.amount
+            ).where(PayBudget.election_id == election.id)
+        )
+    }
 
     def amount(field: str) -> Decimal | None:
-        row = saved.get(field)
-        return row.amount if row is not None else None
+        return saved.get(field)
 
     roles = [
         BudgetLine(f"role-{role.id}", named(role), amount(f"role-{role.id}"))
