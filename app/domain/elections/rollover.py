@@ -1,5 +1,6 @@
 """Starting the next election from this one: districts, stations, rooms, hours, shifts
-and norms are copied with their days moved; the old election is left as it was."""
+and norms are copied with their days moved, the pay rules and the pay budget as they
+were; the old election is left as it was."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.domain.elections.elections import clean_election, get_election
 from app.domain.models import (
     District,
     Election,
+    PayBudget,
     PayRule,
     Shift,
     StaffingNorm,
@@ -24,6 +26,7 @@ from app.domain.models import (
     StationOpening,
 )
 from app.domain.pay.rules import write_rule_copies
+from app.domain.statistics.budgets import write_budget_copies
 
 
 @dataclass(frozen=True)
@@ -169,13 +172,27 @@ async def roll_over(
         list(await session.scalars(select(PayRule).where(PayRule.election_id == source.id))),
         election.id,
     )
+    # So does the pay budget, per role and per (copied) district: last time's amounts
+    # are where this year's budget starts.
+    budgets = write_budget_copies(
+        session,
+        list(await session.scalars(select(PayBudget).where(PayBudget.election_id == source.id))),
+        election.id,
+        {old_id: copy.id for old_id, copy in district_map.items()},
+        actor.label,
+    )
     await session.flush()
     await record(
         session,
         actor,
         "elections.election.rolled_over",
         election,
-        data={"from": source.id, "stations": len(stations), "districts": len(districts)},
+        data={
+            "from": source.id,
+            "stations": len(stations),
+            "districts": len(districts),
+            "budget_lines": budgets,
+        },
     )
     await session.commit()
     return election

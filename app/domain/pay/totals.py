@@ -86,15 +86,15 @@ def _parameters(
     }
 
 
-@cache
-def _places() -> tuple[Select[Any], Select[Any]]:
-    """Each accepted place with what its pay is summed from and whether it is plain; and
-    the people with a place that is not.
+ELECTION_ID = bindparam("election_id", type_=Integer)
+ELECTION_DAY = bindparam("election_day", type_=Date)
 
-    Built once, with parameters (``_parameters``): building a statement this size takes
-    longer than the database takes to run it."""
-    election_id = bindparam("election_id", type_=Integer)
-    election_day = bindparam("election_day", type_=Date)
+
+def _per_person() -> tuple[Any, Any, Any, Any]:
+    """Per person (and shift) what the places are joined with: the check-ins as a count
+    and the last arrival and leaving, the number of places, training attended for the
+    election, and the adjustments in cents."""
+    election_id, election_day = ELECTION_ID, ELECTION_DAY
     stamps = (
         select(
             CheckIn.shift_id,
@@ -114,7 +114,6 @@ def _places() -> tuple[Select[Any], Select[Any]]:
         .group_by(Assignment.person_id)
         .subquery()
     )
-    settled = select(PaySettlement.person_id).where(PaySettlement.election_id == election_id)
     trained = (
         select(CourseBooking.person_id)
         .join(CourseSession, CourseSession.id == CourseBooking.session_id)
@@ -143,6 +142,19 @@ def _places() -> tuple[Select[Any], Select[Any]]:
         .group_by(PayAdjustment.person_id)
         .subquery()
     )
+    return stamps, held, trained, adjusted
+
+
+@cache
+def _places() -> tuple[Select[Any], Select[Any]]:
+    """Each accepted place with what its pay is summed from and whether it is plain; and
+    the people with a place that is not.
+
+    Built once, with parameters (``_parameters``): building a statement this size takes
+    longer than the database takes to run it."""
+    election_id, election_day = ELECTION_ID, ELECTION_DAY
+    stamps, held, trained, adjusted = _per_person()
+    settled = select(PaySettlement.person_id).where(PaySettlement.election_id == election_id)
     today = bindparam("today", type_=Date)
     ended = or_(
         Shift.day < today,
