@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -41,6 +41,9 @@ class RolloverPreview:
     day_offset: int
     #: Opening days and shifts that fall outside the new election's voting days.
     dropped_days: int
+    #: The pay rules and the pay budget's lines, copied as they are.
+    pay_rules: int = 0
+    budget_lines: int = 0
 
 
 async def _load(
@@ -108,6 +111,17 @@ async def preview_rollover(
         norms=norms,
         day_offset=offset.days,
         dropped_days=dropped,
+        pay_rules=await _count(session, PayRule, source.id),
+        budget_lines=await _count(session, PayBudget, source.id),
+    )
+
+
+async def _count(
+    session: AsyncSession, model: type[PayRule] | type[PayBudget], election_id: int
+) -> int:
+    return int(
+        await session.scalar(select(func.count(model.id)).where(model.election_id == election_id))
+        or 0
     )
 
 

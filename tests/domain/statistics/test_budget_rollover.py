@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
-from app.domain.elections.rollover import roll_over
+from app.domain.elections.rollover import preview_rollover, roll_over
 from app.domain.models import District, RoleType
 from app.domain.statistics import budgets
 from tests.domain.staffing.test_staffing_reports import Staffed, build_staffed_election
@@ -41,10 +41,9 @@ async def test_a_rolled_over_election_starts_from_the_previous_budget(
             {f"district-{districts['D1']}": "90000", "advance": "15000"},
         )  # fmt: skip
         next_day = old.election_day + dt.timedelta(days=4 * 364)
-        new = await roll_over(
-            db, ACTOR, old.id,
-            {"name": "Nästa val", "kind": "municipal", "election_day": next_day.isoformat()},
-        )  # fmt: skip
+        target = {"name": "Nästa val", "kind": "municipal", "election_day": next_day.isoformat()}
+        preview = await preview_rollover(db, old.id, target)
+        new = await roll_over(db, ACTOR, old.id, target)
         roles_now, districts_now = await budgets.budget_lines(db, new.id)
         new_districts = {
             d.code: d.id
@@ -64,6 +63,8 @@ async def test_a_rolled_over_election_starts_from_the_previous_budget(
         "advance": Decimal("15000.00"),
     }
     assert new_districts["D1"] != districts["D1"]
+    # The office was told before: four budget lines (and no pay rule set) go along.
+    assert (preview.pay_rules, preview.budget_lines) == (0, 4)
     assert rolled is not None and rolled.data["budget_lines"] == 4
     # From now on each election has its own: a change to the new leaves the old alone.
     with tenant_scope(tenant.id):
