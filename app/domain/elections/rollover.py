@@ -1,5 +1,6 @@
 """Starting the next election from this one: districts, stations, rooms, hours, shifts
-and norms are copied with their days moved; the old election is left as it was."""
+and norms are copied with their days moved, the pay rules and the pay budget as they
+were; the old election is left as it was."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -17,6 +18,7 @@ from app.domain.elections.elections import clean_election, get_election
 from app.domain.models import (
     District,
     Election,
+    PayBudget,
     PayRule,
     Shift,
     StaffingNorm,
@@ -24,6 +26,7 @@ from app.domain.models import (
     StationOpening,
 )
 from app.domain.pay.rules import write_rule_copies
+from app.domain.statistics.budgets import write_budget_copies
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class RolloverPreview:
     day_offset: int
     #: Opening days and shifts that fall outside the new election's voting days.
     dropped_days: int
+    #: The pay rules and the pay budget's lines, copied as they are.
+    pay_rules: int = 0
+    budget_lines: int = 0
 
 
 async def _load(
@@ -105,6 +111,17 @@ async def preview_rollover(
         norms=norms,
         day_offset=offset.days,
         dropped_days=dropped,
+        pay_rules=await _count(session, PayRule, source.id),
+        budget_lines=await _count(session, PayBudget, source.id),
+    )
+
+
+async def _count(
+    session: AsyncSession, model: type[PayRule] | type[PayBudget], election_id: int
+) -> int:
+    return int(
+        await session.scalar(select(func.count(model.id)).where(model.election_id == election_id))
+        or 0
     )
 
 
@@ -169,13 +186,27 @@ async def roll_over(
         list(await session.scalars(select(PayRule).where(PayRule.election_id == source.id))),
         election.id,
     )
+    # So does the pay budget, per role and per (copied) district: last time's amounts
+    # are where this year's budget starts.
+    budgets = write_budget_copies(
+        session,
+        list(await session.scalars(select(PayBudget).where(PayBudget.election_id == source.id))),
+        election.id,
+        {old_id: copy.id for old_id, copy in district_map.items()},
+        actor.label,
+    )
     await session.flush()
     await record(
         session,
         actor,
         "elections.election.rolled_over",
         election,
-        data={"from": source.id, "stations": len(stations), "districts": len(districts)},
+        data={
+            "from": source.id,
+            "stations": len(stations),
+            "districts": len(districts),
+            "budget_lines": budgets,
+        },
     )
     await session.commit()
     return election

@@ -78,11 +78,18 @@ async def budget_lines(
 ) -> tuple[list[BudgetLine], list[BudgetLine]]:
     """The lines of the two forms, (roles, districts), with what is saved."""
     election = await get_election(session, election_id)
-    saved = await _existing(session, election.id)
+    # Columns, not objects: a city has a budget line for each of hundreds of districts.
+    saved = {
+        _field(scope, role_type_id, district_id): amount
+        for scope, role_type_id, district_id, amount in await session.execute(
+            select(
+                PayBudget.scope, PayBudget.role_type_id, PayBudget.district_id, PayBudget.amount
+            ).where(PayBudget.election_id == election.id)
+        )
+    }
 
     def amount(field: str) -> Decimal | None:
-        row = saved.get(field)
-        return row.amount if row is not None else None
+        return saved.get(field)
 
     roles = [
         BudgetLine(f"role-{role.id}", named(role), amount(f"role-{role.id}"))
@@ -175,6 +182,38 @@ async def save_budget(
         )
         await session.commit()
     return len(changed)
+
+
+def write_budget_copies(
+    session: AsyncSession,
+    budgets: Sequence[PayBudget],
+    election_id: int,
+    districts: Mapping[int, int],
+    label: str,
+) -> int:
+    """Add copies of an election's budget to another election (not committed), each
+    district's line to its copy there (``districts``: old id to new id); a district
+    not copied loses its line. The rollover's starting point: the office then sets this
+    year's amounts. Returns how many lines were copied."""
+    copied = 0
+    for budget in budgets:
+        district_id = None
+        if budget.district_id is not None:
+            if budget.district_id not in districts:
+                continue
+            district_id = districts[budget.district_id]
+        session.add(
+            PayBudget(
+                election_id=election_id,
+                scope=budget.scope,
+                role_type_id=budget.role_type_id,
+                district_id=district_id,
+                amount=budget.amount,
+                updated_by_label=label,
+            )
+        )
+        copied += 1
+    return copied
 
 
 # --- pay against the budget ------------------------------------------------------------
