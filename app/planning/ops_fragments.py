@@ -51,6 +51,8 @@ EVENT_TYPES = (
     "incident.noted",
     "staffing.reassigned",
     "turnout.reported",
+    "station.shortage_reported",
+    "station.shortage_updated",
 )
 
 

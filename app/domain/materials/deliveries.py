@@ -114,7 +114,7 @@ async def count_return(
     damaged: Mapping[str, str],
 ) -> MaterialDelivery:
     """The depot counts a delivery back: per line what came back whole and damaged
-    (fields ``returned-<id>``, ``damaged-<id>``); the rest of what was delivered is
+    (fields ``returned-<id>``, ``damaged-<id>``, empty for none); the rest of what was delivered is
     missing. Together more than was delivered is refused at the line."""
     await require_logistics(session, actor)
     delivery = await get_delivery(session, delivery_id)
@@ -126,7 +126,7 @@ async def count_return(
     for line in lines:
         key = line.line.id
         back = count_of(cleaner, f"returned-{key}")
-        broken = count_of(cleaner, f"damaged-{key}")
+        broken = count_of(cleaner, f"damaged-{key}", blank=0)
         out = line.line.delivered or 0
         if back + broken > out and f"returned-{key}" not in cleaner.errors:
             cleaner.fail(

@@ -136,9 +136,14 @@ async def get_delivery(session: AsyncSession, delivery_id: int) -> MaterialDeliv
     return delivery
 
 
-def count_of(cleaner: Cleaner, field: str, *, maximum: int = MAX_COUNT) -> int:
-    """A count from a form: a whole number, zero or more."""
+def count_of(
+    cleaner: Cleaner, field: str, *, maximum: int = MAX_COUNT, blank: int | None = None
+) -> int:
+    """A count from a form: a whole number, zero or more (``blank`` when left empty, if
+    given)."""
     raw = cleaner.raw(field)
+    if not raw and blank is not None:
+        return blank
     if not (raw.isascii() and raw.isdigit()):
         cleaner.fail(field, _("Enter a whole number, zero or more."))
         return 0

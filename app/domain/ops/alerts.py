@@ -22,7 +22,8 @@ def station_alerts(
     now: dt.datetime,
 ) -> list[Alert]:
     """A station not open at its opening time, fewer than the minimum checked in,
-    someone not arrived 20 minutes into their shift, a high-severity incident open."""
+    someone not arrived 20 minutes into their shift, a high-severity incident open,
+    something reported short and not yet delivered."""
     alerts: list[Alert] = []
     if row.state == "not_opened" and row.opens_at is not None and now >= row.opens_at:
         alerts.append(
@@ -81,4 +82,19 @@ def station_alerts(
                 ),
             )
         )
+    alerts.extend(shortage_alerts(row))
     return alerts
+
+
+def shortage_alerts(row: StationRow) -> list[Alert]:
+    """One alert per open shortage: reported ones as danger, those on their way as a
+    warning (they clear when marked delivered)."""
+    found: list[Alert] = []
+    for shortage in row.open_shortages:
+        if shortage.state == "sent":
+            found.append(
+                Alert("shortage", "warning", _("On its way: %(what)s.", what=shortage.what))
+            )
+        else:
+            found.append(Alert("shortage", "danger", _("Short of: %(what)s.", what=shortage.what)))
+    return found

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.i18n import named
 from app.core.models import utcnow
 from app.domain.elections.elections import get_election
+from app.domain.materials.shortages import open_shortages_by_station
 from app.domain.models import (
     HOLDING_STATES,
     STATION_STATES,
@@ -174,6 +175,7 @@ async def _rows(
     staffing = await _staffing(session, election, today, only)
     facts = await _station_facts(session, election, today, only)
     turnouts = await station_turnouts(session, election.id, only)
+    shortages_of = await open_shortages_by_station(session, election.id, only)
     rows: list[StationRow] = []
     for station, district in stations:
         status = facts.statuses.get(station.id)
@@ -199,6 +201,7 @@ async def _rows(
             ),
             opens_at=at(today, opening.opens_at, zone) if opening else None,
             turnout=turnout,
+            open_shortages=shortages_of.get(station.id, []),
         )
         row.alerts = station_alerts(
             row, focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, now

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from app.domain.materials.shortages import ShownShortage
 from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Shift, Station
 from app.domain.ops.turnout_figures import StationTurnout
 
@@ -37,7 +38,7 @@ class RoleCount:
 
 @dataclass(frozen=True)
 class Alert:
-    #: "not_open", "understaffed", "not_arrived" or "high_incident".
+    #: "not_open", "understaffed", "not_arrived", "high_incident" or "shortage".
     kind: str
     #: "danger" or "warning": how it is drawn.
     level: str
@@ -66,6 +67,8 @@ class StationRow:
     opens_at: dt.datetime | None = None
     #: The turnout its chair reported (None: nothing yet).
     turnout: StationTurnout | None = None
+    #: What the station reported short and is not yet delivered (oldest first).
+    open_shortages: list[ShownShortage] = field(default_factory=list)
 
     @property
     def present(self) -> int:
