@@ -93,7 +93,7 @@ async def test_a_clerk_not_leading_and_another_municipality_cannot_use_the_code(
 ) -> None:
     stocked = await stocked_day(db, tenant)
     await link_user(db, tenant, stocked.day.clerk_ids[0], clerk)
-    delivery_id, code = await packed_delivery(db, tenant, stocked)
+    _delivery_id, code = await packed_delivery(db, tenant, stocked)
     with tenant_scope(tenant.id):
         with pytest.raises(OpsForbidden):  # of the team, but not its chair
             await deliveries.confirm_delivery(db, Actor.for_user(clerk), code, counts={})
