@@ -22,6 +22,7 @@ from app.core.i18n import _
 from app.core.models import utcnow
 from app.core.validation import Cleaner, FieldErrors
 from app.domain.models import (
+    Building,
     District,
     Election,
     MaterialArticle,
@@ -30,6 +31,7 @@ from app.domain.models import (
     MaterialDeliveryLine,
     MaterialNeed,
     MaterialRun,
+    Room,
     Station,
 )
 from app.domain.ops.access import actor_may
@@ -357,3 +359,17 @@ async def runs_of_election(session: AsyncSession, election_id: int) -> list[RunS
         )
     ).all()
     return [RunShown(run, district, by_run[run.id]) for run, district in found]
+
+
+async def station_addresses(session: AsyncSession, election_id: int) -> dict[int, str]:
+    """Where each station of the election is: its building's street address and city."""
+    rows = await session.execute(
+        select(Station.id, Building.name, Building.street_address, Building.city)
+        .join(Room, Room.id == Station.room_id)
+        .join(Building, Building.id == Room.building_id)
+        .where(Station.election_id == election_id)
+    )
+    return {
+        station_id: ", ".join(part for part in (street or name, city) if part)
+        for station_id, name, street, city in rows
+    }
