@@ -7,7 +7,6 @@ from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.materials import packing
@@ -17,6 +16,7 @@ from app.domain.models import (
     MaterialDeliveryLine,
     MaterialNeed,
     MaterialShortage,
+    Station,
 )
 from tests.domain.materials.helpers import LOGISTICS, line_ids
 from tests.factories import login, post_form
@@ -25,8 +25,6 @@ from tests.portal.test_election_day import PAGE, login_en, today_at_station
 
 async def _packed_for(db: AsyncSession, tenant: Tenant, station_id: int) -> tuple[int, str]:
     with tenant_scope(tenant.id):
-        from app.domain.models import Station
-
         station = await db.scalar(select(Station).where(Station.id == station_id))
         assert station is not None
         ballots = MaterialArticle(name="Valsedel S", unit="st")
@@ -113,4 +111,3 @@ async def test_a_clerk_sees_no_form_and_an_outsider_or_a_wrong_code_gets_404(
     assert (await post_form(client, shortage, {"text": "x"})).status_code == 404
     with tenant_scope(tenant.id):
         assert await db.scalar(select(func.count(MaterialShortage.id))) == 0
-    assert Actor  # the planner side is tested in tests/planning
