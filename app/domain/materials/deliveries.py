@@ -27,6 +27,7 @@ from app.domain.materials.packing import (
 )
 from app.domain.models import (
     MaterialArticle,
+    MaterialAsset,
     MaterialDelivery,
     MaterialDeliveryLine,
     Person,
@@ -139,6 +140,14 @@ async def count_return(
         back, broken = counted[line.line.id]
         line.line.returned, line.line.damaged = back, broken
         line.line.missing = (line.line.delivered or 0) - back - broken
+        if line.line.asset_id is not None:
+            # A tracked piece comes back to the depot, damaged, or is missing (with
+            # who had it: the delivery's lead, on ``not_returned``).
+            asset = await session.scalar(
+                select(MaterialAsset).where(MaterialAsset.id == line.line.asset_id)
+            )
+            if asset is not None:
+                asset.state = "in_stock" if back else ("damaged" if broken else "missing")
     delivery.state = "returned"
     delivery.returned_by_user_id, delivery.returned_by_label = actor.user_id, actor.label
     delivery.returned_at = utcnow()

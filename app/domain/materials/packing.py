@@ -196,9 +196,19 @@ async def pack_delivery(
         else:
             assets[line.line.id] = asset.id
     cleaner.done()
+    taken = [a for a in assets.values() if a is not None]
+    if len(taken) != len(set(taken)):
+        raise FieldErrors(
+            {
+                f"tag-{k}": _("This asset is already on another line.")
+                for k, a in assets.items()
+                if a is not None and taken.count(a) > 1
+            }
+        )
     for line in lines:
         line.line.packed = packed[line.line.id]
         if line.line.id in assets:
+            await _hand_out(session, line.line.asset_id, assets[line.line.id])
             line.line.asset_id = assets[line.line.id]
     delivery.crates = crate_count
     delivery.state = "packed"
@@ -209,6 +219,18 @@ async def pack_delivery(
     )
     await session.commit()
     return delivery
+
+
+async def _hand_out(session: AsyncSession, before: int | None, after: int | None) -> None:
+    """An asset packed goes "out"; one taken off the line goes back "in_stock"."""
+    if before == after:
+        return
+    for asset_id, state in ((before, "in_stock"), (after, "out")):
+        if asset_id is None:
+            continue
+        asset = await session.scalar(select(MaterialAsset).where(MaterialAsset.id == asset_id))
+        if asset is not None:
+            asset.state = state
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,13 @@ from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
 from app.domain.materials import deliveries, packing
-from app.domain.models import MaterialDelivery, MaterialDeliveryLine, MaterialRun, Person
+from app.domain.models import (
+    MaterialAsset,
+    MaterialDelivery,
+    MaterialDeliveryLine,
+    MaterialRun,
+    Person,
+)
 from app.domain.ops import OpsForbidden
 from tests.domain.materials.helpers import LOGISTICS, line_ids, packed_delivery, stocked_day
 from tests.domain.ops.test_checkins import link_user
@@ -122,3 +128,45 @@ async def test_runs_group_the_deliveries_by_district_and_name_the_driver(
         )
         assert await db.scalar(select(func.count(MaterialRun.id))) == 1
     assert len(shown.deliveries) == 1 and shown.district is not None
+
+
+async def test_a_tracked_screen_goes_out_when_packed_and_is_missing_when_not_back(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    stocked = await stocked_day(db, tenant)
+    with tenant_scope(tenant.id):
+        db.add_all(
+            [
+                MaterialAsset(article_id=stocked.screen_id, tag="VS-1"),
+                MaterialAsset(article_id=stocked.screen_id, tag="VS-2"),
+            ]
+        )
+        await db.commit()
+        await packing.plan_deliveries(db, LOGISTICS, stocked.day.election_id)
+        (row,) = await packing.deliveries_of_election(db, stocked.day.election_id)
+        delivery_id = row.delivery.id
+    ballots, first, second = await line_ids(db, tenant, delivery_id)
+    counts = {f"line-{ballots}": "400", f"line-{first}": "1", f"line-{second}": "1"}
+    with tenant_scope(tenant.id):
+        for tags, field in (({f"tag-{first}": "VS-9"}, f"tag-{first}"),
+                            ({f"tag-{first}": "VS-1", f"tag-{second}": "VS-1"}, f"tag-{second}")):  # fmt: skip
+            with pytest.raises(FieldErrors) as refused:
+                await packing.pack_delivery(db, LOGISTICS, delivery_id, counts=counts, tags=tags)
+            assert field in refused.value.errors
+        tags = {f"tag-{first}": "VS-1", f"tag-{second}": "VS-2"}
+        await packing.pack_delivery(db, LOGISTICS, delivery_id, counts=counts, tags=tags)
+        states = dict((await db.execute(select(MaterialAsset.tag, MaterialAsset.state))).all())
+        assert states == {"VS-1": "out", "VS-2": "out"}
+        delivery = await db.scalar(select(MaterialDelivery))
+        assert delivery is not None
+        delivery.state = "delivered"
+        for line in await db.scalars(select(MaterialDeliveryLine)):
+            line.delivered = line.packed
+        await db.commit()
+        await deliveries.count_return(
+            db, LOGISTICS, delivery_id,
+            returned={f"returned-{ballots}": "0", f"returned-{first}": "1", f"returned-{second}": "0"},
+            damaged={},
+        )  # fmt: skip
+        states = dict((await db.execute(select(MaterialAsset.tag, MaterialAsset.state))).all())
+    assert states == {"VS-1": "in_stock", "VS-2": "missing"}
