@@ -10,6 +10,7 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 ``--only dispatch-board`` a district's staffing board while one worker sends a dispatch
 to 15,000 (its p95 against the p95 without the send).
 ``--only pay`` computes and exports pay at Stockholm scale.
+``--only materials`` recomputes every station's needs after a rule change at Stockholm scale.
 ``--only start`` the back office's start page and the live dashboard with turnout on
 the large demo's election day (on PostgreSQL as an ordinary role).
 ``--only rls`` (PostgreSQL only, on ``stemma demo --size large``; see
@@ -32,6 +33,7 @@ from bench import (
     dispatch,
     dispatch_board,
     foundation,
+    materials,
     pay,
     realtime_costs,
     realtime_render,
@@ -60,6 +62,7 @@ def main() -> None:
             "dispatch",
             "dispatch-board",
             "pay",
+            "materials",
             "statistics",
             "start",
             "realtime",
@@ -78,24 +81,27 @@ def main() -> None:
             )
         if arguments.only in (None, "registers"):
             asyncio.run(registers.run(arguments.database_url, Path(directory) / "r", repeat=100))
-        if arguments.only in (None, "autostaff"):
-            asyncio.run(autostaff.run(arguments.database_url, Path(directory) / "a"))
-        if arguments.only in (None, "board"):
-            asyncio.run(staffing_board.run(arguments.database_url, Path(directory) / "b"))
-        if arguments.only in (None, "dispatch"):
-            asyncio.run(dispatch.run(arguments.database_url, Path(directory) / "d"))
+        for name, bench, folder in (
+            ("autostaff", autostaff.run, "a"),
+            ("board", staffing_board.run, "b"),
+            ("dispatch", dispatch.run, "d"),
+        ):
+            if arguments.only in (None, name):
+                asyncio.run(bench(arguments.database_url, Path(directory) / folder))
         if arguments.only in (None, "dispatch-board"):
             asyncio.run(
                 dispatch_board.run(
                     arguments.database_url, Path(directory) / "db", min(arguments.requests, 200)
                 )
             )
-        if arguments.only in (None, "pay"):
-            asyncio.run(pay.run(arguments.database_url, Path(directory) / "p"))
-        if arguments.only in (None, "statistics"):
-            asyncio.run(statistics.run(arguments.database_url, Path(directory) / "s"))
-        if arguments.only in (None, "start"):
-            asyncio.run(start_page.run(arguments.database_url, Path(directory) / "t"))
+        for name, bench, folder in (
+            ("pay", pay.run, "p"),
+            ("materials", materials.run, "m"),
+            ("statistics", statistics.run, "s"),
+            ("start", start_page.run, "t"),
+        ):
+            if arguments.only in (None, name):
+                asyncio.run(bench(arguments.database_url, Path(directory) / folder))
         if arguments.only in (None, "render"):
             asyncio.run(
                 realtime_render.run(

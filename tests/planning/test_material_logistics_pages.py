@@ -12,7 +12,7 @@ from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.materials import packing, shortages
 from app.domain.models import MaterialDelivery, MaterialDeliveryLine, MaterialRun, MaterialShortage
-from tests.domain.materials.helpers import line_ids, packed_delivery, stocked_day
+from tests.domain.materials.delivery_helpers import line_ids, packed_delivery, stocked_day
 from tests.factories import login, post_form
 
 

@@ -18,7 +18,7 @@ from app.domain.models import (
     MaterialShortage,
     Station,
 )
-from tests.domain.materials.helpers import LOGISTICS, line_ids
+from tests.domain.materials.delivery_helpers import LOGISTICS, line_ids
 from tests.factories import login, post_form
 from tests.portal.test_election_day import PAGE, login_en, today_at_station
 

@@ -14,7 +14,7 @@ from app.core.events import ops_topic
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.materials.shortages import move_shortage, report_shortage
-from tests.domain.materials.helpers import stocked_day
+from tests.domain.materials.delivery_helpers import stocked_day
 from tests.domain.ops.test_checkins import link_user
 from tests.factories import make_user
 from tests.realtime.conftest import open_socket, receive, session_cookie

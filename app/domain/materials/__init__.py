@@ -1,2 +1,3 @@
-"""Materials and equipment: the catalogue, needs per station, stock, packing, delivery
-and return, and the shortages a station reports on election day."""
+"""Materials and equipment: the catalogue, the rules that say what each station needs,
+stock in depots with reservations and the shortfall to order, and (beside them) packing,
+delivery and election-day shortages."""

@@ -22,7 +22,12 @@ from app.domain.models import (
     Person,
 )
 from app.domain.ops import OpsForbidden
-from tests.domain.materials.helpers import LOGISTICS, line_ids, packed_delivery, stocked_day
+from tests.domain.materials.delivery_helpers import (
+    LOGISTICS,
+    line_ids,
+    packed_delivery,
+    stocked_day,
+)
 from tests.domain.ops.test_checkins import link_user
 
 

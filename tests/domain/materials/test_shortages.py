@@ -21,7 +21,7 @@ from app.domain.materials import shortages
 from app.domain.models import MaterialArticle, MaterialShortage
 from app.domain.ops import OpsForbidden, notify
 from app.domain.ops.dashboard import dashboard
-from tests.domain.materials.helpers import stocked_day
+from tests.domain.materials.delivery_helpers import stocked_day
 from tests.domain.ops.test_checkins import link_user
 
 
