@@ -25,6 +25,7 @@ from app.domain.elections.elections import get_election
 from app.domain.materials import deliveries, packing, shortages
 from app.domain.materials.labels import DELIVERY_LABELS, SHORTAGE_LABELS
 from app.domain.models import Election, MaterialDelivery
+from app.domain.ops.dashboard import election_in_focus
 from app.planning.material_documents import (
     DriverStop,
     PackingLine,
@@ -50,6 +51,17 @@ async def _delivery_of(election: Election, delivery_id: int) -> MaterialDelivery
 
 
 # --- packing ---------------------------------------------------------------------------
+
+
+@routes.get("/materials/packing")
+@requires("planning.view")
+async def material_packing_now() -> Any:
+    """The menu's entry: packing and return of the election in focus."""
+    election_id = await election_in_focus(db())
+    if election_id is None:
+        await flash(_("There is no election yet."), "error")
+        return redirect(url_for("planning.home"))
+    return redirect(url_for("planning.material_packing", election_id=election_id))
 
 
 @routes.get("/materials/<int:election_id>/packing")

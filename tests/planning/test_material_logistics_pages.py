@@ -74,7 +74,7 @@ async def test_the_return_is_counted_and_what_is_missing_is_listed(
     }
     refused = await post_form(client, f"{base}/deliveries/{delivery_id}/return", too_many)
     assert refused.status_code == 422
-    assert "More than was delivered (400)." in await refused.get_data(as_text=True)
+    assert "Mer än som levererades (400)." in await refused.get_data(as_text=True)
     counted = too_many | {f"returned-{lines[0]}": "390"}
     assert (
         await post_form(client, f"{base}/deliveries/{delivery_id}/return", counted)
