@@ -68,7 +68,7 @@ def _packing_page(pdf: StemmaPDF, item: PackingList, municipality: str, election
     widths = (pdf.epw * 0.6, pdf.epw * 0.15, pdf.epw * 0.25)
     pdf.set_font("helvetica", "B", 10)
     with pdf.leaf("P"):
-        for width, text in zip(widths, (_("Article"), _("Count"), _("Packed")), strict=True):
+        for width, text in zip(widths, (_("Article"), _("Quantity"), _("Packed")), strict=True):
             pdf.cell(width, 7, pdf_text(text), border="B")
         pdf.ln(7)
     pdf.set_font("helvetica", "", 10)
