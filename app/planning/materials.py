@@ -9,11 +9,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.core.routes import Routes
 from app.core.web import db, on_refusal, render
 from app.domain.elections.elections import list_elections
 from app.domain.materials import catalogue, stock
+from app.domain.materials.asset_import import AssetImportError, import_assets
 from app.domain.models import ARTICLE_CATEGORIES, ARTICLE_KINDS, ASSET_STATES
 
 routes = Routes()
@@ -98,7 +99,9 @@ async def materials_article_edit(article_id: int) -> str | WerkzeugResponse | tu
 
 
 async def _equipment_page(
-    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    import_problems: list[str] | None = None,
 ) -> str:
     query = request.args.get("q", "")
     equipment = [a for a in await catalogue.list_articles(db()) if a.kind == "equipment"]
@@ -110,6 +113,7 @@ async def _equipment_page(
         depots=[(d.id, d.name) for d in await catalogue.list_depots(db())],
         values=values or {"state": "in_stock"},
         errors=errors or {},
+        import_problems=import_problems or [],
         **await _choices(),
     )
 
@@ -132,6 +136,27 @@ async def materials_asset_new() -> WerkzeugResponse | tuple[str, int]:
     on_refusal(refused)
     await catalogue.save_asset(db(), current_actor(), values)
     await flash(_("The item has been registered."), "success")
+    return redirect(url_for("planning.materials_equipment"))
+
+
+@routes.post("/materials/equipment/import")
+@requires("materials.edit")
+async def materials_asset_import() -> WerkzeugResponse | tuple[str, int]:
+    """Register the items of a CSV or Excel file: every row, or none."""
+    upload = (await request.files).get("file")
+    if upload is None or not upload.filename:
+        return await _equipment_page(import_problems=[_("Choose a file.")]), 422
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        problems = error.problems if isinstance(error, AssetImportError) else [error.message]
+        return await _equipment_page(import_problems=problems), 422
+
+    on_refusal(refused)
+    count = await import_assets(db(), current_actor(), upload.filename, upload.read())
+    await flash(
+        ngettext("%(num)s item has been registered.", "%(num)s items have been registered.", count),
+        "success",
+    )
     return redirect(url_for("planning.materials_equipment"))
 
 

@@ -239,6 +239,15 @@ async def _back_office_pages(
     await audit.visit(page, f"{planning}/courses/", view)
     await audit.visit(page, base + await _href(page, r"/courses/\d+$"), view)
     await audit.visit(page, f"{planning}/site/settings", view)
+    await audit.visit(page, f"{planning}/materials/", view)
+    await audit.visit(page, f"{planning}/materials/equipment", view)
+    await audit.visit(page, f"{planning}/materials/rules", view)
+    await audit.visit(page, f"{planning}/materials/stock", view)
+    await audit.visit(page, f"{planning}/materials/needs", view)
+    station = await _href(page, r"/materials/elections/\d+/stations/\d+$")
+    shortfall = await _href(page, r"/materials/elections/\d+/shortfall$")
+    await audit.visit(page, base + station, view)
+    await audit.visit(page, base + shortfall, view)
     await page.context.close()
 
 
@@ -268,7 +277,7 @@ async def test_every_portal_page_and_the_main_back_office_pages_pass_axe(
         await _back_office_pages(audit, browser, live_server, view, review)
     if audit.found:
         pytest.fail(audit.report(), pytrace=False)
-    assert audit.views == 2 * (6 + 16), audit.views
+    assert audit.views == 2 * (6 + 13 + 7 + 3), audit.views
 
 
 # --- by keyboard alone ------------------------------------------------------------------

@@ -4,15 +4,25 @@ at its field with nothing written, and another municipality's ids giving 404."""
 
 from __future__ import annotations
 
+from io import BytesIO
+from typing import Any
+
+from quart.datastructures import FileStorage
 from quart.testing import QuartClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import MaterialArticle, MaterialNeed, MaterialNeedRule, MaterialStationFigure
+from app.domain.models import (
+    MaterialArticle,
+    MaterialAsset,
+    MaterialNeed,
+    MaterialNeedRule,
+    MaterialStationFigure,
+)
 from tests.domain.materials.helpers import Materials, materials_election
-from tests.factories import login, make_user, post_form
+from tests.factories import csrf_token, login, make_user, post_form
 
 BASE = "/lund/planning/materials"
 
@@ -178,3 +188,45 @@ async def test_another_municipality_gets_404(
     response = await post_form(client, f"{election}/needs")
     assert response.status_code == 404
     assert await _count(db, tenant, MaterialNeed) == 0
+
+
+async def _upload(client: QuartClient, text: str) -> Any:
+    token = await csrf_token(client)
+    return await client.post(
+        f"{BASE}/equipment/import",
+        form={"csrf_token": token},
+        files={"file": FileStorage(BytesIO(text.encode()), "utrustning.csv")},
+    )
+
+
+async def test_equipment_is_imported_from_a_file_all_rows_or_none(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    await materials_election(db, tenant)
+    await login(client, planner)
+    await post_form(client, f"{BASE}/depots", {"name": "Centralförrådet"})
+    response = await _upload(
+        client,
+        "Inventarienummer;Artikel;Serienummer;Förråd;Status\n"
+        "VS-1;Valskärm;A1;Centralförrådet;\n"
+        "VS-1;Valskärm;A2;;\n"
+        "VS-3;Blyertspenna;;Norrförrådet;borta\n",
+    )
+    page = await response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Rad 3: inventarienumret ”VS-1” är upptaget (rad 2)." in page
+    assert "Rad 4: ingen utrustningsartikel ”Blyertspenna” i katalogen." in page
+    assert "Rad 4: inget förråd ”Norrförrådet”." in page
+    assert "Rad 4: okänt tillstånd ”borta”." in page
+    assert await _count(db, tenant, MaterialAsset) == 0
+    response = await _upload(
+        client,
+        "tag,article,serial,depot,state\nVS-1,valskärm,A1,Centralförrådet,\n"
+        "VS-2,Valskärm,A2,,Skadad\n",
+    )
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        assets = {a.tag: a for a in await db.scalars(select(MaterialAsset))}
+    assert set(assets) == {"VS-1", "VS-2"}
+    assert assets["VS-1"].depot_id is not None and assets["VS-1"].state == "in_stock"
+    assert assets["VS-2"].state == "damaged" and assets["VS-2"].depot_id is None

@@ -186,42 +186,13 @@ class ReservationResult:
 
 
 async def reserve(session: AsyncSession, actor: Actor, election_id: int) -> ReservationResult:
-    """Set stock aside for every station's needs, station by station in name order:
+    """Set stock aside for every station's needs, station by station in the order made:
     consumables from the depots (what other elections hold reserved stays theirs), one
     piece of equipment in stock per item needed. Reserving again starts afresh."""
     election = await get_election(session, election_id)
     await _release(session, election.id)
-    free: dict[int, list[list[int]]] = defaultdict(list)  # article -> [[depot, free], ...]
-    taken = {
-        (depot_id, article_id): int(quantity or 0)
-        for depot_id, article_id, quantity in await session.execute(
-            select(
-                MaterialReservation.depot_id,
-                MaterialReservation.article_id,
-                func.sum(MaterialReservation.quantity),
-            )
-            .where(
-                MaterialReservation.election_id != election.id,
-                MaterialReservation.asset_id.is_(None),
-            )
-            .group_by(MaterialReservation.depot_id, MaterialReservation.article_id)
-        )
-    }
-    for depot_id, article_id, quantity in await session.execute(
-        select(MaterialStock.depot_id, MaterialStock.article_id, MaterialStock.quantity)
-        .join(MaterialDepot, MaterialDepot.id == MaterialStock.depot_id)
-        .order_by(MaterialDepot.name)
-    ):
-        left = quantity - taken.get((depot_id, article_id), 0)
-        if left > 0:
-            free[article_id].append([depot_id, left])
-    assets: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
-    for asset_id, article_id, kept_at in await session.execute(
-        select(MaterialAsset.id, MaterialAsset.article_id, MaterialAsset.depot_id)
-        .where(MaterialAsset.state == "in_stock")
-        .order_by(MaterialAsset.tag)
-    ):
-        assets[article_id].append((asset_id, kept_at))
+    free = await _free_stock(session, election.id)
+    assets = await _assets_in_stock(session)
     rows: list[dict[str, Any]] = []
     reserved_assets: list[int] = []
     result = ReservationResult(0, 0, 0)
@@ -289,6 +260,48 @@ async def reserve(session: AsyncSession, actor: Actor, election_id: int) -> Rese
     )
     await session.commit()
     return result
+
+
+async def _free_stock(session: AsyncSession, election_id: int) -> dict[int, list[list[int]]]:
+    """``{article_id: [[depot_id, free], ...]}``: what each depot holds of a consumable
+    beyond what other elections hold reserved, depots in name order."""
+    free: dict[int, list[list[int]]] = defaultdict(list)  # article -> [[depot, free], ...]
+    taken = {
+        (depot_id, article_id): int(quantity or 0)
+        for depot_id, article_id, quantity in await session.execute(
+            select(
+                MaterialReservation.depot_id,
+                MaterialReservation.article_id,
+                func.sum(MaterialReservation.quantity),
+            )
+            .where(
+                MaterialReservation.election_id != election_id,
+                MaterialReservation.asset_id.is_(None),
+            )
+            .group_by(MaterialReservation.depot_id, MaterialReservation.article_id)
+        )
+    }
+    for depot_id, article_id, quantity in await session.execute(
+        select(MaterialStock.depot_id, MaterialStock.article_id, MaterialStock.quantity)
+        .join(MaterialDepot, MaterialDepot.id == MaterialStock.depot_id)
+        .order_by(MaterialDepot.name)
+    ):
+        left = quantity - taken.get((depot_id, article_id), 0)
+        if left > 0:
+            free[article_id].append([depot_id, left])
+    return free
+
+
+async def _assets_in_stock(session: AsyncSession) -> dict[int, list[tuple[int, int | None]]]:
+    """``{article_id: [(asset_id, depot_id), ...]}``: equipment free to reserve, by tag."""
+    assets: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+    for asset_id, article_id, kept_at in await session.execute(
+        select(MaterialAsset.id, MaterialAsset.article_id, MaterialAsset.depot_id)
+        .where(MaterialAsset.state == "in_stock")
+        .order_by(MaterialAsset.tag)
+    ):
+        assets[article_id].append((asset_id, kept_at))
+    return assets
 
 
 async def _release(session: AsyncSession, election_id: int) -> None:
