@@ -64,7 +64,7 @@ async def material_packing_now() -> Any:
     return redirect(url_for("planning.material_packing", election_id=election_id))
 
 
-@routes.get("/materials/<int:election_id>/packing")
+@routes.get("/materials/elections/<int:election_id>/packing")
 @requires("planning.view")
 async def material_packing(election_id: int) -> str:
     election = await get_election(db(), election_id)
@@ -80,7 +80,7 @@ async def material_packing(election_id: int) -> str:
     )
 
 
-@routes.post("/materials/<int:election_id>/packing/plan")
+@routes.post("/materials/elections/<int:election_id>/packing/plan")
 @requires("materials.edit")
 async def material_packing_plan(election_id: int) -> Any:
     election = await get_election(db(), election_id)
@@ -111,7 +111,7 @@ async def _packing_lists(election: Election, rows: list[packing.DeliveryRow]) ->
     return await asyncio.to_thread(packing_lists_pdf, g.tenant.name, election.name, items)
 
 
-@routes.get("/materials/<int:election_id>/packing/lists.pdf")
+@routes.get("/materials/elections/<int:election_id>/packing/lists.pdf")
 @requires("planning.view")
 async def material_packing_lists(election_id: int) -> Response:
     """Every station's packing list with crate labels, as one PDF."""
@@ -120,7 +120,7 @@ async def material_packing_lists(election_id: int) -> Response:
     return attachment(body, "pdf", f"{slug(_('Packing lists'))}-{slug(election.name)}")
 
 
-@routes.get("/materials/<int:election_id>/deliveries/<int:delivery_id>/list.pdf")
+@routes.get("/materials/elections/<int:election_id>/deliveries/<int:delivery_id>/list.pdf")
 @requires("planning.view")
 async def material_packing_list(election_id: int, delivery_id: int) -> Response:
     election = await get_election(db(), election_id)
@@ -178,7 +178,7 @@ def _refused(election: Election, delivery_id: int, values: dict[str, str]) -> An
     return answer
 
 
-@routes.get("/materials/<int:election_id>/deliveries/<int:delivery_id>")
+@routes.get("/materials/elections/<int:election_id>/deliveries/<int:delivery_id>")
 @requires("planning.view")
 async def material_delivery(election_id: int, delivery_id: int) -> tuple[str, int]:
     election = await get_election(db(), election_id)
@@ -190,7 +190,7 @@ async def _form_values() -> dict[str, str]:
     return {key: str(value) for key, value in form.items() if key != "csrf_token"}
 
 
-@routes.post("/materials/<int:election_id>/deliveries/<int:delivery_id>/pack")
+@routes.post("/materials/elections/<int:election_id>/deliveries/<int:delivery_id>/pack")
 @requires("materials.edit")
 async def material_delivery_pack(election_id: int, delivery_id: int) -> Any:
     election = await get_election(db(), election_id)
@@ -211,7 +211,7 @@ async def material_delivery_pack(election_id: int, delivery_id: int) -> Any:
     )
 
 
-@routes.post("/materials/<int:election_id>/deliveries/<int:delivery_id>/return")
+@routes.post("/materials/elections/<int:election_id>/deliveries/<int:delivery_id>/return")
 @requires("materials.edit")
 async def material_delivery_return(election_id: int, delivery_id: int) -> Any:
     election = await get_election(db(), election_id)
@@ -234,7 +234,7 @@ async def material_delivery_return(election_id: int, delivery_id: int) -> Any:
 # --- runs ------------------------------------------------------------------------------
 
 
-@routes.get("/materials/<int:election_id>/runs")
+@routes.get("/materials/elections/<int:election_id>/runs")
 @requires("planning.view")
 async def material_runs(election_id: int) -> str:
     election = await get_election(db(), election_id)
@@ -248,7 +248,7 @@ async def material_runs(election_id: int) -> str:
     )
 
 
-@routes.post("/materials/<int:election_id>/runs/plan")
+@routes.post("/materials/elections/<int:election_id>/runs/plan")
 @requires("materials.edit")
 async def material_runs_plan(election_id: int) -> Any:
     election = await get_election(db(), election_id)
@@ -257,7 +257,7 @@ async def material_runs_plan(election_id: int) -> Any:
     return redirect(url_for("planning.material_runs", election_id=election.id))
 
 
-@routes.post("/materials/<int:election_id>/runs/<int:run_id>")
+@routes.post("/materials/elections/<int:election_id>/runs/<int:run_id>")
 @requires("materials.edit")
 async def material_run_update(election_id: int, run_id: int) -> Any:
     election = await get_election(db(), election_id)
@@ -294,7 +294,7 @@ async def material_run_update(election_id: int, run_id: int) -> Any:
     )
 
 
-@routes.get("/materials/<int:election_id>/runs/<int:run_id>/driver.pdf")
+@routes.get("/materials/elections/<int:election_id>/runs/<int:run_id>/driver.pdf")
 @requires("planning.view")
 async def material_driver_list(election_id: int, run_id: int) -> Response:
     election = await get_election(db(), election_id)
@@ -325,7 +325,7 @@ async def material_driver_list(election_id: int, run_id: int) -> Response:
 # --- shortages -------------------------------------------------------------------------
 
 
-@routes.get("/materials/<int:election_id>/shortages")
+@routes.get("/materials/elections/<int:election_id>/shortages")
 @requires("ops.view")
 async def material_shortages(election_id: int) -> str:
     election = await get_election(db(), election_id)
@@ -338,7 +338,7 @@ async def material_shortages(election_id: int) -> str:
     )
 
 
-@routes.post("/materials/<int:election_id>/shortages/<int:shortage_id>")
+@routes.post("/materials/elections/<int:election_id>/shortages/<int:shortage_id>")
 @requires("ops.view")
 async def material_shortage_move(election_id: int, shortage_id: int) -> Any:
     election = await get_election(db(), election_id)

@@ -233,7 +233,7 @@ async def _back_office_pages(
     await audit.visit(page, f"{base}{election}live", view)
     await audit.visit(page, f"{base}{election}reminders", view)
     await audit.visit(page, f"{base}{election}live/messages", view)
-    materials = f"{planning}/materials/{election.rstrip('/').rsplit('/', 1)[-1]}"
+    materials = f"{planning}/materials/elections/{election.rstrip('/').rsplit('/', 1)[-1]}"
     for part in ("packing", "runs", "shortages"):
         await audit.visit(page, f"{materials}/{part}", view)
     await audit.visit(page, f"{planning}/courses/", view)

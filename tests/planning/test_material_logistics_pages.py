@@ -22,7 +22,7 @@ async def test_a_planner_plans_packs_and_prints_and_a_bad_count_says_where(
     stocked = await stocked_day(db, tenant)
     election = stocked.day.election_id
     await login(client, planner)
-    base = f"/lund/planning/materials/{election}"
+    base = f"/lund/planning/materials/elections/{election}"
     assert (await client.get(f"{base}/packing")).status_code == 200
     assert (await post_form(client, f"{base}/packing/plan")).status_code == 302
     with tenant_scope(tenant.id):
@@ -66,7 +66,7 @@ async def test_the_return_is_counted_and_what_is_missing_is_listed(
             line.delivered = line.packed
         await db.commit()
     await login(client, planner)
-    base = f"/lund/planning/materials/{stocked.day.election_id}"
+    base = f"/lund/planning/materials/elections/{stocked.day.election_id}"
     too_many = {
         f"returned-{lines[0]}": "999",
         f"returned-{lines[1]}": "1",
@@ -89,7 +89,7 @@ async def test_runs_get_a_driver_and_a_driver_list(
     stocked = await stocked_day(db, tenant)
     await packed_delivery(db, tenant, stocked)
     await login(client, planner)
-    base = f"/lund/planning/materials/{stocked.day.election_id}"
+    base = f"/lund/planning/materials/elections/{stocked.day.election_id}"
     assert (await post_form(client, f"{base}/runs/plan")).status_code == 302
     with tenant_scope(tenant.id):
         run_id = await db.scalar(select(MaterialRun.id))
@@ -118,7 +118,7 @@ async def test_a_coordinator_marks_a_shortage_sent_then_delivered(
         )
         shortage_id = shortage.id
     await login(client, coordinator)
-    base = f"/lund/planning/materials/{stocked.day.election_id}/shortages"
+    base = f"/lund/planning/materials/elections/{stocked.day.election_id}/shortages"
     page = await (await client.get(base)).get_data(as_text=True)
     assert "Pennor" in page
     assert (await post_form(client, f"{base}/{shortage_id}", {"state": "sent"})).status_code == 302
@@ -143,7 +143,7 @@ async def test_an_outsider_gets_404_and_a_coordinator_may_not_pack(
             db, Actor.system("test"), stocked.day.station_id, text="Pennor"
         )
         shortage_id = shortage.id
-    base = f"/lund/planning/materials/{stocked.day.election_id}"
+    base = f"/lund/planning/materials/elections/{stocked.day.election_id}"
     await login(client, outsider)
     for path in (
         f"{base}/packing",

@@ -10,7 +10,7 @@ from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
-from app.core.events import ops_topic
+from app.core.events import ops_topic, station_topic
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.materials.shortages import move_shortage, report_shortage
@@ -55,3 +55,26 @@ async def test_a_leads_shortage_shows_on_an_open_dashboard_and_clears_when_deliv
     assert 'data-alert="shortage"' in row and "Valsedel S – Slut" in row
     assert 'hx-swap-oob="true"' in reported
     assert 'data-alert="shortage"' not in _row(delivered, day.station_id)
+
+
+async def test_the_stations_phones_see_their_shortage_on_its_way_without_reload(
+    app: Quart, db: AsyncSession, tenant: Tenant, clerk: User
+) -> None:
+    stocked = await stocked_day(db, tenant)
+    day = stocked.day
+    await link_user(db, tenant, day.clerk_ids[0], clerk)
+    topic = station_topic(tenant.id, day.station_id)
+    factory = app.extensions["stemma"].session_factory
+    async with open_socket(app, await session_cookie(app, clerk), topics=topic) as socket:
+        assert (await receive(socket))["topics"] == [topic]
+        async with factory() as session:
+            with tenant_scope(tenant.id):
+                system = Actor.system("test")
+                shortage = await report_shortage(session, system, day.station_id, text="Pennor")
+                await move_shortage(session, system, shortage.id, "sent")
+        fragments = [await asyncio.wait_for(socket.recv(), 5)]
+        while "På väg" not in str(fragments[-1]):
+            fragments.append(await asyncio.wait_for(socket.recv(), 5))
+    last = str(fragments[-1])
+    assert f'id="shortages-{day.station_id}" hx-swap-oob="true"' in last
+    assert "Pennor" in last
