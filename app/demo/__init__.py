@@ -12,6 +12,7 @@ from app.core.audit import Actor
 from app.demo.courses import fill_courses_demo
 from app.demo.data import fill_municipality
 from app.demo.election_day import fill_reserves
+from app.demo.material_deliveries import fill_deliveries_demo
 from app.demo.materials import fill_materials_demo
 from app.demo.pay import fill_pay_demo
 from app.demo.portal import fill_portal_demo
@@ -94,3 +95,4 @@ async def _fill_demo(
     await fill_statistics_demo(session, tenant.id, upcoming.id, size)
     await fill_held_turnout(session, tenant)
     await fill_materials_demo(session, tenant.id, upcoming.id, size)
+    await fill_deliveries_demo(session, tenant.id, upcoming.id, users[3][1])

@@ -52,6 +52,8 @@ EVENT_TYPES = (
     "staffing.reassigned",
     "staffing.sent_confirmed",
     "turnout.reported",
+    "station.shortage_reported",
+    "station.shortage_updated",
 )
 
 

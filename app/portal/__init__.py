@@ -7,6 +7,7 @@ from app.core.errors import DomainError
 from app.portal import (
     calendar,
     courses,
+    deliveries,
     election_day,
     home,
     install,
@@ -18,7 +19,18 @@ from app.portal import (
 )
 
 #: The modules whose views make up the portal, each with its ``routes``.
-VIEW_MODULES = (calendar, courses, election_day, home, install, pay, profile, push, team)
+VIEW_MODULES = (
+    calendar,
+    courses,
+    deliveries,
+    election_day,
+    home,
+    install,
+    pay,
+    profile,
+    push,
+    team,
+)
 
 
 async def _portal_context() -> dict[str, object]:

@@ -26,6 +26,8 @@ from app.core.routes import Routes
 from app.core.templating import localtime
 from app.core.validation import FieldErrors, parse_id
 from app.core.web import RefusalAnswer, db, on_refusal, render
+from app.domain.materials import deliveries, shortages
+from app.domain.materials.labels import DELIVERY_LABELS, SHORTAGE_LABELS
 from app.domain.models import (
     INCIDENT_CATEGORIES,
     INCIDENT_SEVERITIES,
@@ -57,6 +59,7 @@ STATE_ACTIONS = {
     "counting": lazy_gettext("Start counting"),
     "result_reported": lazy_gettext("Result reported"),
 }
+
 
 #: A page section's refusal: {"message": ..., "errors": {field: message}, "given": {...}}.
 Refusals = dict[str, dict[str, Any]]
@@ -118,6 +121,7 @@ async def _page(
     for entry in led:
         station = entry["station"].id
         shown |= {f"state-{station}", f"incident-{station}", f"turnout-{station}"}
+        shown.add(f"shortage-{station}")
         shown |= {f"note-{incident.id}" for incident in entry["incidents"]}
     # A refusal with no section on the page (a clerk who is not the lead) shows on top.
     elsewhere = [r["message"] for k, r in refusals.items() if k not in shown and r["message"]]
@@ -146,6 +150,8 @@ async def _page(
         severity_labels=incident_labels.SEVERITY_LABELS,
         incident_state_labels=incident_labels.STATE_LABELS,
         turnout_slots=TURNOUT_SLOTS,
+        shortage_labels=SHORTAGE_LABELS,
+        delivery_labels=DELIVERY_LABELS,
     )
     return page, status
 
@@ -170,6 +176,12 @@ async def _led_stations(shifts: list[my_day.MyShift]) -> list[dict[str, Any]]:
                 "check": live.check,
                 "incidents": await my_day.station_incidents(session, station.id),
                 "turnout": live.turnout,
+                "delivery": await deliveries.station_delivery(session, station.id),
+                "shortages": await shortages.station_shortages(session, station.id),
+                "article_choices": [
+                    (str(article.id), article.name)
+                    for article in await shortages.station_articles(session, station.id)
+                ],
             }
         )
     return led
@@ -352,3 +364,16 @@ async def election_day_message_read(station_id: int, message_id: int) -> Any:
             "portal/_station_messages.html", now=live, base=url_for("portal.election_day")
         )
     return _back(f"station-{station_id}")
+
+
+@routes.post("/election-day/stations/<int:station_id>/shortages")
+@requires("portal.use")
+async def election_day_shortage(station_id: int) -> Any:
+    """The chair reports something short at the station (the coordinators see it at once)."""
+    await _ensure_station_visible(station_id)
+    form = await request.form
+    values = {key: form.get(key, "") for key in ("article_id", "text")}
+    on_refusal(_refused(f"shortage-{station_id}", values))
+    await shortages.report_shortage(db(), current_actor(), station_id, **values)
+    await flash(_("The shortage is reported. The coordinators see it now."), "success")
+    return _back(f"shortage-{station_id}")

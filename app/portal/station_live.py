@@ -18,6 +18,7 @@ from quart import current_app
 from app.core.events import TOPIC_PATTERN
 from app.core.i18n import locale_scope, reader_locale
 from app.core.models import Tenant
+from app.domain.materials.labels import SHORTAGE_LABELS
 from app.domain.models import TURNOUT_SLOTS
 from app.domain.ops.station_live import station_now
 from app.domain.ops.stations import STATE_LABELS
@@ -35,6 +36,8 @@ EVENT_TYPES = (
     "staffing.sent_confirmed",
     "station.message",
     "station.message_read",
+    "station.shortage_reported",
+    "station.shortage_updated",
 )
 #: A station's drawing is small (one station, a few shifts), but 660 stations' check-ins
 #: share the process: after each drawing the station rests as long as it took (at most
@@ -76,6 +79,7 @@ async def render_station_events(events: list[LiveEvent]) -> str:
                 "base": f"/{tenant.slug}/portal/election-day",
                 "state_labels": STATE_LABELS,
                 "turnout_slots": TURNOUT_SLOTS,
+                "shortage_labels": SHORTAGE_LABELS,
             }
             template = current_app.jinja_env.get_template(UPDATE)
             return await template.render_async(**context)

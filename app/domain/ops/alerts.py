@@ -13,7 +13,7 @@ from app.domain.ops.station_rows import Alert, ShiftFocus, StationRow
 #: How long into a shift someone may still be on their way before it raises an alert.
 LATE_ARRIVAL = dt.timedelta(minutes=20)
 #: The kinds of alert, in the order the filter offers them.
-ALERT_KINDS = ("not_open", "understaffed", "not_arrived", "high_incident", "short")
+ALERT_KINDS = ("not_open", "understaffed", "not_arrived", "high_incident", "short", "shortage")
 
 
 class Norm(NamedTuple):
@@ -36,8 +36,8 @@ def station_alerts(
 ) -> list[Alert]:
     """A station not open at its opening time, fewer than the minimum checked in,
     someone not arrived 20 minutes into their shift (or after they were sent there
-    during it), a high-severity incident open, or a shift still to come with fewer
-    people placed than its minimum."""
+    during it), a high-severity incident open, a shift still to come with fewer people
+    placed than its minimum, or something reported short and not yet delivered."""
     alerts: list[Alert] = []
     sent_at = {(sent.shift_id, sent.person_id): sent.sent_at for sent in row.sent}
     if row.state == "not_opened" and row.opens_at is not None and now >= row.opens_at:
@@ -111,6 +111,7 @@ def station_alerts(
                 since=max(incident.created_at for incident in high),
             )
         )
+    alerts.extend(shortage_alerts(row))
     return alerts
 
 
@@ -128,3 +129,29 @@ def _short(item: ShiftFocus, placed: int, minimum: int) -> Alert:
             minimum=minimum,
         ),
     )
+
+
+def shortage_alerts(row: StationRow) -> list[Alert]:
+    """One alert per open shortage: reported ones as danger, those on their way as a
+    warning (they clear when marked delivered)."""
+    found: list[Alert] = []
+    for shortage in row.open_shortages:
+        if shortage.state == "sent":
+            found.append(
+                Alert(
+                    "shortage",
+                    "warning",
+                    _("On its way: %(what)s.", what=shortage.what),
+                    since=shortage.sent_at,
+                )
+            )
+        else:
+            found.append(
+                Alert(
+                    "shortage",
+                    "danger",
+                    _("Short of: %(what)s.", what=shortage.what),
+                    since=shortage.reported_at,
+                )
+            )
+    return found

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.i18n import named
 from app.core.models import utcnow
 from app.domain.elections.elections import get_election
+from app.domain.materials.shortages import open_shortages_by_station
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -206,6 +207,7 @@ async def _rows(
     sent = await sent_to_shifts(
         session, [shift.id for shifts in staffing.shifts_of.values() for shift in shifts]
     )
+    shortages_of = await open_shortages_by_station(session, election.id, only)
     rows: list[StationRow] = []
     for station, district in stations:
         status = facts.statuses.get(station.id)
@@ -230,6 +232,7 @@ async def _rows(
             opens_at=at(today, opening.opens_at, zone) if opening else None,
             turnout=turnout,
             sent=sent.get(station.id, []),
+            open_shortages=shortages_of.get(station.id, []),
         )
         row.alerts = station_alerts(
             row, focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, now

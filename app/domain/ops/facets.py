@@ -26,6 +26,7 @@ ALERT_LABELS = {
     "not_arrived": lazy_gettext("No-shows"),
     "high_incident": lazy_gettext("High-severity incident"),
     "short": lazy_gettext("Short of people for a coming shift"),
+    "shortage": lazy_gettext("Materials reported short"),
     "incident": lazy_gettext("Any open incident"),
 }
 #: "problems": stations in trouble first (danger, then warnings, then open incidents),

@@ -19,6 +19,7 @@ text, nor who of the team did not come (the app shows names once unlocked).
   once, not one per station: at eight o'clock many stations open together, and a
   phone buzzing thirty times is one nobody reads. That push replaces the previous one
   on the screen and lists every station still not open.
+- A station's leads of the day hear when what the station reported short is on its way.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.ops.access import local_today
 from app.domain.ops.incident_labels import CATEGORY_LABELS, SEVERITY_LABELS
 
 #: The changes of an incident its reporter hears of.
@@ -196,6 +198,30 @@ async def sent_confirmed(
             url=_portal_url(tenant),
             tag=f"reassigned-{assignment.id}",
             idempotency_key=f"push:sent-confirmed:{assignment.id}:u{user.id}",
+            tenant_id=tenant.id,
+        )
+
+
+async def shortage_sent(
+    session: AsyncSession, actor: Actor, shortage_id: int, station: Station, what: str
+) -> None:
+    """Tell the station's leads of the day that what they reported short is on its way.
+    The push names the article or the text the station itself wrote; nothing personal."""
+    tenant = await session.get(Tenant, require_tenant_id())
+    assert tenant is not None
+    for user in await station_leads(session, station.id, await local_today(session)):
+        if user.id == actor.user_id:
+            continue
+        with locale_scope(user.locale or tenant.locale):
+            title = _("On its way to %(station)s", station=station.name)
+        await queue_push(
+            session,
+            user_id=user.id,
+            title=title,
+            body=what,
+            url=_portal_url(tenant),
+            tag=f"shortage-{shortage_id}",
+            idempotency_key=f"push:shortage:{shortage_id}:sent:u{user.id}",
             tenant_id=tenant.id,
         )
 

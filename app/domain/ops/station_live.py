@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import utcnow
+from app.domain.materials.shortages import ShownShortage, station_shortages
 from app.domain.models import StationStatus, TurnoutReport
 from app.domain.ops import access, my_day, stations
 from app.domain.ops.station_messages import ShownMessage, messages_of_station
@@ -33,6 +34,8 @@ class StationNow:
     check: stations.OpeningCheck
     #: The coordinators' newest messages to the station, newest first.
     messages: list[ShownMessage]
+    #: What the station reported short, newest first, and how far each has come.
+    shortages: list[ShownShortage]
 
 
 async def station_now(
@@ -51,4 +54,5 @@ async def station_now(
         turnout=await my_day.station_turnout(session, station_id),
         check=await stations.opening_check(session, station_id, now),
         messages=await messages_of_station(session, station_id),
+        shortages=await station_shortages(session, station_id),
     )

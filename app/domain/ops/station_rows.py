@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from app.domain.materials.shortages import ShownShortage
 from app.domain.models import INCIDENT_SEVERITIES, District, Incident, Station
 from app.domain.ops.sent_places import SentPerson
 from app.domain.ops.turnout_figures import StationTurnout
@@ -39,13 +40,13 @@ class RoleCount:
 
 @dataclass(frozen=True)
 class Alert:
-    #: "not_open", "understaffed", "not_arrived", "high_incident" or "short"
-    #: (``alerts.ALERT_KINDS``).
+    #: "not_open", "understaffed", "not_arrived", "high_incident", "short" (people) or
+    #: "shortage" (materials) (``alerts.ALERT_KINDS``).
     kind: str
     #: "danger" or "warning": how it is drawn.
     level: str
     message: str
-    #: Since when it holds (None: a shortage ahead, not yet a fact of the day).
+    #: Since when it holds (None: a shortage of people ahead, not yet a fact of the day).
     since: dt.datetime | None = None
 
 
@@ -86,6 +87,8 @@ class StationRow:
     turnout: StationTurnout | None = None
     #: People sent here today by a coordinator: "sent" until they confirm, then confirmed.
     sent: list[SentPerson] = field(default_factory=list)
+    #: What the station reported short and is not yet delivered (oldest first).
+    open_shortages: list[ShownShortage] = field(default_factory=list)
 
     @property
     def present(self) -> int:

@@ -68,6 +68,7 @@ HANDLED_PERSON_TABLES = {
     "pay_entries": "kept with the pay records, the person anonymous",
     "pay_adjustments": "kept with the pay records, the person anonymous",
     "pay_settlements": "kept with the pay records, the person anonymous",
+    "material_deliveries": "kept, the lead who confirmed anonymous",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
