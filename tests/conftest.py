@@ -13,11 +13,14 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import asyncpg
 import pytest
 from argon2 import PasswordHasher
+from jinja2 import BytecodeCache, Environment
+from jinja2.bccache import Bucket
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import text
@@ -386,6 +389,68 @@ def route_builders_made_once() -> Iterator[None]:
     Rule._compile_builder = compile_builder  # type: ignore[method-assign]
     yield
     Rule._compile_builder = real  # type: ignore[method-assign]
+
+
+class _TemplatesCompiledOnce(BytecodeCache):
+    """Jinja's code for each template, kept for every app of the test process.
+
+    Each test makes an app, and each app a Jinja environment that compiled every
+    template it drew again (lexed, parsed, Python source made and compiled: some 30 %
+    of the CPU of a test that draws pages). Jinja's bytecode cache is made for this:
+    the code is kept by template, file and source checksum, and by what of the
+    environment changes the code made, so a template whose source changed is compiled
+    again. Only the compiling is shared: each app still loads, renders and checks its
+    own templates."""
+
+    def __init__(self) -> None:
+        self._codes: dict[tuple[Any, ...], tuple[str, CodeType]] = {}
+
+    def get_bucket(
+        self, environment: Environment, name: str, filename: str | None, source: str
+    ) -> Bucket:
+        key, checksum = self.get_cache_key(name, filename), self.get_source_checksum(source)
+        bucket = Bucket(environment, key, checksum)
+        made = self._codes.get(self._key(environment, bucket.key))
+        if made is not None and made[0] == bucket.checksum:
+            bucket.code = made[1]
+        return bucket
+
+    def set_bucket(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            key = self._key(bucket.environment, bucket.key)
+            self._codes[key] = (bucket.checksum, bucket.code)
+
+    @staticmethod
+    def _key(environment: Environment, template: str) -> tuple[Any, ...]:
+        autoescape = environment.autoescape
+        return (
+            template,
+            environment.is_async,
+            environment.optimized,
+            tuple(sorted(environment.extensions)),
+            getattr(autoescape, "__qualname__", autoescape),
+            environment.block_start_string,
+            environment.variable_start_string,
+            environment.comment_start_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+            environment.finalize is not None,
+        )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def templates_compiled_once() -> Iterator[None]:
+    """Every app of the test process takes its templates' code from one
+    ``_TemplatesCompiledOnce`` (through the Jinja options Quart makes its environment
+    with)."""
+    real = Quart.jinja_options
+    Quart.jinja_options = {**real, "bytecode_cache": _TemplatesCompiledOnce()}
+    yield
+    Quart.jinja_options = real
 
 
 # --- guards -------------------------------------------------------------------------------
