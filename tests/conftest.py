@@ -370,25 +370,64 @@ def cheap_password_hashing() -> Iterator[PasswordHasher]:
 
 @pytest.fixture(autouse=True, scope="session")
 def route_builders_made_once() -> Iterator[None]:
-    """Werkzeug compiles a URL builder for every route of every app (Python source made,
-    parsed and compiled: some 60 % of ``create_app``), and the tests make an app each.
-    The builder depends only on the route's rule and defaults, so within the test
-    process each is compiled once and the same function serves every app's rule: the
-    same code as Werkzeug's, made once."""
-    real = Rule._compile_builder
-    made: dict[tuple[Any, ...], Any] = {}
+    """Werkzeug compiles every route of every app: it parses the rule into the parts its
+    matcher walks and the regular expressions of its variables, and makes a URL builder
+    (Python source made, parsed and compiled); that was some 85 % of ``create_app``, and
+    the tests make an app each. What it makes depends only on the rule, its defaults and
+    the map's converters and options, so within the test process each rule is compiled
+    once and every app's rule gets what it made: the same parts, trace and builders,
+    and converters of its own made by the same calls. The same code as Werkzeug's, run
+    once."""
+    real = Rule.compile
+    made: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
-    def compile_builder(rule: Rule, append_unknown: bool = True) -> Any:
-        defaults = tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items()))
-        key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
-        builder = made.get(key)
-        if builder is None:
-            builder = made[key] = real(rule, append_unknown)
-        return builder
+    def compile_rule(rule: Rule) -> None:
+        routing = rule.map
+        assert routing is not None
+        domain = (rule.host if routing.host_matching else rule.subdomain) or ""
+        key = (
+            rule.rule,
+            domain,
+            routing.host_matching,
+            rule.merge_slashes,
+            tuple(sorted(routing.converters.items(), key=lambda item: item[0])),
+            tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items())),
+        )
+        compiled = made.get(key)
+        if compiled is None:
+            calls: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+            converter_for = rule.get_converter
 
-    Rule._compile_builder = compile_builder  # type: ignore[method-assign]
+            def recording(name: str, kind: str, args: Any, kwargs: Any) -> Any:
+                calls.append((name, kind, args, kwargs))
+                return converter_for(name, kind, args, kwargs)
+
+            rule.get_converter = recording  # type: ignore[method-assign]
+            try:
+                real(rule)
+            finally:
+                del rule.get_converter
+            made[key] = (
+                tuple(rule._parts),
+                tuple(rule._trace),
+                tuple(calls),
+                rule._build.__func__,  # type: ignore[attr-defined]
+                rule._build_unknown.__func__,  # type: ignore[attr-defined]
+            )
+            return
+        parts, trace, calls, build, build_unknown = compiled
+        rule._parts = list(parts)
+        rule._trace = list(trace)
+        rule._converters = {}
+        for name, kind, args, kwargs in calls:
+            rule._converters[name] = rule.get_converter(name, kind, args, kwargs)
+            rule.arguments.add(name)
+        rule._build = build.__get__(rule, None)
+        rule._build_unknown = build_unknown.__get__(rule, None)
+
+    Rule.compile = compile_rule  # type: ignore[method-assign]
     yield
-    Rule._compile_builder = real  # type: ignore[method-assign]
+    Rule.compile = real  # type: ignore[method-assign]
 
 
 class _TemplatesCompiledOnce(BytecodeCache):
