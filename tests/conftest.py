@@ -44,6 +44,14 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER") or None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--skip-drills",
+        action="store_true",
+        help="leave out the tests marked drill (`make test` does; `make drills` runs them)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_error_logs: the test expects ERROR log records")
     if IN_CI and not (TEST_DATABASE_URL and TEST_REDIS_URL):
@@ -65,7 +73,12 @@ SLOW_FIRST = (
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--skip-drills"):
+        drills = [item for item in items if item.get_closest_marker("drill")]
+        if drills:
+            config.hook.pytest_deselected(items=drills)
+            items[:] = [item for item in items if not item.get_closest_marker("drill")]
     items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
 
 
