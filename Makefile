@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench setup browser messages clean fuzz-api
+.PHONY: run test drills lint bench setup browser messages clean fuzz-api
 
 setup: $(STAMP)
 
@@ -45,11 +45,18 @@ $(NODE_STAMP): package.json package-lock.json
 # Tests across the cores (pytest-xdist), at most TEST_WORKERS_MAX of them; each worker
 # has its own database. `make test TEST_WORKERS=0` runs them in this process alone, and
 # ARGS passes anything else on (`make test ARGS='-m "not browser"'`).
+# The drills (tests marked `drill`: the command line and server processes started,
+# killed and stopped, the form fuzzer) take minutes: `make test` leaves them out and
+# `make drills` runs them alone (CI runs both).
 TEST_WORKERS ?= auto
 TEST_WORKERS_MAX ?= 4
+PYTEST_ACROSS_CORES = $(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist worksteal
 
 test: $(STAMP) browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist worksteal $(ARGS)
+	$(PYTEST_ACROSS_CORES) --skip-drills $(ARGS)
+
+drills: $(STAMP)
+	$(PYTEST_ACROSS_CORES) -m drill $(ARGS)
 
 # Schemathesis over the API's OpenAPI document, against the real app on a fresh database
 # with the demo (tools/fuzz_api.py): every check and phase, a fixed seed. On PostgreSQL

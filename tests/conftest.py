@@ -13,11 +13,14 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import asyncpg
 import pytest
 from argon2 import PasswordHasher
+from jinja2 import BytecodeCache, Environment
+from jinja2.bccache import Bucket
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import text
@@ -41,6 +44,14 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER") or None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--skip-drills",
+        action="store_true",
+        help="leave out the tests marked drill (`make test` does; `make drills` runs them)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_error_logs: the test expects ERROR log records")
     if IN_CI and not (TEST_DATABASE_URL and TEST_REDIS_URL):
@@ -62,7 +73,12 @@ SLOW_FIRST = (
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--skip-drills"):
+        drills = [item for item in items if item.get_closest_marker("drill")]
+        if drills:
+            config.hook.pytest_deselected(items=drills)
+            items[:] = [item for item in items if not item.get_closest_marker("drill")]
     items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
 
 
@@ -367,25 +383,126 @@ def cheap_password_hashing() -> Iterator[PasswordHasher]:
 
 @pytest.fixture(autouse=True, scope="session")
 def route_builders_made_once() -> Iterator[None]:
-    """Werkzeug compiles a URL builder for every route of every app (Python source made,
-    parsed and compiled: some 60 % of ``create_app``), and the tests make an app each.
-    The builder depends only on the route's rule and defaults, so within the test
-    process each is compiled once and the same function serves every app's rule: the
-    same code as Werkzeug's, made once."""
-    real = Rule._compile_builder
-    made: dict[tuple[Any, ...], Any] = {}
+    """Werkzeug compiles every route of every app: it parses the rule into the parts its
+    matcher walks and the regular expressions of its variables, and makes a URL builder
+    (Python source made, parsed and compiled); that was some 85 % of ``create_app``, and
+    the tests make an app each. What it makes depends only on the rule, its defaults and
+    the map's converters and options, so within the test process each rule is compiled
+    once and every app's rule gets what it made: the same parts, trace and builders,
+    and converters of its own made by the same calls. The same code as Werkzeug's, run
+    once."""
+    real = Rule.compile
+    made: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
-    def compile_builder(rule: Rule, append_unknown: bool = True) -> Any:
-        defaults = tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items()))
-        key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
-        builder = made.get(key)
-        if builder is None:
-            builder = made[key] = real(rule, append_unknown)
-        return builder
+    def compile_rule(rule: Rule) -> None:
+        routing = rule.map
+        assert routing is not None
+        domain = (rule.host if routing.host_matching else rule.subdomain) or ""
+        key = (
+            rule.rule,
+            domain,
+            routing.host_matching,
+            rule.merge_slashes,
+            tuple(sorted(routing.converters.items(), key=lambda item: item[0])),
+            tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items())),
+        )
+        compiled = made.get(key)
+        if compiled is None:
+            calls: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+            converter_for = rule.get_converter
 
-    Rule._compile_builder = compile_builder  # type: ignore[method-assign]
+            def recording(name: str, kind: str, args: Any, kwargs: Any) -> Any:
+                calls.append((name, kind, args, kwargs))
+                return converter_for(name, kind, args, kwargs)
+
+            rule.get_converter = recording  # type: ignore[method-assign]
+            try:
+                real(rule)
+            finally:
+                del rule.get_converter
+            made[key] = (
+                tuple(rule._parts),
+                tuple(rule._trace),
+                tuple(calls),
+                rule._build.__func__,  # type: ignore[attr-defined]
+                rule._build_unknown.__func__,  # type: ignore[attr-defined]
+            )
+            return
+        parts, trace, calls, build, build_unknown = compiled
+        rule._parts = list(parts)
+        rule._trace = list(trace)
+        rule._converters = {}
+        for name, kind, args, kwargs in calls:
+            rule._converters[name] = rule.get_converter(name, kind, args, kwargs)
+            rule.arguments.add(name)
+        rule._build = build.__get__(rule, None)
+        rule._build_unknown = build_unknown.__get__(rule, None)
+
+    Rule.compile = compile_rule  # type: ignore[method-assign]
     yield
-    Rule._compile_builder = real  # type: ignore[method-assign]
+    Rule.compile = real  # type: ignore[method-assign]
+
+
+class _TemplatesCompiledOnce(BytecodeCache):
+    """Jinja's code for each template, kept for every app of the test process.
+
+    Each test makes an app, and each app a Jinja environment that compiled every
+    template it drew again (lexed, parsed, Python source made and compiled: some 30 %
+    of the CPU of a test that draws pages). Jinja's bytecode cache is made for this:
+    the code is kept by template, file and source checksum, and by what of the
+    environment changes the code made, so a template whose source changed is compiled
+    again. Only the compiling is shared: each app still loads, renders and checks its
+    own templates."""
+
+    def __init__(self) -> None:
+        self._codes: dict[tuple[Any, ...], tuple[str, CodeType]] = {}
+
+    def get_bucket(
+        self, environment: Environment, name: str, filename: str | None, source: str
+    ) -> Bucket:
+        key, checksum = self.get_cache_key(name, filename), self.get_source_checksum(source)
+        bucket = Bucket(environment, key, checksum)
+        made = self._codes.get(self._key(environment, bucket.key))
+        if made is not None and made[0] == bucket.checksum:
+            bucket.code = made[1]
+        return bucket
+
+    def set_bucket(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            key = self._key(bucket.environment, bucket.key)
+            self._codes[key] = (bucket.checksum, bucket.code)
+
+    @staticmethod
+    def _key(environment: Environment, template: str) -> tuple[Any, ...]:
+        autoescape = environment.autoescape
+        return (
+            template,
+            environment.is_async,
+            environment.optimized,
+            tuple(sorted(environment.extensions)),
+            getattr(autoescape, "__qualname__", autoescape),
+            environment.block_start_string,
+            environment.variable_start_string,
+            environment.comment_start_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+            environment.finalize is not None,
+        )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def templates_compiled_once() -> Iterator[None]:
+    """Every app of the test process takes its templates' code from one
+    ``_TemplatesCompiledOnce`` (through the Jinja options Quart makes its environment
+    with)."""
+    real = Quart.jinja_options
+    Quart.jinja_options = {**real, "bytecode_cache": _TemplatesCompiledOnce()}
+    yield
+    Quart.jinja_options = real
 
 
 # --- guards -------------------------------------------------------------------------------

@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from quart.testing import QuartClient
 from sqlalchemy import func, select
 
 from app.core.settings import Settings
+
+#: A drill: each command is a new interpreter loading the app (`make drills`).
+pytestmark = pytest.mark.drill
 
 
 def _stemma(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import pytest
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,9 @@ from tests.factories import (
     make_user,
 )
 from tests.support.routes import FaceRoute, face_routes, forms_on, post_endpoint, sample_path
+
+#: A drill: some 1,700 requests, minutes of a worker (`make drills`).
+pytestmark = pytest.mark.drill
 
 #: What every field (and query name) is sent, one request each.
 HOSTILE = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 import sqlite3
 import subprocess
@@ -16,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 from click.testing import CliRunner
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Playwright, async_playwright, expect
 from sqlalchemy import make_url, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,10 +40,15 @@ HERE = Path(__file__).resolve().parent
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test here carries the ``browser`` marker, so ``-m browser`` and
-    ``-m "not browser"`` select them (before ``-m`` deselects anything)."""
+    ``-m "not browser"`` select them (before ``-m`` deselects anything), and runs on
+    the worker's one event loop for browser tests."""
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.browser)
+            # One event loop for the worker's browser tests, the loop its Chromium
+            # runs on (``_chromium``); before the plain mark the asyncio mode adds.
+            if inspect.iscoroutinefunction(getattr(item, "obj", None)):
+                item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
 
 
 def _environment(settings: Settings) -> dict[str, str]:
@@ -168,31 +175,66 @@ def _copy_sqlite(source: str, target: str) -> None:
         reading.backup(writing)
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+#: What Chromium is started with for every browser test.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # A Swedish reader's browser, as the demo municipality's: the public site follows
+    # the browser's language on a first visit (a test of another language opens its
+    # page with ``locale=``).
+    "--accept-lang=sv-SE,sv",
+]
+
+
+class _Chromium:
+    """Playwright and one Chromium for all the browser tests of a worker: starting
+    them cost a test seconds (Playwright's driver, then the browser). Each test still
+    gets pages of its own in new browser contexts, which share no cookies, storage or
+    cache with another's, and closed after it; a Chromium that went away is started
+    again for the next test."""
+
+    def __init__(self, playwright: Playwright) -> None:
+        self._playwright = playwright
+        self._browser: Browser | None = None
+
+    async def browser(self) -> Browser:
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+        return self._browser
+
+    async def close(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            await self._browser.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def _chromium() -> AsyncIterator[_Chromium]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium")
-    ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                # A Swedish reader's browser, as the demo municipality's: the public
-                # site follows the browser's language on a first visit (a test of
-                # another language opens its page with ``locale=``).
-                "--accept-lang=sv-SE,sv",
-            ],
-        )
+        chromium = _Chromium(playwright)
         try:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(_chromium: _Chromium) -> AsyncIterator[Browser]:
+    """The worker's Chromium; every context the test opened is closed after it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    chromium = await _chromium.browser()
+    try:
+        yield chromium
+    finally:
+        for context in list(chromium.contexts):
+            await context.close()
 
 
 @asynccontextmanager

@@ -37,10 +37,14 @@ from tests.realtime.processes import (
     post_check_in,
 )
 
-pytestmark = pytest.mark.skipif(
-    not (TEST_DATABASE_URL and TEST_REDIS_URL),
-    reason="real processes run when STEMMA_TEST_DATABASE_URL and STEMMA_TEST_REDIS_URL are set",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (TEST_DATABASE_URL and TEST_REDIS_URL),
+        reason="real processes run when STEMMA_TEST_DATABASE_URL and STEMMA_TEST_REDIS_URL are set",
+    ),
+    # A drill: server processes started, killed, Redis stopped (`make drills`).
+    pytest.mark.drill,
+]
 
 #: How long a socket may wait for an event that reaches it live or by replay.
 DELIVERY_SECONDS = 20.0

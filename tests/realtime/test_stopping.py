@@ -85,6 +85,7 @@ def _errors(log: str) -> list[str]:
 
 
 @needs_processes
+@pytest.mark.drill
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_stop_closes_live_sockets_with_service_restart_and_logs_no_error(
     db: AsyncSession,
@@ -131,6 +132,7 @@ async def test_a_stop_closes_live_sockets_with_service_restart_and_logs_no_error
 
 
 @needs_processes
+@pytest.mark.drill
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_stop_answers_the_request_under_way(
     db: AsyncSession,

@@ -104,6 +104,7 @@ async def _wait_for_log(process: AppProcess, pattern: str, seconds: float) -> re
 
 
 @needs_processes
+@pytest.mark.drill
 async def test_a_killed_worker_is_replaced_while_check_ins_go_on_and_none_is_lost(
     db: AsyncSession,
     tenant: Tenant,
@@ -234,6 +235,7 @@ def test_it_names_how_a_process_ended() -> None:
     assert exit_reason(0) == "exited with status 0"
 
 
+@pytest.mark.drill
 def test_serve_exits_non_zero_with_the_reason_when_the_database_cannot_be_reached(
     tmp_path: Path,
 ) -> None:
