@@ -30,7 +30,7 @@ a Redis of its own on a free port and ``stemma worker`` delivering the outbox:
 
 At the end (``bench.rehearsal.audit``) everything seen is compared with the database and
 the differences are printed; the goal is none (exit status 1 otherwise). Results:
-``var/bench/rehearsal.json``, logs in ``var/bench/rehearsal-logs/``.
+``var/bench/rehearsal-<database>.json``, logs in ``var/bench/rehearsal-logs-<database>/``.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ from bench.rehearsal.services import (
 )
 from bench.rls_path import ensure_database
 
-RESULTS = Path("var/bench/rehearsal.json")
-LOGS = Path("var/bench/rehearsal-logs")
+#: Results and logs, per database (two rehearsals at once keep theirs apart).
+OUT = Path("var/bench")
 
 
 async def run(database_url: str | None, data_dir: Path, options: Options) -> int:
@@ -79,7 +79,8 @@ async def run(database_url: str | None, data_dir: Path, options: Options) -> int
     raise_open_files_limit()
     owner_url = make_url(database_url).set(drivername="postgresql+asyncpg")
     owner = owner_url.render_as_string(hide_password=False)
-    LOGS.mkdir(parents=True, exist_ok=True)
+    logs = OUT / f"rehearsal-logs-{owner_url.database}"
+    logs.mkdir(parents=True, exist_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     await ensure_database(owner)
     started = time.monotonic()
@@ -92,12 +93,12 @@ async def run(database_url: str | None, data_dir: Path, options: Options) -> int
         f"   prepared in {time.monotonic() - started:.0f} s: {len(prepared.stations)} stations,"
         f" {phones} phones, {len(prepared.coordinators)} dashboards"
     )
-    redis = RedisServer(LOGS / "redis.log")
+    redis = RedisServer(logs / "redis.log")
     await redis.start()
     port = free_port()
     env = served_env(owner, data_dir, port, redis.url)
-    server = await start_app(env, port, LOGS)
-    outbox = await start_outbox_worker(env, LOGS)
+    server = await start_app(env, port, logs)
+    outbox = await start_outbox_worker(env, logs)
     result: dict[str, Any] = {"options": options.__dict__, "phones": phones}
     try:
         result.update(await _the_day(server, redis, prepared, options, push, owner, data_dir))
@@ -108,7 +109,7 @@ async def run(database_url: str | None, data_dir: Path, options: Options) -> int
         await redis.stop()
         push.stop()
     result["server_exit_status"] = server.process.returncode
-    stop_errors = _errors_after_stop(LOGS / "server.log")
+    stop_errors = _errors_after_stop(logs / "server.log")
     result["audit"]["stop"] = {
         "exit_status": server.process.returncode,
         "differences": [f"the server stopped with status {server.process.returncode}"]
@@ -116,9 +117,9 @@ async def run(database_url: str | None, data_dir: Path, options: Options) -> int
         + [f"logged at the stop: {line}" for line in stop_errors],
     }
     differences = print_audit(result["audit"])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=str))
-    print(f"   differences: {differences} (goal: none); results: {RESULTS}")
+    results = OUT / f"rehearsal-{owner_url.database}.json"
+    results.write_text(json.dumps(result, indent=2, default=str))
+    print(f"   differences: {differences} (goal: none); results: {results}, logs: {logs}")
     return differences
 
 
@@ -182,7 +183,7 @@ async def _the_day(
             }
             for n in range(count)
         ],
-        LOGS / "generators",
+        server.log.parent / "generators",
     )
     talk = asyncio.Lock()
 
@@ -203,6 +204,7 @@ async def _the_day(
         actions = plan_day(prepared.stations, options)
         flaky = {a.detail["key"] for a in actions if a.kind == "drop"}
         async with Day(server.url, prepared, f"{int(time.time())}") as day:
+            await day.sign_in(prepared.coordinators[0][1])
             seconds = options.minutes * 60
             happenings = asyncio.gather(
                 _disrupt(server, redis, seconds, result),
@@ -227,7 +229,7 @@ async def _the_day(
         await generators.quit()
     result["supervisor_log"] = [
         line
-        for line in (LOGS / "server.log").read_text(errors="replace").splitlines()
+        for line in server.log.read_text(errors="replace").splitlines()
         if "app.realtime.supervisor" in line or ("worker" in line.lower() and "WARNING" in line)
     ][-6:]
     for line in result["supervisor_log"]:
@@ -278,6 +280,9 @@ async def _do(action: Action, day: Day, engine: Any, flaky: set[str], command: A
     if action.kind in ("arrive", "leave") and place is not None:
         kind = "arrived" if action.kind == "arrive" else "left"
         await day.check_in(place, kind, f"c{place.person_id}" in flaky)
+        if place.leads and kind == "arrived":
+            # The chair signs in on arrival (the station's forms need a session).
+            await day.sign_in(day.email_of(place))
     elif action.kind == "open":
         station = next(s for s in day.prepared.stations if s.id == action.station_id)
         if station.chair is not None:

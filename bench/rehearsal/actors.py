@@ -49,6 +49,10 @@ class Day:
     actions: Counter[tuple[str, int]] = field(default_factory=Counter)
     refusals: list[str] = field(default_factory=list)
     sessions: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
+    #: Per person: set once the phone's check-in was answered (or given up).
+    arrivals: dict[int, asyncio.Event] = field(default_factory=dict)
+    #: Each signed-in browser's CSRF token (bound to its session).
+    tokens: dict[str, str] = field(default_factory=dict)
     api: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Day:
@@ -63,6 +67,18 @@ class Day:
     # --- phones ---------------------------------------------------------------------
 
     async def check_in(self, place: Place, kind: str, flaky: bool) -> None:
+        """One check-in from the phone; a check-out waits until the phone's check-in
+        was answered (a phone sends its queue in order)."""
+        arrived = self.arrivals.setdefault(place.person_id, asyncio.Event())
+        if kind == "left":
+            await arrived.wait()
+        try:
+            await self._check_in(place, kind, flaky)
+        finally:
+            if kind == "arrived":
+                arrived.set()
+
+    async def _check_in(self, place: Place, kind: str, flaky: bool) -> None:
         key = f"reh-{self.run_id}-{place.assignment_id}-{kind}"
         body = {"person_id": place.person_id, "shift_id": place.shift_id, "kind": kind}
         answered = self.checkins[key] = Answered(key, None, [])
@@ -107,6 +123,8 @@ class Day:
     async def signed_in(self, email: str) -> tuple[aiohttp.ClientSession, str]:
         """A browser signed in as ``email``, and its CSRF token."""
         session = self.sessions.get(email)
+        if session is not None and email in self.tokens:
+            return session, self.tokens[email]
         if session is None:
             session = self.sessions[email] = aiohttp.ClientSession(
                 cookie_jar=aiohttp.CookieJar(unsafe=True)
@@ -127,7 +145,20 @@ class Day:
             async with session.get(f"{self.url}/login") as page:
                 found = CSRF.search(await page.text())
         assert found is not None
+        self.tokens[email] = found.group(1)
         return session, found.group(1)
+
+    async def sign_in(self, email: str) -> None:
+        """Sign in ahead of the first form (again later when this fails)."""
+        try:
+            await self.signed_in(email)
+            self.actions[("sign in", 200)] += 1
+        except (aiohttp.ClientError, TimeoutError, RuntimeError, AssertionError):
+            self.actions[("sign in", 0)] += 1
+            self.tokens.pop(email, None)
+            stale = self.sessions.pop(email, None)
+            if stale is not None:
+                await stale.close()
 
     async def form(self, name: str, email: str, path: str, fields: dict[str, Any]) -> int:
         """Post a form as ``email``, again after a lost connection (as a person would)."""
@@ -144,8 +175,9 @@ class Day:
                     status = response.status
                     if status >= 400 and status not in TRANSIENT:
                         self.refusals.append(f"{name} {path}: {status}")
-            except (aiohttp.ClientError, TimeoutError, RuntimeError):
+            except (aiohttp.ClientError, TimeoutError, RuntimeError, AssertionError):
                 status = 0
+                self.tokens.pop(email, None)
                 stale = self.sessions.pop(email, None)
                 if stale is not None:
                     await stale.close()

@@ -27,13 +27,14 @@ from app.core.db import create_engine
 from app.core.events import ops_topic
 from app.core.settings import load_settings
 from app.core.tenancy import tenant_scope
+from app.domain.models import STATION_STATES
 from app.planning.ops_fragments import render_ops_events
 from app.realtime.live_event import LiveEvent
 from bench.rehearsal.actors import Day
 from bench.rehearsal.prepare import Prepared
 from bench.rehearsal.push_service import PushService
 
-STATE = re.compile(r"ops-state-(\w+)")
+STATE = re.compile(rf"ops-state-({'|'.join(STATION_STATES)})\b")
 ROLE = re.compile(r"<strong>(\d+)/(\d+)</strong>")
 INCIDENTS = re.compile(r'class="ops-incidents"[^>]*>(.*?)</td>', re.DOTALL)
 TAG = re.compile(r"<[^>]+>")
