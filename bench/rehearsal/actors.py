@@ -25,8 +25,10 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 #: A phone keeps a check-in it got no answer for (its IndexedDB queue) and sends it again
 #: until answered; the rehearsal gives up after this long and counts it as failed.
 RETRY_SECONDS = 300.0
-#: How long a phone waits for an answer before it sends again.
-ANSWER_SECONDS = 30.0
+#: As ``static/js/checkin.js``: a try waits this long for an answer...
+ANSWER_SECONDS = 20.0
+#: ... and the queue is sent again this often.
+RESEND_SECONDS = 30.0
 #: Answers that mean "try again later" (the server went away, or is restarting).
 TRANSIENT = {0, 500, 502, 503, 504}
 
@@ -115,7 +117,7 @@ class Day:
             answered.statuses.append(status)
             if status not in TRANSIENT:
                 return status, data
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(RESEND_SECONDS)
         return status, data
 
     # --- people signed in -------------------------------------------------------------
@@ -183,7 +185,7 @@ class Day:
                     await stale.close()
             if status not in TRANSIENT:
                 break
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(5.0)
         self.actions[(name, status)] += 1
         return status
 
