@@ -99,7 +99,7 @@ async def start_app(env: dict[str, str], port: int, logs: Path) -> Server:
             preexec_fn=raise_open_files_limit,
         )
     url = f"http://127.0.0.1:{port}"
-    for _attempt in range(600):
+    for _attempt in range(1500):  # 5 minutes: on a loaded machine a worker took two
         if process.returncode is not None:
             break
         if log.read_text(errors="replace").count("is serving") >= 2:
