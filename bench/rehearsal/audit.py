@@ -182,6 +182,7 @@ async def _dashboards(
 ) -> dict[str, Any]:
     """Each dashboard's last drawing of every part against a drawing made now."""
     truth = await _drawn_now(owner_url, prepared, data_dir)
+    changed = await _stations_changed(owner_url, prepared)
     differences = []
     compared = 0
     boards = [d for d in dumps if d["key"].startswith("d")]
@@ -195,12 +196,38 @@ async def _dashboards(
             seen, now = facts(element_id, html), truth[element_id]
             if seen != now:
                 differences.append(f"dashboard {board['key']} {element_id}: shows {seen}, is {now}")
-        touched = {k for k in truth if k != "ops-summary"} - set(board["parts"])
-        if touched and board["received"]:
-            differences.append(f"dashboard {board['key']}: rows never drawn {sorted(touched)[:5]}")
+        # The stations an event named after the dashboard subscribed: their rows came.
+        touched = {
+            f"ops-station-{station_id}"
+            for event_id, station_id in changed
+            if event_id > (board["first_cursor"] or 0)
+        }
+        never = touched - set(board["parts"])
+        if never:
+            differences.append(f"dashboard {board['key']}: rows never drawn {sorted(never)[:5]}")
         if not board["parts"]:
             differences.append(f"dashboard {board['key']}: no part it could read")
     return {"dashboards": len(boards), "parts_compared": compared, "differences": differences}
+
+
+async def _stations_changed(owner_url: str, prepared: Prepared) -> list[tuple[int, int]]:
+    """(event id, station id) of every event on the election's topic naming a station."""
+    engine = create_engine(owner_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT id, (payload->>'station_id')::int FROM events WHERE tenant_id = :t"
+                    " AND topic = :topic AND payload ? 'station_id'"
+                ),
+                {
+                    "t": prepared.tenant_id,
+                    "topic": ops_topic(prepared.tenant_id, prepared.election_id),
+                },
+            )
+            return [(int(a), int(b)) for a, b in rows.all()]
+    finally:
+        await engine.dispose()
 
 
 async def _drawn_now(owner_url: str, prepared: Prepared, data_dir: Path) -> dict[str, Any]:
