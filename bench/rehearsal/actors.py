@@ -53,6 +53,7 @@ class Day:
     sessions: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
     #: Per person: set once the phone's check-in was answered (or given up).
     arrivals: dict[int, asyncio.Event] = field(default_factory=dict)
+    signing_in: dict[str, asyncio.Lock] = field(default_factory=dict)
     #: Each signed-in browser's CSRF token (bound to its session).
     tokens: dict[str, str] = field(default_factory=dict)
     api: aiohttp.ClientSession | None = None
@@ -123,7 +124,12 @@ class Day:
     # --- people signed in -------------------------------------------------------------
 
     async def signed_in(self, email: str) -> tuple[aiohttp.ClientSession, str]:
-        """A browser signed in as ``email``, and its CSRF token."""
+        """A browser signed in as ``email``, and its CSRF token (one sign-in at a time
+        per person: a second one would rotate the token the first just read)."""
+        async with self.signing_in.setdefault(email, asyncio.Lock()):
+            return await self._signed_in(email)
+
+    async def _signed_in(self, email: str) -> tuple[aiohttp.ClientSession, str]:
         session = self.sessions.get(email)
         if session is not None and email in self.tokens:
             return session, self.tokens[email]
