@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test drills lint bench setup browser messages clean fuzz-api
+.PHONY: run test drills lint bench setup browser messages clean fuzz-api rehearsal
 
 setup: $(STAMP)
 
@@ -63,6 +63,13 @@ drills: $(STAMP)
 # when STEMMA_TEST_DATABASE_URL is set. `make fuzz-api ARGS=--smoke`: 5 examples an operation.
 fuzz-api: $(STAMP)
 	$(BIN)/python tools/fuzz_api.py $(ARGS)
+
+# The election-day rehearsal at a tiny scale (bench/rehearsal; tests/test_rehearsal.py) on
+# PostgreSQL (STEMMA_TEST_DATABASE_URL; it makes <name>_rehearsal beside it), with a Redis
+# server of its own: minutes long, so not part of `make test`. Larger:
+# `make bench ARGS="--only rehearsal --database-url ... --scale 0.05 --minutes 2"`.
+rehearsal: $(STAMP)
+	$(BIN)/pytest -p no:xdist -m rehearsal tests/test_rehearsal.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,6 +16,9 @@ the large demo's election day (on PostgreSQL as an ordinary role).
 ``--only rls`` (PostgreSQL only, on ``stemma demo --size large``; see
 ``bench/rls_path.py``) times the check-in path as an ordinary role under the row
 policies beside the owner, and explains its statements.
+``--only rehearsal`` (PostgreSQL only; see ``bench/rehearsal/``) election day on the
+Stockholm-scale demo compressed to ``--minutes``, at ``--scale``, with Redis restarted and
+a worker killed midway, then an audit of everything seen against the database.
 ``--only realtime`` (live sockets under load, see ``bench/realtime/``) runs only when
 asked for: at full scale it takes 10-15 minutes and starts its own server processes.
 """
@@ -38,6 +41,7 @@ from bench import (
     realtime_costs,
     realtime_render,
     registers,
+    rehearsal,
     rls_path,
     staffing_board,
     start_page,
@@ -45,6 +49,7 @@ from bench import (
 )
 from bench.realtime import runner as realtime_runner
 from bench.realtime import scale as realtime_scale
+from bench.rehearsal import plan as rehearsal_plan
 
 
 def main() -> None:
@@ -67,12 +72,14 @@ def main() -> None:
             "start",
             "realtime",
             "rls",
+            "rehearsal",
         ],
     )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--checkins", type=int, default=200, help="--only rls: per role")
     realtime_scale.add_arguments(parser)
+    rehearsal_plan.add_arguments(parser)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         if arguments.only in (None, "foundation"):
@@ -116,18 +123,27 @@ def main() -> None:
             delivery.run(arguments.database_url, Path(directory) / "dl")
         if arguments.only == "rls":
             asyncio.run(rls_path.run(arguments.database_url, arguments.checkins))
-        if arguments.only == "realtime":
-            asyncio.run(
-                realtime_runner.run(
-                    arguments.database_url,
-                    arguments.redis_url,
-                    Path(directory) / "rt",
-                    realtime_scale.scale_from(arguments),
-                    skip_peer=arguments.skip_peer,
-                    skip_one=arguments.skip_one_process,
-                    database_role=arguments.database_role,
-                )
-            )
+        if arguments.only in ("realtime", "rehearsal"):
+            _on_request(arguments, Path(directory))
+
+
+def _on_request(arguments: argparse.Namespace, directory: Path) -> None:
+    """The long runs with server processes of their own, only when asked for."""
+    if arguments.only == "rehearsal":
+        options = rehearsal_plan.options_from(arguments)
+        differences = asyncio.run(rehearsal.run(arguments.database_url, directory / "rh", options))
+        raise SystemExit(1 if differences else 0)
+    asyncio.run(
+        realtime_runner.run(
+            arguments.database_url,
+            arguments.redis_url,
+            directory / "rt",
+            realtime_scale.scale_from(arguments),
+            skip_peer=arguments.skip_peer,
+            skip_one=arguments.skip_one_process,
+            database_role=arguments.database_role,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ line each, and answers each with one JSON line on stdout:
 - ``{"cmd": "connect"}``: fetch a one-time ticket per socket and open it; answers when
   every socket is subscribed (or ``connect_seconds`` passed) with the count and time.
 - ``{"cmd": "stall", "keys": [...], "seconds": S}``: those sockets stop reading for S s.
+- ``{"cmd": "drop", "keys": [...]}``: those sockets lose their connection at once, as a
+  phone's network blinks (no close frame); each reconnects with its last event id.
 - ``{"cmd": "status"}``: how many sockets are subscribed right now, closes seen.
 - ``{"cmd": "dump", "path": P}``: write what every socket received (event id, receipt
   time) to P.
@@ -40,6 +42,11 @@ BACKOFF_CAP_SECONDS = 16.0
 EVENT_ID_IN_FRAGMENT = re.compile(rb'data-last-event-id="(\d+)"')
 #: A fragment drawn for several events names them all.
 EVENT_IDS_IN_FRAGMENT = re.compile(rb'data-event-ids="([\d,]+)"')
+#: What a dashboard keeps of a fragment (a socket with ``keep_parts``): each element
+#: swapped by id (a station's row, the counters), the last one drawn.
+SWAPPED_PART = re.compile(
+    rb'<(tr|section|div) id="(ops-station-\d+|ops-summary)".*?</\1>', re.DOTALL
+)
 
 
 def raise_open_files_limit() -> int:
@@ -71,6 +78,13 @@ class Socket:
     connect_failures: int = 0
     bytes_by_kind: dict[str, list[int]] = field(default_factory=dict)
     extensions: str | None = None
+    #: A dashboard's parts as last drawn (``keep_parts``): element id -> HTML.
+    keep_parts: bool = False
+    parts: dict[str, str] = field(default_factory=dict)
+    connection: ClientConnection | None = None
+    drops: int = 0
+    #: The cursor of the first subscription: every event after it is this socket's.
+    first_cursor: int | None = None
 
 
 class LoadGenerator:
@@ -82,7 +96,14 @@ class LoadGenerator:
         self.deflate: bool = config.get("deflate", False)
         self.handshakes = asyncio.Semaphore(config.get("concurrent_handshakes", 48))
         self.sockets = [
-            Socket(s["key"], s["user_id"], s["topics"], s["server"]) for s in config["sockets"]
+            Socket(
+                s["key"],
+                s["user_id"],
+                s["topics"],
+                s["server"],
+                keep_parts=s.get("keep_parts", False),
+            )
+            for s in config["sockets"]
         ]
         self.stopping = False
         self.tasks: list[asyncio.Task[None]] = []
@@ -148,6 +169,7 @@ class LoadGenerator:
                 await asyncio.sleep(random.uniform(0.05, 0.5))
 
     async def read(self, socket: Socket, connection: ClientConnection) -> int:
+        socket.connection = connection
         try:
             while True:
                 pause = socket.stall_until - time.time()
@@ -159,7 +181,32 @@ class LoadGenerator:
         except websockets.ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd is not None else 1006
         finally:
+            socket.connection = None
             await connection.close()
+
+    def drop(self, keys: set[str]) -> int:
+        """The connections of ``keys`` end without a close frame (a network blink)."""
+        dropped = 0
+        for socket in self.sockets:
+            if socket.key in keys and socket.connection is not None:
+                socket.connection.transport.abort()
+                socket.drops += 1
+                dropped += 1
+        return dropped
+
+    def subscribed(self, socket: Socket, parsed: dict[str, Any], now: float) -> None:
+        # A socket that has seen no event yet resumes from the subscription's.
+        if socket.last_event_id is None and "last_event_id" in parsed:
+            socket.last_event_id = int(parsed["last_event_id"])
+        if socket.first_cursor is None and "last_event_id" in parsed:
+            socket.first_cursor = int(parsed["last_event_id"])
+        if not socket.subscribed:
+            socket.subscribed = True
+            self.subscribed_count += 1
+            if socket.first_subscribed_at is None:
+                socket.first_subscribed_at = now
+            if socket.closes and socket.closes[-1][2] is None:
+                socket.closes[-1][2] = now
 
     def handle(self, socket: Socket, message: bytes | str, now: float) -> None:
         data = message.encode() if isinstance(message, str) else message
@@ -169,16 +216,7 @@ class LoadGenerator:
             parsed = json.loads(data)
             kind = str(parsed.get("type", "json"))
             if kind == "ws.subscribed":
-                # A socket that has seen no event yet resumes from the subscription's.
-                if socket.last_event_id is None and "last_event_id" in parsed:
-                    socket.last_event_id = int(parsed["last_event_id"])
-                if not socket.subscribed:
-                    socket.subscribed = True
-                    self.subscribed_count += 1
-                    if socket.first_subscribed_at is None:
-                        socket.first_subscribed_at = now
-                    if socket.closes and socket.closes[-1][2] is None:
-                        socket.closes[-1][2] = now
+                self.subscribed(socket, parsed, now)
                 return
             if kind == "ws.snapshot":
                 socket.snapshots += 1
@@ -196,6 +234,11 @@ class LoadGenerator:
             elif found is not None:
                 event_ids = [int(found.group(1))]
                 kind = "html event"
+        if socket.keep_parts and event_ids:
+            socket.parts.update(
+                (part.group(2).decode(), part.group(0).decode())
+                for part in SWAPPED_PART.finditer(data)
+            )
         sizes = socket.bytes_by_kind.setdefault(kind, [0, 0])
         sizes[0] += 1
         sizes[1] += len(data)
@@ -248,6 +291,9 @@ class LoadGenerator:
                         "connect_failures": s.connect_failures,
                         "bytes_by_kind": s.bytes_by_kind,
                         "extensions": s.extensions,
+                        "parts": s.parts,
+                        "drops": s.drops,
+                        "first_cursor": s.first_cursor,
                     }
                     for s in self.sockets
                 ],
@@ -301,6 +347,8 @@ async def main() -> None:
                 if socket.key in wanted:
                     socket.stall_until = until
             answer({"stalled": len(wanted)})
+        elif name == "drop":
+            answer({"dropped": generator.drop(set(command["keys"]))})
         elif name == "status":
             answer(generator.status())
         elif name == "dump":

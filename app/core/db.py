@@ -76,6 +76,11 @@ def _keep_row_level_security(connection: Any) -> None:
 def _forget_row_level_security(connection: Any) -> None:
     # A rollback undoes set_config() made inside the transaction, and only that: after
     # a read-only transaction (most sessions end so) the committed settings still hold.
+    if connection.invalidated:
+        # Its database connection is gone (a request cancelled mid-statement when its
+        # client left): nothing of it is used again, and asking for its ``info`` would
+        # raise, so the session's close would fail and never give the connection back.
+        return
     _forget_uncommitted(connection.info)
 
 

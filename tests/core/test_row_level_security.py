@@ -4,11 +4,13 @@ Superusers escape row-level security, so on PostgreSQL the whole suite connects 
 ordinary role (see ``tests/conftest.py``), as production should.
 """
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app.core.db import create_engine
+from app.core.db import create_engine, create_session_factory
 from app.core.models import Tenant, User
 from app.core.tenancy import ALL_TENANTS, tenant_scope
 from tests.conftest import TEST_DATABASE_URL
@@ -114,3 +116,35 @@ async def test_it_runs_the_suite_as_a_role_the_policies_bind(database_url: str) 
     finally:
         await engine.dispose()
     assert superuser is False
+
+
+async def test_a_request_cancelled_mid_statement_closes_its_session_and_frees_the_connection(
+    database_url: str, tenant: Tenant, admin: User
+) -> None:
+    """A phone that gives up on a slow check-in leaves: the server cancels the request in
+    the middle of its statement. Its session must still close (found by the election-day
+    rehearsal: the rollback hook asked the dead connection for its settings and raised,
+    every such request logged an error and answered 500)."""
+    engine = create_engine(database_url, pool_size=1)
+    factory = create_session_factory(engine)
+    try:
+        session = factory()
+
+        async def slow_write() -> None:
+            with tenant_scope(tenant.id):
+                await session.execute(text("SELECT count(*) FROM memberships"))
+                await session.execute(text("SELECT pg_sleep(5)"))
+
+        task = asyncio.create_task(slow_write())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await session.close()
+        assert engine.sync_engine.pool.checkedout() == 0
+        # The pool's one connection serves the next request, for its own tenant.
+        async with factory() as session, session.begin():
+            with tenant_scope(tenant.id):
+                assert await session.scalar(text("SELECT count(*) FROM memberships")) == 1
+    finally:
+        await engine.dispose()
