@@ -35,7 +35,7 @@ from app.demo import DEMO_PASSWORD, DEMO_SLUG, LARGE_SLUG, create_demo
 from app.demo.election_day import move_election_day
 from app.domain.municipalities import create_municipality
 from app.jobs.election_reminders import send_reminders_everywhere
-from app.jobs.outbox import OutboxWorker
+from app.jobs.outbox import OutboxWorker, lower_cpu_priority
 from app.jobs.reminders import remind_everywhere
 from app.jobs.retention import erase_expired_everywhere
 from app.realtime.serving import configure_websockets, tune_garbage_collector
@@ -378,6 +378,7 @@ def worker() -> None:
     """Deliver the outbox (run this beside `serve` when several web processes run)."""
 
     async def work(settings: Settings, factory: Any) -> None:
+        lower_cpu_priority(settings.worker_nice)
         click.echo("Outbox worker running; stop with Ctrl+C.")
         await OutboxWorker(
             factory,

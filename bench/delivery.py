@@ -29,7 +29,7 @@ from app.core.outbox.mail import FileMailTransport
 from app.core.outbox.sms import HttpSmsTransport, queue_sms
 from app.core.settings import Settings, load_settings
 from app.core.tenancy import tenant_scope
-from app.jobs.outbox import deliver_due
+from app.jobs.outbox import deliver_due, lower_cpu_priority
 from tests.factories import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,8 +211,10 @@ def run(database_url: str | None, data_dir: Path, rate: float = 1000.0) -> None:
 async def _work(
     data_dir: Path, url: str, port: int, rate: float, lease: float, states_url: str, cpu_file: str
 ) -> None:
-    """One worker: send until nothing is left to send."""
+    """One worker: send until nothing is left to send, at the CPU priority of
+    ``stemma worker``."""
     settings = _settings(data_dir, url, port, rate)
+    lower_cpu_priority(settings.worker_nice)
     engine = create_engine(url)
     factory = create_session_factory(engine)
     sms = HttpSmsTransport(settings)

@@ -273,3 +273,40 @@ async def test_it_moves_the_demo_election_day_to_today(settings: Settings) -> No
                 assert await session.scalar(notes) == 0
     finally:
         await engine.dispose()
+
+
+def _niceness(pid: int) -> int:
+    """A process's Unix niceness: field 19 of /proc/<pid>/stat (after the name)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_the_worker_runs_at_a_lower_cpu_priority_than_the_web(settings: Settings) -> None:
+    """A send of 15,000 messages must not slow the pages: `stemma worker` gives itself
+    STEMMA_WORKER_NICE more niceness than it was started with."""
+    environment = {
+        **os.environ,
+        "STEMMA_DATABASE_URL": settings.database_url,
+        "STEMMA_DATA_DIR": str(settings.data_dir),
+        "STEMMA_SECRET_KEY": settings.secret_key,
+        "STEMMA_WORKER_NICE": "7",
+    }
+    assert _stemma(settings, "migrate").returncode == 0
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None
+        for line in worker.stdout:
+            if "Outbox worker running" in line:
+                break
+        # Unix caps niceness at 19.
+        assert _niceness(worker.pid) == min(_niceness(os.getpid()) + 7, 19)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     #: Whether the gateway is given our delivery-report address (``whendelivered``):
     #: it must reach ``base_url`` for that.
     sms_delivery_reports: bool = True
+    #: How much lower than the web processes' the CPU priority of ``stemma worker`` is
+    #: (Unix niceness added, 0-19): a big send must not slow the pages people are on.
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     # Web Push: unset key means one is generated once into ``<data_dir>/vapid_private.pem``.
     #: The VAPID private key (P-256), as PEM or as the 32 raw bytes in base64url.
