@@ -60,8 +60,20 @@ def _stats(port: int) -> dict[str, int]:
 
 
 def _start_gateway(port: int) -> subprocess.Popen[bytes]:
+    # The gateway stands in for 46elks, which runs on its own machines: at the lowest
+    # CPU priority it takes from the app only what the app leaves.
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "tests.sms_gateway", "--port", str(port), "--no-reports"],
+        [
+            "/usr/bin/nice",
+            "-n",
+            "19",
+            sys.executable,
+            "-m",
+            "tests.sms_gateway",
+            "--port",
+            str(port),
+            "--no-reports",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
