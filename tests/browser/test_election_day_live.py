@@ -274,7 +274,9 @@ async def test_it_runs_election_day_live_from_the_phone_to_the_dashboard(
     # 4. ... and reports an incident of high severity.
     await lead.locator("select[name=category]").select_option(index=1)
     await lead.locator("select[name=severity]").select_option("high")
-    await lead.locator("textarea[name=text]").fill("Valsedlar för ett parti saknas i ställ 2.")
+    await lead.locator("form[action*='/incidents'] textarea[name=text]").fill(
+        "Valsedlar för ett parti saknas i ställ 2."
+    )
     await lead.locator("form[action*='/incidents'] button[type=submit]").click()
     await expect(phone.locator(".flash-success")).to_be_visible()
     await expect(lead.locator("article.incident")).to_have_count(1)

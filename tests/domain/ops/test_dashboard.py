@@ -245,7 +245,9 @@ async def test_it_reads_in_a_fixed_handful_of_queries(db: AsyncSession, tenant: 
         await _read(db, tenant, day, day.at(9, 0))
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == few <= 14
+    # As many with three stations more; one statement per kind of fact (the stations'
+    # open shortages and the people sent on the day among them).
+    assert len(statements) == few <= 15
 
 
 async def _election(db: AsyncSession, tenant: Tenant, day: OpsDay) -> Any:
