@@ -25,7 +25,7 @@ text, nor who of the team did not come (the app shows names once unlocked).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
@@ -137,37 +137,31 @@ async def reassigned(
     The person sent and the team member who has not come are not told here: they hear
     it themselves from ``reserve_notices``.
     """
-    shift = await session.scalar(select(Shift).where(Shift.id == assignment.shift_id))
-    station = await session.scalar(select(Station).where(Station.id == assignment.station_id))
-    role = await session.scalar(select(RoleType).where(RoleType.id == assignment.role_type_id))
-    tenant = await session.get(Tenant, require_tenant_id())
-    assert shift is not None and station is not None and role is not None and tenant is not None
+    shift, station, role, tenant = await _place(session, assignment)
     sent_user = await _user_of_person(session, assignment.person_id)
     absent_user = await _user_of_person(session, replaced.person_id) if replaced else None
-    for user in await station_leads(session, station.id, shift.day):
-        if user.id in (actor.user_id, absent_user, sent_user):
-            continue
-        with locale_scope(user.locale or tenant.locale):
-            if replaced is not None:
-                title = _("Replacement sent to %(station)s", station=station.name)
-                body = _(
-                    "In place of someone who has not come: %(role)s on the shift %(shift)s.",
-                    role=named(role),
-                    shift=named(shift),
-                )
-            else:
-                title = _("Someone has been sent to %(station)s", station=station.name)
-                body = _("%(role)s on the shift %(shift)s.", role=named(role), shift=named(shift))
-        await queue_push(
-            session,
-            user_id=user.id,
-            title=title,
-            body=body,
-            url=_portal_url(tenant),
-            tag=f"reassigned-{assignment.id}",
-            idempotency_key=f"push:reassigned:{assignment.id}:u{user.id}",
-            tenant_id=tenant.id,
+
+    def words() -> tuple[str, str]:
+        if replaced is not None:
+            return _("Replacement sent to %(station)s", station=station.name), _(
+                "In place of someone who has not come: %(role)s on the shift %(shift)s.",
+                role=named(role),
+                shift=named(shift),
+            )
+        return _("Someone has been sent to %(station)s", station=station.name), _(
+            "%(role)s on the shift %(shift)s.", role=named(role), shift=named(shift)
         )
+
+    await _tell_leads(
+        session,
+        tenant,
+        station.id,
+        shift.day,
+        {actor.user_id, absent_user, sent_user},
+        words,
+        tag=f"reassigned-{assignment.id}",
+        key=f"push:reassigned:{assignment.id}",
+    )
 
 
 async def sent_confirmed(
@@ -175,31 +169,23 @@ async def sent_confirmed(
 ) -> None:
     """Tell the station's leads of ``day`` that the person sent to them confirmed they
     are on their way (the person's name is in the app, not on a locked screen)."""
-    shift = await session.scalar(select(Shift).where(Shift.id == assignment.shift_id))
-    station = await session.scalar(select(Station).where(Station.id == assignment.station_id))
-    role = await session.scalar(select(RoleType).where(RoleType.id == assignment.role_type_id))
-    tenant = await session.get(Tenant, require_tenant_id())
-    assert shift is not None and station is not None and role is not None and tenant is not None
-    for user in await station_leads(session, station.id, day):
-        if user.id == actor.user_id:
-            continue
-        with locale_scope(user.locale or tenant.locale):
-            title = _("The person sent to %(station)s is on the way", station=station.name)
-            body = _(
-                "%(role)s on the shift %(shift)s has confirmed.",
-                role=named(role),
-                shift=named(shift),
-            )
-        await queue_push(
-            session,
-            user_id=user.id,
-            title=title,
-            body=body,
-            url=_portal_url(tenant),
-            tag=f"reassigned-{assignment.id}",
-            idempotency_key=f"push:sent-confirmed:{assignment.id}:u{user.id}",
-            tenant_id=tenant.id,
+    shift, station, role, tenant = await _place(session, assignment)
+
+    def words() -> tuple[str, str]:
+        return _("The person sent to %(station)s is on the way", station=station.name), _(
+            "%(role)s on the shift %(shift)s has confirmed.", role=named(role), shift=named(shift)
         )
+
+    await _tell_leads(
+        session,
+        tenant,
+        station.id,
+        day,
+        {actor.user_id},
+        words,
+        tag=f"reassigned-{assignment.id}",
+        key=f"push:sent-confirmed:{assignment.id}",
+    )
 
 
 async def shortage_sent(
@@ -209,19 +195,57 @@ async def shortage_sent(
     The push names the article or the text the station itself wrote; nothing personal."""
     tenant = await session.get(Tenant, require_tenant_id())
     assert tenant is not None
-    for user in await station_leads(session, station.id, await local_today(session)):
-        if user.id == actor.user_id:
+    await _tell_leads(
+        session,
+        tenant,
+        station.id,
+        await local_today(session),
+        {actor.user_id},
+        lambda: (_("On its way to %(station)s", station=station.name), what),
+        tag=f"shortage-{shortage_id}",
+        key=f"push:shortage:{shortage_id}:sent",
+    )
+
+
+async def _place(
+    session: AsyncSession, assignment: Assignment
+) -> tuple[Shift, Station, RoleType, Tenant]:
+    """The shift, station, role and municipality of ``assignment``."""
+    shift = await session.scalar(select(Shift).where(Shift.id == assignment.shift_id))
+    station = await session.scalar(select(Station).where(Station.id == assignment.station_id))
+    role = await session.scalar(select(RoleType).where(RoleType.id == assignment.role_type_id))
+    tenant = await session.get(Tenant, require_tenant_id())
+    assert shift is not None and station is not None and role is not None and tenant is not None
+    return shift, station, role, tenant
+
+
+async def _tell_leads(
+    session: AsyncSession,
+    tenant: Tenant,
+    station_id: int,
+    day: dt.date,
+    skipped: set[int | None],
+    words: Callable[[], tuple[str, str]],
+    *,
+    tag: str,
+    key: str,
+) -> None:
+    """Push the station's leads of ``day`` (but the ``skipped`` users) a title and body
+    that ``words`` writes in each one's language; ``key`` + the user: the push's
+    idempotency key."""
+    for user in await station_leads(session, station_id, day):
+        if user.id in skipped:
             continue
         with locale_scope(user.locale or tenant.locale):
-            title = _("On its way to %(station)s", station=station.name)
+            title, body = words()
         await queue_push(
             session,
             user_id=user.id,
             title=title,
-            body=what,
+            body=body,
             url=_portal_url(tenant),
-            tag=f"shortage-{shortage_id}",
-            idempotency_key=f"push:shortage:{shortage_id}:sent:u{user.id}",
+            tag=tag,
+            idempotency_key=f"{key}:u{user.id}",
             tenant_id=tenant.id,
         )
 
