@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import CheckIn, Incident, Shift, StationStatus, TurnoutReport
+from app.domain.models import (
+    TURNOUT_SLOTS,
+    CheckIn,
+    Incident,
+    Shift,
+    StationStatus,
+    TurnoutReport,
+)
 from tests.domain.ops.test_checkins import link_user, ops_day
 from tests.factories import csrf_token, login, make_user, post_form
 
@@ -324,6 +331,27 @@ async def test_it_lets_the_chair_report_an_incident_a_note_and_turnout(
     assert "Fetched from the school office" in page
     assert "<td>123</td>" in page
     assert await count(db, tenant, TurnoutReport) == 1
+
+
+async def test_the_page_stands_once_every_turnout_time_is_reported(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, clerk: User
+) -> None:
+    """After the last time of the day is reported the form offers that time again, for a
+    correction (it was a 500 from 20:00 on the demo, whose earlier times are reported)."""
+    setup = await today_at_station(db, tenant, clerk)
+    await login_en(client, setup.chair)
+    token = await csrf_token(client, PAGE)
+    for number, slot in enumerate(TURNOUT_SLOTS, start=1):
+        reported = await client.post(
+            f"{PAGE}/stations/{setup.station_id}/turnout",
+            form={"slot": slot, "count": str(100 * number), "csrf_token": token},
+        )
+        assert reported.status_code == 302, slot
+    response = await client.get(PAGE)
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    assert f'<option value="{TURNOUT_SLOTS[-1]}" selected>' in page
+    assert await count(db, tenant, TurnoutReport) == len(TURNOUT_SLOTS)
 
 
 async def test_it_refuses_station_controls_to_a_clerk_who_does_not_lead(
