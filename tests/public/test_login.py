@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from quart import Quart
 from quart.testing import QuartClient
 from sqlalchemy import select
@@ -245,3 +246,24 @@ async def test_it_does_not_let_others_lock_an_account_from_elsewhere(
         )
     owner = app.test_client()
     await login(owner, planner)
+
+
+async def test_it_holds_no_database_connection_while_checking_the_password(
+    app: Quart, client: QuartClient, planner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hash runs for a noticeable fraction of a second; a sign-in holding its
+    connection meanwhile starved the pool when many signed in at once."""
+    from app.core.accounts import sessions
+    from app.core.security import verify_password
+
+    pool = app.extensions["stemma"].engine.sync_engine.pool
+    held: list[int] = []
+
+    def checking(password_hash: str | None, password: str) -> bool:
+        held.append(pool.checkedout())
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(sessions, "verify_password", checking)
+    response = await login(client, planner)
+    assert response.status_code == 302
+    assert held == [0]

@@ -73,7 +73,11 @@ async def authenticate(
         if wait is not None:
             raise ratelimit.RateLimited(wait)
     user = await session.scalar(select(User).where(User.email == email))
-    # Argon2 takes a noticeable fraction of a second: keep it off the event loop.
+    # Argon2 takes a noticeable fraction of a second: keep it off the event loop, and
+    # give the connection back first (nothing is written here): under a burst of
+    # sign-ins, connections held through the hash starved the pool, and check-ins
+    # waited 30 s for one and failed.
+    await session.commit()
     ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         return None
