@@ -205,7 +205,14 @@ async def _rows(
     facts = await _station_facts(session, election, today, only)
     turnouts = await station_turnouts(session, election.id, only)
     sent = await sent_to_shifts(
-        session, [shift.id for shifts in staffing.shifts_of.values() for shift in shifts]
+        session,
+        _narrowed(
+            select(Shift.id)
+            .join(Station, Station.id == Shift.station_id)
+            .where(Station.election_id == election.id, Shift.day == today),
+            Shift.station_id,
+            only,
+        ),
     )
     shortages_of = await open_shortages_by_station(session, election.id, only)
     rows: list[StationRow] = []

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -43,18 +43,22 @@ class SentPerson:
 
 
 async def sent_to_shifts(
-    session: AsyncSession, shift_ids: Sequence[int]
+    session: AsyncSession, shift_ids: Sequence[int] | Select[tuple[int]]
 ) -> dict[int, list[SentPerson]]:
     """By station, the people sent to these shifts who still hold the place, in the
-    order they were sent."""
-    if not shift_ids:
-        return {}
+    order they were sent. ``shift_ids`` may be a query of them (the dashboard's day at
+    660 stations has over a thousand shifts: a list of their ids cost more to send and
+    plan than the read)."""
+    if not isinstance(shift_ids, Select):
+        if not shift_ids:
+            return {}
+        shift_ids = list(shift_ids)
     rows = await session.execute(
         select(Assignment, Person.first_name, Person.last_name, RoleType)
         .join(Person, Person.id == Assignment.person_id)
         .join(RoleType, RoleType.id == Assignment.role_type_id)
         .where(
-            Assignment.shift_id.in_(list(shift_ids)),
+            Assignment.shift_id.in_(shift_ids),
             Assignment.state.in_(HOLDING_STATES),
             Assignment.sent_at.is_not(None),
         )
