@@ -318,7 +318,9 @@ async def ops_check_in(election_id: int, station_id: int) -> Any:
     form = await request.form
     shift_id = parse_id(form.get("shift_id"))
     person_id = parse_id(form.get("person_id"))
-    if shift_id not in {f.shift.id for f in board.rows[0].shifts} or person_id is None:
+    # Any of the station's shifts today (the roster's), not only the one in focus.
+    today = {r.shift.id for r in await station_roster(db(), station_id, board.today)}
+    if shift_id not in today or person_id is None:
         raise NotFound(_("Not found."))
     given = {"override_reason": str(form.get("override_reason", ""))[:400]}
     on_refusal(lambda failure: _answer(election_id, station_id, error=failure, given=given))
