@@ -59,9 +59,12 @@ async def test_a_clerk_signs_on_a_phone_and_a_coordinator_overrides_for_another(
     await expect(desk).to_have_url(re.compile(r"/demo/planning/elections/\d+/live$"))
     await desk.goto(f"{desk.url}/stations/" + await _station_id(desk, STATION))
     # Not the clerk who signs below: someone else of the team.
-    other = desk.locator("ul.ops-roster li").filter(has_not_text="Robin").filter(
-        has=desk.locator("details.ops-override")
-    ).first
+    other = (
+        desk.locator("ul.ops-roster li")
+        .filter(has_not_text="Robin")
+        .filter(has=desk.locator("details.ops-override"))
+        .first
+    )
     await other.locator("details.ops-override summary").click()
     override = other.locator("form.ops-override-form")
     await override.locator("input[name=override_reason]").fill("Skrev på papper i morse")
