@@ -51,5 +51,6 @@ async def test_the_board_asks_a_reason_for_a_long_day_and_marks_the_unsigned(
         card.locator(".badge-warn", has_text="Tystnadsförbindelse saknas")
     ).not_to_have_count(0)
     await page.screenshot(path=_shot("board"), full_page=False, caret="initial")
-    assert errors == []
+    # The first "assign anyway" answers 409 (the reason is missing) on purpose.
+    assert [e for e in errors if "status of 409" not in e] == []
     await page.context.close()
