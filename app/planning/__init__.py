@@ -43,6 +43,7 @@ from app.planning import (
     staffing,
     staffing_reports,
     statistics,
+    working_rules,
 )
 
 #: The modules whose views make up the back office, each with its ``routes``.
@@ -84,6 +85,7 @@ VIEW_MODULES = (
     staffing,
     staffing_reports,
     statistics,
+    working_rules,
 )
 
 

@@ -9,6 +9,7 @@ place; a change someone else made first answers 409 with the reason in the panel
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,9 +25,11 @@ from app.core.permissions import role_has
 from app.core.routes import Routes
 from app.core.validation import FieldErrors, parse_id
 from app.core.web import db, is_htmx, on_refusal, render
+from app.domain.clerks.undertaking import unsigned_among
 from app.domain.models import STATION_STATES
 from app.domain.ops import OpsConflict, incident_labels
 from app.domain.ops import incidents as ops_incidents
+from app.domain.ops.checkins import check_in
 from app.domain.ops.dashboard import DashboardFilters, dashboard, election_in_focus
 from app.domain.ops.facets import ALERT_FILTERS, ALERT_LABELS, ORDER_LABELS, ORDERS
 from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
@@ -136,6 +139,7 @@ async def _panel(
     roster = await station_roster(db(), station_id, board.today)
     candidates = await reassign_candidates(db(), station_id, board.today)
     missing = [e.person_id for r in roster for e in r.entries if e.status == "missing"]
+    unsigned = await unsigned_among(db(), missing)
     body = await render(
         template,
         board=board,
@@ -156,6 +160,7 @@ async def _panel(
         ],
         places=[(f"{place.shift_id}:{place.role_type_id}", place.label) for place in places],
         coordinators=coordinators,
+        unsigned=unsigned,
         state_labels=STATE_LABELS,
         severity_labels=incident_labels.SEVERITY_LABELS,
         category_labels=incident_labels.CATEGORY_LABELS,
@@ -298,3 +303,35 @@ async def ops_incident(election_id: int, incident_id: int, action: str) -> Any:
     if action == "note" or (note.strip() and action != "resolve"):
         await ops_incidents.add_note(db(), actor, incident_id, note)
     return await _answer(election_id, station_id, notice=notices[action])
+
+
+@routes.post("/elections/<int:election_id>/live/stations/<int:station_id>/check-in")
+@requires("ops.coordinate")
+async def ops_check_in(election_id: int, station_id: int) -> Any:
+    """A coordinator checks in a person of the station's team today who has not signed
+    the confidentiality undertaking, with the reason (audited)."""
+    board = await dashboard(
+        db(), election_id, DashboardFilters(station_ids=frozenset({station_id}))
+    )
+    if not board.rows:
+        raise NotFound(_("Not found."))
+    form = await request.form
+    shift_id = parse_id(form.get("shift_id"))
+    person_id = parse_id(form.get("person_id"))
+    # Any of the station's shifts today (the roster's), not only the one in focus.
+    today = {r.shift.id for r in await station_roster(db(), station_id, board.today)}
+    if shift_id not in today or person_id is None:
+        raise NotFound(_("Not found."))
+    given = {"override_reason": str(form.get("override_reason", ""))[:400]}
+    on_refusal(lambda failure: _answer(election_id, station_id, error=failure, given=given))
+    await check_in(
+        db(),
+        current_actor(),
+        person_id=person_id,
+        shift_id=shift_id,
+        kind="arrived",
+        idempotency_key=str(form.get("idempotency_key", "")) or f"coordinator-{uuid.uuid4()}",
+        source="coordinator",
+        override_reason=given["override_reason"],
+    )
+    return await _answer(election_id, station_id, notice=_("The person is checked in."))

@@ -199,6 +199,7 @@ async def staffing_assign(election_id: int) -> Any:
         role_type_id,
         person_id,
         override=form.get("override") == "1",
+        override_reason=form.get("override_reason", ""),
     )
     if is_htmx():
         # The card comes back with focus on the person just placed (and says so).

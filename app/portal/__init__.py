@@ -16,6 +16,7 @@ from app.portal import (
     push,
     station_live,
     team,
+    undertaking,
 )
 
 #: The modules whose views make up the portal, each with its ``routes``.
@@ -30,6 +31,7 @@ VIEW_MODULES = (
     profile,
     push,
     team,
+    undertaking,
 )
 
 

@@ -14,6 +14,7 @@ from app.core.i18n import _, get_locale
 from app.core.routes import Routes
 from app.core.web import db, on_refusal, render
 from app.domain.clerks import places as portal
+from app.domain.clerks import undertaking
 from app.domain.courses.my_courses import needs_by_assignment
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.site import webparts
@@ -50,6 +51,7 @@ async def home() -> str:
         late_until=today + dt.timedelta(days=LATE_DECLINE_DAYS),
         offer_terms=await _offer_terms(upcoming),
         bring=await webparts.shown(db(), "what_to_bring", get_locale()),
+        must_sign=await undertaking.must_sign(db(), person) if person else False,
     )
 
 

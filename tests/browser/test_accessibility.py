@@ -187,8 +187,16 @@ async def _portal_pages(audit: Audit, browser: Browser, base: str, view: str) ->
     await sign_in(page, base, CLERK_EMAIL)
     portal = f"{base}/demo/portal"
     # Home (my places and offers), availability, profile (with my data), courses,
-    # election day (check-in), the station lead's team.
-    for path in ("/", "/availability", "/profile", "/courses", "/election-day", "/team"):
+    # election day (check-in), the station lead's team, the confidentiality undertaking.
+    for path in (
+        "/",
+        "/availability",
+        "/profile",
+        "/courses",
+        "/election-day",
+        "/team",
+        "/undertaking",
+    ):
         await audit.visit(page, f"{portal}{path}", view)
     await page.context.close()
 
@@ -239,6 +247,7 @@ async def _back_office_pages(
     await audit.visit(page, f"{planning}/courses/", view)
     await audit.visit(page, base + await _href(page, r"/courses/\d+$"), view)
     await audit.visit(page, f"{planning}/site/settings", view)
+    await audit.visit(page, f"{planning}/working-rules/", view)
     await audit.visit(page, f"{planning}/materials/", view)
     await audit.visit(page, f"{planning}/materials/equipment", view)
     await audit.visit(page, f"{planning}/materials/rules", view)
@@ -277,7 +286,7 @@ async def test_every_portal_page_and_the_main_back_office_pages_pass_axe(
         await _back_office_pages(audit, browser, live_server, view, review)
     if audit.found:
         pytest.fail(audit.report(), pytrace=False)
-    assert audit.views == 2 * (6 + 13 + 7 + 3), audit.views
+    assert audit.views == 2 * (7 + 13 + 8 + 3), audit.views
 
 
 # --- by keyboard alone ------------------------------------------------------------------

@@ -62,6 +62,7 @@ def build_choices(
     shift_of = np.concatenate([np.zeros(0, np.int64), *choice_shifts])
     order = np.lexsort((shift_of, day_of, candidate_of))
     candidate_of, day_of, shift_of = candidate_of[order], day_of[order], shift_of[order]
+    candidate_of, day_of, shift_of = _without_unfit(problem, candidate_of, day_of, shift_of)
     person_days = np.unique(np.stack([candidate_of, day_of], axis=1), axis=0)
     # Each choice's person-day: person_days is sorted like the choices.
     key = candidate_of * (int(day_of.max(initial=0)) + 1) + day_of
@@ -81,6 +82,29 @@ def build_choices(
         person_days,
         np.searchsorted(day_keys, key),
     )
+
+
+def _without_unfit(
+    problem: Problem,
+    candidate_of: NDArray[np.int64],
+    day_of: NDArray[np.int64],
+    shift_of: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The choices without a shift a candidate may not work for too little rest
+    (``Candidate.unfit_shifts``, from the working-time rules); unchanged without any."""
+    unfit = [
+        (i, shift_id)
+        for i, candidate in enumerate(problem.candidates)
+        for shift_id in candidate.unfit_shifts
+    ]
+    if not unfit:
+        return candidate_of, day_of, shift_of
+    index = {shift.id: s for s, shift in enumerate(problem.shifts)}
+    unfit = [(i, index[shift_id]) for i, shift_id in unfit if shift_id in index]
+    width = len(problem.shifts)
+    drop = np.array([i * width + s for i, s in unfit], dtype=np.int64)
+    keep = ~np.isin(candidate_of * width + shift_of, drop)
+    return candidate_of[keep], day_of[keep], shift_of[keep]
 
 
 def station_choices(

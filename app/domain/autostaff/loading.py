@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.domain.autostaff.problem import Candidate, Place, Problem, Role, Shift, Station
+from app.domain.autostaff.working_time import fitting_shifts, rested_candidates
 from app.domain.courses.qualifications import course_needs, required_courses, unmet
 from app.domain.models import (
     HOLDING_STATES,
@@ -61,6 +62,7 @@ from app.domain.models import Station as StationRow
 from app.domain.registers.identity import age_on
 from app.domain.staffing.reserves import reserve_people
 from app.domain.staffing.rules import MINIMUM_AGE, work_kinds_for
+from app.domain.staffing.working_time import working_time
 
 EXPERIENCED_LEVELS = ("some", "much")
 #: Ids per ``IN (...)`` query.
@@ -102,8 +104,11 @@ async def load_problem(
     shifts = await _open_shifts(
         session, election, places, station_kind, holdings, experienced_holders
     )
+    limits = await working_time(session)
+    shifts, places = fitting_shifts(limits, shifts, places)
     used_stations = {shift.station_id for shift in shifts}
     candidates = await _candidates(session, election, shifts, places, last, holdings)
+    candidates = await rested_candidates(session, limits, shifts, candidates)
     reserves = set() if include_reserves else await reserve_people(session, election.id)
     candidates = [candidate for candidate in candidates if candidate.id not in reserves]
     return Problem(

@@ -82,6 +82,8 @@ class Candidate:
     barred: Mapping[dt.date, frozenset[int]] = field(default_factory=dict)
     #: The person's postcode ("" when unknown): stands in for a distance not known.
     postal_code: str = ""
+    #: Shifts the person may not work for too little rest next to a place they hold.
+    unfit_shifts: frozenset[int] = frozenset()
 
     @property
     def located(self) -> bool:
@@ -89,7 +91,11 @@ class Candidate:
 
     def can_work(self, shift: Shift) -> bool:
         kinds = self.days.get(shift.day)
-        return kinds is not None and all(kind in kinds for kind in shift.work_kinds)
+        return (
+            kinds is not None
+            and all(kind in kinds for kind in shift.work_kinds)
+            and shift.id not in self.unfit_shifts
+        )
 
     def may_fill(self, role_type_id: int, day: dt.date) -> bool:
         """Has the courses the role requires, met before ``day``."""

@@ -80,6 +80,15 @@ DOCUMENTS: dict[str, DocumentKind] = {
         ),
         ("person", "office", "election", "place", "offer"),
     ),
+    "confidentiality_undertaking": DocumentKind(
+        _l("Confidentiality undertaking"),
+        _l(
+            "The undertaking (tystnadsförbindelse) a clerk reads and signs in the portal "
+            "before their first shift, when the office requires it (Working time and "
+            "undertaking)."
+        ),
+        ("person", "office"),
+    ),
     "staff_list_header": DocumentKind(
         _l("Staff list header"),
         _l("The text printed under the title of the staff list per station."),

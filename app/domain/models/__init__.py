@@ -120,6 +120,7 @@ from app.domain.models.staffing import (
     Reserve,
 )
 from app.domain.models.statistics import BUDGET_SCOPES, PayBudget
+from app.domain.models.undertakings import UndertakingSignature, WorkingRules
 
 __all__ = [
     "ACTIVE_BOOKING_STATES",
@@ -228,5 +229,7 @@ __all__ = [
     "StationStatus",
     "StationStatusChange",
     "TurnoutReport",
+    "UndertakingSignature",
     "WebPartVersion",
+    "WorkingRules",
 ]

@@ -26,6 +26,7 @@ from app.core.i18n import _
 from app.core.models import Tenant, utcnow
 from app.core.tenancy import execute_for_tenant, scalar_for_tenant, tenant_statement
 from app.core.validation import FieldErrors
+from app.domain.clerks.undertaking import unsigned_among
 from app.domain.models import (
     CHECK_IN_KINDS,
     CHECK_IN_SOURCES,
@@ -45,6 +46,7 @@ EARLY = dt.timedelta(hours=2)
 #: ...and leave this long after it ends, even past midnight (a count that ran late).
 LATE = dt.timedelta(hours=2)
 MAX_KEY_LENGTH = 100
+MAX_OVERRIDE_REASON = 300
 
 
 def payload_hash(person_id: int, shift_id: int, kind: str, device_time: dt.datetime | None) -> str:
@@ -114,15 +116,19 @@ async def check_in(
     device_time: dt.datetime | None = None,
     source: str,
     now: dt.datetime | None = None,
+    override_reason: str = "",
 ) -> tuple[CheckIn, bool]:
     """Record that a person arrived at or left their shift; returns (check-in, replayed).
 
     The person must hold a place on the shift, and it must be the shift's day (from two
     hours before it starts); "left" only after "arrived", and "arrived" not twice in a
     row. A clerk may check in only themselves, a station lead their station's team, a
-    coordinator or an API token anyone. A naive ``device_time`` is the municipality's
-    local time. Audited and announced live in the same transaction; a refusal writes
-    nothing, and the lock goes when the caller's transaction ends.
+    coordinator or an API token anyone. When the municipality requires the
+    confidentiality undertaking, a person who has not signed it is not checked in,
+    unless a coordinator gives an ``override_reason`` (audited). A naive
+    ``device_time`` is the municipality's local time. Audited and announced live in
+    the same transaction; a refusal writes nothing, and the lock goes when the
+    caller's transaction ends.
     """
     key = _checked_request(idempotency_key, kind, source)
     person, shift, station = await _person_and_shift(session, person_id, shift_id)
@@ -159,6 +165,9 @@ async def check_in(
         raise OpsError(_("%(name)s has already checked in.", name=name), "kind")
     if kind == "left" and last != "arrived":
         raise OpsError(_("%(name)s has not checked in yet.", name=name), "kind")
+    overridden = ""
+    if kind == "arrived":
+        overridden = await _ensure_undertaking_signed(session, actor, person, override_reason)
 
     checkin = CheckIn(
         election_id=station.election_id,
@@ -185,8 +194,45 @@ async def check_in(
             raise
         return await _replay(session, stored, digest), True
     await _record_and_announce(session, actor, checkin, station)
+    if overridden:
+        await record(
+            session,
+            actor,
+            "ops.checkin.undertaking_overridden",
+            checkin,
+            data={"person": person.id, "shift": shift.id, "override_reason": overridden},
+        )
     await session.commit()
     return checkin, False
+
+
+async def _ensure_undertaking_signed(
+    session: AsyncSession, actor: Actor, person: Person, override_reason: str
+) -> str:
+    """Refuse the check-in of a person who must sign the undertaking and has not, unless
+    a coordinator gives a reason; returns the reason used ("" when none was needed)."""
+    if not await unsigned_among(session, [person.id]):
+        return ""
+    reason = override_reason.strip()
+    if not reason:
+        raise OpsError(
+            _(
+                "%(name)s has not signed the confidentiality undertaking. Sign it in the "
+                "portal first, or a coordinator checks them in with a reason.",
+                name=person.full_name,
+            ),
+            "override_reason",
+        )
+    if not await is_coordinator(session, actor):
+        raise OpsError(
+            _("Only a coordinator may check in someone who has not signed the undertaking."),
+            "override_reason",
+        )
+    if len(reason) > MAX_OVERRIDE_REASON:
+        raise OpsError(
+            _("At most %(count)s characters.", count=MAX_OVERRIDE_REASON), "override_reason"
+        )
+    return reason
 
 
 def _checked_request(idempotency_key: str, kind: str, source: str) -> str:

@@ -171,6 +171,7 @@ async def _write_place(
             person_id,
             override=bool(reason),
             also_overridable=OVERRIDABLE_ON_THE_DAY,
+            override_reason=reason,
         )
     except StaffingError as error:
         await session.rollback()

@@ -47,6 +47,7 @@ from app.domain.models import (
     ReminderSent,
     Reserve,
     SessionTeacher,
+    UndertakingSignature,
 )
 from app.domain.registers.people import search_names
 from app.domain.site.webparts import site_settings
@@ -69,6 +70,7 @@ HANDLED_PERSON_TABLES = {
     "pay_adjustments": "kept with the pay records, the person anonymous",
     "pay_settlements": "kept with the pay records, the person anonymous",
     "material_deliveries": "kept, the lead who confirmed anonymous",
+    "undertaking_signatures": "deleted (with the browser and address they were given from)",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
@@ -263,6 +265,10 @@ async def _delete_rows(
         ),
         # The claims that made each reminder once: no more reminders go to them.
         "reminders_sent": delete(ReminderSent).where(ReminderSent.person_id == person.id),
+        # The signatures name the browser and address of the person: nothing to keep.
+        "undertaking_signatures": delete(UndertakingSignature).where(
+            UndertakingSignature.person_id == person.id
+        ),
         # Declined or withdrawn places in coming elections say nothing about pay.
         "open_assignments": delete(Assignment).where(
             Assignment.person_id == person.id,

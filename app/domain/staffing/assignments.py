@@ -30,6 +30,10 @@ from app.domain.models import (
 )
 from app.domain.staffing import place_notices, rules
 from app.domain.staffing.rules import Broken
+from app.domain.staffing.working_time import WORKING_TIME_RULES, broken_working_time
+
+#: The longest reason a planner gives for overriding a rule.
+MAX_OVERRIDE_REASON = 300
 
 
 class StaffingError(DomainError):
@@ -41,6 +45,8 @@ class StaffingError(DomainError):
             broken = [Broken("conflict", True, broken)]
         self.broken = list(broken)
         self.overridable = all(not b.hard for b in self.broken)
+        #: A working-time rule is broken: an override must give a reason.
+        self.needs_reason = any(b.rule in WORKING_TIME_RULES for b in self.broken)
         super().__init__(" ".join(b.message for b in self.broken), "person_id")
 
 
@@ -181,6 +187,9 @@ async def broken_rules(
     available = await availability_on(session, ids, slot.election.id, slot.shift.day)
     wished = await wishes_of(session, ids, slot.election.id)
     needs = await course_needs(session, slot.election, [(pid, slot.role.id) for pid in ids])
+    working = await broken_working_time(
+        session, ids, slot.shift.day, slot.shift.starts_at, slot.shift.ends_at, excluding
+    )
     capacity = rules.capacity_rule(
         slot.filled, slot.norm.target if slot.norm else 0, slot.norm is not None
     )
@@ -197,6 +206,7 @@ async def broken_rules(
             ),
             rules.availability_rule(available.get(person.id, set()), slot.work_kinds),
             rules.district_rule(wished.get(person.id, set()), slot.station.district_id),
+            *working.get(person.id, []),
         ]
         if person.status != "active":
             found.append(Broken("status", True, _("Only active people can be assigned.")))
@@ -214,11 +224,13 @@ async def assign_person(
     override: bool = False,
     source: str = "manual",
     reasons: Sequence[str] = (),
+    override_reason: str = "",
 ) -> Assignment:
     """Put a person in a role on a shift, as a proposal.
 
     Refuses a hard rule (overlap, age, course, a full shift) always, and a soft one
-    (availability, district wishes) unless ``override``; an override is audited. The
+    (availability, district wishes, working time) unless ``override``; an override is
+    audited, and one of a working-time rule needs an ``override_reason``. The
     person and the shift are locked while checking, and a unique index refuses the
     same person twice on one shift, so concurrent planners never double-book.
     """
@@ -231,6 +243,7 @@ async def assign_person(
         override=override,
         source=source,
         reasons=reasons,
+        override_reason=override_reason,
     )
     await session.commit()
     return assignment
@@ -247,6 +260,7 @@ async def write_assignment(
     source: str = "manual",
     reasons: Sequence[str] = (),
     also_overridable: Collection[str] = (),
+    override_reason: str = "",
 ) -> Assignment:
     """``assign_person`` without the commit, for a use case that places people as one
     step of a larger change and commits once itself (the last team, a reassignment).
@@ -278,6 +292,9 @@ async def write_assignment(
     if any(b.hard and b.rule not in also_overridable for b in broken) or (broken and not override):
         # Nothing was written; the locks go when the caller's transaction ends.
         raise StaffingError(broken)
+    override_reason = override_reason.strip()[:MAX_OVERRIDE_REASON]
+    if not override_reason and any(b.rule in WORKING_TIME_RULES for b in broken):
+        raise StaffingError(broken)
     assignment = Assignment(
         election_id=slot.election.id,
         station_id=slot.station.id,
@@ -308,6 +325,7 @@ async def write_assignment(
             "role": slot.role.code,
             "source": source,
             "overrides": [b.rule for b in broken],
+            **({"override_reason": override_reason} if override_reason else {}),
         },
     )
     return assignment

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.i18n import has_local_name, named
+from app.domain.clerks.undertaking import unsigned_among
 from app.domain.courses.qualifications import (
     CourseNeed,
     course_needs,
@@ -91,6 +92,7 @@ class Holder:
     state: str
     overrides: list[str]
     training: Training = NO_TRAINING
+    unsigned: bool = False  # has not signed the required undertaking (a warning only)
 
 
 @dataclass
@@ -248,6 +250,9 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
                 Holder(a_id, person_id, f"{first} {last}", state, list(overrides or []))
             )
     await _add_training(session, election, stations, holders)
+    unsigned = await unsigned_among(session, {h.person_id for f in holders.values() for h in f})
+    for holder in (h for found in holders.values() for h in found):
+        holder.unsigned = holder.person_id in unsigned
     by_district = {d.id: d for d in districts}
     days: set[dt.date] = set()
     result: list[StationRow] = []
