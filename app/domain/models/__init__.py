@@ -21,6 +21,12 @@ from app.domain.models.dispatches import (
     Dispatch,
     DispatchRecipient,
 )
+from app.domain.models.exclusions import (
+    MATCH_KINDS,
+    Candidate,
+    CandidateList,
+    PersonExclusion,
+)
 from app.domain.models.material_deliveries import (
     DELIVERY_STATES,
     SHORTAGE_STATES,
@@ -146,6 +152,7 @@ __all__ = [
     "INCIDENT_SEVERITIES",
     "INCIDENT_STATES",
     "LEFT_OUT_REASONS",
+    "MATCH_KINDS",
     "OPEN_STATUSES",
     "PAY_BASES",
     "PAY_EXPORT_FORMATS",
@@ -173,6 +180,8 @@ __all__ = [
     "AutostaffRun",
     "Availability",
     "Building",
+    "Candidate",
+    "CandidateList",
     "CheckIn",
     "ContactMessage",
     "Course",
@@ -211,6 +220,7 @@ __all__ = [
     "PayRule",
     "PaySettlement",
     "Person",
+    "PersonExclusion",
     "Qualification",
     "ReminderSent",
     "ReminderSettings",

@@ -29,6 +29,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.staffing import place_notices, rules
+from app.domain.staffing.kept_off import kept_off
 from app.domain.staffing.rules import Broken
 
 
@@ -181,6 +182,7 @@ async def broken_rules(
     available = await availability_on(session, ids, slot.election.id, slot.shift.day)
     wished = await wishes_of(session, ids, slot.election.id)
     needs = await course_needs(session, slot.election, [(pid, slot.role.id) for pid in ids])
+    barred = await kept_off(session, ids, slot.election.id)
     capacity = rules.capacity_rule(
         slot.filled, slot.norm.target if slot.norm else 0, slot.norm is not None
     )
@@ -197,6 +199,7 @@ async def broken_rules(
             ),
             rules.availability_rule(available.get(person.id, set()), slot.work_kinds),
             rules.district_rule(wished.get(person.id, set()), slot.station.district_id),
+            rules.kept_off_rule(barred.get(person.id, [])),
         ]
         if person.status != "active":
             found.append(Broken("status", True, _("Only active people can be assigned.")))
