@@ -397,7 +397,7 @@ async def get_candidate_list(
         .where(Candidate.list_id == kept.id)
         .order_by(Candidate.row, Candidate.id)
     )
-    return kept, [(candidate, person) for candidate, person in rows.tuples()]
+    return kept, [(candidate, person) for candidate, person in rows]
 
 
 async def remove_candidate_list(

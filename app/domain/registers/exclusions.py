@@ -32,7 +32,7 @@ async def all_exclusions(session: AsyncSession) -> list[tuple[PersonExclusion, P
         .join(Person, Person.id == PersonExclusion.person_id)
         .order_by(Person.last_name, Person.first_name, PersonExclusion.id)
     )
-    return [(exclusion, person) for exclusion, person in rows.tuples()]
+    return [(exclusion, person) for exclusion, person in rows]
 
 
 async def exclude_person(

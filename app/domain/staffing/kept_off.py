@@ -28,7 +28,7 @@ async def kept_off(
             .where(Candidate.election_id == election_id, Candidate.person_id.in_(chunk))
             .order_by(Candidate.id)
         )
-        for candidate, filename in rows.tuples():
+        for candidate, filename in rows:
             assert candidate.person_id is not None
             reason = candidate_reason(candidate, filename)
             reasons.setdefault(candidate.person_id, []).append(reason)
