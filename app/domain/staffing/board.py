@@ -38,6 +38,7 @@ from app.domain.models import (
 )
 from app.domain.registers.people import search_condition
 from app.domain.staffing.assignments import SlotContext, broken_rules, slot_context
+from app.domain.staffing.kept_off import mark_kept_off
 from app.domain.staffing.nearness import (
     AREA_DIGITS,
     NOTHING_KNOWN,
@@ -91,6 +92,8 @@ class Holder:
     state: str
     overrides: list[str]
     training: Training = NO_TRAINING
+    #: Why they may not work the election (found after they were placed).
+    kept_off: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -248,6 +251,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
                 Holder(a_id, person_id, f"{first} {last}", state, list(overrides or []))
             )
     await _add_training(session, election, stations, holders)
+    await mark_kept_off(session, election.id, [h for hs in holders.values() for h in hs])
     by_district = {d.id: d for d in districts}
     days: set[dt.date] = set()
     result: list[StationRow] = []

@@ -5,6 +5,7 @@ municipality has excluded. Both are hard rules for the board and the optimiser."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,3 +75,13 @@ async def kept_off_people(session: AsyncSession, election_id: int) -> set[int]:
     )
     excluded = await session.scalars(select(PersonExclusion.person_id).distinct())
     return {person_id for person_id in candidates if person_id is not None} | set(excluded)
+
+
+async def mark_kept_off(session: AsyncSession, election_id: int, holders: list[Any]) -> None:
+    """Set ``kept_off`` on each of the board's holders (with a ``person_id``) who was
+    placed before being found a candidate in the election, or before being excluded."""
+    if not holders:
+        return
+    reasons = await kept_off(session, sorted({h.person_id for h in holders}), election_id)
+    for holder in holders:
+        holder.kept_off = reasons.get(holder.person_id, [])
