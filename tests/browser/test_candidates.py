@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from app.core.settings import Settings
 from app.core.tenancy import ALL_TENANTS
 from app.domain.models import Assignment, Election, Person, Station
 from tests.browser.conftest import ARTIFACTS, in_the_demo
+from tests.browser.test_accessibility import Audit
 from tests.browser.test_recruitment import DESKTOP, PHONE, _new_page, _sign_in_planner
 
 
@@ -58,6 +60,7 @@ async def test_it_imports_a_candidate_list_and_the_board_blocks_the_clerk(
         encoding="utf-8",
     )
     errors: list[str] = []
+    audit = Audit(live_server)
     page = await _new_page(browser, errors, **DESKTOP)
     await _sign_in_planner(page, live_server)
     await page.goto(f"{live_server}/demo/planning/elections/{election_id}")
@@ -69,6 +72,7 @@ async def test_it_imports_a_candidate_list_and_the_board_blocks_the_clerk(
     # A number with a wrong check digit: the row is named, nothing is saved.
     await expect(page.locator("#error-summary")).to_contain_text("inget har sparats")
     await page.screenshot(path=str(ARTIFACTS / "candidates-errors.png"), full_page=True)
+    await audit.check(page, "desktop")
     path.write_text(
         "förnamn;efternamn;personnummer;födelsedatum;parti;lista\n"
         f"{first};{last};{number};;Exempelpartiet;Kommunlistan\n"
@@ -83,9 +87,11 @@ async def test_it_imports_a_candidate_list_and_the_board_blocks_the_clerk(
     await expect(matches).to_contain_text("Säker: identitetsnummer")
     await expect(page.locator("body")).not_to_contain_text(number)
     await page.screenshot(path=str(ARTIFACTS / "candidates-preview.png"), full_page=True)
+    await audit.check(page, "desktop")
     await page.get_by_role("button", name="Spara kandidaterna").click()
     await expect(page.locator(".flash-success")).to_contain_text("Kandidaterna är sparade: 2")
     await page.screenshot(path=str(ARTIFACTS / "candidates-list.png"), full_page=True)
+    await audit.check(page, "desktop")
 
     # The board marks the clerk where they are placed, with the match and its source.
     query = f"?district={district_id}" if district_id else "?kind=advance"
@@ -97,9 +103,27 @@ async def test_it_imports_a_candidate_list_and_the_board_blocks_the_clerk(
     await expect(holder).to_contain_text("Exempelpartiet")
     await holder.scroll_into_view_if_needed()
     await page.screenshot(path=str(ARTIFACTS / "candidates-board.png"), full_page=False)
+    await audit.check(page, "desktop")
+
+    # The municipality's own exclusion of the same clerk, with its reason.
+    await holder.get_by_role("link", name=name).click()
+    await page.get_by_role("link", name="Uteslutningar", exact=True).click()
+    await page.get_by_label("Skäl").fill("Partiföreträdare i valnämnden")
+    await page.get_by_role("button", name="Uteslut", exact=True).click()
+    await expect(page.locator(".flash-success")).to_contain_text(f"{name} är utesluten.")
+    await expect(page.locator("table")).to_contain_text("Partiföreträdare i valnämnden")
+    await page.screenshot(path=str(ARTIFACTS / "candidates-exclusion.png"), full_page=True)
+    await audit.check(page, "desktop")
 
     phone = await _new_page(browser, errors, **PHONE)
     await _sign_in_planner(phone, live_server)
     await phone.goto(f"{live_server}/demo/planning/elections/{election_id}/candidates")
     await phone.screenshot(path=str(ARTIFACTS / "candidates-lists-phone.png"), full_page=True)
+    await audit.check(phone, "phone")
+    # The person's exclusions page, on a phone too.
+    await phone.goto(f"{live_server}/demo/planning/exclusions")
+    await audit.check(phone, "phone")
+    if audit.found:
+        pytest.fail(audit.report(), pytrace=False)
+    assert audit.views == 7, audit.views
     assert errors == [], errors

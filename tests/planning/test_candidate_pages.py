@@ -112,4 +112,6 @@ async def test_anonymous_is_sent_to_sign_in_and_an_outsider_gets_404(
     assert (await client.get(f"{own_election}/{saved.list_id + 1000}")).status_code == 404
     await login(client, outsider)
     for path in paths:
-        assert (await client.get(path.replace("/lund/", f"/{other_tenant.slug}/"))).status_code == 404
+        assert (
+            await client.get(path.replace("/lund/", f"/{other_tenant.slug}/"))
+        ).status_code == 404

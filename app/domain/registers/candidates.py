@@ -205,7 +205,7 @@ async def match_rows(session: AsyncSession, rows: list[CandidateRow]) -> list[Ca
     dates = sorted({row.birth_date for row in rows if row.birth_date is not None})
     by_birth: dict[tuple[dt.date, str], list[tuple[int, str]]] = {}
     for start in range(0, len(dates), 500):
-        for person in await session.execute(
+        for alike in await session.execute(
             select(
                 Person.id,
                 Person.birth_date,
@@ -214,8 +214,8 @@ async def match_rows(session: AsyncSession, rows: list[CandidateRow]) -> list[Ca
                 Person.search_name,
             ).where(Person.birth_date.in_(dates[start : start + 500]), Person.erased_at.is_(None))
         ):
-            by_birth.setdefault((person.birth_date, person.search_name), []).append(
-                (person.id, f"{person.first_name} {person.last_name}")
+            by_birth.setdefault((alike.birth_date, alike.search_name), []).append(
+                (alike.id, f"{alike.first_name} {alike.last_name}")
             )
     for row in rows:
         if row.national_id and row.national_id in by_id:

@@ -168,9 +168,7 @@ async def test_an_exclusion_blocks_is_audited_and_can_be_lifted(
             )
         )
         assert codes == ["people.exclusion.added", "people.exclusion.lifted"]
-        await assignments.assign_person(
-            db, ACTOR, s["early"].id, s["roles"]["clerk"].id, person.id
-        )
+        await assignments.assign_person(db, ACTOR, s["early"].id, s["roles"]["clerk"].id, person.id)
 
 
 async def test_another_municipalitys_list_and_person_are_not_found(
