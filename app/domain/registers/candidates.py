@@ -24,7 +24,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.models import utcnow
 from app.domain.elections.elections import get_election
-from app.domain.models import Candidate, CandidateList, ImportBatch, Person
+from app.domain.models import Candidate, CandidateList, Election, ImportBatch, Person
 from app.domain.registers.identity import COUNTRIES, IdentityError, parse_national_id
 
 KIND = "candidates"
@@ -407,3 +407,29 @@ async def remove_candidate_list(
     await record(session, actor, "elections.candidates.removed", kept, data={"file": kept.filename})
     await session.delete(kept)
     await session.commit()
+
+
+#: How long after its election day a candidate list is kept: long enough for a re-run
+#: of the election (omval) to be staffed under the same rule, then it goes.
+KEPT_AFTER_ELECTION = dt.timedelta(days=90)
+
+
+async def erase_past_candidate_lists(session: AsyncSession, actor: Actor, today: dt.date) -> int:
+    """Delete the candidate lists (names, birth dates, parties) of elections whose day
+    is more than ``KEPT_AFTER_ELECTION`` past; one audit entry with the count."""
+    old = select(Election.id).where(Election.election_day < today - KEPT_AFTER_ELECTION)
+    result = await session.execute(
+        delete(CandidateList)
+        .where(CandidateList.election_id.in_(old))
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        await record(
+            session,
+            actor,
+            "elections.candidates.erased",
+            data={"reason": "retention", "count": count},
+        )
+    await session.commit()
+    return count

@@ -200,3 +200,18 @@ async def test_erasure_deletes_the_candidate_rows_and_exclusions_of_the_person(
         await erasure.erase_person(db, ACTOR, person.id, "request")
         assert await db.scalar(select(func.count(Candidate.id))) == 0
         assert await db.scalar(select(func.count(PersonExclusion.id))) == 0
+
+
+async def test_retention_deletes_the_lists_of_elections_long_past(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await _world(db, tenant)
+    await _import(db, tenant, s, _file(f"Karin;Kandidat;{s['candidate'].national_id};;P;\n"))
+    day = s["election"].election_day
+    with tenant_scope(tenant.id):
+        kept = await candidates.erase_past_candidate_lists(db, ACTOR, day + dt.timedelta(days=90))
+        assert kept == 0
+        assert await db.scalar(select(func.count(Candidate.id))) == 1
+        gone = await candidates.erase_past_candidate_lists(db, ACTOR, day + dt.timedelta(days=91))
+        assert gone == 1
+        assert await db.scalar(select(func.count(Candidate.id))) == 0
