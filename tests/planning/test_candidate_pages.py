@@ -115,3 +115,13 @@ async def test_anonymous_is_sent_to_sign_in_and_an_outsider_gets_404(
         assert (
             await client.get(path.replace("/lund/", f"/{other_tenant.slug}/"))
         ).status_code == 404
+
+
+async def test_a_candidate_file_is_not_opened_by_the_register_import(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    await login(client, planner)
+    preview_path = await _upload(client, s["election"].id, b"namn;parti\nBo Berg;P\n")
+    batch_id = preview_path.rstrip("/").rsplit("/", 1)[-1]
+    assert (await client.get(f"/lund/planning/import/{batch_id}")).status_code == 404
