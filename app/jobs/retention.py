@@ -18,6 +18,7 @@ from app.core.audit import Actor
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.recruitment.review import erase_expired
+from app.domain.registers.candidates import erase_past_candidate_lists
 from app.domain.registers.retention import erase_expired_pay_data, erase_inactive
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Erased(NamedTuple):
     messages: int
     people: int
     pay_data: int
+    candidate_lists: int = 0
 
 
 async def _erase_for_tenant(
@@ -44,7 +46,9 @@ async def _erase_for_tenant(
         people = await erase_inactive(session, actor, local_today)
     async with session_factory() as session:
         pay_data = await erase_expired_pay_data(session, actor, local_today)
-    return Erased(applications, messages, people, pay_data)
+    async with session_factory() as session:
+        candidate_lists = await erase_past_candidate_lists(session, actor, local_today)
+    return Erased(applications, messages, people, pay_data, candidate_lists)
 
 
 async def erase_expired_everywhere(
@@ -71,8 +75,8 @@ async def erase_expired_everywhere(
         if any(counts):
             erased[slug] = counts
             log.info(
-                "retention: erased %s applications, %s contact messages, %s people and"
-                " %s people's pay data in tenant %s",
+                "retention: erased %s applications, %s contact messages, %s people,"
+                " %s people's pay data and %s candidate lists in tenant %s",
                 *counts,
                 tenant_id,
             )

@@ -7,6 +7,7 @@ from app.core.errors import DomainError
 from app.planning import (
     admin,
     autostaff,
+    candidates,
     course_reports,
     course_sessions,
     courses,
@@ -50,6 +51,7 @@ from app.planning import (
 VIEW_MODULES = (
     admin,
     autostaff,
+    candidates,
     course_reports,
     courses,
     course_sessions,

@@ -39,6 +39,7 @@ from app.domain.models import (
 )
 from app.domain.staffing import rules
 from app.domain.staffing.assignments import StaffingError, lock_election
+from app.domain.staffing.kept_off import kept_off_people
 from app.domain.staffing.reserves import reserve_people
 
 #: Ids per ``IN (...)`` query.
@@ -64,6 +65,8 @@ class StaffingNow:
     needs: dict[tuple[int, int], list[CourseNeed]]
     #: The election's reserves, when the run kept them back.
     reserves: set[int] = field(default_factory=set)
+    #: Candidates in the election and people the municipality excluded.
+    barred: set[int] = field(default_factory=set)
 
     def refusal(self, item: dict[str, Any], shift: Any, person: Any) -> str | None:
         """Why an item no longer fits, or None."""
@@ -73,6 +76,8 @@ class StaffingNow:
             return _("The person no longer exists.")
         if person.status != "active":
             return _("Only active people can be assigned.")
+        if person.id in self.barred:
+            return _("A candidate in this election, or excluded by the municipality.")
         if person.id in self.reserves:
             return _("A reserve in this election; the proposal keeps reserves back.")
         broken = rules.age_rule(person.birth_date, self.election.election_day)
@@ -187,7 +192,9 @@ async def _staffing_now(
     needs = await course_needs(
         session, election, {(item["person_id"], item["role_type_id"]) for item in items}
     )
-    return StaffingNow(election, people, shifts, targets, filled, booked, available, wishes, needs)
+    now = StaffingNow(election, people, shifts, targets, filled, booked, available, wishes, needs)
+    now.barred = await kept_off_people(session, election.id)
+    return now
 
 
 def _chunks(values: Sequence[int]) -> list[Sequence[int]]:

@@ -60,6 +60,7 @@ from app.domain.models import (
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
 from app.domain.registers.identity import age_on
+from app.domain.staffing.kept_off import kept_off_people
 from app.domain.staffing.reserves import reserve_people
 from app.domain.staffing.rules import MINIMUM_AGE, work_kinds_for
 from app.domain.staffing.working_time import working_time
@@ -110,7 +111,13 @@ async def load_problem(
     candidates = await _candidates(session, election, shifts, places, last, holdings)
     candidates = await rested_candidates(session, limits, shifts, candidates)
     reserves = set() if include_reserves else await reserve_people(session, election.id)
-    candidates = [candidate for candidate in candidates if candidate.id not in reserves]
+    # Candidates in the election and people the municipality excluded: a hard rule.
+    barred = await kept_off_people(session, election.id)
+    candidates = [
+        candidate
+        for candidate in candidates
+        if candidate.id not in reserves and candidate.id not in barred
+    ]
     return Problem(
         election_id=election.id,
         election_day=election.election_day,

@@ -21,6 +21,12 @@ from app.domain.models.dispatches import (
     Dispatch,
     DispatchRecipient,
 )
+from app.domain.models.exclusions import (
+    MATCH_KINDS,
+    Candidate,
+    CandidateList,
+    PersonExclusion,
+)
 from app.domain.models.material_deliveries import (
     DELIVERY_STATES,
     SHORTAGE_STATES,
@@ -147,6 +153,7 @@ __all__ = [
     "INCIDENT_SEVERITIES",
     "INCIDENT_STATES",
     "LEFT_OUT_REASONS",
+    "MATCH_KINDS",
     "OPEN_STATUSES",
     "PAY_BASES",
     "PAY_EXPORT_FORMATS",
@@ -174,6 +181,8 @@ __all__ = [
     "AutostaffRun",
     "Availability",
     "Building",
+    "Candidate",
+    "CandidateList",
     "CheckIn",
     "ContactMessage",
     "Course",
@@ -212,6 +221,7 @@ __all__ = [
     "PayRule",
     "PaySettlement",
     "Person",
+    "PersonExclusion",
     "Qualification",
     "ReminderSent",
     "ReminderSettings",

@@ -54,6 +54,9 @@ class Application(TenantScoped, Base):
     privacy_version_number: Mapped[int] = mapped_column(default=0)
     privacy_locale: Mapped[str] = mapped_column(String(8), default="sv")
     consented_at: Mapped[dt.datetime]
+    #: The applicant declared they are not a candidate in the elections they apply for
+    #: (candidates cannot serve); False when they left it unticked.
+    declared_not_candidate: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(8), default="web")
     times_submitted: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -124,6 +124,9 @@ def clean_application(
         experience_notes=cleaner.text("experience_notes", 2000),
         preferred_areas=cleaner.text("preferred_areas", 300),
         message=cleaner.text("message", MAX_MESSAGE),
+        # Candidates cannot serve: the answer is kept, and the office checks it against
+        # the candidate lists it imports.
+        declared_not_candidate=cleaner.boolean("not_candidate"),
     )
     if not cleaner.boolean("consent"):
         cleaner.fail("consent", _("You must accept the privacy notice to apply."))

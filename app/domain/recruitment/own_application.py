@@ -120,6 +120,7 @@ async def application_data(session: AsyncSession, application: Application) -> d
         "status": application.status,
         "submitted_at": application.submitted_at.isoformat(),
         "consented_at": application.consented_at.isoformat(),
+        "declared_not_candidate": application.declared_not_candidate,
         "privacy_notice_version": application.privacy_version_number,
         "elections": [
             {

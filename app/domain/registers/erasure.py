@@ -35,6 +35,7 @@ from app.domain.models import (
     Application,
     Assignment,
     Availability,
+    Candidate,
     CheckIn,
     ContactMessage,
     CourseBooking,
@@ -44,6 +45,7 @@ from app.domain.models import (
     Election,
     IncomingSms,
     Person,
+    PersonExclusion,
     ReminderSent,
     Reserve,
     SessionTeacher,
@@ -71,6 +73,8 @@ HANDLED_PERSON_TABLES = {
     "pay_settlements": "kept with the pay records, the person anonymous",
     "material_deliveries": "kept, the lead who confirmed anonymous",
     "undertaking_signatures": "deleted (with the browser and address they were given from)",
+    "candidates": "deleted (the candidate rows matched to them: their name and birth date)",
+    "person_exclusions": "deleted (the audit log keeps that it stood)",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
@@ -269,6 +273,10 @@ async def _delete_rows(
         "undertaking_signatures": delete(UndertakingSignature).where(
             UndertakingSignature.person_id == person.id
         ),
+        # The candidate rows matched to them name them; their exclusions go too (the
+        # audit log keeps that one stood).
+        "candidates": delete(Candidate).where(Candidate.person_id == person.id),
+        "person_exclusions": delete(PersonExclusion).where(PersonExclusion.person_id == person.id),
         # Declined or withdrawn places in coming elections say nothing about pay.
         "open_assignments": delete(Assignment).where(
             Assignment.person_id == person.id,

@@ -126,7 +126,10 @@ async def _election_of_this_municipality(session: AsyncSession, election_id: int
 
 
 async def get_batch(session: AsyncSession, batch_id: int) -> ImportBatch:
-    batch = await session.scalar(select(ImportBatch).where(ImportBatch.id == batch_id))
+    # A candidate file's batch is the candidate import's (``registers.candidates``).
+    batch = await session.scalar(
+        select(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.kind.in_(KINDS))
+    )
     if batch is None:
         raise NotFound(_("Not found."))
     return batch

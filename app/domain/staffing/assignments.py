@@ -29,6 +29,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.staffing import place_notices, rules
+from app.domain.staffing.kept_off import kept_off
 from app.domain.staffing.rules import Broken
 from app.domain.staffing.working_time import WORKING_TIME_RULES, broken_working_time
 
@@ -190,6 +191,7 @@ async def broken_rules(
     working = await broken_working_time(
         session, ids, slot.shift.day, slot.shift.starts_at, slot.shift.ends_at, excluding
     )
+    barred = await kept_off(session, ids, slot.election.id)
     capacity = rules.capacity_rule(
         slot.filled, slot.norm.target if slot.norm else 0, slot.norm is not None
     )
@@ -207,6 +209,7 @@ async def broken_rules(
             rules.availability_rule(available.get(person.id, set()), slot.work_kinds),
             rules.district_rule(wished.get(person.id, set()), slot.station.district_id),
             *working.get(person.id, []),
+            rules.kept_off_rule(barred.get(person.id, [])),
         ]
         if person.status != "active":
             found.append(Broken("status", True, _("Only active people can be assigned.")))

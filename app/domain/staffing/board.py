@@ -16,10 +16,8 @@ from sqlalchemy.orm import selectinload
 from app.core.i18n import has_local_name, named
 from app.domain.clerks.undertaking import unsigned_among
 from app.domain.courses.qualifications import (
-    CourseNeed,
     course_needs,
     required_courses,
-    training_state,
     unmet,
 )
 from app.domain.elections.elections import get_election
@@ -39,6 +37,7 @@ from app.domain.models import (
 )
 from app.domain.registers.people import search_condition
 from app.domain.staffing.assignments import SlotContext, broken_rules, slot_context
+from app.domain.staffing.kept_off import mark_kept_off
 from app.domain.staffing.nearness import (
     AREA_DIGITS,
     NOTHING_KNOWN,
@@ -48,40 +47,7 @@ from app.domain.staffing.nearness import (
     shared_postcode_digits,
 )
 from app.domain.staffing.rules import Broken
-
-
-@dataclass(frozen=True)
-class Training:
-    """Where a person stands on a role's required courses for a shift's day.
-
-    ``state``: none (nothing required), qualified, booked (a seat before the day),
-    late (a seat only on or after the day) or missing (neither held nor booked;
-    ``waiting`` when on a waiting list). ``day`` is the last session day booked.
-    """
-
-    state: str
-    day: dt.date | None = None
-    waiting: bool = False
-
-    @property
-    def lacking(self) -> bool:
-        """Breaks the course rule on that day."""
-        return self.state in ("late", "missing")
-
-
-NO_TRAINING = Training("none")
-
-
-def training_for(needs: list[CourseNeed], day: dt.date) -> Training:
-    if not needs:
-        return NO_TRAINING
-    booked = [n.session_day for n in needs if n.status == "booked" and n.session_day]
-    last = max(booked) if booked else None
-    if unmet(needs, day):
-        late = training_state(needs) == "booked"
-        waiting = any(n.status == "waiting" for n in needs)
-        return Training("late" if late else "missing", last, waiting)
-    return Training(training_state(needs), last)
+from app.domain.staffing.training import NO_TRAINING, Training, training_for
 
 
 @dataclass
@@ -93,6 +59,8 @@ class Holder:
     overrides: list[str]
     training: Training = NO_TRAINING
     unsigned: bool = False  # has not signed the required undertaking (a warning only)
+    #: Why they may not work the election (found after they were placed).
+    kept_off: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -253,6 +221,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
     unsigned = await unsigned_among(session, {h.person_id for f in holders.values() for h in f})
     for holder in (h for found in holders.values() for h in found):
         holder.unsigned = holder.person_id in unsigned
+    await mark_kept_off(session, election.id, [h for hs in holders.values() for h in hs])
     by_district = {d.id: d for d in districts}
     days: set[dt.date] = set()
     result: list[StationRow] = []

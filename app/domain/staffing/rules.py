@@ -117,3 +117,11 @@ def district_rule(wished: set[int], district_id: int | None) -> Broken | None:
     if wished and district_id is not None and district_id not in wished:
         return Broken("district_preference", False, _("Wished to work in other districts."))
     return None
+
+
+def kept_off_rule(reasons: list[str]) -> Broken | None:
+    """A candidate in the election, or a person the municipality excluded: a hard rule.
+    ``reasons`` come from ``staffing.kept_off`` with the match and its source."""
+    if not reasons:
+        return None
+    return Broken("kept_off", True, " ".join(reasons))
