@@ -33,6 +33,7 @@ from app.domain.models import (
     Availability,
     Election,
     Person,
+    RoleType,
     Shift,
     StaffingNorm,
     Station,
@@ -64,6 +65,8 @@ class StaffingNow:
     needs: dict[tuple[int, int], list[CourseNeed]]
     #: The election's reserves, when the run kept them back.
     reserves: set[int] = field(default_factory=set)
+    #: Per role type, the kinds of work it may do (where the office lets it work).
+    role_kinds: dict[int, list[str]] = field(default_factory=dict)
 
     def refusal(self, item: dict[str, Any], shift: Any, person: Any) -> str | None:
         """Why an item no longer fits, or None."""
@@ -92,6 +95,10 @@ class StaffingNow:
         broken = rules.capacity_rule(
             self.filled.get(key, 0), self.targets.get(key, 0), key in self.targets
         )
+        if broken is None and item["role_type_id"] in self.role_kinds:
+            broken = rules.role_work_rule(
+                self.role_kinds[item["role_type_id"]], rules.work_kinds_for(shift.kind, shift.ends_at)
+            )
         if broken is None:
             broken = rules.availability_rule(
                 self.available.get((person.id, shift.day), set()),
@@ -187,7 +194,12 @@ async def _staffing_now(
     needs = await course_needs(
         session, election, {(item["person_id"], item["role_type_id"]) for item in items}
     )
-    return StaffingNow(election, people, shifts, targets, filled, booked, available, wishes, needs)
+    now = StaffingNow(election, people, shifts, targets, filled, booked, available, wishes, needs)
+    now.role_kinds = dict(
+        (role_id, list(kinds))
+        for role_id, kinds in await session.execute(select(RoleType.id, RoleType.work_kinds))
+    )
+    return now
 
 
 def _chunks(values: Sequence[int]) -> list[Sequence[int]]:
