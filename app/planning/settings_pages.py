@@ -8,7 +8,7 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
@@ -80,10 +80,12 @@ async def role_type_update(role_type_id: int) -> WerkzeugResponse | tuple[str, i
     return redirect(url_for("planning.role_types"))
 
 
-@routes.post("/roles/<int:role_type_id>/<any(retire, restore, delete, up, down):action>")
+@routes.post("/roles/<int:role_type_id>/<action>")
 @requires("registers.edit")
 async def role_type_action(role_type_id: int, action: str) -> WerkzeugResponse | tuple[str, int]:
     """Retire, take back into use, delete or move a role."""
+    if action not in ("retire", "restore", "delete", "up", "down"):
+        raise NotFound(_("Not found."))
 
     async def refused(error: DomainError) -> tuple[str, int]:
         return await _role_types_page({"form": error.message}, role_type_id), 422
