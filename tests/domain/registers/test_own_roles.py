@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError
+from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
@@ -229,13 +230,15 @@ async def test_a_used_role_cannot_be_deleted_only_retired_and_an_unused_one_can(
     )
     await _place(db, world, early, used.code, await _person(db, world, at=_at(0.1)))
 
-    with tenant_scope(tenant.id):
+    with tenant_scope(tenant.id), locale_scope("en"):
         with pytest.raises(DomainError) as refused:
             await roles.delete_role_type(db, ACTOR, used.id)
-        assert "1 assignments" in refused.value.message and "retire" in refused.value.message
+        assert refused.value.message == (
+            "Informationsvärd has 1 assignments and cannot be deleted; retire it instead."
+        )
         with pytest.raises(DomainError) as in_use:
             await roles.delete_role_type(db, ACTOR, in_norms.id)
-        assert "retire" in in_use.value.message
+        assert "staffing norms of 1 shifts" in in_use.value.message
         await roles.delete_role_type(db, ACTOR, unused.id)
         left = set(await db.scalars(select(RoleType.id)))
         deleted = await db.scalar(
