@@ -13,8 +13,8 @@ from app.core.i18n import _
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import db, on_refusal, render
-from app.domain.elections import norm_templates
 from app.domain.courses.catalog import list_courses
+from app.domain.elections import norm_templates
 from app.domain.labels import PAY_UNIT, STATION_KIND, WORK_KIND, choices
 from app.domain.local_names import name_languages
 from app.domain.registers import roles
@@ -93,8 +93,10 @@ async def role_type_action(role_type_id: int, action: str) -> WerkzeugResponse |
     on_refusal(refused)
     if action in ("retire", "restore"):
         await roles.set_retired(db(), current_actor(), role_type_id, action == "retire")
-        message = _("The role is retired.") if action == "retire" else _("The role is in use again.")
-        await flash(message, "success")
+        retired = action == "retire"
+        await flash(
+            _("The role is retired.") if retired else _("The role is in use again."), "success"
+        )
     elif action == "delete":
         await roles.delete_role_type(db(), current_actor(), role_type_id)
         await flash(_("The role has been deleted."), "success")

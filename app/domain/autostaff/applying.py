@@ -97,7 +97,8 @@ class StaffingNow:
         )
         if broken is None and item["role_type_id"] in self.role_kinds:
             broken = rules.role_work_rule(
-                self.role_kinds[item["role_type_id"]], rules.work_kinds_for(shift.kind, shift.ends_at)
+                self.role_kinds[item["role_type_id"]],
+                rules.work_kinds_for(shift.kind, shift.ends_at),
             )
         if broken is None:
             broken = rules.availability_rule(

@@ -132,7 +132,9 @@ async def update_role_type(
     return role
 
 
-async def create_role_type(session: AsyncSession, actor: Actor, data: Mapping[str, Any]) -> RoleType:
+async def create_role_type(
+    session: AsyncSession, actor: Actor, data: Mapping[str, Any]
+) -> RoleType:
     """Add the office's own role, last in the order; with the course it requires
     (``course_id``, optional). It leads no station: the leading roles are the defaults'."""
     cleaner = Cleaner(data)

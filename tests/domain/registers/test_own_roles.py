@@ -110,9 +110,7 @@ async def test_a_team_leader_with_own_pay_and_course_is_filled_by_the_trained_on
     assert created is not None and created.data["course"] == course.name
 
 
-async def test_a_role_works_only_where_the_office_lets_it(
-    db: AsyncSession, tenant: Tenant
-) -> None:
+async def test_a_role_works_only_where_the_office_lets_it(db: AsyncSession, tenant: Tenant) -> None:
     world = await _world(db, tenant)
     await _add(db, world, "Räknebiträde", "counting")
     code = "raknebitrade"  # from the name, in ASCII: the norm forms' field names
