@@ -16,7 +16,7 @@ async def test_the_office_adds_a_team_leader_and_cannot_delete_a_used_role(
     new = page.locator("section", has=page.get_by_role("heading", name="Lägg till en roll"))
     await new.get_by_label("Roll (svenska)").fill("Lagledare")
     await new.get_by_label("Roll (English)").fill("Team leader")
-    await new.get_by_label("Lön").fill("3100")
+    await new.get_by_label("Arvode").fill("3100")
     await new.get_by_label("Kräver utbildning").select_option(index=1)
     await new.get_by_label("Förtidsröstning").uncheck()
     await new.get_by_role("button", name="Lägg till rollen").click()
@@ -32,4 +32,5 @@ async def test_the_office_adds_a_team_leader_and_cannot_delete_a_used_role(
     await expect(clerk.get_by_role("alert")).to_contain_text("avveckla den i stället")
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.screenshot(path=str(ARTIFACTS / "own-roles-phone.png"), full_page=True)
-    assert errors == [], errors
+    # The refused deletion answers 422 (the form again, with the reason), as it should.
+    assert [e for e in errors if "status of 422" not in e] == [], errors
