@@ -4,6 +4,7 @@ where it works; the clerk role, used in the demo, refused deletion where it was 
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_accessibility import Audit
 from tests.browser.test_registers import _sign_in
 
 
@@ -30,7 +31,11 @@ async def test_the_office_adds_a_team_leader_and_cannot_delete_a_used_role(
     await clerk.get_by_role("button", name="Ta bort").click()
     clerk = page.locator("section", has=page.get_by_role("heading", name="Röstmottagare"))
     await expect(clerk.get_by_role("alert")).to_contain_text("avveckla den i stället")
+    audit = Audit(live_server)
+    await audit.check(page, "desktop, a refusal shown")
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.screenshot(path=str(ARTIFACTS / "own-roles-phone.png"), full_page=True)
+    await audit.check(page, "phone")
+    assert not audit.found, audit.report()
     # The refused deletion answers 422 (the form again, with the reason), as it should.
     assert [e for e in errors if "status of 422" not in e] == [], errors
