@@ -8,13 +8,14 @@ from quart import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _
 from app.core.routes import Routes
 from app.core.settings import SUPPORTED_LOCALES
 from app.core.web import db, on_refusal, render
+from app.domain.courses.catalog import list_courses
 from app.domain.elections import norm_templates
-from app.domain.labels import PAY_UNIT, STATION_KIND, choices
+from app.domain.labels import PAY_UNIT, STATION_KIND, WORK_KIND, choices
 from app.domain.local_names import name_languages
 from app.domain.registers import roles
 
@@ -29,15 +30,40 @@ async def role_types() -> str:
     return await _role_types_page({}, None)
 
 
-async def _role_types_page(errors: dict[str, str], failed_id: int | None) -> str:
+async def _role_types_page(
+    errors: dict[str, str], failed_id: int | None, values: dict[str, Any] | None = None
+) -> str:
+    courses = await list_courses(db())
+    required: dict[int, list[Any]] = {}
+    for course in courses:
+        for requirement in course.requirements:
+            required.setdefault(requirement.role_type_id, []).append(course)
     return await render(
         "planning/roles.html",
         role_types=await roles.list_role_types(db()),
         pay_units=choices(PAY_UNIT),
+        work_kinds=choices(WORK_KIND),
+        courses=[course for course in courses if course.active],
+        required=required,
         errors=errors,
         failed_id=failed_id,
+        values=values or {},
         **name_languages(g.tenant.locale),
     )
+
+
+@routes.post("/roles/")
+@requires("registers.edit")
+async def role_type_create() -> WerkzeugResponse | tuple[str, int]:
+    form = (await request.form).to_dict()
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        return await _role_types_page(error.errors, 0, form), 422
+
+    on_refusal(refused)
+    await roles.create_role_type(db(), current_actor(), form)
+    await flash(_("The role has been added."), "success")
+    return redirect(url_for("planning.role_types"))
 
 
 @routes.post("/roles/<int:role_type_id>")
@@ -51,6 +77,31 @@ async def role_type_update(role_type_id: int) -> WerkzeugResponse | tuple[str, i
     on_refusal(refused)
     await roles.update_role_type(db(), current_actor(), role_type_id, form)
     await flash(_("The role has been saved."), "success")
+    return redirect(url_for("planning.role_types"))
+
+
+@routes.post("/roles/<int:role_type_id>/<action>")
+@requires("registers.edit")
+async def role_type_action(role_type_id: int, action: str) -> WerkzeugResponse | tuple[str, int]:
+    """Retire, take back into use, delete or move a role."""
+    if action not in ("retire", "restore", "delete", "up", "down"):
+        raise NotFound(_("Not found."))
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        return await _role_types_page({"form": error.message}, role_type_id), 422
+
+    on_refusal(refused)
+    if action in ("retire", "restore"):
+        await roles.set_retired(db(), current_actor(), role_type_id, action == "retire")
+        retired = action == "retire"
+        await flash(
+            _("The role is retired.") if retired else _("The role is in use again."), "success"
+        )
+    elif action == "delete":
+        await roles.delete_role_type(db(), current_actor(), role_type_id)
+        await flash(_("The role has been deleted."), "success")
+    else:
+        await roles.move_role_type(db(), current_actor(), role_type_id, action)
     return redirect(url_for("planning.role_types"))
 
 
@@ -106,7 +157,9 @@ async def _template_form(template_id: int | None) -> str | WerkzeugResponse | tu
     template = None
     if template_id is not None:
         template = await norm_templates.get_template(db(), template_id)
-    role_types = await roles.list_role_types(db())
+    # A retired role shows only in a template that has it.
+    kept = {code for shift in (template.shifts if template else []) for code in shift["norms"]}
+    role_types = [r for r in await roles.list_role_types(db()) if not r.retired or r.code in kept]
     values: dict[str, Any] = {"station_kind": "polling"}
     if template is not None:
         values = {"name": template.name, "station_kind": template.station_kind}

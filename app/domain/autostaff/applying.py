@@ -33,6 +33,7 @@ from app.domain.models import (
     Availability,
     Election,
     Person,
+    RoleType,
     Shift,
     StaffingNorm,
     Station,
@@ -67,6 +68,8 @@ class StaffingNow:
     reserves: set[int] = field(default_factory=set)
     #: Candidates in the election and people the municipality excluded.
     barred: set[int] = field(default_factory=set)
+    #: Per role type, the kinds of work it may do (where the office lets it work).
+    role_kinds: dict[int, list[str]] = field(default_factory=dict)
 
     def refusal(self, item: dict[str, Any], shift: Any, person: Any) -> str | None:
         """Why an item no longer fits, or None."""
@@ -97,6 +100,11 @@ class StaffingNow:
         broken = rules.capacity_rule(
             self.filled.get(key, 0), self.targets.get(key, 0), key in self.targets
         )
+        if broken is None and item["role_type_id"] in self.role_kinds:
+            broken = rules.role_work_rule(
+                self.role_kinds[item["role_type_id"]],
+                rules.work_kinds_for(shift.kind, shift.ends_at),
+            )
         if broken is None:
             broken = rules.availability_rule(
                 self.available.get((person.id, shift.day), set()),
@@ -194,6 +202,10 @@ async def _staffing_now(
     )
     now = StaffingNow(election, people, shifts, targets, filled, booked, available, wishes, needs)
     now.barred = await kept_off_people(session, election.id)
+    now.role_kinds = dict(
+        (role_id, list(kinds))
+        for role_id, kinds in await session.execute(select(RoleType.id, RoleType.work_kinds))
+    )
     return now
 
 

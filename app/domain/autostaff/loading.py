@@ -62,7 +62,7 @@ from app.domain.models import Station as StationRow
 from app.domain.registers.identity import age_on
 from app.domain.staffing.kept_off import kept_off_people
 from app.domain.staffing.reserves import reserve_people
-from app.domain.staffing.rules import MINIMUM_AGE, work_kinds_for
+from app.domain.staffing.rules import MINIMUM_AGE, role_may_work, work_kinds_for
 from app.domain.staffing.working_time import working_time
 
 EXPERIENCED_LEVELS = ("some", "much")
@@ -217,20 +217,27 @@ async def _holdings(session: AsyncSession, election: Election) -> Holdings:
 
 async def _places(session: AsyncSession, election: Election, holdings: Holdings) -> list[Place]:
     """The open places: each norm's target minus those held, and how many of them are
-    needed to reach its minimum."""
+    needed to reach its minimum. A role that may not work on the shift (the office's
+    ``work_kinds``) has no open place there."""
     places: list[Place] = []
-    for shift_id, role_id, minimum, target in await session.execute(
+    for shift_id, role_id, minimum, target, ends_at, kind, role_kinds in await session.execute(
         select(
             StaffingNorm.shift_id,
             StaffingNorm.role_type_id,
             StaffingNorm.minimum,
             StaffingNorm.target,
+            ShiftRow.ends_at,
+            StationRow.kind,
+            RoleType.work_kinds,
         )
         .join(ShiftRow, ShiftRow.id == StaffingNorm.shift_id)
         .join(StationRow, StationRow.id == ShiftRow.station_id)
+        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
         .where(StationRow.election_id == election.id)
         .order_by(StaffingNorm.shift_id, StaffingNorm.role_type_id)
     ):
+        if not role_may_work(list(role_kinds), work_kinds_for(kind, ends_at)):
+            continue
         held = holdings.per_place.get((shift_id, role_id), 0)
         open_ = target - held
         if open_ > 0:

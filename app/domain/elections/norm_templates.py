@@ -20,6 +20,7 @@ from app.domain.elections.voting_days import voting_days
 from app.domain.local_names import names_from, own_language
 from app.domain.models import STATION_KINDS, NormTemplate, RoleType, Shift, Station
 from app.domain.saving import has_name, is_taken
+from app.domain.staffing.rules import role_may_work, work_kinds_for
 
 #: Defaults from Swedish practice: two shifts on election day; advance voting by day.
 #: Names are the municipality's data, so they are written in its language.
@@ -112,7 +113,11 @@ async def list_templates(session: AsyncSession) -> list[NormTemplate]:
 async def save_template(
     session: AsyncSession, actor: Actor, data: Mapping[str, Any], template_id: int | None = None
 ) -> NormTemplate:
-    role_codes = set(await session.scalars(select(RoleType.code)))
+    roles = {role.code: role for role in await session.scalars(select(RoleType))}
+    template = None if template_id is None else await get_template(session, template_id)
+    # A retired role stays in the template that has it, and goes into no other.
+    kept = {code for shift in (template.shifts if template else []) for code in shift["norms"]}
+    role_codes = {code for code, role in roles.items() if not role.retired or code in kept}
     cleaner = Cleaner(data)
     name = cleaner.text("name", 100, required=True)
     kind = cleaner.choice("station_kind", STATION_KINDS, "polling")
@@ -121,7 +126,17 @@ async def save_template(
     if await is_taken(session, same_name, NormTemplate.id, template_id):
         raise FieldErrors({"name": _("A template with this name already exists.")})
     shifts = clean_template_shifts(data.get("shifts"), role_codes, await own_language(session))
-    template = NormTemplate() if template_id is None else await get_template(session, template_id)
+    for index, shift in enumerate(shifts):
+        shift_kinds = work_kinds_for(kind, dt.time.fromisoformat(shift["ends_at"]))
+        if any(
+            target and not role_may_work(roles[code].work_kinds, shift_kinds)
+            for code, (_minimum, target) in shift["norms"].items()
+        ):
+            problem = _("This role does not work at this kind of station or shift.")
+            raise FieldErrors(
+                {"shifts": _("Shift %(number)s: %(problem)s", number=index + 1, problem=problem)}
+            )
+    template = template or NormTemplate()
     template.name, template.station_kind, template.shifts = name, kind, shifts
     session.add(template)
     await session.flush()
@@ -175,8 +190,12 @@ async def apply_template(
         )
     if template.station_kind == "polling" and day != election.election_day:
         raise FieldErrors({"day": _("A polling station is open on election day only.")})
+    # A retired role's norms are neither added nor taken away.
     role_ids = {
-        code: role_id for role_id, code in await session.execute(select(RoleType.id, RoleType.code))
+        code: role_id
+        for role_id, code in await session.execute(
+            select(RoleType.id, RoleType.code).where(RoleType.retired.is_(False))
+        )
     }
     count = 0
     for station in stations:

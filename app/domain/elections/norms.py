@@ -14,6 +14,7 @@ from app.core.i18n import _
 from app.core.validation import Cleaner
 from app.domain.elections.stations import get_station
 from app.domain.models import RoleType, Shift, StaffingNorm
+from app.domain.staffing.rules import role_may_work, work_kinds_for
 
 
 async def set_norms(
@@ -30,7 +31,14 @@ async def set_norms(
     shift = next((s for s in station.shifts if s.id == shift_id), None)
     if shift is None:
         raise NotFound(_("Not found."))
-    role_types = list(await session.scalars(select(RoleType).order_by(RoleType.sort_order)))
+    # A retired role keeps the norms it has (they may be lowered or removed), no new ones.
+    kept = {norm.role_type_id for norm in shift.norms}
+    role_types = [
+        role
+        for role in await session.scalars(select(RoleType).order_by(RoleType.sort_order))
+        if not role.retired or role.id in kept
+    ]
+    shift_kinds = work_kinds_for(station.kind, shift.ends_at)
     cleaner = Cleaner(counts)
     wanted: dict[int, tuple[int, int]] = {}
     for role in role_types:
@@ -38,6 +46,11 @@ async def set_norms(
         target = cleaner.integer(f"target_{role.code}", 0, 100, default=minimum)
         if target < minimum:
             cleaner.fail(f"target_{role.code}", _("The target cannot be below the minimum."))
+        if target and not role_may_work(role.work_kinds, shift_kinds):
+            cleaner.fail(
+                f"target_{role.code}",
+                _("This role does not work at this kind of station or shift."),
+            )
         wanted[role.id] = (minimum, target)
     cleaner.done()
     apply_norms(shift, wanted)

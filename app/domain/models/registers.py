@@ -18,6 +18,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +28,8 @@ PERSON_STATUSES = ("applicant", "active", "inactive")
 ELECTION_KINDS = ("parliament", "region", "municipal", "eu", "referendum", "church", "combined")
 ELECTION_STATUSES = ("planning", "active", "closed", "archived")
 STATION_KINDS = ("polling", "advance")
+#: The kinds of work a role may do (as ``rules.work_kinds_for`` names a shift's).
+ROLE_WORK_KINDS = ("election_day", "advance", "counting")
 PAY_UNITS = ("day", "hour")
 
 
@@ -266,7 +269,8 @@ class Shift(TenantScoped, Base):
 
 
 class RoleType(TenantScoped, Base):
-    """A role at a station (chair, vice chair, clerk, reserve, host) with its pay."""
+    """A role at a station with its pay: the five defaults (chair, vice chair, clerk,
+    reserve, host) and the office's own (team leader, counting clerk, ...)."""
 
     __tablename__ = "role_types"
     __table_args__ = (UniqueConstraint("tenant_id", "code"),)
@@ -281,6 +285,16 @@ class RoleType(TenantScoped, Base):
     pay_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     pay_unit: Mapped[str] = mapped_column(String(8), default="day")
     sort_order: Mapped[int] = mapped_column(default=0)
+    #: Counts toward the legal minimum of people present at a station (a host does not).
+    counts_toward_minimum: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: Where the role may work, of ``ROLE_WORK_KINDS``: a shift whose kinds of work
+    #: include none of these cannot have the role (the board and the optimiser refuse).
+    work_kinds: Mapped[list[str]] = mapped_column(
+        default=lambda: list(ROLE_WORK_KINDS),
+        server_default='["election_day", "advance", "counting"]',
+    )
+    #: Retired: kept for the history (assignments, norms, pay) but offered for no new norm.
+    retired: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class StaffingNorm(TenantScoped, Base):

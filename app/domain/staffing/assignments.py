@@ -206,6 +206,7 @@ async def broken_rules(
             rules.course_rule(
                 [n.course_name for n in unmet(needs[(person.id, slot.role.id)], slot.shift.day)]
             ),
+            rules.role_work_rule(slot.role.work_kinds, slot.work_kinds),
             rules.availability_rule(available.get(person.id, set()), slot.work_kinds),
             rules.district_rule(wished.get(person.id, set()), slot.station.district_id),
             *working.get(person.id, []),

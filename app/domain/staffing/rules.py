@@ -92,6 +92,18 @@ def course_rule(unmet_courses: list[str]) -> Broken | None:
     )
 
 
+def role_may_work(role_kinds: list[str], shift_kinds: tuple[str, ...]) -> bool:
+    """A role works only where the office said it may (election day, advance voting,
+    counting): a shift none of whose kinds of work the role may do cannot have it."""
+    return any(kind in role_kinds for kind in shift_kinds)
+
+
+def role_work_rule(role_kinds: list[str], shift_kinds: tuple[str, ...]) -> Broken | None:
+    if role_may_work(role_kinds, shift_kinds):
+        return None
+    return Broken("role_work", True, _("This role does not work at this kind of station or shift."))
+
+
 def capacity_rule(filled: int, target: int, has_norm: bool) -> Broken | None:
     if not has_norm or target == 0:
         return Broken("norm", True, _("This shift has no place for this role."))
