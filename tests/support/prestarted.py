@@ -17,6 +17,7 @@ log file) and answers with the child's process id. Children are reaped by the ke
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -60,10 +62,8 @@ class Child:
         return 0
 
     def _signal(self, number: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, number)
-        except ProcessLookupError:
-            pass
 
 
 class Launcher:
@@ -136,9 +136,8 @@ def _child(request: dict[str, object]) -> None:
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except BaseException:  # noqa: BLE001 - the log says what, the process ends
-        import traceback
-
+    except BaseException:
+        # The log says what went wrong; the process ends all the same.
         traceback.print_exc()
     finally:
         try:
