@@ -18,3 +18,13 @@ def test_the_app_hashes_passwords_with_argon2id_at_recommended_costs(
     # A hash made at the real costs verifies under the tests' cheap hasher too.
     assert security.verify_password(stored, "correct horse battery staple")
     assert not security.verify_password(stored, "wrong")
+
+
+def test_an_unknown_account_is_checked_at_the_real_costs(
+    cheap_password_hashing: PasswordHasher,
+) -> None:
+    """The hash an unknown email is checked against is made at the hasher's parameters
+    (were they raised, it would cost less than a real account's and tell them apart)."""
+    real = cheap_password_hashing
+    assert not real.check_needs_rehash(security._DUMMY_AT_REAL_COSTS)
+    assert security._DUMMY_AT_REAL_COSTS.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
