@@ -26,6 +26,7 @@ from app.domain.materials import deliveries, packing, shortages
 from app.domain.materials.labels import DELIVERY_LABELS, SHORTAGE_LABELS
 from app.domain.models import Election, MaterialDelivery
 from app.domain.ops.dashboard import election_in_focus
+from app.planning.material_live import shortages_socket
 from app.planning.material_documents import (
     DriverStop,
     PackingLine,
@@ -331,10 +332,12 @@ async def material_shortages(election_id: int) -> str:
     election = await get_election(db(), election_id)
     return await render(
         "planning/materials/shortages.html",
+        block="shortage_list",
         election=election,
         shortages=list(reversed(await shortages.shortages(db(), election.id))),
         labels=SHORTAGE_LABELS,
         may_handle=await shortages.may_handle(db(), current_actor()),
+        socket_url=await shortages_socket(election.id),
     )
 
 
