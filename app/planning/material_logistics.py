@@ -26,7 +26,6 @@ from app.domain.materials import deliveries, packing, shortages
 from app.domain.materials.labels import DELIVERY_LABELS, SHORTAGE_LABELS
 from app.domain.models import Election, MaterialDelivery
 from app.domain.ops.dashboard import election_in_focus
-from app.planning.material_live import shortages_socket
 from app.planning.material_documents import (
     DriverStop,
     PackingLine,
@@ -34,6 +33,7 @@ from app.planning.material_documents import (
     driver_list_pdf,
     packing_lists_pdf,
 )
+from app.planning.material_live import shortages_socket
 
 routes = Routes()
 

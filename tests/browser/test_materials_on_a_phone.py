@@ -54,7 +54,9 @@ async def test_a_chair_confirms_the_delivery_and_a_shortage_goes_live_to_deliver
     await phone.goto(f"{live_server}{address}")
     await expect(phone.get_by_text(re.compile(r"Bekräftad .* av "))).to_be_visible()
     await expect(phone.locator("form.delivery-form")).to_have_count(0)
-    await expect(phone.get_by_role("cell", name=str(max(packed - 1, 0)), exact=True).first).to_be_visible()
+    await expect(
+        phone.get_by_role("cell", name=str(max(packed - 1, 0)), exact=True).first
+    ).to_be_visible()
     await phone.screenshot(path=_shot("materials-phone-confirmed"), full_page=True)
 
     # The coordinator's dashboard and the logistics view of shortages, both open.
@@ -101,9 +103,7 @@ async def test_a_chair_confirms_the_delivery_and_a_shortage_goes_live_to_deliver
     sent = logistics.locator("#shortage-list tr").filter(has_text=SHORT)
     await expect(sent).to_contain_text("På väg")
     shown = phone.locator("section.station-lead").filter(has_text=STATION)
-    await expect(shown.locator("li, tr, p").filter(has_text=SHORT).first).to_contain_text(
-        "På väg"
-    )
+    await expect(shown.locator("li, tr, p").filter(has_text=SHORT).first).to_contain_text("På väg")
     assert await phone.evaluate("window.stemmaTestMarker") == "no reload"
     await phone.screenshot(path=_shot("materials-phone-on-its-way"), full_page=True)
     await sent.get_by_role("button", name="Markera som levererad").click()

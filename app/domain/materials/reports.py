@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.models import (
@@ -111,7 +112,7 @@ async def _lines(session: AsyncSession, election_id: int) -> dict[tuple[int, int
     state = MaterialDelivery.state
     line = MaterialDeliveryLine
 
-    def total(value: object, states: tuple[str, ...]) -> object:
+    def total(value: Any, states: tuple[str, ...]) -> ColumnElement[Any]:
         return func.coalesce(func.sum(case((state.in_(states), value), else_=0)), 0)
 
     rows = await session.execute(
