@@ -11,6 +11,8 @@ SQLite in a temporary folder by default; ``--database-url`` points at PostgreSQL
 to 15,000 (its p95 against the p95 without the send).
 ``--only pay`` computes and exports pay at Stockholm scale.
 ``--only materials`` recomputes every station's needs after a rule change at Stockholm scale.
+``--only packing`` the whole election's packing lists as one PDF at Stockholm scale (and the
+materials report as Excel and PDF).
 ``--only start`` the back office's start page and the live dashboard with turnout on
 the large demo's election day (on PostgreSQL as an ordinary role).
 ``--only rls`` (PostgreSQL only, on ``stemma demo --size large``; see
@@ -37,6 +39,7 @@ from bench import (
     dispatch_board,
     foundation,
     materials,
+    packing,
     pay,
     realtime_costs,
     realtime_render,
@@ -68,6 +71,7 @@ def main() -> None:
             "dispatch-board",
             "pay",
             "materials",
+            "packing",
             "statistics",
             "start",
             "realtime",
@@ -104,6 +108,7 @@ def main() -> None:
         for name, bench, folder in (
             ("pay", pay.run, "p"),
             ("materials", materials.run, "m"),
+            ("packing", packing.run, "k"),
             ("statistics", statistics.run, "s"),
             ("start", start_page.run, "t"),
         ):

@@ -33,6 +33,7 @@ from app.planning.material_documents import (
     driver_list_pdf,
     packing_lists_pdf,
 )
+from app.planning.material_live import shortages_socket
 
 routes = Routes()
 
@@ -331,10 +332,12 @@ async def material_shortages(election_id: int) -> str:
     election = await get_election(db(), election_id)
     return await render(
         "planning/materials/shortages.html",
+        block="shortage_list",
         election=election,
         shortages=list(reversed(await shortages.shortages(db(), election.id))),
         labels=SHORTAGE_LABELS,
         may_handle=await shortages.may_handle(db(), current_actor()),
+        socket_url=await shortages_socket(election.id),
     )
 
 

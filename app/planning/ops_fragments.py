@@ -83,6 +83,8 @@ async def render_ops_events(events: list[LiveEvent]) -> str:
                 "board": board,
                 "cursor": max(e.id for e in events),
                 "event_ids": ",".join(str(e.id) for e in events),
+                # What happened, for pages that follow some kinds only (the shortages).
+                "event_types": ",".join(sorted({e.type for e in events})),
                 "base": f"/{tenant.slug}/planning/elections/{election}/live",
                 "zone": tenant.timezone,
                 "state_labels": STATE_LABELS,

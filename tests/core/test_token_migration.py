@@ -42,9 +42,9 @@ def test_an_old_token_keeps_every_scope_and_gets_a_year(tmp_path: Path) -> None:
     )
     upgrade(url)
     [(scopes, expires_at)] = asyncio.run(_execute(url, "SELECT scopes, expires_at FROM api_tokens"))
-    # Every scope there was then; the messaging, dispatch and pay scopes came later (an
-    # old token never had their powers).
-    later = {"messaging:read", "dispatches:read", "dispatches:write", "pay:read"}
+    # Every scope there was then; the messaging, dispatch, pay and materials scopes came
+    # later (an old token never had their powers).
+    later = {"messaging:read", "dispatches:read", "dispatches:write", "pay:read", "materials:read"}
     assert json.loads(str(scopes)) == [s for s in SCOPES if s not in later]
     expires = datetime.fromisoformat(str(expires_at)).replace(tzinfo=UTC)
     assert abs(expires - (datetime.now(UTC) + timedelta(days=365))) < timedelta(hours=1)
