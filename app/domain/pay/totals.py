@@ -285,12 +285,13 @@ def _sums() -> CompoundSelect[Any]:
         per_place.c.district_id,
         func.sum(per_place.c.cents).label("cents"),
         func.sum(per_place.c.paid).label("paid"),
-        null().label("person_id"),
+        cast(null(), Integer).label("person_id"),
     ).group_by(per_place.c.role_type_id, per_place.c.district_id)
     # Not ``~row.c.plain`` as a filter of its own: the same words as the sums' ``case``
     # (a place whose plainness is unknown is neither summed nor computed, as before).
+    nothing = cast(null(), Integer)
     irregular = (
-        select(null(), null(), null(), null(), row.c.person_id).where(~row.c.plain).distinct()
+        select(nothing, nothing, nothing, nothing, row.c.person_id).where(~row.c.plain).distinct()
     )
     return union_all(sums, irregular)
 
