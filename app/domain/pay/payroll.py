@@ -7,6 +7,7 @@ Stemma; every export is audited with who and when (never with the numbers).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -306,10 +307,12 @@ async def export_payroll(
     )
     rows = [rows_of.row(entry) for entry in entries]
     header = [column["header"] for column in layout.columns]
+    # Written in a worker thread: a city's file is thousands of lines, and XlsxWriter (pure
+    # Python) would hold the event loop, and every other request, for as long.
     if layout.file_format == "xlsx":
-        body = write_xlsx(str(_("Payroll")), header, rows)
+        body = await asyncio.to_thread(write_xlsx, str(_("Payroll")), header, rows)
     else:
-        body = write_csv(header, rows)
+        body = await asyncio.to_thread(write_csv, header, rows)
     amount = sum((entry.amount for entry in entries), Decimal("0"))
     await record(
         session,

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Date,
     Integer,
     Select,
@@ -27,8 +28,10 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -146,9 +149,8 @@ def _per_person() -> tuple[Any, Any, Any, Any]:
 
 
 @cache
-def _places() -> tuple[Select[Any], Select[Any]]:
-    """Each accepted place with what its pay is summed from and whether it is plain; and
-    the people with a place that is not.
+def _places() -> Select[Any]:
+    """Each accepted place with what its pay is summed from and whether it is plain.
 
     Built once, with parameters (``_parameters``): building a statement this size takes
     longer than the database takes to run it."""
@@ -230,22 +232,24 @@ def _places() -> tuple[Select[Any], Select[Any]]:
         .outerjoin(trained, trained.c.person_id == Assignment.person_id)
         .outerjoin(adjusted, adjusted.c.person_id == Assignment.person_id)
         .where(Assignment.election_id == election_id, Assignment.state == "accepted")
-    ), (
-        joined(select(Assignment.person_id))
-        .where(Assignment.election_id == election_id, Assignment.state == "accepted", ~plain)
-        .distinct()
     )
 
 
 @cache
-def _sums() -> Select[Any]:
-    """Pay in cents and people per role and district, of the plain places (one each).
+def _sums() -> CompoundSelect[Any]:
+    """Pay in cents and people per role and district, of the plain places (one each),
+    followed by the people with a place that is not plain (``person_id`` set, the sums
+    null), to be computed person by person.
+
+    One statement over the places read once (a common table expression read twice,
+    which PostgreSQL materialises): the people not plain were a second statement that
+    joined and worked out every place again.
 
     The others count as nothing here rather than being left out by a condition: the
     planner then knows every place goes through and joins by hashing, where a guess
     of a few rows had it look each person's training and adjustments up one by one."""
     grace = int(EARLY_LEAVE_GRACE.total_seconds())
-    row = _places()[0].subquery()
+    row = _places().cte("placed")
     present = row.c.seconds > 0
     factor = case(
         (~present, 0),
@@ -276,12 +280,20 @@ def _sums() -> Select[Any]:
             else_=0,
         ).label("paid"),
     ).subquery()
-    return select(
+    sums = select(
         per_place.c.role_type_id,
         per_place.c.district_id,
-        func.sum(per_place.c.cents),
-        func.sum(per_place.c.paid),
+        func.sum(per_place.c.cents).label("cents"),
+        func.sum(per_place.c.paid).label("paid"),
+        cast(null(), Integer).label("person_id"),
     ).group_by(per_place.c.role_type_id, per_place.c.district_id)
+    # Not ``~row.c.plain`` as a filter of its own: the same words as the sums' ``case``
+    # (a place whose plainness is unknown is neither summed nor computed, as before).
+    nothing = cast(null(), Integer)
+    irregular = (
+        select(nothing, nothing, nothing, nothing, row.c.person_id).where(~row.c.plain).distinct()
+    )
+    return union_all(sums, irregular)
 
 
 async def _clock_days(session: AsyncSession, election_id: int, zone: Any) -> list[dt.date]:
@@ -318,13 +330,16 @@ async def pay_by_role_and_district(
     parameters = _parameters(election, now, zone, await _clock_days(session, election.id, zone))
     amounts: dict[tuple[int, int | None], Decimal] = {}
     people: dict[tuple[int, int | None], int] = {}
-    for role_type_id, district_id, cents, paid in await session.execute(_sums(), parameters):
-        if paid:
+    irregular: list[int] = []
+    rows = await session.execute(_sums(), parameters)
+    for role_type_id, district_id, cents, paid, person_id in rows:
+        if person_id is not None:
+            irregular.append(person_id)
+        elif paid:
             amounts[(role_type_id, district_id)] = Decimal(int(cents)).scaleb(-2)
             people[(role_type_id, district_id)] = int(paid)
-    # Read once as ids (a handful on an election day): the five reads of the pay
-    # computation then look them up instead of repeating this query.
-    irregular = list(await session.scalars(_places()[1], parameters))
+    # The people not plain came as ids (a handful on an election day): the five reads of
+    # the pay computation look them up instead of repeating the places' query.
     if irregular:
         pay = await compute_pay(
             session, election.id, people=select(Person.id).where(Person.id.in_(irregular)), now=now

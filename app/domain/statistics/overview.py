@@ -29,6 +29,7 @@ from app.domain.statistics.readiness import (
     course_completion,
     no_shows_per_district,
 )
+from app.domain.statistics.training import training_counts
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,17 @@ async def election_statistics(
     now = now or utcnow()
     ages, sexes = await demographics(session, election)
     pay_roles, pay_districts = await election_pay(session, election, now)
+    # Read once for both the funnel's trained step and the course completion.
+    training = await training_counts(session, election)
     return ElectionStatistics(
         election=election,
         history=await filled_history(session, election, await local_today(session, now)),
-        funnel=await recruitment_funnel(session, election),
+        funnel=await recruitment_funnel(session, election, training),
         experience=await experience_per_role(session, election),
         ages=ages,
         sexes=sexes,
         languages=await languages_needed(session, election),
-        courses=await course_completion(session, election),
+        courses=await course_completion(session, election, training),
         no_shows=await no_shows_per_district(session, election, now),
         pay_roles=pay_roles,
         pay_districts=pay_districts,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import named
@@ -21,7 +21,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.registers.roles import list_role_types
-from app.domain.statistics.training import trained_people
+from app.domain.statistics.training import TrainingCounts, training_counts
 
 FUNNEL_STEPS = ("applied", "approved", "offered", "accepted", "trained", "checked_in")
 
@@ -32,7 +32,9 @@ class FunnelStep:
     people: int
 
 
-async def recruitment_funnel(session: AsyncSession, election: Election) -> list[FunnelStep]:
+async def recruitment_funnel(
+    session: AsyncSession, election: Election, training: TrainingCounts | None = None
+) -> list[FunnelStep]:
     """People at each step, from applying to checking in on the day.
 
     Applied and approved count applications for this election; offered, accepted,
@@ -40,58 +42,59 @@ async def recruitment_funnel(session: AsyncSession, election: Election) -> list[
     someone from the register who never applied, so a step can outgrow the one before).
     Offered: ever offered a place (or given one accepted at once); trained: accepted and
     holding every course their roles require (a role that requires none needs none);
-    checked in: accepted and arrived at a shift at least once.
+    checked in: accepted and arrived at a shift at least once. ``training``: the
+    training counts if read already (``training_counts``).
     """
-    applications = (
-        select(func.count(distinct(Application.id)))
-        .join(ApplicationElection, ApplicationElection.application_id == Application.id)
-        .where(ApplicationElection.election_id == election.id)
+    # Two statements: the applications, and the people placed (each step a distinct
+    # count of its own condition over the same rows, rather than a statement each).
+    applied, approved = (
+        await session.execute(
+            select(
+                func.count(distinct(Application.id)),
+                func.count(distinct(case((Application.status == "approved", Application.id)))),
+            )
+            .join(ApplicationElection, ApplicationElection.application_id == Application.id)
+            .where(ApplicationElection.election_id == election.id)
+        )
+    ).one()
+    # The people who arrived at some shift, joined by hashing (not looked up per place).
+    arrived = (
+        select(CheckIn.person_id)
+        .where(CheckIn.election_id == election.id, CheckIn.kind == "arrived")
+        .distinct()
+        .subquery("arrived")
     )
-    applied = await session.scalar(applications) or 0
-    approved = await session.scalar(applications.where(Application.status == "approved")) or 0
-    offered = (
-        await session.scalar(
-            select(func.count(distinct(Assignment.person_id))).where(
-                Assignment.election_id == election.id,
-                or_(
-                    Assignment.offered_at.is_not(None),
-                    Assignment.state.in_(("offered", "accepted", "declined")),
+    came = arrived.c.person_id.is_not(None)
+    accepted_place = Assignment.state == "accepted"
+    offered, accepted, checked_in = (
+        await session.execute(
+            select(
+                func.count(
+                    distinct(
+                        case(
+                            (
+                                or_(
+                                    Assignment.offered_at.is_not(None),
+                                    Assignment.state.in_(("offered", "accepted", "declined")),
+                                ),
+                                Assignment.person_id,
+                            )
+                        )
+                    )
                 ),
+                func.count(distinct(case((accepted_place, Assignment.person_id)))),
+                func.count(distinct(case((accepted_place & came, Assignment.person_id)))),
             )
+            .outerjoin(arrived, arrived.c.person_id == Assignment.person_id)
+            .where(Assignment.election_id == election.id)
         )
-        or 0
-    )
-    accepted = (
-        await session.scalar(
-            select(func.count(distinct(Assignment.person_id))).where(
-                Assignment.election_id == election.id, Assignment.state == "accepted"
-            )
-        )
-        or 0
-    )
-    came = (
-        select(CheckIn.id)
-        .where(
-            CheckIn.election_id == election.id,
-            CheckIn.person_id == Assignment.person_id,
-            CheckIn.kind == "arrived",
-        )
-        .exists()
-    )
-    checked_in = (
-        await session.scalar(
-            select(func.count(distinct(Assignment.person_id))).where(
-                Assignment.election_id == election.id, Assignment.state == "accepted", came
-            )
-        )
-        or 0
-    )
+    ).one()
     counts = {
         "applied": applied,
         "approved": approved,
         "offered": offered,
         "accepted": accepted,
-        "trained": await trained_people(session, election),
+        "trained": (training or await training_counts(session, election)).trained,
         "checked_in": checked_in,
     }
     return [FunnelStep(step, counts[step]) for step in FUNNEL_STEPS]

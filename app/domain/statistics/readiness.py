@@ -20,7 +20,7 @@ from app.domain.models import (
 )
 from app.domain.ops.access import local_zone
 from app.domain.registers.roles import list_role_types
-from app.domain.statistics.training import completion_per_role
+from app.domain.statistics.training import TrainingCounts, training_counts
 
 #: The training words (``training.training_states``) as the chart's groups: every course
 #: held, a seat booked on each missing one, something neither held nor booked.
@@ -40,11 +40,14 @@ class CourseRow:
         return sum(self.counts.values())
 
 
-async def course_completion(session: AsyncSession, election: Election) -> list[CourseRow]:
+async def course_completion(
+    session: AsyncSession, election: Election, training: TrainingCounts | None = None
+) -> list[CourseRow]:
     """For each role that requires a course: the people holding a place in it who hold
     every required course, who have a seat booked for what they lack, and who have
-    neither. Roles requiring no course are left out."""
-    found = await completion_per_role(session, election)
+    neither. Roles requiring no course are left out. ``training``: the counts if read
+    already (the statistics page reads them once for this and the funnel)."""
+    found = (training or await training_counts(session, election)).per_role
     counts = {
         role_id: {group: words[group] for group in COURSE_GROUPS}
         for role_id, words in found.items()

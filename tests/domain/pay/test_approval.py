@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -14,13 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crypto import FieldCipher
+from app.core.documents.spreadsheets import write_xlsx
 from app.core.errors import NotFound
 from app.core.i18n import locale_scope
 from app.core.models import AuditEntry, Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
 from app.domain.models import PayApproval, PayEntry, PayExportLayout, Person
-from app.domain.pay import PayError
+from app.domain.pay import PayError, payroll
 from app.domain.pay.adjustments import add_adjustment, settle_hours
 from app.domain.pay.approval import approve_district
 from app.domain.pay.payroll import export_payroll, save_layout
@@ -157,6 +159,28 @@ async def test_it_writes_the_payroll_file_as_a_workbook(db: AsyncSession, tenant
     values = list(sheet.values)
     assert values[0] == ("Name", "Summa") or values[0][1] == "Summa"
     assert sorted(float(row[1]) for row in values[1:]) == [2400.0, 2400.0, 3700.0]
+
+
+async def test_it_writes_the_workbook_off_the_event_loop(
+    db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XlsxWriter is pure Python: a city's file written on the event loop would hold every
+    other request for as long. The real writer runs, watched for the thread it runs in."""
+    day = await pay_day(db, tenant)
+    await worked(db, tenant, day)
+    await _approve(db, tenant, day)
+    threads: list[int] = []
+
+    def watched(*args: Any) -> bytes:
+        threads.append(threading.get_ident())
+        return write_xlsx(*args)
+
+    monkeypatch.setattr(payroll, "write_xlsx", watched)
+    with tenant_scope(tenant.id):
+        await save_layout(db, PLANNER, {"file_format": "xlsx", "field_1": "name"})
+        exported = await export_payroll(db, PLANNER, CIPHER, day.election_id, day.district_id)
+    assert exported.body[:2] == b"PK"
+    assert len(threads) == 1 and threads[0] != threading.get_ident()
 
 
 async def test_it_refuses_a_layout_with_a_duplicate_column_and_writes_nothing(

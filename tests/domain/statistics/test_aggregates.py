@@ -501,3 +501,29 @@ async def test_another_municipalitys_election_is_not_found(
             await election_statistics(db, staffed.election.id)
         with pytest.raises(NotFound):
             await budgets.save_budget(db, ACTOR, staffed.election.id, "roles", {})
+
+
+async def test_the_page_works_out_the_training_and_the_pay_places_once(
+    db: AsyncSession, tenant: Tenant, staffed: Staffed
+) -> None:
+    """The page's slowest reads on a city: the places' training words (for the course
+    completion and the funnel's trained step) and the pay per place (for the sums and
+    the people computed one by one), each worked out in one statement."""
+    from sqlalchemy import event
+
+    await make_course(db, tenant, staffed.election, roles=("clerk",))
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = db.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with tenant_scope(tenant.id):
+            stats = await election_statistics(db, staffed.election.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert next(s for s in stats.funnel if s.step == "trained").people >= 0
+    assert sum("course_requirements" in s for s in statements) == 1
+    assert sum("pay_settlements" in s and "check_ins" in s for s in statements) == 1
