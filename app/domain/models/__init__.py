@@ -29,6 +29,7 @@ from app.domain.models.material_deliveries import (
     MaterialRun,
     MaterialShortage,
 )
+from app.domain.models.material_handouts import RETURN_CONDITIONS, MaterialHandout
 from app.domain.models.materials import (
     ARTICLE_CATEGORIES,
     ARTICLE_KINDS,
@@ -154,6 +155,7 @@ __all__ = [
     "PERSON_STATUSES",
     "QUALIFICATION_SOURCES",
     "REMINDER_OCCASIONS",
+    "RETURN_CONDITIONS",
     "RULE_BASES",
     "RULE_STATION_KINDS",
     "SESSION_STATUSES",
@@ -193,6 +195,7 @@ __all__ = [
     "MaterialDelivery",
     "MaterialDeliveryLine",
     "MaterialDepot",
+    "MaterialHandout",
     "MaterialNeed",
     "MaterialNeedRule",
     "MaterialReservation",

@@ -69,6 +69,7 @@ HANDLED_PERSON_TABLES = {
     "pay_adjustments": "kept with the pay records, the person anonymous",
     "pay_settlements": "kept with the pay records, the person anonymous",
     "material_deliveries": "kept, the lead who confirmed anonymous",
+    "material_handouts": "kept, the holder anonymous (no name is copied into a hand-out)",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
