@@ -14,6 +14,7 @@ from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_ids
 from app.core.web import app_settings, db, is_htmx, on_refusal, render
+from app.domain.materials.handouts import held_by_person
 from app.domain.clerks import places as portal
 from app.domain.courses import booking, qualifications
 from app.domain.labels import (
@@ -129,6 +130,7 @@ async def _detail_context(person: Any) -> dict[str, Any]:
         **await standing_context(person),
         **_context(),
         "removal_state": removal_state(person),
+        "equipment": await held_by_person(db(), person.id),
     }
 
 

@@ -369,6 +369,28 @@ async def election_leads(session: AsyncSession, election_id: int) -> list[tuple[
     return [(row.id, f"{row.first_name} {row.last_name}") for row in found]
 
 
+async def election_stations(session: AsyncSession, election_id: int) -> list[tuple[int, str]]:
+    """The election's stations by name, as the hand-out form's choices."""
+    found = await session.execute(
+        select(Station.id, Station.name)
+        .where(Station.election_id == election_id)
+        .order_by(Station.name)
+    )
+    return [(row.id, row.name) for row in found]
+
+
+async def person_choice(session: AsyncSession, person_id: int) -> tuple[int, str] | None:
+    """A person of the municipality as a choice of the hand-out form (id and name)."""
+    found = (
+        await session.execute(
+            select(Person.id, Person.first_name, Person.last_name).where(
+                Person.id == person_id, Person.status == "active"
+            )
+        )
+    ).first()
+    return (found.id, f"{found.first_name} {found.last_name}") if found else None
+
+
 async def get_asset(session: AsyncSession, asset_id: int) -> MaterialAsset:
     asset = await session.scalar(
         select(MaterialAsset)
