@@ -35,11 +35,16 @@ HOLDER_LABELS = {
 }
 
 
+def _id(text: Any) -> int | None:
+    """An id given in a form or a query, or None for anything that is not one."""
+    text = str(text or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 def _filters() -> dict[str, Any]:
     args = request.args
-    article = args.get("article_id", "")
     return {
-        "article_id": int(article) if article.isdigit() else None,
+        "article_id": _id(args.get("article_id")),
         "state": args.get("state") if args.get("state") in ASSET_STATES else "",
         "holder": args.get("holder") if args.get("holder") in handouts.HOLDER_FILTERS else "",
         "overdue": args.get("overdue") == "1",
@@ -72,9 +77,10 @@ async def _assets_page(
     today = await local_today(db())
     election_id = await election_in_focus(db())
     give_values = give[0] if give else {"holder": "station"}
-    person_id = request.args.get("person_id", "") or str(give_values.get("person_id") or "")
-    if person_id.isdigit():
+    person_id = _id(request.args.get("person_id"))
+    if person_id is not None:  # opened from the person's page
         give_values = {**give_values, "holder": "person", "person_id": person_id}
+    person_id = person_id or _id(give_values.get("person_id"))
     articles = [a for a in await catalogue.list_articles(db()) if a.kind == "equipment"]
     return await render(
         "planning/materials/assets.html",
@@ -90,7 +96,7 @@ async def _assets_page(
         give_errors=give[1] if give else {},
         back_values=back[0] if back else {"condition": "ok"},
         back_errors=back[1] if back else {},
-        **await _holder_choices(election_id, int(person_id) if person_id.isdigit() else None),
+        **await _holder_choices(election_id, person_id),
     )
 
 
