@@ -234,7 +234,7 @@ async def _back_office_pages(
     await audit.visit(page, f"{base}{election}reminders", view)
     await audit.visit(page, f"{base}{election}live/messages", view)
     materials = f"{planning}/materials/elections/{election.rstrip('/').rsplit('/', 1)[-1]}"
-    for part in ("packing", "runs", "shortages"):
+    for part in ("packing", "runs", "shortages", "not-returned"):
         await audit.visit(page, f"{materials}/{part}", view)
     await audit.visit(page, f"{planning}/courses/", view)
     await audit.visit(page, base + await _href(page, r"/courses/\d+$"), view)
@@ -248,6 +248,8 @@ async def _back_office_pages(
     shortfall = await _href(page, r"/materials/elections/\d+/shortfall$")
     await audit.visit(page, base + station, view)
     await audit.visit(page, base + shortfall, view)
+    await audit.visit(page, f"{planning}/materials/assets", view)
+    await audit.visit(page, base + await _href(page, r"/materials/assets/\d+$"), view)
     await page.context.close()
 
 
@@ -277,7 +279,7 @@ async def test_every_portal_page_and_the_main_back_office_pages_pass_axe(
         await _back_office_pages(audit, browser, live_server, view, review)
     if audit.found:
         pytest.fail(audit.report(), pytrace=False)
-    assert audit.views == 2 * (6 + 13 + 7 + 3), audit.views
+    assert audit.views == 2 * (6 + 13 + 9 + 4), audit.views
 
 
 # --- by keyboard alone ------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""The demo's hand-outs: a few voting screens out at stations, a laptop with a station's
+chair (overdue), and one screen taken back damaged, so the hand-out list, an item's
+history and the "not returned" list each show something."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Actor
+from app.core.tenancy import tenant_scope
+from app.domain.materials import handouts
+from app.domain.models import MaterialAsset, Station
+
+
+async def fill_handouts_demo(session: AsyncSession, tenant_id: int, election_id: int) -> None:
+    actor = Actor.system("demo")
+    with tenant_scope(tenant_id):
+        tags = list(
+            await session.scalars(
+                select(MaterialAsset.tag)
+                .where(MaterialAsset.state == "in_stock")
+                .order_by(MaterialAsset.tag)
+                .limit(5)
+            )
+        )
+        stations = list(
+            await session.scalars(
+                select(Station.id)
+                .where(Station.election_id == election_id)
+                .order_by(Station.id)
+                .limit(3)
+            )
+        )
+        leads = await handouts.election_leads(session, election_id)
+        if len(tags) < 5 or not stations:
+            return
+        for tag, station_id in zip(tags[:3], stations, strict=False):
+            await handouts.hand_out(
+                session, actor, {"tag": tag, "holder": "station", "station_id": str(station_id)}
+            )
+        if leads:
+            await handouts.hand_out(
+                session, actor,
+                {"tag": tags[3], "holder": "person", "person_id": str(leads[0][0]),
+                 "election_id": str(election_id),
+                 "due_back": (dt.date.today() - dt.timedelta(days=3)).isoformat(),
+                 "note": "Till utbildningen"},
+            )  # fmt: skip
+        await handouts.hand_out(
+            session, actor, {"tag": tags[4], "holder": "station", "station_id": str(stations[0])}
+        )
+        await handouts.take_back(
+            session, actor, {"tag": tags[4], "condition": "damaged", "note": "Sprucken skärm"}
+        )
