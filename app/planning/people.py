@@ -14,7 +14,6 @@ from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.validation import parse_ids
 from app.core.web import app_settings, db, is_htmx, on_refusal, render
-from app.domain.materials.handouts import held_by_person
 from app.domain.clerks import places as portal
 from app.domain.courses import booking, qualifications
 from app.domain.labels import (
@@ -27,6 +26,7 @@ from app.domain.labels import (
     WORK_KIND,
     choices,
 )
+from app.domain.materials.handouts import held_by_person
 from app.domain.registers import availability, people
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.removal_requests import removal_state

@@ -89,7 +89,9 @@ async def test_a_logistics_user_hands_out_takes_back_and_follows_up(
         assert await db.scalar(select(func.count(OutboxMessage.id))) == 2
     response = await client.get(f"{not_returned}.xlsx")
     assert response.status_code == 200
-    rows = list(load_workbook(BytesIO(await response.get_data())).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    rows = list(
+        load_workbook(BytesIO(await response.get_data())).active.iter_rows(values_only=True)
+    )  # type: ignore[union-attr]
     assert [row[3] for row in rows[1:]] == ["VS-0101", "VS-0102"]
     # Taken back damaged: the item's state and history say so.
     response = await post_form(

@@ -148,9 +148,7 @@ async def _clean_holder(
     return {"station_id": station_id, "person_id": person_id, "election_id": election_id}
 
 
-async def hand_out(
-    session: AsyncSession, actor: Actor, data: Mapping[str, Any]
-) -> MaterialHandout:
+async def hand_out(session: AsyncSession, actor: Actor, data: Mapping[str, Any]) -> MaterialHandout:
     """Hand the item of ``data["tag"]`` to a station (``holder=station``, ``station_id``)
     or a person (``holder=person``, ``person_id``, optionally ``election_id``), due back
     on ``due_back``. Refused, with nothing written, when the item is out already,
@@ -238,9 +236,7 @@ async def take_back(
     return handout
 
 
-async def holdings(
-    session: AsyncSession, handouts: Sequence[MaterialHandout]
-) -> list[Holding]:
+async def holdings(session: AsyncSession, handouts: Sequence[MaterialHandout]) -> list[Holding]:
     """Each hand-out with its holder's name, read in two statements."""
     station_ids = {h.station_id for h in handouts if h.station_id is not None}
     person_ids = {h.person_id for h in handouts if h.person_id is not None}
@@ -297,7 +293,7 @@ class AssetRow:
     overdue: bool
 
 
-def _filtered(statement: Select[Any], filters: Mapping[str, Any], today: dt.date) -> Select[Any]:
+def _filtered[S: Select[Any, Any]](statement: S, filters: Mapping[str, Any], today: dt.date) -> S:
     if filters.get("article_id"):
         statement = statement.where(MaterialAsset.article_id == filters["article_id"])
     if filters.get("state"):
@@ -335,7 +331,9 @@ async def list_assets(
         .options(selectinload(MaterialAsset.article), selectinload(MaterialAsset.depot))
     )
     statement = _filtered(statement, filters, today).order_by(MaterialAsset.tag).limit(limit)
-    rows = list(await session.execute(statement))
+    rows: list[tuple[MaterialAsset, MaterialHandout | None]] = [
+        (asset, handout) for asset, handout in await session.execute(statement)
+    ]
     found = await holdings(session, [handout for _asset, handout in rows if handout is not None])
     by_id = {holding.handout.id: holding for holding in found}
     return [

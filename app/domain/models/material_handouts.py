@@ -27,9 +27,7 @@ class MaterialHandout(TenantScoped, Base):
 
     __tablename__ = "material_handouts"
     __table_args__ = (
-        CheckConstraint(
-            "(station_id IS NOT NULL) <> (person_id IS NOT NULL)", name="one_holder"
-        ),
+        CheckConstraint("(station_id IS NOT NULL) <> (person_id IS NOT NULL)", name="one_holder"),
         Index(
             "uq_material_handouts_open_asset",
             "asset_id",

@@ -75,9 +75,7 @@ async def test_an_item_goes_to_one_holder_at_a_time_and_comes_back_in_its_condit
             db, LOGISTICS, {"tag": "VS-0101", "holder": "person", "person_id": str(driver.id),
                             "election_id": str(stocked.day.election_id), "due_back": "2099-01-01"}
         )  # fmt: skip
-        history = await handouts.asset_history(
-            db, (await handouts.asset_by_tag(db, "VS-0101")).id
-        )
+        history = await handouts.asset_history(db, (await handouts.asset_by_tag(db, "VS-0101")).id)
         assert [h.holder_name for h in history] == ["Dora Driver", "Hamnskolan"]
         assert history[1].handout.condition == "damaged"
         held = await handouts.held_by_person(db, driver.id)
