@@ -61,12 +61,13 @@ async def test_an_item_goes_to_one_holder_at_a_time_and_comes_back_in_its_condit
                 db, LOGISTICS, {"tag": "VS-0101", "holder": "person", "person_id": str(driver.id)}
             )
         assert refused.value.field == "tag"
-        assert "VS-0101 is already out to Hamnskolan" in refused.value.message
+        # Where the item is, whatever the reader's language.
+        assert "VS-0101" in refused.value.message and "Hamnskolan" in refused.value.message
     assert await _open(db, tenant) == 1
     assert await _state(db, tenant, "VS-0101") == "out"
     with tenant_scope(tenant.id):
         await handouts.take_back(db, LOGISTICS, {"tag": "VS-0101", "condition": "damaged"})
-        with pytest.raises(HandoutError, match="not out"):
+        with pytest.raises(HandoutError):
             await handouts.take_back(db, LOGISTICS, {"tag": "VS-0101"})
     assert await _state(db, tenant, "VS-0101") == "damaged"
     with tenant_scope(tenant.id):
@@ -81,7 +82,7 @@ async def test_an_item_goes_to_one_holder_at_a_time_and_comes_back_in_its_condit
         held = await handouts.held_by_person(db, driver.id)
         assert [h.handout.asset.tag for h in held] == ["VS-0101"]
         await handouts.take_back(db, LOGISTICS, {"tag": "VS-0101", "condition": "missing"})
-        with pytest.raises(HandoutError, match="missing or retired"):
+        with pytest.raises(HandoutError):
             await handouts.hand_out(db, LOGISTICS, {"tag": "VS-0101", **station})
 
 
@@ -132,11 +133,13 @@ async def test_another_municipality_s_station_and_item_are_unknown(
 async def test_a_clerk_may_not_hand_out(db: AsyncSession, tenant: Tenant, clerk: User) -> None:
     stocked = await stocked_day(db, tenant)
     await _assets(db, tenant, stocked, "VS-0101")
-    with tenant_scope(tenant.id), pytest.raises(HandoutError, match="may not"):
+    with tenant_scope(tenant.id), pytest.raises(HandoutError):
         await handouts.hand_out(
             db, Actor(label="c", user_id=clerk.id),
             {"tag": "VS-0101", "holder": "station", "station_id": str(stocked.day.station_id)},
         )  # fmt: skip
+    assert await _open(db, tenant) == 0
+    assert await _state(db, tenant, "VS-0101") == "in_stock"
 
 
 async def test_what_is_still_out_after_the_election_is_listed_reminded_and_reported(
