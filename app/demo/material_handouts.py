@@ -21,7 +21,7 @@ async def fill_handouts_demo(session: AsyncSession, tenant_id: int, election_id:
         tags = list(
             await session.scalars(
                 select(MaterialAsset.tag)
-                .where(MaterialAsset.state == "in_stock")
+                .where(MaterialAsset.state.in_(("in_stock", "reserved")))
                 .order_by(MaterialAsset.tag)
                 .limit(5)
             )

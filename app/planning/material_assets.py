@@ -117,7 +117,8 @@ async def material_asset_hand_out() -> WerkzeugResponse | tuple[str, int]:
 
     on_refusal(refused)
     handout = await handouts.hand_out(db(), current_actor(), values)
-    await flash(_("%(tag)s has been handed out.", tag=values.get("tag", "").strip()), "success")
+    asset = await handouts.get_asset(db(), handout.asset_id)  # the tag as registered
+    await flash(_("%(tag)s has been handed out.", tag=asset.tag), "success")
     if handout.person_id is not None and values.get("back_to") == "person":
         return redirect(url_for("planning.person_detail", person_id=handout.person_id))
     return redirect(url_for("planning.material_assets"))
@@ -134,9 +135,9 @@ async def material_asset_take_back() -> WerkzeugResponse | tuple[str, int]:
     on_refusal(refused)
     handout = await handouts.take_back(db(), current_actor(), values)
     label = handouts.CONDITION_LABELS[handout.condition or "ok"]
+    asset = await handouts.get_asset(db(), handout.asset_id)
     await flash(
-        _("%(tag)s has been taken back (%(condition)s).", tag=values.get("tag", "").strip(),
-          condition=label),
+        _("%(tag)s has been taken back (%(condition)s).", tag=asset.tag, condition=label),
         "success",
     )  # fmt: skip
     return redirect(url_for("planning.material_assets"))
