@@ -28,6 +28,9 @@ from app.domain.ops.dashboard import election_in_focus
 
 routes = Routes()
 
+#: At most this many items on the page: the filters and the search find the others.
+SHOWN = 300
+
 HOLDER_LABELS = {
     "station": lazy_gettext("At a station"),
     "person": lazy_gettext("With a person"),
@@ -84,7 +87,8 @@ async def _assets_page(
     articles = [a for a in await catalogue.list_articles(db()) if a.kind == "equipment"]
     return await render(
         "planning/materials/assets.html",
-        rows=await handouts.list_assets(db(), filters, today),
+        rows=await handouts.list_assets(db(), filters, today, limit=SHOWN + 1),
+        shown=SHOWN,
         filters=filters,
         articles=[(a.id, a.name) for a in articles],
         states=[(s, catalogue.ASSET_STATE_LABELS[s]) for s in ASSET_STATES],
