@@ -1,5 +1,5 @@
-"""The demo's hand-outs: a few voting screens out at stations, a laptop with a station's
-chair (overdue), and one screen taken back damaged, so the hand-out list, an item's
+"""The demo's hand-outs: items out at stations that have a lead to call, one with a
+station's chair (overdue), and one taken back damaged, so the hand-out list, an item's
 history and the "not returned" list each show something."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import Actor
 from app.core.tenancy import tenant_scope
 from app.domain.materials import handouts
+from app.domain.materials.not_returned import station_leads
 from app.domain.models import MaterialAsset, Station
 
 
@@ -26,14 +27,14 @@ async def fill_handouts_demo(session: AsyncSession, tenant_id: int, election_id:
                 .limit(5)
             )
         )
-        stations = list(
+        every = list(
             await session.scalars(
-                select(Station.id)
-                .where(Station.election_id == election_id)
-                .order_by(Station.id)
-                .limit(3)
+                select(Station.id).where(Station.election_id == election_id).order_by(Station.id)
             )
         )
+        # Stations with a lead to call, so "not returned" shows whom.
+        led = await station_leads(session, set(every))
+        stations = [station_id for station_id in every if led.get(station_id)][:3]
         leads = await handouts.election_leads(session, election_id)
         if len(tags) < 5 or not stations:
             return

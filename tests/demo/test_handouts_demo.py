@@ -1,4 +1,4 @@
-"""The demo has equipment out: items at stations, one overdue with a station's chair,
+"""The demo has equipment out: items at stations with a lead, one overdue with a chair,
 and one taken back damaged, so the hand-outs and "not returned" show something."""
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ async def test_the_demo_has_items_out_and_one_taken_back_damaged(
             assert coming is not None
             holders = await still_out(session, coming)
             conditions = set(await session.scalars(select(MaterialHandout.condition)))
-    assert len(holders) == 4
-    assert [h for h in holders if not h.is_station][0].contacts[0].phone
+    # Stations with a lead (the small demo staffs one), and the chair with a laptop.
+    assert len(holders) >= 2 and holders[0].is_station
+    assert next(h for h in holders if not h.is_station).contacts[0].phone
+    assert all(h.contacts for h in holders)
     assert conditions == {None, "damaged"}

@@ -55,7 +55,7 @@ class HolderItems:
     handouts: list[MaterialHandout] = field(default_factory=list)
 
 
-async def _station_leads(session: AsyncSession, station_ids: set[int]) -> dict[int, list[Contact]]:
+async def station_leads(session: AsyncSession, station_ids: set[int]) -> dict[int, list[Contact]]:
     found = await session.execute(
         select(
             Assignment.station_id,
@@ -98,7 +98,7 @@ async def still_out(session: AsyncSession, election: Election) -> list[HolderIte
         )
     )
     named = await holdings(session, found)
-    leads = await _station_leads(session, {h.station_id for h in found if h.station_id})
+    leads = await station_leads(session, {h.station_id for h in found if h.station_id})
     people = {
         p.id: p
         for p in await session.scalars(
