@@ -104,7 +104,12 @@ async def test_it_makes_the_demo_once_and_prints_the_logins(settings: Settings) 
     assert first.returncode == second.returncode == 0, first.stderr
     assert "Created the demo municipality." in first.stdout
     assert "Created the demo municipality." not in second.stdout
-    for email in ("admin@demo.stemma.test", "planner@demo.stemma.test", "clerk@demo.stemma.test"):
+    for email in (
+        "admin@demo.stemma.test",
+        "planner@demo.stemma.test",
+        "logistics@demo.stemma.test",
+        "clerk@demo.stemma.test",
+    ):
         assert email in second.stdout
 
 

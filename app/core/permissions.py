@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from app.core.i18n import lazy_gettext
 
-ROLES = ("admin", "planner", "coordinator", "clerk")
+ROLES = ("admin", "planner", "coordinator", "logistics", "clerk")
 
 ROLE_LABELS = {
     "admin": lazy_gettext("Administrator"),
     "planner": lazy_gettext("Planner"),
     "coordinator": lazy_gettext("Coordinator"),
+    "logistics": lazy_gettext("Logistics"),
     "clerk": lazy_gettext("Poll clerk"),
 }
 
-_BACK_OFFICE_READ = {"planning.view", "registers.view", "staffing.view", "courses.view"}
+_BACK_OFFICE_READ = {
+    "planning.view",
+    "registers.view",
+    "staffing.view",
+    "courses.view",
+    "materials.view",
+}
 _PLANNING = _BACK_OFFICE_READ | {
     "registers.edit",
     "people.reveal",
@@ -44,6 +51,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     "planner": frozenset(_PLANNING),
     "coordinator": frozenset(_COORDINATION),
+    # The depot: materials and equipment, and of people no more than the pages of
+    # materials show (a station lead's name and phone, a holder's name).
+    "logistics": frozenset({"materials.view", "materials.edit"}),
     "clerk": frozenset({"portal.use"}),
 }
 

@@ -13,6 +13,7 @@ from app.demo.courses import fill_courses_demo
 from app.demo.data import fill_municipality
 from app.demo.election_day import fill_reserves
 from app.demo.material_deliveries import fill_deliveries_demo
+from app.demo.material_handouts import fill_handouts_demo
 from app.demo.materials import fill_materials_demo
 from app.demo.pay import fill_pay_demo
 from app.demo.portal import fill_portal_demo
@@ -31,6 +32,8 @@ DEMO_USERS = (
     ("planner", "planner@demo.stemma.test", "Per Planerare"),
     ("coordinator", "coordinator@demo.stemma.test", "Kim Koordinator"),
     ("clerk", "clerk@demo.stemma.test", "Robin Röstmottagare"),
+    # Last, so the others keep their places in ``users`` (users[3] is the clerk).
+    ("logistics", "logistics@demo.stemma.test", "Lo Logistiker"),
 )
 
 
@@ -96,3 +99,4 @@ async def _fill_demo(
     await fill_held_turnout(session, tenant)
     await fill_materials_demo(session, tenant.id, upcoming.id, size)
     await fill_deliveries_demo(session, tenant.id, upcoming.id, users[3][1])
+    await fill_handouts_demo(session, tenant.id, upcoming.id)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quart import url_for
+from quart import redirect, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, requires
 from app.core.i18n import ngettext
@@ -172,8 +173,11 @@ def _ordered(figures: list[Figure]) -> list[Figure]:
 
 
 @routes.get("/")
-@requires("planning.view")
-async def home() -> str:
+@requires("materials.view")
+async def home() -> str | WerkzeugResponse:
+    if not can("planning.view"):
+        # The logistics role: its work is the materials, its home the catalogue.
+        return redirect(url_for("planning.materials_catalogue"))
     focus = await attention.focus(db())
     day: list[Figure] = []
     ahead: list[Figure] = []

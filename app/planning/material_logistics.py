@@ -3,8 +3,8 @@ per station, packing lists with crate labels), drivers' runs by district with th
 lists, counting back after the election with what is still out, and the election-day
 shortages the stations report (marked sent and delivered).
 
-Read with ``planning.view`` (shortages with ``ops.view``, as coordinators handle them
-too); every change needs ``materials.edit`` (the services check again).
+Read with ``materials.view`` (the logistics role has it, as every back-office role);
+every change needs ``materials.edit`` (the services check again).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ async def _delivery_of(election: Election, delivery_id: int) -> MaterialDelivery
 
 
 @routes.get("/materials/packing")
-@requires("planning.view")
+@requires("materials.view")
 async def material_packing_now() -> Any:
     """The menu's entry: packing and return of the election in focus."""
     election_id = await election_in_focus(db())
@@ -66,7 +66,7 @@ async def material_packing_now() -> Any:
 
 
 @routes.get("/materials/elections/<int:election_id>/packing")
-@requires("planning.view")
+@requires("materials.view")
 async def material_packing(election_id: int) -> str:
     election = await get_election(db(), election_id)
     rows = await packing.deliveries_of_election(db(), election.id)
@@ -113,7 +113,7 @@ async def _packing_lists(election: Election, rows: list[packing.DeliveryRow]) ->
 
 
 @routes.get("/materials/elections/<int:election_id>/packing/lists.pdf")
-@requires("planning.view")
+@requires("materials.view")
 async def material_packing_lists(election_id: int) -> Response:
     """Every station's packing list with crate labels, as one PDF."""
     election = await get_election(db(), election_id)
@@ -122,7 +122,7 @@ async def material_packing_lists(election_id: int) -> Response:
 
 
 @routes.get("/materials/elections/<int:election_id>/deliveries/<int:delivery_id>/list.pdf")
-@requires("planning.view")
+@requires("materials.view")
 async def material_packing_list(election_id: int, delivery_id: int) -> Response:
     election = await get_election(db(), election_id)
     delivery = await _delivery_of(election, delivery_id)
@@ -180,7 +180,7 @@ def _refused(election: Election, delivery_id: int, values: dict[str, str]) -> An
 
 
 @routes.get("/materials/elections/<int:election_id>/deliveries/<int:delivery_id>")
-@requires("planning.view")
+@requires("materials.view")
 async def material_delivery(election_id: int, delivery_id: int) -> tuple[str, int]:
     election = await get_election(db(), election_id)
     return await _delivery_page(election, await _delivery_of(election, delivery_id))
@@ -236,7 +236,7 @@ async def material_delivery_return(election_id: int, delivery_id: int) -> Any:
 
 
 @routes.get("/materials/elections/<int:election_id>/runs")
-@requires("planning.view")
+@requires("materials.view")
 async def material_runs(election_id: int) -> str:
     election = await get_election(db(), election_id)
     return await render(
@@ -296,7 +296,7 @@ async def material_run_update(election_id: int, run_id: int) -> Any:
 
 
 @routes.get("/materials/elections/<int:election_id>/runs/<int:run_id>/driver.pdf")
-@requires("planning.view")
+@requires("materials.view")
 async def material_driver_list(election_id: int, run_id: int) -> Response:
     election = await get_election(db(), election_id)
     found = [
@@ -327,7 +327,7 @@ async def material_driver_list(election_id: int, run_id: int) -> Response:
 
 
 @routes.get("/materials/elections/<int:election_id>/shortages")
-@requires("ops.view")
+@requires("materials.view")
 async def material_shortages(election_id: int) -> str:
     election = await get_election(db(), election_id)
     return await render(
@@ -342,7 +342,7 @@ async def material_shortages(election_id: int) -> str:
 
 
 @routes.post("/materials/elections/<int:election_id>/shortages/<int:shortage_id>")
-@requires("ops.view")
+@requires("materials.view")
 async def material_shortage_move(election_id: int, shortage_id: int) -> Any:
     election = await get_election(db(), election_id)
     shortage = await shortages.get_shortage(db(), shortage_id)

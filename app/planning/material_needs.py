@@ -55,7 +55,7 @@ async def _rule_values() -> dict[str, Any]:
 
 
 @routes.get("/materials/rules")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_rules() -> str:
     """The need rules as sentences, and a form to add one."""
     return await _rules_page()
@@ -103,7 +103,7 @@ async def materials_rule_edit(rule_id: int) -> str | WerkzeugResponse | tuple[st
 
 
 @routes.get("/materials/needs")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_needs_now() -> WerkzeugResponse:
     """The menu's entry: the needs of the election in focus."""
     election_id = await election_in_focus(db())
@@ -128,7 +128,7 @@ async def _needs_page(election_id: int, change: NeedsChange | None = None) -> st
 
 
 @routes.get("/materials/elections/<int:election_id>/needs")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_needs(election_id: int) -> str:
     """Every station's figures and needs, with the totals per article."""
     return await _needs_page(election_id)
@@ -167,7 +167,7 @@ async def _station_page(
 
 
 @routes.get("/materials/elections/<int:election_id>/stations/<int:station_id>")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_station(election_id: int, station_id: int) -> str:
     """A station's figures (the register's and the planner's) and its needs."""
     return await _station_page(election_id, station_id)
@@ -204,7 +204,7 @@ async def _shortfall_page(election_id: int, result: stock.ReservationResult | No
 
 
 @routes.get("/materials/elections/<int:election_id>/shortfall")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_shortfall(election_id: int) -> str:
     """What the election needs, what the depots hold, and what to order."""
     return await _shortfall_page(election_id)

@@ -51,7 +51,7 @@ async def _catalogue_page(
 
 
 @routes.get("/materials/")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_catalogue() -> str:
     """Every article of the catalogue, and a form to add one."""
     return await _catalogue_page()
@@ -119,7 +119,7 @@ async def _equipment_page(
 
 
 @routes.get("/materials/equipment")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_equipment() -> str:
     """Equipment by asset tag: where each item is kept and its state."""
     return await _equipment_page()
@@ -207,7 +207,7 @@ async def _stock_page(
 
 
 @routes.get("/materials/stock")
-@requires("registers.view")
+@requires("materials.view")
 async def materials_stock() -> str:
     """What each depot holds: consumables counted, equipment by its items."""
     return await _stock_page()

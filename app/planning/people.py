@@ -26,6 +26,7 @@ from app.domain.labels import (
     WORK_KIND,
     choices,
 )
+from app.domain.materials.handouts import held_by_person
 from app.domain.registers import availability, people
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.removal_requests import removal_state
@@ -129,6 +130,7 @@ async def _detail_context(person: Any) -> dict[str, Any]:
         **await standing_context(person),
         **_context(),
         "removal_state": removal_state(person),
+        "equipment": await held_by_person(db(), person.id),
     }
 
 

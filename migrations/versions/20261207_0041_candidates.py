@@ -2,7 +2,7 @@
 exclusions, and the applicant's declaration of not being a candidate
 
 Revision ID: 0041
-Revises: 0038
+Revises: 0040
 Create Date: 2026-12-07 16:45:00
 """
 
@@ -16,7 +16,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0041"
-down_revision: str | None = "0038"
+down_revision: str | None = "0040"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """working-time rules and the confidentiality undertaking's signatures
 
 Revision ID: 0042
-Revises: 0038
+Revises: 0041
 Create Date: 2026-12-07 17:00:00
 """
 
@@ -14,7 +14,7 @@ import app.core.models.base
 from app.core import rls
 
 revision: str = "0042"
-down_revision: str | None = "0038"
+down_revision: str | None = "0041"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

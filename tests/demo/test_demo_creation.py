@@ -45,7 +45,7 @@ async def test_a_demo_that_failed_part_way_is_made_whole_by_the_next_run(
     async with session_factory() as session:
         tenant = await get_tenant_by_slug(session, DEMO_SLUG)
         assert tenant is not None
-        assert await _demo_users(session) == 4
+        assert await _demo_users(session) == 5
         with tenant_scope(tenant.id):
             assert await session.scalar(select(func.count()).select_from(Person)) == 601
             assert await session.scalar(select(func.count()).select_from(Reserve))

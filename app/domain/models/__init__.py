@@ -35,6 +35,7 @@ from app.domain.models.material_deliveries import (
     MaterialRun,
     MaterialShortage,
 )
+from app.domain.models.material_handouts import RETURN_CONDITIONS, MaterialHandout
 from app.domain.models.materials import (
     ARTICLE_CATEGORIES,
     ARTICLE_KINDS,
@@ -163,6 +164,7 @@ __all__ = [
     "PERSON_STATUSES",
     "QUALIFICATION_SOURCES",
     "REMINDER_OCCASIONS",
+    "RETURN_CONDITIONS",
     "ROLE_WORK_KINDS",
     "RULE_BASES",
     "RULE_STATION_KINDS",
@@ -205,6 +207,7 @@ __all__ = [
     "MaterialDelivery",
     "MaterialDeliveryLine",
     "MaterialDepot",
+    "MaterialHandout",
     "MaterialNeed",
     "MaterialNeedRule",
     "MaterialReservation",

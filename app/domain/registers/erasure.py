@@ -75,6 +75,7 @@ HANDLED_PERSON_TABLES = {
     "undertaking_signatures": "deleted (with the browser and address they were given from)",
     "candidates": "deleted (the candidate rows matched to them: their name and birth date)",
     "person_exclusions": "deleted (the audit log keeps that it stood)",
+    "material_handouts": "kept, the holder anonymous (no name is copied into a hand-out)",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")
