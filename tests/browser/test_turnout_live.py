@@ -18,7 +18,7 @@ from app.core.settings import Settings
 from app.demo import DEMO_SLUG
 from app.demo.turnout import fill_turnout
 from app.domain.models import Election, TurnoutReport
-from tests.browser.conftest import ARTIFACTS, in_the_demo
+from tests.browser.conftest import ARTIFACTS, in_the_demo, no_turnout_yet
 from tests.browser.test_accessibility import PLANNER_EMAIL, SIZES, Audit
 from tests.browser.test_election_day_live import (
     CLERK_EMAIL,
@@ -33,14 +33,6 @@ from tests.browser.test_recruitment import ELECTION, PHONE, _assert_fits_phone, 
 @pytest.fixture
 def demo_command() -> list[str]:
     return ["demo", "--election-day", "today"]
-
-
-async def _no_turnout_yet(settings: Settings) -> None:
-    """Clear the turnout the demo filled in for the reporting times already past: which
-    those are depends on the hour the test runs (after 20:00 every time has its total,
-    and the chair's count is one of many in it)."""
-    async with in_the_demo(settings) as connection:
-        await connection.execute(delete(TurnoutReport))
 
 
 async def _every_time_reported(settings: Settings) -> None:
@@ -61,7 +53,7 @@ async def _every_time_reported(settings: Settings) -> None:
 async def test_a_chairs_turnout_report_shows_on_the_dashboard_without_reload(
     live_server: str, browser: Browser, settings: Settings
 ) -> None:
-    await _no_turnout_yet(settings)
+    await no_turnout_yet(settings)
     errors: list[str] = []
     dashboard = await _new_page(browser, errors, **DESKTOP)
     await _sign_in(dashboard, live_server, COORDINATOR_EMAIL)
