@@ -17,6 +17,7 @@ from app.domain.clerks import places as portal
 from app.domain.clerks import undertaking
 from app.domain.courses.my_courses import needs_by_assignment
 from app.domain.labels import ASSIGNMENT_STATE
+from app.domain.ops.access import local_today
 from app.domain.site import webparts
 from app.domain.staffing.offer_terms import OfferTerms, make_terms
 from app.portal.me import my_person
@@ -32,7 +33,7 @@ LATE_DECLINE_DAYS = 14
 async def home() -> str:
     person = await my_person()
     places = await portal.my_places(db(), person) if person else []
-    today = dt.date.today()
+    today = await local_today(db())
     upcoming = [p for p in places if not p.is_past]
     # Shifts already worked in an election still ahead are done, not an earlier election.
     past = [p for p in places if p.is_past]

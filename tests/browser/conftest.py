@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 from click.testing import CliRunner
 from playwright.async_api import Browser, Page, Playwright, async_playwright, expect
-from sqlalchemy import make_url, select
+from sqlalchemy import delete, make_url, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.cli import main as stemma
@@ -28,6 +28,7 @@ from app.core.models import Tenant
 from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.demo import DEMO_SLUG
+from app.domain.models import TurnoutReport
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import free_port
 from tests.support.prestarted import Launcher
@@ -258,3 +259,13 @@ async def in_the_demo(settings: Settings) -> AsyncIterator[AsyncConnection]:
                 yield connection
     finally:
         await engine.dispose()
+
+
+async def no_turnout_yet(settings: Settings) -> None:
+    """Clear the turnout `stemma demo --election-day today` filled in for the reporting
+    times already past. Which those are, and when each was sent (up to a quarter of an
+    hour after its time, and never after the demo was made), depends on the hour a test
+    runs: a station's last change could be the very minute of a check-in the test makes,
+    and a chair's count one of many in the totals."""
+    async with in_the_demo(settings) as connection:
+        await connection.execute(delete(TurnoutReport))

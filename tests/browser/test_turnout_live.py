@@ -6,11 +6,19 @@ on the dashboard follow without a reload. The planner's start page, too, in a br
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, expect
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.browser.conftest import ARTIFACTS
+from app.core.models import Tenant
+from app.core.settings import Settings
+from app.demo import DEMO_SLUG
+from app.demo.turnout import fill_turnout
+from app.domain.models import Election, TurnoutReport
+from tests.browser.conftest import ARTIFACTS, in_the_demo, no_turnout_yet
 from tests.browser.test_accessibility import PLANNER_EMAIL, SIZES, Audit
 from tests.browser.test_election_day_live import (
     CLERK_EMAIL,
@@ -19,7 +27,7 @@ from tests.browser.test_election_day_live import (
     STATION,
     _sign_in,
 )
-from tests.browser.test_recruitment import PHONE, _assert_fits_phone, _new_page
+from tests.browser.test_recruitment import ELECTION, PHONE, _assert_fits_phone, _new_page
 
 
 @pytest.fixture
@@ -27,9 +35,25 @@ def demo_command() -> list[str]:
     return ["demo", "--election-day", "today"]
 
 
+async def _every_time_reported(settings: Settings) -> None:
+    """Turnout for every reporting time of the day, as by evening: the demo fills in only
+    the times already past (none before 11:00, nor from 22:00, when its election day is
+    tomorrow)."""
+    async with in_the_demo(settings) as connection:
+        session = AsyncSession(bind=connection)
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
+        election = await session.scalar(select(Election).where(Election.name == ELECTION))
+        assert tenant is not None and election is not None
+        await connection.execute(delete(TurnoutReport))
+        zone = ZoneInfo(tenant.timezone)
+        await fill_turnout(session, tenant.id, election.id, election.election_day, zone)
+        await session.flush()
+
+
 async def test_a_chairs_turnout_report_shows_on_the_dashboard_without_reload(
-    live_server: str, browser: Browser
+    live_server: str, browser: Browser, settings: Settings
 ) -> None:
+    await no_turnout_yet(settings)
     errors: list[str] = []
     dashboard = await _new_page(browser, errors, **DESKTOP)
     await _sign_in(dashboard, live_server, COORDINATOR_EMAIL)
@@ -87,10 +111,11 @@ async def test_the_start_page_leads_a_planner_to_what_needs_attention(
 
 
 async def test_the_start_page_turnout_and_overdue_offers_pass_axe_on_election_day(
-    live_server: str, browser: Browser
+    live_server: str, browser: Browser, settings: Settings
 ) -> None:
     """The pages this work adds or changes, as they look on the day: the start page with
     the day's figures, the dashboard with turnout reported, the overdue offers."""
+    await _every_time_reported(settings)
     audit = Audit(live_server)
     for view, size in SIZES.items():
         page = await _new_page(browser, [], **size)

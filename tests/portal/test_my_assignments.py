@@ -3,9 +3,10 @@
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from quart.testing import QuartClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
@@ -170,3 +171,33 @@ async def test_it_lists_a_worked_shift_of_the_current_election_as_done_not_earli
     assert "Hamnskolan" in done and "Förmiddag" in done and "Avklarat" in done
     assert "Gamla skolan" not in done
     assert "Gamla skolan" in earlier and "Hamnskolan" not in earlier
+
+
+#: Zones 25 hours apart: at any hour, in one of them the day is not the server's.
+FAR_ZONES = ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+
+
+async def test_it_reads_today_in_the_municipalitys_zone_not_the_servers(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, owner_db: AsyncSession
+) -> None:
+    """A shift on the municipality's today is still ahead and one of its yesterday is
+    done, whatever the server's own date (a server on UTC is an hour or two behind
+    Stockholm's day after midnight: a shift of today showed as done)."""
+    zone = next(z for z in FAR_ZONES if dt.datetime.now(ZoneInfo(z)).date() != dt.date.today())
+    await owner_db.execute(update(Tenant).where(Tenant.id == tenant.id).values(timezone=zone))
+    await owner_db.commit()
+    local_today = dt.datetime.now(ZoneInfo(zone)).date()
+    current = await make_staffed_station(db, tenant)
+    user, me = await _linked_clerk(db, tenant, current)
+    with tenant_scope(tenant.id):
+        current["early"].day = local_today - dt.timedelta(days=1)
+        current["late"].day = local_today
+        await db.commit()
+    await _place(db, tenant, current, "early", "clerk", me, "accepted")
+    await _place(db, tenant, current, "late", "clerk", me, "accepted")
+    await login(client, user)
+    page = await (await client.get("/lund/portal/")).get_data(as_text=True)
+    upcoming = _section(page, "upcoming-heading")
+    done = _section(page, "done-heading")
+    assert "Eftermiddag" in upcoming and "Förmiddag" not in upcoming, zone
+    assert "Förmiddag" in done and "Eftermiddag" not in done, zone

@@ -39,6 +39,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.ops.access import local_today
 from app.domain.recruitment.application_form import OpenElection, clean_choices, open_elections
 from app.domain.site.webparts import site_settings
 from app.domain.staffing.offers import Answer, answer_assignment
@@ -70,6 +71,9 @@ class MyPlace:
     role: RoleType
     room: Room | None
     building: Building | None
+    #: The municipality's day when the place was read (not the server's: election days
+    #: are local days).
+    today: dt.date
     coworkers: list[CoWorker] = field(default_factory=list)
 
     @property
@@ -89,7 +93,7 @@ class MyPlace:
 
     @property
     def is_past(self) -> bool:
-        return self.shift.day < dt.date.today()
+        return self.shift.day < self.today
 
 
 async def my_places(session: AsyncSession, person: Person) -> list[MyPlace]:
@@ -100,8 +104,9 @@ async def my_places(session: AsyncSession, person: Person) -> list[MyPlace]:
         .where(Assignment.state.in_(VISIBLE_STATES))
         .options(selectinload(Station.room).selectinload(Room.building))
     )
+    today = await local_today(session)
     places = [
-        MyPlace(a, e, st, sh, r, st.room, st.room.building if st.room else None)
+        MyPlace(a, e, st, sh, r, st.room, st.room.building if st.room else None, today)
         for a, e, st, sh, r in rows
     ]
     shift_ids = [place.shift.id for place in places]
@@ -153,7 +158,7 @@ async def answer_my_offer(
     if row is None:
         raise NotFound(_("Not found."))
     assignment, shift, _station = row
-    late = not accept and (shift.day - dt.date.today()).days <= late_days
+    late = not accept and (shift.day - await local_today(session)).days <= late_days
     office = (await site_settings(session)).office_email if late else None
     if office and assignment.state == "offered":
         await queue_message(
@@ -260,7 +265,7 @@ class MyAvailability:
 async def my_availability(session: AsyncSession, person: Person) -> list[MyAvailability]:
     """For each election still ahead, what the person has said they can work."""
     result = []
-    for option in await open_elections(session, dt.date.today()):
+    for option in await open_elections(session, await local_today(session)):
         rows = list(
             await session.execute(
                 select(Availability.day, Availability.work_kind).where(
@@ -290,7 +295,7 @@ async def update_my_availability(
 ) -> None:
     """Replace what the person can work in one election (days, kinds of work, district
     wishes), checked like an application; planners see it at once."""
-    offered = await open_elections(session, dt.date.today())
+    offered = await open_elections(session, await local_today(session))
     errors: dict[str, str] = {}
     choices = clean_choices([data], offered, errors)
     if errors or not choices:
@@ -359,7 +364,7 @@ async def stations_i_lead(session: AsyncSession, person: Person) -> list[LedStat
             Assignment.state == "accepted",
             RoleType.leads_station.is_(True),
             # A lead sees the team's contacts while it is their team, not for ever.
-            Election.election_day >= dt.date.today(),
+            Election.election_day >= await local_today(session),
         )
         .distinct()
         .order_by(Election.election_day, Station.name)
