@@ -300,6 +300,7 @@ async def test_it_gives_404_on_every_api_route_with_another_municipalitys_ids(
         "assignment_id": await _an_assignment(db, tenant),
         "course_id": (await make_course(db, tenant)).id,
         "dispatch_id": await _a_dispatch(db, tenant),
+        "article_id": await _an_article(db, tenant),
     }
     foreign = await _headers(db, other_tenant)
     checked = 0
@@ -323,6 +324,16 @@ async def _a_dispatch(db: AsyncSession, tenant: Tenant) -> int:
         db.add(dispatch)
         await db.commit()
         return dispatch.id
+
+
+async def _an_article(db: AsyncSession, tenant: Tenant) -> int:
+    from app.domain.models import MaterialArticle
+
+    with tenant_scope(tenant.id):
+        article = MaterialArticle(name="Valsedel S", unit="st")
+        db.add(article)
+        await db.commit()
+        return article.id
 
 
 async def _an_assignment(db: AsyncSession, tenant: Tenant) -> int:
