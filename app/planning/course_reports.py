@@ -34,6 +34,7 @@ from app.domain.elections.districts import districts_of
 from app.domain.elections.elections import get_election
 from app.domain.labels import SESSION_STATUS
 from app.domain.models import Election
+from app.domain.ops.access import local_today
 
 routes = Routes()
 
@@ -443,7 +444,7 @@ async def course_report_download(election_id: int, kind: str, format: str) -> Re
         body = await asyncio.to_thread(write_report_xlsx, table)
     else:
         body = await asyncio.to_thread(write_report_pdf, table, g.tenant.name, election)
-    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+    return attachment(body, format, f"{name}-{(await local_today(db())).isoformat()}")
 
 
 @routes.get("/elections/<int:election_id>/courses/reports/sessions/<int:session_id>.pdf")

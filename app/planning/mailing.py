@@ -5,7 +5,6 @@ mail-merge workbook (Excel)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 from quart import Response, request
@@ -23,6 +22,7 @@ from app.domain.documents import mailing as letters_by_post
 from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
+from app.domain.ops.access import local_today
 
 routes = Routes()
 
@@ -135,5 +135,6 @@ async def mailing_workbook(election_id: int) -> Response:
     chosen, _layout, _skip = _choices(request.args, election.id)
     found = await letters_by_post.export_mail_merge(db(), current_actor(), chosen)
     body = await asyncio.to_thread(letters_by_post.write_mail_merge_xlsx, found)
-    name = f"{slug(_('Mail merge'))}-{slug(found.election.name)}-{dt.date.today().isoformat()}"
+    today = (await local_today(db())).isoformat()
+    name = f"{slug(_('Mail merge'))}-{slug(found.election.name)}-{today}"
     return attachment(body, "xlsx", name)

@@ -32,6 +32,7 @@ from app.core.routes import Routes
 from app.core.web import db
 from app.domain.models import TURNOUT_SLOTS, Election
 from app.domain.ops import exports, incident_labels
+from app.domain.ops.access import local_today
 from app.domain.ops.stations import STATE_LABELS as STATION_STATE_LABELS
 
 routes = Routes()
@@ -484,4 +485,4 @@ async def ops_export(election_id: int, kind: str, format: str) -> Response:
         abort(404)
     election, body = await _FILES[kind](election_id, format)
     name = f"{slug(str(EXPORT_TITLES[kind]))}-{slug(election.name)}"
-    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+    return attachment(body, format, f"{name}-{(await local_today(db())).isoformat()}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from app.core.web import db, on_refusal, render
 from app.domain.elections import elections
 from app.domain.elections.stations import structure
 from app.domain.labels import PERSON_STATUS, STATION_KIND
+from app.domain.ops.access import local_today
 from app.domain.registers import imports, people, premises
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.import_templates import template_header, template_row
@@ -39,7 +39,7 @@ async def _download(
     if format not in EXPORT_FORMATS:
         abort(404)
     body = await in_worker_thread(_file, name, format, header, rows)
-    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+    return attachment(body, format, f"{name}-{(await local_today(db())).isoformat()}")
 
 
 def _file(

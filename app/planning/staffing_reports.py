@@ -29,6 +29,7 @@ from app.domain.documents import filled
 from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
+from app.domain.ops.access import local_today
 from app.domain.staffing import letters, reports
 from app.domain.staffing.board import DistrictSummary
 
@@ -289,7 +290,7 @@ async def staffing_report_download(election_id: int, kind: str, format: str) -> 
         body = await asyncio.to_thread(write_report_xlsx, table)
     else:
         body = await asyncio.to_thread(write_report_pdf, table, g.tenant.name, election)
-    return attachment(body, format, f"{name}-{dt.date.today().isoformat()}")
+    return attachment(body, format, f"{name}-{(await local_today(db())).isoformat()}")
 
 
 async def _letters_pdf(election: Election, found: list[letters.Appointment]) -> bytes:

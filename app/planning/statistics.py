@@ -5,7 +5,6 @@ per role and per district."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 from quart import Response, abort, flash, redirect, request, url_for
@@ -20,6 +19,7 @@ from app.core.i18n import _, ngettext
 from app.core.routes import Routes
 from app.core.web import db, on_refusal, render
 from app.domain.elections.elections import get_election
+from app.domain.ops.access import local_today
 from app.domain.statistics import budgets
 from app.domain.statistics.overview import election_statistics
 from app.planning import statistics_charts as charts
@@ -55,7 +55,8 @@ async def statistics_download(election_id: int, kind: str, format: str) -> Respo
     if format not in FORMATS or (kind not in charts.CHARTS and (kind, format) != ("all", "xlsx")):
         abort(404)
     stats = await election_statistics(db(), election_id)
-    name = f"{slug(_('Statistics'))}-{slug(stats.election.name)}-{dt.date.today().isoformat()}"
+    today = (await local_today(db())).isoformat()
+    name = f"{slug(_('Statistics'))}-{slug(stats.election.name)}-{today}"
     if kind == "all":
         tables = [each.table for each in charts.statistics(stats)]
         return attachment(await asyncio.to_thread(write_report_xlsx, *tables), "xlsx", name)

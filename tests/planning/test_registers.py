@@ -473,3 +473,24 @@ async def test_it_refuses_a_second_building_or_room_of_the_same_name(
     body = await renamed.get_data(as_text=True)
     assert renamed.status_code == 200
     assert "Byggnaden har redan ett rum med det namnet." in body
+
+
+async def test_an_exports_file_name_carries_the_municipalitys_date_not_the_servers(
+    client: QuartClient, tenant: Tenant, planner: User, owner_db: AsyncSession
+) -> None:
+    """A file downloaded after the municipality's midnight is named for its day (the
+    server's own date, UTC in production, is still yesterday there)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from tests.portal.test_my_assignments import FAR_ZONES
+
+    zone = next(z for z in FAR_ZONES if dt.datetime.now(ZoneInfo(z)).date() != dt.date.today())
+    await owner_db.execute(update(Tenant).where(Tenant.id == tenant.id).values(timezone=zone))
+    await owner_db.commit()
+    await login(client, planner)
+    response = await client.get("/lund/planning/people/export.csv")
+    local_day = dt.datetime.now(ZoneInfo(zone)).date().isoformat()
+    assert f"-{local_day}." in response.headers["Content-Disposition"], zone
