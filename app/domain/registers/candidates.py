@@ -26,6 +26,7 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import Candidate, CandidateList, Election, ImportBatch, Person
 from app.domain.registers.identity import COUNTRIES, IdentityError, parse_national_id
+from app.domain.registers.imports import get_batch
 
 KIND = "candidates"
 
@@ -270,12 +271,7 @@ def _plain(raw: dict[str, Any]) -> dict[str, str]:
 
 
 async def get_candidate_batch(session: AsyncSession, batch_id: int) -> ImportBatch:
-    batch = await session.scalar(
-        select(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.kind == KIND)
-    )
-    if batch is None:
-        raise NotFound(_("Not found."))
-    return batch
+    return await get_batch(session, batch_id, (KIND,))
 
 
 async def preview_candidates(

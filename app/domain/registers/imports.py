@@ -125,10 +125,13 @@ async def _election_of_this_municipality(session: AsyncSession, election_id: int
         ) from None
 
 
-async def get_batch(session: AsyncSession, batch_id: int) -> ImportBatch:
-    # A candidate file's batch is the candidate import's (``registers.candidates``).
+async def get_batch(
+    session: AsyncSession, batch_id: int, kinds: tuple[str, ...] = KINDS
+) -> ImportBatch:
+    """A staged file of these kinds (a candidate file's batch is opened only by the
+    candidate import, ``registers.candidates``)."""
     batch = await session.scalar(
-        select(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.kind.in_(KINDS))
+        select(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.kind.in_(kinds))
     )
     if batch is None:
         raise NotFound(_("Not found."))
