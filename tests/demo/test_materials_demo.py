@@ -6,12 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.accounts.municipalities import get_tenant_by_slug
-from app.core.tenancy import tenant_scope
-from app.demo import DEMO_SLUG, create_demo
 from app.domain.materials.stock import shortfall
 from app.domain.models import (
-    Election,
     MaterialAsset,
     MaterialNeed,
     MaterialNeedRule,
@@ -19,31 +15,24 @@ from app.domain.models import (
     MaterialStationFigure,
     Station,
 )
+from tests.demo.coming import demo_coming_election
 
 
 async def test_the_demo_has_materials_for_the_coming_election(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    await create_demo(session_factory)
-    async with session_factory() as session:
-        tenant = await get_tenant_by_slug(session, DEMO_SLUG)
-        assert tenant is not None
-        with tenant_scope(tenant.id):
-            coming = await session.scalar(
-                select(Election).where(Election.rolled_over_from_id.is_not(None))
-            )
-            assert coming is not None
-            stations = await _count(session, Station, Station.election_id == coming.id)
-            assert await _count(session, MaterialNeedRule) == 12
-            needs = await _count(session, MaterialNeed, MaterialNeed.election_id == coming.id)
-            # Every station needs screens, ballot papers of nine kinds, boxes, pens...
-            assert needs >= stations * 15
-            assert await _count(session, MaterialReservation)
-            assert await _count(session, MaterialAsset, MaterialAsset.state == "reserved")
-            assert await _count(session, MaterialStationFigure) == 1
-            lines = {line.article.name: line for line in await shortfall(session, coming.id)}
-            assert lines["Valsedel Sverigedemokraterna"].to_order > 0
-            assert lines["Valskärm"].needed > 0
+    async with demo_coming_election(session_factory) as (session, coming):
+        stations = await _count(session, Station, Station.election_id == coming.id)
+        assert await _count(session, MaterialNeedRule) == 12
+        needs = await _count(session, MaterialNeed, MaterialNeed.election_id == coming.id)
+        # Every station needs screens, ballot papers of nine kinds, boxes, pens...
+        assert needs >= stations * 15
+        assert await _count(session, MaterialReservation)
+        assert await _count(session, MaterialAsset, MaterialAsset.state == "reserved")
+        assert await _count(session, MaterialStationFigure) == 1
+        lines = {line.article.name: line for line in await shortfall(session, coming.id)}
+        assert lines["Valsedel Sverigedemokraterna"].to_order > 0
+        assert lines["Valskärm"].needed > 0
 
 
 async def _count(session: AsyncSession, model: type, *where: object) -> int:
