@@ -206,13 +206,7 @@ async def _rows(
     turnouts = await station_turnouts(session, election.id, only)
     sent = await sent_to_shifts(
         session,
-        _narrowed(
-            select(Shift.id)
-            .join(Station, Station.id == Shift.station_id)
-            .where(Station.election_id == election.id, Shift.day == today),
-            Shift.station_id,
-            only,
-        ),
+        _todays_shifts(election, today, only, Shift.id),
     )
     shortages_of = await open_shortages_by_station(session, election.id, only)
     rows: list[StationRow] = []
@@ -267,6 +261,19 @@ class _Staffing:
     last_check_in: dict[tuple[int, int], str]
 
 
+def _todays_shifts(
+    election: Election, today: dt.date, only: frozenset[int] | None, *columns: Any
+) -> Any:
+    """These columns of the election's shifts today (of the ``only`` stations)."""
+    return _narrowed(
+        select(*columns)
+        .join(Station, Station.id == Shift.station_id)
+        .where(Station.election_id == election.id, Shift.day == today),
+        Shift.station_id,
+        only,
+    )
+
+
 async def _staffing(
     session: AsyncSession, election: Election, today: dt.date, only: frozenset[int] | None
 ) -> _Staffing:
@@ -297,15 +304,7 @@ async def _staffing(
     )
     shifts = [
         ShiftLine(*shift)
-        for shift in await session.execute(
-            _narrowed(
-                select(*shift_columns)
-                .join(Station, Station.id == Shift.station_id)
-                .where(Station.election_id == election.id, Shift.day == today),
-                Shift.station_id,
-                only,
-            )
-        )
+        for shift in await session.execute(_todays_shifts(election, today, only, *shift_columns))
     ]
     roles = {role.id: role for role in await session.scalars(select(RoleType))}
     norms = [
