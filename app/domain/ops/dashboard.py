@@ -9,7 +9,8 @@ high-severity incident still open), so they raise and clear themselves.
 
 Which shifts a station's numbers are about ("the shifts in focus"): the station's shifts
 running now; before the first one starts, the next to start; after the last one ended,
-the last one. Only today's shifts (the municipality's local day) count.
+the last one. Only the shifts of the operations day count: the municipality's local day, or
+tomorrow once its first shifts' check-in has opened and today's are over (``day.ops_day``).
 
 Here: the reads and the board; beside it ``station_rows`` (a row), ``alerts`` (the
 rules that raise them), ``facets`` (filters, their counts, the order and the alert
@@ -50,6 +51,7 @@ from app.domain.models import (
 from app.domain.ops.access import at, local_today, local_zone
 from app.domain.ops.alerts import Norm, station_alerts
 from app.domain.ops.counters import LiveCounters, StationShare, Summary, summarize
+from app.domain.ops.day import ops_day
 from app.domain.ops.facets import (
     FEED_SIZE,
     ORDERS,
@@ -126,18 +128,19 @@ async def dashboard(
     """
     filters = filters or DashboardFilters()
     election = await get_election(session, election_id)
-    zone, now, today = await _local_clock(session, now)
+    zone, now, today = await _local_clock(session, now, election_id)
     rows = await _rows(session, election, zone, now, today)
     return _board(election, now, today, rows, summarize(rows), filters)
 
 
 async def _local_clock(
-    session: AsyncSession, now: dt.datetime | None
+    session: AsyncSession, now: dt.datetime | None, election_id: int
 ) -> tuple[ZoneInfo, dt.datetime, dt.date]:
-    """The municipality's zone, now (UTC) and its local day: what a board is drawn at."""
+    """The municipality's zone, now (UTC) and the election's operations day: what a
+    board is drawn at."""
     zone = await local_zone(session)
     now = (now or utcnow()).astimezone(dt.UTC)
-    return zone, now, now.astimezone(zone).date()
+    return zone, now, await ops_day(session, now, election_id=election_id)
 
 
 def _board(
@@ -527,7 +530,7 @@ async def live_update(
     counters, for a live fragment; the counters kept in ``counters`` (see
     ``LiveCounters``)."""
     election = await get_election(session, election_id)
-    zone, now, today = await _local_clock(session, now)
+    zone, now, today = await _local_clock(session, now, election_id)
     key = (election.tenant_id, election.id)
     only = frozenset(station_ids)
     plan = counters.plan(key, today)

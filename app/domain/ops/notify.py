@@ -46,7 +46,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
-from app.domain.ops.access import local_today
+from app.domain.ops.day import ops_day
 from app.domain.ops.incident_labels import CATEGORY_LABELS, SEVERITY_LABELS
 
 #: The changes of an incident its reporter hears of.
@@ -199,7 +199,7 @@ async def shortage_sent(
         session,
         tenant,
         station.id,
-        await local_today(session),
+        await ops_day(session, station_ids=[station.id]),
         {actor.user_id},
         lambda: (_("On its way to %(station)s", station=station.name), what),
         tag=f"shortage-{shortage_id}",

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import utcnow
 from app.domain.materials.shortages import ShownShortage, station_shortages
 from app.domain.models import StationStatus, TurnoutReport
-from app.domain.ops import access, my_day, stations
+from app.domain.ops import my_day, stations
+from app.domain.ops.day import ops_day
 from app.domain.ops.station_messages import ShownMessage, messages_of_station
 
 
@@ -41,10 +42,11 @@ class StationNow:
 async def station_now(
     session: AsyncSession, station_id: int, day: dt.date | None = None
 ) -> StationNow:
-    """The station as it stands, with the team of ``day`` (the local today)."""
+    """The station as it stands, with the team of ``day`` (the station's operations
+    day: today, or tomorrow once its first shift's check-in has opened)."""
     now = utcnow()
     if day is None:
-        day = await access.local_today(session, now)
+        day = await ops_day(session, now, station_ids=[station_id])
     status = await stations.station_state(session, station_id)
     return StationNow(
         station_id=station_id,

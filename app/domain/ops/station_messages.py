@@ -34,7 +34,8 @@ from app.domain.models import (
     StationMessageRead,
 )
 from app.domain.ops import OpsForbidden
-from app.domain.ops.access import is_coordinator, local_today, on_station_team, refuse
+from app.domain.ops.access import is_coordinator, on_station_team, refuse
+from app.domain.ops.day import ops_day
 
 SCOPES = ("station", "district", "all")
 MAX_TEXT_LENGTH = 1000
@@ -122,7 +123,7 @@ async def _push_to_leads(
     """One push to each lead of the day of the stations (once, however many they lead)."""
     tenant = await session.get(Tenant, require_tenant_id())
     assert tenant is not None
-    day = await local_today(session)
+    day = await ops_day(session, station_ids=station_ids)
     users = await session.scalars(
         select(User)
         .join(Person, Person.user_id == User.id)

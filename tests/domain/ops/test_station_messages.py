@@ -97,10 +97,12 @@ async def test_it_pushes_to_the_stations_leads_of_the_day(
         )
         await db.commit()
 
-    async def election_day(_session: AsyncSession, _now: dt.datetime | None = None) -> dt.date:
+    async def election_day(
+        _session: AsyncSession, _now: dt.datetime | None = None, **_of: object
+    ) -> dt.date:
         return day.day
 
-    monkeypatch.setattr(station_messages, "local_today", election_day)
+    monkeypatch.setattr(station_messages, "ops_day", election_day)
     with tenant_scope(tenant.id):
         await station_messages.send_station_message(
             db,
