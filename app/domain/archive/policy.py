@@ -46,7 +46,8 @@ BLANKED: dict[str, tuple[str, ...]] = {
 
 #: Columns the import writes anew: the gateway's callback secret (random), the
 #: outbox's idempotency key (unique over the instance, and its ids are the old ones),
-#: and a delivery's QR code when another delivery on the instance holds it.
+#: and a delivery's QR code (unique over the instance, whose other municipalities'
+#: codes row-level security hides): the crates' labels are printed again.
 REWRITTEN: dict[str, tuple[str, ...]] = {
     "message_senders": ("callback_token",),
     "outbox_messages": ("idempotency_key",),

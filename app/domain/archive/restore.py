@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import secrets
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from app.domain.archive.policy import (
     references,
 )
 from app.domain.archive.remap import Remapper
+from app.domain.materials.packing import new_code
 
 
 @dataclass
@@ -164,7 +164,7 @@ async def _users(session: AsyncSession, archive: _Archive, remap: Remapper) -> i
     return len(made)
 
 
-def _fresh_values(table: Table, row: dict[str, Any], taken_codes: set[str]) -> None:
+def _fresh_values(table: Table, row: dict[str, Any]) -> None:
     """The columns the import writes anew (``policy.REWRITTEN``), and unsent mail."""
     if table.name == "message_senders":
         row["callback_token"] = new_callback_token()
@@ -173,23 +173,10 @@ def _fresh_values(table: Table, row: dict[str, Any], taken_codes: set[str]) -> N
         if row["status"] in UNSENT_STATUSES:
             row["status"] = "failed"
             row["last_error"] = UNSENT_ERROR
-    elif table.name == "material_deliveries" and row["code"] in taken_codes:
-        row["code"] = secrets.token_urlsafe(12)
-
-
-async def _taken_codes(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> set[str]:
-    if table.name != "material_deliveries" or not rows:
-        return set()
-    codes = [row["code"] for row in rows]
-    taken: set[str] = set()
-    for start in range(0, len(codes), CHUNK):
-        found = await session.scalars(
-            select(table.c.code)
-            .where(table.c.code.in_(codes[start : start + CHUNK]))
-            .execution_options(**{ALL_TENANTS: True})
-        )
-        taken.update(found)
-    return taken
+    elif table.name == "material_deliveries":
+        # Unique over the instance, and under row-level security another
+        # municipality's codes cannot be seen to be avoided: always a new one.
+        row["code"] = new_code()
 
 
 async def _table(
@@ -201,13 +188,12 @@ async def _table(
         remap.add(table.name, row["id"], new_id)
     own = [name for name, target in references(table).items() if target == table.name]
     later: list[dict[str, Any]] = []
-    taken = await _taken_codes(session, table, rows)
     ready = []
     for source in rows:
         row = remap.row(table, source)
         row = {name: decode(table, name, value) for name, value in row.items()}
         row["tenant_id"] = tenant_id
-        _fresh_values(table, row, taken)
+        _fresh_values(table, row)
         for name in own:
             if row[name] is not None:
                 later.append({"_id": row["id"], "_column": name, "_value": row[name]})
