@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.municipalities import add_tenant
@@ -66,6 +67,25 @@ class _Archive:
         if member is None:
             raise KeyError(name)
         return member.read()
+
+    def verify(self) -> None:
+        """Every file the manifest names is there and as written (before any write)."""
+        for name, entry in self.manifest["tables"].items():
+            digest = hashlib.sha256()
+            try:
+                member = self._tar.extractfile(entry["file"])
+                if member is None:
+                    raise KeyError(entry["file"])
+                while block := member.read(1 << 20):
+                    digest.update(block)
+            except (KeyError, tarfile.TarError) as error:
+                raise ArchiveError(
+                    _("The archive lacks the table %(table)s.", table=name)
+                ) from error
+            if digest.hexdigest() != entry["sha256"]:
+                raise ArchiveError(
+                    _("The archive is damaged: %(table)s is not as written.", table=name)
+                )
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         entry = self.manifest["tables"].get(name)
@@ -126,11 +146,12 @@ def _check(archive: _Archive, here: str) -> None:
         )
     known = {table.name for table in archived_tables()} | {USERS}
     unknown = sorted(set(manifest.get("tables", {})) - known)
-    if unknown:
+    missing = sorted(known - set(manifest.get("tables", {})))
+    if unknown or missing:
         raise ArchiveError(
             _(
-                "The archive holds tables this instance does not: %(tables)s.",
-                tables=", ".join(unknown),
+                "The archive's tables are not this instance's: %(tables)s.",
+                tables=", ".join(unknown + missing),
             )
         )
 
@@ -222,6 +243,7 @@ async def import_archive(
     archive = _Archive(path)
     try:
         _check(archive, await schema_version(session))
+        archive.verify()
         entry = archive.manifest["tenant"]
         try:
             tenant = await add_tenant(
@@ -236,7 +258,15 @@ async def import_archive(
             with tenant_scope(tenant.id):
                 for table in import_order():
                     table_rows = archive.rows(table.name)
-                    await _table(session, table, table_rows, tenant.id, remap)
+                    try:
+                        await _table(session, table, table_rows, tenant.id, remap)
+                    except DBAPIError as error:
+                        raise ArchiveError(
+                            _(
+                                "The database refused the rows of %(table)s; nothing was written.",
+                                table=table.name,
+                            )
+                        ) from error
                     rows += len(table_rows)
                 await record(
                     session,
