@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.accounts.api_tokens import create_api_token
 from app.core.accounts.users import AccountsError
 from app.core.audit import Actor
+from app.core.i18n import locale_scope
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.archive.export import ArchiveError, export_tenant
@@ -65,9 +66,10 @@ async def test_an_archive_of_another_schema_version_is_refused(
         return json.dumps(json.loads(body) | {"schema_version": "0041"}).encode()
 
     before = await _counts(db)
-    with pytest.raises(ArchiveError) as refused:
+    with locale_scope("sv"), pytest.raises(ArchiveError) as refused:
         await import_archive(db, ACTOR, _rewrite(archive, older), slug="ny")
-    assert "0041" in refused.value.message and "0042" in refused.value.message
+    assert refused.value.message.startswith("Arkivet har schemaversion 0041")
+    assert "0042" in refused.value.message
     assert await _counts(db) == before
 
 
