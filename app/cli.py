@@ -24,6 +24,7 @@ from app.core.accounts.api_tokens import SCOPES, create_api_token
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.accounts.users import AccountsError, create_user
 from app.core.audit import Actor
+from app.core.crypto import FieldCipher
 from app.core.db import create_engine, create_session_factory
 from app.core.db_role import UnsafeDatabaseRoleError, refuse_privileged_role
 from app.core.migrations import upgrade
@@ -262,7 +263,9 @@ def tenant_export(slug: str, out: Path) -> None:
 
     async def work(settings: Settings, factory: Any) -> Written:
         async with factory() as session:
-            return await export_tenant(session, Actor.system("cli"), slug, out)
+            return await export_tenant(
+                session, Actor.system("cli"), FieldCipher(settings.secret_key), slug, out
+            )
 
     try:
         written = _run(work)
@@ -284,7 +287,9 @@ def tenant_import(path: Path, slug: str | None) -> None:
 
     async def work(settings: Settings, factory: Any) -> Imported:
         async with factory() as session:
-            return await import_archive(session, Actor.system("cli"), path, slug)
+            return await import_archive(
+                session, Actor.system("cli"), FieldCipher(settings.secret_key), path, slug
+            )
 
     try:
         imported = _run(work)

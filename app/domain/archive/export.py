@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.audit import Actor, record
+from app.core.crypto import DecryptionError, FieldCipher
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import Tenant
@@ -33,6 +34,7 @@ from app.core.tenancy import tenant_scope
 from app.domain.archive.policy import (
     BLANKED,
     DROPPED_TABLES,
+    ENCRYPTED,
     FORMAT_VERSION,
     MANIFEST,
     TABLES_DIR,
@@ -90,8 +92,29 @@ class _TableFile:
         return {"file": file_name(self.name), "rows": self.rows, "sha256": self.digest.hexdigest()}
 
 
+def _clear(cipher: FieldCipher, table: Table, row: dict[str, Any]) -> None:
+    """The encrypted columns in the clear, under their archive names."""
+    for stored_as, name in ENCRYPTED.get(table.name, {}).items():
+        stored = row.pop(stored_as)
+        try:
+            row[name] = None if stored is None else cipher.decrypt(stored)
+        except DecryptionError as error:
+            raise ArchiveError(
+                _(
+                    "A value of %(table)s cannot be decrypted with this instance's secret"
+                    " key; nothing was written.",
+                    table=table.name,
+                )
+            ) from error
+
+
 async def _write_table(
-    session: AsyncSession, table: Table, tenant_id: int, out: _TableFile, users: set[int]
+    session: AsyncSession,
+    cipher: FieldCipher,
+    table: Table,
+    tenant_id: int,
+    out: _TableFile,
+    users: set[int],
 ) -> None:
     blanked = BLANKED.get(table.name, ())
     user_columns = [name for name, target in references(table).items() if target == USERS]
@@ -103,6 +126,7 @@ async def _write_table(
         for source in chunk:
             row = {name: None if name in blanked else encode(source[name]) for name in names}
             users.update(value for name in user_columns if (value := row[name]) is not None)
+            _clear(cipher, table, row)
             out.write(row)
 
 
@@ -164,9 +188,15 @@ def _pack(folder: Path, manifest: dict[str, Any], out: Path) -> str:
 
 
 async def export_tenant(
-    session: AsyncSession, actor: Actor, slug: str, out: Path, now: dt.datetime | None = None
+    session: AsyncSession,
+    actor: Actor,
+    cipher: FieldCipher,
+    slug: str,
+    out: Path,
+    now: dt.datetime | None = None,
 ) -> Written:
-    """Write the municipality at ``slug`` to ``out`` and audit it there."""
+    """Write the municipality at ``slug`` to ``out`` and audit it there; ``cipher``
+    (the instance's) reads the encrypted columns (``policy.ENCRYPTED``)."""
     tenant = await get_tenant_by_slug(session, slug)
     if tenant is None:
         raise ArchiveError(_("No municipality has this address."), "tenant")
@@ -184,7 +214,7 @@ async def export_tenant(
         for table in archived_tables():
             out_file = _TableFile(Path(folder), table.name)
             try:
-                await _write_table(session, table, tenant.id, out_file, users)
+                await _write_table(session, cipher, table, tenant.id, out_file, users)
             finally:
                 manifest["tables"][table.name] = out_file.close()
         users_file = _TableFile(Path(folder), USERS)

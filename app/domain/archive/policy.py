@@ -44,6 +44,12 @@ BLANKED: dict[str, tuple[str, ...]] = {
     "outbox_messages": ("claim_token", "provider_id"),
 }
 
+#: Columns encrypted with a key derived from the instance's secret key, which the
+#: other instance does not have: written in the clear under the second name (the
+#: archive is as confidential as the register it holds) and encrypted again, with
+#: the importing instance's key, by the import.
+ENCRYPTED: dict[str, dict[str, str]] = {"people": {"bank_account_encrypted": "bank_account"}}
+
 #: Columns the import writes anew: the gateway's callback secret (random), the
 #: outbox's idempotency key (unique over the instance, and its ids are the old ones),
 #: and a delivery's QR code (unique over the instance, whose other municipalities'

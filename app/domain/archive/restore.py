@@ -23,12 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.municipalities import add_tenant
 from app.core.audit import Actor, record
+from app.core.crypto import FieldCipher
 from app.core.i18n import _
 from app.core.models.base import Base
 from app.core.outbox.senders import new_callback_token
 from app.core.tenancy import ALL_TENANTS, tenant_scope
 from app.domain.archive.export import CHUNK, ArchiveError, file_name, schema_version
 from app.domain.archive.policy import (
+    ENCRYPTED,
     FORMAT_VERSION,
     MANIFEST,
     UNSENT_ERROR,
@@ -200,8 +202,19 @@ def _fresh_values(table: Table, row: dict[str, Any]) -> None:
         row["code"] = new_code()
 
 
+def _encrypt(cipher: FieldCipher, table: Table, row: dict[str, Any]) -> None:
+    for column, name in ENCRYPTED.get(table.name, {}).items():
+        clear = row.pop(name, None)
+        row[column] = None if clear is None else cipher.encrypt(clear)
+
+
 async def _table(
-    session: AsyncSession, table: Table, rows: list[dict[str, Any]], tenant_id: int, remap: Remapper
+    session: AsyncSession,
+    cipher: FieldCipher,
+    table: Table,
+    rows: list[dict[str, Any]],
+    tenant_id: int,
+    remap: Remapper,
 ) -> None:
     """Insert one table's rows with new ids; a reference to its own table afterwards."""
     new_ids = await _new_ids(session, table, len(rows))
@@ -212,6 +225,7 @@ async def _table(
     ready = []
     for source in rows:
         row = remap.row(table, source)
+        _encrypt(cipher, table, row)
         row = {name: decode(table, name, value) for name, value in row.items()}
         row["tenant_id"] = tenant_id
         _fresh_values(table, row)
@@ -237,9 +251,14 @@ async def _table(
 
 
 async def import_archive(
-    session: AsyncSession, actor: Actor, path: Path, slug: str | None = None
+    session: AsyncSession,
+    actor: Actor,
+    cipher: FieldCipher,
+    path: Path,
+    slug: str | None = None,
 ) -> Imported:
-    """Read the archive at ``path`` into a new municipality (``slug`` or the archive's)."""
+    """Read the archive at ``path`` into a new municipality (``slug`` or the archive's);
+    ``cipher`` (the instance's) encrypts the columns the archive holds in the clear."""
     archive = _Archive(path)
     try:
         _check(archive, await schema_version(session))
@@ -259,7 +278,7 @@ async def import_archive(
                 for table in import_order():
                     table_rows = archive.rows(table.name)
                     try:
-                        await _table(session, table, table_rows, tenant.id, remap)
+                        await _table(session, cipher, table, table_rows, tenant.id, remap)
                     except DBAPIError as error:
                         raise ArchiveError(
                             _(

@@ -11,6 +11,7 @@ from app.core.models.base import Base
 from app.domain.archive.policy import (
     BLANKED,
     DROPPED_TABLES,
+    ENCRYPTED,
     LOOSE_REFERENCES,
     REWRITTEN,
     archived_tables,
@@ -124,3 +125,15 @@ def test_every_column_unique_over_the_instance_is_decided() -> None:
                 if not _decided(*key) and key not in GLOBALLY_UNIQUE_KEPT:
                     undecided.append(key)
     assert undecided == []
+
+
+def test_every_encrypted_column_is_read_out_and_encrypted_again() -> None:
+    encrypted = {
+        (table.name, column.name)
+        for table in archived_tables()
+        for column in table.c
+        if column.name.endswith("_encrypted")
+    }
+    assert encrypted == {(name, c) for name, columns in ENCRYPTED.items() for c in columns}
+    for name, columns in ENCRYPTED.items():
+        assert not set(columns.values()) & set(Base.metadata.tables[name].c.keys())

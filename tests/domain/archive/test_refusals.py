@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.accounts.api_tokens import create_api_token
 from app.core.accounts.users import AccountsError
 from app.core.audit import Actor
+from app.core.crypto import DecryptionError, FieldCipher
 from app.core.i18n import locale_scope
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
@@ -29,6 +30,8 @@ from tests.domain.archive.archives import read
 from tests.factories import login, make_person, make_tenant, make_user
 
 ACTOR = Actor.system("test")
+#: The tests' secret key (conftest's settings).
+CIPHER = FieldCipher("test-secret-key-that-is-long-enough-0123456789")
 
 
 def _rewrite(path: Path, change: Any) -> Path:
@@ -53,7 +56,7 @@ async def archive(db: AsyncSession, tmp_path: Path) -> Path:
     tenant = await make_tenant(db, slug="lund")
     await make_user(db, tenant, "admin")
     await make_person(db, tenant, national_id="198112189876")
-    written = await export_tenant(db, ACTOR, "lund", tmp_path / "lund.tar.gz")
+    written = await export_tenant(db, ACTOR, CIPHER, "lund", tmp_path / "lund.tar.gz")
     return written.path
 
 
@@ -67,7 +70,7 @@ async def test_an_archive_of_another_schema_version_is_refused(
 
     before = await _counts(db)
     with locale_scope("sv"), pytest.raises(ArchiveError) as refused:
-        await import_archive(db, ACTOR, _rewrite(archive, older), slug="ny")
+        await import_archive(db, ACTOR, CIPHER, _rewrite(archive, older), slug="ny")
     assert refused.value.message.startswith("Arkivet har schemaversion 0001")
     assert f"databasen har {await schema_version(db)}:" in refused.value.message
     assert await _counts(db) == before
@@ -81,10 +84,10 @@ async def test_a_damaged_archive_is_refused_before_anything_is_written(
 
     before = await _counts(db)
     with pytest.raises(ArchiveError, match="people"):
-        await import_archive(db, ACTOR, _rewrite(archive, damaged), slug="ny")
+        await import_archive(db, ACTOR, CIPHER, _rewrite(archive, damaged), slug="ny")
     assert await _counts(db) == before
     with pytest.raises(ArchiveError):
-        await import_archive(db, ACTOR, Path(__file__), slug="ny")
+        await import_archive(db, ACTOR, CIPHER, Path(__file__), slug="ny")
 
 
 async def test_a_failure_half_way_leaves_nothing_written(
@@ -113,14 +116,14 @@ async def test_a_failure_half_way_leaves_nothing_written(
     await db.commit()
     before = await _counts(db)
     with pytest.raises(ArchiveError, match="people"):
-        await import_archive(db, ACTOR, _rewrite(archive, doubled), slug="ny")
+        await import_archive(db, ACTOR, CIPHER, _rewrite(archive, doubled), slug="ny")
     assert await _counts(db) == before
     assert await db.scalar(select(Tenant.id).where(Tenant.slug == "ny")) is None
 
 
 async def test_a_taken_slug_is_refused(db: AsyncSession, archive: Path) -> None:
     with pytest.raises(AccountsError) as refused:
-        await import_archive(db, ACTOR, archive)
+        await import_archive(db, ACTOR, CIPHER, archive)
     assert refused.value.field == "slug"
 
 
@@ -131,14 +134,41 @@ async def test_accounts_missing_here_are_made_and_sign_in_with_their_password(
     admin = await make_user(db, tenant, "admin")
     with tenant_scope(tenant.id):
         await create_api_token(db, ACTOR, "Lön")
-    written = await export_tenant(db, ACTOR, "malmo", tmp_path / "malmo.tar.gz")
+    written = await export_tenant(db, ACTOR, CIPHER, "malmo", tmp_path / "malmo.tar.gz")
     _manifest, rows = read(written.path)
     assert "api_tokens" not in rows and "push_subscriptions" not in rows
     await db.execute(delete(User).where(User.id == admin.id))
     await db.commit()
 
-    imported = await import_archive(db, ACTOR, written.path, slug="malmo-2")
+    imported = await import_archive(db, ACTOR, CIPHER, written.path, slug="malmo-2")
     assert imported.users_made == 1
     await login(client, admin)
     with tenant_scope(imported.tenant_id):
         assert await db.scalar(select(func.count()).select_from(Person)) == 0
+
+
+async def test_a_bank_account_is_encrypted_with_the_importing_instances_key(
+    db: AsyncSession, tmp_path: Path
+) -> None:
+    tenant = await make_tenant(db, slug="umea")
+    person = await make_person(db, tenant)
+    with tenant_scope(tenant.id):
+        person.bank_account_encrypted = CIPHER.encrypt("5000-1 234 567")
+        await db.commit()
+    written = await export_tenant(db, ACTOR, CIPHER, "umea", tmp_path / "umea.tar.gz")
+    other = FieldCipher("another-instances-secret-key-that-is-long-enough-987")
+
+    imported = await import_archive(db, ACTOR, other, written.path, slug="umea-2")
+    with tenant_scope(imported.tenant_id):
+        stored = await db.scalar(select(Person.bank_account_encrypted))
+    assert stored is not None and other.decrypt(stored) == "5000-1 234 567"
+    with pytest.raises(DecryptionError):
+        CIPHER.decrypt(stored)
+
+    # A value this instance cannot read is refused, not written out unreadable.
+    with tenant_scope(tenant.id):
+        person.bank_account_encrypted = other.encrypt("5000-1 234 567")
+        await db.commit()
+    with pytest.raises(ArchiveError, match="people"):
+        await export_tenant(db, ACTOR, CIPHER, "umea", tmp_path / "again.tar.gz")
+    assert not (tmp_path / "again.tar.gz").exists()
