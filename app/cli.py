@@ -262,7 +262,11 @@ def tenant_export(slug: str, out: Path) -> None:
     """Write one municipality's complete data to an archive (docs/tenant-archive.md)."""
 
     async def work(settings: Settings, factory: Any) -> Written:
-        async with factory() as session:
+        engine = factory.kw["bind"]
+        if engine.dialect.name == "postgresql":
+            # One snapshot for every table: rows written meanwhile are in all or none.
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        async with factory(bind=engine) as session:
             return await export_tenant(
                 session, Actor.system("cli"), FieldCipher(settings.secret_key), slug, out
             )
