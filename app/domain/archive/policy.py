@@ -31,6 +31,8 @@ DROPPED_TABLES: dict[str, str] = {
     "api_tokens": "API keys are secrets; the office makes new ones on the new instance",
     "push_subscriptions": "a browser's push address and keys; phones subscribe again",
     "realtime_tickets": "one-time tickets for a live socket, valid for seconds",
+    "events": "live events for this instance's open sockets to catch up by; their"
+    " transaction ids and snapshots are this database's and mean nothing in another",
 }
 
 #: Columns written empty: secrets (hashes of links and tokens sent to people) and keys
