@@ -133,8 +133,15 @@ async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]
         await session.execute(insert(table), rows[start : start + CHUNK])
 
 
+#: What the manifest says of the municipality.
+TENANT_KEYS = {"id", "slug", "name", "locale", "timezone", "second_factor_policy", "created_at"}
+
+
 def _check(archive: _Archive, here: str) -> None:
     manifest = archive.manifest
+    tenant = manifest.get("tenant") if isinstance(manifest, dict) else None
+    if not isinstance(tenant, dict) or not set(tenant) >= TENANT_KEYS:
+        raise ArchiveError(_("This file is not a Stemma municipality archive."))
     if manifest.get("format") != FORMAT_VERSION:
         raise ArchiveError(_("This archive is of a format this version of Stemma cannot read."))
     if manifest.get("schema_version") != here:

@@ -89,6 +89,15 @@ async def test_a_damaged_archive_is_refused_before_anything_is_written(
     with pytest.raises(ArchiveError):
         await import_archive(db, ACTOR, CIPHER, Path(__file__), slug="ny")
 
+    def nameless(name: str, body: bytes) -> bytes:
+        if name != MANIFEST:
+            return body
+        return json.dumps({k: v for k, v in json.loads(body).items() if k != "tenant"}).encode()
+
+    with pytest.raises(ArchiveError, match=r"inte ett kommunarkiv|not a Stemma"):
+        await import_archive(db, ACTOR, CIPHER, _rewrite(archive, nameless), slug="ny")
+    assert await _counts(db) == before
+
 
 async def test_a_failure_half_way_leaves_nothing_written(
     db: AsyncSession, archive: Path, tmp_path: Path
