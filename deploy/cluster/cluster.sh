@@ -275,6 +275,8 @@ start() {
     wait_for "PostgreSQL through HAProxy" 60 pg_isready -q -h 127.0.0.1 -p "$HAPROXY_PG_PORT"
     wait_for "a synchronous standby" 120 has_sync_standby
     make_database
+    # The backup repository's stanza, so that the members' archive_command can push WAL.
+    as_pg pgbackrest --config="$CLUSTER_DIR/pgbackrest.conf" --stanza=stemma stanza-create >&2
     log "migrations and the demo"
     migrate_and_demo
     log "two Stemma instances"
@@ -301,14 +303,29 @@ stop_one() {
     file="$RUN/$1.pid"
     [ -f "$file" ] || return 0
     pid=$(cat "$file")
-    kill -TERM -- "-$pid" 2>/dev/null || true
+    kill -TERM "-$pid" 2>/dev/null || true
     i=0
-    while kill -0 -- "-$pid" 2>/dev/null && [ $i -lt 60 ]; do
+    while kill -0 "-$pid" 2>/dev/null && [ $i -lt 60 ]; do
         sleep 0.5
         i=$((i + 1))
     done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    kill -KILL "-$pid" 2>/dev/null || true
     rm -f "$file"
+}
+
+# Start again the Redis members that died (Sentinel makes a returning master a replica);
+# Patroni brings back its own PostgreSQL, and each instance's loop its `stemma serve`.
+revive() {
+    for name in redis-master redis-replica sentinel0 sentinel1 sentinel2; do
+        file="$RUN/$name.pid"
+        if [ -f "$file" ] && ! kill -0 "$(cat "$file")" 2>/dev/null; then
+            log "starting $name again"
+            case $name in
+            redis-*) spawn "$name" redis-server "$CLUSTER_DIR/$name/redis.conf" ;;
+            sentinel*) spawn "$name" redis-sentinel "$CLUSTER_DIR/$name/sentinel.conf" ;;
+            esac
+        fi
+    done
 }
 
 status() {
@@ -342,9 +359,17 @@ env)
     echo "SENTINEL_PORTS='$SENTINEL_PORTS'"
     echo "WEB_PORTS='$WEB_PORTS'"
     echo "RUN=$RUN"
+    echo "CLUSTER_DIR=$CLUSTER_DIR"
+    echo "REDIS_MASTER_PORT=$REDIS_MASTER_PORT"
+    ;;
+revive) revive ;;
+# HAProxy again, with its configuration written anew from haproxy.cfg.in.
+balancer)
+    stop_one haproxy
+    start_haproxy
     ;;
 *)
-    echo "usage: $0 start|stop|restart|status|env" >&2
+    echo "usage: $0 start|stop|restart|status|revive|balancer|env" >&2
     exit 2
     ;;
 esac
