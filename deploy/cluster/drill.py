@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,10 +61,15 @@ ANSWER_SECONDS = 40.0
 RESEND_SECONDS = (0.25, 4.0)
 
 
-def cluster(*args: str) -> str:
-    return subprocess.run(  # noqa: S603 - the project's own script
-        ["sh", str(CLUSTER), *args], check=True, capture_output=True, text=True
+def run(command: list[str], check: bool = False) -> str:
+    """The output of one of the cluster's tools (sh, curl, redis-cli, pgrep)."""
+    return subprocess.run(  # noqa: S603 - our own commands, no shell
+        command, check=check, capture_output=True, text=True, timeout=120
     ).stdout
+
+
+def cluster(*args: str) -> str:
+    return run(["sh", str(CLUSTER), *args], check=True)
 
 
 def cluster_env() -> dict[str, str]:
@@ -219,7 +224,7 @@ class Phones:
             if 400 <= status < 500:
                 self.refusals.append(f"{key} {status} {data}")
                 break
-            await asyncio.sleep(random.uniform(pause / 2, pause))
+            await asyncio.sleep(random.uniform(pause / 2, pause))  # noqa: S311 - jitter
             pause = min(pause * 2, RESEND_SECONDS[1])
         idle.append(place)
 
@@ -270,7 +275,7 @@ async def watch(
                     await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
                     for task in (reading, stopping):
                         task.cancel()
-            except Exception:  # noqa: BLE001,S110 - a dashboard reconnects on any failure
+            except Exception:  # noqa: S110 - a dashboard reconnects on any failure
                 pass
             if not stop.is_set():
                 dashboard.reconnects += 1
@@ -310,29 +315,14 @@ async def _read(dashboard: Dashboard, socket: Any) -> None:
 
 def primary_member(env: dict[str, str]) -> int | None:
     for number, port in enumerate(env["REST_PORTS"].split()):
-        try:
-            status = subprocess.run(  # noqa: S603,S607
-                [
-                    "curl",
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    f"http://127.0.0.1:{port}/primary",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=3,
-            ).stdout
-        except subprocess.TimeoutExpired:
-            continue
+        url = f"http://127.0.0.1:{port}/primary"
+        status = run(["curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", url])
         if status == "200":
             return number
     return None
 
 
-async def kill_postgres_primary(env: dict[str, str]) -> str:
+def kill_postgres_primary(env: dict[str, str]) -> str:
     member = primary_member(env)
     assert member is not None, "no PostgreSQL primary"
     data = Path(env["CLUSTER_DIR"]) / f"pg{member}" / "data" / "postmaster.pid"
@@ -343,34 +333,30 @@ async def kill_postgres_primary(env: dict[str, str]) -> str:
 
 def redis_master_port(env: dict[str, str]) -> int | None:
     for port in env["SENTINEL_PORTS"].split():
-        answer = subprocess.run(  # noqa: S603,S607
-            ["redis-cli", "-p", port, "sentinel", "get-master-addr-by-name", "stemma"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
+        answer = run(
+            ["redis-cli", "-p", port, "sentinel", "get-master-addr-by-name", "stemma"]
+        ).split()
         if len(answer) == 2:
             return int(answer[1])
     return None
 
 
-async def kill_redis_master(env: dict[str, str]) -> str:
+def kill_redis_master(env: dict[str, str]) -> str:
     port = redis_master_port(env)
     name = "redis-master" if port == int(env["REDIS_MASTER_PORT"]) else "redis-replica"
     os.kill(pid_of(env, name), signal.SIGKILL)
     return f"{name} on {port}"
 
 
-async def kill_stemma_instance(env: dict[str, str]) -> str:
+def kill_stemma_instance(env: dict[str, str]) -> str:
     loop = pid_of(env, "web0")
-    children = subprocess.run(  # noqa: S603,S607
-        ["pgrep", "-P", str(loop)], capture_output=True, text=True
-    ).stdout.split()
+    children = run(["pgrep", "-P", str(loop)]).split()
     assert children, "web0 is not serving"
     os.kill(int(children[0]), signal.SIGKILL)
     return f"web0 (process {children[0]})"
 
 
-FAULTS: list[tuple[str, Callable[[dict[str, str]], Awaitable[str]]]] = [
+FAULTS: list[tuple[str, Callable[[dict[str, str]], str]]] = [
     ("PostgreSQL primary", kill_postgres_primary),
     ("Redis master", kill_redis_master),
     ("Stemma instance", kill_stemma_instance),
@@ -405,7 +391,7 @@ async def drill(options: argparse.Namespace, env: dict[str, str]) -> dict[str, A
             max(0.0, started + options.warmup + number * options.between - time.monotonic())
         )
         killed_at = time.monotonic()
-        what = await fault(env)
+        what = fault(env)
         log(f"killed the {name}: {what}")
         faults.append({"fault": name, "killed": what, "at": killed_at})
         await asyncio.sleep(options.between / 2)
@@ -486,7 +472,8 @@ async def audit(
                 (
                     await connection.execute(
                         text(
-                            "SELECT id FROM events WHERE tenant_id = :tenant AND topic = :topic ORDER BY id"
+                            "SELECT id FROM events"
+                            " WHERE tenant_id = :tenant AND topic = :topic ORDER BY id"
                         ),
                         {"tenant": prepared.tenant_id, "topic": topic},
                     )
@@ -552,7 +539,7 @@ def main() -> int:
     started_here = not running(env)
     if started_here:
         log("starting the cluster")
-        subprocess.run(["sh", str(CLUSTER), "start"], check=True)  # noqa: S603,S607
+        subprocess.run(["sh", str(CLUSTER), "start"], check=True)  # noqa: S603,S607 - ours
     try:
         report = asyncio.run(drill(options, env))
     finally:
