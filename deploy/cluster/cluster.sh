@@ -63,6 +63,7 @@ wait_for() {
 }
 
 secrets() {
+    mkdir -p "$CLUSTER_DIR"
     if [ ! -f "$CLUSTER_DIR/secrets.env" ]; then
         umask 077
         {
@@ -276,7 +277,13 @@ start() {
     wait_for "a synchronous standby" 120 has_sync_standby
     make_database
     # The backup repository's stanza, so that the members' archive_command can push WAL.
-    as_pg pgbackrest --config="$CLUSTER_DIR/pgbackrest.conf" --stanza=stemma stanza-create >&2
+    # A member still being cloned makes it fail: tried again a few times, and never fatal.
+    for _try in 1 2 3 4 5; do
+        as_pg pgbackrest --config="$CLUSTER_DIR/pgbackrest.conf" --stanza=stemma stanza-create \
+            >>"$CLUSTER_DIR/log/pgbackrest.log" 2>&1 && break
+        [ "$_try" = 5 ] && log "pgBackRest's stanza was not made: $CLUSTER_DIR/log/pgbackrest.log"
+        sleep 5
+    done
     log "migrations and the demo"
     migrate_and_demo
     log "two Stemma instances"
