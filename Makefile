@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test drills lint bench setup browser messages clean fuzz-api rehearsal
+.PHONY: run test drills lint bench setup browser messages clean fuzz-api rehearsal cluster cluster-stop cluster-status drill
 
 setup: $(STAMP)
 
@@ -70,6 +70,24 @@ fuzz-api: $(STAMP)
 # `make bench ARGS="--only rehearsal --database-url ... --scale 0.05 --minutes 2"`.
 rehearsal: $(STAMP)
 	$(BIN)/pytest -p no:xdist -m rehearsal tests/test_rehearsal.py $(ARGS)
+
+# The cluster on one machine (docs/cluster.md): 3 etcd, 3 Patroni PostgreSQL members
+# (synchronous), Redis with Sentinel, HAProxy before two `stemma serve`, under var/cluster/.
+# Debian's packages are installed when missing (tools/install-cluster.sh, as root).
+cluster: $(STAMP)
+	sh deploy/cluster/cluster.sh start
+
+cluster-stop:
+	sh deploy/cluster/cluster.sh stop
+
+cluster-status:
+	sh deploy/cluster/cluster.sh status
+
+# The fault drill against that cluster (started and stopped when not running): check-ins
+# at 50 a second through HAProxy while the PostgreSQL primary, the Redis master and one
+# instance are killed (deploy/cluster/drill.py).
+drill: $(STAMP)
+	nice -n 19 $(BIN)/python deploy/cluster/drill.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,6 +18,17 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.tenancy import current_tenant_id
+
+log = logging.getLogger(__name__)
+
+
+#: How long a use case safe to run again waits for a new primary after losing the old one
+#: (Patroni promotes its synchronous standby within seconds; see docs/cluster.md).
+FAILOVER_PATIENCE = 30.0
+#: The SQLSTATEs of a server that is going away or is not the primary (any more):
+#: connection exceptions (08...), shutdowns and "cannot connect now" (57P01-57P03),
+#: and a write refused by a standby (25006).
+_GONE_SQLSTATES = ("57P01", "57P02", "57P03", "25006")
 
 #: Where a PostgreSQL connection remembers which tenant its settings were last set for.
 _RLS_STATE = "stemma_rls_state"
@@ -119,3 +135,50 @@ async def refresh_statistics(session: AsyncSession, *tables: str) -> None:
     for table in tables:
         await session.execute(text(f"ANALYZE {table}"))
     await session.commit()
+
+
+def lost_the_database(error: BaseException) -> bool:
+    """Whether ``error`` says the database went away or is no longer the primary (a
+    failover), rather than that the statement was wrong."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, (OSError, TimeoutError)):
+            return True
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _GONE_SQLSTATES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def again_after_failover[T](
+    session: AsyncSession,
+    attempt: Callable[[], Awaitable[T]],
+    patience: float = FAILOVER_PATIENCE,
+) -> T:
+    """Run ``attempt`` (a whole unit of work on ``session``) and, when it fails because
+    the database went away, roll back and run it again until ``patience`` seconds pass.
+
+    Only for use cases that are safe to run twice: one whose commit may have reached the
+    database before the connection broke must find its own row the second time (an
+    idempotency key). The pool's pre-ping and the rollback give the next attempt a new
+    connection, through the balancer to the new primary.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.2
+    while True:
+        try:
+            return await attempt()
+        except Exception as error:
+            if not lost_the_database(error) or time.monotonic() + pause > deadline:
+                raise
+            log.warning("database lost (%s); trying again", type(error).__name__)
+        try:
+            await session.rollback()
+        except Exception as error:
+            if not lost_the_database(error):
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)

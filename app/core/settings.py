@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.outbox.vapid import load_private_key
+from app.core.redis_url import check_redis_url
 
 #: Settings whose value may come from a file named by ``STEMMA_<NAME>_FILE``.
 FILE_SETTINGS = (
@@ -145,8 +146,7 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if not value:
             return None
-        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        check_redis_url(value)
         return value
 
     @field_validator("base_url")

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import redis.asyncio as redis
 
+from app.core.redis_url import redis_from_url
+
 log = logging.getLogger(__name__)
 
 
@@ -112,7 +114,7 @@ class RedisBroker:
     def __init__(self, url: str, channel_prefix: str = "") -> None:
         self.url = url
         self.channel_prefix = channel_prefix
-        self._client = redis.from_url(url, decode_responses=True, health_check_interval=30)
+        self._client = redis_from_url(url, decode_responses=True, health_check_interval=30)
 
     async def publish(self, topic: str, message: str) -> None:
         await self._client.publish(self.channel_prefix + topic, message)

@@ -12,8 +12,9 @@ import logging
 import time
 from typing import Any, Protocol
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
+
+from app.core.redis_url import redis_from_url
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class RedisTokenBucket:
         # made them.
         loop = id(asyncio.get_running_loop())
         if loop not in self._clients:
-            self._clients[loop] = redis.from_url(self.url)
+            self._clients[loop] = redis_from_url(self.url)
         return self._clients[loop]
 
     async def take(self) -> None:
