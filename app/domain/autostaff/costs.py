@@ -358,5 +358,7 @@ def rest_problems(problem: Problem, picks: Iterable[Pick]) -> list[str]:
         for n, first in enumerate(shift_ids):
             for second in shift_ids[n + 1 :]:
                 if problem.too_close(first, second):
-                    problems.append(f"person {person_id}: too little rest between {first}, {second}")
+                    problems.append(
+                        f"person {person_id}: too little rest between {first}, {second}"
+                    )
     return problems

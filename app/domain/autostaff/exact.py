@@ -106,7 +106,8 @@ def optimise(
     cp.parameters.linearization_level = 2
     status = cp.solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        bound = lower_bound(problem, nearest, table)
+        # The flow's relaxation leaves the presence rule out: add what no proposal avoids.
+        bound = lower_bound(problem, nearest, table) + built.certain
         return Result(
             start_solution,
             min(bound, start.breakdown["total"]),

@@ -65,6 +65,8 @@ class ExactModel:
     #: The objective's constant: every wanted shift's bonus and every watched shift's
     #: presence penalty, counted as if missed (their variables subtract them).
     constant: int = 0
+    #: The part of the constant no proposal avoids (watched shifts nobody may lead).
+    certain: int = 0
     place_index: dict[tuple[int, int], int] = field(default_factory=dict)
     choice_index: dict[tuple[int, int], int] = field(default_factory=dict)
     #: Auxiliary variables and their value for a set of picks (for the hint).
@@ -118,9 +120,7 @@ def _spread(built: ExactModel) -> list[tuple[cp_model.IntVar, int]]:
     people, first, per_person = np.unique(
         choices.candidate_of, return_index=True, return_counts=True
     )
-    days_of = dict(
-        zip(*np.unique(choices.person_days[:, 0], return_counts=True), strict=True)
-    )
+    days_of = dict(zip(*np.unique(choices.person_days[:, 0], return_counts=True), strict=True))
     for i, start, size in zip(people.tolist(), first.tolist(), per_person.tolist(), strict=True):
         held = built.problem.candidates[i].shifts_held
         mine = built.x[start : start + size]
@@ -134,9 +134,7 @@ def _spread(built: ExactModel) -> list[tuple[cp_model.IntVar, int]]:
         for k in range(days - 1):
             model.add_implication(tiers[k + 1], tiers[k])
         built.helpers.extend((tier, "tier", (i, k)) for k, tier in enumerate(tiers))
-        terms.extend(
-            (tier, SPREAD_STEP * (held + k)) for k, tier in enumerate(tiers) if held + k
-        )
+        terms.extend((tier, SPREAD_STEP * (held + k)) for k, tier in enumerate(tiers) if held + k)
     return terms
 
 
@@ -210,11 +208,17 @@ def _presence(built: ExactModel) -> list[tuple[cp_model.IntVar, int]]:
         if shift.id not in watched:
             continue
         built.constant += NO_LEAD
-        leading = [
-            built.filled[n]
+        places = [
+            n
             for n, place in enumerate(problem.places)
             if place.shift_id == shift.id and problem.role(place.role_type_id).leads_station
         ]
+        reachable = {n for (_bits, n) in built.transport.get(s, {})}
+        if not reachable.intersection(places):
+            # Nobody may fill a leading role here: the penalty is certain.
+            built.certain += NO_LEAD
+            continue
+        leading = [built.filled[n] for n in places]
         lead = built.model.new_bool_var(f"lead{s}")
         built.model.add(lead <= sum(leading))
         built.helpers.append((lead, "lead", shift.id))
@@ -331,9 +335,7 @@ def read_picks(built: ExactModel, solver: cp_model.CpSolver) -> list[Pick]:
         for (b, n), t in built.transport[s].items():
             if b == bits:
                 slots.extend([problem.places[n].role_type_id] * solver.value(t))
-        slots.sort(
-            key=lambda r: (not problem.role(r).leads_station, problem.role(r).sort_order, r)
-        )
+        slots.sort(key=lambda r: (not problem.role(r).leads_station, problem.role(r).sort_order, r))
         shift_id = problem.shifts[s].id
         picks.extend(
             Pick(shift_id, role_id, candidate.id)
