@@ -16,8 +16,8 @@ from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
 from app.core.web import db, on_refusal, render
 from app.domain import autostaff
-from app.domain.elections.elections import get_election
 from app.domain.autostaff.unfilled import open_places
+from app.domain.elections.elections import get_election
 from app.domain.labels import RUN_STATUS
 from app.domain.staffing import board, proposals, review
 

@@ -70,7 +70,7 @@ class ExactModel:
     place_index: dict[tuple[int, int], int] = field(default_factory=dict)
     choice_index: dict[tuple[int, int], int] = field(default_factory=dict)
     #: Auxiliary variables and their value for a set of picks (for the hint).
-    helpers: list[tuple[cp_model.IntVar, str, object]] = field(default_factory=list)
+    helpers: list[tuple[cp_model.IntVar, str, tuple[int, int]]] = field(default_factory=list)
 
 
 def build_model(problem: Problem, table: CostTable, nearest: int | None) -> ExactModel:
@@ -162,19 +162,19 @@ def _places(built: ExactModel) -> list[tuple[cp_model.IntVar, int]]:
                 into[n].append(t)
         model.add(
             sum(transport[(b, n)] for (b, n) in transport if b == bits)
-            == sum(built.x[k] for k in ks)
+            == cp_model.LinearExpr.sum([built.x[k] for k in ks])
         )
     terms: list[tuple[cp_model.IntVar, int]] = []
     for n, place in enumerate(problem.places):
         filled = model.new_int_var(0, place.open, f"filled{n}")
-        model.add(filled == sum(into[n]))
+        model.add(filled == cp_model.LinearExpr.sum(into[n]))
         built.filled.append(filled)
         built.constant += UNFILLED_TARGET * place.open
         terms.append((filled, -UNFILLED_TARGET))
         if place.below_minimum:
             below = model.new_int_var(0, place.below_minimum, f"below{n}")
             model.add(below >= place.below_minimum - filled)
-            built.helpers.append((below, "below", n))
+            built.helpers.append((below, "below", (n, 0)))
             terms.append((below, UNFILLED_MINIMUM - UNFILLED_TARGET))
     return terms
 
@@ -194,7 +194,7 @@ def _experienced(built: ExactModel, wanted: np.ndarray) -> list[tuple[cp_model.I
             continue
         z = built.model.new_bool_var(f"z{s}")
         built.model.add(z <= sum(built.x[k] for k in ks))
-        built.helpers.append((z, "experienced", s))
+        built.helpers.append((z, "experienced", (s, 0)))
         terms.append((z, -NO_EXPERIENCED))
     return terms
 
@@ -221,7 +221,7 @@ def _presence(built: ExactModel) -> list[tuple[cp_model.IntVar, int]]:
         leading = [built.filled[n] for n in places]
         lead = built.model.new_bool_var(f"lead{s}")
         built.model.add(lead <= sum(leading))
-        built.helpers.append((lead, "lead", shift.id))
+        built.helpers.append((lead, "lead", (shift.id, 0)))
         terms.append((lead, -NO_LEAD))
     return terms
 
@@ -303,17 +303,15 @@ def _hint_helpers(built: ExactModel, taken: dict[int, Pick], filled: list[int]) 
         for n, got in enumerate(filled)
         if got and problem.role(problem.places[n].role_type_id).leads_station
     }
-    for variable, kind, key in built.helpers:
+    for variable, kind, (first, second) in built.helpers:
         if kind == "tier":
-            i, k = key  # type: ignore[misc]
-            value = int(k < per_person.get(i, 0))
+            value = int(second < per_person.get(first, 0))
         elif kind == "below":
-            place = problem.places[key]  # type: ignore[index]
-            value = max(0, place.below_minimum - filled[key])  # type: ignore[index]
+            value = max(0, problem.places[first].below_minimum - filled[first])
         elif kind == "experienced":
-            value = int(key in experienced_on)
+            value = int(first in experienced_on)
         else:
-            value = int(key in led)
+            value = int(first in led)
         built.model.add_hint(variable, value)
 
 

@@ -21,9 +21,9 @@ from app.core.errors import NotFound
 from app.core.i18n import _, format_locale, get_locale
 from app.core.models.base import utcnow
 from app.domain.autostaff.costs import CostTable, Pick, distance_metres
+from app.domain.autostaff.exact import DEFAULT_TIME_LIMIT, Result, optimise
 from app.domain.autostaff.loading import load_problem
 from app.domain.autostaff.problem import Problem
-from app.domain.autostaff.exact import DEFAULT_TIME_LIMIT, Result, optimise
 from app.domain.autostaff.solver import DEFAULT_NEAREST
 from app.domain.autostaff.unfilled import unfilled_places
 from app.domain.models import AutostaffRun

@@ -103,15 +103,15 @@ def unfilled_places(problem: Problem, picks: Sequence[Pick]) -> list[tuple[int, 
         if left <= 0:
             continue
         shift = problem.shift(place.shift_id)
-        key = (shift.day, shift.work_kinds)
-        if key not in able:
-            able[key] = [
+        group = (shift.day, shift.work_kinds)
+        if group not in able:
+            able[group] = [
                 c
                 for c in problem.candidates
                 if (kinds := c.days.get(shift.day)) is not None
                 and all(kind in kinds for kind in shift.work_kinds)
             ]
-        reason = _reason(problem, shift, place.role_type_id, able[key], busy, shifts_of)
+        reason = _reason(problem, shift, place.role_type_id, able[group], busy, shifts_of)
         found.append((place.shift_id, place.role_type_id, left, reason))
     return found
 

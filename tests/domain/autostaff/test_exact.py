@@ -40,9 +40,7 @@ def _shift(
     shift_id: int, day: dt.date, starts: tuple[int, int], ends: tuple[int, int]
 ) -> model.Shift:
     # Someone experienced holds a place on every shift: the bonus plays no part here.
-    return model.Shift(
-        shift_id, 1, day, dt.time(*starts), dt.time(*ends), ("election_day",), True
-    )
+    return model.Shift(shift_id, 1, day, dt.time(*starts), dt.time(*ends), ("election_day",), True)
 
 
 def _person(
@@ -148,9 +146,7 @@ def test_an_open_place_says_which_rule_left_it_empty() -> None:
     result = optimise(without_bo, None)
     assert unfilled_places(without_bo, result.solution.picks) == [(10, CHAIR.id, 1, "no_course")]
     # Nobody works Saturday at all.
-    saturday = replace(
-        _weekend(None), candidates=(_person(2, [SUNDAY], located=False),)
-    )
+    saturday = replace(_weekend(None), candidates=(_person(2, [SUNDAY], located=False),))
     picks = optimise(saturday, None).solution.picks
     assert unfilled_places(saturday, picks) == [(10, CLERK.id, 1, "nobody_available")]
     # Anna is free on Sunday only after a Saturday too close to it.
@@ -163,9 +159,7 @@ def test_an_open_place_says_which_rule_left_it_empty() -> None:
 def _town() -> model.Problem:
     """Three shifts on Sunday, two clerks each, six people at known distances: each
     shift's station is nearest to two of them."""
-    stations = tuple(
-        model.Station(j, f"S{j}", None, 59.30 + 0.05 * j, 18.0, ()) for j in (1, 2, 3)
-    )
+    stations = tuple(model.Station(j, f"S{j}", None, 59.30 + 0.05 * j, 18.0, ()) for j in (1, 2, 3))
     shifts = tuple(
         model.Shift(10 + j, j, SUNDAY, dt.time(7), dt.time(14), ("election_day",), True)
         for j in (1, 2, 3)
@@ -176,7 +170,7 @@ def _town() -> model.Problem:
         for n in range(1, 7)
     )
     extra = replace(_person(7, [SUNDAY]), latitude=59.30 + 0.05 * 2 + 0.02)
-    return model.Problem(1, SUNDAY, (CLERK,), stations, shifts, places, people + (extra,))
+    return model.Problem(1, SUNDAY, (CLERK,), stations, shifts, places, (*people, extra))
 
 
 def test_a_rerun_after_a_decline_changes_only_the_declined_place() -> None:
