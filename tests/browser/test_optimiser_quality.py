@@ -16,12 +16,14 @@ async def test_the_proposal_says_optimal_or_its_gap_and_why_places_stay_open(
 ) -> None:
     errors: list[str] = []
     page = await _new_page(browser, errors, **DESKTOP)
+    page.on("dialog", lambda dialog: dialog.accept())
     await _sign_in_planner(page, live_server)
     await _open_board(page, live_server)
 
     await page.locator("form[action$='/autostaff'] button").click()
 
-    await expect(page.locator("h1")).to_contain_text("Optimerarens förslag")
+    # The solve runs up to its time limit, on a machine others share.
+    await expect(page.locator("h1")).to_contain_text("Optimerarens förslag", timeout=120_000)
     quality = page.locator(".optimality")
     await expect(quality).to_contain_text("Optimalt")
     await page.screenshot(path=str(ARTIFACTS / "optimiser-quality.png"), full_page=False)

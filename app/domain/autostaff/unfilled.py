@@ -93,8 +93,10 @@ def unfilled_places(problem: Problem, picks: Sequence[Pick]) -> list[tuple[int, 
         filled[key] = filled.get(key, 0) + 1
         busy.add((pick.person_id, problem.shift(pick.shift_id).day))
         shifts_of.setdefault(pick.person_id, []).append(pick.shift_id)
-    # Who can work a day's kinds of work: a handful of groups, each found once.
-    able: dict[tuple[dt.date, tuple[str, ...]], list[Candidate]] = {}
+    # Who can work a day's kinds of work, and who of them is still free that day: a
+    # handful of groups, each found once.
+    groups: dict[tuple[dt.date, tuple[str, ...]], tuple[list[Candidate], list[Candidate]]] = {}
+    trained: dict[tuple[object, int], tuple[list[Candidate], list[Candidate]]] = {}
     found = []
     for place in sorted(
         problem.places, key=lambda p: (problem.shift_order(p.shift_id), p.role_type_id)
@@ -104,14 +106,22 @@ def unfilled_places(problem: Problem, picks: Sequence[Pick]) -> list[tuple[int, 
             continue
         shift = problem.shift(place.shift_id)
         group = (shift.day, shift.work_kinds)
-        if group not in able:
-            able[group] = [
+        if group not in groups:
+            able = [
                 c
                 for c in problem.candidates
                 if (kinds := c.days.get(shift.day)) is not None
                 and all(kind in kinds for kind in shift.work_kinds)
             ]
-        reason = _reason(problem, shift, place.role_type_id, able[group], busy, shifts_of)
+            groups[group] = able, [c for c in able if (c.id, shift.day) not in busy]
+        able, free = groups[group]
+        role = (group, place.role_type_id)
+        if role not in trained:
+            trained[role] = (
+                [c for c in able if c.may_fill(place.role_type_id, shift.day)],
+                [c for c in free if c.may_fill(place.role_type_id, shift.day)],
+            )
+        reason = _reason(problem, shift, able, *trained[role], shifts_of)
         found.append((place.shift_id, place.role_type_id, left, reason))
     return found
 
@@ -119,26 +129,22 @@ def unfilled_places(problem: Problem, picks: Sequence[Pick]) -> list[tuple[int, 
 def _reason(
     problem: Problem,
     shift: Shift,
-    role_type_id: int,
     able: list[Candidate],
-    busy: set[tuple[int, dt.date]],
+    trained: list[Candidate],
+    free: list[Candidate],
     shifts_of: dict[int, list[int]],
 ) -> str:
-    """The first rule of the module's list that leaves the place empty."""
-    fit = [c for c in able if shift.id not in c.unfit_shifts]
-    if not fit:
+    """The first rule of the module's list that leaves the place empty: ``able`` can
+    work the shift's day, ``trained`` of them may fill the role, ``free`` of those have
+    no place that day (each test stops at the first person it finds where it can)."""
+    if all(shift.id in c.unfit_shifts for c in able):
         return "nobody_available"
-    trained = [c for c in fit if c.may_fill(role_type_id, shift.day)]
-    if not trained:
+    if all(shift.id in c.unfit_shifts for c in trained):
         return "no_course"
-    free = [c for c in trained if (c.id, shift.day) not in busy]
+    free = [c for c in free if shift.id not in c.unfit_shifts]
     if not free:
         return "all_placed"
-    rested = (
-        c
-        for c in free
-        if not any(problem.too_close(other, shift.id) for other in shifts_of.get(c.id, ()))
-    )
-    if next(rested, None) is None:
-        return "rest"
-    return "too_costly"
+    for c in free:
+        if not any(problem.too_close(other, shift.id) for other in shifts_of.get(c.id, ())):
+            return "too_costly"
+    return "rest"
