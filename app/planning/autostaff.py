@@ -16,12 +16,15 @@ from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
 from app.core.web import db, on_refusal, render
 from app.domain import autostaff
+from app.domain.autostaff.unfilled import open_places
 from app.domain.elections.elections import get_election
 from app.domain.labels import RUN_STATUS
 from app.domain.staffing import board, proposals, review
 
 routes = Routes()
 
+#: Places left open listed with their reasons on the review (the first, in shift order).
+OPEN_PLACES_SHOWN = 50
 #: Districts on one page of the review; each opens to its proposals.
 GROUPS_PER_PAGE = 25
 #: A review with no more rows than this shows every district open.
@@ -66,6 +69,8 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
         districts=await board.district_choices(db(), election.id),
         run_status=RUN_STATUS,
         reserve_ids=found.reserve_ids,
+        open_places=await open_places(db(), run, OPEN_PLACES_SHOWN),
+        unfilled_count=len(run.costs.get("unfilled") or []),
     )
 
 

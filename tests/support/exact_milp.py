@@ -9,7 +9,10 @@ never from the running application.
 Variables: ``x[c, s, r]`` person c in role r on shift s (only where c can work s and
 has the courses r requires);
 ``u[p]`` unfilled places of place p and ``v[p]`` those of them below the minimum;
-``z[s]`` shift s got an experienced person; ``w[c, k]`` person c works a k-th shift.
+``z[s]`` shift s got an experienced person; ``w[c, k]`` person c works a k-th shift;
+``l[s]`` shift s got someone in a leading role (the presence rule). The least rest:
+for each person and two of their possible shifts too close together
+(``Problem.too_close``), at most one of the two.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from scipy.sparse import coo_array
 
 from app.domain.autostaff.costs import (
     NO_EXPERIENCED,
+    NO_LEAD,
     SPREAD_STEP,
     UNFILLED_MINIMUM,
     UNFILLED_TARGET,
@@ -75,6 +79,8 @@ def solve_exact(problem: Problem, time_limit: float = 120.0) -> ExactResult:
     x_of_person: dict[int, list[int]] = {}
     experienced_x: dict[int, list[int]] = {}
     x_pick: dict[int, Pick] = {}
+    x_of_person_shift: dict[tuple[int, int], list[int]] = {}
+    lead_x: dict[int, list[int]] = {}
     for i, candidate in enumerate(problem.candidates):
         for shift in problem.shifts:
             if not candidate.can_work(shift):
@@ -88,6 +94,9 @@ def solve_exact(problem: Problem, time_limit: float = 120.0) -> ExactResult:
                 x_of_place[p].append(column)
                 x_of_person_day.setdefault((candidate.id, shift.day), []).append(column)
                 x_of_person.setdefault(candidate.id, []).append(column)
+                x_of_person_shift.setdefault((candidate.id, shift.id), []).append(column)
+                if problem.role(problem.places[p].role_type_id).leads_station:
+                    lead_x.setdefault(shift.id, []).append(column)
                 if candidate.experienced:
                     experienced_x.setdefault(shift.id, []).append(column)
 
@@ -105,6 +114,14 @@ def solve_exact(problem: Problem, time_limit: float = 120.0) -> ExactResult:
         constant += NO_EXPERIENCED
         got = variable(-NO_EXPERIENCED, 1)
         add_row([(got, 1.0)] + [(c, -1.0) for c in experienced_x.get(shift.id, [])], -np.inf, 0)
+    for shift_id in sorted(problem.lead_shifts()):
+        constant += NO_LEAD
+        got = variable(-NO_LEAD, 1)
+        add_row([(got, 1.0)] + [(c, -1.0) for c in lead_x.get(shift_id, [])], -np.inf, 0)
+    for (person_id, first), columns_first in x_of_person_shift.items():
+        for (other_id, second), columns_second in x_of_person_shift.items():
+            if other_id == person_id and first < second and problem.too_close(first, second):
+                add_row([(c, 1.0) for c in columns_first + columns_second], -np.inf, 1)
     for candidate in problem.candidates:
         columns_of_person = x_of_person.get(candidate.id, [])
         if not columns_of_person:

@@ -12,6 +12,12 @@
 - ``tests/support/exact_milp.py`` (outside the app): the same model as a MILP
   (SciPy/HiGHS, a dev dependency), the reference the tests and the bench compare the
   flow against.
+- ``exact``: the optimiser's answer under every rule: the flow as the first feasible
+  proposal, then ``exact_model`` (CP-SAT, every rule including the rest between two
+  proposed places on consecutive days and the chair-or-vice-chair presence rule) to
+  optimality or a time limit, with the gap to a proven bound.
+- ``incremental``: after a decline or a withdrawal, only the freed places solved again,
+  everyone else's kept; ``unfilled``: the rule that left each open place empty.
 - ``runs``: the use cases: create a run, read it, discard it; ``applying``: apply all
   or some of it, each item checked again against the database as it is then.
 """

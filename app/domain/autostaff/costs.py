@@ -37,6 +37,10 @@ part                              cost        when
                                               "much", or accepted in the election rolled
                                               over from), counting those already holding a
                                               place on it
+``lead``                          50,000   each shift with an open place of a leading role (chair,
+                                              vice chair) where no one of a leading role
+                                              holds or is proposed a place: the presence
+                                              rule (a chair or vice chair on every shift)
 ``spread``                  2,000 x (n - 1)   a person's n-th shift in the election (places
                                               they already hold count): 2nd +2,000, 3rd
                                               +4,000, 4th +6,000 ... convex, so a flow's
@@ -79,6 +83,7 @@ POSTCODE_REGION = round(REGION_KM * 1000 / METRES_PER_COST)
 NEW_TO_TEAM = 3_000
 NO_LANGUAGE = 1_500
 NO_EXPERIENCED = 5_000
+NO_LEAD = 50_000
 SPREAD_STEP = 2_000
 
 #: The parts of a breakdown, in the order a planner reads them; ``total`` is their sum.
@@ -89,6 +94,7 @@ COST_PARTS = (
     "team",
     "language",
     "experience",
+    "lead",
     "spread",
     "total",
 )
@@ -296,6 +302,8 @@ def evaluate(problem: Problem, picks: Sequence[Pick], table: CostTable | None = 
         for shift in problem.shifts
         if not shift.has_experienced and shift.id not in experienced_on
     )
+    led = {pick.shift_id for pick in picks if problem.role(pick.role_type_id).leads_station}
+    lead = NO_LEAD * len(problem.lead_shifts() - led)
     breakdown = {
         "unfilled_minimum": unfilled_minimum,
         "unfilled_target": unfilled_target,
@@ -303,6 +311,7 @@ def evaluate(problem: Problem, picks: Sequence[Pick], table: CostTable | None = 
         "team": team,
         "language": language,
         "experience": experience,
+        "lead": lead,
         "spread": spread,
     }
     breakdown["total"] = sum(breakdown.values())
@@ -312,8 +321,8 @@ def evaluate(problem: Problem, picks: Sequence[Pick], table: CostTable | None = 
 
 def check(problem: Problem, picks: Iterable[Pick]) -> list[str]:
     """The hard rules a set of picks breaks, as plain descriptions (for tests and the
-    bench): capacity per place, one shift per person and day, availability, and the
-    courses a role requires."""
+    bench): capacity per place, one shift per person and day, availability, the
+    courses a role requires, and the least rest between two of a person's places."""
     problems: list[str] = []
     filled: dict[tuple[int, int], int] = {}
     days: set[tuple[int, object]] = set()
@@ -335,4 +344,21 @@ def check(problem: Problem, picks: Iterable[Pick]) -> list[str]:
             problems.append(
                 f"person {pick.person_id} lacks a course role {pick.role_type_id} requires"
             )
+    problems.extend(rest_problems(problem, picks))
+    return problems
+
+
+def rest_problems(problem: Problem, picks: Iterable[Pick]) -> list[str]:
+    """Pairs of one person's picks with too little rest between them."""
+    shifts_of: dict[int, list[int]] = {}
+    for pick in picks:
+        shifts_of.setdefault(pick.person_id, []).append(pick.shift_id)
+    problems = []
+    for person_id, shift_ids in shifts_of.items():
+        for n, first in enumerate(shift_ids):
+            for second in shift_ids[n + 1 :]:
+                if problem.too_close(first, second):
+                    problems.append(
+                        f"person {person_id}: too little rest between {first}, {second}"
+                    )
     return problems

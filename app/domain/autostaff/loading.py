@@ -105,6 +105,14 @@ async def load_problem(
     shifts = await _open_shifts(
         session, election, places, station_kind, holdings, experienced_holders
     )
+    leading = {role.id for role in roles if role.leads_station}
+    shifts = [
+        replace(
+            shift,
+            has_lead=any(holdings.per_place.get((shift.id, role_id)) for role_id in leading),
+        )
+        for shift in shifts
+    ]
     limits = await working_time(session)
     shifts, places = fitting_shifts(limits, shifts, places)
     used_stations = {shift.station_id for shift in shifts}
@@ -127,6 +135,7 @@ async def load_problem(
         places=tuple(places),
         candidates=tuple(candidates),
         reserves_kept_back=len(reserves),
+        min_rest_minutes=limits.min_rest_minutes,
     )
 
 

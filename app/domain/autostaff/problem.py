@@ -48,6 +48,15 @@ class Shift:
     work_kinds: tuple[str, ...]
     #: Someone experienced already holds a place on it.
     has_experienced: bool = False
+    #: Someone holds a place of a leading role (chair, vice chair) on it.
+    has_lead: bool = False
+
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        """Its start and end as (local, naive) moments; the end past midnight when it
+        ends before it starts."""
+        start = dt.datetime.combine(self.day, self.starts_at)
+        end = dt.datetime.combine(self.day, self.ends_at)
+        return start, end + dt.timedelta(days=1) if self.ends_at <= self.starts_at else end
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,9 @@ class Problem:
     #: People of the election's reserve pool left out of the candidates (reserves stay
     #: reserves unless the planner includes them).
     reserves_kept_back: int = 0
+    #: The least rest between two of a person's places (the municipality's working-time
+    #: rule), in minutes; None for no rule.
+    min_rest_minutes: int | None = None
     _candidates: dict[int, Candidate] = field(init=False, repr=False, compare=False)
     _stations: dict[int, Station] = field(init=False, repr=False, compare=False)
     _shifts: dict[int, Shift] = field(init=False, repr=False, compare=False)
@@ -140,6 +152,30 @@ class Problem:
 
     def role(self, role_type_id: int) -> Role:
         return self._roles[role_type_id]
+
+    def lead_shifts(self) -> set[int]:
+        """The shifts the presence rule watches: an open place of a leading role and
+        nobody of a leading role holding a place yet."""
+        return {
+            place.shift_id
+            for place in self.places
+            if self._roles[place.role_type_id].leads_station
+            and not self._shifts[place.shift_id].has_lead
+        }
+
+    def too_close(self, first_id: int, second_id: int) -> bool:
+        """Two shifts on different days one person may not both work: they overlap, or
+        leave less than the least rest between them."""
+        first, second = self._shifts[first_id], self._shifts[second_id]
+        if first.day == second.day:
+            return False
+        (start1, end1), (start2, end2) = first.window(), second.window()
+        if end1 > start2 and end2 > start1:
+            return True
+        if self.min_rest_minutes is None:
+            return False
+        gap = start2 - end1 if end1 <= start2 else start1 - end2
+        return gap < dt.timedelta(minutes=self.min_rest_minutes)
 
     def shift_order(self, shift_id: int) -> tuple[dt.date, dt.time, int]:
         shift = self._shifts[shift_id]

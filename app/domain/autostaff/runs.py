@@ -21,9 +21,11 @@ from app.core.errors import NotFound
 from app.core.i18n import _, format_locale, get_locale
 from app.core.models.base import utcnow
 from app.domain.autostaff.costs import CostTable, Pick, distance_metres
+from app.domain.autostaff.exact import DEFAULT_TIME_LIMIT, Result, optimise
 from app.domain.autostaff.loading import load_problem
 from app.domain.autostaff.problem import Problem
-from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, solve
+from app.domain.autostaff.solver import DEFAULT_NEAREST
+from app.domain.autostaff.unfilled import unfilled_places
 from app.domain.models import AutostaffRun
 from app.domain.staffing.assignments import StaffingError
 from app.domain.staffing.nearness import AREA_DIGITS, REGION_DIGITS, shared_postcode_digits
@@ -62,9 +64,9 @@ def pick_reasons(problem: Problem, pick: Pick) -> list[str]:
     return reasons
 
 
-def _solve(problem: Problem, nearest: int | None) -> Solution:
+def _solve(problem: Problem, nearest: int | None, time_limit: float) -> Result:
     """The cost table and the solve, both in the worker thread."""
-    return solve(problem, nearest, CostTable(problem))
+    return optimise(problem, nearest, CostTable(problem), time_limit)
 
 
 async def create_run(
@@ -74,6 +76,7 @@ async def create_run(
     *,
     nearest: int | None = DEFAULT_NEAREST,
     include_reserves: bool = False,
+    time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> AutostaffRun:
     """Propose people for every open place of an election and store the proposal.
 
@@ -81,13 +84,17 @@ async def create_run(
     (the planner's explicit choice); the choice and how many reserves were kept back
     are stored with the run (``costs``) and in its audit entry. The solve runs in a
     worker thread, so the event loop keeps serving requests; the run waits (status
-    "pending") until a planner applies or discards it.
+    "pending") until a planner applies or discards it. The proposal is the exact
+    model's (``exact``): optimal, or the best found in ``time_limit`` seconds with the
+    gap to a proven bound, both stored with the run (``costs``), as is each place left
+    open with the rule that left it empty (``unfilled``).
     """
     started = time.perf_counter()
     problem = await load_problem(session, election_id, include_reserves=include_reserves)
     # End the read transaction: the solve needs no connection.
     await session.commit()
-    solution = await asyncio.to_thread(_solve, problem, nearest)
+    result = await asyncio.to_thread(_solve, problem, nearest, time_limit)
+    solution = result.solution
     evaluation = solution.evaluation
     items: list[dict[str, Any]] = [
         {
@@ -107,6 +114,8 @@ async def create_run(
             **evaluation.breakdown,
             **evaluation.counts,
             **_reserve_facts(problem, include_reserves),
+            **result.facts(),
+            "unfilled": [list(row) for row in unfilled_places(problem, solution.picks)],
         },
         seconds=round(time.perf_counter() - started, 3),
         created_by_label=actor.label,
@@ -122,6 +131,7 @@ async def create_run(
             "election": problem.election_id,
             **evaluation.counts,
             **_reserve_facts(problem, include_reserves),
+            **result.facts(),
         },
     )
     await session.commit()

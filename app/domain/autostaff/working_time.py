@@ -8,8 +8,8 @@ proposed for it; the planner sees it open on the board).
 **The least rest.** A person's held places on the days either side may leave too little
 rest before or after a shift: such a shift is not offered to them
 (``Candidate.unfit_shifts``). The rest between two places the optimiser proposes on
-consecutive days is not modelled (a rule over pairs of days is no longer a flow); the
-run is checked against the rules again when it is applied.
+consecutive days is a rule over pairs of days, no longer a flow: ``Problem.
+min_rest_minutes`` carries it to the exact model (``exact_model``), which keeps it.
 """
 
 from __future__ import annotations
