@@ -54,9 +54,7 @@ async def test_a_shift_at_midnight_makes_tomorrow_the_day_once_its_check_in_open
     assert await _day(db, tenant, day, day.at(0, 30)) == day.day
 
 
-async def test_a_shift_of_today_still_running_keeps_today(
-    db: AsyncSession, tenant: Tenant
-) -> None:
+async def test_a_shift_of_today_still_running_keeps_today(db: AsyncSession, tenant: Tenant) -> None:
     """An advance-voting station open until 23:00 on the eve keeps the election's day
     the eve until it closes; the polling station alone is about tomorrow already."""
     day = await ops_day(db, tenant)
