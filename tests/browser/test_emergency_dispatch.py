@@ -58,6 +58,9 @@ async def test_a_coordinator_sends_a_reserve_past_the_training_rule_and_the_phon
     dashboard = await _new_page(browser, errors, **DESKTOP)
     await sign_in(dashboard, live_server, COORDINATOR_EMAIL)
     await dashboard.goto(f"{live_server}/demo/planning/live")
+    await expect(dashboard).to_have_url(re.compile(r"/planning/elections/\d+/live$"))
+    # By the search: the station's page in the "problems first" order depends on the hour.
+    await dashboard.goto(f"{dashboard.url}?q={STATION}")
     await expect(dashboard.locator("#ops-connection")).to_have_class(re.compile(r"\bis-live\b"))
     await dashboard.evaluate("window.stemmaTestMarker = 'no reload'")
     row = dashboard.locator("tr.ops-row").filter(
