@@ -50,7 +50,11 @@ $(NODE_STAMP): package.json package-lock.json
 # `make drills` runs them alone (CI runs both).
 TEST_WORKERS ?= auto
 TEST_WORKERS_MAX ?= 4
-PYTEST_ACROSS_CORES = $(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist worksteal
+# Python keeps the code it compiled (__pycache__, ignored by git) even where the shell
+# says PYTHONDONTWRITEBYTECODE: without it every worker, and each worker's prestarted
+# server interpreter, compiled the app and rewrote every test module's asserts again,
+# some 11 s of CPU each, every run.
+PYTEST_ACROSS_CORES = env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist worksteal
 
 test: $(STAMP) browser
 	$(PYTEST_ACROSS_CORES) --skip-drills $(ARGS)
