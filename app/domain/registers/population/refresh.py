@@ -338,6 +338,7 @@ async def commit_extract(
         await session.rollback()
         raise DomainError(_("This file has already been imported."))
     await write_refresh(session, actor, preview.refresh)
+    batch.committed_at = utcnow()
     batch.rows = []
     await session.commit()
     return preview
