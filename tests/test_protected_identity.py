@@ -84,9 +84,7 @@ def _paths(app: Quart, ids: dict[str, int]) -> list[str]:
                     re.sub(rf"<(?:\w+:)?{name}>", choice, v) for v in variants for choice in choices
                 ]
         for variant in variants:
-            paths.append(
-                _VARIABLE.sub(lambda m: str(ids[m.group(2)]), variant)  # noqa: B023
-            )
+            paths.append(_VARIABLE.sub(lambda m: str(ids[m.group(2)]), variant))
     return paths
 
 
