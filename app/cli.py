@@ -383,7 +383,9 @@ def register_refresh(slug: str, path: Path, dry_run: bool) -> None:
                 source = ExtractRegister((entry for _row, entry in reading.entries), path.name)
                 today = await local_today(session)
                 if dry_run:
-                    done = await population.plan_refresh(session, source, country, today)
+                    done = await population.look_up_people(
+                        session, Actor.system("cli"), source, country, today
+                    )
                 else:
                     done = await population.refresh_people(
                         session, Actor.system("cli"), source, country, today

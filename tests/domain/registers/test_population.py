@@ -265,3 +265,19 @@ async def test_another_municipalitys_extract_is_not_found(
     with tenant_scope(other_tenant.id), pytest.raises(Exception) as missing:
         await population.preview_extract(db, staged.batch.id, "SE", TODAY)
     assert type(missing.value).__name__ == "NotFound"
+
+
+async def test_a_dry_run_writes_only_its_lookup_to_the_audit_log(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await _world(db, tenant)
+    with tenant_scope(tenant.id):
+        done = await population.look_up_people(
+            db, ACTOR, MemoryRegister(_entries(s), source="dry"), "SE", TODAY
+        )
+        assert done.count("died") == 1
+        await db.refresh(s["dead"])
+        assert s["dead"].died_on is None
+        entry = await db.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+    assert entry is not None and entry.code == "people.register.looked_up"
+    assert entry.data == {"source": "dry", "looked_up": 6, "found": 5}

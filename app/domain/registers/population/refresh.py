@@ -240,6 +240,26 @@ async def refresh_people(
     return refresh
 
 
+async def look_up_people(
+    session: AsyncSession,
+    actor: Actor,
+    register: PopulationRegister,
+    country: str,
+    today: dt.date,
+) -> Refresh:
+    """Look everyone up and show what would change, writing only the lookup's audit
+    entry (a dry run)."""
+    refresh = await plan_refresh(session, register, country, today)
+    await record(
+        session,
+        actor,
+        "people.register.looked_up",
+        data={"source": refresh.source, "looked_up": refresh.looked_up, "found": refresh.found},
+    )
+    await session.commit()
+    return refresh
+
+
 # --- an extract file: staged, previewed, confirmed -----------------------------------
 
 
