@@ -19,7 +19,7 @@ from app.api import register_api
 from app.core.accounts.mail import use_account_mail_renderer
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.accounts.users import membership_in
-from app.core.auth import load_user
+from app.core.auth import can, load_user
 from app.core.csrf import csrf_is_valid
 from app.core.db import create_engine, create_session_factory
 from app.core.db_role import refuse_privileged_role
@@ -39,6 +39,8 @@ from app.core.web import db, is_api_request
 from app.domain import models as _domain_models  # noqa: F401  (every table known to the ORM)
 from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.messaging.account_mail import render_account_mail
+from app.domain.registers.population.flags import FLAG_LABELS
+from app.domain.registers.protection import NAME_PERMISSION, postal_address, shown_name
 from app.jobs.outbox import OutboxWorker
 from app.realtime.broker import Broker, create_broker
 from app.realtime.ws import register_realtime
@@ -126,6 +128,11 @@ def _configure_templates(app: Quart) -> None:
     # The words for an assignment's state, for every template: a fragment drawn after
     # an HTMX change must not depend on its view passing them (it printed the codes).
     app.jinja_env.globals["assignment_states"] = ASSIGNMENT_STATE
+    # A person's address is read only through this (None: protected or none known).
+    app.jinja_env.globals["postal_address"] = postal_address
+    # A protected person's name for the office only; "Protected person" to others.
+    app.jinja_env.globals["register_flag_labels"] = FLAG_LABELS
+    app.jinja_env.globals["person_name"] = lambda person: shown_name(person, can(NAME_PERMISSION))
 
 
 def _register_request_hooks(app: Quart) -> None:

@@ -27,6 +27,7 @@ from app.core.audit import Actor
 from app.core.crypto import FieldCipher
 from app.core.db import create_engine, create_session_factory
 from app.core.db_role import UnsafeDatabaseRoleError, refuse_privileged_role
+from app.core.errors import DomainError
 from app.core.migrations import upgrade
 from app.core.outbox.mail import mail_transport_for
 from app.core.outbox.push import WebPushTransport
@@ -38,6 +39,9 @@ from app.demo.election_day import move_election_day
 from app.domain.archive.export import ArchiveError, Written, export_tenant
 from app.domain.archive.restore import Imported, import_archive
 from app.domain.municipalities import create_municipality
+from app.domain.ops.access import local_today
+from app.domain.registers.population import refresh as population
+from app.domain.registers.population.extract import ExtractRegister
 from app.jobs.election_reminders import send_reminders_everywhere
 from app.jobs.outbox import OutboxWorker, lower_cpu_priority
 from app.jobs.reminders import remind_everywhere
@@ -388,6 +392,66 @@ def token_create(slug: str, name: str, scopes: tuple[str, ...], until: Any) -> N
                     return
             click.echo(f"Created API token {name!r} for {found.name}. It is shown only once:")
             click.echo(secret)
+
+    _run(work)
+
+
+@main.group()
+def register() -> None:
+    """The population register (SPAR/Navet, CPR)."""
+
+
+@register.command("refresh")
+@click.option("--tenant", "slug", required=True)
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A register extract: CSV/XLSX with a header, or fixed-width .dat.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; save nothing.")
+def register_refresh(slug: str, path: Path, dry_run: bool) -> None:
+    """Check the municipality's people against an extract file and write the changes
+    (every change or, at a bad row, none)."""
+
+    content = path.read_bytes()
+
+    async def work(settings: Settings, factory: Any) -> None:
+        async with factory() as session:
+            found = await get_tenant_by_slug(session, slug)
+            if found is None:
+                _fail(f"no municipality with the slug {slug!r}")
+                return
+            country = {"da": "DK"}.get(found.locale, "SE")
+            with tenant_scope(found.id):
+                try:
+                    reading = await population.read_extract(path.name, content, country)
+                except DomainError as error:
+                    _fail(error.message)
+                    return
+                for row, column, message in reading.problems:
+                    click.echo(f"row {row}, {column or '-'}: {message}", err=True)
+                if not reading.ok:
+                    _fail(f"{len(reading.problems)} problems: nothing saved")
+                    return
+                source = ExtractRegister((entry for _row, entry in reading.entries), path.name)
+                today = await local_today(session)
+                if dry_run:
+                    done = await population.look_up_people(
+                        session, Actor.system("cli"), source, country, today
+                    )
+                else:
+                    done = await population.refresh_people(
+                        session, Actor.system("cli"), source, country, today
+                    )
+            changed = sum(1 for change in done.changes if change.fields)
+            click.echo(
+                f"{found.name}: looked up {done.looked_up}, found {done.found},"
+                f" {'would change' if dry_run else 'changed'} {changed}"
+                f" (protected {done.count('protected')}, died {done.count('died')},"
+                f" moved out {done.count('moved_out')}, under 18 {len(done.under_age)})"
+            )
 
     _run(work)
 

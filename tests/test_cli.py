@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from quart.testing import QuartClient
@@ -315,3 +316,30 @@ def test_the_worker_runs_at_a_lower_cpu_priority_than_the_web(settings: Settings
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+async def test_it_refreshes_the_register_from_an_extract_or_names_the_bad_rows(
+    settings: Settings, db: Any, tenant: Any, tmp_path: Path
+) -> None:
+    from app.core.tenancy import tenant_scope
+    from app.domain.models import Person
+    from tests.factories import make_person
+
+    person = await make_person(
+        db, tenant, first_name="Dag", last_name="Död", national_id="19800101-1231"
+    )
+    bad = tmp_path / "spar.csv"
+    bad.write_text("personnummer;förnamn;efternamn;skonummer\n198001011231;Dag;Död;42\n")
+    refused = _stemma(settings, "register", "refresh", "--tenant", "lund", "--file", str(bad))
+    assert refused.returncode != 0 and "skonummer" in refused.stderr
+    assert "198001011231" not in refused.stdout + refused.stderr
+    good = tmp_path / "spar.dat"
+    good.write_text(
+        "198001011231Dag".ljust(42) + "Död".ljust(30) + " " * 67 + "N20261101\n", encoding="utf-8"
+    )
+    done = _stemma(settings, "register", "refresh", "--tenant", "lund", "--file", str(good))
+    assert done.returncode == 0, done.stderr
+    assert "changed 1" in done.stdout and "died 1" in done.stdout
+    with tenant_scope(tenant.id):
+        died_on = await db.scalar(select(Person.died_on).where(Person.id == person.id))
+    assert died_on == dt.date(2026, 11, 1)

@@ -21,6 +21,7 @@ from app.domain.elections.stations import delete_station, get_station, save_stat
 from app.domain.models import Building, District, Election, Person, Room, Shift, Station
 from app.domain.registers import people, premises
 from app.domain.registers.identity import mask_national_id
+from app.domain.registers.protection import PostalAddress, postal_address
 from app.domain.staffing.shift_changes import edit_shift
 
 routes = Routes()
@@ -93,7 +94,7 @@ class PersonOut(BaseModel):
 
     @classmethod
     def of(cls, person: Person) -> PersonOut:
-        shown = not person.address_protected
+        address = postal_address(person) or PostalAddress("", "", "")
         return cls(
             id=person.id,
             first_name=person.first_name,
@@ -102,9 +103,9 @@ class PersonOut(BaseModel):
             birth_date=person.birth_date,
             email=person.email,
             mobile=person.mobile,
-            street_address=person.street_address if shown else "",
-            postal_code=person.postal_code if shown else "",
-            city=person.city if shown else "",
+            street_address=address.street_address,
+            postal_code=address.postal_code,
+            city=address.city,
             address_protected=person.address_protected,
             preferred_language=person.preferred_language,
             spoken_languages=person.spoken_languages,

@@ -27,8 +27,10 @@ from app.domain.labels import (
     choices,
 )
 from app.domain.materials.handouts import held_by_person
+from app.domain.ops.access import local_today
 from app.domain.registers import availability, people
 from app.domain.registers.identity import format_phone, mask_national_id
+from app.domain.registers.population.flags import person_flags
 from app.domain.registers.removal_requests import removal_state
 from app.domain.staffing import assignments as staffing_assignments
 from app.planning.courses import labels
@@ -131,6 +133,7 @@ async def _detail_context(person: Any) -> dict[str, Any]:
         **_context(),
         "removal_state": removal_state(person),
         "equipment": await held_by_person(db(), person.id),
+        "register_flags": await person_flags(db(), person, await local_today(db())),
     }
 
 
@@ -144,6 +147,9 @@ async def person_edit(person_id: int) -> str | WerkzeugResponse:
     values["spoken_languages"] = ",".join(person.spoken_languages)
     values["tags"] = ", ".join(person.tags)
     values["address_protected"] = person.address_protected
+    if person.address_protected:
+        # Never shown, not even here (registers.protection): empty fields keep it.
+        values.update(street_address="", postal_code="", city="")
 
     async def form_page(errors: dict[str, str]) -> str:
         return await render(

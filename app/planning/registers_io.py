@@ -8,7 +8,7 @@ from typing import Any
 from quart import Response, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.core.auth import current_actor, requires
+from app.core.auth import can, current_actor, requires
 from app.core.documents.spreadsheets import in_worker_thread, write_csv, write_xlsx
 from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
@@ -23,6 +23,7 @@ from app.domain.ops.access import local_today
 from app.domain.registers import imports, people, premises
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.import_templates import template_header, template_row
+from app.domain.registers.protection import NAME_PERMISSION, postal_address, shown_name
 from app.planning.people import default_country
 
 #: The files a register is exported to.
@@ -50,6 +51,20 @@ def _file(
     return write_xlsx(name, header, rows())
 
 
+def _name_cells(person: Any, may_see: bool) -> tuple[str, str]:
+    """A protected person's name only for the office (``registers.protection``)."""
+    if person.address_protected and not may_see:
+        return shown_name(person, may_see), ""
+    return person.first_name, person.last_name
+
+
+def _address_cells(person: Any) -> tuple[str, str, str]:
+    """A protected address (skyddad identitet) never leaves the register; an empty
+    cell leaves the register's value as it is on import again."""
+    address = postal_address(person)
+    return (address.street_address, address.postal_code, address.city) if address else ("", "", "")
+
+
 @routes.get("/people/export.<format>")
 @requires("registers.view")
 async def export_people(format: str) -> Response:
@@ -72,22 +87,19 @@ async def export_people(format: str) -> Response:
         _("Tags"),
     ]
 
+    may_see = can(NAME_PERMISSION)
+
     def rows() -> list[list[Any]]:
         # The people's columns are loaded already: the rows are made in the worker thread.
         return [
             [
-                p.first_name,
-                p.last_name,
+                *_name_cells(p, may_see),
                 mask_national_id(p.national_id_country, p.national_id),
                 p.email,
                 format_phone(p.mobile),
                 # A protected address (skyddad identitet) never leaves the register;
                 # an empty cell leaves the register's value as it is on import again.
-                *(
-                    ("", "", "")
-                    if p.address_protected
-                    else (p.street_address, p.postal_code, p.city)
-                ),
+                *_address_cells(p),
                 str(PERSON_STATUS[p.status]),
                 ", ".join(p.tags),
             ]

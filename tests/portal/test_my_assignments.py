@@ -201,3 +201,19 @@ async def test_it_reads_today_in_the_municipalitys_zone_not_the_servers(
     done = _section(page, "done-heading")
     assert "Eftermiddag" in upcoming and "Förmiddag" not in upcoming, zone
     assert "Förmiddag" in done and "Eftermiddag" not in done, zone
+
+
+async def test_a_protected_co_worker_is_named_to_nobody_on_the_team(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    user, me = await _linked_clerk(db, tenant, s, first_name="Jag")
+    hidden = await make_clerk(
+        db, tenant, s["election"], first_name="Sara", last_name="Skyddsdotter",
+        address_protected="y", address_protected_shown="1",
+    )  # fmt: skip
+    await _place(db, tenant, s, "early", "clerk", me, "accepted")
+    await _place(db, tenant, s, "early", "clerk", hidden, "accepted")
+    await login(client, user)
+    page = await (await client.get("/lund/portal/")).get_data(as_text=True)
+    assert "Skyddsdotter" not in page and "Skyddad person" in page

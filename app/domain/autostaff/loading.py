@@ -4,7 +4,8 @@ Open places: for each shift and role with a norm, ``target`` minus the people al
 holding a place (proposed, offered or accepted), and how many of those are needed to
 reach the ``minimum``.
 
-Candidates: active people, 18 or older on election day (birth date known), with the
+Candidates: active people, 18 or older on election day (birth date known), not dead by
+the population register (``registers.population``), with the
 days they are available. A person may work a shift when they said they can work that
 day for every kind of work the shift consists of (``rules.work_kinds_for``: election
 day, counting for a shift running past poll closing, advance voting).
@@ -343,7 +344,12 @@ async def _candidates(
             Person.experience,
             Person.postal_code,
         )
-        .where(Person.status == "active", Person.birth_date.is_not(None))
+        # The dead (as the population register says) are never proposed.
+        .where(
+            Person.status == "active",
+            Person.birth_date.is_not(None),
+            Person.died_on.is_(None),
+        )
         .order_by(Person.id)
     ):
         if (

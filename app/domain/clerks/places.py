@@ -41,6 +41,7 @@ from app.domain.models import (
 )
 from app.domain.ops.access import local_today
 from app.domain.recruitment.application_form import OpenElection, clean_choices, open_elections
+from app.domain.registers.protection import shown_name
 from app.domain.site.webparts import site_settings
 from app.domain.staffing.offers import Answer, answer_assignment
 from app.domain.staffing.queries import assignments_of_person
@@ -126,7 +127,9 @@ async def my_places(session: AsyncSession, person: Person) -> list[MyPlace]:
         for shift_id, other, role, state in others:
             # The lead's number once they have accepted; nobody else's.
             phone = other.mobile if role.leads_station and state == "accepted" else None
-            by_shift.setdefault(shift_id, []).append(CoWorker(other.full_name, named(role), phone))
+            # A protected co-worker's name is not for the team (registers.protection).
+            name = shown_name(other, may_see=False)
+            by_shift.setdefault(shift_id, []).append(CoWorker(name, named(role), phone))
         for place in places:
             place.coworkers = by_shift.get(place.shift.id, [])
     return places

@@ -34,6 +34,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.registers.protection import PostalAddress, postal_address
 from app.domain.staffing.letters import (
     AppointedPlace,
     Appointment,
@@ -57,10 +58,8 @@ class Recipient(Appointment):
     @property
     def address_lines(self) -> list[str]:
         """The label's lines: name, street, postcode and town."""
-        person = self.person
-        lines = [person.full_name, person.street_address]
-        lines.append(f"{person.postal_code} {person.city}".strip())
-        return [line.strip() for line in lines if line.strip()]
+        address = postal_address(self.person)
+        return [self.person.full_name, *(address.lines if address else [])]
 
 
 @dataclass
@@ -90,8 +89,8 @@ def left_out_reason(person: Person) -> str | None:
         return "erased"
     if person.address_protected:
         return "protected"
-    street, town = person.street_address.strip(), person.city.strip()
-    if not street or not (person.postal_code.strip() and town):
+    address = postal_address(person)
+    if address is None or not (address.street_address and address.postal_code and address.city):
         return "no_address"
     return None
 
@@ -219,13 +218,14 @@ def write_mail_merge_xlsx(found: Mailing) -> bytes:
     rows = []
     for recipient in found.recipients:
         person = recipient.person
+        address = postal_address(person) or PostalAddress("", "", "")
         row: list[Any] = [
             person.first_name,
             person.last_name,
             person.full_name,
-            person.street_address,
-            person.postal_code,
-            person.city,
+            address.street_address,
+            address.postal_code,
+            address.city,
             person.preferred_language,
             person.email or "",
         ]

@@ -65,8 +65,15 @@ class Person(TenantScoped, Base):
     postal_code: Mapped[str] = mapped_column(String(10), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
     #: Protected identity (skyddad identitet, navne- og adressebeskyttelse): the address
-    #: is never printed on a label or exported for letters by post.
+    #: is never shown or exported, the name only to the office
+    #: (``app.domain.registers.protection``).
     address_protected: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: What the population register last said (``app.domain.registers.population``):
+    #: the day the person died, the day they moved out of the municipality (None: not
+    #: known), and when the register was last asked about them.
+    died_on: Mapped[dt.date | None] = mapped_column(Date)
+    moved_out_on: Mapped[dt.date | None] = mapped_column(Date)
+    register_checked_at: Mapped[dt.datetime | None]
     preferred_language: Mapped[str] = mapped_column(String(8), default="sv")
     spoken_languages: Mapped[list[str]] = mapped_column(default=list)
     tags: Mapped[list[str]] = mapped_column(default=list)

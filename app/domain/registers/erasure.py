@@ -439,6 +439,7 @@ def _anonymise(person: Person, plan: ErasurePlan) -> None:
     person.street_address = person.postal_code = person.city = person.notes = ""
     person.spoken_languages, person.tags = [], []
     person.latitude = person.longitude = None
+    person.died_on = person.moved_out_on = person.register_checked_at = None
     person.experience, person.status = "none", "inactive"
     person.calendar_token_hash = person.calendar_token_nonce = None
     person.removal_refusal_reason = ""

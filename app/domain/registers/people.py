@@ -41,6 +41,9 @@ SORTS = {
 }
 
 
+ADDRESS_FIELDS = ("street_address", "postal_code", "city")
+
+
 def clean_person(data: Mapping[str, Any], default_country: str = "SE") -> dict[str, Any]:
     """Check one person's raw input; returns clean values or raises FieldErrors naming
     every bad field. Duplicates are checked separately (they need the database)."""
@@ -166,7 +169,8 @@ async def update_person(
     data: Mapping[str, Any],
     default_country: str = "SE",
 ) -> Person:
-    """Change a person. An empty id number field keeps the stored number. An erased
+    """Change a person. An empty id number field keeps the stored number, empty address
+    fields a protected person's stored address. An erased
     person stays erased: their row is kept for past elections, not for new details."""
     person = await get_person(session, person_id)
     if person.erased_at is not None:
@@ -177,6 +181,9 @@ async def update_person(
             "national_id": person.national_id,
             "national_id_country": person.national_id_country,
         }
+    if person.address_protected and not any(data.get(key) for key in ADDRESS_FIELDS):
+        # A protected address is never shown in the form: empty fields keep it.
+        data = {**data, **{key: getattr(person, key) for key in ADDRESS_FIELDS}}
     values = clean_person(data, default_country)
     duplicates = await find_duplicates(session, values, exclude_id=person.id)
     if duplicates:

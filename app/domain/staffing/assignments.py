@@ -211,6 +211,7 @@ async def broken_rules(
             rules.district_rule(wished.get(person.id, set()), slot.station.district_id),
             *working.get(person.id, []),
             rules.kept_off_rule(barred.get(person.id, [])),
+            rules.register_rule(person.died_on, person.moved_out_on),
         ]
         if person.status != "active":
             found.append(Broken("status", True, _("Only active people can be assigned.")))

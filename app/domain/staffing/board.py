@@ -36,6 +36,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.registers.people import search_condition
+from app.domain.registers.population.flags import flags_of
 from app.domain.staffing.assignments import SlotContext, broken_rules, slot_context
 from app.domain.staffing.kept_off import mark_kept_off
 from app.domain.staffing.nearness import (
@@ -61,6 +62,10 @@ class Holder:
     unsigned: bool = False  # has not signed the required undertaking (a warning only)
     #: Why they may not work the election (found after they were placed).
     kept_off: list[str] = field(default_factory=list)
+    #: What the population register says (``population.flags``): warnings on the board.
+    register_flags: list[str] = field(default_factory=list)
+    #: Protected identity: the name only for the office (``registers.protection``).
+    protected: bool = False
 
 
 @dataclass
@@ -196,27 +201,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
         statement = statement.where(Station.id.in_(filters.station_ids))
     stations = list(await session.scalars(statement))
     shift_ids = [s.id for station in stations for s in station.shifts]
-    holders: dict[tuple[int, int], list[Holder]] = {}
-    if shift_ids:
-        rows = await session.execute(
-            select(
-                Assignment.id,
-                Assignment.shift_id,
-                Assignment.role_type_id,
-                Assignment.person_id,
-                Assignment.state,
-                Assignment.overrides,
-                Person.first_name,
-                Person.last_name,
-            )
-            .join(Person, Person.id == Assignment.person_id)
-            .where(Assignment.shift_id.in_(shift_ids), Assignment.state.in_(HOLDING_STATES))
-            .order_by(Person.last_name, Person.first_name, Assignment.id)
-        )
-        for a_id, shift_id, role_id, person_id, state, overrides, first, last in rows:
-            holders.setdefault((shift_id, role_id), []).append(
-                Holder(a_id, person_id, f"{first} {last}", state, list(overrides or []))
-            )
+    holders = await _holders(session, election, shift_ids)
     await _add_training(session, election, stations, holders)
     unsigned = await unsigned_among(session, {h.person_id for f in holders.values() for h in f})
     for holder in (h for found in holders.values() for h in found):
@@ -254,6 +239,48 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
             continue
         result.append(row)
     return Board(election, districts, sorted(days), result, filters)
+
+
+async def _holders(
+    session: AsyncSession, election: Election, shift_ids: list[int]
+) -> dict[tuple[int, int], list[Holder]]:
+    """The people holding places on these shifts, by (shift, role), with what the
+    population register says of each."""
+    holders: dict[tuple[int, int], list[Holder]] = {}
+    if shift_ids:
+        rows = await session.execute(
+            select(
+                Assignment.id,
+                Assignment.shift_id,
+                Assignment.role_type_id,
+                Assignment.person_id,
+                Assignment.state,
+                Assignment.overrides,
+                Person.first_name,
+                Person.last_name,
+                Person.died_on,
+                Person.moved_out_on,
+                Person.birth_date,
+                Person.address_protected,
+            )
+            .join(Person, Person.id == Assignment.person_id)
+            .where(Assignment.shift_id.in_(shift_ids), Assignment.state.in_(HOLDING_STATES))
+            .order_by(Person.last_name, Person.first_name, Assignment.id)
+        )
+        for held in rows:
+            holder = Holder(
+                held.id,
+                held.person_id,
+                f"{held.first_name} {held.last_name}",
+                held.state,
+                list(held.overrides or []),
+                protected=held.address_protected,
+            )
+            holder.register_flags = [
+                flag for flag in flags_of(held, election.election_day) if flag != "protected"
+            ]
+            holders.setdefault((held.shift_id, held.role_type_id), []).append(holder)
+    return holders
 
 
 async def _add_training(

@@ -52,6 +52,7 @@ from app.domain.models import (
     Shift,
     Station,
 )
+from app.domain.registers.protection import postal_address
 from app.domain.site.webparts import site_settings
 from app.domain.staffing.offer_terms import fee_text
 
@@ -362,9 +363,8 @@ def _letterhead(pdf: StemmaPDF, frame: LetterFrame) -> None:
 def _recipient(pdf: StemmaPDF, person: Person) -> None:
     """The recipient, placed for a window envelope; a protected address is not printed
     (the office sends such a letter the way it has agreed with the person)."""
-    lines = [person.full_name]
-    if not person.address_protected:
-        lines += [person.street_address, f"{person.postal_code} {person.city}"]
+    address = postal_address(person)
+    lines = [person.full_name, *(address.lines if address else [])]
     for line in lines:
         if line.strip():
             pdf.text_line(line.strip(), 11, height=5.5)

@@ -137,3 +137,17 @@ def kept_off_rule(reasons: list[str]) -> Broken | None:
     if not reasons:
         return None
     return Broken("kept_off", True, " ".join(reasons))
+
+
+def register_rule(died_on: dt.date | None, moved_out_on: dt.date | None) -> Broken | None:
+    """What the population register says (``registers.population``): a person who has
+    died is never placed (hard); one who moved out of the municipality is a warning."""
+    if died_on is not None:
+        return Broken("died", True, _("Deceased according to the population register."))
+    if moved_out_on is not None:
+        return Broken(
+            "moved_out",
+            False,
+            _("Moved out of the municipality according to the population register."),
+        )
+    return None
