@@ -13,6 +13,7 @@ from app.planning import (
     courses,
     dispatches,
     documents,
+    duplicates,
     elections,
     erasure,
     home,

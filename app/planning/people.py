@@ -8,7 +8,7 @@ from quart import Response, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
 from app.core.paging import page_number
 from app.core.routes import Routes
@@ -27,7 +27,7 @@ from app.domain.labels import (
     choices,
 )
 from app.domain.materials.handouts import held_by_person
-from app.domain.registers import availability, people
+from app.domain.registers import availability, merging, people
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.removal_requests import removal_state
 from app.domain.staffing import assignments as staffing_assignments
@@ -114,8 +114,15 @@ async def _courses_of(person_id: int) -> dict[str, Any]:
 
 @routes.get("/people/<int:person_id>")
 @requires("registers.view")
-async def person_detail(person_id: int) -> str:
-    person = await people.get_person(db(), person_id)
+async def person_detail(person_id: int) -> str | WerkzeugResponse:
+    try:
+        person = await people.get_person(db(), person_id)
+    except NotFound:
+        # A record merged into another leaves its id behind: old links lead on.
+        survivor = await merging.merged_into(db(), person_id)
+        if survivor is None:
+            raise
+        return redirect(url_for("planning.person_detail", person_id=survivor), 301)
     return await render("planning/people/detail.html", **await _detail_context(person))
 
 
