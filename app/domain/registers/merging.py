@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -337,7 +337,7 @@ async def _drop_twins(
     ids = list(
         await session.scalars(
             select(model.id)
-            .join(twin, *(getattr(twin, key) == getattr(model, key) for key in keys))
+            .join(twin, and_(*(getattr(twin, key) == getattr(model, key) for key in keys)))
             .where(getattr(model, column) == m_id, getattr(twin, column) == s_id)
         )
     )
