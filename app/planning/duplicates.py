@@ -38,7 +38,7 @@ async def person_merge(survivor_id: int, merged_id: int) -> str | WerkzeugRespon
             plan=plan,
             chosen=chosen,
             errors=errors,
-            tables=merging.HANDLED_PERSON_TABLES,
+            tables=merging.TABLE_LABELS,
         )
 
     if request.method == "POST":

@@ -372,13 +372,29 @@ async def commit_candidates(
     return preview
 
 
+@dataclass(frozen=True)
+class _Dismissal:
+    dismissed_at: dt.datetime
+    dismissed_by_label: str
+    dismissal_reason: str
+
+
 async def _dismissed_before(
     session: AsyncSession, election_id: int, filename: str
-) -> dict[tuple[str, str, dt.date | None, int | None], Candidate]:
+) -> dict[tuple[str, str, dt.date | None, int | None], _Dismissal]:
     """The dismissed matches of the list a new file of the same name replaces: the
-    office's decision holds for the same candidate and person in the new file."""
-    rows = await session.scalars(
-        select(Candidate)
+    office's decision holds for the same candidate and person in the new file. (Plain
+    values: the rows themselves go with their list.)"""
+    rows = await session.execute(
+        select(
+            Candidate.first_name,
+            Candidate.last_name,
+            Candidate.birth_date,
+            Candidate.person_id,
+            Candidate.dismissed_at,
+            Candidate.dismissed_by_label,
+            Candidate.dismissal_reason,
+        )
         .join(CandidateList, CandidateList.id == Candidate.list_id)
         .where(
             CandidateList.election_id == election_id,
@@ -386,7 +402,10 @@ async def _dismissed_before(
             Candidate.dismissed_at.is_not(None),
         )
     )
-    return {(c.first_name, c.last_name, c.birth_date, c.person_id): c for c in rows}
+    return {
+        (first, last, born, person): _Dismissal(at, by, reason)
+        for first, last, born, person, at, by, reason in rows
+    }
 
 
 async def candidate_lists(session: AsyncSession, election_id: int) -> list[CandidateList]:

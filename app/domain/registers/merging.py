@@ -87,6 +87,31 @@ HANDLED_PERSON_TABLES = {
     "dispatch_recipients": "moved",
 }
 
+#: What the merge page calls the rows of each table that move.
+TABLE_LABELS = {
+    "applications": lazy_gettext("Applications"),
+    "availabilities": lazy_gettext("Days available"),
+    "district_preferences": lazy_gettext("Districts wished for"),
+    "incoming_sms": lazy_gettext("Text messages received"),
+    "pay_adjustments": lazy_gettext("Pay adjustments"),
+    "pay_entries": lazy_gettext("Pay entries"),
+    "pay_settlements": lazy_gettext("Pay settlements"),
+    "person_exclusions": lazy_gettext("Exclusions"),
+    "person_merges": lazy_gettext("Records merged into it before"),
+    "reminders_sent": lazy_gettext("Reminders sent"),
+    "undertaking_signatures": lazy_gettext("Confidentiality undertakings signed"),
+    "candidates": lazy_gettext("Candidate matches"),
+    "reserves": lazy_gettext("Reserve places"),
+    "course_bookings": lazy_gettext("Course bookings"),
+    "material_deliveries": lazy_gettext("Deliveries confirmed"),
+    "session_teachers": lazy_gettext("Course sessions taught"),
+    "assignments": lazy_gettext("Places in elections"),
+    "material_handouts": lazy_gettext("Equipment handed out"),
+    "qualifications": lazy_gettext("Qualifications"),
+    "check_ins": lazy_gettext("Check-ins"),
+    "dispatch_recipients": lazy_gettext("Messages sent to them"),
+}
+
 #: (model, person column, columns that make a row the twin of a survivor's row).
 _MOVES: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
     (Application, "person_id", ()),
