@@ -61,6 +61,7 @@ VIEW_MODULES = (
     roll_call,
     dispatches,
     documents,
+    duplicates,
     elections,
     erasure,
     home,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import flash, redirect, request, url_for
+from quart import abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import current_actor, requires
@@ -29,6 +29,8 @@ async def duplicates_page() -> str:
 async def person_merge(survivor_id: int, merged_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     """Two records side by side: the one that stays, per field the value kept, what
     moves and what stands in the way; merging asks for a confirmation."""
+    if survivor_id == merged_id:
+        abort(404)
     plan = await merging.plan_merge(db(), survivor_id, merged_id)
     chosen: dict[str, str] = {f.name: f.default for f in plan.fields}
 
