@@ -155,9 +155,7 @@ async def candidate_match_dismiss(
         db(), current_actor(), election_id, list_id, candidate_id, reason
     )
     await flash(_("The match is dismissed: the person is no longer kept off."), "success")
-    return redirect(
-        url_for("planning.candidate_list", election_id=election_id, list_id=list_id)
-    )
+    return redirect(url_for("planning.candidate_list", election_id=election_id, list_id=list_id))
 
 
 @routes.post("/elections/<int:election_id>/candidates/<int:list_id>/remove")

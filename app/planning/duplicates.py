@@ -26,7 +26,9 @@ async def duplicates_page() -> str:
 
 @routes.route("/people/merge/<int:survivor_id>/<int:merged_id>", methods=["GET", "POST"])
 @requires("registers.edit")
-async def person_merge(survivor_id: int, merged_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+async def person_merge(
+    survivor_id: int, merged_id: int
+) -> str | WerkzeugResponse | tuple[str, int]:
     """Two records side by side: the one that stays, per field the value kept, what
     moves and what stands in the way; merging asks for a confirmation."""
     if survivor_id == merged_id:

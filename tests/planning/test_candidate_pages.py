@@ -141,7 +141,9 @@ async def test_a_likely_match_is_dismissed_with_a_reason_and_refused_without(
         await db.commit()
     await login(client, planner)
     preview_path = await _upload(
-        client, s["election"].id, b"namn;f\xc3\xb6delsedatum;parti\nNils Namnsson;1980-01-01;Bl\xc3\xa5\n"
+        client,
+        s["election"].id,
+        b"namn;f\xc3\xb6delsedatum;parti\nNils Namnsson;1980-01-01;Bl\xc3\xa5\n",
     )
     token = await csrf_token(client, preview_path)
     saved = await client.post(preview_path, form={"csrf_token": token})

@@ -333,9 +333,11 @@ async def commit_candidates(
         matched.setdefault(match.row, []).append(match)
     for row in preview.rows:
         for match in matched.get(row.row) or [None]:  # type: ignore[list-item]
-            before = dismissed.get(
-                (row.first_name, row.last_name, row.birth_date, match.person_id)
-            ) if match and match.matched_by == "name_birth_date" else None
+            before = (
+                dismissed.get((row.first_name, row.last_name, row.birth_date, match.person_id))
+                if match and match.matched_by == "name_birth_date"
+                else None
+            )
             session.add(
                 Candidate(
                     list_id=kept.id,
@@ -374,7 +376,7 @@ async def commit_candidates(
 
 @dataclass(frozen=True)
 class _Dismissal:
-    dismissed_at: dt.datetime
+    dismissed_at: dt.datetime | None
     dismissed_by_label: str
     dismissal_reason: str
 

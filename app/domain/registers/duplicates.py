@@ -76,10 +76,10 @@ async def likely_pairs(session: AsyncSession) -> list[LikelyPair]:
             for pair in combinations(sorted(ids), 2):
                 found.setdefault(pair, []).append(reason)
     chosen = sorted(found)[:MAX_PAIRS]
-    ids = {person_id for pair in chosen for person_id in pair}
+    wanted = {person_id for pair in chosen for person_id in pair}
     people = {
         person.id: person
-        for person in await session.scalars(select(Person).where(Person.id.in_(ids)))
+        for person in await session.scalars(select(Person).where(Person.id.in_(wanted)))
     }
     return [
         LikelyPair(people[a], people[b], [str(REASONS[r]) for r in found[(a, b)]])

@@ -415,7 +415,8 @@ def _combine(survivor: Person, merged: dict[str, Any]) -> None:
         survivor.experience = merged["experience"]
     survivor.address_protected = survivor.address_protected or merged["address_protected"]
     requested = merged["removal_requested_at"]
-    if requested and (not survivor.removal_requested_at or requested > survivor.removal_requested_at):
+    before = survivor.removal_requested_at
+    if requested and (before is None or requested > before):
         survivor.removal_requested_at = requested
     if survivor.user_id is None and merged["user_id"] is not None:
         survivor.user_id = merged["user_id"]

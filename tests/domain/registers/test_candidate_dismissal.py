@@ -75,9 +75,7 @@ async def test_a_dismissed_likely_match_no_longer_keeps_the_person_off(
         assert await kept_off(db, [likely.id], election.id) == {}
         # The certain one is still kept off.
         assert s["certain"].id in await kept_off_people(db, election.id)
-        await assignments.assign_person(
-            db, ACTOR, s["early"].id, s["roles"]["clerk"].id, likely.id
-        )
+        await assignments.assign_person(db, ACTOR, s["early"].id, s["roles"]["clerk"].id, likely.id)
         entry = await db.scalar(
             select(AuditEntry).where(AuditEntry.code == "elections.candidates.match_dismissed")
         )
