@@ -122,3 +122,22 @@ async def test_an_outsider_gets_404_and_a_clerk_is_refused(
     assert posted.status_code == 404
     same = await client.get(f"/lund/planning/people/merge/{kept}/{kept}")
     assert same.status_code == 404
+
+
+async def test_an_applicant_in_the_register_shows_the_languages_joined_beside_the_rest(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    from tests.factories import make_application, make_open_election
+
+    election = await make_open_election(db, tenant)
+    await make_person(
+        db, tenant, first_name="Sara", last_name="Lind", national_id="19900101-0017",
+        email="sara@example.se", spoken_languages="sv",
+    )  # fmt: skip
+    submitted = await make_application(db, tenant, election, email="sara.ny@example.se")
+    await login(client, planner)
+    page = await (
+        await client.get(f"/lund/planning/applications/{submitted.application.id}")
+    ).get_data(as_text=True)
+    assert "sara@example.se" in page and "sara.ny@example.se" in page
+    assert "Sammanfogas: registret får båda." in page
