@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, flash, g, redirect, request, url_for
+from quart import Response, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
-from app.core.errors import DomainError, NotFound
+from app.core.errors import DomainError
 from app.core.i18n import _, ngettext
 from app.core.paging import page_number
 from app.core.routes import Routes
@@ -115,13 +115,11 @@ async def _courses_of(person_id: int) -> dict[str, Any]:
 @routes.get("/people/<int:person_id>")
 @requires("registers.view")
 async def person_detail(person_id: int) -> str | WerkzeugResponse:
-    try:
-        person = await people.get_person(db(), person_id)
-    except NotFound:
+    person, survivor = await merging.person_or_survivor(db(), person_id)
+    if person is None:
         # A record merged into another leaves its id behind: old links lead on.
-        survivor = await merging.merged_into(db(), person_id)
-        if survivor is None:
-            raise
+        if not survivor:
+            abort(404)
         return redirect(url_for("planning.person_detail", person_id=survivor), 301)
     return await render("planning/people/detail.html", **await _detail_context(person))
 

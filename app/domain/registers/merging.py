@@ -487,3 +487,13 @@ async def merged_into(session: AsyncSession, person_id: int) -> int | None:
         .order_by(PersonMerge.id.desc())
         .limit(1)
     )
+
+
+async def person_or_survivor(session: AsyncSession, person_id: int) -> tuple[Person | None, int]:
+    """The person with this id, or else (None, the id a merged-away record now leads
+    to); (None, 0) when there is neither. The person comes first: on SQLite a new
+    person may be given the id a merged-away one had."""
+    person = await session.scalar(select(Person).where(Person.id == person_id))
+    if person is not None:
+        return person, person.id
+    return None, await merged_into(session, person_id) or 0
