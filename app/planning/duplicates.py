@@ -20,7 +20,9 @@ routes = Routes()
 async def duplicates_page() -> str:
     """The records the register itself says are likely one person, with why."""
     return await render(
-        "planning/people/duplicates.html", pairs=await duplicates.likely_pairs(db())
+        "planning/people/duplicates.html",
+        pairs=await duplicates.likely_pairs(db()),
+        max_pairs=duplicates.MAX_PAIRS,
     )
 
 

@@ -64,7 +64,8 @@ async def _groups(session: AsyncSession, *keys: Any) -> list[list[int]]:
 
 
 async def likely_pairs(session: AsyncSession) -> list[LikelyPair]:
-    """The pairs of records that are likely one person, with why, first ids first."""
+    """The pairs of records that are likely one person, with why: the surest first,
+    at most ``MAX_PAIRS``."""
     found: dict[tuple[int, int], list[str]] = {}
     keyed = {
         "name_birth_date": (Person.search_name, Person.birth_date),
@@ -75,7 +76,10 @@ async def likely_pairs(session: AsyncSession) -> list[LikelyPair]:
         for ids in await _groups(session, *keys):
             for pair in combinations(sorted(ids), 2):
                 found.setdefault(pair, []).append(reason)
-    chosen = sorted(found)[:MAX_PAIRS]
+    # The surest first: a name and birth date alike, then more reasons than one.
+    chosen = sorted(
+        found, key=lambda pair: ("name_birth_date" not in found[pair], -len(found[pair]), pair)
+    )[:MAX_PAIRS]
     wanted = {person_id for pair in chosen for person_id in pair}
     people = {
         person.id: person
