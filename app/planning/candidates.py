@@ -120,9 +120,42 @@ async def candidates_preview(
 @routes.get("/elections/<int:election_id>/candidates/<int:list_id>")
 @requires("registers.edit")
 async def candidate_list(election_id: int, list_id: int) -> str:
+    return await _list_page(election_id, list_id, {})
+
+
+async def _list_page(
+    election_id: int, list_id: int, errors: dict[int, str], reason: str = ""
+) -> str:
     election = await get_election(db(), election_id)
     kept, rows = await candidates.get_candidate_list(db(), election.id, list_id)
-    return await render("planning/candidates/list.html", election=election, kept=kept, rows=rows)
+    return await render(
+        "planning/candidates/list.html",
+        election=election,
+        kept=kept,
+        rows=rows,
+        errors=errors,
+        reason=reason,
+    )
+
+
+@routes.post("/elections/<int:election_id>/candidates/<int:list_id>/<int:candidate_id>/dismiss")
+@requires("registers.edit")
+async def candidate_match_dismiss(
+    election_id: int, list_id: int, candidate_id: int
+) -> WerkzeugResponse | tuple[str, int]:
+    """A likely match (name and birth date) is someone else: say why, and the person
+    is no longer kept off the election."""
+    reason = (await request.form).get("reason", "")
+
+    async def refused(error: DomainError) -> tuple[str, int]:
+        return await _list_page(election_id, list_id, {candidate_id: error.message}, reason), 422
+
+    on_refusal(refused)
+    await candidates.dismiss_match(
+        db(), current_actor(), election_id, list_id, candidate_id, reason
+    )
+    await flash(_("The match is dismissed: the person is no longer kept off."), "success")
+    return redirect(url_for("planning.candidate_list", election_id=election_id, list_id=list_id))
 
 
 @routes.post("/elections/<int:election_id>/candidates/<int:list_id>/remove")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, flash, g, redirect, request, url_for
+from quart import Response, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.core.auth import can, current_actor, requires
@@ -28,7 +28,7 @@ from app.domain.labels import (
 )
 from app.domain.materials.handouts import held_by_person
 from app.domain.ops.access import local_today
-from app.domain.registers import availability, people
+from app.domain.registers import availability, merging, people
 from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.population.flags import person_flags
 from app.domain.registers.removal_requests import removal_state
@@ -116,8 +116,13 @@ async def _courses_of(person_id: int) -> dict[str, Any]:
 
 @routes.get("/people/<int:person_id>")
 @requires("registers.view")
-async def person_detail(person_id: int) -> str:
-    person = await people.get_person(db(), person_id)
+async def person_detail(person_id: int) -> str | WerkzeugResponse:
+    person, survivor = await merging.person_or_survivor(db(), person_id)
+    if person is None:
+        # A record merged into another leaves its id behind: old links lead on.
+        if not survivor:
+            abort(404)
+        return redirect(url_for("planning.person_detail", person_id=survivor), 301)
     return await render("planning/people/detail.html", **await _detail_context(person))
 
 

@@ -125,3 +125,40 @@ async def test_a_candidate_file_is_not_opened_by_the_register_import(
     preview_path = await _upload(client, s["election"].id, b"namn;parti\nBo Berg;P\n")
     batch_id = preview_path.rstrip("/").rsplit("/", 1)[-1]
     assert (await client.get(f"/lund/planning/import/{batch_id}")).status_code == 404
+
+
+async def test_a_likely_match_is_dismissed_with_a_reason_and_refused_without(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    import datetime as dt
+
+    s = await make_staffed_station(db, tenant)
+    person = await make_clerk(
+        db, tenant, s["election"], first_name="Nils", last_name="Namnsson", national_id=""
+    )
+    with tenant_scope(tenant.id):
+        person.birth_date = dt.date(1980, 1, 1)
+        await db.commit()
+    await login(client, planner)
+    preview_path = await _upload(
+        client,
+        s["election"].id,
+        b"namn;f\xc3\xb6delsedatum;parti\nNils Namnsson;1980-01-01;Bl\xc3\xa5\n",
+    )
+    token = await csrf_token(client, preview_path)
+    saved = await client.post(preview_path, form={"csrf_token": token})
+    list_path = saved.headers["Location"]
+    with tenant_scope(tenant.id):
+        row = await db.scalar(select(Candidate))
+        assert row is not None and row.matched_by == "name_birth_date"
+        row_id = row.id
+    dismiss = f"{list_path}/{row_id}/dismiss"
+    empty = await client.post(dismiss, form={"csrf_token": token, "reason": "  "})
+    assert empty.status_code == 422
+    assert "Skriv varför träffen är någon annan." in await empty.get_data(as_text=True)
+    done = await client.post(dismiss, form={"csrf_token": token, "reason": "Född i Malmö"})
+    assert done.status_code == 302
+    page = await (await client.get(list_path)).get_data(as_text=True)
+    assert "Avfärdad: någon annan" in page and "Född i Malmö" in page
+    other = await client.post(f"{list_path}/{row_id + 99}/dismiss", form={"csrf_token": token})
+    assert other.status_code == 404

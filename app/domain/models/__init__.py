@@ -52,6 +52,7 @@ from app.domain.models.materials import (
     MaterialStationFigure,
     MaterialStock,
 )
+from app.domain.models.merges import PersonMerge
 from app.domain.models.messaging import MessageTemplate, MessageTemplateVersion
 from app.domain.models.ops import (
     CHECK_IN_KINDS,
@@ -227,6 +228,7 @@ __all__ = [
     "PaySettlement",
     "Person",
     "PersonExclusion",
+    "PersonMerge",
     "Qualification",
     "ReminderSent",
     "ReminderSettings",

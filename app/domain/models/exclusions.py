@@ -60,10 +60,19 @@ class Candidate(TenantScoped, Base):
         ForeignKey("people.id", ondelete="CASCADE"), index=True
     )
     matched_by: Mapped[str] = mapped_column(String(16), default="")
+    #: A likely match (name and birth date) the office looked at and found to be
+    #: someone else: the person is no longer kept off by this row.
+    dismissed_at: Mapped[dt.datetime | None]
+    dismissed_by_label: Mapped[str] = mapped_column(String(254), default="")
+    dismissal_reason: Mapped[str] = mapped_column(String(500), default="")
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def dismissed(self) -> bool:
+        return self.dismissed_at is not None
 
 
 class PersonExclusion(TenantScoped, Base):

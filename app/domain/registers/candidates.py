@@ -312,6 +312,7 @@ async def commit_candidates(
         await session.rollback()
         raise DomainError(_("This file has already been imported."))
     assert batch.election_id is not None
+    dismissed = await _dismissed_before(session, batch.election_id, batch.filename)
     await session.execute(
         delete(CandidateList).where(
             CandidateList.election_id == batch.election_id,
@@ -332,6 +333,11 @@ async def commit_candidates(
         matched.setdefault(match.row, []).append(match)
     for row in preview.rows:
         for match in matched.get(row.row) or [None]:  # type: ignore[list-item]
+            before = (
+                dismissed.get((row.first_name, row.last_name, row.birth_date, match.person_id))
+                if match and match.matched_by == "name_birth_date"
+                else None
+            )
             session.add(
                 Candidate(
                     list_id=kept.id,
@@ -344,6 +350,9 @@ async def commit_candidates(
                     list_name=row.list_name,
                     person_id=match.person_id if match else None,
                     matched_by=match.matched_by if match else "",
+                    dismissed_at=before.dismissed_at if before else None,
+                    dismissed_by_label=before.dismissed_by_label if before else "",
+                    dismissal_reason=before.dismissal_reason if before else "",
                 )
             )
     # The raw rows (with whole identity numbers) are not kept once imported.
@@ -363,6 +372,42 @@ async def commit_candidates(
     )
     await session.commit()
     return preview
+
+
+@dataclass(frozen=True)
+class _Dismissal:
+    dismissed_at: dt.datetime | None
+    dismissed_by_label: str
+    dismissal_reason: str
+
+
+async def _dismissed_before(
+    session: AsyncSession, election_id: int, filename: str
+) -> dict[tuple[str, str, dt.date | None, int | None], _Dismissal]:
+    """The dismissed matches of the list a new file of the same name replaces: the
+    office's decision holds for the same candidate and person in the new file. (Plain
+    values: the rows themselves go with their list.)"""
+    rows = await session.execute(
+        select(
+            Candidate.first_name,
+            Candidate.last_name,
+            Candidate.birth_date,
+            Candidate.person_id,
+            Candidate.dismissed_at,
+            Candidate.dismissed_by_label,
+            Candidate.dismissal_reason,
+        )
+        .join(CandidateList, CandidateList.id == Candidate.list_id)
+        .where(
+            CandidateList.election_id == election_id,
+            CandidateList.filename == filename,
+            Candidate.dismissed_at.is_not(None),
+        )
+    )
+    return {
+        (first, last, born, person): _Dismissal(at, by, reason)
+        for first, last, born, person, at, by, reason in rows
+    }
 
 
 async def candidate_lists(session: AsyncSession, election_id: int) -> list[CandidateList]:
@@ -403,6 +448,53 @@ async def remove_candidate_list(
     await record(session, actor, "elections.candidates.removed", kept, data={"file": kept.filename})
     await session.delete(kept)
     await session.commit()
+
+
+async def dismiss_match(
+    session: AsyncSession,
+    actor: Actor,
+    election_id: int,
+    list_id: int,
+    candidate_id: int,
+    reason: str,
+) -> Candidate:
+    """The office found a likely match (name and birth date) to be someone else: the
+    person is no longer kept off by it. The reason is required and audited; a certain
+    match (identity number) cannot be dismissed. Another list's candidate is not found."""
+    kept, _rows = await get_candidate_list(session, election_id, list_id)
+    candidate = await session.scalar(
+        select(Candidate).where(Candidate.id == candidate_id, Candidate.list_id == kept.id)
+    )
+    if candidate is None or candidate.person_id is None:
+        raise NotFound(_("Not found."))
+    reason = " ".join(reason.split())
+    if candidate.matched_by != "name_birth_date":
+        raise DomainError(
+            _("A match by identity number is certain: it cannot be dismissed."), "reason"
+        )
+    if candidate.dismissed_at is not None:
+        raise DomainError(_("This match has already been dismissed."), "reason")
+    if not reason:
+        raise DomainError(_("Say why the match is someone else."), "reason")
+    if len(reason) > 500:
+        raise DomainError(_("At most %(count)s characters.", count=500), "reason")
+    candidate.dismissed_at = utcnow()
+    candidate.dismissed_by_label = actor.label
+    candidate.dismissal_reason = reason
+    await record(
+        session,
+        actor,
+        "elections.candidates.match_dismissed",
+        candidate,
+        data={
+            "list": kept.id,
+            "election": election_id,
+            "person": candidate.person_id,
+            "reason": reason,
+        },
+    )
+    await session.commit()
+    return candidate
 
 
 #: How long after its election day a candidate list is kept: long enough for a re-run

@@ -76,6 +76,7 @@ HANDLED_PERSON_TABLES = {
     "candidates": "deleted (the candidate rows matched to them: their name and birth date)",
     "person_exclusions": "deleted (the audit log keeps that it stood)",
     "material_handouts": "kept, the holder anonymous (no name is copied into a hand-out)",
+    "person_merges": "kept (ids only: an old link to a merged-away record leads here)",
 }
 #: Statuses of an election that is over, whatever its day.
 _OVER_STATUSES = ("closed", "archived")

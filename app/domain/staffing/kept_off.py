@@ -26,7 +26,11 @@ async def kept_off(
         rows = await session.execute(
             select(Candidate, CandidateList.filename)
             .join(CandidateList, CandidateList.id == Candidate.list_id)
-            .where(Candidate.election_id == election_id, Candidate.person_id.in_(chunk))
+            .where(
+                Candidate.election_id == election_id,
+                Candidate.person_id.in_(chunk),
+                Candidate.dismissed_at.is_(None),
+            )
             .order_by(Candidate.id)
         )
         for candidate, filename in rows:
@@ -70,7 +74,9 @@ async def kept_off_people(session: AsyncSession, election_id: int) -> set[int]:
     """Everyone kept off the election: for the optimiser, which never proposes them."""
     candidates = await session.scalars(
         select(Candidate.person_id).where(
-            Candidate.election_id == election_id, Candidate.person_id.is_not(None)
+            Candidate.election_id == election_id,
+            Candidate.person_id.is_not(None),
+            Candidate.dismissed_at.is_(None),
         )
     )
     excluded = await session.scalars(select(PersonExclusion.person_id).distinct())
