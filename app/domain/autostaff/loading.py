@@ -56,6 +56,7 @@ from app.domain.models import (
     RoleType,
     Room,
     StaffingNorm,
+    counted_minimum,
 )
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
@@ -224,7 +225,7 @@ async def _places(session: AsyncSession, election: Election, holdings: Holdings)
         select(
             StaffingNorm.shift_id,
             StaffingNorm.role_type_id,
-            StaffingNorm.minimum,
+            counted_minimum(),
             StaffingNorm.target,
             ShiftRow.ends_at,
             StationRow.kind,
