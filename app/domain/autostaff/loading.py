@@ -107,6 +107,7 @@ async def load_problem(
         session, election, places, station_kind, holdings, experienced_holders
     )
     limits = await working_time(session)
+    open_places = sum(place.open for place in places)
     shifts, places = fitting_shifts(limits, shifts, places)
     used_stations = {shift.station_id for shift in shifts}
     candidates = await _candidates(session, election, shifts, places, last, holdings)
@@ -128,6 +129,7 @@ async def load_problem(
         places=tuple(places),
         candidates=tuple(candidates),
         reserves_kept_back=len(reserves),
+        places_too_long=open_places - sum(place.open for place in places),
     )
 
 

@@ -115,6 +115,9 @@ class Problem:
     #: People of the election's reserve pool left out of the candidates (reserves stay
     #: reserves unless the planner includes them).
     reserves_kept_back: int = 0
+    #: Open places on shifts longer than the working rules' most hours a day: nobody
+    #: may work them, so they are left out of the problem (and stay open).
+    places_too_long: int = 0
     _candidates: dict[int, Candidate] = field(init=False, repr=False, compare=False)
     _stations: dict[int, Station] = field(init=False, repr=False, compare=False)
     _shifts: dict[int, Shift] = field(init=False, repr=False, compare=False)

@@ -107,6 +107,7 @@ async def create_run(
             **evaluation.breakdown,
             **evaluation.counts,
             **_reserve_facts(problem, include_reserves),
+            "places_too_long": problem.places_too_long,
         },
         seconds=round(time.perf_counter() - started, 3),
         created_by_label=actor.label,
