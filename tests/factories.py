@@ -219,6 +219,7 @@ def application_data(election: Any, **fields: Any) -> dict[str, Any]:
         "spoken_languages": ["sv", "ar"],
         "experience": "some",
         "consent": True,
+        "not_candidate": True,
         "elections": [choice],
     }
     data.update(fields)

@@ -45,6 +45,14 @@ class ApplicationIn(BaseModel):
     preferred_areas: str = Field("", max_length=300)
     message: str = Field("", max_length=5000)
     consent: StrictBool = Field(description="The applicant accepted the privacy notice")
+    not_candidate: StrictBool = Field(
+        description=(
+            "The applicant declares that they are not a candidate in the elections they "
+            "apply for: candidates cannot serve as poll clerks in an election they stand "
+            "in (tell the applicant so on your form). Required; false is refused with a "
+            "problem document naming this field."
+        )
+    )
     elections: list[ElectionChoiceIn] = Field(max_length=20)
 
 
@@ -74,6 +82,8 @@ class ApplicationOut(BaseModel):
     preferred_areas: str
     message: str
     source: str
+    #: As the web form keeps it: whether the applicant declared not to be a candidate.
+    declared_not_candidate: bool
     submitted_at: dt.datetime
     consented_at: dt.datetime
     privacy_notice_version: int
@@ -108,6 +118,7 @@ class ApplicationOut(BaseModel):
             preferred_areas=application.preferred_areas,
             message=application.message,
             source=application.source,
+            declared_not_candidate=application.declared_not_candidate,
             submitted_at=application.submitted_at,
             consented_at=application.consented_at,
             privacy_notice_version=application.privacy_version_number,
@@ -173,6 +184,7 @@ async def api_submit_application(data: ApplicationIn) -> tuple[SubmittedOut, int
         base_url=settings.base_url,
         today=dt.datetime.now(dt.UTC).date(),
         source="api",
+        declaration_required=True,
     )
     return SubmittedOut(), 202
 

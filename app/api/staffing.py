@@ -73,7 +73,12 @@ class AssignmentIn(BaseModel):
 class CellOut(BaseModel):
     shift_id: int
     role: str
-    minimum: int
+    minimum: int = Field(
+        description=(
+            "The norm's minimum as the legal minimum of a station counts it: 0 for a role "
+            "that does not count toward it (a host), whose places have a target only"
+        )
+    )
     target: int
     filled: int
     status: str = Field(description="missing (below minimum), below (below target) or full")

@@ -30,6 +30,7 @@ from app.domain.models import (
     Station,
     StationOpening,
     StationStatus,
+    counted_minimum,
 )
 from app.domain.ops.access import at, local_zone
 from app.domain.ops.alerts import LATE_ARRIVAL
@@ -100,18 +101,20 @@ async def staffing_figures(
         .subquery()
     )
     holding = func.coalesce(held.c.held, 0)
-    short = holding < StaffingNorm.minimum
+    minimum = counted_minimum()
+    short = holding < minimum
     open_to_target = case((holding < StaffingNorm.target, StaffingNorm.target - holding), else_=0)
     places = (
         await session.execute(
             select(
                 func.coalesce(func.sum(open_to_target), 0),
-                func.coalesce(func.sum(case((short, StaffingNorm.minimum - holding), else_=0)), 0),
+                func.coalesce(func.sum(case((short, minimum - holding), else_=0)), 0),
                 func.count(distinct(case((short, Station.id)))),
             )
             .select_from(Station)
             .join(Shift, Shift.station_id == Station.id)
             .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+            .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
             .outerjoin(
                 held,
                 (held.c.shift_id == StaffingNorm.shift_id)

@@ -95,3 +95,43 @@ async def test_it_documents_the_application_endpoints(client: QuartClient) -> No
     paths = document["paths"]
     assert {"post", "get"} <= set(paths["/api/v1/applications"])
     assert "get" in paths["/api/v1/applications/{application_id}"]
+
+
+async def test_it_requires_the_declaration_of_not_being_a_candidate(
+    client: QuartClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    """Candidates cannot serve: the API, like the form, asks; unlike the form's box it
+    refuses an application without the declaration, and keeps it as the form does."""
+    election = await make_open_election(db, tenant)
+    headers = await _headers(db, tenant)
+    declined = await client.post(
+        "/api/v1/applications",
+        headers={**headers, "Accept-Language": "sv"},
+        json=application_data(election, not_candidate=False),
+    )
+    assert declined.status_code == 422
+    assert declined.content_type.startswith("application/problem+json")
+    problem = await declined.get_json()
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == [
+        (
+            "not_candidate",
+            "Den som kandiderar i ett val kan inte vara röstmottagare i det: "
+            "intyga att du inte kandiderar.",
+        )
+    ]
+    data = application_data(election)
+    del data["not_candidate"]
+    missing = await client.post("/api/v1/applications", headers=headers, json=data)
+    assert missing.status_code == 400
+    assert "not_candidate" in await missing.get_data(as_text=True)
+    with tenant_scope(tenant.id):
+        assert await db.scalar(select(func.count(Application.id))) == 0
+    declared = await client.post(
+        "/api/v1/applications", headers=headers, json=application_data(election)
+    )
+    assert declared.status_code == 202
+    with tenant_scope(tenant.id):
+        stored = (await db.scalars(select(Application))).one()
+        assert stored.declared_not_candidate is True
+    listing = await (await client.get("/api/v1/applications", headers=headers)).get_json()
+    assert listing["items"][0]["declared_not_candidate"] is True

@@ -10,11 +10,14 @@ from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import Assignment, Incident, Reserve
+from app.domain.elections.norms import set_norms
+from app.domain.models import Assignment, Election, Incident, Reserve, RoleType
 from app.domain.ops import dashboard as dashboard_module
 from app.domain.ops import incidents as ops_incidents
+from app.domain.staffing import assignments
 from tests.domain.ops.test_checkins import COORDINATOR, OpsDay, _check_in, ops_day
 from tests.factories import csrf_token, login, make_clerk
 
@@ -29,6 +32,13 @@ async def day(db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPatch)
     await _check_in(db, tenant, found, found.chair_id, "c", now=found.at(7, 20))
     await _check_in(db, tenant, found, found.clerk_ids[0], "a", now=found.at(7, 25))
     return found
+
+
+async def _election_of(db: AsyncSession, tenant: Tenant, day: OpsDay) -> Election:
+    with tenant_scope(tenant.id):
+        election = await db.scalar(select(Election).where(Election.id == day.election_id))
+    assert election is not None
+    return election
 
 
 def _url(day: OpsDay, tail: str = "") -> str:
@@ -241,3 +251,28 @@ async def test_it_gives_another_elections_incident_not_found(
     wrong = f"/lund/planning/elections/{day.election_id + 999}/live/incidents/{incident.id}/note"
     response = await client.post(wrong, form={"csrf_token": token, "note": "x"})
     assert response.status_code == 404
+
+
+async def test_the_panel_counts_a_host_there_apart_from_the_minimum(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, day: OpsDay, coordinator: User
+) -> None:
+    """A host checked in is there, but not one of the minimum (issue 25)."""
+    host = await make_clerk(db, tenant, await _election_of(db, tenant, day))
+    with tenant_scope(tenant.id):
+        await set_norms(
+            db, Actor.system("test"), day.election_id, day.station_id, day.early_id,
+            {"min_chair": "1", "target_chair": "1", "min_clerk": "2", "target_clerk": "3",
+             "min_host": "1", "target_host": "1"},
+        )  # fmt: skip
+        role = await db.scalar(select(RoleType).where(RoleType.code == "host"))
+        assert role is not None
+        placed = await assignments.assign_person(
+            db, Actor.system("test"), day.early_id, role.id, host.id
+        )
+        placed.state = "accepted"
+        await db.commit()
+    await _check_in(db, tenant, day, host.id, "h", now=day.at(7, 30))
+    await login(client, coordinator)
+    panel = await client.get(_url(day, f"/stations/{day.station_id}"), headers=HTMX)
+    text = await panel.get_data(as_text=True)
+    assert "2 på plats, minimum 3 och 1 vars roll inte räknas" in " ".join(text.split())

@@ -4,6 +4,8 @@ is not found."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from quart.testing import QuartClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,3 +107,33 @@ async def test_another_tenants_role_is_not_found(
         response = await post_form(client, f"{BASE}{theirs.id}/{action}", {})
         assert response.status_code == 404
     assert (await post_form(client, f"{BASE}{theirs.id}", ADD)).status_code == 404
+
+
+async def test_the_norms_say_which_roles_the_legal_minimum_does_not_count(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    staffed = await make_staffed_station(db, tenant)
+    await login(client, planner)
+    page = await (
+        await client.get(
+            f"/lund/planning/elections/{staffed['election'].id}/stations/{staffed['station'].id}"
+        )
+    ).get_data(as_text=True)
+    # Once per shift, on the host's row only.
+    assert page.count("räknas inte med i lagens minsta antal") == 2
+    host = page.split("räknas inte med i lagens minsta antal")[0].rsplit("<th", 1)[-1]
+    assert "Värd" in host, host
+
+
+async def test_the_pay_is_written_the_readers_way_and_saved_back_as_it_is(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    """Found walking issue 25: a new role's pay of 3300 came back as "3300.00"."""
+    host = await _role(db, tenant, "host")
+    with tenant_scope(tenant.id):
+        host.pay_amount = Decimal("172.50")
+        await db.commit()
+    await login(client, planner)
+    page = await (await client.get(BASE)).get_data(as_text=True)
+    assert f'id="pay-{host.id}" name="pay_amount" inputmode="decimal" value="172,5"' in page
+    assert '.00"' not in page

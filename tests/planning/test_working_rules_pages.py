@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.clerks import undertaking
-from app.domain.models import CheckIn, WorkingRules
+from app.domain.models import AutostaffRun, CheckIn, WorkingRules
 from app.domain.ops import checkins as checkins_module
 from app.domain.ops import dashboard as dashboard_module
 from tests.domain.ops.test_checkins import COORDINATOR, OpsDay, ops_day
 from tests.domain.staffing.test_working_time import _assign, _day_of_two_shifts
-from tests.factories import csrf_token, login, post_form
+from tests.factories import csrf_token, login, make_staffed_station, post_form
 
 PAGE = "/lund/planning/working-rules/"
 HTMX = {"HX-Request": "true"}
@@ -151,3 +151,29 @@ async def test_a_coordinator_checks_in_someone_unsigned_with_a_reason(
         client, f"{base}/check-in", {**form, "shift_id": str(ops.early_id + 999)}, headers=HTMX
     )
     assert wrong.status_code == 404
+
+
+async def test_the_proposal_says_which_places_stay_open_for_the_working_day(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    """Found walking issue 25: a shift longer than the most hours a day stayed open
+    with the proposal's only reason "nobody was left who can work that day"."""
+    s = await make_staffed_station(db, tenant)
+    with tenant_scope(tenant.id):
+        run = AutostaffRun(
+            election_id=s["election"].id,
+            status="pending",
+            items=[],
+            costs={"places": 0, "filled": 0, "unfilled_below_minimum": 0, "places_too_long": 3},
+            seconds=1.0,
+            created_by_label="test",
+        )
+        db.add(run)
+        await db.commit()
+    await login(client, planner)
+    response = await client.get(f"/lund/planning/elections/{s['election'].id}/autostaff/{run.id}")
+    assert response.status_code == 200
+    assert (
+        "3 lediga platser ligger på arbetspass som är längre än arbetstidsreglerna tillåter "
+        "per dag: ingen får arbeta dem, så platserna förblir lediga."
+    ) in await response.get_data(as_text=True)

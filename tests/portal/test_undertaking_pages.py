@@ -40,6 +40,8 @@ async def test_the_clerk_is_asked_to_sign_reads_ticks_and_signs(
 
     page = await (await client.get(PAGE)).get_data(as_text=True)
     assert "Robin" in page and "tystnadsplikten" in page
+    # The office's "Standardtext" is no word for a clerk (found walking issue 25).
+    assert "Standardtext" not in page
     digest = re.search(r'name="digest" value="([0-9a-f]{64})"', page)
     assert digest is not None
 

@@ -57,6 +57,7 @@ from app.domain.models import (
     RoleType,
     Room,
     StaffingNorm,
+    counted_minimum,
 )
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
@@ -115,6 +116,7 @@ async def load_problem(
         for shift in shifts
     ]
     limits = await working_time(session)
+    open_places = sum(place.open for place in places)
     shifts, places = fitting_shifts(limits, shifts, places)
     used_stations = {shift.station_id for shift in shifts}
     candidates = await _candidates(session, election, shifts, places, last, holdings)
@@ -137,6 +139,7 @@ async def load_problem(
         candidates=tuple(candidates),
         reserves_kept_back=len(reserves),
         min_rest_minutes=limits.min_rest_minutes,
+        places_too_long=open_places - sum(place.open for place in places),
     )
 
 
@@ -234,7 +237,7 @@ async def _places(session: AsyncSession, election: Election, holdings: Holdings)
         select(
             StaffingNorm.shift_id,
             StaffingNorm.role_type_id,
-            StaffingNorm.minimum,
+            counted_minimum(),
             StaffingNorm.target,
             ShiftRow.ends_at,
             StationRow.kind,

@@ -127,6 +127,9 @@ class Problem:
     #: The least rest between two of a person's places (the municipality's working-time
     #: rule), in minutes; None for no rule.
     min_rest_minutes: int | None = None
+    #: Open places on shifts longer than the working rules' most hours a day: nobody
+    #: may work them, so they are left out of the problem (and stay open).
+    places_too_long: int = 0
     _candidates: dict[int, Candidate] = field(init=False, repr=False, compare=False)
     _stations: dict[int, Station] = field(init=False, repr=False, compare=False)
     _shifts: dict[int, Shift] = field(init=False, repr=False, compare=False)

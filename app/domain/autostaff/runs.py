@@ -116,6 +116,7 @@ async def create_run(
             **_reserve_facts(problem, include_reserves),
             **result.facts(),
             "unfilled": [list(row) for row in unfilled_places(problem, solution.picks)],
+            "places_too_long": problem.places_too_long,
         },
         seconds=round(time.perf_counter() - started, 3),
         created_by_label=actor.label,

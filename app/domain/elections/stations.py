@@ -23,10 +23,12 @@ from app.domain.models import (
     Building,
     District,
     Election,
+    RoleType,
     Room,
     Shift,
     StaffingNorm,
     Station,
+    counted_minimum,
 )
 from app.domain.saving import has_name, is_taken, store
 
@@ -213,8 +215,9 @@ async def _shift_totals(
         .group_by(Shift.station_id)
     )
     norm_sums = await session.execute(
-        select(Shift.station_id, func.sum(StaffingNorm.minimum), func.sum(StaffingNorm.target))
+        select(Shift.station_id, func.sum(counted_minimum()), func.sum(StaffingNorm.target))
         .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
         .where(Shift.station_id.in_(station_ids))
         .group_by(Shift.station_id)
     )

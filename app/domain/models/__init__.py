@@ -115,6 +115,7 @@ from app.domain.models.registers import (
     StaffingNorm,
     Station,
     StationOpening,
+    counted_minimum,
 )
 from app.domain.models.reminders import REMINDER_OCCASIONS, ReminderSent, ReminderSettings
 from app.domain.models.replies import IncomingSms
@@ -249,4 +250,5 @@ __all__ = [
     "UndertakingSignature",
     "WebPartVersion",
     "WorkingRules",
+    "counted_minimum",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    case,
     false,
     true,
 )
@@ -322,6 +324,18 @@ class StaffingNorm(TenantScoped, Base):
     target: Mapped[int] = mapped_column(default=0)
 
     role_type: Mapped[RoleType] = relationship()
+
+    @property
+    def counted_minimum(self) -> int:
+        """The minimum as the legal minimum of a station counts it: a role that does not
+        count toward it (a host) has a target only, whatever its norm's minimum says."""
+        return self.minimum if self.role_type.counts_toward_minimum else 0
+
+
+def counted_minimum() -> ColumnElement[int]:
+    """``StaffingNorm.counted_minimum`` in SQL, for a query that joins the norm's
+    ``RoleType`` (every count of a station's minimum reads it, never the bare column)."""
+    return case((RoleType.counts_toward_minimum, StaffingNorm.minimum), else_=0)
 
 
 class NormTemplate(TenantScoped, Base):

@@ -22,22 +22,31 @@ class Norm(NamedTuple):
 
     shift_id: int
     role_type_id: int
+    #: The minimum as the legal minimum counts it (``counted_minimum``: 0 for a host).
     minimum: int
     target: int
 
 
+class AlertFacts(NamedTuple):
+    """What the alerts of a station are worked out from, beside its row."""
+
+    norms_of: dict[int, list[Norm]]
+    #: Per shift: (person id, role type id, name) of those holding a place.
+    places_of: dict[int, list[tuple[int, int, str]]]
+    last_check_in: dict[tuple[int, int], str]
+    #: The role types that count toward the legal minimum (not a host).
+    counting: frozenset[int]
+
+
 def station_alerts(
-    row: StationRow,
-    focus: list[ShiftFocus],
-    norms_of: dict[int, list[Norm]],
-    places_of: dict[int, list[tuple[int, int, str]]],
-    last_check_in: dict[tuple[int, int], str],
-    now: dt.datetime,
+    row: StationRow, focus: list[ShiftFocus], facts: AlertFacts, now: dt.datetime
 ) -> list[Alert]:
     """A station not open at its opening time, fewer than the minimum checked in,
     someone not arrived 20 minutes into their shift (or after they were sent there
     during it), a high-severity incident open, a shift still to come with fewer people
-    placed than its minimum, or something reported short and not yet delivered."""
+    placed than its minimum, or something reported short and not yet delivered. Only
+    people in a role that counts toward the legal minimum count toward it."""
+    norms_of, places_of, last_check_in = facts.norms_of, facts.places_of, facts.last_check_in
     alerts: list[Alert] = []
     sent_at = {(sent.shift_id, sent.person_id): sent.sent_at for sent in row.sent}
     if row.state == "not_opened" and row.opens_at is not None and now >= row.opens_at:
@@ -55,13 +64,14 @@ def station_alerts(
     for item in focus:
         minimum = sum(norm.minimum for norm in norms_of[item.shift.id])
         people = places_of[item.shift.id]
+        counted = [pid for pid, role_id, _p in people if role_id in facts.counting]
         if item.starts > now:
-            if len(people) < minimum:
-                alerts.append(_short(item, len(people), minimum))
+            if len(counted) < minimum:
+                alerts.append(_short(item, len(counted), minimum))
             continue
         if now >= item.ends:
             continue
-        here = sum(last_check_in.get((item.shift.id, pid)) == "arrived" for pid, _r, _p in people)
+        here = sum(last_check_in.get((item.shift.id, pid)) == "arrived" for pid in counted)
         if here < minimum:
             alerts.append(
                 Alert(

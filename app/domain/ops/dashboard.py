@@ -47,9 +47,10 @@ from app.domain.models import (
     Station,
     StationOpening,
     StationStatus,
+    counted_minimum,
 )
 from app.domain.ops.access import at, local_today, local_zone
-from app.domain.ops.alerts import Norm, station_alerts
+from app.domain.ops.alerts import AlertFacts, Norm, station_alerts
 from app.domain.ops.counters import LiveCounters, StationShare, Summary, summarize
 from app.domain.ops.day import ops_day
 from app.domain.ops.facets import (
@@ -212,6 +213,7 @@ async def _rows(
         _todays_shifts(election, today, only, Shift.id),
     )
     shortages_of = await open_shortages_by_station(session, election.id, only)
+    alert_facts = staffing.alert_facts
     rows: list[StationRow] = []
     for station, district in stations:
         status = facts.statuses.get(station.id)
@@ -238,9 +240,7 @@ async def _rows(
             sent=sent.get(station.id, []),
             open_shortages=shortages_of.get(station.id, []),
         )
-        row.alerts = station_alerts(
-            row, focus, staffing.norms_of, staffing.places_of, staffing.last_check_in, now
-        )
+        row.alerts = station_alerts(row, focus, alert_facts, now)
         rows.append(row)
     return rows
 
@@ -262,6 +262,15 @@ class _Staffing:
     norms_of: dict[int, list[Norm]]
     places_of: dict[int, list[tuple[int, int, str]]]
     last_check_in: dict[tuple[int, int], str]
+
+    @property
+    def alert_facts(self) -> AlertFacts:
+        return AlertFacts(
+            self.norms_of,
+            self.places_of,
+            self.last_check_in,
+            frozenset(role.id for role in self.roles.values() if role.counts_toward_minimum),
+        )
 
 
 def _todays_shifts(
@@ -317,9 +326,9 @@ async def _staffing(
                 select(
                     StaffingNorm.shift_id,
                     StaffingNorm.role_type_id,
-                    StaffingNorm.minimum,
+                    counted_minimum(),
                     StaffingNorm.target,
-                ),
+                ).join(RoleType, RoleType.id == StaffingNorm.role_type_id),
                 StaffingNorm.shift_id,
             )
         )

@@ -30,6 +30,7 @@ from app.domain.models import (
     StaffingNorm,
     StationStatus,
     StationStatusChange,
+    counted_minimum,
 )
 from app.domain.ops import OpsConflict, OpsError
 from app.domain.ops.access import at, local_zone, lock_station, station_to_lead
@@ -103,47 +104,52 @@ async def current_shift(session: AsyncSession, station_id: int, now: dt.datetime
 
 
 async def opening_check(session: AsyncSession, station_id: int, now: dt.datetime) -> OpeningCheck:
-    """Whether the station may open now: a lead checked in, and the shift's minimum."""
+    """Whether the station may open now: a lead checked in, and the shift's minimum
+    (counting only those whose role counts toward the legal minimum: not a host)."""
     shift = await current_shift(session, station_id, now)
     if shift is None:
         return OpeningCheck(None, 0, 0, False, [_("No shift of this station runs now.")])
-    minimum = await session.scalar(
-        select(func.coalesce(func.sum(StaffingNorm.minimum), 0)).where(
-            StaffingNorm.shift_id == shift.id
+    minimum = int(
+        await session.scalar(
+            select(func.coalesce(func.sum(counted_minimum()), 0))
+            .select_from(StaffingNorm)
+            .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
+            .where(StaffingNorm.shift_id == shift.id)
         )
+        or 0
     )
     presence = await presence_on(session, [shift.id])
     here = [p.person_id for p in presence.values() if p.kind == "arrived"]
-    lead_present = (
-        bool(here)
-        and (
-            await session.scalar(
-                select(func.count(Assignment.id))
-                .join(RoleType, RoleType.id == Assignment.role_type_id)
+    roles_here = (
+        (
+            await session.execute(
+                select(RoleType.leads_station, RoleType.counts_toward_minimum)
+                .join(Assignment, Assignment.role_type_id == RoleType.id)
                 .where(
                     Assignment.shift_id == shift.id,
                     Assignment.person_id.in_(here),
                     Assignment.state.in_(HOLDING_STATES),
-                    RoleType.leads_station.is_(True),
                 )
             )
-            or 0
-        )
-        > 0
+        ).all()
+        if here
+        else []
     )
+    lead_present = any(leads for leads, _counts in roles_here)
+    counted = sum(counts for _leads, counts in roles_here)
     problems = []
     if not lead_present:
         problems.append(_("No chair or vice chair has checked in."))
-    if len(here) < int(minimum or 0):
+    if counted < minimum:
         problems.append(
             ngettext(
                 "%(present)s of at least %(num)s person have checked in.",
                 "%(present)s of at least %(num)s people have checked in.",
-                int(minimum or 0),
-                present=len(here),
+                minimum,
+                present=counted,
             )
         )
-    return OpeningCheck(shift.id, len(here), int(minimum or 0), lead_present, problems)
+    return OpeningCheck(shift.id, counted, minimum, lead_present, problems)
 
 
 async def set_station_state(
@@ -277,6 +283,8 @@ class RosterEntry:
     leads_station: bool
     #: "arrived" (there now), "left", or "missing" (not checked in yet).
     status: str
+    #: Whether their role counts toward the legal minimum (a host's does not).
+    counts: bool
     arrived_at: dt.datetime | None
     left_at: dt.datetime | None
     #: Sent by a coordinator on the day (``reassign``), and when they confirmed it.
@@ -302,6 +310,11 @@ class ShiftRoster:
         return sum(entry.status == "arrived" for entry in self.entries)
 
     @property
+    def counted(self) -> int:
+        """Those here whose role counts toward the legal minimum (``minimum``)."""
+        return sum(entry.status == "arrived" and entry.counts for entry in self.entries)
+
+    @property
     def missing(self) -> list[RosterEntry]:
         return [entry for entry in self.entries if entry.status == "missing"]
 
@@ -325,7 +338,8 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
     minimums = dict(
         (
             await session.execute(
-                select(StaffingNorm.shift_id, func.sum(StaffingNorm.minimum))
+                select(StaffingNorm.shift_id, func.sum(counted_minimum()))
+                .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
                 .where(StaffingNorm.shift_id.in_(shift_ids))
                 .group_by(StaffingNorm.shift_id)
             )
@@ -358,6 +372,7 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
                 role=named(role),
                 leads_station=role.leads_station,
                 status=seen.kind if seen and seen.kind else "missing",
+                counts=role.counts_toward_minimum,
                 arrived_at=seen.arrived_at if seen else None,
                 left_at=seen.left_at if seen else None,
                 sent_at=sent_at,

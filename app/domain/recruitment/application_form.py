@@ -89,9 +89,15 @@ def _list(value: Any) -> list[Any]:
 
 
 def clean_application(
-    data: Mapping[str, Any], offered: Sequence[OpenElection], default_country: str
+    data: Mapping[str, Any],
+    offered: Sequence[OpenElection],
+    default_country: str,
+    *,
+    declaration_required: bool = False,
 ) -> CleanApplication:
-    """Check a whole application and name every bad field at once.
+    """Check a whole application and name every bad field at once. With
+    ``declaration_required`` (the API's) an applicant who does not declare that they
+    are no candidate is refused; the web form keeps the answer either way.
 
     ``data["elections"]`` is a list of ``{"election_id", "work_kinds", "days",
     "district_ids"}``; errors about one election are reported on ``kinds_<id>``,
@@ -128,6 +134,14 @@ def clean_application(
         # the candidate lists it imports.
         declared_not_candidate=cleaner.boolean("not_candidate"),
     )
+    if declaration_required and not values["declared_not_candidate"]:
+        cleaner.fail(
+            "not_candidate",
+            _(
+                "Candidates in an election cannot serve as poll clerks in it: "
+                "declare that you are not one."
+            ),
+        )
     if not cleaner.boolean("consent"):
         cleaner.fail("consent", _("You must accept the privacy notice to apply."))
     errors.update({key: value for key, value in cleaner.errors.items() if key not in errors})

@@ -120,16 +120,20 @@ async def submit_application(
     today: dt.date,
     source: str = "web",
     ip_address: str | None = None,
+    declaration_required: bool = False,
 ) -> Submitted:
     """Store an application (new, or an update of the applicant's earlier one), record
     the consent with the privacy notice version shown, and email a confirmation with a
     link to the stored data. Refuses bad input and too many applications from one
-    address with nothing stored."""
+    address with nothing stored; with ``declaration_required``, an applicant who does
+    not declare that they are no candidate (``clean_application``)."""
     if not (await site_settings(session)).applications_open:
         raise FieldErrors({"elections": _("Applications are closed right now.")})
     offered = await open_elections(session, today)
     default_country = {"da": "DK"}.get(tenant.locale, "SE")
-    clean = clean_application(data, offered, default_country)
+    clean = clean_application(
+        data, offered, default_country, declaration_required=declaration_required
+    )
     actor = Actor.system("applicant" if source == "web" else "api")
     limit_key = _limit_key(tenant, ip_address) if ip_address is not None else None
     if limit_key is not None:

@@ -30,10 +30,12 @@ from app.domain.models import (
     DistrictPreference,
     Election,
     Person,
+    RoleType,
     Room,
     Shift,
     StaffingNorm,
     Station,
+    counted_minimum,
 )
 from app.domain.registers.people import search_condition
 from app.domain.registers.population.flags import flags_of
@@ -223,7 +225,7 @@ async def staffing_board(session: AsyncSession, election_id: int, filters: Board
                     norm.role_type.code,
                     named(norm.role_type),
                     norm.role_type.leads_station,
-                    norm.minimum,
+                    norm.counted_minimum,
                     norm.target,
                     holders.get((shift.id, norm.role_type_id), []),
                     has_local_name(norm.role_type),
@@ -511,12 +513,13 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     rows = await session.execute(
         select(
             Station.district_id,
-            StaffingNorm.minimum,
+            counted_minimum(),
             StaffingNorm.target,
             func.coalesce(held.c.held, 0),
         )
         .join(Shift, Shift.station_id == Station.id)
         .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
         .outerjoin(
             held,
             (held.c.shift_id == StaffingNorm.shift_id)

@@ -23,6 +23,7 @@ from app.domain.models import (
     Shift,
     StaffingNorm,
     Station,
+    counted_minimum,
 )
 
 #: What the board's "show" filter keeps: every station, those with a place missing
@@ -167,13 +168,14 @@ async def staffing_overview(
             Station.kind,
             Station.district_id,
             StaffingNorm.role_type_id,
-            StaffingNorm.minimum,
+            counted_minimum(),
             StaffingNorm.target,
             func.coalesce(held.c.held, 0),
             *(func.coalesce(held.c[state], 0) for state in HOLDING_STATES),
         )
         .join(Shift, Shift.station_id == Station.id)
         .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
         .outerjoin(
             held,
             (held.c.shift_id == StaffingNorm.shift_id)

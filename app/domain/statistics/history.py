@@ -20,7 +20,15 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import utcnow
-from app.domain.models import Assignment, Election, Shift, StaffingNorm, Station
+from app.domain.models import (
+    Assignment,
+    Election,
+    RoleType,
+    Shift,
+    StaffingNorm,
+    Station,
+    counted_minimum,
+)
 
 #: The history reaches back at least this many weeks, and at most the second.
 FEWEST_WEEKS, MOST_WEEKS = 6, 26
@@ -106,8 +114,8 @@ async def filled_history(
         await session.execute(
             in_norm.with_only_columns(
                 func.coalesce(func.sum(StaffingNorm.target), 0),
-                func.coalesce(func.sum(StaffingNorm.minimum), 0),
-            )
+                func.coalesce(func.sum(counted_minimum()), 0),
+            ).join(RoleType, RoleType.id == StaffingNorm.role_type_id)
         )
     ).one()
     placed = (

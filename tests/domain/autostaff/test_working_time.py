@@ -55,6 +55,10 @@ async def test_a_ten_hour_day_gives_nobody_more_than_ten_hours(
 
     assert not _who(solution, whole)
     assert _who(solution) == people
+    # The proposal says why the whole day's place stays open.
+    with tenant_scope(tenant.id):
+        problem = await autostaff.load_problem(db, world.election_id)
+    assert problem.places_too_long == 1
     # Nobody's day (the places proposed and held together) is longer than ten hours.
     with tenant_scope(tenant.id):
         times = {
