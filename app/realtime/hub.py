@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -494,7 +495,7 @@ class Hub:
                     topic = batch[0].topic
                     task = asyncio.get_running_loop().create_task(self._draw_batch(batch))
                     drawing[topic] = task
-                    task.add_done_callback(lambda _task, topic=topic: self._drawn_one(topic))
+                    task.add_done_callback(functools.partial(self._drawn_one, topic))
                 timeout = max(0.0, min(resting.values()) - now) if resting else None
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -506,7 +507,7 @@ class Hub:
                 task.cancel()
             await asyncio.gather(*under_way, return_exceptions=True)
 
-    def _drawn_one(self, topic: str) -> None:
+    def _drawn_one(self, topic: str, _task: asyncio.Task[None]) -> None:
         self._drawing_now.pop(topic, None)
         self._wake.set()
 
