@@ -117,6 +117,9 @@ async def test_a_stations_events_drawn_together_name_every_event(
     sent = LiveEvent(925, tenant.id, topic, "station.message", {"message_id": 1})
     (drawn,) = await app.extensions[HUB].draw([sent])
     assert f'<div class="station-messages" id="messages-{day.station_id}"' in drawn.text
+    # ...and alone: the team and the turnout did not change.
+    assert f'id="roster-{day.station_id}"' not in drawn.text
+    assert f'id="turnout-table-{day.station_id}"' not in drawn.text
     # An event type the station's page does not draw still goes as JSON.
     note = LiveEvent(924, tenant.id, topic, "incident.noted", {"station_id": day.station_id})
     (as_json,) = await app.extensions[HUB].draw([note])
