@@ -77,7 +77,7 @@ NEWEST_KEPT_SECONDS = 30.0
 #: stations' check-ins queued behind each other's reads while the process sat idle
 #: (bench --only realtime: 35% CPU, station p50 10 s). Each takes a connection of the
 #: pool the requests share.
-DRAWING_AT_ONCE = 6
+DRAWING_AT_ONCE = 4
 #: How long, and how many, drawn batches are kept for sockets replaying the same gap.
 DRAWN_SECONDS = 5.0
 DRAWN_KEPT = 64
