@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     #: for one). A fixed set: connections opened for a burst and closed after it cost
     #: both sides more than the burst's queries (bench --only realtime, the kill).
     database_pool_size: int = Field(default=20, ge=2, le=500)
+    #: Live fragments each process draws at once, each of another topic (a station's,
+    #: the dashboard's); each holds one of the pool's connections while it reads (at
+    #: most a quarter of the pool: the requests keep the rest).
+    realtime_drawings_at_once: int = Field(default=4, ge=1, le=64)
     redis_url: str | None = None
     #: Put before every Redis channel name, so deployments (or test runs) sharing one
     #: Redis never hear each other's events.

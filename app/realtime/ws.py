@@ -97,6 +97,13 @@ def register_realtime(app: Quart) -> None:
         render_context=app.app_context,
         table=EventsTable(runtime.session_factory),
         guard=SocketGuard(runtime.session_factory, runtime.settings),
+        drawing_at_once=max(
+            1,
+            min(
+                runtime.settings.realtime_drawings_at_once,
+                runtime.settings.database_pool_size // 4,
+            ),
+        ),
     )
     # When the server stops, its sockets are told to reconnect elsewhere (1012).
     close_on_stop(hub)

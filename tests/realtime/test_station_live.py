@@ -63,7 +63,11 @@ async def test_a_teammates_check_in_reaches_a_clerks_socket_as_the_team(
         fragment = await asyncio.wait_for(socket.recv(), 5)
     assert isinstance(fragment, str) and not fragment.startswith("{")
     assert f'<div id="roster-{day.station_id}"' in fragment
-    assert f'id="state-line-{day.station_id}" hx-swap-oob="true"' in fragment
+    assert f'id="problems-{day.station_id}"' in fragment
+    # A check-in changes the team and what keeps the station from opening, nothing else:
+    # its state, messages, turnout and shortages are neither read nor sent again.
+    for part in ("state-line", "messages", "turnout-table", "shortages"):
+        assert f'id="{part}-{day.station_id}"' not in fragment
     # One of the three placed has arrived, since 07:45 Stockholm time (06:45 UTC).
     assert fragment.count('class="roster-arrived"') == 1
     assert fragment.count('class="roster-missing"') == 2
@@ -106,11 +110,16 @@ async def test_a_stations_events_drawn_together_name_every_event(
     assert delivery.event_ids == (921, 922, 923)
     assert delivery.text.count(f'id="roster-{day.station_id}"') == 1
     assert f'id="turnout-table-{day.station_id}"' in delivery.text
+    assert f'id="state-line-{day.station_id}"' in delivery.text
+    assert f'id="messages-{day.station_id}"' not in delivery.text
     assert 'data-last-event-id="923"' in delivery.text
     # A coordinators' message to the station is drawn with the station's messages.
     sent = LiveEvent(925, tenant.id, topic, "station.message", {"message_id": 1})
     (drawn,) = await app.extensions[HUB].draw([sent])
     assert f'<div class="station-messages" id="messages-{day.station_id}"' in drawn.text
+    # ...and alone: the team and the turnout did not change.
+    assert f'id="roster-{day.station_id}"' not in drawn.text
+    assert f'id="turnout-table-{day.station_id}"' not in drawn.text
     # An event type the station's page does not draw still goes as JSON.
     note = LiveEvent(924, tenant.id, topic, "incident.noted", {"station_id": day.station_id})
     (as_json,) = await app.extensions[HUB].draw([note])

@@ -11,7 +11,8 @@ socket ``app.realtime.access``).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,10 @@ from app.domain.models import StationStatus, TurnoutReport
 from app.domain.ops import my_day, stations
 from app.domain.ops.day import ops_day
 from app.domain.ops.station_messages import ShownMessage, messages_of_station
+
+#: The parts of a station's page, each read and drawn on its own: a live update reads
+#: only those its events changed (a check-in: the team and what keeps it from opening).
+PARTS = frozenset({"state", "team", "opening", "messages", "turnout", "shortages"})
 
 
 @dataclass(frozen=True)
@@ -37,24 +42,40 @@ class StationNow:
     messages: list[ShownMessage]
     #: What the station reported short, newest first, and how far each has come.
     shortages: list[ShownShortage]
+    #: The parts read (``PARTS``); the others hold nothing and are not to be drawn.
+    parts: frozenset[str] = field(default=PARTS)
 
 
 async def station_now(
-    session: AsyncSession, station_id: int, day: dt.date | None = None
+    session: AsyncSession,
+    station_id: int,
+    day: dt.date | None = None,
+    parts: Collection[str] = PARTS,
 ) -> StationNow:
     """The station as it stands, with the team of ``day`` (the station's operations
-    day: today, or tomorrow once its first shift's check-in has opened)."""
+    day: today, or tomorrow once its first shift's check-in has opened): the ``parts``
+    asked for (all by default)."""
     now = utcnow()
-    if day is None:
+    wanted = PARTS.intersection(parts)
+    if day is None and "team" in wanted:
         day = await ops_day(session, now, station_ids=[station_id])
-    status = await stations.station_state(session, station_id)
+    status = await stations.station_state(session, station_id) if "state" in wanted else None
     return StationNow(
         station_id=station_id,
         state=status.state if status else "not_opened",
         status=status,
-        rosters=await stations.station_roster(session, station_id, day),
-        turnout=await my_day.station_turnout(session, station_id),
-        check=await stations.opening_check(session, station_id, now),
-        messages=await messages_of_station(session, station_id),
-        shortages=await station_shortages(session, station_id),
+        rosters=(
+            await stations.station_roster(session, station_id, day)
+            if day is not None and "team" in wanted
+            else []
+        ),
+        turnout=await my_day.station_turnout(session, station_id) if "turnout" in wanted else {},
+        check=(
+            await stations.opening_check(session, station_id, now)
+            if "opening" in wanted
+            else stations.OpeningCheck(None, 0, 0, False)
+        ),
+        messages=await messages_of_station(session, station_id) if "messages" in wanted else [],
+        shortages=await station_shortages(session, station_id) if "shortages" in wanted else [],
+        parts=wanted,
     )
