@@ -159,7 +159,7 @@ async def test_the_person_form_sets_a_protected_address(
     page = await (await client.get(f"/lund/planning/people/{asa.id}/edit")).get_data(as_text=True)
     assert 'name="address_protected" type="checkbox" value="1" checked' in page
     page = await (await client.get(f"/lund/planning/people/{asa.id}")).get_data(as_text=True)
-    assert "Skyddad adress" in page
+    assert "Skyddad identitet: adressen visas aldrig" in page and "Storgatan 1" not in page
 
 
 async def test_the_staff_list_carries_the_offices_header(

@@ -21,7 +21,12 @@ from app.domain.archive.policy import (
 )
 
 #: Integer ``*_id`` columns of tenant tables that hold no id of this instance's rows.
-NOT_REFERENCES: dict[tuple[str, str], str] = {}
+NOT_REFERENCES: dict[tuple[str, str], str] = {
+    ("person_merges", "merged_id"): (
+        "the id a merged-away person had on the instance it was merged on: history, kept "
+        "as written (that person's row is gone; a live person's id is looked up first)"
+    ),
+}
 #: Text ``*_id`` columns: ids of the outside world, or named with their class.
 OUTSIDE_IDS = {
     ("audit_entries", "object_id"): "remapped by its object_type (remap.Remapper)",

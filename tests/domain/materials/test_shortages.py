@@ -50,10 +50,12 @@ async def test_a_leads_shortage_shows_on_the_dashboard_and_clears_when_delivered
         )
         await db.commit()
 
-    async def election_day(_session: AsyncSession, _now: dt.datetime | None = None) -> dt.date:
+    async def election_day(
+        _session: AsyncSession, _now: dt.datetime | None = None, **_of: object
+    ) -> dt.date:
         return day.day
 
-    monkeypatch.setattr(notify, "local_today", election_day)
+    monkeypatch.setattr(notify, "ops_day", election_day)
     with tenant_scope(tenant.id):
         reported = await shortages.report_shortage(
             db,
