@@ -5,13 +5,11 @@ ordinary role the app serves as."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +25,7 @@ from app.demo import LARGE_SLUG
 from app.demo.election_day import _clear_election_day
 from app.domain.models import Assignment, Election, Person, RoleType, Shift
 from app.domain.models import Station as StationRow
+from app.domain.ops.day import ops_day
 from bench.rehearsal.plan import COORDINATORS, STATIONS, Options, Place, Station
 from bench.rehearsal.push_service import PushService
 from bench.rls_path import make_app_role
@@ -75,9 +74,11 @@ async def prepare(owner_url: str, options: Options, push: PushService) -> Prepar
             tenant = await session.scalar(select(Tenant).where(Tenant.slug == LARGE_SLUG))
             assert tenant is not None, "no Stockholm-scale demo"
             with tenant_scope(tenant.id):
-                today = dt.datetime.now(ZoneInfo(tenant.timezone)).date()
+                # The operations day: from 22:00, the demo's election day is tomorrow
+                # (its first shifts at midnight, check-in open already).
+                day = await ops_day(session)
                 election = await session.scalar(
-                    select(Election).where(Election.election_day == today).order_by(Election.id)
+                    select(Election).where(Election.election_day == day).order_by(Election.id)
                 )
                 assert election is not None, (
                     "no election today: run `stemma demo --election-day today`"
