@@ -33,6 +33,11 @@ async def _write(page: Page, audit: Audit | None, view: str) -> None:
         await audit.check(page, view)
     await page.get_by_role("link", name="Nytt utskick").click()
     election = page.locator("#field-pick-election")
+    # The click navigates: count the options only once the new page shows its form,
+    # or the old page's nothing is counted and option -1 is never found.
+    await expect(
+        page.get_by_role("button", name="Visa dess valdistrikt och vallokaler")
+    ).to_be_visible()
     await election.select_option(index=await election.locator("option").count() - 1)
     await page.get_by_role("button", name="Visa dess valdistrikt och vallokaler").click()
     if audit is not None:
