@@ -46,6 +46,7 @@ async def test_the_public_header_is_one_row_and_all_days_ticks_every_day(
     election = page.locator("fieldset.election-choice").filter(has_text=ELECTION)
     days = election.locator(".day-choices input[type=checkbox]:not([value=all])")
     every = election.locator(".day-choices input[value=all]")
+    await expect(every).to_be_visible()
     assert await days.count() > 1
     await every.check()
     for index in range(await days.count()):

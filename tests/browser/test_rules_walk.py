@@ -62,6 +62,9 @@ async def _set_working_rules(page: Page, live_server: str) -> None:
     await page.get_by_label("Högst antal timmar per dag").fill(str(MAX_DAY_HOURS))
     await page.get_by_role("button", name="Spara", exact=True).click()
     confirm = page.locator("#confirm-working-time")
+    saved = page.locator(".flash-success").filter(has_text="Arbetstidsreglerna")
+    # Wait for the answer (the question or the saved rules) before asking which it is.
+    await expect(confirm.or_(saved)).to_be_visible()
     if await confirm.count():
         await confirm.get_by_role("button", name="Spara reglerna ändå").click()
     await expect(page.locator(".flash-success")).to_contain_text("Arbetstidsreglerna")
