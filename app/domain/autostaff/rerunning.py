@@ -93,6 +93,8 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
     released = {pick.person_id for pick in freed}
     again = await asyncio.to_thread(rerun, problem, freed, released)
     changes = _changes(freed, again.changed)
+    # Priced on the freed places only: the run's counts are about what it changes.
+    solution = again.result.solution
     items: list[dict[str, Any]] = [
         {
             "shift_id": pick.shift_id,
@@ -101,15 +103,15 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
             "cost": cost,
             "reasons": pick_reasons(problem, pick),
         }
-        for pick, cost in zip(again.picks, again.evaluation.pick_costs, strict=True)
+        for pick, cost in zip(solution.picks, solution.evaluation.pick_costs, strict=True)
     ]
     new = AutostaffRun(
         election_id=run.election_id,
         status="pending",
         items=items,
         costs={
-            **again.evaluation.breakdown,
-            **again.evaluation.counts,
+            **solution.evaluation.breakdown,
+            **solution.evaluation.counts,
             "reserves_included": int(include_reserves),
             "reserves_kept_back": problem.reserves_kept_back,
             **again.result.facts(),
