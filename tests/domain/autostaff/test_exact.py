@@ -12,6 +12,7 @@ import pytest
 from app.domain.autostaff import bounds, exact
 from app.domain.autostaff import problem as model
 from app.domain.autostaff.costs import (
+    NO_EXPERIENCED,
     NO_LEAD,
     SPREAD_STEP,
     UNFILLED_TARGET,
@@ -185,6 +186,31 @@ def test_the_bound_lands_the_leading_person_where_no_place_is_dearer() -> None:
     assert result.total == UNFILLED_TARGET
 
     assert bounds.lower_bound(problem, None) == result.total
+
+
+def test_the_bound_counts_the_experienced_bonus_once() -> None:
+    # Anna (experienced, with the chair's course) chairs and Bo (experienced, without)
+    # is the clerk: nothing to pay. The relaxation in which every class earns the bonus
+    # counts it twice (5,000 below); taken as earned where someone experienced may
+    # come, it is the optimum.
+    shift = replace(_shift(10, SUNDAY, (7, 0), (14, 0)), has_experienced=False, has_lead=False)
+    problem = model.Problem(
+        1,
+        SUNDAY,
+        (CHAIR, CLERK),
+        (_station(1),),
+        (shift,),
+        (model.Place(10, CHAIR.id, 1, 1), model.Place(10, CLERK.id, 1, 1)),
+        (
+            replace(_person(1, [SUNDAY]), experienced=True),
+            replace(_person(2, [SUNDAY], barred={SUNDAY: frozenset({CHAIR.id})}), experienced=True),
+        ),
+    )
+    result = optimise(problem, None)
+    assert result.optimal and result.total == 0
+
+    assert lower_bound(problem, None) == -NO_EXPERIENCED
+    assert bounds.lower_bound(problem, None) == 0
 
 
 @pytest.mark.parametrize("seed", range(8))
