@@ -67,6 +67,10 @@ async def test_a_decline_and_a_rerun_change_only_that_place(
     await clerk.get_by_role("button", name="Tacka nej").click()
     await expect(clerk.locator("p.card[role=status]")).to_contain_text("tackat nej")
 
+    # The board says so and offers the re-run, as does the proposal's page.
+    await _open_board(page, live_server)
+    await expect(page.locator(".rerun")).to_contain_text("1 plats i förslaget")
+    await page.screenshot(path=str(ARTIFACTS / "optimiser-rerun-board.png"), full_page=False)
     # The proposal's page offers the re-run; the new proposal fills only that place.
     await page.goto(proposal_url)
     await expect(page.locator("#rerun-title")).to_be_visible()

@@ -76,6 +76,12 @@ async def test_a_rerun_after_one_decline_changes_only_that_place(
     assert "1 plats i förslaget har fått nej tack" in page
     assert "Kör om för de lediga platserna" in page
 
+    # The board offers it too: the planner comes back there after the offers.
+    board = f"/lund/planning/elections/{election_id}/staffing"
+    page = await (await client.get(board)).get_data(as_text=True)
+    assert f'action="{base}/{run.id}/rerun"' in page
+    assert "Kör om för de lediga platserna" in page
+
     response = await post_form(client, f"{base}/{run.id}/rerun")
     assert response.status_code == 302
     with tenant_scope(tenant.id):
@@ -107,6 +113,9 @@ async def test_a_rerun_after_one_decline_changes_only_that_place(
     assert "Omkört: 1 ledig plats är tillsatt igen" in page
     assert names[declined.person_id] in page and names[instead] in page
     assert "Föreslås i stället" in page
+    # The decline is answered: the board offers no re-run any more.
+    page = await (await client.get(board)).get_data(as_text=True)
+    assert "/rerun" not in page
 
     # Accepting it fills the place; the other six are untouched.
     response = await post_form(client, f"{base}/{new.id}/apply", {"all": "1"})

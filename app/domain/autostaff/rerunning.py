@@ -72,6 +72,25 @@ async def declined_since(session: AsyncSession, run: AutostaffRun) -> list[tuple
     return found
 
 
+async def runs_with_declines(
+    session: AsyncSession, election_id: int, newest: int = 3
+) -> list[tuple[AutostaffRun, int]]:
+    """Of the election's ``newest`` runs, those with places declined since they were
+    accepted and not re-run yet, with how many: for the board to offer the re-run."""
+    runs = await session.scalars(
+        select(AutostaffRun)
+        .where(AutostaffRun.election_id == election_id)
+        .order_by(AutostaffRun.id.desc())
+        .limit(newest)
+    )
+    found = []
+    for run in runs.all():
+        declined = await declined_since(session, run)
+        if declined:
+            found.append((run, len(declined)))
+    return found
+
+
 async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int) -> AutostaffRun:
     """A new pending run filling only the places of ``run`` declined or withdrawn since
     it was accepted; everyone else keeps their place. Refused when there is none."""
