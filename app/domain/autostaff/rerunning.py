@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -34,42 +34,34 @@ from app.domain.staffing.assignments import StaffingError
 
 #: The states of an assignment whose place is free again.
 FREED_STATES = ("declined", "withdrawn")
-#: Items per ``IN (...)`` query.
-CHUNK = 2_000
 
 
 async def declined_since(session: AsyncSession, run: AutostaffRun) -> list[tuple[int, Pick]]:
     """The run's accepted items whose assignment has since been declined or withdrawn
     and not re-run yet: (assignment id, the pick), in assignment order."""
-    keys = sorted(
-        {
-            (item["shift_id"], item["role_type_id"], item["person_id"])
-            for item in run.items
-            if item.get("applied")
-        }
-    )
+    applied = {
+        (item["shift_id"], item["role_type_id"], item["person_id"])
+        for item in run.items
+        if item.get("applied")
+    }
+    if not applied:
+        return []
     done = set(run.costs.get("rerun_done") or [])
-    found: list[tuple[int, Pick]] = []
-    for start in range(0, len(keys), CHUNK):
-        rows = await session.execute(
-            select(
-                Assignment.id, Assignment.shift_id, Assignment.role_type_id, Assignment.person_id
-            ).where(
-                Assignment.election_id == run.election_id,
-                Assignment.state.in_(FREED_STATES),
-                Assignment.created_at >= run.created_at,
-                tuple_(Assignment.shift_id, Assignment.role_type_id, Assignment.person_id).in_(
-                    keys[start : start + CHUNK]
-                ),
-            )
+    # The election's declines since the run are few: read them, keep the run's.
+    rows = await session.execute(
+        select(Assignment.id, Assignment.shift_id, Assignment.role_type_id, Assignment.person_id)
+        .where(
+            Assignment.election_id == run.election_id,
+            Assignment.state.in_(FREED_STATES),
+            Assignment.created_at >= run.created_at,
         )
-        found += [
-            (row.id, Pick(row.shift_id, row.role_type_id, row.person_id))
-            for row in rows
-            if row.id not in done
-        ]
-    found.sort()
-    return found
+        .order_by(Assignment.id)
+    )
+    return [
+        (row.id, Pick(row.shift_id, row.role_type_id, row.person_id))
+        for row in rows
+        if row.id not in done and (row.shift_id, row.role_type_id, row.person_id) in applied
+    ]
 
 
 async def runs_with_declines(
