@@ -463,9 +463,17 @@ def report_exact(problem: Problem, table: CostTable, time_limit: float) -> None:
     ``time_limit`` with its proven gap; again with each rule switched off."""
     print(f"-- exact model (CP-SAT from the flow), time limit {time_limit:.0f} s --")
     line("load average", load_average())
+    no_lead = tuple(replace(role, leads_station=False) for role in problem.roles)
+    no_courses = tuple(replace(c, barred={}) for c in problem.candidates)
     for rules, variant in (
         ("every rule", problem),
         ("without the rest rule", replace(problem, min_rest_minutes=None)),
+        ("without the presence rule", replace(problem, roles=no_lead)),
+        ("without required courses", replace(problem, candidates=no_courses)),
+        (
+            "no rule (rest, presence, courses off)",
+            replace(problem, min_rest_minutes=None, roles=no_lead, candidates=no_courses),
+        ),
     ):
         start, cpu = time.perf_counter(), time.process_time()
         result = optimise(problem=variant, table=table, time_limit=time_limit)
