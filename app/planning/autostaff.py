@@ -16,6 +16,7 @@ from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
 from app.core.web import db, on_refusal, render
 from app.domain import autostaff
+from app.domain.autostaff.rerunning import change_rows, declined_since, rerun_after_declines
 from app.domain.autostaff.unfilled import open_places
 from app.domain.elections.elections import get_election
 from app.domain.labels import RUN_STATUS
@@ -71,7 +72,29 @@ async def autostaff_review(election_id: int, run_id: int) -> str:
         reserve_ids=found.reserve_ids,
         open_places=await open_places(db(), run, OPEN_PLACES_SHOWN),
         unfilled_count=len(run.costs.get("unfilled") or []),
+        declined=len(await declined_since(db(), run)),
+        changes=await change_rows(db(), run),
     )
+
+
+@routes.post("/elections/<int:election_id>/autostaff/<int:run_id>/rerun")
+@requires("staffing.edit")
+async def autostaff_rerun(election_id: int, run_id: int) -> WerkzeugResponse:
+    """Fill again only the places of this proposal declined since it was accepted."""
+    election = await get_election(db(), election_id)
+    run = await proposals.get_run(db(), election.id, run_id)
+    on_refusal(lambda error: _to_review(election.id, run.id, error))
+    new = await rerun_after_declines(db(), current_actor(), run.id)
+    filled = sum(1 for row in new.costs["changes"] if row[3])
+    await flash(
+        ngettext(
+            "Re-run: %(num)s freed place filled again; everyone else keeps their place.",
+            "Re-run: %(num)s freed places filled again; everyone else keeps their place.",
+            filled,
+        ),
+        "success",
+    )
+    return redirect(url_for("planning.autostaff_review", election_id=election.id, run_id=new.id))
 
 
 @routes.post("/elections/<int:election_id>/autostaff/<int:run_id>/apply")
@@ -119,3 +142,9 @@ async def _to_board(election_id: int, error: DomainError) -> WerkzeugResponse:
     """A refused apply or discard: the message, on the staffing board."""
     await flash(error.message, "error")
     return redirect(url_for("planning.staffing_board", election_id=election_id))
+
+
+async def _to_review(election_id: int, run_id: int, error: DomainError) -> WerkzeugResponse:
+    """A refused re-run: the message, on the proposal."""
+    await flash(error.message, "error")
+    return redirect(url_for("planning.autostaff_review", election_id=election_id, run_id=run_id))

@@ -19,6 +19,7 @@ from app.core.paging import Page, page_number, shown_page
 from app.core.routes import Routes
 from app.core.validation import parse_id, parse_ids
 from app.core.web import app_settings, db, is_htmx, on_refusal, render
+from app.domain.autostaff.rerunning import runs_with_declines
 from app.domain.elections.elections import get_election
 from app.domain.labels import ASSIGNMENT_STATE, STATION_KIND, choices
 from app.domain.models import Assignment, Station
@@ -108,6 +109,8 @@ async def staffing_board(election_id: int) -> str:
         show_stations=show_stations,
         kind_choices=choices(STATION_KIND),
         state_labels=ASSIGNMENT_STATE,
+        # The page's head (not the board's swapped part): proposals with declines.
+        declined_runs=[] if is_htmx() else await runs_with_declines(db(), election_id),
     )
 
 

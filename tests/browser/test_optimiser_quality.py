@@ -12,7 +12,7 @@ from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_recruitment import DESKTOP, PHONE, _new_page, _sign_in_planner
 from tests.browser.test_staffing import _open_board
 
-QUALITY = re.compile(r"Optimalt|Inom [0-9]+,[0-9]{2} % från det bästa möjliga")
+QUALITY = re.compile(r"Optimalt|Inom [0-9]+,[0-9]{2,4} % från det bästa möjliga")
 
 
 async def test_the_proposal_says_optimal_or_its_gap_and_why_places_stay_open(

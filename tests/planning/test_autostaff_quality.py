@@ -65,3 +65,27 @@ async def test_the_review_shows_the_gap_of_a_run_stopped_at_its_time_limit(
 
     assert "<strong>Inom 0,05 % från det bästa möjliga</strong>" in body
     assert "Optimalt" not in body
+
+
+async def test_a_gap_too_small_for_two_decimals_is_shown_not_rounded_away(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    s = await make_staffed_station(db, tenant)
+    with tenant_scope(tenant.id):
+        run = AutostaffRun(
+            election_id=s["election"].id,
+            status="pending",
+            items=[],
+            costs={"total": 354_374_450, "optimal": 0, "bound": 354_373_388, "gap_percent": 0.0003},
+            seconds=30.0,
+            created_by_label="test",
+        )
+        db.add(run)
+        await db.commit()
+    await login(client, planner)
+
+    body = await (
+        await client.get(f"/lund/planning/elections/{s['election'].id}/autostaff/{run.id}")
+    ).get_data(as_text=True)
+
+    assert "<strong>Inom 0,0003 % från det bästa möjliga</strong>" in body

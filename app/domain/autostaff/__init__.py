@@ -15,9 +15,12 @@
 - ``exact``: the optimiser's answer under every rule: the flow as the first feasible
   proposal, then ``exact_model`` (CP-SAT, every rule including the rest between two
   proposed places on consecutive days and the chair-or-vice-chair presence rule) to
-  optimality or a time limit, with the gap to a proven bound.
+  optimality or a time limit, with the gap to a proven bound; ``bounds``: the proven
+  bound at any scale (the flow's relaxations with the presence rule in them).
 - ``incremental``: after a decline or a withdrawal, only the freed places solved again,
-  everyone else's kept; ``unfilled``: the rule that left each open place empty.
+  everyone else's kept; ``rerunning``: the planner's re-run of a proposal after
+  declines, as a new proposal of the freed places; ``unfilled``: the rule that left
+  each open place empty.
 - ``runs``: the use cases: create a run, read it, discard it; ``applying``: apply all
   or some of it, each item checked again against the database as it is then.
 """

@@ -10,7 +10,15 @@
 
 The proposal never costs more than the first feasible one: when CP-SAT finds nothing
 better in time (or nothing at all), the start stands, with the bound CP-SAT proved (or
-the flow's relaxation bound, ``solver.lower_bound``).
+the flow's relaxation bound with the presence rule, ``bounds.lower_bound``).
+
+Above ``MAX_EXACT_ARCS`` (Stockholm scale) the exact model is not built: the flow's
+proposal stands beside ``bounds.lower_bound``, the flow's relaxations with the presence
+rule, which proves it within 0.0003 % there (1,062 of 354 million). Splitting the
+problem into parts solved exactly did worse (measured on the Stockholm-scale demo: the
+parts by day share people, so only the sum of relaxed parts is a bound, and it lost
+the fair spread between days: 329.3 million against the whole relaxation's 331.1
+million; CP-SAT on election day alone, 1,260 shifts, proved only 236 million in 60 s).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from app.domain.autostaff import bounds
 from app.domain.autostaff.costs import CostTable, Pick, evaluate
 from app.domain.autostaff.exact_model import build_model, hint, read_picks
 from app.domain.autostaff.problem import Problem
@@ -31,6 +40,8 @@ from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, SolverError, 
 #: any time limit a planner waits for; the flow's proposal stands with the relaxation's
 #: bound. A small municipality (600 people) stays far below it.
 MAX_EXACT_ARCS = 300_000
+#: Above the exact model's size, a bound this close (a fraction) is not sought closer.
+GOOD_ENOUGH = 0.001
 #: Seconds the exact model may search by default.
 DEFAULT_TIME_LIMIT = 10.0
 #: CP-SAT's workers: one, with the LP relaxation at full strength (measured best on a
@@ -68,7 +79,8 @@ class Result:
         return {
             "optimal": int(self.optimal),
             "bound": self.bound,
-            "gap_percent": round(100 * self.gap, 4),
+            # Rounded up: a gap shown is never smaller than the one proved.
+            "gap_percent": math.ceil(round(100 * self.gap * 10_000, 6)) / 10_000,
         }
 
 
@@ -104,7 +116,9 @@ def optimise(
     start_solution = Solution(start_picks, start, flow.arcs, flow.flow_cost, flow.rounds)
     if flow.arcs > MAX_EXACT_ARCS:
         # Too large to build in time: the start stands, beside the relaxation's bound.
-        bound = min(lower_bound(problem, nearest, table), start.breakdown["total"])
+        total = start.breakdown["total"]
+        enough = math.ceil(total / (1 + GOOD_ENOUGH))
+        bound = min(bounds.lower_bound(problem, nearest, table, enough), total)
         return Result(
             start_solution,
             bound,
@@ -121,8 +135,12 @@ def optimise(
     cp.parameters.linearization_level = 2
     status = cp.solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        # The flow's relaxation leaves the presence rule out: add what no proposal avoids.
-        bound = lower_bound(problem, nearest, table) + built.certain
+        # The flow's relaxation leaves the presence rule out: add what no proposal avoids,
+        # or take the relaxation with the rule, whichever is higher (both are bounds).
+        bound = max(
+            lower_bound(problem, nearest, table) + built.certain,
+            bounds.lower_bound(problem, nearest, table),
+        )
         return Result(
             start_solution,
             min(bound, start.breakdown["total"]),

@@ -35,12 +35,18 @@ class Rerun:
     #: The small problem's solve (its bound and whether it is optimal).
     result: Result
     seconds: float
+    #: The small problem solved: the freed places only.
+    problem: Problem
 
 
 def freed_problem(
     problem: Problem, kept: Sequence[Pick], freed: Sequence[Pick], released: Collection[int]
 ) -> Problem:
-    """The small problem: the places of ``freed`` only, with ``kept`` fixed."""
+    """The small problem: the places of ``freed`` only, with ``kept`` fixed.
+
+    ``problem`` may also be the election as loaded after the change, the kept picks
+    already assignments in it (``kept`` empty): a freed place filled by hand since is
+    open no more and stays out."""
     count: dict[tuple[int, int], int] = {}
     for pick in freed:
         count[(pick.shift_id, pick.role_type_id)] = (
@@ -55,8 +61,8 @@ def freed_problem(
         Place(
             p.shift_id,
             p.role_type_id,
-            count[key],
-            min(count[key], max(0, p.below_minimum - kept_in.get(key, 0))),
+            min(count[key], p.open),
+            min(count[key], p.open, max(0, p.below_minimum - kept_in.get(key, 0))),
         )
         for p in problem.places
         if (key := (p.shift_id, p.role_type_id)) in count
@@ -127,4 +133,6 @@ def rerun(
     )
     # The picks of everyone but the released, priced on the whole problem.
     evaluation = evaluate(problem, picks, table)
-    return Rerun(picks, result.solution.picks, evaluation, result, time.perf_counter() - started)
+    return Rerun(
+        picks, result.solution.picks, evaluation, result, time.perf_counter() - started, small
+    )

@@ -9,8 +9,10 @@ from dataclasses import replace
 
 import pytest
 
+from app.domain.autostaff import bounds, exact
 from app.domain.autostaff import problem as model
 from app.domain.autostaff.costs import (
+    NO_EXPERIENCED,
     NO_LEAD,
     SPREAD_STEP,
     UNFILLED_TARGET,
@@ -20,7 +22,7 @@ from app.domain.autostaff.costs import (
 )
 from app.domain.autostaff.exact import optimise
 from app.domain.autostaff.incremental import rerun
-from app.domain.autostaff.solver import solve
+from app.domain.autostaff.solver import lower_bound, solve
 from app.domain.autostaff.unfilled import unfilled_places
 from bench.autostaff import random_small_problem, with_courses
 from tests.support.exact_milp import solve_exact
@@ -137,6 +139,90 @@ def test_a_chair_or_vice_chair_on_every_shift() -> None:
     assert result.optimal
     assert result.solution.picks == [Pick(10, CHAIR.id, 2), Pick(10, CLERK.id, 1)]
     assert result.total == UNKNOWN_TRAVEL + 5 * SPREAD_STEP < UNFILLED_TARGET + NO_LEAD
+
+
+def test_the_bound_counts_the_presence_rule() -> None:
+    # The flow's relaxation leaves the chair empty (10,000) and misses the 50,000 of a
+    # shift nobody leads; with the rule in it, the bound is the optimum.
+    problem = _leaderless(True)
+    optimum = UNKNOWN_TRAVEL + 5 * SPREAD_STEP
+
+    assert lower_bound(problem, None) == UNFILLED_TARGET
+    assert bounds.lower_bound(problem, None) == optimum
+
+
+def test_above_the_exact_models_size_the_gap_is_to_the_bound_with_the_presence_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(exact, "MAX_EXACT_ARCS", 0)
+
+    result = optimise(_leaderless(True), None)
+
+    # The flow's proposal stands (it leaves the chair empty), with its true gap.
+    assert result.total == UNFILLED_TARGET + NO_LEAD
+    assert result.bound == UNKNOWN_TRAVEL + 5 * SPREAD_STEP
+    assert not result.optimal
+    assert result.gap == pytest.approx((result.total - result.bound) / result.bound)
+
+
+def test_the_bound_lands_the_leading_person_where_no_place_is_dearer() -> None:
+    # A chair (above the minimum) and a vice chair (below it); Bo may only be vice chair.
+    # The optimum fills the vice chair's place and leaves the chair's open (10,000, the
+    # shift is led). A bound that moved Bo into the chair's place would leave the vice
+    # chair's below the minimum: it must land him in the vice chair's.
+    vice = model.Role(2, "vice_chair", True, 1)
+    shift = replace(_shift(10, SUNDAY, (7, 0), (14, 0)), has_lead=False)
+    problem = model.Problem(
+        1,
+        SUNDAY,
+        (CHAIR, vice, CLERK),
+        (_station(1),),
+        (shift,),
+        (model.Place(10, CHAIR.id, 1, 0), model.Place(10, vice.id, 1, 1)),
+        (_person(2, [SUNDAY], barred={SUNDAY: frozenset({CHAIR.id})}),),
+    )
+    result = optimise(problem, None)
+    assert result.optimal and result.solution.picks == [Pick(10, vice.id, 2)]
+    assert result.total == UNFILLED_TARGET
+
+    assert bounds.lower_bound(problem, None) == result.total
+
+
+def test_the_bound_counts_the_experienced_bonus_once() -> None:
+    # Anna (experienced, with the chair's course) chairs and Bo (experienced, without)
+    # is the clerk: nothing to pay. The relaxation in which every class earns the bonus
+    # counts it twice (5,000 below); taken as earned where someone experienced may
+    # come, it is the optimum.
+    shift = replace(_shift(10, SUNDAY, (7, 0), (14, 0)), has_experienced=False, has_lead=False)
+    problem = model.Problem(
+        1,
+        SUNDAY,
+        (CHAIR, CLERK),
+        (_station(1),),
+        (shift,),
+        (model.Place(10, CHAIR.id, 1, 1), model.Place(10, CLERK.id, 1, 1)),
+        (
+            replace(_person(1, [SUNDAY]), experienced=True),
+            replace(_person(2, [SUNDAY], barred={SUNDAY: frozenset({CHAIR.id})}), experienced=True),
+        ),
+    )
+    result = optimise(problem, None)
+    assert result.optimal and result.total == 0
+
+    assert lower_bound(problem, None) == -NO_EXPERIENCED
+    assert bounds.lower_bound(problem, None) == 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("rules", ["plain", "every rule"])
+def test_the_bound_with_the_presence_rule_stays_below_the_milp(seed: int, rules: str) -> None:
+    problem = random_small_problem(seed)
+    if rules == "every rule":
+        problem = replace(with_courses(problem, seed), min_rest_minutes=14 * 60)
+
+    bound = bounds.lower_bound(problem, None)
+
+    assert lower_bound(problem, None) <= bound <= solve_exact(problem).total
 
 
 def test_an_open_place_says_which_rule_left_it_empty() -> None:

@@ -1,0 +1,135 @@
+"""A proven lower bound at any scale: the flow's relaxations with the presence rule in them.
+
+``solver.lower_bound`` is the relaxation in which every class of a shift may earn the
+experienced bonus; it leaves the presence rule (``costs.NO_LEAD``: 50,000 for a watched
+shift with nobody in a leading role) out, so at Stockholm scale, where people with a
+chair's course are few, the bound misses every such penalty. Here it is added to the
+same network, still a min-cost flow (solved in the time of one flow)::
+
+    (shift or class) --> filled[p] --open / 0--> place p      (each leading place p)
+    filled[p] --1 / 0--> lead[s] --1 / -50,000--> exit place of s
+
+with 50,000 added for every watched shift it covers: the first person into a leading
+place of the shift earns the penalty back, once. The unit through ``lead[s]`` lands in
+the shift's *exit* place, which may not be the role it came for (the relaxation lets
+it), so the bound stays valid only when moving a person from any leading place of the
+shift into the exit place never costs more: every open place of the exit role is below
+the minimum, or no leading place of the shift is. A shift meeting neither condition is
+left out (neither the 50,000 nor the way to earn it back), as before.
+
+The experienced bonus (5,000 for a shift without anyone experienced) is relaxed two
+ways, and the bound is the higher: ``solver.lower_bound``'s (every class of a shift may
+earn it, so a shift may count it more than once), and taking it as earned on every
+shift someone experienced may work and missed on the others (no proposal pays less
+there). At Stockholm scale the second is the higher: the first counts about 1,500
+bonuses too many.
+
+Why it is a bound: every proposal maps to a flow that costs no more. A proposal that
+fills a leading place of a covered shift sends one such person through ``lead[s]``
+(into the exit place, whose emptied place cost at least the one left behind); one that
+fills none pays the 50,000 it pays in the model. The tests compare it with the exact
+MILP's optimum, under every rule, on random instances.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.domain.autostaff.costs import NO_EXPERIENCED, NO_LEAD, CostTable
+from app.domain.autostaff.network import SOURCE, ArcList, FlowNetwork, build_network
+from app.domain.autostaff.problem import Problem
+from app.domain.autostaff.solver import DEFAULT_NEAREST, _min_cost_flow, prepare
+
+
+def lower_bound(
+    problem: Problem,
+    nearest: int | None = DEFAULT_NEAREST,
+    table: CostTable | None = None,
+    enough: int | None = None,
+) -> int:
+    """No proposal over the same choices costs less than this: the higher of two
+    relaxations, both with the presence rule (see the module's docstring). When the
+    first reaches ``enough`` the second is not solved (a flow at Stockholm scale)."""
+    table = table or CostTable(problem)
+    courses, choices, wanted, classes = prepare(problem, nearest, table)
+    # The experienced bonus taken as earned wherever someone experienced may come, and
+    # missed where nobody may: no bonus counted twice.
+    experienced = np.array([c.experienced for c in problem.candidates], dtype=bool)
+    reachable = np.zeros(len(problem.shifts), dtype=bool)
+    reachable[choices.shift_of[experienced[choices.candidate_of]]] = True
+    missed = int((wanted & ~reachable).sum())
+    network = build_network(problem, courses, choices, np.zeros_like(wanted), {})
+    covered = with_presence(problem, network)
+    _flows, cost = _min_cost_flow(network)
+    earned = cost + NO_EXPERIENCED * missed + NO_LEAD * covered
+    if enough is not None and earned >= enough:
+        return earned
+    # Every class of a shift may earn the bonus (``solver.lower_bound``'s relaxation).
+    network = build_network(problem, courses, choices, wanted, classes)
+    covered = with_presence(problem, network)
+    _flows, cost = _min_cost_flow(network)
+    every_class = cost + NO_EXPERIENCED * int(wanted.sum()) + NO_LEAD * covered
+    return max(every_class, earned)
+
+
+def covered_shifts(problem: Problem) -> dict[int, tuple[list[int], int]]:
+    """The watched shifts the bound covers: shift id -> (its leading places' indexes,
+    the exit place's index)."""
+    watched = problem.lead_shifts()
+    leading: dict[int, list[int]] = {}
+    for n, place in enumerate(problem.places):
+        if place.shift_id in watched and problem.role(place.role_type_id).leads_station:
+            leading.setdefault(place.shift_id, []).append(n)
+    covered: dict[int, tuple[list[int], int]] = {}
+    for shift_id, ns in leading.items():
+        places = [problem.places[n] for n in ns]
+        full = [n for n, p in zip(ns, places, strict=True) if p.below_minimum == p.open]
+        if len(ns) == 1:
+            covered[shift_id] = (ns, ns[0])
+        elif full:
+            covered[shift_id] = (ns, full[0])
+        elif all(p.below_minimum == 0 for p in places):
+            covered[shift_id] = (ns, ns[0])
+    return covered
+
+
+def with_presence(problem: Problem, network: FlowNetwork) -> int:
+    """Add the presence rule to ``network``'s arcs (in place); returns how many shifts
+    it covers (each adds 50,000 to the bound)."""
+    covered = covered_shifts(problem)
+    if not covered:
+        return 0
+    arcs: ArcList = network.arcs
+    place_nodes = {network.place_first + n: n for ns, _exit in covered.values() for n in ns}
+    filled_first = arcs.node_block(len(place_nodes))
+    filled_of = {node: filled_first + k for k, node in enumerate(sorted(place_nodes))}
+    # Every arc that brings a person into a covered leading place now goes through its
+    # ``filled`` node; the "unfilled" bypasses from the source stay as they are.
+    lookup = np.full(arcs.nodes, -1, dtype=np.int64)
+    for node, filled in filled_of.items():
+        lookup[node] = filled
+    for block, (tails, heads) in enumerate(zip(arcs.tails, arcs.heads, strict=True)):
+        hit = (lookup[heads] >= 0) & (tails != SOURCE)
+        if hit.any():
+            heads = heads.copy()
+            heads[hit] = lookup[heads[hit]]
+            arcs.heads[block] = heads
+    lead_first = arcs.node_block(len(covered))
+    opens = [problem.places[n].open for n in sorted(place_nodes.values())]
+    arcs.add(
+        [filled_of[network.place_first + n] for n in sorted(place_nodes.values())],
+        [network.place_first + n for n in sorted(place_nodes.values())],
+        opens,
+        0,
+    )
+    into_lead: list[int] = []
+    lead_of: list[int] = []
+    exits: list[int] = []
+    for k, (_shift_id, (ns, exit_place)) in enumerate(sorted(covered.items())):
+        for n in ns:
+            into_lead.append(filled_of[network.place_first + n])
+            lead_of.append(lead_first + k)
+        exits.append(network.place_first + exit_place)
+    arcs.add(into_lead, lead_of, 1, 0)
+    arcs.add(np.arange(lead_first, lead_first + len(covered)), exits, 1, -NO_LEAD)
+    return len(covered)
