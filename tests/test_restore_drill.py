@@ -76,8 +76,8 @@ async def test_the_figures_see_one_changed_value_but_not_the_order_of_rows() -> 
         changed = await figures()
         assert changed["drill_two"][0] == 2
         assert changed["drill_two"][1] != sums["drill_one"][1]
-        assert restore_drill.compare(
-            {"t": sums["drill_one"]}, {"t": changed["drill_two"]}
-        ) == ["t: 2 rows, but their contents differ"]
+        assert restore_drill.compare({"t": sums["drill_one"]}, {"t": changed["drill_two"]}) == [
+            "t: 2 rows, but their contents differ"
+        ]
     finally:
         await connection.close()
