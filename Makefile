@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test drills lint bench setup browser messages clean fuzz-api rehearsal cluster cluster-stop cluster-status drill
+.PHONY: run test drills lint bench setup browser messages clean fuzz-api rehearsal cluster cluster-stop cluster-status drill restore-drill
 
 setup: $(STAMP)
 
@@ -92,6 +92,12 @@ cluster-status:
 # instance are killed (deploy/cluster/drill.py).
 drill: $(STAMP)
 	nice -n 19 $(BIN)/python deploy/cluster/drill.py $(ARGS)
+
+# The restore drill (deploy/cluster/restore_drill.py): a full pgBackRest backup and the
+# archived WAL restored to a named point into a fresh instance (port 5444), compared with
+# the original table by table (rows and checksums); var/restore-drill.json.
+restore-drill: $(STAMP)
+	nice -n 19 $(BIN)/python deploy/cluster/restore_drill.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis.exceptions
 from quart import (
     Quart,
     Response,
@@ -15,8 +16,10 @@ from quart import (
     request,
     websocket,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from app.core.db import lost_the_database
 from app.core.errors import DomainError, NotFound
 from app.core.hygiene import UNSTORABLE
 from app.core.i18n import lazy_gettext
@@ -33,6 +36,7 @@ TITLES = {
     413: lazy_gettext("What you sent is too large"),
     429: lazy_gettext("Too many attempts"),
     500: lazy_gettext("Something went wrong"),
+    503: lazy_gettext("Briefly unavailable"),
 }
 EXPLANATIONS = {
     400: lazy_gettext("Go back, reload the page and try again."),
@@ -42,7 +46,20 @@ EXPLANATIONS = {
     413: lazy_gettext("Send a smaller file or less text."),
     429: lazy_gettext("Wait a while and try again."),
     500: lazy_gettext("The error has been logged. Try again in a moment."),
+    503: lazy_gettext(
+        "The service is moving to a standby server or is very busy."
+        " Wait a few seconds and try again."
+    ),
 }
+#: What a 503 asks the client to wait: a database failover takes about 5-7 s, a Redis
+#: one 2-3 s (docs/cluster.md).
+RETRY_AFTER_SECONDS = 5
+#: Errors of a broker that is away or being replaced (a demoted master answers READONLY).
+_BROKER_AWAY = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+)
 CSRF_EXPLANATION = lazy_gettext(
     "The form had expired, so nothing was saved. Reload the page and try again."
 )
@@ -51,6 +68,38 @@ UNSTORABLE_EXPLANATION = lazy_gettext(
     " or text that is not UTF-8), so nothing was saved. Remove them and try again."
 )
 SPECIAL_EXPLANATIONS = {"csrf": CSRF_EXPLANATION, UNSTORABLE: UNSTORABLE_EXPLANATION}
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the service is briefly away rather than that the request
+    or the code is wrong: the database was lost (a failover), no pooled connection came
+    free in time, or the broker is away or being replaced. Such a request is answered
+    503 with Retry-After (the client sends it again), not 500."""
+    if lost_the_database(error):
+        return True
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, (PoolTimeout, *_BROKER_AWAY)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def answer_unavailable(error: Exception) -> Response:
+    """503 with Retry-After: a problem document for the API, the error page otherwise
+    (drawn without the request's identity when the database cannot give it)."""
+    log.warning("unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+    if is_api_request():
+        response = problem_response(503, str(TITLES[503]), str(EXPLANATIONS[503]))
+    else:
+        try:
+            await recover_session()
+            response = await render_error(503)
+        except Exception:
+            log.warning("the 503 page failed to render", exc_info=True)
+            response = Response(str(TITLES[503]), status=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def face_layout() -> str:
@@ -154,6 +203,8 @@ def register_error_pages(app: Quart) -> None:
             path = websocket.path if has_websocket_context() else "?"
             log.exception("unhandled error on websocket %s", path)
             return Response("Internal Server Error", status=500)
+        if unavailable(error):
+            return await answer_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api_request():
             return problem_response(500, str(TITLES[500]))

@@ -17,10 +17,15 @@ from fnmatch import fnmatchcase
 from typing import Protocol
 
 import redis.asyncio as redis
+from redis.asyncio.sentinel import SentinelConnectionPool
 
 from app.core.redis_url import redis_from_url
 
 log = logging.getLogger(__name__)
+
+
+#: A sentinel's flags for a master the quorum found down, or being replaced.
+FAILOVER_FLAGS = frozenset({"o_down", "failover_in_progress"})
 
 
 class SubscriptionLost(Exception):
@@ -158,6 +163,26 @@ class RedisBroker:
         except (redis.RedisError, OSError, TimeoutError) as error:
             log.warning("redis ping failed: %s", type(error).__name__)
             return False
+
+    async def failing_over(self) -> bool:
+        """Whether the sentinels agree that the master is down (``o_down``) or are
+        promoting a replica: writes to the broker fail or are lost until they are done.
+        False for a plain Redis URL, and when no sentinel answers (``ping`` tells then)."""
+        pool = self._client.connection_pool
+        if not isinstance(pool, SentinelConnectionPool):
+            return False
+        for sentinel in pool.sentinel_manager.sentinels:
+            try:
+                state = await asyncio.wait_for(
+                    sentinel.sentinel_master(pool.service_name), timeout=1
+                )
+            except (redis.RedisError, OSError, TimeoutError):
+                continue
+            flags = state.get("flags", "")
+            if isinstance(flags, str):
+                flags = set(flags.split(","))
+            return bool(set(flags) & FAILOVER_FLAGS)
+        return False
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import random
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import websockets
@@ -47,11 +49,12 @@ from app.core.accounts.api_tokens import create_api_token  # noqa: E402
 from app.core.audit import Actor  # noqa: E402
 from app.core.db import create_engine, create_session_factory  # noqa: E402
 from app.core.events import ops_topic  # noqa: E402
-from app.core.models import Tenant, User  # noqa: E402
+from app.core.models import Tenant, User, utcnow  # noqa: E402
 from app.core.tenancy import tenant_scope  # noqa: E402
 from app.demo import DEMO_SLUG  # noqa: E402
 from app.demo.election_day import _clear_election_day, move_election_day  # noqa: E402
 from app.domain.models import Assignment, Election, Shift  # noqa: E402
+from app.domain.ops.checkins import check_in_window  # noqa: E402
 
 CLUSTER = ROOT / "deploy" / "cluster" / "cluster.sh"
 EVENT_IDS = re.compile(rb'data-event-ids="([\d,]+)"')
@@ -112,9 +115,10 @@ class Prepared:
     places: list[Place]
 
 
-async def prepare(owner_url: str) -> Prepared:
+async def prepare(owner_url: str, seconds: float) -> Prepared:
     """The demo's most staffed election moved to election day now (check-in open for two
-    hours at least, whatever the hour), its election-day records cleared, a token."""
+    hours at least, whatever the hour), its election-day records cleared, a token, and
+    the places whose check-in stays open for the drill's ``seconds``."""
     engine = create_engine(owner_url, pool_size=2)
     try:
         async with create_session_factory(engine)() as session:
@@ -136,7 +140,7 @@ async def prepare(owner_url: str) -> Prepared:
                 await _clear_election_day(session, election.id)
                 rows = (
                     await session.execute(
-                        select(Assignment.person_id, Assignment.shift_id)
+                        select(Assignment.person_id, Shift)
                         .join(Shift, Shift.id == Assignment.shift_id)
                         .where(
                             Assignment.election_id == election.id,
@@ -148,9 +152,17 @@ async def prepare(owner_url: str) -> Prepared:
                 ).all()
                 _row, token = await create_api_token(session, Actor.system("drill"), "Drill")
                 await session.commit()
-            return Prepared(
-                tenant.id, election.id, token, coordinator, [Place(p, s) for p, s in rows]
-            )
+            # Only the places whose check-in is open for the whole drill: from 22:00 the
+            # demo's election day is tomorrow, and its later shifts open in the morning.
+            zone = ZoneInfo(tenant.timezone)
+            now, end = utcnow(), utcnow() + dt.timedelta(seconds=seconds)
+            places = [
+                Place(person, shift.id)
+                for person, shift in rows
+                if check_in_window(shift, zone)[0] <= now and end < check_in_window(shift, zone)[1]
+            ]
+            assert places, "no place of the election day is open for check-in"
+            return Prepared(tenant.id, election.id, token, coordinator, places)
     finally:
         await engine.dispose()
 
@@ -367,7 +379,9 @@ FAULTS: list[tuple[str, Callable[[dict[str, str]], str]]] = [
 
 
 async def drill(options: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    prepared = await prepare(env["OWNER_URL"])
+    prepared = await prepare(
+        env["OWNER_URL"], options.warmup + len(FAULTS) * options.between + 3 * ANSWER_SECONDS
+    )
     log(f"{len(prepared.places)} places, election {prepared.election_id}")
     run = time.strftime("%H%M%S")
     phones = Phones(env["WEB_URL"], prepared.token, run)

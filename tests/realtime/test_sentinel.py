@@ -143,3 +143,43 @@ async def test_it_follows_the_master_through_a_failover(redis_group: RedisGroup)
         listening.cancel()
     finally:
         await broker.close()
+
+
+async def test_readiness_sees_a_failover_the_old_master_still_answers(
+    redis_group: RedisGroup,
+) -> None:
+    """Asked to fail over (SENTINEL FAILOVER), the sentinel replaces a master that still
+    answers PING: only its flags say that writes are about to move, and /readyz's broker
+    check reports the failover until the replica has taken over."""
+    from app.core.health import broker_state
+
+    broker = RedisBroker(redis_group.url)
+    try:
+        await _until(broker.ping, 15)
+        assert await broker_state(broker) == "ok"
+
+        async def failover_started() -> bool:
+            # The sentinel learns of the replica from the master's INFO first.
+            process = await asyncio.create_subprocess_exec(
+                "redis-cli", "-p", str(redis_group.sentinel_port),
+                "sentinel", "failover", "drill",
+                stdout=subprocess.PIPE,
+            )  # fmt: skip
+            out, _ = await process.communicate()
+            return out.strip() == b"OK"
+
+        await _until(failover_started, 30)
+        seen: list[str] = []
+        deadline = asyncio.get_running_loop().time() + 30
+        while await redis_group.master_port_now() != redis_group.replica_port:
+            assert asyncio.get_running_loop().time() < deadline, "no failover"
+            seen.append(await broker_state(broker))
+            await asyncio.sleep(0.02)
+        assert "failover" in seen
+
+        async def ready_again() -> bool:
+            return await broker_state(broker) == "ok"
+
+        await _until(ready_again, 30)
+    finally:
+        await broker.close()
