@@ -247,6 +247,21 @@ async def _measure(app: Any, data_dir: Path, app_url: str, owner_url: str, reque
     print(f"  {'local SMS gateway':<40} {'-':>7} | {sending_cpu['gateway']:7.2f}")
 
 
+def _niceness(pid: int) -> int:
+    """A process's Unix niceness, from /proc (the field after its priority)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
+def _print_niceness(board: int, worker: int) -> None:
+    """The priorities the send ran at: as ``stemma serve`` and ``stemma worker`` run, the
+    worker has ``worker_nice`` (10) more than the pages; a bench started at nice 19 (on a
+    shared machine) leaves the worker no lower than the board, and the comparison is
+    not the production one."""
+    note = "" if worker > board else "  (NOT LOWER than the board's: not as in production)"
+    print(f"{'niceness: the board | the worker':<44} {board:7} | {worker}{note}")
+
+
 def _p95(latencies: list[float]) -> float:
     ordered = sorted(latencies)
     return ordered[max(0, int(len(ordered) * 0.95) - 1)]
@@ -269,6 +284,7 @@ async def _during_send(
         cpu = time.process_time()
         with PostgresCpu(database) as pg_sending:
             await asyncio.to_thread(_wait_for, port, 1, 120)
+            niceness = (os.nice(0), _niceness(worker.pid))
             index = 0
             while len(during.wall) < requests:
                 await board(index, during)
@@ -288,6 +304,7 @@ async def _during_send(
         gateway.wait(10)
     if len(during.wall) < requests:
         print(f"  (the send ended after {len(during.wall)} of {requests} board requests)")
+    _print_niceness(*niceness)
     worker_cpu = float(cpu_file.read_text())
     cpu_used = {"bench": bench_cpu, "worker": worker_cpu, "gateway": gateway_used}
     return during, cpu_used, pg_sending.seconds, sent_seconds
