@@ -190,6 +190,24 @@ async def app_role_url(owner_url: str) -> str:
     try:
         # As the app checks when it starts: no superuser, no BYPASSRLS, not the owner.
         assert await privileges_past_row_security(engine) == []
+        async with engine.connect() as connection:
+            # Every table with a tenant_id column: row security on and forced.
+            tables = (
+                await connection.execute(
+                    text(
+                        "SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity"
+                        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'"
+                        " WHERE c.relkind = 'r' AND n.nspname = current_schema()"
+                    )
+                )
+            ).all()
     finally:
         await engine.dispose()
+    unforced = sorted(name for name, forced in tables if not forced)
+    assert tables and not unforced, unforced
+    print(
+        f"{'the app connects as':<44} {APP_ROLE} (no superuser, no BYPASSRLS, not the"
+        f" owner; row security forced on all {len(tables)} tables with a tenant_id)"
+    )
     return app_url

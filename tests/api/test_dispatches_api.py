@@ -113,3 +113,30 @@ async def test_another_municipalitys_dispatch_is_not_found_and_scopes_are_asked(
     refused = await client.post("/api/v1/dispatches", json=_body(w["election"].id), headers=reader)
     assert refused.status_code == 403
     assert (await refused.get_json())["missing_scope"] == "dispatches:write"
+
+
+async def test_the_openapi_document_describes_create_and_read(client: QuartClient) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).get_json()
+
+    def schema(found: dict[str, Any]) -> dict[str, Any]:
+        """A schema, its reference followed when it is one."""
+        if "$ref" in found:
+            return dict(document["components"]["schemas"][found["$ref"].rsplit("/", 1)[1]])
+        return found
+
+    create = document["paths"]["/api/v1/dispatches"]["post"]
+    assert "dispatches" in create["tags"] and "201" in create["responses"]
+    body = schema(create["requestBody"]["content"]["application/json"]["schema"])
+    assert set(body["required"]) >= {"title", "request_key", "channels", "filter"}
+    group = schema(body["properties"]["filter"])["properties"]
+    assert group["group"]["enum"] == ["staff", "reserves", "applicants", "course", "register"]
+    assert {"district_id", "station_id", "role_type_id", "day", "unanswered", "arrival"} <= set(
+        group
+    )
+    read = document["paths"]["/api/v1/dispatches/{dispatch_id}"]["get"]
+    assert "404" in read["responses"]
+    out = schema(read["responses"]["200"]["content"]["application/json"]["schema"])
+    assert out["properties"]["state"]["enum"] == [
+        "draft", "scheduled", "queueing", "sent", "cancelled"
+    ]  # fmt: skip
+    assert "counts" in out["properties"]
