@@ -37,6 +37,7 @@ from app.domain.ops.alerts import LATE_ARRIVAL
 from app.domain.ops.dashboard import election_in_focus
 from app.domain.recruitment.applications import count_new
 from app.domain.recruitment.contact import count_unread
+from app.domain.staffing.kept_off import fills_its_place
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,11 @@ async def staffing_figures(
             Assignment.role_type_id,
             func.count(Assignment.id).label("held"),
         )
-        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
+        .where(
+            Assignment.election_id == election_id,
+            Assignment.state.in_(HOLDING_STATES),
+            fills_its_place(),
+        )
         .group_by(Assignment.shift_id, Assignment.role_type_id)
         .subquery()
     )

@@ -67,6 +67,7 @@ from app.domain.ops.facets import (
 from app.domain.ops.sent_places import sent_to_shifts
 from app.domain.ops.station_rows import RoleCount, ShiftFocus, ShiftLine, StationRow
 from app.domain.ops.turnout_figures import station_turnouts
+from app.domain.staffing.kept_off import fills_its_place
 
 
 @dataclass(frozen=True)
@@ -347,7 +348,9 @@ async def _staffing(
                 ).join(Person, Person.id == Assignment.person_id),
                 Assignment.shift_id,
             )
-            .where(Assignment.state.in_(HOLDING_STATES))
+            # One kept off the election (a candidate found after being placed) holds no
+            # place here: the station is short of them (``staffing.kept_off``).
+            .where(Assignment.state.in_(HOLDING_STATES), fills_its_place())
             .order_by(Person.last_name, Person.first_name)
         )
     ).all()

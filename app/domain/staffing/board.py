@@ -40,7 +40,7 @@ from app.domain.models import (
 from app.domain.registers.people import search_condition
 from app.domain.registers.population.flags import flags_of
 from app.domain.staffing.assignments import SlotContext, broken_rules, slot_context
-from app.domain.staffing.kept_off import mark_kept_off
+from app.domain.staffing.kept_off import fills_its_place, mark_kept_off
 from app.domain.staffing.nearness import (
     AREA_DIGITS,
     NOTHING_KNOWN,
@@ -87,7 +87,14 @@ class Cell:
 
     @property
     def filled(self) -> int:
-        return len(self.holders)
+        """Places held by someone who may work. A holder kept off the election (found a
+        candidate after being placed) is still listed, but their place needs someone else."""
+        return sum(1 for holder in self.holders if not holder.kept_off)
+
+    @property
+    def blocked(self) -> int:
+        """Holders kept off the election: places shown as held that need someone else."""
+        return len(self.holders) - self.filled
 
     @property
     def status(self) -> str:
@@ -506,7 +513,11 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
             Assignment.role_type_id,
             func.count(Assignment.id).label("held"),
         )
-        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
+        .where(
+            Assignment.election_id == election_id,
+            Assignment.state.in_(HOLDING_STATES),
+            fills_its_place(),
+        )
         .group_by(Assignment.shift_id, Assignment.role_type_id)
         .subquery()
     )

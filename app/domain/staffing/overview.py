@@ -25,6 +25,7 @@ from app.domain.models import (
     Station,
     counted_minimum,
 )
+from app.domain.staffing.kept_off import fills_its_place
 
 #: What the board's "show" filter keeps: every station, those with a place missing
 #: below the minimum, or those with any open place.
@@ -157,7 +158,11 @@ async def staffing_overview(
                 for state in HOLDING_STATES
             ),
         )
-        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
+        .where(
+            Assignment.election_id == election_id,
+            Assignment.state.in_(HOLDING_STATES),
+            fills_its_place(),
+        )
         .group_by(Assignment.shift_id, Assignment.role_type_id)
         .subquery()
     )
