@@ -97,11 +97,7 @@ async def staffing_figures(
             Assignment.role_type_id,
             func.count(Assignment.id).label("held"),
         )
-        .where(
-            Assignment.election_id == election_id,
-            Assignment.state.in_(HOLDING_STATES),
-            fills_its_place(),
-        )
+        .where(Assignment.election_id == election_id, fills_its_place())
         .group_by(Assignment.shift_id, Assignment.role_type_id)
         .subquery()
     )

@@ -31,7 +31,7 @@ from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
 from app.domain.ops.access import local_today
 from app.domain.staffing import letters, reports
-from app.domain.staffing.board import DistrictSummary
+from app.domain.staffing.overview import DistrictSummary
 
 routes = Routes()
 

@@ -272,11 +272,7 @@ async def _filled(session: AsyncSession, election: Election) -> dict[tuple[int, 
         (shift_id, role_id): count
         for shift_id, role_id, count in await session.execute(
             select(Assignment.shift_id, Assignment.role_type_id, func.count(Assignment.id))
-            .where(
-                Assignment.election_id == election.id,
-                Assignment.state.in_(HOLDING_STATES),
-                fills_its_place(),
-            )
+            .where(Assignment.election_id == election.id, fills_its_place())
             .group_by(Assignment.shift_id, Assignment.role_type_id)
         )
     }

@@ -62,7 +62,7 @@ from app.domain.models import (
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
 from app.domain.registers.identity import age_on
-from app.domain.staffing.kept_off import fills_its_place, kept_off_people
+from app.domain.staffing.kept_off import kept_off_people, not_kept_off
 from app.domain.staffing.reserves import reserve_people
 from app.domain.staffing.rules import MINIMUM_AGE, role_may_work, work_kinds_for
 from app.domain.staffing.working_time import working_time
@@ -222,7 +222,7 @@ async def _holdings(session: AsyncSession, election: Election) -> Holdings:
             Assignment.shift_id,
             Assignment.role_type_id,
             Assignment.person_id,
-            fills_its_place(),
+            not_kept_off(),
         ).where(Assignment.election_id == election.id, Assignment.state.in_(HOLDING_STATES))
     ):
         # A holder kept off the election still holds their shift, but not the place.

@@ -166,14 +166,7 @@ async def check_in(
 
     now = (now or utcnow()).astimezone(dt.UTC)
     _ensure_within_window(shift, zone, now)
-    last = await scalar_for_tenant(session, _LAST_KIND, **place)
-    if kind == "arrived" and last == "arrived":
-        raise OpsError(_("%(name)s has already checked in.", name=name), "kind")
-    if kind == "left" and last != "arrived":
-        raise OpsError(_("%(name)s has not checked in yet.", name=name), "kind")
-    overridden = ""
-    if kind == "arrived":
-        overridden = await _ensure_undertaking_signed(session, actor, person, override_reason)
+    overridden = await _ensure_kind_follows(session, actor, person, shift, kind, override_reason)
 
     checkin = CheckIn(
         election_id=station.election_id,
@@ -210,6 +203,26 @@ async def check_in(
         )
     await session.commit()
     return checkin, False
+
+
+async def _ensure_kind_follows(
+    session: AsyncSession,
+    actor: Actor,
+    person: Person,
+    shift: Shift,
+    kind: str,
+    override_reason: str,
+) -> str:
+    """ "arrived" not twice in a row, "left" only after "arrived", and an arrival only
+    with the undertaking signed (or overridden: the reason, to audit)."""
+    last = await scalar_for_tenant(session, _LAST_KIND, shift=shift.id, person=person.id)
+    if kind == "arrived" and last == "arrived":
+        raise OpsError(_("%(name)s has already checked in.", name=person.full_name), "kind")
+    if kind == "left" and last != "arrived":
+        raise OpsError(_("%(name)s has not checked in yet.", name=person.full_name), "kind")
+    if kind == "arrived":
+        return await _ensure_undertaking_signed(session, actor, person, override_reason)
+    return ""
 
 
 async def _ensure_undertaking_signed(

@@ -34,7 +34,6 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.materials.shortages import open_shortages_by_station
 from app.domain.models import (
-    HOLDING_STATES,
     Assignment,
     CheckIn,
     District,
@@ -350,7 +349,7 @@ async def _staffing(
             )
             # One kept off the election (a candidate found after being placed) holds no
             # place here: the station is short of them (``staffing.kept_off``).
-            .where(Assignment.state.in_(HOLDING_STATES), fills_its_place())
+            .where(fills_its_place())
             .order_by(Person.last_name, Person.first_name)
         )
     ).all()

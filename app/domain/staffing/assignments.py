@@ -112,7 +112,6 @@ async def slot_context(
         select(func.count(Assignment.id)).where(
             Assignment.shift_id == shift.id,
             Assignment.role_type_id == role.id,
-            Assignment.state.in_(HOLDING_STATES),
             fills_its_place(),
         )
     )

@@ -27,7 +27,7 @@ async def _counts(db: AsyncSession, s: dict) -> dict[str, object]:
     lines = await overview.staffing_overview(db, election_id, overview.OverviewFilters())
     (district,) = [
         d
-        for d in await board.district_summaries(db, election_id)
+        for d in await overview.district_summaries(db, election_id)
         if d.district_id == s["district"].id
     ]
     figures = await attention.staffing_figures(db, election_id)

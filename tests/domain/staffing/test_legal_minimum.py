@@ -22,8 +22,8 @@ from app.domain.models import Assignment, Election, RoleType, StaffingNorm
 from app.domain.ops.dashboard import DashboardFilters, dashboard
 from app.domain.ops.stations import opening_check, station_roster
 from app.domain.staffing import assignments
-from app.domain.staffing.board import BoardFilters, district_summaries, staffing_board
-from app.domain.staffing.overview import OverviewFilters, staffing_overview
+from app.domain.staffing.board import BoardFilters, staffing_board
+from app.domain.staffing.overview import OverviewFilters, district_summaries, staffing_overview
 from app.domain.statistics.history import filled_history
 from tests.domain.ops.test_checkins import OpsDay, _check_in, ops_day
 from tests.factories import make_clerk
