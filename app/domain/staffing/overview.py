@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Subquery, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.courses.qualifications import course_needs, required_courses, unmet
@@ -145,26 +146,50 @@ def _kept(line: StationLine, show: str) -> bool:
     return True
 
 
-async def staffing_overview(
-    session: AsyncSession, election_id: int, filters: OverviewFilters
-) -> Overview:
-    """Every station's places, filled places and holders per state under ``filters``,
-    in two aggregate queries whatever the election's size."""
-    held = (
+def held_per_place(election_id: int, *more: Any) -> Subquery:
+    """Per (shift, role) of the election: ``held``, the assignments that fill a place
+    (``fills_its_place``: a holder kept off fills none), and the ``more`` columns."""
+    return (
         select(
             Assignment.shift_id,
             Assignment.role_type_id,
             func.count(Assignment.id).label("held"),
-            *(
-                func.count(Assignment.id).filter(Assignment.state == state).label(state)
-                for state in HOLDING_STATES
-            ),
+            *more,
         )
         .where(Assignment.election_id == election_id, fills_its_place())
         .group_by(Assignment.shift_id, Assignment.role_type_id)
         .subquery()
     )
-    statement = (
+
+
+def with_norms_and_held[S: Select[*tuple[Any, ...]]](statement: S, held: Subquery) -> S:
+    """``statement`` over stations, joined to each of their norms (with its role, which
+    ``counted_minimum`` reads) and to what is held of it (``held_per_place``)."""
+    return (
+        statement.join(Shift, Shift.station_id == Station.id)
+        .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
+        .outerjoin(
+            held,
+            (held.c.shift_id == StaffingNorm.shift_id)
+            & (held.c.role_type_id == StaffingNorm.role_type_id),
+        )
+    )
+
+
+async def staffing_overview(
+    session: AsyncSession, election_id: int, filters: OverviewFilters
+) -> Overview:
+    """Every station's places, filled places and holders per state under ``filters``,
+    in two aggregate queries whatever the election's size."""
+    held = held_per_place(
+        election_id,
+        *(
+            func.count(Assignment.id).filter(Assignment.state == state).label(state)
+            for state in HOLDING_STATES
+        ),
+    )
+    statement = with_norms_and_held(
         select(
             Station.id,
             Station.name,
@@ -175,18 +200,10 @@ async def staffing_overview(
             StaffingNorm.target,
             func.coalesce(held.c.held, 0),
             *(func.coalesce(held.c[state], 0) for state in HOLDING_STATES),
-        )
-        .join(Shift, Shift.station_id == Station.id)
-        .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
-        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
-        .outerjoin(
-            held,
-            (held.c.shift_id == StaffingNorm.shift_id)
-            & (held.c.role_type_id == StaffingNorm.role_type_id),
-        )
-        .where(Station.election_id == election_id, StaffingNorm.target > 0)
-        .order_by(Station.kind.desc(), Station.name, Station.id)
-    )
+        ),
+        held,
+    ).where(Station.election_id == election_id, StaffingNorm.target > 0)
+    statement = statement.order_by(Station.kind.desc(), Station.name, Station.id)
     if filters.district_id:
         statement = statement.where(Station.district_id == filters.district_id)
     if filters.station_kind in ("polling", "advance"):
@@ -253,32 +270,17 @@ async def district_summaries(session: AsyncSession, election_id: int) -> list[Di
     """Places, filled places and places missing below the minimum, per district (advance
     voting stations together as one line), in two aggregate queries; and the holders
     lacking a required course (one batched ``course_needs`` when a course is required)."""
-    held = (
-        select(
-            Assignment.shift_id,
-            Assignment.role_type_id,
-            func.count(Assignment.id).label("held"),
-        )
-        .where(Assignment.election_id == election_id, fills_its_place())
-        .group_by(Assignment.shift_id, Assignment.role_type_id)
-        .subquery()
-    )
+    held = held_per_place(election_id)
     rows = await session.execute(
-        select(
-            Station.district_id,
-            counted_minimum(),
-            StaffingNorm.target,
-            func.coalesce(held.c.held, 0),
-        )
-        .join(Shift, Shift.station_id == Station.id)
-        .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
-        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
-        .outerjoin(
+        with_norms_and_held(
+            select(
+                Station.district_id,
+                counted_minimum(),
+                StaffingNorm.target,
+                func.coalesce(held.c.held, 0),
+            ),
             held,
-            (held.c.shift_id == StaffingNorm.shift_id)
-            & (held.c.role_type_id == StaffingNorm.role_type_id),
-        )
-        .where(Station.election_id == election_id)
+        ).where(Station.election_id == election_id)
     )
     totals: dict[int | None, list[int]] = {}
     for district_id, minimum, target, count in rows:
