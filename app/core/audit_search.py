@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import AuditEntry
@@ -19,6 +19,10 @@ class AuditFilter:
     actor: str | None = None
     object_type: str | None = None
     object_id: str | None = None
+    #: Ids the same object had before (a person merged into this one), each with the
+    #: moment it stopped being used: the entries written under it until then belong to
+    #: the object's history too (audit entries stay as they were written).
+    former_ids: tuple[tuple[str, datetime], ...] = ()
     date_from: date | None = None
     date_to: date | None = None
     timezone: str = "Europe/Stockholm"
@@ -45,7 +49,15 @@ def _filtered(statement: Select, audit_filter: AuditFilter) -> Select:
     if audit_filter.object_type:
         statement = statement.where(AuditEntry.object_type == audit_filter.object_type)
     if audit_filter.object_id:
-        statement = statement.where(AuditEntry.object_id == audit_filter.object_id)
+        statement = statement.where(
+            or_(
+                AuditEntry.object_id == audit_filter.object_id,
+                *(
+                    (AuditEntry.object_id == former) & (AuditEntry.created_at <= until)
+                    for former, until in audit_filter.former_ids
+                ),
+            )
+        )
     if audit_filter.date_from:
         start = _local_midnight(audit_filter.date_from, audit_filter.timezone)
         statement = statement.where(AuditEntry.created_at >= start)

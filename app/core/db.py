@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Concatenate
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
@@ -182,3 +183,16 @@ async def again_after_failover[T](
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, 2.0)
+
+
+def retried_after_failover[**P, T](
+    use_case: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+) -> Callable[Concatenate[AsyncSession, P], Awaitable[T]]:
+    """A use case (taking its session first) run through ``again_after_failover``, so
+    its signature is written once. Only for use cases safe to run twice (see there)."""
+
+    @functools.wraps(use_case)
+    async def run(session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await again_after_failover(session, lambda: use_case(session, *args, **kwargs))
+
+    return run

@@ -14,11 +14,16 @@ from app.core.tenancy import tenant_scope
 from app.domain.materials import handouts
 from app.domain.materials.not_returned import station_leads
 from app.domain.models import MaterialAsset, Station
+from app.domain.ops.access import local_today
 
 
-async def fill_handouts_demo(session: AsyncSession, tenant_id: int, election_id: int) -> None:
+async def fill_handouts_demo(
+    session: AsyncSession, tenant_id: int, election_id: int, now: dt.datetime | None = None
+) -> None:
     actor = Actor.system("demo")
     with tenant_scope(tenant_id):
+        # Overdue by the municipality's date (the server's is a day off around midnight).
+        today = await local_today(session, now)
         tags = list(
             await session.scalars(
                 select(MaterialAsset.tag)
@@ -47,7 +52,7 @@ async def fill_handouts_demo(session: AsyncSession, tenant_id: int, election_id:
                 session, actor,
                 {"tag": tags[3], "holder": "person", "person_id": str(leads[0][0]),
                  "election_id": str(election_id),
-                 "due_back": (dt.date.today() - dt.timedelta(days=3)).isoformat(),
+                 "due_back": (today - dt.timedelta(days=3)).isoformat(),
                  "note": "Till utbildningen"},
             )  # fmt: skip
         await handouts.hand_out(

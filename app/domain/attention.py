@@ -37,6 +37,7 @@ from app.domain.ops.alerts import LATE_ARRIVAL
 from app.domain.ops.dashboard import election_in_focus
 from app.domain.recruitment.applications import count_new
 from app.domain.recruitment.contact import count_unread
+from app.domain.staffing.overview import held_per_place, with_norms_and_held
 
 
 @dataclass(frozen=True)
@@ -90,37 +91,21 @@ async def staffing_figures(
 ) -> StaffingFigures:
     """The staffing board's totals (counted as ``staffing.overview`` counts them, so the
     figure and the board agree) summed in the database, and two counts beside them."""
-    held = (
-        select(
-            Assignment.shift_id,
-            Assignment.role_type_id,
-            func.count(Assignment.id).label("held"),
-        )
-        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
-        .group_by(Assignment.shift_id, Assignment.role_type_id)
-        .subquery()
-    )
+    held = held_per_place(election_id)
     holding = func.coalesce(held.c.held, 0)
     minimum = counted_minimum()
     short = holding < minimum
     open_to_target = case((holding < StaffingNorm.target, StaffingNorm.target - holding), else_=0)
     places = (
         await session.execute(
-            select(
-                func.coalesce(func.sum(open_to_target), 0),
-                func.coalesce(func.sum(case((short, minimum - holding), else_=0)), 0),
-                func.count(distinct(case((short, Station.id)))),
-            )
-            .select_from(Station)
-            .join(Shift, Shift.station_id == Station.id)
-            .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
-            .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
-            .outerjoin(
+            with_norms_and_held(
+                select(
+                    func.coalesce(func.sum(open_to_target), 0),
+                    func.coalesce(func.sum(case((short, minimum - holding), else_=0)), 0),
+                    func.count(distinct(case((short, Station.id)))),
+                ).select_from(Station),
                 held,
-                (held.c.shift_id == StaffingNorm.shift_id)
-                & (held.c.role_type_id == StaffingNorm.role_type_id),
-            )
-            .where(Station.election_id == election_id, StaffingNorm.target > 0)
+            ).where(Station.election_id == election_id, StaffingNorm.target > 0)
         )
     ).one()
     overdue = await session.scalar(

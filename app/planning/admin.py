@@ -21,6 +21,7 @@ from app.core.paging import page_number
 from app.core.routes import Routes
 from app.core.web import app_settings, db, on_refusal, render
 from app.domain.labels import OBJECT_TYPE
+from app.domain.registers import merging
 from app.planning.forms import AddUserForm, ApiTokenForm, AuditFilterForm, ChangeRoleForm
 
 routes = Routes()
@@ -36,10 +37,20 @@ async def audit_log() -> str:
         *sorted(kinds, key=lambda choice: choice[1].casefold()),
     ]
     form.validate()
+    object_type = form.object_type.data or None
+    object_id = form.object_id.data if (form.object_id.data or "").isdigit() else None
+    # A person's history includes what was written under the records merged into them.
+    former = (
+        await merging.former_ids(db(), int(object_id))
+        if object_type == "Person" and object_id
+        else []
+    )
     audit_filter = AuditFilter(
         code=form.code.data or None,
         actor=form.actor.data or None,
-        object_type=form.object_type.data or None,
+        object_type=object_type,
+        object_id=object_id,
+        former_ids=tuple((str(merged_id), merged_at) for merged_id, merged_at in former),
         date_from=None if form.date_from.errors else form.date_from.data,
         date_to=None if form.date_to.errors else form.date_to.data,
         timezone=g.tenant.timezone,

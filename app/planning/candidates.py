@@ -17,6 +17,12 @@ from app.core.web import db, on_refusal, render
 from app.domain.elections.elections import get_election
 from app.domain.registers import candidates, exclusions, people
 from app.planning.people import default_country
+from app.planning.staged_files import (
+    back_to_upload,
+    errors_at_file,
+    preview_status,
+    uploaded_file,
+)
 
 routes = Routes()
 
@@ -49,16 +55,13 @@ async def candidates_page(election_id: int) -> str | WerkzeugResponse | tuple[st
         )
 
     async def refused(error: DomainError) -> tuple[str, int]:
-        errors = error.errors if isinstance(error, FieldErrors) else {"file": error.message}
-        return await page(errors), 422
+        return await page(errors_at_file(error)), 422
 
     if request.method == "POST":
-        upload = (await request.files).get("file")
-        if upload is None or not upload.filename:
-            return await page({"file": _("Choose a file.")}), 422
         on_refusal(refused)
+        filename, content = await uploaded_file()
         preview = await candidates.stage_candidates(
-            db(), current_actor(), election.id, upload.filename, upload.read(), default_country()
+            db(), current_actor(), election.id, filename, content, default_country()
         )
         return redirect(
             url_for(
@@ -81,11 +84,7 @@ async def candidates_preview(
     if batch.election_id != election.id:
         abort(404)
 
-    async def refused(error: DomainError) -> WerkzeugResponse:
-        await flash(error.message, "error")
-        return redirect(url_for("planning.candidates_page", election_id=election.id))
-
-    on_refusal(refused)
+    on_refusal(back_to_upload(url_for("planning.candidates_page", election_id=election.id)))
     if request.method == "POST":
         preview = await candidates.commit_candidates(
             db(), current_actor(), batch_id, default_country()
@@ -114,7 +113,7 @@ async def candidates_preview(
         preview=preview,
         column_names=_column_names(),
     )
-    return page, 200 if preview.ok or request.method == "GET" else 422
+    return page, preview_status(preview.ok)
 
 
 @routes.get("/elections/<int:election_id>/candidates/<int:list_id>")

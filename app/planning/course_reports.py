@@ -443,7 +443,9 @@ async def course_report_download(election_id: int, kind: str, format: str) -> Re
     elif format == "xlsx":
         body = await asyncio.to_thread(write_report_xlsx, table)
     else:
-        body = await asyncio.to_thread(write_report_pdf, table, g.tenant.name, election)
+        body = await asyncio.to_thread(
+            write_report_pdf, table, g.tenant.name, election, timezone=g.tenant.timezone
+        )
     return attachment(body, format, f"{name}-{(await local_today(db())).isoformat()}")
 
 

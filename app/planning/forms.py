@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import DateField, EmailField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -20,6 +27,8 @@ class AuditFilterForm(Form):
     code = StringField(lazy_gettext("Event"), validators=[Optional(), Length(max=100)])
     actor = StringField(lazy_gettext("Done by"), validators=[Optional(), Length(max=254)])
     object_type = SelectField(lazy_gettext("Object"), choices=[], validate_choice=False)
+    #: One object's history (a person's page links here); kept while filtering.
+    object_id = HiddenField(validators=[Optional(), Length(max=18)])
     date_from = DateField(lazy_gettext("From"), validators=[Optional()])
     date_to = DateField(lazy_gettext("To"), validators=[Optional()])
 

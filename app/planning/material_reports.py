@@ -178,5 +178,7 @@ async def material_report_download(election_id: int, kind: str, format: str) -> 
         body = await asyncio.to_thread(write_report_xlsx, *tables)
     else:
         first, *more = tables
-        body = await asyncio.to_thread(write_report_pdf, first, g.tenant.name, election, *more)
+        body = await asyncio.to_thread(
+            write_report_pdf, first, g.tenant.name, election, *more, timezone=g.tenant.timezone
+        )
     return attachment(body, format, name)

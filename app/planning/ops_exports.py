@@ -442,6 +442,7 @@ async def _incidents_file(election_id: int, format: str) -> tuple[Election, byte
         g.tenant.name,
         log.election,
         station_history_table(log, grouped=True),
+        timezone=g.tenant.timezone,
     )
 
 
@@ -453,7 +454,11 @@ async def _checkins_file(election_id: int, format: str) -> tuple[Election, bytes
     if format == "xlsx":
         return times.election, await asyncio.to_thread(write_report_xlsx, checkins_table(times))
     return times.election, await asyncio.to_thread(
-        write_report_pdf, checkins_print_table(times), g.tenant.name, times.election
+        write_report_pdf,
+        checkins_print_table(times),
+        g.tenant.name,
+        times.election,
+        timezone=g.tenant.timezone,
     )
 
 
@@ -465,7 +470,7 @@ async def _turnout_file(election_id: int, format: str) -> tuple[Election, bytes]
     if format == "xlsx":
         return sheet.election, await asyncio.to_thread(write_report_xlsx, table)
     return sheet.election, await asyncio.to_thread(
-        write_report_pdf, table, g.tenant.name, sheet.election
+        write_report_pdf, table, g.tenant.name, sheet.election, timezone=g.tenant.timezone
     )
 
 

@@ -221,6 +221,8 @@ async def pay_hours_settle(
 @requires("pay.edit")
 async def pay_statement_pdf(election_id: int, person_id: int) -> Response:
     found = await statement.person_statement(db(), election_id, person_id)
-    body = await asyncio.to_thread(statement.write_statement_pdf, g.tenant.name, found)
+    body = await asyncio.to_thread(
+        statement.write_statement_pdf, g.tenant.name, g.tenant.timezone, found
+    )
     name = f"{slug(_('Pay statement'))}-{slug(found.person.full_name)}-{found.election.id}"
     return attachment(body, "pdf", name)

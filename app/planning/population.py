@@ -9,12 +9,17 @@ from app.core.auth import current_actor, requires
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.routes import Routes
-from app.core.validation import FieldErrors
 from app.core.web import db, on_refusal, render
 from app.domain.ops.access import local_today
 from app.domain.registers.population import refresh
 from app.domain.registers.population.extract import ALIASES, FIXED_LAYOUT
 from app.planning.people import default_country
+from app.planning.staged_files import (
+    back_to_upload,
+    errors_at_file,
+    preview_status,
+    uploaded_file,
+)
 
 routes = Routes()
 
@@ -65,21 +70,13 @@ async def population_page() -> str | WerkzeugResponse | tuple[str, int]:
         )
 
     async def refused(error: DomainError) -> tuple[str, int]:
-        errors = error.errors if isinstance(error, FieldErrors) else {"file": error.message}
-        return await page(errors), 422
+        return await page(errors_at_file(error)), 422
 
     if request.method == "POST":
-        upload = (await request.files).get("file")
-        if upload is None or not upload.filename:
-            return await page({"file": _("Choose a file.")}), 422
         on_refusal(refused)
+        filename, content = await uploaded_file()
         preview = await refresh.stage_extract(
-            db(),
-            current_actor(),
-            upload.filename,
-            upload.read(),
-            default_country(),
-            await local_today(db()),
+            db(), current_actor(), filename, content, default_country(), await local_today(db())
         )
         return redirect(url_for("planning.population_preview", batch_id=preview.batch.id))
     return await page({})
@@ -90,11 +87,7 @@ async def population_page() -> str | WerkzeugResponse | tuple[str, int]:
 async def population_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     """What an extract changes, person by person; confirm to write it."""
 
-    async def refused(error: DomainError) -> WerkzeugResponse:
-        await flash(error.message, "error")
-        return redirect(url_for("planning.population_page"))
-
-    on_refusal(refused)
+    on_refusal(back_to_upload(url_for("planning.population_page")))
     today = await local_today(db())
     if request.method == "POST":
         preview = await refresh.commit_extract(
@@ -117,4 +110,4 @@ async def population_preview(batch_id: int) -> str | WerkzeugResponse | tuple[st
         column_names=column_names(),
         change_names=change_names(),
     )
-    return page, 200 if preview.ok or request.method == "GET" else 422
+    return page, preview_status(preview.ok)

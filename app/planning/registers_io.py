@@ -14,7 +14,7 @@ from app.core.downloads import attachment
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, ngettext
 from app.core.routes import Routes
-from app.core.validation import FieldErrors, parse_id
+from app.core.validation import parse_id
 from app.core.web import db, on_refusal, render
 from app.domain.elections import elections
 from app.domain.elections.stations import structure
@@ -25,6 +25,7 @@ from app.domain.registers.identity import format_phone, mask_national_id
 from app.domain.registers.import_templates import template_header, template_row
 from app.domain.registers.protection import NAME_PERMISSION, postal_address, shown_name
 from app.planning.people import default_country
+from app.planning.staged_files import back_to_upload, errors_at_file, uploaded_file
 
 #: The files a register is exported to.
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -194,19 +195,16 @@ async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
 
     if request.method == "POST":
         form = await request.form
-        files = await request.files
         values = form.to_dict()
-        upload = files.get("file")
         election_id = parse_id(values.get("election_id"))
-        if upload is None or not upload.filename:
-            return await upload_page({"file": _("Choose a file.")}), 422
         on_refusal(refused, not_found=True)
+        filename, content = await uploaded_file()
         preview = await imports.stage_import(
             db(),
             current_actor(),
             values.get("kind", ""),
-            upload.filename,
-            upload.read(),
+            filename,
+            content,
             election_id,
             default_country(),
         )
@@ -216,23 +214,17 @@ async def import_upload() -> str | WerkzeugResponse | tuple[str, int]:
 
 def _upload_errors(error: DomainError) -> dict[str, str]:
     """A refused file's messages at their fields: the whole file's, or the election's."""
-    if isinstance(error, FieldErrors):
-        return error.errors
     if isinstance(error, NotFound):
         return {"election_id": _("Choose the election.")}
-    return {error.field or "file": error.message}
+    return errors_at_file(error)
 
 
 @routes.route("/import/<int:batch_id>", methods=["GET", "POST"])
 @requires("registers.edit")
 async def import_preview(batch_id: int) -> str | WerkzeugResponse | tuple[str, int]:
 
-    async def refused(error: DomainError) -> WerkzeugResponse:
-        # (Another municipality's batch stays the 404 page, not a message.)
-        await flash(error.message, "error")
-        return redirect(url_for("planning.import_upload"))
-
-    on_refusal(refused)
+    # (Another municipality's batch stays the 404 page, not a message.)
+    on_refusal(back_to_upload(url_for("planning.import_upload")))
     if request.method == "POST":
         preview = await imports.commit_import(db(), current_actor(), batch_id, default_country())
         if preview.ok:

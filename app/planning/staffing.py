@@ -75,7 +75,7 @@ async def staffing_board(election_id: int) -> str:
     districts = await board.district_choices(db(), election_id)
     lines: list[overview.DistrictLine] = []
     if not narrowed:
-        lacking = await board.lacking_course_by_district(db(), election_id)
+        lacking = await overview.lacking_course_by_district(db(), election_id)
         lines = found.districts(districts, lacking)
     if show_stations:
         total, per_page = len(found.stations), STATIONS_PER_PAGE
@@ -332,7 +332,7 @@ async def _reserves_page(
         pool=await assignments.reserve_pool(db(), election.id),
         regular_places=await regular_places_of_reserves(db(), election.id),
         state_labels=ASSIGNMENT_STATE,
-        districts=await board.district_summaries(db(), election.id),
+        districts=await overview.district_summaries(db(), election.id),
         found=found,
         query=query,
         errors=errors or {},

@@ -31,7 +31,7 @@ from app.domain.labels import ASSIGNMENT_STATE
 from app.domain.models import Election
 from app.domain.ops.access import local_today
 from app.domain.staffing import letters, reports
-from app.domain.staffing.board import DistrictSummary
+from app.domain.staffing.overview import DistrictSummary
 
 routes = Routes()
 
@@ -289,7 +289,9 @@ async def staffing_report_download(election_id: int, kind: str, format: str) -> 
     if format == "xlsx":
         body = await asyncio.to_thread(write_report_xlsx, table)
     else:
-        body = await asyncio.to_thread(write_report_pdf, table, g.tenant.name, election)
+        body = await asyncio.to_thread(
+            write_report_pdf, table, g.tenant.name, election, timezone=g.tenant.timezone
+        )
     return attachment(body, format, f"{name}-{(await local_today(db())).isoformat()}")
 
 

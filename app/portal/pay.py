@@ -35,5 +35,7 @@ async def my_pay_statement(election_id: int) -> Response:
     """The clerk's own statement; another person's is never reachable from here."""
     person = await my_person_or_404()
     found = await statement.person_statement(db(), election_id, person.id)
-    body = await asyncio.to_thread(statement.write_statement_pdf, g.tenant.name, found)
+    body = await asyncio.to_thread(
+        statement.write_statement_pdf, g.tenant.name, g.tenant.timezone, found
+    )
     return attachment(body, "pdf", f"{slug(_('Pay statement'))}-{found.election.id}")

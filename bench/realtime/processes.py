@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,17 @@ import aiohttp
 from bench.realtime_load import raise_open_files_limit
 
 # --- processes ------------------------------------------------------------------------
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on loopback that nothing listens on right now (all
+    probed at once, so none is handed out twice), for the run's servers: a fixed port
+    clashes with whatever else the machine runs, another run's server among them."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 def _raise_limit_in_child() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,13 @@ from typing import Any
 import aiohttp
 
 from bench.realtime.municipality import Seeded, seed, stored_events
-from bench.realtime.processes import app_env, start_server, stemma_command, stop_server
+from bench.realtime.processes import (
+    app_env,
+    free_ports,
+    start_server,
+    stemma_command,
+    stop_server,
+)
 from bench.realtime.scale import LOGS, RESULTS, Scale
 from bench.realtime.scenario import Target, deflate_probe, run_scenario
 from bench.realtime.table import print_table
@@ -30,12 +37,15 @@ async def run(
     redis_url: str | None,
     data_dir: Path,
     scale: Scale,
-    base_port: int = 18700,
+    ports: Sequence[int] | None = None,
     skip_peer: bool = False,
     skip_one: bool = False,
     database_role: str = "app",
 ) -> dict[str, Any]:
+    """Every scenario in turn; ``ports`` are the five its servers listen on (one
+    process, two behind Redis, the peer twice), free ones unless given."""
     print("== realtime: check-ins to live sockets ==")
+    one_port, two_ports, peer_ports = _ports(ports)
     raise_open_files_limit()
     data_dir.mkdir(parents=True, exist_ok=True)
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -56,23 +66,23 @@ async def run(
     def app_events(url: str, tenant_id: int) -> Any:
         return _events(url, data_dir, tenant_id)
 
-    seeded = await _one_process(
-        results, one_url, data_dir, scale, stamp, base_port, roles, skip_one
-    )
+    seeded = await _one_process(results, one_url, data_dir, scale, stamp, one_port, roles, skip_one)
 
     # Two app processes behind Redis (PostgreSQL needed).
     if database_url and not database_url.startswith("sqlite") and redis_url:
         seeded2 = await seed(database_url, data_dir, f"rt2-{stamp}", scale)
         await make_app_role(database_url)
         seeded = seeded or seeded2
-        ports = [base_port + 1, base_port + 2]
 
         def two_processes(name: str, prefix: str) -> Target:
             return Target(
                 name,
-                [stemma_command(p) for p in ports],
-                [_served(database_url, roles[0], data_dir, p, redis_url, prefix) for p in ports],
-                ports,
+                [stemma_command(p) for p in two_ports],
+                [
+                    _served(database_url, roles[0], data_dir, p, redis_url, prefix)
+                    for p in two_ports
+                ],
+                two_ports,
                 kill=True,
                 stall=False,
             )
@@ -96,13 +106,22 @@ async def run(
         print("   two processes: skipped (needs --database-url PostgreSQL and --redis-url)")
 
     if not skip_peer and seeded is not None:
-        await _run_peer(results, seeded, scale, data_dir, base_port)
+        await _run_peer(results, seeded, scale, data_dir, peer_ports)
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     print_table(results)
     print(f"results: {RESULTS}")
     return results
+
+
+def _ports(given: Sequence[int] | None) -> tuple[int, list[int], tuple[int, int]]:
+    """The one process's port, the two processes', and the peer's (without and with
+    deflate)."""
+    ports = list(given) if given is not None else free_ports(5)
+    if len(set(ports)) != 5:
+        raise ValueError("the realtime run needs five different ports")
+    return ports[0], ports[1:3], (ports[3], ports[4])
 
 
 def _events(url: str, data_dir: Path, tenant_id: int) -> Any:
@@ -130,7 +149,7 @@ async def _one_process(
     data_dir: Path,
     scale: Scale,
     stamp: str,
-    base_port: int,
+    port: int,
     roles: tuple[str, ...],
     skip_one: bool,
 ) -> Seeded | None:
@@ -145,7 +164,6 @@ async def _one_process(
         if postgresql:
             await make_app_role(one_url)
         seeded = seeded or mine
-        port = base_port
         key = "app1" if role == roles[0] else f"app1_{role}"
         label = "app, 1 process" + (f" ({role})" if postgresql else "")
         one = Target(
@@ -160,9 +178,9 @@ async def _one_process(
     if seeded is not None:
         # The deflate probe on a fresh server of the same app.
         server = await start_server(
-            stemma_command(base_port),
-            _served(one_url, roles[0], data_dir, base_port, None, f"rt1p{stamp}:"),
-            base_port,
+            stemma_command(port),
+            _served(one_url, roles[0], data_dir, port, None, f"rt1p{stamp}:"),
+            port,
             LOGS / "probe-server.log",
         )
         try:
@@ -181,14 +199,17 @@ async def _one_process(
 
 
 async def _run_peer(
-    results: dict[str, Any], seeded: Seeded, scale: Scale, data_dir: Path, base_port: int
+    results: dict[str, Any],
+    seeded: Seeded,
+    scale: Scale,
+    data_dir: Path,
+    ports: tuple[int, int],
 ) -> None:
     """The same load against the minimal peer, with deflate declined and accepted, its
     dashboard fragments as large as the app's were."""
     measured = results["scenarios"]["app1"] or results["scenarios"]["app2"] or {}
     fragment = measured.get("messages", {}).get("mean_bytes", {}).get("dashboard: html event", 2000)
-    for name, deflate in (("peer", False), ("peer_deflate", True)):
-        port = base_port + (3 if not deflate else 4)
+    for (name, deflate), port in zip((("peer", False), ("peer_deflate", True)), ports, strict=True):
         command = [
             sys.executable,
             "-m",

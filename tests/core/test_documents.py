@@ -46,7 +46,7 @@ def test_it_writes_a_report_table_to_excel_and_pdf() -> None:
     assert workbook.worksheets[0]["B3"].data_type == "s"
     election = Election(name="Kommunval 2030", kind="municipal", election_day=dt.date(2030, 9, 8))
     with locale_scope("sv"):
-        body = tables.write_report_pdf(table, "Lunds kommun", election)
+        body = tables.write_report_pdf(table, "Lunds kommun", election, timezone="Europe/Stockholm")
     assert body.startswith(b"%PDF")
     text = "\n".join(page_texts(body))
     assert "Personal per lokal" in text and "Lunds kommun" in text and "Kommunval 2030" in text
@@ -54,6 +54,20 @@ def test_it_writes_a_report_table_to_excel_and_pdf() -> None:
     assert "7,50" in text  # the reader's decimal comma
     # Grouped: each station once, as a heading above its rows.
     assert text.count("Stadshuset") == 1 and text.index("Stadshuset") < text.index("Biblioteket")
+
+
+def test_the_printed_date_is_the_municipalitys() -> None:
+    """At 00:30 in Stockholm the server's (UTC) date is still the day before: the PDF
+    says it was printed on the municipality's date."""
+    table = tables.ReportTable("staff", "Personal", [tables.Column("Lokal")], [["Stadshuset"]])
+    election = Election(name="Kommunval 2030", kind="municipal", election_day=dt.date(2030, 9, 8))
+    now = dt.datetime(2030, 3, 1, 23, 30, tzinfo=dt.UTC)  # 2 March 00:30 in Stockholm
+    with locale_scope("sv"):
+        body = tables.write_report_pdf(
+            table, "Lunds kommun", election, timezone="Europe/Stockholm", now=now
+        )
+        text = " ".join(page_texts(body))
+        assert f"utskrivet {tables.display(dt.date(2030, 3, 2))}" in text, text
 
 
 def test_it_draws_what_the_standard_fonts_can_and_replaces_the_rest() -> None:

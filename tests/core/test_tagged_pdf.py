@@ -50,7 +50,9 @@ def test_a_report_table_is_a_table_with_its_headings_read_once() -> None:
     more = tables.ReportTable("more", "Reserver", [tables.Column("Namn")], [["Karin"]])
     election = Election(name="Kommunval 2030", kind="municipal", election_day=dt.date(2030, 9, 8))
     with locale_scope("sv"):
-        body = tables.write_report_pdf(table, "Lunds kommun", election, more)
+        body = tables.write_report_pdf(
+            table, "Lunds kommun", election, more, timezone="Europe/Stockholm"
+        )
     tagged = read_tagged(body)
     assert tagged.lang == "sv" and tagged.title == "Personal per lokal – Kommunval 2030"
     assert tagged.texts("H1") == ["Personal per lokal"]

@@ -7,14 +7,14 @@ import datetime as dt
 
 import pytest
 from quart.testing import QuartClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.elections.norms import set_norms
-from app.domain.models import Assignment, Election, Incident, Reserve, RoleType
+from app.domain.models import Assignment, Election, Incident, Reserve, RoleType, StaffingNorm
 from app.domain.ops import dashboard as dashboard_module
 from app.domain.ops import incidents as ops_incidents
 from app.domain.staffing import assignments
@@ -262,10 +262,14 @@ async def test_the_panel_counts_a_host_there_apart_from_the_minimum(
         await set_norms(
             db, Actor.system("test"), day.election_id, day.station_id, day.early_id,
             {"min_chair": "1", "target_chair": "1", "min_clerk": "2", "target_clerk": "3",
-             "min_host": "1", "target_host": "1"},
+             "target_host": "1"},
         )  # fmt: skip
         role = await db.scalar(select(RoleType).where(RoleType.code == "host"))
         assert role is not None
+        # A host's minimum as saved before the norm editor refused one: never counted.
+        await db.execute(
+            update(StaffingNorm).where(StaffingNorm.role_type_id == role.id).values(minimum=1)
+        )
         placed = await assignments.assign_person(
             db, Actor.system("test"), day.early_id, role.id, host.id
         )

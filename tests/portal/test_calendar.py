@@ -15,6 +15,7 @@ from app.core.audit import Actor
 from app.core.models import AuditEntry, Tenant, User
 from app.core.security import hash_token
 from app.core.tenancy import tenant_scope
+from app.domain.clerks import calendar_feed
 from app.domain.models import Person, Shift, Station
 from app.domain.registers.premises import save_building, save_room
 from app.domain.staffing.assignments import assign_person
@@ -221,3 +222,26 @@ async def test_it_keeps_the_reset_to_the_clerk_themselves(
     await login(client, outsider)
     for path in ("/lund/portal/calendar/reset", "/lund/portal/calendar/stop"):
         assert (await post_form(client, path)).status_code == 404
+
+
+async def test_the_feeds_window_starts_from_the_municipalitys_date(
+    db: AsyncSession, tenant: Tenant, monkeypatch: Any
+) -> None:
+    """The feed reaches PAST_DAYS back from the local date: at 00:30 in Stockholm (22:30
+    or 23:30 UTC, the server's date still the day before) a shift on the first day
+    outside the window is gone, whatever day the tests run."""
+    s = await _station_with_place(db, tenant)
+    _user, person = await _linked_clerk(db, tenant, s)
+    await _place(db, tenant, s, "early", "chair", person, "accepted")
+    last_day = SUMMER + dt.timedelta(days=calendar_feed.PAST_DAYS)
+    evening = dt.datetime.combine(last_day, dt.time(23, 30), tzinfo=STOCKHOLM)
+    after_midnight = evening + dt.timedelta(hours=1)
+    assert after_midnight.astimezone(dt.UTC).date() == last_day  # the server's date
+    with tenant_scope(tenant.id):
+        uids = {}
+        for name, now in (("evening", evening), ("after midnight", after_midnight)):
+            monkeypatch.setattr(calendar_feed, "utcnow", lambda now=now: now.astimezone(dt.UTC))
+            events = await calendar_feed.shift_events(db, tenant, person)
+            uids[name] = [event.starts_at.date() for event in events]
+    assert uids == {"evening": [SUMMER], "after midnight": []}
+    assert calendar_feed.feed_since(STOCKHOLM, after_midnight) == SUMMER + dt.timedelta(days=1)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -16,6 +17,7 @@ from babel.numbers import format_decimal
 from app.core.documents.pdf import StemmaPDF, pdf_text, wrap_lines
 from app.core.documents.spreadsheets import Sheet, write_xlsx_sheets
 from app.core.i18n import _, format_locale
+from app.core.models.base import utcnow
 
 #: What a table cell may hold: Excel keeps numbers, dates and times as such. A moment is
 #: an aware datetime in the municipality's zone: Excel gets its wall-clock time, a CSV
@@ -85,10 +87,16 @@ def write_report_xlsx(table: ReportTable, *more: ReportTable) -> bytes:
 
 
 def write_report_pdf(
-    table: ReportTable, municipality: str, election: ReportElection, *more: ReportTable
+    table: ReportTable,
+    municipality: str,
+    election: ReportElection,
+    *more: ReportTable,
+    timezone: str,
+    now: dt.datetime | None = None,
 ) -> bytes:
     """The table as a PDF for printing: landscape A4, headings repeated on every page;
-    each of ``more`` follows as a section under its own title."""
+    each of ``more`` follows as a section under its own title. The date it says it was
+    printed is the municipality's (``timezone``), not the server's."""
     pdf = StemmaPDF(
         orientation="landscape",
         running_text=f"{municipality} · {election.name} · {table.title}",
@@ -101,7 +109,7 @@ def write_report_pdf(
         "%(election)s · election day %(day)s · printed %(today)s",
         election=election.name,
         day=display(election.election_day),
-        today=display(dt.date.today()),
+        today=display((now or utcnow()).astimezone(ZoneInfo(timezone)).date()),
     )
     pdf.text_line(subtitle, 10, height=6)
     _pdf_section(pdf, table, "H2")

@@ -40,7 +40,7 @@ from app.domain.models import (
 )
 from app.domain.staffing import rules
 from app.domain.staffing.assignments import StaffingError, lock_election
-from app.domain.staffing.kept_off import kept_off_people
+from app.domain.staffing.kept_off import fills_its_place, kept_off_people
 from app.domain.staffing.reserves import reserve_people
 
 #: Ids per ``IN (...)`` query.
@@ -272,7 +272,7 @@ async def _filled(session: AsyncSession, election: Election) -> dict[tuple[int, 
         (shift_id, role_id): count
         for shift_id, role_id, count in await session.execute(
             select(Assignment.shift_id, Assignment.role_type_id, func.count(Assignment.id))
-            .where(Assignment.election_id == election.id, Assignment.state.in_(HOLDING_STATES))
+            .where(Assignment.election_id == election.id, fills_its_place())
             .group_by(Assignment.shift_id, Assignment.role_type_id)
         )
     }

@@ -62,7 +62,7 @@ from app.domain.models import (
 from app.domain.models import Shift as ShiftRow
 from app.domain.models import Station as StationRow
 from app.domain.registers.identity import age_on
-from app.domain.staffing.kept_off import kept_off_people
+from app.domain.staffing.kept_off import kept_off_people, not_kept_off
 from app.domain.staffing.reserves import reserve_people
 from app.domain.staffing.rules import MINIMUM_AGE, role_may_work, work_kinds_for
 from app.domain.staffing.working_time import working_time
@@ -217,12 +217,18 @@ async def _stations(
 async def _holdings(session: AsyncSession, election: Election) -> Holdings:
     """What already holds a place in this election: per place, per person, per shift."""
     holdings = Holdings(per_place={}, per_person={}, holders_of_shift={})
-    for shift_id, role_id, person_id in await session.execute(
-        select(Assignment.shift_id, Assignment.role_type_id, Assignment.person_id).where(
-            Assignment.election_id == election.id, Assignment.state.in_(HOLDING_STATES)
-        )
+    for shift_id, role_id, person_id, fills in await session.execute(
+        select(
+            Assignment.shift_id,
+            Assignment.role_type_id,
+            Assignment.person_id,
+            not_kept_off(),
+        ).where(Assignment.election_id == election.id, Assignment.state.in_(HOLDING_STATES))
     ):
-        holdings.per_place[(shift_id, role_id)] = holdings.per_place.get((shift_id, role_id), 0) + 1
+        # A holder kept off the election still holds their shift, but not the place.
+        if fills:
+            place = (shift_id, role_id)
+            holdings.per_place[place] = holdings.per_place.get(place, 0) + 1
         holdings.per_person[person_id] = holdings.per_person.get(person_id, 0) + 1
         holdings.holders_of_shift.setdefault(shift_id, set()).add(person_id)
     return holdings

@@ -123,6 +123,13 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
 # --- what the feed lists --------------------------------------------------------------------
 
 
+def feed_since(zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
+    """The first day the feed lists: counted from the municipality's local date (shift
+    and course days are local days), not the server's, which is a day behind or ahead
+    around midnight."""
+    return (now or utcnow()).astimezone(zone).date() - dt.timedelta(days=PAST_DAYS)
+
+
 def _address(station: Station, building: Building | None) -> str:
     if building is None:
         return ""
@@ -134,7 +141,7 @@ def _address(station: Station, building: Building | None) -> str:
 async def shift_events(session: AsyncSession, tenant: Tenant, person: Person) -> list[FeedEvent]:
     """The person's offered and accepted shifts: "Role · Station" at the building's address."""
     zone = ZoneInfo(tenant.timezone)
-    since = dt.date.today() - dt.timedelta(days=PAST_DAYS)
+    since = feed_since(zone)
     rows = await session.execute(
         assignments_of_person(person.id)
         .add_columns(Room, Building)
@@ -175,7 +182,7 @@ async def course_events(session: AsyncSession, tenant: Tenant, person: Person) -
     """The course sessions the person has a seat on, and those they attended (not the
     waiting list, nothing cancelled): "Course: name" at the room, with what to bring."""
     zone = ZoneInfo(tenant.timezone)
-    since = dt.date.today() - dt.timedelta(days=PAST_DAYS)
+    since = feed_since(zone)
     rows = await session.scalars(
         select(CourseBooking)
         .join(CourseSession, CourseSession.id == CourseBooking.session_id)

@@ -15,7 +15,7 @@ from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.validation import Cleaner, FieldErrors
 from app.domain.elections.elections import get_election
-from app.domain.elections.norms import apply_norms
+from app.domain.elections.norms import apply_norms, not_counted_message
 from app.domain.elections.voting_days import voting_days
 from app.domain.local_names import names_from, own_language
 from app.domain.models import STATION_KINDS, NormTemplate, RoleType, Shift, Station
@@ -133,6 +133,14 @@ async def save_template(
             for code, (_minimum, target) in shift["norms"].items()
         ):
             problem = _("This role does not work at this kind of station or shift.")
+            raise FieldErrors(
+                {"shifts": _("Shift %(number)s: %(problem)s", number=index + 1, problem=problem)}
+            )
+        if any(
+            minimum and not roles[code].counts_toward_minimum
+            for code, (minimum, _target) in shift["norms"].items()
+        ):
+            problem = not_counted_message()
             raise FieldErrors(
                 {"shifts": _("Shift %(number)s: %(problem)s", number=index + 1, problem=problem)}
             )

@@ -46,6 +46,9 @@ async def set_norms(
         target = cleaner.integer(f"target_{role.code}", 0, 100, default=minimum)
         if target < minimum:
             cleaner.fail(f"target_{role.code}", _("The target cannot be below the minimum."))
+        if minimum and not role.counts_toward_minimum:
+            # Shown at the target: the minimum has no field for such a role.
+            cleaner.fail(f"target_{role.code}", not_counted_message())
         if target and not role_may_work(role.work_kinds, shift_kinds):
             cleaner.fail(
                 f"target_{role.code}",
@@ -67,6 +70,12 @@ async def set_norms(
     )
     await session.commit()
     return shift
+
+
+def not_counted_message() -> str:
+    """Why a role outside the legal minimum (a host) takes no minimum: its minimum would
+    be shown and saved but never counted."""
+    return _("This role is not counted toward the legal minimum: give it a target only.")
 
 
 def apply_norms(shift: Shift, wanted: Mapping[int, tuple[int, int]]) -> None:

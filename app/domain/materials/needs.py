@@ -33,11 +33,13 @@ from app.domain.models import (
     MaterialNeed,
     MaterialNeedRule,
     MaterialStationFigure,
+    RoleType,
     Room,
     Shift,
     StaffingNorm,
     Station,
     StationOpening,
+    counted_minimum,
 )
 
 #: Rows written per statement: within every driver's limit on parameters.
@@ -97,8 +99,11 @@ async def station_figures(
         .order_by(Station.name)
     )
     norm_query = (
-        select(Shift.station_id, func.coalesce(func.sum(StaffingNorm.minimum), 0))
+        # The headcount is the station's minimum as the board counts it: a host's norm,
+        # outside the legal minimum, adds no one.
+        select(Shift.station_id, func.coalesce(func.sum(counted_minimum()), 0))
         .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
         .join(Station, Station.id == Shift.station_id)
         .where(Station.election_id == election_id)
         .group_by(Shift.station_id)

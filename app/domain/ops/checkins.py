@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.accounts.users import membership_in
 from app.core.across_tenants import tenant_id as across_tenant_id
 from app.core.audit import Actor, record
-from app.core.db import again_after_failover
+from app.core.db import retried_after_failover
 from app.core.errors import NotFound
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
@@ -106,6 +106,7 @@ _LOCK = tenant_statement(
 )
 
 
+@retried_after_failover
 async def check_in(
     session: AsyncSession,
     actor: Actor,
@@ -135,36 +136,6 @@ async def check_in(
     committed: when the database goes away in the middle (a failover), it is run again
     on the new primary rather than refused.
     """
-    return await again_after_failover(
-        session,
-        lambda: _check_in_once(
-            session,
-            actor,
-            person_id=person_id,
-            shift_id=shift_id,
-            kind=kind,
-            idempotency_key=idempotency_key,
-            device_time=device_time,
-            source=source,
-            now=now,
-            override_reason=override_reason,
-        ),
-    )
-
-
-async def _check_in_once(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    person_id: int,
-    shift_id: int,
-    kind: str,
-    idempotency_key: str,
-    device_time: dt.datetime | None = None,
-    source: str,
-    now: dt.datetime | None = None,
-    override_reason: str = "",
-) -> tuple[CheckIn, bool]:
     key = _checked_request(idempotency_key, kind, source)
     person, shift, station = await _person_and_shift(session, person_id, shift_id)
     await _ensure_may_check_in(session, actor, person, station.id)
@@ -195,14 +166,7 @@ async def _check_in_once(
 
     now = (now or utcnow()).astimezone(dt.UTC)
     _ensure_within_window(shift, zone, now)
-    last = await scalar_for_tenant(session, _LAST_KIND, **place)
-    if kind == "arrived" and last == "arrived":
-        raise OpsError(_("%(name)s has already checked in.", name=name), "kind")
-    if kind == "left" and last != "arrived":
-        raise OpsError(_("%(name)s has not checked in yet.", name=name), "kind")
-    overridden = ""
-    if kind == "arrived":
-        overridden = await _ensure_undertaking_signed(session, actor, person, override_reason)
+    overridden = await _ensure_kind_follows(session, actor, person, shift, kind, override_reason)
 
     checkin = CheckIn(
         election_id=station.election_id,
@@ -239,6 +203,26 @@ async def _check_in_once(
         )
     await session.commit()
     return checkin, False
+
+
+async def _ensure_kind_follows(
+    session: AsyncSession,
+    actor: Actor,
+    person: Person,
+    shift: Shift,
+    kind: str,
+    override_reason: str,
+) -> str:
+    """ "arrived" not twice in a row, "left" only after "arrived", and an arrival only
+    with the undertaking signed (or overridden: the reason, to audit)."""
+    last = await scalar_for_tenant(session, _LAST_KIND, shift=shift.id, person=person.id)
+    if kind == "arrived" and last == "arrived":
+        raise OpsError(_("%(name)s has already checked in.", name=person.full_name), "kind")
+    if kind == "left" and last != "arrived":
+        raise OpsError(_("%(name)s has not checked in yet.", name=person.full_name), "kind")
+    if kind == "arrived":
+        return await _ensure_undertaking_signed(session, actor, person, override_reason)
+    return ""
 
 
 async def _ensure_undertaking_signed(

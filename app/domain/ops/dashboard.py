@@ -34,7 +34,6 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.materials.shortages import open_shortages_by_station
 from app.domain.models import (
-    HOLDING_STATES,
     Assignment,
     CheckIn,
     District,
@@ -67,6 +66,7 @@ from app.domain.ops.facets import (
 from app.domain.ops.sent_places import sent_to_shifts
 from app.domain.ops.station_rows import RoleCount, ShiftFocus, ShiftLine, StationRow
 from app.domain.ops.turnout_figures import station_turnouts
+from app.domain.staffing.kept_off import fills_its_place
 
 
 @dataclass(frozen=True)
@@ -347,7 +347,9 @@ async def _staffing(
                 ).join(Person, Person.id == Assignment.person_id),
                 Assignment.shift_id,
             )
-            .where(Assignment.state.in_(HOLDING_STATES))
+            # One kept off the election (a candidate found after being placed) holds no
+            # place here: the station is short of them (``staffing.kept_off``).
+            .where(fills_its_place())
             .order_by(Person.last_name, Person.first_name)
         )
     ).all()

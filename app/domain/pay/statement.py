@@ -132,9 +132,11 @@ def statement_table(statement: Statement) -> ReportTable:
     )
 
 
-def write_statement_pdf(municipality: str, statement: Statement) -> bytes:
-    """The statement on A4, tagged, for reading and printing."""
-    return write_report_pdf(statement_table(statement), municipality, statement.election)
+def write_statement_pdf(municipality: str, timezone: str, statement: Statement) -> bytes:
+    """The statement on A4, tagged, for reading and printing (dated in ``timezone``)."""
+    return write_report_pdf(
+        statement_table(statement), municipality, statement.election, timezone=timezone
+    )
 
 
 async def my_pay(

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -26,7 +26,7 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.models import Candidate, CandidateList, Election, ImportBatch, Person
 from app.domain.registers.identity import COUNTRIES, IdentityError, parse_national_id
-from app.domain.registers.imports import get_batch
+from app.domain.registers.imports import claim_batch, get_batch, unclaimed
 
 KIND = "candidates"
 
@@ -296,21 +296,11 @@ async def commit_candidates(
 ) -> CandidatePreview:
     """Save the candidates of a checked file, every row or none; the list replaces the
     election's earlier list of the same file name."""
-    batch = await get_candidate_batch(session, batch_id)
-    if batch.committed_at is not None:
-        raise DomainError(_("This file has already been imported."))
+    batch = unclaimed(await get_candidate_batch(session, batch_id))
     preview = await _check(session, batch, default_country)
     if not preview.ok:
         return preview
-    claimed = await session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch.id, ImportBatch.committed_at.is_(None))
-        .values(committed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
-        await session.rollback()
-        raise DomainError(_("This file has already been imported."))
+    await claim_batch(session, batch)
     assert batch.election_id is not None
     dismissed = await _dismissed_before(session, batch.election_id, batch.filename)
     await session.execute(

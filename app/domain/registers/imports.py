@@ -138,6 +138,31 @@ async def get_batch(
     return batch
 
 
+def unclaimed(batch: ImportBatch) -> ImportBatch:
+    """The staged file, refused when it has been imported already."""
+    if batch.committed_at is not None:
+        raise DomainError(_("This file has already been imported."))
+    return batch
+
+
+async def claim_batch(session: AsyncSession, batch: ImportBatch) -> None:
+    """Mark a checked file imported before its rows are written (every staged kind does).
+
+    Conditional, so a second click at the same moment cannot import the file twice: the
+    later one is rolled back and refused."""
+    now = utcnow()
+    claimed = await session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.committed_at.is_(None))
+        .values(committed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        await session.rollback()
+        raise DomainError(_("This file has already been imported."))
+    batch.committed_at = now  # what the database now holds, for the pages that follow
+
+
 async def preview_batch(
     session: AsyncSession, batch_id: int, default_country: str = "SE"
 ) -> ImportPreview:
@@ -148,23 +173,12 @@ async def commit_import(
     session: AsyncSession, actor: Actor, batch_id: int, default_country: str = "SE"
 ) -> ImportPreview:
     """Write every row of the batch, or nothing when any row is wrong now."""
-    batch = await get_batch(session, batch_id)
-    if batch.committed_at is not None:
-        raise DomainError(_("This file has already been imported."))
+    batch = unclaimed(await get_batch(session, batch_id))
     preview = await _check(session, batch, default_country, writer=actor)
     if not preview.ok:
         # Rows are written only when every row is right, so nothing needs undoing.
         return preview
-    # Conditional, so a second click at the same moment cannot import the file twice.
-    claimed = await session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch.id, ImportBatch.committed_at.is_(None))
-        .values(committed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
-        await session.rollback()
-        raise DomainError(_("This file has already been imported."))
+    await claim_batch(session, batch)
     # The raw rows (with whole id numbers) are not kept once imported.
     batch.rows = []
     await record(

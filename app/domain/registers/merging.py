@@ -12,11 +12,13 @@ resolves them first (cancels one booking, moves one place) and merges then.
 
 The merged-away row is deleted; a ``PersonMerge`` keeps its id as a tombstone, so an
 old link to it leads to the survivor. The audit entry names fields and counts, never
-values; earlier entries about the old id stay as they were written.
+values; earlier entries about the old id stay as they were written, and the survivor's history
+in the audit log finds them through ``former_ids``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -487,6 +489,18 @@ async def merged_into(session: AsyncSession, person_id: int) -> int | None:
         .order_by(PersonMerge.id.desc())
         .limit(1)
     )
+
+
+async def former_ids(session: AsyncSession, person_id: int) -> list[tuple[int, dt.datetime]]:
+    """The ids of the records merged into this person (a later merge moves the tombstones
+    on to the new survivor, so one look-up finds them all), each with when it was merged:
+    what the audit log wrote under them until then is this person's history."""
+    rows = await session.execute(
+        select(PersonMerge.merged_id, PersonMerge.merged_at)
+        .where(PersonMerge.survivor_id == person_id)
+        .order_by(PersonMerge.id)
+    )
+    return [(merged_id, merged_at) for merged_id, merged_at in rows]
 
 
 async def person_or_survivor(session: AsyncSession, person_id: int) -> tuple[Person | None, int]:

@@ -29,7 +29,7 @@ from app.domain.models import (
     Station,
 )
 from app.domain.staffing import place_notices, rules
-from app.domain.staffing.kept_off import kept_off
+from app.domain.staffing.kept_off import fills_its_place, kept_off
 from app.domain.staffing.rules import Broken
 from app.domain.staffing.working_time import WORKING_TIME_RULES, broken_working_time
 
@@ -112,7 +112,7 @@ async def slot_context(
         select(func.count(Assignment.id)).where(
             Assignment.shift_id == shift.id,
             Assignment.role_type_id == role.id,
-            Assignment.state.in_(HOLDING_STATES),
+            fills_its_place(),
         )
     )
     return SlotContext(shift, station, election, role, norm, filled or 0)

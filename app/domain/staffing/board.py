@@ -17,8 +17,6 @@ from app.core.i18n import has_local_name, named
 from app.domain.clerks.undertaking import unsigned_among
 from app.domain.courses.qualifications import (
     course_needs,
-    required_courses,
-    unmet,
 )
 from app.domain.elections.elections import get_election
 from app.domain.models import (
@@ -30,12 +28,10 @@ from app.domain.models import (
     DistrictPreference,
     Election,
     Person,
-    RoleType,
     Room,
     Shift,
     StaffingNorm,
     Station,
-    counted_minimum,
 )
 from app.domain.registers.people import search_condition
 from app.domain.registers.population.flags import flags_of
@@ -87,7 +83,14 @@ class Cell:
 
     @property
     def filled(self) -> int:
-        return len(self.holders)
+        """Places held by someone who may work. A holder kept off the election (found a
+        candidate after being placed) is still listed, but their place needs someone else."""
+        return sum(1 for holder in self.holders if not holder.kept_off)
+
+    @property
+    def blocked(self) -> int:
+        """Holders kept off the election: places shown as held that need someone else."""
+        return len(self.holders) - self.filled
 
     @property
     def status(self) -> str:
@@ -475,118 +478,6 @@ async def _station_location(
         )
     ).first()
     return (row[0], row[1], row[2] or "") if row else (None, None, "")
-
-
-@dataclass(frozen=True)
-class DistrictSummary:
-    district_id: int | None
-    code: str
-    name: str
-    stations: int
-    places: int
-    filled: int
-    missing_minimum: int
-    #: Holders who lack a course their role requires (met before the shift's day).
-    lacking_course: int = 0
-
-    @property
-    def status(self) -> str:
-        if self.missing_minimum:
-            return "missing"
-        return "below" if self.filled < self.places else "full"
-
-
-async def district_summaries(session: AsyncSession, election_id: int) -> list[DistrictSummary]:
-    """Places, filled places and places missing below the minimum, per district (advance
-    voting stations together as one line), in two aggregate queries; and the holders
-    lacking a required course (one batched ``course_needs`` when a course is required)."""
-    held = (
-        select(
-            Assignment.shift_id,
-            Assignment.role_type_id,
-            func.count(Assignment.id).label("held"),
-        )
-        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
-        .group_by(Assignment.shift_id, Assignment.role_type_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(
-            Station.district_id,
-            counted_minimum(),
-            StaffingNorm.target,
-            func.coalesce(held.c.held, 0),
-        )
-        .join(Shift, Shift.station_id == Station.id)
-        .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
-        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
-        .outerjoin(
-            held,
-            (held.c.shift_id == StaffingNorm.shift_id)
-            & (held.c.role_type_id == StaffingNorm.role_type_id),
-        )
-        .where(Station.election_id == election_id)
-    )
-    totals: dict[int | None, list[int]] = {}
-    for district_id, minimum, target, count in rows:
-        entry = totals.setdefault(district_id, [0, 0, 0])
-        entry[0] += target
-        entry[1] += min(count, target)
-        entry[2] += max(0, minimum - count)
-    counts = dict(
-        (
-            await session.execute(
-                select(Station.district_id, func.count(Station.id))
-                .where(Station.election_id == election_id)
-                .group_by(Station.district_id)
-            )
-        ).all()
-    )
-    districts = await session.scalars(
-        select(District).where(District.election_id == election_id).order_by(District.code)
-    )
-    lacking = await lacking_course_by_district(session, election_id)
-
-    def summary(district_id: int | None, code: str, name: str) -> DistrictSummary:
-        places, filled, missing = totals.get(district_id, [0, 0, 0])
-        return DistrictSummary(
-            district_id,
-            code,
-            name,
-            counts.get(district_id, 0),
-            places,
-            filled,
-            missing,
-            lacking.get(district_id, 0),
-        )
-
-    result = [summary(d.id, d.code, d.name) for d in districts]
-    if None in counts:
-        result.append(summary(None, "", ""))
-    return result
-
-
-async def lacking_course_by_district(
-    session: AsyncSession, election_id: int
-) -> dict[int | None, int]:
-    """{district id (None: advance voting): holders lacking a required course}."""
-    if not await required_courses(session, election_id):
-        return {}
-    election = await get_election(session, election_id)
-    rows = (
-        await session.execute(
-            select(Assignment.person_id, Assignment.role_type_id, Shift.day, Station.district_id)
-            .join(Shift, Shift.id == Assignment.shift_id)
-            .join(Station, Station.id == Assignment.station_id)
-            .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
-        )
-    ).all()
-    needs = await course_needs(session, election, {(row[0], row[1]) for row in rows})
-    lacking: dict[int | None, int] = {}
-    for person_id, role_id, day, district_id in rows:
-        if unmet(needs[(person_id, role_id)], day):
-            lacking[district_id] = lacking.get(district_id, 0) + 1
-    return lacking
 
 
 async def count_stations(session: AsyncSession, election_id: int) -> int:

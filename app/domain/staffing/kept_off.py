@@ -7,11 +7,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.i18n import _
-from app.domain.models import Candidate, CandidateList, PersonExclusion
+from app.domain.models import (
+    HOLDING_STATES,
+    Assignment,
+    Candidate,
+    CandidateList,
+    PersonExclusion,
+)
+
+
+def fills_its_place() -> ColumnElement[bool]:
+    """An assignment that fills its place: it holds one (``HOLDING_STATES``) and its
+    holder may work the election.
+
+    A person found a candidate in the election (or excluded) after being placed still
+    holds the assignment row until a planner acts, but the place needs someone else:
+    every count of filled places (the board, the overview, the dashboards, the
+    optimiser's open places) counts with this condition."""
+    return Assignment.state.in_(HOLDING_STATES) & not_kept_off()
+
+
+def not_kept_off() -> ColumnElement[bool]:
+    """An assignment whose holder is neither a candidate in its election nor excluded."""
+    candidate = exists().where(
+        Candidate.person_id == Assignment.person_id,
+        Candidate.election_id == Assignment.election_id,
+        Candidate.dismissed_at.is_(None),
+    )
+    excluded = exists().where(PersonExclusion.person_id == Assignment.person_id)
+    return ~candidate & ~excluded
 
 
 async def kept_off(

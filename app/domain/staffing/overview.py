@@ -4,17 +4,20 @@ from it, and the counts each filter choice would give.
 
 The board draws whole station cards only for the page of stations it shows
 (``board.staffing_board`` with ``station_ids``); what is missing where, for the whole
-election, comes from here.
+election, comes from here, and so do the district summaries of the reports.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Subquery, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.courses.qualifications import course_needs, required_courses, unmet
+from app.domain.elections.elections import get_election
 from app.domain.models import (
     HOLDING_STATES,
     Assignment,
@@ -25,6 +28,7 @@ from app.domain.models import (
     Station,
     counted_minimum,
 )
+from app.domain.staffing.kept_off import fills_its_place
 
 #: What the board's "show" filter keeps: every station, those with a place missing
 #: below the minimum, or those with any open place.
@@ -142,26 +146,50 @@ def _kept(line: StationLine, show: str) -> bool:
     return True
 
 
+def held_per_place(election_id: int, *more: Any) -> Subquery:
+    """Per (shift, role) of the election: ``held``, the assignments that fill a place
+    (``fills_its_place``: a holder kept off fills none), and the ``more`` columns."""
+    return (
+        select(
+            Assignment.shift_id,
+            Assignment.role_type_id,
+            func.count(Assignment.id).label("held"),
+            *more,
+        )
+        .where(Assignment.election_id == election_id, fills_its_place())
+        .group_by(Assignment.shift_id, Assignment.role_type_id)
+        .subquery()
+    )
+
+
+def with_norms_and_held[S: Select[*tuple[Any, ...]]](statement: S, held: Subquery) -> S:
+    """``statement`` over stations, joined to each of their norms (with its role, which
+    ``counted_minimum`` reads) and to what is held of it (``held_per_place``)."""
+    return (
+        statement.join(Shift, Shift.station_id == Station.id)
+        .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
+        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
+        .outerjoin(
+            held,
+            (held.c.shift_id == StaffingNorm.shift_id)
+            & (held.c.role_type_id == StaffingNorm.role_type_id),
+        )
+    )
+
+
 async def staffing_overview(
     session: AsyncSession, election_id: int, filters: OverviewFilters
 ) -> Overview:
     """Every station's places, filled places and holders per state under ``filters``,
     in two aggregate queries whatever the election's size."""
-    held = (
-        select(
-            Assignment.shift_id,
-            Assignment.role_type_id,
-            func.count(Assignment.id).label("held"),
-            *(
-                func.count(Assignment.id).filter(Assignment.state == state).label(state)
-                for state in HOLDING_STATES
-            ),
-        )
-        .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
-        .group_by(Assignment.shift_id, Assignment.role_type_id)
-        .subquery()
+    held = held_per_place(
+        election_id,
+        *(
+            func.count(Assignment.id).filter(Assignment.state == state).label(state)
+            for state in HOLDING_STATES
+        ),
     )
-    statement = (
+    statement = with_norms_and_held(
         select(
             Station.id,
             Station.name,
@@ -172,18 +200,10 @@ async def staffing_overview(
             StaffingNorm.target,
             func.coalesce(held.c.held, 0),
             *(func.coalesce(held.c[state], 0) for state in HOLDING_STATES),
-        )
-        .join(Shift, Shift.station_id == Station.id)
-        .join(StaffingNorm, StaffingNorm.shift_id == Shift.id)
-        .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
-        .outerjoin(
-            held,
-            (held.c.shift_id == StaffingNorm.shift_id)
-            & (held.c.role_type_id == StaffingNorm.role_type_id),
-        )
-        .where(Station.election_id == election_id, StaffingNorm.target > 0)
-        .order_by(Station.kind.desc(), Station.name, Station.id)
-    )
+        ),
+        held,
+    ).where(Station.election_id == election_id, StaffingNorm.target > 0)
+    statement = statement.order_by(Station.kind.desc(), Station.name, Station.id)
     if filters.district_id:
         statement = statement.where(Station.district_id == filters.district_id)
     if filters.station_kind in ("polling", "advance"):
@@ -225,3 +245,100 @@ async def staffing_overview(
     return Overview(
         [line for line in chosen if _kept(line, show)], show_counts, role_missing, roles
     )
+
+
+@dataclass(frozen=True)
+class DistrictSummary:
+    district_id: int | None
+    code: str
+    name: str
+    stations: int
+    places: int
+    filled: int
+    missing_minimum: int
+    #: Holders who lack a course their role requires (met before the shift's day).
+    lacking_course: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.missing_minimum:
+            return "missing"
+        return "below" if self.filled < self.places else "full"
+
+
+async def district_summaries(session: AsyncSession, election_id: int) -> list[DistrictSummary]:
+    """Places, filled places and places missing below the minimum, per district (advance
+    voting stations together as one line), in two aggregate queries; and the holders
+    lacking a required course (one batched ``course_needs`` when a course is required)."""
+    held = held_per_place(election_id)
+    rows = await session.execute(
+        with_norms_and_held(
+            select(
+                Station.district_id,
+                counted_minimum(),
+                StaffingNorm.target,
+                func.coalesce(held.c.held, 0),
+            ),
+            held,
+        ).where(Station.election_id == election_id)
+    )
+    totals: dict[int | None, list[int]] = {}
+    for district_id, minimum, target, count in rows:
+        entry = totals.setdefault(district_id, [0, 0, 0])
+        entry[0] += target
+        entry[1] += min(count, target)
+        entry[2] += max(0, minimum - count)
+    counts = dict(
+        (
+            await session.execute(
+                select(Station.district_id, func.count(Station.id))
+                .where(Station.election_id == election_id)
+                .group_by(Station.district_id)
+            )
+        ).all()
+    )
+    districts = await session.scalars(
+        select(District).where(District.election_id == election_id).order_by(District.code)
+    )
+    lacking = await lacking_course_by_district(session, election_id)
+
+    def summary(district_id: int | None, code: str, name: str) -> DistrictSummary:
+        places, filled, missing = totals.get(district_id, [0, 0, 0])
+        return DistrictSummary(
+            district_id,
+            code,
+            name,
+            counts.get(district_id, 0),
+            places,
+            filled,
+            missing,
+            lacking.get(district_id, 0),
+        )
+
+    result = [summary(d.id, d.code, d.name) for d in districts]
+    if None in counts:
+        result.append(summary(None, "", ""))
+    return result
+
+
+async def lacking_course_by_district(
+    session: AsyncSession, election_id: int
+) -> dict[int | None, int]:
+    """{district id (None: advance voting): holders lacking a required course}."""
+    if not await required_courses(session, election_id):
+        return {}
+    election = await get_election(session, election_id)
+    rows = (
+        await session.execute(
+            select(Assignment.person_id, Assignment.role_type_id, Shift.day, Station.district_id)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .join(Station, Station.id == Assignment.station_id)
+            .where(Assignment.election_id == election_id, Assignment.state.in_(HOLDING_STATES))
+        )
+    ).all()
+    needs = await course_needs(session, election, {(row[0], row[1]) for row in rows})
+    lacking: dict[int | None, int] = {}
+    for person_id, role_id, day, district_id in rows:
+        if unmet(needs[(person_id, role_id)], day):
+            lacking[district_id] = lacking.get(district_id, 0) + 1
+    return lacking

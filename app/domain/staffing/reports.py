@@ -26,8 +26,9 @@ from app.domain.models import (
 )
 from app.domain.registers.identity import format_phone
 from app.domain.registers.roles import list_role_types
-from app.domain.staffing.board import BoardFilters, DistrictSummary, district_summaries
+from app.domain.staffing.board import BoardFilters
 from app.domain.staffing.board import staffing_board as load_board
+from app.domain.staffing.overview import DistrictSummary, district_summaries
 
 
 @dataclass(frozen=True)

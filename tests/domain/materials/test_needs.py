@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
@@ -14,10 +14,24 @@ from app.core.i18n import locale_scope
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.core.validation import FieldErrors
-from app.domain.materials.needs import compute_needs, needs_overview, set_station_figure
+from app.domain.elections.norms import set_norms
+from app.domain.materials.needs import (
+    compute_needs,
+    needs_overview,
+    set_station_figure,
+    station_figures,
+)
 from app.domain.materials.rules import get_rule, parse_formula, save_rule, sentence
-from app.domain.models import District, MaterialNeed, MaterialNeedRule, MaterialStationFigure
+from app.domain.models import (
+    District,
+    MaterialNeed,
+    MaterialNeedRule,
+    MaterialStationFigure,
+    RoleType,
+    StaffingNorm,
+)
 from tests.domain.materials.helpers import OFFICE, Materials, materials_election
+from tests.factories import make_staffed_station
 
 
 def test_it_reads_formulas_in_english_and_the_offices_language() -> None:
@@ -171,3 +185,24 @@ async def test_another_tenants_election_and_rules_are_not_found(
         with pytest.raises(FieldErrors):
             await save_rule(db, OFFICE, {"target": str(m.articles["pen"]), "formula": "1",
                                          "station_kinds": "polling"})  # fmt: skip
+
+
+async def test_the_staffing_norm_figure_counts_the_minimum_as_the_board_does(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    """A host's norm (outside the legal minimum) adds no one to a station's headcount,
+    even with a minimum saved before the norm editor refused one."""
+    s = await make_staffed_station(db, tenant)
+    election, station = s["election"].id, s["station"].id
+    with tenant_scope(tenant.id):
+        await set_norms(db, OFFICE, election, station, s["early"].id, {
+            "min_chair": "1", "target_chair": "1", "min_clerk": "2", "target_clerk": "3",
+            "target_host": "2",
+        })  # fmt: skip
+        host = await db.scalar(select(RoleType.id).where(RoleType.code == "host"))
+        await db.execute(
+            update(StaffingNorm).where(StaffingNorm.role_type_id == host).values(minimum=2)
+        )
+        (figures,) = await station_figures(db, election, station)
+    # Early: a chair and two clerks; late: a clerk (the vice chair's minimum is 0).
+    assert figures.register["norm"] == 4

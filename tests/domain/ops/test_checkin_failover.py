@@ -9,10 +9,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import again_after_failover, lost_the_database
+from app.core.db import again_after_failover, lost_the_database, retried_after_failover
 from app.core.models import Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.models import CheckIn
+from app.domain.ops import checkins
 from tests.conftest import TEST_DATABASE_URL
 from tests.domain.ops.test_checkins import _check_in, ops_day
 
@@ -72,6 +73,27 @@ async def test_it_does_not_run_again_what_failed_for_another_reason(db: AsyncSes
     with pytest.raises(IntegrityError):
         await again_after_failover(db, refused)
     assert attempts == 1
+
+
+async def test_a_use_case_marked_retried_runs_again_with_the_same_arguments(
+    db: AsyncSession,
+) -> None:
+    calls: list[tuple[int, str]] = []
+
+    @retried_after_failover
+    async def use_case(session: AsyncSession, number: int, *, word: str) -> str:
+        """Says what it was given."""
+        calls.append((number, word))
+        if len(calls) == 1:
+            raise ConnectionResetError("the primary went away")
+        return f"{number} {word}"
+
+    assert await use_case(db, 7, word="sju") == "7 sju"
+    assert calls == [(7, "sju"), (7, "sju")]
+    assert use_case.__doc__ == "Says what it was given."
+    # The check-in is such a use case: its signature is its own, written once.
+    assert checkins.check_in.__wrapped__.__name__ == "check_in"  # type: ignore[attr-defined]
+    assert not hasattr(checkins, "_check_in_once")
 
 
 async def test_it_gives_up_once_its_patience_is_spent(db: AsyncSession) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor
@@ -18,12 +18,12 @@ from app.domain.attention import staffing_figures
 from app.domain.autostaff.loading import load_problem
 from app.domain.elections.norms import set_norms
 from app.domain.elections.stations import station_page
-from app.domain.models import Assignment, Election, RoleType
+from app.domain.models import Assignment, Election, RoleType, StaffingNorm
 from app.domain.ops.dashboard import DashboardFilters, dashboard
 from app.domain.ops.stations import opening_check, station_roster
 from app.domain.staffing import assignments
-from app.domain.staffing.board import BoardFilters, district_summaries, staffing_board
-from app.domain.staffing.overview import OverviewFilters, staffing_overview
+from app.domain.staffing.board import BoardFilters, staffing_board
+from app.domain.staffing.overview import OverviewFilters, district_summaries, staffing_overview
 from app.domain.statistics.history import filled_history
 from tests.domain.ops.test_checkins import OpsDay, _check_in, ops_day
 from tests.factories import make_clerk
@@ -42,15 +42,20 @@ async def _with_hosts(db: AsyncSession, tenant: Tenant) -> tuple[OpsDay, int]:
         await set_norms(
             db, SYSTEM, day.election_id, day.station_id, day.early_id,
             {"min_chair": "1", "target_chair": "1", "min_clerk": "2", "target_clerk": "3",
-             "min_host": "1", "target_host": "1"},
+             "target_host": "1"},
         )  # fmt: skip
         await set_norms(
             db, SYSTEM, day.election_id, day.station_id, day.late_id,
             {"min_vice_chair": "0", "target_vice_chair": "1", "min_clerk": "1",
-             "target_clerk": "2", "min_host": "1", "target_host": "1"},
+             "target_clerk": "2", "target_host": "1"},
         )  # fmt: skip
         role = await db.scalar(select(RoleType).where(RoleType.code == "host"))
         assert role is not None and role.counts_toward_minimum is False
+        # A host's minimum of 1, as saved before the norm editor refused one: still
+        # never counted.
+        await db.execute(
+            update(StaffingNorm).where(StaffingNorm.role_type_id == role.id).values(minimum=1)
+        )
         placed = await assignments.assign_person(db, SYSTEM, day.early_id, role.id, host.id)
         placed.state = "accepted"
         await db.commit()

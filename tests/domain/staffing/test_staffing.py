@@ -12,7 +12,7 @@ from app.core.errors import NotFound
 from app.core.models import AuditEntry, OutboxMessage, Tenant
 from app.core.tenancy import tenant_scope
 from app.domain.models import Assignment
-from app.domain.staffing import assignments, board, offers
+from app.domain.staffing import assignments, board, offers, overview
 from app.domain.staffing.assignments import StaffingError
 from tests.factories import make_clerk, make_person, make_staffed_station
 
@@ -164,7 +164,7 @@ async def test_it_shows_what_is_missing_on_the_board(db: AsyncSession, tenant: T
     )
     with tenant_scope(tenant.id):
         result = await board.staffing_board(db, s["election"].id, board.BoardFilters())
-        summaries = await board.district_summaries(db, s["election"].id)
+        summaries = await overview.district_summaries(db, s["election"].id)
     (row,) = result.stations
     early, late = row.shifts
     cells = {cell.role_code: cell for cell in early.cells}

@@ -183,9 +183,7 @@ async def build_staffed_election(db: AsyncSession, tenant: Tenant) -> Staffed:
             min_clerk=1,
             target_clerk=2,
         )
-        advance = await shift(
-            library, "Dag", advance_day, "10:00", "18:00", min_host=1, target_host=1
-        )
+        advance = await shift(library, "Dag", advance_day, "10:00", "18:00", target_host=1)
 
         async def place(shift_: Shift, role: str, person: str, state: str) -> None:
             assignment = await assign_person(

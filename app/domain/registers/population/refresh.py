@@ -27,12 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.documents.spreadsheets import in_worker_thread, read_table
-from app.core.errors import DomainError
-from app.core.i18n import _
 from app.core.models import utcnow
 from app.domain.models import Election, ImportBatch, Person
 from app.domain.registers.identity import age_on
-from app.domain.registers.imports import get_batch
+from app.domain.registers.imports import claim_batch, get_batch, unclaimed
 from app.domain.registers.people import search_names
 from app.domain.registers.population import PopulationRegister, RegisterEntry
 from app.domain.registers.population.extract import (
@@ -342,23 +340,12 @@ async def commit_extract(
 ) -> ExtractPreview:
     """Write what a checked extract changes, every change or none; the file's rows
     (whole identity numbers) are not kept afterwards."""
-    batch = await get_extract_batch(session, batch_id)
-    if batch.committed_at is not None:
-        raise DomainError(_("This file has already been imported."))
+    batch = unclaimed(await get_extract_batch(session, batch_id))
     preview = await _check(session, batch, country, today)
     if not preview.ok or preview.refresh is None:
         return preview
-    claimed = await session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch.id, ImportBatch.committed_at.is_(None))
-        .values(committed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
-        await session.rollback()
-        raise DomainError(_("This file has already been imported."))
+    await claim_batch(session, batch)
     await write_refresh(session, actor, preview.refresh)
-    batch.committed_at = utcnow()
     batch.rows = []
     await session.commit()
     return preview
