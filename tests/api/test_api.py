@@ -6,9 +6,11 @@ import pytest
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts import api_tokens
 from app.core.accounts.api_tokens import create_api_token, revoke_api_token
 from app.core.audit import Actor
 from app.core.models import Tenant, User
+from app.core.security import hash_token
 from app.core.tenancy import tenant_scope
 
 
@@ -94,6 +96,40 @@ async def test_it_stops_accepting_a_revoked_token(
     with tenant_scope(tenant.id):
         await revoke_api_token(db, Actor.system("test"), token.id)
     assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 401
+
+
+async def test_a_known_token_is_read_without_asking_across_municipalities(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _row, secret = await _token(db, tenant)
+    asked: list[str] = []
+    across = api_tokens.across_tenant_id
+
+    async def counted(*args: Any) -> Any:
+        asked.append(args[1])
+        return await across(*args)
+
+    monkeypatch.setattr(api_tokens, "across_tenant_id", counted)
+    for _call in range(3):
+        assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 200
+    assert asked == ["stemma_api_token_tenant"]
+    assert (await client.get("/api/v1/tenant", headers=_bearer("stm_wrong"))).status_code == 401
+    assert hash_token("stm_wrong") not in api_tokens._FOUND
+
+
+async def test_a_token_remembered_wrongly_is_asked_for_again_and_answers_for_its_own(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    token, secret = await _token(db, tenant)
+    _other_row, other_secret = await _token(db, other_tenant)
+    assert (await client.get("/api/v1/tenant", headers=_bearer(other_secret))).status_code == 200
+    # Another municipality remembered for it (as a row gone and its id used again would
+    # leave it): the other municipality's rows never answer for it.
+    api_tokens._FOUND[hash_token(secret)] = (other_tenant.id, token.id)
+    response = await client.get("/api/v1/tenant", headers=_bearer(secret))
+    assert response.status_code == 200
+    assert (await response.get_json())["slug"] == "lund"
+    assert api_tokens._FOUND[hash_token(secret)] == (tenant.id, token.id)
 
 
 async def test_it_needs_no_csrf_token_for_bearer_requests(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -132,29 +133,46 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: int) -
     return token
 
 
+#: The municipality and row of each token found by its hash, most recently used last: a
+#: token never changes its municipality nor its hash, so once found, later calls read
+#: its row directly (still checked unrevoked on every call) instead of first asking
+#: across municipalities. Every check-in and live-socket ticket of a busy election day
+#: comes with a token (bench --only costs). Only found tokens are kept, so unknown
+#: secrets never fill it; bounded all the same.
+_FOUND: OrderedDict[str, tuple[int, int]] = OrderedDict()
+FOUND_KEPT = 1024
+
+
 async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken | None:
     """The unrevoked token for a bearer secret, across tenants (the token decides the
     tenant), expired or not: the caller answers an expired one with 401."""
     digest = hash_token(secret)
-    tenant_id = await across_tenant_id(
-        session,
-        "stemma_api_token_tenant",
-        (digest,),
-        select(ApiToken.tenant_id).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
-        ),
-    )
-    if tenant_id is None:
-        return None
-    # With its municipality, in the same query: every API call needs both.
-    with tenant_scope(tenant_id):
-        token = await session.scalar(
-            select(ApiToken)
-            .options(joinedload(ApiToken.tenant))
-            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-        )
+    found = _FOUND.get(digest)
+    token = None
+    if found is not None:
+        tenant_id, token_id = found
+        token = await _unrevoked(session, tenant_id, digest, ApiToken.id == token_id)
+        if token is None:
+            # Revoked (or gone): asked across municipalities as any unknown secret is.
+            _FOUND.pop(digest, None)
     if token is None:
-        return None
+        tenant_id = await across_tenant_id(
+            session,
+            "stemma_api_token_tenant",
+            (digest,),
+            select(ApiToken.tenant_id).where(
+                ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
+            ),
+        )
+        if tenant_id is None:
+            return None
+        token = await _unrevoked(session, tenant_id, digest)
+        if token is None:
+            return None
+        _FOUND[digest] = (token.tenant_id, token.id)
+        while len(_FOUND) > FOUND_KEPT:
+            _FOUND.popitem(last=False)
+    _FOUND.move_to_end(digest)
     now = utcnow()
     if token.expired(now):
         return token
@@ -163,3 +181,16 @@ async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken
             token.last_used_at = now
             await session.commit()
     return token
+
+
+async def _unrevoked(
+    session: AsyncSession, tenant_id: int, digest: str, *where: ColumnElement[bool]
+) -> ApiToken | None:
+    """The municipality's unrevoked token of ``digest``, with its municipality: every
+    API call needs both."""
+    with tenant_scope(tenant_id):
+        return await session.scalar(
+            select(ApiToken)
+            .options(joinedload(ApiToken.tenant))
+            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), *where)
+        )
