@@ -5,9 +5,7 @@ one isolates the unit costs that decide how fast sockets connect and how fast th
 all come back after a process dies: the server's CPU time per socket opened (a ticket,
 the socket, its topics checked and its first answer), per socket opened again with a
 cursor (the same, plus its replay), and per check-in with its fan-out to the station's
-sockets. Beside the CPU, the server's write calls per operation (each database round
-trip is one, each frame to a client another): a count that other work on a shared
-machine does not change. On PostgreSQL the server connects as an ordinary role the row policies bind
+sockets. On PostgreSQL the server connects as an ordinary role the row policies bind
 (as production). One server process, 50 stations of 10 clerks (500 sockets on their station
 and own topics), 400 check-ins at 40 a second; a minute or so.
 """
@@ -98,43 +96,36 @@ async def run(database_url: str | None, data_dir: Path) -> dict[str, float]:
 
             # Warm up: the first sockets import and compile what the others use.
             await close_all([await one(clerk) for clerk in clerks[:20]])
-            before, writes = server.stats.cpu_seconds(), server.stats.write_calls()
+            before = server.stats.cpu_seconds()
             opened = await asyncio.gather(*(one(clerk) for clerk in clerks))
             results["open_ms"] = (server.stats.cpu_seconds() - before) * 1000 / len(clerks)
-            results["open_writes"] = (server.stats.write_calls() - writes) / len(clerks)
             await close_all(opened)
             poster = Poster([server.url], seeded.token, seeded.clerks)
             await poster.run(rate=40, seconds=2)  # events to replay
-            before, writes = server.stats.cpu_seconds(), server.stats.write_calls()
+            before = server.stats.cpu_seconds()
             opened = await asyncio.gather(
                 *(one(clerk, cursor) for clerk, (_s, cursor) in zip(clerks, opened, strict=True))
             )
             results["reopen_ms"] = (server.stats.cpu_seconds() - before) * 1000 / len(clerks)
-            results["reopen_writes"] = (server.stats.write_calls() - writes) / len(clerks)
             await asyncio.sleep(1)
             posted = len(poster.posted)
             idle = server.stats.cpu_seconds()
             await asyncio.sleep(2)
             idle_per_second = (server.stats.cpu_seconds() - idle) / 2
-            before, writes = server.stats.cpu_seconds(), server.stats.write_calls()
+            before = server.stats.cpu_seconds()
             started = time.monotonic()
             await poster.run(rate=40, seconds=10)
             await asyncio.sleep(1)
             spent = server.stats.cpu_seconds() - before
-            written = server.stats.write_calls() - writes
             spent -= idle_per_second * (time.monotonic() - started)
             checked_in = len(poster.posted) - posted
             results["check_in_ms"] = spent * 1000 / max(1, checked_in)
-            results["check_in_writes"] = written / max(1, checked_in)
             await close_all(opened)
     finally:
         await stop_server(server)
     print(
         f"   per socket opened: {results['open_ms']:.1f} ms CPU;"
         f" opened again with a cursor: {results['reopen_ms']:.1f} ms;"
-        f" per check-in (500 clerk sockets): {results['check_in_ms']:.1f} ms\n"
-        f"   write calls (database round trips and frames; a busy machine does not blur"
-        f" them): per socket opened {results['open_writes']:.1f}, opened again"
-        f" {results['reopen_writes']:.1f}, per check-in {results['check_in_writes']:.1f}"
+        f" per check-in (500 clerk sockets): {results['check_in_ms']:.1f} ms"
     )
     return results

@@ -35,15 +35,6 @@ class ProcessStats:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / self.ticks
 
-    def write_calls(self) -> int:
-        """The write system calls made so far: one per message to the database (a
-        round trip) or to a client, a count that a busy machine does not blur."""
-        with open(f"/proc/{self.pid}/io") as io:
-            for line in io:
-                if line.startswith("syscw:"):
-                    return int(line.split()[1])
-        return 0
-
     def rss_kib(self) -> int:
         with open(f"/proc/{self.pid}/status") as status:
             for line in status:
