@@ -122,11 +122,12 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> Member | int:
     """
     tenant_id = require_tenant_id()
     digest, now = hash_token(secret), utcnow()
-    user_id = role = None
+    user_id: int | None = None
+    role: str | None = None
     if session.get_bind().dialect.name == "postgresql":
         row = (await execute_for_tenant(session, _REDEEM_WITH_ROLE, digest=digest, now=now)).first()
         if row is not None:
-            user_id, role = row
+            user_id, role = row.user_id, row.role
     else:
         user_id = await scalar_for_tenant(session, _REDEEM, digest=digest, now=now)
         # SQLite's RETURNING may not reach into other tables, so the role comes apart.

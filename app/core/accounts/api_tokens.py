@@ -172,7 +172,7 @@ async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken
             _FOUND.pop(digest, None)
     if token is None:
         _TRUSTED.pop(digest, None)
-        tenant_id = await across_tenant_id(
+        owner = await across_tenant_id(
             session,
             "stemma_api_token_tenant",
             (digest,),
@@ -180,9 +180,9 @@ async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken
                 ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
             ),
         )
-        if tenant_id is None:
+        if owner is None:
             return None
-        token = await _unrevoked(session, tenant_id, digest)
+        token = await _unrevoked(session, owner, digest)
         if token is None:
             return None
         _FOUND[digest] = (token.tenant_id, token.id)
