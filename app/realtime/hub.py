@@ -148,7 +148,7 @@ class Hub:
         #: Recently drawn batches by their event ids: sockets replaying the same gap
         #: (every dashboard after a broker break) share one drawing.
         self._drawn: OrderedDict[tuple[tuple[int, ...], str], tuple[float, str]] = OrderedDict()
-        #: The batches being drawn now, for sockets that ask for the same one meanwhile.
+        #: Batches being drawn now, for sockets asking for the same one meanwhile.
         self._drawing_same: dict[tuple[tuple[int, ...], str], asyncio.Future[object]] = {}
         self._table = table
         self._sweeping: asyncio.Task[None] | None = None
@@ -544,8 +544,7 @@ class Hub:
         registered = renderer_for(events[0])
         if registered is None:
             return each_as_json()
-        key = tuple(event.id for event in events)
-        topic = events[0].topic
+        key, topic = tuple(event.id for event in events), events[0].topic
         while True:
             drawn = self._drawn.get((key, locale))
             if drawn is not None and time.monotonic() - drawn[0] < DRAWN_SECONDS:
@@ -553,18 +552,17 @@ class Hub:
             under_way = self._drawing_same.get((key, locale))
             if under_way is None:
                 break
-            # Another socket draws this very batch now (every phone of a station
-            # replaying the same gap at once, after a process died): its text, not a
-            # drawing of our own. Shielded: our leaving must not cancel theirs.
+            # Another socket draws this very batch now (a station's phones replaying one
+            # gap at once): share its text. Shielded: our leaving must not cancel theirs.
             theirs = await asyncio.shield(under_way)
             if theirs is _FAILED:
                 return each_as_json()
             if isinstance(theirs, str):
                 return [Delivery(key, theirs, topic)]
-            # None: that drawing was cancelled (its socket left); look again.
+            # None: that drawing was given up (its socket left); look again.
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._drawing_same[(key, locale)] = future
-        outcome: object = None  # stays None when this drawing is cancelled
+        outcome: object = None  # None when this drawing is given up
         try:
             context = self._render_context() if self._render_context else contextlib.nullcontext()
             async with context:
