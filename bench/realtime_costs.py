@@ -5,7 +5,8 @@ one isolates the unit costs that decide how fast sockets connect and how fast th
 all come back after a process dies: the server's CPU time per socket opened (a ticket,
 the socket, its topics checked and its first answer), per socket opened again with a
 cursor (the same, plus its replay), and per check-in with its fan-out to the station's
-sockets. One server process, 50 stations of 10 clerks (500 sockets on their station
+sockets. On PostgreSQL the server connects as an ordinary role the row policies bind
+(as production). One server process, 50 stations of 10 clerks (500 sockets on their station
 and own topics), 400 check-ins at 40 a second; a minute or so.
 """
 
@@ -26,6 +27,7 @@ from bench.realtime.checkins import Poster
 from bench.realtime.municipality import Clerk, Seeded, seed
 from bench.realtime.processes import app_env, start_server, stemma_command, stop_server
 from bench.realtime.scale import Scale
+from bench.rls_path import app_role_url, ensure_database, make_app_role
 
 PORT = 18790
 #: Sockets opened at once, as several phones would.
@@ -63,8 +65,15 @@ async def run(database_url: str | None, data_dir: Path) -> dict[str, float]:
     print("== realtime costs: CPU per socket and per check-in, one process ==")
     data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url or f"sqlite+aiosqlite:///{data_dir / 'costs.db'}"
+    postgresql = url.startswith("postgresql")
+    if postgresql:
+        await ensure_database(url)
     small = Scale(stations=50, clerks=10, coordinators=1)
     seeded = await seed(url, data_dir, f"costs-{int(time.time()) % 100000}", small)
+    if postgresql:
+        # As production: an ordinary role that the row policies bind.
+        await make_app_role(url)
+        url = app_role_url(url)
     server = await start_server(
         stemma_command(PORT),
         app_env(url, data_dir, PORT, None, "costs:"),

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate
 
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,6 +31,11 @@ FAILOVER_PATIENCE = 30.0
 #: and a write refused by a standby (25006).
 _GONE_SQLSTATES = ("57P01", "57P02", "57P03", "25006")
 
+#: A pooled connection idle longer than this is pinged before it is used again.
+PING_IDLE_SECONDS = 1.0
+#: Where a pooled connection remembers when it was handed back.
+_CHECKED_IN_AT = "stemma_checked_in_at"
+
 #: Where a PostgreSQL connection remembers which tenant its settings were last set for.
 _RLS_STATE = "stemma_rls_state"
 #: Set while those settings were changed in a transaction not yet committed: its
@@ -46,7 +51,10 @@ def create_engine(database_url: str, pool_size: int = 20, **options: Any) -> Asy
         engine = create_async_engine(database_url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    options.setdefault("pool_pre_ping", True)
+    # A connection is pinged before use only when it lay idle in the pool (see
+    # ``_ping_when_idle``), not on every checkout: asyncpg's ping is three round trips
+    # (BEGIN, a query, ROLLBACK), a tenth of a check-in's server CPU (bench --only costs).
+    ping = options.pop("pool_pre_ping", True)
     # No overflow: SQLAlchemy closes an overflow connection as soon as it is returned,
     # so a burst beyond the pool (thousands of phones reconnecting after a process
     # died) opened and closed a connection for nearly every request, each with its
@@ -60,7 +68,42 @@ def create_engine(database_url: str, pool_size: int = 20, **options: Any) -> Asy
     event.listen(engine.sync_engine, "rollback_savepoint", _forget_row_level_security_always)
     # A connection handed back to the pool is rolled back there, outside any Connection.
     event.listen(engine.sync_engine.pool, "reset", _forget_row_level_security_on_reset)
+    if ping:
+        event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+        event.listen(
+            engine.sync_engine.pool,
+            "checkout",
+            functools.partial(_ping_when_idle, engine.sync_engine.dialect),
+        )
     return engine
+
+
+def _note_checkin(_dbapi_connection: Any, connection_record: Any) -> None:
+    if connection_record is not None:
+        connection_record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _ping_when_idle(
+    dialect: Any, dbapi_connection: Any, connection_record: Any, _proxy: Any
+) -> None:
+    """Ping a connection that lay in the pool longer than PING_IDLE_SECONDS (a server
+    restarted or a balancer's idle timeout may have ended it meanwhile); one handed
+    back moments ago goes out as it is. A dead one is replaced by a new connection and,
+    as the pool's own pre-ping does, every connection the pool held before it with it
+    (the server went away). So does the first statement to fail on a dead connection
+    that was used moments before a failover; use cases safe to run again retry that
+    failure (``again_after_failover``)."""
+    last = connection_record.info.get(_CHECKED_IN_AT)
+    if last is not None and time.monotonic() - last < PING_IDLE_SECONDS:
+        return
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except Exception as error:
+        if dialect.is_disconnect(error, dbapi_connection, None):
+            raise InvalidatePoolError(str(error)) from error
+        raise
+    if alive is False:
+        raise InvalidatePoolError("the connection did not answer a ping")
 
 
 def _sync_row_level_security(

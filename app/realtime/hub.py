@@ -148,6 +148,8 @@ class Hub:
         #: Recently drawn batches by their event ids: sockets replaying the same gap
         #: (every dashboard after a broker break) share one drawing.
         self._drawn: OrderedDict[tuple[tuple[int, ...], str], tuple[float, str]] = OrderedDict()
+        #: Batches being drawn now, for sockets asking for the same one meanwhile.
+        self._drawing_same: dict[tuple[tuple[int, ...], str], asyncio.Future[object]] = {}
         self._table = table
         self._sweeping: asyncio.Task[None] | None = None
         self._heard = RecentIds(HEARD_KEPT)
@@ -542,25 +544,48 @@ class Hub:
         registered = renderer_for(events[0])
         if registered is None:
             return each_as_json()
-        key = tuple(event.id for event in events)
-        now = time.monotonic()
-        drawn = self._drawn.get((key, locale))
-        if drawn is not None and now - drawn[0] < DRAWN_SECONDS:
-            return [Delivery(key, drawn[1], events[0].topic)]
+        key, topic = tuple(event.id for event in events), events[0].topic
+        while True:
+            drawn = self._drawn.get((key, locale))
+            if drawn is not None and time.monotonic() - drawn[0] < DRAWN_SECONDS:
+                return [Delivery(key, drawn[1], topic)]
+            under_way = self._drawing_same.get((key, locale))
+            if under_way is None:
+                break
+            # Another socket draws this very batch now (a station's phones replaying one
+            # gap at once): share its text. Shielded: our leaving must not cancel theirs.
+            theirs = await asyncio.shield(under_way)
+            if theirs is _FAILED:
+                return each_as_json()
+            if isinstance(theirs, str):
+                return [Delivery(key, theirs, topic)]
+            # None: that drawing was given up (its socket left); look again.
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._drawing_same[(key, locale)] = future
+        outcome: object = None  # None when this drawing is given up
         try:
             context = self._render_context() if self._render_context else contextlib.nullcontext()
             async with context:
                 with tenant_scope(events[0].tenant_id), reader_scope(locale):
-                    text = await registered.render(events)
+                    outcome = await registered.render(events)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("live events: renderer for %s failed; sending JSON", events[0].type)
+            outcome = _FAILED
+        finally:
+            del self._drawing_same[(key, locale)]
+            future.set_result(outcome)
+        if not isinstance(outcome, str):
             return each_as_json()
-        self._drawn[(key, locale)] = (now, text)
+        self._drawn[(key, locale)] = (time.monotonic(), outcome)
         while len(self._drawn) > DRAWN_KEPT:
             self._drawn.popitem(last=False)
-        return [Delivery(key, text, events[0].topic)]
+        return [Delivery(key, outcome, topic)]
+
+
+#: What a drawing that failed hands the sockets waiting on it: each event as JSON.
+_FAILED = object()
 
 
 async def _as_generator(stream: AsyncIterator[tuple[str, str]]) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.models import Membership, RealtimeTicket, User, utcnow
 from app.core.security import hash_token, new_token
 from app.core.tenancy import (
+    execute_for_tenant,
     require_tenant_id,
     scalar_for_tenant,
     tenant_statement,
@@ -66,6 +67,20 @@ _REDEEM = tenant_statement(
     .returning(RealtimeTicket.user_id)
 )
 _ROLE = tenant_statement(_MEMBER.where(Membership.user_id == bindparam("user")))
+#: On PostgreSQL the role comes back from the same UPDATE (its RETURNING reaches the
+#: joined membership): one round trip fewer for each socket opened with a ticket.
+_REDEEM_WITH_ROLE = tenant_statement(
+    update(RealtimeTicket)
+    .where(
+        *_LIVE,
+        Membership.tenant_id == bindparam("tenant"),
+        Membership.user_id == RealtimeTicket.user_id,
+        User.id == Membership.user_id,
+        User.is_active.is_(True),
+    )
+    .values(used_at=bindparam("now", type_=_WHEN))
+    .returning(RealtimeTicket.user_id, Membership.role)
+)
 #: A good ticket of a user no longer let in: used up all the same.
 _USE_UP = tenant_statement(
     update(RealtimeTicket)
@@ -107,11 +122,17 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> Member | int:
     """
     tenant_id = require_tenant_id()
     digest, now = hash_token(secret), utcnow()
-    user_id = await scalar_for_tenant(session, _REDEEM, digest=digest, now=now)
-    # SQLite's RETURNING may not reach into other tables, so the role comes apart.
-    role = None
-    if user_id is not None:
-        role = await scalar_for_tenant(session, _ROLE, user=user_id)
+    user_id: int | None = None
+    role: str | None = None
+    if session.get_bind().dialect.name == "postgresql":
+        row = (await execute_for_tenant(session, _REDEEM_WITH_ROLE, digest=digest, now=now)).first()
+        if row is not None:
+            user_id, role = row.user_id, row.role
+    else:
+        user_id = await scalar_for_tenant(session, _REDEEM, digest=digest, now=now)
+        # SQLite's RETURNING may not reach into other tables, so the role comes apart.
+        if user_id is not None:
+            role = await scalar_for_tenant(session, _ROLE, user=user_id)
     if user_id is not None and role is not None:
         await session.commit()
         return Member(tenant_id, user_id, role)

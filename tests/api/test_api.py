@@ -6,9 +6,11 @@ import pytest
 from quart.testing import QuartClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.accounts import api_tokens
 from app.core.accounts.api_tokens import create_api_token, revoke_api_token
 from app.core.audit import Actor
-from app.core.models import Tenant, User
+from app.core.models import Tenant, User, utcnow
+from app.core.security import hash_token
 from app.core.tenancy import tenant_scope
 
 
@@ -94,6 +96,93 @@ async def test_it_stops_accepting_a_revoked_token(
     with tenant_scope(tenant.id):
         await revoke_api_token(db, Actor.system("test"), token.id)
     assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 401
+
+
+async def test_a_known_token_is_read_without_asking_across_municipalities(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _row, secret = await _token(db, tenant)
+    asked: list[str] = []
+    across = api_tokens.across_tenant_id
+
+    async def counted(*args: Any) -> Any:
+        asked.append(args[1])
+        return await across(*args)
+
+    monkeypatch.setattr(api_tokens, "across_tenant_id", counted)
+    for _call in range(3):
+        assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 200
+    assert asked == ["stemma_api_token_tenant"]
+    assert (await client.get("/api/v1/tenant", headers=_bearer("stm_wrong"))).status_code == 401
+    assert hash_token("stm_wrong") not in api_tokens._FOUND
+
+
+async def test_a_token_remembered_wrongly_is_asked_for_again_and_answers_for_its_own(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    token, secret = await _token(db, tenant)
+    _other_row, other_secret = await _token(db, other_tenant)
+    assert (await client.get("/api/v1/tenant", headers=_bearer(other_secret))).status_code == 200
+    # Another municipality remembered for it (as a row gone and its id used again would
+    # leave it): the other municipality's rows never answer for it.
+    api_tokens._FOUND[hash_token(secret)] = (other_tenant.id, token.id)
+    response = await client.get("/api/v1/tenant", headers=_bearer(secret))
+    assert response.status_code == 200
+    assert (await response.get_json())["slug"] == "lund"
+    assert api_tokens._FOUND[hash_token(secret)] == (tenant.id, token.id)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_a_token_just_read_is_trusted_briefly_without_reading_it_again(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, secret = await _token(db, tenant)
+    clock = _Clock()
+    monkeypatch.setattr(api_tokens, "monotonic_clock", clock)
+    reads: list[int] = []
+    unrevoked = api_tokens._unrevoked
+
+    async def counted(*args: Any) -> Any:
+        reads.append(1)
+        return await unrevoked(*args)
+
+    monkeypatch.setattr(api_tokens, "_unrevoked", counted)
+    for _call in range(3):
+        response = await client.get("/api/v1/tenant", headers=_bearer(secret))
+        assert (await response.get_json())["slug"] == "lund"
+    assert len(reads) == 1
+    # Revoked by another process (no word reaches this one): refused once the trust
+    # runs out, not before.
+    with tenant_scope(tenant.id):
+        token.revoked_at = utcnow()
+        await db.commit()
+    clock.now += api_tokens.TRUSTED_SECONDS - 0.5
+    assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 200
+    clock.now += 1.0
+    assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 401
+    assert (await client.get("/api/v1/tenant", headers=_bearer(secret))).status_code == 401
+
+
+async def test_trusted_tokens_each_answer_for_their_own_municipality(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    _row, secret = await _token(db, tenant)
+    _other_row, other_secret = await _token(db, other_tenant)
+    for key, token_secret in (("a", secret), ("b", other_secret), ("c", secret)):
+        response = await client.get("/api/v1/tenant", headers=_bearer(token_secret))
+        assert response.status_code == 200, key
+    # Each answers for its own municipality though both are trusted now.
+    mine = await client.get("/api/v1/tenant", headers=_bearer(secret))
+    theirs = await client.get("/api/v1/tenant", headers=_bearer(other_secret))
+    assert (await mine.get_json())["slug"] == "lund"
+    assert (await theirs.get_json())["slug"] == "malmo"
 
 
 async def test_it_needs_no_csrf_token_for_bearer_requests(

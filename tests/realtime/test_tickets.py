@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.exceptions import InvalidStatus
 
@@ -165,3 +166,28 @@ async def test_a_ticket_is_issued_only_in_its_users_municipality(
         assert await redeem_ticket(db, ticket) == 401
     with tenant_scope(there):
         assert await redeem_ticket(db, ticket) == Member(there, outsider_id, "admin")
+
+
+async def test_a_ticket_is_redeemed_in_one_statement_on_postgresql(
+    db: AsyncSession, tenant: Tenant, coordinator: User
+) -> None:
+    # Every socket of a process that died comes back with a ticket: on PostgreSQL the
+    # UPDATE that uses it up also brings the member's role (SQLite asks apart).
+    with tenant_scope(tenant.id):
+        ticket = await issue_ticket(db, coordinator.id)
+        assert ticket is not None
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if "set_config" not in statement:
+                statements.append(statement.split()[0].upper())
+
+        engine = db.get_bind()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            member = await redeem_ticket(db, ticket)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert member == Member(tenant.id, coordinator.id, "coordinator")
+    postgresql = engine.dialect.name == "postgresql"
+    assert statements == (["UPDATE"] if postgresql else ["UPDATE", "SELECT"])

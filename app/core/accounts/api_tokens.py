@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import time as monotonic_clock
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.accounts.users import AccountsError
 from app.core.across_tenants import tenant_id as across_tenant_id
@@ -125,6 +131,7 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: int) -
     token = await session.scalar(select(ApiToken).where(ApiToken.id == token_id))
     if token is None:
         raise NotFound(_("Not found."))
+    _forget_trusted(token.id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await record(session, actor, "api.token.revoked", token, data={"name": token.name})
@@ -132,29 +139,56 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: int) -
     return token
 
 
+#: The municipality and row of each token found by its hash, most recently used last: a
+#: token never changes its municipality nor its hash, so once found, later calls read
+#: its row directly instead of first asking across municipalities. Every check-in and
+#: live-socket ticket of a busy election day comes with a token (bench --only costs).
+#: Only found tokens are kept, so unknown secrets never fill it; bounded all the same.
+_FOUND: OrderedDict[str, tuple[int, int]] = OrderedDict()
+FOUND_KEPT = 1024
+#: For this long after its row was read, a token is trusted as it was then, in this
+#: process, without reading it again: a revocation reaches the other processes within
+#: as long (this one's at once, ``revoke_api_token``); an expiry is checked every call.
+TRUSTED_SECONDS = 5.0
+#: Each token trusted so: until when (``monotonic_clock.monotonic()``), and its row's and its
+#: municipality's columns as read, to make each call's own objects from.
+_TRUSTED: dict[str, tuple[float, dict[str, Any], dict[str, Any]]] = {}
+
+
 async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken | None:
     """The unrevoked token for a bearer secret, across tenants (the token decides the
     tenant), expired or not: the caller answers an expired one with 401."""
     digest = hash_token(secret)
-    tenant_id = await across_tenant_id(
-        session,
-        "stemma_api_token_tenant",
-        (digest,),
-        select(ApiToken.tenant_id).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
-        ),
-    )
-    if tenant_id is None:
-        return None
-    # With its municipality, in the same query: every API call needs both.
-    with tenant_scope(tenant_id):
-        token = await session.scalar(
-            select(ApiToken)
-            .options(joinedload(ApiToken.tenant))
-            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-        )
+    trusted = _TRUSTED.get(digest)
+    if trusted is not None and monotonic_clock.monotonic() < trusted[0]:
+        return await _as_read(session, trusted[1], trusted[2])
+    found = _FOUND.get(digest)
+    token = None
+    if found is not None:
+        tenant_id, token_id = found
+        token = await _unrevoked(session, tenant_id, digest, ApiToken.id == token_id)
+        if token is None:
+            # Revoked (or gone): asked across municipalities as any unknown secret is.
+            _FOUND.pop(digest, None)
     if token is None:
-        return None
+        _TRUSTED.pop(digest, None)
+        owner = await across_tenant_id(
+            session,
+            "stemma_api_token_tenant",
+            (digest,),
+            select(ApiToken.tenant_id).where(
+                ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)
+            ),
+        )
+        if owner is None:
+            return None
+        token = await _unrevoked(session, owner, digest)
+        if token is None:
+            return None
+        _FOUND[digest] = (token.tenant_id, token.id)
+        while len(_FOUND) > FOUND_KEPT:
+            _FOUND.popitem(last=False)
+    _FOUND.move_to_end(digest)
     now = utcnow()
     if token.expired(now):
         return token
@@ -162,4 +196,58 @@ async def authenticate_api_token(session: AsyncSession, secret: str) -> ApiToken
         with tenant_scope(token.tenant_id):
             token.last_used_at = now
             await session.commit()
+    _trust(digest, token)
     return token
+
+
+def _trust(digest: str, token: ApiToken) -> None:
+    now = monotonic_clock.monotonic()
+    for stale in [key for key, (until, _t, _m) in _TRUSTED.items() if until <= now]:
+        del _TRUSTED[stale]
+    if len(_TRUSTED) < FOUND_KEPT:
+        _TRUSTED[digest] = (
+            now + TRUSTED_SECONDS,
+            _columns(token),
+            _columns(token.tenant),
+        )
+
+
+def _forget_trusted(token_id: int) -> None:
+    for key in [key for key, (_u, columns, _m) in _TRUSTED.items() if columns["id"] == token_id]:
+        del _TRUSTED[key]
+
+
+def _columns(instance: Any) -> dict[str, Any]:
+    """The instance's column values as loaded (lists copied: a call may not change
+    what the next one is made from)."""
+    return {
+        column.key: copy.copy(getattr(instance, column.key))
+        for column in sa_inspect(type(instance)).column_attrs
+    }
+
+
+async def _as_read(
+    session: AsyncSession, token_columns: dict[str, Any], tenant_columns: dict[str, Any]
+) -> ApiToken:
+    """The token and its municipality as they were read, as this session's own
+    objects, without a query: as if loaded (nothing to write back)."""
+    tenant = Tenant(**copy.deepcopy(tenant_columns))
+    token = ApiToken(**copy.deepcopy(token_columns))
+    set_committed_value(token, "tenant", tenant)
+    make_transient_to_detached(tenant)
+    make_transient_to_detached(token)
+    with tenant_scope(tenant.id):
+        return await session.merge(token, load=False)
+
+
+async def _unrevoked(
+    session: AsyncSession, tenant_id: int, digest: str, *where: ColumnElement[bool]
+) -> ApiToken | None:
+    """The municipality's unrevoked token of ``digest``, with its municipality: every
+    API call needs both."""
+    with tenant_scope(tenant_id):
+        return await session.scalar(
+            select(ApiToken)
+            .options(joinedload(ApiToken.tenant))
+            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), *where)
+        )
