@@ -36,7 +36,7 @@ async def test_it_filters_the_audit_log_in_place_and_creates_a_token(
     await expect(page.get_by_text("api.token.created")).to_have_count(0)
     await expect(page.get_by_text("tenancy.tenant.created")).to_be_visible()
     await expect(page).to_have_url(
-        f"{live_server}/demo/planning/admin/audit?code=tenancy.&actor=&object_type=&date_from=&date_to="
+        f"{live_server}/demo/planning/admin/audit?code=tenancy.&actor=&object_type=&date_from=&date_to=&object_id="
     )
     await page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
 
