@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
-import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -29,7 +28,7 @@ from app.core.settings import Settings
 from app.core.tenancy import tenant_scope
 from app.demo import DEMO_SLUG
 from app.domain.models import TurnoutReport
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, copy_sqlite
 from tests.factories import free_port
 from tests.support.prestarted import Launcher
 
@@ -164,7 +163,7 @@ def _made_demo(
         if cleaner is not None:
             cleaner.restore(copy)
         else:
-            _copy_sqlite(copy, database)
+            copy_sqlite(copy, database)
         return
     for command in (["migrate"], demo_command):
         ran = CliRunner().invoke(stemma, command, env=environment, catch_exceptions=False)
@@ -175,14 +174,8 @@ def _made_demo(
     else:
         folder = request.getfixturevalue("tmp_path_factory").mktemp("demo-copy")
         copy = str(folder / "stemma.db")
-        _copy_sqlite(database, copy)
+        copy_sqlite(database, copy)
     _DEMO_COPIES[key] = copy
-
-
-def _copy_sqlite(source: str, target: str) -> None:
-    """Copy a SQLite database whole, its write-ahead log included."""
-    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
-        reading.backup(writing)
 
 
 #: What Chromium is started with for every browser test.

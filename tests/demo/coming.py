@@ -1,4 +1,4 @@
-"""The demo made, and its coming election (rolled over from its first) in its scope."""
+"""The demo's coming election (rolled over from its first) in its scope."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.tenancy import tenant_scope
-from app.demo import DEMO_SLUG, create_demo
+from app.demo import DEMO_SLUG
 from app.domain.models import Election
 
 
@@ -18,8 +18,8 @@ from app.domain.models import Election
 async def demo_coming_election(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[tuple[AsyncSession, Election]]:
-    """Make the demo; a session in its municipality's scope and its coming election."""
-    await create_demo(session_factory)
+    """A session in the demo municipality's scope and its coming election (the test
+    asks for the ``demo_made`` fixture)."""
     async with session_factory() as session:
         tenant = await get_tenant_by_slug(session, DEMO_SLUG)
         assert tenant is not None

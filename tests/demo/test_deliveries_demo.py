@@ -12,6 +12,7 @@ from tests.demo.coming import demo_coming_election
 
 
 async def test_the_demo_shows_deliveries_in_every_state_and_shortages(
+    demo_made: None,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with demo_coming_election(session_factory) as (session, coming):

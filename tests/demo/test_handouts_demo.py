@@ -15,6 +15,7 @@ from tests.demo.coming import demo_coming_election
 
 
 async def test_the_demo_has_items_out_and_one_taken_back_damaged(
+    demo_made: None,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with demo_coming_election(session_factory) as (session, coming):

@@ -19,6 +19,7 @@ from tests.demo.coming import demo_coming_election
 
 
 async def test_the_demo_has_materials_for_the_coming_election(
+    demo_made: None,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with demo_coming_election(session_factory) as (session, coming):

@@ -8,15 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.tenancy import tenant_scope
-from app.demo import DEMO_SLUG, create_demo
+from app.demo import DEMO_SLUG
 from app.domain.models import Election, PayRule
 from app.domain.pay.review import overview
 
 
 async def test_the_demos_last_election_has_pay_to_review_and_approve(
+    demo_made: None,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    await create_demo(session_factory)
     async with session_factory() as session:
         tenant = await get_tenant_by_slug(session, DEMO_SLUG)
         assert tenant is not None

@@ -19,6 +19,7 @@ EXTRACT = Path(__file__).parents[2] / "static" / "demo" / "registerutdrag-demo.c
 
 
 async def test_the_demo_extract_marks_a_placed_person_protected(
+    demo_made: None,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     async with demo_coming_election(session_factory) as (session, coming):

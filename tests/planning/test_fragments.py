@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.models import User
 from app.core.tenancy import outside_tenants, tenant_scope
-from app.demo import DEMO_PASSWORD, DEMO_SLUG, create_demo
+from app.demo import DEMO_PASSWORD, DEMO_SLUG
 from app.domain.models import (
     Assignment,
     Building,
@@ -171,12 +171,13 @@ def _queries(ids: dict[str, Any], terms: dict[str, str]) -> list[dict[str, str]]
 
 
 async def test_every_fragment_route_renders_with_the_demo(
-    app: Quart, client: QuartClient, session_factory: async_sessionmaker[AsyncSession]
+    demo_made: None,
+    app: Quart,
+    client: QuartClient,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     # Undefined names are loud: an error (a 500 here), never an empty string.
     assert app.jinja_env.undefined is StrictUndefined
-    created, _logins = await create_demo(session_factory)
-    assert created
     ids, terms = await _demo_ids(session_factory)
     routes = fragment_routes(app)
     endpoints = {r.endpoint for r in routes}

@@ -26,7 +26,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.core.models import Tenant, User
 from app.core.tenancy import outside_tenants
-from app.demo import DEMO_PASSWORD, create_demo
+from app.demo import DEMO_PASSWORD
 from tests.factories import csrf_token, login, make_staffed_station, post_form
 from tests.planning.test_fragments import _VARIABLE, _demo_ids, _path
 from tests.support.routes import face_routes
@@ -92,10 +92,11 @@ def test_the_checker_finds_what_it_looks_for() -> None:
 
 
 async def test_no_page_of_the_back_office_has_duplicate_ids_or_empty_labels(
-    app: Quart, client: QuartClient, session_factory: async_sessionmaker[AsyncSession]
+    demo_made: None,
+    app: Quart,
+    client: QuartClient,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    created, _logins = await create_demo(session_factory)
-    assert created
     ids, _terms = await _demo_ids(session_factory)
     async with session_factory() as session:
         with outside_tenants():

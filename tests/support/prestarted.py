@@ -18,11 +18,13 @@ log file) and answers with the child's process id. Children are reaped by the ke
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -147,6 +149,36 @@ def _child(request: dict[str, object]) -> None:
             os._exit(code)
 
 
+def _prepare_for_children(templates_code: Path) -> None:
+    """What every child would otherwise do again at its start, done once here.
+
+    - The objects loaded so far are moved out of the collector's sight (``gc.freeze``,
+      as Python's documentation advises before forking): the full collection that
+      ``stemma serve`` makes before serving (``tune_garbage_collector``) then walks only
+      the child's own objects, not every module, class and function of the app again
+      (a quarter of a second of CPU a server).
+    - The languages' data the pages name (Babel's, read from disk) is read here.
+    - Templates a child compiled are kept in ``templates_code`` (Jinja's own bytecode
+      cache, by template and source checksum), so the next child loads their code
+      instead of compiling them again: a browser test's server compiled every page it
+      drew, some 15 % of its CPU.
+    """
+    from jinja2 import FileSystemBytecodeCache
+    from quart import Quart
+
+    from app.core.i18n import language_name
+    from app.core.settings import SUPPORTED_LOCALES
+
+    for locale in SUPPORTED_LOCALES:
+        language_name(locale)
+    Quart.jinja_options = {
+        **Quart.jinja_options,
+        "bytecode_cache": FileSystemBytecodeCache(str(templates_code)),
+    }
+    gc.collect()
+    gc.freeze()
+
+
 def _serve_requests() -> None:
     """The launcher: load the app's code, then fork a child per request line."""
     import app.cli  # noqa: F401 - loaded once, before any fork
@@ -155,6 +187,13 @@ def _serve_requests() -> None:
     # held in the child for good.
     assert threading.active_count() == 1, threading.enumerate()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    with tempfile.TemporaryDirectory(prefix="stemma-templates-") as templates_code:
+        _prepare_for_children(Path(templates_code))
+        _fork_per_request()
+
+
+def _fork_per_request() -> None:
+    """A child per request line, until the tests close the launcher's input."""
     for line in sys.stdin:
         request = json.loads(line)
         pid = os.fork()

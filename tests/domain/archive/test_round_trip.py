@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.municipalities import get_tenant_by_slug
 from app.core.audit import Actor
 from app.core.crypto import FieldCipher
 from app.core.models import AuditEntry
 from app.core.tenancy import tenant_scope
-from app.demo import DEMO_SLUG, create_demo
+from app.demo import DEMO_SLUG
 from app.domain.archive.export import export_tenant
 from app.domain.archive.policy import BLANKED, DROPPED_TABLES, archived_tables
 from app.domain.archive.restore import import_archive
@@ -28,9 +28,8 @@ CIPHER = FieldCipher("test-secret-key-that-is-long-enough-0123456789")
 
 
 async def test_the_demo_comes_back_the_same_but_for_its_ids(
-    session_factory: async_sessionmaker[AsyncSession], db: AsyncSession, tmp_path: Path
+    demo_made: None, db: AsyncSession, tmp_path: Path
 ) -> None:
-    await create_demo(session_factory)
     demo = await get_tenant_by_slug(db, DEMO_SLUG)
     assert demo is not None
     filled = await fill_empty_tables(db, demo.id)
