@@ -29,6 +29,7 @@ async def test_the_demo_has_items_out_and_one_taken_back_damaged(
 
 
 async def test_the_overdue_hand_out_is_due_by_the_municipalitys_date(
+    demo_made: None,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """Made at 00:30 in Stockholm (the server's UTC date still the day before), the

@@ -67,12 +67,18 @@ async def test_the_default_letter_says_what_a_swedish_letter_says(
             db, staffed.election.id, person_id=staffed.people["asa"].id
         )
         frame = await letters.letter_frame(db)
+    # The staffed election is some ten months from the real today, on a Sunday.
+    place_day = election.election_day
+    assert place_day.weekday() == 6
     election.election_day = dt.date(2029, 6, 10)
     [page] = _words(letters.write_letters_pdf(frame, election, found))
     assert "Valnämnden i Lunds kommun förordnar Åsa Öberg (född 1 januari 1990)" in page
     assert "Ordförande i Stadshuset, Stortorget 1, 222 23 Lund" in page
     # The place's own day (the staffed election's), written the Swedish way.
-    assert "söndagen den 3 oktober 2027 kl. 07:00–14:00" in page
+    months = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti"]
+    months += ["september", "oktober", "november", "december"]
+    written = f"söndagen den {place_day.day} {months[place_day.month - 1]} {place_day.year}"
+    assert f"{written} kl. 07:00–14:00" in page
     assert "valdag 10 juni 2029" in page
     assert "Arvode som ordförande" in page
     assert "som Ordförande" not in page and "som Röstmottagare" not in page
