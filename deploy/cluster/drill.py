@@ -55,8 +55,13 @@ from app.demo import DEMO_SLUG  # noqa: E402
 from app.demo.election_day import _clear_election_day, move_election_day  # noqa: E402
 from app.domain.models import Assignment, Election, Shift  # noqa: E402
 from app.domain.ops.checkins import check_in_window  # noqa: E402
+from deploy.cluster.members import (  # noqa: E402
+    cluster,
+    cluster_env,
+    primary_number,
+    run_drill,
+)
 
-CLUSTER = ROOT / "deploy" / "cluster" / "cluster.sh"
 EVENT_IDS = re.compile(rb'data-event-ids="([\d,]+)"')
 EVENT_ID = re.compile(rb'data-last-event-id="(\d+)"')
 ANSWER_SECONDS = 40.0
@@ -69,23 +74,6 @@ def run(command: list[str], check: bool = False) -> str:
     return subprocess.run(  # noqa: S603 - our own commands, no shell
         command, check=check, capture_output=True, text=True, timeout=120
     ).stdout
-
-
-def cluster(*args: str) -> str:
-    return run(["sh", str(CLUSTER), *args], check=True)
-
-
-def cluster_env() -> dict[str, str]:
-    found = {}
-    for line in cluster("env").splitlines():
-        name, _, value = line.partition("=")
-        found[name] = value.strip("'")
-    return found
-
-
-def running(env: dict[str, str]) -> bool:
-    run = Path(env["RUN"])
-    return run.is_dir() and any(run.iterdir())
 
 
 def pid_of(env: dict[str, str], name: str) -> int:
@@ -325,17 +313,8 @@ async def _read(dashboard: Dashboard, socket: Any) -> None:
 # --- faults ---------------------------------------------------------------------------
 
 
-def primary_member(env: dict[str, str]) -> int | None:
-    for number, port in enumerate(env["REST_PORTS"].split()):
-        url = f"http://127.0.0.1:{port}/primary"
-        status = run(["curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", url])
-        if status == "200":
-            return number
-    return None
-
-
 def kill_postgres_primary(env: dict[str, str]) -> str:
-    member = primary_member(env)
+    member = primary_number(env)
     assert member is not None, "no PostgreSQL primary"
     data = Path(env["CLUSTER_DIR"]) / f"pg{member}" / "data" / "postmaster.pid"
     pid = int(data.read_text().split()[0])
@@ -409,7 +388,7 @@ async def drill(options: argparse.Namespace, env: dict[str, str]) -> dict[str, A
         log(f"killed the {name}: {what}")
         faults.append({"fault": name, "killed": what, "at": killed_at})
         await asyncio.sleep(options.between / 2)
-        cluster("revive")
+        cluster("revive", timeout=120)
     await load
     await asyncio.sleep(5)  # the last events reach the sockets
     stop.set()
@@ -550,20 +529,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave a cluster started here running")
     options = parser.parse_args()
     env = cluster_env()
-    started_here = not running(env)
-    if started_here:
-        log("starting the cluster")
-        subprocess.run(["sh", str(CLUSTER), "start"], check=True)  # noqa: S603,S607 - ours
-    try:
-        report = asyncio.run(drill(options, env))
-    finally:
-        if started_here and not options.keep:
-            cluster("stop")
-    print(json.dumps(report, indent=2))
-    out = Path(env["CLUSTER_DIR"]).parent / "drill.json"
-    out.write_text(json.dumps(report, indent=2))
-    log(("passed" if report["passed"] else "FAILED") + f" in {report['seconds']} s; {out}")
-    return 0 if report["passed"] else 1
+    return run_drill(
+        "drill", env, options.keep, lambda: asyncio.run(drill(options, env)), log, stop_seconds=120
+    )
 
 
 if __name__ == "__main__":

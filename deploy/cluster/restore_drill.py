@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = ROOT / "deploy" / "cluster" / "cluster.sh"
+sys.path.insert(0, str(ROOT))
+
+from deploy.cluster.members import (  # noqa: E402
+    cluster_env,
+    primary_number,
+    run_drill,
+)
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 #: The restored instance's port: the cluster's members use 5441-5443 (docs/cluster.md).
 RESTORE_PORT = 5444
@@ -78,33 +85,12 @@ def run(command: list[str], timeout: float, check: bool = True) -> str:
     return done.stdout
 
 
-def cluster(*args: str) -> str:
-    return run(["sh", str(CLUSTER), *args], timeout=900)
-
-
-def cluster_env() -> dict[str, str]:
-    found = {}
-    for line in cluster("env").splitlines():
-        name, _, value = line.partition("=")
-        found[name] = value.strip("'")
-    return found
-
-
-def running(env: dict[str, str]) -> bool:
-    folder = Path(env["RUN"])
-    return folder.is_dir() and any(folder.iterdir())
-
-
 def primary_member(env: dict[str, str]) -> tuple[Path, int]:
     """The socket folder and port of the member Patroni calls the primary."""
-    for number, (rest, port) in enumerate(
-        zip(env["REST_PORTS"].split(), env["PG_PORTS"].split(), strict=True)
-    ):
-        url = f"http://127.0.0.1:{rest}/primary"
-        answer = run(["curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", url], 10)
-        if answer == "200":
-            return Path(env["CLUSTER_DIR"]) / f"pg{number}", int(port)
-    raise RuntimeError("no PostgreSQL primary")
+    number = primary_number(env)
+    if number is None:
+        raise RuntimeError("no PostgreSQL primary")
+    return Path(env["CLUSTER_DIR"]) / f"pg{number}", int(env["PG_PORTS"].split()[number])
 
 
 def psql(socket: Path, port: int, sql: str, timeout: float = 120) -> str:
@@ -342,20 +328,9 @@ def main() -> int:
     )
     options = parser.parse_args()
     env = cluster_env()
-    started_here = not running(env)
-    if started_here:
-        log("starting the cluster")
-        subprocess.run(["sh", str(CLUSTER), "start"], check=True)  # noqa: S603,S607 - ours
-    try:
-        report = drill(env, options.keep, options.until)
-    finally:
-        if started_here and not options.keep:
-            cluster("stop")
-    print(json.dumps(report, indent=2))
-    out = Path(env["CLUSTER_DIR"]).parent / "restore-drill.json"
-    out.write_text(json.dumps(report, indent=2))
-    log(("passed" if report["passed"] else "FAILED") + f" in {report['seconds']} s; {out}")
-    return 0 if report["passed"] else 1
+    return run_drill(
+        "restore-drill", env, options.keep, lambda: drill(env, options.keep, options.until), log
+    )
 
 
 if __name__ == "__main__":
