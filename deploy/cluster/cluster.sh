@@ -302,8 +302,28 @@ stop() {
     for name in haproxy web0 web1 sentinel0 sentinel1 sentinel2 redis-replica redis-master pg0 pg1 pg2; do
         stop_one "$name"
     done
+    stop_postmasters_left
     for name in etcd0 etcd1 etcd2; do stop_one "$name"; done
     rm -rf "$RUN"
+}
+
+# A postmaster Patroni started again after it was killed (the fault drill) runs outside
+# Patroni's process group, so stopping Patroni leaves it running on its port: stopped
+# here (SIGINT, PostgreSQL's fast shutdown), killed when it does not stop in 30 s.
+stop_postmasters_left() {
+    for n in 0 1 2; do
+        file="$CLUSTER_DIR/pg$n/data/postmaster.pid"
+        [ -f "$file" ] || continue
+        pid=$(head -n 1 "$file")
+        kill -0 "$pid" 2>/dev/null || continue
+        kill -INT "$pid" 2>/dev/null || true
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 60 ]; do
+            sleep 0.5
+            i=$((i + 1))
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
 }
 
 stop_one() {
