@@ -7,7 +7,9 @@ an older offer than their creation) and accepted from the answer (``responded_at
 declined place was held until the answer; a withdrawn one until it was withdrawn (its
 ``updated_at``: a withdrawn assignment is not changed again). A place counts up to its
 norm: five people on a shift that needs three fill three places. The norm is today's,
-since norms keep no history of their own.
+since norms keep no history of their own. A person kept off the election (a candidate in
+it, or excluded) fills no place in any week, as on the board (``staffing.kept_off``):
+whether they were kept off then is not stored either.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from app.domain.models import (
     Station,
     counted_minimum,
 )
+from app.domain.staffing.kept_off import not_kept_off
 
 #: The history reaches back at least this many weeks, and at most the second.
 FEWEST_WEEKS, MOST_WEEKS = 6, 26
@@ -125,7 +128,7 @@ async def filled_history(
             (StaffingNorm.shift_id == Assignment.shift_id)
             & (StaffingNorm.role_type_id == Assignment.role_type_id),
         )
-        .where(Assignment.election_id == election.id)
+        .where(Assignment.election_id == election.id, not_kept_off())
     )
     firsts = (
         await session.execute(

@@ -28,6 +28,7 @@ from app.domain.models import (
     District,
     PayBudget,
     Person,
+    PersonExclusion,
     RoleType,
     Shift,
     Station,
@@ -150,6 +151,25 @@ async def test_a_place_counts_up_to_its_norm(
         await db.commit()
         history = await filled_history(db, staffed.election, staffed.election.election_day)
     assert history.points[-1].held == 7
+
+
+async def test_a_person_kept_off_fills_no_place_in_any_week(
+    db: AsyncSession, tenant: Tenant, staffed: Staffed
+) -> None:
+    """As on the board: Åsa, the morning's accepted chair, is excluded after being placed."""
+    day = staffed.election.election_day
+    with tenant_scope(tenant.id):
+        before = await filled_history(db, staffed.election, day)
+        db.add(
+            PersonExclusion(
+                person_id=staffed.people["asa"].id, reason="Testar", created_by_label="x"
+            )
+        )
+        await db.commit()
+        after = await filled_history(db, staffed.election, day)
+    assert before.points[-1].held == 6 and before.points[-1].accepted == 4
+    assert after.points[-1].held == 5 and after.points[-1].accepted == 3
+    assert (after.target, after.minimum) == (before.target, before.minimum)
 
 
 async def test_it_counts_the_funnel_from_applying_to_checking_in(
