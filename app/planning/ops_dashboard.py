@@ -36,6 +36,7 @@ from app.domain.ops.reassign import absent_places, reassign, reassign_candidates
 from app.domain.ops.send_checks import PlaceToFill, assess_candidates, phone_numbers
 from app.domain.ops.station_rows import StationRow
 from app.domain.ops.stations import STATE_LABELS, station_roster
+from app.domain.staffing.kept_off import kept_off
 
 routes = Routes()
 
@@ -140,6 +141,10 @@ async def _panel(
     candidates = await reassign_candidates(db(), station_id, board.today)
     missing = [e.person_id for r in roster for e in r.entries if e.status == "missing"]
     unsigned = await unsigned_among(db(), missing)
+    # Those placed but kept off the election stay listed, marked with why.
+    kept_off_reasons = await kept_off(
+        db(), [e.person_id for r in roster for e in r.entries], election_id
+    )
     body = await render(
         template,
         board=board,
@@ -161,6 +166,7 @@ async def _panel(
         places=[(f"{place.shift_id}:{place.role_type_id}", place.label) for place in places],
         coordinators=coordinators,
         unsigned=unsigned,
+        kept_off=kept_off_reasons,
         state_labels=STATE_LABELS,
         severity_labels=incident_labels.SEVERITY_LABELS,
         category_labels=incident_labels.CATEGORY_LABELS,

@@ -14,7 +14,16 @@ from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.elections.norms import set_norms
-from app.domain.models import Assignment, Election, Incident, Reserve, RoleType, StaffingNorm
+from app.domain.models import (
+    Assignment,
+    Election,
+    Incident,
+    Person,
+    PersonExclusion,
+    Reserve,
+    RoleType,
+    StaffingNorm,
+)
 from app.domain.ops import dashboard as dashboard_module
 from app.domain.ops import incidents as ops_incidents
 from app.domain.staffing import assignments
@@ -280,3 +289,26 @@ async def test_the_panel_counts_a_host_there_apart_from_the_minimum(
     panel = await client.get(_url(day, f"/stations/{day.station_id}"), headers=HTMX)
     text = await panel.get_data(as_text=True)
     assert "2 på plats, minimum 3 och 1 vars roll inte räknas" in " ".join(text.split())
+
+
+async def test_it_marks_one_kept_off_and_counts_them_in_no_place(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, day: OpsDay, coordinator: User
+) -> None:
+    """The clerk who checked in is excluded after being placed: the row and the panel
+    still name them, marked, and neither counts them as filling their place."""
+    clerk_id = day.clerk_ids[0]
+    with tenant_scope(tenant.id):
+        clerk = await db.scalar(select(Person).where(Person.id == clerk_id))
+        assert clerk is not None
+        name = clerk.full_name
+        db.add(PersonExclusion(person_id=clerk_id, reason="Jäv", created_by_label="x"))
+        await db.commit()
+    await login(client, coordinator)
+    page = " ".join((await (await client.get(_url(day))).get_data(as_text=True)).split())
+    assert "<strong>0/2</strong>" in page  # no clerk fills a place (1/2 before)
+    assert 'data-kept-off="1"' in page
+    assert f"Får inte arbeta här</span> {name}: 1 plats behöver någon annan" in page
+    panel = await client.get(_url(day, f"/stations/{day.station_id}"), headers=HTMX)
+    text = " ".join((await panel.get_data(as_text=True)).split())
+    assert f"{name} <span" in text and "Får inte arbeta här" in text and "Jäv" in text
+    assert "1 på plats, minimum" in text  # the chair alone

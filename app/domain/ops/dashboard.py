@@ -37,6 +37,7 @@ from app.domain.models import (
     Assignment,
     CheckIn,
     District,
+    HOLDING_STATES,
     Election,
     Incident,
     Person,
@@ -66,7 +67,7 @@ from app.domain.ops.facets import (
 from app.domain.ops.sent_places import sent_to_shifts
 from app.domain.ops.station_rows import RoleCount, ShiftFocus, ShiftLine, StationRow
 from app.domain.ops.turnout_figures import station_turnouts
-from app.domain.staffing.kept_off import fills_its_place
+from app.domain.staffing.kept_off import not_kept_off
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ async def _rows(
             turnout=turnout,
             sent=sent.get(station.id, []),
             open_shortages=shortages_of.get(station.id, []),
+            kept_off=[name for item in focus for name in staffing.kept_off_of[item.shift.id]],
         )
         row.alerts = station_alerts(row, focus, alert_facts, now)
         rows.append(row)
@@ -262,6 +264,8 @@ class _Staffing:
     norms_of: dict[int, list[Norm]]
     places_of: dict[int, list[tuple[int, int, str]]]
     last_check_in: dict[tuple[int, int], str]
+    #: Per shift: the names of those holding a place who are kept off the election.
+    kept_off_of: dict[int, list[str]]
 
     @property
     def alert_facts(self) -> AlertFacts:
@@ -344,12 +348,11 @@ async def _staffing(
                     Assignment.role_type_id,
                     Person.first_name,
                     Person.last_name,
+                    not_kept_off(),
                 ).join(Person, Person.id == Assignment.person_id),
                 Assignment.shift_id,
             )
-            # One kept off the election (a candidate found after being placed) holds no
-            # place here: the station is short of them (``staffing.kept_off``).
-            .where(fills_its_place())
+            .where(Assignment.state.in_(HOLDING_STATES))
             .order_by(Person.last_name, Person.first_name)
         )
     ).all()
@@ -373,10 +376,18 @@ async def _staffing(
     for norm in norms:
         norms_of[norm.shift_id].append(norm)
     places_of: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-    for shift_id, person_id, role_type_id, first_name, last_name in places:
-        places_of[shift_id].append((person_id, role_type_id, f"{first_name} {last_name}"))
+    kept_off_of: dict[int, list[str]] = defaultdict(list)
+    for shift_id, person_id, role_type_id, first_name, last_name, fills in places:
+        # One kept off the election (a candidate found after being placed) holds no
+        # place here: the station is short of them, and the row names them (marked).
+        if fills:
+            places_of[shift_id].append((person_id, role_type_id, f"{first_name} {last_name}"))
+        else:
+            kept_off_of[shift_id].append(f"{first_name} {last_name}")
     role_names = {role.id: named(role) for role in roles.values()}
-    return _Staffing(shifts_of, roles, role_names, norms_of, places_of, last_check_in)
+    return _Staffing(
+        shifts_of, roles, role_names, norms_of, places_of, last_check_in, kept_off_of
+    )
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,9 @@ class StationRow:
     sent: list[SentPerson] = field(default_factory=list)
     #: What the station reported short and is not yet delivered (oldest first).
     open_shortages: list[ShownShortage] = field(default_factory=list)
+    #: Placed on the shifts in focus but kept off the election (``staffing.kept_off``):
+    #: shown, marked, and counted in no role.
+    kept_off: list[str] = field(default_factory=list)
 
     @property
     def present(self) -> int:
