@@ -35,10 +35,10 @@ from app.api import (
     staffing,
 )
 from app.api.openapi import API_PREFIX, OPENAPI_PATH, ApiIdConverter, StemmaOpenAPIProvider
-from app.api.schema import QueryId
+from app.api.schema import QueryId, problems
 from app.api.scopes import expired_token, missing_scope, required_scope
 from app.core.accounts.api_tokens import authenticate_api_token
-from app.core.audit_search import audit_entries_before
+from app.core.audit_search import AuditFilter, audit_entries_before
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.models import Tenant, utcnow
@@ -47,6 +47,7 @@ from app.core.routes import Routes
 from app.core.tenant_gate import enter_request_tenant
 from app.core.validation import FieldErrors
 from app.core.web import db
+from app.domain.registers.merging import person_history
 
 #: The modules of the API's resources, each with its ``routes``.
 RESOURCE_MODULES = (
@@ -200,6 +201,12 @@ async def get_tenant() -> TenantOut:
 
 class AuditQuery(BaseModel):
     code: str | None = Field(None, max_length=100)
+    person_id: QueryId | None = Field(
+        None,
+        description="Only the entries about this person (the register's id, never an"
+        " identity number), with those written under records merged into them; an"
+        " unknown person is 404",
+    )
     before_id: QueryId | None = None
     limit: int = Field(100, ge=1, le=500)
 
@@ -221,11 +228,16 @@ class AuditPage(BaseModel):
 
 @routes.get("/audit-entries")
 @tag(["audit"])
+@problems(404)
 @validate_querystring(AuditQuery)
 @validate_response(AuditPage)
 async def list_audit_entries(query_args: AuditQuery) -> AuditPage:
-    """The tenant's audit log, newest first; page with ``before_id``."""
-    rows = await audit_entries_before(db(), query_args.code, query_args.before_id, query_args.limit)
+    """The tenant's audit log, newest first, of everything or of one person (as the
+    back office's log filtered to a person); page with ``before_id``."""
+    audit_filter = AuditFilter(code=query_args.code)
+    if query_args.person_id is not None:
+        audit_filter = await person_history(db(), query_args.person_id, audit_filter)
+    rows = await audit_entries_before(db(), audit_filter, query_args.before_id, query_args.limit)
     items = [
         AuditEntryOut(
             id=row.id,

@@ -83,10 +83,10 @@ async def search_audit(
 
 
 async def audit_entries_before(
-    session: AsyncSession, code: str | None, before_id: int | None, limit: int
+    session: AsyncSession, audit_filter: AuditFilter, before_id: int | None, limit: int
 ) -> list[AuditEntry]:
     """Keyset paging for the API: entries older than ``before_id``, newest first."""
-    statement = _filtered(select(AuditEntry), AuditFilter(code=code))
+    statement = _filtered(select(AuditEntry), audit_filter)
     if before_id:
         statement = statement.where(AuditEntry.id < before_id)
     return list(await session.scalars(statement.order_by(AuditEntry.id.desc()).limit(limit)))

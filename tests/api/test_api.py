@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts import api_tokens
 from app.core.accounts.api_tokens import create_api_token, revoke_api_token
-from app.core.audit import Actor
+from app.core.audit import Actor, record
 from app.core.models import Tenant, User, utcnow
 from app.core.security import hash_token
 from app.core.tenancy import tenant_scope
+from tests.factories import make_person
 
 
 async def _token(db: AsyncSession, tenant: Tenant, name: str = "Integration") -> tuple[Any, str]:
@@ -74,6 +75,39 @@ async def test_it_lists_only_the_tokens_municipalitys_audit_entries(
         headers=_bearer(secret),
     )
     assert (await following.get_json())["items"][0]["id"] < first["items"][0]["id"]
+
+
+async def test_it_lists_one_persons_audit_entries_and_no_other_municipalitys(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """As the back office's log filtered to a person, by the register's id."""
+    _token_row, secret = await _token(db, tenant)
+    anna = await make_person(db, tenant)
+    bo = await make_person(db, tenant)
+    with tenant_scope(tenant.id):
+        await record(db, Actor.system("test"), "people.person.checked", anna)
+        await db.commit()
+    stranger = await make_person(db, other_tenant)
+    response = await client.get(
+        f"/api/v1/audit-entries?person_id={anna.id}", headers=_bearer(secret)
+    )
+    assert response.status_code == 200
+    items = (await response.get_json())["items"]
+    assert {(i["object_type"], i["object_id"]) for i in items} == {("Person", str(anna.id))}
+    assert {"people.person.checked", "people.person.created"} <= {i["code"] for i in items}
+    only_bo = await client.get(f"/api/v1/audit-entries?person_id={bo.id}", headers=_bearer(secret))
+    assert "people.person.checked" not in {i["code"] for i in (await only_bo.get_json())["items"]}
+    for unknown in (stranger.id, 999_999):
+        refused = await client.get(
+            f"/api/v1/audit-entries?person_id={unknown}", headers=_bearer(secret)
+        )
+        assert refused.status_code == 404
+        assert refused.headers["Content-Type"] == "application/problem+json"
+    document = await (await client.get("/api/v1/openapi.json")).get_json()
+    parameters = document["paths"]["/api/v1/audit-entries"]["get"]["parameters"]
+    (person,) = [p for p in parameters if p["name"] == "person_id"]
+    assert person["in"] == "query" and "merged" in person["description"]
+    assert "404" in document["paths"]["/api/v1/audit-entries"]["get"]["responses"]
 
 
 async def test_it_refuses_a_bad_query_with_field_errors(

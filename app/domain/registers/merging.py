@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.audit import Actor, record
+from app.core.audit_search import AuditFilter
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import _, lazy_gettext
 from app.domain.labels import LANGUAGE, PERSON_STATUS
@@ -511,3 +512,20 @@ async def person_or_survivor(session: AsyncSession, person_id: int) -> tuple[Per
     if person is not None:
         return person, person.id
     return None, await merged_into(session, person_id) or 0
+
+
+async def person_history(
+    session: AsyncSession, person_id: int, audit_filter: AuditFilter
+) -> AuditFilter:
+    """``audit_filter`` narrowed to one person's entries: those about them and those
+    written under the records merged into them until the merge. A person not in this
+    municipality (another's, or no one) is not found."""
+    if await session.scalar(select(Person.id).where(Person.id == person_id)) is None:
+        raise NotFound(_("Not found."))
+    former = await former_ids(session, person_id)
+    return replace(
+        audit_filter,
+        object_type="Person",
+        object_id=str(person_id),
+        former_ids=tuple((str(merged_id), merged_at) for merged_id, merged_at in former),
+    )
