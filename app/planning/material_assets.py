@@ -55,13 +55,22 @@ def _filters() -> dict[str, Any]:
     }
 
 
-async def _holder_choices(election_id: int | None, person_id: int | None) -> dict[str, Any]:
-    """The stations of the election in focus, and its station leads (with the person
-    the form was opened for, from their page)."""
-    stations: list[tuple[int, str]] = []
+async def _holder_choices(
+    election_id: int | None, person_id: int | None, give_values: dict[str, Any]
+) -> dict[str, Any]:
+    """The stations that match what was typed in the form shown again, or else the one
+    chosen, or else the first (``material_asset_stations`` searches), and the station
+    leads of the election in focus (with the person the form was opened for, from their
+    page)."""
+    stations = handouts.StationMatches([], 0)
     people: list[tuple[int, str]] = []
     if election_id is not None:
-        stations = await handouts.election_stations(db(), election_id)
+        stations = await handouts.find_stations(
+            db(),
+            election_id,
+            str(give_values.get("station_query") or ""),
+            chosen=_id(give_values.get("station_id")),
+        )
         people = await handouts.election_leads(db(), election_id)
     if person_id is not None and person_id not in {p for p, _n in people}:
         named = await handouts.person_choice(db(), person_id)
@@ -100,7 +109,7 @@ async def _assets_page(
         give_errors=give[1] if give else {},
         back_values=back[0] if back else {"condition": "ok"},
         back_errors=back[1] if back else {},
-        **await _holder_choices(election_id, person_id),
+        **await _holder_choices(election_id, person_id, give_values),
     )
 
 
@@ -109,6 +118,24 @@ async def _assets_page(
 async def material_assets() -> str:
     """Every item with who holds it; hand out and take back by the tag."""
     return await _assets_page()
+
+
+@routes.get("/materials/assets/stations")
+@requires("materials.view")
+async def material_asset_stations() -> str:
+    """The hand-out form's stations whose name or district holds what was typed, by
+    district (a fragment): a city has too many for one list."""
+    election_id = await election_in_focus(db())
+    query = request.args.get("station_query", "")[:100]
+    matches = handouts.StationMatches([], 0)
+    if election_id is not None:
+        matches = await handouts.find_stations(db(), election_id, query)
+    return await render(
+        "planning/materials/_station_choice.html",
+        stations=matches,
+        station_query=query,
+        selected=str(_id(request.args.get("station_id")) or ""),
+    )
 
 
 @routes.post("/materials/assets/hand-out")

@@ -128,4 +128,14 @@
     field.selectionStart = field.selectionEnd = start + text.length;
     field.dispatchEvent(new Event("input", { bubbles: true }));
   });
+  // A search field inside a form (the hand-out form's stations) searches on Enter
+  // instead of sending the form: the form's own Enter belongs to the scanner's tag.
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || !field.matches || !field.matches("input[data-search-only]")) {
+      return;
+    }
+    event.preventDefault();
+    field.dispatchEvent(new Event("search", { bubbles: true }));
+  });
 })();

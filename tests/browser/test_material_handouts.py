@@ -40,7 +40,7 @@ async def test_a_logistics_user_hands_out_and_takes_back_an_item(
     await page.goto(f"{live_server}/demo/planning/materials/assets?state=in_stock")
     tag = (await page.locator("tbody th a").first.inner_text()).strip()
     await page.get_by_label("Inventarienummer").first.fill(tag.lower())
-    await page.locator("#field-give-station_id").select_option(index=2)
+    await page.locator("#give-station-choice input[type=radio]").nth(1).check()
     await page.get_by_role("button", name="Lämna ut").click()
     await expect(page.locator(".flash, [role=status], .alert").first).to_contain_text(tag)
     await page.goto(f"{live_server}/demo/planning/materials/assets?holder=station")
@@ -48,7 +48,7 @@ async def test_a_logistics_user_hands_out_and_takes_back_an_item(
     await page.screenshot(path=_shot("list"), full_page=True)
     # Out already: refused at the field, with where it is.
     await page.get_by_label("Inventarienummer").first.fill(tag)
-    await page.locator("#field-give-station_id").select_option(index=3)
+    await page.locator("#give-station-choice input[type=radio]").nth(2).check()
     await page.get_by_role("button", name="Lämna ut").click()
     await expect(page.locator("#field-give-tag-error")).to_contain_text("redan utlämnad")
     await page.screenshot(path=_shot("refused"), full_page=True)

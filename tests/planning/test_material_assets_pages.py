@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import OutboxMessage, Tenant, User
 from app.core.tenancy import tenant_scope
-from app.domain.models import MaterialAsset, MaterialHandout, Person
+from app.domain.models import District, MaterialAsset, MaterialHandout, Person, Station
 from tests.domain.materials.delivery_helpers import stocked_day
 from tests.factories import login, make_person, make_user, post_form
 
@@ -191,3 +191,60 @@ async def test_another_municipality_s_item_and_election_are_not_found(
     )  # fmt: skip
     assert response.status_code == 422
     assert await _handouts(db, other_tenant) == 0
+
+
+async def test_the_hand_out_form_finds_a_station_among_hundreds_by_district(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, outsider: User
+) -> None:
+    """A city's stations are searched for (name or district) and chosen among, grouped
+    under their districts; the page draws no list of them all."""
+    stocked = await stocked_day(db, tenant)
+    election_id = stocked.day.election_id
+    with tenant_scope(tenant.id):
+        north = District(election_id=election_id, code="0201", name="Norr")
+        south = District(election_id=election_id, code="0301", name="Söder")
+        db.add_all([north, south])
+        await db.flush()
+        db.add_all(
+            Station(election_id=election_id, district_id=north.id, kind="polling",
+                    name=f"Norrskolan {n:03}")
+            for n in range(1, 81)
+        )  # fmt: skip
+        db.add(Station(election_id=election_id, district_id=south.id, kind="polling",
+                       name="Söderhallen"))  # fmt: skip
+        await db.commit()
+        hall = await db.scalar(select(Station.id).where(Station.name == "Söderhallen"))
+    logistics = await make_user(db, tenant, "logistics")
+    await _english(client, logistics)
+    page = await (await client.get(f"{BASE}/assets")).get_data(as_text=True)
+    assert '<select id="field-give-station_id"' not in page
+    assert 'id="field-give-station_id" name="station_query" type="search"' in page
+    assert page.count('name="station_id"') == 50
+    assert "32 more stations match: type more of the name." in page
+    found = await client.get(f"{BASE}/assets/stations?station_query=s%C3%B6der")
+    text = " ".join((await found.get_data(as_text=True)).split())
+    assert (
+        f'<legend>0301 Söder</legend> <label class="choice"><input type="radio" name="station_id" value="{hall}">'
+        in text
+    )
+    assert "Norrskolan" not in text
+    by_code = await (await client.get(f"{BASE}/assets/stations?station_query=0201")).get_data(
+        as_text=True
+    )
+    assert "<legend>0201 Norr</legend>" in by_code and "Söderhallen" not in by_code
+    assert "30 more stations match" in by_code  # 80 in Norr, 50 shown
+    none = await (await client.get(f"{BASE}/assets/stations?station_query=zzz")).get_data(
+        as_text=True
+    )
+    assert "No station matches." in none
+    # A refusal draws the form again with the station chosen.
+    response = await post_form(
+        client, f"{BASE}/assets/hand-out",
+        {"tag": "NONE-1", "holder": "station", "station_id": str(hall), "station_query": "söder"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    again = " ".join((await response.get_data(as_text=True)).split())
+    assert f'value="{hall}" checked> <span>Söderhallen</span>' in again
+    assert 'type="search" value="söder"' in again and "Norrskolan" not in again
+    await login(client, outsider)
+    assert (await client.get(f"{BASE}/assets/stations?station_query=s")).status_code == 404

@@ -28,6 +28,7 @@ from app.domain.models import (
     HOLDING_STATES,
     RETURN_CONDITIONS,
     Assignment,
+    District,
     Election,
     MaterialAsset,
     MaterialDelivery,
@@ -367,14 +368,62 @@ async def election_leads(session: AsyncSession, election_id: int) -> list[tuple[
     return [(row.id, f"{row.first_name} {row.last_name}") for row in found]
 
 
-async def election_stations(session: AsyncSession, election_id: int) -> list[tuple[int, str]]:
-    """The election's stations by name, as the hand-out form's choices."""
-    found = await session.execute(
-        select(Station.id, Station.name)
+@dataclass(frozen=True)
+class StationGroup:
+    """A district's stations among the hand-out form's choices."""
+
+    district: str | None
+    stations: list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class StationMatches:
+    groups: list[StationGroup]
+    #: Stations that match beyond those shown: the reader types more of the name.
+    more: int
+
+
+async def find_stations(
+    session: AsyncSession,
+    election_id: int,
+    query: str = "",
+    *,
+    chosen: int | None = None,
+    limit: int = 50,
+) -> StationMatches:
+    """The election's stations whose name, or whose district's name or code, holds
+    ``query`` (all for none), by district, as the hand-out form's choices: at most
+    ``limit`` (a city has hundreds). ``chosen`` alone when it is given without a query
+    (the form shown again after a refusal keeps its choice)."""
+    statement = (
+        select(Station.id, Station.name, District.code, District.name)
+        .outerjoin(District, District.id == Station.district_id)
         .where(Station.election_id == election_id)
-        .order_by(Station.name)
     )
-    return [(row.id, row.name) for row in found]
+    text = " ".join(query.split())[:100]
+    if text:
+        statement = statement.where(
+            or_(
+                Station.name.icontains(text, autoescape=True),
+                District.name.icontains(text, autoescape=True),
+                District.code.icontains(text, autoescape=True),
+            )
+        )
+    elif chosen is not None:
+        statement = statement.where(Station.id == chosen)
+    total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = await session.execute(
+        statement.order_by(
+            District.code.is_(None), District.code, District.name, Station.name, Station.id
+        ).limit(limit)
+    )
+    groups: list[StationGroup] = []
+    for station_id, name, code, district in rows:
+        label = f"{code} {district}" if district is not None else None
+        if not groups or groups[-1].district != label:
+            groups.append(StationGroup(label, []))
+        groups[-1].stations.append((station_id, name))
+    return StationMatches(groups, max(0, total - limit))
 
 
 async def person_choice(session: AsyncSession, person_id: int) -> tuple[int, str] | None:

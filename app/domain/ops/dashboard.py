@@ -34,10 +34,10 @@ from app.core.models import utcnow
 from app.domain.elections.elections import get_election
 from app.domain.materials.shortages import open_shortages_by_station
 from app.domain.models import (
+    HOLDING_STATES,
     Assignment,
     CheckIn,
     District,
-    HOLDING_STATES,
     Election,
     Incident,
     Person,
@@ -385,9 +385,7 @@ async def _staffing(
         else:
             kept_off_of[shift_id].append(f"{first_name} {last_name}")
     role_names = {role.id: named(role) for role in roles.values()}
-    return _Staffing(
-        shifts_of, roles, role_names, norms_of, places_of, last_check_in, kept_off_of
-    )
+    return _Staffing(shifts_of, roles, role_names, norms_of, places_of, last_check_in, kept_off_of)
 
 
 @dataclass(frozen=True)
