@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -157,10 +157,19 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
         created_by_label=actor.label,
     )
     session.add(new)
-    # Lock the old run only now, for the note of what was re-run (the solve held nothing).
-    run = await get_run(session, run_id, lock=True)
-    handled = sorted(set(run.costs.get("rerun_done") or []) | {id_ for id_, _pick in declined})
-    run.costs = {**run.costs, "rerun_done": handled}
+    # Lock the old run only now, for the note of what was re-run (the solve held nothing);
+    # its costs only: its items (a whole election's proposal) are not read again.
+    costs = await session.scalar(
+        select(AutostaffRun.costs).where(AutostaffRun.id == run_id).with_for_update()
+    )
+    handled = sorted(set((costs or {}).get("rerun_done") or []) | {id_ for id_, _pick in declined})
+    await session.execute(
+        update(AutostaffRun)
+        .where(AutostaffRun.id == run_id)
+        .values(costs={**(costs or {}), "rerun_done": handled})
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(run, ["costs"])
     await session.flush()
     await record(
         session,
