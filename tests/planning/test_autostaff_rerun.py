@@ -163,3 +163,40 @@ async def test_another_tenants_proposal_cannot_be_rerun(
     assert response.status_code == 404
     with tenant_scope(other_tenant.id):
         assert await db.scalar(select(func.count()).select_from(AutostaffRun)) == 1
+
+
+async def test_a_rerun_leaves_out_people_a_pending_proposal_gives_that_day(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    # Seven places, seven people: the planner accepts six rows; the seventh waits.
+    s = await make_staffed_station(db, tenant)
+    for n in range(7):
+        await make_clerk(db, tenant, s["election"], first_name=f"Klara{n}")
+    with tenant_scope(tenant.id):
+        run = await create_run(db, ACTOR, s["election"].id)
+        assert len(run.items) == 7
+        await apply_run(db, ACTOR, run.id, list(range(6)))
+        waiting = run.items[6]["person_id"]
+    election_id = s["election"].id
+    await _decline(db, tenant, election_id)
+    await login(client, planner)
+    base = f"/lund/planning/elections/{election_id}/autostaff"
+
+    response = await post_form(client, f"{base}/{run.id}/rerun", follow_redirects=True)
+
+    # The only one free that day is the waiting row's person: not proposed again.
+    page = await response.get_data(as_text=True)
+    with tenant_scope(tenant.id):
+        new = await db.scalar(select(AutostaffRun).order_by(AutostaffRun.id.desc()))
+        assert new is not None and new.costs["rerun_of"] == run.id
+        assert waiting not in {item["person_id"] for item in new.items}
+        assert new.items == [] and new.costs["held_by_pending"] == 1
+    assert "Ingen: platsen förblir ledig" in page
+    assert "1 person som kunde ha tagit en ledig plats lämnades utanför" in page
+    assert "Förkasta det förslaget" in page
+    # The waiting row can still be accepted: nobody is booked twice.
+    response = await post_form(client, f"{base}/{run.id}/apply", {"all": "1"})
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        rows = (await db.scalars(select(Assignment).where(Assignment.person_id == waiting))).all()
+        assert [a.state for a in rows] == ["proposed"]

@@ -35,9 +35,11 @@ Everything is sorted by id, so the same database gives the same problem.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
@@ -91,10 +93,18 @@ class Holdings:
 
 
 async def load_problem(
-    session: AsyncSession, election_id: int, *, include_reserves: bool = False
+    session: AsyncSession,
+    election_id: int,
+    *,
+    include_reserves: bool = False,
+    only_shifts: Collection[int] | None = None,
 ) -> Problem:
     """Read one election's open places and candidates (inside the tenant's scope);
-    the election's reserves are candidates only with ``include_reserves``."""
+    the election's reserves are candidates only with ``include_reserves``.
+
+    ``only_shifts`` reads the open places of those shifts only, and only the people
+    free on their days: the re-run after a decline needs no more, and at Stockholm
+    scale the whole election's people are most of the time it takes to load."""
     election = await session.scalar(select(Election).where(Election.id == election_id))
     if election is None:
         raise NotFound(_("Not found."))
@@ -102,8 +112,10 @@ async def load_problem(
     last = await _last_election(session, election)
     all_stations, station_kind = await _stations(session, election, last)
     holdings = await _holdings(session, election)
-    places = await _places(session, election, holdings)
-    experienced_holders = await _experienced_holders(session, holdings, last)
+    places = await _places(session, election, holdings, only_shifts)
+    experienced_holders = await _experienced_holders(
+        session, holdings, last, {place.shift_id for place in places}
+    )
     shifts = await _open_shifts(
         session, election, places, station_kind, holdings, experienced_holders
     )
@@ -234,12 +246,17 @@ async def _holdings(session: AsyncSession, election: Election) -> Holdings:
     return holdings
 
 
-async def _places(session: AsyncSession, election: Election, holdings: Holdings) -> list[Place]:
-    """The open places: each norm's target minus those held, and how many of them are
-    needed to reach its minimum. A role that may not work on the shift (the office's
-    ``work_kinds``) has no open place there."""
+async def _places(
+    session: AsyncSession,
+    election: Election,
+    holdings: Holdings,
+    only_shifts: Collection[int] | None = None,
+) -> list[Place]:
+    """The open places (of ``only_shifts``, or all): each norm's target minus those
+    held, and how many of them are needed to reach its minimum. A role that may not
+    work on the shift (the office's ``work_kinds``) has no open place there."""
     places: list[Place] = []
-    for shift_id, role_id, minimum, target, ends_at, kind, role_kinds in await session.execute(
+    statement = (
         select(
             StaffingNorm.shift_id,
             StaffingNorm.role_type_id,
@@ -254,6 +271,11 @@ async def _places(session: AsyncSession, election: Election, holdings: Holdings)
         .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
         .where(StationRow.election_id == election.id)
         .order_by(StaffingNorm.shift_id, StaffingNorm.role_type_id)
+    )
+    if only_shifts is not None:
+        statement = statement.where(StaffingNorm.shift_id.in_(sorted(only_shifts)))
+    for shift_id, role_id, minimum, target, ends_at, kind, role_kinds in await session.execute(
+        statement
     ):
         if not role_may_work(list(role_kinds), work_kinds_for(kind, ends_at)):
             continue
@@ -265,12 +287,19 @@ async def _places(session: AsyncSession, election: Election, holdings: Holdings)
 
 
 async def _experienced_holders(
-    session: AsyncSession, holdings: Holdings, last: LastElection
+    session: AsyncSession, holdings: Holdings, last: LastElection, open_shifts: set[int]
 ) -> set[int]:
-    """Those already holding a place who are experienced (by their own word, or having
-    worked last election)."""
+    """Those already holding a place on a shift with open places who are experienced
+    (by their own word, or having worked last election)."""
     experience_of: dict[int, str] = {}
-    holder_ids = sorted({p for people in holdings.holders_of_shift.values() for p in people})
+    holder_ids = sorted(
+        {
+            person_id
+            for shift_id, people in holdings.holders_of_shift.items()
+            if shift_id in open_shifts
+            for person_id in people
+        }
+    )
     for start in range(0, len(holder_ids), CHUNK):
         chunk = holder_ids[start : start + CHUNK]
         for person_id, experience in await session.execute(
@@ -330,9 +359,8 @@ async def _candidates(
     """Active people of age with a free day the election has shifts on; with required
     courses, each with the roles they may not fill per day."""
     days = sorted({shift.day for shift in shifts})
-    shift_days = set(days)
-    available = await _availability(session, election)
-    booked = await _booked_days(session, days)
+    # One shift per person and day: a day with a place held anywhere is not free.
+    available = await _free_days(session, election, days)
     wishes = await district_wishes(session, election)
     candidates: list[Candidate] = []
     for (
@@ -343,38 +371,10 @@ async def _candidates(
         languages,
         experience,
         postcode,
-    ) in await session.execute(
-        select(
-            Person.id,
-            Person.birth_date,
-            Person.latitude,
-            Person.longitude,
-            Person.spoken_languages,
-            Person.experience,
-            Person.postal_code,
-        )
-        # The dead (as the population register says) are never proposed.
-        .where(
-            Person.status == "active",
-            Person.birth_date.is_not(None),
-            Person.died_on.is_(None),
-        )
-        .order_by(Person.id)
-    ):
-        if (
-            id_ not in available
-            or birth_date is None
-            or age_on(birth_date, election.election_day) < MINIMUM_AGE
-        ):
+    ) in await _people(session, sorted(available)):
+        if birth_date is None or age_on(birth_date, election.election_day) < MINIMUM_AGE:
             continue
-        # One shift per person and day: a day with a place held anywhere is not free.
-        free = {
-            day: frozenset(kinds)
-            for day, kinds in sorted(available[id_].items())
-            if day in shift_days and (id_, day) not in booked
-        }
-        if not free:
-            continue
+        free = {day: frozenset(kinds) for day, kinds in sorted(available[id_].items())}
         candidates.append(
             Candidate(
                 id=id_,
@@ -389,7 +389,11 @@ async def _candidates(
                 postal_code=postcode or "",
             )
         )
-    required = await required_courses(session, election.id)
+    # Only a role with an open place can be barred: a re-run of a clerk's place reads
+    # nobody's courses when only the chair's role requires one.
+    required = set(await required_courses(session, election.id)) & {
+        place.role_type_id for place in places
+    }
     if not required:
         return candidates
     roles_on_day = _roles_on_day(shifts, places)
@@ -403,32 +407,58 @@ def _rank(experience: str, worked_last_election: bool) -> int:
     return 1 if experience == "some" or worked_last_election else 0
 
 
-async def _availability(
-    session: AsyncSession, election: Election
+async def _free_days(
+    session: AsyncSession, election: Election, days: list[dt.date]
 ) -> dict[int, dict[dt.date, set[str]]]:
-    """Per person and day, the kinds of work they said they can do in this election."""
+    """Per person and day of ``days``, the kinds of work they said they can do in this
+    election, on the days they hold no place yet (in any election). The database
+    leaves out the days already taken: after a proposal is accepted they are most."""
     available: dict[int, dict[dt.date, set[str]]] = {}
+    if not days:
+        return available
+    held_that_day = exists().where(
+        Assignment.person_id == Availability.person_id,
+        Assignment.state.in_(HOLDING_STATES),
+        Assignment.shift_id == ShiftRow.id,
+        ShiftRow.day == Availability.day,
+    )
     for person_id, day, kind in await session.execute(
         select(Availability.person_id, Availability.day, Availability.work_kind).where(
-            Availability.election_id == election.id
+            Availability.election_id == election.id,
+            Availability.day.in_(days),
+            ~held_that_day,
         )
     ):
         available.setdefault(person_id, {}).setdefault(day, set()).add(kind)
     return available
 
 
-async def _booked_days(session: AsyncSession, days: list[dt.date]) -> set[tuple[int, dt.date]]:
-    """(person, day) pairs with a place held that day, in any election."""
-    if not days:
-        return set()
-    return {
-        (person_id, day)
-        for person_id, day in await session.execute(
-            select(Assignment.person_id, ShiftRow.day)
-            .join(ShiftRow, ShiftRow.id == Assignment.shift_id)
-            .where(Assignment.state.in_(HOLDING_STATES), ShiftRow.day.in_(days))
+async def _people(session: AsyncSession, person_ids: list[int]) -> list[Any]:
+    """Of ``person_ids``, the active people with a birth date whom the population
+    register does not report dead (the dead are never proposed), by id."""
+    found: list[Any] = []
+    for start in range(0, len(person_ids), CHUNK):
+        found.extend(
+            await session.execute(
+                select(
+                    Person.id,
+                    Person.birth_date,
+                    Person.latitude,
+                    Person.longitude,
+                    Person.spoken_languages,
+                    Person.experience,
+                    Person.postal_code,
+                )
+                .where(
+                    Person.id.in_(person_ids[start : start + CHUNK]),
+                    Person.status == "active",
+                    Person.birth_date.is_not(None),
+                    Person.died_on.is_(None),
+                )
+                .order_by(Person.id)
+            )
         )
-    }
+    return found
 
 
 async def district_wishes(session: AsyncSession, election: Election) -> dict[int, set[int]]:

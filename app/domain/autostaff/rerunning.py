@@ -9,6 +9,18 @@ new pending run holding only those places, each with who declined it and who is
 proposed instead (``costs["changes"]``), for the planner to review and accept as any
 proposal; nobody else's place is touched. The declines a re-run answered are noted on
 the old run (``costs["rerun_done"]``), so each is re-run once.
+
+Only the freed places' shifts and the people free on their days are loaded
+(``load_problem(only_shifts=...)``): the rest of the election plays no part.
+
+**Proposals still pending hold their people.** A proposal the planner has not accepted
+(or not all of it: accepting district by district leaves the rest pending) may still
+be accepted. A re-run that proposed one of its people for the same day would book them
+twice, or leave one of the two places open when the second is accepted. So the
+unaccepted rows of every pending proposal of the election count as places held
+(``incremental.held_by_pending``); how many people that kept out is stored
+(``costs["held_by_pending"]``) and said on the new proposal, with the way to free them:
+discard the pending proposal they are in.
 """
 
 from __future__ import annotations
@@ -19,13 +31,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.i18n import _, named
 from app.domain.autostaff.costs import Pick
-from app.domain.autostaff.incremental import rerun
+from app.domain.autostaff import problem as model
+from app.domain.autostaff.incremental import held_by_pending, rerun
 from app.domain.autostaff.loading import load_problem
 from app.domain.autostaff.runs import get_run, pick_reasons
 from app.domain.autostaff.unfilled import unfilled_places
@@ -97,10 +110,19 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
             )
         )
     include_reserves = bool(run.costs.get("reserves_included"))
-    problem = await load_problem(session, run.election_id, include_reserves=include_reserves)
+    freed = [pick for _id, pick in declined]
+    problem = await load_problem(
+        session,
+        run.election_id,
+        include_reserves=include_reserves,
+        only_shifts={pick.shift_id for pick in freed},
+    )
+    pending = await pending_places(
+        session, run.election_id, {candidate.id for candidate in problem.candidates}
+    )
+    problem, held_back = held_by_pending(problem, pending)
     # End the read transaction: the solve needs no connection.
     await session.commit()
-    freed = [pick for _id, pick in declined]
     released = {pick.person_id for pick in freed}
     again = await asyncio.to_thread(rerun, problem, freed, released)
     changes = _changes(freed, again.changed)
@@ -129,15 +151,25 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
             "unfilled": [list(row) for row in unfilled_places(again.problem, again.changed)],
             "rerun_of": run.id,
             "changes": changes,
+            "held_by_pending": held_back,
         },
         seconds=round(time.perf_counter() - started, 3),
         created_by_label=actor.label,
     )
     session.add(new)
-    # Lock the old run only now, for the note of what was re-run (the solve held nothing).
-    run = await get_run(session, run_id, lock=True)
-    handled = sorted(set(run.costs.get("rerun_done") or []) | {id_ for id_, _pick in declined})
-    run.costs = {**run.costs, "rerun_done": handled}
+    # Lock the old run only now, for the note of what was re-run (the solve held nothing);
+    # its costs only: its items (a whole election's proposal) are not read again.
+    costs = await session.scalar(
+        select(AutostaffRun.costs).where(AutostaffRun.id == run_id).with_for_update()
+    )
+    handled = sorted(set((costs or {}).get("rerun_done") or []) | {id_ for id_, _pick in declined})
+    await session.execute(
+        update(AutostaffRun)
+        .where(AutostaffRun.id == run_id)
+        .values(costs={**(costs or {}), "rerun_done": handled})
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(run, ["costs"])
     await session.flush()
     await record(
         session,
@@ -154,6 +186,39 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
     )
     await session.commit()
     return new
+
+
+async def pending_places(
+    session: AsyncSession, election_id: int, person_ids: set[int]
+) -> dict[int, list[model.Shift]]:
+    """Per person of ``person_ids``, the shifts the election's pending proposals give
+    them in rows not accepted yet (their days and times only)."""
+    runs = await session.scalars(
+        select(AutostaffRun).where(
+            AutostaffRun.election_id == election_id, AutostaffRun.status == "pending"
+        )
+    )
+    picked = {
+        (item["person_id"], item["shift_id"])
+        for run in runs.all()
+        for item in run.items
+        if not item.get("applied") and item["person_id"] in person_ids
+    }
+    if not picked:
+        return {}
+    shifts = {
+        row.id: model.Shift(row.id, row.station_id, row.day, row.starts_at, row.ends_at, ())
+        for row in await session.execute(
+            select(Shift.id, Shift.station_id, Shift.day, Shift.starts_at, Shift.ends_at).where(
+                Shift.id.in_(sorted({shift_id for _person, shift_id in picked}))
+            )
+        )
+    }
+    pending: dict[int, list[model.Shift]] = {}
+    for person_id, shift_id in sorted(picked):
+        if shift_id in shifts:
+            pending.setdefault(person_id, []).append(shifts[shift_id])
+    return pending
 
 
 def _changes(freed: list[Pick], filled: list[Pick]) -> list[list[int]]:
