@@ -34,10 +34,21 @@ MILP's optimum, under every rule, on random instances.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
+from app.domain.autostaff.choices import Choices
 from app.domain.autostaff.costs import NO_EXPERIENCED, NO_LEAD, CostTable
 from app.domain.autostaff.network import SOURCE, ArcList, FlowNetwork, build_network
+from app.domain.autostaff.pricing import (
+    MAX_PRICING_ROUNDS,
+    Relaxation,
+    experienced_reach,
+    lagrangian,
+    potentials,
+    price,
+)
 from app.domain.autostaff.problem import Problem
+from app.domain.autostaff.role_classes import RoleClasses
 from app.domain.autostaff.solver import DEFAULT_NEAREST, _min_cost_flow, prepare
 
 
@@ -46,30 +57,86 @@ def lower_bound(
     nearest: int | None = DEFAULT_NEAREST,
     table: CostTable | None = None,
     enough: int | None = None,
+    extra: NDArray[np.int64] | None = None,
 ) -> int:
-    """No proposal over the same choices costs less than this: the higher of two
-    relaxations, both with the presence rule (see the module's docstring). When the
-    first reaches ``enough`` the second is not solved (a flow at Stockholm scale)."""
+    """No proposal costs less than this, over every station (the flow's pruning priced,
+    see ``pricing``): the higher of two relaxations, both with the presence rule (see the
+    module's docstring). When the first reaches ``enough`` its pricing stops and the
+    second is not solved. ``extra``: pairs to add to the pruned choices from the start
+    (a priced solve's, ``Solution.extra``), which saves rounds."""
     table = table or CostTable(problem)
-    courses, choices, wanted, classes = prepare(problem, nearest, table)
-    # The experienced bonus taken as earned wherever someone experienced may come, and
-    # missed where nobody may: no bonus counted twice.
-    experienced = np.array([c.experienced for c in problem.candidates], dtype=bool)
-    reachable = np.zeros(len(problem.shifts), dtype=bool)
-    reachable[choices.shift_of[experienced[choices.candidate_of]]] = True
-    missed = int((wanted & ~reachable).sum())
-    network = build_network(problem, courses, choices, np.zeros_like(wanted), {})
-    covered = with_presence(problem, network)
-    _flows, cost = _min_cost_flow(network)
-    earned = cost + NO_EXPERIENCED * missed + NO_LEAD * covered
+    prepared = prepare(problem, nearest, table, extra)
+    courses, _choices, wanted, _classes = prepared
+    # The experienced bonus taken as earned wherever someone experienced may come (at
+    # any station), and missed where nobody may: no bonus counted twice.
+    missed = int((wanted & ~experienced_reach(problem, courses)).sum())
+
+    def earned_network(
+        courses: RoleClasses,
+        choices: Choices,
+        wanted: NDArray[np.bool_],
+        _classes: dict[int, tuple[int, ...]],
+    ) -> tuple[FlowNetwork, int]:
+        network = build_network(problem, courses, choices, np.zeros_like(wanted), {})
+        covered = with_presence(problem, network)
+        return network, NO_EXPERIENCED * missed + NO_LEAD * covered
+
+    earned = priced_bound(problem, table, nearest, earned_network, prepared, enough=enough)
+    assert earned is not None  # it counts no bonus per class
     if enough is not None and earned >= enough:
         return earned
-    # Every class of a shift may earn the bonus (``solver.lower_bound``'s relaxation).
-    network = build_network(problem, courses, choices, wanted, classes)
-    covered = with_presence(problem, network)
-    _flows, cost = _min_cost_flow(network)
-    every_class = cost + NO_EXPERIENCED * int(wanted.sum()) + NO_LEAD * covered
-    return max(every_class, earned)
+
+    def every_class_network(
+        courses: RoleClasses,
+        choices: Choices,
+        wanted: NDArray[np.bool_],
+        classes: dict[int, tuple[int, ...]],
+    ) -> tuple[FlowNetwork, int]:
+        network = build_network(problem, courses, choices, wanted, classes)
+        covered = with_presence(problem, network)
+        return network, NO_EXPERIENCED * int(wanted.sum()) + NO_LEAD * covered
+
+    every_class = priced_bound(
+        problem, table, nearest, every_class_network, prepared, per_class=True
+    )
+    return max(earned, every_class if every_class is not None else earned)
+
+
+def priced_bound(
+    problem: Problem,
+    table: CostTable,
+    nearest: int | None,
+    relaxation: Relaxation,
+    prepared: tuple[RoleClasses, Choices, NDArray[np.bool_], dict[int, tuple[int, ...]]],
+    per_class: bool = False,
+    enough: int | None = None,
+) -> int | None:
+    """The relaxation's optimum over every station: solved over the pruned choices, the
+    pairs left out priced against its potentials and those below zero added, until none
+    is (column generation, ``pricing``). Each round's Lagrangian over every pair is a
+    bound; the highest is returned. A relaxation counting a bonus ``per_class`` is a
+    bound only once every class has its place: None when the rounds end before. A bound
+    reaching ``enough`` is not sought higher."""
+    courses, choices, wanted, classes = prepared
+    best: int | None = None
+    extra = np.stack([choices.candidate_of, choices.day_of, choices.shift_of], axis=1)
+    for round_ in range(MAX_PRICING_ROUNDS):
+        network, constant = relaxation(courses, choices, wanted, classes)
+        flows, cost = _min_cost_flow(network)
+        if nearest is None:
+            # Every pair is in the choices: the flow's optimum is the bound.
+            return cost + constant
+        distance = potentials(network, flows)
+        priced = price(problem, table, courses, choices, network, distance, per_class)
+        if not (per_class and priced.new_classes):
+            bound = lagrangian(network, distance) + priced.negative + constant
+            best = bound if best is None else max(best, bound)
+        reached = best is not None and enough is not None and best >= enough
+        if reached or not len(priced.pairs) or round_ == MAX_PRICING_ROUNDS - 1:
+            break
+        extra = np.concatenate([extra, priced.pairs])
+        courses, choices, wanted, classes = prepare(problem, nearest, table, extra)
+    return best
 
 
 def covered_shifts(problem: Problem) -> dict[int, tuple[list[int], int]]:

@@ -32,6 +32,7 @@ from ortools.sat.python import cp_model
 from app.domain.autostaff import bounds
 from app.domain.autostaff.costs import CostTable, Pick, evaluate
 from app.domain.autostaff.exact_model import build_model, hint, read_picks
+from app.domain.autostaff.pricing import MAX_PRICING_ROUNDS, every_pair_count
 from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, SolverError, lower_bound, solve
 
@@ -109,24 +110,16 @@ def optimise(
     """The best proposal found in ``time_limit`` seconds, with its proven bound."""
     started = time.perf_counter()
     table = table or CostTable(problem)
+    if nearest is not None and every_pair_count(problem) <= MAX_EXACT_ARCS:
+        # Small enough to leave nothing out: "optimal" is then over every station.
+        nearest = None
     flow = solve(problem, nearest, table)
     start_picks = keep_rest(problem, flow.picks)
     start = evaluate(problem, start_picks, table)
     first_feasible = time.perf_counter() - started
     start_solution = Solution(start_picks, start, flow.arcs, flow.flow_cost, flow.rounds)
     if flow.arcs > MAX_EXACT_ARCS:
-        # Too large to build in time: the start stands, beside the relaxation's bound.
-        total = start.breakdown["total"]
-        enough = math.ceil(total / (1 + GOOD_ENOUGH))
-        bound = min(bounds.lower_bound(problem, nearest, table, enough), total)
-        return Result(
-            start_solution,
-            bound,
-            bound == start.breakdown["total"],
-            first_feasible,
-            time.perf_counter() - started,
-            start.breakdown["total"],
-        )
+        return _priced(problem, nearest, table, flow, start_solution, started, first_feasible)
     built = build_model(problem, table, nearest)
     hint(built, start_picks)
     cp = cp_model.CpSolver()
@@ -137,10 +130,9 @@ def optimise(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # The flow's relaxation leaves the presence rule out: add what no proposal avoids,
         # or take the relaxation with the rule, whichever is higher (both are bounds).
-        bound = max(
-            lower_bound(problem, nearest, table) + built.certain,
-            bounds.lower_bound(problem, nearest, table),
-        )
+        bound = bounds.lower_bound(problem, nearest, table)
+        if nearest is None:
+            bound = max(bound, lower_bound(problem, nearest, table) + built.certain)
         return Result(
             start_solution,
             min(bound, start.breakdown["total"]),
@@ -161,12 +153,48 @@ def optimise(
     if total > start.breakdown["total"]:
         solution = start_solution
     bound = math.ceil(cp.best_objective_bound - 1e-6) + built.constant
+    if nearest is not None:
+        # CP-SAT's bound holds over the pruned choices only: over every station, the
+        # priced relaxations' bound (``pricing``) is the one proven.
+        bound = min(bound, bounds.lower_bound(problem, nearest, table))
     best = solution.evaluation.breakdown["total"]
     return Result(
         solution,
         min(bound, best),
-        status == cp_model.OPTIMAL or bound >= best,
+        (status == cp_model.OPTIMAL and nearest is None) or bound >= best,
         first_feasible,
         time.perf_counter() - started,
         start.breakdown["total"],
+    )
+
+
+def _priced(
+    problem: Problem,
+    nearest: int | None,
+    table: CostTable,
+    flow: Solution,
+    start: Solution,
+    started: float,
+    first_feasible: float,
+) -> Result:
+    """Above the exact model's size: the flow over every station (the pairs the pruning
+    left out priced in, ``pricing``), rest kept, beside the relaxations' bound over every
+    station, sought no closer than ``GOOD_ENOUGH``."""
+    whole = solve(problem, nearest, table, MAX_PRICING_ROUNDS, after=flow)
+    best = start
+    if whole is not flow:
+        picks = keep_rest(problem, whole.picks)
+        evaluation = evaluate(problem, picks, table)
+        if evaluation.breakdown["total"] < start.evaluation.breakdown["total"]:
+            best = Solution(picks, evaluation, whole.arcs, whole.flow_cost, whole.rounds)
+    total = best.evaluation.breakdown["total"]
+    enough = math.ceil(total / (1 + GOOD_ENOUGH))
+    bound = min(bounds.lower_bound(problem, nearest, table, enough, whole.extra), total)
+    return Result(
+        best,
+        bound,
+        bound == total,
+        first_feasible,
+        time.perf_counter() - started,
+        start.evaluation.breakdown["total"],
     )
