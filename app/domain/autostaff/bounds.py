@@ -49,7 +49,7 @@ from app.domain.autostaff.pricing import (
 )
 from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.role_classes import RoleClasses
-from app.domain.autostaff.solver import DEFAULT_NEAREST, _min_cost_flow, prepare
+from app.domain.autostaff.solver import DEFAULT_NEAREST, _min_cost_flow, bonus_classes, prepare
 
 
 def lower_bound(
@@ -64,8 +64,30 @@ def lower_bound(
     module's docstring). When the first reaches ``enough`` its pricing stops and the
     second is not solved. ``extra``: pairs to add to the pruned choices from the start
     (a priced solve's, ``Solution.extra``), which saves rounds."""
+    return lower_bound_and_pairs(problem, nearest, table, enough, extra)[0]
+
+
+def lower_bound_and_pairs(
+    problem: Problem,
+    nearest: int | None = DEFAULT_NEAREST,
+    table: CostTable | None = None,
+    enough: int | None = None,
+    extra: NDArray[np.int64] | None = None,
+    rounds: int = MAX_PRICING_ROUNDS,
+    state: tuple[RoleClasses, Choices] | None = None,
+    earned_only: bool = False,
+) -> tuple[int, NDArray[np.int64]]:
+    """``lower_bound``, priced in at most ``rounds`` flows, with the pairs pricing found
+    below zero (beyond ``extra``): the ones a proposal over every station may want.
+    ``state``: a solve's classes and choices over the same pruned choices and ``extra``
+    (not built again). ``earned_only``: the second relaxation is not solved (at
+    Stockholm scale it counts about 1,500 bonuses too many and is never the higher)."""
     table = table or CostTable(problem)
-    prepared = prepare(problem, nearest, table, extra)
+    if state is None:
+        prepared = prepare(problem, nearest, table, extra)
+    else:
+        wanted = np.array([not shift.has_experienced for shift in problem.shifts], dtype=bool)
+        prepared = (*state, wanted, bonus_classes(problem, state[1], state[0], wanted))
     courses, _choices, wanted, _classes = prepared
     # The experienced bonus taken as earned wherever someone experienced may come (at
     # any station), and missed where nobody may: no bonus counted twice.
@@ -81,10 +103,12 @@ def lower_bound(
         covered = with_presence(problem, network)
         return network, NO_EXPERIENCED * missed + NO_LEAD * covered
 
-    earned = priced_bound(problem, table, nearest, earned_network, prepared, enough=enough)
+    earned, found = priced_bound(
+        problem, table, nearest, earned_network, prepared, extra, enough=enough, rounds=rounds
+    )
     assert earned is not None  # it counts no bonus per class
-    if enough is not None and earned >= enough:
-        return earned
+    if earned_only or (enough is not None and earned >= enough):
+        return earned, found
 
     def every_class_network(
         courses: RoleClasses,
@@ -96,10 +120,10 @@ def lower_bound(
         covered = with_presence(problem, network)
         return network, NO_EXPERIENCED * int(wanted.sum()) + NO_LEAD * covered
 
-    every_class = priced_bound(
-        problem, table, nearest, every_class_network, prepared, per_class=True
+    every_class, _found = priced_bound(
+        problem, table, nearest, every_class_network, prepared, extra, True, rounds=rounds
     )
-    return max(earned, every_class if every_class is not None else earned)
+    return max(earned, every_class if every_class is not None else earned), found
 
 
 def priced_bound(
@@ -108,35 +132,39 @@ def priced_bound(
     nearest: int | None,
     relaxation: Relaxation,
     prepared: tuple[RoleClasses, Choices, NDArray[np.bool_], dict[int, tuple[int, ...]]],
+    extra: NDArray[np.int64] | None = None,
     per_class: bool = False,
     enough: int | None = None,
-) -> int | None:
+    rounds: int = MAX_PRICING_ROUNDS,
+) -> tuple[int | None, NDArray[np.int64]]:
     """The relaxation's optimum over every station: solved over the pruned choices, the
     pairs left out priced against its potentials and those below zero added, until none
     is (column generation, ``pricing``). Each round's Lagrangian over every pair is a
     bound; the highest is returned. A relaxation counting a bonus ``per_class`` is a
     bound only once every class has its place: None when the rounds end before. A bound
-    reaching ``enough`` is not sought higher."""
+    reaching ``enough`` is not sought higher. ``prepared`` holds the pruned choices with
+    ``extra``; returned beside the bound, the pairs pricing found beyond them."""
     courses, choices, wanted, classes = prepared
     best: int | None = None
-    extra = np.stack([choices.candidate_of, choices.day_of, choices.shift_of], axis=1)
-    for round_ in range(MAX_PRICING_ROUNDS):
+    found = np.zeros((0, 3), dtype=np.int64)
+    for round_ in range(rounds):
         network, constant = relaxation(courses, choices, wanted, classes)
         flows, cost = _min_cost_flow(network)
         if nearest is None:
             # Every pair is in the choices: the flow's optimum is the bound.
-            return cost + constant
+            return cost + constant, found
         distance = potentials(network, flows)
         priced = price(problem, table, courses, choices, network, distance, per_class)
         if not (per_class and priced.new_classes):
             bound = lagrangian(network, distance) + priced.negative + constant
             best = bound if best is None else max(best, bound)
+        found = np.concatenate([found, priced.pairs])
         reached = best is not None and enough is not None and best >= enough
-        if reached or not len(priced.pairs) or round_ == MAX_PRICING_ROUNDS - 1:
+        if reached or not len(priced.pairs) or round_ == rounds - 1:
             break
-        extra = np.concatenate([extra, priced.pairs])
-        courses, choices, wanted, classes = prepare(problem, nearest, table, extra)
-    return best
+        added = found if extra is None else np.concatenate([extra, found])
+        courses, choices, wanted, classes = prepare(problem, nearest, table, added)
+    return best, found
 
 
 def covered_shifts(problem: Problem) -> dict[int, tuple[list[int], int]]:

@@ -32,7 +32,7 @@ from ortools.sat.python import cp_model
 from app.domain.autostaff import bounds
 from app.domain.autostaff.costs import CostTable, Pick, evaluate
 from app.domain.autostaff.exact_model import build_model, hint, read_picks
-from app.domain.autostaff.pricing import MAX_PRICING_ROUNDS, every_pair_count
+from app.domain.autostaff.pricing import every_pair_count
 from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.solver import DEFAULT_NEAREST, Solution, SolverError, lower_bound, solve
 
@@ -63,6 +63,9 @@ class Result:
     seconds: float
     #: The first feasible proposal's total, for comparison.
     start_total: int
+    #: Seconds to the first bound that proves the start within ``GOOD_ENOUGH`` (or the
+    #: first bound proven), when the proposal is the flow's (above the exact model's size).
+    proven_at: float | None = None
 
     @property
     def total(self) -> int:
@@ -119,7 +122,9 @@ def optimise(
     first_feasible = time.perf_counter() - started
     start_solution = Solution(start_picks, start, flow.arcs, flow.flow_cost, flow.rounds)
     if flow.arcs > MAX_EXACT_ARCS:
-        return _priced(problem, nearest, table, flow, start_solution, started, first_feasible)
+        return _priced(
+            problem, nearest, table, flow, start_solution, started, first_feasible, time_limit
+        )
     built = build_model(problem, table, nearest)
     hint(built, start_picks)
     cp = cp_model.CpSolver()
@@ -176,20 +181,39 @@ def _priced(
     start: Solution,
     started: float,
     first_feasible: float,
+    time_limit: float,
 ) -> Result:
-    """Above the exact model's size: the flow over every station (the pairs the pruning
-    left out priced in, ``pricing``), rest kept, beside the relaxations' bound over every
-    station, sought no closer than ``GOOD_ENOUGH``."""
-    whole = solve(problem, nearest, table, MAX_PRICING_ROUNDS, after=flow)
+    """Above the exact model's size, in stages while time is left: the relaxations'
+    bound over every station (one pricing round, ``pricing``); the flow again with the
+    pairs it priced below zero (the flow over every station, rest kept); the bound again
+    from those pairs, priced until no pair is left out. Each bound is proven."""
+    total = start.evaluation.breakdown["total"]
+    assert flow.state is not None
+    bound, found = bounds.lower_bound_and_pairs(
+        problem,
+        nearest,
+        table,
+        math.ceil(total / (1 + GOOD_ENOUGH)),
+        rounds=1,
+        state=flow.state[:2],
+        earned_only=True,
+    )
+    proven = time.perf_counter() - started
     best = start
-    if whole is not flow:
+    if len(found) and proven < time_limit:
+        whole = solve(problem, nearest, table, extra=found)
         picks = keep_rest(problem, whole.picks)
         evaluation = evaluate(problem, picks, table)
-        if evaluation.breakdown["total"] < start.evaluation.breakdown["total"]:
+        if evaluation.breakdown["total"] < total:
             best = Solution(picks, evaluation, whole.arcs, whole.flow_cost, whole.rounds)
-    total = best.evaluation.breakdown["total"]
-    enough = math.ceil(total / (1 + GOOD_ENOUGH))
-    bound = min(bounds.lower_bound(problem, nearest, table, enough, whole.extra), total)
+            total = evaluation.breakdown["total"]
+        if time.perf_counter() - started < time_limit and whole.state is not None:
+            # Priced to the end from the same choices: the relaxation over every station.
+            again, _found = bounds.lower_bound_and_pairs(
+                problem, nearest, table, total, found, state=whole.state[:2], earned_only=True
+            )
+            bound = max(bound, again)
+    bound = min(bound, total)
     return Result(
         best,
         bound,
@@ -197,4 +221,5 @@ def _priced(
         first_feasible,
         time.perf_counter() - started,
         start.evaluation.breakdown["total"],
+        proven,
     )

@@ -88,6 +88,7 @@ def solve(
     table: CostTable | None = None,
     pricing_rounds: int = 0,
     after: Solution | None = None,
+    extra: NDArray[np.int64] | None = None,
 ) -> Solution:
     """The cheapest proposal for ``problem`` (deterministic for the same problem).
 
@@ -96,12 +97,13 @@ def solve(
     ``pricing_rounds`` the person-day -> shift pairs the pruning left out are priced
     against the flow's potentials and those below zero added, the flow solved again,
     round by round until none is left (``pricing``): the flow's optimum over every
-    station. ``after``: a solve of the same problem to price from (not solved again).
+    station. ``after``: a solve of the same problem to price from (not solved again);
+    ``extra``: (candidate, day, shift) rows to add to the pruned choices from the start.
     """
     table = table or CostTable(problem)
     best = after if after is not None and after.state is not None else None
     if best is None:
-        best = _solve_over(problem, nearest, table, None)
+        best = _solve_over(problem, nearest, table, extra)
     for _round in range(pricing_rounds if nearest is not None else 0):
         assert best.state is not None
         courses, choices, network, flows = best.state
@@ -180,10 +182,10 @@ def prepare(
     courses = RoleClasses(problem, days, restricted)
     choices = build_choices(problem, table, nearest, courses, days, extra)
     wanted = np.array([not shift.has_experienced for shift in problem.shifts], dtype=bool)
-    return courses, choices, wanted, _bonus_classes(problem, choices, courses, wanted)
+    return courses, choices, wanted, bonus_classes(problem, choices, courses, wanted)
 
 
-def _bonus_classes(
+def bonus_classes(
     problem: Problem, choices: Choices, courses: RoleClasses, wanted: NDArray[np.bool_]
 ) -> dict[int, tuple[int, ...]]:
     """Each wanted shift's bonus classes to start from: the full class, or for a shift
