@@ -51,6 +51,9 @@ from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.role_classes import RoleClasses
 from app.domain.autostaff.solver import DEFAULT_NEAREST, _min_cost_flow, bonus_classes, prepare
 
+#: Pairs one pricing round may add at most (beyond, the rounds stop: each bound stands).
+MAX_PRICED_PAIRS = 200_000
+
 
 def lower_bound(
     problem: Problem,
@@ -160,7 +163,10 @@ def priced_bound(
             best = bound if best is None else max(best, bound)
         found = np.concatenate([found, priced.pairs])
         reached = best is not None and enough is not None and best >= enough
-        if reached or not len(priced.pairs) or round_ == rounds - 1:
+        # Every new class of the whole problem would come in at once: past a size the
+        # relaxation per class is given up (the other one stands).
+        too_many = len(priced.pairs) > MAX_PRICED_PAIRS
+        if reached or too_many or not len(priced.pairs) or round_ == rounds - 1:
             break
         added = found if extra is None else np.concatenate([extra, found])
         courses, choices, wanted, classes = prepare(problem, nearest, table, added)

@@ -12,8 +12,9 @@ every station, and the pruning would keep the same first stations by id for all 
 them: such a person also reaches the ``nearest`` stations with a place below their
 minimum, ties taken in turn, so that nobody is left out of where they are needed for
 want of an address placed on a map. ``nearest=None`` keeps
-every station; the bench measures what the pruning costs, and on small instances
-compares against an exact MILP.
+every station; ``pricing`` makes the bound hold over every station and adds back the
+pairs the optimum wants (``extra``); the bench measures what the pruning costs, and on
+small instances compares against an exact MILP.
 """
 
 from __future__ import annotations
