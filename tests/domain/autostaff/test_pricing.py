@@ -147,3 +147,24 @@ def test_pruned_exact_model_never_claims_more_than_proven(
 
     assert result.bound <= exact_total <= result.total
     assert check(problem, result.solution.picks) == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_potentials_are_the_flows_duals_with_every_kind_of_arc(seed: int) -> None:
+    # Courses split classes, the "experienced" places cost -5,000 and the presence rule
+    # -50,000: the Lagrangian at the potentials is the flow's optimum all the same, and
+    # no arc of the residual graph has a negative reduced cost.
+    problem = with_courses(random_small_problem(seed), seed)
+    courses, choices, wanted, classes = prepare(problem, 2, CostTable(problem))
+    network = build_network(problem, courses, choices, wanted, classes)
+    bounds.with_presence(problem, network)
+    flows, cost = _min_cost_flow(network)
+
+    distance = pricing.potentials(network, flows)
+
+    assert pricing.lagrangian(network, distance) == cost
+    arcs = network.arcs
+    tails, heads = np.concatenate(arcs.tails), np.concatenate(arcs.heads)
+    reduced = np.concatenate(arcs.costs) + distance[tails] - distance[heads]
+    assert (reduced[flows < np.concatenate(arcs.capacities)] >= 0).all()
+    assert (reduced[flows > 0] <= 0).all()
