@@ -16,7 +16,9 @@
   proposal, then ``exact_model`` (CP-SAT, every rule including the rest between two
   proposed places on consecutive days and the chair-or-vice-chair presence rule) to
   optimality or a time limit, with the gap to a proven bound; ``bounds``: the proven
-  bound at any scale (the flow's relaxations with the presence rule in them).
+  bound at any scale (the flow's relaxations with the presence rule in them), over
+  every station: ``pricing`` prices the pairs the pruning leaves out against the
+  flow's potentials and adds those below zero (column generation).
 - ``incremental``: after a decline or a withdrawal, only the freed places solved again,
   everyone else's kept; ``rerunning``: the planner's re-run of a proposal after
   declines, as a new proposal of the freed places; ``unfilled``: the rule that left

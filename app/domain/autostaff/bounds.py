@@ -34,11 +34,25 @@ MILP's optimum, under every rule, on random instances.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
+from app.domain.autostaff.choices import Choices
 from app.domain.autostaff.costs import NO_EXPERIENCED, NO_LEAD, CostTable
 from app.domain.autostaff.network import SOURCE, ArcList, FlowNetwork, build_network
+from app.domain.autostaff.pricing import (
+    MAX_PRICING_ROUNDS,
+    Relaxation,
+    experienced_reach,
+    lagrangian,
+    potentials,
+    price,
+)
 from app.domain.autostaff.problem import Problem
-from app.domain.autostaff.solver import DEFAULT_NEAREST, _min_cost_flow, prepare
+from app.domain.autostaff.role_classes import RoleClasses
+from app.domain.autostaff.solver import DEFAULT_NEAREST, _min_cost_flow, bonus_classes, prepare
+
+#: Pairs one pricing round may add at most (beyond, the rounds stop: each bound stands).
+MAX_PRICED_PAIRS = 200_000
 
 
 def lower_bound(
@@ -46,30 +60,117 @@ def lower_bound(
     nearest: int | None = DEFAULT_NEAREST,
     table: CostTable | None = None,
     enough: int | None = None,
+    extra: NDArray[np.int64] | None = None,
 ) -> int:
-    """No proposal over the same choices costs less than this: the higher of two
-    relaxations, both with the presence rule (see the module's docstring). When the
-    first reaches ``enough`` the second is not solved (a flow at Stockholm scale)."""
+    """No proposal costs less than this, over every station (the flow's pruning priced,
+    see ``pricing``): the higher of two relaxations, both with the presence rule (see the
+    module's docstring). When the first reaches ``enough`` its pricing stops and the
+    second is not solved. ``extra``: pairs to add to the pruned choices from the start
+    (a priced solve's, ``Solution.extra``), which saves rounds."""
+    return lower_bound_and_pairs(problem, nearest, table, enough, extra)[0]
+
+
+def lower_bound_and_pairs(
+    problem: Problem,
+    nearest: int | None = DEFAULT_NEAREST,
+    table: CostTable | None = None,
+    enough: int | None = None,
+    extra: NDArray[np.int64] | None = None,
+    rounds: int = MAX_PRICING_ROUNDS,
+    state: tuple[RoleClasses, Choices] | None = None,
+    earned_only: bool = False,
+) -> tuple[int, NDArray[np.int64]]:
+    """``lower_bound``, priced in at most ``rounds`` flows, with the pairs pricing found
+    below zero (beyond ``extra``): the ones a proposal over every station may want.
+    ``state``: a solve's classes and choices over the same pruned choices and ``extra``
+    (not built again). ``earned_only``: the second relaxation is not solved (at
+    Stockholm scale it counts about 1,500 bonuses too many and is never the higher)."""
     table = table or CostTable(problem)
-    courses, choices, wanted, classes = prepare(problem, nearest, table)
-    # The experienced bonus taken as earned wherever someone experienced may come, and
-    # missed where nobody may: no bonus counted twice.
-    experienced = np.array([c.experienced for c in problem.candidates], dtype=bool)
-    reachable = np.zeros(len(problem.shifts), dtype=bool)
-    reachable[choices.shift_of[experienced[choices.candidate_of]]] = True
-    missed = int((wanted & ~reachable).sum())
-    network = build_network(problem, courses, choices, np.zeros_like(wanted), {})
-    covered = with_presence(problem, network)
-    _flows, cost = _min_cost_flow(network)
-    earned = cost + NO_EXPERIENCED * missed + NO_LEAD * covered
-    if enough is not None and earned >= enough:
-        return earned
-    # Every class of a shift may earn the bonus (``solver.lower_bound``'s relaxation).
-    network = build_network(problem, courses, choices, wanted, classes)
-    covered = with_presence(problem, network)
-    _flows, cost = _min_cost_flow(network)
-    every_class = cost + NO_EXPERIENCED * int(wanted.sum()) + NO_LEAD * covered
-    return max(every_class, earned)
+    if state is None:
+        prepared = prepare(problem, nearest, table, extra)
+    else:
+        wanted = np.array([not shift.has_experienced for shift in problem.shifts], dtype=bool)
+        prepared = (*state, wanted, bonus_classes(problem, state[1], state[0], wanted))
+    courses, _choices, wanted, _classes = prepared
+    # The experienced bonus taken as earned wherever someone experienced may come (at
+    # any station), and missed where nobody may: no bonus counted twice.
+    missed = int((wanted & ~experienced_reach(problem, courses)).sum())
+
+    def earned_network(
+        courses: RoleClasses,
+        choices: Choices,
+        wanted: NDArray[np.bool_],
+        _classes: dict[int, tuple[int, ...]],
+    ) -> tuple[FlowNetwork, int]:
+        network = build_network(problem, courses, choices, np.zeros_like(wanted), {})
+        covered = with_presence(problem, network)
+        return network, NO_EXPERIENCED * missed + NO_LEAD * covered
+
+    earned, found = priced_bound(
+        problem, table, nearest, earned_network, prepared, extra, enough=enough, rounds=rounds
+    )
+    assert earned is not None  # it counts no bonus per class
+    if earned_only or (enough is not None and earned >= enough):
+        return earned, found
+
+    def every_class_network(
+        courses: RoleClasses,
+        choices: Choices,
+        wanted: NDArray[np.bool_],
+        classes: dict[int, tuple[int, ...]],
+    ) -> tuple[FlowNetwork, int]:
+        network = build_network(problem, courses, choices, wanted, classes)
+        covered = with_presence(problem, network)
+        return network, NO_EXPERIENCED * int(wanted.sum()) + NO_LEAD * covered
+
+    every_class, _found = priced_bound(
+        problem, table, nearest, every_class_network, prepared, extra, True, rounds=rounds
+    )
+    return max(earned, every_class if every_class is not None else earned), found
+
+
+def priced_bound(
+    problem: Problem,
+    table: CostTable,
+    nearest: int | None,
+    relaxation: Relaxation,
+    prepared: tuple[RoleClasses, Choices, NDArray[np.bool_], dict[int, tuple[int, ...]]],
+    extra: NDArray[np.int64] | None = None,
+    per_class: bool = False,
+    enough: int | None = None,
+    rounds: int = MAX_PRICING_ROUNDS,
+) -> tuple[int | None, NDArray[np.int64]]:
+    """The relaxation's optimum over every station: solved over the pruned choices, the
+    pairs left out priced against its potentials and those below zero added, until none
+    is (column generation, ``pricing``). Each round's Lagrangian over every pair is a
+    bound; the highest is returned. A relaxation counting a bonus ``per_class`` is a
+    bound only once every class has its place: None when the rounds end before. A bound
+    reaching ``enough`` is not sought higher. ``prepared`` holds the pruned choices with
+    ``extra``; returned beside the bound, the pairs pricing found beyond them."""
+    courses, choices, wanted, classes = prepared
+    best: int | None = None
+    found = np.zeros((0, 3), dtype=np.int64)
+    for round_ in range(rounds):
+        network, constant = relaxation(courses, choices, wanted, classes)
+        flows, cost = _min_cost_flow(network)
+        if nearest is None:
+            # Every pair is in the choices: the flow's optimum is the bound.
+            return cost + constant, found
+        distance = potentials(network, flows)
+        priced = price(problem, table, courses, choices, network, distance, per_class)
+        if not (per_class and priced.new_classes):
+            bound = lagrangian(network, distance) + priced.negative + constant
+            best = bound if best is None else max(best, bound)
+        found = np.concatenate([found, priced.pairs])
+        reached = best is not None and enough is not None and best >= enough
+        # Every new class of the whole problem would come in at once: past a size the
+        # relaxation per class is given up (the other one stands).
+        too_many = len(priced.pairs) > MAX_PRICED_PAIRS
+        if reached or too_many or not len(priced.pairs) or round_ == rounds - 1:
+            break
+        added = found if extra is None else np.concatenate([extra, found])
+        courses, choices, wanted, classes = prepare(problem, nearest, table, added)
+    return best, found
 
 
 def covered_shifts(problem: Problem) -> dict[int, tuple[list[int], int]]:

@@ -12,8 +12,9 @@ every station, and the pruning would keep the same first stations by id for all 
 them: such a person also reaches the ``nearest`` stations with a place below their
 minimum, ties taken in turn, so that nobody is left out of where they are needed for
 want of an address placed on a map. ``nearest=None`` keeps
-every station; the bench measures what the pruning costs, and on small instances
-compares against an exact MILP.
+every station; ``pricing`` makes the bound hold over every station and adds back the
+pairs the optimum wants (``extra``); the bench measures what the pruning costs, and on
+small instances compares against an exact MILP.
 """
 
 from __future__ import annotations
@@ -50,18 +51,29 @@ def build_choices(
     nearest: int | None,
     courses: RoleClasses,
     days: list[dt.date],
+    extra: NDArray[np.int64] | None = None,
 ) -> Choices:
     """Every choice sorted by (candidate, day, shift), with its class, its cost (travel +
-    team + language) and its person-day."""
+    team + language) and its person-day. ``extra`` adds (candidate, day, shift) rows the
+    pruning left out (pricing, see ``pricing``)."""
     pair = table.pair_costs()
     choice_candidates, choice_days, choice_shifts = station_choices(
         problem, table, nearest, courses, days
     )
+    if extra is not None and len(extra):
+        choice_candidates.append(extra[:, 0])
+        choice_days.append(extra[:, 1])
+        choice_shifts.append(extra[:, 2])
     candidate_of = np.concatenate([np.zeros(0, np.int64), *choice_candidates])
     day_of = np.concatenate([np.zeros(0, np.int64), *choice_days])
     shift_of = np.concatenate([np.zeros(0, np.int64), *choice_shifts])
     order = np.lexsort((shift_of, day_of, candidate_of))
     candidate_of, day_of, shift_of = candidate_of[order], day_of[order], shift_of[order]
+    if extra is not None and len(extra):
+        # A priced row may already be among the nearest: keep each pair once.
+        first = np.ones(len(shift_of), dtype=bool)
+        first[1:] = (np.diff(candidate_of) != 0) | (np.diff(shift_of) != 0)
+        candidate_of, day_of, shift_of = candidate_of[first], day_of[first], shift_of[first]
     candidate_of, day_of, shift_of = _without_unfit(problem, candidate_of, day_of, shift_of)
     person_days = np.unique(np.stack([candidate_of, day_of], axis=1), axis=0)
     # Each choice's person-day: person_days is sorted like the choices.
@@ -116,24 +128,12 @@ def station_choices(
 ) -> tuple[list[NDArray[np.int64]], list[NDArray[np.int64]], list[NDArray[np.int64]]]:
     """Person-day -> shift pairs: (candidate index, day index, shift index) arrays; a
     shift only where the person-day may fill one of its open roles."""
-    day_index = {day: d for d, day in enumerate(days)}
-    shifts_by_day: dict[int, list[int]] = {}
-    for s, shift in enumerate(problem.shifts):
-        shifts_by_day.setdefault(day_index[shift.day], []).append(s)
     station_district = np.array([s.district_id or 0 for s in problem.stations], dtype=np.int64)
     team_stations = _team_stations(problem, table)
     short = _short_stations(problem, table)
 
     out_candidates, out_days, out_shifts = [], [], []
-    for (d, kinds, barred), members in _person_day_groups(problem, courses, day_index):
-        eligible = [
-            s
-            for s in shifts_by_day.get(d, [])
-            if all(kind in kinds for kind in problem.shifts[s].work_kinds)
-            and courses.fits(s, barred)
-        ]
-        if not eligible:
-            continue
+    for d, members, eligible in eligible_groups(problem, courses, days):
         station_of = [table.station_index[problem.shifts[s].station_id] for s in eligible]
         columns = np.array(sorted(set(station_of)), dtype=np.int64)
         rows = np.array(members, dtype=np.int64)
@@ -148,6 +148,29 @@ def station_choices(
         out_days.append(np.full(len(candidates), d, dtype=np.int64))
         out_shifts.append(shifts)
     return out_candidates, out_days, out_shifts
+
+
+def eligible_groups(
+    problem: Problem, courses: RoleClasses, days: list[dt.date]
+) -> list[tuple[int, list[int], list[int]]]:
+    """Person-days grouped by (day, kinds of work, barred roles), which decide the shifts
+    they may work: (day index, candidate indexes, shift indexes) per group with a shift,
+    in a fixed order. Before pruning: every pair a group's members may take."""
+    day_index = {day: d for d, day in enumerate(days)}
+    shifts_by_day: dict[int, list[int]] = {}
+    for s, shift in enumerate(problem.shifts):
+        shifts_by_day.setdefault(day_index[shift.day], []).append(s)
+    found = []
+    for (d, kinds, barred), members in _person_day_groups(problem, courses, day_index):
+        eligible = [
+            s
+            for s in shifts_by_day.get(d, [])
+            if all(kind in kinds for kind in problem.shifts[s].work_kinds)
+            and courses.fits(s, barred)
+        ]
+        if eligible:
+            found.append((d, members, eligible))
+    return found
 
 
 def _team_stations(problem: Problem, table: CostTable) -> dict[int, list[int]]:

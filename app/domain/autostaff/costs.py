@@ -186,6 +186,7 @@ class CostTable:
 
     def __init__(self, problem: Problem, chunk: int = 2_000) -> None:
         self.problem = problem
+        self._pair: NDArray[np.int64] | None = None
         self.candidate_index = {c.id: i for i, c in enumerate(problem.candidates)}
         self.station_index = {s.id: j for j, s in enumerate(problem.stations)}
         stations = problem.stations
@@ -222,7 +223,14 @@ class CostTable:
             self.travel[np.ix_(rows, columns)] = np.rint(metres / METRES_PER_COST).astype(np.int32)
 
     def pair_costs(self) -> NDArray[np.int64]:
-        """travel + team + language for every (candidate, station), as one matrix."""
+        """travel + team + language for every (candidate, station), as one matrix
+        (worked out once: every round of a solve and its pricing reads it)."""
+        if self._pair is None:
+            self._pair = self._pair_costs()
+            self._pair.flags.writeable = False
+        return self._pair
+
+    def _pair_costs(self) -> NDArray[np.int64]:
         problem = self.problem
         pair = self.travel.astype(np.int64)
         for j, station in enumerate(problem.stations):

@@ -22,7 +22,8 @@ with the rest, as integer sums::
 
 and the objective is ``costs.evaluate``'s total exactly (checked after each solve).
 The choices are the flow's (the nearest-stations pruning; ``nearest=None`` for none),
-so "optimal" means optimal over the same choices the flow has.
+so CP-SAT's "optimal" means optimal over the same choices the flow has (``exact``
+solves a small problem with no pruning, and bounds a pruned one over every station).
 """
 
 from __future__ import annotations

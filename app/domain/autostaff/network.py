@@ -126,6 +126,12 @@ class FlowNetwork:
     class_tails: list[int]
     class_heads: list[int]
     class_to_place: int
+    #: The first person-day node (numbered like ``Choices.person_days``) and the first
+    #: person node (numbered like the people of the choices, in order): for pricing.
+    person_day_first: int = -1
+    person_first: int = -1
+    #: Each "experienced" place's node by (shift index, bonus class): for pricing.
+    experienced_nodes: dict[tuple[int, int], int] | None = None
 
 
 def build_network(
@@ -189,6 +195,9 @@ def build_network(
         class_tails=class_tails,
         class_heads=class_heads,
         class_to_place=class_to_place,
+        person_day_first=person_day_first,
+        person_first=person_day_first + len(choices.person_days),
+        experienced_nodes=dict(zip(experienced_places, experienced_place_node, strict=True)),
     )
 
 

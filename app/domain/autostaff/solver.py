@@ -34,7 +34,7 @@ gap to it and to the exact MILP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,6 +44,7 @@ from app.domain.autostaff.choices import Choices, build_choices
 from app.domain.autostaff.costs import NO_EXPERIENCED, CostTable, Evaluation, Pick, evaluate
 from app.domain.autostaff.network import SINK, SOURCE, FlowNetwork, build_network
 from app.domain.autostaff.picks import chosen_choices, read_picks
+from app.domain.autostaff.pricing import potentials, price
 from app.domain.autostaff.problem import Problem
 from app.domain.autostaff.role_classes import (
     MAX_RESTRICTED_ROLES,
@@ -73,18 +74,56 @@ class Solution:
     flow_cost: int
     #: Flows solved (more than one only when required courses split a shift's people).
     rounds: int = 1
+    #: (candidate, day, shift) rows pricing added to the pruned choices (None: none).
+    extra: NDArray[np.int64] | None = field(default=None, compare=False, repr=False)
+    #: The solve's classes, choices, network and flows, to price from.
+    state: tuple[RoleClasses, Choices, FlowNetwork, NDArray[np.int64]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 def solve(
-    problem: Problem, nearest: int | None = DEFAULT_NEAREST, table: CostTable | None = None
+    problem: Problem,
+    nearest: int | None = DEFAULT_NEAREST,
+    table: CostTable | None = None,
+    pricing_rounds: int = 0,
+    after: Solution | None = None,
+    extra: NDArray[np.int64] | None = None,
 ) -> Solution:
     """The cheapest proposal for ``problem`` (deterministic for the same problem).
 
     With required courses a shift's bonus class may be revised and the flow solved
-    again (see the module's docstring); without, it is solved once.
+    again (see the module's docstring); without, it is solved once. With
+    ``pricing_rounds`` the person-day -> shift pairs the pruning left out are priced
+    against the flow's potentials and those below zero added, the flow solved again,
+    round by round until none is left (``pricing``): the flow's optimum over every
+    station. ``after``: a solve of the same problem to price from (not solved again);
+    ``extra``: (candidate, day, shift) rows to add to the pruned choices from the start.
     """
     table = table or CostTable(problem)
-    courses, choices, wanted, classes = prepare(problem, nearest, table)
+    best = after if after is not None and after.state is not None else None
+    if best is None:
+        best = _solve_over(problem, nearest, table, extra)
+    for _round in range(pricing_rounds if nearest is not None else 0):
+        assert best.state is not None
+        courses, choices, network, flows = best.state
+        priced = price(problem, table, courses, choices, network, potentials(network, flows))
+        if not len(priced.pairs):
+            break
+        extra = priced.pairs if best.extra is None else np.concatenate([best.extra, priced.pairs])
+        again = _solve_over(problem, nearest, table, extra)
+        again = replace(again, rounds=best.rounds + again.rounds)
+        if again.evaluation.breakdown["total"] > best.evaluation.breakdown["total"]:
+            break
+        best = again
+    return best
+
+
+def _solve_over(
+    problem: Problem, nearest: int | None, table: CostTable, extra: NDArray[np.int64] | None
+) -> Solution:
+    """One solve over the pruned choices and the ``extra`` pairs priced in."""
+    courses, choices, wanted, classes = prepare(problem, nearest, table, extra)
     # Start from what all of a shift's experienced person-days may fill, when that is
     # a role at all; else from their largest class.
     bonus: dict[int, tuple[int, ...]] = {}
@@ -111,7 +150,7 @@ def solve(
         rounds += more
         if second.evaluation.breakdown["total"] < best.evaluation.breakdown["total"]:
             best = second
-    return replace(best, rounds=rounds)
+    return replace(best, rounds=rounds, extra=extra)
 
 
 def lower_bound(
@@ -128,21 +167,25 @@ def lower_bound(
 
 
 def prepare(
-    problem: Problem, nearest: int | None, table: CostTable
+    problem: Problem,
+    nearest: int | None,
+    table: CostTable,
+    extra: NDArray[np.int64] | None = None,
 ) -> tuple[RoleClasses, Choices, NDArray[np.bool_], dict[int, tuple[int, ...]]]:
-    """What every round of one solve shares: the role classes, the choices, the shifts
-    that want an experienced person, and each one's bonus classes to start from."""
+    """What every round of one solve shares: the role classes, the choices (with the
+    ``extra`` rows pricing added), the shifts that want an experienced person, and each
+    one's bonus classes to start from."""
     days = sorted({shift.day for shift in problem.shifts})
     restricted = restricted_roles(problem)
     if len(restricted) > MAX_RESTRICTED_ROLES:
         raise SolverError(f"more than {MAX_RESTRICTED_ROLES} roles require a course")
     courses = RoleClasses(problem, days, restricted)
-    choices = build_choices(problem, table, nearest, courses, days)
+    choices = build_choices(problem, table, nearest, courses, days, extra)
     wanted = np.array([not shift.has_experienced for shift in problem.shifts], dtype=bool)
-    return courses, choices, wanted, _bonus_classes(problem, choices, courses, wanted)
+    return courses, choices, wanted, bonus_classes(problem, choices, courses, wanted)
 
 
-def _bonus_classes(
+def bonus_classes(
     problem: Problem, choices: Choices, courses: RoleClasses, wanted: NDArray[np.bool_]
 ) -> dict[int, tuple[int, ...]]:
     """Each wanted shift's bonus classes to start from: the full class, or for a shift
@@ -198,7 +241,13 @@ def _solve_once(
     chosen = chosen_choices(network, choices, flows)
     picks, claimed = read_picks(problem, network, choices, flows, chosen)
     unclaimed = _unclaimed_bonuses(problem, choices, wanted, claimed, chosen)
-    solution = Solution(picks, evaluate(problem, picks, table), network.arcs.count, flow_cost)
+    solution = Solution(
+        picks,
+        evaluate(problem, picks, table),
+        network.arcs.count,
+        flow_cost,
+        state=(courses, choices, network, flows),
+    )
     if not check or unclaimed or any(len(bits) > 1 for bits in claimed.values()):
         return solution, claimed, unclaimed
     constant = NO_EXPERIENCED * int(wanted.sum())
