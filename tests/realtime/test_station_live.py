@@ -9,9 +9,11 @@ import datetime as dt
 import json
 import urllib.request
 from collections import deque
+from typing import Any
 
 import pytest
 from quart import Quart
+from sqlalchemy import event as sql_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.api_tokens import create_api_token
@@ -156,3 +158,35 @@ async def test_a_phone_that_reconnects_gets_what_it_missed_drawn(
         fragment = await asyncio.wait_for(socket.recv(), 5)
     assert isinstance(fragment, str) and not fragment.startswith("{")
     assert fragment.count('class="roster-arrived"') == 1
+
+
+async def test_a_check_in_is_drawn_in_five_reads(
+    app: Quart, db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The team and the opening check share one read of the station's shifts, norms,
+    places and check-ins (each read them all again: ten or eleven reads a drawing)."""
+    day = await ops_day(db, tenant)
+    # At 23:00 the operations day asks whether tomorrow's shifts have begun.
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "set_config" not in statement:
+            statements.append(statement)
+
+    for number, clock in enumerate((day.at(7, 45), day.at(23, 0))):
+        monkeypatch.setattr(station_live, "utcnow", lambda clock=clock: clock.astimezone(dt.UTC))
+        topic = station_topic(tenant.id, day.station_id)
+        event = LiveEvent(
+            941 + number, tenant.id, topic, "checkin.arrived", {"station_id": day.station_id}
+        )
+        statements.clear()
+
+        engine = db.get_bind()
+        sql_event.listen(engine, "before_cursor_execute", seen)
+        try:
+            (drawn,) = await app.extensions[HUB].draw([event])
+        finally:
+            sql_event.remove(engine, "before_cursor_execute", seen)
+        assert f'id="roster-{day.station_id}"' in drawn.text
+        # The municipality, the shifts, their norms, their places, their check-ins.
+        assert len(statements) == 5, statements
