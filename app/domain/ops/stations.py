@@ -387,10 +387,18 @@ async def _rosters(session: AsyncSession, shifts: list[Shift]) -> dict[int, Shif
             )
         ).all()
     )
+    # Names, not whole Person rows (with their JSON columns): every live drawing of a
+    # station reads its team.
     rows = (
         await session.execute(
             select(
-                Assignment.shift_id, Assignment.sent_at, Assignment.confirmed_at, Person, RoleType
+                Assignment.shift_id,
+                Assignment.sent_at,
+                Assignment.confirmed_at,
+                Person.id,
+                Person.first_name,
+                Person.last_name,
+                RoleType,
             )
             .join(Person, Person.id == Assignment.person_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
@@ -406,12 +414,12 @@ async def _rosters(session: AsyncSession, shifts: list[Shift]) -> dict[int, Shif
     ).all()
     presence = await presence_on(session, shift_ids)
     entries: dict[int, list[RosterEntry]] = {shift_id: [] for shift_id in shift_ids}
-    for shift_id, sent_at, confirmed_at, person, role in rows:
-        seen = presence.get((shift_id, person.id))
+    for shift_id, sent_at, confirmed_at, person_id, first_name, last_name, role in rows:
+        seen = presence.get((shift_id, person_id))
         entries[shift_id].append(
             RosterEntry(
-                person_id=person.id,
-                name=person.full_name,
+                person_id=person_id,
+                name=f"{first_name} {last_name}",  # Person.full_name
                 role=named(role),
                 leads_station=role.leads_station,
                 status=seen.kind if seen and seen.kind else "missing",
