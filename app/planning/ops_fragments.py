@@ -24,7 +24,7 @@ from app.core.models import Tenant
 from app.domain.ops.counters import LiveCounters
 from app.domain.ops.dashboard import live_update
 from app.domain.ops.stations import STATE_LABELS
-from app.realtime.drawing import register_coalescing_renderer
+from app.realtime.drawing import as_page_of, register_coalescing_renderer
 from app.realtime.live_event import LiveEvent
 
 UPDATE = "planning/ops/_live_update.html"
@@ -74,7 +74,7 @@ async def render_ops_events(events: list[LiveEvent]) -> str:
             return last.as_json()
         # In the readers' language; the municipality's when the hub does not know it.
         language = reader_locale() or tenant.locale or runtime.settings.default_locale
-        with locale_scope(language):
+        with locale_scope(language), as_page_of(tenant):
             counters = current_app.extensions.get(COUNTERS)
             if counters is None:
                 counters = current_app.extensions[COUNTERS] = LiveCounters()

@@ -22,7 +22,7 @@ from app.domain.materials.labels import SHORTAGE_LABELS
 from app.domain.models import TURNOUT_SLOTS
 from app.domain.ops.station_live import PARTS, station_now
 from app.domain.ops.stations import STATE_LABELS
-from app.realtime.drawing import register_coalescing_renderer
+from app.realtime.drawing import as_page_of, register_coalescing_renderer
 from app.realtime.live_event import LiveEvent
 
 UPDATE = "portal/_station_live_update.html"
@@ -86,7 +86,7 @@ async def render_station_events(events: list[LiveEvent]) -> str:
         if tenant is None:
             return last.as_json()
         language = reader_locale() or tenant.locale or runtime.settings.default_locale
-        with locale_scope(language):
+        with locale_scope(language), as_page_of(tenant):
             context: dict[str, Any] = {
                 "now": await station_now(
                     session,

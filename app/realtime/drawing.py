@@ -11,8 +11,12 @@ per batch, not per event.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Container
+from collections.abc import Awaitable, Callable, Container, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+from quart import g
 
 from app.realtime.live_event import LiveEvent
 from app.realtime.saturation import BUSY_REST_SECONDS
@@ -174,3 +178,19 @@ def rest_after(events: list[LiveEvent], spent: float, busy: bool = False) -> flo
         return 0.0
     rest = min(registered.max_rest_seconds, spent * (1 / registered.share - 1))
     return max(rest, BUSY_REST_SECONDS) if busy else rest
+
+
+@contextmanager
+def as_page_of(tenant: Any) -> Iterator[None]:
+    """Draw as the municipality's pages draw: what they mark as written in its own
+    language (``app.core.templating.own_language`` reads the request's tenant) is
+    marked the same in a fragment drawn without a request."""
+    had = g.get("tenant")
+    g.tenant = tenant
+    try:
+        yield
+    finally:
+        if had is None:
+            g.pop("tenant", None)
+        else:
+            g.tenant = had

@@ -9,22 +9,29 @@ import datetime as dt
 import json
 import urllib.request
 from collections import deque
+from typing import Any
 
 import pytest
 from quart import Quart
+from quart.testing import QuartClient
+from sqlalchemy import event as sql_event
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.accounts.api_tokens import create_api_token
 from app.core.audit import Actor
 from app.core.events import station_topic
-from app.core.models import Tenant, User
+from app.core.i18n import reader_scope
+from app.core.models import Tenant, User, utcnow
 from app.core.tenancy import tenant_scope
+from app.domain.models import Person
 from app.domain.ops import checkins, station_live
 from app.realtime.drawing import take_batch
 from app.realtime.live_event import LiveEvent
 from app.realtime.ws import HUB
 from tests.domain.ops.test_checkins import link_user, ops_day
 from tests.domain.ops.test_dashboard import _second_station
+from tests.portal.test_election_day import PAGE, login_en, today_at_station
 from tests.realtime.conftest import open_socket, receive, session_cookie
 
 
@@ -156,3 +163,87 @@ async def test_a_phone_that_reconnects_gets_what_it_missed_drawn(
         fragment = await asyncio.wait_for(socket.recv(), 5)
     assert isinstance(fragment, str) and not fragment.startswith("{")
     assert fragment.count('class="roster-arrived"') == 1
+
+
+def _part(html: str, start: str, end: str) -> str:
+    """The element that opens with ``start`` up to its ``end``, as the page shows it
+    (without the out-of-band swap the socket adds)."""
+    begin = html.index(start)
+    return html[begin : html.index(end, begin) + len(end)].replace(' hx-swap-oob="true"', "")
+
+
+async def test_a_check_in_is_drawn_as_the_page_draws_the_team(
+    app: Quart,
+    client: QuartClient,
+    db: AsyncSession,
+    tenant: Tenant,
+    clerk: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The station's team and what keeps it from opening, drawn for a check-in's event,
+    are the chair's page's, byte for byte: one arrived, one left, one not yet."""
+    setup = await today_at_station(db, tenant, clerk)
+    clock = utcnow()
+    monkeypatch.setattr(station_live, "utcnow", lambda: clock)
+    with tenant_scope(tenant.id):
+        chair_id, clerk_id = [
+            await db.scalar(select(Person.id).where(Person.user_id == user.id))
+            for user in (setup.chair, setup.clerk)
+        ]
+        assert chair_id is not None and clerk_id is not None
+        for number, (person_id, kind) in enumerate(
+            [(chair_id, "arrived"), (clerk_id, "arrived"), (clerk_id, "left")]
+        ):
+            await checkins.check_in(
+                db,
+                Actor.system("kiosk"),
+                person_id=person_id,
+                shift_id=setup.early_id,
+                kind=kind,
+                idempotency_key=f"same-{number}",
+                source="api",
+            )
+    await login_en(client, setup.chair)
+    page = await (await client.get(PAGE)).get_data(as_text=True)
+    topic = station_topic(tenant.id, setup.station_id)
+    event = LiveEvent(931, tenant.id, topic, "checkin.left", {"station_id": setup.station_id})
+    with reader_scope("en"):
+        (drawn,) = await app.extensions[HUB].draw([event])
+    roster = (f'<div id="roster-{setup.station_id}"', "</ul>\n\n</div>")
+    problems = (f'<ul class="opening-problems" id="problems-{setup.station_id}"', "</ul>")
+    for start, end in (roster, problems):
+        assert _part(drawn.text, start, end) == _part(page, start, end)
+    assert _part(page, *roster).count('class="roster-arrived"') == 1
+    assert "No chair or vice chair has checked in." not in _part(page, *problems)
+
+
+async def test_a_check_in_is_drawn_in_five_reads(
+    app: Quart, db: AsyncSession, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The team and the opening check share one read of the station's shifts, norms,
+    places and check-ins (each read them all again: ten or eleven reads a drawing)."""
+    day = await ops_day(db, tenant)
+    # At 23:00 the operations day asks whether tomorrow's shifts have begun.
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "set_config" not in statement:
+            statements.append(statement)
+
+    for number, clock in enumerate((day.at(7, 45), day.at(23, 0))):
+        monkeypatch.setattr(station_live, "utcnow", lambda clock=clock: clock.astimezone(dt.UTC))
+        topic = station_topic(tenant.id, day.station_id)
+        event = LiveEvent(
+            941 + number, tenant.id, topic, "checkin.arrived", {"station_id": day.station_id}
+        )
+        statements.clear()
+
+        engine = db.get_bind()
+        sql_event.listen(engine, "before_cursor_execute", seen)
+        try:
+            (drawn,) = await app.extensions[HUB].draw([event])
+        finally:
+            sql_event.remove(engine, "before_cursor_execute", seen)
+        assert f'id="roster-{day.station_id}"' in drawn.text
+        # The municipality, the shifts, their norms, their places, their check-ins.
+        assert len(statements) == 5, statements

@@ -403,20 +403,21 @@ async def presence_on(
     """Each (shift, person)'s last check-in on the shifts: who is there, who left."""
     if not shift_ids:
         return {}
-    rows = await session.scalars(
-        select(CheckIn).where(CheckIn.shift_id.in_(shift_ids)).order_by(CheckIn.id)
+    # Plain rows, not objects: a station's every drawing reads its check-ins.
+    rows = await session.execute(
+        select(CheckIn.shift_id, CheckIn.person_id, CheckIn.kind, CheckIn.checked_at)
+        .where(CheckIn.shift_id.in_(shift_ids))
+        .order_by(CheckIn.id)
     )
     found: dict[tuple[int, int], Presence] = {}
-    for row in rows:
-        before = found.get((row.shift_id, row.person_id))
+    for shift_id, person_id, kind, checked_at in rows:
+        before = found.get((shift_id, person_id))
         arrived_at = before.arrived_at if before else None
         left_at = before.left_at if before else None
-        if row.kind == "arrived":
-            arrived_at = arrived_at or row.checked_at
+        if kind == "arrived":
+            arrived_at = arrived_at or checked_at
             left_at = None
         else:
-            left_at = row.checked_at
-        found[(row.shift_id, row.person_id)] = Presence(
-            row.person_id, row.kind, arrived_at, left_at
-        )
+            left_at = checked_at
+        found[(shift_id, person_id)] = Presence(person_id, kind, arrived_at, left_at)
     return found

@@ -13,7 +13,8 @@ shift; this module gives the pages the one day that rule makes current.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +57,17 @@ async def ops_day(
     bounds = {
         day: (first, last) for day, first, last in await session.execute(query.group_by(Shift.day))
     }
-    if tomorrow not in bounds:
+    return day_of(local, zone, bounds)
+
+
+def day_of(
+    local: dt.datetime, zone: ZoneInfo, bounds: Mapping[dt.date, tuple[dt.time, dt.time]]
+) -> dt.date:
+    """The operations day at ``local`` (a time in ``zone``), given the earliest start and
+    the latest end of the shifts of each day (today's and tomorrow's at least)."""
+    today = local.date()
+    tomorrow = today + dt.timedelta(days=1)
+    if local < at(tomorrow, dt.time.min, zone) - EARLY or tomorrow not in bounds:
         return today
     still_running = today in bounds and local < at(today, bounds[today][1], zone)
     opened = at(tomorrow, bounds[tomorrow][0], zone) - EARLY <= local

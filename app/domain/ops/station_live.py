@@ -20,7 +20,6 @@ from app.core.models import utcnow
 from app.domain.materials.shortages import ShownShortage, station_shortages
 from app.domain.models import StationStatus, TurnoutReport
 from app.domain.ops import my_day, stations
-from app.domain.ops.day import ops_day
 from app.domain.ops.station_messages import ShownMessage, messages_of_station
 
 #: The parts of a station's page, each read and drawn on its own: a live update reads
@@ -57,22 +56,20 @@ async def station_now(
     asked for (all by default)."""
     now = utcnow()
     wanted = PARTS.intersection(parts)
-    if day is None and "team" in wanted:
-        day = await ops_day(session, now, station_ids=[station_id])
     status = await stations.station_state(session, station_id) if "state" in wanted else None
+    team: stations.StationTeam | None = None
+    if "team" in wanted or "opening" in wanted:
+        # The team and what keeps the station from opening from one read of each.
+        team = await stations.station_team(session, station_id, now, day)
     return StationNow(
         station_id=station_id,
         state=status.state if status else "not_opened",
         status=status,
-        rosters=(
-            await stations.station_roster(session, station_id, day)
-            if day is not None and "team" in wanted
-            else []
-        ),
+        rosters=team.rosters if team is not None and "team" in wanted else [],
         turnout=await my_day.station_turnout(session, station_id) if "turnout" in wanted else {},
         check=(
-            await stations.opening_check(session, station_id, now)
-            if "opening" in wanted
+            team.check
+            if team is not None and "opening" in wanted
             else stations.OpeningCheck(None, 0, 0, False)
         ),
         messages=await messages_of_station(session, station_id) if "messages" in wanted else [],

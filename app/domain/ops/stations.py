@@ -9,10 +9,12 @@ which is stored with the change and audited.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -35,6 +37,7 @@ from app.domain.models import (
 from app.domain.ops import OpsConflict, OpsError
 from app.domain.ops.access import at, local_zone, lock_station, station_to_lead
 from app.domain.ops.checkins import EARLY, presence_on
+from app.domain.ops.day import day_of
 from app.domain.ops.news import announce
 
 STATE_LABELS = {
@@ -88,14 +91,22 @@ async def current_shift(session: AsyncSession, station_id: int, now: dt.datetime
     check-in has opened (from 22:00 for one starting at midnight)."""
     zone = await local_zone(session)
     today = now.astimezone(zone).date()
-    shifts = await session.scalars(
+    shifts = await session.scalars(_shifts_of(station_id, [today, today + dt.timedelta(days=1)]))
+    return running_shift(shifts, now, zone)
+
+
+def _shifts_of(station_id: int, days: Iterable[dt.date]) -> Select[Shift]:
+    """The station's shifts on these days, by day and start."""
+    return (
         select(Shift)
-        .where(
-            Shift.station_id == station_id,
-            Shift.day.in_([today, today + dt.timedelta(days=1)]),
-        )
-        .order_by(Shift.day, Shift.starts_at)
+        .where(Shift.station_id == station_id, Shift.day.in_(sorted(set(days))))
+        .order_by(Shift.day, Shift.starts_at, Shift.id)
     )
+
+
+def running_shift(shifts: Iterable[Shift], now: dt.datetime, zone: ZoneInfo) -> Shift | None:
+    """Of ``shifts`` (by day and start), the first under way at ``now``: its check-in
+    opened (``EARLY`` before it starts) and it has not ended."""
     for shift in shifts:
         starts = at(shift.day, shift.starts_at, zone) - EARLY
         if starts <= now < at(shift.day, shift.ends_at, zone):
@@ -108,35 +119,19 @@ async def opening_check(session: AsyncSession, station_id: int, now: dt.datetime
     (counting only those whose role counts toward the legal minimum: not a host)."""
     shift = await current_shift(session, station_id, now)
     if shift is None:
-        return OpeningCheck(None, 0, 0, False, [_("No shift of this station runs now.")])
-    minimum = int(
-        await session.scalar(
-            select(func.coalesce(func.sum(counted_minimum()), 0))
-            .select_from(StaffingNorm)
-            .join(RoleType, RoleType.id == StaffingNorm.role_type_id)
-            .where(StaffingNorm.shift_id == shift.id)
-        )
-        or 0
-    )
-    presence = await presence_on(session, [shift.id])
-    here = [p.person_id for p in presence.values() if p.kind == "arrived"]
-    roles_here = (
-        (
-            await session.execute(
-                select(RoleType.leads_station, RoleType.counts_toward_minimum)
-                .join(Assignment, Assignment.role_type_id == RoleType.id)
-                .where(
-                    Assignment.shift_id == shift.id,
-                    Assignment.person_id.in_(here),
-                    Assignment.state.in_(HOLDING_STATES),
-                )
-            )
-        ).all()
-        if here
-        else []
-    )
-    lead_present = any(leads for leads, _counts in roles_here)
-    counted = sum(counts for _leads, counts in roles_here)
+        return _no_shift_runs()
+    rosters = await _rosters(session, [shift])
+    return _check_of(rosters[shift.id])
+
+
+def _no_shift_runs() -> OpeningCheck:
+    return OpeningCheck(None, 0, 0, False, [_("No shift of this station runs now.")])
+
+
+def _check_of(roster: ShiftRoster) -> OpeningCheck:
+    """What opening needs, against those of the shift's team checked in."""
+    lead_present = any(e.status == "arrived" and e.leads_station for e in roster.entries)
+    counted, minimum = roster.counted, roster.minimum
     problems = []
     if not lead_present:
         problems.append(_("No chair or vice chair has checked in."))
@@ -149,7 +144,7 @@ async def opening_check(session: AsyncSession, station_id: int, now: dt.datetime
                 present=counted,
             )
         )
-    return OpeningCheck(shift.id, counted, minimum, lead_present, problems)
+    return OpeningCheck(roster.shift.id, counted, minimum, lead_present, problems)
 
 
 async def set_station_state(
@@ -325,16 +320,63 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
     A read for the chair's and the coordinators' views; the face checks who may see it
     (``access.station_to_lead``). Leads first, then by role and name.
     """
-    shifts = list(
-        await session.scalars(
-            select(Shift)
-            .where(Shift.station_id == station_id, Shift.day == day)
-            .order_by(Shift.starts_at, Shift.id)
-        )
+    shifts = list(await session.scalars(_shifts_of(station_id, [day])))
+    rosters = await _rosters(session, shifts)
+    return [rosters[shift.id] for shift in _by_start(shifts)]
+
+
+@dataclass(frozen=True)
+class StationTeam:
+    """A station's team on a day and what keeps it from opening now."""
+
+    day: dt.date
+    rosters: list[ShiftRoster]
+    check: OpeningCheck
+
+
+async def station_team(
+    session: AsyncSession, station_id: int, now: dt.datetime, day: dt.date | None = None
+) -> StationTeam:
+    """``station_roster`` of ``day`` (the station's operations day when None,
+    ``day.ops_day``) and ``opening_check`` at ``now``, the same as each gives, from one
+    read of the station's shifts of today, tomorrow and ``day``, and one of their
+    minimums, places and check-ins (each of the two reads them all again)."""
+    zone = await local_zone(session)
+    local = now.astimezone(zone)
+    today = local.date()
+    near = (today, today + dt.timedelta(days=1))
+    shifts = list(await session.scalars(_shifts_of(station_id, [*near, *([day] if day else [])])))
+    if day is None:
+        day = day_of(local, zone, _bounds(s for s in shifts if s.day in near))
+    current = running_shift((s for s in shifts if s.day in near), now, zone)
+    drawn = _by_start(s for s in shifts if s.day == day)
+    extra = [current] if current is not None and current not in drawn else []
+    rosters = await _rosters(session, [*drawn, *extra])
+    return StationTeam(
+        day,
+        [rosters[shift.id] for shift in drawn],
+        _check_of(rosters[current.id]) if current is not None else _no_shift_runs(),
     )
+
+
+def _by_start(shifts: Iterable[Shift]) -> list[Shift]:
+    return sorted(shifts, key=lambda shift: (shift.starts_at, shift.id))
+
+
+def _bounds(shifts: Iterable[Shift]) -> dict[dt.date, tuple[dt.time, dt.time]]:
+    """The earliest start and the latest end of the shifts of each day."""
+    bounds: dict[dt.date, tuple[dt.time, dt.time]] = {}
+    for shift in shifts:
+        first, last = bounds.get(shift.day, (shift.starts_at, shift.ends_at))
+        bounds[shift.day] = (min(first, shift.starts_at), max(last, shift.ends_at))
+    return bounds
+
+
+async def _rosters(session: AsyncSession, shifts: list[Shift]) -> dict[int, ShiftRoster]:
+    """Each shift's team, by shift id: its minimum, its places, who checked in."""
     shift_ids = [shift.id for shift in shifts]
     if not shift_ids:
-        return []
+        return {}
     minimums = dict(
         (
             await session.execute(
@@ -345,10 +387,18 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
             )
         ).all()
     )
+    # Names, not whole Person rows (with their JSON columns): every live drawing of a
+    # station reads its team.
     rows = (
         await session.execute(
             select(
-                Assignment.shift_id, Assignment.sent_at, Assignment.confirmed_at, Person, RoleType
+                Assignment.shift_id,
+                Assignment.sent_at,
+                Assignment.confirmed_at,
+                Person.id,
+                Person.first_name,
+                Person.last_name,
+                RoleType,
             )
             .join(Person, Person.id == Assignment.person_id)
             .join(RoleType, RoleType.id == Assignment.role_type_id)
@@ -358,17 +408,18 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
                 RoleType.sort_order,
                 Person.last_name,
                 Person.first_name,
+                Person.id,
             )
         )
     ).all()
     presence = await presence_on(session, shift_ids)
     entries: dict[int, list[RosterEntry]] = {shift_id: [] for shift_id in shift_ids}
-    for shift_id, sent_at, confirmed_at, person, role in rows:
-        seen = presence.get((shift_id, person.id))
+    for shift_id, sent_at, confirmed_at, person_id, first_name, last_name, role in rows:
+        seen = presence.get((shift_id, person_id))
         entries[shift_id].append(
             RosterEntry(
-                person_id=person.id,
-                name=person.full_name,
+                person_id=person_id,
+                name=f"{first_name} {last_name}",  # Person.full_name
                 role=named(role),
                 leads_station=role.leads_station,
                 status=seen.kind if seen and seen.kind else "missing",
@@ -379,6 +430,7 @@ async def station_roster(session: AsyncSession, station_id: int, day: dt.date) -
                 confirmed_at=confirmed_at,
             )
         )
-    return [
-        ShiftRoster(shift, int(minimums.get(shift.id) or 0), entries[shift.id]) for shift in shifts
-    ]
+    return {
+        shift.id: ShiftRoster(shift, int(minimums.get(shift.id) or 0), entries[shift.id])
+        for shift in shifts
+    }
