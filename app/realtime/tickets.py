@@ -1,7 +1,8 @@
 """One-time tickets onto the live socket, for clients without a browser session.
 
-Both ends are one statement each: after a process dies, every one of its sockets
-asks for a ticket and redeems it within seconds, so each costs what it must.
+Both ends are one statement each, and each runs on its own, committed as it runs
+(no BEGIN and COMMIT around it): after a process dies, every one of its sockets asks
+for a ticket and redeems it within seconds, so each costs what it must.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Integer, String, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.models import Membership, RealtimeTicket, User, utcnow
 from app.core.security import hash_token, new_token
@@ -22,6 +23,8 @@ from app.core.tenancy import (
 from app.realtime.access import Member
 
 TICKET_SECONDS = 60
+#: A connection on which each statement commits as it runs.
+_EACH_STATEMENT_COMMITS = {"isolation_level": "AUTOCOMMIT"}
 
 
 #: Active members of the tenant, with their role. The hot statements below are made
@@ -90,6 +93,18 @@ _USE_UP = tenant_statement(
 )
 
 
+async def statements_on_their_own(session: AsyncSession) -> AsyncConnection:
+    """Have ``session`` run what comes next one statement at a time, each committed as
+    it runs: on PostgreSQL the BEGIN before and the COMMIT after are two round trips of
+    the three a lone statement would cost. What the session held before is committed
+    first (a connection's mode is chosen when the session takes one). For a single
+    write, atomic on its own, and reads that need no snapshot shared between them (at
+    READ COMMITTED each statement takes its own anyway)."""
+    if session.in_transaction():
+        await session.commit()
+    return await session.connection(execution_options=_EACH_STATEMENT_COMMITS)
+
+
 async def issue_ticket(session: AsyncSession, user_id: int) -> str | None:
     """A ticket for ``user_id`` in the current tenant: its secret, or None when the
     user is not an active member there.
@@ -100,6 +115,7 @@ async def issue_ticket(session: AsyncSession, user_id: int) -> str | None:
     """
     now = utcnow()
     secret = new_token()
+    await statements_on_their_own(session)
     created = await scalar_for_tenant(
         session,
         _ISSUE,
@@ -118,10 +134,13 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> Member | int:
     ticket, or a user deactivated since; 404 for a user no longer a member here.
 
     One conditional UPDATE marks it used if its user is an active member, so of two
-    processes redeeming the same ticket at once exactly one sees a changed row.
+    processes redeeming the same ticket at once exactly one sees a changed row. It is
+    committed as it runs, and the session goes on so (``statements_on_their_own``):
+    the socket's first reads follow on the same connection, without a transaction.
     """
     tenant_id = require_tenant_id()
     digest, now = hash_token(secret), utcnow()
+    await statements_on_their_own(session)
     user_id: int | None = None
     role: str | None = None
     if session.get_bind().dialect.name == "postgresql":
@@ -134,14 +153,11 @@ async def redeem_ticket(session: AsyncSession, secret: str) -> Member | int:
         if user_id is not None:
             role = await scalar_for_tenant(session, _ROLE, user=user_id)
     if user_id is not None and role is not None:
-        await session.commit()
         return Member(tenant_id, user_id, role)
     # Rarely here, so the reason may cost a query more: the ticket is used up all the
     # same when it was good, and its user is refused as a stranger would be.
     user_id = await scalar_for_tenant(session, _USE_UP, digest=digest, now=now)
     if user_id is None:
-        await session.rollback()
         return 401
-    await session.commit()
     user = await session.get(User, user_id)
     return 401 if user is None or not user.is_active else 404

@@ -191,3 +191,36 @@ async def test_a_ticket_is_redeemed_in_one_statement_on_postgresql(
     assert member == Member(tenant.id, coordinator.id, "coordinator")
     postgresql = engine.dialect.name == "postgresql"
     assert statements == (["UPDATE"] if postgresql else ["UPDATE", "SELECT"])
+
+
+async def test_a_ticket_is_issued_and_used_up_for_good_before_the_session_ends(
+    session_factory: async_sessionmaker[AsyncSession], tenant: Tenant, coordinator: User
+) -> None:
+    # Each end commits as its one statement runs: another process sees the ticket, and
+    # sees it used up, while the session that wrote it is still open (a socket's opening
+    # session lives on through its first answer).
+    async def used_at(secret_count: int) -> list[Any]:
+        async with session_factory() as other:
+            with tenant_scope(tenant.id):
+                rows = (await other.scalars(select(RealtimeTicket.used_at))).all()
+        assert len(rows) == secret_count
+        return list(rows)
+
+    async with session_factory() as issuing:
+        with tenant_scope(tenant.id):
+            ticket = await issue_ticket(issuing, coordinator.id)
+            assert ticket is not None
+            assert await used_at(1) == [None]
+    async with session_factory() as redeeming:
+        with tenant_scope(tenant.id):
+            member = await redeem_ticket(redeeming, ticket)
+            assert member == Member(tenant.id, coordinator.id, "coordinator")
+            [used] = await used_at(1)
+            assert used is not None
+            # The session goes on reading, on the same connection, with no BEGIN sent
+            # (PostgreSQL: no round trips for BEGIN and COMMIT around each statement).
+            assert await redeeming.scalar(select(func.count()).select_from(Membership)) > 0
+            connection = await redeeming.connection()
+            if connection.dialect.name == "postgresql":
+                raw = await connection.get_raw_connection()
+                assert not raw.driver_connection.is_in_transaction()
