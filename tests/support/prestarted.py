@@ -158,19 +158,29 @@ def _prepare_for_children(templates_code: Path) -> None:
       the child's own objects, not every module, class and function of the app again
       (a quarter of a second of CPU a server).
     - The languages' data the pages name (Babel's, read from disk) is read here.
+    - Argon2 with its lowest costs, as in the test process (``cheap_password_hashing``
+      in ``tests/conftest.py``): a server hashed the password of each user the demo
+      made again at the real costs on their first sign-in (the hash "needs rehash"),
+      verified their later sign-ins at those costs and checked an unknown email against
+      a hash at them, some 0.17 s of CPU each. The same code runs;
+      ``tests/core/test_security.py`` checks the real costs.
     - Templates a child compiled are kept in ``templates_code`` (Jinja's own bytecode
       cache, by template and source checksum), so the next child loads their code
       instead of compiling them again: a browser test's server compiled every page it
       drew, some 15 % of its CPU.
     """
+    from argon2 import PasswordHasher
     from jinja2 import FileSystemBytecodeCache
     from quart import Quart
 
+    from app.core import security
     from app.core.i18n import language_name
     from app.core.settings import SUPPORTED_LOCALES
 
     for locale in SUPPORTED_LOCALES:
         language_name(locale)
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    security._DUMMY_HASH = security._hasher.hash(security.new_token(16))
     Quart.jinja_options = {
         **Quart.jinja_options,
         "bytecode_cache": FileSystemBytecodeCache(str(templates_code)),
