@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.i18n import _, named
-from app.domain.autostaff.costs import Pick
 from app.domain.autostaff import problem as model
+from app.domain.autostaff.costs import Pick
 from app.domain.autostaff.incremental import held_by_pending, rerun
 from app.domain.autostaff.loading import load_problem
 from app.domain.autostaff.runs import get_run, pick_reasons

@@ -17,7 +17,15 @@ from app.core.tenancy import tenant_scope
 from app.domain.autostaff.rerunning import rerun_after_declines
 from app.domain.models import Assignment, AutostaffRun
 from app.domain.staffing.working_rules import save_working_rules
-from tests.domain.autostaff.test_autostaff import World, _at, _hold, _person, _shift, _station, _world
+from tests.domain.autostaff.test_autostaff import (
+    World,
+    _at,
+    _hold,
+    _person,
+    _shift,
+    _station,
+    _world,
+)
 
 ACTOR = Actor.system("test")
 MORNING = (dt.time(7, 0), dt.time(12, 0))
