@@ -95,14 +95,13 @@ async def test_a_rerun_keeps_the_rules_across_days_and_leaves_pending_people_alo
     # Next door, free, but a pending proposal gives them the afternoon.
     pending = await _person(db, world, at=_at(0.3))
     with tenant_scope(tenant.id):
-        db.add(
-            AutostaffRun(
-                election_id=world.election_id,
-                status="pending",
-                items=[_item(world, afternoon, pending, applied=False)],
-                costs={},
-            )
+        waiting = AutostaffRun(
+            election_id=world.election_id,
+            status="pending",
+            items=[_item(world, afternoon, pending, applied=False)],
+            costs={},
         )
+        db.add(waiting)
         await db.commit()
     # Free, far away: the only one left.
     far = await _person(db, world, at=_at(25))
@@ -114,6 +113,7 @@ async def test_a_rerun_keeps_the_rules_across_days_and_leaves_pending_people_alo
     assert [(i["shift_id"], i["person_id"]) for i in new.items] == [(morning, far)]
     assert new.costs["changes"] == [[morning, world.roles["clerk"], declined, far]]
     assert new.costs["held_by_pending"] == 1
+    assert new.costs["held_by_runs"] == [waiting.id]
     assert new.costs["optimal"] == 1
 
 
