@@ -1,6 +1,7 @@
 """The planner runs the optimiser on the demo, accepts its proposal and sends the offers
-of one district; a clerk declines from the emailed link; the planner re-runs from the
-proposal's page and only that place changes. Seen on a desktop and a phone."""
+of one district; a clerk declines from the emailed link; the planner discards the rest of
+the proposal (its rows hold their people) and re-runs from the proposal's page, and only
+that place changes. Seen on a desktop and a phone."""
 
 from __future__ import annotations
 
@@ -71,6 +72,11 @@ async def test_a_decline_and_a_rerun_change_only_that_place(
     await _open_board(page, live_server)
     await expect(page.locator(".rerun")).to_contain_text("1 plats i förslaget")
     await page.screenshot(path=str(ARTIFACTS / "optimiser-rerun-board.png"), full_page=False)
+    # The other districts' rows still wait in the proposal and hold their people for it
+    # (a re-run proposing them would book them twice): the planner discards the rest.
+    await page.goto(proposal_url)
+    await page.get_by_role("button", name="Förkasta förslaget").click()
+    await expect(page.locator(".flash-success")).to_contain_text("förkastats")
     # The proposal's page offers the re-run; the new proposal fills only that place.
     await page.goto(proposal_url)
     await expect(page.locator("#rerun-title")).to_be_visible()

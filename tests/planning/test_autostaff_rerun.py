@@ -191,9 +191,11 @@ async def test_a_rerun_leaves_out_people_a_pending_proposal_gives_that_day(
         assert new is not None and new.costs["rerun_of"] == run.id
         assert waiting not in {item["person_id"] for item in new.items}
         assert new.items == [] and new.costs["held_by_pending"] == 1
+        assert new.costs["held_by_runs"] == [run.id]
     assert "Ingen: platsen förblir ledig" in page
     assert "1 person som kunde ha tagit en ledig plats lämnades utanför" in page
     assert "Förkasta det förslaget" in page
+    assert f'<a href="{base}/{run.id}">Förslag {run.id}</a>' in page
     # The waiting row can still be accepted: nobody is booked twice.
     response = await post_form(client, f"{base}/{run.id}/apply", {"all": "1"})
     assert response.status_code == 302

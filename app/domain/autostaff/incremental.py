@@ -117,30 +117,29 @@ def _with_kept(
 
 def held_by_pending(
     problem: Problem, pending: Mapping[int, Sequence[Shift]]
-) -> tuple[Problem, int]:
+) -> tuple[Problem, set[int]]:
     """The problem with the places of proposals still pending (``pending``: per person,
     the shifts proposed to them) held as if accepted: that day is not free, the shifts
     too close to it are unfit, and the place counts in the spread. So a re-run never
     proposes someone a pending proposal already gives that day, and accepting both
-    cannot book anyone twice. Also how many candidates this keeps from a shift of the
+    cannot book anyone twice. Also the candidates this keeps from a shift of the
     problem they could otherwise work."""
     if not pending:
-        return problem, 0
+        return problem, set()
     known = {shift.id for shift in problem.shifts}
     # The pending shifts are read only for their days and times (the rest rule).
     others = {s.id: s for shifts in pending.values() for s in shifts if s.id not in known}
     lookup = replace(problem, shifts=problem.shifts + tuple(others.values()))
     candidates: list[Candidate] = []
-    held_back = 0
+    held_back: set[int] = set()
     for candidate in problem.candidates:
         shifts = pending.get(candidate.id)
         if not shifts:
             candidates.append(candidate)
             continue
         held = _with_kept(lookup, candidate, [s.id for s in shifts], known)
-        held_back += any(
-            candidate.can_work(shift) and not held.can_work(shift) for shift in problem.shifts
-        )
+        if any(candidate.can_work(s) and not held.can_work(s) for s in problem.shifts):
+            held_back.add(candidate.id)
         if held.days:
             candidates.append(held)
     return replace(problem, candidates=tuple(candidates)), held_back

@@ -19,8 +19,8 @@ be accepted. A re-run that proposed one of its people for the same day would boo
 twice, or leave one of the two places open when the second is accepted. So the
 unaccepted rows of every pending proposal of the election count as places held
 (``incremental.held_by_pending``); how many people that kept out is stored
-(``costs["held_by_pending"]``) and said on the new proposal, with the way to free them:
-discard the pending proposal they are in.
+(``costs["held_by_pending"]``, with the proposals holding them, ``costs["held_by_runs"]``)
+and said on the new proposal, with the way to free them: discard those proposals.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
 from app.core.i18n import _, named
-from app.domain.autostaff.costs import Pick
 from app.domain.autostaff import problem as model
+from app.domain.autostaff.costs import Pick
 from app.domain.autostaff.incremental import held_by_pending, rerun
 from app.domain.autostaff.loading import load_problem
 from app.domain.autostaff.runs import get_run, pick_reasons
@@ -117,7 +117,7 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
         include_reserves=include_reserves,
         only_shifts={pick.shift_id for pick in freed},
     )
-    pending = await pending_places(
+    pending, runs_of = await pending_places(
         session, run.election_id, {candidate.id for candidate in problem.candidates}
     )
     problem, held_back = held_by_pending(problem, pending)
@@ -151,7 +151,8 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
             "unfilled": [list(row) for row in unfilled_places(again.problem, again.changed)],
             "rerun_of": run.id,
             "changes": changes,
-            "held_by_pending": held_back,
+            "held_by_pending": len(held_back),
+            "held_by_runs": sorted({id_ for person in held_back for id_ in runs_of[person]}),
         },
         seconds=round(time.perf_counter() - started, 3),
         created_by_label=actor.label,
@@ -190,22 +191,23 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
 
 async def pending_places(
     session: AsyncSession, election_id: int, person_ids: set[int]
-) -> dict[int, list[model.Shift]]:
+) -> tuple[dict[int, list[model.Shift]], dict[int, set[int]]]:
     """Per person of ``person_ids``, the shifts the election's pending proposals give
-    them in rows not accepted yet (their days and times only)."""
+    them in rows not accepted yet (their days and times only), and those proposals."""
     runs = await session.scalars(
         select(AutostaffRun).where(
             AutostaffRun.election_id == election_id, AutostaffRun.status == "pending"
         )
     )
-    picked = {
-        (item["person_id"], item["shift_id"])
-        for run in runs.all()
-        for item in run.items
-        if not item.get("applied") and item["person_id"] in person_ids
-    }
+    picked: set[tuple[int, int]] = set()
+    runs_of: dict[int, set[int]] = {}
+    for run in runs.all():
+        for item in run.items:
+            if not item.get("applied") and item["person_id"] in person_ids:
+                picked.add((item["person_id"], item["shift_id"]))
+                runs_of.setdefault(item["person_id"], set()).add(run.id)
     if not picked:
-        return {}
+        return {}, runs_of
     shifts = {
         row.id: model.Shift(row.id, row.station_id, row.day, row.starts_at, row.ends_at, ())
         for row in await session.execute(
@@ -218,7 +220,7 @@ async def pending_places(
     for person_id, shift_id in sorted(picked):
         if shift_id in shifts:
             pending.setdefault(person_id, []).append(shifts[shift_id])
-    return pending
+    return pending, runs_of
 
 
 def _changes(freed: list[Pick], filled: list[Pick]) -> list[list[int]]:

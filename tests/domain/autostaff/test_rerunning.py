@@ -17,7 +17,15 @@ from app.core.tenancy import tenant_scope
 from app.domain.autostaff.rerunning import rerun_after_declines
 from app.domain.models import Assignment, AutostaffRun
 from app.domain.staffing.working_rules import save_working_rules
-from tests.domain.autostaff.test_autostaff import World, _at, _hold, _person, _shift, _station, _world
+from tests.domain.autostaff.test_autostaff import (
+    World,
+    _at,
+    _hold,
+    _person,
+    _shift,
+    _station,
+    _world,
+)
 
 ACTOR = Actor.system("test")
 MORNING = (dt.time(7, 0), dt.time(12, 0))
@@ -87,14 +95,13 @@ async def test_a_rerun_keeps_the_rules_across_days_and_leaves_pending_people_alo
     # Next door, free, but a pending proposal gives them the afternoon.
     pending = await _person(db, world, at=_at(0.3))
     with tenant_scope(tenant.id):
-        db.add(
-            AutostaffRun(
-                election_id=world.election_id,
-                status="pending",
-                items=[_item(world, afternoon, pending, applied=False)],
-                costs={},
-            )
+        waiting = AutostaffRun(
+            election_id=world.election_id,
+            status="pending",
+            items=[_item(world, afternoon, pending, applied=False)],
+            costs={},
         )
+        db.add(waiting)
         await db.commit()
     # Free, far away: the only one left.
     far = await _person(db, world, at=_at(25))
@@ -106,6 +113,7 @@ async def test_a_rerun_keeps_the_rules_across_days_and_leaves_pending_people_alo
     assert [(i["shift_id"], i["person_id"]) for i in new.items] == [(morning, far)]
     assert new.costs["changes"] == [[morning, world.roles["clerk"], declined, far]]
     assert new.costs["held_by_pending"] == 1
+    assert new.costs["held_by_runs"] == [waiting.id]
     assert new.costs["optimal"] == 1
 
 
