@@ -195,7 +195,8 @@ def _priced(
     """Above the exact model's size, in stages while time is left: the relaxations'
     bound over every station (one pricing round, ``pricing``); the flow again with the
     pairs it priced below zero (the flow over every station, rest kept); the bound again
-    from those pairs, priced until no pair is left out. Each bound is proven."""
+    from those pairs, priced until no pair is left out; a last pricing round against the
+    proposal's own network. Each bound is proven."""
     total = start.evaluation.breakdown["total"]
     assert flow.state is not None
     bound, found = bounds.lower_bound_and_pairs(
@@ -211,17 +212,24 @@ def _priced(
     best = start
     if len(found) and proven < time_limit:
         whole = solve(problem, nearest, table, extra=found)
-        picks = keep_rest(problem, whole.picks)
-        evaluation = evaluate(problem, picks, table)
-        if evaluation.breakdown["total"] < total:
-            best = Solution(picks, evaluation, whole.arcs, whole.flow_cost, whole.rounds)
-            total = evaluation.breakdown["total"]
+        best, total = _kept_if_cheaper(problem, table, whole, best, total)
         if time.perf_counter() - started < time_limit and whole.state is not None:
             # Priced to the end from the same choices: the relaxation over every station.
             again, _found = bounds.lower_bound_and_pairs(
-                problem, nearest, table, total, found, state=whole.state[:2], earned_only=True
+                problem,
+                nearest,
+                table,
+                total,
+                whole.extra,
+                state=whole.state[:2],
+                earned_only=True,
             )
             bound = max(bound, again)
+        if time.perf_counter() - started < time_limit and bound < total:
+            # One more round against the proposal's own network: the pairs the relaxation
+            # priced are most, not all, of the ones the proposal wants.
+            priced = solve(problem, nearest, table, pricing_rounds=1, after=whole)
+            best, total = _kept_if_cheaper(problem, table, priced, best, total)
     bound = min(bound, total)
     return Result(
         best,
@@ -231,4 +239,19 @@ def _priced(
         time.perf_counter() - started,
         start.evaluation.breakdown["total"],
         proven,
+    )
+
+
+def _kept_if_cheaper(
+    problem: Problem, table: CostTable, flow: Solution, best: Solution, total: int
+) -> tuple[Solution, int]:
+    """The flow's proposal, rest kept, when it costs less than ``best`` (which costs
+    ``total``); else ``best``."""
+    picks = keep_rest(problem, flow.picks)
+    evaluation = evaluate(problem, picks, table)
+    if evaluation.breakdown["total"] >= total:
+        return best, total
+    return (
+        Solution(picks, evaluation, flow.arcs, flow.flow_cost, flow.rounds),
+        evaluation.breakdown["total"],
     )
