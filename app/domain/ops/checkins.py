@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
@@ -63,7 +64,18 @@ def payload_hash(person_id: int, shift_id: int, kind: str, device_time: dt.datet
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def check_in_window(shift: Shift, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+class Timed(Protocol):
+    """A shift's day and times (a ``Shift``, or what a check-in reads of one)."""
+
+    @property
+    def day(self) -> dt.date: ...
+    @property
+    def starts_at(self) -> dt.time: ...
+    @property
+    def ends_at(self) -> dt.time: ...
+
+
+def check_in_window(shift: Timed, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """When check-ins for a shift are taken: from two hours before it starts until the end
     of its (local) day, or two hours after it ends when that is later."""
     opens = at(shift.day, shift.starts_at, zone) - EARLY
@@ -137,8 +149,8 @@ async def check_in(
     on the new primary rather than refused.
     """
     key = _checked_request(idempotency_key, kind, source)
-    person, shift, station = await _person_and_shift(session, person_id, shift_id)
-    await _ensure_may_check_in(session, actor, person, station.id)
+    person, shift = await _person_and_shift(session, person_id, shift_id)
+    await _ensure_may_check_in(session, actor, person, shift.station_id)
     name = person.full_name
 
     zone = await local_zone(session)
@@ -169,8 +181,8 @@ async def check_in(
     overridden = await _ensure_kind_follows(session, actor, person, shift, kind, override_reason)
 
     checkin = CheckIn(
-        election_id=station.election_id,
-        station_id=station.id,
+        election_id=shift.election_id,
+        station_id=shift.station_id,
         shift_id=shift.id,
         person_id=person.id,
         assignment_id=assignment_id,
@@ -192,7 +204,7 @@ async def check_in(
         if stored is None:
             raise
         return await _replay(session, stored, digest), True
-    await _record_and_announce(session, actor, checkin, station)
+    await _record_and_announce(session, actor, checkin, shift.election_id)
     if overridden:
         await record(
             session,
@@ -208,8 +220,8 @@ async def check_in(
 async def _ensure_kind_follows(
     session: AsyncSession,
     actor: Actor,
-    person: Person,
-    shift: Shift,
+    person: _Person,
+    shift: _Shift,
     kind: str,
     override_reason: str,
 ) -> str:
@@ -226,7 +238,7 @@ async def _ensure_kind_follows(
 
 
 async def _ensure_undertaking_signed(
-    session: AsyncSession, actor: Actor, person: Person, override_reason: str
+    session: AsyncSession, actor: Actor, person: _Person, override_reason: str
 ) -> str:
     """Refuse the check-in of a person who must sign the undertaking and has not, unless
     a coordinator gives a reason; returns the reason used ("" when none was needed)."""
@@ -269,26 +281,80 @@ def _checked_request(idempotency_key: str, kind: str, source: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class _Person:
+    """What a check-in needs of the person checked in."""
+
+    id: int
+    first_name: str
+    last_name: str
+    user_id: int | None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"  # as Person.full_name
+
+
+@dataclass(frozen=True)
+class _Shift:
+    """What a check-in needs of its shift and station."""
+
+    id: int
+    day: dt.date
+    starts_at: dt.time
+    ends_at: dt.time
+    station_id: int
+    election_id: int
+
+
+_PERSON_AND_SHIFT = tenant_statement(
+    select(
+        Person.id,
+        Person.first_name,
+        Person.last_name,
+        Person.user_id,
+        Shift.id.label("shift_id"),
+        Shift.day,
+        Shift.starts_at,
+        Shift.ends_at,
+        Station.id.label("station_id"),
+        Station.election_id,
+    )
+    .select_from(Shift)
+    .join(Station, Station.id == Shift.station_id)
+    .join(Person, Person.id == bindparam("person"))
+    .where(
+        Shift.id == bindparam("shift"),
+        Shift.tenant_id == bindparam("tenant"),
+        Station.tenant_id == bindparam("tenant"),
+        Person.tenant_id == bindparam("tenant"),
+    )
+)
+
+
 async def _person_and_shift(
     session: AsyncSession, person_id: int, shift_id: int
-) -> tuple[Person, Shift, Station]:
-    """The person, the shift and its station in one query; NotFound unless both exist."""
+) -> tuple[_Person, _Shift]:
+    """The person, the shift and its station in one query (plain values: a check-in
+    needs no objects of them); NotFound unless both exist."""
     found = (
-        await session.execute(
-            select(Person, Shift, Station)
-            .select_from(Shift)
-            .join(Station, Station.id == Shift.station_id)
-            .join(Person, Person.id == person_id)
-            .where(Shift.id == shift_id)
-        )
+        await execute_for_tenant(session, _PERSON_AND_SHIFT, person=person_id, shift=shift_id)
     ).first()
     if found is None:
         raise NotFound(_("Not found."))
-    person, shift, station = found
-    return person, shift, station
+    person = _Person(found.id, found.first_name, found.last_name, found.user_id)
+    shift = _Shift(
+        found.shift_id,
+        found.day,
+        found.starts_at,
+        found.ends_at,
+        found.station_id,
+        found.election_id,
+    )
+    return person, shift
 
 
-def _ensure_within_window(shift: Shift, zone: ZoneInfo, now: dt.datetime) -> None:
+def _ensure_within_window(shift: Timed, zone: ZoneInfo, now: dt.datetime) -> None:
     opens, closes = check_in_window(shift, zone)
     if now < opens:
         local = opens.astimezone(zone)
@@ -304,7 +370,7 @@ def _ensure_within_window(shift: Shift, zone: ZoneInfo, now: dt.datetime) -> Non
 
 
 async def _record_and_announce(
-    session: AsyncSession, actor: Actor, checkin: CheckIn, station: Station
+    session: AsyncSession, actor: Actor, checkin: CheckIn, election_id: int
 ) -> None:
     """The audit entry and the live event of a new check-in, in its transaction."""
     kind = checkin.kind
@@ -317,14 +383,14 @@ async def _record_and_announce(
     )
     await announce(
         session,
-        station.election_id,
-        station.id,
+        election_id,
+        checkin.station_id,
         f"checkin.{kind}",
         {
             "check_in_id": checkin.id,
             "person_id": checkin.person_id,
             "shift_id": checkin.shift_id,
-            "station_id": station.id,
+            "station_id": checkin.station_id,
             "kind": kind,
             "checked_at": checkin.checked_at.isoformat(),
         },
@@ -349,7 +415,7 @@ async def municipality_of_own_person(
 
 
 async def _ensure_may_check_in(
-    session: AsyncSession, actor: Actor, person: Person, station_id: int
+    session: AsyncSession, actor: Actor, person: _Person, station_id: int
 ) -> None:
     if actor.user_id is not None and person.user_id == actor.user_id:
         return
