@@ -242,11 +242,6 @@ class Hub:
         if self._guard is not None and (self._guarding is None or self._guarding.done()):
             self._guarding = loop.create_task(self._guard_loop(), name="realtime-hub-guard")
 
-    @property
-    def ready(self) -> bool:
-        """Whether the broker subscription is in place now."""
-        return self._ready.is_set()
-
     async def wait_ready(self) -> None:
         """Wait until the broker subscription is in place (bound it with a timeout)."""
         self.start()

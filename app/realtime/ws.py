@@ -310,11 +310,10 @@ class LiveConnection:
         self.hub.add(self.subscriber, set())
         # Without the subscription in place, live events could slip past between the
         # replay query and the first delivery; Redis down: go on, the hub makes every
-        # socket replay once it is back. Mostly it is in place: no timer to set then.
-        if not self.hub.ready:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(READY_SECONDS):
-                    await self.hub.wait_ready()
+        # socket replay once it is back.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(READY_SECONDS):
+                await self.hub.wait_ready()
         if topics:
             await self.request([t for t in topics.split(",") if t], last_event_id, db)
 
