@@ -5,8 +5,10 @@ one isolates the unit costs that decide how fast sockets connect and how fast th
 all come back after a process dies: the server's CPU time per socket opened (a ticket,
 the socket, its topics checked and its first answer), per socket opened again with a
 cursor (the same, plus its replay), and per check-in with its fan-out to the station's
-sockets. On PostgreSQL the server connects as an ordinary role the row policies bind
-(as production). One server process, 50 stations of 10 clerks (500 sockets on their station
+sockets; then the server's memory per socket: its resident size grown by opening
+``EXTRA_SOCKETS`` more (four a clerk, idle) beside the 500 that had the traffic. On
+PostgreSQL the server connects as an ordinary role the row policies bind (as
+production). One server process, 50 stations of 10 clerks (500 sockets on their station
 and own topics), 400 check-ins at 40 a second; a minute or so.
 """
 
@@ -25,13 +27,21 @@ import websockets
 from app.core.events import station_topic, user_topic
 from bench.realtime.checkins import Poster
 from bench.realtime.municipality import Clerk, Seeded, seed
-from bench.realtime.processes import app_env, start_server, stemma_command, stop_server
+from bench.realtime.processes import (
+    app_env,
+    free_ports,
+    start_server,
+    stemma_command,
+    stop_server,
+)
 from bench.realtime.scale import Scale
 from bench.rls_path import app_role_url, ensure_database, make_app_role
 
-PORT = 18790
 #: Sockets opened at once, as several phones would.
 CONCURRENT = 16
+#: Sockets opened beside the others to weigh one: enough that the allocator's slack
+#: (memory kept from sockets closed earlier, arenas half full) is small beside them.
+EXTRA_SOCKETS = 2000
 
 
 async def _open(
@@ -74,10 +84,13 @@ async def run(database_url: str | None, data_dir: Path) -> dict[str, float]:
         # As production: an ordinary role that the row policies bind.
         await make_app_role(url)
         url = app_role_url(url)
+    # A free port, not a fixed one: with another run's server on a fixed port, this
+    # one's would fail to listen and the run would measure the other.
+    [port] = free_ports(1)
     server = await start_server(
-        stemma_command(PORT),
-        app_env(url, data_dir, PORT, None, "costs:"),
-        PORT,
+        stemma_command(port),
+        app_env(url, data_dir, port, None, "costs:"),
+        port,
         data_dir / "costs-server.log",
     )
     clerks = [clerk for team in seeded.clerks for clerk in team]
@@ -120,12 +133,20 @@ async def run(database_url: str | None, data_dir: Path) -> dict[str, float]:
             spent -= idle_per_second * (time.monotonic() - started)
             checked_in = len(poster.posted) - posted
             results["check_in_ms"] = spent * 1000 / max(1, checked_in)
+            rss = server.stats.rss_kib()
+            extra = await asyncio.gather(
+                *(one(clerks[number % len(clerks)]) for number in range(EXTRA_SOCKETS))
+            )
+            await asyncio.sleep(2)  # their opening's garbage gone, the sockets idle
+            results["kib_per_socket"] = (server.stats.rss_kib() - rss) / EXTRA_SOCKETS
+            await close_all(extra)
             await close_all(opened)
     finally:
         await stop_server(server)
     print(
         f"   per socket opened: {results['open_ms']:.1f} ms CPU;"
         f" opened again with a cursor: {results['reopen_ms']:.1f} ms;"
-        f" per check-in (500 clerk sockets): {results['check_in_ms']:.1f} ms"
+        f" per check-in (500 clerk sockets): {results['check_in_ms']:.1f} ms;"
+        f" memory per socket: {results['kib_per_socket']:.1f} KiB"
     )
     return results

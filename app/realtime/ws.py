@@ -279,6 +279,9 @@ async def _identify(
 class LiveConnection:
     """One accepted socket: its requests, its subscription and its single sender."""
 
+    # Thousands live at once: no dictionary each.
+    __slots__ = ("grant", "hub", "session_factory", "socket", "subscriber")
+
     def __init__(
         self,
         hub: Hub,
