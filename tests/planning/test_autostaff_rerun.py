@@ -15,6 +15,7 @@ from app.core.audit import Actor
 from app.core.models import Tenant, User
 from app.core.tenancy import tenant_scope
 from app.domain.autostaff import apply_run, create_run
+from app.domain.autostaff.rerunning import declined_since
 from app.domain.models import Assignment, AutostaffRun, Person
 from app.domain.staffing.offers import answer_assignment
 from tests.factories import login, make_clerk, make_staffed_station, post_form
@@ -202,3 +203,46 @@ async def test_a_rerun_leaves_out_people_a_pending_proposal_gives_that_day(
     with tenant_scope(tenant.id):
         rows = (await db.scalars(select(Assignment).where(Assignment.person_id == waiting))).all()
         assert [a.state for a in rows] == ["proposed"]
+
+
+async def test_discarding_a_rerun_gives_its_declines_back_to_rerun_again(
+    client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
+) -> None:
+    # The re-run finds nobody (the only free person waits in a pending row): the planner
+    # discards it, frees the person, and re-runs the same decline again.
+    s = await make_staffed_station(db, tenant)
+    for n in range(7):
+        await make_clerk(db, tenant, s["election"], first_name=f"Klara{n}")
+    with tenant_scope(tenant.id):
+        run = await create_run(db, ACTOR, s["election"].id)
+        await apply_run(db, ACTOR, run.id, list(range(6)))
+        run_id = run.id
+    election_id = s["election"].id
+    await _decline(db, tenant, election_id)
+    await login(client, planner)
+    base = f"/lund/planning/elections/{election_id}/autostaff"
+    await post_form(client, f"{base}/{run_id}/rerun")
+    with tenant_scope(tenant.id):
+        empty = await db.scalar(select(AutostaffRun).order_by(AutostaffRun.id.desc()))
+        assert empty is not None and empty.items == []
+        empty_id = empty.id
+        assert await declined_since(db, await _fresh(db, run_id)) == []
+
+    response = await post_form(client, f"{base}/{empty_id}/discard")
+
+    assert response.status_code == 302
+    with tenant_scope(tenant.id):
+        assert len(await declined_since(db, await _fresh(db, run_id))) == 1
+    # The waiting row is discarded too (the whole rest of the proposal): the re-run fills it.
+    await post_form(client, f"{base}/{run_id}/discard")
+    response = await post_form(client, f"{base}/{run_id}/rerun", follow_redirects=True)
+    assert response.status_code == 200
+    with tenant_scope(tenant.id):
+        again = await db.scalar(select(AutostaffRun).order_by(AutostaffRun.id.desc()))
+        assert again is not None and again.id != empty_id and len(again.items) == 1
+
+
+async def _fresh(db: AsyncSession, run_id: int) -> AutostaffRun:
+    """The run as the database holds it now (the pages changed it in their own session)."""
+    query = select(AutostaffRun).where(AutostaffRun.id == run_id)
+    return (await db.execute(query.execution_options(populate_existing=True))).scalar_one()

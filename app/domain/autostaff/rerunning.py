@@ -8,7 +8,8 @@ freed places again, exactly, without the people who declined them. The result is
 new pending run holding only those places, each with who declined it and who is
 proposed instead (``costs["changes"]``), for the planner to review and accept as any
 proposal; nobody else's place is touched. The declines a re-run answered are noted on
-the old run (``costs["rerun_done"]``), so each is re-run once.
+the old run (``costs["rerun_done"]``), so each is re-run once; discarding the re-run
+gives them back (``runs.discard_run``), so a re-run that found nobody can be made again.
 
 Only the freed places' shifts and the people free on their days are loaded
 (``load_problem(only_shifts=...)``): the rest of the election plays no part.
@@ -150,6 +151,8 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
             **again.result.facts(),
             "unfilled": [list(row) for row in unfilled_places(again.problem, again.changed)],
             "rerun_of": run.id,
+            # The declines it answers: discarding it gives them back to the old run.
+            "rerun_declines": [id_ for id_, _pick in declined],
             "changes": changes,
             "held_by_pending": len(held_back),
             "held_by_runs": sorted({id_ for person in held_back for id_ in runs_of[person]}),

@@ -13,7 +13,7 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -169,12 +169,29 @@ async def list_runs(session: AsyncSession, election_id: int) -> list[AutostaffRu
 
 
 async def discard_run(session: AsyncSession, actor: Actor, run_id: int) -> AutostaffRun:
-    """Drop a pending proposal without writing anything."""
+    """Drop a pending proposal without writing anything. A re-run after declines gives
+    its declines back to the run it re-ran, so the planner can re-run them again (after
+    freeing the people another pending proposal held, say)."""
     run = await get_run(session, run_id, lock=True)
     if run.status != "pending":
         raise StaffingError(_("This proposal was already applied or discarded."))
     run.status = "discarded"
     run.decided_at = utcnow()
+    answered = set(run.costs.get("rerun_declines") or [])
+    if run.costs.get("rerun_of") and answered:
+        costs = await session.scalar(
+            select(AutostaffRun.costs)
+            .where(AutostaffRun.id == run.costs["rerun_of"])
+            .with_for_update()
+        )
+        if costs is not None:
+            left = [id_ for id_ in costs.get("rerun_done") or [] if id_ not in answered]
+            await session.execute(
+                update(AutostaffRun)
+                .where(AutostaffRun.id == run.costs["rerun_of"])
+                .values(costs={**costs, "rerun_done": left})
+                .execution_options(synchronize_session=False)
+            )
     await record(session, actor, "staffing.autostaff.discarded", run)
     await session.commit()
     return run
