@@ -16,6 +16,11 @@ from app.domain.models import Assignment, Election, Person, Station
 from tests.browser.conftest import ARTIFACTS, in_the_demo
 from tests.browser.test_accessibility import Audit
 from tests.browser.test_recruitment import DESKTOP, PHONE, _new_page, _sign_in_planner
+from tests.support.candidate_lists import (
+    check_candidate_list,
+    save_candidate_list,
+    write_candidate_list,
+)
 
 
 async def _a_placed_clerk(settings: Settings) -> tuple[int, int, int | None, str, str, str]:
@@ -73,23 +78,13 @@ async def test_it_imports_a_candidate_list_and_the_board_blocks_the_clerk(
     await expect(page.locator("#error-summary")).to_contain_text("inget har sparats")
     await page.screenshot(path=str(ARTIFACTS / "candidates-errors.png"), full_page=True)
     await audit.check(page, "desktop")
-    path.write_text(
-        "förnamn;efternamn;personnummer;födelsedatum;parti;lista\n"
-        f"{first};{last};{number};;Exempelpartiet;Kommunlistan\n"
-        "Okänd;Kandidatsson;;1970-05-05;Exempelpartiet;Kommunlistan\n",
-        encoding="utf-8",
-    )
-    await page.goto(f"{live_server}/demo/planning/elections/{election_id}/candidates")
-    await page.get_by_label("Fil", exact=True).set_input_files(str(path))
-    await page.get_by_role("button", name="Kontrollera filen").click()
-    matches = page.locator("table[aria-labelledby=matches]")
-    await expect(matches).to_contain_text(name)
+    write_candidate_list(path, name, number)
+    matches = await check_candidate_list(page, live_server, election_id, path, name)
     await expect(matches).to_contain_text("Säker: identitetsnummer")
     await expect(page.locator("body")).not_to_contain_text(number)
     await page.screenshot(path=str(ARTIFACTS / "candidates-preview.png"), full_page=True)
     await audit.check(page, "desktop")
-    await page.get_by_role("button", name="Spara kandidaterna").click()
-    await expect(page.locator(".flash-success")).to_contain_text("Kandidaterna är sparade: 2")
+    await save_candidate_list(page)
     await page.screenshot(path=str(ARTIFACTS / "candidates-list.png"), full_page=True)
     await audit.check(page, "desktop")
 

@@ -31,6 +31,11 @@ from tests.browser.test_recruitment import (
     _new_page,
     _sign_in_planner,
 )
+from tests.support.candidate_lists import (
+    check_candidate_list,
+    save_candidate_list,
+    write_candidate_list,
+)
 
 MAX_DAY_HOURS = 10
 ELECTION = "Val till Europaparlamentet 2029"
@@ -239,20 +244,10 @@ async def test_the_rules_an_office_and_the_law_set_walked_as_a_new_user(
 
     # 4. The candidate list, with one of the clerks just placed on it, blocks them.
     name, number = await _placed_by_optimiser(settings, election_id, station_id)
-    first, _space, last = name.partition(" ")
     path = tmp_path / "kandidater.csv"
-    path.write_text(
-        "förnamn;efternamn;personnummer;födelsedatum;parti;lista\n"
-        f"{first};{last};{number};;Exempelpartiet;Kommunlistan\n"
-        "Okänd;Kandidatsson;;1970-05-05;Exempelpartiet;Kommunlistan\n",
-        encoding="utf-8",
-    )
-    await page.goto(f"{live_server}/demo/planning/elections/{election_id}/candidates")
-    await page.get_by_label("Fil", exact=True).set_input_files(str(path))
-    await page.get_by_role("button", name="Kontrollera filen").click()
-    await expect(page.locator("table[aria-labelledby=matches]")).to_contain_text(name)
-    await page.get_by_role("button", name="Spara kandidaterna").click()
-    await expect(page.locator(".flash-success")).to_contain_text("Kandidaterna är sparade: 2")
+    write_candidate_list(path, name, number)
+    await check_candidate_list(page, live_server, election_id, path, name)
+    await save_candidate_list(page)
     await page.goto(
         f"{live_server}/demo/planning/elections/{election_id}/staffing?district={district_id}"
     )
