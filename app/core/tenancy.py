@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from typing import Any, cast
 
 from sqlalchemy import Column, CursorResult, Executable, Insert, event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ClauseElement, ColumnClause
@@ -263,3 +263,21 @@ async def scalar_for_tenant(
     tenant; see ``execute_for_tenant``."""
     connection = await session.connection()
     return await connection.scalar(statement.statement, _parameters(values))
+
+
+#: A connection on which each statement commits as it runs.
+_EACH_STATEMENT_COMMITS = {"isolation_level": "AUTOCOMMIT"}
+
+
+async def statements_on_their_own(session: AsyncSession) -> AsyncConnection:
+    """Have ``session`` run what comes next one statement at a time, each committed as
+    it runs: on PostgreSQL the BEGIN before and the COMMIT after are two round trips of
+    the three a lone statement would cost. What the session held before is committed
+    first (a connection's mode is chosen when the session takes one; the pool gives the
+    connection its default mode back when it is returned). For a single write, atomic on
+    its own, and reads that need no snapshot shared between them (at READ COMMITTED each
+    statement takes its own anyway). The tenant's statements still go through
+    ``execute_for_tenant`` and ``scalar_for_tenant``."""
+    if session.in_transaction():
+        await session.commit()
+    return await session.connection(execution_options=_EACH_STATEMENT_COMMITS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Integer, String, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Membership, RealtimeTicket, User, utcnow
 from app.core.security import hash_token, new_token
@@ -18,13 +18,12 @@ from app.core.tenancy import (
     execute_for_tenant,
     require_tenant_id,
     scalar_for_tenant,
+    statements_on_their_own,
     tenant_statement,
 )
 from app.realtime.access import Member
 
 TICKET_SECONDS = 60
-#: A connection on which each statement commits as it runs.
-_EACH_STATEMENT_COMMITS = {"isolation_level": "AUTOCOMMIT"}
 
 
 #: Active members of the tenant, with their role. The hot statements below are made
@@ -91,18 +90,6 @@ _USE_UP = tenant_statement(
     .values(used_at=bindparam("now", type_=_WHEN))
     .returning(RealtimeTicket.user_id)
 )
-
-
-async def statements_on_their_own(session: AsyncSession) -> AsyncConnection:
-    """Have ``session`` run what comes next one statement at a time, each committed as
-    it runs: on PostgreSQL the BEGIN before and the COMMIT after are two round trips of
-    the three a lone statement would cost. What the session held before is committed
-    first (a connection's mode is chosen when the session takes one). For a single
-    write, atomic on its own, and reads that need no snapshot shared between them (at
-    READ COMMITTED each statement takes its own anyway)."""
-    if session.in_transaction():
-        await session.commit()
-    return await session.connection(execution_options=_EACH_STATEMENT_COMMITS)
 
 
 async def issue_ticket(session: AsyncSession, user_id: int) -> str | None:
