@@ -169,36 +169,26 @@ async def test_another_tenants_proposal_cannot_be_rerun(
 async def test_a_rerun_leaves_out_people_a_pending_proposal_gives_that_day(
     client: QuartClient, db: AsyncSession, tenant: Tenant, planner: User
 ) -> None:
-    # Seven places, seven people: the planner accepts six rows; the seventh waits.
-    s = await make_staffed_station(db, tenant)
-    for n in range(7):
-        await make_clerk(db, tenant, s["election"], first_name=f"Klara{n}")
-    with tenant_scope(tenant.id):
-        run = await create_run(db, ACTOR, s["election"].id)
-        assert len(run.items) == 7
-        await apply_run(db, ACTOR, run.id, list(range(6)))
-        waiting = run.items[6]["person_id"]
-    election_id = s["election"].id
-    await _decline(db, tenant, election_id)
+    election_id, run_id, waiting = await _six_of_seven_accepted_one_declined(db, tenant)
     await login(client, planner)
     base = f"/lund/planning/elections/{election_id}/autostaff"
 
-    response = await post_form(client, f"{base}/{run.id}/rerun", follow_redirects=True)
+    response = await post_form(client, f"{base}/{run_id}/rerun", follow_redirects=True)
 
     # The only one free that day is the waiting row's person: not proposed again.
     page = await response.get_data(as_text=True)
     with tenant_scope(tenant.id):
         new = await db.scalar(select(AutostaffRun).order_by(AutostaffRun.id.desc()))
-        assert new is not None and new.costs["rerun_of"] == run.id
+        assert new is not None and new.costs["rerun_of"] == run_id
         assert waiting not in {item["person_id"] for item in new.items}
         assert new.items == [] and new.costs["held_by_pending"] == 1
-        assert new.costs["held_by_runs"] == [run.id]
+        assert new.costs["held_by_runs"] == [run_id]
     assert "Ingen: platsen förblir ledig" in page
     assert "1 person som kunde ha tagit en ledig plats lämnades utanför" in page
     assert "Förkasta det förslaget" in page
-    assert f'<a href="{base}/{run.id}">Förslag {run.id}</a>' in page
+    assert f'<a href="{base}/{run_id}">Förslag {run_id}</a>' in page
     # The waiting row can still be accepted: nobody is booked twice.
-    response = await post_form(client, f"{base}/{run.id}/apply", {"all": "1"})
+    response = await post_form(client, f"{base}/{run_id}/apply", {"all": "1"})
     assert response.status_code == 302
     with tenant_scope(tenant.id):
         rows = (await db.scalars(select(Assignment).where(Assignment.person_id == waiting))).all()
@@ -210,15 +200,7 @@ async def test_discarding_a_rerun_gives_its_declines_back_to_rerun_again(
 ) -> None:
     # The re-run finds nobody (the only free person waits in a pending row): the planner
     # discards it, frees the person, and re-runs the same decline again.
-    s = await make_staffed_station(db, tenant)
-    for n in range(7):
-        await make_clerk(db, tenant, s["election"], first_name=f"Klara{n}")
-    with tenant_scope(tenant.id):
-        run = await create_run(db, ACTOR, s["election"].id)
-        await apply_run(db, ACTOR, run.id, list(range(6)))
-        run_id = run.id
-    election_id = s["election"].id
-    await _decline(db, tenant, election_id)
+    election_id, run_id, _waiting = await _six_of_seven_accepted_one_declined(db, tenant)
     await login(client, planner)
     base = f"/lund/planning/elections/{election_id}/autostaff"
     await post_form(client, f"{base}/{run_id}/rerun")
@@ -246,3 +228,21 @@ async def _fresh(db: AsyncSession, run_id: int) -> AutostaffRun:
     """The run as the database holds it now (the pages changed it in their own session)."""
     query = select(AutostaffRun).where(AutostaffRun.id == run_id)
     return (await db.execute(query.execution_options(populate_existing=True))).scalar_one()
+
+
+async def _six_of_seven_accepted_one_declined(
+    db: AsyncSession, tenant: Tenant
+) -> tuple[int, int, int]:
+    """Seven places, seven people: the planner accepts six rows of the proposal, the
+    seventh waits, and one accepted person declines. (election, run, the waiting person)"""
+    s = await make_staffed_station(db, tenant)
+    for n in range(7):
+        await make_clerk(db, tenant, s["election"], first_name=f"Klara{n}")
+    with tenant_scope(tenant.id):
+        run = await create_run(db, ACTOR, s["election"].id)
+        assert len(run.items) == 7
+        await apply_run(db, ACTOR, run.id, list(range(6)))
+        run_id, waiting = run.id, run.items[6]["person_id"]
+    election_id = s["election"].id
+    await _decline(db, tenant, election_id)
+    return election_id, run_id, waiting

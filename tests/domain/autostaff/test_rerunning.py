@@ -44,26 +44,32 @@ def _item(world: World, shift_id: int, person_id: int, applied: bool) -> dict[st
     }
 
 
-async def _accepted_then_declined(
-    db: AsyncSession, world: World, shift_id: int, person_id: int
-) -> int:
-    """A proposal whose one place was accepted, then declined by ``person_id``."""
+async def _run(db: AsyncSession, world: World, status: str, picks: list[tuple[int, int]]) -> int:
+    """A proposal of ``picks`` (shift, person), its rows accepted when it is applied."""
+    applied = status == "applied"
     with tenant_scope(world.tenant_id):
         run = AutostaffRun(
             election_id=world.election_id,
-            status="applied",
-            items=[_item(world, shift_id, person_id, applied=True)],
+            status=status,
+            items=[_item(world, shift_id, person_id, applied) for shift_id, person_id in picks],
             costs={},
         )
         db.add(run)
         await db.commit()
-    await _hold(db, world, shift_id, person_id)
-    with tenant_scope(world.tenant_id):
-        assignment = await db.get(Assignment, await _last_assignment(db))
-        assert assignment is not None
-        assignment.state = "declined"
-        await db.commit()
         return run.id
+
+
+async def _accepted_then_declined(db: AsyncSession, world: World, *picks: tuple[int, int]) -> int:
+    """A proposal whose places were accepted, then declined by their people."""
+    run_id = await _run(db, world, "applied", list(picks))
+    for shift_id, person_id in picks:
+        await _hold(db, world, shift_id, person_id)
+        with tenant_scope(world.tenant_id):
+            assignment = await db.get(Assignment, await _last_assignment(db))
+            assert assignment is not None
+            assignment.state = "declined"
+            await db.commit()
+    return run_id
 
 
 async def _last_assignment(db: AsyncSession) -> int:
@@ -94,18 +100,10 @@ async def test_a_rerun_keeps_the_rules_across_days_and_leaves_pending_people_alo
     await _hold(db, world, afternoon, busy)
     # Next door, free, but a pending proposal gives them the afternoon.
     pending = await _person(db, world, at=_at(0.3))
-    with tenant_scope(tenant.id):
-        waiting = AutostaffRun(
-            election_id=world.election_id,
-            status="pending",
-            items=[_item(world, afternoon, pending, applied=False)],
-            costs={},
-        )
-        db.add(waiting)
-        await db.commit()
+    waiting = await _run(db, world, "pending", [(afternoon, pending)])
     # Free, far away: the only one left.
     far = await _person(db, world, at=_at(25))
-    run_id = await _accepted_then_declined(db, world, morning, declined)
+    run_id = await _accepted_then_declined(db, world, (morning, declined))
 
     with tenant_scope(tenant.id):
         new = await rerun_after_declines(db, ACTOR, run_id)
@@ -113,7 +111,7 @@ async def test_a_rerun_keeps_the_rules_across_days_and_leaves_pending_people_alo
     assert [(i["shift_id"], i["person_id"]) for i in new.items] == [(morning, far)]
     assert new.costs["changes"] == [[morning, world.roles["clerk"], declined, far]]
     assert new.costs["held_by_pending"] == 1
-    assert new.costs["held_by_runs"] == [waiting.id]
+    assert new.costs["held_by_runs"] == [waiting]
     assert new.costs["optimal"] == 1
 
 
@@ -133,28 +131,10 @@ async def test_a_rerun_fills_places_freed_on_two_days_keeping_the_rest_between_t
     # Next door and free both days: may take one of the two places, not both.
     near = await _person(db, world, at=_at(0.1), days=both_days)
     far = await _person(db, world, at=_at(30), days=both_days)
-    with tenant_scope(tenant.id):
-        run = AutostaffRun(
-            election_id=world.election_id,
-            status="applied",
-            items=[
-                _item(world, evening, first, applied=True),
-                _item(world, morning, second, applied=True),
-            ],
-            costs={},
-        )
-        db.add(run)
-        await db.commit()
-    for shift_id, person_id in ((evening, first), (morning, second)):
-        await _hold(db, world, shift_id, person_id)
-        with tenant_scope(tenant.id):
-            assignment = await db.get(Assignment, await _last_assignment(db))
-            assert assignment is not None
-            assignment.state = "declined"
-            await db.commit()
+    run_id = await _accepted_then_declined(db, world, (evening, first), (morning, second))
 
     with tenant_scope(tenant.id):
-        new = await rerun_after_declines(db, ACTOR, run.id)
+        new = await rerun_after_declines(db, ACTOR, run_id)
 
     placed = {(i["shift_id"], i["person_id"]) for i in new.items}
     assert {shift_id for shift_id, _person_id in placed} == {evening, morning}
