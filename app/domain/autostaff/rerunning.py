@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import Actor, record
@@ -41,7 +41,7 @@ from app.domain.autostaff import problem as model
 from app.domain.autostaff.costs import Pick
 from app.domain.autostaff.incremental import held_by_pending, rerun
 from app.domain.autostaff.loading import load_problem
-from app.domain.autostaff.runs import get_run, pick_reasons
+from app.domain.autostaff.runs import get_run, note_reruns_done, pick_reasons
 from app.domain.autostaff.unfilled import unfilled_places
 from app.domain.models import Assignment, AutostaffRun, Person, RoleType, Shift, Station
 from app.domain.staffing.assignments import StaffingError
@@ -161,18 +161,8 @@ async def rerun_after_declines(session: AsyncSession, actor: Actor, run_id: int)
         created_by_label=actor.label,
     )
     session.add(new)
-    # Lock the old run only now, for the note of what was re-run (the solve held nothing);
-    # its costs only: its items (a whole election's proposal) are not read again.
-    costs = await session.scalar(
-        select(AutostaffRun.costs).where(AutostaffRun.id == run_id).with_for_update()
-    )
-    handled = sorted(set((costs or {}).get("rerun_done") or []) | {id_ for id_, _pick in declined})
-    await session.execute(
-        update(AutostaffRun)
-        .where(AutostaffRun.id == run_id)
-        .values(costs={**(costs or {}), "rerun_done": handled})
-        .execution_options(synchronize_session=False)
-    )
+    # Lock the old run only now, for the note of what was re-run (the solve held nothing).
+    await note_reruns_done(session, run_id, added={id_ for id_, _pick in declined})
     session.expire(run, ["costs"])
     await session.flush()
     await record(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from babel import Locale
@@ -177,21 +178,34 @@ async def discard_run(session: AsyncSession, actor: Actor, run_id: int) -> Autos
         raise StaffingError(_("This proposal was already applied or discarded."))
     run.status = "discarded"
     run.decided_at = utcnow()
-    answered = set(run.costs.get("rerun_declines") or [])
-    if run.costs.get("rerun_of") and answered:
-        costs = await session.scalar(
-            select(AutostaffRun.costs)
-            .where(AutostaffRun.id == run.costs["rerun_of"])
-            .with_for_update()
+    if run.costs.get("rerun_of"):
+        await note_reruns_done(
+            session, run.costs["rerun_of"], removed=set(run.costs.get("rerun_declines") or [])
         )
-        if costs is not None:
-            left = [id_ for id_ in costs.get("rerun_done") or [] if id_ not in answered]
-            await session.execute(
-                update(AutostaffRun)
-                .where(AutostaffRun.id == run.costs["rerun_of"])
-                .values(costs={**costs, "rerun_done": left})
-                .execution_options(synchronize_session=False)
-            )
     await record(session, actor, "staffing.autostaff.discarded", run)
     await session.commit()
     return run
+
+
+async def note_reruns_done(
+    session: AsyncSession,
+    run_id: int,
+    added: AbstractSet[int] = frozenset(),
+    removed: AbstractSet[int] = frozenset(),
+) -> None:
+    """Rewrite the note of which declines of ``run_id`` were re-run (``rerun_done``,
+    assignment ids): ``added`` by a re-run, ``removed`` when that re-run is discarded.
+    The run is locked and its costs only are read and written: its items (a whole
+    election's proposal) are not read again."""
+    costs = await session.scalar(
+        select(AutostaffRun.costs).where(AutostaffRun.id == run_id).with_for_update()
+    )
+    if costs is None:
+        return
+    done = sorted((set(costs.get("rerun_done") or []) | added) - removed)
+    await session.execute(
+        update(AutostaffRun)
+        .where(AutostaffRun.id == run_id)
+        .values(costs={**costs, "rerun_done": done})
+        .execution_options(synchronize_session=False)
+    )
